@@ -1,0 +1,52 @@
+import { allocHost, fromFloat64, toFloat64, type DType, type HostArray } from '../dtype.js';
+import { getSpec, type OpName } from '../ops/registry.js';
+import type { RefTensor, TensorInfo } from '../ops/types.js';
+import type { Tensor } from '../tensor.js';
+import { BaseBackend } from './base.js';
+import type { Capabilities, KernelBackend } from './interface.js';
+
+/**
+ * The cpu backend: the float64 references behind the interface, outputs rounded to their
+ * dtype. It is the conformance oracle and the fallback that always works; not tuned.
+ */
+export class CpuBackend extends BaseBackend implements KernelBackend {
+  readonly name = 'cpu' as const;
+
+  protected tiersFor(op: OpName, dtype: DType): readonly string[] {
+    return (getSpec(op).dtypes as readonly DType[]).includes(dtype) ? ['reference'] : [];
+  }
+
+  protected createStorage(dtype: DType, shape: readonly number[], data?: HostArray): HostArray {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const out = allocHost(dtype, n);
+    if (data) out.set(data as never);
+    return out;
+  }
+
+  protected async readStorage(t: Tensor): Promise<HostArray> {
+    return t.storage<HostArray>('read').slice();
+  }
+
+  releaseStorage(): void {}
+
+  async sync(): Promise<void> {}
+
+  protected execute(op: OpName, _tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor> {
+    const refs: Record<string, RefTensor> = {};
+    for (const [k, t] of Object.entries(inputs)) refs[k] = { dtype: t.dtype, shape: t.shape, data: toFloat64(t.dtype, t.storage<HostArray>(op)) };
+    const res = getSpec(op).reference(refs, options) as Record<string, RefTensor | undefined>;
+    const out: Record<string, Tensor> = {};
+    for (const [k, info] of Object.entries(outputs)) {
+      const r = res[k];
+      if (!r) throw new Error(`[${op}] reference produced no '${k}'`);
+      out[k] = this.newTensor(info, fromFloat64(info.dtype, r.data));
+    }
+    return out;
+  }
+
+  capabilities(): Capabilities {
+    return { backend: 'cpu', device: 'host (float64 reference)', features: [], tiers: ['reference'], ops: this.opSupport(), timestamps: false };
+  }
+
+  dispose(): void {}
+}

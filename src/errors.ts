@@ -1,0 +1,104 @@
+/**
+ * One error base with a stable `code`; every message starts with the op or subsystem in
+ * brackets (`[rms_norm] weight: expected f16[4096], got f32[4096]`) so a log line alone
+ * says where it came from.
+ */
+export type ErrorCode =
+  | 'BACKEND_UNAVAILABLE'
+  | 'NOT_SUPPORTED'
+  | 'TIER_UNAVAILABLE'
+  | 'SHAPE'
+  | 'DTYPE'
+  | 'OPTIONS'
+  | 'DISPOSED'
+  | 'BACKEND_MISMATCH'
+  | 'SHADER_COMPILE'
+  | 'GPU_VALIDATION'
+  | 'GPU_OUT_OF_MEMORY'
+  | 'DEVICE_LOST'
+  | 'KERNEL';
+
+export class PmetalError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The backend cannot be loaded here (no adapter, no addon); the message says how to fix it. */
+export class BackendUnavailableError extends PmetalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BACKEND_UNAVAILABLE', message, options);
+  }
+}
+/** The backend does not implement this op (it is then absent from its capabilities too). */
+export class NotSupportedError extends PmetalError {
+  constructor(message: string) {
+    super('NOT_SUPPORTED', message);
+  }
+}
+/** A tier was forced that this backend/adapter/dtype cannot run. */
+export class TierUnavailableError extends PmetalError {
+  constructor(message: string) {
+    super('TIER_UNAVAILABLE', message);
+  }
+}
+export class ShapeError extends PmetalError {
+  constructor(message: string) {
+    super('SHAPE', message);
+  }
+}
+export class DTypeError extends PmetalError {
+  constructor(message: string) {
+    super('DTYPE', message);
+  }
+}
+export class OptionsError extends PmetalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('OPTIONS', message, options);
+  }
+}
+export class DisposedError extends PmetalError {
+  constructor(message: string) {
+    super('DISPOSED', message);
+  }
+}
+export class BackendMismatchError extends PmetalError {
+  constructor(message: string) {
+    super('BACKEND_MISMATCH', message);
+  }
+}
+/** A kernel failed to compile; `key` is the pipeline cache key, `line`/`col` point into the final source. */
+export class ShaderCompileError extends PmetalError {
+  constructor(
+    message: string,
+    readonly key: string,
+    readonly line?: number,
+    readonly col?: number,
+  ) {
+    super('SHADER_COMPILE', message);
+  }
+}
+export class GpuValidationError extends PmetalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GPU_VALIDATION', message, options);
+  }
+}
+export class GpuOutOfMemoryError extends PmetalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('GPU_OUT_OF_MEMORY', message, options);
+  }
+}
+export class DeviceLostError extends PmetalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEVICE_LOST', message, options);
+  }
+}
+/** A kernel failed while running (host runtime: divergent barrier, out-of-bounds access). */
+export class KernelError extends PmetalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KERNEL', message, options);
+  }
+}

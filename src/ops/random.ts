@@ -1,0 +1,31 @@
+import { fromFloat64, type DType, type FloatDType } from '../dtype.js';
+import type { HostTensor } from './types.js';
+
+/** mulberry32: a tiny seeded generator, so a case id reproduces its inputs exactly. */
+export function rng(seed: number): () => number {
+  let a = (seed * 0x9e3779b9) >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Uniform floats in [lo, hi), rounded to `dtype` (the reference then sees exactly what the kernel sees). */
+export function uniform(dtype: FloatDType, shape: number[], seed: number, lo = -1, hi = 1): HostTensor {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float64Array(n);
+  for (let i = 0; i < n; i++) v[i] = lo + (hi - lo) * r();
+  return { dtype, shape, data: fromFloat64(dtype, v) };
+}
+
+export function randomInts(dtype: Extract<DType, 'i32' | 'u32'>, shape: number[], seed: number, lo: number, hi: number): HostTensor {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = dtype === 'i32' ? new Int32Array(n) : new Uint32Array(n);
+  for (let i = 0; i < n; i++) data[i] = lo + Math.floor((hi - lo) * r());
+  return { dtype, shape, data };
+}

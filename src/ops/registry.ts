@@ -1,0 +1,50 @@
+import { rmsNorm } from './rms_norm/spec.js';
+import { rmsNormBackward } from './rms_norm_backward/spec.js';
+import type { OpSpec } from './types.js';
+
+/**
+ * The op registry: the one shared file a new op touches. Conformance, the CLI and the bench
+ * iterate it, so an op listed here is covered without a new test file.
+ */
+export const OPS = {
+  rms_norm: rmsNorm,
+  rms_norm_backward: rmsNormBackward,
+} as const satisfies Record<string, OpSpec>;
+
+export type OpName = keyof typeof OPS;
+export const OP_NAMES = Object.keys(OPS) as OpName[];
+
+/**
+ * Ops of PMetal's KernelBackend trait (and the extensions DESIGN.md names) that no backend
+ * implements yet. Their methods exist on every backend and throw NotSupportedError; they
+ * are never advertised in capabilities.
+ */
+export const PLANNED_OPS = [
+  'quantized_gemm',
+  'dw_gemm_accum',
+  'grouped_gemm',
+  'flash_attention_forward',
+  'flash_attention_backward',
+  'fused_mlp',
+  'fused_norm_lora',
+  'fused_lora_forward',
+  'fused_lora_backward',
+  'fused_adamw_step',
+  'moe_routing',
+  'fused_moe_expert',
+  'fused_distill_loss',
+  'embedding',
+  'embedding_backward',
+  'decode_attention',
+  'kv_cache_copy',
+  'sample',
+  'gated_delta_net',
+  'turboquant_kv',
+] as const;
+export type PlannedOp = (typeof PLANNED_OPS)[number];
+
+export function getSpec(name: string): OpSpec {
+  const spec = (OPS as Record<string, OpSpec>)[name];
+  if (!spec) throw new Error(`unknown op '${name}' (known: ${OP_NAMES.join(', ')})`);
+  return spec;
+}

@@ -1,0 +1,83 @@
+import type { z } from 'zod';
+import type { DType, FloatDType, HostArray } from '../dtype.js';
+
+/** What shape checks see of a tensor: no data, so checks run before anything is launched. */
+export interface TensorInfo {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+}
+
+/** A tensor on the host in float64 (values already rounded to `dtype`): the reference's currency. */
+export interface RefTensor extends TensorInfo {
+  readonly data: Float64Array;
+}
+
+/** Host data in a dtype's storage form, as uploaded to a backend. */
+export interface HostTensor extends TensorInfo {
+  readonly data: HostArray;
+}
+
+export type Infos<K extends string> = { [P in K]?: TensorInfo };
+export type Refs<K extends string> = { [P in K]?: RefTensor };
+
+/** One conformance case: a curated shape class with options; seeds are its subcases. */
+export interface OpCase {
+  /** Stable label, e.g. `rows=7,cols=4096`; the case id is `op:dtype:label:seed=N`. */
+  readonly label: string;
+  readonly options: Record<string, unknown>;
+  /** Part of the quick subset run by the tests. */
+  readonly quick?: boolean;
+  /** Host inputs for a dtype and seed. Float inputs are rounded to the dtype here. */
+  make(dtype: FloatDType, seed: number): Record<string, HostTensor>;
+}
+
+export interface BenchShape {
+  readonly label: string;
+  readonly options: Record<string, unknown>;
+  make(dtype: FloatDType, seed: number): Record<string, HostTensor>;
+}
+
+export interface Cost {
+  readonly flops: number;
+  /** Bytes that must move to/from memory at least once (the roofline's numerator). */
+  readonly bytes: number;
+}
+
+/**
+ * The per-element error bound of each output, derived from the dtype, the reduction length
+ * and the accuracy WGSL/MSL guarantee for the functions the kernel uses.
+ */
+export type Bounds<O extends string> = { [P in O]?: Float64Array };
+
+export interface GradCheck {
+  /** The forward op whose float64 reference is differentiated. */
+  readonly forward: string;
+  /** Maps a forward input to the backward output holding its gradient. */
+  readonly grads: Record<string, string>;
+  /** Forward outputs that receive an upstream gradient, and the backward input it feeds. */
+  readonly upstream: Record<string, string>;
+  /** Forward cases the check applies to (e.g. not those with inputs it does not differentiate). */
+  readonly applies?: (c: OpCase) => boolean;
+  /** Builds the backward op's inputs from the forward inputs/outputs and the upstream grads. */
+  backwardInputs(fwdIn: Record<string, RefTensor>, fwdOut: Record<string, RefTensor>, up: Record<string, RefTensor>): Record<string, RefTensor>;
+}
+
+export interface OpSpec<I extends string = string, O extends string = string, Opt = any> {
+  readonly name: string;
+  readonly summary: string;
+  readonly inputs: readonly { readonly name: I; readonly optional?: boolean; readonly doc: string }[];
+  readonly outputs: readonly O[];
+  readonly options: z.ZodType<Opt>;
+  /** The dtypes the op is defined for (of its primary, first input). */
+  readonly dtypes: readonly FloatDType[];
+  /** Validates inputs against each other and the options; returns each output's dtype/shape (absent = not produced). */
+  check(inputs: Infos<I>, options: Opt): { [P in O]?: TensorInfo };
+  /** The oracle: float64 math on the (already dtype-rounded) inputs. */
+  reference(inputs: Refs<I>, options: Opt): Refs<O>;
+  /** Error bounds of a GPU kernel (f32 accumulation, WGSL/MSL function accuracy) for each output element. */
+  bounds(inputs: Refs<I>, options: Opt, ref: Refs<O>): Bounds<O>;
+  readonly cases: readonly OpCase[];
+  readonly bench: readonly BenchShape[];
+  cost(inputs: Infos<I>, options: Opt): Cost;
+  readonly gradCheck?: GradCheck;
+}

@@ -1,0 +1,70 @@
+import type { DType } from './dtype.js';
+import { DisposedError } from './errors.js';
+
+/** What a backend keeps for a tensor's memory; opaque to everything but that backend. */
+export interface TensorOwner {
+  readonly name: string;
+  /** Frees the storage; called once, by Tensor.dispose(). */
+  releaseStorage(storage: unknown): void;
+}
+
+/**
+ * A row-major, contiguous tensor owned by one backend. Its storage is freed by `dispose()`
+ * (or `using` under TypeScript's downlevelled disposal); any use afterwards is a typed
+ * DisposedError, never a read of recycled memory.
+ */
+export class Tensor {
+  readonly shape: readonly number[];
+  readonly size: number;
+  #storage: unknown;
+  #disposed = false;
+
+  constructor(
+    readonly owner: TensorOwner,
+    readonly dtype: DType,
+    shape: readonly number[],
+    storage: unknown,
+  ) {
+    this.shape = Object.freeze([...shape]);
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.#storage = storage;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  get backendName(): string {
+    return this.owner.name;
+  }
+
+  /** The backend's storage handle; throws when disposed. `what` names the caller for the message. */
+  storage<T>(what = 'tensor'): T {
+    if (this.#disposed) throw new DisposedError(`${what}: tensor ${this.describe()} was disposed`);
+    return this.#storage as T;
+  }
+
+  describe(): string {
+    return `${this.dtype}[${this.shape.join(',')}]`;
+  }
+
+  toString(): string {
+    return `Tensor(${this.describe()} on ${this.owner.name}${this.#disposed ? ', disposed' : ''})`;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.owner.releaseStorage(this.#storage);
+    this.#storage = undefined;
+  }
+
+  // Node 20 defines Symbol.dispose (as Symbol(nodejs.dispose)); TypeScript lowers `using` to it.
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
