@@ -1,0 +1,102 @@
+import { BYTES, allocHost, type DType, type HostArray } from '../../dtype.js';
+import type { OpName } from '../../ops/registry.js';
+import type { TensorInfo } from '../../ops/types.js';
+import { shapeSize, type Tensor } from '../../tensor.js';
+import { BaseBackend } from '../base.js';
+import type { Capabilities, KernelBackend } from '../interface.js';
+import { openDevice, type WebGpuOptions } from './device.js';
+import { TIERS, type GpuStorage, type LaunchContext, type WebGpuTier } from './launch.js';
+import { LAUNCHERS } from './launchers/index.js';
+import { Runtime } from './runtime.js';
+
+/**
+ * The webgpu backend: WGSL kernels through Dawn. Ops record into one open batch that is
+ * submitted by read()/sync(); tiers are portable, subgroups and (gemm) subgroup-matrix.
+ */
+export class WebGpuBackend extends BaseBackend implements KernelBackend {
+  readonly name = 'webgpu' as const;
+  readonly rt: Runtime;
+  #ctx: LaunchContext;
+
+  static async create(options?: WebGpuOptions): Promise<WebGpuBackend> {
+    return new WebGpuBackend(new Runtime(await openDevice(options)));
+  }
+
+  private constructor(rt: Runtime) {
+    super();
+    this.rt = rt;
+    this.#ctx = {
+      rt,
+      features: rt.opened.features,
+      limits: rt.opened.limits,
+      buffer: (t) => t.storage<GpuStorage>('webgpu').buffer,
+      output: (info: TensorInfo) => this.newTensor(info, this.createStorage(info.dtype, info.shape)),
+    };
+  }
+
+  get adapterName(): string {
+    return this.rt.opened.name;
+  }
+
+  protected tiersFor(op: OpName, dtype: DType): readonly string[] {
+    const l = LAUNCHERS[op];
+    return l ? l.tiers(dtype, this.rt.opened.features) : [];
+  }
+
+  protected createStorage(dtype: DType, shape: readonly number[], data?: HostArray): GpuStorage {
+    const bytes = shapeSize(shape) * BYTES[dtype];
+    const buffer = this.rt.createBuffer(bytes);
+    if (data) this.rt.upload(buffer, data);
+    else this.rt.clear(buffer);
+    return { buffer, bytes };
+  }
+
+  protected async readStorage(t: Tensor): Promise<HostArray> {
+    const s = t.storage<GpuStorage>('read');
+    const bytes = await this.rt.read(s.buffer, s.bytes);
+    const out = allocHost(t.dtype, t.size);
+    new Uint8Array(out.buffer).set(new Uint8Array(bytes));
+    return out;
+  }
+
+  releaseStorage(storage: unknown): void {
+    this.rt.releaseBuffer((storage as GpuStorage).buffer);
+  }
+
+  async sync(): Promise<void> {
+    await this.rt.sync();
+  }
+
+  protected execute(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor> {
+    return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
+  }
+
+  capabilities(): Capabilities {
+    const f = this.rt.opened.features;
+    const tiers = TIERS.filter((t) => t === 'portable' || (t === 'subgroups' && f.has('subgroups')) || (t === 'subgroup-matrix' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16')));
+    return { backend: 'webgpu', device: this.rt.opened.name, features: [...f].sort(), tiers, ops: this.opSupport(), timestamps: this.rt.timestamps };
+  }
+
+  /** Measures the GPU time of the work `fn` records (timestamp queries), in nanoseconds. */
+  async gpuTime(fn: () => void): Promise<number | undefined> {
+    if (!this.rt.timestamps) return undefined;
+    await this.rt.sync();
+    this.rt.profiling = true;
+    try {
+      fn();
+    } finally {
+      this.rt.profiling = false;
+    }
+    const ns = await this.rt.takeGpuTime();
+    await this.rt.sync();
+    return ns;
+  }
+
+  dispose(): void {
+    this.rt.destroy();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
+  }
+}

@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { BackendUnavailableError } from '../../errors.js';
+import { parseOptions } from '../../ops/check.js';
+
+/** Options of the webgpu backend (validated with zod). */
+export const webgpuOptions = z
+  .object({
+    powerPreference: z.enum(['low-power', 'high-performance']).optional(),
+    /** Case-insensitive substring of the adapter's name/description/vendor. */
+    adapter: z.string().min(1).optional(),
+    /** Dawn toggles, e.g. ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'] on NVIDIA. */
+    toggles: z.array(z.string().regex(/^[a-z0-9_]+$/, 'a Dawn toggle name')).default([]),
+    /** Dawn backend ('vulkan', 'metal', 'd3d12', 'null', …); default: Dawn's choice. */
+    dawnBackend: z.string().regex(/^[a-z0-9]+$/).optional(),
+    /** Optional features to leave off (to test the portable tier on a capable adapter). */
+    disableFeatures: z.array(z.string()).default([]),
+  })
+  .strict();
+export type WebGpuOptions = z.input<typeof webgpuOptions>;
+
+/** Optional features pmetal's tiers use, requested whenever the adapter offers them. */
+export const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix'] as const;
+
+export interface OpenedDevice {
+  gpu: GPU;
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  /** Adapter description for reports. */
+  name: string;
+  features: Set<string>;
+  limits: GPUSupportedLimits;
+  subgroupMatrixConfigs: unknown[];
+}
+
+type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+let dawn: Promise<DawnModule> | undefined;
+
+async function loadDawn(): Promise<DawnModule> {
+  dawn ??= import('webgpu').then(
+    (m) => {
+      const mod = m as unknown as DawnModule;
+      // Dawn's classes (GPUBufferUsage, …) as globals, like a browser.
+      for (const [k, v] of Object.entries(mod.globals)) if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+      return mod;
+    },
+    (e: unknown) => {
+      dawn = undefined;
+      throw new BackendUnavailableError(
+        `[webgpu] could not load Dawn (npm package 'webgpu') on ${process.platform}-${process.arch}: ${String((e as Error)?.message ?? e)}. Run 'npm install' (the package ships prebuilt dawn.node binaries for linux-x64/arm64, darwin and win32).`,
+        { cause: e },
+      );
+    },
+  );
+  return dawn;
+}
+
+const HOW_TO_INSTALL =
+  process.platform === 'linux'
+    ? "On Debian/Ubuntu install a Vulkan driver: 'bash scripts/setup.sh' installs the Vulkan loader and Mesa's lavapipe (mesa-vulkan-drivers ≥ 25 from bookworm-backports); on NVIDIA make sure the driver's Vulkan ICD is visible (VK_DRIVER_FILES)."
+    : process.platform === 'darwin'
+      ? 'On macOS Dawn uses Metal: a Mac with macOS 12 or newer is needed.'
+      : 'Install a GPU driver with D3D12 or Vulkan support.';
+
+export async function openDevice(options?: WebGpuOptions): Promise<OpenedDevice> {
+  const o = parseOptions('webgpu', webgpuOptions, options);
+  const { create } = await loadDawn();
+  const flags: string[] = [];
+  if (o.toggles.length) flags.push(`enable-dawn-features=${o.toggles.join(',')}`);
+  if (o.dawnBackend) flags.push(`backend=${o.dawnBackend}`);
+  let gpu: GPU;
+  try {
+    gpu = create(flags);
+  } catch (e) {
+    throw new BackendUnavailableError(`[webgpu] Dawn refused the flags ${JSON.stringify(flags)}: ${(e as Error).message}`, { cause: e });
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter(o.powerPreference ? { powerPreference: o.powerPreference } : undefined);
+  } catch (e) {
+    throw new BackendUnavailableError(`[webgpu] requestAdapter failed: ${(e as Error).message}. ${HOW_TO_INSTALL}`, { cause: e });
+  }
+  if (!adapter) throw new BackendUnavailableError(`[webgpu] no GPU adapter found. ${HOW_TO_INSTALL}`);
+  const info = adapter.info;
+  const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+  if (o.adapter && !name.toLowerCase().includes(o.adapter.toLowerCase())) {
+    throw new BackendUnavailableError(`[webgpu] adapter '${name}' does not match the filter '${o.adapter}'`);
+  }
+  const offered = new Set<string>(adapter.features as unknown as Set<string>);
+  const requiredFeatures = WANTED_FEATURES.filter((f) => offered.has(f) && !o.disableFeatures.includes(f)) as GPUFeatureName[];
+  // Ask for the adapter's full limits: big buffers and workgroups are the point of a GPU.
+  const requiredLimits: Record<string, number> = {};
+  const al = adapter.limits as unknown as Record<string, number>;
+  for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage']) {
+    if (typeof al[k] === 'number') requiredLimits[k] = al[k];
+  }
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  } catch (e) {
+    throw new BackendUnavailableError(`[webgpu] requestDevice failed on '${name}': ${(e as Error).message}`, { cause: e });
+  }
+  const configs = (info as unknown as { subgroupMatrixConfigs?: unknown[] }).subgroupMatrixConfigs ?? [];
+  return { gpu, adapter, device, name, features: new Set(device.features as unknown as Set<string>), limits: device.limits, subgroupMatrixConfigs: [...configs] };
+}

@@ -1,0 +1,69 @@
+import { BYTES, type DType } from '../../dtype.js';
+import type { TensorInfo } from '../../ops/types.js';
+import type { Tensor } from '../../tensor.js';
+import type { Binding, Runtime } from './runtime.js';
+
+export const TIERS = ['subgroup-matrix', 'subgroups', 'portable'] as const;
+export type WebGpuTier = (typeof TIERS)[number];
+
+/** A tensor's GPU storage: a (pooled) buffer and the tensor's byte length. */
+export interface GpuStorage {
+  buffer: GPUBuffer;
+  bytes: number;
+}
+
+/** What a launcher gets: the runtime plus helpers for outputs and binding windows. */
+export interface LaunchContext {
+  rt: Runtime;
+  features: Set<string>;
+  limits: GPUSupportedLimits;
+  buffer(t: Tensor): GPUBuffer;
+  /** Allocates an output tensor. */
+  output(info: TensorInfo): Tensor;
+}
+
+export interface Launcher {
+  /** Tiers that can run this op for `dtype` on an adapter with `features`. */
+  tiers(dtype: DType, features: Set<string>): WebGpuTier[];
+  launch(ctx: LaunchContext, tier: WebGpuTier, inputs: Record<string, Tensor>, options: any, outputs: Record<string, TensorInfo>): Record<string, Tensor>;
+}
+
+/** The tiers every row/elementwise kernel has: subgroups where the adapter offers them. */
+export function reductionTiers(features: Set<string>): WebGpuTier[] {
+  return features.has('subgroups') ? ['subgroups', 'portable'] : ['portable'];
+}
+
+/**
+ * A binding of elements [start, start+count) of a tensor. The byte offset is aligned down to
+ * minStorageBufferOffsetAlignment (256, an even number of 16-bit elements, so word parity
+ * is preserved); `base` is where the window's first element sits inside the binding.
+ */
+export function windowOf(ctx: LaunchContext, t: Tensor, binding: number, start: number, count: number): { b: Binding; base: number } {
+  const e = BYTES[t.dtype];
+  const align = ctx.limits.minStorageBufferOffsetAlignment;
+  const begin = start * e;
+  const offset = Math.floor(begin / align) * align;
+  const end = Math.ceil(((start + count) * e) / 4) * 4;
+  const buf = ctx.buffer(t);
+  return { b: { binding, buffer: buf, offset, size: Math.min(end, buf.size) - offset }, base: (begin - offset) / e };
+}
+
+/**
+ * Splits `rows` so every binding's window of a chunk fits maxStorageBufferBindingSize.
+ * `rowBytes` is the largest per-row byte count among the bindings.
+ */
+export function rowChunks(ctx: LaunchContext, rows: number, rowBytes: number): [number, number][] {
+  const limit = ctx.limits.maxStorageBufferBindingSize - ctx.limits.minStorageBufferOffsetAlignment - 8;
+  const per = Math.max(1, Math.floor(limit / Math.max(1, rowBytes)));
+  if (rowBytes > limit) throw new RangeError(`a single row of ${rowBytes} bytes exceeds maxStorageBufferBindingSize (${ctx.limits.maxStorageBufferBindingSize})`);
+  const out: [number, number][] = [];
+  for (let r = 0; r < rows; r += per) out.push([r, Math.min(rows, r + per)]);
+  return out;
+}
+
+/** A 2-D grid for `n` workgroups within maxComputeWorkgroupsPerDimension; kernels guard the tail. */
+export function grid(ctx: LaunchContext, n: number): { workgroups: [number, number]; groupsX: number } {
+  const max = ctx.limits.maxComputeWorkgroupsPerDimension;
+  const x = Math.min(n, max);
+  return { workgroups: [Math.max(1, x), Math.max(1, Math.ceil(n / max))], groupsX: Math.max(1, x) };
+}

@@ -1,0 +1,27 @@
+/**
+ * A kernel's Params uniform, defined once as an ordered field list. The packer is derived
+ * from it here; the WGSL struct is written in the kernel, and the tests check the two agree
+ * (names, order, offsets) through wgsl_reflect.
+ */
+export type ParamType = 'u32' | 'i32' | 'f32';
+export type ParamLayout<K extends string = string> = readonly (readonly [K, ParamType])[];
+
+export function defineParams<const L extends ParamLayout>(layout: L): L {
+  return layout;
+}
+
+export function packParams<K extends string>(layout: ParamLayout<K>, values: Record<K, number>): ArrayBuffer {
+  const buf = new ArrayBuffer(Math.max(16, Math.ceil((layout.length * 4) / 16) * 16));
+  const dv = new DataView(buf);
+  layout.forEach(([name, type], i) => {
+    const v = values[name];
+    if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`params: '${name}' is ${String(v)}`);
+    if (type === 'f32') dv.setFloat32(i * 4, v, true);
+    else if (type === 'i32') dv.setInt32(i * 4, v, true);
+    else {
+      if (v < 0 || v > 0xffffffff || !Number.isInteger(v)) throw new Error(`params: '${name}' = ${v} is not a u32`);
+      dv.setUint32(i * 4, v, true);
+    }
+  });
+  return buf;
+}

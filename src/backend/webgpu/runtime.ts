@@ -1,0 +1,266 @@
+import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, PmetalError } from '../../errors.js';
+import type { OpenedDevice } from './device.js';
+import { PipelineCache, type PipelineSpec } from './pipelines.js';
+
+export interface Binding {
+  binding: number;
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+export interface Dispatch {
+  pipeline: PipelineSpec;
+  bindings: Binding[];
+  /** The kernel's Params uniform: binding index and packed bytes. */
+  params?: { binding: number; data: ArrayBuffer };
+  workgroups: readonly [number, number?, number?];
+}
+
+const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
+const POOL_LIMIT_BYTES = 1 << 30;
+const MAX_QUERIES = 4096;
+
+/** Buffer sizes are rounded to classes so freed buffers are reused by similar tensors. */
+function sizeClass(bytes: number): number {
+  const b = Math.max(16, Math.ceil(bytes / 4) * 4);
+  if (b <= 1 << 16) return Math.ceil(b / 256) * 256;
+  const step = 2 ** (Math.floor(Math.log2(b)) - 3); // eighths of the power of two below
+  return Math.ceil(b / step) * step;
+}
+
+/**
+ * Dawn device runtime: buffer pool, pipeline cache, and one open batch (command encoder)
+ * that records every dispatch and upload until a read or sync submits it. Errors raised by
+ * a batch are collected with error scopes and surface as typed errors from sync()/read();
+ * device loss rejects every pending wait instead of hanging it.
+ */
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly cache: PipelineCache;
+  readonly timestamps: boolean;
+  #pool = new Map<number, GPUBuffer[]>();
+  #pooledBytes = 0;
+  #encoder?: GPUCommandEncoder;
+  #scopes: Promise<GPUError | null>[] = [];
+  #trash: GPUBuffer[] = [];
+  #uncaptured: GPUError[] = [];
+  #lost?: DeviceLostError;
+  #lostPromise: Promise<never>;
+  #destroyed = false;
+  #query?: { set: GPUQuerySet; used: number; resolve: GPUBuffer };
+  #timings: Promise<number>[] = [];
+  profiling = false;
+  /** Dispatches recorded since creation (for tests of batching). */
+  dispatchCount = 0;
+  submitCount = 0;
+
+  constructor(readonly opened: OpenedDevice) {
+    this.device = opened.device;
+    this.cache = new PipelineCache(this.device);
+    this.timestamps = opened.features.has('timestamp-query');
+    this.#lostPromise = this.device.lost.then((info) => {
+      this.#lost = new DeviceLostError(`[webgpu] device lost (${info.reason}): ${info.message}`);
+      throw this.#lost;
+    });
+    this.#lostPromise.catch(() => {});
+    this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      this.#uncaptured.push(ev.error);
+    };
+  }
+
+  get lost(): boolean {
+    return this.#lost !== undefined;
+  }
+
+  #alive(): void {
+    if (this.#lost) throw this.#lost;
+    if (this.#destroyed) throw new DeviceLostError('[webgpu] backend was disposed');
+  }
+
+  /** Races a GPU wait with device loss, so a lost device never hangs a caller. */
+  async #guard<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.#lostPromise]);
+  }
+
+  createBuffer(bytes: number): GPUBuffer {
+    this.#alive();
+    const size = sizeClass(bytes);
+    const free = this.#pool.get(size);
+    const hit = free?.pop();
+    if (hit) {
+      this.#pooledBytes -= size;
+      return hit;
+    }
+    return this.device.createBuffer({ size, usage: STORAGE_USAGE });
+  }
+
+  releaseBuffer(buf: GPUBuffer): void {
+    if (this.#destroyed) return;
+    if (this.#pooledBytes + buf.size > POOL_LIMIT_BYTES) {
+      // Still referenced by the open batch, perhaps: destroy after it is submitted.
+      this.#trash.push(buf);
+      return;
+    }
+    const list = this.#pool.get(buf.size) ?? [];
+    list.push(buf);
+    this.#pool.set(buf.size, list);
+    this.#pooledBytes += buf.size;
+  }
+
+  #batch(): GPUCommandEncoder {
+    this.#alive();
+    if (!this.#encoder) {
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+      this.#encoder = this.device.createCommandEncoder();
+    }
+    return this.#encoder;
+  }
+
+  /** Records host data into the batch (through a mapped staging buffer, so it is ordered with the dispatches around it). */
+  upload(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
+    const enc = this.#batch();
+    const bytes = Math.ceil(data.byteLength / 4) * 4;
+    if (bytes === 0) return;
+    const staging = this.device.createBuffer({ size: bytes, usage: 0x04 /* COPY_SRC */, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    staging.unmap();
+    enc.copyBufferToBuffer(staging, 0, dst, dstOffset, bytes);
+    this.#trash.push(staging);
+  }
+
+  clear(dst: GPUBuffer, offset = 0, size?: number): void {
+    this.#batch().clearBuffer(dst, offset, size);
+  }
+
+  dispatch(d: Dispatch): void {
+    const enc = this.#batch();
+    const pipeline = this.cache.get(d.pipeline);
+    const entries: GPUBindGroupEntry[] = d.bindings.map((b) => ({ binding: b.binding, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } }));
+    if (d.params) {
+      const ub = this.device.createBuffer({ size: Math.max(16, Math.ceil(d.params.data.byteLength / 16) * 16), usage: 0x40 /* UNIFORM */, mappedAtCreation: true });
+      new Uint8Array(ub.getMappedRange()).set(new Uint8Array(d.params.data));
+      ub.unmap();
+      entries.push({ binding: d.params.binding, resource: { buffer: ub } });
+      this.#trash.push(ub);
+    }
+    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const desc: GPUComputePassDescriptor = {};
+    if (this.profiling && this.timestamps) {
+      const q = this.#queries();
+      desc.timestampWrites = { querySet: q.set, beginningOfPassWriteIndex: q.used, endOfPassWriteIndex: q.used + 1 };
+      q.used += 2;
+    }
+    const pass = enc.beginComputePass(desc);
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+    pass.end();
+    this.dispatchCount++;
+    if (this.#query && this.#query.used >= MAX_QUERIES) this.flush();
+  }
+
+  #queries() {
+    this.#query ??= {
+      set: this.device.createQuerySet({ type: 'timestamp', count: MAX_QUERIES }),
+      used: 0,
+      resolve: this.device.createBuffer({ size: MAX_QUERIES * 8, usage: 0x200 /* QUERY_RESOLVE */ | 0x04 }),
+    };
+    return this.#query;
+  }
+
+  /** Submits the open batch (if any). */
+  flush(): void {
+    if (!this.#encoder) return;
+    const enc = this.#encoder;
+    this.#encoder = undefined;
+    let timing: Promise<number> | undefined;
+    if (this.#query && this.#query.used > 0) {
+      const q = this.#query;
+      enc.resolveQuerySet(q.set, 0, q.used, q.resolve, 0);
+      const read = this.device.createBuffer({ size: q.used * 8, usage: 0x01 /* MAP_READ */ | 0x08 });
+      enc.copyBufferToBuffer(q.resolve, 0, read, 0, q.used * 8);
+      const n = q.used;
+      q.used = 0;
+      timing = (async () => {
+        await this.#guard(read.mapAsync(0x01));
+        const t = new BigUint64Array(read.getMappedRange().slice(0));
+        read.destroy();
+        let ns = 0;
+        for (let i = 0; i < n; i += 2) ns += Number(t[i + 1] - t[i]);
+        return ns;
+      })();
+    }
+    this.device.queue.submit([enc.finish()]);
+    this.submitCount++;
+    this.#scopes.push(this.device.popErrorScope(), this.device.popErrorScope());
+    if (timing) this.#timings.push(timing);
+    for (const b of this.#trash) b.destroy();
+    this.#trash = [];
+  }
+
+  /** Submits and waits; throws the first error any batch since the last sync raised. */
+  async sync(): Promise<void> {
+    this.#alive();
+    this.flush();
+    await this.#guard(this.device.queue.onSubmittedWorkDone());
+    await this.#raise();
+  }
+
+  async #raise(): Promise<void> {
+    const scopes = this.#scopes;
+    this.#scopes = [];
+    const errs = (await this.#guard(Promise.all(scopes))).filter((e): e is GPUError => e !== null);
+    // A compile error explains the validation errors that follow from it: report it first.
+    await this.cache.check();
+    const all = [...errs, ...this.#uncaptured.splice(0)];
+    if (all.length) throw toTyped(all[0]);
+  }
+
+  /** Reads a buffer range back (submitting the batch first). */
+  async read(src: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    this.#alive();
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size: Math.max(4, size), usage: 0x01 /* MAP_READ */ | 0x08 });
+    this.#batch().copyBufferToBuffer(src, offset, staging, 0, size);
+    this.flush();
+    try {
+      await this.#guard(staging.mapAsync(0x01));
+    } catch (e) {
+      await this.#raise();
+      throw e instanceof PmetalError ? e : new GpuValidationError(`[webgpu] read-back failed: ${(e as Error).message}`, { cause: e });
+    }
+    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    await this.#raise();
+    return out;
+  }
+
+  /** GPU nanoseconds of the passes recorded while profiling, since the last call. */
+  async takeGpuTime(): Promise<number> {
+    this.flush();
+    const ts = this.#timings.splice(0);
+    const ns = await Promise.all(ts);
+    return ns.reduce((a, b) => a + b, 0);
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#encoder = undefined;
+    for (const list of this.#pool.values()) for (const b of list) b.destroy();
+    this.#pool.clear();
+    for (const b of this.#trash) b.destroy();
+    this.#query?.set.destroy();
+    this.#query?.resolve.destroy();
+    this.#destroyed = true;
+    this.device.destroy();
+  }
+}
+
+function toTyped(e: GPUError): PmetalError {
+  const name = e.constructor?.name ?? '';
+  if (name.includes('OutOfMemory')) return new GpuOutOfMemoryError(`[webgpu] out of memory: ${e.message}`, { cause: e });
+  return new GpuValidationError(`[webgpu] ${name.includes('Internal') ? 'internal error' : 'validation error'}: ${e.message}`, { cause: e });
+}

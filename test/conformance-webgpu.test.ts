@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../src/backend/cpu.js';
+import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import { OP_NAMES } from '../src/ops/registry.js';
+import { runConformance } from '../conformance/runner.js';
+
+// The quick conformance subset on the webgpu backend, every tier the adapter offers, one
+// test per op so a failure names it. Compared against the float64 reference and the cpu
+// backend; failures print their case ids (run one alone with `pmetal conformance --case`).
+let gpu: WebGpuBackend;
+const cpu = new CpuBackend();
+beforeAll(async () => {
+  gpu = await WebGpuBackend.create();
+});
+afterAll(() => gpu?.dispose());
+
+describe('webgpu conformance (quick)', () => {
+  it.each(OP_NAMES)('%s', async (op) => {
+    if (!gpu.supports(op)) return expect(gpu.capabilities().ops[op]).toBeUndefined();
+    const res = await runConformance({ backends: [cpu, gpu], ops: [op], quick: true });
+    const bad = res.records.filter((r) => !r.pass).map((r) => `${r.case} ${r.backend}/${r.tier}: ${r.error ?? r.detail ?? ''}`);
+    expect(bad).toEqual([]);
+    const tiers = new Set(res.records.filter((r) => r.backend === 'webgpu').map((r) => r.tier));
+    expect([...tiers].sort()).toEqual(gpu.capabilities().ops[op].map((t) => t.tier).sort());
+  });
+});
