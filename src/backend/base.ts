@@ -142,6 +142,15 @@ export abstract class BaseBackend implements TensorOwner {
   rmsNormBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
     return this.run('rms_norm_backward', inputs, options, call) as never;
   }
+  softmax(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
+    return this.run('softmax', inputs, options, call) as never;
+  }
+  swiglu(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
+    return this.run('swiglu', inputs, options, call) as never;
+  }
+  swigluBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
+    return this.run('swiglu_backward', inputs, options, call) as never;
+  }
 }
 
 function checkShape(op: string, shape: readonly number[]): void {

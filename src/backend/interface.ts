@@ -1,6 +1,9 @@
 import type { DType, FloatDType, HostArray } from '../dtype.js';
 import type { RmsNormBackwardOptions } from '../ops/rms_norm_backward/spec.js';
 import type { RmsNormOptions } from '../ops/rms_norm/spec.js';
+import type { SoftmaxOptions } from '../ops/softmax/spec.js';
+import type { SwigluOptions } from '../ops/swiglu/spec.js';
+import type { SwigluBackwardOptions } from '../ops/swiglu_backward/spec.js';
 import type { OpName, PlannedOp } from '../ops/registry.js';
 import type { Tensor } from '../tensor.js';
 
@@ -62,6 +65,10 @@ export interface KernelBackend extends PlannedMethods {
 
   rmsNorm(inputs: { x: Tensor; weight: Tensor; residual?: Tensor }, options?: RmsNormOptions, call?: CallOptions): { y: Tensor; rstd: Tensor; residual?: Tensor };
   rmsNormBackward(inputs: { dy: Tensor; x: Tensor; weight: Tensor; rstd?: Tensor }, options?: RmsNormBackwardOptions, call?: CallOptions): { dx: Tensor; dw: Tensor };
+
+  softmax(inputs: { x: Tensor }, options?: SoftmaxOptions, call?: CallOptions): { y: Tensor };
+  swiglu(inputs: { gate: Tensor; up: Tensor }, options?: SwigluOptions, call?: CallOptions): { y: Tensor };
+  swigluBackward(inputs: { dy: Tensor; gate: Tensor; up: Tensor }, options?: SwigluBackwardOptions, call?: CallOptions): { dgate: Tensor; dup: Tensor };
 
   dispose(): void;
 }

@@ -1,5 +1,8 @@
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
+import { softmax } from './softmax/spec.js';
+import { swiglu } from './swiglu/spec.js';
+import { swigluBackward } from './swiglu_backward/spec.js';
 import type { OpSpec } from './types.js';
 
 /**
@@ -9,6 +12,9 @@ import type { OpSpec } from './types.js';
 export const OPS = {
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
+  softmax,
+  swiglu,
+  swiglu_backward: swigluBackward,
 } as const satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;

@@ -1,8 +1,15 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { Launcher } from '../launch.js';
 import { rmsNormLauncher } from './rms_norm.js';
+import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
+import { softmaxLauncher } from './softmax.js';
+import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 
 /** The webgpu launcher per op; an op absent here is not supported by this backend. */
 export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   rms_norm: rmsNormLauncher,
+  rms_norm_backward: rmsNormBackwardLauncher,
+  softmax: softmaxLauncher,
+  swiglu: swigluLauncher,
+  swiglu_backward: swigluBackwardLauncher,
 };
