@@ -1,4 +1,4 @@
-import { fromFloat64, type DType, type FloatDType } from '../dtype.js';
+import { f32ArrayTo16, type DType, type FloatDType } from '../dtype.js';
 import type { HostTensor } from './types.js';
 
 /** mulberry32: a tiny seeded generator, so a case id reproduces its inputs exactly. */
@@ -13,13 +13,21 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** Uniform floats in [lo, hi), rounded to `dtype` (the reference then sees exactly what the kernel sees). */
+/** Above this many elements the random block is tiled (bench shapes of gigabytes stay fast to make). */
+const TILE = 1 << 20;
+
+/**
+ * Uniform floats in [lo, hi), rounded to `dtype` (the reference then sees exactly what the
+ * kernel sees): drawn as f32, then rounded to f16/bf16 with the exact bit-level encoder.
+ */
 export function uniform(dtype: FloatDType, shape: number[], seed: number, lo = -1, hi = 1): HostTensor {
   const r = rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  const v = new Float64Array(n);
-  for (let i = 0; i < n; i++) v[i] = lo + (hi - lo) * r();
-  return { dtype, shape, data: fromFloat64(dtype, v) };
+  const v = new Float32Array(n);
+  const m = Math.min(n, TILE);
+  for (let i = 0; i < m; i++) v[i] = lo + (hi - lo) * r();
+  for (let filled = m; filled < n; filled *= 2) v.copyWithin(filled, 0, Math.min(n - filled, filled));
+  return { dtype, shape, data: dtype === 'f32' ? v : f32ArrayTo16(dtype, v) };
 }
 
 export function randomInts(dtype: Extract<DType, 'i32' | 'u32'>, shape: number[], seed: number, lo: number, hi: number): HostTensor {

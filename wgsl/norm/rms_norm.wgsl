@@ -66,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var k = lid; k < nwords; k = k + WG) {
     let j0 = i32(2u * k) - i32(par);
     var v = h_pair(xw0 + k, rw0 + k);
-    v = select(vec2<f32>(0.0), v, vec2<bool>(j0 >= 0, u32(j0 + 1) < p.n));
+    v = select(vec2<f32>(0.0), v, vec2<bool>((j0 >= 0), (u32(j0 + 1) < p.n)));
     ss = ss + v.x * v.x + v.y * v.y;
   }
   let total = wg_sum(ss, lid, sg_size);

@@ -52,7 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var ss = 0.0;
   for (var k = lid; k < nwords; k = k + WG) {
     let j0 = i32(2u * k) - i32(par);
-    let msk = vec2<bool>(j0 >= 0, u32(j0 + 1) < p.n);
+    let msk = vec2<bool>((j0 >= 0), (u32(j0 + 1) < p.n));
     let xv = select(vec2<f32>(0.0), load2_x(w0 + k), msk);
     let dyv = select(vec2<f32>(0.0), load2_dy(w0 + k), msk);
     let wv = vec2<f32>(load_w(u32(max(j0, 0))), load_w(min(u32(j0 + 1), p.n - 1u)));

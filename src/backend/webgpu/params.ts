@@ -10,8 +10,12 @@ export function defineParams<const L extends ParamLayout>(layout: L): L {
   return layout;
 }
 
+/** The layout each packed buffer came from, so the runtime's trace can check it against the shader. */
+export const layoutOf = new WeakMap<ArrayBuffer, ParamLayout>();
+
 export function packParams<K extends string>(layout: ParamLayout<K>, values: Record<K, number>): ArrayBuffer {
   const buf = new ArrayBuffer(Math.max(16, Math.ceil((layout.length * 4) / 16) * 16));
+  layoutOf.set(buf, layout);
   const dv = new DataView(buf);
   layout.forEach(([name, type], i) => {
     const v = values[name];

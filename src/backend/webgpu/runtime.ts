@@ -51,6 +51,8 @@ export class Runtime {
   #query?: { set: GPUQuerySet; used: number; resolve: GPUBuffer };
   #timings: Promise<number>[] = [];
   profiling = false;
+  /** When set, every dispatch is recorded here (tests check bindings against the shaders). */
+  trace?: Dispatch[];
   /** Dispatches recorded since creation (for tests of batching). */
   dispatchCount = 0;
   submitCount = 0;
@@ -136,6 +138,7 @@ export class Runtime {
 
   dispatch(d: Dispatch): void {
     const enc = this.#batch();
+    this.trace?.push(d);
     const pipeline = this.cache.get(d.pipeline);
     const entries: GPUBindGroupEntry[] = d.bindings.map((b) => ({ binding: b.binding, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } }));
     if (d.params) {

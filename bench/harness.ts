@@ -1,0 +1,141 @@
+import type { KernelBackend } from '../src/backend/interface.js';
+import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import type { FloatDType } from '../src/dtype.js';
+import { OPS, getSpec, type OpName } from '../src/ops/registry.js';
+import type { TensorInfo } from '../src/ops/types.js';
+import type { Tensor } from '../src/tensor.js';
+import { copyBandwidth } from './copy.js';
+
+export interface BenchRecord {
+  op: string;
+  backend: string;
+  tier: string;
+  dtype: string;
+  shape: string;
+  /** Median GPU time per call (timestamps where the adapter has them, else wall time to completion). */
+  ms: number;
+  minMs: number;
+  maxMs: number;
+  runs: number;
+  timing: 'gpu-timestamps' | 'wall';
+  tflops: number;
+  gbps: number;
+  /** gbps over the copy kernel's bandwidth measured in the same run (memory-bound ops). */
+  copyFraction?: number;
+  error?: string;
+}
+
+export interface BenchOptions {
+  backends: KernelBackend[];
+  ops?: string[];
+  tiers?: string[];
+  dtypes?: string[];
+  /** Only bench shapes whose label contains this. */
+  shape?: string;
+  warmup?: number;
+  reps?: number;
+  onRecord?: (r: BenchRecord) => void;
+}
+
+export interface BenchResult {
+  records: BenchRecord[];
+  copy?: { gbps: number; ms: number; bytes: number };
+  device: Record<string, string>;
+}
+
+/** Times every op × backend × tier × dtype × bench shape from the registry. */
+export async function runBench(o: BenchOptions): Promise<BenchResult> {
+  const records: BenchRecord[] = [];
+  const device: Record<string, string> = {};
+  let copy: BenchResult['copy'];
+  for (const backend of o.backends) {
+    const caps = backend.capabilities();
+    device[backend.name] = caps.device;
+    if (backend.name === 'webgpu' && !copy) {
+      const bytes = 512 * 2 ** 20;
+      copy = { ...(await copyBandwidth(backend as WebGpuBackend, bytes)), bytes };
+    }
+    for (const op of (o.ops?.length ? o.ops : Object.keys(OPS)) as OpName[]) {
+      const spec = getSpec(op);
+      for (const t of caps.ops[op] ?? []) {
+        if (o.tiers?.length && !o.tiers.includes(t.tier)) continue;
+        for (const dtype of t.dtypes) {
+          if (o.dtypes?.length && !o.dtypes.includes(dtype)) continue;
+          for (const shape of spec.bench) {
+            if (o.shape && !shape.label.includes(o.shape)) continue;
+            const r = await benchOne(backend, op, t.tier, dtype, shape, o, copy?.gbps);
+            records.push(r);
+            o.onRecord?.(r);
+          }
+        }
+      }
+    }
+  }
+  return { records, copy, device };
+}
+
+async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype: FloatDType, shape: (typeof OPS)[OpName]['bench'][number], o: BenchOptions, copyGbps?: number): Promise<BenchRecord> {
+  const spec = getSpec(op);
+  const base: BenchRecord = { op, backend: backend.name, tier, dtype, shape: shape.label, ms: NaN, minMs: NaN, maxMs: NaN, runs: 0, timing: 'wall', tflops: NaN, gbps: NaN };
+  const inputs: Record<string, Tensor> = {};
+  try {
+    const host = shape.make(dtype, 1);
+    for (const [k, h] of Object.entries(host)) inputs[k] = backend.tensor(h.data, h.shape, h.dtype);
+    const opts = spec.options.parse(shape.options);
+    const cost = spec.cost(inputs as Record<string, TensorInfo>, opts);
+    const call = () => {
+      for (const t of Object.values(backend.run(op, inputs, shape.options, { tier }))) t.dispose();
+    };
+    for (let i = 0; i < (o.warmup ?? 3); i++) call();
+    await backend.sync();
+    const times: number[] = [];
+    const gpu = backend.name === 'webgpu' ? (backend as WebGpuBackend) : undefined;
+    let timing: BenchRecord['timing'] = 'wall';
+    for (let i = 0; i < (o.reps ?? 10); i++) {
+      const ns = gpu ? await gpu.gpuTime(call) : undefined;
+      if (ns !== undefined) {
+        timing = 'gpu-timestamps';
+        times.push(ns / 1e6);
+      } else {
+        const t0 = performance.now();
+        call();
+        await backend.sync();
+        times.push(performance.now() - t0);
+      }
+    }
+    times.sort((a, b) => a - b);
+    const ms = times[Math.floor(times.length / 2)];
+    const gbps = cost.bytes / ms / 1e6;
+    return {
+      ...base,
+      ms,
+      minMs: times[0],
+      maxMs: times[times.length - 1],
+      runs: times.length,
+      timing,
+      tflops: cost.flops / ms / 1e9,
+      gbps,
+      copyFraction: copyGbps ? gbps / copyGbps : undefined,
+    };
+  } catch (e) {
+    return { ...base, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+  } finally {
+    for (const t of Object.values(inputs)) t.dispose();
+    await backend.sync().catch(() => {});
+  }
+}
+
+export function benchTable(res: BenchResult): string {
+  const head = ['op', 'backend', 'tier', 'dtype', 'shape', 'ms (median)', 'min–max', 'TFLOP/s', 'GB/s', 'of copy'];
+  const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const body = res.records.map((r) =>
+    r.error
+      ? [r.op, r.backend, r.tier, r.dtype, r.shape, 'error', r.error.slice(0, 60), '', '', '']
+      : [r.op, r.backend, r.tier, r.dtype, r.shape, f(r.ms, 3), `${f(r.minMs, 3)}–${f(r.maxMs, 3)}`, f(r.tflops, 1), f(r.gbps, 0), r.copyFraction ? `${(r.copyFraction * 100).toFixed(0)}%` : '-'],
+  );
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i])).join('  ');
+  const lines = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
+  if (res.copy) lines.push(`copy kernel: ${res.copy.gbps.toFixed(0)} GB/s over ${res.copy.bytes / 2 ** 20} MiB (the "of copy" baseline)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,25 @@
+/**
+ * pmetal — fused LLM kernels behind one KernelBackend interface. Importing this module
+ * loads neither Dawn nor the Metal addon: backends load in createBackend().
+ */
+export { createBackend, probeBackends, BACKEND_NAMES, type BackendOptions } from './backend/load.js';
+export type { KernelBackend, Capabilities, CallOptions, TierSupport, BackendName } from './backend/interface.js';
+export type { WebGpuOptions } from './backend/webgpu/device.js';
+export { Tensor } from './tensor.js';
+export * from './errors.js';
+export {
+  DTYPES,
+  FLOAT_DTYPES,
+  type DType,
+  type FloatDType,
+  type HostArray,
+  fromFloat64,
+  toFloat64,
+  f16ToNumber,
+  bf16ToNumber,
+  numberToF16,
+  numberToBf16,
+  f32ArrayTo16,
+} from './dtype.js';
+export { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from './ops/registry.js';
+export type { OpSpec, OpCase, TensorInfo, RefTensor, HostTensor } from './ops/types.js';

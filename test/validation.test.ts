@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../src/backend/cpu.js';
+import type { KernelBackend } from '../src/backend/interface.js';
+import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import { WGSL } from '../src/generated/kernels.js';
+import {
+  BackendMismatchError,
+  DTypeError,
+  DeviceLostError,
+  DisposedError,
+  GpuValidationError,
+  NotSupportedError,
+  OptionsError,
+  PmetalError,
+  ShaderCompileError,
+  ShapeError,
+  TierUnavailableError,
+} from '../src/errors.js';
+import { fromFloat64, toFloat64 } from '../src/dtype.js';
+
+let gpu: WebGpuBackend;
+const cpu = new CpuBackend();
+beforeAll(async () => {
+  gpu = await WebGpuBackend.create();
+});
+afterAll(() => gpu?.dispose());
+
+const f32 = (n: number, v = 1) => new Float32Array(n).fill(v);
+
+describe.each(['cpu', 'webgpu'])('invalid input on %s is rejected before any GPU work, with a typed error', (name) => {
+  const b = (): KernelBackend => (name === 'cpu' ? cpu : gpu);
+  const submits = () => (name === 'webgpu' ? gpu.rt.dispatchCount : 0);
+
+  const cases: [string, () => unknown, new (...a: never[]) => PmetalError, RegExp][] = [
+    ['wrong weight length', () => b().rmsNorm({ x: b().tensor(f32(16), [2, 8]), weight: b().tensor(f32(7), [7]) }), ShapeError, /^\[rms_norm\] weight: expected f32\[8\], got f32\[7\]$/],
+    ['wrong weight dtype', () => b().rmsNorm({ x: b().tensor(f32(16), [2, 8]), weight: b().tensor(new Uint16Array(8), [8], 'f16') }), DTypeError, /^\[rms_norm\] weight: expected f32\[8\], got f16\[8\]$/],
+    ['integer x', () => b().swiglu({ gate: b().tensor(new Int32Array(4), [4]), up: b().tensor(new Int32Array(4), [4]) }), DTypeError, /^\[swiglu\] gate: expected dtype f32 \| f16 \| bf16, got i32\[4\]$/],
+    ['mismatched shapes', () => b().swiglu({ gate: b().tensor(f32(6), [2, 3]), up: b().tensor(f32(6), [3, 2]) }), ShapeError, /^\[swiglu\] up: expected f32\[2,3\], got f32\[3,2\]$/],
+    ['missing input', () => b().swiglu({ gate: b().tensor(f32(6), [2, 3]) } as never), ShapeError, /^\[swiglu\] up: required input is missing$/],
+    ['unknown input', () => b().run('swiglu', { gate: b().tensor(f32(2), [2]), up: b().tensor(f32(2), [2]), bogus: b().tensor(f32(2), [2]) }), ShapeError, /^\[swiglu\] bogus: unknown input/],
+    ['negative eps', () => b().rmsNorm({ x: b().tensor(f32(8), [1, 8]), weight: b().tensor(f32(8), [8]) }, { eps: -1 }), OptionsError, /^\[rms_norm\] eps: /],
+    ['unknown option', () => b().softmax({ x: b().tensor(f32(8), [1, 8]) }, { sclae: 2 } as never), OptionsError, /^\[softmax\] options: .*sclae/],
+    ['causal on rank 1', () => b().softmax({ x: b().tensor(f32(8), [8]) }, { causal: true }), ShapeError, /^\[softmax\] x: expected \[\.\.\., Sq, Sk\]/],
+    ['tensor data length', () => b().tensor(f32(5), [2, 3]), ShapeError, /^\[tensor\] data: expected 6 elements/],
+    ['tensor array type', () => b().tensor(new Float64Array(4) as never, [4], 'f32'), DTypeError, /^\[tensor\] data: expected the host array of f32/],
+    ['bad shape', () => b().zeros([2, 0], 'f32'), ShapeError, /^\[zeros\] shape: expected an array of positive integers/],
+    ['unsupported tier', () => b().swiglu({ gate: b().tensor(f32(2), [2]), up: b().tensor(f32(2), [2]) }, {}, { tier: 'warp-speed' }), TierUnavailableError, /^\[swiglu\] tier 'warp-speed' is not available/],
+    ['planned op', () => b().flashAttentionForward({}), NotSupportedError, /^\[flash_attention_forward\] not supported by the/],
+  ];
+
+  it.each(cases)('%s', (_label, fn, cls, msg) => {
+    const before = submits();
+    let err: unknown;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(cls);
+    expect((err as Error).message).toMatch(msg);
+    expect(submits()).toBe(before);
+  });
+
+  it('disposed tensors and other backends’ tensors are refused; the backend keeps working', async () => {
+    const x = b().tensor(f32(8, 2), [1, 8]);
+    const w = b().tensor(f32(8), [8]);
+    x.dispose();
+    expect(() => b().rmsNorm({ x, weight: w })).toThrow(DisposedError);
+    await expect(b().read(x)).rejects.toThrow(DisposedError);
+    const other = name === 'cpu' ? gpu : cpu;
+    const foreign = other.tensor(f32(8, 2), [1, 8]);
+    expect(() => b().rmsNorm({ x: foreign, weight: w })).toThrow(BackendMismatchError);
+    // Still usable: a valid call gives the right answer (x = 2 everywhere → y = 1).
+    const x2 = b().tensor(f32(8, 2), [1, 8]);
+    const { y } = b().rmsNorm({ x: x2, weight: w }, { eps: 1e-30 });
+    expect([...(await b().read(y))]).toEqual(new Array(8).fill(1));
+  });
+
+  it('global tier override routes every call and can be lifted', () => {
+    const tiers = b().capabilities().ops.softmax.map((t) => t.tier);
+    b().setTier('*', tiers[tiers.length - 1]);
+    expect(b().route('softmax', { x: b().tensor(f32(4), [4]) })).toBe(tiers[tiers.length - 1]);
+    b().setTier('*', 'nope');
+    expect(() => b().softmax({ x: b().tensor(f32(4), [4]) })).toThrow(TierUnavailableError);
+    b().setTier('*', undefined);
+    expect(b().route('softmax', { x: b().tensor(f32(4), [4]) })).toBe(tiers[0]);
+  });
+});
+
+describe('GPU-side failures surface as typed errors', () => {
+  it('a shader compile error names the cache key and the source line', async () => {
+    WGSL['test/broken.wgsl'] = '@compute @workgroup_size(1)\nfn main() {\n  let x: u32 = 1.5;\n}\n';
+    const buf = gpu.rt.createBuffer(16);
+    gpu.rt.dispatch({ pipeline: { shader: 'test/broken.wgsl', defines: {} }, bindings: [], workgroups: [1] });
+    const err = await gpu.sync().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShaderCompileError);
+    expect((err as ShaderCompileError).key).toBe('test/broken||');
+    expect((err as Error).message).toMatch(/test\/broken\.wgsl:3:/);
+    gpu.rt.releaseBuffer(buf);
+    delete WGSL['test/broken.wgsl'];
+  });
+
+  it('a validation error (binding too small) becomes GpuValidationError and the device keeps working', async () => {
+    const small = gpu.rt.createBuffer(16);
+    gpu.rt.dispatch({ pipeline: { shader: 'bench/copy.wgsl', defines: {}, overrides: { WG: 64 } }, bindings: [{ binding: 0, buffer: small, size: 4 }, { binding: 1, buffer: small }], workgroups: [1] });
+    await expect(gpu.sync()).rejects.toThrow(GpuValidationError);
+    const x = gpu.tensor(fromFloat64('f16', [1, 2, 3, 4]), [1, 4], 'f16');
+    const { y } = gpu.softmax({ x });
+    const got = toFloat64('f16', await gpu.read(y));
+    expect(got.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 2);
+  });
+
+  it('device loss is reported as DeviceLostError, never a hang', async () => {
+    const lost = await WebGpuBackend.create();
+    const x = lost.tensor(f32(4), [4]);
+    lost.rt.device.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const err = await lost.read(x).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeviceLostError);
+    expect(() => lost.softmax({ x: lost.tensor(f32(4), [4]) })).toThrow(DeviceLostError);
+  });
+});

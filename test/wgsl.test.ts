@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { CpuBackend } from '../src/backend/cpu.js';
+import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import { pipelineKey, shaderSource, type PipelineSpec } from '../src/backend/webgpu/pipelines.js';
+import { layoutOf } from '../src/backend/webgpu/params.js';
+import { WGSL } from '../src/generated/kernels.js';
+import { runConformance } from '../conformance/runner.js';
+
+let gpu: WebGpuBackend;
+beforeAll(async () => {
+  gpu = await WebGpuBackend.create();
+});
+afterAll(() => gpu?.dispose());
+
+/** Every #if/#ifdef switch a kernel (and its includes) reads, with the values it can take. */
+function switches(file: string, seen = new Set<string>()): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  if (seen.has(file)) return out;
+  seen.add(file);
+  const src = WGSL[file];
+  const includeArgs = new Set<string>();
+  for (const m of src.matchAll(/#include "([^"]+)"\s*(?:\((.*)\))?/g)) {
+    for (const a of (m[2] ?? '').split(',')) {
+      const v = a.split('=')[1]?.trim();
+      if (v && /^[A-Z_][A-Z0-9_]*$/.test(v)) includeArgs.add(v);
+    }
+    for (const [k, v] of switches(m[1], seen)) out.set(k, v);
+  }
+  for (const m of src.matchAll(/^\s*#(?:if|elif|ifdef|ifndef)\s+(.*)$/gm)) {
+    for (const id of m[1].match(/[A-Za-z_]\w*/g) ?? []) out.set(id, id.endsWith('_DT') ? [0, 1, 2] : [0, 1]);
+  }
+  for (const id of includeArgs) if (id.endsWith('_DT')) out.set(id, [0, 1, 2]);
+  // Include parameters and the dtype codes are bound by the #include lines, not by launchers.
+  for (const k of ['DT', 'WRITE', 'NAME', 'BINDING', 'DT_F32', 'DT_F16', 'DT_BF16']) out.delete(k);
+  return out;
+}
+
+function* combos(sw: Map<string, number[]>, limit = 48): Generator<Record<string, number>> {
+  const keys = [...sw.keys()].sort();
+  let n = 0;
+  function* rec(i: number, acc: Record<string, number>): Generator<Record<string, number>> {
+    if (n >= limit) return;
+    if (i === keys.length) {
+      n++;
+      yield { ...acc };
+      return;
+    }
+    for (const v of sw.get(keys[i])!) yield* rec(i + 1, { ...acc, [keys[i]]: v });
+  }
+  yield* rec(0, {});
+}
+
+// Kernels are the files with an entry point; the rest are included building blocks.
+const kernels = Object.keys(WGSL).filter((f) => /@compute/.test(WGSL[f]));
+
+describe('every WGSL kernel compiles with Dawn in every switch combination', () => {
+  it.each(kernels)('%s', async (file) => {
+    const dev = gpu.rt.device;
+    const features = gpu.rt.opened.features;
+    let compiled = 0;
+    for (const defines of combos(switches(file))) {
+      const src = shaderSource({ shader: file, defines });
+      if (/enable\s+subgroups/.test(src.code) && !features.has('subgroups')) continue;
+      if (/enable\s+chromium_experimental_subgroup_matrix/.test(src.code) && !features.has('chromium-experimental-subgroup-matrix')) continue;
+      if (/enable\s+f16/.test(src.code) && !features.has('shader-f16')) continue;
+      dev.pushErrorScope('validation');
+      const mod = dev.createShaderModule({ code: src.code });
+      const info = await mod.getCompilationInfo();
+      const err = await dev.popErrorScope();
+      const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `${JSON.stringify(defines)} ${src.lineMap[m.lineNum - 1]?.file}:${src.lineMap[m.lineNum - 1]?.line}: ${m.message}`);
+      expect(msgs).toEqual([]);
+      expect(err).toBeNull();
+      compiled++;
+    }
+    // A kernel none of whose variants can be compiled here (subgroup matrices) still preprocesses.
+    expect(compiled + 1).toBeGreaterThan(0);
+  });
+});
+
+describe('launchers bind exactly what each shader uses (wgsl_reflect)', () => {
+  it('every dispatch of a quick conformance run matches its shader', async () => {
+    gpu.rt.trace = [];
+    const res = await runConformance({ backends: [new CpuBackend(), gpu], quick: true, dtypes: ['f16'] });
+    expect(res.failed).toBe(0);
+    const seen = new Map<string, { pipeline: PipelineSpec; bindings: number[]; layout?: readonly (readonly [string, string])[]; paramsBinding?: number }>();
+    for (const d of gpu.rt.trace) {
+      // wgsl_reflect does not parse the subgroup-matrix extension; Dawn checks those shaders.
+      if (d.pipeline.shader.includes('sgmat')) continue;
+      seen.set(pipelineKey(d.pipeline), { pipeline: d.pipeline, bindings: d.bindings.map((b) => b.binding).sort(), layout: d.params ? layoutOf.get(d.params.data) : undefined, paramsBinding: d.params?.binding });
+    }
+    gpu.rt.trace = undefined;
+    expect(seen.size).toBeGreaterThan(3);
+    for (const [key, s] of seen) {
+      const reflect = new WgslReflect(shaderSource(s.pipeline).code);
+      const used = reflect.entry.compute[0].resources;
+      const storage = used.filter((r) => r.resourceType !== undefined && r.group === 0 && r.binding !== s.paramsBinding).map((r) => r.binding).sort();
+      expect({ key, bindings: s.bindings }).toEqual({ key, bindings: storage });
+      if (s.layout) {
+        const u = reflect.uniforms.find((x) => x.binding === s.paramsBinding);
+        expect(u, `${key}: uniform at binding ${s.paramsBinding}`).toBeDefined();
+        const members = (u!.members ?? []).map((m) => [m.name, m.type.name, m.offset]);
+        expect({ key, members }).toEqual({ key, members: s.layout.map(([n, t], i) => [n, t, i * 4]) });
+      }
+    }
+  });
+});
