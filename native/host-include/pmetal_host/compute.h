@@ -141,7 +141,10 @@ template <class T> void fill_up(SimdView& v) {
     int s;
     bool fill = j < delta;
     s = fill ? base + mod - delta + j : base + j - delta;
-    if (s < 0 || s >= 32) s = l;
+    if (s < 0 || s >= 32 || !(v.active >> s & 1)) {
+      out<T>(v, l, in<T>(v, l));
+      continue;
+    }
     out<T>(v, l, fill ? in2<T>(v, s) : in<T>(v, s));
   }
 }
@@ -153,7 +156,10 @@ template <class T> void fill_down(SimdView& v) {
     int j = l % mod, base = l - j;
     bool fill = j + delta >= mod;
     int s = fill ? base + j + delta - mod : base + j + delta;
-    if (s < 0 || s >= 32) s = l;
+    if (s < 0 || s >= 32 || !(v.active >> s & 1)) {
+      out<T>(v, l, in<T>(v, l));
+      continue;
+    }
     out<T>(v, l, fill ? in2<T>(v, s) : in<T>(v, s));
   }
 }

@@ -567,7 +567,7 @@ static void prepare(const Dispatch& d, HostPipeline& p, Prepared& P) {
     L.tg_sizes[t.first] = t.second;
   }
   for (auto& prm : k.params) {
-    if (prm.kind == PK_BUFFER && !L.buffers[prm.index])
+    if (prm.kind == PK_BUFFER && !L.buffers[prm.index] && !prm.optional)
       throw Error("BAD_ARGUMENT", "BAD_ARGUMENT: kernel '" + k.hostName + "' needs buffer(" + std::to_string(prm.index) +
                                       ") for parameter '" + prm.name + "', which is not bound");
     if (prm.kind == PK_THREADGROUP && !L.tg_sizes[prm.index])

@@ -351,6 +351,8 @@ struct Rewriter {
       size_t nameEnd = attrAt == std::string::npos ? p.second : attrAt;
       if (nameEnd > p.first && t[nameEnd - 1].kind == T_IDENT) kp.name = txt(nameEnd - 1);
       if (attrAt != std::string::npos) {
+        for (size_t q = attrAt; q < p.second; q++)
+          if (is(q, "function_constant")) kp.optional = true;
         std::string an = txt(attrAt + 2);
         if (an == "buffer" || an == "threadgroup") {
           kp.kind = an == "buffer" ? PK_BUFFER : PK_THREADGROUP;

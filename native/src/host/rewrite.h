@@ -33,6 +33,7 @@ enum ParamKind : int {
 struct KernelParam {
   int kind = 0;
   int index = 0;
+  bool optional = false;  // [[buffer(n), function_constant(c)]]: may be unbound
   std::string name;
   std::string text;
 };
