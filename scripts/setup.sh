@@ -24,3 +24,4 @@ if [ "$(uname -s)" = "Linux" ] && [ -f /etc/debian_version ]; then
   fi
 fi
 npm ci --no-audit --no-fund
+npm run build

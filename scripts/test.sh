@@ -7,7 +7,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 rm -f reports/vitest.json
-node scripts/embed-kernels.mjs && npx tsc -p tsconfig.json --noEmit
+npm run build --silent && npx tsc -p tsconfig.json --noEmit
 typecheck=$?
 npx vitest run "$@"
 status=$?

@@ -1,0 +1,45 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+// The CLI as users run it: the built bundle (scripts/test.sh builds before the tests).
+const run = promisify(execFile);
+const cli = (args: string[]) => run(process.execPath, ['dist/cli.js', ...args], { maxBuffer: 32 << 20 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+
+describe.skipIf(!existsSync('dist/cli.js'))('pmetal CLI', () => {
+  it('ops --json lists every implemented op × backend × tier with dtypes', async () => {
+    const r = await cli(['ops', '--json']);
+    const rows = JSON.parse((r as { stdout: string }).stdout) as { op: string; backend: string; tier: string; dtypes: string[] }[];
+    expect(rows.some((x) => x.op === 'rms_norm' && x.backend === 'cpu' && x.tier === 'reference')).toBe(true);
+    expect(rows.some((x) => x.op === 'softmax' && x.backend === 'webgpu' && x.tier === 'portable' && x.dtypes.includes('bf16'))).toBe(true);
+  });
+
+  it('devices reports the adapter and its tiers', async () => {
+    const r = (await cli(['devices', '--json'])) as { stdout: string };
+    const d = JSON.parse(r.stdout) as { backend: string; available: boolean; tiers?: string[] }[];
+    expect(d.find((x) => x.backend === 'webgpu')?.tiers).toContain('portable');
+    expect(d.find((x) => x.backend === 'metal')).toBeDefined();
+  });
+
+  it('conformance writes JSON records and a self-contained HTML report, exit 0 on success', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pmetal-cli-'));
+    const r = (await cli(['conformance', '--quick', '--backend', 'webgpu', '--op', 'swiglu', '--dtype', 'f16', '--json', join(dir, 'c.json'), '--html', join(dir, 'c.html')])) as { stdout: string; code?: number };
+    expect(r.code ?? 0).toBe(0);
+    expect(r.stdout).toMatch(/^\d+ passed, 0 failed$/m);
+    const j = JSON.parse(readFileSync(join(dir, 'c.json'), 'utf8')) as { records: { op: string; backend: string; tier: string; dtype: string; case: string; pass: boolean; maxAbsErr: number; maxRelErr: number; tol: number }[] };
+    expect(j.records.length).toBeGreaterThan(0);
+    for (const rec of j.records) expect(Object.keys(rec)).toEqual(expect.arrayContaining(['op', 'backend', 'tier', 'dtype', 'case', 'pass', 'maxAbsErr', 'maxRelErr', 'tol']));
+    const html = readFileSync(join(dir, 'c.html'), 'utf8');
+    expect(html).toMatch(/<table>/);
+    expect(html).not.toMatch(/<script src|<link /);
+  });
+
+  it('a bad option exits non-zero with a message', async () => {
+    const r = (await cli(['conformance', '--backend', 'nope'])) as { code?: number; stderr: string };
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown backend 'nope'/);
+  });
+});
