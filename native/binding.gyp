@@ -16,7 +16,10 @@
         }],
         ["OS=='mac'", {
           "sources": ["src/metal/metal_backend.mm"],
-          "libraries": ["-framework Metal", "-framework Foundation"],
+          "link_settings": {
+            "libraries": ["$(SDKROOT)/System/Library/Frameworks/Metal.framework",
+                          "$(SDKROOT)/System/Library/Frameworks/Foundation.framework"]
+          },
           "xcode_settings": {
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "GCC_ENABLE_CPP_RTTI": "YES",
