@@ -301,6 +301,10 @@ inline T as_type(const U& u) {
 }
 }  // namespace metal
 
+#define METAL_FUNC inline __attribute__((__always_inline__))
+#define METAL_INTERNAL
+#define METAL_CONST const
+
 // constants from <metal_math> / <metal_limits>
 #define MAXFLOAT 3.40282347e+38f
 #define HUGE_VALF __builtin_huge_valf()
