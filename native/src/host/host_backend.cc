@@ -291,6 +291,14 @@ static const std::vector<std::string>& baseFlags() {
                                              "-fno-strict-aliasing"};
   return f;
 }
+// MPP's matmul2d takes its descriptor as a class-type template argument: C++20
+static std::vector<std::string> kernelFlags(bool mpp) {
+  std::vector<std::string> f = baseFlags();
+  if (mpp)
+    for (auto& x : f)
+      if (x == "-std=c++17") x = "-std=c++20";
+  return f;
+}
 static std::vector<std::string> asanFlags() {
   return {"-fsanitize=address", "-fno-omit-frame-pointer", "-g1"};
 }
@@ -482,7 +490,7 @@ static std::shared_ptr<LibraryImpl> compileLibrary(const std::string& source, co
   h.add(e.headerHash);
   h.add(opts.asan ? "asan" : "plain");
   h.add(std::to_string(PMETAL_ABI_VERSION));
-  for (auto& f : baseFlags()) h.add(f);
+  for (auto& f : kernelFlags(lib->rw.usesMpp)) h.add(f);
   std::string key = h.hex();
   std::string so = e.cacheDir + "/" + key + (opts.asan ? "-asan" : "") + ".so";
   if (exists(so) && envOr("PMETAL_CACHE", "1") != "0") {
@@ -490,7 +498,7 @@ static std::shared_ptr<LibraryImpl> compileLibrary(const std::string& source, co
   } else {
     writeFile(wd + "/kernel.cpp", lib->rw.cpp);
     std::vector<std::string> cc = {e.compiler};
-    for (auto& f : baseFlags()) cc.push_back(f);
+    for (auto& f : kernelFlags(lib->rw.usesMpp)) cc.push_back(f);
     if (opts.asan)
       for (auto& f : asanFlags()) cc.push_back(f);
     cc.insert(cc.end(), {"-I" + e.includeDir, "-shared", wd + "/kernel.cpp", "-x", "none", rt, "-o", wd + "/kernel.so",
