@@ -136,11 +136,26 @@ export abstract class BaseBackend implements TensorOwner {
     return new Tensor(this, info.dtype, info.shape, storage);
   }
 
+  crossEntropy(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
+    return this.run('cross_entropy', inputs, options, call) as never;
+  }
+  crossEntropyBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
+    return this.run('cross_entropy_backward', inputs, options, call) as never;
+  }
+  gemm(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
+    return this.run('gemm', inputs, options, call) as never;
+  }
   rmsNorm(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
     return this.run('rms_norm', inputs, options, call) as never;
   }
   rmsNormBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
     return this.run('rms_norm_backward', inputs, options, call) as never;
+  }
+  rope(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
+    return this.run('rope', inputs, options, call) as never;
+  }
+  ropeBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
+    return this.run('rope_backward', inputs, options, call) as never;
   }
   softmax(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
     return this.run('softmax', inputs, options, call) as never;

@@ -1,6 +1,11 @@
 import type { DType, FloatDType, HostArray } from '../dtype.js';
+import type { CrossEntropyOptions } from '../ops/cross_entropy/spec.js';
+import type { CrossEntropyBackwardOptions } from '../ops/cross_entropy_backward/spec.js';
+import type { GemmOptions } from '../ops/gemm/spec.js';
 import type { RmsNormBackwardOptions } from '../ops/rms_norm_backward/spec.js';
 import type { RmsNormOptions } from '../ops/rms_norm/spec.js';
+import type { RopeOptions } from '../ops/rope/spec.js';
+import type { RopeBackwardOptions } from '../ops/rope_backward/spec.js';
 import type { SoftmaxOptions } from '../ops/softmax/spec.js';
 import type { SwigluOptions } from '../ops/swiglu/spec.js';
 import type { SwigluBackwardOptions } from '../ops/swiglu_backward/spec.js';
@@ -63,8 +68,13 @@ export interface KernelBackend extends PlannedMethods {
   /** Generic entry: validate, route, run. The typed methods below call this. */
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor>;
 
+  crossEntropy(inputs: { logits: Tensor; targets: Tensor }, options?: CrossEntropyOptions, call?: CallOptions): { loss: Tensor; lse: Tensor };
+  crossEntropyBackward(inputs: { logits: Tensor; targets: Tensor; lse: Tensor; dloss: Tensor }, options?: CrossEntropyBackwardOptions, call?: CallOptions): { dlogits: Tensor };
+  gemm(inputs: { a: Tensor; b: Tensor; c?: Tensor; bias?: Tensor }, options?: GemmOptions, call?: CallOptions): { y: Tensor };
   rmsNorm(inputs: { x: Tensor; weight: Tensor; residual?: Tensor }, options?: RmsNormOptions, call?: CallOptions): { y: Tensor; rstd: Tensor; residual?: Tensor };
   rmsNormBackward(inputs: { dy: Tensor; x: Tensor; weight: Tensor; rstd?: Tensor }, options?: RmsNormBackwardOptions, call?: CallOptions): { dx: Tensor; dw: Tensor };
+  rope(inputs: { x: Tensor; positions?: Tensor }, options?: RopeOptions, call?: CallOptions): { y: Tensor };
+  ropeBackward(inputs: { dy: Tensor; positions?: Tensor }, options?: RopeBackwardOptions, call?: CallOptions): { dx: Tensor };
 
   softmax(inputs: { x: Tensor }, options?: SoftmaxOptions, call?: CallOptions): { y: Tensor };
   swiglu(inputs: { gate: Tensor; up: Tensor }, options?: SwigluOptions, call?: CallOptions): { y: Tensor };

@@ -1,5 +1,10 @@
+import { crossEntropy } from './cross_entropy/spec.js';
+import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
+import { gemm } from './gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
+import { rope } from './rope/spec.js';
+import { ropeBackward } from './rope_backward/spec.js';
 import { softmax } from './softmax/spec.js';
 import { swiglu } from './swiglu/spec.js';
 import { swigluBackward } from './swiglu_backward/spec.js';
@@ -10,8 +15,13 @@ import type { OpSpec } from './types.js';
  * iterate it, so an op listed here is covered without a new test file.
  */
 export const OPS = {
+  cross_entropy: crossEntropy,
+  cross_entropy_backward: crossEntropyBackward,
+  gemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
+  rope,
+  rope_backward: ropeBackward,
   softmax,
   swiglu,
   swiglu_backward: swigluBackward,

@@ -1,14 +1,22 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { Launcher } from '../launch.js';
+import { crossEntropyBackwardLauncher, crossEntropyLauncher } from './cross_entropy.js';
+import { gemmLauncher } from './gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
+import { ropeBackwardLauncher, ropeForwardLauncher } from './rope.js';
 import { softmaxLauncher } from './softmax.js';
 import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 
 /** The webgpu launcher per op; an op absent here is not supported by this backend. */
 export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
+  cross_entropy: crossEntropyLauncher,
+  cross_entropy_backward: crossEntropyBackwardLauncher,
+  gemm: gemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
+  rope: ropeForwardLauncher,
+  rope_backward: ropeBackwardLauncher,
   softmax: softmaxLauncher,
   swiglu: swigluLauncher,
   swiglu_backward: swigluBackwardLauncher,

@@ -1,0 +1,162 @@
+import { BYTES } from '../../../dtype.js';
+import { freqKey, ropeDims, ropeFrequencies, rotaryDimOf, type RopeOpts } from '../../../ops/rope_common.js';
+import type { Tensor } from '../../../tensor.js';
+import { dtCode } from '../pipelines.js';
+import { defineParams, packParams } from '../params.js';
+import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
+import type { Binding, Runtime } from '../runtime.js';
+
+/** rope/rope.wgsl: one workgroup per token, word-aligned pairs. */
+export const ROPE_PARAMS = defineParams([
+  ['tokens', 'u32'],
+  ['tok0', 'u32'],
+  ['heads', 'u32'],
+  ['seq', 'u32'],
+  ['row_words', 'u32'],
+  ['rot_words', 'u32'],
+  ['rot_units', 'u32'],
+  ['units', 'u32'],
+  ['groups_x', 'u32'],
+  ['x_base', 'u32'],
+  ['y_base', 'u32'],
+  ['pos_bstride', 'u32'],
+  ['offset', 'i32'],
+  ['mscale', 'f32'],
+]);
+
+/** rope/rope_elementwise.wgsl: one invocation per output word, any layout. */
+export const ROPE_ELEMENTWISE_PARAMS = defineParams([
+  ['count', 'u32'],
+  ['d', 'u32'],
+  ['half', 'u32'],
+  ['heads', 'u32'],
+  ['seq', 'u32'],
+  ['row0', 'u32'],
+  ['groups_x', 'u32'],
+  ['x_base', 'u32'],
+  ['y_base', 'u32'],
+  ['pos_bstride', 'u32'],
+  ['offset', 'i32'],
+  ['mscale', 'f32'],
+]);
+
+const WG = 256;
+const TABLES_MAX = 32;
+
+/**
+ * Inverse-frequency tables (f32, computed in float64 on the host) per runtime, keyed by the
+ * frequency options. Keyed on the Runtime so a disposed backend's buffers go with its
+ * device; a table evicted from a full cache goes back to the pool, which is safe even while
+ * the open batch still reads it (later writes to a reused buffer are ordered after it).
+ */
+const tables = new WeakMap<Runtime, Map<string, { buffer: GPUBuffer; attention: number }>>();
+
+function freqTable(ctx: LaunchContext, o: RopeOpts, rd: number): { buffer: GPUBuffer; attention: number } {
+  let cache = tables.get(ctx.rt);
+  if (!cache) tables.set(ctx.rt, (cache = new Map()));
+  const key = freqKey(o, rd);
+  const hit = cache.get(key);
+  if (hit) {
+    // Most recently used last.
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const { inv, attention } = ropeFrequencies(o, rd);
+  const data = Float32Array.from(inv);
+  const buffer = ctx.rt.createBuffer(data.byteLength);
+  ctx.rt.upload(buffer, data);
+  const entry = { buffer, attention };
+  cache.set(key, entry);
+  if (cache.size > TABLES_MAX) {
+    const [oldKey, old] = cache.entries().next().value!;
+    cache.delete(oldKey);
+    ctx.rt.releaseBuffer(old.buffer);
+  }
+  return entry;
+}
+
+/**
+ * rope and rope_backward. The main kernel (rope.wgsl) takes one token per workgroup, so the
+ * H heads of a token share each cos/sin, and reads/writes whole words; it needs pairs that
+ * fall on word boundaries: D even and, for NeoX, rotaryDim/2 even — every real model. Other
+ * layouts (odd D, NeoX with rotaryDim ≡ 2 mod 4) run rope_elementwise.wgsl, one output word
+ * per invocation. Work is chunked (by tokens, or rows) so every binding fits the limits.
+ * Portable only: nothing in an elementwise rotation benefits from subgroup operations.
+ */
+function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): Launcher {
+  return {
+    tiers: () => ['portable'],
+    launch(ctx, _tier, i, o: RopeOpts, outs) {
+      const x: Tensor = i[xName];
+      const positions: Tensor | undefined = i.positions;
+      const { b, s, h, d } = ropeDims(x.shape);
+      const rd = rotaryDimOf(o, d);
+      const neox = o.style === 'neox';
+      const y = ctx.output(outs[yName]);
+      const table = freqTable(ctx, o, rd);
+      const shared = { heads: h, seq: s, pos_bstride: positions && positions.shape.length === 2 ? s : 0, offset: o.offset, mscale: table.attention };
+      const defines = { X_DT: dtCode(x.dtype), NEOX: neox, BACKWARD: backward, POSITIONS: !!positions };
+      const common = (xw: { b: Binding }, yw: { b: Binding }) => {
+        const bindings = [xw.b, { binding: 1, buffer: table.buffer, offset: 0, size: (rd / 2) * 4 }, yw.b];
+        if (positions) bindings.push({ binding: 3, buffer: ctx.buffer(positions), offset: 0, size: positions.size * 4 });
+        return bindings;
+      };
+      if (d % 2 === 0 && (!neox || (rd / 2) % 2 === 0)) {
+        const rotUnits = neox ? rd / 4 : rd / 2;
+        const units = rotUnits + (d - rd) / 2;
+        const wg = h * units >= 256 ? 256 : h * units >= 128 ? 128 : 64;
+        const tokenElems = h * d;
+        for (const [t0, t1] of rowChunks(ctx, b * s, tokenElems * BYTES[x.dtype])) {
+          const cnt = (t1 - t0) * tokenElems;
+          const xw = windowOf(ctx, x, 0, t0 * tokenElems, cnt);
+          const yw = windowOf(ctx, y, 2, t0 * tokenElems, cnt);
+          // Even by construction (D even, windows start at even offsets); the kernel relies on it.
+          if ((xw.base | yw.base) & 1) throw new Error(`[rope] internal: odd window base ${xw.base}/${yw.base}`);
+          const g = grid(ctx, t1 - t0);
+          ctx.rt.dispatch({
+            pipeline: { shader: 'rope/rope.wgsl', defines, overrides: { WG: wg } },
+            bindings: common(xw, yw),
+            params: {
+              binding: 4,
+              data: packParams(ROPE_PARAMS, {
+                ...shared,
+                tokens: t1 - t0,
+                tok0: t0,
+                row_words: d / 2,
+                rot_words: rd / 2,
+                rot_units: rotUnits,
+                units,
+                groups_x: g.groupsX,
+                x_base: xw.base,
+                y_base: yw.base,
+              }),
+            },
+            workgroups: g.workgroups,
+          });
+        }
+        return { [yName]: y };
+      }
+      for (const [r0, r1] of rowChunks(ctx, b * s * h, d * BYTES[x.dtype])) {
+        const cnt = (r1 - r0) * d;
+        const xw = windowOf(ctx, x, 0, r0 * d, cnt);
+        const yw = windowOf(ctx, y, 2, r0 * d, cnt);
+        const words = Math.ceil((cnt + (xw.base & 1)) / 2);
+        const g = grid(ctx, Math.ceil(words / WG));
+        ctx.rt.dispatch({
+          pipeline: { shader: 'rope/rope_elementwise.wgsl', defines, overrides: { WG } },
+          bindings: common(xw, yw),
+          params: {
+            binding: 4,
+            data: packParams(ROPE_ELEMENTWISE_PARAMS, { ...shared, count: cnt, d, half: rd / 2, row0: r0, groups_x: g.groupsX, x_base: xw.base, y_base: yw.base }),
+          },
+          workgroups: g.workgroups,
+        });
+      }
+      return { [yName]: y };
+    },
+  };
+}
+
+export const ropeForwardLauncher = ropeLauncher('x', 'y', false);
+export const ropeBackwardLauncher = ropeLauncher('dy', 'dx', true);

@@ -1,0 +1,191 @@
+import { z } from 'zod';
+import { BYTES, FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
+import { OptionsError, ShapeError } from '../../errors.js';
+import { expectDtype, expectRank, expectSameDtype, expectShape, finite, fmt, required } from '../check.js';
+import { uniform } from '../random.js';
+import { U32, boundsOf, gamma } from '../tolerance.js';
+import type { HostTensor, OpCase, OpSpec } from '../types.js';
+import { gemmDims, gemmRef } from './reference.js';
+
+export const gemmOptions = z
+  .object({
+    transA: z.boolean().default(false),
+    transB: z.boolean().default(false),
+    alpha: finite().default(1),
+    beta: finite().default(0),
+    /** Output dtype (c and bias have it too); default: the dtype of a. */
+    outDtype: z.enum(['f32', 'f16', 'bf16']).optional(),
+  })
+  .strict();
+export type GemmOptions = z.input<typeof gemmOptions>;
+type Opts = z.output<typeof gemmOptions>;
+
+interface CaseShape {
+  m: number;
+  n: number;
+  k: number;
+  /** Leading batch of a / b (rank 3); absent = rank 2 (broadcast over the other's batch). */
+  batchA?: number;
+  batchB?: number;
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  beta?: number;
+  bias?: boolean;
+  outDtype?: FloatDType;
+  quick?: boolean;
+}
+
+function makeInputs(s: CaseShape, dtype: FloatDType, seed: number): Record<string, HostTensor> {
+  const aShape = s.transA ? [s.k, s.m] : [s.m, s.k];
+  const bShape = s.transB ? [s.n, s.k] : [s.k, s.n];
+  const batch = Math.max(s.batchA ?? 1, s.batchB ?? 1);
+  const yShape = s.batchA || s.batchB ? [batch, s.m, s.n] : [s.m, s.n];
+  const od = s.outDtype ?? dtype;
+  return {
+    a: uniform(dtype, s.batchA ? [s.batchA, ...aShape] : aShape, seed),
+    b: uniform(dtype, s.batchB ? [s.batchB, ...bShape] : bShape, seed + 1),
+    ...(s.beta ? { c: uniform(od, yShape, seed + 2) } : {}),
+    ...(s.bias ? { bias: uniform(od, [s.n], seed + 3) } : {}),
+  };
+}
+
+function gemmCase(s: CaseShape): OpCase {
+  const flags = [
+    s.batchA ? `batchA=${s.batchA}` : '',
+    s.batchB ? `batchB=${s.batchB}` : '',
+    s.transA ? 'transA' : '',
+    s.transB ? 'transB' : '',
+    s.alpha !== undefined ? `alpha=${s.alpha}` : '',
+    s.beta ? `beta=${s.beta}` : '',
+    s.bias ? 'bias' : '',
+    s.outDtype ? `out=${s.outDtype}` : '',
+  ].filter(Boolean);
+  return {
+    label: [`m=${s.m},n=${s.n},k=${s.k}`, ...flags].join(','),
+    options: {
+      ...(s.transA ? { transA: true } : {}),
+      ...(s.transB ? { transB: true } : {}),
+      ...(s.alpha !== undefined ? { alpha: s.alpha } : {}),
+      ...(s.beta ? { beta: s.beta } : {}),
+      ...(s.outDtype ? { outDtype: s.outDtype } : {}),
+    },
+    quick: s.quick,
+    make: (dtype, seed) => makeInputs(s, dtype, seed),
+  };
+}
+
+const OP = 'gemm';
+
+export const gemm: OpSpec<'a' | 'b' | 'c' | 'bias', 'y', Opts> = {
+  name: OP,
+  summary: 'y = alpha·op(A)·op(B) + beta·C + bias (optional transposes, batched with broadcast), f32 accumulation.',
+  inputs: [
+    { name: 'a', doc: '[M,K] ([K,M] with transA) or [batch,M,K]' },
+    { name: 'b', doc: '[K,N] ([N,K] with transB) or [batch,K,N], dtype of a' },
+    { name: 'c', optional: true, doc: 'shape of y, the output dtype; required when beta ≠ 0 (and only then)' },
+    { name: 'bias', optional: true, doc: '[N], the output dtype, added to every row' },
+  ],
+  outputs: ['y'],
+  options: gemmOptions,
+  dtypes: FLOAT_DTYPES,
+  check(i, o) {
+    const a = required(OP, 'a', i.a);
+    const b = required(OP, 'b', i.b);
+    expectRank(OP, 'a', a, [2, 3], `${o.transA ? '[K,M]' : '[M,K]'} or [batch,${o.transA ? 'K,M' : 'M,K'}]`);
+    expectRank(OP, 'b', b, [2, 3], `${o.transB ? '[N,K]' : '[K,N]'} or [batch,${o.transB ? 'N,K' : 'K,N'}]`);
+    expectDtype(OP, 'a', a, FLOAT_DTYPES);
+    expectSameDtype(OP, 'b', b, a, 'a');
+    const d = gemmDims(a.shape, b.shape, o.transA, o.transB);
+    const bK = o.transB ? b.shape[b.shape.length - 1] : b.shape[b.shape.length - 2];
+    if (bK !== d.k) {
+      throw new ShapeError(`[${OP}] b: expected the reduction length K=${d.k} of a (${fmt(a)}${o.transA ? ', transA' : ''}) in ${o.transB ? 'its last dimension (transB)' : 'its first matrix dimension'}, got ${fmt(b)}`);
+    }
+    if (a.shape.length === 3 && b.shape.length === 3 && a.shape[0] !== b.shape[0]) {
+      throw new ShapeError(`[${OP}] b: expected batch ${a.shape[0]} (the batch of a) or a rank-2 b to broadcast, got ${fmt(b)}`);
+    }
+    const outDtype = o.outDtype ?? (a.dtype as FloatDType);
+    const yShape = d.batched ? [d.batch, d.m, d.n] : [d.m, d.n];
+    if (o.beta !== 0 && !i.c) throw new ShapeError(`[${OP}] c: required when beta ≠ 0 (beta = ${o.beta}), got none`);
+    if (o.beta === 0 && i.c) throw new OptionsError(`[${OP}] beta: expected a nonzero beta when c is given (beta = 0 would ignore c), got 0`);
+    if (i.c) expectShape(OP, 'c', i.c, yShape, outDtype);
+    if (i.bias) expectShape(OP, 'bias', i.bias, [d.n], outDtype);
+    return { y: { dtype: outDtype, shape: yShape } };
+  },
+  reference(i, o) {
+    const { y, dims } = gemmRef(i.a!, i.b!, i.c, i.bias, o);
+    const outDtype = o.outDtype ?? (i.a!.dtype as FloatDType);
+    return { y: { dtype: outDtype, shape: dims.batched ? [dims.batch, dims.m, dims.n] : [dims.m, dims.n], data: y } };
+  },
+  bounds(i, o, ref) {
+    // Inputs reach the kernel exactly (f16/bf16 → f32 is exact) and a product of two f16 or
+    // bf16 values is exact in f32, so the only error of s = Σ_k a_ik·b_kj is the f32
+    // accumulation: |ŝ − s| ≤ γ_K·S with S = Σ_k |a_ik·b_kj| (any order, any blocking, fma or
+    // not; for f32 inputs γ_K also covers the K product roundings). The SIMT kernels round
+    // each add to nearest (unit u = 2^-24). The subgroup-matrix tier (f16 inputs only)
+    // accumulates in the GPU's matrix units, whose f32 additions align and truncate
+    // (Fasi, Higham, Mikaitis & Pranesh 2021, NVIDIA tensor cores): unit 2u, i.e. γ_2K.
+    // Then y = ((α·ŝ ⊕ β·c) ⊕ bias), one rounding per operation:
+    //   |ŷ − y| ≤ |α|·γ_K·S·(1+u)³ + γ_3·(|α|·S + |β·c|) + u·|bias|     (using |s| ≤ S)
+    // and last the rounding to the output dtype (toDtype; for f32 output it recounts the
+    // final f32 rounding, u·|y|).
+    const { absSum } = gemmRef(i.a!, i.b!, i.c, i.bias, o, true);
+    const S = absSum!;
+    const k = gemmDims(i.a!.shape, i.b!.shape, o.transA, o.transB).k;
+    const gAcc = i.a!.dtype === 'f16' ? gamma(2 * k) : gamma(k);
+    const g3 = gamma(3);
+    const alpha = Math.abs(o.alpha);
+    const y = ref.y!.data;
+    const c = i.c?.data;
+    const bias = i.bias?.data;
+    const n = bias?.length ?? 0;
+    return {
+      y: boundsOf(ref.y!.dtype, y, (j) => {
+        const p = alpha * S[j];
+        const q = c ? Math.abs(o.beta * c[j]) : 0;
+        const r = bias ? Math.abs(bias[j % n]) : 0;
+        return gAcc * p * (1 + U32) ** 3 + g3 * (p + q) + U32 * r;
+      }),
+    };
+  },
+  cases: [
+    gemmCase({ m: 1, n: 1, k: 1, quick: true }),
+    gemmCase({ m: 1, n: 65, k: 64, quick: true }),
+    gemmCase({ m: 33, n: 65, k: 17, quick: true }),
+    gemmCase({ m: 127, n: 129, k: 31, quick: true }),
+    gemmCase({ m: 17, n: 19, k: 1, quick: true }),
+    gemmCase({ m: 64, n: 64, k: 64, quick: true }),
+    gemmCase({ m: 31, n: 33, k: 20, transA: true, quick: true }),
+    gemmCase({ m: 29, n: 35, k: 21, transB: true, quick: true }),
+    gemmCase({ m: 30, n: 27, k: 25, transA: true, transB: true, quick: true }),
+    gemmCase({ m: 20, n: 24, k: 18, batchA: 3, quick: true }),
+    gemmCase({ m: 19, n: 23, k: 22, batchB: 2, transB: true, quick: true }),
+    gemmCase({ m: 45, n: 37, k: 29, alpha: 0.5, beta: -1.5, bias: true, quick: true }),
+    gemmCase({ m: 23, n: 41, k: 35, batchA: 2, batchB: 2, bias: true, outDtype: 'f32', quick: true }),
+    gemmCase({ m: 64, n: 64, k: 4096 }),
+    gemmCase({ m: 128, n: 128, k: 128 }),
+    gemmCase({ m: 130, n: 131, k: 129 }),
+    gemmCase({ m: 1, n: 4096, k: 512, transB: true }),
+    gemmCase({ m: 256, n: 200, k: 300, batchA: 2, batchB: 2, transA: true, transB: true, alpha: 2, beta: 0.25, bias: true }),
+    gemmCase({ m: 65, n: 67, k: 66, batchA: 4, batchB: 4, transA: true }),
+    gemmCase({ m: 96, n: 160, k: 40, batchB: 3, beta: 1, outDtype: 'f32' }),
+  ],
+  bench: [
+    { label: 'm=4096,n=4096,k=4096', options: {}, make: (d, s) => makeInputs({ m: 4096, n: 4096, k: 4096 }, d, s) },
+    // A decode-style batch through an MLP down projection (weights stored [N,K]).
+    { label: 'm=8,n=4096,k=14336,transB', options: { transB: true }, make: (d, s) => makeInputs({ m: 8, n: 4096, k: 14336, transB: true }, d, s) },
+  ],
+  cost(i, o) {
+    const a = i.a!;
+    const d = gemmDims(a.shape, i.b!.shape, o.transA, o.transB);
+    const e = BYTES[a.dtype];
+    const ey = BYTES[o.outDtype ?? a.dtype];
+    const aBytes = (d.aStride ? d.batch : 1) * d.m * d.k * e;
+    const bBytes = (d.bStride ? d.batch : 1) * d.k * d.n * e;
+    const yBytes = d.batch * d.m * d.n * ey;
+    return {
+      flops: 2 * d.batch * d.m * d.n * d.k,
+      bytes: aBytes + bBytes + yBytes * (i.c ? 2 : 1) + (i.bias ? d.n * ey : 0),
+    };
+  },
+};

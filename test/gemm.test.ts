@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../src/backend/cpu.js';
+import type { KernelBackend } from '../src/backend/interface.js';
+import { openDevice, type OpenedDevice } from '../src/backend/webgpu/device.js';
+import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import { GEMM_PARAMS, TILED_CONFIGS, gemmLauncher, gemmPipeline, sgmatWorkgroupBytes, type GemmVariant } from '../src/backend/webgpu/launchers/gemm.js';
+import { shaderSource, pipelineKey, type PipelineSpec } from '../src/backend/webgpu/pipelines.js';
+import { DTypeError, OptionsError, ShapeError } from '../src/errors.js';
+import type { FloatDType } from '../src/dtype.js';
+
+const Y_DTYPES: FloatDType[] = ['f32', 'f16', 'bf16'];
+const bools = [false, true];
+
+/** Every variant the launcher can request: output dtype × transposes × c × bias. */
+function variants(): GemmVariant[] {
+  const out: GemmVariant[] = [];
+  for (const yDtype of Y_DTYPES) for (const transA of bools) for (const transB of bools) for (const hasC of bools) for (const hasBias of bools) out.push({ yDtype, transA, transB, hasC, hasBias });
+  return out;
+}
+const sgmatSpecs = (sgSize: number, wides = [true, false]): PipelineSpec[] => wides.flatMap((wide) => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { sgSize, wide })));
+const tiledSpecs = (): PipelineSpec[] =>
+  (['f32', 'f16', 'bf16'] as const).flatMap((ad) => variants().flatMap((v) => (Object.keys(TILED_CONFIGS) as (keyof typeof TILED_CONFIGS)[]).map((config) => gemmPipeline('portable', ad, v, { config }))));
+
+/** Compiles each spec's final source with Dawn; returns `key: first error` for failures. */
+async function compileAll(dev: GPUDevice, specs: PipelineSpec[], pipelines: boolean): Promise<string[]> {
+  const bad: string[] = [];
+  for (const s of specs) {
+    // Pipelines only where the adapter's workgroup memory fits the variant (the launcher's rule).
+    const d = s.defines;
+    const fits = !('WIDE_SMEM' in d) || sgmatWorkgroupBytes(!!d.WIDE_SMEM, !!d.TRANS_A, !!d.TRANS_B) <= dev.limits.maxComputeWorkgroupStorageSize;
+    const src = shaderSource(s);
+    dev.pushErrorScope('validation');
+    const module = dev.createShaderModule({ code: src.code, label: pipelineKey(s) });
+    const info = await module.getCompilationInfo();
+    const err = info.messages.find((m) => m.type === 'error');
+    if (pipelines && fits && !err) dev.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main', constants: s.overrides ?? {} } });
+    const scope = await dev.popErrorScope();
+    if (err || scope) {
+      const at = err ? src.lineMap[err.lineNum - 1] : undefined;
+      bad.push(`${pipelineKey(s)}: ${err ? `${at?.file}:${at?.line}:${err.linePos} ${err.message}` : scope!.message}`);
+    }
+  }
+  return bad;
+}
+
+describe('gemm kernels', () => {
+  it('tiers are honest per dtype', () => {
+    const all = new Set(['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups']);
+    expect(gemmLauncher.tiers('f16', all)).toEqual(['subgroup-matrix', 'portable']);
+    expect(gemmLauncher.tiers('f32', all)).toEqual(['portable']);
+    expect(gemmLauncher.tiers('bf16', all)).toEqual(['portable']);
+    expect(gemmLauncher.tiers('f16', new Set(['shader-f16', 'subgroups']))).toEqual(['portable']);
+    expect(gemmLauncher.tiers('f16', new Set(['chromium-experimental-subgroup-matrix', 'shader-f16']))).toEqual(['portable']);
+  });
+
+  it('the subgroup-matrix kernel preprocesses for every variant the launcher can request', () => {
+    for (const sg of [32, 64, 16]) {
+      for (const s of sgmatSpecs(sg)) {
+        const { code } = shaderSource(s);
+        expect(code).toContain('subgroupMatrixMultiplyAccumulate');
+        expect(code).not.toMatch(/^\s*#/m);
+        expect(code).not.toMatch(/\b(A_LAYOUT|B_LAYOUT|NAME)\b/);
+      }
+    }
+  });
+
+  it('the subgroup-matrix Params struct matches the launcher (wgsl_reflect cannot parse the extension)', () => {
+    const code = shaderSource(sgmatSpecs(32)[0]).code;
+    const body = /struct Params \{([^}]*)\}/.exec(code)![1];
+    const fields = [...body.matchAll(/^\s*(\w+):\s*(\w+),/gm)].map((m) => [m[1], m[2]]);
+    expect(fields).toEqual(GEMM_PARAMS.map(([n, t]) => [n, t]));
+  });
+
+  describe("compiled by Dawn's null backend (which offers subgroup matrices)", () => {
+    let nul: OpenedDevice | undefined;
+    beforeAll(async () => {
+      try {
+        nul = await openDevice({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] });
+      } catch {
+        nul = undefined;
+      }
+    });
+    afterAll(() => nul?.device.destroy());
+
+    it('every subgroup-matrix variant compiles', async (t) => {
+      if (!nul?.features.has('chromium-experimental-subgroup-matrix') || !nul.features.has('shader-f16')) return t.skip();
+      expect(await compileAll(nul.device, sgmatSpecs(32), true)).toEqual([]);
+    });
+    it('every tiled variant compiles', async (t) => {
+      if (!nul) return t.skip();
+      expect(await compileAll(nul.device, tiledSpecs(), false)).toEqual([]);
+    });
+  });
+
+  describe('on the default adapter', () => {
+    let gpu: WebGpuBackend;
+    beforeAll(async () => {
+      gpu = await WebGpuBackend.create();
+    });
+    afterAll(() => gpu?.dispose());
+
+    it('the subgroup-matrix kernel compiles and links where the adapter offers it', async (t) => {
+      const f = gpu.rt.opened.features;
+      if (!f.has('chromium-experimental-subgroup-matrix') || !f.has('shader-f16')) return t.skip();
+      const sg = (gpu.rt.opened.adapter.info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize ?? 32;
+      expect(await compileAll(gpu.rt.device, sgmatSpecs(sg), true)).toEqual([]);
+    });
+
+    it('invalid inputs are typed errors and the device stays usable', async () => {
+      await expectInvalid(gpu);
+      const a = gpu.tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+      const { y } = gpu.gemm({ a, b: a });
+      expect([...(await gpu.read(y))]).toEqual([7, 10, 15, 22]);
+    });
+  });
+
+  it('invalid inputs are typed errors on the cpu backend', async () => {
+    await expectInvalid(new CpuBackend());
+  });
+});
+
+async function expectInvalid(be: KernelBackend): Promise<void> {
+  const f32 = (shape: number[]) => be.zeros(shape, 'f32');
+  const f16 = (shape: number[]) => be.zeros(shape, 'f16');
+  // Mismatched K.
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([5, 2]) })).toThrow(ShapeError);
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([2, 5]) }, { transB: true })).toThrow(ShapeError);
+  expect(() => be.gemm({ a: f32([4, 3]), b: f32([3, 2]) }, { transA: true })).toThrow(/\[gemm\] b: expected the reduction length K=4/);
+  // Batches that neither match nor broadcast; wrong ranks.
+  expect(() => be.gemm({ a: f32([2, 3, 4]), b: f32([3, 4, 2]) })).toThrow(ShapeError);
+  expect(() => be.gemm({ a: f32([4]), b: f32([4, 2]) })).toThrow(ShapeError);
+  // Dtypes: b unlike a; bias and c not of the output dtype.
+  expect(() => be.gemm({ a: f32([3, 4]), b: f16([4, 2]) })).toThrow(DTypeError);
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]), bias: f16([2]) })).toThrow(DTypeError);
+  expect(() => be.gemm({ a: f16([3, 4]), b: f16([4, 2]), bias: f16([2]) }, { outDtype: 'f32' })).toThrow(/\[gemm\] bias: expected f32\[2\], got f16\[2\]/);
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]), bias: f32([3]) })).toThrow(ShapeError);
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]), c: f32([2, 3]) }, { beta: 1 })).toThrow(ShapeError);
+  // beta and c go together.
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]) }, { beta: 1 })).toThrow(/\[gemm\] c: required when beta/);
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]), c: f32([3, 2]) })).toThrow(OptionsError);
+  // Bad options.
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]) }, { transA: 'yes' } as never)).toThrow(OptionsError);
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]) }, { alpha: Infinity })).toThrow(OptionsError);
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]) }, { outDtype: 'i32' } as never)).toThrow(OptionsError);
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]) }, { trans: true } as never)).toThrow(OptionsError);
+  // Missing operand, foreign input.
+  expect(() => be.gemm({ a: f32([3, 4]) } as never)).toThrow(ShapeError);
+  expect(() => be.gemm({ a: f32([3, 4]), b: f32([4, 2]), d: f32([1]) } as never)).toThrow(ShapeError);
+  await be.sync();
+}

@@ -1,0 +1,68 @@
+// Shared building blocks of the gemm kernels: bindings, the Params uniform, the epilogue
+// (alpha, beta·C, bias) and the row-run store. Defines: A_DT (dtype of a and b), Y_DT
+// (dtype of y, c and bias), HAS_C, HAS_BIAS.
+//
+// Element (i, j) of batch z of y is y[y_base + z·m·n + i·n + j]; c is laid out like y.
+
+#include "common/tensor.wgsl" (NAME=a, DT=A_DT, BINDING=0, WRITE=0)
+#include "common/tensor.wgsl" (NAME=b, DT=A_DT, BINDING=1, WRITE=0)
+#if HAS_C
+#include "common/tensor.wgsl" (NAME=c, DT=Y_DT, BINDING=2, WRITE=0)
+#endif
+#if HAS_BIAS
+#include "common/tensor.wgsl" (NAME=bias, DT=Y_DT, BINDING=3, WRITE=0)
+#endif
+#include "common/tensor.wgsl" (NAME=y, DT=Y_DT, BINDING=4, WRITE=1)
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  a_base: u32,
+  b_base: u32,
+  c_base: u32,
+  bias_base: u32,
+  y_base: u32,
+  // Elements between batches of a and b (0: broadcast over the batch).
+  a_bstride: u32,
+  b_bstride: u32,
+  alpha: f32,
+  beta: f32,
+}
+@group(0) @binding(5) var<uniform> p: Params;
+
+// y element from the f32 accumulator: ((alpha·acc + beta·c) + bias), one rounding per
+// operation as the bound in src/ops/gemm/spec.ts counts. `yi` indexes y (and c).
+fn epilogue(acc: f32, yi: u32, col: u32) -> f32 {
+  var v = p.alpha * acc;
+#if HAS_C
+  v = v + p.beta * load_c(p.c_base + yi - p.y_base);
+#endif
+#if HAS_BIAS
+  v = v + load_bias(p.bias_base + col);
+#endif
+  return v;
+}
+
+// Stores the first `cnt` (≤ 4) of four consecutive elements of a row starting at element
+// e of y. 16-bit outputs go out as whole words where the run covers them; a word shared
+// with a neighbouring run (odd e or cnt) is written half by half by store2's masks.
+fn store_run4(e: u32, v: vec4<f32>, cnt: u32) {
+#if Y_DT == 0
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    if (j < cnt) {
+      store_y(e + j, v[j]);
+    }
+  }
+#else
+  let w = e >> 1u;
+  if ((e & 1u) == 0u) {
+    store2_y(w, v.xy, cnt > 0u, cnt > 1u);
+    store2_y(w + 1u, v.zw, cnt > 2u, cnt > 3u);
+  } else {
+    store2_y(w, vec2<f32>(0.0, v.x), false, cnt > 0u);
+    store2_y(w + 1u, v.yz, cnt > 1u, cnt > 2u);
+    store2_y(w + 2u, vec2<f32>(v.w, 0.0), cnt > 3u, false);
+  }
+#endif
+}
