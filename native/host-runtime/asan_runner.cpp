@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <sanitizer/asan_interface.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +63,19 @@ static void onReport(const char* report) {
     which = b;
   }
   std::string rep = report ? report : "";
+  // with a symbolizer, the first frame in the kernel source names the faulting line
+  std::string loc;
+  size_t m = rep.find(".metal:");
+  if (m != std::string::npos) {
+    size_t a = rep.rfind(' ', m), b = m + 7;
+    while (b < rep.size() && (isdigit((unsigned char)rep[b]) || rep[b] == ':')) b++;
+    a = a == std::string::npos ? 0 : a + 1;
+    loc = rep.substr(a, b - a);
+    while (!loc.empty() && loc.back() == ':') loc.pop_back();
+    size_t sl = loc.rfind('/');
+    if (sl != std::string::npos) loc = loc.substr(sl + 1);
+    if (!loc.empty()) which += " at " + loc;
+  }
   if (rep.size() > 6000) rep = rep.substr(0, 6000);
   writeErr("OUT_OF_BOUNDS", "OUT_OF_BOUNDS: kernel '" + g_kernel + "': out-of-bounds " + which +
                                 "\n--- AddressSanitizer report ---\n" + rep);

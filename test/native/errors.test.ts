@@ -87,6 +87,8 @@ describe('MSL host runtime: error reporting', () => {
     expect(e.message).toContain("kernel 'oob_write'");
     expect(e.message).toContain('buffer(1)');
     expect(e.message).toContain('write of 4 bytes at byte offset 64');
+    // with an llvm-symbolizer on PATH the faulting source line is named too
+    if (/\.metal:\d+/.test(e.message.split('\n')[0])) expect(e.message.split('\n')[0]).toContain(`errors.metal:${lineOf('out[gid + (gid == n - 1')}`);
     // the same library runs a correct kernel under ASan and returns its results
     const ok = dev.buffer(32 * 4);
     await dev.run([{ pipeline: lib.pipeline('fine'), buffers: [{ index: 0, buffer: ok }], grid: [1, 1, 1], threadgroup: [32, 1, 1] }]);

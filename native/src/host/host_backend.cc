@@ -628,9 +628,19 @@ static void runAsan(const Dispatch& d, HostPipeline& p) {
     req.append((const char*)L.buffers[i], L.buffer_sizes[i]);
   }
   writeFile(wd + "/req", req);
-  ProcResult r = runProcess({runner, wd + "/req", wd + "/resp", wd + "/err"}, wd + "/log", 600,
-                            {"ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0:halt_on_error=1:"
-                             "abort_on_error=0:allocator_may_return_null=1:symbolize=0:print_summary=1"});
+  static const std::string symbolizer = [] {
+    for (const char* n : {"llvm-symbolizer-19", "llvm-symbolizer", "llvm-symbolizer-18", "llvm-symbolizer-17",
+                          "llvm-symbolizer-16", "llvm-symbolizer-14"}) {
+      std::string p = findInPath(n);
+      if (!p.empty()) return p;
+    }
+    return std::string();
+  }();
+  std::vector<std::string> asanEnv = {std::string("ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0:halt_on_error=1:"
+                                                  "abort_on_error=0:allocator_may_return_null=1:print_summary=1:symbolize=") +
+                                      (symbolizer.empty() ? "0" : "1")};
+  if (!symbolizer.empty()) asanEnv.push_back("ASAN_SYMBOLIZER_PATH=" + symbolizer);
+  ProcResult r = runProcess({runner, wd + "/req", wd + "/resp", wd + "/err"}, wd + "/log", 600, asanEnv);
   bool ok = false;
   std::string err = readFile(wd + "/err", &ok);
   if (ok && !err.empty()) {
