@@ -469,6 +469,7 @@ static std::shared_ptr<LibraryImpl> compileLibrary(const std::string& source, co
   pp.push_back("-D__METAL_VERSION__=" + metalVersion);
   pp.push_back("-D__METAL__=1");
   pp.push_back("-D__PMETAL_HOST__=1");
+  pp.push_back("-D__HAVE_TENSOR__=1");  // the host runtime implements the MSL 4 tensor subset on every chip
   for (auto& kv : opts.defines) pp.push_back("-D" + kv.first + (kv.second.empty() ? "" : "=" + kv.second));
   pp.insert(pp.end(), {wd + "/" + filename, "-o", wd + "/pre.ii"});
   ProcResult r = runProcess(pp, wd + "/pp.log", 120);
