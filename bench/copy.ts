@@ -8,9 +8,10 @@ export const COPY_PARAMS = defineParams([
 ]);
 
 /** GB/s (read + write) of the plain WGSL copy kernel over `bytes`, median of `reps` GPU-timed runs. */
-export async function copyBandwidth(gpu: WebGpuBackend, bytes: number, reps = 10): Promise<{ gbps: number; ms: number }> {
+export async function copyBandwidth(gpu: WebGpuBackend, bytes: number, reps = 10): Promise<{ gbps: number; ms: number; bytes: number }> {
   const rt = gpu.rt;
-  const vec4s = Math.floor(bytes / 16);
+  const limit = rt.opened.limits.maxStorageBufferBindingSize;
+  const vec4s = Math.floor(Math.min(bytes, limit) / 16);
   const src = rt.createBuffer(vec4s * 16);
   const dst = rt.createBuffer(vec4s * 16);
   const ctx = { limits: rt.opened.limits } as LaunchContext;
@@ -41,5 +42,5 @@ export async function copyBandwidth(gpu: WebGpuBackend, bytes: number, reps = 10
   rt.releaseBuffer(dst);
   times.sort((a, b) => a - b);
   const ns = times[Math.floor(times.length / 2)];
-  return { gbps: (2 * vec4s * 16) / ns, ms: ns / 1e6 };
+  return { gbps: (2 * vec4s * 16) / ns, ms: ns / 1e6, bytes: vec4s * 16 };
 }

@@ -52,8 +52,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const caps = backend.capabilities();
     device[backend.name] = caps.device;
     if (backend.name === 'webgpu' && !copy) {
-      const bytes = 512 * 2 ** 20;
-      copy = { ...(await copyBandwidth(backend as WebGpuBackend, bytes)), bytes };
+      copy = await copyBandwidth(backend as WebGpuBackend, 512 * 2 ** 20);
     }
     for (const op of (o.ops?.length ? o.ops : Object.keys(OPS)) as OpName[]) {
       const spec = getSpec(op);

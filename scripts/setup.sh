@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # setup.sh — install what pmetal needs on a fresh machine, then `npm ci`.
 # Debian 12 (as root): the Vulkan loader, Mesa's lavapipe from bookworm-backports (Dawn
-# refuses bookworm's 22.x driver), clang-19 (the MSL host runtime), vulkan-tools.
+# refuses bookworm's 22.x driver), clang-19 with its sanitizer runtime and llvm-19 (the
+# MSL host runtime, its AddressSanitizer mode and symbolizer).
 # macOS: nothing beyond Node 20+ and the Xcode command-line tools.
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
@@ -13,6 +14,8 @@ if [ "$(uname -s)" = "Linux" ] && [ -f /etc/debian_version ]; then
   have libvulkan1 '' || need+=(libvulkan1)
   have mesa-vulkan-drivers '2[5-9]\.' || need+=(mesa-vulkan-drivers)
   command -v clang-19 >/dev/null || need+=(clang-19)
+  have libclang-rt-19-dev '' || need+=(libclang-rt-19-dev)
+  have llvm-19 '' || need+=(llvm-19)
   if [ ${#need[@]} -gt 0 ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
     if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
@@ -20,7 +23,7 @@ if [ "$(uname -s)" = "Linux" ] && [ -f /etc/debian_version ]; then
     fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-      -t bookworm-backports libvulkan1 mesa-vulkan-drivers clang-19 >/dev/null
+      -t bookworm-backports libvulkan1 mesa-vulkan-drivers clang-19 libclang-rt-19-dev llvm-19 >/dev/null
   fi
 fi
 npm ci --no-audit --no-fund

@@ -178,29 +178,30 @@ export class Runtime {
     if (!this.#encoder) return;
     const enc = this.#encoder;
     this.#encoder = undefined;
-    let timing: Promise<number> | undefined;
+    let read: { buf: GPUBuffer; n: number } | undefined;
     if (this.#query && this.#query.used > 0) {
       const q = this.#query;
       enc.resolveQuerySet(q.set, 0, q.used, q.resolve, 0);
-      const read = this.device.createBuffer({ size: q.used * 8, usage: 0x01 /* MAP_READ */ | 0x08 });
-      enc.copyBufferToBuffer(q.resolve, 0, read, 0, q.used * 8);
-      const n = q.used;
+      read = { buf: this.device.createBuffer({ size: q.used * 8, usage: 0x01 /* MAP_READ */ | 0x08 }), n: q.used };
+      enc.copyBufferToBuffer(q.resolve, 0, read.buf, 0, q.used * 8);
       q.used = 0;
-      timing = (async () => {
-        await this.#guard(read.mapAsync(0x01));
-        const t = new BigUint64Array(read.getMappedRange().slice(0));
-        read.destroy();
-        let ns = 0;
-        for (let i = 0; i < n; i += 2) ns += Number(t[i + 1] - t[i]);
-        return ns;
-      })();
     }
     this.device.queue.submit([enc.finish()]);
     this.submitCount++;
     this.#scopes.push(this.device.popErrorScope(), this.device.popErrorScope());
-    if (timing) this.#timings.push(timing);
+    // Map only after the submit: a buffer pending a map cannot be used in a submission.
+    if (read) this.#timings.push(this.#readTimes(read.buf, read.n));
     for (const b of this.#trash) b.destroy();
     this.#trash = [];
+  }
+
+  async #readTimes(buf: GPUBuffer, n: number): Promise<number> {
+    await this.#guard(buf.mapAsync(0x01));
+    const t = new BigUint64Array(buf.getMappedRange().slice(0));
+    buf.destroy();
+    let ns = 0;
+    for (let i = 0; i < n; i += 2) ns += Number(t[i + 1] - t[i]);
+    return ns;
   }
 
   /** Submits and waits; throws the first error any batch since the last sync raised. */

@@ -1,0 +1,124 @@
+// Cross-entropy forward, one workgroup per row, the vocabulary streamed once (no [T, V]
+// temporary). Each invocation keeps an online (m, s) in the log2 domain: t = z·log2e,
+// m = an integer running maximum (ceil of the largest t seen), s = Σ 2^(t − m). Since m is
+// an integer, rescaling s when m grows is an exact ldexp — every term sees exactly one
+// exp2 and no rescale error accumulates (lseError() in src/ops/cross_entropy/reference.ts).
+// The workgroup merge of the (m, s) pairs is then a max reduction followed by a sum of
+// exactly rescaled s. lse = M·ln2 + log(S) with S in (1/2, V]. Invocation 0 writes lse and
+// the row's loss: lse − c1·z_t − c2·Σz (c1 = 1−ε, c2 = ε/V), 0 for an ignored row, NaN for
+// a target outside [0, V) (it is never used as an index then).
+// SOFTCAP: z = cap·tanh(x/cap). Σz is always reduced (one add per element; c2 = 0 without
+// label smoothing) — a switch for it would only double the pipelines to compile.
+#if SUBGROUPS
+enable subgroups;
+#endif
+
+override WG: u32 = 256;
+
+#include "common/convert.wgsl"
+#include "common/tensor.wgsl" (NAME=x, DT=X_DT, BINDING=0, WRITE=0)
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+#include "common/tensor.wgsl" (NAME=loss, DT=DT_F32, BINDING=2, WRITE=1)
+#include "common/tensor.wgsl" (NAME=lse, DT=DT_F32, BINDING=3, WRITE=1)
+#include "common/reduce.wgsl"
+#include "loss/softcap.wgsl"
+
+struct Params {
+  rows: u32,
+  v: u32,
+  groups_x: u32,
+  x_base: u32,
+  t_base: u32,
+  loss_base: u32,
+  lse_base: u32,
+  ignore_index: i32,
+  cap: f32,
+  inv_cap: f32,
+  c1: f32,
+  c2: f32,
+}
+@group(0) @binding(4) var<uniform> p: Params;
+
+const LOG2E: f32 = 1.4426950408889634;
+const LN2: f32 = 0.6931471805599453;
+// Below every t; a shift from it is clamped, and ldexp(0, ·) stays 0.
+const NO_MAX: f32 = -3.0e38;
+
+fn logit(x: f32) -> f32 {
+#if SOFTCAP
+  return softcap(x, p.cap, p.inv_cap).x;
+#else
+  return x;
+#endif
+}
+
+// ldexp by a non-positive integer-valued shift; clamped so the i32 conversion is defined.
+fn scale_down(s: f32, shift: f32) -> f32 {
+  return ldexp(s, i32(max(shift, -256.0)));
+}
+
+// One term into the running (m, s).
+fn online(st: vec2<f32>, z: f32) -> vec2<f32> {
+  let t = z * LOG2E;
+  var m = st.x;
+  var s = st.y;
+  if (t > m) {
+    let mn = ceil(t);
+    s = scale_down(s, m - mn);
+    m = mn;
+  }
+  return vec2<f32>(m, s + exp2(t - m));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+#if SUBGROUPS
+        @builtin(subgroup_size) sg_size: u32,
+#endif
+) {
+#if SUBGROUPS == 0
+  let sg_size = 1u;
+#endif
+  let row = wid.x + wid.y * p.groups_x;
+  if (row >= p.rows) {
+    return;
+  }
+  let start = row * p.v;
+  let par = (p.x_base + start) & 1u;
+  let nwords = (p.v + par + 1u) / 2u;
+  let xw0 = (p.x_base + start) >> 1u;
+
+  var st = vec2<f32>(NO_MAX, 0.0);
+  var sz = 0.0;
+  for (var k = lid; k < nwords; k = k + WG) {
+    let j0 = i32(2u * k) - i32(par);
+    let xv = load2_x(xw0 + k);
+    if (j0 >= 0) {
+      let z = logit(xv.x);
+      st = online(st, z);
+      sz = sz + z;
+    }
+    if (u32(j0 + 1) < p.v) {
+      let z = logit(xv.y);
+      st = online(st, z);
+      sz = sz + z;
+    }
+  }
+  let mx = wg_max(st.x, lid, sg_size);
+  let total = wg_sum(scale_down(st.y, st.x - mx), lid, sg_size);
+  let zsum = wg_sum(sz, lid, sg_size);
+  if (lid == 0u) {
+    let l = mx * LN2 + log(total);
+    store_lse(p.lse_base + row, l);
+    let tgt = targets[p.t_base + row];
+    var out = 0.0;
+    if (tgt != p.ignore_index) {
+      if (tgt < 0 || u32(tgt) >= p.v) {
+        out = quiet_nan(u32(tgt));
+      } else {
+        out = (l - p.c1 * logit(load_x(p.x_base + start + u32(tgt)))) - p.c2 * zsum;
+      }
+    }
+    store_loss(p.loss_base + row, out);
+  }
+}
