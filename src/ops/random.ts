@@ -23,11 +23,16 @@ const TILE = 1 << 20;
 export function uniform(dtype: FloatDType, shape: number[], seed: number, lo = -1, hi = 1): HostTensor {
   const r = rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  const v = new Float32Array(n);
   const m = Math.min(n, TILE);
-  for (let i = 0; i < m; i++) v[i] = lo + (hi - lo) * r();
-  for (let filled = m; filled < n; filled *= 2) v.copyWithin(filled, 0, Math.min(n - filled, filled));
-  return { dtype, shape, data: dtype === 'f32' ? v : f32ArrayTo16(dtype, v) };
+  const block = new Float32Array(m);
+  for (let i = 0; i < m; i++) block[i] = lo + (hi - lo) * r();
+  const first = dtype === 'f32' ? block : f32ArrayTo16(dtype, block);
+  if (n === m) return { dtype, shape, data: first };
+  // Bench-sized tensors: tile the block in the target storage (no full-size f32 temporary).
+  const data = dtype === 'f32' ? new Float32Array(n) : new Uint16Array(n);
+  data.set(first as never);
+  for (let filled = m; filled < n; filled *= 2) data.copyWithin(filled, 0, Math.min(n - filled, filled));
+  return { dtype, shape, data };
 }
 
 export function randomInts(dtype: Extract<DType, 'i32' | 'u32'>, shape: number[], seed: number, lo: number, hi: number): HostTensor {
