@@ -15,6 +15,7 @@ const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((
 const webgpuFlags = (c: Command) =>
   c
     .addOption(new Option('--toggles <list>', 'Dawn toggles, comma separated (NVIDIA: allow_unsafe_apis,vulkan_enable_f16_on_nvidia)').argParser(list))
+    .addOption(new Option('--disable-toggles <list>', 'Dawn toggles to turn off (bench: timestamp_quantization)').argParser(list))
     .option('--adapter <name>', 'only an adapter whose name contains this')
     .addOption(new Option('--power <pref>', 'adapter power preference').choices(['low-power', 'high-performance']))
     .addOption(new Option('--disable-features <list>', 'WebGPU features to leave off (e.g. subgroups)').argParser(list))
@@ -24,6 +25,7 @@ function backendOptions(o: Record<string, unknown>): BackendOptions {
   return {
     webgpu: {
       toggles: (o.toggles as string[]) ?? [],
+      disableToggles: (o.disableToggles as string[]) ?? [],
       adapter: o.adapter as string | undefined,
       powerPreference: o.power as 'low-power' | 'high-performance' | undefined,
       disableFeatures: (o.disableFeatures as string[]) ?? [],

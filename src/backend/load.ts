@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BackendUnavailableError } from '../errors.js';
 import type { BackendName, KernelBackend } from './interface.js';
+import type { MetalOptions } from './metal/backend.js';
 import type { WebGpuOptions } from './webgpu/device.js';
 
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'webgpu', 'metal'];
@@ -8,7 +9,8 @@ const backendName = z.enum(['cpu', 'webgpu', 'metal']);
 
 export interface BackendOptions {
   webgpu?: WebGpuOptions;
-  metal?: Record<string, unknown>;
+  /** chip (Linux: the emulated chip, e.g. 'M5 Max'), asan (compile kernels under AddressSanitizer). */
+  metal?: MetalOptions;
 }
 
 /**

@@ -1,6 +1,12 @@
 // One tensor binding and its accessors. Include with
 //   #include "common/tensor.wgsl" (NAME=x, DT=X_DT, BINDING=0, WRITE=0)
 // WRITE=0 binds read-only with loads; WRITE=1 binds read_write with stores as well.
+// ATOMIC_OUT (kernel-wide, default 1): 16-bit outputs whose words two invocations may share
+// (rows of odd length) are array<atomic<u32>>; launchers set ATOMIC_OUT=0 where no word is
+// shared, and stores are then plain.
+#ifndef ATOMIC_OUT
+#define ATOMIC_OUT 1
+#endif
 // Words: f32 tensors use one word per element but are walked in pairs like 16-bit ones,
 // so word w always means elements 2w and 2w+1.
 
@@ -24,15 +30,21 @@ fn load2_##NAME(wd: u32) -> vec2<f32> {
 fn word_##NAME(wd: u32) -> u32 {
   return NAME[wd];
 }
-#else
+#elif ATOMIC_OUT
 @group(0) @binding(BINDING) var<storage, read_write> NAME: array<atomic<u32>>;
 fn word_##NAME(wd: u32) -> u32 {
   return atomicLoad(&NAME[wd]);
 }
+#else
+@group(0) @binding(BINDING) var<storage, read_write> NAME: array<u32>;
+fn word_##NAME(wd: u32) -> u32 {
+  return NAME[wd];
+}
 #endif
 fn unpack_##NAME(v: u32) -> vec2<f32> {
 #if DT == 1
-  return vec2<f32>(f16_to_f32(v & 0xffffu), f16_to_f32(v >> 16u));
+  // Exact: every f16 is representable in f32.
+  return unpack2x16float(v);
 #else
   return vec2<f32>(bf16_to_f32(v & 0xffffu), bf16_to_f32(v >> 16u));
 #endif
@@ -69,6 +81,17 @@ fn pack_##NAME(v: vec2<f32>) -> u32 {
 }
 fn store2_##NAME(wd: u32, v: vec2<f32>, m0: bool, m1: bool) {
   let p = pack_##NAME(v);
+#if ATOMIC_OUT == 0
+  // No word is shared between invocations here (the launcher guarantees it), so a partial
+  // word is a plain read-modify-write by its only writer.
+  if (m0 && m1) {
+    NAME[wd] = p;
+  } else if (m0) {
+    NAME[wd] = (NAME[wd] & 0xffff0000u) | (p & 0xffffu);
+  } else if (m1) {
+    NAME[wd] = (NAME[wd] & 0x0000ffffu) | (p & 0xffff0000u);
+  }
+#else
   if (m0 && m1) {
     atomicStore(&NAME[wd], p);
   } else if (m0) {
@@ -79,6 +102,15 @@ fn store2_##NAME(wd: u32, v: vec2<f32>, m0: bool, m1: bool) {
     atomicAnd(&NAME[wd], 0x0000ffffu);
     atomicOr(&NAME[wd], p & 0xffff0000u);
   }
+#endif
+}
+// A whole packed word, bit for bit.
+fn storew_##NAME(wd: u32, bits: u32) {
+#if ATOMIC_OUT
+  atomicStore(&NAME[wd], bits);
+#else
+  NAME[wd] = bits;
+#endif
 }
 fn store_##NAME(ei: u32, v: f32) {
   let wd = ei >> 1u;

@@ -126,7 +126,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         store2_y(yw0 + o, load2_x(xw0 + o), true, true);
 #else
         // The 16-bit word as is: bit-exact, NaN payloads included.
-        atomicStore(&y[yw0 + o], word_x(xw0 + o));
+        storew_y(yw0 + o, word_x(xw0 + o));
 #endif
       }
     }

@@ -1,10 +1,370 @@
-import { BackendUnavailableError } from '../../errors.js';
-import type { KernelBackend } from '../interface.js';
+import { z } from 'zod';
+import { BYTES, allocHost, type DType, type HostArray } from '../../dtype.js';
+import { BackendUnavailableError, KernelError, OptionsError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
+import type { OpName } from '../../ops/registry.js';
+import type { TensorInfo } from '../../ops/types.js';
+import { shapeSize, type Tensor } from '../../tensor.js';
+import { BaseBackend } from '../base.js';
+import type { CallOptions, Capabilities, KernelBackend } from '../interface.js';
+import { loadAddon, addonFix, type NativeAddon, type NativeBuffer, type NativeDevice, type NativeDispatch, type NativeError, type NativeLibrary, type NativePipeline } from './addon.js';
+import { chipFromDevice } from './chip.js';
+import type { ChipInfo, MetalConstant, MetalContext, MetalDispatch, MetalTier } from './launch.js';
+import { METAL_LAUNCHERS } from './launchers/index.js';
+import { mslIncludeDir, mslSource } from './msl.js';
+import { gemmDimsOf, routeGemm } from './router.js';
+
+export const metalOptions = z
+  .object({
+    /** Linux only: the chip the host runtime emulates ('M5', 'M3 Pro', 'M4 Max', …); default $PMETAL_METAL_CHIP or M5. */
+    chip: z.string().min(1).optional(),
+    /** Compile every library under AddressSanitizer (host runtime): an out-of-bounds access is a KernelError. */
+    asan: z.boolean().optional(),
+  })
+  .strict();
+export type MetalOptions = z.input<typeof metalOptions>;
+
+/** A tensor's memory: one addon buffer of exactly the tensor's bytes (so ASan sees its end). */
+interface MetalStorage {
+  buffer: NativeBuffer;
+  bytes: number;
+}
+
+/** A dispatch as recorded: tensors resolved to buffers now (a temporary may be disposed right after). */
+interface Recorded {
+  library: string;
+  fn: string;
+  constants: MetalConstant[];
+  buffers: { index: number; buffer: NativeBuffer; offset: number }[];
+  bytes: { index: number; data: Uint8Array }[];
+  threadgroupMemory: { index: number; byteLength: number }[];
+  grid: [number, number, number];
+  threadgroup: [number, number, number];
+}
+
+const TIER_ORDER: MetalTier[] = ['metal4', 'metal3'];
+/** Free buffers kept for reuse, in bytes over all sizes. */
+const POOL_LIMIT = 256 * 2 ** 20;
 
 /**
- * The metal backend (issue 4): the Node-API addon in native/ and the MSL kernels in msl/.
- * Until its TypeScript side lands, asking for it is a typed error, never a stub that runs.
+ * The metal backend: hand-written MSL through the native addon — Metal.framework on macOS,
+ * the MSL host runtime (every GPU thread a fiber on the CPU) on Linux. Ops record dispatches
+ * into one open batch; read()/sync() compile the libraries it needs (cached), make the
+ * pipelines (cached by function and constants) and run the batch in order.
  */
-export async function createMetalBackend(_options?: Record<string, unknown>): Promise<KernelBackend> {
-  throw new BackendUnavailableError('[metal] the metal backend is not available in this build yet (the native addon and MSL kernels are in progress; use cpu or webgpu)');
+export class MetalBackend extends BaseBackend implements KernelBackend {
+  readonly name = 'metal' as const;
+  readonly chip: ChipInfo;
+  readonly native: NativeAddon;
+  readonly device: NativeDevice;
+  readonly asan: boolean;
+  /** GPU start/end of the last batch (host runtime: CPU wall clock — never GPU performance). */
+  lastRun?: { gpuStartNs: number; gpuEndNs: number };
+  #ctx: MetalContext;
+  #batch: Recorded[] = [];
+  #releaseAfter: MetalStorage[] = [];
+  #inflight = 0;
+  #chain: Promise<void> = Promise.resolve();
+  #libs = new Map<string, Promise<NativeLibrary>>();
+  #pipes = new Map<string, NativePipeline>();
+  #pool = new Map<number, NativeBuffer[]>();
+  #poolBytes = 0;
+  #gemmOptions: { transA?: boolean; transB?: boolean } | undefined;
+  #disposed = false;
+
+  static async create(options?: MetalOptions | Record<string, unknown>): Promise<MetalBackend> {
+    const parsed = metalOptions.safeParse(options ?? {});
+    if (!parsed.success) {
+      throw new OptionsError(`[metal] options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    }
+    const o = parsed.data;
+    const native = loadAddon();
+    if (o.chip && native.platform === 'metal') {
+      throw new OptionsError(`[metal] chip: '${o.chip}' — chip emulation is a host-runtime (Linux) option; on macOS the backend uses the real GPU`);
+    }
+    let device: NativeDevice;
+    try {
+      device = native.openDevice(o.chip ? { chip: o.chip } : {});
+    } catch (e) {
+      const err = e as NativeError;
+      if (err.code === 'BAD_ARGUMENT') throw new OptionsError(`[metal] chip: ${err.message}`, { cause: e });
+      throw new BackendUnavailableError(`[metal] no Metal device: ${err.message}. Fix: ${addonFix()}.`, { cause: e });
+    }
+    return new MetalBackend(native, device, !!o.asan);
+  }
+
+  private constructor(native: NativeAddon, device: NativeDevice, asan: boolean) {
+    super();
+    this.native = native;
+    this.device = device;
+    this.asan = asan;
+    this.chip = chipFromDevice(device.info);
+    this.#ctx = {
+      chip: this.chip,
+      dispatch: (d) => this.#record(d),
+      output: (info) => this.newTensor(info, this.createStorage(info.dtype, info.shape)),
+    };
+  }
+
+  /** True on Linux: kernels run on the CPU through the MSL host runtime. */
+  get host(): boolean {
+    return this.chip.host;
+  }
+
+  // ---- tiers and routing -------------------------------------------------------------
+
+  protected tiersFor(op: OpName, dtype: DType): readonly string[] {
+    const l = METAL_LAUNCHERS[op];
+    if (!l) return [];
+    const ok = (t: MetalTier) => t === 'metal3' || (t === 'metal4' && this.chip.hasNax && this.chip.metal4);
+    return l.tiers(dtype, this.chip).filter(ok);
+  }
+
+  /** gemm follows PMetal's KernelDispatch rule (router.ts); every other op takes the best tier it has. */
+  protected override pick(op: OpName, tiers: readonly string[], inputs: Record<string, Tensor | undefined>): string {
+    if (op === 'gemm' && inputs.a && inputs.b) {
+      const { m, n, k } = gemmDimsOf(inputs.a.shape, inputs.b.shape, !!this.#gemmOptions?.transA, !!this.#gemmOptions?.transB);
+      const t = routeGemm(this.chip, inputs.a.dtype, m, n, k);
+      if (tiers.includes(t)) return t;
+      return tiers.includes('metal3') ? 'metal3' : tiers[0];
+    }
+    return tiers[0];
+  }
+
+  override route(op: OpName, inputs: Record<string, Tensor | undefined>, call?: CallOptions): string {
+    try {
+      return super.route(op, inputs, call);
+    } catch (e) {
+      if (e instanceof TierUnavailableError && e.message.includes("tier 'metal4'") && !(this.chip.hasNax && this.chip.metal4)) {
+        throw new TierUnavailableError(
+          `[${op}] tier 'metal4' needs a chip with neural accelerators (NAX: Apple10, M5 class); ${this.chip.name} is ${this.chip.family} without NAX, so only metal3 runs here`,
+        );
+      }
+      throw e;
+    }
+  }
+
+  /** Routing of a gemm depends on transA/transB: keep them for pick() during this call. */
+  override run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
+    const prev = this.#gemmOptions;
+    this.#gemmOptions = op === 'gemm' ? (options as { transA?: boolean; transB?: boolean } | undefined) : undefined;
+    try {
+      return super.run(op, inputs, options, call);
+    } finally {
+      this.#gemmOptions = prev;
+    }
+  }
+
+  protected execute(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor> {
+    return METAL_LAUNCHERS[op]!.launch(this.#ctx, tier as MetalTier, inputs, options, outputs);
+  }
+
+  // ---- storage -----------------------------------------------------------------------
+
+  protected createStorage(dtype: DType, shape: readonly number[], data?: HostArray): MetalStorage {
+    const bytes = shapeSize(shape) * BYTES[dtype];
+    const free = this.#pool.get(bytes);
+    let buffer: NativeBuffer;
+    if (free?.length) {
+      buffer = free.pop()!;
+      this.#poolBytes -= bytes;
+      if (!data) buffer.write(new Uint8Array(bytes));
+    } else {
+      buffer = this.device.buffer(bytes);
+    }
+    if (data) buffer.write(new Uint8Array(data.buffer, data.byteOffset, bytes));
+    return { buffer, bytes };
+  }
+
+  protected async readStorage(t: Tensor): Promise<HostArray> {
+    const s = t.storage<MetalStorage>('read');
+    await this.sync();
+    const out = allocHost(t.dtype, t.size);
+    new Uint8Array(out.buffer).set(s.buffer.read(0, s.bytes));
+    return out;
+  }
+
+  releaseStorage(storage: unknown): void {
+    const s = storage as MetalStorage;
+    // Recorded or running work may still use it: back to the pool once that work is done.
+    if (this.#batch.length || this.#inflight) this.#releaseAfter.push(s);
+    else this.#toPool(s);
+  }
+
+  #toPool(s: MetalStorage): void {
+    if (this.#disposed || this.#poolBytes + s.bytes > POOL_LIMIT) return;
+    const list = this.#pool.get(s.bytes) ?? [];
+    list.push(s.buffer);
+    this.#pool.set(s.bytes, list);
+    this.#poolBytes += s.bytes;
+  }
+
+  // ---- recording and running -----------------------------------------------------------
+
+  #record(d: MetalDispatch): void {
+    if (mslSource(d.library) === undefined) throw new KernelError(`[metal] ${d.fn}: no MSL library '${d.library}' (expected a path under msl/)`);
+    const dims = [...d.grid, ...d.threadgroup];
+    if (dims.some((v) => !Number.isInteger(v) || v < 0)) throw new KernelError(`[metal] ${d.fn}: bad grid [${d.grid}] / threadgroup [${d.threadgroup}]`);
+    if (d.grid.some((v) => v === 0)) return; // nothing to do
+    const threads = d.threadgroup[0] * d.threadgroup[1] * d.threadgroup[2];
+    if (threads < 1 || threads > this.chip.maxThreadsPerThreadgroup) {
+      throw new KernelError(`[metal] ${d.fn}: ${threads} threads per threadgroup (1..${this.chip.maxThreadsPerThreadgroup} on ${this.chip.name})`);
+    }
+    this.#batch.push({
+      library: d.library,
+      fn: d.fn,
+      constants: d.constants ?? [],
+      buffers: d.buffers.map((b) => ({ index: b.index, buffer: b.tensor.storage<MetalStorage>(`[metal] ${d.fn} buffer(${b.index})`).buffer, offset: b.offset ?? 0 })),
+      bytes: (d.bytes ?? []).map((b) => ({ index: b.index, data: new Uint8Array(b.data.slice(0)) })),
+      threadgroupMemory: d.threadgroupMemory ?? [],
+      grid: d.grid,
+      threadgroup: d.threadgroup,
+    });
+  }
+
+  async sync(): Promise<void> {
+    if (this.#batch.length || this.#releaseAfter.length) {
+      const batch = this.#batch;
+      const release = this.#releaseAfter;
+      this.#batch = [];
+      this.#releaseAfter = [];
+      this.#inflight++;
+      const prev = this.#chain;
+      const work = (async () => {
+        await prev;
+        try {
+          if (batch.length) this.lastRun = await this.#runBatch(batch);
+        } finally {
+          this.#inflight--;
+          for (const s of release) this.#toPool(s);
+        }
+      })();
+      this.#chain = work.catch(() => undefined);
+      return work;
+    }
+    await this.#chain;
+  }
+
+  /**
+   * Compiles a library now (cached): `path` under msl/, or `source` under that name. For
+   * warm-up and diagnostics; errors are the typed ones a batch would raise.
+   */
+  async compileLibrary(path: string, source?: string): Promise<NativeLibrary> {
+    if (source === undefined) return this.#library(path);
+    return this.device
+      .compileLibrary(source, { filename: path, includeDirs: [mslIncludeDir()], asan: this.asan })
+      .catch((e: NativeError) => {
+        throw compileError(path, `${path}|source`, e);
+      });
+  }
+
+  #library(path: string): Promise<NativeLibrary> {
+    const key = `${path}${this.asan ? '|asan' : ''}`;
+    let p = this.#libs.get(key);
+    if (!p) {
+      p = this.device
+        .compileLibrary(mslSource(path)!, { filename: `msl/${path}`, includeDirs: [mslIncludeDir()], asan: this.asan })
+        .catch((e: NativeError) => {
+          this.#libs.delete(key);
+          throw compileError(path, key, e);
+        });
+      this.#libs.set(key, p);
+    }
+    return p;
+  }
+
+  async #pipeline(r: Recorded): Promise<NativePipeline> {
+    const key = `${r.library}|${this.asan ? 'asan|' : ''}${r.fn}|${JSON.stringify(r.constants)}`;
+    let p = this.#pipes.get(key);
+    if (!p) {
+      const lib = await this.#library(r.library);
+      try {
+        p = lib.pipeline(r.fn, r.constants);
+      } catch (e) {
+        const err = e as NativeError;
+        throw new KernelError(`[metal] ${r.library}: pipeline '${r.fn}': ${err.code ?? 'ERROR'}: ${err.message}`, { cause: e });
+      }
+      this.#pipes.set(key, p);
+    }
+    return p;
+  }
+
+  async #runBatch(batch: Recorded[]): Promise<{ gpuStartNs: number; gpuEndNs: number }> {
+    await Promise.all([...new Set(batch.map((r) => r.library))].map((l) => this.#library(l)));
+    const dispatches: NativeDispatch[] = [];
+    for (const r of batch) {
+      dispatches.push({
+        pipeline: await this.#pipeline(r),
+        buffers: r.buffers,
+        bytes: r.bytes,
+        threadgroupMemory: r.threadgroupMemory,
+        grid: r.grid,
+        threadgroup: r.threadgroup,
+      });
+    }
+    try {
+      return await this.device.run(dispatches);
+    } catch (e) {
+      const err = e as NativeError;
+      const msg = err.message.startsWith(`${err.code}:`) ? err.message : `${err.code ?? 'ERROR'}: ${err.message}`;
+      throw new KernelError(`[metal] ${msg}`, { cause: e });
+    }
+  }
+
+  /**
+   * GPU time of the work `fn` records, in ns, from the command buffer's GPU start/end — on a
+   * Mac. On the host runtime there is no GPU time: undefined (its clock is the CPU's).
+   */
+  async gpuTime(fn: () => void): Promise<number | undefined> {
+    await this.sync();
+    fn();
+    await this.sync();
+    if (this.host || !this.lastRun) return undefined;
+    return this.lastRun.gpuEndNs - this.lastRun.gpuStartNs;
+  }
+
+  capabilities(): Capabilities {
+    const ops = this.opSupport();
+    const seen = new Set<string>();
+    for (const ts of Object.values(ops)) for (const t of ts) seen.add(t.tier);
+    const chipTiers: MetalTier[] = this.chip.hasNax && this.chip.metal4 ? ['metal4', 'metal3'] : ['metal3'];
+    const tiers = seen.size ? TIER_ORDER.filter((t) => seen.has(t)) : chipTiers;
+    const features = [this.chip.family, `tier-${this.chip.tier}`];
+    if (this.chip.hasNax) features.push('nax');
+    if (this.chip.metal4) features.push('metal4');
+    if (this.chip.host) features.push('host-runtime');
+    if (this.asan) features.push('asan');
+    return { backend: 'metal', device: this.chip.name, features, tiers, ops, timestamps: !this.chip.host };
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#batch = [];
+    this.#releaseAfter = [];
+    this.#pool.clear();
+    this.#poolBytes = 0;
+    this.#pipes.clear();
+    this.#libs.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#chain;
+    this.dispose();
+  }
+}
+
+/** An addon compile failure as a typed error: ShaderCompileError with file:line:col for MSL errors. */
+function compileError(path: string, key: string, e: NativeError): Error {
+  const msg = e?.message ?? String(e);
+  if (e?.code === 'MSL_COMPILE') {
+    const m = /([^\s:]+\.(?:metal|h)):(\d+):(\d+)/.exec(msg);
+    const where = m ? `${m[1]}:${m[2]}:${m[3]}` : `msl/${path}`;
+    return new ShaderCompileError(`[metal] ${path}: compile error at ${where}\n${msg}`, key, m ? Number(m[2]) : undefined, m ? Number(m[3]) : undefined);
+  }
+  if (e?.code === 'UNSUPPORTED') return new BackendUnavailableError(`[metal] ${path}: ${msg}. Fix: ${addonFix()}.`, { cause: e });
+  return new KernelError(`[metal] ${path}: ${e?.code ?? 'ERROR'}: ${msg}`, { cause: e });
+}
+
+/** createBackend('metal', { metal: options }) lands here. */
+export async function createMetalBackend(options?: MetalOptions | Record<string, unknown>): Promise<KernelBackend> {
+  return MetalBackend.create(options);
 }

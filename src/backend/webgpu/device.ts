@@ -10,6 +10,8 @@ export const webgpuOptions = z
     adapter: z.string().min(1).optional(),
     /** Dawn toggles, e.g. ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'] on NVIDIA. */
     toggles: z.array(z.string().regex(/^[a-z0-9_]+$/, 'a Dawn toggle name')).default([]),
+    /** Dawn toggles to turn off, e.g. ['timestamp_quantization'] for exact GPU timings in benchmarks. */
+    disableToggles: z.array(z.string().regex(/^[a-z0-9_]+$/, 'a Dawn toggle name')).default([]),
     /** Dawn backend ('vulkan', 'metal', 'd3d12', 'null', …); default: Dawn's choice. */
     dawnBackend: z.string().regex(/^[a-z0-9]+$/).optional(),
     /** Optional features to leave off (to test the portable tier on a capable adapter). */
@@ -66,6 +68,7 @@ export async function openDevice(options?: WebGpuOptions): Promise<OpenedDevice>
   const { create } = await loadDawn();
   const flags: string[] = [];
   if (o.toggles.length) flags.push(`enable-dawn-features=${o.toggles.join(',')}`);
+  if (o.disableToggles.length) flags.push(`disable-dawn-features=${o.disableToggles.join(',')}`);
   if (o.dawnBackend) flags.push(`backend=${o.dawnBackend}`);
   let gpu: GPU;
   try {

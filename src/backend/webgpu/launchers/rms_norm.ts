@@ -44,7 +44,7 @@ export const rmsNormLauncher: Launcher = {
       }
       const g = grid(ctx, r1 - r0);
       ctx.rt.dispatch({
-        pipeline: { shader: 'norm/rms_norm.wgsl', defines: { X_DT: dtCode(x.dtype), RESIDUAL: residual, SUBGROUPS: tier === 'subgroups' }, overrides: { WG: wg } },
+        pipeline: { shader: 'norm/rms_norm.wgsl', defines: { X_DT: dtCode(x.dtype), RESIDUAL: residual, SUBGROUPS: tier === 'subgroups', ATOMIC_OUT: n % 2 === 1 }, overrides: { WG: wg } },
         bindings,
         params: {
           binding: 6,

@@ -61,7 +61,7 @@ export const rmsNormBackwardLauncher: Launcher = {
       }
       const g = grid(ctx, r1 - r0);
       ctx.rt.dispatch({
-        pipeline: { shader: 'norm/rms_norm_backward.wgsl', defines: { X_DT: dt, HAS_RSTD: !!i.rstd, SUBGROUPS: tier === 'subgroups' }, overrides: { WG: wg } },
+        pipeline: { shader: 'norm/rms_norm_backward.wgsl', defines: { X_DT: dt, HAS_RSTD: !!i.rstd, SUBGROUPS: tier === 'subgroups', ATOMIC_OUT: n % 2 === 1 }, overrides: { WG: wg } },
         bindings,
         params: { binding: 6, data: packParams(RMS_NORM_BACKWARD_PARAMS, { rows: r1 - r0, n, groups_x: g.groupsX, x_base: xw.base, rs_base: rsw.base, rstd_base: rstdBase, eps: o.eps }) },
         workgroups: g.workgroups,

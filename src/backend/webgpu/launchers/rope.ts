@@ -115,7 +115,8 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
           if ((xw.base | yw.base) & 1) throw new Error(`[rope] internal: odd window base ${xw.base}/${yw.base}`);
           const g = grid(ctx, t1 - t0);
           ctx.rt.dispatch({
-            pipeline: { shader: 'rope/rope.wgsl', defines, overrides: { WG: wg } },
+            // The per-token kernel writes whole words only: no atomics needed.
+            pipeline: { shader: 'rope/rope.wgsl', defines: { ...defines, ATOMIC_OUT: false }, overrides: { WG: wg } },
             bindings: common(xw, yw),
             params: {
               binding: 4,

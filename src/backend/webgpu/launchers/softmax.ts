@@ -30,7 +30,7 @@ export const softmaxLauncher: Launcher = {
       const yw = windowOf(ctx, y, 1, r0 * n, (r1 - r0) * n);
       const g = grid(ctx, r1 - r0);
       ctx.rt.dispatch({
-        pipeline: { shader: 'softmax/softmax.wgsl', defines: { X_DT: dtCode(x.dtype), CAUSAL: o.causal, SUBGROUPS: tier === 'subgroups' }, overrides: { WG: wg } },
+        pipeline: { shader: 'softmax/softmax.wgsl', defines: { X_DT: dtCode(x.dtype), CAUSAL: o.causal, SUBGROUPS: tier === 'subgroups', ATOMIC_OUT: n % 2 === 1 }, overrides: { WG: wg } },
         bindings: [xw.b, yw.b],
         params: {
           binding: 2,

@@ -38,7 +38,7 @@ export const swigluLauncher: Launcher = {
   tiers: () => ['portable'],
   launch(ctx, _tier, i, _o, outs) {
     const y = ctx.output(outs.y);
-    launchFlat(ctx, 'elementwise/swiglu.wgsl', { X_DT: dtCode(i.gate.dtype), BACKWARD: false }, [i.gate, i.up, y], 5);
+    launchFlat(ctx, 'elementwise/swiglu.wgsl', { X_DT: dtCode(i.gate.dtype), BACKWARD: false, ATOMIC_OUT: false }, [i.gate, i.up, y], 5);
     return { y };
   },
 };
@@ -48,7 +48,7 @@ export const swigluBackwardLauncher: Launcher = {
   launch(ctx, _tier, i, _o, outs) {
     const dgate = ctx.output(outs.dgate);
     const dup = ctx.output(outs.dup);
-    launchFlat(ctx, 'elementwise/swiglu.wgsl', { X_DT: dtCode(i.gate.dtype), BACKWARD: true }, [i.dy, i.gate, i.up, dgate, dup], 5);
+    launchFlat(ctx, 'elementwise/swiglu.wgsl', { X_DT: dtCode(i.gate.dtype), BACKWARD: true, ATOMIC_OUT: false }, [i.dy, i.gate, i.up, dgate, dup], 5);
     return { dgate, dup };
   },
 };

@@ -1,0 +1,143 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BackendUnavailableError } from '../../errors.js';
+
+/**
+ * The Node-API addon in native/ (pmetal_native.node): Metal.framework on macOS, the MSL host
+ * runtime on Linux. Only createBackend('metal') loads it — importing the package does not.
+ */
+export interface NativeBuffer {
+  readonly byteLength: number;
+  write(data: ArrayBufferView | ArrayBuffer, byteOffset?: number): void;
+  read(byteOffset?: number, byteLength?: number): Uint8Array;
+}
+export interface NativePipeline {
+  readonly name: string;
+  readonly maxTotalThreadsPerThreadgroup: number;
+  readonly threadExecutionWidth: number;
+}
+export type NativeConstantType = 'bool' | 'int' | 'uint' | 'float' | 'half' | 'short' | 'ushort';
+export interface NativeLibrary {
+  readonly functionNames: string[];
+  readonly cached: boolean;
+  readonly asan: boolean;
+  pipeline(name: string, constants?: Array<{ index: number; type: NativeConstantType; value: number | boolean }>): NativePipeline;
+}
+export interface NativeDispatch {
+  pipeline: NativePipeline;
+  buffers?: Array<{ index: number; buffer: NativeBuffer; offset?: number }>;
+  bytes?: Array<{ index: number; data: Uint8Array }>;
+  threadgroupMemory?: Array<{ index: number; byteLength: number }>;
+  grid: [number, number, number];
+  threadgroup: [number, number, number];
+}
+export interface NativeDeviceInfo {
+  name: string;
+  family: 'apple7' | 'apple8' | 'apple9' | 'apple10' | 'unknown';
+  tier: 'base' | 'pro' | 'max' | 'ultra';
+  hasNax: boolean;
+  metal4: boolean;
+  maxThreadsPerThreadgroup: number;
+  threadExecutionWidth: number;
+  host: boolean;
+}
+export interface NativeCompileOptions {
+  asan?: boolean;
+  defines?: Record<string, string>;
+  includeDirs?: string[];
+  filename?: string;
+}
+export interface NativeDevice {
+  readonly info: NativeDeviceInfo;
+  compileLibrary(source: string, options?: NativeCompileOptions): Promise<NativeLibrary>;
+  buffer(byteLength: number): NativeBuffer;
+  run(dispatches: NativeDispatch[]): Promise<{ gpuStartNs: number; gpuEndNs: number }>;
+}
+export interface NativeAddon {
+  /** 'metal' on macOS (Metal.framework), 'host' on Linux (the MSL host runtime). */
+  platform: 'host' | 'metal';
+  openDevice(options?: { chip?: string }): NativeDevice;
+}
+
+/** An error thrown by the addon: a stable `code` (MSL_COMPILE, OUT_OF_BOUNDS, …) and a message. */
+export interface NativeError extends Error {
+  code?: string;
+}
+
+/** The package root: the nearest directory above this module whose package.json is pmetal's. */
+export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj)) {
+      try {
+        if ((JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name === 'pmetal') return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+    dir = up;
+  }
+}
+
+/**
+ * Where the loader looks, in order: $PMETAL_NATIVE, native/build/Release, native/build/Debug.
+ * An explicit $PMETAL_NATIVE is the only candidate: a build the user named is never silently
+ * replaced by another one.
+ */
+export function addonCandidates(env: NodeJS.ProcessEnv = process.env, root = packageRoot()): string[] {
+  if (env.PMETAL_NATIVE) return [resolve(env.PMETAL_NATIVE)];
+  const out: string[] = [];
+  out.push(join(root, 'native', 'build', 'Release', 'pmetal_native.node'));
+  out.push(join(root, 'native', 'build', 'Debug', 'pmetal_native.node'));
+  return out;
+}
+
+/** How to get a working addon on this platform. */
+export function addonFix(platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'darwin') {
+    return 'install the Xcode command-line tools (`xcode-select --install`), then rebuild the addon with `npm rebuild` (or `node scripts/build-native.mjs --verbose` to see the compiler output)';
+  }
+  if (platform === 'linux') {
+    return 'run `bash scripts/setup.sh` (installs clang-19 from bookworm-backports for the MSL host runtime), then rebuild the addon with `npm rebuild` or `node scripts/build-native.mjs --verbose`';
+  }
+  return `the metal backend runs on macOS (Metal) and Linux (the MSL host runtime), not on ${platform}; use the cpu or webgpu backend`;
+}
+
+let cached: NativeAddon | undefined;
+
+/**
+ * Loads the addon from the first candidate that loads; when none does, a
+ * BackendUnavailableError naming the platform, every attempt and its error, and the fix.
+ */
+export function loadAddon(env: NodeJS.ProcessEnv = process.env): NativeAddon {
+  const fromEnv = !!env.PMETAL_NATIVE;
+  if (cached && !fromEnv) return cached;
+  const require = createRequire(import.meta.url);
+  const attempts: string[] = [];
+  const candidates = addonCandidates(env);
+  for (const path of candidates) {
+    if (!existsSync(path)) {
+      attempts.push(`${path}: not found${fromEnv ? ' ($PMETAL_NATIVE)' : ''}`);
+      continue;
+    }
+    try {
+      const mod = require(path) as NativeAddon;
+      if (typeof mod?.openDevice !== 'function') throw new Error('not the pmetal addon (no openDevice export)');
+      if (!fromEnv) cached = mod;
+      return mod;
+    } catch (e) {
+      attempts.push(`${path}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+  }
+  const platform = `${process.platform}-${process.arch}`;
+  throw new BackendUnavailableError(
+    `[metal] the native addon (pmetal_native.node) did not load on ${platform}. Tried:\n` +
+      attempts.map((a) => `  - ${a}`).join('\n') +
+      `\nFix: ${fromEnv ? 'point PMETAL_NATIVE at a built pmetal_native.node or unset it; or ' : ''}${addonFix()}.`,
+  );
+}

@@ -1,0 +1,114 @@
+import type { DType } from '../../../dtype.js';
+import { freqKey, ropeDims, ropeFrequencies, rotaryDimOf, type RopeOpts } from '../../../ops/rope_common.js';
+import type { Tensor } from '../../../tensor.js';
+import { defineParams, packParams } from '../../webgpu/params.js';
+import type { MetalDispatch, MetalLauncher, MetalTier } from '../launch.js';
+
+/** msl/rope/rope.metal's `RopeParams`, field for field. */
+export const ROPE_PARAMS = defineParams([
+  ['tokens', 'u32'],
+  ['heads', 'u32'],
+  ['seq', 'u32'],
+  ['d', 'u32'],
+  ['rd', 'u32'],
+  ['pair0', 'u32'],
+  ['pairs', 'u32'],
+  ['pass', 'u32'],
+  ['pos_bstride', 'u32'],
+  ['offset', 'i32'],
+  ['mscale', 'f32'],
+]);
+
+/** Table entries per dispatch: the table goes in by setBytes, which Metal limits to 4 KiB. */
+export const ROPE_TABLE_MAX = 1024;
+const TABLES_MAX = 32;
+
+/**
+ * Inverse-frequency tables (computed in float64 by ropeFrequencies, rounded to f32), keyed by
+ * the frequency options; most recently used last. Host data only, so nothing to release.
+ */
+const tables = new Map<string, { inv: Float32Array; attention: number }>();
+function freqTable(o: RopeOpts, rd: number): { inv: Float32Array; attention: number } {
+  const key = freqKey(o, rd);
+  let hit = tables.get(key);
+  if (hit) tables.delete(key);
+  else {
+    const { inv, attention } = ropeFrequencies(o, rd);
+    hit = { inv: Float32Array.from(inv), attention };
+    if (tables.size >= TABLES_MAX) tables.delete(tables.keys().next().value!);
+  }
+  tables.set(key, hit);
+  return hit;
+}
+
+const DT: Record<string, string> = { f32: 'f32', f16: 'f16', bf16: 'bf16' };
+
+/**
+ * rope and rope_backward (msl/rope/rope.metal): one threadgroup per token, its heads sharing
+ * each cos/sin; the f32 inverse-frequency table at [[buffer(1)]] by setBytes, in pair ranges
+ * of ≤ 1024 entries (one dispatch each — every real head dim needs one). Metal 3 only: an
+ * elementwise rotation has nothing for Metal 4's tensor ops to do, so no metal4 kernel exists.
+ */
+function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): MetalLauncher {
+  return {
+    tiers: (_dtype: DType): MetalTier[] => ['metal3'],
+    launch(ctx, _tier, i, o: RopeOpts, outs) {
+      const x: Tensor = i[xName];
+      const positions: Tensor | undefined = i.positions;
+      const { b, s, h, d } = ropeDims(x.shape);
+      const rd = rotaryDimOf(o, d);
+      const y = ctx.output(outs[yName]);
+      const tokens = b * s;
+      if (tokens === 0 || h === 0 || d === 0) return { [yName]: y };
+      const table = freqTable(o, rd);
+      const fn = `rope_${backward ? 'backward_' : ''}${o.style === 'neox' ? 'neox' : 'gptj'}_${DT[x.dtype]}`;
+      const half = rd / 2;
+      // At least one dispatch, even with rd = 0 pairs (then it only copies).
+      for (let p0 = 0; p0 === 0 || p0 < half; p0 += ROPE_TABLE_MAX) {
+        const pairs = Math.min(ROPE_TABLE_MAX, half - p0);
+        const pass = p0 === 0 && d > rd;
+        const units = pairs + (pass ? d - rd : 0);
+        if (units === 0) continue;
+        const tg = h * units >= 256 ? 256 : h * units >= 128 ? 128 : 64;
+        // setBytes needs ≥ 4 bytes; an empty range still binds one float.
+        const tab = pairs > 0 ? table.inv.slice(p0, p0 + pairs) : new Float32Array(1);
+        const dispatch: MetalDispatch = {
+          library: 'rope/rope.metal',
+          fn,
+          constants: [{ index: 0, type: 'bool', value: !!positions }],
+          buffers: [
+            { index: 0, tensor: x },
+            { index: 2, tensor: y },
+          ],
+          bytes: [
+            { index: 1, data: tab.buffer as ArrayBuffer },
+            {
+              index: 4,
+              data: packParams(ROPE_PARAMS, {
+                tokens,
+                heads: h,
+                seq: s,
+                d,
+                rd,
+                pair0: p0,
+                pairs,
+                pass: pass ? 1 : 0,
+                pos_bstride: positions && positions.shape.length === 2 ? s : 0,
+                offset: o.offset,
+                mscale: table.attention,
+              }),
+            },
+          ],
+          grid: [tokens, 1, 1],
+          threadgroup: [tg, 1, 1],
+        };
+        if (positions) dispatch.buffers.push({ index: 3, tensor: positions });
+        ctx.dispatch(dispatch);
+      }
+      return { [yName]: y };
+    },
+  };
+}
+
+export const ropeMetalLauncher = ropeLauncher('x', 'y', false);
+export const ropeBackwardMetalLauncher = ropeLauncher('dy', 'dx', true);
