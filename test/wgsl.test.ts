@@ -31,6 +31,8 @@ function switches(file: string, seen = new Set<string>()): Map<string, number[]>
     for (const id of m[1].match(/[A-Za-z_]\w*/g) ?? []) out.set(id, id.endsWith('_DT') ? [0, 1, 2] : [0, 1]);
   }
   for (const id of includeArgs) if (id.endsWith('_DT')) out.set(id, [0, 1, 2]);
+  // Value defines with a default (`#ifndef VPT` / `#define VPT 4`) are not switches.
+  for (const m of src.matchAll(/^\s*#define\s+(\w+)/gm)) out.delete(m[1]);
   // Include parameters and the dtype codes are bound by the #include lines, not by launchers.
   for (const k of ['DT', 'WRITE', 'NAME', 'BINDING', 'DT_F32', 'DT_F16', 'DT_BF16']) out.delete(k);
   return out;

@@ -67,3 +67,21 @@ export function grid(ctx: LaunchContext, n: number): { workgroups: [number, numb
   const x = Math.min(n, max);
   return { workgroups: [Math.max(1, x), Math.max(1, Math.ceil(n / max))], groupsX: Math.max(1, x) };
 }
+
+/**
+ * The register-resident row plan: rows of a multiple of 16 bytes, held as `nv` vec4<u32>
+ * words spread over WG invocations with VPT words each (VPT ≤ 8, so at most 64 floats per
+ * invocation). Undefined when the row does not qualify; the launcher then takes the
+ * streaming kernel.
+ */
+export function vecPlan(n: number, elemBytes: number, maxWg: number): { nv: number; epv: number; wg: number; vpt: number } | undefined {
+  if ((n * elemBytes) % 16 !== 0) return undefined;
+  const epv = 16 / elemBytes;
+  const nv = (n * elemBytes) / 16;
+  for (const vpt of [1, 2, 4, 8]) {
+    // Prefer 128–256 invocations: enough loads in flight per SM without idle lanes.
+    const wg = Math.max(64, Math.min(maxWg, 2 ** Math.ceil(Math.log2(Math.ceil(nv / vpt)))));
+    if (wg * vpt >= nv && (wg <= 256 || vpt === 8)) return { nv, epv, wg, vpt };
+  }
+  return undefined;
+}

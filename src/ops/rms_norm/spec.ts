@@ -80,6 +80,7 @@ export const rmsNorm: OpSpec<'x' | 'weight' | 'residual', 'y' | 'rstd' | 'residu
     shapes(5, 1000, false, true),
     shapes(2, 4095, false, true),
     shapes(4, 257, true, true),
+    shapes(4, 256, true, true),
     shapes(64, 8192, false, false),
     shapes(1, 65536, false, false),
     shapes(300, 130, true, false),

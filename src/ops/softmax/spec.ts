@@ -78,6 +78,8 @@ export const softmax: OpSpec<'x', 'y', z.output<typeof softmaxOptions>> = {
     c('causal,sq=sk=17', [2, 17, 17], { causal: true }, true),
     c('causal,sq=5,sk=37', [3, 5, 37], { causal: true, scale: 0.5 }, true),
     c('causal,offset=-2', [1, 9, 9], { causal: true, queryOffset: -2 }, true),
+    c('causal,sq=8,sk=64', [2, 8, 64], { causal: true, scale: 0.3 }, true),
+    c('causal,offset=-3,sq=sk=16', [1, 16, 16], { causal: true, queryOffset: -3 }, true),
     c('rows=64,n=8192', [64, 8192], {}, false),
     c('causal,b=2,h=4,s=256', [2, 4, 256, 256], { causal: true, scale: 0.088 }, false),
   ],

@@ -1,0 +1,85 @@
+// RMSNorm with the row held in registers: one 16-byte load per element group, x read once.
+// For rows whose byte length is a multiple of 16 and that fit WG·VPT words (the launcher
+// checks); otherwise norm/rms_norm.wgsl. Same arithmetic, so the same bound.
+#if SUBGROUPS
+enable subgroups;
+#endif
+
+override WG: u32 = 256;
+#ifndef VPT
+#define VPT 4
+#endif
+
+#include "common/convert.wgsl"
+#include "common/vec.wgsl" (DT=X_DT)
+#include "common/reduce.wgsl"
+
+@group(0) @binding(0) var<storage, read> x: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> w: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> y: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> rstd: array<f32>;
+#if RESIDUAL
+@group(0) @binding(4) var<storage, read> res: array<vec4<u32>>;
+@group(0) @binding(5) var<storage, read_write> h: array<vec4<u32>>;
+#endif
+
+struct Params {
+  rows: u32,
+  nv: u32,
+  groups_x: u32,
+  x_base: u32,
+  y_base: u32,
+  res_base: u32,
+  h_base: u32,
+  rstd_base: u32,
+  n: u32,
+  eps: f32,
+}
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+#if SUBGROUPS
+        @builtin(subgroup_size) sg_size: u32,
+#endif
+) {
+#if SUBGROUPS == 0
+  let sg_size = 1u;
+#endif
+  let row = wid.x + wid.y * p.groups_x;
+  if (row >= p.rows) {
+    return;
+  }
+  var lo: array<vec4<f32>, VPT>;
+  var hi: array<vec4<f32>, VPT>;
+  var ss = 0.0;
+  for (var i = 0u; i < VPT; i = i + 1u) {
+    let k = lid + i * WG;
+    if (k < p.nv) {
+      let xv = x[p.x_base + row * p.nv + k];
+      var a = dec_lo(xv);
+      var b = dec_hi(xv);
+#if RESIDUAL
+      let rv = res[p.res_base + row * p.nv + k];
+      a = a + dec_lo(rv);
+      b = b + dec_hi(rv);
+      h[p.h_base + row * p.nv + k] = enc(a, b);
+#endif
+      lo[i] = a;
+      hi[i] = b;
+      ss = ss + dot(a, a) + dot(b, b);
+    }
+  }
+  let total = wg_sum(ss, lid, sg_size);
+  let r = inverseSqrt(total / f32(p.n) + p.eps);
+  if (lid == 0u) {
+    rstd[p.rstd_base + row] = r;
+  }
+  for (var i = 0u; i < VPT; i = i + 1u) {
+    let k = lid + i * WG;
+    if (k < p.nv) {
+      let wv = w[k];
+      y[p.y_base + row * p.nv + k] = enc(lo[i] * r * dec_lo(wv), hi[i] * r * dec_hi(wv));
+    }
+  }
+}

@@ -1,0 +1,97 @@
+// Row softmax with the row held in registers: x read once, y written once. For rows whose
+// byte length is a multiple of 16 that fit WG·VPT words (the launcher checks); otherwise
+// softmax/softmax.wgsl. The arithmetic is the same — every term exp(z − max) once — so the
+// same bound holds.
+#if SUBGROUPS
+enable subgroups;
+#endif
+
+override WG: u32 = 256;
+#ifndef VPT
+#define VPT 4
+#endif
+
+#include "common/convert.wgsl"
+#include "common/vec.wgsl" (DT=X_DT)
+#include "common/reduce.wgsl"
+
+@group(0) @binding(0) var<storage, read> x: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> y: array<vec4<u32>>;
+
+struct Params {
+  rows: u32,
+  nv: u32,
+  groups_x: u32,
+  x_base: u32,
+  y_base: u32,
+  sq: u32,
+  row0: u32,
+  offset: i32,
+  scale: f32,
+  n: u32,
+}
+@group(0) @binding(2) var<uniform> p: Params;
+
+const LOWEST: f32 = -0x1.fffffep+127f;
+
+// Lanes of a word whose column lies at or past `limit` are masked out.
+fn live(k: u32, half: u32, limit: u32) -> vec4<bool> {
+  let c = k * EPV + half * 4u;
+  return vec4<bool>(c < limit, c + 1u < limit, c + 2u < limit, c + 3u < limit);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+#if SUBGROUPS
+        @builtin(subgroup_size) sg_size: u32,
+#endif
+) {
+#if SUBGROUPS == 0
+  let sg_size = 1u;
+#endif
+  let row = wid.x + wid.y * p.groups_x;
+  if (row >= p.rows) {
+    return;
+  }
+#if CAUSAL
+  let q = i32((p.row0 + row) % p.sq);
+  let limit = u32(clamp(q + p.offset + 1, 0, i32(p.n)));
+#else
+  let limit = p.n;
+#endif
+  var lo: array<vec4<f32>, VPT>;
+  var hi: array<vec4<f32>, VPT>;
+  var m = LOWEST;
+  for (var i = 0u; i < VPT; i = i + 1u) {
+    let k = lid + i * WG;
+    if (k < p.nv) {
+      let xv = x[p.x_base + row * p.nv + k];
+      let a = select(vec4<f32>(LOWEST), p.scale * dec_lo(xv), live(k, 0u, limit));
+      let b = select(vec4<f32>(LOWEST), p.scale * dec_hi(xv), live(k, 1u, limit) & vec4<bool>(EPV == 8u));
+      lo[i] = a;
+      hi[i] = b;
+      m = max(m, max(max(max(a.x, a.y), max(a.z, a.w)), max(max(b.x, b.y), max(b.z, b.w))));
+    }
+  }
+  let mx = wg_max(m, lid, sg_size);
+  var s = 0.0;
+  for (var i = 0u; i < VPT; i = i + 1u) {
+    let k = lid + i * WG;
+    if (k < p.nv) {
+      let a = select(vec4<f32>(0.0), exp(lo[i] - mx), live(k, 0u, limit));
+      let b = select(vec4<f32>(0.0), exp(hi[i] - mx), live(k, 1u, limit) & vec4<bool>(EPV == 8u));
+      lo[i] = a;
+      hi[i] = b;
+      s = s + (a.x + a.y) + (a.z + a.w) + (b.x + b.y) + (b.z + b.w);
+    }
+  }
+  let total = wg_sum(s, lid, sg_size);
+  // A fully masked row (possible with a negative queryOffset) is all zeros, not 0/0.
+  let empty = vec4<bool>(total == 0.0);
+  for (var i = 0u; i < VPT; i = i + 1u) {
+    let k = lid + i * WG;
+    if (k < p.nv) {
+      y[p.y_base + row * p.nv + k] = enc(select(lo[i] / total, vec4<f32>(0.0), empty), select(hi[i] / total, vec4<f32>(0.0), empty));
+    }
+  }
+}
