@@ -16,6 +16,7 @@ export const elementwiseCases = (names: string[], ranges: [number, number][]): O
       [[7, 33], true],
       [[3, 4097], true],
       [[2, 5, 1001], true],
+      [[8, 96], true],
       [[128, 11008], false],
     ] as [number[], boolean][]
   ).map(([shape, quick]) => ({

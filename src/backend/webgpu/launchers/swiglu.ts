@@ -17,10 +17,30 @@ export function flatChunks(ctx: LaunchContext, count: number, elemBytes: number)
   return blocks.map(([a, b]) => [a * 512, Math.min(count, b * 512)]);
 }
 
-/** Elementwise launch: bindings in order (inputs then outputs), one invocation per element pair. */
-export function launchFlat(ctx: LaunchContext, shader: string, defines: Record<string, number | boolean>, tensors: Tensor[], paramsBinding: number): void {
+/**
+ * Elementwise launch: bindings in order (inputs then outputs). Tensors that fill whole
+ * 16-byte words take `vecShader` (one word per invocation); the rest one element pair per
+ * invocation.
+ */
+export function launchFlat(ctx: LaunchContext, shader: string, defines: Record<string, number | boolean>, tensors: Tensor[], paramsBinding: number, vecShader?: string): void {
   const t0 = tensors[0];
-  for (const [a, b] of flatChunks(ctx, t0.size, BYTES[t0.dtype])) {
+  const eb = BYTES[t0.dtype];
+  if (vecShader && (t0.size * eb) % 16 === 0) {
+    const epv = 16 / eb;
+    for (const [a, b] of flatChunks(ctx, t0.size, eb)) {
+      const ws = tensors.map((t, k) => windowOf(ctx, t, k, a, b - a));
+      const words = (b - a) / epv;
+      const g = grid(ctx, Math.ceil(words / WG));
+      ctx.rt.dispatch({
+        pipeline: { shader: vecShader, defines, overrides: { WG } },
+        bindings: ws.map((w) => w.b),
+        params: { binding: paramsBinding, data: packParams(FLAT_PARAMS, { count: words, groups_x: g.groupsX, base: ws[0].base / epv }) },
+        workgroups: g.workgroups,
+      });
+    }
+    return;
+  }
+  for (const [a, b] of flatChunks(ctx, t0.size, eb)) {
     const ws = tensors.map((t, k) => windowOf(ctx, t, k, a, b - a));
     const words = Math.ceil(((ws[0].base & 1) + (b - a)) / 2);
     const g = grid(ctx, Math.ceil(words / WG));
@@ -38,7 +58,7 @@ export const swigluLauncher: Launcher = {
   tiers: () => ['portable'],
   launch(ctx, _tier, i, _o, outs) {
     const y = ctx.output(outs.y);
-    launchFlat(ctx, 'elementwise/swiglu.wgsl', { X_DT: dtCode(i.gate.dtype), BACKWARD: false, ATOMIC_OUT: false }, [i.gate, i.up, y], 5);
+    launchFlat(ctx, 'elementwise/swiglu.wgsl', { X_DT: dtCode(i.gate.dtype), BACKWARD: false, ATOMIC_OUT: false }, [i.gate, i.up, y], 5, 'elementwise/swiglu_vec.wgsl');
     return { y };
   },
 };
@@ -48,7 +68,7 @@ export const swigluBackwardLauncher: Launcher = {
   launch(ctx, _tier, i, _o, outs) {
     const dgate = ctx.output(outs.dgate);
     const dup = ctx.output(outs.dup);
-    launchFlat(ctx, 'elementwise/swiglu.wgsl', { X_DT: dtCode(i.gate.dtype), BACKWARD: true, ATOMIC_OUT: false }, [i.dy, i.gate, i.up, dgate, dup], 5);
+    launchFlat(ctx, 'elementwise/swiglu.wgsl', { X_DT: dtCode(i.gate.dtype), BACKWARD: true, ATOMIC_OUT: false }, [i.dy, i.gate, i.up, dgate, dup], 5, 'elementwise/swiglu_vec.wgsl');
     return { dgate, dup };
   },
 };
