@@ -16,7 +16,18 @@ enable subgroups;
 override WG: u32 = 256;
 
 #include "common/convert.wgsl"
+#if VEC
+// Rows of a multiple of 16 bytes: 16-byte loads (4 f32 or 8 f16/bf16 logits) per step.
+#include "common/vec.wgsl" (DT=X_DT)
+@group(0) @binding(0) var<storage, read> xq: array<vec4<u32>>;
+fn load_x(i: u32) -> f32 {
+  let q = xq[i / EPV];
+  let j = i % EPV;
+  return select(dec_lo(q)[j & 3u], dec_hi(q)[j & 3u], j >= 4u);
+}
+#else
 #include "common/tensor.wgsl" (NAME=x, DT=X_DT, BINDING=0, WRITE=0)
+#endif
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 #include "common/tensor.wgsl" (NAME=loss, DT=DT_F32, BINDING=2, WRITE=1)
 #include "common/tensor.wgsl" (NAME=lse, DT=DT_F32, BINDING=3, WRITE=1)
@@ -90,6 +101,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   var st = vec2<f32>(NO_MAX, 0.0);
   var sz = 0.0;
+#if VEC
+  let nv = p.v / EPV;
+  let q0 = (p.x_base + start) / EPV;
+  for (var k = lid; k < nv; k = k + WG) {
+    let q = xq[q0 + k];
+    let a = dec_lo(q);
+    for (var e = 0u; e < 4u; e = e + 1u) {
+      let z = logit(a[e]);
+      st = online(st, z);
+      sz = sz + z;
+    }
+    if (EPV == 8u) {
+      let b = dec_hi(q);
+      for (var e = 0u; e < 4u; e = e + 1u) {
+        let z = logit(b[e]);
+        st = online(st, z);
+        sz = sz + z;
+      }
+    }
+  }
+#else
   for (var k = lid; k < nwords; k = k + WG) {
     let j0 = i32(2u * k) - i32(par);
     let xv = load2_x(xw0 + k);
@@ -104,6 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       sz = sz + z;
     }
   }
+#endif
   let mx = wg_max(st.x, lid, sg_size);
   let total = wg_sum(scale_down(st.y, st.x - mx), lid, sg_size);
   let zsum = wg_sum(sz, lid, sg_size);

@@ -85,7 +85,9 @@ export const crossEntropyLauncher: Launcher = {
     // One workgroup size for every V: real vocabularies are ≥ 32k, and each size is another
     // pipeline to compile (slow on lavapipe) for rows that are cheap anyway.
     const wg = 256;
-    const defines = { X_DT: dtCode(x.dtype), SOFTCAP: o.softcap !== undefined, SUBGROUPS: tier === 'subgroups' };
+    // Rows of a multiple of 16 bytes stream in 16-byte words (window bases are then whole words too).
+    const vec = (v * BYTES[x.dtype]) % 16 === 0;
+    const defines = { X_DT: dtCode(x.dtype), SOFTCAP: o.softcap !== undefined, SUBGROUPS: tier === 'subgroups', VEC: vec };
     for (const [r0, r1] of rowChunks(ctx, rows, v * BYTES[x.dtype])) {
       const n = r1 - r0;
       const xw = windowOf(ctx, x, 0, r0 * v, n * v);
