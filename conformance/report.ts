@@ -10,6 +10,7 @@ interface Row {
   dtype: string;
   pass: number;
   fail: number;
+  skipped: number;
   worst: number;
 }
 
@@ -18,8 +19,9 @@ export function summarize(res: ConformanceResult): Row[] {
   const rows = new Map<string, Row>();
   for (const r of res.records) {
     const k = `${r.op}|${r.backend}|${r.tier}|${r.dtype}`;
-    const row = rows.get(k) ?? { op: r.op, backend: r.backend, tier: r.tier, dtype: r.dtype, pass: 0, fail: 0, worst: 0 };
-    if (r.pass) row.pass++;
+    const row = rows.get(k) ?? { op: r.op, backend: r.backend, tier: r.tier, dtype: r.dtype, pass: 0, fail: 0, skipped: 0, worst: 0 };
+    if (r.skipped) row.skipped++;
+    else if (r.pass) row.pass++;
     else row.fail++;
     if (!(r.worstRatio <= row.worst)) row.worst = r.worstRatio;
     rows.set(k, row);
@@ -29,10 +31,10 @@ export function summarize(res: ConformanceResult): Row[] {
 
 export function summaryTable(res: ConformanceResult): string {
   const rows = summarize(res);
-  const head = ['op', 'backend', 'tier', 'dtype', 'pass', 'fail', 'worst err/bound'];
-  const body = rows.map((r) => [r.op, r.backend, r.tier, r.dtype, String(r.pass), String(r.fail), Number.isFinite(r.worst) ? r.worst.toFixed(3) : String(r.worst)]);
+  const head = ['op', 'backend', 'tier', 'dtype', 'pass', 'fail', 'n/a', 'worst err/bound'];
+  const body = rows.map((r) => [r.op, r.backend, r.tier, r.dtype, String(r.pass), String(r.fail), String(r.skipped), Number.isFinite(r.worst) ? r.worst.toFixed(3) : String(r.worst)]);
   const gp = res.grads.filter((g) => g.pass).length;
-  if (res.grads.length) body.push(['(gradient checks)', 'cpu', 'float64', '-', String(gp), String(res.grads.length - gp), '-']);
+  if (res.grads.length) body.push(['(gradient checks)', 'cpu', 'float64', '-', String(gp), String(res.grads.length - gp), '0', '-']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join('  ');
   const out = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
@@ -44,12 +46,12 @@ export function htmlReport(res: ConformanceResult, meta: Record<string, unknown>
   const rows = summarize(res);
   const cell = (ok: boolean) => (ok ? 'ok' : 'bad');
   const summary = rows
-    .map((r) => `<tr class="${cell(r.fail === 0)}"><td>${esc(r.op)}</td><td>${esc(r.backend)}</td><td>${esc(r.tier)}</td><td>${esc(r.dtype)}</td><td>${r.pass}</td><td>${r.fail}</td><td>${bar(r.worst)}</td></tr>`)
+    .map((r) => `<tr class="${cell(r.fail === 0)}"><td>${esc(r.op)}</td><td>${esc(r.backend)}</td><td>${esc(r.tier)}</td><td>${esc(r.dtype)}</td><td>${r.pass}</td><td>${r.fail}</td><td>${r.skipped}</td><td>${bar(r.worst)}</td></tr>`)
     .join('\n');
   const detail = res.records
     .map(
       (r) =>
-        `<tr class="${cell(r.pass)}"><td>${esc(r.case)}</td><td>${esc(r.backend)}/${esc(r.tier)}</td><td>${esc(r.output)}</td><td>${num(r.maxAbsErr)}</td><td>${num(r.maxRelErr)}</td><td>${num(r.tol)}</td><td>${bar(r.worstRatio)}</td><td>${esc(r.error ?? r.detail ?? '')}</td></tr>`,
+        `<tr class="${cell(r.pass)}"><td>${esc(r.case)}${r.skipped ? ' (n/a)' : ''}</td><td>${esc(r.backend)}/${esc(r.tier)}</td><td>${esc(r.output)}</td><td>${num(r.maxAbsErr)}</td><td>${num(r.maxRelErr)}</td><td>${num(r.tol)}</td><td>${bar(r.worstRatio)}</td><td>${esc(r.error ?? r.detail ?? r.skipped ?? '')}</td></tr>`,
     )
     .join('\n');
   const grads = res.grads
@@ -61,7 +63,7 @@ tr.bad{background:#fde2e2}tr.ok td:first-child{border-left:3px solid #3a3}tr.bad
 .bar.over{background:#c33}code{background:#f4f4f4;padding:1px 4px}</style></head><body>
 <h1>pmetal conformance</h1><p>${res.passed} passed, ${res.failed} failed · <code>${esc(JSON.stringify(meta))}</code></p>
 <p>Each result is compared element by element with the float64 reference; the bound of each element is derived from the dtype, the reduction length and the accuracy WGSL/MSL guarantee (src/ops/*/spec.ts). <em>err/bound</em> ≤ 1 passes.</p>
-<h2>Summary</h2><table><tr><th>op</th><th>backend</th><th>tier</th><th>dtype</th><th>pass</th><th>fail</th><th>worst err/bound</th></tr>${summary}</table>
+<h2>Summary</h2><table><tr><th>op</th><th>backend</th><th>tier</th><th>dtype</th><th>pass</th><th>fail</th><th>n/a</th><th>worst err/bound</th></tr>${summary}</table>
 <h2>Gradient checks (central differences, float64)</h2><table><tr><th>case</th><th>input</th><th>elements</th><th>max |Δ|</th><th>tol</th></tr>${grads}</table>
 <h2>Cases</h2><table><tr><th>case</th><th>backend/tier</th><th>output</th><th>max abs</th><th>max rel</th><th>bound</th><th>err/bound</th><th></th></tr>${detail}</table>
 </body></html>`;

@@ -7,6 +7,8 @@ import { runConformance } from '../conformance/runner.js';
 import { probeBackends, BACKEND_NAMES, type BackendOptions } from './backend/load.js';
 import type { BackendName, KernelBackend } from './backend/interface.js';
 import { OPS } from './ops/registry.js';
+import type { MetalBackend } from './backend/metal/backend.js';
+import { HOST_TIMINGS_REFUSAL, metalBenchTable, runMetalBench, type MetalBenchRow } from './backend/metal/bench.js';
 import { PmetalError } from './errors.js';
 
 const program = new Command('pmetal').description('fused LLM kernels: devices, ops, conformance and benchmarks').showHelpAfterError();
@@ -19,7 +21,8 @@ const webgpuFlags = (c: Command) =>
     .option('--adapter <name>', 'only an adapter whose name contains this')
     .addOption(new Option('--power <pref>', 'adapter power preference').choices(['low-power', 'high-performance']))
     .addOption(new Option('--disable-features <list>', 'WebGPU features to leave off (e.g. subgroups)').argParser(list))
-    .addOption(new Option('--chip <name>', 'metal: chip to emulate on Linux (M1..M5 [Pro|Max|Ultra])'));
+    .addOption(new Option('--chip <name>', 'metal: chip to emulate on Linux (M1..M5 [Pro|Max|Ultra])'))
+    .option('--asan', 'metal: compile every MSL kernel under AddressSanitizer (host runtime; out-of-bounds accesses become errors)');
 
 function backendOptions(o: Record<string, unknown>): BackendOptions {
   return {
@@ -30,7 +33,7 @@ function backendOptions(o: Record<string, unknown>): BackendOptions {
       powerPreference: o.power as 'low-power' | 'high-performance' | undefined,
       disableFeatures: (o.disableFeatures as string[]) ?? [],
     },
-    metal: o.chip ? { chip: o.chip } : {},
+    metal: { ...(o.chip ? { chip: String(o.chip) } : {}), ...(o.asan ? { asan: true } : {}) },
   };
 }
 
@@ -128,7 +131,7 @@ webgpuFlags(
   const meta = { date: new Date().toISOString(), devices: Object.fromEntries(backends.map((b) => [b.name, b.capabilities().device])), quick: !!o.quick, seconds: (Date.now() - t0) / 1000 };
   if (o.json) writeFileSync(o.json, JSON.stringify({ meta, records: res.records, grads: res.grads }, null, 2));
   if (o.html) writeFileSync(o.html, htmlReport(res, meta));
-  console.log(`${res.passed} passed, ${res.failed} failed`);
+  console.log(`${res.passed} passed, ${res.failed} failed${res.skipped ? `, ${res.skipped} skipped` : ''}`);
   for (const b of backends) b.dispose();
   process.exitCode = res.failed ? 1 : 0;
 });
@@ -149,8 +152,37 @@ webgpuFlags(
   const wanted = (o.backend as string[] | undefined) ?? ['webgpu'];
   if (wanted.includes('cpu')) throw new PmetalError('OPTIONS', '[bench] the cpu backend is the float64 reference, not a performance target; bench webgpu or metal');
   const backends = await loadBackends(o, wanted);
+  // metal: the Metal 4 vs Metal 3 table, from GPU timestamps — never host-runtime timings.
+  const metal = backends.find((b) => b.name === 'metal') as MetalBackend | undefined;
+  let metalRows: MetalBenchRow[] | undefined;
+  if (metal) {
+    if (metal.host) {
+      process.stderr.write(`pmetal: bench --backend metal refused: ${HOST_TIMINGS_REFUSAL}\n`);
+      for (const b of backends) b.dispose();
+      process.exitCode = 1;
+      return;
+    }
+    metalRows = await runMetalBench(metal, {
+      ops: o.op,
+      tiers: o.tier,
+      dtypes: o.dtype,
+      shape: o.shape,
+      reps: Number(o.reps),
+      warmup: Number(o.warmup),
+      onRow: (r) => process.stderr.write(`${r.op} ${r.dtype} ${r.shape}: ${Object.entries(r.tiers).map(([t, v]) => `${t} ${v && 'ms' in v ? `${v.ms.toFixed(3)} ms` : (v?.error ?? '-')}`).join(', ')}\n`),
+    });
+    console.log(`Metal 4 vs Metal 3 on ${metal.chip.name} (${metal.chip.family}${metal.chip.hasNax ? ', NAX' : ''}), GPU timestamps, median of ${Number(o.reps)} runs:`);
+    console.log(metalBenchTable(metalRows));
+  }
+  const others = backends.filter((b) => b.name !== 'metal');
+  if (!others.length) {
+    if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), device: { metal: metal?.chip.name }, chip: metal?.chip, metal: metalRows }, null, 2));
+    for (const b of backends) b.dispose();
+    process.exitCode = metalRows?.some((r) => Object.values(r.tiers).some((v) => v && 'error' in v)) ? 1 : 0;
+    return;
+  }
   const res = await runBench({
-    backends,
+    backends: others,
     ops: o.op,
     tiers: o.tier,
     dtypes: o.dtype,
@@ -161,9 +193,9 @@ webgpuFlags(
   });
   console.log(benchTable(res));
   for (const [k, v] of Object.entries(res.device)) console.log(`${k}: ${v}`);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), ...res }, null, 2));
+  if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), ...res, ...(metalRows ? { metal: metalRows, chip: metal?.chip } : {}) }, null, 2));
   for (const b of backends) b.dispose();
-  process.exitCode = res.records.some((r) => r.error) ? 1 : 0;
+  process.exitCode = res.records.some((r) => r.error) || metalRows?.some((r) => Object.values(r.tiers).some((v) => v && 'error' in v)) ? 1 : 0;
 });
 
 program.parseAsync().catch((e: unknown) => {

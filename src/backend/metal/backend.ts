@@ -63,7 +63,10 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   #batch: Recorded[] = [];
   #releaseAfter: MetalStorage[] = [];
   #inflight = 0;
+  /** Batches run one after another: each waits for the previous one (errors do not propagate). */
   #chain: Promise<void> = Promise.resolve();
+  /** The most recent batch, errors included. */
+  #last: Promise<void> = Promise.resolve();
   #libs = new Map<string, Promise<NativeLibrary>>();
   #pipes = new Map<string, NativePipeline>();
   #pool = new Map<number, NativeBuffer[]>();
@@ -103,6 +106,19 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
       dispatch: (d) => this.#record(d),
       output: (info) => this.newTensor(info, this.createStorage(info.dtype, info.shape)),
     };
+  }
+
+  /**
+   * Records a raw dispatch of a kernel under msl/ into the open batch (what launchers do):
+   * for custom kernels and tests. Runs at the next read()/sync().
+   */
+  dispatch(d: MetalDispatch): void {
+    this.#record(d);
+  }
+
+  /** The libraries compiled so far (paths under msl/), e.g. to check an ASan pass covered them. */
+  librariesUsed(): string[] {
+    return [...new Set([...this.#libs.keys()].map((k) => k.split('|')[0]))].sort();
   }
 
   /** True on Linux: kernels run on the CPU through the MSL host runtime. */
@@ -149,6 +165,17 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     this.#gemmOptions = op === 'gemm' ? (options as { transA?: boolean; transB?: boolean } | undefined) : undefined;
     try {
       return super.run(op, inputs, options, call);
+    } finally {
+      this.#gemmOptions = prev;
+    }
+  }
+
+  /** The tier a call with these options would run on (route() sees no options: gemm's transA/transB matter). */
+  routeWith(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): string {
+    const prev = this.#gemmOptions;
+    this.#gemmOptions = op === 'gemm' ? (options as { transA?: boolean; transB?: boolean } | undefined) : undefined;
+    try {
+      return this.route(op, inputs, call);
     } finally {
       this.#gemmOptions = prev;
     }
@@ -222,26 +249,29 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   }
 
   async sync(): Promise<void> {
-    if (this.#batch.length || this.#releaseAfter.length) {
-      const batch = this.#batch;
-      const release = this.#releaseAfter;
-      this.#batch = [];
-      this.#releaseAfter = [];
-      this.#inflight++;
-      const prev = this.#chain;
-      const work = (async () => {
-        await prev;
-        try {
-          if (batch.length) this.lastRun = await this.#runBatch(batch);
-        } finally {
-          this.#inflight--;
-          for (const s of release) this.#toPool(s);
-        }
-      })();
-      this.#chain = work.catch(() => undefined);
-      return work;
+    if (!this.#batch.length && !this.#releaseAfter.length) {
+      // Nothing new: wait for the batch in flight, if any (its error reaches every waiter).
+      if (this.#inflight) await this.#last;
+      return;
     }
-    await this.#chain;
+    const batch = this.#batch;
+    const release = this.#releaseAfter;
+    this.#batch = [];
+    this.#releaseAfter = [];
+    this.#inflight++;
+    const prev = this.#chain;
+    const work = (async () => {
+      await prev;
+      try {
+        if (batch.length) this.lastRun = await this.#runBatch(batch);
+      } finally {
+        this.#inflight--;
+        for (const s of release) this.#toPool(s);
+      }
+    })();
+    this.#last = work;
+    this.#chain = work.catch(() => undefined);
+    return work;
   }
 
   /**

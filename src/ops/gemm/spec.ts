@@ -125,6 +125,11 @@ export const gemm: OpSpec<'a' | 'b' | 'c' | 'bias', 'y', Opts> = {
     // each add to nearest (unit u = 2^-24). The subgroup-matrix tier (f16 inputs only)
     // accumulates in the GPU's matrix units, whose f32 additions align and truncate
     // (Fasi, Higham, Mikaitis & Pranesh 2021, NVIDIA tensor cores): unit 2u, i.e. γ_2K.
+    // Metal fits the same model: the metal3 tier's simdgroup_float8x8 multiply-accumulates
+    // run on the f32 ALUs (Apple7–9 have no separate matrix units), rounding each add to
+    // nearest; the metal4 tier asks MPP matmul2d for relaxed_precision = false, which Apple's
+    // header documents as not trading accuracy for speed, and accumulates in an f32
+    // destination (γ_K; f16 keeps γ_2K, which also covers a truncating accelerator add).
     // Then y = ((α·ŝ ⊕ β·c) ⊕ bias), one rounding per operation:
     //   |ŷ − y| ≤ |α|·γ_K·S·(1+u)³ + γ_3·(|α|·S + |β·c|) + u·|bias|     (using |s| ≤ S)
     // and last the rounding to the output dtype (toDtype; for f32 output it recounts the

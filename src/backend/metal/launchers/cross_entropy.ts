@@ -2,8 +2,9 @@ import type { DType } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
 import type { CeOptions } from '../../../ops/cross_entropy/reference.js';
 import { defineParams, packParams } from '../../webgpu/params.js';
-import type { MetalContext, MetalLauncher, MetalTier } from '../launch.js';
 import type { Tensor } from '../../../tensor.js';
+import type { MetalContext, MetalLauncher, MetalTier } from '../launch.js';
+import { dtSuffix } from './common.js';
 
 /** msl/loss/cross_entropy.metal's `CeParams`, field for field (one layout for all its kernels). */
 export const CE_PARAMS = defineParams([
@@ -19,8 +20,9 @@ export const CE_PARAMS = defineParams([
 ]);
 
 const LIB = 'loss/cross_entropy.metal';
-const DT: Record<string, string> = { f32: 'f32', f16: 'f16', bf16: 'bf16' };
 const roundUp32 = (n: number) => Math.ceil(n / 32) * 32;
+/** Whole SIMD-groups, at most 1024 (the kernels keep one partial per SIMD-group in 32 slots). */
+const maxThreads = (ctx: MetalContext) => Math.max(32, Math.min(1024, Math.floor(ctx.chip.maxThreadsPerThreadgroup / 32) * 32));
 
 /** Scalars every kernel shares; packParams rounds them to f32 (the bounds count that rounding). */
 function params(o: CeOptions, rows: number, v: number, chunk = 0, gStride = 0): ArrayBuffer {
@@ -49,7 +51,7 @@ function reduceRows(ctx: MetalContext, fn: 'ce_reduce_sum' | 'ce_reduce_mean' | 
     ],
     bytes: [{ index: 3, data: params(o, rows, v) }],
     grid: [1, 1, 1],
-    threadgroup: [Math.min(1024, Math.max(32, roundUp32(rows))), 1, 1],
+    threadgroup: [Math.min(maxThreads(ctx), Math.max(32, roundUp32(rows))), 1, 1],
   });
 }
 
@@ -71,13 +73,13 @@ export const crossEntropyMetalLauncher: MetalLauncher = {
     const loss = ctx.output(outs.loss);
     const lse = ctx.output(outs.lse);
     const none = o.reduction === 'none';
-    // The scratch is an ordinary output tensor nobody returns: the batch holds it until it runs.
+    // Scratch: a tensor nobody returns, disposed once recorded (the batch keeps its buffer until it has run).
     const rowLoss = none ? loss : ctx.output({ dtype: 'f32', shape: [rows] });
     // Up to 1024 threads, about 8 logits each: one simdgroup for tiny rows, 1024 for real vocabularies.
-    const tg = Math.min(1024, Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(v / 8))))));
-    ctx.dispatch({
+    const tg = Math.min(maxThreads(ctx), Math.max(32, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(v / 8))))));
+    if (rows > 0) ctx.dispatch({
       library: LIB,
-      fn: `cross_entropy_fwd_${o.softcap !== undefined ? 'softcap_' : ''}${DT[x.dtype]}`,
+      fn: `cross_entropy_fwd_${o.softcap !== undefined ? 'softcap_' : ''}${dtSuffix(x.dtype)}`,
       buffers: [
         { index: 0, tensor: x },
         { index: 1, tensor: t },
@@ -88,7 +90,10 @@ export const crossEntropyMetalLauncher: MetalLauncher = {
       grid: [rows, 1, 1],
       threadgroup: [tg, 1, 1],
     });
-    if (!none) reduceRows(ctx, o.reduction === 'mean' ? 'ce_reduce_mean' : 'ce_reduce_sum', rowLoss, t, loss, rows, v, o);
+    if (!none) {
+      reduceRows(ctx, o.reduction === 'mean' ? 'ce_reduce_mean' : 'ce_reduce_sum', rowLoss, t, loss, rows, v, o);
+      rowLoss.dispose();
+    }
     return { loss, lse };
   },
 };
@@ -113,9 +118,9 @@ export const crossEntropyBackwardMetalLauncher: MetalLauncher = {
     }
     const tg = Math.min(256, Math.max(32, roundUp32(Math.ceil(v / 4))));
     const chunk = tg * 4;
-    ctx.dispatch({
+    if (rows > 0 && v > 0) ctx.dispatch({
       library: LIB,
-      fn: `cross_entropy_bwd_${o.softcap !== undefined ? 'softcap_' : ''}${DT[x.dtype]}`,
+      fn: `cross_entropy_bwd_${o.softcap !== undefined ? 'softcap_' : ''}${dtSuffix(x.dtype)}`,
       buffers: [
         { index: 0, tensor: x },
         { index: 1, tensor: t },
@@ -127,6 +132,7 @@ export const crossEntropyBackwardMetalLauncher: MetalLauncher = {
       grid: [Math.ceil(v / chunk), rows, 1],
       threadgroup: [tg, 1, 1],
     });
+    if (g !== i.dloss) g.dispose();
     return { dlogits: dx };
   },
 };

@@ -1,9 +1,26 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { MetalLauncher } from '../launch.js';
+import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './cross_entropy.js';
+import { gemmLauncher } from './gemm.js';
+import { rmsNormLauncher } from './rms_norm.js';
+import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
+import { ropeBackwardMetalLauncher, ropeMetalLauncher } from './rope.js';
+import { softmaxLauncher } from './softmax.js';
+import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 
 /**
  * The metal launcher per op; an op absent here is not supported by this backend.
  * Entries are added one line each (keep them sorted), once the op's conformance passes.
  */
 export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
+  cross_entropy: crossEntropyMetalLauncher,
+  cross_entropy_backward: crossEntropyBackwardMetalLauncher,
+  gemm: gemmLauncher,
+  rms_norm: rmsNormLauncher,
+  rms_norm_backward: rmsNormBackwardLauncher,
+  rope: ropeMetalLauncher,
+  rope_backward: ropeBackwardMetalLauncher,
+  softmax: softmaxLauncher,
+  swiglu: swigluLauncher,
+  swiglu_backward: swigluBackwardLauncher,
 };

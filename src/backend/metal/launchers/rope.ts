@@ -3,6 +3,7 @@ import { freqKey, ropeDims, ropeFrequencies, rotaryDimOf, type RopeOpts } from '
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../webgpu/params.js';
 import type { MetalDispatch, MetalLauncher, MetalTier } from '../launch.js';
+import { dtSuffix } from './common.js';
 
 /** msl/rope/rope.metal's `RopeParams`, field for field. */
 export const ROPE_PARAMS = defineParams([
@@ -41,8 +42,6 @@ function freqTable(o: RopeOpts, rd: number): { inv: Float32Array; attention: num
   return hit;
 }
 
-const DT: Record<string, string> = { f32: 'f32', f16: 'f16', bf16: 'bf16' };
-
 /**
  * rope and rope_backward (msl/rope/rope.metal): one threadgroup per token, its heads sharing
  * each cos/sin; the f32 inverse-frequency table at [[buffer(1)]] by setBytes, in pair ranges
@@ -61,7 +60,7 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
       const tokens = b * s;
       if (tokens === 0 || h === 0 || d === 0) return { [yName]: y };
       const table = freqTable(o, rd);
-      const fn = `rope_${backward ? 'backward_' : ''}${o.style === 'neox' ? 'neox' : 'gptj'}_${DT[x.dtype]}`;
+      const fn = `rope_${backward ? 'backward_' : ''}${o.style === 'neox' ? 'neox' : 'gptj'}_${dtSuffix(x.dtype)}`;
       const half = rd / 2;
       // At least one dispatch, even with rd = 0 pairs (then it only copies).
       for (let p0 = 0; p0 === 0 || p0 < half; p0 += ROPE_TABLE_MAX) {

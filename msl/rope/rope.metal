@@ -1,0 +1,125 @@
+// Rotary position embedding over x [B, S, H, D] (metal3 tier; rope has no metal4 kernel: an
+// elementwise rotation has nothing for the tensor units to do). One threadgroup per token
+// (b, s): its H head rows share one position, so a thread computes cos/sin of a frequency
+// once and applies them to every head it covers. On each pair (a, b) of a head's first rd
+// dims — NEOX: (i, i + rd/2), else GPT-J: (2i, 2i + 1) —
+//   forward  (BACKWARD=false): y_a = a·c − b·s,  y_b = b·c + a·s
+//   backward (BACKWARD=true):  the transpose (sin negated: R(θ)ᵀ = R(−θ))
+// with c, s = m·cos(θ), m·sin(θ), θ = f32(pos) · inv_freq[i]; the other D − rd dims are
+// copied bit for bit. inv_freq (after any scaling) is computed on the host in float64 and
+// bound as an f32 table at [[buffer(1)]] (setBytes; the launcher splits tables over 1024
+// entries into pair ranges, one dispatch each: Metal's setBytes takes < 4 KiB).
+//
+// Work units of a token: pair units pair0 + k for k < pairs (each all heads), then, when
+// `pass` is set, the D − rd copied dims of every head. Fewer units than threads: thread lid
+// takes unit lid % units of heads lid / units, + tg / units, …; otherwise units lid,
+// lid + tg, … of every head. No barriers, so idle threads may simply return.
+//
+// The angle reduction is Cody–Waite into [−π, π] (where the error bound is derived:
+// trigError in src/ops/rope_common.ts), written with fma so a fast-math compiler cannot
+// reassociate it; the rotation is fma(a, c, −b·s) (one rounding of the product, one of the
+// sum: the bound's γ2).
+//
+// Function constant 0 (has_positions): positions come from an i32 [S] or [B, S] buffer at
+// [[buffer(3)]]; otherwise position = offset + s.
+#include <metal_stdlib>
+using namespace metal;
+
+constant bool has_positions [[function_constant(0)]];
+
+struct RopeParams {
+  uint tokens;      // B·S
+  uint heads;       // H
+  uint seq;         // S
+  uint d;           // D (elements per head row)
+  uint rd;          // rotated dims (even, ≤ D)
+  uint pair0;       // first pair of this dispatch (the table's entry 0)
+  uint pairs;       // pairs in this dispatch
+  uint pass;        // 1: this dispatch also copies the D − rd pass-through dims
+  uint pos_bstride; // elements between batches in positions: S for [B, S], 0 for [S]
+  int offset;       // position of s = 0 without a positions buffer
+  float mscale;     // attention factor (multiplies cos and sin)
+};
+
+// cos/sin of θ after the Cody–Waite reduction: 2π = C1 + C2, C1 = 6.28125 (8 significant
+// bits: k·C1 exact for |k| < 2^16, θ − k·C1 exact by Sterbenz), clamp to the largest f32
+// below π absorbing k's rounding near ±π. Constants as bit patterns: exact f32 values.
+inline float2 rope_cos_sin(float theta) {
+  const float inv_2pi = as_type<float>(0x3e22f983u);
+  const float c2 = as_type<float>(0x3afdaa22u);
+  const float pi_in = as_type<float>(0x40490fdau);
+  const float k = rint(theta * inv_2pi);
+  const float r = clamp(fma(-k, c2, fma(-k, 6.28125f, theta)), -pi_in, pi_in);
+  return float2(precise::cos(r), precise::sin(r));
+}
+
+template <typename T, bool NEOX, bool BACKWARD>
+[[kernel]] void rope(device const T* x [[buffer(0)]],
+                     constant float* inv_freq [[buffer(1)]],
+                     device T* y [[buffer(2)]],
+                     device const int* positions [[buffer(3), function_constant(has_positions)]],
+                     constant RopeParams& p [[buffer(4)]],
+                     uint tok [[threadgroup_position_in_grid]],
+                     uint lid [[thread_index_in_threadgroup]],
+                     uint tg [[threads_per_threadgroup]]) {
+  if (tok >= p.tokens) return;
+  const uint s = tok % p.seq;
+  float pos;
+  if (has_positions) {
+    pos = float(positions[(tok / p.seq) * p.pos_bstride + s]);
+  } else {
+    pos = float(p.offset + int(s));
+  }
+  const ulong row0 = ulong(tok) * ulong(p.heads) * ulong(p.d);
+  device const T* xt = x + row0;
+  device T* yt = y + row0;
+  const uint half_rd = p.rd / 2;
+  const uint units = p.pairs + (p.pass ? p.d - p.rd : 0u);
+
+  uint k = lid, k_step = tg, h0 = 0, h_step = 1;
+  if (units < tg) {
+    k = lid % units;
+    k_step = units;
+    h0 = lid / units;
+    h_step = tg / units;
+    if (h0 >= h_step) return;
+  }
+  for (; k < units; k += k_step) {
+    if (k < p.pairs) {
+      const uint i = p.pair0 + k;
+      float2 cs = rope_cos_sin(pos * inv_freq[k]) * p.mscale;
+      if (BACKWARD) cs.y = -cs.y;
+      const uint ia = NEOX ? i : 2 * i;
+      const uint ib = NEOX ? i + half_rd : 2 * i + 1;
+      for (uint h = h0; h < p.heads; h += h_step) {
+        const uint o = h * p.d;
+        const float a = float(xt[o + ia]);
+        const float b = float(xt[o + ib]);
+        yt[o + ia] = T(fma(a, cs.x, -(b * cs.y)));
+        yt[o + ib] = T(fma(b, cs.x, a * cs.y));
+      }
+    } else {
+      const uint e = p.rd + (k - p.pairs);
+      for (uint h = h0; h < p.heads; h += h_step) {
+        // A plain copy of the element: bit-exact, NaN payloads included.
+        yt[h * p.d + e] = xt[h * p.d + e];
+      }
+    }
+  }
+}
+
+#define instantiate_rope(name, T, NEOX, BACKWARD) \
+  template [[host_name(name)]] [[kernel]] decltype(rope<T, NEOX, BACKWARD>) rope<T, NEOX, BACKWARD>;
+
+instantiate_rope("rope_neox_f32", float, true, false)
+instantiate_rope("rope_neox_f16", half, true, false)
+instantiate_rope("rope_neox_bf16", bfloat, true, false)
+instantiate_rope("rope_gptj_f32", float, false, false)
+instantiate_rope("rope_gptj_f16", half, false, false)
+instantiate_rope("rope_gptj_bf16", bfloat, false, false)
+instantiate_rope("rope_backward_neox_f32", float, true, true)
+instantiate_rope("rope_backward_neox_f16", half, true, true)
+instantiate_rope("rope_backward_neox_bf16", bfloat, true, true)
+instantiate_rope("rope_backward_gptj_f32", float, false, true)
+instantiate_rope("rope_backward_gptj_f16", half, false, true)
+instantiate_rope("rope_backward_gptj_bf16", bfloat, false, true)
