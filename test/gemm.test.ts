@@ -3,7 +3,7 @@ import { CpuBackend } from '../src/backend/cpu.js';
 import type { KernelBackend } from '../src/backend/interface.js';
 import { openDevice, type OpenedDevice } from '../src/backend/webgpu/device.js';
 import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
-import { GEMM_PARAMS, TILED_CONFIGS, gemmLauncher, gemmPipeline, sgmatWorkgroupBytes, type GemmVariant } from '../src/backend/webgpu/launchers/gemm.js';
+import { GEMM_PARAMS, TILED_CONFIGS, gemmLauncher, gemmPipeline, sgmatVecWorkgroupBytes, sgmatWorkgroupBytes, vecAligned, type GemmVariant } from '../src/backend/webgpu/launchers/gemm.js';
 import { shaderSource, pipelineKey, type PipelineSpec } from '../src/backend/webgpu/pipelines.js';
 import { DTypeError, OptionsError, ShapeError } from '../src/errors.js';
 import type { FloatDType } from '../src/dtype.js';
@@ -18,8 +18,13 @@ function variants(): GemmVariant[] {
   return out;
 }
 const sgmatSpecs = (sgSize: number, wides = [true, false]): PipelineSpec[] => wides.flatMap((wide) => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { sgSize, wide })));
+const sgmatVecSpecs = (): PipelineSpec[] => bools.flatMap((wideN) => bools.flatMap((deepK) => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { kernel: 'sgmat_vec', wideN, deepK }))));
 const tiledSpecs = (): PipelineSpec[] =>
-  (['f32', 'f16', 'bf16'] as const).flatMap((ad) => variants().flatMap((v) => (Object.keys(TILED_CONFIGS) as (keyof typeof TILED_CONFIGS)[]).map((config) => gemmPipeline('portable', ad, v, { config }))));
+  (['f32', 'f16', 'bf16'] as const).flatMap((ad) =>
+    variants().flatMap((v) => (Object.keys(TILED_CONFIGS) as (keyof typeof TILED_CONFIGS)[]).flatMap((config) => bools.map((vec) => gemmPipeline('portable', ad, v, { config, vec })))),
+  );
+const gemvSpecs = (): PipelineSpec[] =>
+  (['f32', 'f16', 'bf16'] as const).flatMap((ad) => variants().filter((v) => v.transB && !v.transA).flatMap((v) => bools.map((vec) => gemmPipeline('portable', ad, v, { kernel: 'gemv', vec }))));
 
 /** Compiles each spec's final source with Dawn; returns `key: first error` for failures. */
 async function compileAll(dev: GPUDevice, specs: PipelineSpec[], pipelines: boolean): Promise<string[]> {
@@ -27,7 +32,8 @@ async function compileAll(dev: GPUDevice, specs: PipelineSpec[], pipelines: bool
   for (const s of specs) {
     // Pipelines only where the adapter's workgroup memory fits the variant (the launcher's rule).
     const d = s.defines;
-    const fits = !('WIDE_SMEM' in d) || sgmatWorkgroupBytes(!!d.WIDE_SMEM, !!d.TRANS_A, !!d.TRANS_B) <= dev.limits.maxComputeWorkgroupStorageSize;
+    const bytes = 'WIDE_SMEM' in d ? sgmatWorkgroupBytes(!!d.WIDE_SMEM, !!d.TRANS_A, !!d.TRANS_B) : 'WIDE_N' in d ? sgmatVecWorkgroupBytes(!!d.WIDE_N, !!d.TRANS_A, !!d.TRANS_B, !!d.DEEP_K) : 0;
+    const fits = bytes <= dev.limits.maxComputeWorkgroupStorageSize;
     const src = shaderSource(s);
     dev.pushErrorScope('validation');
     const module = dev.createShaderModule({ code: src.code, label: pipelineKey(s) });
@@ -51,6 +57,14 @@ describe('gemm kernels', () => {
     expect(gemmLauncher.tiers('bf16', all)).toEqual(['portable']);
     expect(gemmLauncher.tiers('f16', new Set(['shader-f16', 'subgroups']))).toEqual(['portable']);
     expect(gemmLauncher.tiers('f16', new Set(['chromium-experimental-subgroup-matrix', 'shader-f16']))).toEqual(['portable']);
+  });
+
+  it('vector reads only where bases and contiguous dimensions are multiples of the width', () => {
+    expect(vecAligned(8, 4096, 4096, 4096, false, false, 0, 0)).toBe(true);
+    expect(vecAligned(8, 4096, 4100, 4096, false, false, 0, 0)).toBe(false); // b rows of N=4100
+    expect(vecAligned(8, 4100, 4096, 4096, false, true, 0, 0)).toBe(true); // M is no row length
+    expect(vecAligned(8, 4100, 4096, 4096, true, true, 0, 0)).toBe(false); // a stored [K, M]
+    expect(vecAligned(4, 64, 64, 64, false, false, 2, 0)).toBe(false); // a window's base
   });
 
   it('the subgroup-matrix kernel preprocesses for every variant the launcher can request', () => {
@@ -86,9 +100,13 @@ describe('gemm kernels', () => {
       if (!nul?.features.has('chromium-experimental-subgroup-matrix') || !nul.features.has('shader-f16')) return t.skip();
       expect(await compileAll(nul.device, sgmatSpecs(32), true)).toEqual([]);
     });
-    it('every tiled variant compiles', async (t) => {
+    it('every aligned subgroup-matrix (gemm_sgmat_vec) variant compiles', async (t) => {
+      if (!nul?.features.has('chromium-experimental-subgroup-matrix') || !nul.features.has('shader-f16')) return t.skip();
+      expect(await compileAll(nul.device, sgmatVecSpecs(), true)).toEqual([]);
+    });
+    it('every tiled and small-M (gemv) variant compiles', async (t) => {
       if (!nul) return t.skip();
-      expect(await compileAll(nul.device, tiledSpecs(), false)).toEqual([]);
+      expect(await compileAll(nul.device, [...tiledSpecs(), ...gemvSpecs()], false)).toEqual([]);
     });
   });
 

@@ -1,11 +1,14 @@
 // Shared building blocks of the gemm kernels: bindings, the Params uniform, the epilogue
 // (alpha, beta·C, bias) and the row-run store. Defines: A_DT (dtype of a and b), Y_DT
-// (dtype of y, c and bias), HAS_C, HAS_BIAS.
+// (dtype of y, c and bias), HAS_C, HAS_BIAS, VEC (1: the kernel binds a and b itself, as
+// vectors; the launcher guarantees the alignment that needs).
 //
 // Element (i, j) of batch z of y is y[y_base + z·m·n + i·n + j]; c is laid out like y.
 
+#if !VEC
 #include "common/tensor.wgsl" (NAME=a, DT=A_DT, BINDING=0, WRITE=0)
 #include "common/tensor.wgsl" (NAME=b, DT=A_DT, BINDING=1, WRITE=0)
+#endif
 #if HAS_C
 #include "common/tensor.wgsl" (NAME=c, DT=Y_DT, BINDING=2, WRITE=0)
 #endif

@@ -1,38 +1,176 @@
 // Tiled shared-memory GEMM (the portable tier): y = alpha·op(A)·op(B) + beta·C + bias.
-// A workgroup computes a BM×BN tile of y for batch wid.z, staging BK-deep slices of op(A)
-// and op(B) through workgroup memory as f32; each invocation owns a TM×TN register
-// micro-tile (TN a multiple of 4: columns go out in runs of four through store_run4).
-// Loads follow the contiguous direction of each operand (TRANS_A/TRANS_B) so neighbouring
-// invocations read neighbouring words; 16-bit inputs are read as packed u32 words and
-// unpacked to f32 (load_a/load_b); ragged edges load zeros and mask the stores.
-// Defines: A_DT, Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, LARGE_TILE (the tile shape below;
-// the register micro-tile needs constant sizes, so shapes are switched, not overridden).
+// A workgroup of 16×16 invocations computes a BM×BN tile of y (64×64, or 128×128 with
+// LARGE_TILE) for batch wid.z, staging 16-deep slices of op(A) and op(B) through workgroup
+// memory as f32, both as [k][row] so the inner loop reads them as vec4s. Invocation
+// (tx, ty) owns R×R blocks of 4×4 results (R = 1, or 2 with LARGE_TILE), block (i, j) at
+// rows i·64 + 4·ty.., columns j·64 + 4·tx..: the four vec4 reads of a step hit 16
+// consecutive vec4s (no bank conflicts), and each result row goes out as a run of four.
+// Each invocation moves runs of 4 consecutive elements of an operand (along its contiguous
+// dimension) global → registers → workgroup memory; the next slice is fetched into
+// registers before the current one is multiplied (global latency overlaps the FMAs).
+// VEC=1 (the launcher's choice where bases and contiguous dimensions are multiples of 4)
+// reads each run as one vector; VEC=0 reads elements (load_a/load_b, any alignment).
+// Ragged edges load zeros and mask the stores.
+// Defines: A_DT, Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, LARGE_TILE, VEC.
 
 #include "common/convert.wgsl"
 #include "gemm/gemm_common.wgsl"
+#if VEC
+#include "gemm/gemm_vec.wgsl"
+#endif
 
 #if LARGE_TILE
-// 128×128 tile, 8×8 per invocation: twice the reuse of each loaded value, for big M and N.
-const BM: u32 = 128u;
-const BN: u32 = 128u;
-const BK: u32 = 16u;
-const TM: u32 = 8u;
-const TN: u32 = 8u;
+const R: u32 = 2u;
 #else
-// 64×64 tile, 4×4 per invocation: small, skinny or ragged problems.
-const BM: u32 = 64u;
-const BN: u32 = 64u;
-const BK: u32 = 16u;
-const TM: u32 = 4u;
-const TN: u32 = 4u;
+const R: u32 = 1u;
 #endif
-const WG_X: u32 = BN / TN;
-const WG_Y: u32 = BM / TM;
-const WG: u32 = WG_X * WG_Y;
+const BM: u32 = 64u * R;
+const BN: u32 = 64u * R;
+const BK: u32 = 16u;
+const WG: u32 = 256u;
+// Runs of 4 per slice and per invocation.
+const A_PER: u32 = BM * BK / 4u / WG;
+const B_PER: u32 = BN * BK / 4u / WG;
 
-// op(A) slice as [k][m] and op(B) slice as [k][n]: the inner loop reads rows of both.
-var<workgroup> As: array<f32, BK * BM>;
-var<workgroup> Bs: array<f32, BK * BN>;
+var<workgroup> As: array<vec4<f32>, BK * BM / 4u>;
+var<workgroup> Bs: array<vec4<f32>, BK * BN / 4u>;
+var<private> ra: array<vec4<f32>, A_PER>;
+var<private> rb: array<vec4<f32>, B_PER>;
+
+// Run t of a slice: (row, first column) in the operand's stored layout, where columns are
+// its contiguous dimension (`contiguous_is_k`: whether that is k); `rows` is the tile width.
+fn run_rc(t: u32, contiguous_is_k: bool, rows: u32) -> vec2<u32> {
+  if (contiguous_is_k) {
+    // Rows are m (or n): t % rows picks the row so stores to [k][row] are conflict-free.
+    return vec2<u32>(t % rows, (t / rows) * 4u);
+  }
+  // Rows are k, columns m (or n): 4-runs along the tile width.
+  return vec2<u32>(t / (rows / 4u), (t % (rows / 4u)) * 4u);
+}
+
+// Elements g, g+1, g+2, g+3 (element offsets; `cnt` of them in bounds, 0 when outside).
+fn run_a(g: u32, cnt: u32) -> vec4<f32> {
+#if VEC
+  if (cnt == 0u) {
+    return vec4<f32>();
+  }
+  return va(g / 4u);
+#else
+  var v = vec4<f32>();
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    if (j < cnt) {
+      v[j] = load_a(g + j);
+    }
+  }
+  return v;
+#endif
+}
+fn run_b(g: u32, cnt: u32) -> vec4<f32> {
+#if VEC
+  if (cnt == 0u) {
+    return vec4<f32>();
+  }
+  return vb(g / 4u);
+#else
+  var v = vec4<f32>();
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    if (j < cnt) {
+      v[j] = load_b(g + j);
+    }
+  }
+  return v;
+#endif
+}
+
+// Elements of a run within limits: `c` its first index along a dimension of length `lim`
+// (row index `r` against `rlim`).
+fn run_cnt(r: u32, rlim: u32, c: u32, lim: u32) -> u32 {
+  if (r >= rlim || c >= lim) {
+    return 0u;
+  }
+  return min(4u, lim - c);
+}
+
+fn fetch(lid: u32, k0: u32, m0: u32, n0: u32, a0: u32, b0: u32) {
+  for (var i = 0u; i < A_PER; i = i + 1u) {
+    let t = lid + i * WG;
+#if TRANS_A
+    // a is [K, M]: runs along m.
+    let rc = run_rc(t, false, BM);
+    let gk = k0 + rc.x;
+    let gm = m0 + rc.y;
+    ra[i] = run_a(a0 + gk * p.m + gm, run_cnt(gk, p.k, gm, p.m));
+#else
+    let rc = run_rc(t, true, BM);
+    let gm = m0 + rc.x;
+    let gk = k0 + rc.y;
+    ra[i] = run_a(a0 + gm * p.k + gk, run_cnt(gm, p.m, gk, p.k));
+#endif
+  }
+  for (var i = 0u; i < B_PER; i = i + 1u) {
+    let t = lid + i * WG;
+#if TRANS_B
+    // b is [N, K]: runs along k.
+    let rc = run_rc(t, true, BN);
+    let gn = n0 + rc.x;
+    let gk = k0 + rc.y;
+    rb[i] = run_b(b0 + gn * p.k + gk, run_cnt(gn, p.n, gk, p.k));
+#else
+    let rc = run_rc(t, false, BN);
+    let gk = k0 + rc.x;
+    let gn = n0 + rc.y;
+    rb[i] = run_b(b0 + gk * p.n + gn, run_cnt(gk, p.k, gn, p.n));
+#endif
+  }
+}
+
+fn stash(lid: u32) {
+  for (var i = 0u; i < A_PER; i = i + 1u) {
+    let t = lid + i * WG;
+#if TRANS_A
+    let rc = run_rc(t, false, BM);
+    As[rc.x * (BM / 4u) + rc.y / 4u] = ra[i];
+#else
+    let rc = run_rc(t, true, BM);
+    for (var j = 0u; j < 4u; j = j + 1u) {
+      As[(rc.y + j) * (BM / 4u) + rc.x / 4u][rc.x % 4u] = ra[i][j];
+    }
+#endif
+  }
+  for (var i = 0u; i < B_PER; i = i + 1u) {
+    let t = lid + i * WG;
+#if TRANS_B
+    let rc = run_rc(t, true, BN);
+    for (var j = 0u; j < 4u; j = j + 1u) {
+      Bs[(rc.y + j) * (BN / 4u) + rc.x / 4u][rc.x % 4u] = rb[i][j];
+    }
+#else
+    let rc = run_rc(t, false, BN);
+    Bs[rc.x * (BN / 4u) + rc.y / 4u] = rb[i];
+#endif
+  }
+}
+
+// Row `row`, columns c0..c0+3 of y (masked) from the f32 sums s.
+fn store_row(row: u32, c0: u32, ybz: u32, s: vec4<f32>) {
+  if (row >= p.m || c0 >= p.n) {
+    return;
+  }
+  let e = ybz + row * p.n + c0;
+  var v: vec4<f32>;
+  for (var q = 0u; q < 4u; q = q + 1u) {
+    v[q] = epilogue(s[q], e + q, min(c0 + q, p.n - 1u));
+  }
+  store_run4(e, v, min(4u, p.n - c0));
+}
+
+// Rows r0..r0+3, columns c0..c0+3 of y from the sums s0..s3 (one per row).
+fn store_block(r0: u32, c0: u32, ybz: u32, s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32>) {
+  store_row(r0, c0, ybz, s0);
+  store_row(r0 + 1u, c0, ybz, s1);
+  store_row(r0 + 2u, c0, ybz, s2);
+  store_row(r0 + 3u, c0, ybz, s3);
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -40,93 +178,51 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let m0 = wid.y * BM;
   let a0 = p.a_base + wid.z * p.a_bstride;
   let b0 = p.b_base + wid.z * p.b_bstride;
-  let tx = lid % WG_X;
-  let ty = lid / WG_X;
+  let tx = lid % 16u;
+  let ty = lid / 16u;
 
-  var acc: array<f32, TM * TN>;
-  for (var i = 0u; i < TM * TN; i = i + 1u) {
-    acc[i] = 0.0;
+  // acc[(bi·4 + i)·R + bj]: row bi·64 + 4·ty + i, columns bj·64 + 4·tx + 0..3.
+  var acc: array<vec4<f32>, 4u * R * R>;
+  for (var i = 0u; i < 4u * R * R; i = i + 1u) {
+    acc[i] = vec4<f32>();
   }
 
+  fetch(lid, 0u, m0, n0, a0, b0);
   for (var k0 = 0u; k0 < p.k; k0 = k0 + BK) {
-    for (var t = lid; t < BM * BK; t = t + WG) {
-#if TRANS_A
-      // a is [K, M]: m is contiguous.
-      let mm = t % BM;
-      let kk = t / BM;
-#else
-      let kk = t % BK;
-      let mm = t / BK;
-#endif
-      let gm = m0 + mm;
-      let gk = k0 + kk;
-      var v = 0.0;
-      if (gm < p.m && gk < p.k) {
-#if TRANS_A
-        v = load_a(a0 + gk * p.m + gm);
-#else
-        v = load_a(a0 + gm * p.k + gk);
-#endif
-      }
-      As[kk * BM + mm] = v;
-    }
-    for (var t = lid; t < BN * BK; t = t + WG) {
-#if TRANS_B
-      // b is [N, K]: k is contiguous.
-      let kk = t % BK;
-      let nn = t / BK;
-#else
-      let nn = t % BN;
-      let kk = t / BN;
-#endif
-      let gn = n0 + nn;
-      let gk = k0 + kk;
-      var v = 0.0;
-      if (gn < p.n && gk < p.k) {
-#if TRANS_B
-        v = load_b(b0 + gn * p.k + gk);
-#else
-        v = load_b(b0 + gk * p.n + gn);
-#endif
-      }
-      Bs[kk * BN + nn] = v;
-    }
+    stash(lid);
     workgroupBarrier();
+    if (k0 + BK < p.k) {
+      fetch(lid, k0 + BK, m0, n0, a0, b0);
+    }
     for (var kk = 0u; kk < BK; kk = kk + 1u) {
-      var ar: array<f32, TM>;
-      var br: array<f32, TN>;
-      for (var i = 0u; i < TM; i = i + 1u) {
-        ar[i] = As[kk * BM + ty * TM + i];
+      var av: array<vec4<f32>, R>;
+      var bv: array<vec4<f32>, R>;
+      for (var q = 0u; q < R; q = q + 1u) {
+        av[q] = As[kk * (BM / 4u) + q * 16u + ty];
+        bv[q] = Bs[kk * (BN / 4u) + q * 16u + tx];
       }
-      for (var j = 0u; j < TN; j = j + 1u) {
-        br[j] = Bs[kk * BN + tx * TN + j];
-      }
-      for (var i = 0u; i < TM; i = i + 1u) {
-        for (var j = 0u; j < TN; j = j + 1u) {
-          acc[i * TN + j] = acc[i * TN + j] + ar[i] * br[j];
+      for (var bi = 0u; bi < R; bi = bi + 1u) {
+        for (var i = 0u; i < 4u; i = i + 1u) {
+          for (var bj = 0u; bj < R; bj = bj + 1u) {
+            let t = (bi * 4u + i) * R + bj;
+            acc[t] = acc[t] + av[bi][i] * bv[bj];
+          }
         }
       }
     }
     workgroupBarrier();
   }
 
+  // Accumulators are read with constant indices only: a store loop indexing acc would let
+  // the compiler demote the whole array to local memory (measured 15× slower on an H100
+  // when the 16-bit store made the loop too big to unroll).
   let ybz = p.y_base + wid.z * p.m * p.n;
-  for (var i = 0u; i < TM; i = i + 1u) {
-    let row = m0 + ty * TM + i;
-    if (row >= p.m) {
-      break;
-    }
-    for (var j4 = 0u; j4 < TN; j4 = j4 + 4u) {
-      let col = n0 + tx * TN + j4;
-      if (col >= p.n) {
-        break;
-      }
-      let e = ybz + row * p.n + col;
-      var v: vec4<f32>;
-      for (var q = 0u; q < 4u; q = q + 1u) {
-        v[q] = epilogue(acc[i * TN + j4 + q], e + q, min(col + q, p.n - 1u));
-      }
-      store_run4(e, v, min(4u, p.n - col));
-    }
-  }
+  let r0 = m0 + ty * 4u;
+  let c0 = n0 + tx * 4u;
+  store_block(r0, c0, ybz, acc[0], acc[R], acc[2u * R], acc[3u * R]);
+#if LARGE_TILE
+  store_block(r0, c0 + 64u, ybz, acc[1], acc[3], acc[5], acc[7]);
+  store_block(r0 + 64u, c0, ybz, acc[8], acc[10], acc[12], acc[14]);
+  store_block(r0 + 64u, c0 + 64u, ybz, acc[9], acc[11], acc[13], acc[15]);
+#endif
 }

@@ -25,26 +25,41 @@ export const GEMM_PARAMS = defineParams([
 
 /**
  * Tile shapes (mirrored by the constants in the .wgsl files; the pipeline key names the
- * switch). The SIMT kernel (gemm_tiled) runs 256 invocations: 64×64 tiles with 4×4
- * micro-tiles for small or skinny problems (LARGE_TILE=0), 128×128 with 8×8 where both M
- * and N exceed 64 (LARGE_TILE=1: twice the reuse of every loaded value).
+ * switch). The SIMT kernel (gemm_tiled) runs 16×16 invocations: 64×64 tiles with 4×4
+ * micro-tiles for small or skinny problems (LARGE_TILE=0), 128×128 with 2×2 blocks of 4×4
+ * where both M and N exceed 64 (LARGE_TILE=1: twice the reuse of every loaded value).
  */
 export const TILED_CONFIGS = {
   small: { LARGE_TILE: 0, BM: 64, BN: 64 },
   large: { LARGE_TILE: 1, BM: 128, BN: 128 },
 } as const;
 /**
- * Subgroup-matrix kernel: 128×128 tiles, a 2×4 grid of subgroups each owning 4×2 16×16
- * results. WIDE_SMEM=1 (32-deep padded slices) needs more than WebGPU's default 16 KiB of
- * workgroup memory; WIDE_SMEM=0 (16-deep, unpadded) fits in it.
+ * Subgroup-matrix kernels. gemm_sgmat (any alignment): 128×128 tiles, a 2×4 grid of
+ * subgroups each owning 4×2 16×16 results; WIDE_SMEM=1 (32-deep padded slices) needs more
+ * than WebGPU's default 16 KiB of workgroup memory, WIDE_SMEM=0 (16-deep, unpadded) fits in
+ * it. gemm_sgmat_vec (operands aligned to 8 halves, subgroups of 32): 128×128 or, with
+ * WIDE_N, 128×256 tiles (4×4 results per subgroup), 16-byte global reads, register prefetch.
  */
 export const SGMAT_TILE = { BM: 128, BN: 128 } as const;
+export const SGMAT_VEC_TILES = { narrow: { WIDE_N: 0, BM: 128, BN: 128 }, wide: { WIDE_N: 1, BM: 128, BN: 256 } } as const;
+/** Small-M kernel (gemm_gemv): rows and columns of y per workgroup, and the largest M it takes. */
+export const GEMV_TILE = { BM: 8, BN: 8, MAX_M: 16 } as const;
 
 /** Workgroup bytes of gemm_sgmat.wgsl (mirrors its constants: f16 slices + 8 f32 16×16 stages). */
 export function sgmatWorkgroupBytes(wide: boolean, transA: boolean, transB: boolean): number {
   const [bk, pad] = wide ? [32, 8] : [16, 0];
   const a = transA ? bk * (SGMAT_TILE.BM + pad) : SGMAT_TILE.BM * (bk + pad);
   const b = transB ? SGMAT_TILE.BN * (bk + pad) : bk * (SGMAT_TILE.BN + pad);
+  return 2 * (a + b) + 8 * 256 * 4;
+}
+
+/** Workgroup bytes of gemm_sgmat_vec.wgsl (32-deep slices padded by 8 halves + the stages). */
+export function sgmatVecWorkgroupBytes(wideN: boolean, transA: boolean, transB: boolean, deepK = false): number {
+  const bm = 128;
+  const bn = wideN ? 256 : 128;
+  const bk = deepK ? 64 : 32;
+  const a = transA ? bk * (bm + 8) : bm * (bk + 8);
+  const b = transB ? bn * (bk + 8) : bk * (bn + 8);
   return 2 * (a + b) + 8 * 256 * 4;
 }
 
@@ -60,13 +75,51 @@ export function tiledConfig(m: number, n: number): keyof typeof TILED_CONFIGS {
   return m > 64 && n > 64 ? 'large' : 'small';
 }
 
+export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat_vec' | 'gemv';
+
+export interface GemmPipelineOptions {
+  /** Which kernel (default: gemm_sgmat on the subgroup-matrix tier, gemm_tiled otherwise). */
+  kernel?: GemmKernel;
+  config?: keyof typeof TILED_CONFIGS;
+  sgSize?: number;
+  /** gemm_sgmat: 32-deep padded slices. */
+  wide?: boolean;
+  /** gemm_sgmat_vec: 128×256 tiles. */
+  wideN?: boolean;
+  /** gemm_sgmat_vec: 64-deep K slices. */
+  deepK?: boolean;
+  /** gemm_tiled / gemm_gemv: vector reads of a and b (the launcher checks the alignment). */
+  vec?: boolean;
+}
+
 /** The pipeline a tier runs for a variant (exported so the tests can preprocess every one). */
-export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, opts: { config?: keyof typeof TILED_CONFIGS; sgSize?: number; wide?: boolean } = {}): PipelineSpec {
+export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, opts: GemmPipelineOptions = {}): PipelineSpec {
   const common = { A_DT: dtCode(aDtype), Y_DT: dtCode(v.yDtype), TRANS_A: v.transA, TRANS_B: v.transB, HAS_C: v.hasC, HAS_BIAS: v.hasBias };
-  if (tier === 'subgroup-matrix') {
-    return { shader: 'gemm/gemm_sgmat.wgsl', defines: { ...common, WIDE_SMEM: opts.wide ?? true }, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
+  const kernel = opts.kernel ?? (tier === 'subgroup-matrix' ? 'sgmat' : 'tiled');
+  switch (kernel) {
+    case 'sgmat':
+      return { shader: 'gemm/gemm_sgmat.wgsl', defines: { ...common, WIDE_SMEM: opts.wide ?? true }, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
+    case 'sgmat_vec':
+      return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, DEEP_K: opts.deepK ?? false } };
+    case 'gemv': {
+      if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernel takes b as [N,K] and a untransposed');
+      const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
+      return { shader: 'gemm/gemm_gemv.wgsl', defines: { ...rest, VEC: opts.vec ?? false } };
+    }
+    default:
+      return { shader: 'gemm/gemm_tiled.wgsl', defines: { ...common, LARGE_TILE: TILED_CONFIGS[opts.config ?? 'small'].LARGE_TILE, VEC: opts.vec ?? false } };
   }
-  return { shader: 'gemm/gemm_tiled.wgsl', defines: { ...common, LARGE_TILE: TILED_CONFIGS[opts.config ?? 'small'].LARGE_TILE } };
+}
+
+/**
+ * Whether a and b can be read in runs of `w` elements as vectors: their bases (element
+ * offsets in their bindings) and contiguous dimensions (rows of the stored layouts) are
+ * multiples of w, so no vector straddles a row end or the end of a binding.
+ */
+export function vecAligned(w: number, m: number, n: number, k: number, transA: boolean, transB: boolean, aBase: number, bBase: number): boolean {
+  const lda = transA ? m : k;
+  const ldb = transB ? k : n;
+  return aBase % w === 0 && bBase % w === 0 && lda % w === 0 && ldb % w === 0;
 }
 
 /**
@@ -106,24 +159,36 @@ export const gemmLauncher: Launcher = {
     const { m, n, k } = d;
     const y = ctx.output(outs.y);
     const variant: GemmVariant = { yDtype: y.dtype, transA: o.transA, transB: o.transB, hasC: !!i.c, hasBias: !!i.bias };
-    let pipeline: PipelineSpec;
-    let bm: number;
-    let bn: number;
-    if (tier === 'subgroup-matrix') {
-      const wide = sgmatWorkgroupBytes(true, o.transA, o.transB) <= ctx.limits.maxComputeWorkgroupStorageSize;
-      pipeline = gemmPipeline(tier, a.dtype, variant, { sgSize: sgSizeOf(ctx), wide });
-      bm = SGMAT_TILE.BM;
-      bn = SGMAT_TILE.BN;
-    } else {
+    const tune = tuning();
+    // The kernel and its tile for the bases of one chunk's windows (alignment decides).
+    const pick = (aBase: number, bBase: number): { pipeline: PipelineSpec; bm: number; bn: number } => {
+      if (m <= GEMV_TILE.MAX_M && o.transB && !o.transA && tune.gemv !== false) {
+        // Decode-style shapes: every tier (f32 accumulation satisfies the f16 tier's bound).
+        const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
+        return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'gemv', vec }), bm: GEMV_TILE.BM, bn: GEMV_TILE.BN };
+      }
+      if (tier === 'subgroup-matrix') {
+        const sgSize = sgSizeOf(ctx);
+        const storage = ctx.limits.maxComputeWorkgroupStorageSize;
+        if (sgSize === 32 && tune.sgmatVec !== false && vecAligned(8, m, n, k, o.transA, o.transB, aBase, bBase)) {
+          // 128×128 tiles, 32-deep slices: measured fastest on an H100 (the 128×256 tile of
+          // 16 accumulators per subgroup ran 3× slower there).
+          const wideN = tune.wideN ?? false;
+          const deepK = tune.deepK ?? false;
+          if (sgmatVecWorkgroupBytes(wideN, o.transA, o.transB, deepK) <= storage) {
+            const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
+            return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat_vec', wideN, deepK }), bm: t.BM, bn: t.BN };
+          }
+        }
+        const wide = sgmatWorkgroupBytes(true, o.transA, o.transB) <= storage;
+        return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat', sgSize, wide }), bm: SGMAT_TILE.BM, bn: SGMAT_TILE.BN };
+      }
       const config = tiledConfig(m, n);
-      pipeline = gemmPipeline(tier, a.dtype, variant, { config });
-      bm = TILED_CONFIGS[config].BM;
-      bn = TILED_CONFIGS[config].BN;
-    }
-    const gx = Math.ceil(n / bn);
-    const gy = Math.ceil(m / bm);
+      const vec = tune.tiledVec !== false && vecAligned(4, m, n, k, o.transA, o.transB, aBase, bBase);
+      return { pipeline: gemmPipeline(tier, a.dtype, variant, { config, vec }), bm: TILED_CONFIGS[config].BM, bn: TILED_CONFIGS[config].BN };
+    };
+    // Grid limits for the largest workgroup count any pick could need.
     const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
-    if (gx > maxGroups || gy > maxGroups) throw new RangeError(`[gemm] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups})`);
 
     // Batches are chunked so every batched binding's window fits the binding limits; a
     // broadcast operand is bound whole in every chunk.
@@ -154,6 +219,10 @@ export const gemmLauncher: Launcher = {
         bindings.push(bw2.b);
         biasBase = bw2.base;
       }
+      const { pipeline, bm, bn } = pick(aw.base, bw.base);
+      const gx = Math.ceil(n / bn);
+      const gy = Math.ceil(m / bm);
+      if (gx > maxGroups || gy > maxGroups) throw new RangeError(`[gemm] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups})`);
       ctx.rt.dispatch({
         pipeline,
         bindings,
@@ -180,3 +249,18 @@ export const gemmLauncher: Launcher = {
     return { y };
   },
 };
+
+/**
+ * Benchmarking switches (never needed for correctness): PMETAL_GEMM_TUNE, a comma list of
+ * `gemv=0`, `sgmatVec=0`, `tiledVec=0` (turn a fast path off), `wideN=1` and `deepK=1` (the
+ * other gemm_sgmat_vec tiles), so one run can time the variants against each other.
+ */
+function tuning(): { gemv?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; deepK?: boolean } {
+  const raw = typeof process !== 'undefined' ? process.env.PMETAL_GEMM_TUNE : undefined;
+  const out: Record<string, boolean> = {};
+  for (const kv of (raw ?? '').split(',').filter(Boolean)) {
+    const [k, v] = kv.split('=');
+    out[k.trim()] = v?.trim() !== '0';
+  }
+  return out;
+}
