@@ -23,3 +23,7 @@ export {
 } from './dtype.js';
 export { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from './ops/registry.js';
 export type { OpSpec, OpCase, TensorInfo, RefTensor, HostTensor } from './ops/types.js';
+// Metal routing as pure functions (no addon needed): PMetal's KernelDispatch rule and chip model.
+export { routeGemm, gemmThreshold, GEMM_THRESHOLDS } from './backend/metal/router.js';
+export { classifyChipName } from './backend/metal/chip.js';
+export type { ChipInfo, MetalTier } from './backend/metal/launch.js';
