@@ -16,7 +16,12 @@
 // global latency overlaps the matrix work (one workgroup buffer, two barriers per slice).
 // Rows of the staged slices are padded by 8 halves (16 bytes) against bank conflicts.
 // The epilogue is gemm_sgmat.wgsl's: one 16×16 result at a time through f32 staging.
-// Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, DEEP_K (A_DT is f16).
+// DBUF: two workgroup buffers, so each K slice needs one barrier (the next slice is stashed
+// into the other buffer after the current one is multiplied). DIRECT: no staging at all;
+// every subgroup loads its fragments straight from the storage buffers (reuse through the
+// caches, no barriers in the K loop); the launcher takes it only for whole tiles (M % 128,
+// N % BN, K % 16 all zero).
+// Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, DEEP_K, DBUF, DIRECT (A_DT is f16).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -24,8 +29,13 @@ enable chromium_experimental_subgroup_matrix;
 #define VEC 1
 #include "common/convert.wgsl"
 #include "gemm/gemm_common.wgsl"
+#if DIRECT
+@group(0) @binding(0) var<storage, read> a: array<f16>;
+@group(0) @binding(1) var<storage, read> b: array<f16>;
+#else
 @group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
+#endif
 
 const BM: u32 = 128u;
 #if WIDE_N
@@ -46,19 +56,38 @@ const WN: u32 = BN / 4u;
 
 #if TRANS_A
 #define A_LAYOUT col_major
+#else
+#define A_LAYOUT row_major
+#endif
+#if TRANS_B
+#define B_LAYOUT col_major
+#else
+#define B_LAYOUT row_major
+#endif
+#if DIRECT
+// Strides of the operands as stored (the fragments are read in place).
+#if TRANS_A
+#define LDA p.m
+#else
+#define LDA p.k
+#endif
+#if TRANS_B
+#define LDB p.k
+#else
+#define LDB p.n
+#endif
+#else
+#if TRANS_A
 const A_ROWS: u32 = BK;
 const A_COLS: u32 = BM;
 #else
-#define A_LAYOUT row_major
 const A_ROWS: u32 = BM;
 const A_COLS: u32 = BK;
 #endif
 #if TRANS_B
-#define B_LAYOUT col_major
 const B_ROWS: u32 = BN;
 const B_COLS: u32 = BK;
 #else
-#define B_LAYOUT row_major
 const B_ROWS: u32 = BK;
 const B_COLS: u32 = BN;
 #endif
@@ -69,12 +98,21 @@ const A_V: u32 = A_COLS / 8u;
 const B_V: u32 = B_COLS / 8u;
 const A_PER: u32 = A_ROWS * A_V / WGT;
 const B_PER: u32 = B_ROWS * B_V / WGT;
+// Halves of one staged slice of each operand.
+const A_SZ: u32 = A_ROWS * LDA;
+const B_SZ: u32 = B_ROWS * LDB;
+#if DBUF
+const NBUF: u32 = 2u;
+#else
+const NBUF: u32 = 1u;
+#endif
 
-var<workgroup> As: array<f16, A_ROWS * LDA>;
-var<workgroup> Bs: array<f16, B_ROWS * LDB>;
-var<workgroup> stage: array<f32, 8u * 256u>;
+var<workgroup> As: array<f16, NBUF * A_SZ>;
+var<workgroup> Bs: array<f16, NBUF * B_SZ>;
 var<private> ra: array<vec4<u32>, A_PER>;
 var<private> rb: array<vec4<u32>, B_PER>;
+#endif
+var<workgroup> stage: array<f32, 8u * 256u>;
 
 fn a_off(r0: u32, k0: u32) -> u32 {
 #if TRANS_A
@@ -91,6 +129,7 @@ fn b_off(k0: u32, c0: u32) -> u32 {
 #endif
 }
 
+#if !DIRECT
 // Global → registers: the vectors of the K slice at k0 (zeros past the operand's edges).
 // av/bv: the batch's first vector of a and b.
 fn fetch(lid: u32, k0: u32, m0: u32, n0: u32, av: u32, bv: u32) {
@@ -139,10 +178,10 @@ fn fetch(lid: u32, k0: u32, m0: u32, n0: u32, av: u32, bv: u32) {
 }
 
 // Registers → workgroup memory.
-fn stash(lid: u32) {
+fn stash(lid: u32, ab: u32, bb: u32) {
   for (var i = 0u; i < A_PER; i = i + 1u) {
     let t = lid + i * WGT;
-    let o = (t / A_V) * LDA + (t % A_V) * 8u;
+    let o = ab + (t / A_V) * LDA + (t % A_V) * 8u;
     let v = ra[i];
     let h0 = bitcast<vec2<f16>>(v.x);
     let h1 = bitcast<vec2<f16>>(v.y);
@@ -159,7 +198,7 @@ fn stash(lid: u32) {
   }
   for (var i = 0u; i < B_PER; i = i + 1u) {
     let t = lid + i * WGT;
-    let o = (t / B_V) * LDB + (t % B_V) * 8u;
+    let o = bb + (t / B_V) * LDB + (t % B_V) * 8u;
     let v = rb[i];
     let h0 = bitcast<vec2<f16>>(v.x);
     let h1 = bitcast<vec2<f16>>(v.y);
@@ -175,6 +214,7 @@ fn stash(lid: u32) {
     Bs[o + 7u] = h3.y;
   }
 }
+#endif
 
 // Writes the 16×16 result staged at stage[sg·256..] to y rows r0.., columns c0.. (masked).
 fn flush(sg: u32, lane: u32, sg_size: u32, r0: u32, c0: u32, ybz: u32) {
@@ -227,27 +267,61 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var c33 = subgroup_matrix_result<f32, 16, 16>();
 #endif
 
+#if DIRECT
+  // Element offsets of the tile's origin in a and b (a_off/b_off add the rest, in place).
+  let ab0 = p.a_base + wid.z * p.a_bstride;
+  let bb0 = p.b_base + wid.z * p.b_bstride;
+#if TRANS_A
+  let abuf = ab0 + m0;
+#else
+  let abuf = ab0 + m0 * p.k;
+#endif
+#if TRANS_B
+  let bbuf = bb0 + n0 * p.k;
+#else
+  let bbuf = bb0 + n0;
+#endif
+  for (var ks = 0u; ks < p.k; ks = ks + 16u) {
+#include "gemm/gemm_sgmat_step.wgsl" (A_SRC=a, B_SRC=b)
+  }
+#else
   fetch(lid, 0u, m0, n0, av, bv);
+#if DBUF
+  stash(lid, 0u, 0u);
+  workgroupBarrier();
+  var buf = 0u;
   for (var k0 = 0u; k0 < p.k; k0 = k0 + BK) {
-    stash(lid);
+    let more = k0 + BK < p.k;
+    if (more) {
+      fetch(lid, k0 + BK, m0, n0, av, bv);
+    }
+    let abuf = buf * A_SZ;
+    let bbuf = buf * B_SZ;
+    for (var ks = 0u; ks < BK; ks = ks + 16u) {
+#include "gemm/gemm_sgmat_step.wgsl" (A_SRC=As, B_SRC=Bs)
+    }
+    if (more) {
+      stash(lid, (buf ^ 1u) * A_SZ, (buf ^ 1u) * B_SZ);
+    }
+    workgroupBarrier();
+    buf = buf ^ 1u;
+  }
+#else
+  let abuf = 0u;
+  let bbuf = 0u;
+  for (var k0 = 0u; k0 < p.k; k0 = k0 + BK) {
+    stash(lid, 0u, 0u);
     workgroupBarrier();
     if (k0 + BK < p.k) {
       fetch(lid, k0 + BK, m0, n0, av, bv);
     }
     for (var ks = 0u; ks < BK; ks = ks + 16u) {
-      let r0 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&Bs, b_off(ks, wc), LDB);
-      let r1 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&Bs, b_off(ks, wc + 16u), LDB);
-#if WIDE_N
-      let r2 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&Bs, b_off(ks, wc + 32u), LDB);
-      let r3 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&Bs, b_off(ks, wc + 48u), LDB);
-#endif
-#include "gemm/gemm_sgmat_row.wgsl" (I=0)
-#include "gemm/gemm_sgmat_row.wgsl" (I=1)
-#include "gemm/gemm_sgmat_row.wgsl" (I=2)
-#include "gemm/gemm_sgmat_row.wgsl" (I=3)
+#include "gemm/gemm_sgmat_step.wgsl" (A_SRC=As, B_SRC=Bs)
     }
     workgroupBarrier();
   }
+#endif
+#endif
 
   let ybz = p.y_base + wid.z * p.m * p.n;
 #include "gemm/gemm_sgmat_out.wgsl" (I=0)

@@ -53,14 +53,19 @@ export function sgmatWorkgroupBytes(wide: boolean, transA: boolean, transB: bool
   return 2 * (a + b) + 8 * 256 * 4;
 }
 
-/** Workgroup bytes of gemm_sgmat_vec.wgsl (32-deep slices padded by 8 halves + the stages). */
-export function sgmatVecWorkgroupBytes(wideN: boolean, transA: boolean, transB: boolean, deepK = false): number {
+/**
+ * Workgroup bytes of gemm_sgmat_vec.wgsl (32- or 64-deep slices padded by 8 halves, twice
+ * with dbuf, none with direct, + the stages).
+ */
+export function sgmatVecWorkgroupBytes(wideN: boolean, transA: boolean, transB: boolean, deepK = false, dbuf = false, direct = false): number {
+  const stages = 8 * 256 * 4;
+  if (direct) return stages;
   const bm = 128;
   const bn = wideN ? 256 : 128;
   const bk = deepK ? 64 : 32;
   const a = transA ? bk * (bm + 8) : bm * (bk + 8);
   const b = transB ? bn * (bk + 8) : bk * (bn + 8);
-  return 2 * (a + b) + 8 * 256 * 4;
+  return (dbuf ? 2 : 1) * 2 * (a + b) + stages;
 }
 
 export interface GemmVariant {
@@ -88,6 +93,10 @@ export interface GemmPipelineOptions {
   wideN?: boolean;
   /** gemm_sgmat_vec: 64-deep K slices. */
   deepK?: boolean;
+  /** gemm_sgmat_vec: double-buffered slices (one barrier per slice). */
+  dbuf?: boolean;
+  /** gemm_sgmat_vec: fragments read straight from the operands (whole tiles only). */
+  direct?: boolean;
   /** gemm_tiled / gemm_gemv: vector reads of a and b (the launcher checks the alignment). */
   vec?: boolean;
 }
@@ -100,7 +109,7 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
     case 'sgmat':
       return { shader: 'gemm/gemm_sgmat.wgsl', defines: { ...common, WIDE_SMEM: opts.wide ?? true }, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
     case 'sgmat_vec':
-      return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, DEEP_K: opts.deepK ?? false } };
+      return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, DEEP_K: opts.deepK ?? false, DBUF: opts.dbuf ?? false, DIRECT: opts.direct ?? false } };
     case 'gemv': {
       if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernel takes b as [N,K] and a untransposed');
       const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
@@ -175,9 +184,12 @@ export const gemmLauncher: Launcher = {
           // 16 accumulators per subgroup ran 3× slower there).
           const wideN = tune.wideN ?? false;
           const deepK = tune.deepK ?? false;
-          if (sgmatVecWorkgroupBytes(wideN, o.transA, o.transB, deepK) <= storage) {
-            const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
-            return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat_vec', wideN, deepK }), bm: t.BM, bn: t.BN };
+          const dbuf = tune.dbuf ?? false;
+          const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
+          // Direct fragment reads carry no edge handling: whole tiles and 16-deep steps only.
+          const direct = (tune.direct ?? false) && m % t.BM === 0 && n % t.BN === 0 && k % 16 === 0;
+          if (sgmatVecWorkgroupBytes(wideN, o.transA, o.transB, deepK, dbuf, direct) <= storage) {
+            return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat_vec', wideN, deepK, dbuf, direct }), bm: t.BM, bn: t.BN };
           }
         }
         const wide = sgmatWorkgroupBytes(true, o.transA, o.transB) <= storage;
@@ -253,9 +265,10 @@ export const gemmLauncher: Launcher = {
 /**
  * Benchmarking switches (never needed for correctness): PMETAL_GEMM_TUNE, a comma list of
  * `gemv=0`, `sgmatVec=0`, `tiledVec=0` (turn a fast path off), `wideN=1` and `deepK=1` (the
- * other gemm_sgmat_vec tiles), so one run can time the variants against each other.
+ * other gemm_sgmat_vec tiles), `dbuf=1` (double-buffered slices), `direct=1` (no staging),
+ * so one run can time the variants against each other.
  */
-function tuning(): { gemv?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; deepK?: boolean } {
+function tuning(): { gemv?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; deepK?: boolean; dbuf?: boolean; direct?: boolean } {
   const raw = typeof process !== 'undefined' ? process.env.PMETAL_GEMM_TUNE : undefined;
   const out: Record<string, boolean> = {};
   for (const kv of (raw ?? '').split(',').filter(Boolean)) {
