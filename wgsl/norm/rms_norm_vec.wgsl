@@ -50,36 +50,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (row >= p.rows) {
     return;
   }
-  var lo: array<vec4<f32>, VPT>;
-  var hi: array<vec4<f32>, VPT>;
   var ss = 0.0;
-  for (var i = 0u; i < VPT; i = i + 1u) {
-    let k = lid + i * WG;
-    if (k < p.nv) {
-      let xv = x[p.x_base + row * p.nv + k];
-      var a = dec_lo(xv);
-      var b = dec_hi(xv);
-#if RESIDUAL
-      let rv = res[p.res_base + row * p.nv + k];
-      a = a + dec_lo(rv);
-      b = b + dec_hi(rv);
-      h[p.h_base + row * p.nv + k] = enc(a, b);
+#include "norm/rms_vec_load.wgsl" (I=0)
+#if VPT >= 2
+#include "norm/rms_vec_load.wgsl" (I=1)
 #endif
-      lo[i] = a;
-      hi[i] = b;
-      ss = ss + dot(a, a) + dot(b, b);
-    }
-  }
+#if VPT >= 4
+#include "norm/rms_vec_load.wgsl" (I=2)
+#include "norm/rms_vec_load.wgsl" (I=3)
+#endif
+#if VPT >= 8
+#include "norm/rms_vec_load.wgsl" (I=4)
+#include "norm/rms_vec_load.wgsl" (I=5)
+#include "norm/rms_vec_load.wgsl" (I=6)
+#include "norm/rms_vec_load.wgsl" (I=7)
+#endif
   let total = wg_sum(ss, lid, sg_size);
   let r = inverseSqrt(total / f32(p.n) + p.eps);
   if (lid == 0u) {
     rstd[p.rstd_base + row] = r;
   }
-  for (var i = 0u; i < VPT; i = i + 1u) {
-    let k = lid + i * WG;
-    if (k < p.nv) {
-      let wv = w[k];
-      y[p.y_base + row * p.nv + k] = enc(lo[i] * r * dec_lo(wv), hi[i] * r * dec_hi(wv));
-    }
-  }
+#include "norm/rms_vec_store.wgsl" (I=0)
+#if VPT >= 2
+#include "norm/rms_vec_store.wgsl" (I=1)
+#endif
+#if VPT >= 4
+#include "norm/rms_vec_store.wgsl" (I=2)
+#include "norm/rms_vec_store.wgsl" (I=3)
+#endif
+#if VPT >= 8
+#include "norm/rms_vec_store.wgsl" (I=4)
+#include "norm/rms_vec_store.wgsl" (I=5)
+#include "norm/rms_vec_store.wgsl" (I=6)
+#include "norm/rms_vec_store.wgsl" (I=7)
+#endif
 }

@@ -40,6 +40,10 @@ fn live(k: u32, half: u32, limit: u32) -> vec4<bool> {
   return vec4<bool>(c < limit, c + 1u < limit, c + 2u < limit, c + 3u < limit);
 }
 
+fn hmax(v: vec4<f32>) -> f32 {
+  return max(max(v.x, v.y), max(v.z, v.w));
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
 #if SUBGROUPS
@@ -59,39 +63,52 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #else
   let limit = p.n;
 #endif
-  var lo: array<vec4<f32>, VPT>;
-  var hi: array<vec4<f32>, VPT>;
   var m = LOWEST;
-  for (var i = 0u; i < VPT; i = i + 1u) {
-    let k = lid + i * WG;
-    if (k < p.nv) {
-      let xv = x[p.x_base + row * p.nv + k];
-      let a = select(vec4<f32>(LOWEST), p.scale * dec_lo(xv), live(k, 0u, limit));
-      let b = select(vec4<f32>(LOWEST), p.scale * dec_hi(xv), live(k, 1u, limit) & vec4<bool>(EPV == 8u));
-      lo[i] = a;
-      hi[i] = b;
-      m = max(m, max(max(max(a.x, a.y), max(a.z, a.w)), max(max(b.x, b.y), max(b.z, b.w))));
-    }
-  }
+#include "softmax/sm_vec_load.wgsl" (I=0)
+#if VPT >= 2
+#include "softmax/sm_vec_load.wgsl" (I=1)
+#endif
+#if VPT >= 4
+#include "softmax/sm_vec_load.wgsl" (I=2)
+#include "softmax/sm_vec_load.wgsl" (I=3)
+#endif
+#if VPT >= 8
+#include "softmax/sm_vec_load.wgsl" (I=4)
+#include "softmax/sm_vec_load.wgsl" (I=5)
+#include "softmax/sm_vec_load.wgsl" (I=6)
+#include "softmax/sm_vec_load.wgsl" (I=7)
+#endif
   let mx = wg_max(m, lid, sg_size);
   var s = 0.0;
-  for (var i = 0u; i < VPT; i = i + 1u) {
-    let k = lid + i * WG;
-    if (k < p.nv) {
-      let a = select(vec4<f32>(0.0), exp(lo[i] - mx), live(k, 0u, limit));
-      let b = select(vec4<f32>(0.0), exp(hi[i] - mx), live(k, 1u, limit) & vec4<bool>(EPV == 8u));
-      lo[i] = a;
-      hi[i] = b;
-      s = s + (a.x + a.y) + (a.z + a.w) + (b.x + b.y) + (b.z + b.w);
-    }
-  }
+#include "softmax/sm_vec_exp.wgsl" (I=0)
+#if VPT >= 2
+#include "softmax/sm_vec_exp.wgsl" (I=1)
+#endif
+#if VPT >= 4
+#include "softmax/sm_vec_exp.wgsl" (I=2)
+#include "softmax/sm_vec_exp.wgsl" (I=3)
+#endif
+#if VPT >= 8
+#include "softmax/sm_vec_exp.wgsl" (I=4)
+#include "softmax/sm_vec_exp.wgsl" (I=5)
+#include "softmax/sm_vec_exp.wgsl" (I=6)
+#include "softmax/sm_vec_exp.wgsl" (I=7)
+#endif
   let total = wg_sum(s, lid, sg_size);
   // A fully masked row (possible with a negative queryOffset) is all zeros, not 0/0.
   let empty = vec4<bool>(total == 0.0);
-  for (var i = 0u; i < VPT; i = i + 1u) {
-    let k = lid + i * WG;
-    if (k < p.nv) {
-      y[p.y_base + row * p.nv + k] = enc(select(lo[i] / total, vec4<f32>(0.0), empty), select(hi[i] / total, vec4<f32>(0.0), empty));
-    }
-  }
+#include "softmax/sm_vec_store.wgsl" (I=0)
+#if VPT >= 2
+#include "softmax/sm_vec_store.wgsl" (I=1)
+#endif
+#if VPT >= 4
+#include "softmax/sm_vec_store.wgsl" (I=2)
+#include "softmax/sm_vec_store.wgsl" (I=3)
+#endif
+#if VPT >= 8
+#include "softmax/sm_vec_store.wgsl" (I=4)
+#include "softmax/sm_vec_store.wgsl" (I=5)
+#include "softmax/sm_vec_store.wgsl" (I=6)
+#include "softmax/sm_vec_store.wgsl" (I=7)
+#endif
 }

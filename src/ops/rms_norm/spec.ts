@@ -77,6 +77,7 @@ export const rmsNorm: OpSpec<'x' | 'weight' | 'residual', 'y' | 'rstd' | 'residu
     shapes(1, 1, false, true),
     shapes(7, 33, false, true),
     shapes(3, 4096, false, true),
+    shapes(2, 8192, false, true),
     shapes(5, 1000, false, true),
     shapes(2, 4095, false, true),
     shapes(4, 257, true, true),

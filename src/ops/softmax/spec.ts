@@ -74,6 +74,7 @@ export const softmax: OpSpec<'x', 'y', z.output<typeof softmaxOptions>> = {
     c('rows=1,n=1', [1, 1], {}, true),
     c('rows=7,n=33', [7, 33], {}, true),
     c('rows=3,n=4096', [3, 4096], { scale: 0.125 }, true),
+    c('rows=2,n=8192', [2, 8192], { scale: 0.5 }, true),
     c('rows=5,n=1000,wide', [5, 1000], {}, true, -30, 30),
     c('causal,sq=sk=17', [2, 17, 17], { causal: true }, true),
     c('causal,sq=5,sk=37', [3, 5, 37], { causal: true, scale: 0.5 }, true),
