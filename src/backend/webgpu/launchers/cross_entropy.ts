@@ -145,7 +145,8 @@ export const crossEntropyBackwardLauncher: Launcher = {
       const dw = windowOf(ctx, dx, 4, r0 * v, n * v);
       const g = grid(ctx, n * chunks);
       ctx.rt.dispatch({
-        pipeline: { shader: 'loss/cross_entropy_backward.wgsl', defines: { X_DT: dtCode(x.dtype), SOFTCAP: o.softcap !== undefined }, overrides: { WG: wg, ITEMS: items } },
+        // Rows of even length share no words between workgroups: plain 16-bit stores.
+        pipeline: { shader: 'loss/cross_entropy_backward.wgsl', defines: { X_DT: dtCode(x.dtype), SOFTCAP: o.softcap !== undefined, ATOMIC_OUT: v % 2 === 1 }, overrides: { WG: wg, ITEMS: items } },
         bindings: [xw.b, tw.b, lw.b, gw.b, dw.b],
         params: {
           binding: 5,
