@@ -8,6 +8,7 @@ import { probeBackends, BACKEND_NAMES, type BackendOptions } from './backend/loa
 import type { BackendName, KernelBackend } from './backend/interface.js';
 import { OPS } from './ops/registry.js';
 import type { MetalBackend } from './backend/metal/backend.js';
+import type { WebGpuBackend } from './backend/webgpu/backend.js';
 import { HOST_TIMINGS_REFUSAL, metalBenchTable, runMetalBench, type MetalBenchRow } from './backend/metal/bench.js';
 import { PmetalError } from './errors.js';
 
@@ -147,8 +148,20 @@ webgpuFlags(
     .option('--shape <substring>', 'only bench shapes whose label contains this')
     .option('--reps <n>', 'timed runs', '10')
     .option('--warmup <n>', 'warm-up runs', '3')
-    .option('--json <file>', 'write the records as JSON'),
+    .option('--json <file>', 'write the records as JSON')
+    .option('--peers', 'side by side with onnxruntime-web and tfjs on the same GPUDevice (bench/peers)')
+    .addOption(new Option('--peer <list>', 'with --peers: only these peers (onnxruntime-web, tfjs)').argParser(list))
+    .option('--quick', 'with --peers: small shapes (lavapipe, the tests)')
+    .option('--html <file>', 'with --peers: write a self-contained HTML report with charts'),
 ).action(async (o) => {
+  if (o.peers) {
+    // A separate bundle (dist/peers.js: onnxruntime-web and tfjs inside), loaded only here.
+    const { benchPeers } = await import('../bench/peers/index.js');
+    const [gpu] = await loadBackends(o, ['webgpu']);
+    process.exitCode = await benchPeers(gpu as WebGpuBackend, o);
+    gpu.dispose();
+    return;
+  }
   const wanted = (o.backend as string[] | undefined) ?? ['webgpu'];
   if (wanted.includes('cpu')) throw new PmetalError('OPTIONS', '[bench] the cpu backend is the float64 reference, not a performance target; bench webgpu or metal');
   const backends = await loadBackends(o, wanted);

@@ -66,6 +66,58 @@ for dt in ["f16", "f32"]:
     ms = timed(lambda: F.cross_entropy(logits, tgt))
     R.append(rec("cross_entropy", dt, "T=8192,V=128256", ms, 4 * logits.numel(), logits.numel() * e))
     del logits
+# The rest of `pmetal bench --peers`' table (bench/peers/cases.ts FULL_CASES), same labels.
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+for dt in ["f16", "f32"]:
+    t = DT[dt]
+    e = torch.finfo(t).bits // 8
+    a = torch.randn(8, 14336, device=dev, dtype=t)
+    w = torch.randn(4096, 14336, device=dev, dtype=t)
+    ms = timed(lambda: a @ w.t())
+    R.append(rec("gemm", dt, "m=8,n=4096,k=14336,transB", ms, 2 * 8 * 4096 * 14336, (a.numel() + w.numel() + 8 * 4096) * e))
+    del a, w
+    x = torch.randn(32, 2048, 2048, device=dev, dtype=t)
+    mask = torch.ones(2048, 2048, device=dev, dtype=torch.bool).triu(1)
+    ms = timed(lambda: torch.softmax((x * 0.088).masked_fill(mask, float("-inf")), dim=-1))
+    R.append(rec("softmax", dt, "causal,32x2048x2048,scale=0.088 (masked_fill, softmax)", ms, 5 * x.numel(), 2 * x.numel() * e))
+    del x
+    x = torch.randn(4096, 8192, device=dev, dtype=t)
+    r = torch.randn(4096, 8192, device=dev, dtype=t)
+    w = torch.randn(8192, device=dev, dtype=t)
+
+    def add_norm():
+        h = x + r
+        return F.rms_norm(h, (8192,), w, 1e-6), h
+
+    ms = timed(add_norm)
+    R.append(rec("rms_norm", dt, "rows=4096,cols=8192,residual (add, F.rms_norm)", ms, 4 * x.numel(), 4 * x.numel() * e))
+    del x, r
+    for b, s_, h, d, maxpos in [(1, 4096, 32, 128, 4096), (8, 2048, 8, 128, 8192)]:
+        x = torch.randn(b, s_, h, d, device=dev, dtype=t)
+        inv = 1.0 / (10000 ** (torch.arange(0, d, 2, device=dev, dtype=torch.float32) / d))
+        ang = torch.outer(torch.arange(maxpos, device=dev, dtype=torch.float32), inv)
+        cos = torch.cat((ang.cos(), ang.cos()), -1).to(t)
+        sin = torch.cat((ang.sin(), ang.sin()), -1).to(t)
+        pos = torch.randint(0, maxpos, (b, s_), device=dev) if b > 1 else torch.arange(s_, device=dev)[None]
+
+        def rope():
+            c = cos[pos][:, :, None, :]
+            sn = sin[pos][:, :, None, :]
+            return x * c + rotate_half(x) * sn
+
+        ms = timed(rope)
+        label = f"B={b},S={s_},H={h},D={d}" + (f",positions=[B,S]<{maxpos}" if b > 1 else "")
+        R.append(rec("rope", dt, label + " (eager HF apply_rotary_pos_emb)", ms, 6 * x.numel() // 2, 2 * x.numel() * e))
+        del x
+    logits = torch.randn(4096, 32000, device=dev, dtype=t)
+    tgt = torch.randint(0, 32000, (4096,), device=dev)
+    ms = timed(lambda: F.cross_entropy(logits, tgt))
+    R.append(rec("cross_entropy", dt, "rows=4096,vocab=32000,mean", ms, 4 * logits.numel(), logits.numel() * e))
+    del logits
 src = torch.empty(512 * 2**20 // 4, device=dev, dtype=torch.float32)
 dst = torch.empty_like(src)
 ms = timed(lambda: dst.copy_(src))

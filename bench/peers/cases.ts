@@ -1,0 +1,181 @@
+import type { FloatDType } from '../../src/dtype.js';
+import { randomInts, uniform } from '../../src/ops/random.js';
+import type { OpName } from '../../src/ops/registry.js';
+import type { HostTensor } from '../../src/ops/types.js';
+
+/**
+ * The shapes the peers are compared on. Each case is timed at its full shape and checked at
+ * a cut of it: the same op, options and reduction lengths (K, the row length, V), only the
+ * leading rows cut to a few, so the float64 reference and the op's derived bound are
+ * affordable even for 4096³ or 8192×128256. The peers' graphs take symbolic leading dims,
+ * so one session serves both.
+ */
+export interface PeerCase {
+  op: OpName;
+  /** Shown in the table; the same words as the op's bench shape where there is one. */
+  label: string;
+  /** pmetal options of the case. */
+  options: Record<string, unknown>;
+  /** Host inputs at the full (`cut` false) or check (`cut` true) shape; the same seeds for every column. */
+  make(dtype: FloatDType, cut: boolean): Record<string, HostTensor>;
+  /** What the peers need beyond the inputs' shapes. */
+  params: GemmP | SoftmaxP | RmsP | SwigluP | RopeP | CeP;
+}
+
+export interface GemmP {
+  kind: 'gemm';
+  m: number;
+  n: number;
+  k: number;
+  transB: boolean;
+}
+export interface SoftmaxP {
+  kind: 'softmax';
+  shape: number[];
+  scale: number;
+  causal: boolean;
+}
+export interface RmsP {
+  kind: 'rms_norm';
+  rows: number;
+  cols: number;
+  residual: boolean;
+  eps: number;
+}
+export interface SwigluP {
+  kind: 'swiglu';
+  rows: number;
+  cols: number;
+}
+export interface RopeP {
+  kind: 'rope';
+  b: number;
+  s: number;
+  h: number;
+  d: number;
+  /** Positions tensor [B,S] drawn below maxPos, or none (positions 0..S−1). */
+  positions: boolean;
+  maxPos: number;
+  base: number;
+}
+export interface CeP {
+  kind: 'cross_entropy';
+  rows: number;
+  vocab: number;
+}
+
+const CHECK_ROWS = 8;
+const SEED = 1;
+
+function gemm(m: number, n: number, k: number, transB: boolean): PeerCase {
+  return {
+    op: 'gemm',
+    label: `m=${m},n=${n},k=${k}${transB ? ',transB' : ''}`,
+    options: transB ? { transB: true } : {},
+    params: { kind: 'gemm', m, n, k, transB },
+    make: (d, cut) => ({ a: uniform(d, [cut ? Math.min(m, CHECK_ROWS) : m, k], SEED), b: uniform(d, transB ? [n, k] : [k, n], SEED + 1) }),
+  };
+}
+
+function softmax(shape: number[], scale: number, causal: boolean): PeerCase {
+  // Causal: the check keeps one whole [Sq, Sk] matrix (the mask's alignment depends on Sq).
+  const cutShape = causal ? [1, ...shape.slice(1)] : [1, Math.min(shape[1], CHECK_ROWS), shape[2]];
+  return {
+    op: 'softmax',
+    label: `${causal ? 'causal,' : ''}${shape.join('x')},scale=${scale}`,
+    options: { scale, causal },
+    params: { kind: 'softmax', shape, scale, causal },
+    make: (d, cut) => ({ x: uniform(d, cut ? cutShape : shape, SEED) }),
+  };
+}
+
+function rmsNorm(rows: number, cols: number, residual: boolean): PeerCase {
+  return {
+    op: 'rms_norm',
+    label: `rows=${rows},cols=${cols}${residual ? ',residual' : ''}`,
+    options: { eps: 1e-6 },
+    params: { kind: 'rms_norm', rows, cols, residual, eps: 1e-6 },
+    make: (d, cut) => {
+      const r = cut ? Math.min(rows, CHECK_ROWS) : rows;
+      return {
+        x: uniform(d, [r, cols], SEED, -2, 2),
+        weight: uniform(d, [cols], SEED + 1, 0.5, 1.5),
+        ...(residual ? { residual: uniform(d, [r, cols], SEED + 2) } : {}),
+      };
+    },
+  };
+}
+
+function swiglu(rows: number, cols: number): PeerCase {
+  return {
+    op: 'swiglu',
+    label: `${rows}x${cols}`,
+    options: {},
+    params: { kind: 'swiglu', rows, cols },
+    make: (d, cut) => {
+      const r = cut ? Math.min(rows, CHECK_ROWS) : rows;
+      return { gate: uniform(d, [r, cols], SEED, -8, 8), up: uniform(d, [r, cols], SEED + 1, -2, 2) };
+    },
+  };
+}
+
+function rope(b: number, s: number, h: number, d: number, positions: boolean, maxPos = s): PeerCase {
+  return {
+    op: 'rope',
+    label: `B=${b},S=${s},H=${h},D=${d}${positions ? `,positions=[B,S]<${maxPos}` : ''}`,
+    options: {},
+    params: { kind: 'rope', b, s, h, d, positions, maxPos, base: 10000 },
+    make: (dt, cut) => {
+      const [bb, ss] = cut ? [1, Math.min(s, CHECK_ROWS)] : [b, s];
+      return {
+        x: uniform(dt, [bb, ss, h, d], SEED, -2, 2),
+        ...(positions ? { positions: randomInts('i32', [bb, ss], SEED + 1, 0, maxPos) } : {}),
+      };
+    },
+  };
+}
+
+function crossEntropy(rows: number, vocab: number): PeerCase {
+  return {
+    op: 'cross_entropy',
+    label: `rows=${rows},vocab=${vocab},mean`,
+    options: {},
+    params: { kind: 'cross_entropy', rows, vocab },
+    make: (d, cut) => {
+      const r = cut ? Math.min(rows, CHECK_ROWS) : rows;
+      return { logits: uniform(d, [r, vocab], SEED, -8, 8), targets: randomInts('i32', [r], SEED + 1, 0, vocab) };
+    },
+  };
+}
+
+/** Realistic LLM shapes (the H100 table). */
+export const FULL_CASES: PeerCase[] = [
+  gemm(4096, 4096, 4096, false),
+  gemm(8, 4096, 14336, true),
+  softmax([32, 4096, 4096], 0.088, false),
+  softmax([32, 2048, 2048], 0.088, true),
+  rmsNorm(16384, 4096, false),
+  rmsNorm(4096, 8192, true),
+  swiglu(8192, 14336),
+  rope(1, 4096, 32, 128, false),
+  rope(8, 2048, 8, 128, true, 8192),
+  crossEntropy(8192, 128256),
+  crossEntropy(4096, 32000),
+];
+
+/** Small shapes for lavapipe (the tests): every op and form once. */
+export const QUICK_CASES: PeerCase[] = [
+  gemm(64, 64, 64, false),
+  gemm(4, 64, 96, true),
+  softmax([2, 16, 128], 0.125, false),
+  softmax([2, 16, 16], 0.125, true),
+  rmsNorm(16, 256, false),
+  rmsNorm(8, 128, true),
+  swiglu(16, 256),
+  rope(1, 16, 4, 32, false),
+  rope(2, 8, 2, 32, true, 64),
+  crossEntropy(16, 1000),
+];
+
+/** The dtypes compared: bf16 is pmetal's alone (neither peer has it on WebGPU). */
+export const PEER_DTYPES: FloatDType[] = ['f32', 'f16'];
