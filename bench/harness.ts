@@ -121,6 +121,7 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
   } finally {
     for (const t of Object.values(inputs)) t.dispose();
     await backend.sync().catch(() => {});
+    (backend as Partial<WebGpuBackend>).rt?.trimPool();
   }
 }
 

@@ -30,7 +30,8 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
       features: rt.opened.features,
       limits: rt.opened.limits,
       buffer: (t) => t.storage<GpuStorage>('webgpu').buffer,
-      output: (info: TensorInfo) => this.newTensor(info, this.createStorage(info.dtype, info.shape)),
+      // Kernels write every element of their outputs: no clear (a full memset per call otherwise).
+      output: (info: TensorInfo) => this.newTensor(info, this.outputStorage(info)),
     };
   }
 
@@ -49,6 +50,11 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     if (data) this.rt.upload(buffer, data);
     else this.rt.clear(buffer);
     return { buffer, bytes };
+  }
+
+  private outputStorage(info: TensorInfo): GpuStorage {
+    const bytes = shapeSize(info.shape) * BYTES[info.dtype];
+    return { buffer: this.rt.createBuffer(bytes), bytes };
   }
 
   protected async readStorage(t: Tensor): Promise<HostArray> {

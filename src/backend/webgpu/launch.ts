@@ -74,11 +74,14 @@ export function grid(ctx: LaunchContext, n: number): { workgroups: [number, numb
  * invocation). Undefined when the row does not qualify; the launcher then takes the
  * streaming kernel.
  */
-export function vecPlan(n: number, elemBytes: number, maxWg: number): { nv: number; epv: number; wg: number; vpt: number } | undefined {
+export function vecPlan(n: number, elemBytes: number, maxWg: number, deep = false): { nv: number; epv: number; wg: number; vpt: number } | undefined {
   if ((n * elemBytes) % 16 !== 0) return undefined;
   const epv = 16 / elemBytes;
   const nv = (n * elemBytes) / 16;
-  for (const vpt of [1, 2, 4, 8]) {
+  // `deep` favours more words per invocation over more invocations (fewer lanes in each
+  // reduction); the bench compares the two plans through PMETAL_VEC_PLAN=deep.
+  for (const vpt of deep ? [8, 4, 2, 1] : [1, 2, 4, 8]) {
+    if (deep && vpt > 1 && nv < vpt * 64) continue;
     // Prefer 128–256 invocations: enough loads in flight per SM without idle lanes.
     const wg = Math.max(64, Math.min(maxWg, 2 ** Math.ceil(Math.log2(Math.ceil(nv / vpt)))));
     if (wg * vpt >= nv && (wg <= 256 || vpt === 8)) return { nv, epv, wg, vpt };

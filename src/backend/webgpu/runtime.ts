@@ -18,7 +18,8 @@ export interface Dispatch {
 }
 
 const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
-const POOL_LIMIT_BYTES = 1 << 30;
+/** Freed buffers kept for reuse, in bytes: enough for a few LLM-sized activations (4 GiB). */
+const POOL_LIMIT_BYTES = 4 * 2 ** 30;
 const MAX_QUERIES = 4096;
 
 /** Buffer sizes are rounded to classes so freed buffers are reused by similar tensors. */
@@ -248,6 +249,16 @@ export class Runtime {
     const ts = this.#timings.splice(0);
     const ns = await Promise.all(ts);
     return ns.reduce((a, b) => a + b, 0);
+  }
+
+  /** Frees every pooled buffer (benchmarks call it between cases so one case's memory never shapes the next). */
+  trimPool(): void {
+    for (const list of this.#pool.values()) for (const b of list) this.#trash.push(b);
+    this.#pool.clear();
+    this.#pooledBytes = 0;
+    this.flush();
+    for (const b of this.#trash) b.destroy();
+    this.#trash = [];
   }
 
   destroy(): void {
