@@ -23,7 +23,7 @@ export function summarize(res: ConformanceResult): Row[] {
     if (r.skipped) row.skipped++;
     else if (r.pass) row.pass++;
     else row.fail++;
-    if (!(r.worstRatio <= row.worst)) row.worst = r.worstRatio;
+    if (!r.skipped && !(r.worstRatio <= row.worst)) row.worst = r.worstRatio;
     rows.set(k, row);
   }
   return [...rows.values()];

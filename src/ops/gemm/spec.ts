@@ -167,6 +167,11 @@ export const gemm: OpSpec<'a' | 'b' | 'c' | 'bias', 'y', Opts> = {
     gemmCase({ m: 19, n: 23, k: 22, batchB: 2, transB: true, quick: true }),
     gemmCase({ m: 45, n: 37, k: 29, alpha: 0.5, beta: -1.5, bias: true, quick: true }),
     gemmCase({ m: 23, n: 41, k: 35, batchA: 2, batchB: 2, bias: true, outDtype: 'f32', quick: true }),
+    // K a multiple of 32 with ragged M/N, each transpose and the epilogue: the shapes the
+    // metal4 (MPP) tier accepts, so it is exercised by the quick subset too.
+    gemmCase({ m: 33, n: 70, k: 96, transA: true, quick: true }),
+    gemmCase({ m: 45, n: 66, k: 64, transB: true, alpha: 0.5, beta: 2, bias: true, quick: true }),
+    gemmCase({ m: 17, n: 80, k: 32, transA: true, transB: true, batchA: 2, quick: true }),
     gemmCase({ m: 64, n: 64, k: 4096 }),
     gemmCase({ m: 128, n: 128, k: 128 }),
     gemmCase({ m: 130, n: 131, k: 129 }),
