@@ -8,54 +8,18 @@ import { fileURLToPath } from 'node:url';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const mslTestDir = join(root, 'msl', 'test');
 
-export interface NativeBuffer {
-  readonly byteLength: number;
-  write(data: ArrayBufferView | ArrayBuffer, byteOffset?: number): void;
-  read(byteOffset?: number, byteLength?: number): Uint8Array;
-}
-export interface NativePipeline {
-  readonly name: string;
-  readonly maxTotalThreadsPerThreadgroup: number;
-  readonly threadExecutionWidth: number;
-}
-export type ConstantType = 'bool' | 'int' | 'uint' | 'float' | 'half' | 'short' | 'ushort';
-export interface NativeLibrary {
-  readonly functionNames: string[];
-  readonly cached: boolean;
-  readonly asan: boolean;
-  pipeline(name: string, constants?: Array<{ index: number; type: ConstantType; value: number | boolean }>): NativePipeline;
-}
-export interface Dispatch {
-  pipeline: NativePipeline;
-  buffers?: Array<{ index: number; buffer: NativeBuffer; offset?: number }>;
-  bytes?: Array<{ index: number; data: Uint8Array }>;
-  threadgroupMemory?: Array<{ index: number; byteLength: number }>;
-  grid: [number, number, number];
-  threadgroup: [number, number, number];
-}
-export interface DeviceInfo {
-  name: string;
-  family: 'apple7' | 'apple8' | 'apple9' | 'apple10' | 'unknown';
-  tier: 'base' | 'pro' | 'max' | 'ultra';
-  hasNax: boolean;
-  metal4: boolean;
-  maxThreadsPerThreadgroup: number;
-  threadExecutionWidth: number;
-  host: boolean;
-}
-export interface NativeDevice {
-  readonly info: DeviceInfo;
-  compileLibrary(
-    source: string,
-    options?: { asan?: boolean; defines?: Record<string, string>; includeDirs?: string[]; filename?: string },
-  ): Promise<NativeLibrary>;
-  buffer(byteLength: number): NativeBuffer;
-  run(dispatches: Dispatch[]): Promise<{ gpuStartNs: number; gpuEndNs: number }>;
-}
-export interface NativeAddon {
-  platform: 'host' | 'metal';
-  openDevice(options?: { chip?: string }): NativeDevice;
-}
+// The addon's surface is typed once, in the library (src/backend/metal/addon.ts).
+export type {
+  NativeAddon,
+  NativeBuffer,
+  NativeDevice,
+  NativeLibrary,
+  NativePipeline,
+  NativeConstantType as ConstantType,
+  NativeDispatch as Dispatch,
+  NativeDeviceInfo as DeviceInfo,
+} from '../../src/backend/metal/addon.js';
+import type { NativeAddon, NativeBuffer, NativeDevice } from '../../src/backend/metal/addon.js';
 
 export const addonPath = join(root, 'native', 'build', 'Release', 'pmetal_native.node');
 
