@@ -147,7 +147,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
         if (e instanceof TierUnavailableError) {
           let routed: string | undefined;
           try {
-            routed = backend.route(job.op, owned.length ? Object.fromEntries(Object.keys(host).map((k, i) => [k, owned[i]])) : {});
+            routed = backend.route(job.op, owned.length ? Object.fromEntries(Object.keys(host).map((k, i) => [k, owned[i]])) : {}, undefined, job.c.options);
           } catch {
             routed = undefined;
           }

@@ -162,7 +162,7 @@ describe.skipIf(!HOST).each(CHIPS)('emulated $name: backend routing', ({ name, g
         const b = be.zeros(transB ? [n, k] : [k, n], dtype);
         try {
           const want = routeGemm(chip, dtype, m, n, k);
-          expect(be.route('gemm', { a, b }), `${dtype} ${m}x${n}x${k}`).toBe(want);
+          expect(be.route('gemm', { a, b }, undefined, { transA, transB }), `${dtype} ${m}x${n}x${k}`).toBe(want);
           if (gen !== 'M5') expect(want).toBe('metal3');
         } finally {
           a.dispose();

@@ -84,14 +84,14 @@ export abstract class BaseBackend implements TensorOwner {
     else this.#forced.set(op, tier);
   }
 
-  route(op: OpName, inputs: Record<string, Tensor | undefined>, call?: CallOptions): string {
+  route(op: OpName, inputs: Record<string, Tensor | undefined>, call?: CallOptions, options?: Record<string, unknown>): string {
     const spec = getSpec(op);
     const primary = inputs[spec.inputs[0].name];
     const dtype = primary?.dtype ?? spec.dtypes[0];
     const tiers = this.tiersFor(op, dtype);
     if (tiers.length === 0) throw new NotSupportedError(`[${op}] not supported by the ${this.name} backend for ${dtype}`);
     const forced = call?.tier ?? this.#forced.get(op) ?? this.#forced.get('*');
-    if (forced === undefined) return this.pick(op, tiers, inputs);
+    if (forced === undefined) return this.pick(op, tiers, inputs, options);
     if (!tiers.includes(forced)) {
       throw new TierUnavailableError(`[${op}] tier '${forced}' is not available on the ${this.name} backend for ${dtype} here (available: ${tiers.join(', ')})`);
     }
@@ -99,7 +99,7 @@ export abstract class BaseBackend implements TensorOwner {
   }
 
   /** Chooses among available tiers; shape-dependent backends (metal's gemm rule) override it. */
-  protected pick(_op: OpName, tiers: readonly string[], _inputs: Record<string, Tensor | undefined>): string {
+  protected pick(_op: OpName, tiers: readonly string[], _inputs: Record<string, Tensor | undefined>, _options?: Record<string, unknown>): string {
     return tiers[0];
   }
 
@@ -122,7 +122,7 @@ export abstract class BaseBackend implements TensorOwner {
     const outs = spec.check(infos, opts) as Record<string, TensorInfo | undefined>;
     const outInfos: Record<string, TensorInfo> = {};
     for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = v;
-    const tier = this.route(op, given, call);
+    const tier = this.route(op, given, call, opts as Record<string, unknown>);
     return this.execute(op, tier, given, opts, outInfos);
   }
 

@@ -63,8 +63,8 @@ export interface KernelBackend extends PlannedMethods {
 
   /** Global override: force `tier` for `op` (or '*' for every op); undefined restores routing. */
   setTier(op: OpName | '*', tier: string | undefined): void;
-  /** The tier a call would run on. */
-  route(op: OpName, inputs: Record<string, Tensor | undefined>, call?: CallOptions): string;
+  /** The tier a call would run on (options matter where routing depends on them: gemm's transposes). */
+  route(op: OpName, inputs: Record<string, Tensor | undefined>, call?: CallOptions, options?: Record<string, unknown>): string;
   /** Generic entry: validate, route, run. The typed methods below call this. */
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor>;
 

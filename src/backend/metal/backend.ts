@@ -71,7 +71,6 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   #pipes = new Map<string, NativePipeline>();
   #pool = new Map<number, NativeBuffer[]>();
   #poolBytes = 0;
-  #gemmOptions: { transA?: boolean; transB?: boolean } | undefined;
   #disposed = false;
 
   static async create(options?: MetalOptions | Record<string, unknown>): Promise<MetalBackend> {
@@ -136,9 +135,9 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   }
 
   /** gemm follows PMetal's KernelDispatch rule (router.ts); every other op takes the best tier it has. */
-  protected override pick(op: OpName, tiers: readonly string[], inputs: Record<string, Tensor | undefined>): string {
+  protected override pick(op: OpName, tiers: readonly string[], inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>): string {
     if (op === 'gemm' && inputs.a && inputs.b) {
-      const { m, n, k } = gemmDimsOf(inputs.a.shape, inputs.b.shape, !!this.#gemmOptions?.transA, !!this.#gemmOptions?.transB);
+      const { m, n, k } = gemmDimsOf(inputs.a.shape, inputs.b.shape, !!options?.transA, !!options?.transB);
       const t = routeGemm(this.chip, inputs.a.dtype, m, n, k);
       if (tiers.includes(t)) return t;
       return tiers.includes('metal3') ? 'metal3' : tiers[0];
@@ -146,9 +145,9 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return tiers[0];
   }
 
-  override route(op: OpName, inputs: Record<string, Tensor | undefined>, call?: CallOptions): string {
+  override route(op: OpName, inputs: Record<string, Tensor | undefined>, call?: CallOptions, options?: Record<string, unknown>): string {
     try {
-      return super.route(op, inputs, call);
+      return super.route(op, inputs, call, options);
     } catch (e) {
       if (e instanceof TierUnavailableError && e.message.includes("tier 'metal4'") && !(this.chip.hasNax && this.chip.metal4)) {
         throw new TierUnavailableError(
@@ -156,28 +155,6 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
         );
       }
       throw e;
-    }
-  }
-
-  /** Routing of a gemm depends on transA/transB: keep them for pick() during this call. */
-  override run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
-    const prev = this.#gemmOptions;
-    this.#gemmOptions = op === 'gemm' ? (options as { transA?: boolean; transB?: boolean } | undefined) : undefined;
-    try {
-      return super.run(op, inputs, options, call);
-    } finally {
-      this.#gemmOptions = prev;
-    }
-  }
-
-  /** The tier a call with these options would run on (route() sees no options: gemm's transA/transB matter). */
-  routeWith(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): string {
-    const prev = this.#gemmOptions;
-    this.#gemmOptions = op === 'gemm' ? (options as { transA?: boolean; transB?: boolean } | undefined) : undefined;
-    try {
-      return this.route(op, inputs, call);
-    } finally {
-      this.#gemmOptions = prev;
     }
   }
 

@@ -54,7 +54,7 @@ export async function runMetalBench(be: MetalBackend, o: MetalBenchOptions = {})
         try {
           for (const [k, h] of Object.entries(shape.make(dtype, 1))) inputs[k] = be.tensor(h.data, h.shape, h.dtype);
           const cost = spec.cost(inputs as Record<string, TensorInfo>, spec.options.parse(shape.options));
-          row.routed = be.routeWith(op, inputs, shape.options);
+          row.routed = be.route(op, inputs, undefined, shape.options);
           for (const t of support) {
             const tier = t.tier as MetalTier;
             if (!t.dtypes.includes(dtype) || (o.tiers?.length && !o.tiers.includes(tier))) continue;
