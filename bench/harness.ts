@@ -22,6 +22,8 @@ export interface BenchRecord {
   gbps: number;
   /** gbps over the copy kernel's bandwidth measured in the same run (memory-bound ops). */
   copyFraction?: number;
+  /** Wall time per call with `reps` calls in one submission, to completion: what a caller sees, host work included. */
+  wallMs?: number;
   error?: string;
 }
 
@@ -105,6 +107,13 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
     times.sort((a, b) => a - b);
     const ms = times[Math.floor(times.length / 2)];
     const gbps = cost.bytes / ms / 1e6;
+    // Host path included: many calls recorded back to back, one submission, wait.
+    const k = o.reps ?? 10;
+    await backend.sync();
+    const w0 = performance.now();
+    for (let i = 0; i < k; i++) call();
+    await backend.sync();
+    const wallMs = (performance.now() - w0) / k;
     return {
       ...base,
       ms,
@@ -115,6 +124,7 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
       tflops: cost.flops / ms / 1e9,
       gbps,
       copyFraction: copyGbps ? gbps / copyGbps : undefined,
+      wallMs,
     };
   } catch (e) {
     return { ...base, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
@@ -126,12 +136,12 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
 }
 
 export function benchTable(res: BenchResult): string {
-  const head = ['op', 'backend', 'tier', 'dtype', 'shape', 'ms (median)', 'min–max', 'TFLOP/s', 'GB/s', 'of copy'];
+  const head = ['op', 'backend', 'tier', 'dtype', 'shape', 'ms (median)', 'min–max', 'TFLOP/s', 'GB/s', 'of copy', 'wall ms/call'];
   const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const body = res.records.map((r) =>
     r.error
-      ? [r.op, r.backend, r.tier, r.dtype, r.shape, 'error', r.error.slice(0, 60), '', '', '']
-      : [r.op, r.backend, r.tier, r.dtype, r.shape, f(r.ms, 3), `${f(r.minMs, 3)}–${f(r.maxMs, 3)}`, f(r.tflops, 1), f(r.gbps, 0), r.copyFraction ? `${(r.copyFraction * 100).toFixed(0)}%` : '-'],
+      ? [r.op, r.backend, r.tier, r.dtype, r.shape, 'error', r.error.slice(0, 60), '', '', '', '']
+      : [r.op, r.backend, r.tier, r.dtype, r.shape, f(r.ms, 3), `${f(r.minMs, 3)}–${f(r.maxMs, 3)}`, f(r.tflops, 1), f(r.gbps, 0), r.copyFraction ? `${(r.copyFraction * 100).toFixed(0)}%` : '-', f(r.wallMs, 3)],
   );
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i])).join('  ');
