@@ -113,8 +113,8 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
       const rec: ConformanceRecord = { op: job.op, backend: backend.name, tier, dtype: job.dtype, case: id, output: '', pass: false, maxAbsErr: NaN, maxRelErr: NaN, tol: NaN, worstRatio: NaN };
       const got: Record<string, Float64Array> = {};
       const owned: Tensor[] = [];
+      const inputs: Record<string, Tensor> = {};
       try {
-        const inputs: Record<string, Tensor> = {};
         for (const [k, h] of Object.entries(host)) owned.push((inputs[k] = backend.tensor(h.data, h.shape, h.dtype)));
         const res = backend.run(job.op, inputs, job.c.options, { tier });
         owned.push(...Object.values(res));
@@ -147,7 +147,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
         if (e instanceof TierUnavailableError) {
           let routed: string | undefined;
           try {
-            routed = backend.route(job.op, owned.length ? Object.fromEntries(Object.keys(host).map((k, i) => [k, owned[i]])) : {}, undefined, job.c.options);
+            routed = backend.route(job.op, inputs, undefined, job.c.options);
           } catch {
             routed = undefined;
           }

@@ -45,11 +45,10 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   }
 
   protected createStorage(dtype: DType, shape: readonly number[], data?: HostArray): GpuStorage {
-    const bytes = shapeSize(shape) * BYTES[dtype];
-    const buffer = this.rt.createBuffer(bytes);
-    if (data) this.rt.upload(buffer, data);
-    else this.rt.clear(buffer);
-    return { buffer, bytes };
+    const s = this.outputStorage({ dtype, shape });
+    if (data) this.rt.upload(s.buffer, data);
+    else this.rt.clear(s.buffer);
+    return s;
   }
 
   private outputStorage(info: TensorInfo): GpuStorage {
