@@ -1,6 +1,7 @@
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, PmetalError } from '../../errors.js';
 import type { OpenedDevice } from './device.js';
 import { PipelineCache, type PipelineSpec } from './pipelines.js';
+import { UniformArena } from './uniform_arena.js';
 
 export interface Binding {
   binding: number;
@@ -43,6 +44,9 @@ export class Runtime {
   #pool = new Map<number, GPUBuffer[]>();
   #pooledBytes = 0;
   #encoder?: GPUCommandEncoder;
+  /** The compute pass consecutive dispatches share (each dispatch is its own usage scope, so Dawn still orders them). */
+  #pass?: GPUComputePassEncoder;
+  #uniforms: UniformArena;
   #scopes: Promise<GPUError | null>[] = [];
   #trash: GPUBuffer[] = [];
   #uncaptured: GPUError[] = [];
@@ -62,6 +66,7 @@ export class Runtime {
     this.device = opened.device;
     this.cache = new PipelineCache(this.device);
     this.timestamps = opened.features.has('timestamp-query');
+    this.#uniforms = new UniformArena(this.device, opened.limits.minUniformBufferOffsetAlignment);
     this.#lostPromise = this.device.lost.then((info) => {
       this.#lost = new DeviceLostError(`[webgpu] device lost (${info.reason}): ${info.message}`);
       throw this.#lost;
@@ -121,9 +126,17 @@ export class Runtime {
     return this.#encoder;
   }
 
+  /** The batch's encoder outside any compute pass (copies and clears cannot be recorded inside one). */
+  #encoderOnly(): GPUCommandEncoder {
+    const enc = this.#batch();
+    this.#pass?.end();
+    this.#pass = undefined;
+    return enc;
+  }
+
   /** Records host data into the batch (through a mapped staging buffer, so it is ordered with the dispatches around it). */
   upload(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
-    const enc = this.#batch();
+    const enc = this.#encoderOnly();
     const bytes = Math.ceil(data.byteLength / 4) * 4;
     if (bytes === 0) return;
     const staging = this.device.createBuffer({ size: bytes, usage: 0x04 /* COPY_SRC */, mappedAtCreation: true });
@@ -134,33 +147,35 @@ export class Runtime {
   }
 
   clear(dst: GPUBuffer, offset = 0, size?: number): void {
-    this.#batch().clearBuffer(dst, offset, size);
+    this.#encoderOnly().clearBuffer(dst, offset, size);
   }
 
   dispatch(d: Dispatch): void {
-    const enc = this.#batch();
     this.trace?.push(d);
     const pipeline = this.cache.get(d.pipeline);
     const entries: GPUBindGroupEntry[] = d.bindings.map((b) => ({ binding: b.binding, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } }));
-    if (d.params) {
-      const ub = this.device.createBuffer({ size: Math.max(16, Math.ceil(d.params.data.byteLength / 16) * 16), usage: 0x40 /* UNIFORM */, mappedAtCreation: true });
-      new Uint8Array(ub.getMappedRange()).set(new Uint8Array(d.params.data));
-      ub.unmap();
-      entries.push({ binding: d.params.binding, resource: { buffer: ub } });
-      this.#trash.push(ub);
-    }
+    if (d.params) entries.push({ binding: d.params.binding, resource: this.#uniforms.reserve(d.params.data) });
     const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const desc: GPUComputePassDescriptor = {};
-    if (this.profiling && this.timestamps) {
-      const q = this.#queries();
-      desc.timestampWrites = { querySet: q.set, beginningOfPassWriteIndex: q.used, endOfPassWriteIndex: q.used + 1 };
-      q.used += 2;
+    // While profiling, each dispatch gets its own pass: timestamps are written per pass.
+    const timed = this.profiling && this.timestamps;
+    if (timed || !this.#pass) {
+      const desc: GPUComputePassDescriptor = {};
+      if (timed) {
+        const q = this.#queries();
+        desc.timestampWrites = { querySet: q.set, beginningOfPassWriteIndex: q.used, endOfPassWriteIndex: q.used + 1 };
+        q.used += 2;
+      }
+      const enc = this.#encoderOnly();
+      this.#pass = enc.beginComputePass(desc);
     }
-    const pass = enc.beginComputePass(desc);
+    const pass = this.#pass!;
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
-    pass.end();
+    if (timed) {
+      pass.end();
+      this.#pass = undefined;
+    }
     this.dispatchCount++;
     if (this.#query && this.#query.used >= MAX_QUERIES) this.flush();
   }
@@ -177,7 +192,7 @@ export class Runtime {
   /** Submits the open batch (if any). */
   flush(): void {
     if (!this.#encoder) return;
-    const enc = this.#encoder;
+    const enc = this.#encoderOnly();
     this.#encoder = undefined;
     let read: { buf: GPUBuffer; n: number } | undefined;
     if (this.#query && this.#query.used > 0) {
@@ -187,6 +202,7 @@ export class Runtime {
       enc.copyBufferToBuffer(q.resolve, 0, read.buf, 0, q.used * 8);
       q.used = 0;
     }
+    this.#uniforms.commit(this.device.queue);
     this.device.queue.submit([enc.finish()]);
     this.submitCount++;
     this.#scopes.push(this.device.popErrorScope(), this.device.popErrorScope());
@@ -228,7 +244,7 @@ export class Runtime {
     this.#alive();
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({ size: Math.max(4, size), usage: 0x01 /* MAP_READ */ | 0x08 });
-    this.#batch().copyBufferToBuffer(src, offset, staging, 0, size);
+    this.#encoderOnly().copyBufferToBuffer(src, offset, staging, 0, size);
     this.flush();
     try {
       await this.#guard(staging.mapAsync(0x01));
@@ -264,6 +280,8 @@ export class Runtime {
   destroy(): void {
     if (this.#destroyed) return;
     this.#encoder = undefined;
+    this.#pass = undefined;
+    this.#uniforms.destroy();
     for (const list of this.#pool.values()) for (const b of list) b.destroy();
     this.#pool.clear();
     for (const b of this.#trash) b.destroy();
