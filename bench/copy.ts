@@ -1,4 +1,5 @@
 import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import { warmTimes } from './clock.js';
 import { grid, type LaunchContext } from '../src/backend/webgpu/launch.js';
 import { defineParams, packParams } from '../src/backend/webgpu/params.js';
 
@@ -28,15 +29,12 @@ export async function copyBandwidth(gpu: WebGpuBackend, bytes: number, reps = 10
     });
   run();
   await rt.sync();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const ns = await gpu.gpuTime(run);
-    if (ns === undefined) {
-      const t0 = performance.now();
-      run();
-      await rt.sync();
-      times.push((performance.now() - t0) * 1e6);
-    } else times.push(ns);
+  const times: number[] = (await warmTimes(gpu, run, reps)) ?? [];
+  while (times.length < reps) {
+    const t0 = performance.now();
+    run();
+    await rt.sync();
+    times.push((performance.now() - t0) * 1e6);
   }
   rt.releaseBuffer(src);
   rt.releaseBuffer(dst);

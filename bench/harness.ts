@@ -4,6 +4,7 @@ import type { FloatDType } from '../src/dtype.js';
 import { OPS, getSpec, type OpName } from '../src/ops/registry.js';
 import type { TensorInfo } from '../src/ops/types.js';
 import type { Tensor } from '../src/tensor.js';
+import { warmTimes } from './clock.js';
 import { copyBandwidth } from './copy.js';
 
 export interface BenchRecord {
@@ -36,6 +37,8 @@ export interface BenchOptions {
   shape?: string;
   warmup?: number;
   reps?: number;
+  /** Back-to-back calls before timing, in ms of wall time, so the GPU clocks are up (bench/clock.ts). */
+  sustainMs?: number;
   onRecord?: (r: BenchRecord) => void;
 }
 
@@ -89,26 +92,22 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
     };
     for (let i = 0; i < (o.warmup ?? 3); i++) call();
     await backend.sync();
-    const times: number[] = [];
     const gpu = backend.name === 'webgpu' ? (backend as WebGpuBackend) : undefined;
-    let timing: BenchRecord['timing'] = 'wall';
-    for (let i = 0; i < (o.reps ?? 10); i++) {
-      const ns = gpu ? await gpu.gpuTime(call) : undefined;
-      if (ns !== undefined) {
-        timing = 'gpu-timestamps';
-        times.push(ns / 1e6);
-      } else {
-        const t0 = performance.now();
-        call();
-        await backend.sync();
-        times.push(performance.now() - t0);
-      }
+    const reps = o.reps ?? 10;
+    const ns = gpu ? await warmTimes(gpu, call, reps, o.sustainMs) : undefined;
+    const timing: BenchRecord['timing'] = ns ? 'gpu-timestamps' : 'wall';
+    const times: number[] = ns ? ns.map((t) => t / 1e6) : [];
+    for (let i = 0; !ns && i < reps; i++) {
+      const t0 = performance.now();
+      call();
+      await backend.sync();
+      times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
     const ms = times[Math.floor(times.length / 2)];
     const gbps = cost.bytes / ms / 1e6;
     // Host path included: many calls recorded back to back, one submission, wait.
-    const k = o.reps ?? 10;
+    const k = reps;
     await backend.sync();
     const w0 = performance.now();
     for (let i = 0; i < k; i++) call();

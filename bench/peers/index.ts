@@ -5,6 +5,7 @@ import { toFloat64, type FloatDType, type HostArray } from '../../src/dtype.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { HostTensor, RefTensor, TensorInfo } from '../../src/ops/types.js';
 import type { Tensor } from '../../src/tensor.js';
+import { sustain } from '../clock.js';
 import { copyBandwidth } from '../copy.js';
 import { FULL_CASES, PEER_DTYPES, QUICK_CASES, type PeerCase } from './cases.js';
 import { peerGpu, type PeerGpu } from './gpu.js';
@@ -124,9 +125,11 @@ async function sample(device: GPUDevice, b: Pick<BoundCall, 'call' | 'flush'>, k
   return (performance.now() - t0) / k;
 }
 
-async function timeColumn(device: GPUDevice, b: Pick<BoundCall, 'call' | 'flush'>, k: number, warmup: number, reps: number): Promise<Pick<Column, 'ms' | 'minMs' | 'maxMs' | 'runs' | 'firstMs'>> {
+async function timeColumn(device: GPUDevice, b: Pick<BoundCall, 'call' | 'flush'>, k: number, warmup: number, reps: number, sustainMs: number): Promise<Pick<Column, 'ms' | 'minMs' | 'maxMs' | 'runs' | 'firstMs'>> {
   const firstMs = await sample(device, b, 1);
   for (let i = 0; i < warmup; i++) await sample(device, b, 1);
+  // Every column gets the same clock warm-up (bench/clock.ts) right before its samples.
+  await sustain({ call: b.call, flush: b.flush, done: () => device.queue.onSubmittedWorkDone() }, sustainMs);
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) ts.push(await sample(device, b, k));
   ts.sort((x, y) => x - y);
@@ -180,6 +183,7 @@ export async function runPeers(o: PeersOptions): Promise<PeersResult> {
   const reps = o.reps ?? (quick ? 3 : 10);
   const warmup = o.warmup ?? (quick ? 1 : 3);
   const sampleMs = o.sampleMs ?? (quick ? 0 : 20);
+  const sustainMs = quick ? 0 : 300;
   const wanted = (o.peers?.length ? o.peers : PEER_NAMES).filter((p) => (PEER_NAMES as readonly string[]).includes(p));
   const copy = await copyBandwidth(backend, quick ? 16 * 2 ** 20 : 512 * 2 ** 20).catch(() => undefined);
   const { peers, meta: peerMeta } = await loadPeers(gpu, wanted, log);
@@ -203,7 +207,7 @@ export async function runPeers(o: PeersOptions): Promise<PeersResult> {
       reps,
       warmup,
       timing:
-        'wall time per call on the shared GPUDevice: k calls, one submit, then await queue.onSubmittedWorkDone(); median (min–max) of the samples after a first call and warm-ups; the same for every column. One-time costs (session creation, first call) are separate.',
+        'wall time per call on the shared GPUDevice: k calls, one submit, then await queue.onSubmittedWorkDone(); median (min–max) of the samples after a first call, warm-ups and 300 ms of back-to-back calls (so the GPU clocks are up); the same for every column. One-time costs (session creation, first call) are separate.',
       peers: peerMeta,
       copy,
       tolerance: { pmetal: 1, ...Object.fromEntries(Object.entries(PEER_TOLERANCE).filter(([d]) => d !== 'bf16').map(([d, v]) => [`peers ${d}`, v])) },
@@ -295,7 +299,7 @@ export async function runPeers(o: PeersOptions): Promise<PeersResult> {
           await backend.sync();
           const once = await sample(device, mine, 1);
           row.k = sampleMs > 0 ? Math.max(1, Math.min(32, Math.ceil(sampleMs / Math.max(once, 1e-3)))) : 1;
-          Object.assign(pm, await timeColumn(device, mine, row.k, warmup, reps), { firstMs: first });
+          Object.assign(pm, await timeColumn(device, mine, row.k, warmup, reps, sustainMs), { firstMs: first });
           await backend.sync();
         } catch (e) {
           pm.status = 'error';
@@ -311,7 +315,7 @@ export async function runPeers(o: PeersOptions): Promise<PeersResult> {
         try {
           await scoped(device, async () => {
             bound = await prep.bind(gpuIns);
-            Object.assign(col, await timeColumn(device, bound, row.k, warmup, reps));
+            Object.assign(col, await timeColumn(device, bound!, row.k, warmup, reps, sustainMs));
           });
         } catch (e) {
           col.status = 'error';

@@ -2,10 +2,13 @@
 
 Run on the GPU machine (the `device` tool) in the same call as `pmetal bench`:
     python3 bench/peers/torch_ceiling.py > $OUT/torch.json
-Times are CUDA-event medians of 20 runs after 5 warm-ups. Prints one JSON object.
+Times are CUDA-event medians of 20 back-to-back runs after 5 warm-ups and 300 ms of
+back-to-back calls (the same clock warm-up as pmetal's bench: bench/clock.ts). Prints one
+JSON object.
 """
 import json
 import sys
+import time
 
 import torch
 import torch.nn.functional as F
@@ -16,19 +19,22 @@ torch.backends.cudnn.allow_tf32 = False
 DT = {"f16": torch.float16, "f32": torch.float32, "bf16": torch.bfloat16}
 
 
-def timed(fn, reps=20, warmup=5):
+def timed(fn, reps=20, warmup=5, sustain_s=0.3):
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
-    ts = []
-    for _ in range(reps):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < sustain_s:
+        for _ in range(4):
+            fn()
         torch.cuda.synchronize()
-        ts.append(a.elapsed_time(b))
-    ts.sort()
+    ev = [torch.cuda.Event(enable_timing=True) for _ in range(reps + 1)]
+    ev[0].record()
+    for i in range(reps):
+        fn()
+        ev[i + 1].record()
+    torch.cuda.synchronize()
+    ts = sorted(ev[i].elapsed_time(ev[i + 1]) for i in range(reps))
     return ts[len(ts) // 2]
 
 

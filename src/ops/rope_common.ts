@@ -287,15 +287,29 @@ const CASES: CaseDef[] = [
   { b: 1, s: 4, h: 2, d: 64, positions: 'BS', maxPos: 8192, options: { base: 500000, scaling: llama3 }, quick: true },
   { s: 4, h: 3, d: 64, positions: 'S', maxPos: 16384, options: { scaling: yarn }, quick: true },
   { s: 3, h: 2, d: 32, options: { style: 'gptj', offset: 100, scaling: { ...yarn, factor: 8, truncate: false, attentionFactor: 1.25 } }, quick: true },
-  // One head with more work units than the workgroup: the kernel's loop over units.
+  // One head with many work units (more than rope.wgsl's workgroup; rope_vec on webgpu).
   { s: 3, h: 1, d: 200, options: { rotaryDim: 160, style: 'gptj' }, quick: true },
   { s: 2, h: 1, d: 256, options: { rotaryDim: 192, offset: 50 }, quick: true },
+  // webgpu: pairs on 32-bit but not on 16-byte words take rope.wgsl rather than rope_vec.wgsl
+  // (16-bit D = 12; rotaryDim/2 = 12; f32 D = 6) — f32 of the first two takes rope_vec.
+  { s: 4, h: 3, d: 12, positions: 'S', options: { rotaryDim: 8 }, quick: true },
+  { s: 3, h: 2, d: 32, options: { rotaryDim: 24, offset: 9 }, quick: true },
+  { b: 2, s: 3, h: 2, d: 6, positions: 'BS', options: { style: 'gptj' }, quick: true },
+  // More work units than the workgroup: rope_vec's loop over units (every dtype), and
+  // rope.wgsl's (16-bit D = 532 is not on 16-byte words; 266 GPT-J words per head).
+  { s: 2, h: 1, d: 4160, options: { rotaryDim: 4128, offset: 3 }, quick: true },
+  { s: 2, h: 2, d: 532, options: { style: 'gptj' }, quick: true },
+  // Partial rotary at real head sizes, both styles (rope_vec's pass-through words).
+  { b: 2, s: 3, h: 4, d: 128, positions: 'BS', options: { rotaryDim: 64 }, quick: true },
+  { s: 5, h: 3, d: 64, options: { style: 'gptj', rotaryDim: 32, offset: 300 }, quick: true },
   { b: 2, s: 128, h: 8, d: 128, positions: 'BS', maxPos: 32768 },
   { b: 1, s: 256, h: 32, d: 128, options: { offset: 4000 } },
   { s: 33, h: 7, d: 96, options: { rotaryDim: 64, style: 'gptj' } },
   { b: 2, s: 64, h: 4, d: 128, positions: 'BS', maxPos: 131072, options: { base: 500000, scaling: llama3 } },
   { s: 64, h: 4, d: 64, positions: 'S', maxPos: 65536, options: { base: 10000, scaling: { ...yarn, factor: 40, mscale: 0.707, mscaleAllDim: 1 } } },
   { s: 65, h: 3, d: 130, options: { rotaryDim: 126 } },
+  { b: 2, s: 48, h: 8, d: 128, positions: 'S', maxPos: 8192, options: { style: 'gptj' } },
+  { b: 2, s: 40, h: 6, d: 128, positions: 'BS', options: { rotaryDim: 32 } },
 ];
 
 export function ropeCases(xName: string): OpCase[] {

@@ -35,24 +35,7 @@ struct Params {
 }
 @group(0) @binding(5) var<uniform> p: Params;
 
-fn grad(x: f32, j: i32, tgt: i32, l: f32, g: f32) -> f32 {
-#if SOFTCAP
-  let c = softcap(x, p.cap, p.inv_cap);
-  let z = c.x;
-#else
-  let z = x;
-#endif
-  var q = exp(z - l) - p.c2;
-  if (j == tgt) {
-    q = q - p.c1;
-  }
-  let d = g * q;
-#if SOFTCAP
-  return d * c.y;
-#else
-  return d;
-#endif
-}
+#include "loss/ce_grad.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -13,7 +13,8 @@
 //   GPT-J: word k (pair k), one angle;
 //   k ≥ rot_units: pass-through word rd/2 + (k − rot_units), copied.
 // Whole words are written, so 16-bit outputs need no read-modify-write. rope_elementwise.wgsl
-// handles every other layout.
+// handles every other layout; layouts on 16-byte words take rope_vec.wgsl (this kernel on
+// vec4<u32> words).
 //
 // Only a portable tier: an elementwise op with no reduction has nothing for subgroups to do.
 //

@@ -84,17 +84,39 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
 
   /** Measures the GPU time of the work `fn` records (timestamp queries), in nanoseconds. */
   async gpuTime(fn: () => void): Promise<number | undefined> {
+    return (await this.gpuTimes(fn, 1))?.[0];
+  }
+
+  /**
+   * GPU nanoseconds of each of `reps` calls of `fn`, recorded back to back (one submission
+   * unless the query set fills), so the GPU never idles between them — idle gaps let the
+   * clocks fall (see bench/clock.ts). Undefined without timestamp queries.
+   */
+  async gpuTimes(fn: () => void, reps: number): Promise<number[] | undefined> {
     if (!this.rt.timestamps) return undefined;
     await this.rt.sync();
+    const marks: number[] = [];
     this.rt.profiling = true;
     try {
-      fn();
+      for (let i = 0; i < reps; i++) {
+        marks.push(this.rt.timedPasses);
+        fn();
+      }
+      marks.push(this.rt.timedPasses);
     } finally {
       this.rt.profiling = false;
     }
-    const ns = await this.rt.takeGpuTime();
+    const passes = await this.rt.takePassTimes();
     await this.rt.sync();
-    return ns;
+    // Passes timed before this call (never taken) come first: skip them.
+    const first = marks[0] - (passes.length - (marks[reps] - marks[0]));
+    const out: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      let ns = 0;
+      for (let j = marks[i]; j < marks[i + 1]; j++) ns += passes[j - first];
+      out.push(ns);
+    }
+    return out;
   }
 
   dispose(): void {

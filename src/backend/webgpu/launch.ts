@@ -74,12 +74,13 @@ export function grid(ctx: LaunchContext, n: number): { workgroups: [number, numb
  * invocation). Undefined when the row does not qualify; the launcher then takes the
  * streaming kernel.
  */
-export function vecPlan(n: number, elemBytes: number, maxWg: number, deep = false): { nv: number; epv: number; wg: number; vpt: number } | undefined {
+export function vecPlan(n: number, elemBytes: number, maxWg: number, deep = process.env.PMETAL_VEC_PLAN === 'deep'): { nv: number; epv: number; wg: number; vpt: number } | undefined {
   if ((n * elemBytes) % 16 !== 0) return undefined;
   const epv = 16 / elemBytes;
   const nv = (n * elemBytes) / 16;
   // `deep` favours more words per invocation over more invocations (fewer lanes in each
-  // reduction); the bench compares the two plans through PMETAL_VEC_PLAN=deep.
+  // reduction); PMETAL_VEC_PLAN=deep selects it for every register-resident row kernel, so
+  // the bench can compare the two plans.
   for (const vpt of deep ? [8, 4, 2, 1] : [1, 2, 4, 8]) {
     if (deep && vpt > 1 && nv < vpt * 64) continue;
     // Prefer 128–256 invocations: enough loads in flight per SM without idle lanes.

@@ -22,6 +22,10 @@ const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 /** Freed buffers kept for reuse, in bytes: enough for a few LLM-sized activations (4 GiB). */
 const POOL_LIMIT_BYTES = 4 * 2 ** 30;
 const MAX_QUERIES = 4096;
+/** Uploads are staged in pieces of this size… */
+const UPLOAD_PIECE = 64 * 2 ** 20;
+/** …and the batch is submitted (freeing the pieces) once this much is staged. */
+const STAGED_FLUSH = 512 * 2 ** 20;
 
 /** Buffer sizes are rounded to classes so freed buffers are reused by similar tensors. */
 function sizeClass(bytes: number): number {
@@ -49,12 +53,15 @@ export class Runtime {
   #uniforms: UniformArena;
   #scopes: Promise<GPUError | null>[] = [];
   #trash: GPUBuffer[] = [];
+  #stagedBytes = 0;
   #uncaptured: GPUError[] = [];
   #lost?: DeviceLostError;
   #lostPromise: Promise<never>;
   #destroyed = false;
   #query?: { set: GPUQuerySet; used: number; resolve: GPUBuffer };
-  #timings: Promise<number>[] = [];
+  #timings: Promise<number[]>[] = [];
+  /** Timed passes recorded so far (a cursor for grouping pass times by call). */
+  timedPasses = 0;
   profiling = false;
   /** When set, every dispatch is recorded here (tests check bindings against the shaders). */
   trace?: Dispatch[];
@@ -136,14 +143,20 @@ export class Runtime {
 
   /** Records host data into the batch (through a mapped staging buffer, so it is ordered with the dispatches around it). */
   upload(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
-    const enc = this.#encoderOnly();
-    const bytes = Math.ceil(data.byteLength / 4) * 4;
-    if (bytes === 0) return;
-    const staging = this.device.createBuffer({ size: bytes, usage: 0x04 /* COPY_SRC */, mappedAtCreation: true });
-    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    staging.unmap();
-    enc.copyBufferToBuffer(staging, 0, dst, dstOffset, bytes);
-    this.#trash.push(staging);
+    const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // Staged in pieces, submitted as they fill: a multi-GB tensor never needs a staging
+    // buffer of its own size (host-visible memory is the scarcer kind).
+    for (let at = 0; at < src.byteLength; at += UPLOAD_PIECE) {
+      const piece = src.subarray(at, Math.min(src.byteLength, at + UPLOAD_PIECE));
+      const bytes = Math.ceil(piece.byteLength / 4) * 4;
+      const staging = this.device.createBuffer({ size: bytes, usage: 0x04 /* COPY_SRC */, mappedAtCreation: true });
+      new Uint8Array(staging.getMappedRange()).set(piece);
+      staging.unmap();
+      this.#encoderOnly().copyBufferToBuffer(staging, 0, dst, dstOffset + at, bytes);
+      this.#trash.push(staging);
+      this.#stagedBytes += bytes;
+      if (this.#stagedBytes >= STAGED_FLUSH) this.flush();
+    }
   }
 
   clear(dst: GPUBuffer, offset = 0, size?: number): void {
@@ -164,6 +177,7 @@ export class Runtime {
         const q = this.#queries();
         desc.timestampWrites = { querySet: q.set, beginningOfPassWriteIndex: q.used, endOfPassWriteIndex: q.used + 1 };
         q.used += 2;
+        this.timedPasses++;
       }
       const enc = this.#encoderOnly();
       this.#pass = enc.beginComputePass(desc);
@@ -210,14 +224,15 @@ export class Runtime {
     if (read) this.#timings.push(this.#readTimes(read.buf, read.n));
     for (const b of this.#trash) b.destroy();
     this.#trash = [];
+    this.#stagedBytes = 0;
   }
 
-  async #readTimes(buf: GPUBuffer, n: number): Promise<number> {
+  async #readTimes(buf: GPUBuffer, n: number): Promise<number[]> {
     await this.#guard(buf.mapAsync(0x01));
     const t = new BigUint64Array(buf.getMappedRange().slice(0));
     buf.destroy();
-    let ns = 0;
-    for (let i = 0; i < n; i += 2) ns += Number(t[i + 1] - t[i]);
+    const ns: number[] = [];
+    for (let i = 0; i < n; i += 2) ns.push(Number(t[i + 1] - t[i]));
     return ns;
   }
 
@@ -233,6 +248,8 @@ export class Runtime {
     const scopes = this.#scopes;
     this.#scopes = [];
     const errs = (await this.#guard(Promise.all(scopes))).filter((e): e is GPUError => e !== null);
+    // An out-of-memory error explains the "invalid due to a previous error" validation errors that follow it.
+    errs.sort((a, b) => Number(isOom(b)) - Number(isOom(a)));
     // A compile error explains the validation errors that follow from it: report it first.
     await this.cache.check();
     const all = [...errs, ...this.#uncaptured.splice(0)];
@@ -259,12 +276,11 @@ export class Runtime {
     return out;
   }
 
-  /** GPU nanoseconds of the passes recorded while profiling, since the last call. */
-  async takeGpuTime(): Promise<number> {
+  /** GPU nanoseconds of each pass recorded while profiling since the last call, in recording order. */
+  async takePassTimes(): Promise<number[]> {
     this.flush();
     const ts = this.#timings.splice(0);
-    const ns = await Promise.all(ts);
-    return ns.reduce((a, b) => a + b, 0);
+    return (await Promise.all(ts)).flat();
   }
 
   /** Frees every pooled buffer (benchmarks call it between cases so one case's memory never shapes the next). */
@@ -292,8 +308,10 @@ export class Runtime {
   }
 }
 
+const isOom = (e: GPUError): boolean => (e.constructor?.name ?? '').includes('OutOfMemory');
+
 function toTyped(e: GPUError): PmetalError {
   const name = e.constructor?.name ?? '';
-  if (name.includes('OutOfMemory')) return new GpuOutOfMemoryError(`[webgpu] out of memory: ${e.message}`, { cause: e });
+  if (isOom(e)) return new GpuOutOfMemoryError(`[webgpu] out of memory: ${e.message}`, { cause: e });
   return new GpuValidationError(`[webgpu] ${name.includes('Internal') ? 'internal error' : 'validation error'}: ${e.message}`, { cause: e });
 }

@@ -44,6 +44,25 @@ export const CROSS_ENTROPY_BACKWARD_PARAMS = defineParams([
   ['c2', 'f32'],
 ]);
 
+export const CROSS_ENTROPY_BACKWARD_VEC_PARAMS = defineParams([
+  ['rows', 'u32'],
+  ['nv', 'u32'],
+  ['groups_x', 'u32'],
+  ['chunks', 'u32'],
+  ['x_base', 'u32'],
+  ['t_base', 'u32'],
+  ['lse_base', 'u32'],
+  ['g_base', 'u32'],
+  ['g_stride', 'u32'],
+  ['dx_base', 'u32'],
+  ['ignore_index', 'i32'],
+  ['cap', 'f32'],
+  ['inv_cap', 'f32'],
+  ['c1', 'f32'],
+  ['c2', 'f32'],
+  ['v', 'u32'],
+]);
+
 /** Scalars both kernels share; packParams rounds them to f32 (the bounds count that rounding). */
 const scalars = (o: CeOptions, v: number) => ({
   ignore_index: o.ignoreIndex,
@@ -131,8 +150,10 @@ export const crossEntropyBackwardLauncher: Launcher = {
     if (scale) reduceRows(ctx, tier, ctx.buffer(i.dloss), ctx.buffer(t), scale, rows, o, true);
     const wg = 256;
     const items = 4;
-    // A row spans at most ⌊V/2⌋ + 1 words (when it starts on an odd element).
-    const chunks = Math.ceil((Math.floor(v / 2) + 1) / (wg * items));
+    // Rows of a whole number of 16-byte words take the vec kernel (every row starts on a word).
+    const epv = (v * BYTES[x.dtype]) % 16 === 0 ? 16 / BYTES[x.dtype] : 0;
+    // A row spans at most ⌊V/2⌋ + 1 words (when it starts on an odd element), V/epv vec words.
+    const chunks = Math.ceil((epv ? v / epv : Math.floor(v / 2) + 1) / (wg * items));
     for (const [r0, r1] of rowChunks(ctx, rows, v * BYTES[x.dtype])) {
       const n = r1 - r0;
       const xw = windowOf(ctx, x, 0, r0 * v, n * v);
@@ -144,6 +165,16 @@ export const crossEntropyBackwardLauncher: Launcher = {
           : { b: { binding: 3, buffer: scale ?? ctx.buffer(i.dloss) }, base: 0 };
       const dw = windowOf(ctx, dx, 4, r0 * v, n * v);
       const g = grid(ctx, n * chunks);
+      const common = { rows: n, groups_x: g.groupsX, chunks, t_base: tw.base, lse_base: lw.base, g_base: gw.base, g_stride: o.reduction === 'none' ? 1 : 0, ...scalars(o, v) };
+      if (epv) {
+        ctx.rt.dispatch({
+          pipeline: { shader: 'loss/cross_entropy_backward_vec.wgsl', defines: { X_DT: dtCode(x.dtype), SOFTCAP: o.softcap !== undefined }, overrides: { WG: wg, ITEMS: items } },
+          bindings: [xw.b, tw.b, lw.b, gw.b, dw.b],
+          params: { binding: 5, data: packParams(CROSS_ENTROPY_BACKWARD_VEC_PARAMS, { ...common, nv: v / epv, v, x_base: xw.base / epv, dx_base: dw.base / epv }) },
+          workgroups: g.workgroups,
+        });
+        continue;
+      }
       ctx.rt.dispatch({
         // Rows of even length share no words between workgroups: plain 16-bit stores.
         pipeline: { shader: 'loss/cross_entropy_backward.wgsl', defines: { X_DT: dtCode(x.dtype), SOFTCAP: o.softcap !== undefined, ATOMIC_OUT: v % 2 === 1 }, overrides: { WG: wg, ITEMS: items } },

@@ -24,6 +24,26 @@ export const ROPE_PARAMS = defineParams([
   ['mscale', 'f32'],
 ]);
 
+/** rope/rope_vec.wgsl: rope.wgsl on 16-byte words, tpw tokens per workgroup. */
+export const ROPE_VEC_PARAMS = defineParams([
+  ['tokens', 'u32'],
+  ['tok0', 'u32'],
+  ['heads', 'u32'],
+  ['seq', 'u32'],
+  ['row_words', 'u32'],
+  ['rot_words', 'u32'],
+  ['rot_units', 'u32'],
+  ['units', 'u32'],
+  ['lanes', 'u32'],
+  ['tpw', 'u32'],
+  ['groups_x', 'u32'],
+  ['x_base', 'u32'],
+  ['y_base', 'u32'],
+  ['pos_bstride', 'u32'],
+  ['offset', 'i32'],
+  ['mscale', 'f32'],
+]);
+
 /** rope/rope_elementwise.wgsl: one invocation per output word, any layout. */
 export const ROPE_ELEMENTWISE_PARAMS = defineParams([
   ['count', 'u32'],
@@ -42,6 +62,31 @@ export const ROPE_ELEMENTWISE_PARAMS = defineParams([
 
 const WG = 256;
 const TABLES_MAX = 32;
+/** Heads each rope_vec invocation aims to cover: its angles are computed once for all of them. */
+const VEC_HEADS = 4;
+
+/**
+ * The 16-byte-word plan of rope_vec.wgsl, or undefined when the pairs do not line up on
+ * 16-byte words: D·e and (NeoX) rd/2·e or (GPT-J) rd·e multiples of 16 (e = element bytes).
+ * Window bases then fall on words too (chunks start on whole tokens of H·D elements and
+ * binding offsets are 256-byte aligned); the launcher checks. A token gets `lanes`
+ * invocations — its work units × ⌈H / VEC_HEADS⌉ head groups — and a workgroup of 64–256
+ * holds ⌊WG / lanes⌋ tokens, with spare lanes spread over more head groups.
+ * PMETAL_ROPE_VEC=0 turns the path off (for the bench's comparison with rope.wgsl).
+ */
+export function ropeVecPlan(h: number, d: number, rd: number, elemBytes: number, neox: boolean) {
+  if (typeof process !== 'undefined' && process.env.PMETAL_ROPE_VEC === '0') return undefined;
+  const rotBytes = (neox ? rd / 2 : rd) * elemBytes;
+  if ((d * elemBytes) % 16 !== 0 || rotBytes % 16 !== 0) return undefined;
+  const epv = 16 / elemBytes;
+  const rotWords = rd / epv;
+  const rotUnits = neox ? rotWords / 2 : rotWords;
+  const units = rotUnits + (d - rd) / epv;
+  const want = Math.min(256, units * Math.ceil(h / VEC_HEADS));
+  const wg = Math.max(64, 2 ** Math.ceil(Math.log2(want)));
+  const tpw = Math.max(1, Math.floor(wg / want));
+  return { epv, rowWords: d / epv, rotWords, rotUnits, units, wg, tpw, lanes: Math.floor(wg / tpw) };
+}
 
 /**
  * Inverse-frequency tables (f32, computed in float64 on the host) per runtime, keyed by the
@@ -77,9 +122,10 @@ function freqTable(ctx: LaunchContext, o: RopeOpts, rd: number): { buffer: GPUBu
 }
 
 /**
- * rope and rope_backward. The main kernel (rope.wgsl) takes one token per workgroup, so the
- * H heads of a token share each cos/sin, and reads/writes whole words; it needs pairs that
- * fall on word boundaries: D even and, for NeoX, rotaryDim/2 even — every real model. Other
+ * rope and rope_backward. Pairs that line up on 16-byte words (ropeVecPlan: every common
+ * head size) take rope_vec.wgsl, which moves 16 bytes per load; otherwise the word kernel
+ * rope.wgsl. Both take one token (or a few) per workgroup, so the H heads of a token share
+ * each cos/sin, and read/write whole words; rope.wgsl needs pairs that fall on 32-bit words: D even and, for NeoX, rotaryDim/2 even — every real model. Other
  * layouts (odd D, NeoX with rotaryDim ≡ 2 mod 4) run rope_elementwise.wgsl, one output word
  * per invocation. Work is chunked (by tokens, or rows) so every binding fits the limits.
  * Portable only: nothing in an elementwise rotation benefits from subgroup operations.
@@ -102,6 +148,40 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
         if (positions) bindings.push({ binding: 3, buffer: ctx.buffer(positions), offset: 0, size: positions.size * 4 });
         return bindings;
       };
+      const vec = ropeVecPlan(h, d, rd, BYTES[x.dtype], neox);
+      if (vec) {
+        const tokenElems = h * d;
+        for (const [t0, t1] of rowChunks(ctx, b * s, tokenElems * BYTES[x.dtype])) {
+          const cnt = (t1 - t0) * tokenElems;
+          const xw = windowOf(ctx, x, 0, t0 * tokenElems, cnt);
+          const yw = windowOf(ctx, y, 2, t0 * tokenElems, cnt);
+          if ((xw.base | yw.base) % vec.epv) throw new Error(`[rope] internal: window base ${xw.base}/${yw.base} not on a 16-byte word`);
+          const g = grid(ctx, Math.ceil((t1 - t0) / vec.tpw));
+          ctx.rt.dispatch({
+            pipeline: { shader: 'rope/rope_vec.wgsl', defines, overrides: { WG: vec.wg } },
+            bindings: common(xw, yw),
+            params: {
+              binding: 4,
+              data: packParams(ROPE_VEC_PARAMS, {
+                ...shared,
+                tokens: t1 - t0,
+                tok0: t0,
+                row_words: vec.rowWords,
+                rot_words: vec.rotWords,
+                rot_units: vec.rotUnits,
+                units: vec.units,
+                lanes: vec.lanes,
+                tpw: vec.tpw,
+                groups_x: g.groupsX,
+                x_base: xw.base / vec.epv,
+                y_base: yw.base / vec.epv,
+              }),
+            },
+            workgroups: g.workgroups,
+          });
+        }
+        return { [yName]: y };
+      }
       if (d % 2 === 0 && (!neox || (rd / 2) % 2 === 0)) {
         const rotUnits = neox ? rd / 4 : rd / 2;
         const units = rotUnits + (d - rd) / 2;

@@ -38,7 +38,7 @@ export const softmaxLauncher: Launcher = {
     const y = ctx.output(outs.y);
     const sq = o.causal ? x.shape[x.shape.length - 2] : 1;
     const offset = o.queryOffset ?? n - sq;
-    const vec = vecPlan(n, BYTES[x.dtype], ctx.limits.maxComputeInvocationsPerWorkgroup, process.env.PMETAL_VEC_PLAN === 'deep');
+    const vec = vecPlan(n, BYTES[x.dtype], ctx.limits.maxComputeInvocationsPerWorkgroup);
     const wg = n >= 1024 ? 256 : n >= 256 ? 128 : 64;
     for (const [r0, r1] of rowChunks(ctx, rows, n * BYTES[x.dtype])) {
       const xw = windowOf(ctx, x, 0, r0 * n, (r1 - r0) * n);

@@ -1,0 +1,174 @@
+// rope.wgsl on 16-byte words: x and y bound as array<vec4<u32>>, so one load moves 4 f32 or
+// 8 f16/bf16 elements (rope.wgsl moves one 32-bit word: for 16-bit types 4 bytes per load,
+// too little in flight per invocation to reach bandwidth). Same rotation, same angles
+// (host inv_freq table, rope/trig.wgsl, mscale), same per-element arithmetic: same bound.
+//
+// Needs pairs that line up on 16-byte words (the launcher checks; EPV = elements per word):
+// D % EPV == 0 and, NeoX, (rd/2) % EPV == 0 (GPT-J: rd % EPV == 0), window bases on words.
+// Work unit k of a head (words counted in 16-byte words):
+//   NeoX:  words k and k + rd/(2·EPV), EPV pairs with frequencies k·EPV + j;
+//   GPT-J: word k, its EPV/2 adjacent pairs with frequencies k·EPV/2 + j;
+//   k ≥ rot_units: pass-through word rd/EPV + (k − rot_units), copied bit for bit.
+// The angles of a unit are computed once per invocation and reused over every head it
+// covers; a workgroup holds TPW = tpw tokens of `lanes` invocations each (small tokens —
+// few heads — would otherwise leave most of a workgroup idle).
+//
+// Defines: X_DT, NEOX (0/1), BACKWARD (0/1), POSITIONS (1: an i32 positions binding; 0:
+// position = offset + s).
+
+override WG: u32 = 64;
+
+#include "common/convert.wgsl"
+#include "common/vec.wgsl" (DT=X_DT)
+#include "rope/trig.wgsl"
+
+@group(0) @binding(0) var<storage, read> x: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> freq: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<vec4<u32>>;
+#if POSITIONS
+@group(0) @binding(3) var<storage, read> pos: array<i32>;
+#endif
+
+struct Params {
+  // Tokens in this chunk and the global index of its first (for the position).
+  tokens: u32,
+  tok0: u32,
+  heads: u32,
+  seq: u32,
+  // 16-byte words per head row (D/EPV), rotated words per head (rd/EPV), work units per head.
+  row_words: u32,
+  rot_words: u32,
+  rot_units: u32,
+  units: u32,
+  // Invocations per token and tokens per workgroup (lanes · tpw ≤ WG).
+  lanes: u32,
+  tpw: u32,
+  groups_x: u32,
+  // Window bases, in 16-byte words.
+  x_base: u32,
+  y_base: u32,
+  // Elements between batches in positions: S for [B, S], 0 for [S].
+  pos_bstride: u32,
+  offset: i32,
+  mscale: f32,
+}
+@group(0) @binding(4) var<uniform> p: Params;
+
+fn position(t: u32) -> f32 {
+  let s = t % p.seq;
+#if POSITIONS
+  return f32(pos[(t / p.seq) * p.pos_bstride + s]);
+#else
+  return f32(p.offset + i32(s));
+#endif
+}
+
+// (m·cos θ, ±m·sin θ) of frequency i, exactly as rope.wgsl forms them.
+fn angle_cs(ps: f32, i: u32) -> vec2<f32> {
+  let cs = cos_sin(ps * freq[i]) * p.mscale;
+#if BACKWARD
+  return vec2<f32>(cs.x, -cs.y);
+#else
+  return cs;
+#endif
+}
+
+// Cosines and sines of frequencies i0 .. i0 + 3.
+struct Cs4 {
+  c: vec4<f32>,
+  s: vec4<f32>,
+}
+fn angles4(ps: f32, i0: u32) -> Cs4 {
+  let a = angle_cs(ps, i0);
+  let b = angle_cs(ps, i0 + 1u);
+  let c = angle_cs(ps, i0 + 2u);
+  let d = angle_cs(ps, i0 + 3u);
+  return Cs4(vec4<f32>(a.x, b.x, c.x, d.x), vec4<f32>(a.y, b.y, c.y, d.y));
+}
+
+// GPT-J: the 2 adjacent pairs of v rotated by angles (c.xy, s.xy). Written as v·c' + swap(v)·s'
+// with s' = (−s0, s0, −s1, s1): lane by lane the same products and sum as a·c − b·s and
+// b·c + a·s (negation is exact).
+fn gptj2(v: vec4<f32>, c: vec2<f32>, s: vec2<f32>) -> vec4<f32> {
+  return v * vec4<f32>(c.x, c.x, c.y, c.y) + v.yxwz * vec4<f32>(-s.x, s.x, -s.y, s.y);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let slot = lid / p.lanes;
+  let l = lid % p.lanes;
+  let tok = (wid.x + wid.y * p.groups_x) * p.tpw + slot;
+  if (slot >= p.tpw || tok >= p.tokens) {
+    return;
+  }
+  let ps = position(p.tok0 + tok);
+  let xw0 = p.x_base + tok * p.heads * p.row_words;
+  let yw0 = p.y_base + tok * p.heads * p.row_words;
+  // Fewer units than lanes: lane l takes unit l % units of heads l / units, + lanes / units,
+  // ...; otherwise units l, l + lanes, ... of every head.
+  var k = l;
+  var k_step = p.lanes;
+  var h0 = 0u;
+  var h_step = 1u;
+  if (p.units < p.lanes) {
+    k = l % p.units;
+    k_step = p.units;
+    h0 = l / p.units;
+    h_step = p.lanes / p.units;
+    if (h0 >= h_step) {
+      return;
+    }
+  }
+  for (; k < p.units; k = k + k_step) {
+    if (k < p.rot_units) {
+#if NEOX
+      let lo = angles4(ps, k * EPV);
+#if X_DT != 0
+      let hi = angles4(ps, k * EPV + 4u);
+#endif
+      let hw = p.rot_words / 2u;
+      for (var h = h0; h < p.heads; h = h + h_step) {
+        let o = h * p.row_words + k;
+        let va = x[xw0 + o];
+        let vb = x[xw0 + o + hw];
+        let a0 = dec_lo(va);
+        let b0 = dec_lo(vb);
+#if X_DT != 0
+        let a1 = dec_hi(va);
+        let b1 = dec_hi(vb);
+        y[yw0 + o] = enc(a0 * lo.c - b0 * lo.s, a1 * hi.c - b1 * hi.s);
+        y[yw0 + o + hw] = enc(b0 * lo.c + a0 * lo.s, b1 * hi.c + a1 * hi.s);
+#else
+        y[yw0 + o] = enc(a0 * lo.c - b0 * lo.s, vec4<f32>(0.0));
+        y[yw0 + o + hw] = enc(b0 * lo.c + a0 * lo.s, vec4<f32>(0.0));
+#endif
+      }
+#else
+#if X_DT != 0
+      let cs = angles4(ps, k * 4u);
+#else
+      let c0 = angle_cs(ps, k * 2u);
+      let c1 = angle_cs(ps, k * 2u + 1u);
+      let cs = Cs4(vec4<f32>(c0.x, c1.x, 0.0, 0.0), vec4<f32>(c0.y, c1.y, 0.0, 0.0));
+#endif
+      for (var h = h0; h < p.heads; h = h + h_step) {
+        let o = h * p.row_words + k;
+        let v = x[xw0 + o];
+        let lo = gptj2(dec_lo(v), cs.c.xy, cs.s.xy);
+#if X_DT != 0
+        y[yw0 + o] = enc(lo, gptj2(dec_hi(v), cs.c.zw, cs.s.zw));
+#else
+        y[yw0 + o] = enc(lo, vec4<f32>(0.0));
+#endif
+      }
+#endif
+    } else {
+      // Pass-through: the word as is, bit-exact (NaN payloads included).
+      let w = p.rot_words + (k - p.rot_units);
+      for (var h = h0; h < p.heads; h = h + h_step) {
+        let o = h * p.row_words + w;
+        y[yw0 + o] = x[xw0 + o];
+      }
+    }
+  }
+}
