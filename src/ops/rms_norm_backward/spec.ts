@@ -76,8 +76,18 @@ export const rmsNormBackward: OpSpec<'dy' | 'x' | 'weight' | 'rstd', 'dx' | 'dw'
     shapes(3, 4096, false, true),
     shapes(5, 1000, false, true),
     shapes(130, 67, true, true),
+    // Rows of a multiple of 16 bytes take the register path (blocks of R rows, R ≥ 4, and a
+    // partial row per block): one row; a block count with a short last block; R = 5 with
+    // more partials than the final level's slices; 16-bit rows of 8·k + 4 take the
+    // streaming path with 16-byte partial loads.
+    shapes(1, 8, true, true),
+    shapes(37, 64, true, true),
+    shapes(4099, 16, false, true),
+    shapes(200, 100, true, true),
     shapes(64, 8192, false, false),
     shapes(1000, 257, false, false),
+    shapes(4099, 48, true, false),
+    shapes(2500, 9, false, false),
   ],
   bench: [
     {
