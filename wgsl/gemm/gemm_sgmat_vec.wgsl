@@ -21,7 +21,8 @@
 // every subgroup loads its fragments straight from the storage buffers (reuse through the
 // caches, no barriers in the K loop); the launcher takes it only for whole tiles (M % 128,
 // N % BN, K % 16 all zero).
-// Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, DEEP_K, DBUF, DIRECT (A_DT is f16).
+// FIXED_OFF (single buffer only): constant fragment offsets (gemm_sgmat_fixed.wgsl).
+// Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, DEEP_K, DBUF, DIRECT, FIXED_OFF (A_DT is f16).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -315,9 +316,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (k0 + BK < p.k) {
       fetch(lid, k0 + BK, m0, n0, av, bv);
     }
+#if FIXED_OFF
+    // One copy of the slice's steps per subgroup, so every fragment offset is a constant
+    // (gemm_sgmat_fixed.wgsl says why). sg is uniform within a subgroup: no divergence.
+    switch (sg) {
+      case 0u: {
+#include "gemm/gemm_sgmat_fixed.wgsl" (S=0)
+      }
+      case 1u: {
+#include "gemm/gemm_sgmat_fixed.wgsl" (S=1)
+      }
+      case 2u: {
+#include "gemm/gemm_sgmat_fixed.wgsl" (S=2)
+      }
+      case 3u: {
+#include "gemm/gemm_sgmat_fixed.wgsl" (S=3)
+      }
+      case 4u: {
+#include "gemm/gemm_sgmat_fixed.wgsl" (S=4)
+      }
+      case 5u: {
+#include "gemm/gemm_sgmat_fixed.wgsl" (S=5)
+      }
+      case 6u: {
+#include "gemm/gemm_sgmat_fixed.wgsl" (S=6)
+      }
+      default: {
+#include "gemm/gemm_sgmat_fixed.wgsl" (S=7)
+      }
+    }
+#else
     for (var ks = 0u; ks < BK; ks = ks + 16u) {
 #include "gemm/gemm_sgmat_step.wgsl" (A_SRC=As, B_SRC=Bs)
     }
+#endif
     workgroupBarrier();
   }
 #endif

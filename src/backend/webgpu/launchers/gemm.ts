@@ -97,6 +97,8 @@ export interface GemmPipelineOptions {
   dbuf?: boolean;
   /** gemm_sgmat_vec: fragments read straight from the operands (whole tiles only). */
   direct?: boolean;
+  /** gemm_sgmat_vec: constant fragment offsets, one code path per subgroup (single buffer). */
+  fixedOff?: boolean;
   /** gemm_tiled / gemm_gemv: vector reads of a and b (the launcher checks the alignment). */
   vec?: boolean;
 }
@@ -109,7 +111,7 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
     case 'sgmat':
       return { shader: 'gemm/gemm_sgmat.wgsl', defines: { ...common, WIDE_SMEM: opts.wide ?? true }, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
     case 'sgmat_vec':
-      return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, DEEP_K: opts.deepK ?? false, DBUF: opts.dbuf ?? false, DIRECT: opts.direct ?? false } };
+      return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, DEEP_K: opts.deepK ?? false, DBUF: opts.dbuf ?? false, DIRECT: opts.direct ?? false, FIXED_OFF: opts.fixedOff ?? false } };
     case 'gemv': {
       if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernel takes b as [N,K] and a untransposed');
       const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
@@ -185,11 +187,12 @@ export const gemmLauncher: Launcher = {
           const wideN = tune.wideN ?? false;
           const deepK = tune.deepK ?? false;
           const dbuf = tune.dbuf ?? false;
+          const fixedOff = !dbuf && (tune.fixed ?? false);
           const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
           // Direct fragment reads carry no edge handling: whole tiles and 16-deep steps only.
           const direct = (tune.direct ?? false) && m % t.BM === 0 && n % t.BN === 0 && k % 16 === 0;
           if (sgmatVecWorkgroupBytes(wideN, o.transA, o.transB, deepK, dbuf, direct) <= storage) {
-            return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat_vec', wideN, deepK, dbuf, direct }), bm: t.BM, bn: t.BN };
+            return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat_vec', wideN, deepK, dbuf, direct, fixedOff }), bm: t.BM, bn: t.BN };
           }
         }
         const wide = sgmatWorkgroupBytes(true, o.transA, o.transB) <= storage;
@@ -265,10 +268,10 @@ export const gemmLauncher: Launcher = {
 /**
  * Benchmarking switches (never needed for correctness): PMETAL_GEMM_TUNE, a comma list of
  * `gemv=0`, `sgmatVec=0`, `tiledVec=0` (turn a fast path off), `wideN=1` and `deepK=1` (the
- * other gemm_sgmat_vec tiles), `dbuf=1` (double-buffered slices), `direct=1` (no staging),
+ * other gemm_sgmat_vec tiles), `dbuf=1` (double-buffered slices), `direct=1` (no staging), `fixed=1` (constant fragment offsets),
  * so one run can time the variants against each other.
  */
-function tuning(): { gemv?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; deepK?: boolean; dbuf?: boolean; direct?: boolean } {
+function tuning(): { gemv?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; deepK?: boolean; dbuf?: boolean; direct?: boolean; fixed?: boolean } {
   const raw = typeof process !== 'undefined' ? process.env.PMETAL_GEMM_TUNE : undefined;
   const out: Record<string, boolean> = {};
   for (const kv of (raw ?? '').split(',').filter(Boolean)) {
