@@ -74,18 +74,27 @@ export function grid(ctx: LaunchContext, n: number): { workgroups: [number, numb
  * invocation). Undefined when the row does not qualify; the launcher then takes the
  * streaming kernel.
  */
-export function vecPlan(n: number, elemBytes: number, maxWg: number, deep = process.env.PMETAL_VEC_PLAN === 'deep'): { nv: number; epv: number; wg: number; vpt: number } | undefined {
+export type VecPlanMode = 'wide' | 'mid' | 'deep';
+
+export function vecPlan(n: number, elemBytes: number, maxWg: number, mode: VecPlanMode = planMode()): { nv: number; epv: number; wg: number; vpt: number } | undefined {
   if ((n * elemBytes) % 16 !== 0) return undefined;
   const epv = 16 / elemBytes;
   const nv = (n * elemBytes) / 16;
-  // `deep` favours more words per invocation over more invocations (fewer lanes in each
-  // reduction); PMETAL_VEC_PLAN=deep selects it for every register-resident row kernel, so
-  // the bench can compare the two plans.
-  for (const vpt of deep ? [8, 4, 2, 1] : [1, 2, 4, 8]) {
-    if (deep && vpt > 1 && nv < vpt * 64) continue;
-    // Prefer 128–256 invocations: enough loads in flight per SM without idle lanes.
+  // 'wide': the fewest words per invocation with at most 256 invocations; 'deep': the most
+  // (8) with at least 64 invocations; 'mid': 4 words where that leaves ≥ 64 invocations.
+  // PMETAL_VEC_PLAN=wide|mid|deep forces one for every register-resident row kernel, so the
+  // bench can compare them.
+  const order = mode === 'deep' ? [8, 4, 2, 1] : mode === 'mid' ? [4, 2, 1, 8] : [1, 2, 4, 8];
+  for (const vpt of order) {
+    if (mode !== 'wide' && vpt > 1 && nv < vpt * 64) continue;
+    // 64–256 invocations: enough loads in flight per SM without idle lanes.
     const wg = Math.max(64, Math.min(maxWg, 2 ** Math.ceil(Math.log2(Math.ceil(nv / vpt)))));
     if (wg * vpt >= nv && (wg <= 256 || vpt === 8)) return { nv, epv, wg, vpt };
   }
   return undefined;
+}
+
+function planMode(): VecPlanMode {
+  const m = typeof process !== 'undefined' ? process.env.PMETAL_VEC_PLAN : undefined;
+  return m === 'deep' || m === 'mid' ? m : 'wide';
 }
