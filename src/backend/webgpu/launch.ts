@@ -94,7 +94,8 @@ export function vecPlan(n: number, elemBytes: number, maxWg: number, mode: VecPl
   return undefined;
 }
 
-function planMode(): VecPlanMode {
+/** PMETAL_VEC_PLAN when set, else the launcher's measured choice. */
+export function planMode(fallback: VecPlanMode = 'wide'): VecPlanMode {
   const m = typeof process !== 'undefined' ? process.env.PMETAL_VEC_PLAN : undefined;
-  return m === 'deep' || m === 'mid' ? m : 'wide';
+  return m === 'deep' || m === 'mid' || m === 'wide' ? m : fallback;
 }

@@ -2,7 +2,7 @@ import { BYTES } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
 import { dtCode } from '../pipelines.js';
 import { defineParams, packParams } from '../params.js';
-import { grid, reductionTiers, rowChunks, vecPlan, windowOf, type Launcher } from '../launch.js';
+import { grid, planMode, reductionTiers, rowChunks, vecPlan, windowOf, type Launcher } from '../launch.js';
 
 export const SOFTMAX_PARAMS = defineParams([
   ['rows', 'u32'],
@@ -38,7 +38,9 @@ export const softmaxLauncher: Launcher = {
     const y = ctx.output(outs.y);
     const sq = o.causal ? x.shape[x.shape.length - 2] : 1;
     const offset = o.queryOffset ?? n - sq;
-    const vec = vecPlan(n, BYTES[x.dtype], ctx.limits.maxComputeInvocationsPerWorkgroup);
+    // 4 words per invocation: softmax's two reductions favour fewer, fuller lanes (H100:
+    // f16 32×4096² 2311 GB/s against 1987 for 'wide', causal 32×2048² 2233 against 1467).
+    const vec = vecPlan(n, BYTES[x.dtype], ctx.limits.maxComputeInvocationsPerWorkgroup, planMode('mid'));
     const wg = n >= 1024 ? 256 : n >= 256 ? 128 : 64;
     for (const [r0, r1] of rowChunks(ctx, rows, n * BYTES[x.dtype])) {
       const xw = windowOf(ctx, x, 0, r0 * n, (r1 - r0) * n);
