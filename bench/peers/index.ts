@@ -333,6 +333,8 @@ export async function runPeers(o: PeersOptions): Promise<PeersResult> {
       for (const t of tensors) t.dispose();
       full = undefined;
       await backend.sync().catch(() => {});
+      // One row's buffers never shape the next row's allocations (as in `pmetal bench`).
+      backend.rt.trimPool();
     }
     for (const col of [pm, ...Object.values(row.peers)]) {
       if (col.ms === undefined) continue;
