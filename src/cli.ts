@@ -152,8 +152,19 @@ webgpuFlags(
     .option('--peers', 'side by side with onnxruntime-web and tfjs on the same GPUDevice (bench/peers)')
     .addOption(new Option('--peer <list>', 'with --peers: only these peers (onnxruntime-web, tfjs)').argParser(list))
     .option('--quick', 'with --peers: small shapes (lavapipe, the tests)')
-    .option('--html <file>', 'with --peers: write a self-contained HTML report with charts'),
+    .option('--html <file>', 'with --peers: write a self-contained HTML report with charts')
+    .option('--variants', "webgpu: time each op's tuning variants side by side (bench/variants.ts; the first is the default)"),
 ).action(async (o) => {
+  if (o.variants) {
+    const { runVariants, variantsTable } = await import('../bench/variants.js');
+    const [gpu] = (await loadBackends(o, ['webgpu'])) as WebGpuBackend[];
+    const res = await runVariants(gpu, { ops: o.op, dtypes: o.dtype, shape: o.shape, reps: Number(o.reps), onRow: (r) => process.stderr.write(`${r.op} ${r.dtype} ${r.shape} ${r.variant}: ${r.error ?? `${r.ms.toFixed(4)} ms`}\n`) });
+    console.log(variantsTable(res));
+    if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), adapter: gpu.adapterName, ...res }, null, 2));
+    gpu.dispose();
+    process.exitCode = res.rows.some((r) => r.error) ? 1 : 0;
+    return;
+  }
   if (o.peers) {
     // A separate bundle (dist/peers.js: onnxruntime-web and tfjs inside), loaded only here.
     const { benchPeers } = await import('../bench/peers/index.js');

@@ -1,0 +1,114 @@
+import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import { getSpec, type OpName } from '../src/ops/registry.js';
+import type { TensorInfo } from '../src/ops/types.js';
+import type { Tensor } from '../src/tensor.js';
+import { warmTimes } from './clock.js';
+import { copyBandwidth } from './copy.js';
+
+/**
+ * The tuning switches each op's launcher reads (environment variables, never needed for
+ * correctness), so one run times an op's variants side by side on the same inputs. The
+ * first entry of each list is the shipped default. This is how the launchers' defaults were
+ * chosen (README "Performance").
+ */
+type Variant = { name: string; env: Record<string, string> };
+const PLANS: Variant[] = [
+  { name: 'default', env: {} },
+  { name: 'plan=wide', env: { PMETAL_VEC_PLAN: 'wide' } },
+  { name: 'plan=mid', env: { PMETAL_VEC_PLAN: 'mid' } },
+  { name: 'plan=deep', env: { PMETAL_VEC_PLAN: 'deep' } },
+];
+const ROPE: Variant[] = [
+  { name: 'default (16-byte words)', env: {} },
+  { name: 'word pairs (PMETAL_ROPE_VEC=0)', env: { PMETAL_ROPE_VEC: '0' } },
+];
+export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
+  softmax: PLANS,
+  rms_norm: PLANS,
+  rms_norm_backward: PLANS,
+  rope: ROPE,
+  rope_backward: ROPE,
+  gemm: [
+    { name: 'default', env: {} },
+    { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
+    { name: 'sgmat dynamic offsets', env: { PMETAL_GEMM_TUNE: 'fixed=0,wideN=0' } },
+    { name: 'sgmat 64-deep K', env: { PMETAL_GEMM_TUNE: 'deepK=1' } },
+    { name: 'sgmat double-buffered', env: { PMETAL_GEMM_TUNE: 'dbuf=1' } },
+  ],
+};
+
+export interface VariantRow {
+  op: string;
+  dtype: string;
+  shape: string;
+  variant: string;
+  ms: number;
+  gbps: number;
+  tflops: number;
+  ofCopy?: number;
+  error?: string;
+}
+
+/** Times every bench shape of `ops` (default: those with variants) under each variant, GPU timestamps after a clock warm-up. */
+export async function runVariants(gpu: WebGpuBackend, o: { ops?: string[]; dtypes?: string[]; shape?: string; reps?: number; onRow?: (r: VariantRow) => void }): Promise<{ rows: VariantRow[]; copyGbps?: number }> {
+  const copy = await copyBandwidth(gpu, 512 * 2 ** 20);
+  const rows: VariantRow[] = [];
+  const ops = (o.ops?.length ? o.ops : Object.keys(VARIANTS)) as OpName[];
+  for (const op of ops) {
+    const spec = getSpec(op);
+    const variants = VARIANTS[op] ?? [{ name: 'default', env: {} }];
+    for (const dtype of spec.dtypes.filter((d) => !o.dtypes?.length || o.dtypes.includes(d))) {
+      if (!gpu.supports(op, dtype)) continue;
+      for (const shape of spec.bench.filter((s) => !o.shape || s.label.includes(o.shape))) {
+        const ins: Record<string, Tensor> = {};
+        try {
+          for (const [k, h] of Object.entries(shape.make(dtype, 1))) ins[k] = gpu.tensor(h.data, h.shape, h.dtype);
+          const cost = spec.cost(ins as Record<string, TensorInfo>, spec.options.parse(shape.options));
+          for (const v of variants) {
+            const row: VariantRow = { op, dtype, shape: shape.label, variant: v.name, ms: NaN, gbps: NaN, tflops: NaN };
+            const saved = Object.fromEntries(Object.keys(v.env).map((k) => [k, process.env[k]]));
+            Object.assign(process.env, v.env);
+            try {
+              const call = () => {
+                for (const t of Object.values(gpu.run(op, ins, shape.options))) t.dispose();
+              };
+              call();
+              await gpu.sync();
+              const ns = (await warmTimes(gpu, call, o.reps ?? 10))!;
+              row.ms = [...ns].sort((a, b) => a - b)[ns.length >> 1] / 1e6;
+              row.gbps = cost.bytes / row.ms / 1e6;
+              row.tflops = cost.flops / row.ms / 1e9;
+              row.ofCopy = row.gbps / copy.gbps;
+            } catch (e) {
+              row.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+              await gpu.sync().catch(() => {});
+            } finally {
+              for (const [k, val] of Object.entries(saved)) {
+                if (val === undefined) delete process.env[k];
+                else process.env[k] = val;
+              }
+            }
+            rows.push(row);
+            o.onRow?.(row);
+          }
+        } finally {
+          for (const t of Object.values(ins)) t.dispose();
+          await gpu.sync().catch(() => {});
+          gpu.rt.trimPool();
+        }
+      }
+    }
+  }
+  return { rows, copyGbps: copy.gbps };
+}
+
+export function variantsTable(res: { rows: VariantRow[]; copyGbps?: number }): string {
+  const head = ['op', 'dtype', 'shape', 'variant', 'ms (median)', 'TFLOP/s', 'GB/s', 'of copy'];
+  const f = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  const body = res.rows.map((r) => (r.error ? [r.op, r.dtype, r.shape, r.variant, 'error', r.error.slice(0, 60), '', ''] : [r.op, r.dtype, r.shape, r.variant, f(r.ms, 4), f(r.tflops, 1), f(r.gbps, 0), r.ofCopy ? `${(r.ofCopy * 100).toFixed(0)}%` : '-']));
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i])).join('  ');
+  const out = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
+  if (res.copyGbps) out.push(`copy kernel: ${res.copyGbps.toFixed(0)} GB/s over 512 MiB (the "of copy" baseline)`);
+  return out.join('\n');
+}
