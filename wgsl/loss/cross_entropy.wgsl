@@ -81,19 +81,7 @@ fn online(st: vec2<f32>, z: f32) -> vec2<f32> {
   return vec2<f32>(m, s + exp2(t - m));
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-#if SUBGROUPS
-        @builtin(subgroup_size) sg_size: u32,
-#endif
-) {
-#if SUBGROUPS == 0
-  let sg_size = 1u;
-#endif
-  let row = wid.x + wid.y * p.groups_x;
-  if (row >= p.rows) {
-    return;
-  }
+#include "common/row_entry.wgsl"
   let start = row * p.v;
   let par = (p.x_base + start) & 1u;
   let nwords = (p.v + par + 1u) / 2u;

@@ -39,21 +39,7 @@ fn h_pair(xw: u32, rw: u32) -> vec2<f32> {
 #endif
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-#if SUBGROUPS
-        @builtin(subgroup_size) sg_size: u32
-#else
-        
-#endif
-) {
-#if SUBGROUPS == 0
-  let sg_size = 1u;
-#endif
-  let row = wid.x + wid.y * p.groups_x;
-  if (row >= p.rows) {
-    return;
-  }
+#include "common/row_entry.wgsl"
   let start = row * p.n;
   // All bindings share the row's parity (their windows start at even offsets), so word k of
   // the row is at (base + start) / 2 + k in each.

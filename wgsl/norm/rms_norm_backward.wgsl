@@ -30,19 +30,7 @@ struct Params {
 }
 @group(0) @binding(6) var<uniform> p: Params;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-#if SUBGROUPS
-        @builtin(subgroup_size) sg_size: u32,
-#endif
-) {
-#if SUBGROUPS == 0
-  let sg_size = 1u;
-#endif
-  let row = wid.x + wid.y * p.groups_x;
-  if (row >= p.rows) {
-    return;
-  }
+#include "common/row_entry.wgsl"
   let start = row * p.n;
   let par = (p.x_base + start) & 1u;
   let nwords = (p.n + par + 1u) / 2u;

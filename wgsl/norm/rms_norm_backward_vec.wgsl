@@ -54,38 +54,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // The launcher dispatches ceil(rows / R) blocks, so no block is empty.
   let r0 = wid.x * p.block_rows;
   let r1 = min(p.rows, r0 + p.block_rows);
-#include "norm/rmsb_vec_init.wgsl" (I=0)
-#if VPT >= 2
-#include "norm/rmsb_vec_init.wgsl" (I=1)
-#endif
-#if VPT >= 4
-#include "norm/rmsb_vec_init.wgsl" (I=2)
-#include "norm/rmsb_vec_init.wgsl" (I=3)
-#endif
-#if VPT >= 8
-#include "norm/rmsb_vec_init.wgsl" (I=4)
-#include "norm/rmsb_vec_init.wgsl" (I=5)
-#include "norm/rmsb_vec_init.wgsl" (I=6)
-#include "norm/rmsb_vec_init.wgsl" (I=7)
-#endif
+#include "common/slots.wgsl" (SLOT=norm/rmsb_vec_init.wgsl)
   for (var row = r0; row < r1; row = row + 1u) {
     let base = p.x_base + row * p.nv;
     var sdot = 0.0;
     var ss = 0.0;
-#include "norm/rmsb_vec_load.wgsl" (I=0)
-#if VPT >= 2
-#include "norm/rmsb_vec_load.wgsl" (I=1)
-#endif
-#if VPT >= 4
-#include "norm/rmsb_vec_load.wgsl" (I=2)
-#include "norm/rmsb_vec_load.wgsl" (I=3)
-#endif
-#if VPT >= 8
-#include "norm/rmsb_vec_load.wgsl" (I=4)
-#include "norm/rmsb_vec_load.wgsl" (I=5)
-#include "norm/rmsb_vec_load.wgsl" (I=6)
-#include "norm/rmsb_vec_load.wgsl" (I=7)
-#endif
+#include "common/slots.wgsl" (SLOT=norm/rmsb_vec_load.wgsl)
     let tdot = wg_sum(sdot, lid, sg_size);
 #if HAS_RSTD
     let r = rstd[p.rstd_base + row];
@@ -93,35 +67,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let r = inverseSqrt(wg_sum(ss, lid, sg_size) / f32(p.n) + p.eps);
 #endif
     let c = r * r * r / f32(p.n) * tdot;
-#include "norm/rmsb_vec_store.wgsl" (I=0)
-#if VPT >= 2
-#include "norm/rmsb_vec_store.wgsl" (I=1)
-#endif
-#if VPT >= 4
-#include "norm/rmsb_vec_store.wgsl" (I=2)
-#include "norm/rmsb_vec_store.wgsl" (I=3)
-#endif
-#if VPT >= 8
-#include "norm/rmsb_vec_store.wgsl" (I=4)
-#include "norm/rmsb_vec_store.wgsl" (I=5)
-#include "norm/rmsb_vec_store.wgsl" (I=6)
-#include "norm/rmsb_vec_store.wgsl" (I=7)
-#endif
+#include "common/slots.wgsl" (SLOT=norm/rmsb_vec_store.wgsl)
   }
   // This block's partial row: n/4 vec4<f32> (n is a multiple of 4 on this path).
   let pb = p.part_base + wid.x * (p.n / 4u);
-#include "norm/rmsb_vec_part.wgsl" (I=0)
-#if VPT >= 2
-#include "norm/rmsb_vec_part.wgsl" (I=1)
-#endif
-#if VPT >= 4
-#include "norm/rmsb_vec_part.wgsl" (I=2)
-#include "norm/rmsb_vec_part.wgsl" (I=3)
-#endif
-#if VPT >= 8
-#include "norm/rmsb_vec_part.wgsl" (I=4)
-#include "norm/rmsb_vec_part.wgsl" (I=5)
-#include "norm/rmsb_vec_part.wgsl" (I=6)
-#include "norm/rmsb_vec_part.wgsl" (I=7)
-#endif
+#include "common/slots.wgsl" (SLOT=norm/rmsb_vec_part.wgsl)
 }

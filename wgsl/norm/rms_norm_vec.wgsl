@@ -37,51 +37,13 @@ struct Params {
 }
 @group(0) @binding(6) var<uniform> p: Params;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-#if SUBGROUPS
-        @builtin(subgroup_size) sg_size: u32,
-#endif
-) {
-#if SUBGROUPS == 0
-  let sg_size = 1u;
-#endif
-  let row = wid.x + wid.y * p.groups_x;
-  if (row >= p.rows) {
-    return;
-  }
+#include "common/row_entry.wgsl"
   var ss = 0.0;
-#include "norm/rms_vec_load.wgsl" (I=0)
-#if VPT >= 2
-#include "norm/rms_vec_load.wgsl" (I=1)
-#endif
-#if VPT >= 4
-#include "norm/rms_vec_load.wgsl" (I=2)
-#include "norm/rms_vec_load.wgsl" (I=3)
-#endif
-#if VPT >= 8
-#include "norm/rms_vec_load.wgsl" (I=4)
-#include "norm/rms_vec_load.wgsl" (I=5)
-#include "norm/rms_vec_load.wgsl" (I=6)
-#include "norm/rms_vec_load.wgsl" (I=7)
-#endif
+#include "common/slots.wgsl" (SLOT=norm/rms_vec_load.wgsl)
   let total = wg_sum(ss, lid, sg_size);
   let r = inverseSqrt(total / f32(p.n) + p.eps);
   if (lid == 0u) {
     rstd[p.rstd_base + row] = r;
   }
-#include "norm/rms_vec_store.wgsl" (I=0)
-#if VPT >= 2
-#include "norm/rms_vec_store.wgsl" (I=1)
-#endif
-#if VPT >= 4
-#include "norm/rms_vec_store.wgsl" (I=2)
-#include "norm/rms_vec_store.wgsl" (I=3)
-#endif
-#if VPT >= 8
-#include "norm/rms_vec_store.wgsl" (I=4)
-#include "norm/rms_vec_store.wgsl" (I=5)
-#include "norm/rms_vec_store.wgsl" (I=6)
-#include "norm/rms_vec_store.wgsl" (I=7)
-#endif
+#include "common/slots.wgsl" (SLOT=norm/rms_vec_store.wgsl)
 }

@@ -44,19 +44,7 @@ fn hmax(v: vec4<f32>) -> f32 {
   return max(max(v.x, v.y), max(v.z, v.w));
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-#if SUBGROUPS
-        @builtin(subgroup_size) sg_size: u32,
-#endif
-) {
-#if SUBGROUPS == 0
-  let sg_size = 1u;
-#endif
-  let row = wid.x + wid.y * p.groups_x;
-  if (row >= p.rows) {
-    return;
-  }
+#include "common/row_entry.wgsl"
 #if CAUSAL
   let q = i32((p.row0 + row) % p.sq);
   let limit = u32(clamp(q + p.offset + 1, 0, i32(p.n)));
@@ -64,51 +52,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let limit = p.n;
 #endif
   var m = LOWEST;
-#include "softmax/sm_vec_load.wgsl" (I=0)
-#if VPT >= 2
-#include "softmax/sm_vec_load.wgsl" (I=1)
-#endif
-#if VPT >= 4
-#include "softmax/sm_vec_load.wgsl" (I=2)
-#include "softmax/sm_vec_load.wgsl" (I=3)
-#endif
-#if VPT >= 8
-#include "softmax/sm_vec_load.wgsl" (I=4)
-#include "softmax/sm_vec_load.wgsl" (I=5)
-#include "softmax/sm_vec_load.wgsl" (I=6)
-#include "softmax/sm_vec_load.wgsl" (I=7)
-#endif
+#include "common/slots.wgsl" (SLOT=softmax/sm_vec_load.wgsl)
   let mx = wg_max(m, lid, sg_size);
   var s = 0.0;
-#include "softmax/sm_vec_exp.wgsl" (I=0)
-#if VPT >= 2
-#include "softmax/sm_vec_exp.wgsl" (I=1)
-#endif
-#if VPT >= 4
-#include "softmax/sm_vec_exp.wgsl" (I=2)
-#include "softmax/sm_vec_exp.wgsl" (I=3)
-#endif
-#if VPT >= 8
-#include "softmax/sm_vec_exp.wgsl" (I=4)
-#include "softmax/sm_vec_exp.wgsl" (I=5)
-#include "softmax/sm_vec_exp.wgsl" (I=6)
-#include "softmax/sm_vec_exp.wgsl" (I=7)
-#endif
+#include "common/slots.wgsl" (SLOT=softmax/sm_vec_exp.wgsl)
   let total = wg_sum(s, lid, sg_size);
   // A fully masked row (possible with a negative queryOffset) is all zeros, not 0/0.
   let empty = vec4<bool>(total == 0.0);
-#include "softmax/sm_vec_store.wgsl" (I=0)
-#if VPT >= 2
-#include "softmax/sm_vec_store.wgsl" (I=1)
-#endif
-#if VPT >= 4
-#include "softmax/sm_vec_store.wgsl" (I=2)
-#include "softmax/sm_vec_store.wgsl" (I=3)
-#endif
-#if VPT >= 8
-#include "softmax/sm_vec_store.wgsl" (I=4)
-#include "softmax/sm_vec_store.wgsl" (I=5)
-#include "softmax/sm_vec_store.wgsl" (I=6)
-#include "softmax/sm_vec_store.wgsl" (I=7)
-#endif
+#include "common/slots.wgsl" (SLOT=softmax/sm_vec_store.wgsl)
 }

@@ -3,6 +3,7 @@
  * `override` constants:
  *
  *   #include "path.wgsl" (A=x, B=2)   paste a file, replacing the whole words A, B in it
+ *                                     (an included file's own #include paths see A, B too)
  *   #define NAME value                replace the whole word NAME from here on
  *   #if EXPR / #elif EXPR / #else / #endif, #ifdef NAME / #ifndef NAME
  *   a##b                              token paste (after replacement: load_##NAME → load_x)
@@ -71,7 +72,8 @@ export function preprocess(files: Record<string, string>, entry: string, defines
         } else if (dir === 'include') {
           const inc = /^"([^"]+)"\s*(?:\((.*)\))?$/.exec(rest);
           if (!inc) throw new Error(`${where}: bad #include`);
-          const path = inc[1];
+          // The path itself may be an include argument (common/slots.wgsl includes SLOT).
+          const path = replaceWords(inc[1], subst);
           const body = files[path];
           if (body === undefined) throw new Error(`${where}: #include "${path}" not found`);
           const args = new Map(subst);
