@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import { openDevice } from '../src/backend/webgpu/device.js';
+import { Runtime } from '../src/backend/webgpu/runtime.js';
+
+let rt: Runtime;
+beforeAll(async () => {
+  // A 64 KiB pool, so the eviction policy shows with small buffers.
+  rt = new Runtime(await openDevice(), 64 * 1024);
+});
+afterAll(() => rt?.destroy());
+
+describe('webgpu buffer pool', () => {
+  it('reuses a released buffer of the same size class', () => {
+    const a = rt.createBuffer(4096);
+    rt.releaseBuffer(a);
+    expect(rt.createBuffer(4000)).toBe(a);
+    rt.releaseBuffer(a);
+  });
+
+  it('when full, evicts the size classes released longest ago — never the buffer just released', async () => {
+    rt.trimPool();
+    const old = [rt.createBuffer(16 * 1024), rt.createBuffer(16 * 1024), rt.createBuffer(24 * 1024)];
+    for (const b of old) rt.releaseBuffer(b);
+    expect(rt.pooledBytes).toBe(56 * 1024);
+    const hot = rt.createBuffer(32 * 1024);
+    rt.releaseBuffer(hot);
+    // 56 + 32 > 64 KiB: the two 16 KiB buffers (released first) go, the 24 KiB one stays.
+    expect(rt.pooledBytes).toBe(56 * 1024);
+    expect(rt.createBuffer(32 * 1024)).toBe(hot);
+    expect(rt.createBuffer(24 * 1024)).toBe(old[2]);
+    expect(rt.createBuffer(16 * 1024)).not.toBe(old[0]);
+    await rt.sync();
+  });
+
+  it('never pools a buffer larger than the limit', () => {
+    rt.trimPool();
+    const big = rt.createBuffer(128 * 1024);
+    rt.releaseBuffer(big);
+    expect(rt.pooledBytes).toBe(0);
+  });
+});
+
+describe('webgpu batches', () => {
+  let gpu: WebGpuBackend;
+  beforeAll(async () => {
+    gpu = await WebGpuBackend.create();
+  });
+  afterAll(() => gpu?.dispose());
+
+  it('600 dispatches in one batch each read their own Params (several 64 KiB uniform blocks)', async () => {
+    const before = gpu.rt.submitCount;
+    const outs = [];
+    for (let i = 0; i < 600; i++) {
+      // A different eps per call: rows of ones give y = 1/sqrt(1 + eps), so a Params slot
+      // read by the wrong dispatch shows in the output.
+      const x = gpu.tensor(new Float32Array(8).fill(1), [1, 8]);
+      const w = gpu.tensor(new Float32Array(8).fill(1), [8]);
+      outs.push({ eps: (i + 1) / 100, y: gpu.rmsNorm({ x, weight: w }, { eps: (i + 1) / 100 }).y, x, w });
+    }
+    // Nothing was submitted while recording: the 600 dispatches (and uploads) are one batch.
+    expect(gpu.rt.submitCount).toBe(before);
+    const got = await Promise.all(outs.map((o) => gpu.read(o.y)));
+    for (const [i, o] of outs.entries()) {
+      const want = 1 / Math.sqrt(1 + o.eps);
+      expect(Math.abs((got[i] as Float32Array)[0] - want), `call ${i}`).toBeLessThan(1e-6);
+      for (const t of [o.x, o.w, o.y]) t.dispose();
+    }
+  });
+
+  it('gpuTimes gives one GPU time per call of a multi-dispatch op, when the adapter has timestamps', async () => {
+    const logits = gpu.tensor(new Float32Array(4 * 64).fill(0.5), [4, 64]);
+    const targets = gpu.tensor(new Int32Array([1, 2, 3, 4]), [4]);
+    const call = () => {
+      for (const t of Object.values(gpu.crossEntropy({ logits, targets }, { reduction: 'mean' }))) t.dispose();
+    };
+    const ns = await gpu.gpuTimes(call, 5);
+    if (!gpu.rt.timestamps) expect(ns).toBeUndefined();
+    else {
+      expect(ns).toHaveLength(5);
+      for (const t of ns!) expect(t).toBeGreaterThan(0);
+    }
+    logits.dispose();
+    targets.dispose();
+  });
+});
