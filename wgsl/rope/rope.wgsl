@@ -54,23 +54,7 @@ struct Params {
 }
 @group(0) @binding(4) var<uniform> p: Params;
 
-fn position(t: u32) -> f32 {
-  let s = t % p.seq;
-#if POSITIONS
-  return f32(pos[(t / p.seq) * p.pos_bstride + s]);
-#else
-  return f32(p.offset + i32(s));
-#endif
-}
-
-fn angle_cs(ps: f32, i: u32) -> vec2<f32> {
-  let cs = cos_sin(ps * load_freq(i)) * p.mscale;
-#if BACKWARD
-  return vec2<f32>(cs.x, -cs.y);
-#else
-  return cs;
-#endif
-}
+#include "rope/token_angle.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

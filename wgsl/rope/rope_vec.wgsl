@@ -23,7 +23,7 @@ override WG: u32 = 64;
 #include "rope/trig.wgsl"
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read> freq: array<f32>;
+#include "common/tensor.wgsl" (NAME=freq, DT=DT_F32, BINDING=1, WRITE=0)
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<u32>>;
 #if POSITIONS
 @group(0) @binding(3) var<storage, read> pos: array<i32>;
@@ -54,24 +54,7 @@ struct Params {
 }
 @group(0) @binding(4) var<uniform> p: Params;
 
-fn position(t: u32) -> f32 {
-  let s = t % p.seq;
-#if POSITIONS
-  return f32(pos[(t / p.seq) * p.pos_bstride + s]);
-#else
-  return f32(p.offset + i32(s));
-#endif
-}
-
-// (m·cos θ, ±m·sin θ) of frequency i, exactly as rope.wgsl forms them.
-fn angle_cs(ps: f32, i: u32) -> vec2<f32> {
-  let cs = cos_sin(ps * freq[i]) * p.mscale;
-#if BACKWARD
-  return vec2<f32>(cs.x, -cs.y);
-#else
-  return cs;
-#endif
-}
+#include "rope/token_angle.wgsl"
 
 // Cosines and sines of frequencies i0 .. i0 + 3.
 struct Cs4 {
