@@ -56,7 +56,7 @@ describe('webgpu batches', () => {
       // read by the wrong dispatch shows in the output.
       const x = gpu.tensor(new Float32Array(8).fill(1), [1, 8]);
       const w = gpu.tensor(new Float32Array(8).fill(1), [8]);
-      outs.push({ eps: (i + 1) / 100, y: gpu.rmsNorm({ x, weight: w }, { eps: (i + 1) / 100 }).y, x, w });
+      outs.push({ eps: (i + 1) / 100, y: gpu.run('rms_norm', { x, weight: w }, { eps: (i + 1) / 100 }).y, x, w });
     }
     // Nothing was submitted while recording: the 600 dispatches (and uploads) are one batch.
     expect(gpu.rt.submitCount).toBe(before);
@@ -72,7 +72,7 @@ describe('webgpu batches', () => {
     const logits = gpu.tensor(new Float32Array(4 * 64).fill(0.5), [4, 64]);
     const targets = gpu.tensor(new Int32Array([1, 2, 3, 4]), [4]);
     const call = () => {
-      for (const t of Object.values(gpu.crossEntropy({ logits, targets }, { reduction: 'mean' }))) t.dispose();
+      for (const t of Object.values(gpu.run('cross_entropy', { logits, targets }, { reduction: 'mean' }))) t.dispose();
     };
     const ns = await gpu.gpuTimes(call, 5);
     if (!gpu.rt.timestamps) expect(ns).toBeUndefined();
