@@ -51,13 +51,17 @@ export async function sustain(s: Sustainable, ms = 300): Promise<void> {
  */
 const ROUNDS = 3;
 export async function warmTimes(gpu: WebGpuBackend, call: () => void, reps: number, sustainMs = 300): Promise<number[] | undefined> {
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   let best: number[] | undefined;
   for (let r = 0; r < ROUNDS; r++) {
     await sustain({ call, flush: () => gpu.rt.flush(), done: () => gpu.rt.device.queue.onSubmittedWorkDone() }, sustainMs);
     const ns = await gpu.gpuTimes(call, reps);
     if (!ns) return undefined;
-    if (!best || med(ns) < med(best)) best = ns;
+    if (!best || median(ns) < median(best)) best = ns;
   }
   return best;
+}
+
+/** The median (upper middle for an even count) of xs, left unsorted. */
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[xs.length >> 1];
 }

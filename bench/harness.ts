@@ -4,6 +4,7 @@ import type { FloatDType } from '../src/dtype.js';
 import { OPS, getSpec, type OpName } from '../src/ops/registry.js';
 import type { TensorInfo } from '../src/ops/types.js';
 import type { Tensor } from '../src/tensor.js';
+import { fixed, textTable } from '../src/text_table.js';
 import { warmTimes } from './clock.js';
 import { copyBandwidth } from './copy.js';
 
@@ -107,12 +108,11 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
     const ms = times[Math.floor(times.length / 2)];
     const gbps = cost.bytes / ms / 1e6;
     // Host path included: many calls recorded back to back, one submission, wait.
-    const k = reps;
     await backend.sync();
     const w0 = performance.now();
-    for (let i = 0; i < k; i++) call();
+    for (let i = 0; i < reps; i++) call();
     await backend.sync();
-    const wallMs = (performance.now() - w0) / k;
+    const wallMs = (performance.now() - w0) / reps;
     return {
       ...base,
       ms,
@@ -136,15 +136,12 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
 
 export function benchTable(res: BenchResult): string {
   const head = ['op', 'backend', 'tier', 'dtype', 'shape', 'ms (median)', 'min–max', 'TFLOP/s', 'GB/s', 'of copy', 'wall ms/call'];
-  const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const body = res.records.map((r) =>
     r.error
       ? [r.op, r.backend, r.tier, r.dtype, r.shape, 'error', r.error.slice(0, 60), '', '', '', '']
-      : [r.op, r.backend, r.tier, r.dtype, r.shape, f(r.ms, 3), `${f(r.minMs, 3)}–${f(r.maxMs, 3)}`, f(r.tflops, 1), f(r.gbps, 0), r.copyFraction ? `${(r.copyFraction * 100).toFixed(0)}%` : '-', f(r.wallMs, 3)],
+      : [r.op, r.backend, r.tier, r.dtype, r.shape, fixed(r.ms, 3), `${fixed(r.minMs, 3)}–${fixed(r.maxMs, 3)}`, fixed(r.tflops, 1), fixed(r.gbps, 0), r.copyFraction ? `${(r.copyFraction * 100).toFixed(0)}%` : '-', fixed(r.wallMs, 3)],
   );
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i])).join('  ');
-  const lines = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
+  const lines = textTable(head, body);
   if (res.copy) lines.push(`copy kernel: ${res.copy.gbps.toFixed(0)} GB/s over ${res.copy.bytes / 2 ** 20} MiB (the "of copy" baseline)`);
   return lines.join('\n');
 }

@@ -2,7 +2,8 @@ import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
 import { getSpec, type OpName } from '../src/ops/registry.js';
 import type { TensorInfo } from '../src/ops/types.js';
 import type { Tensor } from '../src/tensor.js';
-import { warmTimes } from './clock.js';
+import { fixed, textTable } from '../src/text_table.js';
+import { median, warmTimes } from './clock.js';
 import { copyBandwidth } from './copy.js';
 
 /**
@@ -75,7 +76,7 @@ export async function runVariants(gpu: WebGpuBackend, o: { ops?: string[]; dtype
               call();
               await gpu.sync();
               const ns = (await warmTimes(gpu, call, o.reps ?? 10))!;
-              row.ms = [...ns].sort((a, b) => a - b)[ns.length >> 1] / 1e6;
+              row.ms = median(ns) / 1e6;
               row.gbps = cost.bytes / row.ms / 1e6;
               row.tflops = cost.flops / row.ms / 1e9;
               row.ofCopy = row.gbps / copy.gbps;
@@ -104,11 +105,8 @@ export async function runVariants(gpu: WebGpuBackend, o: { ops?: string[]; dtype
 
 export function variantsTable(res: { rows: VariantRow[]; copyGbps?: number }): string {
   const head = ['op', 'dtype', 'shape', 'variant', 'ms (median)', 'TFLOP/s', 'GB/s', 'of copy'];
-  const f = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  const body = res.rows.map((r) => (r.error ? [r.op, r.dtype, r.shape, r.variant, 'error', r.error.slice(0, 60), '', ''] : [r.op, r.dtype, r.shape, r.variant, f(r.ms, 4), f(r.tflops, 1), f(r.gbps, 0), r.ofCopy ? `${(r.ofCopy * 100).toFixed(0)}%` : '-']));
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i])).join('  ');
-  const out = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
+  const body = res.rows.map((r) => (r.error ? [r.op, r.dtype, r.shape, r.variant, 'error', r.error.slice(0, 60), '', ''] : [r.op, r.dtype, r.shape, r.variant, fixed(r.ms, 4), fixed(r.tflops, 1), fixed(r.gbps, 0), r.ofCopy ? `${(r.ofCopy * 100).toFixed(0)}%` : '-']));
+  const out = textTable(head, body);
   if (res.copyGbps) out.push(`copy kernel: ${res.copyGbps.toFixed(0)} GB/s over 512 MiB (the "of copy" baseline)`);
   return out.join('\n');
 }

@@ -1,3 +1,4 @@
+import { textTable } from '../src/text_table.js';
 import type { ConformanceResult } from './runner.js';
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -35,9 +36,7 @@ export function summaryTable(res: ConformanceResult): string {
   const body = rows.map((r) => [r.op, r.backend, r.tier, r.dtype, String(r.pass), String(r.fail), String(r.skipped), Number.isFinite(r.worst) ? r.worst.toFixed(3) : String(r.worst)]);
   const gp = res.grads.filter((g) => g.pass).length;
   if (res.grads.length) body.push(['(gradient checks)', 'cpu', 'float64', '-', String(gp), String(res.grads.length - gp), '0', '-']);
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i])).join('  ');
-  const out = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
+  const out = textTable(head, body);
   const fails = [...res.records.filter((r) => !r.pass).map((r) => `FAIL ${r.case} ${r.backend}/${r.tier}: ${r.error ?? r.detail ?? ''}`), ...res.grads.filter((g) => !g.pass).map((g) => `FAIL ${g.case} d/d${g.input}: |fd−analytic| ${num(g.maxAbsErr)} > ${num(g.tol)}`)];
   return [...out, ...fails].join('\n');
 }

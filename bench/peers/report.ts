@@ -1,3 +1,4 @@
+import { textTable } from '../../src/text_table.js';
 import type { Column, PeerRow, PeersResult } from './index.js';
 
 const f = (x: number | undefined | null, d = 3) => (x === undefined || x === null ? '-' : Number.isFinite(x) ? x.toFixed(d) : String(x));
@@ -23,9 +24,7 @@ export function peersTable(res: PeersResult): string {
     const check = [`pmetal ${f(r.pmetal.errRatio, 2)}${checkMark(r.pmetal)}`, ...names.map((n, i) => (cols[i].status === 'ok' ? `${n === 'onnxruntime-web' ? 'ort' : n} ${f(cols[i].errRatio, 2)}${checkMark(cols[i])}` : ''))].filter(Boolean).join(' ');
     return [r.op, r.shape, r.dtype, ms(r.pmetal), ...cols.map(ms), ...names.map((n) => (ratio(r, n) === undefined ? '-' : `${f(ratio(r, n), 2)}×`)), check];
   });
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i])).join('  ').trimEnd();
-  const out = [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)];
+  const out = textTable(head, body, { trimEnd: true });
   out.push('');
   out.push(`adapter: ${res.meta.adapter}${res.meta.quick ? ' (quick shapes)' : ''}; ${res.meta.date}`);
   out.push(`timing: ${res.meta.timing}`);

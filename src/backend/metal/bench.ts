@@ -1,3 +1,4 @@
+import { fixed, textTable } from '../../text_table.js';
 import type { FloatDType } from '../../dtype.js';
 import { OPS, getSpec, type OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
@@ -95,19 +96,16 @@ export async function runMetalBench(be: MetalBackend, o: MetalBenchOptions = {})
 /** The Metal 4 vs Metal 3 table: per op and shape, time and TFLOP/s per tier, and the speed-up. */
 export function metalBenchTable(rows: MetalBenchRow[]): string {
   const head = ['op', 'dtype', 'shape', 'router', 'metal3 ms', 'metal3 TFLOP/s', 'metal4 ms', 'metal4 TFLOP/s', 'speed-up', 'GB/s (best)'];
-  const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const cell = (r: MetalBenchRow, t: MetalTier): [string, string] => {
     const v = r.tiers[t];
     if (!v) return ['-', '-'];
     if ('error' in v) return ['error', v.error.slice(0, 40)];
-    return [f(v.ms, 3), f(v.tflops, 2)];
+    return [fixed(v.ms, 3), fixed(v.tflops, 2)];
   };
   const body = rows.map((r) => {
     const best = Object.values(r.tiers).filter((v): v is { ms: number; gbps: number; minMs: number; maxMs: number; tflops: number } => !!v && 'ms' in v);
     const gbps = best.length ? Math.max(...best.map((v) => v.gbps)) : undefined;
-    return [r.op, r.dtype, r.shape, r.routed ?? '-', ...cell(r, 'metal3'), ...cell(r, 'metal4'), r.speedup ? `${f(r.speedup, 2)}×` : '-', f(gbps, 0)];
+    return [r.op, r.dtype, r.shape, r.routed ?? '-', ...cell(r, 'metal3'), ...cell(r, 'metal4'), r.speedup ? `${fixed(r.speedup, 2)}×` : '-', fixed(gbps, 0)];
   });
-  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (c: string[]) => c.map((x, i) => x.padEnd(w[i])).join('  ');
-  return [line(head), w.map((n) => '-'.repeat(n)).join('  '), ...body.map(line)].join('\n');
+  return textTable(head, body).join('\n');
 }

@@ -110,7 +110,6 @@ function launchVec(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tenso
     part?.dispose();
     return false;
   }
-  partRow = 0;
   for (const { r0, r1, c, w } of plans) {
     const bindings = [w.dy.b, w.x.b, { binding: 2, buffer: ctx.buffer(i.weight) }, w.dx.b, w.part.b];
     if (w.rstd) bindings.push(w.rstd.b);
