@@ -32,9 +32,9 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   gemm: [
     { name: 'default', env: {} },
     { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
-    { name: 'sgmat dynamic offsets', env: { PMETAL_GEMM_TUNE: 'fixed=0,wideN=0' } },
-    { name: 'sgmat 64-deep K', env: { PMETAL_GEMM_TUNE: 'deepK=1' } },
-    { name: 'sgmat double-buffered', env: { PMETAL_GEMM_TUNE: 'dbuf=1' } },
+    { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
+    { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },
+    { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
   ],
 };
 

@@ -18,9 +18,9 @@ function variants(): GemmVariant[] {
   return out;
 }
 const sgmatSpecs = (sgSize: number, wides = [true, false]): PipelineSpec[] => wides.flatMap((wide) => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { sgSize, wide })));
-const sgmatVecModes = [{}, { dbuf: true }, { direct: true }];
+const sgmatVecModes = [{}, { dbuf: true }, { shallowK: true }, { dbuf: true, shallowK: true }];
 const sgmatVecSpecs = (): PipelineSpec[] =>
-  sgmatVecModes.flatMap((mode) => bools.flatMap((wideN) => bools.flatMap((deepK) => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { kernel: 'sgmat_vec', wideN, deepK, ...mode })))));
+  sgmatVecModes.flatMap((mode) => bools.flatMap((wideN) => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { kernel: 'sgmat_vec', wideN, ...mode }))));
 const tiledSpecs = (): PipelineSpec[] =>
   (['f32', 'f16', 'bf16'] as const).flatMap((ad) =>
     variants().flatMap((v) => (Object.keys(TILED_CONFIGS) as (keyof typeof TILED_CONFIGS)[]).flatMap((config) => bools.map((vec) => gemmPipeline('portable', ad, v, { config, vec })))),
@@ -34,7 +34,7 @@ async function compileAll(dev: GPUDevice, specs: PipelineSpec[], pipelines: bool
   for (const s of specs) {
     // Pipelines only where the adapter's workgroup memory fits the variant (the launcher's rule).
     const d = s.defines;
-    const bytes = 'WIDE_SMEM' in d ? sgmatWorkgroupBytes(!!d.WIDE_SMEM, !!d.TRANS_A, !!d.TRANS_B) : 'WIDE_N' in d ? sgmatVecWorkgroupBytes(!!d.WIDE_N, !!d.TRANS_A, !!d.TRANS_B, !!d.DEEP_K, !!d.DBUF, !!d.DIRECT) : 0;
+    const bytes = 'WIDE_SMEM' in d ? sgmatWorkgroupBytes(!!d.WIDE_SMEM, !!d.TRANS_A, !!d.TRANS_B) : 'WIDE_N' in d ? sgmatVecWorkgroupBytes(!!d.WIDE_N, !!d.TRANS_A, !!d.TRANS_B, !!d.DBUF, !!d.SHALLOW_K) : 0;
     const fits = bytes <= dev.limits.maxComputeWorkgroupStorageSize;
     const src = shaderSource(s);
     dev.pushErrorScope('validation');

@@ -1,8 +1,7 @@
-// gemm_sgmat_vec.wgsl, inner step for the subgroup's 16-row strip I: its left fragment
-// times the right fragments r0.. of this 16-deep step, into accumulators cI0... (I=0..3;
-// A_SRC: As or a, abuf: the offset a_off is relative to)
+// gemm_sgmat_step.wgsl, strip I (a literal) of the subgroup's block: its left fragment at
+// ao + I·astep times the step's right fragments r0.., into accumulators cI0...
 {
-  let l = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, A_LAYOUT>(&A_SRC, abuf + a_off(wr + I * 16u, ks), LDA);
+  let l = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, A_LAYOUT>(&As, ao + I##u * astep, LDA);
   c##I##0 = subgroupMatrixMultiplyAccumulate(l, r0, c##I##0);
   c##I##1 = subgroupMatrixMultiplyAccumulate(l, r1, c##I##1);
 #if WIDE_N

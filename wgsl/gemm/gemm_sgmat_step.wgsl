@@ -1,12 +1,29 @@
-// gemm_sgmat_vec.wgsl, one 16-deep step at depth ks: the subgroup's right fragments from
-// B_SRC, then each 16-row strip's left fragment from A_SRC times them (gemm_sgmat_row).
-// abuf/bbuf: the offsets a_off/b_off are relative to. (A_SRC, B_SRC: As/Bs or a/b)
+// gemm_sgmat_vec.wgsl, the 16-deep step at depth KS (a literal) of the slice staged in
+// buffer BUF (a literal): this subgroup's right fragments, then each 16-row strip's left
+// fragment times them (gemm_sgmat_row.wgsl).
+// Every offset is an expression of literals and sg = subgroup_id % 8, so Dawn's
+// robustness transform proves it in range and emits the bare subgroupMatrixLoad (an
+// offset it cannot bound gets a branch and a temporary around each load).
 {
-  let r0 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&B_SRC, bbuf + b_off(ks, wc), LDB);
-  let r1 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&B_SRC, bbuf + b_off(ks, wc + 16u), LDB);
+#if TRANS_B
+  let bo = BUF##u * B_SZ + (sg % 4u) * WN * LDB + KS##u;
+  const bstep = 16u * LDB;
+#else
+  let bo = BUF##u * B_SZ + KS##u * LDB + (sg % 4u) * WN;
+  const bstep = 16u;
+#endif
+  let r0 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&Bs, bo, LDB);
+  let r1 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&Bs, bo + bstep, LDB);
 #if WIDE_N
-  let r2 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&B_SRC, bbuf + b_off(ks, wc + 32u), LDB);
-  let r3 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&B_SRC, bbuf + b_off(ks, wc + 48u), LDB);
+  let r2 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&Bs, bo + 2u * bstep, LDB);
+  let r3 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, B_LAYOUT>(&Bs, bo + 3u * bstep, LDB);
+#endif
+#if TRANS_A
+  let ao = BUF##u * A_SZ + KS##u * LDA + (sg / 4u) * 64u;
+  const astep = 16u;
+#else
+  let ao = BUF##u * A_SZ + (sg / 4u) * 64u * LDA + KS##u;
+  const astep = 16u * LDA;
 #endif
 #include "gemm/gemm_sgmat_row.wgsl" (I=0)
 #include "gemm/gemm_sgmat_row.wgsl" (I=1)

@@ -54,15 +54,14 @@ export function sgmatWorkgroupBytes(wide: boolean, transA: boolean, transB: bool
 }
 
 /**
- * Workgroup bytes of gemm_sgmat_vec.wgsl (32- or 64-deep slices padded by 8 halves, twice
- * with dbuf, none with direct, + the stages).
+ * Workgroup bytes of gemm_sgmat_vec.wgsl (32- or 16-deep slices padded by 8 halves, twice
+ * with dbuf, + the stages).
  */
-export function sgmatVecWorkgroupBytes(wideN: boolean, transA: boolean, transB: boolean, deepK = false, dbuf = false, direct = false): number {
+export function sgmatVecWorkgroupBytes(wideN: boolean, transA: boolean, transB: boolean, dbuf = false, shallowK = false): number {
   const stages = 8 * 256 * 4;
-  if (direct) return stages;
   const bm = 128;
   const bn = wideN ? 256 : 128;
-  const bk = deepK ? 64 : 32;
+  const bk = shallowK ? 16 : 32;
   const a = transA ? bk * (bm + 8) : bm * (bk + 8);
   const b = transB ? bn * (bk + 8) : bk * (bn + 8);
   return (dbuf ? 2 : 1) * 2 * (a + b) + stages;
@@ -91,14 +90,10 @@ export interface GemmPipelineOptions {
   wide?: boolean;
   /** gemm_sgmat_vec: 128×256 tiles. */
   wideN?: boolean;
-  /** gemm_sgmat_vec: 64-deep K slices. */
-  deepK?: boolean;
+  /** gemm_sgmat_vec: 16-deep K slices. */
+  shallowK?: boolean;
   /** gemm_sgmat_vec: double-buffered slices (one barrier per slice). */
   dbuf?: boolean;
-  /** gemm_sgmat_vec: fragments read straight from the operands (whole tiles only). */
-  direct?: boolean;
-  /** gemm_sgmat_vec: constant fragment offsets, one code path per subgroup (single buffer). */
-  fixedOff?: boolean;
   /** gemm_tiled / gemm_gemv: vector reads of a and b (the launcher checks the alignment). */
   vec?: boolean;
 }
@@ -111,7 +106,7 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
     case 'sgmat':
       return { shader: 'gemm/gemm_sgmat.wgsl', defines: { ...common, WIDE_SMEM: opts.wide ?? true }, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
     case 'sgmat_vec':
-      return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, DEEP_K: opts.deepK ?? false, DBUF: opts.dbuf ?? false, DIRECT: opts.direct ?? false, FIXED_OFF: opts.fixedOff ?? false } };
+      return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, SHALLOW_K: opts.shallowK ?? false, DBUF: opts.dbuf ?? false } };
     case 'gemv': {
       if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernel takes b as [N,K] and a untransposed');
       const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
@@ -182,19 +177,15 @@ export const gemmLauncher: Launcher = {
         const sgSize = sgSizeOf(ctx);
         const storage = ctx.limits.maxComputeWorkgroupStorageSize;
         if (sgSize === 32 && tune.sgmatVec !== false && vecAligned(8, m, n, k, o.transA, o.transB, aBase, bBase)) {
-          // 32-deep slices, single-buffered (the double-buffered and 64-deep variants measured
-          // slower on an H100: 65.7 and 93.8 TFLOP/s at 4096³).
+          // Defaults measured on an H100 at 4096³ (bench --variants): 128×256 tiles, 32-deep
+          // slices, one buffer. Double buffering fits 48 KiB with 128×256 tiles only at
+          // 16-deep slices (shallowK).
           const dbuf = tune.dbuf ?? false;
-          const fixedOff = !dbuf && (tune.fixed ?? true);
-          // With constant fragment offsets the 128×256 tile wins (H100, 4096³: 110.7 TFLOP/s
-          // against 99.2 for 128×128 and 68.5 for 128×128 without them); without, 128×128.
-          const wideN = tune.wideN ?? fixedOff;
-          const deepK = tune.deepK ?? false;
+          const wideN = tune.wideN ?? true;
+          const shallowK = tune.shallowK ?? false;
           const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
-          // Direct fragment reads carry no edge handling: whole tiles and 16-deep steps only.
-          const direct = (tune.direct ?? false) && m % t.BM === 0 && n % t.BN === 0 && k % 16 === 0;
-          if (sgmatVecWorkgroupBytes(wideN, o.transA, o.transB, deepK, dbuf, direct) <= storage) {
-            return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat_vec', wideN, deepK, dbuf, direct, fixedOff }), bm: t.BM, bn: t.BN };
+          if (sgmatVecWorkgroupBytes(wideN, o.transA, o.transB, dbuf, shallowK) <= storage) {
+            return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat_vec', wideN, shallowK, dbuf }), bm: t.BM, bn: t.BN };
           }
         }
         const wide = sgmatWorkgroupBytes(true, o.transA, o.transB) <= storage;
@@ -269,11 +260,11 @@ export const gemmLauncher: Launcher = {
 
 /**
  * Benchmarking switches (never needed for correctness): PMETAL_GEMM_TUNE, a comma list of
- * `gemv=0`, `sgmatVec=0`, `tiledVec=0` (turn a fast path off), `wideN=1` and `deepK=1` (the
- * other gemm_sgmat_vec tiles), `dbuf=1` (double-buffered slices), `direct=1` (no staging), `fixed=0` (dynamic fragment offsets),
+ * `gemv=0`, `sgmatVec=0`, `tiledVec=0` (turn a fast path off), `wideN=0` and `shallowK=1` (the
+ * other gemm_sgmat_vec tiles: 128×128, 16-deep slices), `dbuf=1` (double-buffered slices),
  * so one run can time the variants against each other.
  */
-function tuning(): { gemv?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; deepK?: boolean; dbuf?: boolean; direct?: boolean; fixed?: boolean } {
+function tuning(): { gemv?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; shallowK?: boolean; dbuf?: boolean } {
   const raw = typeof process !== 'undefined' ? process.env.PMETAL_GEMM_TUNE : undefined;
   const out: Record<string, boolean> = {};
   for (const kv of (raw ?? '').split(',').filter(Boolean)) {
