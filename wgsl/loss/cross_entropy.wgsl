@@ -81,6 +81,43 @@ fn online(st: vec2<f32>, z: f32) -> vec2<f32> {
   return vec2<f32>(m, s + exp2(t - m));
 }
 
+#if VEC
+struct Absorbed {
+  st: vec2<f32>,
+  sz: f32,
+}
+fn logit4(x: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(logit(x.x), logit(x.y), logit(x.z), logit(x.w));
+}
+// The EPV terms of one 16-byte word into (m, s) and Σz: one max and at most one exact
+// rescale per word, then independent exp2s summed pairwise (the same terms as online() one
+// by one, each t − m still in [t − ceil(max t), 0]; a shorter summation chain).
+fn absorb_word(st: vec2<f32>, sz: f32, q: vec4<u32>) -> Absorbed {
+  let zl = logit4(dec_lo(q));
+  let tl = zl * LOG2E;
+  var tm = max(max(tl.x, tl.y), max(tl.z, tl.w));
+  var zs = (zl.x + zl.y) + (zl.z + zl.w);
+#if X_DT != 0
+  let zh = logit4(dec_hi(q));
+  let th = zh * LOG2E;
+  tm = max(tm, max(max(th.x, th.y), max(th.z, th.w)));
+  zs = zs + ((zh.x + zh.y) + (zh.z + zh.w));
+#endif
+  var m = st.x;
+  var s = st.y;
+  if (tm > m) {
+    let mn = ceil(tm);
+    s = scale_down(s, m - mn);
+    m = mn;
+  }
+  var e = exp2(tl - m);
+#if X_DT != 0
+  e = e + exp2(th - m);
+#endif
+  return Absorbed(vec2<f32>(m, s + ((e.x + e.y) + (e.z + e.w))), sz + zs);
+}
+#endif
+
 #include "common/row_entry.wgsl"
   let start = row * p.v;
   let par = (p.x_base + start) & 1u;
@@ -90,24 +127,23 @@ fn online(st: vec2<f32>, z: f32) -> vec2<f32> {
   var st = vec2<f32>(NO_MAX, 0.0);
   var sz = 0.0;
 #if VEC
+  // Two words per trip, both loads issued before either is folded in (more bytes in
+  // flight per invocation: at V = 32k a row is only ~16 words per invocation).
   let nv = p.v / EPV;
   let q0 = (p.x_base + start) / EPV;
-  for (var k = lid; k < nv; k = k + WG) {
-    let q = xq[q0 + k];
-    let a = dec_lo(q);
-    for (var e = 0u; e < 4u; e = e + 1u) {
-      let z = logit(a[e]);
-      st = online(st, z);
-      sz = sz + z;
-    }
-    if (EPV == 8u) {
-      let b = dec_hi(q);
-      for (var e = 0u; e < 4u; e = e + 1u) {
-        let z = logit(b[e]);
-        st = online(st, z);
-        sz = sz + z;
-      }
-    }
+  var k = lid;
+  for (; k + WG < nv; k = k + 2u * WG) {
+    let qa = xq[q0 + k];
+    let qb = xq[q0 + k + WG];
+    let ra = absorb_word(st, sz, qa);
+    let rb = absorb_word(ra.st, ra.sz, qb);
+    st = rb.st;
+    sz = rb.sz;
+  }
+  if (k < nv) {
+    let r = absorb_word(st, sz, xq[q0 + k]);
+    st = r.st;
+    sz = r.sz;
   }
 #else
   for (var k = lid; k < nwords; k = k + WG) {

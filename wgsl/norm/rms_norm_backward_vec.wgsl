@@ -2,7 +2,8 @@
 // of 16 and that fit WG·VPT words (the launcher checks; otherwise rms_norm_backward.wgsl +
 // rms_norm_dw.wgsl). dy and x are read once and dx written once:
 //   dx_j = r·w_j·dy_j − x_j·(r³/N)·Σ_i dy_i·w_i·x_i
-// Workgroup b handles rows [b·R, b·R + R) one at a time (R = block_rows) and keeps its
+// Workgroup b handles rows [b·R, b·R + R) one at a time (R = block_rows), the next row's
+// dy and x words fetched while this row is reduced (rmsb_vec_next), and keeps its
 // columns' dw partial Σ dy·x·r in registers across them; at the end it writes the partial
 // (f32) to part[b] and rms_norm_dw.wgsl (PARTIAL=0) sums the partials in a fixed order,
 // so dw is deterministic without float atomics. Same products and sums as the streaming
@@ -57,14 +58,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #include "common/slots.wgsl" (SLOT=norm/rmsb_vec_init.wgsl)
   for (var row = r0; row < r1; row = row + 1u) {
     let base = p.x_base + row * p.nv;
+#include "common/slots.wgsl" (SLOT=norm/rmsb_vec_next.wgsl)
     var sdot = 0.0;
     var ss = 0.0;
-#include "common/slots.wgsl" (SLOT=norm/rmsb_vec_load.wgsl)
-    let tdot = wg_sum(sdot, lid, sg_size);
+#include "common/slots.wgsl" (SLOT=norm/rmsb_vec_dot.wgsl)
 #if HAS_RSTD
+    let tdot = wg_sum(sdot, lid, sg_size);
     let r = rstd[p.rstd_base + row];
 #else
-    let r = inverseSqrt(wg_sum(ss, lid, sg_size) / f32(p.n) + p.eps);
+    // Both sums in one reduction (one set of barriers per row).
+    let t2 = wg_sum2(vec2<f32>(sdot, ss), lid, sg_size);
+    let tdot = t2.x;
+    let r = inverseSqrt(t2.y / f32(p.n) + p.eps);
 #endif
     let c = r * r * r / f32(p.n) * tdot;
 #include "common/slots.wgsl" (SLOT=norm/rmsb_vec_store.wgsl)
