@@ -24,6 +24,8 @@ export interface BenchRecord {
   gbps: number;
   /** gbps over the copy kernel's bandwidth measured in the same run (memory-bound ops). */
   copyFraction?: number;
+  /** Fraction of the copy kernel's bandwidth when it moves this op's bytes (half read, half written): launch and ramp costs included on both sides, the fair yardstick for small tensors. */
+  sameSizeFraction?: number;
   /** Wall time per call with `reps` calls in one submission, to completion: what a caller sees, host work included. */
   wallMs?: number;
   error?: string;
@@ -54,6 +56,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const records: BenchRecord[] = [];
   const device: Record<string, string> = {};
   let copy: BenchResult['copy'];
+  // Copy bandwidth by byte count (one measurement per distinct size).
+  const sizes = new Map<number, number>();
+  const sameSize = async (gpu: WebGpuBackend, bytes: number) => {
+    const key = Math.round(bytes / 2);
+    if (!sizes.has(key)) sizes.set(key, (await copyBandwidth(gpu, key)).gbps);
+    return sizes.get(key)!;
+  };
   for (const backend of o.backends) {
     const caps = backend.capabilities();
     device[backend.name] = caps.device;
@@ -68,7 +77,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
           if (o.dtypes?.length && !o.dtypes.includes(dtype)) continue;
           for (const shape of spec.bench) {
             if (o.shape && !shape.label.includes(o.shape)) continue;
-            const r = await benchOne(backend, op, t.tier, dtype, shape, o, copy?.gbps);
+            const r = await benchOne(backend, op, t.tier, dtype, shape, o, copy?.gbps, sameSize);
             records.push(r);
             o.onRecord?.(r);
           }
@@ -79,7 +88,16 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   return { records, copy, device };
 }
 
-async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype: FloatDType, shape: (typeof OPS)[OpName]['bench'][number], o: BenchOptions, copyGbps?: number): Promise<BenchRecord> {
+async function benchOne(
+  backend: KernelBackend,
+  op: OpName,
+  tier: string,
+  dtype: FloatDType,
+  shape: (typeof OPS)[OpName]['bench'][number],
+  o: BenchOptions,
+  copyGbps: number | undefined,
+  sameSize: (gpu: WebGpuBackend, bytes: number) => Promise<number>,
+): Promise<BenchRecord> {
   const spec = getSpec(op);
   const base: BenchRecord = { op, backend: backend.name, tier, dtype, shape: shape.label, ms: NaN, minMs: NaN, maxMs: NaN, runs: 0, timing: 'wall', tflops: NaN, gbps: NaN };
   const inputs: Record<string, Tensor> = {};
@@ -113,6 +131,8 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
     for (let i = 0; i < reps; i++) call();
     await backend.sync();
     const wallMs = (performance.now() - w0) / reps;
+    // Memory-bound rows only (≥ 1 byte per flop): what a copy of the same bytes reaches.
+    const same = gpu && cost.bytes >= cost.flops ? await sameSize(gpu, cost.bytes) : undefined;
     return {
       ...base,
       ms,
@@ -123,6 +143,7 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
       tflops: cost.flops / ms / 1e9,
       gbps,
       copyFraction: copyGbps ? gbps / copyGbps : undefined,
+      sameSizeFraction: same ? gbps / same : undefined,
       wallMs,
     };
   } catch (e) {
@@ -134,12 +155,14 @@ async function benchOne(backend: KernelBackend, op: OpName, tier: string, dtype:
   }
 }
 
+const pct = (f: number | undefined) => (f ? `${(f * 100).toFixed(0)}%` : '-');
+
 export function benchTable(res: BenchResult): string {
-  const head = ['op', 'backend', 'tier', 'dtype', 'shape', 'ms (median)', 'min–max', 'TFLOP/s', 'GB/s', 'of copy', 'wall ms/call'];
+  const head = ['op', 'backend', 'tier', 'dtype', 'shape', 'ms (median)', 'min–max', 'TFLOP/s', 'GB/s', 'of copy', 'of same-size copy', 'wall ms/call'];
   const body = res.records.map((r) =>
     r.error
-      ? [r.op, r.backend, r.tier, r.dtype, r.shape, 'error', r.error.slice(0, 60), '', '', '', '']
-      : [r.op, r.backend, r.tier, r.dtype, r.shape, fixed(r.ms, 3), `${fixed(r.minMs, 3)}–${fixed(r.maxMs, 3)}`, fixed(r.tflops, 1), fixed(r.gbps, 0), r.copyFraction ? `${(r.copyFraction * 100).toFixed(0)}%` : '-', fixed(r.wallMs, 3)],
+      ? [r.op, r.backend, r.tier, r.dtype, r.shape, 'error', r.error.slice(0, 60), '', '', '', '', '']
+      : [r.op, r.backend, r.tier, r.dtype, r.shape, fixed(r.ms, 3), `${fixed(r.minMs, 3)}–${fixed(r.maxMs, 3)}`, fixed(r.tflops, 1), fixed(r.gbps, 0), pct(r.copyFraction), pct(r.sameSizeFraction), fixed(r.wallMs, 3)],
   );
   const lines = textTable(head, body);
   if (res.copy) lines.push(`copy kernel: ${res.copy.gbps.toFixed(0)} GB/s over ${res.copy.bytes / 2 ** 20} MiB (the "of copy" baseline)`);

@@ -22,8 +22,6 @@ const PLANS: Variant[] = [
 const ROPE: Variant[] = [
   { name: 'default (16-byte words)', env: {} },
   { name: 'word pairs (PMETAL_ROPE_VEC=0)', env: { PMETAL_ROPE_VEC: '0' } },
-  { name: '2 heads per invocation', env: { PMETAL_ROPE_HEADS: '2' } },
-  { name: '8 heads per invocation', env: { PMETAL_ROPE_HEADS: '8' } },
 ];
 export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   softmax: PLANS,

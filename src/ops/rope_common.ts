@@ -320,6 +320,8 @@ export function ropeBench(xName: string): BenchShape[] {
   const shapes: CaseDef[] = [
     { b: 1, s: 4096, h: 32, d: 128 },
     { b: 8, s: 2048, h: 8, d: 128, positions: 'BS', maxPos: 8192 },
+    // A training batch (4 × 8k tokens): 268 MB of f16 each way, past the launch-bound regime.
+    { b: 4, s: 8192, h: 32, d: 128 },
   ];
   return shapes.map((c) => ({ label: labelOf(c), options: c.options ?? {}, make: (dtype, seed) => makeInputs(c, xName, dtype, seed) }));
 }

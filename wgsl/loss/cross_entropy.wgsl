@@ -127,20 +127,24 @@ fn absorb_word(st: vec2<f32>, sz: f32, q: vec4<u32>) -> Absorbed {
   var st = vec2<f32>(NO_MAX, 0.0);
   var sz = 0.0;
 #if VEC
-  // Two words per trip, both loads issued before either is folded in (more bytes in
-  // flight per invocation: at V = 32k a row is only ~16 words per invocation).
+  // Four words per trip, all loads issued before any is folded in (more bytes in flight
+  // per invocation: at V = 32k a row is only ~16 words per invocation).
   let nv = p.v / EPV;
   let q0 = (p.x_base + start) / EPV;
   var k = lid;
-  for (; k + WG < nv; k = k + 2u * WG) {
+  for (; k + 3u * WG < nv; k = k + 4u * WG) {
     let qa = xq[q0 + k];
     let qb = xq[q0 + k + WG];
+    let qc = xq[q0 + k + 2u * WG];
+    let qd = xq[q0 + k + 3u * WG];
     let ra = absorb_word(st, sz, qa);
     let rb = absorb_word(ra.st, ra.sz, qb);
-    st = rb.st;
-    sz = rb.sz;
+    let rc = absorb_word(rb.st, rb.sz, qc);
+    let rd = absorb_word(rc.st, rc.sz, qd);
+    st = rd.st;
+    sz = rd.sz;
   }
-  if (k < nv) {
+  for (; k < nv; k = k + WG) {
     let r = absorb_word(st, sz, xq[q0 + k]);
     st = r.st;
     sz = r.sz;
@@ -162,8 +166,10 @@ fn absorb_word(st: vec2<f32>, sz: f32, q: vec4<u32>) -> Absorbed {
   }
 #endif
   let mx = wg_max(st.x, lid, sg_size);
-  let total = wg_sum(scale_down(st.y, st.x - mx), lid, sg_size);
-  let zsum = wg_sum(sz, lid, sg_size);
+  // Σ s and Σz in one reduction (one set of barriers).
+  let sums = wg_sum2(vec2<f32>(scale_down(st.y, st.x - mx), sz), lid, sg_size);
+  let total = sums.x;
+  let zsum = sums.y;
   if (lid == 0u) {
     let l = mx * LN2 + log(total);
     store_lse(p.lse_base + row, l);

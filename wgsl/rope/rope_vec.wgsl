@@ -76,34 +76,6 @@ fn gptj2(v: vec4<f32>, c: vec2<f32>, s: vec2<f32>) -> vec4<f32> {
   return v * vec4<f32>(c.x, c.x, c.y, c.y) + v.yxwz * vec4<f32>(-s.x, s.x, -s.y, s.y);
 }
 
-// NeoX: words a (first half) and b (second half) of EPV pairs rotated by (lo, hi) (hi:
-// elements 4–7 of 16-bit words).
-struct Words2 {
-  a: vec4<u32>,
-  b: vec4<u32>,
-}
-fn neox_words(va: vec4<u32>, vb: vec4<u32>, lo: Cs4, hi: Cs4) -> Words2 {
-  let a0 = dec_lo(va);
-  let b0 = dec_lo(vb);
-#if X_DT != 0
-  let a1 = dec_hi(va);
-  let b1 = dec_hi(vb);
-  return Words2(enc(a0 * lo.c - b0 * lo.s, a1 * hi.c - b1 * hi.s), enc(b0 * lo.c + a0 * lo.s, b1 * hi.c + a1 * hi.s));
-#else
-  return Words2(enc(a0 * lo.c - b0 * lo.s, vec4<f32>(0.0)), enc(b0 * lo.c + a0 * lo.s, vec4<f32>(0.0)));
-#endif
-}
-
-// GPT-J: one word's adjacent pairs rotated by cs (f32 words: 2 pairs, 16-bit: 4).
-fn gptj_word(v: vec4<u32>, cs: Cs4) -> vec4<u32> {
-  let lo = gptj2(dec_lo(v), cs.c.xy, cs.s.xy);
-#if X_DT != 0
-  return enc(lo, gptj2(dec_hi(v), cs.c.zw, cs.s.zw));
-#else
-  return enc(lo, vec4<f32>(0.0));
-#endif
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let slot = lid / p.lanes;
@@ -132,36 +104,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   for (; k < p.units; k = k + k_step) {
     if (k < p.rot_units) {
-      // Two heads per trip, all their words loaded before either is rotated: twice the
-      // bytes in flight per invocation (one head at a time left rope at ~2/3 of copy).
 #if NEOX
       let lo = angles4(ps, k * EPV);
 #if X_DT != 0
       let hi = angles4(ps, k * EPV + 4u);
-#else
-      let hi = lo;
 #endif
       let hw = p.rot_words / 2u;
-      var h = h0;
-      for (; h + h_step < p.heads; h = h + 2u * h_step) {
-        let o0 = h * p.row_words + k;
-        let o1 = o0 + h_step * p.row_words;
-        let va0 = x[xw0 + o0];
-        let vb0 = x[xw0 + o0 + hw];
-        let va1 = x[xw0 + o1];
-        let vb1 = x[xw0 + o1 + hw];
-        let r0 = neox_words(va0, vb0, lo, hi);
-        let r1 = neox_words(va1, vb1, lo, hi);
-        y[yw0 + o0] = r0.a;
-        y[yw0 + o0 + hw] = r0.b;
-        y[yw0 + o1] = r1.a;
-        y[yw0 + o1 + hw] = r1.b;
-      }
-      if (h < p.heads) {
+      for (var h = h0; h < p.heads; h = h + h_step) {
         let o = h * p.row_words + k;
-        let r = neox_words(x[xw0 + o], x[xw0 + o + hw], lo, hi);
-        y[yw0 + o] = r.a;
-        y[yw0 + o + hw] = r.b;
+        let va = x[xw0 + o];
+        let vb = x[xw0 + o + hw];
+        let a0 = dec_lo(va);
+        let b0 = dec_lo(vb);
+#if X_DT != 0
+        let a1 = dec_hi(va);
+        let b1 = dec_hi(vb);
+        y[yw0 + o] = enc(a0 * lo.c - b0 * lo.s, a1 * hi.c - b1 * hi.s);
+        y[yw0 + o + hw] = enc(b0 * lo.c + a0 * lo.s, b1 * hi.c + a1 * hi.s);
+#else
+        y[yw0 + o] = enc(a0 * lo.c - b0 * lo.s, vec4<f32>(0.0));
+        y[yw0 + o + hw] = enc(b0 * lo.c + a0 * lo.s, vec4<f32>(0.0));
+#endif
       }
 #else
 #if X_DT != 0
@@ -171,18 +134,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let c1 = angle_cs(ps, k * 2u + 1u);
       let cs = Cs4(vec4<f32>(c0.x, c1.x, 0.0, 0.0), vec4<f32>(c0.y, c1.y, 0.0, 0.0));
 #endif
-      var h = h0;
-      for (; h + h_step < p.heads; h = h + 2u * h_step) {
-        let o0 = h * p.row_words + k;
-        let o1 = o0 + h_step * p.row_words;
-        let v0 = x[xw0 + o0];
-        let v1 = x[xw0 + o1];
-        y[yw0 + o0] = gptj_word(v0, cs);
-        y[yw0 + o1] = gptj_word(v1, cs);
-      }
-      if (h < p.heads) {
+      for (var h = h0; h < p.heads; h = h + h_step) {
         let o = h * p.row_words + k;
-        y[yw0 + o] = gptj_word(x[xw0 + o], cs);
+        let v = x[xw0 + o];
+        let lo = gptj2(dec_lo(v), cs.c.xy, cs.s.xy);
+#if X_DT != 0
+        y[yw0 + o] = enc(lo, gptj2(dec_hi(v), cs.c.zw, cs.s.zw));
+#else
+        y[yw0 + o] = enc(lo, vec4<f32>(0.0));
+#endif
       }
 #endif
     } else {

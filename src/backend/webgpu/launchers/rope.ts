@@ -72,8 +72,7 @@ const VEC_HEADS = 4;
  * binding offsets are 256-byte aligned); the launcher checks. A token gets `lanes`
  * invocations — its work units × ⌈H / VEC_HEADS⌉ head groups — and a workgroup of 64–256
  * holds ⌊WG / lanes⌋ tokens, with spare lanes spread over more head groups.
- * PMETAL_ROPE_VEC=0 turns the path off (for the bench's comparison with rope.wgsl);
- * PMETAL_ROPE_HEADS=n sets the heads per invocation (bench --variants).
+ * PMETAL_ROPE_VEC=0 turns the path off (for the bench's comparison with rope.wgsl).
  */
 export function ropeVecPlan(h: number, d: number, rd: number, elemBytes: number, neox: boolean) {
   if (typeof process !== 'undefined' && process.env.PMETAL_ROPE_VEC === '0') return undefined;
@@ -83,8 +82,7 @@ export function ropeVecPlan(h: number, d: number, rd: number, elemBytes: number,
   const rotWords = rd / epv;
   const rotUnits = neox ? rotWords / 2 : rotWords;
   const units = rotUnits + (d - rd) / epv;
-  const perInv = Number(typeof process !== 'undefined' ? process.env.PMETAL_ROPE_HEADS : undefined) || VEC_HEADS;
-  const want = Math.min(256, units * Math.ceil(h / perInv));
+  const want = Math.min(256, units * Math.ceil(h / VEC_HEADS));
   const wg = Math.max(64, 2 ** Math.ceil(Math.log2(want)));
   const tpw = Math.max(1, Math.floor(wg / want));
   return { epv, rowWords: d / epv, rotWords, rotUnits, units, wg, tpw, lanes: Math.floor(wg / tpw) };
