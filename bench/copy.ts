@@ -20,9 +20,11 @@ export async function copyBandwidth(gpu: WebGpuBackend, bytes: number, reps = 10
   const run = () =>
     rt.dispatch({
       pipeline: { shader: 'bench/copy.wgsl', defines: {}, overrides: { WG: 256 } },
+      // Sized bindings: the pool rounds buffers up to a size class, which may exceed the
+      // binding limit (a 2 GiB class against maxStorageBufferBindingSize = 2 GiB − 4).
       bindings: [
-        { binding: 0, buffer: src },
-        { binding: 1, buffer: dst },
+        { binding: 0, buffer: src, size: vec4s * 16 },
+        { binding: 1, buffer: dst, size: vec4s * 16 },
       ],
       params: { binding: 2, data: packParams(COPY_PARAMS, { count: vec4s, groups_x: g.groupsX }) },
       workgroups: g.workgroups,

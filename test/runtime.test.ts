@@ -33,6 +33,21 @@ describe('webgpu buffer pool', () => {
     await rt.sync();
   });
 
+  it('evicts past a size class emptied by reuse (it leaves the pool, not an empty list)', () => {
+    rt.trimPool();
+    // Class A pooled then taken back (emptied) first, so it would be the "oldest" entry.
+    const a = rt.createBuffer(8 * 1024);
+    rt.releaseBuffer(a);
+    expect(rt.createBuffer(8 * 1024)).toBe(a);
+    const b = rt.createBuffer(40 * 1024);
+    rt.releaseBuffer(b);
+    // 40 + 32 > 64 KiB: eviction must find b, not trip over A's empty class.
+    const c = rt.createBuffer(32 * 1024);
+    expect(() => rt.releaseBuffer(c)).not.toThrow();
+    expect(rt.pooledBytes).toBe(32 * 1024);
+    rt.releaseBuffer(a);
+  });
+
   it('never pools a buffer larger than the limit', () => {
     rt.trimPool();
     const big = rt.createBuffer(128 * 1024);

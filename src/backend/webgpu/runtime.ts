@@ -108,6 +108,8 @@ export class Runtime {
     const free = this.#pool.get(size);
     const hit = free?.pop();
     if (hit) {
+      // An emptied size class leaves the map: eviction takes the first entry's buffer.
+      if (!free!.length) this.#pool.delete(size);
       this.#pooledBytes -= size;
       return hit;
     }
