@@ -172,6 +172,11 @@ export const gemm: OpSpec<'a' | 'b' | 'c' | 'bias', 'y', Opts> = {
     gemmCase({ m: 33, n: 70, k: 96, transA: true, quick: true }),
     gemmCase({ m: 45, n: 66, k: 64, transB: true, alpha: 0.5, beta: 2, bias: true, quick: true }),
     gemmCase({ m: 17, n: 80, k: 32, transA: true, transB: true, batchA: 2, quick: true }),
+    // Decode-style small M with b as [N,K]: the gemv kernel, on 4-element runs (two row
+    // blocks, ragged N, batched, the epilogue; a broadcast a) and element by element.
+    gemmCase({ m: 12, n: 37, k: 264, transB: true, batchA: 2, batchB: 2, beta: 0.5, bias: true, quick: true }),
+    gemmCase({ m: 5, n: 21, k: 100, transB: true, batchB: 2, quick: true }),
+    gemmCase({ m: 3, n: 9, k: 37, transB: true, quick: true }),
     gemmCase({ m: 64, n: 64, k: 4096 }),
     gemmCase({ m: 128, n: 128, k: 128 }),
     gemmCase({ m: 130, n: 131, k: 129 }),
