@@ -153,8 +153,21 @@ webgpuFlags(
     .addOption(new Option('--peer <list>', 'with --peers: only these peers (onnxruntime-web, tfjs)').argParser(list))
     .option('--quick', 'with --peers: small shapes (lavapipe, the tests)')
     .option('--html <file>', 'with --peers: write a self-contained HTML report with charts')
-    .option('--variants', "webgpu: time each op's tuning variants side by side (bench/variants.ts; the first is the default)"),
+    .option('--variants', "webgpu: time each op's tuning variants side by side (bench/variants.ts; the first is the default)")
+    .option('--sgmat-ceiling', 'webgpu: the subgroup-matrix gemm loop stage by stage (bench/sgmat_ceiling.ts)'),
 ).action(async (o) => {
+  if (o.sgmatCeiling) {
+    const { sgmatCeiling, ceilingTable } = await import('../bench/sgmat_ceiling.js');
+    const [gpu] = (await loadBackends(o, ['webgpu'])) as WebGpuBackend[];
+    try {
+      const rows = await sgmatCeiling(gpu, { reps: Number(o.reps) });
+      console.log(ceilingTable(rows));
+      if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), adapter: gpu.adapterName, rows }, null, 2));
+    } finally {
+      gpu.dispose();
+    }
+    return;
+  }
   if (o.variants) {
     const { runVariants, variantsTable } = await import('../bench/variants.js');
     const [gpu] = (await loadBackends(o, ['webgpu'])) as WebGpuBackend[];

@@ -43,6 +43,12 @@ describe.skipIf(!existsSync('dist/cli.js'))('pmetal CLI', () => {
     expect(r.stderr).toMatch(/unknown backend 'nope'/);
   });
 
+  it('bench --sgmat-ceiling says what it needs where the adapter lacks subgroup matrices', async () => {
+    const r = (await cli(['bench', '--sgmat-ceiling'])) as { code?: number; stderr: string };
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--sgmat-ceiling needs subgroup matrices/);
+  });
+
   it('bench --variants times each tuning variant of an op and writes JSON', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pmetal-variants-'));
     const json = join(dir, 'v.json');

@@ -89,6 +89,11 @@ const PINNED: Record<string, Record<string, number>> = {
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
 };
 
+/** Switches that take more than two values (the rest are 0/1 or dtype codes). */
+const VALUES: Record<string, Record<string, number[]>> = {
+  'bench/sgmat_ceiling.wgsl': { STAGE: [0, 1, 2, 3] },
+};
+
 // Kernels are the files no other file includes whose source (includes pasted) has an entry
 // point; the rest are building blocks (common/row_entry.wgsl holds an entry point's head).
 const includedFiles = new Set([...Object.values(WGSL).join('\n').matchAll(/#include "([^"]+)"/g)].map((m) => m[1]));
@@ -99,6 +104,7 @@ describe('every WGSL kernel compiles with Dawn in every switch combination', () 
     let compiled = 0;
     const sw = switches(file);
     for (const [k, v] of Object.entries(PINNED[file] ?? {})) sw.set(k, [v]);
+    for (const [k, v] of Object.entries(VALUES[file] ?? {})) sw.set(k, v);
     for (const defines of combos(sw)) {
       const src = shaderSource({ shader: file, defines });
       const needsMatrix = /enable\s+chromium_experimental_subgroup_matrix/.test(src.code);
