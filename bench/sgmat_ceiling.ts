@@ -32,7 +32,10 @@ export async function sgmatCeiling(gpu: WebGpuBackend, o: { iter?: number; workg
   // Several waves on any GPU: 1024 workgroups of 256 invocations.
   const groups = o.workgroups ?? 1024;
   const out = rt.createBuffer(groups * 8 * 4096 * 4);
-  const src = rt.createBuffer(2 * 4096 * 4096 * 2);
+  // A and B: 4096×4096 f16 each (their values do not matter to the timing).
+  const opBytes = 4096 * 4096 * 2;
+  const a = rt.createBuffer(opBytes);
+  const b = rt.createBuffer(opBytes);
   const rows: CeilingRow[] = [];
   try {
     for (let stage = 0; stage < CEILING_STAGES.length; stage++) {
@@ -41,7 +44,8 @@ export async function sgmatCeiling(gpu: WebGpuBackend, o: { iter?: number; workg
           pipeline: { shader: 'bench/sgmat_ceiling.wgsl', defines: { STAGE: stage }, overrides: { ITER: iter } },
           bindings: [
             { binding: 0, buffer: out, size: groups * 8 * 4096 * 4 },
-            { binding: 1, buffer: src, size: 2 * 4096 * 4096 * 2 },
+            { binding: 1, buffer: a, size: opBytes },
+            { binding: 2, buffer: b, size: opBytes },
           ],
           workgroups: [groups],
         });
@@ -56,7 +60,8 @@ export async function sgmatCeiling(gpu: WebGpuBackend, o: { iter?: number; workg
     }
   } finally {
     rt.releaseBuffer(out);
-    rt.releaseBuffer(src);
+    rt.releaseBuffer(a);
+    rt.releaseBuffer(b);
   }
   return rows;
 }
