@@ -75,6 +75,7 @@ const B_COLS: u32 = BN;
 var<workgroup> As: array<f16, A_ROWS * LDA>;
 var<workgroup> Bs: array<f16, B_ROWS * LDB>;
 var<workgroup> stage: array<f32, NSG * 256u>;
+#include "gemm/gemm_sgmat_flush.wgsl"
 
 // Offset of the 16×16 fragment of op(A) at tile rows r0.., slice columns k0.. (and of op(B)
 // at slice rows k0.., tile columns c0..) in the staged layouts.
@@ -137,15 +138,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let ar0 = m0;
     let ac0 = k0;
 #endif
-    for (var t = lid; t < A_ROWS * A_COLS / 2u; t = t + NSG * SG_SIZE) {
-      let r = t / (A_COLS / 2u);
-      let c = (t % (A_COLS / 2u)) * 2u;
-      let gr = ar0 + r;
-      let gc = ac0 + c;
-      let v = pair_a(a0 + gr * a_ld + gc, gr < a_r_lim && gc < a_c_lim, gr < a_r_lim && gc + 1u < a_c_lim);
-      As[r * LDA + c] = v.x;
-      As[r * LDA + c + 1u] = v.y;
-    }
+#include "gemm/gemm_sgmat_pairs.wgsl" (ARR=As, PAIR=pair_a, R0=ar0, C0=ac0, ROWS=A_ROWS, COLS=A_COLS, LD=LDA, BASE=a0, LDG=a_ld, RLIM=a_r_lim, CLIM=a_c_lim)
 #if TRANS_B
     let br0 = n0;
     let bc0 = k0;
@@ -153,15 +146,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let br0 = k0;
     let bc0 = n0;
 #endif
-    for (var t = lid; t < B_ROWS * B_COLS / 2u; t = t + NSG * SG_SIZE) {
-      let r = t / (B_COLS / 2u);
-      let c = (t % (B_COLS / 2u)) * 2u;
-      let gr = br0 + r;
-      let gc = bc0 + c;
-      let v = pair_b(b0 + gr * b_ld + gc, gr < b_r_lim && gc < b_c_lim, gr < b_r_lim && gc + 1u < b_c_lim);
-      Bs[r * LDB + c] = v.x;
-      Bs[r * LDB + c + 1u] = v.y;
-    }
+#include "gemm/gemm_sgmat_pairs.wgsl" (ARR=Bs, PAIR=pair_b, R0=br0, C0=bc0, ROWS=B_ROWS, COLS=B_COLS, LD=LDB, BASE=b0, LDG=b_ld, RLIM=b_r_lim, CLIM=b_c_lim)
     workgroupBarrier();
     for (var ks = 0u; ks < BK; ks = ks + 16u) {
       var l: array<subgroup_matrix_left<f16, 16, 16>, FM>;
@@ -181,23 +166,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let ybz = p.y_base + wid.z * p.m * p.n;
   for (var t = 0u; t < FM * FN; t = t + 1u) {
     subgroupMatrixStore<row_major>(&stage, sg * 256u, acc[t], 16u);
-    workgroupBarrier();
-    let r0 = m0 + (sm * FM + t / FN) * 16u;
-    let c0 = n0 + (sn * FN + t % FN) * 16u;
-    // 16 rows × 4 runs of 4 columns, spread over the subgroup's lanes.
-    for (var s = lane; s < 64u; s = s + sg_size) {
-      let row = r0 + s / 4u;
-      let col = c0 + (s % 4u) * 4u;
-      if (row < p.m && col < p.n) {
-        let e = ybz + row * p.n + col;
-        let src = sg * 256u + (s / 4u) * 16u + (s % 4u) * 4u;
-        var v: vec4<f32>;
-        for (var q = 0u; q < 4u; q = q + 1u) {
-          v[q] = epilogue(stage[src + q], e + q, min(col + q, p.n - 1u));
-        }
-        store_run4(e, v, min(4u, p.n - col));
-      }
-    }
-    workgroupBarrier();
+    flush(sg, lane, sg_size, m0 + (sm * FM + t / FN) * 16u, n0 + (sn * FN + t % FN) * 16u, ybz);
   }
 }

@@ -90,24 +90,7 @@ var<private> ra: array<vec4<u32>, A_PER>;
 var<private> rb: array<vec4<u32>, B_PER>;
 var<workgroup> stage: array<f32, 8u * 256u>;
 
-// Writes the 16×16 result staged at stage[sg·256..] to y rows r0.., columns c0.. (masked).
-fn flush(sg: u32, lane: u32, sg_size: u32, r0: u32, c0: u32, ybz: u32) {
-  workgroupBarrier();
-  for (var s = lane; s < 64u; s = s + sg_size) {
-    let row = r0 + s / 4u;
-    let col = c0 + (s % 4u) * 4u;
-    if (row < p.m && col < p.n) {
-      let e = ybz + row * p.n + col;
-      let src = sg * 256u + (s / 4u) * 16u + (s % 4u) * 4u;
-      var v: vec4<f32>;
-      for (var q = 0u; q < 4u; q = q + 1u) {
-        v[q] = epilogue(stage[src + q], e + q, min(col + q, p.n - 1u));
-      }
-      store_run4(e, v, min(4u, p.n - col));
-    }
-  }
-  workgroupBarrier();
-}
+#include "gemm/gemm_sgmat_flush.wgsl"
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
