@@ -92,63 +92,13 @@ fn run_cnt(r: u32, rlim: u32, c: u32, lim: u32) -> u32 {
 }
 
 fn fetch(lid: u32, k0: u32, m0: u32, n0: u32, a0: u32, b0: u32) {
-  for (var i = 0u; i < A_PER; i = i + 1u) {
-    let t = lid + i * WG;
-#if TRANS_A
-    // a is [K, M]: runs along m.
-    let rc = run_rc(t, false, BM);
-    let gk = k0 + rc.x;
-    let gm = m0 + rc.y;
-    ra[i] = run_a(a0 + gk * p.m + gm, run_cnt(gk, p.k, gm, p.m));
-#else
-    let rc = run_rc(t, true, BM);
-    let gm = m0 + rc.x;
-    let gk = k0 + rc.y;
-    ra[i] = run_a(a0 + gm * p.k + gk, run_cnt(gm, p.m, gk, p.k));
-#endif
-  }
-  for (var i = 0u; i < B_PER; i = i + 1u) {
-    let t = lid + i * WG;
-#if TRANS_B
-    // b is [N, K]: runs along k.
-    let rc = run_rc(t, true, BN);
-    let gn = n0 + rc.x;
-    let gk = k0 + rc.y;
-    rb[i] = run_b(b0 + gn * p.k + gk, run_cnt(gn, p.n, gk, p.k));
-#else
-    let rc = run_rc(t, false, BN);
-    let gk = k0 + rc.x;
-    let gn = n0 + rc.y;
-    rb[i] = run_b(b0 + gk * p.n + gn, run_cnt(gk, p.k, gn, p.n));
-#endif
-  }
+#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=A_PER, REG=ra, RUN=run_a, CONTIG_K=!TRANS_A, TILE=BM, O0=m0, EXT=p.m, BASE=a0)
+#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb, RUN=run_b, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=b0)
 }
 
 fn stash(lid: u32) {
-  for (var i = 0u; i < A_PER; i = i + 1u) {
-    let t = lid + i * WG;
-#if TRANS_A
-    let rc = run_rc(t, false, BM);
-    As[rc.x * (BM / 4u) + rc.y / 4u] = ra[i];
-#else
-    let rc = run_rc(t, true, BM);
-    for (var j = 0u; j < 4u; j = j + 1u) {
-      As[(rc.y + j) * (BM / 4u) + rc.x / 4u][rc.x % 4u] = ra[i][j];
-    }
-#endif
-  }
-  for (var i = 0u; i < B_PER; i = i + 1u) {
-    let t = lid + i * WG;
-#if TRANS_B
-    let rc = run_rc(t, true, BN);
-    for (var j = 0u; j < 4u; j = j + 1u) {
-      Bs[(rc.y + j) * (BN / 4u) + rc.x / 4u][rc.x % 4u] = rb[i][j];
-    }
-#else
-    let rc = run_rc(t, false, BN);
-    Bs[rc.x * (BN / 4u) + rc.y / 4u] = rb[i];
-#endif
-  }
+#include "gemm/gemm_tiled_stash_op.wgsl" (PER=A_PER, REG=ra, ARR=As, CONTIG_K=!TRANS_A, TILE=BM)
+#include "gemm/gemm_tiled_stash_op.wgsl" (PER=B_PER, REG=rb, ARR=Bs, CONTIG_K=TRANS_B, TILE=BN)
 }
 
 // Row `row`, columns c0..c0+3 of y (masked) from the f32 sums s.
