@@ -16,24 +16,7 @@ override ITEMS: u32 = 4;
 #include "common/tensor.wgsl" (NAME=dx, DT=X_DT, BINDING=4, WRITE=1)
 #include "loss/softcap.wgsl"
 
-struct Params {
-  rows: u32,
-  v: u32,
-  groups_x: u32,
-  chunks: u32,
-  x_base: u32,
-  t_base: u32,
-  lse_base: u32,
-  g_base: u32,
-  g_stride: u32,
-  dx_base: u32,
-  ignore_index: i32,
-  cap: f32,
-  inv_cap: f32,
-  c1: f32,
-  c2: f32,
-}
-@group(0) @binding(5) var<uniform> p: Params;
+#include "loss/ce_backward_params.wgsl"
 
 #include "loss/ce_grad.wgsl"
 

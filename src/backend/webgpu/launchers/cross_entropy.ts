@@ -26,26 +26,10 @@ export const CE_REDUCE_PARAMS = defineParams([
   ['ignore_index', 'i32'],
 ]);
 
+/** Both backward kernels' Params (wgsl/loss/ce_backward_params.wgsl). */
 export const CROSS_ENTROPY_BACKWARD_PARAMS = defineParams([
   ['rows', 'u32'],
   ['v', 'u32'],
-  ['groups_x', 'u32'],
-  ['chunks', 'u32'],
-  ['x_base', 'u32'],
-  ['t_base', 'u32'],
-  ['lse_base', 'u32'],
-  ['g_base', 'u32'],
-  ['g_stride', 'u32'],
-  ['dx_base', 'u32'],
-  ['ignore_index', 'i32'],
-  ['cap', 'f32'],
-  ['inv_cap', 'f32'],
-  ['c1', 'f32'],
-  ['c2', 'f32'],
-]);
-
-export const CROSS_ENTROPY_BACKWARD_VEC_PARAMS = defineParams([
-  ['rows', 'u32'],
   ['nv', 'u32'],
   ['groups_x', 'u32'],
   ['chunks', 'u32'],
@@ -60,7 +44,6 @@ export const CROSS_ENTROPY_BACKWARD_VEC_PARAMS = defineParams([
   ['inv_cap', 'f32'],
   ['c1', 'f32'],
   ['c2', 'f32'],
-  ['v', 'u32'],
 ]);
 
 /** Scalars both kernels share; packParams rounds them to f32 (the bounds count that rounding). */
@@ -165,12 +148,12 @@ export const crossEntropyBackwardLauncher: Launcher = {
           : { b: { binding: 3, buffer: scale ?? ctx.buffer(i.dloss) }, base: 0 };
       const dw = windowOf(ctx, dx, 4, r0 * v, n * v);
       const g = grid(ctx, n * chunks);
-      const common = { rows: n, groups_x: g.groupsX, chunks, t_base: tw.base, lse_base: lw.base, g_base: gw.base, g_stride: o.reduction === 'none' ? 1 : 0, ...scalars(o, v) };
+      const common = { rows: n, v, groups_x: g.groupsX, chunks, t_base: tw.base, lse_base: lw.base, g_base: gw.base, g_stride: o.reduction === 'none' ? 1 : 0, ...scalars(o, v) };
       if (epv) {
         ctx.rt.dispatch({
           pipeline: { shader: 'loss/cross_entropy_backward_vec.wgsl', defines: { X_DT: dtCode(x.dtype), SOFTCAP: o.softcap !== undefined }, overrides: { WG: wg, ITEMS: items } },
           bindings: [xw.b, tw.b, lw.b, gw.b, dw.b],
-          params: { binding: 5, data: packParams(CROSS_ENTROPY_BACKWARD_VEC_PARAMS, { ...common, nv: v / epv, v, x_base: xw.base / epv, dx_base: dw.base / epv }) },
+          params: { binding: 5, data: packParams(CROSS_ENTROPY_BACKWARD_PARAMS, { ...common, nv: v / epv, x_base: xw.base / epv, dx_base: dw.base / epv }) },
           workgroups: g.workgroups,
         });
         continue;
@@ -179,22 +162,7 @@ export const crossEntropyBackwardLauncher: Launcher = {
         // Rows of even length share no words between workgroups: plain 16-bit stores.
         pipeline: { shader: 'loss/cross_entropy_backward.wgsl', defines: { X_DT: dtCode(x.dtype), SOFTCAP: o.softcap !== undefined, ATOMIC_OUT: v % 2 === 1 }, overrides: { WG: wg, ITEMS: items } },
         bindings: [xw.b, tw.b, lw.b, gw.b, dw.b],
-        params: {
-          binding: 5,
-          data: packParams(CROSS_ENTROPY_BACKWARD_PARAMS, {
-            rows: n,
-            v,
-            groups_x: g.groupsX,
-            chunks,
-            x_base: xw.base,
-            t_base: tw.base,
-            lse_base: lw.base,
-            g_base: gw.base,
-            g_stride: o.reduction === 'none' ? 1 : 0,
-            dx_base: dw.base,
-            ...scalars(o, v),
-          }),
-        },
+        params: { binding: 5, data: packParams(CROSS_ENTROPY_BACKWARD_PARAMS, { ...common, nv: 0, x_base: xw.base, dx_base: dw.base }) },
         workgroups: g.workgroups,
       });
     }
