@@ -32,27 +32,7 @@ override WG: u32 = 256;
 @group(0) @binding(3) var<storage, read> pos: array<i32>;
 #endif
 
-struct Params {
-  // Tokens in this chunk and the global index of its first (for the position).
-  tokens: u32,
-  tok0: u32,
-  heads: u32,
-  seq: u32,
-  // Words per head row (D/2), rotated words per head (rd/2), and work units per head.
-  row_words: u32,
-  rot_words: u32,
-  rot_units: u32,
-  units: u32,
-  groups_x: u32,
-  // Window bases, in elements (even).
-  x_base: u32,
-  y_base: u32,
-  // Elements between batches in positions: S for [B, S], 0 for [S].
-  pos_bstride: u32,
-  offset: i32,
-  mscale: f32,
-}
-@group(0) @binding(4) var<uniform> p: Params;
+#include "rope/rope_params.wgsl"
 
 #include "rope/token_angle.wgsl"
 

@@ -6,26 +6,8 @@ import { defineParams, packParams } from '../params.js';
 import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
 import type { Binding, Runtime } from '../runtime.js';
 
-/** rope/rope.wgsl: one workgroup per token, word-aligned pairs. */
+/** rope/rope.wgsl and rope/rope_vec.wgsl (wgsl/rope/rope_params.wgsl; lanes and tpw: rope_vec only). */
 export const ROPE_PARAMS = defineParams([
-  ['tokens', 'u32'],
-  ['tok0', 'u32'],
-  ['heads', 'u32'],
-  ['seq', 'u32'],
-  ['row_words', 'u32'],
-  ['rot_words', 'u32'],
-  ['rot_units', 'u32'],
-  ['units', 'u32'],
-  ['groups_x', 'u32'],
-  ['x_base', 'u32'],
-  ['y_base', 'u32'],
-  ['pos_bstride', 'u32'],
-  ['offset', 'i32'],
-  ['mscale', 'f32'],
-]);
-
-/** rope/rope_vec.wgsl: rope.wgsl on 16-byte words, tpw tokens per workgroup. */
-export const ROPE_VEC_PARAMS = defineParams([
   ['tokens', 'u32'],
   ['tok0', 'u32'],
   ['heads', 'u32'],
@@ -162,7 +144,7 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
             bindings: common(xw, yw),
             params: {
               binding: 4,
-              data: packParams(ROPE_VEC_PARAMS, {
+              data: packParams(ROPE_PARAMS, {
                 ...shared,
                 tokens: t1 - t0,
                 tok0: t0,
@@ -208,6 +190,8 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
                 rot_words: rd / 2,
                 rot_units: rotUnits,
                 units,
+                lanes: 0,
+                tpw: 0,
                 groups_x: g.groupsX,
                 x_base: xw.base,
                 y_base: yw.base,
