@@ -130,17 +130,29 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
         if (positions) bindings.push({ binding: 3, buffer: ctx.buffer(positions), offset: 0, size: positions.size * 4 });
         return bindings;
       };
+      // One token (or tpw tokens) per workgroup, all its heads sharing each cos/sin:
+      // rope_vec.wgsl on 16-byte words where the pairs line up on them, else rope.wgsl on
+      // 32-bit words where they line up on those (D even and, NeoX, rotaryDim/2 even).
       const vec = ropeVecPlan(h, d, rd, BYTES[x.dtype], neox);
-      if (vec) {
+      const rotUnits = neox ? rd / 4 : rd / 2;
+      const units = rotUnits + (d - rd) / 2;
+      const plan = vec
+        ? { shader: 'rope/rope_vec.wgsl', defines, wg: vec.wg, tpw: vec.tpw, lanes: vec.lanes, align: vec.epv, unit: vec.epv, rowWords: vec.rowWords, rotWords: vec.rotWords, rotUnits: vec.rotUnits, units: vec.units }
+        : d % 2 === 0 && (!neox || (rd / 2) % 2 === 0)
+          ? // The per-token kernel writes whole words only: no atomics needed. Bases in elements.
+            { shader: 'rope/rope.wgsl', defines: { ...defines, ATOMIC_OUT: false }, wg: h * units >= 256 ? 256 : h * units >= 128 ? 128 : 64, tpw: 1, lanes: 0, align: 2, unit: 1, rowWords: d / 2, rotWords: rd / 2, rotUnits, units }
+          : undefined;
+      if (plan) {
         const tokenElems = h * d;
         for (const [t0, t1] of rowChunks(ctx, b * s, tokenElems * BYTES[x.dtype])) {
           const cnt = (t1 - t0) * tokenElems;
           const xw = windowOf(ctx, x, 0, t0 * tokenElems, cnt);
           const yw = windowOf(ctx, y, 2, t0 * tokenElems, cnt);
-          if ((xw.base | yw.base) % vec.epv) throw new Error(`[rope] internal: window base ${xw.base}/${yw.base} not on a 16-byte word`);
-          const g = grid(ctx, Math.ceil((t1 - t0) / vec.tpw));
+          // Aligned by construction (windows start on whole tokens); the kernels rely on it.
+          if ((xw.base | yw.base) % plan.align) throw new Error(`[rope] internal: window base ${xw.base}/${yw.base} not on a ${plan.align}-element word`);
+          const g = grid(ctx, Math.ceil((t1 - t0) / plan.tpw));
           ctx.rt.dispatch({
-            pipeline: { shader: 'rope/rope_vec.wgsl', defines, overrides: { WG: vec.wg } },
+            pipeline: { shader: plan.shader, defines: plan.defines, overrides: { WG: plan.wg } },
             bindings: common(xw, yw),
             params: {
               binding: 4,
@@ -148,53 +160,15 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
                 ...shared,
                 tokens: t1 - t0,
                 tok0: t0,
-                row_words: vec.rowWords,
-                rot_words: vec.rotWords,
-                rot_units: vec.rotUnits,
-                units: vec.units,
-                lanes: vec.lanes,
-                tpw: vec.tpw,
+                row_words: plan.rowWords,
+                rot_words: plan.rotWords,
+                rot_units: plan.rotUnits,
+                units: plan.units,
+                lanes: plan.lanes,
+                tpw: plan.tpw,
                 groups_x: g.groupsX,
-                x_base: xw.base / vec.epv,
-                y_base: yw.base / vec.epv,
-              }),
-            },
-            workgroups: g.workgroups,
-          });
-        }
-        return { [yName]: y };
-      }
-      if (d % 2 === 0 && (!neox || (rd / 2) % 2 === 0)) {
-        const rotUnits = neox ? rd / 4 : rd / 2;
-        const units = rotUnits + (d - rd) / 2;
-        const wg = h * units >= 256 ? 256 : h * units >= 128 ? 128 : 64;
-        const tokenElems = h * d;
-        for (const [t0, t1] of rowChunks(ctx, b * s, tokenElems * BYTES[x.dtype])) {
-          const cnt = (t1 - t0) * tokenElems;
-          const xw = windowOf(ctx, x, 0, t0 * tokenElems, cnt);
-          const yw = windowOf(ctx, y, 2, t0 * tokenElems, cnt);
-          // Even by construction (D even, windows start at even offsets); the kernel relies on it.
-          if ((xw.base | yw.base) & 1) throw new Error(`[rope] internal: odd window base ${xw.base}/${yw.base}`);
-          const g = grid(ctx, t1 - t0);
-          ctx.rt.dispatch({
-            // The per-token kernel writes whole words only: no atomics needed.
-            pipeline: { shader: 'rope/rope.wgsl', defines: { ...defines, ATOMIC_OUT: false }, overrides: { WG: wg } },
-            bindings: common(xw, yw),
-            params: {
-              binding: 4,
-              data: packParams(ROPE_PARAMS, {
-                ...shared,
-                tokens: t1 - t0,
-                tok0: t0,
-                row_words: d / 2,
-                rot_words: rd / 2,
-                rot_units: rotUnits,
-                units,
-                lanes: 0,
-                tpw: 0,
-                groups_x: g.groupsX,
-                x_base: xw.base,
-                y_base: yw.base,
+                x_base: xw.base / plan.unit,
+                y_base: yw.base / plan.unit,
               }),
             },
             workgroups: g.workgroups,
