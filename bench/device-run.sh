@@ -2,7 +2,8 @@
 # The H100 run (device tool): devices, quick conformance on every tier, the bench, the tuning
 # variants and the PyTorch ceiling, in one call. Usage (carry .gpu and dist):
 #   source .gpu/prelude.sh && bash bench/device-run.sh [bench args...]
-# Env: CONF=0 skips conformance, VARIANTS=1 adds `bench --variants`, TORCH=0 skips PyTorch;
+# Env: CONF=0 skips conformance, VARIANTS=1 adds `bench --variants`, CEILING=1 adds
+# `bench --sgmat-ceiling` (the subgroup-matrix gemm loop stage by stage), TORCH=0 skips PyTorch;
 # CONF_S / BENCH_S / VARIANTS_S are their time limits in seconds. The SM clock is sampled
 # every 2 s into $OUT/clk.txt (the clock falls when the GPU idles: see bench/clock.ts).
 set -u
@@ -20,6 +21,10 @@ echo "bench exit $?"; cat $OUT/bench.txt; tail -5 $OUT/bench.err
 if [ "${VARIANTS:-0}" = 1 ]; then
   timeout ${VARIANTS_S:-200} $NODE dist/cli.js bench --variants --toggles $T --disable-toggles timestamp_quantization --json $OUT/variants.json > $OUT/variants.txt 2>/dev/null
   echo "variants exit $?"; cat $OUT/variants.txt
+fi
+if [ "${CEILING:-0}" = 1 ]; then
+  timeout 120 $NODE dist/cli.js bench --sgmat-ceiling --toggles $T --disable-toggles timestamp_quantization --json $OUT/ceiling.json 2>/dev/null
+  echo "ceiling exit $?"
 fi
 if [ "${TORCH:-1}" = 1 ]; then timeout 150 python3 bench/peers/torch_ceiling.py > $OUT/torch.json 2>$OUT/torch.err; echo "torch exit $?"; python3 -c "
 import json; d=json.load(open('$OUT/torch.json')); print(d['device'], d['torch'])

@@ -43,6 +43,21 @@ describe.skipIf(!existsSync('dist/cli.js'))('pmetal CLI', () => {
     expect(r.stderr).toMatch(/unknown backend 'nope'/);
   });
 
+  it('bench reports the fraction of copy bandwidth, over 512 MiB and at the same size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pmetal-bench-'));
+    const json = join(dir, 'b.json');
+    const r = (await cli(['bench', '--op', 'rope', '--dtype', 'f32', '--shape', 'B=1', '--reps', '2', '--warmup', '1', '--json', json])) as { stdout: string; code?: number };
+    expect(r.code ?? 0).toBe(0);
+    expect(r.stdout).toMatch(/of same-size copy/);
+    const out = JSON.parse(readFileSync(json, 'utf8')) as { records: { ms: number; copyFraction?: number; sameSizeFraction?: number }[] };
+    expect(out.records.length).toBeGreaterThan(0);
+    for (const rec of out.records) {
+      expect(rec.ms).toBeGreaterThan(0);
+      expect(rec.copyFraction).toBeGreaterThan(0);
+      expect(rec.sameSizeFraction).toBeGreaterThan(0);
+    }
+  }, 120_000);
+
   it('bench --sgmat-ceiling says what it needs where the adapter lacks subgroup matrices', async () => {
     const r = (await cli(['bench', '--sgmat-ceiling'])) as { code?: number; stderr: string };
     expect(r.code).not.toBe(0);
