@@ -26,7 +26,11 @@ const tiledSpecs = (): PipelineSpec[] =>
     variants().flatMap((v) => (Object.keys(TILED_CONFIGS) as (keyof typeof TILED_CONFIGS)[]).flatMap((config) => bools.map((vec) => gemmPipeline('portable', ad, v, { config, vec })))),
   );
 const gemvSpecs = (): PipelineSpec[] =>
-  (['f32', 'f16', 'bf16'] as const).flatMap((ad) => variants().filter((v) => v.transB && !v.transA).flatMap((v) => bools.map((vec) => gemmPipeline('portable', ad, v, { kernel: 'gemv', vec }))));
+  (['f32', 'f16', 'bf16'] as const).flatMap((ad) =>
+    variants()
+      .filter((v) => v.transB && !v.transA)
+      .flatMap((v) => [...bools.map((vec) => gemmPipeline('portable', ad, v, { kernel: 'gemv', vec })), gemmPipeline('portable', ad, v, { kernel: 'gemv_split' })]),
+  );
 
 /** Compiles each spec's final source with Dawn; returns `key: first error` for failures. */
 async function compileAll(dev: GPUDevice, specs: PipelineSpec[], pipelines: boolean): Promise<string[]> {

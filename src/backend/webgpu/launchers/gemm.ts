@@ -44,6 +44,8 @@ export const SGMAT_TILE = { BM: 128, BN: 128 } as const;
 export const SGMAT_VEC_TILES = { narrow: { WIDE_N: 0, BM: 128, BN: 128 }, wide: { WIDE_N: 1, BM: 128, BN: 256 } } as const;
 /** Small-M kernel (gemm_gemv): rows and columns of y per workgroup, and the largest M it takes. */
 export const GEMV_TILE = { BM: 8, BN: 8, MAX_M: 16 } as const;
+/** gemm_gemv_split (a tuning variant): the same rows, 4 columns per workgroup. */
+export const GEMV_SPLIT_TILE = { BM: 8, BN: 4 } as const;
 
 /** Workgroup bytes of gemm_sgmat.wgsl (mirrors its constants: f16 slices + 8 f32 16×16 stages). */
 export function sgmatWorkgroupBytes(wide: boolean, transA: boolean, transB: boolean): number {
@@ -79,7 +81,7 @@ export function tiledConfig(m: number, n: number): keyof typeof TILED_CONFIGS {
   return m > 64 && n > 64 ? 'large' : 'small';
 }
 
-export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat_vec' | 'gemv';
+export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat_vec' | 'gemv' | 'gemv_split';
 
 export interface GemmPipelineOptions {
   /** Which kernel (default: gemm_sgmat on the subgroup-matrix tier, gemm_tiled otherwise). */
@@ -111,6 +113,11 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
       if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernel takes b as [N,K] and a untransposed');
       const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
       return { shader: 'gemm/gemm_gemv.wgsl', defines: { ...rest, VEC: opts.vec ?? false } };
+    }
+    case 'gemv_split': {
+      if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernel takes b as [N,K] and a untransposed');
+      const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
+      return { shader: 'gemm/gemm_gemv_split.wgsl', defines: rest };
     }
     default:
       return { shader: 'gemm/gemm_tiled.wgsl', defines: { ...common, LARGE_TILE: TILED_CONFIGS[opts.config ?? 'small'].LARGE_TILE, VEC: opts.vec ?? false } };
@@ -170,6 +177,9 @@ export const gemmLauncher: Launcher = {
     const pick = (aBase: number, bBase: number): { pipeline: PipelineSpec; bm: number; bn: number } => {
       if (m <= GEMV_TILE.MAX_M && o.transB && !o.transA && tune.gemv !== false) {
         // Decode-style shapes: every tier (f32 accumulation satisfies the f16 tier's bound).
+        if (tune.gemvSplit === true && vecAligned(16 / BYTES[a.dtype], m, n, k, false, true, aBase, bBase)) {
+          return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'gemv_split' }), bm: GEMV_SPLIT_TILE.BM, bn: GEMV_SPLIT_TILE.BN };
+        }
         const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
         return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'gemv', vec }), bm: GEMV_TILE.BM, bn: GEMV_TILE.BN };
       }
@@ -260,11 +270,12 @@ export const gemmLauncher: Launcher = {
 
 /**
  * Benchmarking switches (never needed for correctness): PMETAL_GEMM_TUNE, a comma list of
- * `gemv=0`, `sgmatVec=0`, `tiledVec=0` (turn a fast path off), `wideN=0` and `shallowK=1` (the
+ * `gemv=0`, `sgmatVec=0`, `tiledVec=0` (turn a fast path off), `gemvSplit=1` (the K-split
+ * small-M kernel, untimed so far), `wideN=0` and `shallowK=1` (the
  * other gemm_sgmat_vec tiles: 128×128, 16-deep slices), `dbuf=1` (double-buffered slices),
  * so one run can time the variants against each other.
  */
-function tuning(): { gemv?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; shallowK?: boolean; dbuf?: boolean } {
+function tuning(): { gemv?: boolean; gemvSplit?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; shallowK?: boolean; dbuf?: boolean } {
   const raw = typeof process !== 'undefined' ? process.env.PMETAL_GEMM_TUNE : undefined;
   const out: Record<string, boolean> = {};
   for (const kv of (raw ?? '').split(',').filter(Boolean)) {
