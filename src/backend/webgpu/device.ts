@@ -70,6 +70,10 @@ export async function openDevice(options?: WebGpuOptions): Promise<OpenedDevice>
   if (o.toggles.length) flags.push(`enable-dawn-features=${o.toggles.join(',')}`);
   if (o.disableToggles.length) flags.push(`disable-dawn-features=${o.disableToggles.join(',')}`);
   if (o.dawnBackend) flags.push(`backend=${o.dawnBackend}`);
+  // Debugging aid: raw dawn.node flags, e.g. PMETAL_DAWN_FLAGS=verbose=1 with the toggle
+  // dump_shaders prints every shader as Dawn hands it to the driver (SPIR-V on Vulkan).
+  const extra = typeof process !== 'undefined' ? process.env.PMETAL_DAWN_FLAGS : undefined;
+  if (extra) flags.push(...extra.split(/\s+/).filter(Boolean));
   let gpu: GPU;
   try {
     gpu = create(flags);
