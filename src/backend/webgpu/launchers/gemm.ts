@@ -109,15 +109,11 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
       return { shader: 'gemm/gemm_sgmat.wgsl', defines: { ...common, WIDE_SMEM: opts.wide ?? true }, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
     case 'sgmat_vec':
       return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, SHALLOW_K: opts.shallowK ?? false, DBUF: opts.dbuf ?? false } };
-    case 'gemv': {
-      if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernel takes b as [N,K] and a untransposed');
-      const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
-      return { shader: 'gemm/gemm_gemv.wgsl', defines: { ...rest, VEC: opts.vec ?? false } };
-    }
+    case 'gemv':
     case 'gemv_split': {
-      if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernel takes b as [N,K] and a untransposed');
+      if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernels take b as [N,K] and a untransposed');
       const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
-      return { shader: 'gemm/gemm_gemv_split.wgsl', defines: rest };
+      return kernel === 'gemv' ? { shader: 'gemm/gemm_gemv.wgsl', defines: { ...rest, VEC: opts.vec ?? false } } : { shader: 'gemm/gemm_gemv_split.wgsl', defines: rest };
     }
     default:
       return { shader: 'gemm/gemm_tiled.wgsl', defines: { ...common, LARGE_TILE: TILED_CONFIGS[opts.config ?? 'small'].LARGE_TILE, VEC: opts.vec ?? false } };
