@@ -43,15 +43,7 @@ struct Params {
 }
 @group(0) @binding(6) var<uniform> p: Params;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
-#if SUBGROUPS
-        @builtin(subgroup_size) sg_size: u32,
-#endif
-) {
-#if SUBGROUPS == 0
-  let sg_size = 1u;
-#endif
+#include "common/wg_entry.wgsl"
   // The launcher dispatches ceil(rows / R) blocks, so no block is empty.
   let r0 = wid.x * p.block_rows;
   let r1 = min(p.rows, r0 + p.block_rows);
