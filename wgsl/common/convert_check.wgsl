@@ -1,4 +1,4 @@
-// Test kernel (test/convert-gpu.test.ts): the library's f32 → f16 / bf16 encoders applied to
+// Test kernel (test/runtime/convert-gpu.test.ts): the library's f32 → f16 / bf16 encoders applied to
 // raw f32 bit patterns, so the tests compare them with the host's encoders on the GPU itself.
 override WG: u32 = 256;
 

@@ -3,12 +3,12 @@
 // instances on every emulated chip M1..M5 × base/Pro/Max/Ultra (host runtime: routing only,
 // nothing runs).
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createBackend } from '../src/backend/load.js';
-import type { KernelBackend } from '../src/backend/interface.js';
-import { classifyChipName, emulatedChip } from '../src/backend/metal/chip.js';
-import { METAL_LAUNCHERS } from '../src/backend/metal/launchers/index.js';
-import { GEMM_THRESHOLDS, gemmDimsOf, gemmThreshold, routeGemm } from '../src/backend/metal/router.js';
-import { TierUnavailableError } from '../src/errors.js';
+import { createBackend } from '../../src/backend/load.js';
+import type { KernelBackend } from '../../src/backend/interface.js';
+import { classifyChipName, emulatedChip } from '../../src/backend/metal/chip.js';
+import { METAL_LAUNCHERS } from '../../src/backend/metal/launchers/index.js';
+import { GEMM_THRESHOLDS, gemmDimsOf, gemmThreshold, routeGemm } from '../../src/backend/metal/router.js';
+import { TierUnavailableError } from '../../src/errors.js';
 
 /** Chip emulation is the host runtime's (Linux); on a Mac the real chip is used. */
 const HOST = process.platform !== 'darwin';

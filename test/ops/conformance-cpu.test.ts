@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CpuBackend } from '../src/backend/cpu.js';
-import { runConformance } from '../conformance/runner.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import { runConformance } from '../../conformance/runner.js';
 
 describe('conformance on the cpu backend (quick subset, every op in the registry)', () => {
   it('passes every case and every gradient check', async () => {

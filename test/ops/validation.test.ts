@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CpuBackend } from '../src/backend/cpu.js';
-import type { KernelBackend } from '../src/backend/interface.js';
-import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
-import { WGSL } from '../src/generated/kernels.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import type { KernelBackend } from '../../src/backend/interface.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { WGSL } from '../../src/generated/kernels.js';
 import {
   BackendMismatchError,
   DTypeError,
@@ -15,8 +15,8 @@ import {
   ShaderCompileError,
   ShapeError,
   TierUnavailableError,
-} from '../src/errors.js';
-import { fromFloat64, toFloat64 } from '../src/dtype.js';
+} from '../../src/errors.js';
+import { fromFloat64, toFloat64 } from '../../src/dtype.js';
 
 let gpu: WebGpuBackend;
 const cpu = new CpuBackend();

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CpuBackend } from '../src/backend/cpu.js';
-import { MetalBackend } from '../src/backend/metal/backend.js';
-import { METAL_LAUNCHERS } from '../src/backend/metal/launchers/index.js';
-import { OP_NAMES, getSpec, type OpName } from '../src/ops/registry.js';
-import { runConformance, type ConformanceRecord } from '../conformance/runner.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import { MetalBackend } from '../../src/backend/metal/backend.js';
+import { METAL_LAUNCHERS } from '../../src/backend/metal/launchers/index.js';
+import { OP_NAMES, getSpec, type OpName } from '../../src/ops/registry.js';
+import { runConformance, type ConformanceRecord } from '../../conformance/runner.js';
 
 // The quick conformance subset on the metal backend through the MSL host runtime, with the
 // emulated M5 (so both tiers exist): every op in METAL_LAUNCHERS × every tier × every dtype,

@@ -10,17 +10,17 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compare } from '../conformance/compare.js';
-import { BYTES, toFloat64, type FloatDType, type HostArray } from '../src/dtype.js';
-import type { ChipInfo, MetalContext, MetalDispatch, MetalLauncher } from '../src/backend/metal/launch.js';
-import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from '../src/backend/metal/launchers/cross_entropy.js';
-import { ropeBackwardMetalLauncher, ropeMetalLauncher } from '../src/backend/metal/launchers/rope.js';
-import { uniform } from '../src/ops/random.js';
-import { OPS, type OpName } from '../src/ops/registry.js';
-import type { HostTensor, OpCase, RefTensor, TensorInfo } from '../src/ops/types.js';
-import { Tensor } from '../src/tensor.js';
+import { compare } from '../../conformance/compare.js';
+import { BYTES, toFloat64, type FloatDType, type HostArray } from '../../src/dtype.js';
+import type { ChipInfo, MetalContext, MetalDispatch, MetalLauncher } from '../../src/backend/metal/launch.js';
+import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from '../../src/backend/metal/launchers/cross_entropy.js';
+import { ropeBackwardMetalLauncher, ropeMetalLauncher } from '../../src/backend/metal/launchers/rope.js';
+import { uniform } from '../../src/ops/random.js';
+import { OPS, type OpName } from '../../src/ops/registry.js';
+import type { HostTensor, OpCase, RefTensor, TensorInfo } from '../../src/ops/types.js';
+import { Tensor } from '../../src/tensor.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const mslDir = join(root, 'msl');
 
 interface NBuffer {

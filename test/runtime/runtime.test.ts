@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
-import { openDevice } from '../src/backend/webgpu/device.js';
-import { Runtime } from '../src/backend/webgpu/runtime.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { openDevice } from '../../src/backend/webgpu/device.js';
+import { Runtime } from '../../src/backend/webgpu/runtime.js';
 
 let rt: Runtime;
 beforeAll(async () => {

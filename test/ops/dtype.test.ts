@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bf16ToNumber, encodeFloat, f16ToNumber, f32Bits, f32BitsToBf16, f32BitsToF16, numberToBf16, numberToF16 } from '../src/dtype.js';
+import { bf16ToNumber, encodeFloat, f16ToNumber, f32Bits, f32BitsToBf16, f32BitsToF16, numberToBf16, numberToF16 } from '../../src/dtype.js';
 
 const isNaN16 = (b: number, expBits: number, manBits: number) => ((b >>> manBits) & ((1 << expBits) - 1)) === (1 << expBits) - 1 && (b & ((1 << manBits) - 1)) !== 0;
 

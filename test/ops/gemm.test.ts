@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CpuBackend } from '../src/backend/cpu.js';
-import type { KernelBackend } from '../src/backend/interface.js';
-import { openDevice, type OpenedDevice } from '../src/backend/webgpu/device.js';
-import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
-import { GEMM_PARAMS, TILED_CONFIGS, gemmLauncher, gemmPipeline, sgmatVecWorkgroupBytes, sgmatWorkgroupBytes, vecAligned, type GemmVariant } from '../src/backend/webgpu/launchers/gemm.js';
-import { shaderSource, pipelineKey, type PipelineSpec } from '../src/backend/webgpu/pipelines.js';
-import { DTypeError, OptionsError, ShapeError } from '../src/errors.js';
-import type { FloatDType } from '../src/dtype.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import type { KernelBackend } from '../../src/backend/interface.js';
+import { openDevice, type OpenedDevice } from '../../src/backend/webgpu/device.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { GEMM_PARAMS, TILED_CONFIGS, gemmLauncher, gemmPipeline, sgmatVecWorkgroupBytes, sgmatWorkgroupBytes, vecAligned, type GemmVariant } from '../../src/backend/webgpu/launchers/gemm.js';
+import { shaderSource, pipelineKey, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
+import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
+import type { FloatDType } from '../../src/dtype.js';
 
 const Y_DTYPES: FloatDType[] = ['f32', 'f16', 'bf16'];
 const bools = [false, true];

@@ -1,4 +1,4 @@
-// Shared helpers of the native addon tests (test/native). The addon must be built
+// Shared helpers of the native addon tests (test/host-runtime). The addon must be built
 // (`node scripts/build-native.mjs`); on Linux a missing addon fails these tests.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

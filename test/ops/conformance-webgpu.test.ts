@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CpuBackend } from '../src/backend/cpu.js';
-import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
-import { OP_NAMES } from '../src/ops/registry.js';
-import { runConformance } from '../conformance/runner.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { OP_NAMES } from '../../src/ops/registry.js';
+import { runConformance } from '../../conformance/runner.js';
 
 // The quick conformance subset on the webgpu backend, every tier the adapter offers, one
 // test per op so a failure names it. Compared against the float64 reference and the cpu

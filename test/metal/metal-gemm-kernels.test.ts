@@ -8,15 +8,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BYTES, toFloat64, type FloatDType } from '../src/dtype.js';
-import type { MetalContext, MetalDispatch, MetalTier } from '../src/backend/metal/launch.js';
-import { GEMM_PARAMS, METAL4_TILE, gemmKernel, gemmLauncher } from '../src/backend/metal/launchers/gemm.js';
-import { gemm, gemmOptions } from '../src/ops/gemm/spec.js';
-import type { HostTensor, RefTensor, TensorInfo } from '../src/ops/types.js';
-import { uniform } from '../src/ops/random.js';
-import type { Tensor } from '../src/tensor.js';
-import { compare } from '../conformance/compare.js';
-import { loadNative, root, type NativeBuffer, type NativeDevice, type NativeLibrary } from './native/helpers.js';
+import { BYTES, toFloat64, type FloatDType } from '../../src/dtype.js';
+import type { MetalContext, MetalDispatch, MetalTier } from '../../src/backend/metal/launch.js';
+import { GEMM_PARAMS, METAL4_TILE, gemmKernel, gemmLauncher } from '../../src/backend/metal/launchers/gemm.js';
+import { gemm, gemmOptions } from '../../src/ops/gemm/spec.js';
+import type { HostTensor, RefTensor, TensorInfo } from '../../src/ops/types.js';
+import { uniform } from '../../src/ops/random.js';
+import type { Tensor } from '../../src/tensor.js';
+import { compare } from '../../conformance/compare.js';
+import { loadNative, root, type NativeBuffer, type NativeDevice, type NativeLibrary } from '../host-runtime/helpers.js';
 
 const mslDir = join(root, 'msl');
 const DTYPES: FloatDType[] = ['f32', 'f16', 'bf16'];

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { PEER_DTYPES, QUICK_CASES } from '../bench/peers/cases.js';
-import type { PeersResult } from '../bench/peers/index.js';
-import { encodeModel, ONNX_FLOAT } from '../bench/peers/onnx.js';
+import { PEER_DTYPES, QUICK_CASES } from '../../bench/peers/cases.js';
+import type { PeersResult } from '../../bench/peers/index.js';
+import { encodeModel, ONNX_FLOAT } from '../../bench/peers/onnx.js';
 
 // `pmetal bench --peers --quick` as users run it: the built CLI and its peers bundle
 // (scripts/test.sh builds before the tests). Small shapes on lavapipe; no timed assertions.

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
-import { CpuBackend } from '../src/backend/cpu.js';
-import { WebGpuBackend } from '../src/backend/webgpu/backend.js';
-import { pipelineKey, shaderSource, type PipelineSpec } from '../src/backend/webgpu/pipelines.js';
-import { layoutOf } from '../src/backend/webgpu/params.js';
-import { WGSL } from '../src/generated/kernels.js';
-import { runConformance } from '../conformance/runner.js';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { pipelineKey, shaderSource, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
+import { layoutOf } from '../../src/backend/webgpu/params.js';
+import { WGSL } from '../../src/generated/kernels.js';
+import { runConformance } from '../../conformance/runner.js';
 
 let gpu: WebGpuBackend;
 // Dawn's null backend offers every feature (with allow_unsafe_apis), so the subgroup-matrix
