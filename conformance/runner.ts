@@ -135,7 +135,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
             rec.detail = `${name}[${b.index}]: got ${b.got}, want ${b.want} ± ${b.bound.toExponential(2)}`;
           }
         }
-        for (const name of Object.keys(ref)) if (!(name in res) && job.spec.outputs.includes(name)) {
+        for (const name of Object.keys(ref)) if (!(name in res) && job.spec.outputs.some((o) => o.name === name)) {
           rec.pass = false;
           rec.detail = `missing output '${name}'`;
         }

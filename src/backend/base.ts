@@ -1,12 +1,11 @@
 import { hostArrayMatches, type DType, type HostArray } from '../dtype.js';
 import { BackendMismatchError, DTypeError, NotSupportedError, ShapeError, TierUnavailableError } from '../errors.js';
 import { parseOptions } from '../ops/check.js';
-import { OPS, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
+import { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
 import type { TensorInfo } from '../ops/types.js';
 import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
-import type { BackendName, CallOptions, Capabilities, KernelBackend, PlannedMethod, PlannedMethods, TierSupport } from './interface.js';
-
-const camel = (s: string) => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+import { camel, type OpInputs, type OpMethods, type OpOptions, type OpOutputs, type PlannedMethod, type PlannedMethods } from '../ops/signature.js';
+import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport } from './interface.js';
 
 /**
  * What every backend shares: option parsing, shape/dtype checks, ownership checks and
@@ -28,6 +27,10 @@ export abstract class BaseBackend implements TensorOwner {
   abstract dispose(): void;
 
   constructor() {
+    // One generic path: each registry op's typed method (types derived from its spec in
+    // ops/signature.ts) is `run` with the op's name.
+    const self = this as unknown as Record<string, unknown>;
+    for (const op of OP_NAMES) self[camel(op)] = (inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) => this.run(op, inputs, options, call);
     for (const op of PLANNED_OPS) {
       const fn: PlannedMethod = () => {
         throw new NotSupportedError(`[${op}] not supported by the ${this.name} backend (not implemented yet)`);
@@ -103,6 +106,8 @@ export abstract class BaseBackend implements TensorOwner {
     return tiers[0];
   }
 
+  run<N extends OpName>(op: N, inputs: OpInputs<N>, options?: OpOptions<N>, call?: CallOptions): OpOutputs<N>;
+  run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
     const spec = getSpec(op);
     const opts = parseOptions(op, spec.options, options);
@@ -135,37 +140,6 @@ export abstract class BaseBackend implements TensorOwner {
   protected newTensor(info: TensorInfo, storage: unknown): Tensor {
     return new Tensor(this, info.dtype, info.shape, storage);
   }
-
-  crossEntropy(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('cross_entropy', inputs, options, call) as never;
-  }
-  crossEntropyBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('cross_entropy_backward', inputs, options, call) as never;
-  }
-  gemm(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('gemm', inputs, options, call) as never;
-  }
-  rmsNorm(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('rms_norm', inputs, options, call) as never;
-  }
-  rmsNormBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('rms_norm_backward', inputs, options, call) as never;
-  }
-  rope(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('rope', inputs, options, call) as never;
-  }
-  ropeBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('rope_backward', inputs, options, call) as never;
-  }
-  softmax(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('softmax', inputs, options, call) as never;
-  }
-  swiglu(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('swiglu', inputs, options, call) as never;
-  }
-  swigluBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('swiglu_backward', inputs, options, call) as never;
-  }
 }
 
 function checkShape(op: string, shape: readonly number[]): void {
@@ -185,6 +159,6 @@ function inferDtype(data: HostArray): DType {
 
 export type { KernelBackend };
 
-// The planned methods are installed by the constructor; this merge tells TypeScript.
+// The op and planned methods are installed by the constructor; this merge tells TypeScript.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface BaseBackend extends PlannedMethods {}
+export interface BaseBackend extends OpMethods, PlannedMethods {}

@@ -3,7 +3,7 @@ import { FLOAT_DTYPES } from '../../dtype.js';
 import { expectDtype, expectRank, finite, required, rowsCols } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, ULP, boundsOf } from '../tolerance.js';
-import type { OpCase, OpSpec } from '../types.js';
+import { defineOp, type OpCase } from '../types.js';
 import { softmaxRef } from './reference.js';
 
 export const softmaxOptions = z
@@ -23,11 +23,11 @@ const c = (label: string, shape: number[], options: Record<string, unknown>, qui
   make: (dtype, seed) => ({ x: uniform(dtype, shape, seed, lo, hi) }),
 });
 
-export const softmax: OpSpec<'x', 'y', z.output<typeof softmaxOptions>> = {
+export const softmax = defineOp({
   name: 'softmax',
   summary: 'Softmax over the last dimension of scale·x, with an optional causal mask aligned bottom-right.',
   inputs: [{ name: 'x', doc: '[..., N] (causal: [..., Sq, Sk])' }],
-  outputs: ['y'],
+  outputs: [{ name: 'y', doc: 'shape and dtype of x' }],
   options: softmaxOptions,
   dtypes: FLOAT_DTYPES,
   check(i, o) {
@@ -93,4 +93,4 @@ export const softmax: OpSpec<'x', 'y', z.output<typeof softmaxOptions>> = {
     const e = i.x!.dtype === 'f32' ? 4 : 2;
     return { flops: 5 * rows * n, bytes: 2 * rows * n * e };
   },
-};
+});
