@@ -11,7 +11,8 @@ import { chipFromDevice } from './chip.js';
 import type { ChipInfo, MetalConstant, MetalContext, MetalDispatch, MetalTier } from './launch.js';
 import { METAL_LAUNCHERS } from './launchers/index.js';
 import { mslIncludeDir, mslSource } from './msl.js';
-import { gemmDimsOf, routeGemm } from './router.js';
+import { gemmDims } from '../../ops/gemm/dims.js';
+import { routeGemm } from './router.js';
 
 export const metalOptions = z
   .object({
@@ -137,7 +138,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   /** gemm follows PMetal's KernelDispatch rule (router.ts); every other op takes the best tier it has. */
   protected override pick(op: OpName, tiers: readonly string[], inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>): string {
     if (op === 'gemm' && inputs.a && inputs.b) {
-      const { m, n, k } = gemmDimsOf(inputs.a.shape, inputs.b.shape, !!options?.transA, !!options?.transB);
+      const { m, n, k } = gemmDims(inputs.a.shape, inputs.b.shape, !!options?.transA, !!options?.transB);
       const t = routeGemm(this.chip, inputs.a.dtype, m, n, k);
       if (tiers.includes(t)) return t;
       return tiers.includes('metal3') ? 'metal3' : tiers[0];

@@ -5,7 +5,8 @@ import { expectDtype, expectRank, expectSameDtype, expectShape, finite, fmt, req
 import { uniform } from '../random.js';
 import { U32, boundsOf, gamma } from '../tolerance.js';
 import { defineOp, type HostTensor, type OpCase } from '../types.js';
-import { gemmDims, gemmRef } from './reference.js';
+import { gemmDims } from './dims.js';
+import { gemmRef } from './reference.js';
 
 export const gemmOptions = z
   .object({

@@ -1,6 +1,6 @@
 import type { DType } from '../../../dtype.js';
 import { TierUnavailableError } from '../../../errors.js';
-import { gemmDims } from '../../../ops/gemm/reference.js';
+import { gemmDims } from '../../../ops/gemm/dims.js';
 import { defineParams, packParams } from '../../webgpu/params.js';
 import type { ChipInfo, MetalConstant, MetalLauncher, MetalTier } from '../launch.js';
 

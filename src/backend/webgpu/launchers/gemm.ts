@@ -1,5 +1,5 @@
 import { BYTES, type DType } from '../../../dtype.js';
-import { gemmDims } from '../../../ops/gemm/reference.js';
+import { gemmDims } from '../../../ops/gemm/dims.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../params.js';
 import type { PipelineSpec } from '../pipelines.js';
