@@ -3,7 +3,7 @@ import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { pipelineKey, shaderSource, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
-import { layoutOf } from '../../src/backend/webgpu/params.js';
+import { layoutOf } from '../../src/backend/params.js';
 import { WGSL } from '../../src/generated/kernels.js';
 import { runConformance } from '../../conformance/runner.js';
 

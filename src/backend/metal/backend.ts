@@ -58,6 +58,8 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   readonly native: NativeAddon;
   readonly device: NativeDevice;
   readonly asan: boolean;
+  /** When set, every recorded dispatch is appended here (tests check Params against the MSL structs). */
+  trace?: MetalDispatch[];
   /** GPU start/end of the last batch (host runtime: CPU wall clock — never GPU performance). */
   lastRun?: { gpuStartNs: number; gpuEndNs: number };
   #ctx: MetalContext;
@@ -210,6 +212,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     const dims = [...d.grid, ...d.threadgroup];
     if (dims.some((v) => !Number.isInteger(v) || v < 0)) throw new KernelError(`[metal] ${d.fn}: bad grid [${d.grid}] / threadgroup [${d.threadgroup}]`);
     if (d.grid.some((v) => v === 0)) return; // nothing to do
+    this.trace?.push(d);
     const threads = d.threadgroup[0] * d.threadgroup[1] * d.threadgroup[2];
     if (threads < 1 || threads > this.chip.maxThreadsPerThreadgroup) {
       throw new KernelError(`[metal] ${d.fn}: ${threads} threads per threadgroup (1..${this.chip.maxThreadsPerThreadgroup} on ${this.chip.name})`);

@@ -1,7 +1,7 @@
 import { BYTES, type DType } from '../../../dtype.js';
 import { gemmDims } from '../../../ops/gemm/dims.js';
 import type { Tensor } from '../../../tensor.js';
-import { defineParams, packParams } from '../params.js';
+import { defineParams, packParams } from '../../params.js';
 import type { PipelineSpec } from '../pipelines.js';
 import { dtCode } from '../pipelines.js';
 import { rowChunks, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';

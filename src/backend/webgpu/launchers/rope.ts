@@ -2,7 +2,7 @@ import { BYTES } from '../../../dtype.js';
 import { freqKey, ropeDims, ropeFrequencies, rotaryDimOf, type RopeOpts } from '../../../ops/rope_common.js';
 import type { Tensor } from '../../../tensor.js';
 import { dtCode } from '../pipelines.js';
-import { defineParams, packParams } from '../params.js';
+import { defineParams, packParams } from '../../params.js';
 import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
 import type { Binding, Runtime } from '../runtime.js';
 
