@@ -95,10 +95,13 @@ export abstract class BaseBackend implements TensorOwner {
     if (tiers.length === 0) throw new NotSupportedError(`[${op}] not supported by the ${this.name} backend for ${dtype}`);
     const forced = call?.tier ?? this.#forced.get(op) ?? this.#forced.get('*');
     if (forced === undefined) return this.pick(op, tiers, inputs, options);
-    if (!tiers.includes(forced)) {
-      throw new TierUnavailableError(`[${op}] tier '${forced}' is not available on the ${this.name} backend for ${dtype} here (available: ${tiers.join(', ')})`);
-    }
+    if (!tiers.includes(forced)) throw this.tierUnavailable(op, forced, dtype, tiers);
     return forced;
+  }
+
+  /** The error for a forced tier that cannot run here; a backend that knows why (metal: no NAX) says so. */
+  protected tierUnavailable(op: OpName, tier: string, dtype: DType, available: readonly string[]): TierUnavailableError {
+    return new TierUnavailableError(`[${op}] tier '${tier}' is not available on the ${this.name} backend for ${dtype} here (available: ${available.join(', ')})`);
   }
 
   /** Chooses among available tiers; shape-dependent backends (metal's gemm rule) override it. */
@@ -135,6 +138,15 @@ export abstract class BaseBackend implements TensorOwner {
     if (!(t instanceof Tensor)) throw new ShapeError(`[${op}] ${name}: expected a Tensor, got ${typeof t === 'object' ? t?.constructor?.name : typeof t}`);
     t.storage(`[${op}] ${name}`);
     if (t.owner !== this) throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to the ${t.backendName} backend, not ${this.name}; move it with read() + tensor()`);
+  }
+
+  // Node 20 defines Symbol.dispose / asyncDispose; TypeScript lowers `using` to them.
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
   }
 
   protected newTensor(info: TensorInfo, storage: unknown): Tensor {

@@ -33,4 +33,13 @@ describe('typed op methods derived from the op specs', () => {
     expect(rstd.dtype).toBe('f32');
     expect(Array.from(await cpu.read(y))).toEqual(Array.from(await cpu.read(cpu.run('rms_norm', { x, weight: w }, { eps: 1e-6 }).y)));
   });
+
+  it('backends dispose through Symbol.dispose and Symbol.asyncDispose', async () => {
+    const a = new CpuBackend();
+    let n = 0;
+    a.dispose = () => void n++;
+    a[Symbol.dispose]();
+    await a[Symbol.asyncDispose]();
+    expect(n).toBe(2);
+  });
 });

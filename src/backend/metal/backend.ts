@@ -5,7 +5,7 @@ import type { OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
 import { shapeSize, type Tensor } from '../../tensor.js';
 import { BaseBackend } from '../base.js';
-import type { CallOptions, Capabilities, KernelBackend } from '../interface.js';
+import type { Capabilities, KernelBackend } from '../interface.js';
 import { loadAddon, addonFix, type NativeAddon, type NativeBuffer, type NativeDevice, type NativeDispatch, type NativeError, type NativeLibrary, type NativePipeline } from './addon.js';
 import { chipFromDevice } from './chip.js';
 import type { ChipInfo, MetalConstant, MetalContext, MetalDispatch, MetalTier } from './launch.js';
@@ -148,17 +148,13 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return tiers[0];
   }
 
-  override route(op: OpName, inputs: Record<string, Tensor | undefined>, call?: CallOptions, options?: Record<string, unknown>): string {
-    try {
-      return super.route(op, inputs, call, options);
-    } catch (e) {
-      if (e instanceof TierUnavailableError && e.message.includes("tier 'metal4'") && !(this.chip.hasNax && this.chip.metal4)) {
-        throw new TierUnavailableError(
-          `[${op}] tier 'metal4' needs a chip with neural accelerators (NAX: Apple10, M5 class); ${this.chip.name} is ${this.chip.family} without NAX, so only metal3 runs here`,
-        );
-      }
-      throw e;
+  protected override tierUnavailable(op: OpName, tier: string, dtype: DType, available: readonly string[]): TierUnavailableError {
+    if (tier === 'metal4' && !(this.chip.hasNax && this.chip.metal4)) {
+      return new TierUnavailableError(
+        `[${op}] tier 'metal4' needs a chip with neural accelerators (NAX: Apple10, M5 class); ${this.chip.name} is ${this.chip.family} without NAX, so only metal3 runs here`,
+      );
     }
+    return super.tierUnavailable(op, tier, dtype, available);
   }
 
   protected execute(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor> {
@@ -357,7 +353,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     this.#libs.clear();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  override async [Symbol.asyncDispose](): Promise<void> {
     await this.#chain;
     this.dispose();
   }
