@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
 import { registerDevices } from './devices.js';
+import { registerFuzz } from './fuzz.js';
 import { registerOps } from './ops.js';
 
 /**
@@ -14,6 +15,7 @@ registerDevices(program);
 registerOps(program);
 registerConformance(program);
 registerBench(program);
+registerFuzz(program);
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`pmetal: ${e instanceof Error ? e.message : String(e)}\n`);

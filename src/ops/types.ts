@@ -88,6 +88,11 @@ export interface OpSpec<I extends string = string, O extends string = string, Op
   readonly bench: readonly BenchShape[];
   cost(inputs: Infos<I>, options: Opt): Cost;
   readonly gradCheck?: GradCheck;
+  /**
+   * Draws one random case (shape classes that break kernels, valid options) from a stream:
+   * `pmetal fuzz` runs these against the reference. Without it the fuzzer draws from `cases`.
+   */
+  readonly fuzz?: (r: () => number) => OpCase;
 }
 
 /**

@@ -17,6 +17,19 @@ describe.skipIf(!existsSync('dist/cli.js'))('pmetal CLI', () => {
     expect(rows.some((x) => x.op === 'softmax' && x.backend === 'webgpu' && x.tier === 'portable' && x.dtypes.includes('bf16'))).toBe(true);
   });
 
+  it('fuzz runs random cases, writes JSON, and refuses a bad count', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pmetal-fuzz-'));
+    const r = (await cli(['fuzz', '--backend', 'cpu,metal', '--cases', '40', '--seed', '5', '--json', join(dir, 'f.json')])) as { stdout: string; code?: number };
+    expect(r.code ?? 0).toBe(0);
+    expect(r.stdout).toMatch(/40 cases, \d+ runs, 0 failures \(seed 5/);
+    const j = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8')) as { cases: number; failures: unknown[]; perTarget: Record<string, number> };
+    expect(j.cases).toBe(40);
+    expect(Object.keys(j.perTarget)).toEqual(expect.arrayContaining(['cpu/reference', 'metal/metal3']));
+    const bad = (await cli(['fuzz', '--backend', 'cpu', '--cases', '0'])) as { stderr: string; code?: number };
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--cases: expected an integer ≥ 1, got '0'/);
+  });
+
   it('devices reports the adapter and its tiers', async () => {
     const r = (await cli(['devices', '--json'])) as { stdout: string };
     const d = JSON.parse(r.stdout) as { backend: string; available: boolean; tiers?: string[] }[];

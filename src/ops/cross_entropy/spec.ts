@@ -6,6 +6,7 @@ import { U32, boundsOf, gamma } from '../tolerance.js';
 import { defineOp, type TensorInfo } from '../types.js';
 import { CE_FORWARD_BENCH, CE_FORWARD_CASES } from './cases.js';
 import { crossEntropyRef, lseError, softcapError, targetKind, type CeOptions } from './reference.js';
+import { crossEntropyFuzz } from './fuzz.js';
 
 /**
  * Options of cross_entropy and cross_entropy_backward (PyTorch's names, camelCased).
@@ -131,4 +132,5 @@ export const crossEntropy = defineOp({
     // The logits once; targets in, lse and the per-row loss out.
     return { flops: 4 * rows * v, bytes: rows * v * e + 12 * rows };
   },
+  fuzz: crossEntropyFuzz,
 });

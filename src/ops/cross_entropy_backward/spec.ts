@@ -7,6 +7,7 @@ import { checkLogits, checkTargets, crossEntropyOptions } from '../cross_entropy
 import { ULP, U32, boundsOf } from '../tolerance.js';
 import { defineOp } from '../types.js';
 import { crossEntropyBackwardRef } from './reference.js';
+import { crossEntropyBackwardFuzz } from '../cross_entropy/fuzz.js';
 
 /** The same options as the forward (they must match the forward call). */
 export const crossEntropyBackwardOptions = crossEntropyOptions;
@@ -94,4 +95,5 @@ export const crossEntropyBackward = defineOp({
     applies: (c) => !c.label.includes('invalid-targets') && !(c.label.includes('all-ignored') && c.label.includes('mean')),
     backwardInputs: (fin, fout, up) => ({ logits: fin.logits, targets: fin.targets, lse: fout.lse, dloss: up.loss }),
   },
+  fuzz: crossEntropyBackwardFuzz,
 });

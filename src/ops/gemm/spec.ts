@@ -7,6 +7,7 @@ import { U32, boundsOf, gamma } from '../tolerance.js';
 import { defineOp, type HostTensor, type OpCase } from '../types.js';
 import { gemmDims } from './dims.js';
 import { gemmRef } from './reference.js';
+import { gemmFuzz } from './fuzz.js';
 
 export const gemmOptions = z
   .object({
@@ -204,4 +205,5 @@ export const gemm = defineOp({
       bytes: aBytes + bBytes + yBytes * (i.c ? 2 : 1) + (i.bias ? d.n * ey : 0),
     };
   },
+  fuzz: gemmFuzz,
 });

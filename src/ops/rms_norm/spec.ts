@@ -5,6 +5,7 @@ import { uniform } from '../random.js';
 import { U32, boundsOf } from '../tolerance.js';
 import { defineOp, type OpCase } from '../types.js';
 import { rmsNormRef } from './reference.js';
+import { rmsNormFuzz } from './fuzz.js';
 
 export const rmsNormOptions = z
   .object({ eps: finite().positive().default(1e-6) })
@@ -105,4 +106,5 @@ export const rmsNorm = defineOp({
     const passes = i.residual ? 4 : 2; // x, y (+ residual in, residual out)
     return { flops: 4 * rows * n, bytes: passes * rows * n * e + n * e + rows * 4 };
   },
+  fuzz: rmsNormFuzz,
 });

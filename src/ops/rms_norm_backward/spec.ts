@@ -5,6 +5,7 @@ import { uniform } from '../random.js';
 import { U32, boundsOf } from '../tolerance.js';
 import { defineOp, type OpCase } from '../types.js';
 import { rmsNormBackwardRef, rstdOf } from './reference.js';
+import { rmsNormBackwardFuzz } from './fuzz.js';
 
 export const rmsNormBackwardOptions = z.object({ eps: finite().positive().default(1e-6) }).strict();
 export type RmsNormBackwardOptions = z.input<typeof rmsNormBackwardOptions>;
@@ -111,4 +112,5 @@ export const rmsNormBackward = defineOp({
     applies: (c) => !c.label.includes('residual'),
     backwardInputs: (fin, fout, up) => ({ dy: up.y, x: fin.x, weight: fin.weight, rstd: fout.rstd }),
   },
+  fuzz: rmsNormBackwardFuzz,
 });

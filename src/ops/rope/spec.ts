@@ -2,6 +2,7 @@ import { FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
 import { ropeApply, ropeBench, ropeCases, ropeCheck, ropeCost, ropeOptions, type RopeOpts } from '../rope_common.js';
 import { defineOp } from '../types.js';
 import { ropeRef } from './reference.js';
+import { ropeFuzz } from './fuzz.js';
 
 export { ropeOptions, type RopeOptions } from '../rope_common.js';
 
@@ -33,4 +34,5 @@ export const rope = defineOp({
   cost(i, o) {
     return ropeCost(i.x!, i.positions, o);
   },
+  fuzz: ropeFuzz('x'),
 });

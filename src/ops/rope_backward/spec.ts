@@ -2,6 +2,7 @@ import { FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
 import { ropeApply, ropeBench, ropeCases, ropeCheck, ropeCost, ropeOptions, type RopeOpts } from '../rope_common.js';
 import { defineOp } from '../types.js';
 import { ropeBackwardRef } from './reference.js';
+import { ropeFuzz } from '../rope/fuzz.js';
 
 export { ropeOptions as ropeBackwardOptions, type RopeOptions as RopeBackwardOptions } from '../rope_common.js';
 
@@ -37,4 +38,5 @@ export const ropeBackward = defineOp({
     upstream: { y: 'dy' },
     backwardInputs: (fin, _fout, up) => ({ dy: up.y, ...(fin.positions ? { positions: fin.positions } : {}) }),
   },
+  fuzz: ropeFuzz('dy'),
 });

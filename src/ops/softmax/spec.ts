@@ -5,6 +5,7 @@ import { uniform } from '../random.js';
 import { U32, ULP, boundsOf } from '../tolerance.js';
 import { defineOp, type OpCase } from '../types.js';
 import { softmaxRef } from './reference.js';
+import { softmaxFuzz } from './fuzz.js';
 
 export const softmaxOptions = z
   .object({
@@ -93,4 +94,5 @@ export const softmax = defineOp({
     const e = i.x!.dtype === 'f32' ? 4 : 2;
     return { flops: 5 * rows * n, bytes: 2 * rows * n * e };
   },
+  fuzz: softmaxFuzz,
 });

@@ -5,6 +5,7 @@ import { uniform } from '../random.js';
 import { U32, ULP, boundsOf } from '../tolerance.js';
 import { defineOp, type OpCase } from '../types.js';
 import { swigluRef } from './reference.js';
+import { swigluFuzz } from './fuzz.js';
 
 export const swigluOptions = z.object({}).strict();
 export type SwigluOptions = z.input<typeof swigluOptions>;
@@ -66,4 +67,5 @@ export const swiglu = defineOp({
     const e = i.gate!.dtype === 'f32' ? 4 : 2;
     return { flops: 6 * n, bytes: 3 * n * e };
   },
+  fuzz: swigluFuzz,
 });

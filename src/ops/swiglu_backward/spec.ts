@@ -6,6 +6,7 @@ import { sigmoid, swigluBackwardRef } from '../swiglu/reference.js';
 import { elementwiseCases } from '../swiglu/spec.js';
 import { U32, ULP, boundsOf } from '../tolerance.js';
 import { defineOp } from '../types.js';
+import { swigluBackwardFuzz } from './fuzz.js';
 
 export const swigluBackwardOptions = z.object({}).strict();
 export type SwigluBackwardOptions = z.input<typeof swigluBackwardOptions>;
@@ -78,4 +79,5 @@ export const swigluBackward = defineOp({
     upstream: { y: 'dy' },
     backwardInputs: (fin, _fout, up) => ({ dy: up.y, gate: fin.gate, up: fin.up }),
   },
+  fuzz: swigluBackwardFuzz,
 });
