@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { htmlReport, summaryTable } from '../conformance/report.js';
 import { runConformance } from '../conformance/runner.js';
 import { OPS } from '../src/ops/registry.js';
+import { PmetalError } from '../src/errors.js';
 import { list, loadBackends, webgpuFlags } from './options.js';
 
 /** `pmetal conformance`: every op × backend × tier × dtype × case against the reference. */
@@ -21,6 +22,9 @@ export function registerConformance(program: Command): void {
       .option('--json <file>', 'write the records as JSON')
       .option('--html <file>', 'write a self-contained HTML report'),
   ).action(async (o) => {
+    const seeds = Number(o.seeds);
+    if (!Number.isInteger(seeds) || seeds < 1) throw new PmetalError('OPTIONS', `[conformance] --seeds: expected an integer ≥ 1, got '${o.seeds}'`);
+    for (const op of (o.op as string[] | undefined) ?? []) if (!(op in OPS)) throw new PmetalError('OPTIONS', `[conformance] --op: unknown op '${op}' (known: ${Object.keys(OPS).join(', ')})`);
     const wanted = o.backend as string[] | undefined;
     const backends = await loadBackends(o, wanted);
     // The cpu reference is always part of a run: gradient checks and cross-backend comparisons use it.
@@ -35,7 +39,7 @@ export function registerConformance(program: Command): void {
       dtypes: o.dtype,
       quick: !!o.quick,
       filter: o.case,
-      seeds: Array.from({ length: Math.max(1, Number(o.seeds) || 1) }, (_, i) => i + 1),
+      seeds: Array.from({ length: seeds }, (_, i) => i + 1),
       onProgress: (done, total, label) => {
         const now = Date.now();
         if (!tty && now - last < 5000 && done !== total) return;
@@ -53,6 +57,9 @@ export function registerConformance(program: Command): void {
     if (o.html) writeFileSync(o.html, htmlReport(res, meta));
     console.log(`${res.passed} passed, ${res.failed} failed${res.skipped ? `, ${res.skipped} skipped` : ''}`);
     for (const b of backends) b.dispose();
-    process.exitCode = res.failed ? 1 : 0;
+    // A filter that selects nothing is a mistake (a typo in --case), not a pass.
+    const ran = res.records.length + res.grads.length;
+    if (!ran) process.stderr.write(`pmetal: conformance ran nothing: no case matches the filters${o.case ? ` (--case '${o.case}')` : ''}\n`);
+    process.exitCode = res.failed || !ran ? 1 : 0;
   });
 }

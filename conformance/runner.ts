@@ -121,6 +121,8 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
     for (const c of fwd.cases) {
       if (o.quick && !c.quick) continue;
       if (gc.applies && !gc.applies(c)) continue;
+      // --case filters gradient checks by their own id (`op:grad:label:seed=7`) too.
+      if (o.filter && !`${op}:grad:${c.label}:seed=7`.includes(o.filter)) continue;
       grads.push(...gradCheck(op, c, 7));
     }
   }

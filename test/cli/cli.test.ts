@@ -30,6 +30,15 @@ describe.skipIf(!existsSync('dist/cli.js'))('pmetal CLI', () => {
     expect(bad.stderr).toMatch(/--cases: expected an integer ≥ 1, got '0'/);
   });
 
+  it('conformance refuses --seeds 0 and exits non-zero when --case matches nothing', async () => {
+    const seeds = (await cli(['conformance', '--backend', 'cpu', '--seeds', '0'])) as { stderr: string; code?: number };
+    expect(seeds.code).not.toBe(0);
+    expect(seeds.stderr).toMatch(/--seeds: expected an integer ≥ 1, got '0'/);
+    const none = (await cli(['conformance', '--backend', 'cpu', '--case', 'no-such-case'])) as { stderr: string; stdout: string; code?: number };
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/ran nothing: no case matches the filters \(--case 'no-such-case'\)/);
+  });
+
   it('devices reports the adapter and its tiers', async () => {
     const r = (await cli(['devices', '--json'])) as { stdout: string };
     const d = JSON.parse(r.stdout) as { backend: string; available: boolean; tiers?: string[] }[];
