@@ -1,11 +1,21 @@
-// Flash attention forward on subgroup matrices (f16 q/k/v, f32 accumulation): the
-// 'subgroup-matrix' tier, for D and Dv multiples of 16 on adapters with f16→f32 16×16×16
-// matrices and subgroups of exactly 32 (the launcher checks; other shapes run fa_forward.wgsl).
+// Flash attention forward on subgroup matrices (f16 q/k/v, f32 accumulation), meant for the
+// 'subgroup-matrix' tier (D and Dv multiples of 16, f16→f32 16×16×16 matrices, subgroups of
+// exactly 32). NOT WIRED: no launcher dispatches it yet. On the H100 (4 runs, 2026-12-06) its
+// lse was right for every case — so the staged Q fragments, K tiles, S stores and the
+// softmax are right — but o was not: P·V read the P stage shifted by a few elements (q = 0,
+// K = I, V[k][c] = 8k + c/4, causal: row r came out Σ_{k=4}^{r+4} V[k] / (r + 1), i.e. the
+// P matrix loaded 4 halves = 8 bytes before where the invocations wrote it; with q_r = 8·e_r
+// row r came out V[r + 8] and row 12's lse log 16: the Q slices, staged through the same
+// pstage, shifted by 4 as well — kvtile and stage were right). The primitives
+// alone (left/right loads from f16 workgroup arrays at runtime strides, arrays of results,
+// stores) were right on the same machine in a one-subgroup test. Suspect: this kernel's
+// other workgroup variables (the u32/atomic cu_seqlens flags, 8 bytes; gemm_sgmat has none)
+// laid out differently for the matrix loads than for the invocations' stores. Next: move
+// the flags out (or pad them to 16 bytes) and rerun the quick conformance on the H100.
 //
 // A workgroup of 4 subgroups owns 64 consecutive query positions of one query head (rows
 // 16·sg .. 16·sg+15 per subgroup) and walks the block's key range in tiles of 16 keys, twice:
-//   pass 1: S = Q·Kᵀ (subgroupMatrixMultiplyAccumulate over D/16 slices; Q and K fragments
-//           load straight from the bound f16 tensors with their row strides), scaled and
+//   pass 1: S = Q·Kᵀ (subgroupMatrixMultiplyAccumulate over D/16 slices), scaled and
 //           softcapped, masked, reduced to the exact row max m (sink included);
 //   pass 2: the same S again, p = exp(s − m) (0 where masked) — every weight evaluated once
 //           at the final max, so there is no rescale at all (the R = 0 case of the bound in
@@ -13,26 +23,29 @@
 //           (bounds.ts counts that rounding for f16) and O[j] += P · V[:, 16j..16j+15].
 // WGSL subgroup matrices have no per-row access, which is why the softmax is not online:
 // the extra Q·Kᵀ costs half the matrix work again, where rescaling O would need a round trip
-// through workgroup memory per tile. V is staged in workgroup memory with zeros past the
-// block's last key (keys outside the range must not reach P·V, even as 0·NaN); masked keys
-// inside it have p = 0 exactly. Q rows past the last row and K columns past kend load what
-// lies there (in bounds or clamped by robustness): they only reach S entries that are never
-// used. A lane of a subgroup owns half of one row (lane / 2): 8 of its 16 scores per tile.
+// through workgroup memory per tile. Every matrix loads from workgroup memory: the
+// subgroup's Q rows once (slice by slice through its 16×16 f16 stage, zeros past the last
+// row, then held as MAXD/16 left fragments), each tile's K and then V rows (one buffer, zeros
+// past the block's last key: keys outside the range never reach S or P·V, not even as 0·NaN).
+// Loads straight from the tensors would not do: Dawn's robustness skips a whole matrix load
+// that may cross the end of its binding (measured on an H100: ragged shapes read zeros).
+// Masked keys inside the range have p = 0 exactly. A lane of a subgroup owns half of one row
+// (lane / 2): 8 of its 16 scores per tile.
 // Head dims, varlen, sinks and softcap are runtime values (Params, as fa_forward.wgsl);
-// MAXDV (64, 128, 256) bounds Dv for the accumulator array.
+// MAXD (64, 128, 256) bounds D and Dv for the fragment arrays and the K/V tile.
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 
-#ifndef MAXDV
-#define MAXDV 128
+#ifndef MAXD
+#define MAXD 128
 #endif
 
 const NSG: u32 = 4u;
 const WG: u32 = 128u;
 const BQ: u32 = 64u;
 const BK: u32 = 16u;
-const DVF: u32 = MAXDV / 16;
+const NF: u32 = MAXD / 16;
 const LOWEST: f32 = -0x1.fffffep+127f;
 
 #include "common/convert.wgsl"
@@ -50,11 +63,12 @@ const LOWEST: f32 = -0x1.fffffep+127f;
 @group(0) @binding(8) var<uniform> p: Params;
 #include "attention/fa_rows.wgsl"
 
-// Per subgroup: S (and at the end each O fragment) as f32 16×16, P as f16 16×16.
+// Per subgroup: S (and at the end each O fragment) as f32 16×16; P (first the Q slices) as
+// f16 16×16.
 var<workgroup> stage: array<f32, NSG * 256u>;
 var<workgroup> pstage: array<f16, NSG * 256u>;
-// The V tile, [key][dv] with row stride dv.
-var<workgroup> vtile: array<f16, BK * MAXDV>;
+// The K tile [key][d] (row stride d), then the V tile [key][dv] (row stride dv).
+var<workgroup> kvtile: array<f16, BK * MAXD>;
 var<workgroup> cu_bad_count: atomic<u32>;
 var<workgroup> cu_bad_flag: u32;
 
@@ -94,10 +108,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let in_rows = r < p.rows;
   let live = in_rows && cu_ok;
   let g = row_geom(min(r, p.rows - 1u) * p.group + hg, bz, kvh, cu_ok);
-  // Element offset of the subgroup's first q row (rows are p.q_ss apart).
-  let q0 = row_geom(r_first * p.group + hg, bz, kvh, false).q + sg * 16u * p.q_ss;
   let kb = p.k_base + bz * p.k_sb + kvh * p.k_sh;
   let vb = p.v_base + bz * p.v_sb + kvh * p.v_sh;
+
+  // The subgroup's Q rows as NF left fragments: 16 columns at a time through its P stage.
+  var qf: array<subgroup_matrix_left<f16, 16, 16>, NF>;
+  for (var i = 0u; i < NF; i = i + 1u) {
+    if (i * 16u < p.d) {
+      for (var c = 0u; c < 8u; c = c + 1u) {
+        let col = half * 8u + c;
+        var x = f16(0.0);
+        if (live) {
+          x = q[g.q + i * 16u + col];
+        }
+        pstage[sg * 256u + row * 16u + col] = x;
+      }
+      workgroupBarrier();
+      qf[i] = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&pstage, sg * 256u, 16u);
+      workgroupBarrier();
+    }
+  }
 
   // Pass 1: the row max (the sink counts as a logit).
   var m = LOWEST;
@@ -105,19 +135,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     m = sinks[p.sink_base + h];
   }
   for (var k0 = kstart; k0 <= kend; k0 = k0 + i32(BK)) {
-    var s = subgroup_matrix_result<f32, 16, 16>();
-    for (var dd = 0u; dd < p.d; dd = dd + 16u) {
-      let a = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&q, q0 + dd, p.q_ss);
-      let b = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&k, kb + u32(k0) * p.k_ss + dd, p.k_ss);
-      s = subgroupMatrixMultiplyAccumulate(a, b, s);
-    }
-    subgroupMatrixStore<row_major>(&stage, sg * 256u, s, 16u);
-    workgroupBarrier();
+#include "attention/fa_sgmat_s.wgsl"
     for (var c = 0u; c < 8u; c = c + 1u) {
       let col = half * 8u + c;
       m = max(m, score(stage[sg * 256u + row * 16u + col], k0 + i32(col), live, g));
     }
-    workgroupBarrier();
   }
   m = max(m, subgroupShuffleXor(m, 1u));
 
@@ -126,28 +148,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (p.has_sinks != 0u && live && !g.pad && half == 0u) {
     l = exp(sinks[p.sink_base + h] - m);
   }
-  var acc: array<subgroup_matrix_result<f32, 16, 16>, DVF>;
-  for (var j = 0u; j < DVF; j = j + 1u) {
+  var acc: array<subgroup_matrix_result<f32, 16, 16>, NF>;
+  for (var j = 0u; j < NF; j = j + 1u) {
     acc[j] = subgroup_matrix_result<f32, 16, 16>();
   }
   for (var k0 = kstart; k0 <= kend; k0 = k0 + i32(BK)) {
-    for (var e = lid; e < BK * p.dv; e = e + WG) {
-      let jj = e / p.dv;
-      let j = k0 + i32(jj);
-      var x = f16(0.0);
-      if (j <= kend) {
-        x = v[vb + u32(j) * p.v_ss + e % p.dv];
-      }
-      vtile[e] = x;
-    }
-    var s = subgroup_matrix_result<f32, 16, 16>();
-    for (var dd = 0u; dd < p.d; dd = dd + 16u) {
-      let a = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&q, q0 + dd, p.q_ss);
-      let b = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&k, kb + u32(k0) * p.k_ss + dd, p.k_ss);
-      s = subgroupMatrixMultiplyAccumulate(a, b, s);
-    }
-    subgroupMatrixStore<row_major>(&stage, sg * 256u, s, 16u);
-    workgroupBarrier();
+#include "attention/fa_sgmat_s.wgsl"
     for (var c = 0u; c < 8u; c = c + 1u) {
       let col = half * 8u + c;
       let x = score(stage[sg * 256u + row * 16u + col], k0 + i32(col), live, g);
@@ -157,22 +163,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       // rounding to nearest).
       pstage[sg * 256u + row * 16u + col] = bitcast<vec2<f16>>(f32_to_f16(pe)).x;
     }
-    workgroupBarrier();
-    let pm = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&pstage, sg * 256u, 16u);
-    for (var j = 0u; j < DVF; j = j + 1u) {
-      if (j * 16u < p.dv) {
-        let vm = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&vtile, j * 16u, p.dv);
-        acc[j] = subgroupMatrixMultiplyAccumulate(pm, vm, acc[j]);
+    // The V tile replaces the K tile (every subgroup is past its S: the barrier in fa_sgmat_s).
+    // 8 consecutive halves per invocation, as the K tile (fa_sgmat_s.wgsl says why).
+    for (var t = lid; t < BK * p.dv / 8u; t = t + WG) {
+      let e = t * 8u;
+      let j = k0 + i32(e / p.dv);
+      for (var c = 0u; c < 8u; c = c + 1u) {
+        var x = f16(0.0);
+        if (j <= kend) {
+          x = v[vb + u32(j) * p.v_ss + e % p.dv + c];
+        }
+        kvtile[e + c] = x;
       }
     }
     workgroupBarrier();
+    let pm = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&pstage, sg * 256u, 16u);
+    for (var j = 0u; j < NF; j = j + 1u) {
+      if (j * 16u < p.dv) {
+        let vm = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&kvtile, j * 16u, p.dv);
+        acc[j] = subgroupMatrixMultiplyAccumulate(pm, vm, acc[j]);
+      }
+    }
   }
   l = l + subgroupShuffleXor(l, 1u);
 
   // o = O / l through the stage, 8 columns per lane as 4 packed words (exact RNE).
   let nan = quiet_nan(lid);
   let empty = l == 0.0;
-  for (var j = 0u; j < DVF; j = j + 1u) {
+  workgroupBarrier();
+  for (var j = 0u; j < NF; j = j + 1u) {
     if (j * 16u < p.dv) {
       subgroupMatrixStore<row_major>(&stage, sg * 256u, acc[j], 16u);
       workgroupBarrier();
