@@ -23,11 +23,8 @@
 // nondecreasing, cu[B] ≤ total; else every output is NaN); every index is then in range.
 // Every device read is guarded: rows past `rows`, keys past kend are never loaded.
 #include <metal_stdlib>
+#include "attention/attention.h"
 using namespace metal;
-
-constant bool fa_varlen [[function_constant(0)]];
-constant bool fa_has_sinks [[function_constant(1)]];
-constant bool fa_has_softcap [[function_constant(2)]];
 
 // Same fields, in order, as FA_METAL_PARAMS in src/backend/metal/launchers/flash_attention.ts.
 struct FaParams {
@@ -62,82 +59,6 @@ struct FaParams {
 };
 
 constant constexpr uint FA_BK = 16;
-constant float FA_TAU = 8.0f;
-constant float FA_LOWEST = -FLT_MAX;
-
-struct FaRow {
-  int lo;
-  int hi;
-  uint q;
-  uint o;
-  uint lse;
-  uint h;
-  bool pad;  // a packed token past the last sequence (varlen): not a query, no sink
-};
-
-// The sequence of packed query token t < cuq[B]: the largest b with cuq[b] ≤ t.
-inline uint fa_seq_of(device const int* cuq, uint t, uint nb) {
-  uint lo = 0, hi = nb - 1;
-  while (lo < hi) {
-    const uint mid = (lo + hi + 1) / 2;
-    if (uint(cuq[mid]) <= t) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-// Row r of the (batch bz, kv head kvh) problem: query position r / G of head kvh·G + r % G.
-// Its keys [lo, hi] only when `keys` (the cu_seqlens are valid), else lo = 0, hi = −1. lo/hi
-// never decrease from row to row (clamped into the sequence), so a block's key range is its
-// first row's lo to its last row's hi.
-inline FaRow fa_row(uint r, uint bz, uint kvh, bool keys, constant FaParams& p, device const int* cuq, device const int* cuk) {
-  const uint h = kvh * p.group + r % p.group;
-  const uint s = r / p.group;
-  FaRow g;
-  g.h = h;
-  g.lo = 0;
-  g.hi = -1;
-  g.pad = false;
-  if (fa_varlen) {
-    g.q = s * p.q_ss + h * p.q_sh;
-    g.o = s * p.o_ss + h * p.o_sh;
-    g.lse = h * p.sq + s;
-    if (!keys) return g;
-    const uint nb = p.batches;
-    if (s >= uint(cuq[nb])) {
-      g.lo = cuk[nb];
-      g.hi = cuk[nb] - 1;
-      g.pad = true;
-      return g;
-    }
-    const uint b = fa_seq_of(cuq, s, nb);
-    const int q0 = cuq[b], k0 = cuk[b];
-    const int sqb = cuq[b + 1] - q0, skb = cuk[b + 1] - k0;
-    const int pos = (int(s) - q0) + (p.has_offset ? p.offset : skb - sqb);
-    g.lo = k0 + clamp(pos - p.left, 0, skb);
-    g.hi = k0 + clamp(pos + p.right, -1, skb - 1);
-  } else {
-    g.q = bz * p.q_sb + s * p.q_ss + h * p.q_sh;
-    g.o = bz * p.o_sb + s * p.o_ss + h * p.o_sh;
-    g.lse = (bz * p.hq + h) * p.sq + s;
-    if (!keys) return g;
-    const int sk = int(p.sk);
-    const int pos = int(s) + (p.has_offset ? p.offset : sk - int(p.sq));
-    g.lo = clamp(pos - p.left, 0, sk);
-    g.hi = clamp(pos + p.right, -1, sk - 1);
-  }
-  return g;
-}
-
-// The logit softcap c·tanh(x/c) from one exp (as msl/loss/cross_entropy.metal's ce_softcap:
-// the error model softcapError in src/ops/cross_entropy/reference.ts).
-inline float fa_softcap(float x, float cap, float inv_cap) {
-  const float a = fabs(x) * inv_cap;
-  const float e = precise::exp(-2.0f * a);
-  const float r = 1.0f / (1.0f + e);
-  const float z = cap * ((1.0f - e) * r);
-  return x >= 0.0f ? z : -z;
-}
 
 template <typename T, int DVF>
 [[kernel]] void fa_fwd(device const T* q [[buffer(0)]],
@@ -164,24 +85,7 @@ template <typename T, int DVF>
   threadgroup T* kvs = smem + bq * d;
 
   // varlen: validate both cu_seqlens before anything is read through them.
-  bool cu_ok = true;
-  if (fa_varlen) {
-    if (lid == 0) atomic_store_explicit(&bad_count, 0u, memory_order_relaxed);
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-    for (uint i = lid; i <= p.batches; i += tpg) {
-      bool bad = false;
-      for (uint which = 0; which < 2; which++) {
-        device const int* cu = which == 0 ? cuq : cuk;
-        const uint total = which == 0 ? p.sq : p.sk;
-        if (i == 0) bad = bad || cu[0] != 0;
-        if (i < p.batches) bad = bad || cu[i] > cu[i + 1];
-        else bad = bad || cu[i] < 0 || uint(cu[i]) > total;
-      }
-      if (bad) atomic_fetch_add_explicit(&bad_count, 1u, memory_order_relaxed);
-    }
-    threadgroup_barrier(mem_flags::mem_threadgroup);
-    cu_ok = atomic_load_explicit(&bad_count, memory_order_relaxed) == 0;
-  }
+  const bool cu_ok = fa_cu_ok(cuq, cuk, p, &bad_count, lid, tpg);
 
   const uint blk = tg.x, kvh = tg.y, bz = tg.z;
   const uint r_first = blk * bq;

@@ -1,5 +1,6 @@
 import { crossEntropy } from './cross_entropy/spec.js';
 import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
+import { flashAttentionBackward } from './flash_attention_backward/spec.js';
 import { flashAttentionForward } from './flash_attention_forward/spec.js';
 import { gemm } from './gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
@@ -18,6 +19,7 @@ import type { OpSpec } from './types.js';
 export const OPS = {
   cross_entropy: crossEntropy,
   cross_entropy_backward: crossEntropyBackward,
+  flash_attention_backward: flashAttentionBackward,
   flash_attention_forward: flashAttentionForward,
   gemm,
   rms_norm: rmsNorm,
@@ -41,7 +43,6 @@ export const PLANNED_OPS = [
   'quantized_gemm',
   'dw_gemm_accum',
   'grouped_gemm',
-  'flash_attention_backward',
   'fused_mlp',
   'fused_norm_lora',
   'fused_lora_forward',

@@ -1,8 +1,8 @@
-// flash_attention_forward beyond the conformance catalogue: properties of the float64
-// reference (so the oracle itself is checked), typed errors, the webgpu launcher under
+// flash_attention_forward/backward beyond the conformance catalogue: properties of the float64
+// reference (so the oracle itself is checked), typed errors, the webgpu launchers under
 // WebGPU's default limits (16 KiB of workgroup memory, small binding windows: chunked
-// dispatches), and malformed cu_seqlens — NaN outputs, never an out-of-bounds access
-// (metal under AddressSanitizer, webgpu).
+// dispatches), malformed cu_seqlens — NaN outputs, never an out-of-bounds access (metal
+// under AddressSanitizer, webgpu) — and a deterministic backward (no float atomics).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../conformance/compare.js';
 import { CpuBackend } from '../../src/backend/cpu.js';
@@ -10,6 +10,8 @@ import { MetalBackend } from '../../src/backend/metal/backend.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { flashAttentionForwardLauncher, simtBytes, simtPlan } from '../../src/backend/webgpu/launchers/flash_attention.js';
+import { bwdDkvBytes, bwdDqBytes, bwdPlan, flashAttentionBackwardLauncher } from '../../src/backend/webgpu/launchers/flash_attention_backward.js';
+import { backwardInputs } from '../../src/ops/flash_attention_backward/cases.js';
 import { toFloat64, type FloatDType } from '../../src/dtype.js';
 import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
 import { problemInputs, type AttnProblem } from '../../src/ops/flash_attention_forward/cases.js';
@@ -20,12 +22,13 @@ import type { Tensor } from '../../src/tensor.js';
 
 const cpu = new CpuBackend();
 const spec = getSpec('flash_attention_forward');
-const ref = (h: Record<string, HostTensor>, options: Record<string, unknown>) => {
+const bwd = getSpec('flash_attention_backward');
+const ref = (h: Record<string, HostTensor>, options: Record<string, unknown>, sp = spec) => {
   const refs: Record<string, RefTensor> = {};
   for (const [k, t] of Object.entries(h)) refs[k] = { dtype: t.dtype, shape: t.shape, data: toFloat64(t.dtype, t.data) };
-  const opts = spec.options.parse(options);
-  const out = spec.reference(refs, opts) as Record<string, RefTensor>;
-  return { refs, opts, out, bounds: spec.bounds(refs, opts, out) as Record<string, Float64Array> };
+  const opts = sp.options.parse(options);
+  const out = sp.reference(refs, opts) as Record<string, RefTensor>;
+  return { refs, opts, out, bounds: sp.bounds(refs, opts, out) as Record<string, Float64Array> };
 };
 const host = (p: AttnProblem, dtype: FloatDType = 'f32', seed = 3) => problemInputs(p, dtype, seed);
 const f32 = (shape: number[], data: number[]): HostTensor => ({ dtype: 'f32', shape, data: Float32Array.from(data) });
@@ -147,15 +150,17 @@ describe('flash_attention_forward rejects bad calls before any GPU work', () => 
   });
 });
 
-/** Runs a problem on a backend and checks every output against the reference's bounds; returns the outputs. */
-async function check(be: KernelBackend, p: AttnProblem, dtype: FloatDType, options: Record<string, unknown>, run?: (ins: Record<string, Tensor>) => Record<string, Tensor>) {
-  const h = host(p, dtype);
-  const r = ref(h, options);
+/** Runs a problem (forward, or backward with `backward`) on a backend, checks every output against the reference's bounds, returns them. */
+async function check(be: KernelBackend, p: AttnProblem, dtype: FloatDType, options: Record<string, unknown>, run?: (ins: Record<string, Tensor>) => Record<string, Tensor>, backward = false) {
+  const sp = backward ? bwd : spec;
+  const h = backward ? backwardInputs(p, dtype, 3) : host(p, dtype);
+  const r = ref(h, options, sp);
   const ins: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(h)) ins[k] = be.tensor(t.data, t.shape, t.dtype);
-  const out = run ? run(ins) : be.run('flash_attention_forward', ins, options);
+  const out = run ? run(ins) : be.run(sp.name as 'flash_attention_forward', ins, options);
   const got: Record<string, Float64Array> = {};
-  for (const name of ['o', 'lse']) {
+  for (const name of Object.keys(r.out)) {
+    expect(out[name], name).toBeDefined();
     got[name] = toFloat64(out[name].dtype, await be.read(out[name]));
     const c = compare(got[name], r.out[name].data, r.bounds[name]);
     expect(c.firstBad, `${name}`).toBeUndefined();
@@ -172,7 +177,7 @@ const MALFORMED: [string, number[], number[]][] = [
   ['negative', [0, 3, 6, 9], [0, -(2 ** 31), 8, 12]],
 ];
 
-describe('webgpu flash_attention_forward', () => {
+describe('webgpu attention', () => {
   let gpu: WebGpuBackend;
   beforeAll(async () => {
     gpu = await WebGpuBackend.create();
@@ -213,10 +218,47 @@ describe('webgpu flash_attention_forward', () => {
   it.each(MALFORMED)('malformed cu_seqlens (%s): every output is NaN', async (_l, cuQ, cuK) => {
     const got = await check(gpu, { sq: 9, sk: 12, cuQ, cuK, hq: 2, hkv: 1, d: 16, sinks: true }, 'f16', {});
     expect(got.o.every(Number.isNaN) && got.lse.every(Number.isNaN)).toBe(true);
+    const g = await check(gpu, { sq: 9, sk: 12, cuQ, cuK, hq: 2, hkv: 1, d: 16, sinks: true }, 'f16', {}, undefined, true);
+    expect(Object.values(g).every((a) => a.every(Number.isNaN))).toBe(true);
+  });
+
+  it('backward tiles fit 16 KiB for every head-dim class', () => {
+    for (const [d, dv] of [[8, 8], [64, 64], [128, 128], [256, 256], [24, 256]]) {
+      const p = bwdPlan(d, dv, 16384, 256);
+      expect(bwdDqBytes(p)).toBeLessThanOrEqual(16384);
+      expect(bwdDkvBytes(p)).toBeLessThanOrEqual(16384);
+    }
+  });
+
+  it('backward under the default limits (16 KiB, 4 KiB bindings: a dispatch set per batch, dsinks summed over them), within bounds', async () => {
+    const lim = gpu.rt.opened.limits;
+    const limits = { ...Object.fromEntries(['maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment', 'maxComputeInvocationsPerWorkgroup'].map((k) => [k, lim[k as keyof GPUSupportedLimits]])), maxComputeWorkgroupStorageSize: 16384, maxStorageBufferBindingSize: 4096 } as unknown as GPUSupportedLimits;
+    const ctx: LaunchContext = { rt: gpu.rt, features: gpu.rt.opened.features, limits, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
+    // D = 256 takes the smallest tiles (4 keys per dq tile); every batch is a dispatch set.
+    for (const [p, o, batches] of [
+      [{ b: 3, sq: 5, sk: 6, hq: 4, hkv: 2, d: 64, causal: true, sinks: true, window: { left: 3 } }, { causal: true, window: { left: 3 } }, 3],
+      [{ b: 2, sq: 3, sk: 5, hq: 2, hkv: 1, d: 256, dv: 128, sinks: true }, {}, 2],
+    ] as [AttnProblem, Record<string, unknown>, number][]) {
+      gpu.rt.trace = [];
+      await check(gpu, p, 'bf16', o, (ins) => {
+        const outs = bwd.check(ins, bwd.options.parse(o)) as Record<string, { dtype: 'f32'; shape: number[] }>;
+        return flashAttentionBackwardLauncher.launch(ctx, 'portable', ins, bwd.options.parse(o), outs);
+      }, true);
+      // Per batch: prep, dq, dk, dv, dsink.
+      expect(gpu.rt.trace.map((d) => d.pipeline.shader.split('/')[1])).toEqual(Array(batches).fill(['fa_bwd_prep.wgsl', 'fa_bwd_dq.wgsl', 'fa_bwd_dkv.wgsl', 'fa_bwd_dkv.wgsl', 'fa_bwd_dsink.wgsl']).flat());
+    }
+    gpu.rt.trace = undefined;
+  });
+
+  it('backward is deterministic (bitwise the same twice)', async () => {
+    const p: AttnProblem = { b: 2, sq: 37, sk: 45, hq: 8, hkv: 2, d: 32, causal: true, sinks: true };
+    const a = await check(gpu, p, 'f32', { causal: true }, undefined, true);
+    const b = await check(gpu, p, 'f32', { causal: true }, undefined, true);
+    for (const k of Object.keys(a)) expect(Array.from(b[k])).toEqual(Array.from(a[k]));
   });
 });
 
-describe.skipIf(process.platform === 'darwin')('metal flash_attention_forward under AddressSanitizer', () => {
+describe.skipIf(process.platform === 'darwin')('metal attention under AddressSanitizer', () => {
   let asan: MetalBackend;
   beforeAll(async () => {
     asan = await MetalBackend.create({ chip: 'M5', asan: true });
@@ -226,9 +268,20 @@ describe.skipIf(process.platform === 'darwin')('metal flash_attention_forward un
   it.each(MALFORMED)('malformed cu_seqlens (%s): every output is NaN, no out-of-bounds access', async (_l, cuQ, cuK) => {
     const got = await check(asan, { sq: 9, sk: 12, cuQ, cuK, hq: 2, hkv: 1, d: 16, sinks: true }, 'bf16', {});
     expect(got.o.every(Number.isNaN) && got.lse.every(Number.isNaN)).toBe(true);
+    const g = await check(asan, { sq: 9, sk: 12, cuQ, cuK, hq: 2, hkv: 1, d: 16, sinks: true }, 'bf16', {}, undefined, true);
+    expect(Object.values(g).every((a) => a.every(Number.isNaN))).toBe(true);
   });
 
-  it('varlen with empty sequences, padding and a window: in bounds and within bounds', async () => {
-    await check(asan, { sq: 0, sk: 0, seqQ: [3, 0, 5, 2], seqK: [0, 4, 7, 3], padQ: 2, padK: 3, hq: 4, hkv: 2, d: 24, dv: 40, sinks: true, window: { left: 2, right: 1 } }, 'f16', { window: { left: 2, right: 1 } });
+  it('varlen with empty sequences, padding and a window: in bounds and within bounds (forward and backward)', async () => {
+    const p: AttnProblem = { sq: 0, sk: 0, seqQ: [3, 0, 5, 2], seqK: [0, 4, 7, 3], padQ: 2, padK: 3, hq: 4, hkv: 2, d: 24, dv: 40, sinks: true, window: { left: 2, right: 1 } };
+    await check(asan, p, 'f16', { window: { left: 2, right: 1 } });
+    await check(asan, p, 'f16', { window: { left: 2, right: 1 } }, undefined, true);
+  });
+
+  it('backward is deterministic (bitwise the same twice)', async () => {
+    const p: AttnProblem = { b: 2, sq: 19, sk: 23, hq: 4, hkv: 2, d: 16, causal: true, sinks: true };
+    const a = await check(asan, p, 'f32', { causal: true }, undefined, true);
+    const b = await check(asan, p, 'f32', { causal: true }, undefined, true);
+    for (const k of Object.keys(a)) expect(Array.from(b[k])).toEqual(Array.from(a[k]));
   });
 });

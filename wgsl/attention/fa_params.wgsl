@@ -1,5 +1,5 @@
-// The Params of the attention forward kernels (FA_PARAMS in src/backend/webgpu/launchers/
-// flash_attention.ts). Positions are element offsets; strides are (batch, position, head) in
+// The Params of the attention kernels (FA_PARAMS in src/backend/webgpu/launchers/
+// flash_attention.ts; the backward kernels use its last four fields too). Positions are element offsets; strides are (batch, position, head) in
 // elements, so both layouts and packed varlen tensors are read in place. Head dims, the
 // varlen/sinks/softcap switches and the tile's key count are runtime values: one pipeline
 // per dtype, head-dim class and tier (few compiles; loops the driver cannot fully unroll).
@@ -54,4 +54,10 @@ struct Params {
   scale: f32,
   cap: f32,
   inv_cap: f32,
+  // Backward: dO's base (dO has o's layout), the (lse, D) scratch's base in pairs, the output's
+  // base, and the rows of a query block.
+  do_base: u32,
+  ld_base: u32,
+  out_base: u32,
+  bq: u32,
 }

@@ -2,6 +2,7 @@ import type { OpName } from '../../../ops/registry.js';
 import type { MetalLauncher } from '../launch.js';
 import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './cross_entropy.js';
 import { flashAttentionForwardMetalLauncher } from './flash_attention.js';
+import { flashAttentionBackwardMetalLauncher } from './flash_attention_backward.js';
 import { gemmLauncher } from './gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -16,6 +17,7 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   cross_entropy: crossEntropyMetalLauncher,
   cross_entropy_backward: crossEntropyBackwardMetalLauncher,
+  flash_attention_backward: flashAttentionBackwardMetalLauncher,
   flash_attention_forward: flashAttentionForwardMetalLauncher,
   gemm: gemmLauncher,
   rms_norm: rmsNormLauncher,

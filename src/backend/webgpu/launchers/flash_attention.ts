@@ -51,6 +51,10 @@ export const FA_PARAMS = defineParams([
   ['scale', 'f32'],
   ['cap', 'f32'],
   ['inv_cap', 'f32'],
+  ['do_base', 'u32'],
+  ['ld_base', 'u32'],
+  ['out_base', 'u32'],
+  ['bq', 'u32'],
 ]);
 
 /** Head-dim classes of the SIMT kernel: D and Dv ≤ MAXD (one pipeline per class, dtype and tier). */
@@ -221,6 +225,11 @@ function dispatchChunk(ctx: LaunchContext, k: Kernel, dm: AttnDims, o: Attention
         scale: defaultScale(o, dm.d),
         cap: o.softcap ?? 1,
         inv_cap: 1 / (o.softcap ?? 1),
+        // The backward's fields (fa_params.wgsl), unused here.
+        do_base: 0,
+        ld_base: 0,
+        out_base: 0,
+        bq: 0,
       }),
     },
     workgroups: g.workgroups,

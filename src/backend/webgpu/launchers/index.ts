@@ -2,6 +2,7 @@ import type { OpName } from '../../../ops/registry.js';
 import type { Launcher } from '../launch.js';
 import { crossEntropyBackwardLauncher, crossEntropyLauncher } from './cross_entropy.js';
 import { flashAttentionForwardLauncher } from './flash_attention.js';
+import { flashAttentionBackwardLauncher } from './flash_attention_backward.js';
 import { gemmLauncher } from './gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -13,6 +14,7 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   cross_entropy: crossEntropyLauncher,
   cross_entropy_backward: crossEntropyBackwardLauncher,
+  flash_attention_backward: flashAttentionBackwardLauncher,
   flash_attention_forward: flashAttentionForwardLauncher,
   gemm: gemmLauncher,
   rms_norm: rmsNormLauncher,
