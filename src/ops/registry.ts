@@ -1,5 +1,6 @@
 import { crossEntropy } from './cross_entropy/spec.js';
 import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
+import { decodeAttention } from './decode_attention/spec.js';
 import { flashAttentionBackward } from './flash_attention_backward/spec.js';
 import { flashAttentionForward } from './flash_attention_forward/spec.js';
 import { gemm } from './gemm/spec.js';
@@ -19,6 +20,7 @@ import type { OpSpec } from './types.js';
 export const OPS = {
   cross_entropy: crossEntropy,
   cross_entropy_backward: crossEntropyBackward,
+  decode_attention: decodeAttention,
   flash_attention_backward: flashAttentionBackward,
   flash_attention_forward: flashAttentionForward,
   gemm,
@@ -53,7 +55,6 @@ export const PLANNED_OPS = [
   'fused_distill_loss',
   'embedding',
   'embedding_backward',
-  'decode_attention',
   'kv_cache_copy',
   'sample',
   'gated_delta_net',

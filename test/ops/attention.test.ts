@@ -1,4 +1,4 @@
-// flash_attention_forward/backward beyond the conformance catalogue: properties of the float64
+// flash_attention_forward/backward and decode_attention beyond the conformance catalogue: properties of the float64
 // reference (so the oracle itself is checked), typed errors, the webgpu launchers under
 // WebGPU's default limits (16 KiB of workgroup memory, small binding windows: chunked
 // dispatches), malformed cu_seqlens — NaN outputs, never an out-of-bounds access (metal
@@ -12,6 +12,7 @@ import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { flashAttentionForwardLauncher, simtBytes, simtPlan } from '../../src/backend/webgpu/launchers/flash_attention.js';
 import { bwdDkvBytes, bwdDqBytes, bwdPlan, flashAttentionBackwardLauncher } from '../../src/backend/webgpu/launchers/flash_attention_backward.js';
 import { backwardInputs } from '../../src/ops/flash_attention_backward/cases.js';
+import { decodeInputs, type DecodeProblem } from '../../src/ops/decode_attention/cases.js';
 import { toFloat64, type FloatDType } from '../../src/dtype.js';
 import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
 import { problemInputs, type AttnProblem } from '../../src/ops/flash_attention_forward/cases.js';
@@ -23,6 +24,7 @@ import type { Tensor } from '../../src/tensor.js';
 const cpu = new CpuBackend();
 const spec = getSpec('flash_attention_forward');
 const bwd = getSpec('flash_attention_backward');
+const dec = getSpec('decode_attention');
 const ref = (h: Record<string, HostTensor>, options: Record<string, unknown>, sp = spec) => {
   const refs: Record<string, RefTensor> = {};
   for (const [k, t] of Object.entries(h)) refs[k] = { dtype: t.dtype, shape: t.shape, data: toFloat64(t.dtype, t.data) };
@@ -120,6 +122,31 @@ describe('flash_attention_forward reference (float64)', () => {
   });
 });
 
+describe('decode_attention reference', () => {
+  it('a paged cache gives exactly what the same keys give in a contiguous one', () => {
+    const pp: DecodeProblem = { lengths: [21, 9, 0], t: 3, hq: 4, hkv: 2, d: 16, paged: { blockSize: 4, numBlocks: 18, maxBlocks: 6 }, window: 7, sinks: true };
+    const h = decodeInputs(pp, 'f32', 5);
+    // The same keys laid out contiguously: [B, Hkv, Smax = 24, D], copied through the block table.
+    const contiguous = (src: HostTensor): HostTensor => {
+      const out = new Float32Array(3 * 2 * 24 * 16);
+      const table = h.blockTable.data as Int32Array;
+      for (let b = 0; b < 3; b++)
+        for (let j = 0; j < pp.lengths[b]; j++)
+          for (let kv = 0; kv < 2; kv++)
+            for (let x = 0; x < 16; x++) out[((b * 2 + kv) * 24 + j) * 16 + x] = (src.data as Float32Array)[((table[b * 6 + Math.floor(j / 4)] * 4 + (j % 4)) * 2 + kv) * 16 + x];
+      return { dtype: 'f32', shape: [3, 2, 24, 16], data: out };
+    };
+    const o = { window: { left: 7 } };
+    const a = ref(h, o, dec).out;
+    const b = ref({ q: h.q, kCache: contiguous(h.kCache), vCache: contiguous(h.vCache), lengths: h.lengths, sinks: h.sinks }, o, dec).out;
+    expect(Array.from(a.o.data)).toEqual(Array.from(b.o.data));
+    expect(Array.from(a.lse.data)).toEqual(Array.from(b.lse.data));
+    // The empty sequence: o = 0 and lse = the sink.
+    expect(Array.from(a.o.data.slice(2 * 3 * 4 * 16))).toEqual(new Array(3 * 4 * 16).fill(0));
+    expect(a.lse.data[2 * 12]).toBe(h.sinks.data[0]);
+  });
+});
+
 describe('flash_attention_forward rejects bad calls before any GPU work', () => {
   const t = (shape: number[], dtype: 'f32' | 'f16' = 'f32') => cpu.tensor(dtype === 'f32' ? new Float32Array(shape.reduce((a, b) => a * b, 1)) : new Uint16Array(shape.reduce((a, b) => a * b, 1)), shape, dtype);
   const i32 = (xs: number[]) => cpu.tensor(Int32Array.from(xs), [xs.length]);
@@ -137,6 +164,11 @@ describe('flash_attention_forward rejects bad calls before any GPU work', () => 
     ['negative window side', () => cpu.flashAttentionForward({ q: t([1, 2, 2, 8]), k: t([1, 2, 2, 8]), v: t([1, 2, 2, 8]) }, { window: { left: -1 } }), OptionsError, /^\[flash_attention_forward\] window\.left: /],
     ['queryOffset beyond 2^29', () => cpu.flashAttentionForward({ q: t([1, 2, 2, 8]), k: t([1, 2, 2, 8]), v: t([1, 2, 2, 8]) }, { queryOffset: 2 ** 30 }), OptionsError, /^\[flash_attention_forward\] queryOffset: /],
     ['softcap 0', () => cpu.flashAttentionForward({ q: t([1, 2, 2, 8]), k: t([1, 2, 2, 8]), v: t([1, 2, 2, 8]) }, { softcap: 0 }), OptionsError, /^\[flash_attention_forward\] softcap: /],
+    ['backward lse shape', () => cpu.flashAttentionBackward({ q: t([1, 2, 2, 8]), k: t([1, 2, 2, 8]), v: t([1, 2, 2, 8]), o: t([1, 2, 2, 8]), dO: t([1, 2, 2, 8]), lse: t([1, 2, 3]) }), ShapeError, /^\[flash_attention_backward\] lse: expected f32\[1,2,2\], got f32\[1,2,3\]$/],
+    ['decode: too many new tokens', () => cpu.decodeAttention({ q: t([1, 17, 2, 8]), kCache: t([1, 2, 32, 8]), vCache: t([1, 2, 32, 8]), lengths: i32([20]) }), ShapeError, /^\[decode_attention\] q: expected at most 16 query tokens per sequence/],
+    ['decode: lengths dtype', () => cpu.decodeAttention({ q: t([1, 1, 2, 8]), kCache: t([1, 2, 32, 8]), vCache: t([1, 2, 32, 8]), lengths: t([1]) }), ShapeError, /^\[decode_attention\] lengths: expected i32\[1\], got f32\[1\]$/],
+    ['decode: paged v layout', () => cpu.decodeAttention({ q: t([2, 1, 2, 8]), kCache: t([5, 4, 2, 8]), vCache: t([5, 8, 2, 8]), lengths: i32([3, 4]), blockTable: i32([0, 1, 2, 3]) }), ShapeError, /^\[decode_attention\] vCache: expected f32\[5,4,2,8\]/],
+    ['decode: window right side', () => cpu.decodeAttention({ q: t([1, 1, 2, 8]), kCache: t([1, 2, 32, 8]), vCache: t([1, 2, 32, 8]), lengths: i32([20]) }, { window: { left: 3, right: 1 } } as never), OptionsError, /^\[decode_attention\] window: /],
   ];
   it.each(cases)('%s', (_l, fn, cls, msg) => {
     let err: unknown;
@@ -150,10 +182,8 @@ describe('flash_attention_forward rejects bad calls before any GPU work', () => 
   });
 });
 
-/** Runs a problem (forward, or backward with `backward`) on a backend, checks every output against the reference's bounds, returns them. */
-async function check(be: KernelBackend, p: AttnProblem, dtype: FloatDType, options: Record<string, unknown>, run?: (ins: Record<string, Tensor>) => Record<string, Tensor>, backward = false) {
-  const sp = backward ? bwd : spec;
-  const h = backward ? backwardInputs(p, dtype, 3) : host(p, dtype);
+/** Runs an op on host inputs on a backend, checks every output against the reference's bounds, returns them. */
+async function checkHost(be: KernelBackend, sp: typeof spec, h: Record<string, HostTensor>, options: Record<string, unknown>, run?: (ins: Record<string, Tensor>) => Record<string, Tensor>) {
   const r = ref(h, options, sp);
   const ins: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(h)) ins[k] = be.tensor(t.data, t.shape, t.dtype);
@@ -167,6 +197,26 @@ async function check(be: KernelBackend, p: AttnProblem, dtype: FloatDType, optio
   }
   for (const t of [...Object.values(ins), ...Object.values(out)]) t.dispose();
   return got;
+}
+
+/** A forward (or, with `backward`, backward) problem through checkHost. */
+const check = (be: KernelBackend, p: AttnProblem, dtype: FloatDType, options: Record<string, unknown>, run?: (ins: Record<string, Tensor>) => Record<string, Tensor>, backward = false) =>
+  checkHost(be, backward ? bwd : spec, backward ? backwardInputs(p, dtype, 3) : host(p, dtype), options, run);
+
+/** Decode problems with invalid sequences (a negative length, one past the capacity, a huge one, block-table entries outside the cache): NaN for those sequences only. */
+const BAD_DECODE: [string, DecodeProblem][] = [
+  ['lengths', { lengths: [5, -1, 41, 2 ** 31 - 1], t: 2, hq: 2, hkv: 1, d: 16, smax: 40, sinks: true }],
+  ['block table', { lengths: [5, 30, 9], t: 1, hq: 4, hkv: 2, d: 24, dv: 40, paged: { blockSize: 8, numBlocks: 8, maxBlocks: 4 }, badTable: 1, sinks: true }],
+];
+async function checkBadDecode(be: KernelBackend, p: DecodeProblem) {
+  const h = decodeInputs(p, 'f16', 4);
+  if (p.badTable !== undefined) (h.blockTable.data as Int32Array)[p.badTable * 4] = -(2 ** 31);
+  const got = await checkHost(be, dec, h, {});
+  const per = p.t * p.hq;
+  p.lengths.forEach((len, b) => {
+    const bad = len < 0 || len > (p.smax ?? 32) || b === p.badTable;
+    expect(got.lse.slice(b * per, (b + 1) * per).every(Number.isNaN), `sequence ${b}`).toBe(bad);
+  });
 }
 
 const MALFORMED: [string, number[], number[]][] = [
@@ -250,6 +300,10 @@ describe('webgpu attention', () => {
     gpu.rt.trace = undefined;
   });
 
+  it.each(BAD_DECODE)('decode with invalid %s: NaN for those sequences, the others within bounds', async (_l, p) => {
+    await checkBadDecode(gpu, p);
+  });
+
   it('backward is deterministic (bitwise the same twice)', async () => {
     const p: AttnProblem = { b: 2, sq: 37, sk: 45, hq: 8, hkv: 2, d: 32, causal: true, sinks: true };
     const a = await check(gpu, p, 'f32', { causal: true }, undefined, true);
@@ -276,6 +330,10 @@ describe.skipIf(process.platform === 'darwin')('metal attention under AddressSan
     const p: AttnProblem = { sq: 0, sk: 0, seqQ: [3, 0, 5, 2], seqK: [0, 4, 7, 3], padQ: 2, padK: 3, hq: 4, hkv: 2, d: 24, dv: 40, sinks: true, window: { left: 2, right: 1 } };
     await check(asan, p, 'f16', { window: { left: 2, right: 1 } });
     await check(asan, p, 'f16', { window: { left: 2, right: 1 } }, undefined, true);
+  });
+
+  it.each(BAD_DECODE)('decode with invalid %s: NaN for those sequences, no out-of-bounds access', async (_l, p) => {
+    await checkBadDecode(asan, p);
   });
 
   it('backward is deterministic (bitwise the same twice)', async () => {

@@ -48,6 +48,10 @@ export const RESCALE_SLACK = 8;
  *    the larger of the two) + u·|lse| (the add).
  * Then one rounding to the output dtype (toDtype). A row that sees no key (and has no sink)
  * is exactly o = 0, lse = −∞; NaN outputs (malformed cu_seqlens) must match NaN.
+ * `splitCombine` (decode_attention: the keys split over workgroups, partial (m, l, acc)
+ * combined by a second pass): one more rescale per weight (exp(m_s − M), the same factor on
+ * a split's numerator and denominator) and sums over up to n + 1 partials: R + 1 and every
+ * γ_{n+1} becomes γ_{2n+2}.
  */
 export function attentionForwardBounds(
   i: { q: RefTensor; k: RefTensor; v: RefTensor; sinks?: RefTensor },
@@ -55,6 +59,7 @@ export function attentionForwardBounds(
   dm: AttnDims,
   lay: AttnLayout,
   ref: { o: Float64Array; lse: Float64Array },
+  splitCombine = false,
 ) {
   const dtype = i.q.dtype as FloatDType;
   const f16 = dtype === 'f16';
@@ -86,7 +91,9 @@ export function attentionForwardBounds(
       zmin = Math.min(zmin, r.z[j]);
       zmax = Math.max(zmax, r.z[j]);
     }
-    const R = 1 + Math.floor((zmax - zmin + 2 * dmax) / tau);
+    const R = 1 + Math.floor((zmax - zmin + 2 * dmax) / tau) + (splitCombine ? 1 : 0);
+    // Terms of the sums: the n weights (and the sink), or as many again partials to combine.
+    const terms = splitCombine ? 2 * n + 2 : n + 1;
     const rhoOf = (z: number, d: number) => Math.expm1(d) + (6 + 6 * R + 5 * (Math.abs(z - r.m) + 3 * tau + 2 * dmax)) * u;
     const p = new Float64Array(n);
     const rho = new Float64Array(n);
@@ -102,8 +109,8 @@ export function attentionForwardBounds(
     const rhoSink = sink === undefined ? 0 : rhoOf(sink, 0);
     rhoMax = Math.max(rhoMax, rhoSink);
     consistent += pSink * rhoSink;
-    const gNum = (f16 ? gamma(2 * n + 2) : gamma(n + 1)) + R * u + uP;
-    const gDen = gamma(n + 1) + R * u;
+    const gNum = (f16 ? gamma(2 * terms) : gamma(terms)) + R * u + uP;
+    const gDen = gamma(terms) + R * u;
     let vmax = 0;
     for (let c = 0; c < dm.dv; c++) {
       const oc = ref.o[row.o + c];
@@ -119,7 +126,7 @@ export function attentionForwardBounds(
     }
     const flush = 2 * (n + 1) * FLUSH * (1 + vmax);
     for (let c = 0; c < dm.dv; c++) eo[row.o + c] += flush;
-    const logErr = Math.max(2 ** -21, ULP.log * u * (Math.log(n + 1) + tau));
+    const logErr = Math.max(2 ** -21, ULP.log * u * (Math.log(terms) + tau));
     el[row.lse] = consistent / (1 - rhoMax) + gDen + logErr + u * Math.abs(ref.lse[row.lse]) + 2 * (n + 1) * FLUSH;
   }
   return { o: exactWhereInfinite(boundsOf(dtype, ref.o, (j) => eo[j]), ref.o), lse: exactWhereInfinite(boundsOf('f32', ref.lse, (j) => el[j]), ref.lse) };

@@ -1,6 +1,7 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { MetalLauncher } from '../launch.js';
 import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './cross_entropy.js';
+import { decodeAttentionMetalLauncher } from './decode_attention.js';
 import { flashAttentionForwardMetalLauncher } from './flash_attention.js';
 import { flashAttentionBackwardMetalLauncher } from './flash_attention_backward.js';
 import { gemmLauncher } from './gemm.js';
@@ -17,6 +18,7 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   cross_entropy: crossEntropyMetalLauncher,
   cross_entropy_backward: crossEntropyBackwardMetalLauncher,
+  decode_attention: decodeAttentionMetalLauncher,
   flash_attention_backward: flashAttentionBackwardMetalLauncher,
   flash_attention_forward: flashAttentionForwardMetalLauncher,
   gemm: gemmLauncher,

@@ -1,6 +1,7 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { Launcher } from '../launch.js';
 import { crossEntropyBackwardLauncher, crossEntropyLauncher } from './cross_entropy.js';
+import { decodeAttentionLauncher } from './decode_attention.js';
 import { flashAttentionForwardLauncher } from './flash_attention.js';
 import { flashAttentionBackwardLauncher } from './flash_attention_backward.js';
 import { gemmLauncher } from './gemm.js';
@@ -14,6 +15,7 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   cross_entropy: crossEntropyLauncher,
   cross_entropy_backward: crossEntropyBackwardLauncher,
+  decode_attention: decodeAttentionLauncher,
   flash_attention_backward: flashAttentionBackwardLauncher,
   flash_attention_forward: flashAttentionForwardLauncher,
   gemm: gemmLauncher,

@@ -1,0 +1,239 @@
+// decode_attention, Metal 3 tier (SIMT, the structure of wgsl/attention/decode_split.wgsl and
+// decode_reduce.wgsl, so src/ops/decode_attention's bound covers both):
+//   decode_split_<dt>_c<N>: a threadgroup owns p.bq rows — (query token, head) pairs of the G
+//     query heads of one kv head — of one sequence and one split of its keys, in tiles of p.bk
+//     keys through threadgroup memory (f32), 8 threads a row (thread l owning the 8-element words
+//     l, l+8, … of the accumulator, N words at most); lazy online softmax (FA_TAU); writes the
+//     split's partial (m, l, acc) unnormalised.
+//   decode_reduce_<dt>: a threadgroup per (sequence, head, token) combines the partials:
+//     M = max m_s (and the sink), l = Σ exp(m_s − M)·l_s, o = Σ exp(m_s − M)·acc_s / l.
+// Query t of a sequence of `length` keys sits at position length − T + t. Each sequence is
+// checked first (0 ≤ length ≤ capacity; paged: every block-table entry it uses names a block):
+// an invalid one reads nothing and its o and lse are NaN.
+#include <metal_stdlib>
+using namespace metal;
+
+// Same fields, in order, as DECODE_METAL_PARAMS in src/backend/metal/launchers/decode_attention.ts.
+struct DecodeParams {
+  uint rows;
+  uint splits;
+  uint split_len;
+  uint batches;
+  uint t;
+  uint hq;
+  uint hkv;
+  uint group;
+  uint d;
+  uint dv;
+  uint bk;
+  uint bq;
+  uint paged;
+  uint smax;
+  uint block_size;
+  uint num_blocks;
+  uint max_blocks;
+  uint capacity;
+  uint rec;
+  uint has_sinks;
+  uint has_cap;
+  int left;
+  float scale;
+  float cap;
+  float inv_cap;
+};
+
+constant float DA_TAU = 8.0f;
+constant float DA_LOWEST = -FLT_MAX;
+
+// Whether sequence b can be read, and its length (0 when not); every thread gets both.
+inline bool da_seq(device const int* lengths, device const int* table, constant DecodeParams& p, uint b, threadgroup atomic_uint* bad, uint lid, uint tpg, thread uint& len) {
+  if (lid == 0) atomic_store_explicit(bad, 0u, memory_order_relaxed);
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  const int raw = lengths[b];
+  const bool ok = raw >= 0 && uint(raw) <= p.capacity;
+  len = ok ? uint(raw) : 0u;
+  if (!ok && lid == 0) atomic_fetch_add_explicit(bad, 1u, memory_order_relaxed);
+  if (p.paged) {
+    const uint used = (len + p.block_size - 1) / p.block_size;
+    for (uint x = lid; x < used; x += tpg) {
+      const int e = table[b * p.max_blocks + x];
+      if (e < 0 || uint(e) >= p.num_blocks) atomic_fetch_add_explicit(bad, 1u, memory_order_relaxed);
+    }
+  }
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  return atomic_load_explicit(bad, memory_order_relaxed) == 0;
+}
+
+// Element offset of key j's row (kv head kvh, head dim hd) of sequence b.
+inline uint da_key_row(device const int* table, constant DecodeParams& p, uint b, uint kvh, uint j, uint hd) {
+  if (p.paged) {
+    const uint blk = uint(table[b * p.max_blocks + j / p.block_size]);
+    return ((blk * p.block_size + j % p.block_size) * p.hkv + kvh) * hd;
+  }
+  return ((b * p.hkv + kvh) * p.smax + j) * hd;
+}
+
+// Keys [lo, hi] (positions; empty when lo > hi) of row r — query token r / G at position
+// len − T + r / G — within the split [s0, s1].
+inline int2 da_keys(constant DecodeParams& p, uint len, uint r, int s0, int s1) {
+  const int pos = int(len) - int(p.t) + int(r / p.group);
+  return int2(max(max(pos - p.left, 0), s0), min(pos, s1));
+}
+
+inline float da_softcap(float x, float cap, float inv_cap) {
+  const float a = fabs(x) * inv_cap;
+  const float e = precise::exp(-2.0f * a);
+  const float r = 1.0f / (1.0f + e);
+  const float z = cap * ((1.0f - e) * r);
+  return x >= 0.0f ? z : -z;
+}
+
+template <typename T, int CPW>
+[[kernel]] void decode_split(device const T* q [[buffer(0)]],
+                             device const T* k [[buffer(1)]],
+                             device const T* v [[buffer(2)]],
+                             device const int* lengths [[buffer(3)]],
+                             device const int* table [[buffer(4)]],
+                             device float* part [[buffer(5)]],
+                             constant DecodeParams& p [[buffer(8)]],
+                             threadgroup float* smem [[threadgroup(0)]],
+                             uint3 tg [[threadgroup_position_in_grid]],
+                             uint lid [[thread_index_in_threadgroup]],
+                             uint tpg [[threads_per_threadgroup]]) {
+  threadgroup atomic_uint bad;
+  const uint blk = tg.x, s = tg.y % p.splits, kvh = tg.y / p.splits, b = tg.z;
+  uint len;
+  const bool ok = da_seq(lengths, table, p, b, &bad, lid, tpg, len);
+  const uint bq = p.bq, bk = p.bk, d = p.d, dv = p.dv;
+  threadgroup float* ks = smem;
+  threadgroup float* vs = ks + bk * d;
+  threadgroup float* ss = vs + bk * dv;
+  const int s0 = int(s * p.split_len);
+  const int s1 = min(int((s + 1) * p.split_len), int(len)) - 1;
+  const uint r_first = blk * bq;
+  const uint r_last = min(r_first + bq, p.rows) - 1;
+  const int kstart = ok ? da_keys(p, len, r_first, s0, s1).x : 0;
+  const int kend = ok ? da_keys(p, len, r_last, s0, s1).y : -1;
+  const uint rr = lid / 8, lane = lid % 8;
+  const uint r = r_first + rr;
+  const bool in_rows = r < p.rows;
+  const bool live = in_rows && ok;
+  const uint rc = min(r, p.rows - 1);
+  const int2 rk = da_keys(p, len, rc, s0, s1);
+  const uint t = rc / p.group, h = kvh * p.group + rc % p.group;
+  const uint qe = ((b * p.t + t) * p.hq + h) * d;
+  float m = DA_LOWEST, l = 0.0f;
+  float acc[CPW * 8];
+  for (int x = 0; x < CPW * 8; x++) acc[x] = 0.0f;
+  for (int k0 = kstart; k0 <= kend; k0 += int(bk)) {
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (uint e = lid; e < bk * d; e += tpg) {
+      const int j = k0 + int(e / d);
+      ks[e] = j <= kend ? float(k[da_key_row(table, p, b, kvh, uint(j), d) + e % d]) : 0.0f;
+    }
+    for (uint e = lid; e < bk * dv; e += tpg) {
+      const int j = k0 + int(e / dv);
+      vs[e] = j <= kend ? float(v[da_key_row(table, p, b, kvh, uint(j), dv) + e % dv]) : 0.0f;
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    for (uint jj = lane; jj < bk; jj += 8) {
+      const int j = k0 + int(jj);
+      float sv = DA_LOWEST;
+      if (live && j >= rk.x && j <= rk.y) {
+        float dt = 0.0f;
+        for (uint c = 0; c < d; c++) dt += float(q[qe + c]) * ks[jj * d + c];
+        sv = p.scale * dt;
+        if (p.has_cap) sv = da_softcap(sv, p.cap, p.inv_cap);
+      }
+      ss[rr * bk + jj] = sv;
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    float mt = DA_LOWEST;
+    for (uint jj = 0; jj < bk; jj++) mt = max(mt, ss[rr * bk + jj]);
+    if (mt > m + DA_TAU) {
+      const float alpha = m == DA_LOWEST ? 0.0f : precise::exp(m - mt);
+      l *= alpha;
+      for (int x = 0; x < CPW * 8; x++) acc[x] *= alpha;
+      m = mt;
+    }
+    for (uint jj = 0; jj < bk; jj++) {
+      const int j = k0 + int(jj);
+      const float pj = (live && j >= rk.x && j <= rk.y) ? precise::exp(ss[rr * bk + jj] - m) : 0.0f;
+      l += pj;
+      for (int i = 0; i < CPW; i++) {
+        const uint w = lane + uint(i) * 8;
+        if (w * 8 < dv)
+          for (int e = 0; e < 8; e++) acc[i * 8 + e] += pj * vs[jj * dv + w * 8 + e];
+      }
+    }
+  }
+  if (in_rows) {
+    // The partial of (b, h, t, s): (m, l, 0, 0), then acc.
+    device float* rec = part + (((b * p.hq + h) * p.t + t) * p.splits + s) * p.rec;
+    if (lane == 0) {
+      rec[0] = m;
+      rec[1] = l;
+      rec[2] = 0.0f;
+      rec[3] = 0.0f;
+    }
+    for (int i = 0; i < CPW; i++) {
+      const uint w = lane + uint(i) * 8;
+      if (w * 8 < dv)
+        for (int e = 0; e < 8; e++) rec[4 + w * 8 + e] = acc[i * 8 + e];
+    }
+  }
+}
+
+template <typename T>
+[[kernel]] void decode_reduce(device const float* sinks [[buffer(0)]],
+                              device const int* lengths [[buffer(3)]],
+                              device const int* table [[buffer(4)]],
+                              device const float* part [[buffer(5)]],
+                              device T* o [[buffer(6)]],
+                              device float* lse [[buffer(7)]],
+                              constant DecodeParams& p [[buffer(8)]],
+                              uint gid [[threadgroup_position_in_grid]],
+                              uint lid [[thread_index_in_threadgroup]],
+                              uint tpg [[threads_per_threadgroup]]) {
+  threadgroup atomic_uint bad;
+  // gid = (b·hq + h)·T + t: the lse index.
+  const uint t = gid % p.t, h = (gid / p.t) % p.hq, b = gid / (p.t * p.hq);
+  uint len;
+  const bool ok = da_seq(lengths, table, p, b, &bad, lid, tpg, len);
+  device const float* rec0 = part + gid * p.splits * p.rec;
+  float mx = DA_LOWEST;
+  for (uint s = 0; s < p.splits; s++)
+    if (rec0[s * p.rec + 1] > 0.0f) mx = max(mx, rec0[s * p.rec]);
+  const float sink = p.has_sinks ? sinks[h] : 0.0f;
+  if (p.has_sinks) mx = max(mx, sink);
+  float l = 0.0f;
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  const uint c = lid;  // output elements 4c .. 4c+3
+  for (uint s = 0; s < p.splits; s++) {
+    device const float* rec = rec0 + s * p.rec;
+    if (rec[1] > 0.0f) {
+      const float w = precise::exp(rec[0] - mx);
+      l += w * rec[1];
+      if (c * 4 < p.dv)
+        for (int e = 0; e < 4; e++) acc[e] += w * rec[4 + c * 4 + e];
+    }
+  }
+  if (p.has_sinks) l += precise::exp(sink - mx);
+  const float nan = as_type<float>(0x7fc00000u);
+  const bool empty = l == 0.0f;
+  if (c * 4 < p.dv)
+    for (int e = 0; e < 4; e++) o[((b * p.t + t) * p.hq + h) * p.dv + c * 4 + e] = T(!ok ? nan : empty ? 0.0f : acc[e] / l);
+  if (lid == 0) lse[gid] = !ok ? nan : empty ? -INFINITY : mx + precise::log(l);
+}
+
+#define da_str_(x) #x
+#define da_str(x) da_str_(x)
+#define instantiate_decode(tname, T)                                                                                  \
+  template [[host_name(da_str(decode_reduce_##tname))]] [[kernel]] decltype(decode_reduce<T>) decode_reduce<T>;         \
+  template [[host_name(da_str(decode_split_##tname##_c1))]] [[kernel]] decltype(decode_split<T, 1>) decode_split<T, 1>; \
+  template [[host_name(da_str(decode_split_##tname##_c2))]] [[kernel]] decltype(decode_split<T, 2>) decode_split<T, 2>; \
+  template [[host_name(da_str(decode_split_##tname##_c4))]] [[kernel]] decltype(decode_split<T, 4>) decode_split<T, 4>;
+
+instantiate_decode(f32, float)
+instantiate_decode(f16, half)
+instantiate_decode(bf16, bfloat)

@@ -1,0 +1,124 @@
+import { decodeDims, splitPlan } from '../../../ops/decode_attention/dims.js';
+import type { DecodeOptions } from '../../../ops/decode_attention/options.js';
+import { UNBOUNDED } from '../../../ops/flash_attention_forward/options.js';
+import { defineParams, packParams } from '../../params.js';
+import type { MetalLauncher } from '../launch.js';
+import { dtSuffix } from './common.js';
+
+/** DecodeParams in msl/attention/decode_attention.metal. */
+export const DECODE_METAL_PARAMS = defineParams([
+  ['rows', 'u32'],
+  ['splits', 'u32'],
+  ['split_len', 'u32'],
+  ['batches', 'u32'],
+  ['t', 'u32'],
+  ['hq', 'u32'],
+  ['hkv', 'u32'],
+  ['group', 'u32'],
+  ['d', 'u32'],
+  ['dv', 'u32'],
+  ['bk', 'u32'],
+  ['bq', 'u32'],
+  ['paged', 'u32'],
+  ['smax', 'u32'],
+  ['block_size', 'u32'],
+  ['num_blocks', 'u32'],
+  ['max_blocks', 'u32'],
+  ['capacity', 'u32'],
+  ['rec', 'u32'],
+  ['has_sinks', 'u32'],
+  ['has_cap', 'u32'],
+  ['left', 'i32'],
+  ['scale', 'f32'],
+  ['cap', 'f32'],
+  ['inv_cap', 'f32'],
+]);
+
+const LIB = 'attention/decode_attention.metal';
+/** Threadgroup memory: 32 KiB less the kernel's own (the atomic). */
+const TG_BYTES = 32 * 1024 - 256;
+
+/** Rows (8 threads each) and keys per tile whose K, V and score tiles fit. */
+export function decodeMetalTiles(d: number, dv: number): { bq: number; bk: number } {
+  for (const [bq, bk] of [[16, 32], [16, 16], [8, 16], [8, 8]] as const) if (4 * (bk * (d + dv) + bq * bk) <= TG_BYTES) return { bq, bk };
+  throw new RangeError(`[decode_attention] head dims ${d}/${dv} do not fit the threadgroup memory`);
+}
+
+/** decode_attention on Metal (metal3): decode_split then decode_reduce, whole buffers. */
+export const decodeAttentionMetalLauncher: MetalLauncher = {
+  tiers: () => ['metal3'],
+  launch(ctx, _tier, i, o: DecodeOptions, outs) {
+    const dm = decodeDims('decode_attention', i.q, i.kCache, i.vCache, i.lengths, i.blockTable);
+    const out = ctx.output(outs.o);
+    const lse = ctx.output(outs.lse);
+    const tiles = decodeMetalTiles(dm.d, dm.dv);
+    const sp = splitPlan(dm.capacity, tiles.bk);
+    const rec = 4 + dm.dv;
+    const part = ctx.output({ dtype: 'f32', shape: [dm.batch * dm.hq * dm.t * sp.splits * rec] });
+    const rows = dm.t * dm.group;
+    const params = packParams(DECODE_METAL_PARAMS, {
+      rows,
+      splits: sp.splits,
+      split_len: sp.len,
+      batches: dm.batch,
+      t: dm.t,
+      hq: dm.hq,
+      hkv: dm.hkv,
+      group: dm.group,
+      d: dm.d,
+      dv: dm.dv,
+      bk: tiles.bk,
+      bq: tiles.bq,
+      paged: dm.paged ? 1 : 0,
+      smax: dm.smax,
+      block_size: dm.blockSize,
+      num_blocks: dm.numBlocks,
+      max_blocks: dm.maxBlocks,
+      capacity: dm.capacity,
+      rec,
+      has_sinks: i.sinks ? 1 : 0,
+      has_cap: o.softcap === undefined ? 0 : 1,
+      left: o.window?.left ?? UNBOUNDED,
+      scale: o.scale ?? 1 / Math.sqrt(dm.d),
+      cap: o.softcap ?? 1,
+      inv_cap: 1 / (o.softcap ?? 1),
+    });
+    // No table (contiguous) or no sinks: the lengths stand in (never read then).
+    const table = i.blockTable ?? i.lengths;
+    const t = dtSuffix(i.q.dtype);
+    const cpw = Math.max(dm.d, dm.dv) <= 64 ? 1 : Math.max(dm.d, dm.dv) <= 128 ? 2 : 4;
+    ctx.dispatch({
+      library: LIB,
+      fn: `decode_split_${t}_c${cpw}`,
+      buffers: [
+        { index: 0, tensor: i.q },
+        { index: 1, tensor: i.kCache },
+        { index: 2, tensor: i.vCache },
+        { index: 3, tensor: i.lengths },
+        { index: 4, tensor: table },
+        { index: 5, tensor: part },
+      ],
+      bytes: [{ index: 8, data: params }],
+      threadgroupMemory: [{ index: 0, byteLength: 4 * (tiles.bk * (dm.d + dm.dv) + tiles.bq * tiles.bk) }],
+      grid: [Math.ceil(rows / tiles.bq), sp.splits * dm.hkv, dm.batch],
+      threadgroup: [8 * tiles.bq, 1, 1],
+    });
+    ctx.dispatch({
+      library: LIB,
+      fn: `decode_reduce_${t}`,
+      buffers: [
+        { index: 0, tensor: i.sinks ?? i.lengths },
+        { index: 3, tensor: i.lengths },
+        { index: 4, tensor: table },
+        { index: 5, tensor: part },
+        { index: 6, tensor: out },
+        { index: 7, tensor: lse },
+      ],
+      bytes: [{ index: 8, data: params }],
+      grid: [dm.batch * dm.hq * dm.t, 1, 1],
+      threadgroup: [64, 1, 1],
+    });
+    part.dispose();
+    return { o: out, lse };
+  },
+};
