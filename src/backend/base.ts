@@ -15,6 +15,8 @@ import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport
 export abstract class BaseBackend implements TensorOwner {
   abstract readonly name: BackendName;
   #forced = new Map<string, string>();
+  /** When set, each run() appends its validation+routing and encoding times in ms (`pmetal bench --host`). */
+  hostProbe?: { validate: number[]; encode: number[] };
 
   /** Tiers that can run `op` on `dtype` here, best first; empty when unsupported. */
   protected abstract tiersFor(op: OpName, dtype: DType): readonly string[];
@@ -112,6 +114,8 @@ export abstract class BaseBackend implements TensorOwner {
   run<N extends OpName>(op: N, inputs: OpInputs<N>, options?: OpOptions<N>, call?: CallOptions): OpOutputs<N>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
+    const probe = this.hostProbe;
+    const t0 = probe ? performance.now() : 0;
     const spec = getSpec(op);
     const opts = parseOptions(op, spec.options, options);
     const infos: Record<string, TensorInfo> = {};
@@ -131,7 +135,12 @@ export abstract class BaseBackend implements TensorOwner {
     const outInfos: Record<string, TensorInfo> = {};
     for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = v;
     const tier = this.route(op, given, call, opts as Record<string, unknown>);
-    return this.execute(op, tier, given, opts, outInfos);
+    if (!probe) return this.execute(op, tier, given, opts, outInfos);
+    const t1 = performance.now();
+    const out = this.execute(op, tier, given, opts, outInfos);
+    probe.validate.push(t1 - t0);
+    probe.encode.push(performance.now() - t1);
+    return out;
   }
 
   protected own(op: string, name: string, t: unknown): asserts t is Tensor {
