@@ -1,7 +1,9 @@
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, PmetalError } from '../../errors.js';
 import type { OpenedDevice } from './device.js';
 import { PipelineCache, type PipelineSpec } from './pipelines.js';
-import { UniformArena } from './uniform_arena.js';
+import { BindGroupCache } from './bind_groups.js';
+import { ParamsPool } from './params_pool.js';
+import { refreshTuning } from './tuning.js';
 
 export interface Binding {
   binding: number;
@@ -50,7 +52,9 @@ export class Runtime {
   #encoder?: GPUCommandEncoder;
   /** The compute pass consecutive dispatches share (each dispatch is its own usage scope, so Dawn still orders them). */
   #pass?: GPUComputePassEncoder;
-  #uniforms: UniformArena;
+  #uniforms: ParamsPool;
+  /** Bind groups per (pipeline, buffer windows, Params slot): see bind_groups.ts. */
+  readonly bindGroups: BindGroupCache;
   #scopes: Promise<GPUError | null>[] = [];
   #trash: GPUBuffer[] = [];
   #stagedBytes = 0;
@@ -77,7 +81,8 @@ export class Runtime {
     this.device = opened.device;
     this.cache = new PipelineCache(this.device);
     this.timestamps = opened.features.has('timestamp-query');
-    this.#uniforms = new UniformArena(this.device, opened.limits.minUniformBufferOffsetAlignment);
+    this.#uniforms = new ParamsPool(this.device, opened.limits.minUniformBufferOffsetAlignment);
+    this.bindGroups = new BindGroupCache(this.device);
     this.#lostPromise = this.device.lost.then((info) => {
       this.#lost = new DeviceLostError(`[webgpu] device lost (${info.reason}): ${info.message}`);
       throw this.#lost;
@@ -184,10 +189,13 @@ export class Runtime {
 
   dispatch(d: Dispatch): void {
     this.trace?.push(d);
-    const pipeline = this.cache.get(d.pipeline);
-    const entries: GPUBindGroupEntry[] = d.bindings.map((b) => ({ binding: b.binding, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } }));
-    if (d.params) entries.push({ binding: d.params.binding, resource: this.#uniforms.reserve(d.params.data) });
-    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const { key, pipeline, layout } = this.cache.entry(d.pipeline);
+    const windows = d.bindings.map((b) => ({ binding: b.binding, buffer: b.buffer, offset: b.offset ?? 0, size: b.size }));
+    if (d.params) {
+      const u = this.#uniforms.reserve(d.params.data);
+      windows.push({ binding: d.params.binding, buffer: u.buffer, offset: u.offset, size: u.size });
+    }
+    const group = this.bindGroups.get(key, layout, windows);
     // While profiling, each dispatch gets its own pass: timestamps are written per pass.
     const timed = this.profiling && this.timestamps;
     if (timed || !this.#pass) {
@@ -224,6 +232,7 @@ export class Runtime {
 
   /** Submits the open batch (if any). */
   flush(): void {
+    refreshTuning();
     if (!this.#encoder) return;
     const enc = this.#encoderOnly();
     this.#encoder = undefined;
@@ -241,9 +250,15 @@ export class Runtime {
     this.#scopes.push(this.device.popErrorScope(), this.device.popErrorScope());
     // Map only after the submit: a buffer pending a map cannot be used in a submission.
     if (read) this.#timings.push(this.#readTimes(read.buf, read.n));
-    for (const b of this.#trash) b.destroy();
+    for (const b of this.#trash) this.#destroyBuffer(b);
     this.#trash = [];
     this.#stagedBytes = 0;
+  }
+
+  /** A buffer's cached bind groups go with it (a group naming a destroyed buffer is invalid). */
+  #destroyBuffer(b: GPUBuffer): void {
+    this.bindGroups.forget(b);
+    b.destroy();
   }
 
   async #readTimes(buf: GPUBuffer, n: number): Promise<number[]> {
@@ -313,7 +328,7 @@ export class Runtime {
     this.#pool.clear();
     this.#pooledBytes = 0;
     this.flush();
-    for (const b of this.#trash) b.destroy();
+    for (const b of this.#trash) this.#destroyBuffer(b);
     this.#trash = [];
   }
 
@@ -322,6 +337,7 @@ export class Runtime {
     this.#encoder = undefined;
     this.#pass = undefined;
     this.#uniforms.destroy();
+    this.bindGroups.clear();
     for (const list of this.#pool.values()) for (const b of list) b.destroy();
     this.#pool.clear();
     for (const b of this.#trash) b.destroy();
