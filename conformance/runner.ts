@@ -124,7 +124,7 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
           const want = ref[name];
           if (!want) throw new Error(`output '${name}' has no reference`);
           got[name] = toFloat64(t.dtype, await backend.read(t));
-          const cmp = compare(got[name], want.data, bounds[name]);
+          const cmp = compare(got[name], want.data, bounds[name], t.dtype);
           rec.pass &&= cmp.pass;
           if (cmp.worstRatio > worst || (!cmp.pass && rec.output === '')) {
             worst = cmp.worstRatio;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DType } from '../dtype.js';
+import { maxFinite, minNormal, type DType } from '../dtype.js';
 import { DTypeError, OptionsError, ShapeError } from '../errors.js';
 import type { TensorInfo } from './types.js';
 
@@ -46,3 +46,34 @@ export function parseOptions<T>(op: string, schema: z.ZodType<T>, value: unknown
 }
 
 export const finite = () => z.number().refine(Number.isFinite, 'expected a finite number');
+
+/**
+ * Range-checked option types. Every option that reaches a kernel is packed as an i32 or an
+ * f32 (src/backend/{webgpu,metal}/launchers), so an option is accepted only where that
+ * packing keeps its value: a wider integer would wrap, a float beyond f32 would become ±Inf,
+ * and a nonzero float below the smallest normal f32 (2^-126) may be flushed to 0 (WGSL and
+ * MSL fast math allow it) — each of those silently changes the result, so each is an error.
+ */
+export const I32_MIN = -(2 ** 31);
+export const I32_MAX = 2 ** 31 - 1;
+const F32_MAX = maxFinite('f32');
+const F32_MIN_NORMAL = minNormal('f32');
+
+/** An integer the kernels take as i32: [−2^31, 2^31 − 1]. */
+export const i32Int = () =>
+  z
+    .number()
+    .int()
+    .refine((v) => v >= I32_MIN && v <= I32_MAX, { error: (iss) => `expected an integer in [-2^31, 2^31 - 1] (the kernels take it as i32), got ${String(iss.input)}` });
+
+/** A positive float the kernels take as f32 and add or divide by (eps): a normal f32, [2^-126, f32 max]. */
+export const positiveNormalF32 = () =>
+  finite().refine((v) => v >= F32_MIN_NORMAL && v <= F32_MAX, {
+    error: (iss) => `expected a number in [2^-126, 3.4028235e38] (a normal f32: the kernels take it as f32, where a subnormal may be flushed to 0 and a larger value becomes Inf), got ${String(iss.input)}`,
+  });
+
+/** A float the kernels take as f32: finite, |v| ≤ f32 max, and 0 or |v| ≥ 2^-126 (a normal f32). */
+export const f32Scalar = () =>
+  finite().refine((v) => v === 0 || (Math.abs(v) >= F32_MIN_NORMAL && Math.abs(v) <= F32_MAX), {
+    error: (iss) => `expected 0 or a magnitude in [2^-126, 3.4028235e38] (the kernels take it as a normal f32; a subnormal may be flushed to 0, a larger value becomes Inf), got ${String(iss.input)}`,
+  });

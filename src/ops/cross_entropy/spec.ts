@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FLOAT_DTYPES } from '../../dtype.js';
 import { DTypeError, ShapeError } from '../../errors.js';
-import { expectDtype, expectRank, finite, fmt, required, rowsCols } from '../check.js';
+import { expectDtype, expectRank, finite, fmt, i32Int, required, rowsCols } from '../check.js';
 import { U32, boundsOf, gamma } from '../tolerance.js';
 import type { OpSpec, TensorInfo } from '../types.js';
 import { CE_FORWARD_BENCH, CE_FORWARD_CASES } from './cases.js';
@@ -17,9 +17,14 @@ import { crossEntropyRef, lseError, softcapError, targetKind, type CeOptions } f
  */
 export const crossEntropyOptions = z
   .object({
-    ignoreIndex: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).default(-100),
+    ignoreIndex: i32Int().default(-100),
     labelSmoothing: finite().min(0).lt(1).default(0),
-    softcap: finite().positive().optional(),
+    /** Packed as f32 with fl(1/softcap): both must be normal f32s, so softcap ∈ [2^-126, 2^126]. */
+    softcap: finite()
+      .refine((v) => v >= 2 ** -126 && v <= 2 ** 126, {
+        error: (iss) => `expected a number in [2^-126, 2^126] (the kernels take softcap and 1/softcap as f32; outside it one of them is subnormal or Inf), got ${String(iss.input)}`,
+      })
+      .optional(),
     reduction: z.enum(['mean', 'sum', 'none']).default('mean'),
   })
   .strict();

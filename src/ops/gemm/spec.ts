@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BYTES, FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
 import { OptionsError, ShapeError } from '../../errors.js';
-import { expectDtype, expectRank, expectSameDtype, expectShape, finite, fmt, required } from '../check.js';
+import { expectDtype, expectRank, expectSameDtype, expectShape, f32Scalar, fmt, required } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf, gamma } from '../tolerance.js';
 import type { HostTensor, OpCase, OpSpec } from '../types.js';
@@ -11,8 +11,9 @@ export const gemmOptions = z
   .object({
     transA: z.boolean().default(false),
     transB: z.boolean().default(false),
-    alpha: finite().default(1),
-    beta: finite().default(0),
+    /** Both packed as f32 (f32Scalar: 0 or a normal f32). */
+    alpha: f32Scalar().default(1),
+    beta: f32Scalar().default(0),
     /** Output dtype (c and bias have it too); default: the dtype of a. */
     outDtype: z.enum(['f32', 'f16', 'bf16']).optional(),
   })

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { FLOAT_DTYPES } from '../../dtype.js';
-import { expectDtype, expectRank, expectShape, expectSameDtype, finite, required, rowsCols } from '../check.js';
+import { expectDtype, expectRank, expectShape, expectSameDtype, positiveNormalF32, required, rowsCols } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf } from '../tolerance.js';
 import type { OpCase, OpSpec } from '../types.js';
 import { rmsNormRef } from './reference.js';
 
 export const rmsNormOptions = z
-  .object({ eps: finite().positive().default(1e-6) })
+  .object({ eps: positiveNormalF32().default(1e-6) })
   .strict();
 export type RmsNormOptions = z.input<typeof rmsNormOptions>;
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { FLOAT_DTYPES, toFloat64 } from '../../dtype.js';
-import { expectDtype, expectRank, expectShape, finite, required, rowsCols } from '../check.js';
+import { expectDtype, expectRank, expectShape, positiveNormalF32, required, rowsCols } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf } from '../tolerance.js';
 import type { OpCase, OpSpec } from '../types.js';
 import { rmsNormBackwardRef, rstdOf } from './reference.js';
 
-export const rmsNormBackwardOptions = z.object({ eps: finite().positive().default(1e-6) }).strict();
+export const rmsNormBackwardOptions = z.object({ eps: positiveNormalF32().default(1e-6) }).strict();
 export type RmsNormBackwardOptions = z.input<typeof rmsNormBackwardOptions>;
 
 const shapes = (rows: number, cols: number, withRstd: boolean, quick: boolean): OpCase => ({
