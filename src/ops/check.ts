@@ -27,13 +27,23 @@ export function expectShape(op: string, name: string, t: TensorInfo, shape: read
 
 export function expectRank(op: string, name: string, t: TensorInfo, ranks: readonly number[], what: string): void {
   if (!ranks.includes(t.shape.length)) throw new ShapeError(`[${op}] ${name}: expected ${what}, got ${fmt(t)}`);
-  if (t.shape.some((d) => !Number.isInteger(d) || d < 1)) throw new ShapeError(`[${op}] ${name}: every dimension must be a positive integer, got ${fmt(t)}`);
+  // 0 is a valid extent (an empty batch, as in PyTorch); ops say which axes must not be empty.
+  if (t.shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ShapeError(`[${op}] ${name}: every dimension must be a non-negative integer, got ${fmt(t)}`);
 }
 
-/** Leading dimensions flattened to rows, the last one as the row length. */
+/**
+ * An axis the op reduces over (or divides by) and cannot be empty while the outputs are not:
+ * a typed error instead of a NaN or a kernel launched over nothing.
+ */
+export function expectNonEmptyAxis(op: string, name: string, t: TensorInfo, axis: number, what: string): void {
+  const a = axis < 0 ? t.shape.length + axis : axis;
+  if (t.shape[a] === 0) throw new ShapeError(`[${op}] ${name}: ${what} must be ≥ 1 (dimension ${a}), got ${fmt(t)}`);
+}
+
+/** Leading dimensions flattened to rows, the last one as the row length (rows of length 0 still count). */
 export function rowsCols(shape: readonly number[]): [number, number] {
   const cols = shape[shape.length - 1];
-  return [shape.reduce((a, b) => a * b, 1) / cols, cols];
+  return [shape.slice(0, -1).reduce((a, b) => a * b, 1), cols];
 }
 
 /** Parses options with zod; failures become OptionsError naming the op and the path. */

@@ -178,6 +178,10 @@ export const gemm: OpSpec<'a' | 'b' | 'c' | 'bias', 'y', Opts> = {
     gemmCase({ m: 12, n: 37, k: 264, transB: true, batchA: 2, batchB: 2, beta: 0.5, bias: true, quick: true }),
     gemmCase({ m: 5, n: 21, k: 100, transB: true, batchB: 2, quick: true }),
     gemmCase({ m: 3, n: 9, k: 37, transB: true, quick: true }),
+    // K = 0: y = beta·C + bias (torch.addmm), on every kernel that can be picked.
+    gemmCase({ m: 5, n: 7, k: 0, beta: 0.5, bias: true, quick: true }),
+    gemmCase({ m: 3, n: 9, k: 0, transB: true, quick: true }),
+    gemmCase({ m: 40, n: 72, k: 0, batchA: 2, transA: true, beta: -1, quick: true }),
     gemmCase({ m: 64, n: 64, k: 4096 }),
     gemmCase({ m: 128, n: 128, k: 128 }),
     gemmCase({ m: 130, n: 131, k: 129 }),

@@ -49,6 +49,10 @@ export const rmsNormBackward: OpSpec<'dy' | 'x' | 'weight' | 'rstd', 'dx' | 'dw'
     if (i.rstd) expectShape(op, 'rstd', i.rstd, [rows], 'f32');
     return { dx: { dtype: x.dtype, shape: x.shape }, dw: { dtype: 'f32', shape: [n] } };
   },
+  // dw sums over the rows: over none it is 0 (dx is then empty).
+  emptyResult(i) {
+    return rowsCols(i.x!.shape)[0] === 0 ? { dw: 0 } : undefined;
+  },
   reference(i, o) {
     const x = i.x!;
     const rstd = i.rstd ? i.rstd.data : rstdOf(x, o.eps);
