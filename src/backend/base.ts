@@ -1,6 +1,6 @@
 import { BYTES, DTYPES, fromFloat64, hostArrayMatches, isDType, type DType, type HostArray } from '../dtype.js';
 import { BackendMismatchError, DTypeError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
-import { parseOptions } from '../ops/check.js';
+import { expectIndexable, parseOptions } from '../ops/check.js';
 import { OPS, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
 import type { TensorInfo } from '../ops/types.js';
 import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
@@ -135,6 +135,7 @@ export abstract class BaseBackend implements TensorOwner {
     const outs = spec.check(infos, opts) as Record<string, TensorInfo | undefined>;
     const outInfos: Record<string, TensorInfo> = {};
     for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = v;
+    for (const [k, t] of [...Object.entries(infos), ...Object.entries(outInfos)]) expectIndexable(op, k, t);
     const tier = this.route(op, given, call, opts as Record<string, unknown>);
     // No work (an empty batch): nothing is launched on any backend. Outputs that are all
     // empty need nothing more; a non-empty output of an empty reduction (dw over zero rows,

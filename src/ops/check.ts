@@ -40,6 +40,15 @@ export function expectNonEmptyAxis(op: string, name: string, t: TensorInfo, axis
   if (t.shape[a] === 0) throw new ShapeError(`[${op}] ${name}: ${what} must be ≥ 1 (dimension ${a}), got ${fmt(t)}`);
 }
 
+/**
+ * Kernels index a tensor's elements (and pack its sizes and strides into Params) as 32-bit
+ * unsigned integers: every input and output of an op holds at most 2^32 − 1 elements.
+ */
+export function expectIndexable(op: string, name: string, t: TensorInfo): void {
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if (n > 2 ** 32 - 1) throw new ShapeError(`[${op}] ${name}: ${fmt(t)} has ${n} elements, more than 2^32 - 1 (the kernels index elements with 32-bit integers)`);
+}
+
 /** Leading dimensions flattened to rows, the last one as the row length (rows of length 0 still count). */
 export function rowsCols(shape: readonly number[]): [number, number] {
   const cols = shape[shape.length - 1];

@@ -17,6 +17,7 @@ import {
   TierUnavailableError,
 } from '../../src/errors.js';
 import { fromFloat64, toFloat64 } from '../../src/dtype.js';
+import { Tensor } from '../../src/tensor.js';
 
 let gpu: WebGpuBackend;
 const cpu = new CpuBackend();
@@ -59,6 +60,9 @@ describe.each(['cpu', 'webgpu'])('invalid input on %s is rejected before any GPU
     ['ignoreIndex past i32', () => b().crossEntropy({ logits: b().tensor(f32(4), [1, 4]), targets: b().tensor(new Int32Array(1), [1]) }, { ignoreIndex: -(2 ** 31) - 1 }), OptionsError, /^\[cross_entropy\] ignoreIndex: expected an integer in \[-2\^31, 2\^31 - 1\]/],
     ['attention factor beyond f32', () => b().rope({ x: b().tensor(f32(8), [2, 2, 2]) }, { scaling: { type: 'yarn', factor: 4, originalMaxPositions: 64, attentionFactor: 1e39 } }), OptionsError, /^\[rope\] scaling: expected an attention factor in \[2\^-126, 3\.4028235e38\]/],
     ['empty rms_norm row', () => b().rmsNorm({ x: b().tensor(f32(0), [3, 0]), weight: b().tensor(f32(0), [0]) }), ShapeError, /^\[rms_norm\] x: the normalized dimension N must be ≥ 1 \(dimension 1\), got f32\[3,0\]$/],
+    ['output past 2^32 elements', () => b().gemm({ a: b().tensor(f32(65536), [65536, 1]), b: b().tensor(f32(65536), [1, 65536]) }), ShapeError, /^\[gemm\] y: f32\[65536,65536\] has 4294967296 elements, more than 2\^32 - 1 \(the kernels index elements with 32-bit integers\)$/],
+    // A tensor of 2^32 elements without its 8 GB: the check needs only its shape.
+    ['input past 2^32 elements', () => b().swiglu({ gate: new Tensor(b() as never, 'f16', [65536, 65536], undefined), up: new Tensor(b() as never, 'f16', [65536, 65536], undefined) }), ShapeError, /^\[swiglu\] gate: f16\[65536,65536\] has 4294967296 elements, more than 2\^32 - 1/],
     ['empty vocabulary', () => b().crossEntropy({ logits: b().tensor(f32(0), [2, 0]), targets: b().tensor(new Int32Array(2), [2]) }), ShapeError, /^\[cross_entropy\] logits: the vocabulary V must be ≥ 1 \(dimension 1\), got f32\[2,0\]$/],
     ['unsupported tier', () => b().swiglu({ gate: b().tensor(f32(2), [2]), up: b().tensor(f32(2), [2]) }, {}, { tier: 'warp-speed' }), TierUnavailableError, /^\[swiglu\] tier 'warp-speed' is not available/],
     ['planned op', () => b().flashAttentionForward({}), NotSupportedError, /^\[flash_attention_forward\] not supported by the/],
