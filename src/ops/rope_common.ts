@@ -98,10 +98,15 @@ export function ropeCheck(op: string, xName: string, x0: TensorInfo | undefined,
     throw new OptionsError(`[${op}] offset: expected offset + S - 1 ≤ 2^31 - 1 (positions are i32), got ${o.offset} + ${s} - 1`);
   }
   // The kernels take the attention factor as f32 (it multiplies cos and sin): it must stay a
-  // normal f32, or the rotation silently becomes 0 or Inf.
-  const m = ropeAttention(o);
+  // normal f32, or the rotation silently becomes 0 or Inf. The inverse frequencies go to an
+  // f32 table and multiply an i32 position: ≤ 2^96 keeps |pos·inv_freq| < 2^127, finite.
+  const { inv, attention: m } = ropeFrequencies(o, rd);
   if (!(m >= 2 ** -126 && m <= maxFinite('f32'))) {
     throw new OptionsError(`[${op}] scaling: expected an attention factor in [2^-126, 3.4028235e38] (a normal f32, the kernels' cos/sin multiplier), got ${m} from ${JSON.stringify(o.scaling)}`);
+  }
+  const big = inv.findIndex((f) => !(f <= 2 ** 96));
+  if (big >= 0) {
+    throw new OptionsError(`[${op}] scaling: expected every inverse frequency ≤ 2^96 (pos·inv_freq must stay finite in f32 for any i32 position), got inv_freq[${big}] = ${inv[big]} from base ${o.base} and ${JSON.stringify(o.scaling)}`);
   }
   return { dtype: x.dtype, shape: x.shape };
 }
