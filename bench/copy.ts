@@ -1,7 +1,7 @@
 import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
 import { warmTimes } from './clock.js';
 import { grid, type LaunchContext } from '../src/backend/webgpu/launch.js';
-import { defineParams, packParams } from '../src/backend/webgpu/params.js';
+import { defineParams, packParams } from '../src/backend/params.js';
 
 export const COPY_PARAMS = defineParams([
   ['count', 'u32'],

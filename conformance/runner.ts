@@ -101,70 +101,16 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
   let done = 0;
   for (const job of jobs) {
     const id = caseId(job.op, job.dtype, job.c, job.seed);
-    const host = job.c.make(job.dtype, job.seed);
-    const refIn: Record<string, RefTensor> = {};
-    for (const [k, h] of Object.entries(host)) refIn[k] = toRef(h);
-    const opts = job.spec.options.parse(job.c.options);
-    const ref = job.spec.reference(refIn, opts) as Record<string, RefTensor>;
-    const bounds = job.spec.bounds(refIn, opts, ref) as Record<string, Float64Array>;
-    const outs: { rec: ConformanceRecord; got: Record<string, Float64Array> }[] = [];
+    const prepared = prepareCase(job.op, job.dtype, id, job.c, job.seed);
+    const outs: CaseOutcome[] = [];
     for (const { backend, tier } of job.runs) {
       o.onProgress?.(done, total, `${id} ${backend.name}/${tier}`);
-      const rec: ConformanceRecord = { op: job.op, backend: backend.name, tier, dtype: job.dtype, case: id, output: '', pass: false, maxAbsErr: NaN, maxRelErr: NaN, tol: NaN, worstRatio: NaN };
-      const got: Record<string, Float64Array> = {};
-      const owned: Tensor[] = [];
-      const inputs: Record<string, Tensor> = {};
-      try {
-        for (const [k, h] of Object.entries(host)) owned.push((inputs[k] = backend.tensor(h.data, h.shape, h.dtype)));
-        const res = backend.run(job.op, inputs, job.c.options, { tier });
-        owned.push(...Object.values(res));
-        let worst = -1;
-        rec.pass = true;
-        for (const [name, t] of Object.entries(res)) {
-          const want = ref[name];
-          if (!want) throw new Error(`output '${name}' has no reference`);
-          got[name] = toFloat64(t.dtype, await backend.read(t));
-          const cmp = compare(got[name], want.data, bounds[name], t.dtype);
-          rec.pass &&= cmp.pass;
-          if (cmp.worstRatio > worst || (!cmp.pass && rec.output === '')) {
-            worst = cmp.worstRatio;
-            Object.assign(rec, { output: name, maxAbsErr: cmp.maxAbsErr, maxRelErr: cmp.maxRelErr, tol: cmp.tol, worstRatio: cmp.worstRatio });
-          }
-          if (!cmp.pass && !rec.detail && cmp.firstBad) {
-            const b = cmp.firstBad;
-            rec.detail = `${name}[${b.index}]: got ${b.got}, want ${b.want} ± ${b.bound.toExponential(2)}`;
-          }
-        }
-        for (const name of Object.keys(ref)) if (!(name in res) && job.spec.outputs.includes(name)) {
-          rec.pass = false;
-          rec.detail = `missing output '${name}'`;
-        }
-      } catch (e) {
-        rec.pass = false;
-        rec.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-        // A forced tier may refuse a shape it cannot run (metal4 gemm needs K % 32 == 0). That
-        // is a skip, not a failure — unless the router itself would send this call there.
-        if (e instanceof TierUnavailableError) {
-          let routed: string | undefined;
-          try {
-            routed = backend.route(job.op, inputs, undefined, job.c.options);
-          } catch {
-            routed = undefined;
-          }
-          if (routed !== tier) {
-            rec.pass = true;
-            rec.skipped = e.message;
-            rec.error = undefined;
-          }
-        }
-      } finally {
-        for (const t of owned) t.dispose();
-      }
-      outs.push({ rec, got });
-      records.push(rec);
+      const out = await runCaseOn(backend, tier, prepared);
+      outs.push(out);
+      records.push(out.rec);
       done++;
     }
-    crossCheck(outs, bounds);
+    crossCheck(outs, prepared.bounds);
   }
   o.onProgress?.(done, total, 'done');
   const grads: GradRecord[] = [];
@@ -175,6 +121,8 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
     for (const c of fwd.cases) {
       if (o.quick && !c.quick) continue;
       if (gc.applies && !gc.applies(c)) continue;
+      // --case filters gradient checks by their own id (`op:grad:label:seed=7`) too.
+      if (o.filter && !`${op}:grad:${c.label}:seed=7`.includes(o.filter)) continue;
       grads.push(...gradCheck(op, c, 7));
     }
   }
@@ -183,8 +131,92 @@ export async function runConformance(o: ConformanceOptions): Promise<Conformance
   return { records, grads, passed, skipped, failed: records.length + grads.length - passed - skipped };
 }
 
+/** One case, ready to run: host inputs, the reference's outputs and their bounds. */
+export interface PreparedCase {
+  op: OpName;
+  spec: OpSpec;
+  dtype: FloatDType;
+  id: string;
+  options: Record<string, unknown>;
+  host: Record<string, HostTensor>;
+  ref: Record<string, RefTensor>;
+  bounds: Record<string, Float64Array>;
+}
+
+export interface CaseOutcome {
+  rec: ConformanceRecord;
+  got: Record<string, Float64Array>;
+}
+
+/** Host inputs → reference outputs and bounds (the oracle's half of a case). */
+export function prepareCase(op: OpName, dtype: FloatDType, id: string, c: OpCase, seed: number): PreparedCase {
+  const spec = getSpec(op);
+  const host = c.make(dtype, seed);
+  const refIn: Record<string, RefTensor> = {};
+  for (const [k, h] of Object.entries(host)) refIn[k] = toRef(h);
+  const opts = spec.options.parse(c.options);
+  const ref = spec.reference(refIn, opts) as Record<string, RefTensor>;
+  const bounds = spec.bounds(refIn, opts, ref) as Record<string, Float64Array>;
+  return { op, spec, dtype, id, options: c.options, host, ref, bounds };
+}
+
+/** Runs a prepared case on one backend and tier and compares every output with the reference. */
+export async function runCaseOn(backend: KernelBackend, tier: string, c: PreparedCase): Promise<CaseOutcome> {
+  const rec: ConformanceRecord = { op: c.op, backend: backend.name, tier, dtype: c.dtype, case: c.id, output: '', pass: false, maxAbsErr: NaN, maxRelErr: NaN, tol: NaN, worstRatio: NaN };
+  const got: Record<string, Float64Array> = {};
+  const owned: Tensor[] = [];
+  const inputs: Record<string, Tensor> = {};
+  try {
+    for (const [k, h] of Object.entries(c.host)) owned.push((inputs[k] = backend.tensor(h.data, h.shape, h.dtype)));
+    const res = backend.run(c.op, inputs, c.options, { tier });
+    owned.push(...Object.values(res));
+    let worst = -1;
+    rec.pass = true;
+    for (const [name, t] of Object.entries(res)) {
+      const want = c.ref[name];
+      if (!want) throw new Error(`output '${name}' has no reference`);
+      got[name] = toFloat64(t.dtype, await backend.read(t));
+      const cmp = compare(got[name], want.data, c.bounds[name], t.dtype);
+      rec.pass &&= cmp.pass;
+      if (cmp.worstRatio > worst || (!cmp.pass && rec.output === '')) {
+        worst = cmp.worstRatio;
+        Object.assign(rec, { output: name, maxAbsErr: cmp.maxAbsErr, maxRelErr: cmp.maxRelErr, tol: cmp.tol, worstRatio: cmp.worstRatio });
+      }
+      if (!cmp.pass && !rec.detail && cmp.firstBad) {
+        const b = cmp.firstBad;
+        rec.detail = `${name}[${b.index}]: got ${b.got}, want ${b.want} ± ${b.bound.toExponential(2)}`;
+      }
+    }
+    for (const name of Object.keys(c.ref)) if (!(name in res) && c.spec.outputs.some((o) => o.name === name)) {
+      rec.pass = false;
+      rec.detail = `missing output '${name}'`;
+    }
+  } catch (e) {
+    rec.pass = false;
+    rec.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    // A forced tier may refuse a shape it cannot run (metal4 gemm needs K % 32 == 0). That
+    // is a skip, not a failure — unless the router itself would send this call there.
+    if (e instanceof TierUnavailableError) {
+      let routed: string | undefined;
+      try {
+        routed = backend.route(c.op, inputs, undefined, c.options);
+      } catch {
+        routed = undefined;
+      }
+      if (routed !== tier) {
+        rec.pass = true;
+        rec.skipped = e.message;
+        rec.error = undefined;
+      }
+    }
+  } finally {
+    for (const t of owned) t.dispose();
+  }
+  return { rec, got };
+}
+
 /** Backends against each other: |a−b| ≤ bound_a + bound_b (both within bound of the truth). */
-function crossCheck(outs: { rec: ConformanceRecord; got: Record<string, Float64Array> }[], bounds: Record<string, Float64Array>): void {
+export function crossCheck(outs: CaseOutcome[], bounds: Record<string, Float64Array>): void {
   for (const a of outs) {
     let worst = 0;
     for (const b of outs) {

@@ -1,12 +1,11 @@
 import { BYTES, DTYPES, fromFloat64, hostArrayMatches, isDType, type DType, type HostArray } from '../dtype.js';
 import { BackendMismatchError, DTypeError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
 import { expectIndexable, parseOptions } from '../ops/check.js';
-import { OPS, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
+import { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
 import type { TensorInfo } from '../ops/types.js';
 import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
-import type { BackendName, CallOptions, Capabilities, KernelBackend, PlannedMethod, PlannedMethods, TierSupport } from './interface.js';
-
-const camel = (s: string) => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+import { camel, type OpInputs, type OpMethods, type OpOptions, type OpOutputs, type PlannedMethod, type PlannedMethods } from '../ops/signature.js';
+import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport } from './interface.js';
 
 /**
  * What every backend shares: option parsing, shape/dtype checks, ownership checks and
@@ -16,6 +15,8 @@ const camel = (s: string) => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase
 export abstract class BaseBackend implements TensorOwner {
   abstract readonly name: BackendName;
   #forced = new Map<string, string>();
+  /** When set, each run() appends its validation+routing and encoding times in ms (`pmetal bench --host`). */
+  hostProbe?: { validate: number[]; encode: number[] };
 
   /** Tiers that can run `op` on `dtype` here, best first; empty when unsupported. */
   protected abstract tiersFor(op: OpName, dtype: DType): readonly string[];
@@ -28,6 +29,10 @@ export abstract class BaseBackend implements TensorOwner {
   abstract dispose(): void;
 
   constructor() {
+    // One generic path: each registry op's typed method (types derived from its spec in
+    // ops/signature.ts) is `run` with the op's name.
+    const self = this as unknown as Record<string, unknown>;
+    for (const op of OP_NAMES) self[camel(op)] = (inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) => this.run(op, inputs, options, call);
     for (const op of PLANNED_OPS) {
       const fn: PlannedMethod = () => {
         throw new NotSupportedError(`[${op}] not supported by the ${this.name} backend (not implemented yet)`);
@@ -105,10 +110,13 @@ export abstract class BaseBackend implements TensorOwner {
     if (tiers.length === 0) throw new NotSupportedError(`[${op}] not supported by the ${this.name} backend for ${dtype}`);
     const forced = call?.tier ?? this.#forced.get(op) ?? this.#forced.get('*');
     if (forced === undefined) return this.pick(op, tiers, inputs, options);
-    if (!tiers.includes(forced)) {
-      throw new TierUnavailableError(`[${op}] tier '${forced}' is not available on the ${this.name} backend for ${dtype} here (available: ${tiers.join(', ')})`);
-    }
+    if (!tiers.includes(forced)) throw this.tierUnavailable(op, forced, dtype, tiers);
     return forced;
+  }
+
+  /** The error for a forced tier that cannot run here; a backend that knows why (metal: no NAX) says so. */
+  protected tierUnavailable(op: OpName, tier: string, dtype: DType, available: readonly string[]): TierUnavailableError {
+    return new TierUnavailableError(`[${op}] tier '${tier}' is not available on the ${this.name} backend for ${dtype} here (available: ${available.join(', ')})`);
   }
 
   /** Chooses among available tiers; shape-dependent backends (metal's gemm rule) override it. */
@@ -116,7 +124,11 @@ export abstract class BaseBackend implements TensorOwner {
     return tiers[0];
   }
 
+  run<N extends OpName>(op: N, inputs: OpInputs<N>, options?: OpOptions<N>, call?: CallOptions): OpOutputs<N>;
+  run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
+    const probe = this.hostProbe;
+    const t0 = probe ? performance.now() : 0;
     const spec = getSpec(op);
     const opts = parseOptions(op, spec.options, options);
     const infos: Record<string, TensorInfo> = {};
@@ -143,7 +155,12 @@ export abstract class BaseBackend implements TensorOwner {
     const allEmpty = Object.values(outInfos).every((o) => shapeSize(o.shape) === 0);
     const fill = allEmpty ? {} : spec.emptyResult?.(infos, opts);
     if (fill) return this.#filled(outInfos, fill as Record<string, number>);
-    return this.execute(op, tier, given, opts, outInfos);
+    if (!probe) return this.execute(op, tier, given, opts, outInfos);
+    const t1 = performance.now();
+    const out = this.execute(op, tier, given, opts, outInfos);
+    probe.validate.push(t1 - t0);
+    probe.encode.push(performance.now() - t1);
+    return out;
   }
 
   /** Outputs created through the backend's storage path, each element `fill[name]` (0 when absent). */
@@ -164,39 +181,17 @@ export abstract class BaseBackend implements TensorOwner {
     if (t.owner !== this) throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to the ${t.backendName} backend, not ${this.name}; move it with read() + tensor()`);
   }
 
-  protected newTensor(info: TensorInfo, storage: unknown): Tensor {
-    return new Tensor(this, info.dtype, info.shape, storage);
+  // Node 20 defines Symbol.dispose / asyncDispose; TypeScript lowers `using` to them.
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
-  crossEntropy(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('cross_entropy', inputs, options, call) as never;
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.dispose();
   }
-  crossEntropyBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('cross_entropy_backward', inputs, options, call) as never;
-  }
-  gemm(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('gemm', inputs, options, call) as never;
-  }
-  rmsNorm(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('rms_norm', inputs, options, call) as never;
-  }
-  rmsNormBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('rms_norm_backward', inputs, options, call) as never;
-  }
-  rope(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('rope', inputs, options, call) as never;
-  }
-  ropeBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('rope_backward', inputs, options, call) as never;
-  }
-  softmax(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('softmax', inputs, options, call) as never;
-  }
-  swiglu(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('swiglu', inputs, options, call) as never;
-  }
-  swigluBackward(inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions) {
-    return this.run('swiglu_backward', inputs, options, call) as never;
+
+  protected newTensor(info: TensorInfo, storage: unknown): Tensor {
+    return new Tensor(this, info.dtype, info.shape, storage);
   }
 }
 
@@ -227,6 +222,6 @@ function inferDtype(data: HostArray): DType {
 
 export type { KernelBackend };
 
-// The planned methods are installed by the constructor; this merge tells TypeScript.
+// The op and planned methods are installed by the constructor; this merge tells TypeScript.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface BaseBackend extends PlannedMethods {}
+export interface BaseBackend extends OpMethods, PlannedMethods {}

@@ -62,11 +62,19 @@ export interface GradCheck {
   backwardInputs(fwdIn: Record<string, RefTensor>, fwdOut: Record<string, RefTensor>, up: Record<string, RefTensor>): Record<string, RefTensor>;
 }
 
+/** A named tensor of an op's signature; `optional` ones may be absent (inputs) or not produced (outputs). */
+export interface TensorDecl<N extends string = string> {
+  readonly name: N;
+  readonly optional?: boolean;
+  readonly doc: string;
+}
+
 export interface OpSpec<I extends string = string, O extends string = string, Opt = any> {
   readonly name: string;
   readonly summary: string;
-  readonly inputs: readonly { readonly name: I; readonly optional?: boolean; readonly doc: string }[];
-  readonly outputs: readonly O[];
+  readonly inputs: readonly TensorDecl<I>[];
+  /** Outputs, in the order they are reported; an optional one is produced only when the inputs/options ask for it. */
+  readonly outputs: readonly TensorDecl<O>[];
   readonly options: z.ZodType<Opt>;
   /** The dtypes the op is defined for (of its primary, first input). */
   readonly dtypes: readonly FloatDType[];
@@ -86,4 +94,20 @@ export interface OpSpec<I extends string = string, O extends string = string, Op
    * launch nothing. undefined when the call has work. (Outputs that are all empty need no hook.)
    */
   emptyResult?(inputs: Infos<I>, options: Opt): { [P in O]?: number } | undefined;
+  /**
+   * Draws one random case (shape classes that break kernels, valid options) from a stream:
+   * `pmetal fuzz` runs these against the reference. Without it the fuzzer draws from `cases`.
+   */
+  readonly fuzz?: (r: () => number) => OpCase;
+}
+
+/**
+ * Declares an op. The literal input/output lists and the zod schema keep their exact types,
+ * so every backend's typed method (`backend.rmsNorm(...)`) is derived from the spec alone
+ * (src/ops/signature.ts) — no per-op method is written anywhere else.
+ */
+export function defineOp<const In extends readonly TensorDecl[], const Out extends readonly TensorDecl[], S extends z.ZodType>(
+  spec: Omit<OpSpec<In[number]['name'], Out[number]['name'], z.output<S>>, 'inputs' | 'outputs' | 'options'> & { readonly inputs: In; readonly outputs: Out; readonly options: S },
+): typeof spec {
+  return spec;
 }

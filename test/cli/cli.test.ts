@@ -17,6 +17,42 @@ describe.skipIf(!existsSync('dist/cli.js'))('pmetal CLI', () => {
     expect(rows.some((x) => x.op === 'softmax' && x.backend === 'webgpu' && x.tier === 'portable' && x.dtypes.includes('bf16'))).toBe(true);
   });
 
+  it('fuzz runs random cases, writes JSON, and refuses a bad count', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pmetal-fuzz-'));
+    const r = (await cli(['fuzz', '--backend', 'cpu,metal', '--cases', '40', '--seed', '5', '--json', join(dir, 'f.json')])) as { stdout: string; code?: number };
+    expect(r.code ?? 0).toBe(0);
+    expect(r.stdout).toMatch(/40 cases, \d+ runs, 0 failures \(seed 5/);
+    const j = JSON.parse(readFileSync(join(dir, 'f.json'), 'utf8')) as { cases: number; failures: unknown[]; perTarget: Record<string, number> };
+    expect(j.cases).toBe(40);
+    expect(Object.keys(j.perTarget)).toEqual(expect.arrayContaining(['cpu/reference', 'metal/metal3']));
+    const bad = (await cli(['fuzz', '--backend', 'cpu', '--cases', '0'])) as { stderr: string; code?: number };
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--cases: expected an integer ≥ 1, got '0'/);
+  });
+
+  it('conformance refuses --seeds 0 and exits non-zero when --case matches nothing', async () => {
+    const seeds = (await cli(['conformance', '--backend', 'cpu', '--seeds', '0'])) as { stderr: string; code?: number };
+    expect(seeds.code).not.toBe(0);
+    expect(seeds.stderr).toMatch(/--seeds: expected an integer ≥ 1, got '0'/);
+    const none = (await cli(['conformance', '--backend', 'cpu', '--case', 'no-such-case'])) as { stderr: string; stdout: string; code?: number };
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/ran nothing: no case matches the filters \(--case 'no-such-case'\)/);
+  });
+
+  it('bench --host prints µs per call split into validation, encoding and submit', async () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'pmetal-host-')), 'h.json');
+    const r = (await cli(['bench', '--host', '--calls', '60', '--op', 'rms_norm,softmax', '--backend', 'webgpu,cpu', '--json', json])) as { stdout: string; code?: number };
+    expect(r.code ?? 0).toBe(0);
+    expect(r.stdout).toMatch(/validate µs\s+encode µs\s+record µs \(median\)/);
+    const rows = (JSON.parse(readFileSync(json, 'utf8')) as { rows: { op: string; backend: string; calls: number; validateUs: number; encodeUs: number; submitUs: number }[] }).rows;
+    expect(rows.map((x) => `${x.op}/${x.backend}`).sort()).toEqual(['rms_norm/cpu', 'rms_norm/webgpu', 'softmax/cpu', 'softmax/webgpu']);
+    for (const x of rows) {
+      expect(x.calls).toBe(60);
+      expect(x.validateUs).toBeGreaterThan(0);
+      expect(x.encodeUs).toBeGreaterThan(0);
+    }
+  });
+
   it('devices reports the adapter and its tiers', async () => {
     const r = (await cli(['devices', '--json'])) as { stdout: string };
     const d = JSON.parse(r.stdout) as { backend: string; available: boolean; tiers?: string[] }[];

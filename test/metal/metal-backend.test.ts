@@ -7,10 +7,10 @@ import type { KernelBackend } from '../../src/backend/interface.js';
 import { createBackend } from '../../src/backend/load.js';
 import { addonCandidates, addonFix, loadAddon } from '../../src/backend/metal/addon.js';
 import { MetalBackend } from '../../src/backend/metal/backend.js';
-import { runMetalBench } from '../../src/backend/metal/bench.js';
+import { runMetalBench } from '../../bench/metal.js';
 import { METAL_LAUNCHERS } from '../../src/backend/metal/launchers/index.js';
 import { FLAT_PARAMS } from '../../src/backend/metal/launchers/swiglu.js';
-import { packParams } from '../../src/backend/webgpu/params.js';
+import { packParams } from '../../src/backend/params.js';
 import { BackendUnavailableError, KernelError, OptionsError, ShaderCompileError, TierUnavailableError } from '../../src/errors.js';
 
 /** Chip emulation and ASan are the host runtime's (Linux); on a Mac the real chip is used. */

@@ -7,7 +7,8 @@ import { createBackend } from '../../src/backend/load.js';
 import type { KernelBackend } from '../../src/backend/interface.js';
 import { classifyChipName, emulatedChip } from '../../src/backend/metal/chip.js';
 import { METAL_LAUNCHERS } from '../../src/backend/metal/launchers/index.js';
-import { GEMM_THRESHOLDS, gemmDimsOf, gemmThreshold, routeGemm } from '../../src/backend/metal/router.js';
+import { GEMM_THRESHOLDS, gemmThreshold, routeGemm } from '../../src/backend/metal/router.js';
+import { gemmDims } from '../../src/ops/gemm/dims.js';
 import { TierUnavailableError } from '../../src/errors.js';
 
 /** Chip emulation is the host runtime's (Linux); on a Mac the real chip is used. */
@@ -120,10 +121,10 @@ describe('routeGemm (pure): PMetal KernelDispatch thresholds', () => {
   });
 
   it('takes M, N, K from the shapes and transA/transB', () => {
-    expect(gemmDimsOf([5, 7], [7, 9])).toEqual({ m: 5, n: 9, k: 7 });
-    expect(gemmDimsOf([7, 5], [7, 9], true)).toEqual({ m: 5, n: 9, k: 7 });
-    expect(gemmDimsOf([5, 7], [9, 7], false, true)).toEqual({ m: 5, n: 9, k: 7 });
-    expect(gemmDimsOf([3, 7, 5], [2 * 0 + 9, 7], true, true)).toEqual({ m: 5, n: 9, k: 7 });
+    expect(gemmDims([5, 7], [7, 9], false, false)).toMatchObject({ m: 5, n: 9, k: 7 });
+    expect(gemmDims([7, 5], [7, 9], true, false)).toMatchObject({ m: 5, n: 9, k: 7 });
+    expect(gemmDims([5, 7], [9, 7], false, true)).toMatchObject({ m: 5, n: 9, k: 7 });
+    expect(gemmDims([3, 7, 5], [2 * 0 + 9, 7], true, true)).toMatchObject({ m: 5, n: 9, k: 7 });
   });
 });
 

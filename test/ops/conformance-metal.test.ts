@@ -4,6 +4,8 @@ import { MetalBackend } from '../../src/backend/metal/backend.js';
 import { METAL_LAUNCHERS } from '../../src/backend/metal/launchers/index.js';
 import { OP_NAMES, getSpec, type OpName } from '../../src/ops/registry.js';
 import { runConformance, type ConformanceRecord } from '../../conformance/runner.js';
+import { checkMslParams, expandIncludes, structsOf } from '../metal/msl-params.js';
+import { MSL } from '../../src/generated/kernels.js';
 
 // The quick conformance subset on the metal backend through the MSL host runtime, with the
 // emulated M5 (so both tiers exist): every op in METAL_LAUNCHERS × every tier × every dtype,
@@ -17,6 +19,7 @@ const cpu = new CpuBackend();
 const worst: string[] = [];
 beforeAll(async () => {
   metal = await MetalBackend.create(HOST ? { chip: 'M5' } : {});
+  metal.trace = [];
 });
 afterAll(() => {
   metal?.dispose();
@@ -43,6 +46,23 @@ describe('metal conformance (quick, emulated M5)', () => {
       expect([...dtypes].sort(), `${op}/${t.tier}`).toEqual([...t.dtypes].sort());
     }
     summarize(op, res.records);
+  });
+});
+
+describe('MSL Params structs match the launchers\' layouts (src/backend/params.ts)', () => {
+  it('every Params block the quick run bound, and every Params struct under msl/', () => {
+    const trace = metal.trace ?? [];
+    metal.trace = undefined;
+    expect(trace.length).toBeGreaterThan(10);
+    const { checked, problems } = checkMslParams(trace);
+    expect(problems).toEqual([]);
+    // Every Params struct of a kernel library is one the run compared (none left unchecked).
+    const all = new Set<string>();
+    for (const lib of Object.keys(MSL)) {
+      if (!lib.endsWith('.metal') || lib.startsWith('test/')) continue;
+      for (const name of structsOf(expandIncludes(lib)).keys()) if (name.endsWith('Params')) all.add(`${lib} ${name}`);
+    }
+    expect([...all].filter((k) => !checked.has(k)).sort()).toEqual([]);
   });
 });
 

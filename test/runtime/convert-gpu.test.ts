@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { grid, type LaunchContext } from '../../src/backend/webgpu/launch.js';
-import { defineParams, packParams } from '../../src/backend/webgpu/params.js';
+import { defineParams, packParams } from '../../src/backend/params.js';
 import { f32BitsToBf16, f32BitsToF16 } from '../../src/dtype.js';
 
 const PARAMS = defineParams([['count', 'u32']]);

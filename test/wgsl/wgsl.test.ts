@@ -3,7 +3,7 @@ import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { pipelineKey, shaderSource, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
-import { layoutOf } from '../../src/backend/webgpu/params.js';
+import { layoutOf } from '../../src/backend/params.js';
 import { WGSL } from '../../src/generated/kernels.js';
 import { runConformance } from '../../conformance/runner.js';
 
@@ -87,6 +87,7 @@ const PINNED: Record<string, Record<string, number>> = {
   // element pairs (VEC is gemm_tiled's switch, which it shares includes with).
   'gemm/gemm_sgmat.wgsl': { A_DT: 1, VEC: 0 },
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
+  'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
 };
 
 /** Switches that take more than two values (the rest are 0/1 or dtype codes). */

@@ -5,13 +5,14 @@ import type { OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
 import { shapeSize, type Tensor } from '../../tensor.js';
 import { BaseBackend } from '../base.js';
-import type { CallOptions, Capabilities, KernelBackend } from '../interface.js';
+import type { Capabilities, KernelBackend } from '../interface.js';
 import { loadAddon, addonFix, type NativeAddon, type NativeBuffer, type NativeDevice, type NativeDispatch, type NativeError, type NativeLibrary, type NativePipeline } from './addon.js';
 import { chipFromDevice } from './chip.js';
 import type { ChipInfo, MetalConstant, MetalContext, MetalDispatch, MetalTier } from './launch.js';
 import { METAL_LAUNCHERS } from './launchers/index.js';
 import { mslIncludeDir, mslSource } from './msl.js';
-import { gemmDimsOf, routeGemm } from './router.js';
+import { gemmDims } from '../../ops/gemm/dims.js';
+import { routeGemm } from './router.js';
 
 export const metalOptions = z
   .object({
@@ -57,6 +58,8 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   readonly native: NativeAddon;
   readonly device: NativeDevice;
   readonly asan: boolean;
+  /** When set, every recorded dispatch is appended here (tests check Params against the MSL structs). */
+  trace?: MetalDispatch[];
   /** GPU start/end of the last batch (host runtime: CPU wall clock — never GPU performance). */
   lastRun?: { gpuStartNs: number; gpuEndNs: number };
   #ctx: MetalContext;
@@ -137,7 +140,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   /** gemm follows PMetal's KernelDispatch rule (router.ts); every other op takes the best tier it has. */
   protected override pick(op: OpName, tiers: readonly string[], inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>): string {
     if (op === 'gemm' && inputs.a && inputs.b) {
-      const { m, n, k } = gemmDimsOf(inputs.a.shape, inputs.b.shape, !!options?.transA, !!options?.transB);
+      const { m, n, k } = gemmDims(inputs.a.shape, inputs.b.shape, !!options?.transA, !!options?.transB);
       const t = routeGemm(this.chip, inputs.a.dtype, m, n, k);
       if (tiers.includes(t)) return t;
       return tiers.includes('metal3') ? 'metal3' : tiers[0];
@@ -145,17 +148,13 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return tiers[0];
   }
 
-  override route(op: OpName, inputs: Record<string, Tensor | undefined>, call?: CallOptions, options?: Record<string, unknown>): string {
-    try {
-      return super.route(op, inputs, call, options);
-    } catch (e) {
-      if (e instanceof TierUnavailableError && e.message.includes("tier 'metal4'") && !(this.chip.hasNax && this.chip.metal4)) {
-        throw new TierUnavailableError(
-          `[${op}] tier 'metal4' needs a chip with neural accelerators (NAX: Apple10, M5 class); ${this.chip.name} is ${this.chip.family} without NAX, so only metal3 runs here`,
-        );
-      }
-      throw e;
+  protected override tierUnavailable(op: OpName, tier: string, dtype: DType, available: readonly string[]): TierUnavailableError {
+    if (tier === 'metal4' && !(this.chip.hasNax && this.chip.metal4)) {
+      return new TierUnavailableError(
+        `[${op}] tier 'metal4' needs a chip with neural accelerators (NAX: Apple10, M5 class); ${this.chip.name} is ${this.chip.family} without NAX, so only metal3 runs here`,
+      );
     }
+    return super.tierUnavailable(op, tier, dtype, available);
   }
 
   protected execute(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor> {
@@ -209,6 +208,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     const dims = [...d.grid, ...d.threadgroup];
     if (dims.some((v) => !Number.isInteger(v) || v < 0)) throw new KernelError(`[metal] ${d.fn}: bad grid [${d.grid}] / threadgroup [${d.threadgroup}]`);
     if (d.grid.some((v) => v === 0)) return; // nothing to do
+    this.trace?.push(d);
     const threads = d.threadgroup[0] * d.threadgroup[1] * d.threadgroup[2];
     if (threads < 1 || threads > this.chip.maxThreadsPerThreadgroup) {
       throw new KernelError(`[metal] ${d.fn}: ${threads} threads per threadgroup (1..${this.chip.maxThreadsPerThreadgroup} on ${this.chip.name})`);
@@ -353,7 +353,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     this.#libs.clear();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  override async [Symbol.asyncDispose](): Promise<void> {
     await this.#chain;
     this.dispose();
   }

@@ -12,7 +12,7 @@ export interface MetalDispatch {
   constants?: MetalConstant[];
   /** Tensors (whole buffer, or a byte offset) bound at [[buffer(index)]]. */
   buffers: { index: number; tensor: Tensor; offset?: number }[];
-  /** Small constant data at [[buffer(index)]] (a `constant Params&`): use packParams from ../webgpu/params.js. */
+  /** Small constant data at [[buffer(index)]] (a `constant Params&`): use packParams from ../params.js. */
   bytes?: { index: number; data: ArrayBuffer }[];
   threadgroupMemory?: { index: number; byteLength: number }[];
   grid: [number, number, number];        // threadgroups per grid

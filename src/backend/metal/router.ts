@@ -32,12 +32,3 @@ export function routeGemm(chip: Pick<ChipInfo, 'tier' | 'hasNax'>, dtype: DType,
   return m * n * k > gemmThreshold(chip, dtype, n, k) ? 'metal4' : 'metal3';
 }
 
-/** M, N, K of a gemm call from its inputs' shapes (the last two dims) and transA/transB. */
-export function gemmDimsOf(a: readonly number[], b: readonly number[], transA = false, transB = false): { m: number; n: number; k: number } {
-  const ar = a.length;
-  const br = b.length;
-  const m = transA ? a[ar - 1] : a[ar - 2];
-  const k = transA ? a[ar - 2] : a[ar - 1];
-  const n = transB ? b[br - 2] : b[br - 1];
-  return { m, n, k };
-}

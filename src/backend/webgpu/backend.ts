@@ -123,7 +123,4 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     this.rt.destroy();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.dispose();
-  }
 }

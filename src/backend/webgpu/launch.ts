@@ -2,6 +2,9 @@ import { BYTES, type DType } from '../../dtype.js';
 import type { TensorInfo } from '../../ops/types.js';
 import type { Tensor } from '../../tensor.js';
 import type { Binding, Runtime } from './runtime.js';
+import { tuning, type VecPlanMode } from './tuning.js';
+
+export type { VecPlanMode } from './tuning.js';
 
 export const TIERS = ['subgroup-matrix', 'subgroups', 'portable'] as const;
 export type WebGpuTier = (typeof TIERS)[number];
@@ -74,8 +77,6 @@ export function grid(ctx: LaunchContext, n: number): { workgroups: [number, numb
  * invocation). Undefined when the row does not qualify; the launcher then takes the
  * streaming kernel.
  */
-export type VecPlanMode = 'wide' | 'mid' | 'deep';
-
 export function vecPlan(n: number, elemBytes: number, maxWg: number, mode: VecPlanMode = planMode()): { nv: number; epv: number; wg: number; vpt: number } | undefined {
   if ((n * elemBytes) % 16 !== 0) return undefined;
   const epv = 16 / elemBytes;
@@ -83,7 +84,7 @@ export function vecPlan(n: number, elemBytes: number, maxWg: number, mode: VecPl
   // 'wide': the fewest words per invocation with at most 256 invocations; 'deep': the most
   // (8) with at least 64 invocations; 'mid': 4 words where that leaves ≥ 64 invocations.
   // PMETAL_VEC_PLAN=wide|mid|deep forces one for every register-resident row kernel, so the
-  // bench can compare them.
+  // bench can compare them (tuning.ts).
   const order = mode === 'deep' ? [8, 4, 2, 1] : mode === 'mid' ? [4, 2, 1, 8] : [1, 2, 4, 8];
   for (const vpt of order) {
     if (mode !== 'wide' && vpt > 1 && nv < vpt * 64) continue;
@@ -96,6 +97,5 @@ export function vecPlan(n: number, elemBytes: number, maxWg: number, mode: VecPl
 
 /** PMETAL_VEC_PLAN when set, else the launcher's measured choice. */
 export function planMode(fallback: VecPlanMode = 'wide'): VecPlanMode {
-  const m = typeof process !== 'undefined' ? process.env.PMETAL_VEC_PLAN : undefined;
-  return m === 'deep' || m === 'mid' || m === 'wide' ? m : fallback;
+  return tuning().vecPlan ?? fallback;
 }

@@ -1,6 +1,7 @@
 import { WGSL } from '../../generated/kernels.js';
 import { ShaderCompileError } from '../../errors.js';
 import { preprocess, type Defines } from './preprocess.js';
+import { tuning } from './tuning.js';
 
 /** dtype codes shared by every WGSL kernel (see wgsl/README.md). */
 export const DT_CODES = { DT_F32: 0, DT_F16: 1, DT_BF16: 2 } as const;
@@ -13,11 +14,16 @@ export interface PipelineSpec {
   entry?: string;
 }
 
-/** The cache key names every value the shader depends on, in a fixed order: `norm/rms_norm|SUBGROUPS=1,X_DT=1|WG=256`. */
+/**
+ * The cache key names every value the shader depends on, in a fixed order, and the tuning
+ * switches that were set when it was chosen (tuning.ts): `norm/rms_norm|SUBGROUPS=1,X_DT=1|WG=256`,
+ * `…|WG=256|vec:deep`.
+ */
 export function pipelineKey(s: PipelineSpec): string {
   const d = Object.keys(s.defines).sort().map((k) => `${k}=${String(s.defines[k])}`).join(',');
   const o = Object.keys(s.overrides ?? {}).sort().map((k) => `${k}=${s.overrides![k]}`).join(',');
-  return `${s.shader.replace(/\.wgsl$/, '')}${s.entry && s.entry !== 'main' ? `#${s.entry}` : ''}|${d}|${o}`;
+  const t = tuning().key;
+  return `${s.shader.replace(/\.wgsl$/, '')}${s.entry && s.entry !== 'main' ? `#${s.entry}` : ''}|${d}|${o}${t ? `|${t}` : ''}`;
 }
 
 export function shaderSource(s: PipelineSpec) {

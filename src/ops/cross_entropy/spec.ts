@@ -3,9 +3,10 @@ import { FLOAT_DTYPES } from '../../dtype.js';
 import { DTypeError, ShapeError } from '../../errors.js';
 import { expectDtype, expectNonEmptyAxis, expectRank, finite, fmt, i32Int, required, rowsCols } from '../check.js';
 import { U32, boundsOf, gamma } from '../tolerance.js';
-import type { OpSpec, TensorInfo } from '../types.js';
+import { defineOp, type TensorInfo } from '../types.js';
 import { CE_FORWARD_BENCH, CE_FORWARD_CASES } from './cases.js';
 import { crossEntropyRef, lseError, softcapError, targetKind, type CeOptions } from './reference.js';
+import { crossEntropyFuzz } from './fuzz.js';
 
 /**
  * Options of cross_entropy and cross_entropy_backward (PyTorch's names, camelCased).
@@ -54,7 +55,7 @@ export function checkLogits(op: string, i: { logits?: TensorInfo }): { x: Tensor
   return { x, rows, v };
 }
 
-export const crossEntropy: OpSpec<'logits' | 'targets', 'loss' | 'lse', z.output<typeof crossEntropyOptions>> = {
+export const crossEntropy = defineOp({
   name: 'cross_entropy',
   summary:
     'Cross-entropy over the vocabulary (ignore_index, label smoothing, logit softcap, mean/sum/none), streamed in one pass per row; also returns lse for the backward. ' +
@@ -63,7 +64,10 @@ export const crossEntropy: OpSpec<'logits' | 'targets', 'loss' | 'lse', z.output
     { name: 'logits', doc: '[T, V] or [B, S, V] (rows flattened), f32/f16/bf16' },
     { name: 'targets', doc: 'i32 [T] (or the leading dims of logits): class per row, or ignoreIndex' },
   ],
-  outputs: ['loss', 'lse'],
+  outputs: [
+    { name: 'loss', doc: 'f32: [] for mean/sum, [T] for none' },
+    { name: 'lse', doc: 'f32 [T] logsumexp of each row (saved for the backward)' },
+  ],
   options: crossEntropyOptions,
   dtypes: FLOAT_DTYPES,
   check(i, o) {
@@ -140,4 +144,5 @@ export const crossEntropy: OpSpec<'logits' | 'targets', 'loss' | 'lse', z.output
     // The logits once; targets in, lse and the per-row loss out.
     return { flops: 4 * rows * v, bytes: rows * v * e + 12 * rows };
   },
-};
+  fuzz: crossEntropyFuzz,
+});

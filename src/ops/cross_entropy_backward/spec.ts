@@ -5,14 +5,15 @@ import { CE_BACKWARD_BENCH, CE_BACKWARD_CASES } from '../cross_entropy/cases.js'
 import { FLUSH, softcapError, softcapSlope, type CeOptions } from '../cross_entropy/reference.js';
 import { checkLogits, checkTargets, crossEntropyOptions } from '../cross_entropy/spec.js';
 import { ULP, U32, boundsOf } from '../tolerance.js';
-import type { OpSpec } from '../types.js';
+import { defineOp } from '../types.js';
 import { crossEntropyBackwardRef } from './reference.js';
+import { crossEntropyBackwardFuzz } from '../cross_entropy/fuzz.js';
 
 /** The same options as the forward (they must match the forward call). */
 export const crossEntropyBackwardOptions = crossEntropyOptions;
 export type CrossEntropyBackwardOptions = z.input<typeof crossEntropyBackwardOptions>;
 
-export const crossEntropyBackward: OpSpec<'logits' | 'targets' | 'lse' | 'dloss', 'dlogits', z.output<typeof crossEntropyBackwardOptions>> = {
+export const crossEntropyBackward = defineOp({
   name: 'cross_entropy_backward',
   summary:
     'Gradient of cross_entropy w.r.t. the logits (dtype of logits), recomputing softmax from the forward lse row by row; ' +
@@ -23,7 +24,7 @@ export const crossEntropyBackward: OpSpec<'logits' | 'targets' | 'lse' | 'dloss'
     { name: 'lse', doc: 'f32 [T] from the forward (of the softcapped logits)' },
     { name: 'dloss', doc: "f32 upstream gradient: [T] for reduction 'none', [1] for mean/sum" },
   ],
-  outputs: ['dlogits'],
+  outputs: [{ name: 'dlogits', doc: '[T, V], dtype of logits' }],
   options: crossEntropyBackwardOptions,
   dtypes: FLOAT_DTYPES,
   check(i, o) {
@@ -94,4 +95,5 @@ export const crossEntropyBackward: OpSpec<'logits' | 'targets' | 'lse' | 'dloss'
     applies: (c) => !c.label.includes('invalid-targets') && !(c.label.includes('all-ignored') && c.label.includes('mean')),
     backwardInputs: (fin, fout, up) => ({ logits: fin.logits, targets: fin.targets, lse: fout.lse, dloss: up.loss }),
   },
-};
+  fuzz: crossEntropyBackwardFuzz,
+});

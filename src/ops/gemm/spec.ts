@@ -4,8 +4,10 @@ import { OptionsError, ShapeError } from '../../errors.js';
 import { expectDtype, expectRank, expectSameDtype, expectShape, f32Scalar, fmt, required } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf, gamma } from '../tolerance.js';
-import type { HostTensor, OpCase, OpSpec } from '../types.js';
-import { gemmDims, gemmRef } from './reference.js';
+import { defineOp, type HostTensor, type OpCase } from '../types.js';
+import { gemmDims } from './dims.js';
+import { gemmRef } from './reference.js';
+import { gemmFuzz } from './fuzz.js';
 
 export const gemmOptions = z
   .object({
@@ -78,7 +80,7 @@ function gemmCase(s: CaseShape): OpCase {
 
 const OP = 'gemm';
 
-export const gemm: OpSpec<'a' | 'b' | 'c' | 'bias', 'y', Opts> = {
+export const gemm = defineOp({
   name: OP,
   summary: 'y = alpha·op(A)·op(B) + beta·C + bias (optional transposes, batched with broadcast), f32 accumulation.',
   inputs: [
@@ -87,7 +89,7 @@ export const gemm: OpSpec<'a' | 'b' | 'c' | 'bias', 'y', Opts> = {
     { name: 'c', optional: true, doc: 'shape of y, the output dtype; required when beta ≠ 0 (and only then)' },
     { name: 'bias', optional: true, doc: '[N], the output dtype, added to every row' },
   ],
-  outputs: ['y'],
+  outputs: [{ name: 'y', doc: '[M,N] or [batch,M,N], outDtype (default: dtype of a)' }],
   options: gemmOptions,
   dtypes: FLOAT_DTYPES,
   check(i, o) {
@@ -208,4 +210,5 @@ export const gemm: OpSpec<'a' | 'b' | 'c' | 'bias', 'y', Opts> = {
       bytes: aBytes + bBytes + yBytes * (i.c ? 2 : 1) + (i.bias ? d.n * ey : 0),
     };
   },
-};
+  fuzz: gemmFuzz,
+});

@@ -3,8 +3,9 @@ import { FLOAT_DTYPES } from '../../dtype.js';
 import { expectDtype, expectNonEmptyAxis, expectRank, expectShape, expectSameDtype, positiveNormalF32, required, rowsCols } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf } from '../tolerance.js';
-import type { OpCase, OpSpec } from '../types.js';
+import { defineOp, type OpCase } from '../types.js';
 import { rmsNormRef } from './reference.js';
+import { rmsNormFuzz } from './fuzz.js';
 
 export const rmsNormOptions = z
   .object({ eps: positiveNormalF32().default(1e-6) })
@@ -22,7 +23,7 @@ const shapes = (rows: number, cols: number, residual: boolean, quick: boolean): 
   }),
 });
 
-export const rmsNorm: OpSpec<'x' | 'weight' | 'residual', 'y' | 'rstd' | 'residual', z.output<typeof rmsNormOptions>> = {
+export const rmsNorm = defineOp({
   name: 'rms_norm',
   summary: 'RMSNorm over the last dimension, optionally fused with a residual add (returns the new residual).',
   inputs: [
@@ -30,7 +31,11 @@ export const rmsNorm: OpSpec<'x' | 'weight' | 'residual', 'y' | 'rstd' | 'residu
     { name: 'weight', doc: '[N] scale, dtype of x' },
     { name: 'residual', optional: true, doc: '[..., N] added to x first; the sum is returned as `residual`' },
   ],
-  outputs: ['y', 'rstd', 'residual'],
+  outputs: [
+    { name: 'y', doc: 'shape and dtype of x' },
+    { name: 'rstd', doc: 'f32 [rows] 1/rms of each row (saved for the backward)' },
+    { name: 'residual', optional: true, doc: 'x + residual, produced when residual is given' },
+  ],
   options: rmsNormOptions,
   dtypes: FLOAT_DTYPES,
   check(i) {
@@ -104,4 +109,5 @@ export const rmsNorm: OpSpec<'x' | 'weight' | 'residual', 'y' | 'rstd' | 'residu
     const passes = i.residual ? 4 : 2; // x, y (+ residual in, residual out)
     return { flops: 4 * rows * n, bytes: passes * rows * n * e + n * e + rows * 4 };
   },
-};
+  fuzz: rmsNormFuzz,
+});

@@ -3,8 +3,9 @@ import { FLOAT_DTYPES, toFloat64 } from '../../dtype.js';
 import { expectDtype, expectRank, expectShape, positiveNormalF32, required, rowsCols } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf } from '../tolerance.js';
-import type { OpCase, OpSpec } from '../types.js';
+import { defineOp, type OpCase } from '../types.js';
 import { rmsNormBackwardRef, rstdOf } from './reference.js';
+import { rmsNormBackwardFuzz } from './fuzz.js';
 
 export const rmsNormBackwardOptions = z.object({ eps: positiveNormalF32().default(1e-6) }).strict();
 export type RmsNormBackwardOptions = z.input<typeof rmsNormBackwardOptions>;
@@ -26,7 +27,7 @@ const shapes = (rows: number, cols: number, withRstd: boolean, quick: boolean): 
   },
 });
 
-export const rmsNormBackward: OpSpec<'dy' | 'x' | 'weight' | 'rstd', 'dx' | 'dw', z.output<typeof rmsNormBackwardOptions>> = {
+export const rmsNormBackward = defineOp({
   name: 'rms_norm_backward',
   summary: 'Gradients of RMSNorm: dx (dtype of x) and dw (f32, summed over rows). rstd from the forward is reused when given.',
   inputs: [
@@ -35,7 +36,10 @@ export const rmsNormBackward: OpSpec<'dy' | 'x' | 'weight' | 'rstd', 'dx' | 'dw'
     { name: 'weight', doc: '[N]' },
     { name: 'rstd', optional: true, doc: 'f32 [rows] from the forward; recomputed when absent' },
   ],
-  outputs: ['dx', 'dw'],
+  outputs: [
+    { name: 'dx', doc: 'shape and dtype of x' },
+    { name: 'dw', doc: 'f32 [N] summed over rows' },
+  ],
   options: rmsNormBackwardOptions,
   dtypes: FLOAT_DTYPES,
   check(i) {
@@ -112,4 +116,5 @@ export const rmsNormBackward: OpSpec<'dy' | 'x' | 'weight' | 'rstd', 'dx' | 'dw'
     applies: (c) => !c.label.includes('residual'),
     backwardInputs: (fin, fout, up) => ({ dy: up.y, x: fin.x, weight: fin.weight, rstd: fout.rstd }),
   },
-};
+  fuzz: rmsNormBackwardFuzz,
+});

@@ -1,18 +1,19 @@
 import { FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
 import { ropeApply, ropeBench, ropeCases, ropeCheck, ropeCost, ropeOptions, type RopeOpts } from '../rope_common.js';
-import type { OpSpec } from '../types.js';
+import { defineOp } from '../types.js';
 import { ropeRef } from './reference.js';
+import { ropeFuzz } from './fuzz.js';
 
 export { ropeOptions, type RopeOptions } from '../rope_common.js';
 
-export const rope: OpSpec<'x' | 'positions', 'y', RopeOpts> = {
+export const rope = defineOp({
   name: 'rope',
   summary: 'Rotary position embedding (NeoX or GPT-J pairs, partial rotary dim, linear/Llama-3/YaRN frequency scaling), positions from a tensor or an offset.',
   inputs: [
     { name: 'x', doc: '[B, S, H, D] or [S, H, D] queries or keys' },
     { name: 'positions', optional: true, doc: 'i32 [S] or [B, S]; default offset + s' },
   ],
-  outputs: ['y'],
+  outputs: [{ name: 'y', doc: 'shape and dtype of x' }],
   options: ropeOptions,
   dtypes: FLOAT_DTYPES,
   check(i, o) {
@@ -33,4 +34,5 @@ export const rope: OpSpec<'x' | 'positions', 'y', RopeOpts> = {
   cost(i, o) {
     return ropeCost(i.x!, i.positions, o);
   },
-};
+  fuzz: ropeFuzz('x'),
+});

@@ -1,18 +1,19 @@
 import { FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
 import { ropeApply, ropeBench, ropeCases, ropeCheck, ropeCost, ropeOptions, type RopeOpts } from '../rope_common.js';
-import type { OpSpec } from '../types.js';
+import { defineOp } from '../types.js';
 import { ropeBackwardRef } from './reference.js';
+import { ropeFuzz } from '../rope/fuzz.js';
 
 export { ropeOptions as ropeBackwardOptions, type RopeOptions as RopeBackwardOptions } from '../rope_common.js';
 
-export const ropeBackward: OpSpec<'dy' | 'positions', 'dx', RopeOpts> = {
+export const ropeBackward = defineOp({
   name: 'rope_backward',
   summary: 'Gradient of rope: dx = rotation of dy by −angle (same options and positions as the forward).',
   inputs: [
     { name: 'dy', doc: '[B, S, H, D] or [S, H, D] upstream gradient' },
     { name: 'positions', optional: true, doc: 'i32 [S] or [B, S]; default offset + s' },
   ],
-  outputs: ['dx'],
+  outputs: [{ name: 'dx', doc: 'shape and dtype of dy' }],
   options: ropeOptions,
   dtypes: FLOAT_DTYPES,
   check(i, o) {
@@ -37,4 +38,5 @@ export const ropeBackward: OpSpec<'dy' | 'positions', 'dx', RopeOpts> = {
     upstream: { y: 'dy' },
     backwardInputs: (fin, _fout, up) => ({ dy: up.y, ...(fin.positions ? { positions: fin.positions } : {}) }),
   },
-};
+  fuzz: ropeFuzz('dy'),
+});

@@ -3,8 +3,9 @@ import { FLOAT_DTYPES, fromFloat64 } from '../../dtype.js';
 import { expectDtype, expectRank, f32Scalar, i32Int, required, rowsCols } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, ULP, boundsOf } from '../tolerance.js';
-import type { OpCase, OpSpec } from '../types.js';
+import { defineOp, type OpCase } from '../types.js';
 import { softmaxRef } from './reference.js';
+import { softmaxFuzz } from './fuzz.js';
 
 export const softmaxOptions = z
   .object({
@@ -48,11 +49,11 @@ const negInf = (label: string, shape: number[], options: Record<string, unknown>
   },
 });
 
-export const softmax: OpSpec<'x', 'y', z.output<typeof softmaxOptions>> = {
+export const softmax = defineOp({
   name: 'softmax',
   summary: 'Softmax over the last dimension of scale·x, with an optional causal mask aligned bottom-right.',
   inputs: [{ name: 'x', doc: '[..., N] (causal: [..., Sq, Sk])' }],
-  outputs: ['y'],
+  outputs: [{ name: 'y', doc: 'shape and dtype of x' }],
   options: softmaxOptions,
   dtypes: FLOAT_DTYPES,
   check(i, o) {
@@ -129,4 +130,5 @@ export const softmax: OpSpec<'x', 'y', z.output<typeof softmaxOptions>> = {
     const e = i.x!.dtype === 'f32' ? 4 : 2;
     return { flops: 5 * rows * n, bytes: 2 * rows * n * e };
   },
-};
+  fuzz: softmaxFuzz,
+});

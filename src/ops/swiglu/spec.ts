@@ -3,8 +3,9 @@ import { FLOAT_DTYPES } from '../../dtype.js';
 import { expectDtype, expectRank, expectShape, required } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, ULP, boundsOf } from '../tolerance.js';
-import type { OpCase, OpSpec } from '../types.js';
+import { defineOp, type OpCase } from '../types.js';
 import { swigluRef } from './reference.js';
+import { swigluFuzz } from './fuzz.js';
 
 export const swigluOptions = z.object({}).strict();
 export type SwigluOptions = z.input<typeof swigluOptions>;
@@ -26,14 +27,14 @@ export const elementwiseCases = (names: string[], ranges: [number, number][]): O
     make: (dtype, seed) => Object.fromEntries(names.map((n, k) => [n, uniform(dtype, shape, seed + k, ranges[k][0], ranges[k][1])])),
   }));
 
-export const swiglu: OpSpec<'gate' | 'up', 'y', z.output<typeof swigluOptions>> = {
+export const swiglu = defineOp({
   name: 'swiglu',
   summary: 'SwiGLU: silu(gate)·up, elementwise.',
   inputs: [
     { name: 'gate', doc: '[..., N]' },
     { name: 'up', doc: '[..., N], same shape and dtype' },
   ],
-  outputs: ['y'],
+  outputs: [{ name: 'y', doc: 'shape and dtype of gate' }],
   options: swigluOptions,
   dtypes: FLOAT_DTYPES,
   check(i) {
@@ -66,4 +67,5 @@ export const swiglu: OpSpec<'gate' | 'up', 'y', z.output<typeof swigluOptions>> 
     const e = i.gate!.dtype === 'f32' ? 4 : 2;
     return { flops: 6 * n, bytes: 3 * n * e };
   },
-};
+  fuzz: swigluFuzz,
+});

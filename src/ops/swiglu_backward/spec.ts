@@ -5,12 +5,13 @@ import { uniform } from '../random.js';
 import { sigmoid, swigluBackwardRef } from '../swiglu/reference.js';
 import { elementwiseCases } from '../swiglu/spec.js';
 import { U32, ULP, boundsOf } from '../tolerance.js';
-import type { OpSpec } from '../types.js';
+import { defineOp } from '../types.js';
+import { swigluBackwardFuzz } from './fuzz.js';
 
 export const swigluBackwardOptions = z.object({}).strict();
 export type SwigluBackwardOptions = z.input<typeof swigluBackwardOptions>;
 
-export const swigluBackward: OpSpec<'dy' | 'gate' | 'up', 'dgate' | 'dup', z.output<typeof swigluBackwardOptions>> = {
+export const swigluBackward = defineOp({
   name: 'swiglu_backward',
   summary: 'Gradients of silu(gate)·up: dgate and dup (dtype of gate).',
   inputs: [
@@ -18,7 +19,10 @@ export const swigluBackward: OpSpec<'dy' | 'gate' | 'up', 'dgate' | 'dup', z.out
     { name: 'gate', doc: '[..., N]' },
     { name: 'up', doc: '[..., N]' },
   ],
-  outputs: ['dgate', 'dup'],
+  outputs: [
+    { name: 'dgate', doc: 'shape and dtype of gate' },
+    { name: 'dup', doc: 'shape and dtype of up' },
+  ],
   options: swigluBackwardOptions,
   dtypes: FLOAT_DTYPES,
   check(i) {
@@ -75,4 +79,5 @@ export const swigluBackward: OpSpec<'dy' | 'gate' | 'up', 'dgate' | 'dup', z.out
     upstream: { y: 'dy' },
     backwardInputs: (fin, _fout, up) => ({ dy: up.y, gate: fin.gate, up: fin.up }),
   },
-};
+  fuzz: swigluBackwardFuzz,
+});

@@ -1,7 +1,7 @@
 import type { DType } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
 import type { CeOptions } from '../../../ops/cross_entropy/reference.js';
-import { defineParams, packParams } from '../../webgpu/params.js';
+import { defineParams, packParams } from '../../params.js';
 import type { Tensor } from '../../../tensor.js';
 import type { MetalContext, MetalLauncher, MetalTier } from '../launch.js';
 import { dtSuffix } from './common.js';

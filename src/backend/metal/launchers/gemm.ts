@@ -1,7 +1,7 @@
 import type { DType } from '../../../dtype.js';
 import { TierUnavailableError } from '../../../errors.js';
-import { gemmDims } from '../../../ops/gemm/reference.js';
-import { defineParams, packParams } from '../../webgpu/params.js';
+import { gemmDims } from '../../../ops/gemm/dims.js';
+import { defineParams, packParams } from '../../params.js';
 import type { ChipInfo, MetalConstant, MetalLauncher, MetalTier } from '../launch.js';
 
 /** The kernels' GemmParams (msl/gemm/params.h): same fields, same order. */

@@ -1,7 +1,7 @@
 import type { DType } from '../../../dtype.js';
 import { freqKey, ropeDims, ropeFrequencies, rotaryDimOf, type RopeOpts } from '../../../ops/rope_common.js';
 import type { Tensor } from '../../../tensor.js';
-import { defineParams, packParams } from '../../webgpu/params.js';
+import { defineParams, packParams } from '../../params.js';
 import type { MetalDispatch, MetalLauncher, MetalTier } from '../launch.js';
 import { dtSuffix } from './common.js';
 

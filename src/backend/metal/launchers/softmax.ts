@@ -1,5 +1,5 @@
 import { rowsCols } from '../../../ops/check.js';
-import { defineParams, packParams } from '../../webgpu/params.js';
+import { defineParams, packParams } from '../../params.js';
 import type { MetalLauncher } from '../launch.js';
 import { dtSuffix, rowThreads } from './common.js';
 

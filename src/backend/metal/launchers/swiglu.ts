@@ -1,5 +1,5 @@
 import type { Tensor } from '../../../tensor.js';
-import { defineParams, packParams } from '../../webgpu/params.js';
+import { defineParams, packParams } from '../../params.js';
 import type { MetalContext, MetalLauncher } from '../launch.js';
 import { dtSuffix } from './common.js';
 

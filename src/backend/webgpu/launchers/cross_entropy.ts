@@ -2,7 +2,7 @@ import { BYTES } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
 import type { CeOptions } from '../../../ops/cross_entropy/reference.js';
 import { dtCode } from '../pipelines.js';
-import { defineParams, packParams } from '../params.js';
+import { defineParams, packParams } from '../../params.js';
 import { grid, reductionTiers, rowChunks, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
 
 export const CROSS_ENTROPY_PARAMS = defineParams([

@@ -1,10 +1,11 @@
 import { BYTES, type DType } from '../../../dtype.js';
-import { gemmDims } from '../../../ops/gemm/reference.js';
+import { gemmDims } from '../../../ops/gemm/dims.js';
 import type { Tensor } from '../../../tensor.js';
-import { defineParams, packParams } from '../params.js';
+import { defineParams, packParams } from '../../params.js';
 import type { PipelineSpec } from '../pipelines.js';
 import { dtCode } from '../pipelines.js';
 import { rowChunks, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
+import { tuning } from '../tuning.js';
 import type { Binding } from '../runtime.js';
 import { NotSupportedError } from '../../../errors.js';
 
@@ -168,12 +169,12 @@ export const gemmLauncher: Launcher = {
     const { m, n, k } = d;
     const y = ctx.output(outs.y);
     const variant: GemmVariant = { yDtype: y.dtype, transA: o.transA, transB: o.transB, hasC: !!i.c, hasBias: !!i.bias };
-    const tune = tuning();
+    const tune = tuning().gemm;
     // The kernel and its tile for the bases of one chunk's windows (alignment decides).
     const pick = (aBase: number, bBase: number): { pipeline: PipelineSpec; bm: number; bn: number } => {
-      if (m <= GEMV_TILE.MAX_M && o.transB && !o.transA && tune.gemv !== false) {
+      if (m <= GEMV_TILE.MAX_M && o.transB && !o.transA && tune.gemv) {
         // Decode-style shapes: every tier (f32 accumulation satisfies the f16 tier's bound).
-        if (tune.gemvSplit === true && vecAligned(16 / BYTES[a.dtype], m, n, k, false, true, aBase, bBase)) {
+        if (tune.gemvSplit && vecAligned(16 / BYTES[a.dtype], m, n, k, false, true, aBase, bBase)) {
           return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'gemv_split' }), bm: GEMV_SPLIT_TILE.BM, bn: GEMV_SPLIT_TILE.BN };
         }
         const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
@@ -182,13 +183,13 @@ export const gemmLauncher: Launcher = {
       if (tier === 'subgroup-matrix') {
         const sgSize = sgSizeOf(ctx);
         const storage = ctx.limits.maxComputeWorkgroupStorageSize;
-        if (sgSize === 32 && tune.sgmatVec !== false && vecAligned(8, m, n, k, o.transA, o.transB, aBase, bBase)) {
+        if (sgSize === 32 && tune.sgmatVec && vecAligned(8, m, n, k, o.transA, o.transB, aBase, bBase)) {
           // Defaults measured on an H100 at 4096³ (bench --variants): 128×256 tiles, 32-deep
           // slices, one buffer. Double buffering fits 48 KiB with 128×256 tiles only at
           // 16-deep slices (shallowK).
-          const dbuf = tune.dbuf ?? false;
-          const wideN = tune.wideN ?? true;
-          const shallowK = tune.shallowK ?? false;
+          const dbuf = tune.dbuf;
+          const wideN = tune.wideN;
+          const shallowK = tune.shallowK;
           const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
           if (sgmatVecWorkgroupBytes(wideN, o.transA, o.transB, dbuf, shallowK) <= storage) {
             return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat_vec', wideN, shallowK, dbuf }), bm: t.BM, bn: t.BN };
@@ -198,7 +199,7 @@ export const gemmLauncher: Launcher = {
         return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat', sgSize, wide }), bm: SGMAT_TILE.BM, bn: SGMAT_TILE.BN };
       }
       const config = tiledConfig(m, n);
-      const vec = tune.tiledVec !== false && vecAligned(4, m, n, k, o.transA, o.transB, aBase, bBase);
+      const vec = tune.tiledVec && vecAligned(4, m, n, k, o.transA, o.transB, aBase, bBase);
       return { pipeline: gemmPipeline(tier, a.dtype, variant, { config, vec }), bm: TILED_CONFIGS[config].BM, bn: TILED_CONFIGS[config].BN };
     };
     // Grid limits for the largest workgroup count any pick could need.
@@ -266,20 +267,3 @@ export const gemmLauncher: Launcher = {
     return { y };
   },
 };
-
-/**
- * Benchmarking switches (never needed for correctness): PMETAL_GEMM_TUNE, a comma list of
- * `gemv=0`, `sgmatVec=0`, `tiledVec=0` (turn a fast path off), `gemvSplit=1` (the K-split
- * small-M kernel, untimed so far), `wideN=0` and `shallowK=1` (the
- * other gemm_sgmat_vec tiles: 128×128, 16-deep slices), `dbuf=1` (double-buffered slices),
- * so one run can time the variants against each other.
- */
-function tuning(): { gemv?: boolean; gemvSplit?: boolean; sgmatVec?: boolean; tiledVec?: boolean; wideN?: boolean; shallowK?: boolean; dbuf?: boolean } {
-  const raw = typeof process !== 'undefined' ? process.env.PMETAL_GEMM_TUNE : undefined;
-  const out: Record<string, boolean> = {};
-  for (const kv of (raw ?? '').split(',').filter(Boolean)) {
-    const [k, v] = kv.split('=');
-    out[k.trim()] = v?.trim() !== '0';
-  }
-  return out;
-}

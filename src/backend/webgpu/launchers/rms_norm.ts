@@ -1,7 +1,7 @@
 import { BYTES } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
 import { dtCode } from '../pipelines.js';
-import { defineParams, packParams } from '../params.js';
+import { defineParams, packParams } from '../../params.js';
 import { grid, reductionTiers, rowChunks, vecPlan, windowOf, type Launcher } from '../launch.js';
 
 export const RMS_NORM_PARAMS = defineParams([

@@ -2,7 +2,7 @@ import { BYTES } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
 import type { Tensor } from '../../../tensor.js';
 import { dtCode } from '../pipelines.js';
-import { defineParams, packParams } from '../params.js';
+import { defineParams, packParams } from '../../params.js';
 import { grid, reductionTiers, rowChunks, vecPlan, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
 
 export const RMS_NORM_BACKWARD_PARAMS = defineParams([

@@ -2,8 +2,9 @@ import { BYTES } from '../../../dtype.js';
 import { freqKey, ropeDims, ropeFrequencies, rotaryDimOf, type RopeOpts } from '../../../ops/rope_common.js';
 import type { Tensor } from '../../../tensor.js';
 import { dtCode } from '../pipelines.js';
-import { defineParams, packParams } from '../params.js';
+import { defineParams, packParams } from '../../params.js';
 import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
+import { tuning } from '../tuning.js';
 import type { Binding, Runtime } from '../runtime.js';
 
 /** rope/rope.wgsl and rope/rope_vec.wgsl (wgsl/rope/rope_params.wgsl; lanes and tpw: rope_vec only). */
@@ -57,7 +58,7 @@ const VEC_HEADS = 4;
  * PMETAL_ROPE_VEC=0 turns the path off (for the bench's comparison with rope.wgsl).
  */
 export function ropeVecPlan(h: number, d: number, rd: number, elemBytes: number, neox: boolean) {
-  if (typeof process !== 'undefined' && process.env.PMETAL_ROPE_VEC === '0') return undefined;
+  if (!tuning().ropeVec) return undefined;
   const rotBytes = (neox ? rd / 2 : rd) * elemBytes;
   if ((d * elemBytes) % 16 !== 0 || rotBytes % 16 !== 0) return undefined;
   const epv = 16 / elemBytes;

@@ -1,7 +1,7 @@
 import { BYTES } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
 import { dtCode } from '../pipelines.js';
-import { defineParams, packParams } from '../params.js';
+import { defineParams, packParams } from '../../params.js';
 import { grid, planMode, reductionTiers, rowChunks, vecPlan, windowOf, type Launcher } from '../launch.js';
 
 export const SOFTMAX_PARAMS = defineParams([

@@ -1,7 +1,7 @@
 import { BYTES } from '../../../dtype.js';
 import type { Tensor } from '../../../tensor.js';
 import { dtCode } from '../pipelines.js';
-import { defineParams, packParams } from '../params.js';
+import { defineParams, packParams } from '../../params.js';
 import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
 
 export const FLAT_PARAMS = defineParams([

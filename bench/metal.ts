@@ -1,10 +1,10 @@
-import { fixed, textTable } from '../../text_table.js';
-import type { FloatDType } from '../../dtype.js';
-import { OPS, getSpec, type OpName } from '../../ops/registry.js';
-import type { TensorInfo } from '../../ops/types.js';
-import type { Tensor } from '../../tensor.js';
-import type { MetalBackend } from './backend.js';
-import type { MetalTier } from './launch.js';
+import { fixed, textTable } from '../src/text_table.js';
+import type { FloatDType } from '../src/dtype.js';
+import { OPS, getSpec, type OpName } from '../src/ops/registry.js';
+import type { TensorInfo } from '../src/ops/types.js';
+import type { Tensor } from '../src/tensor.js';
+import type { MetalBackend } from '../src/backend/metal/backend.js';
+import type { MetalTier } from '../src/backend/metal/launch.js';
 
 /** One op × dtype × bench shape, timed on every tier the chip has for it. */
 export interface MetalBenchRow {

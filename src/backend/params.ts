@@ -1,7 +1,9 @@
 /**
- * A kernel's Params uniform, defined once as an ordered field list. The packer is derived
- * from it here; the WGSL struct is written in the kernel, and the tests check the two agree
- * (names, order, offsets) through wgsl_reflect.
+ * A kernel's Params block, defined once as an ordered field list of 4-byte scalars: the one
+ * description both backends pack from (a WGSL uniform, an MSL `constant Params&`). The
+ * structs written in the kernels are checked against it by the tests — every WGSL uniform a
+ * launcher binds (test/wgsl, through wgsl_reflect) and every MSL Params struct
+ * (test/metal/params.test.ts) — names, order and offsets.
  */
 export type ParamType = 'u32' | 'i32' | 'f32';
 export type ParamLayout<K extends string = string> = readonly (readonly [K, ParamType])[];

@@ -1,0 +1,123 @@
+import { writeFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { benchTable, runBench } from '../bench/harness.js';
+import { HOST_TIMINGS_REFUSAL, metalBenchTable, runMetalBench, type MetalBenchRow } from '../bench/metal.js';
+import type { MetalBackend } from '../src/backend/metal/backend.js';
+import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
+import { PmetalError } from '../src/errors.js';
+import { list, loadBackends, webgpuFlags } from './options.js';
+
+/** `pmetal bench`: timings per op (and --peers, --variants, --sgmat-ceiling). */
+export function registerBench(program: Command): void {
+  webgpuFlags(
+    program
+      .command('bench')
+      .description('time every op from the registry: warm-up, repeated runs, GPU timestamps, TFLOP/s, GB/s and the fraction of copy bandwidth')
+      .addOption(new Option('--backend <list>', 'backends (default: webgpu)').argParser(list))
+      .addOption(new Option('--tier <list>', 'tiers').argParser(list))
+      .addOption(new Option('--op <list>', 'ops').argParser(list))
+      .addOption(new Option('--dtype <list>', 'dtypes').argParser(list))
+      .option('--shape <substring>', 'only bench shapes whose label contains this')
+      .option('--reps <n>', 'timed runs', '10')
+      .option('--warmup <n>', 'warm-up runs', '3')
+      .option('--json <file>', 'write the records as JSON')
+      .option('--peers', 'side by side with onnxruntime-web and tfjs on the same GPUDevice (bench/peers)')
+      .addOption(new Option('--peer <list>', 'with --peers: only these peers (onnxruntime-web, tfjs)').argParser(list))
+      .option('--quick', 'with --peers: small shapes (lavapipe, the tests)')
+      .option('--html <file>', 'with --peers: write a self-contained HTML report with charts')
+      .option('--variants', "webgpu: time each op's tuning variants side by side (bench/variants.ts; the first is the default)")
+      .option('--sgmat-ceiling', 'webgpu: the subgroup-matrix gemm loop stage by stage (bench/sgmat_ceiling.ts)')
+      .option('--host', 'host cost of recording small ops: µs per call in validation, encoding and submit (bench/host.ts)')
+      .option('--calls <n>', 'with --host: calls per op', '10000'),
+  ).action(async (o) => {
+    if (o.host) {
+      const { runHostBench, hostTable } = await import('../bench/host.js');
+      const calls = Number(o.calls);
+      if (!Number.isInteger(calls) || calls < 1) throw new PmetalError('OPTIONS', `[bench] --calls: expected an integer ≥ 1, got '${o.calls}'`);
+      const backends = await loadBackends(o, (o.backend as string[] | undefined) ?? ['webgpu']);
+      const rows = [];
+      for (const b of backends) rows.push(...(await runHostBench(b, { calls, batch: 1000, ops: o.op, onRow: (r) => process.stderr.write(`${r.op} ${r.backend}: ${r.recordUs.toFixed(1)} µs\n`) })));
+      console.log(hostTable(rows));
+      if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), devices: Object.fromEntries(backends.map((b) => [b.name, b.capabilities().device])), rows }, null, 2));
+      for (const b of backends) b.dispose();
+      return;
+    }
+    if (o.sgmatCeiling) {
+      const { sgmatCeiling, ceilingTable } = await import('../bench/sgmat_ceiling.js');
+      const [gpu] = (await loadBackends(o, ['webgpu'])) as WebGpuBackend[];
+      try {
+        const rows = await sgmatCeiling(gpu, { reps: Number(o.reps) });
+        console.log(ceilingTable(rows));
+        if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), adapter: gpu.adapterName, rows }, null, 2));
+      } finally {
+        gpu.dispose();
+      }
+      return;
+    }
+    if (o.variants) {
+      const { runVariants, variantsTable } = await import('../bench/variants.js');
+      const [gpu] = (await loadBackends(o, ['webgpu'])) as WebGpuBackend[];
+      const res = await runVariants(gpu, { ops: o.op, dtypes: o.dtype, shape: o.shape, reps: Number(o.reps), onRow: (r) => process.stderr.write(`${r.op} ${r.dtype} ${r.shape} ${r.variant}: ${r.error ?? `${r.ms.toFixed(4)} ms`}\n`) });
+      console.log(variantsTable(res));
+      if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), adapter: gpu.adapterName, ...res }, null, 2));
+      gpu.dispose();
+      process.exitCode = res.rows.some((r) => r.error) ? 1 : 0;
+      return;
+    }
+    if (o.peers) {
+      // A separate bundle (dist/peers.js: onnxruntime-web and tfjs inside), loaded only here.
+      const { benchPeers } = await import('../bench/peers/index.js');
+      const [gpu] = await loadBackends(o, ['webgpu']);
+      process.exitCode = await benchPeers(gpu as WebGpuBackend, o);
+      gpu.dispose();
+      return;
+    }
+    const wanted = (o.backend as string[] | undefined) ?? ['webgpu'];
+    if (wanted.includes('cpu')) throw new PmetalError('OPTIONS', '[bench] the cpu backend is the float64 reference, not a performance target; bench webgpu or metal');
+    const backends = await loadBackends(o, wanted);
+    // metal: the Metal 4 vs Metal 3 table, from GPU timestamps — never host-runtime timings.
+    const metal = backends.find((b) => b.name === 'metal') as MetalBackend | undefined;
+    let metalRows: MetalBenchRow[] | undefined;
+    if (metal) {
+      if (metal.host) {
+        process.stderr.write(`pmetal: bench --backend metal refused: ${HOST_TIMINGS_REFUSAL}\n`);
+        for (const b of backends) b.dispose();
+        process.exitCode = 1;
+        return;
+      }
+      metalRows = await runMetalBench(metal, {
+        ops: o.op,
+        tiers: o.tier,
+        dtypes: o.dtype,
+        shape: o.shape,
+        reps: Number(o.reps),
+        warmup: Number(o.warmup),
+        onRow: (r) => process.stderr.write(`${r.op} ${r.dtype} ${r.shape}: ${Object.entries(r.tiers).map(([t, v]) => `${t} ${v && 'ms' in v ? `${v.ms.toFixed(3)} ms` : (v?.error ?? '-')}`).join(', ')}\n`),
+      });
+      console.log(`Metal 4 vs Metal 3 on ${metal.chip.name} (${metal.chip.family}${metal.chip.hasNax ? ', NAX' : ''}), GPU timestamps, median of ${Number(o.reps)} runs:`);
+      console.log(metalBenchTable(metalRows));
+    }
+    const others = backends.filter((b) => b.name !== 'metal');
+    if (!others.length) {
+      if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), device: { metal: metal?.chip.name }, chip: metal?.chip, metal: metalRows }, null, 2));
+      for (const b of backends) b.dispose();
+      process.exitCode = metalRows?.some((r) => Object.values(r.tiers).some((v) => v && 'error' in v)) ? 1 : 0;
+      return;
+    }
+    const res = await runBench({
+      backends: others,
+      ops: o.op,
+      tiers: o.tier,
+      dtypes: o.dtype,
+      shape: o.shape,
+      reps: Number(o.reps),
+      warmup: Number(o.warmup),
+      onRecord: (r) => process.stderr.write(`${r.op} ${r.tier} ${r.dtype} ${r.shape}: ${r.error ?? `${r.ms.toFixed(3)} ms`}\n`),
+    });
+    console.log(benchTable(res));
+    for (const [k, v] of Object.entries(res.device)) console.log(`${k}: ${v}`);
+    if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), ...res, ...(metalRows ? { metal: metalRows, chip: metal?.chip } : {}) }, null, 2));
+    for (const b of backends) b.dispose();
+    process.exitCode = res.records.some((r) => r.error) || metalRows?.some((r) => Object.values(r.tiers).some((v) => v && 'error' in v)) ? 1 : 0;
+  });
+}

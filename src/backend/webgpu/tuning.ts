@@ -1,0 +1,90 @@
+import { OptionsError } from '../../errors.js';
+
+/**
+ * The webgpu tuning switches, read and validated in one place. They pick among kernels that
+ * are all correct (`pmetal bench --variants` times them side by side); none is ever needed
+ * for correctness. Read from the environment at each launch (the variants bench changes
+ * them between runs), parsed once per distinct value, and named in every pipeline key so a
+ * compiled pipeline, an error and a bench row say which variant produced them.
+ *
+ *   PMETAL_VEC_PLAN=wide|mid|deep     words per invocation of the register-resident row kernels
+ *   PMETAL_GEMM_TUNE=k=v,…            gemm kernels and tiles (keys below, values 0 or 1)
+ *   PMETAL_ROPE_VEC=0|1               rope on 16-byte words (1, default) or on word pairs (0)
+ */
+export type VecPlanMode = 'wide' | 'mid' | 'deep';
+
+/** PMETAL_GEMM_TUNE keys and their defaults. */
+export const GEMM_TUNE_DEFAULTS = {
+  /** The small-M (GEMV) kernel for M ≤ 16 with b as [N,K]. */
+  gemv: true,
+  /** The small-M kernel with K split over the whole workgroup (4 KiB contiguous runs). */
+  gemvSplit: false,
+  /** The aligned subgroup-matrix kernel (gemm_sgmat_vec). */
+  sgmatVec: true,
+  /** The 16-byte-word portable tile kernel. */
+  tiledVec: true,
+  /** gemm_sgmat_vec 128×256 tiles (0: 128×128). */
+  wideN: true,
+  /** gemm_sgmat_vec 16-deep K slices (0: 32-deep). */
+  shallowK: false,
+  /** gemm_sgmat_vec double-buffered slices. */
+  dbuf: false,
+} as const;
+export type GemmTune = { -readonly [K in keyof typeof GEMM_TUNE_DEFAULTS]: boolean };
+
+export interface Tuning {
+  /** Undefined: each launcher's measured default. */
+  vecPlan?: VecPlanMode;
+  gemm: GemmTune;
+  ropeVec: boolean;
+  /** The switches that are set, canonical (`gemm:wideN=0;vec:deep`), '' when none: part of every pipeline key. */
+  key: string;
+}
+
+const VEC_PLANS: readonly VecPlanMode[] = ['wide', 'mid', 'deep'];
+const env = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env[name] : undefined);
+const bad = (name: string, msg: string) => new OptionsError(`[webgpu] ${name}: ${msg}`);
+
+function parseBit(name: string, key: string, v: string | undefined): boolean {
+  if (v === '1') return true;
+  if (v === '0') return false;
+  throw bad(name, `'${key}' expects 0 or 1, got ${v === undefined ? 'no value' : `'${v}'`}`);
+}
+
+export function parseTuning(vec: string | undefined, gemm: string | undefined, rope: string | undefined): Tuning {
+  const parts: string[] = [];
+  let vecPlan: VecPlanMode | undefined;
+  if (vec !== undefined && vec !== '') {
+    if (!VEC_PLANS.includes(vec as VecPlanMode)) throw bad('PMETAL_VEC_PLAN', `expected one of ${VEC_PLANS.join(', ')}, got '${vec}'`);
+    vecPlan = vec as VecPlanMode;
+    parts.push(`vec:${vec}`);
+  }
+  const g: GemmTune = { ...GEMM_TUNE_DEFAULTS };
+  const set: string[] = [];
+  for (const kv of (gemm ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [k, v, ...rest] = kv.split('=').map((s) => s.trim());
+    if (!(k in GEMM_TUNE_DEFAULTS)) throw bad('PMETAL_GEMM_TUNE', `unknown key '${k}' (valid: ${Object.keys(GEMM_TUNE_DEFAULTS).join(', ')}; values 0 or 1)`);
+    if (rest.length) throw bad('PMETAL_GEMM_TUNE', `expected key=value, got '${kv}'`);
+    g[k as keyof GemmTune] = parseBit('PMETAL_GEMM_TUNE', k, v);
+  }
+  for (const k of Object.keys(g).sort() as (keyof GemmTune)[]) if (g[k] !== GEMM_TUNE_DEFAULTS[k]) set.push(`${k}=${Number(g[k])}`);
+  if (set.length) parts.push(`gemm:${set.join(',')}`);
+  let ropeVec = true;
+  if (rope !== undefined && rope !== '') {
+    ropeVec = parseBit('PMETAL_ROPE_VEC', 'PMETAL_ROPE_VEC', rope);
+    if (!ropeVec) parts.push('rope:vec=0');
+  }
+  return { vecPlan, gemm: g, ropeVec, key: parts.join(';') };
+}
+
+let cached: { raw: string; tuning: Tuning } | undefined;
+
+/** The switches as set now (parsed again only when the environment changed). */
+export function tuning(): Tuning {
+  const vec = env('PMETAL_VEC_PLAN');
+  const gemm = env('PMETAL_GEMM_TUNE');
+  const rope = env('PMETAL_ROPE_VEC');
+  const raw = `${vec ?? ''}\0${gemm ?? ''}\0${rope ?? ''}`;
+  if (cached?.raw !== raw) cached = { raw, tuning: parseTuning(vec, gemm, rope) };
+  return cached.tuning;
+}

@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { OptionsError } from '../../src/errors.js';
+import { pipelineKey } from '../../src/backend/webgpu/pipelines.js';
+import { GEMM_TUNE_DEFAULTS, parseTuning, tuning } from '../../src/backend/webgpu/tuning.js';
+
+const saved = { ...process.env };
+afterEach(() => {
+  for (const k of ['PMETAL_VEC_PLAN', 'PMETAL_GEMM_TUNE', 'PMETAL_ROPE_VEC']) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+});
+
+describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
+  it('defaults when unset; a canonical key of what is set', () => {
+    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, key: '' });
+    const t = parseTuning('deep', ' wideN=0 , dbuf=1,gemv=1', '0');
+    expect(t.gemm).toMatchObject({ wideN: false, dbuf: true, gemv: true });
+    expect(t.key).toBe('vec:deep;gemm:dbuf=1,wideN=0;rope:vec=0');
+  });
+
+  it('an unknown key or value is an OptionsError listing the valid ones', () => {
+    expect(() => parseTuning(undefined, 'widen=0', undefined)).toThrow(OptionsError);
+    expect(() => parseTuning(undefined, 'widen=0', undefined)).toThrow(/PMETAL_GEMM_TUNE: unknown key 'widen' \(valid: gemv, gemvSplit, sgmatVec, tiledVec, wideN, shallowK, dbuf/);
+    expect(() => parseTuning(undefined, 'wideN=2', undefined)).toThrow(/'wideN' expects 0 or 1, got '2'/);
+    expect(() => parseTuning(undefined, 'wideN', undefined)).toThrow(/'wideN' expects 0 or 1, got no value/);
+    expect(() => parseTuning('widest', undefined, undefined)).toThrow(/PMETAL_VEC_PLAN: expected one of wide, mid, deep, got 'widest'/);
+    expect(() => parseTuning(undefined, undefined, 'off')).toThrow(/PMETAL_ROPE_VEC/);
+  });
+
+  it('are read from the environment at each launch and named in the pipeline key', () => {
+    const spec = { shader: 'norm/rms_norm.wgsl', defines: { X_DT: 1 }, overrides: { WG: 256 } };
+    delete process.env.PMETAL_VEC_PLAN;
+    delete process.env.PMETAL_GEMM_TUNE;
+    delete process.env.PMETAL_ROPE_VEC;
+    expect(pipelineKey(spec)).toBe('norm/rms_norm|X_DT=1|WG=256');
+    process.env.PMETAL_VEC_PLAN = 'mid';
+    expect(tuning().vecPlan).toBe('mid');
+    expect(pipelineKey(spec)).toBe('norm/rms_norm|X_DT=1|WG=256|vec:mid');
+    process.env.PMETAL_GEMM_TUNE = 'bogus=1';
+    expect(() => pipelineKey(spec)).toThrow(/unknown key 'bogus'/);
+  });
+});
