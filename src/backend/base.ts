@@ -1,6 +1,6 @@
-import { hostArrayMatches, type DType, type HostArray } from '../dtype.js';
-import { BackendMismatchError, DTypeError, NotSupportedError, ShapeError, TierUnavailableError } from '../errors.js';
-import { parseOptions } from '../ops/check.js';
+import { BYTES, DTYPES, fromFloat64, hostArrayMatches, isDType, type DType, type HostArray } from '../dtype.js';
+import { BackendMismatchError, DTypeError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
+import { expectIndexable, parseOptions } from '../ops/check.js';
 import { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
 import type { TensorInfo } from '../ops/types.js';
 import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
@@ -67,15 +67,28 @@ export abstract class BaseBackend implements TensorOwner {
 
   tensor(data: HostArray, shape: readonly number[], dtype?: DType): Tensor {
     const d = dtype ?? inferDtype(data);
+    checkDtype('tensor', d);
     if (!hostArrayMatches(d, data)) throw new DTypeError(`[tensor] data: expected the host array of ${d} (${d === 'f16' || d === 'bf16' ? 'Uint16Array bit patterns' : d}), got ${data?.constructor?.name}`);
-    checkShape('tensor', shape);
+    checkShape('tensor', shape, d);
     if (shapeSize(shape) !== data.length) throw new ShapeError(`[tensor] data: expected ${shapeSize(shape)} elements for shape [${shape.join(',')}], got ${data.length}`);
-    return new Tensor(this, d, shape, this.createStorage(d, shape, data));
+    return new Tensor(this, d, shape, this.#allocate('tensor', d, shape, data));
   }
 
   zeros(shape: readonly number[], dtype: DType): Tensor {
-    checkShape('zeros', shape);
-    return new Tensor(this, dtype, shape, this.createStorage(dtype, shape));
+    checkDtype('zeros', dtype);
+    checkShape('zeros', shape, dtype);
+    return new Tensor(this, dtype, shape, this.#allocate('zeros', dtype, shape));
+  }
+
+  /** createStorage, with a host allocator's raw RangeError/TypeError (a size it cannot hold) made typed. */
+  #allocate(op: string, dtype: DType, shape: readonly number[], data?: HostArray): unknown {
+    try {
+      return this.createStorage(dtype, shape, data);
+    } catch (e) {
+      if (e instanceof PmetalError) throw e;
+      const bytes = shapeSize(shape) * BYTES[dtype];
+      throw new GpuOutOfMemoryError(`[${op}] ${dtype}[${shape.join(',')}]: the ${this.name} backend could not allocate ${bytes} bytes (${(e as Error)?.message ?? String(e)})`, { cause: e });
+    }
   }
 
   async read(t: Tensor): Promise<HostArray> {
@@ -134,12 +147,31 @@ export abstract class BaseBackend implements TensorOwner {
     const outs = spec.check(infos, opts) as Record<string, TensorInfo | undefined>;
     const outInfos: Record<string, TensorInfo> = {};
     for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = v;
+    for (const [k, t] of [...Object.entries(infos), ...Object.entries(outInfos)]) expectIndexable(op, k, t);
     const tier = this.route(op, given, call, opts as Record<string, unknown>);
+    // No work (an empty batch): nothing is launched on any backend. Outputs that are all
+    // empty need nothing more; a non-empty output of an empty reduction (dw over zero rows,
+    // a mean over zero targets) takes the value the op's spec gives, as PyTorch does.
+    const allEmpty = Object.values(outInfos).every((o) => shapeSize(o.shape) === 0);
+    const fill = allEmpty ? {} : spec.emptyResult?.(infos, opts);
+    if (fill) return this.#filled(outInfos, fill as Record<string, number>);
     if (!probe) return this.execute(op, tier, given, opts, outInfos);
     const t1 = performance.now();
     const out = this.execute(op, tier, given, opts, outInfos);
     probe.validate.push(t1 - t0);
     probe.encode.push(performance.now() - t1);
+    return out;
+  }
+
+  /** Outputs created through the backend's storage path, each element `fill[name]` (0 when absent). */
+  #filled(outInfos: Record<string, TensorInfo>, fill: Record<string, number>): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, info] of Object.entries(outInfos)) {
+      const v = fill[k] ?? 0;
+      const n = shapeSize(info.shape);
+      const data = n > 0 && !Object.is(v, 0) ? fromFloat64(info.dtype, new Array<number>(n).fill(v)) : undefined;
+      out[k] = this.newTensor(info, this.createStorage(info.dtype, info.shape, data));
+    }
     return out;
   }
 
@@ -163,10 +195,20 @@ export abstract class BaseBackend implements TensorOwner {
   }
 }
 
-function checkShape(op: string, shape: readonly number[]): void {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new ShapeError(`[${op}] shape: expected an array of positive integers, got ${JSON.stringify(shape)}`);
+/** 0 is a valid extent (an empty tensor, as in PyTorch); sizes must stay exact in a JS number. */
+function checkShape(op: string, shape: readonly number[], dtype: DType): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`[${op}] shape: expected an array of non-negative integers, got ${JSON.stringify(shape)}`);
   }
+  const n = shapeSize(shape);
+  if (n * BYTES[dtype] > Number.MAX_SAFE_INTEGER) {
+    const e = (v: number) => v.toPrecision(5);
+    throw new ShapeError(`[${op}] shape: [${shape.join(',')}] has ${e(n)} elements (${dtype}: ${e(n * BYTES[dtype])} bytes), more than 2^53 - 1`);
+  }
+}
+
+function checkDtype(op: string, dtype: unknown): asserts dtype is DType {
+  if (!isDType(dtype)) throw new DTypeError(`[${op}] dtype: expected one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype) ?? String(dtype)}`);
 }
 
 function inferDtype(data: HostArray): DType {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FLOAT_DTYPES, type FloatDType } from '../dtype.js';
+import { FLOAT_DTYPES, maxFinite, type FloatDType } from '../dtype.js';
 import { OptionsError, ShapeError } from '../errors.js';
 import { expectDtype, expectRank, finite, fmt, required } from './check.js';
 import { randomInts, uniform } from './random.js';
@@ -97,6 +97,17 @@ export function ropeCheck(op: string, xName: string, x0: TensorInfo | undefined,
   } else if (o.offset + s - 1 > 2 ** 31 - 1) {
     throw new OptionsError(`[${op}] offset: expected offset + S - 1 ≤ 2^31 - 1 (positions are i32), got ${o.offset} + ${s} - 1`);
   }
+  // The kernels take the attention factor as f32 (it multiplies cos and sin): it must stay a
+  // normal f32, or the rotation silently becomes 0 or Inf. The inverse frequencies go to an
+  // f32 table and multiply an i32 position: ≤ 2^96 keeps |pos·inv_freq| < 2^127, finite.
+  const { inv, attention: m } = ropeFrequencies(o, rd);
+  if (!(m >= 2 ** -126 && m <= maxFinite('f32'))) {
+    throw new OptionsError(`[${op}] scaling: expected an attention factor in [2^-126, 3.4028235e38] (a normal f32, the kernels' cos/sin multiplier), got ${m} from ${JSON.stringify(o.scaling)}`);
+  }
+  const big = inv.findIndex((f) => !(f <= 2 ** 96));
+  if (big >= 0) {
+    throw new OptionsError(`[${op}] scaling: expected every inverse frequency ≤ 2^96 (pos·inv_freq must stay finite in f32 for any i32 position), got inv_freq[${big}] = ${inv[big]} from base ${o.base} and ${JSON.stringify(o.scaling)}`);
+  }
   return { dtype: x.dtype, shape: x.shape };
 }
 
@@ -152,9 +163,16 @@ export function ropeFrequencies(o: RopeOpts, rd: number): { inv: Float64Array; a
       const ramp = Math.min(1, Math.max(0, (i - low) / (high - low)));
       inv[i] = (inv[i] / sc.factor) * ramp + inv[i] * (1 - ramp);
     }
-    attention = sc.attentionFactor ?? (sc.mscale !== undefined ? yarnMscale(sc.factor, sc.mscale) / yarnMscale(sc.factor, sc.mscaleAllDim!) : yarnMscale(sc.factor, 1));
+    attention = ropeAttention(o);
   }
   return { inv, attention };
+}
+
+/** The factor that multiplies cos and sin: 1 except for YaRN (attentionFactor, the mscale ratio, or 0.1·ln(factor) + 1). */
+export function ropeAttention(o: RopeOpts): number {
+  const sc = o.scaling;
+  if (sc.type !== 'yarn') return 1;
+  return sc.attentionFactor ?? (sc.mscale !== undefined ? yarnMscale(sc.factor, sc.mscale) / yarnMscale(sc.factor, sc.mscaleAllDim!) : yarnMscale(sc.factor, 1));
 }
 
 /** Position of (batch b, sequence index s). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BYTES, FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
 import { OptionsError, ShapeError } from '../../errors.js';
-import { expectDtype, expectRank, expectSameDtype, expectShape, finite, fmt, required } from '../check.js';
+import { expectDtype, expectRank, expectSameDtype, expectShape, f32Scalar, fmt, required } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf, gamma } from '../tolerance.js';
 import { defineOp, type HostTensor, type OpCase } from '../types.js';
@@ -13,8 +13,9 @@ export const gemmOptions = z
   .object({
     transA: z.boolean().default(false),
     transB: z.boolean().default(false),
-    alpha: finite().default(1),
-    beta: finite().default(0),
+    /** Both packed as f32 (f32Scalar: 0 or a normal f32). */
+    alpha: f32Scalar().default(1),
+    beta: f32Scalar().default(0),
     /** Output dtype (c and bias have it too); default: the dtype of a. */
     outDtype: z.enum(['f32', 'f16', 'bf16']).optional(),
   })
@@ -179,6 +180,10 @@ export const gemm = defineOp({
     gemmCase({ m: 12, n: 37, k: 264, transB: true, batchA: 2, batchB: 2, beta: 0.5, bias: true, quick: true }),
     gemmCase({ m: 5, n: 21, k: 100, transB: true, batchB: 2, quick: true }),
     gemmCase({ m: 3, n: 9, k: 37, transB: true, quick: true }),
+    // K = 0: y = beta·C + bias (torch.addmm), on every kernel that can be picked.
+    gemmCase({ m: 5, n: 7, k: 0, beta: 0.5, bias: true, quick: true }),
+    gemmCase({ m: 3, n: 9, k: 0, transB: true, quick: true }),
+    gemmCase({ m: 40, n: 72, k: 0, batchA: 2, transA: true, beta: -1, quick: true }),
     gemmCase({ m: 64, n: 64, k: 4096 }),
     gemmCase({ m: 128, n: 128, k: 128 }),
     gemmCase({ m: 130, n: 131, k: 129 }),

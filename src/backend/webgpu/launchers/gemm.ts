@@ -215,8 +215,11 @@ export const gemmLauncher: Launcher = {
       for (let z = z0; z < z1; z += maxGroups) out.push([z, Math.min(z1, z + maxGroups)]);
       return out;
     });
+    // K = 0 leaves a and b empty (y = beta·C + bias): a binding cannot be, and the vec4
+    // kernels need 16 bytes, so 16 bytes are bound (every buffer holds ≥ 16); no kernel reads
+    // them with no K steps.
     const win = (t: Tensor, binding: number, stride: number, z0: number, z1: number, whole: number) =>
-      stride ? windowOf(ctx, t, binding, z0 * stride, (z1 - z0) * stride) : windowOf(ctx, t, binding, 0, whole);
+      stride ? windowOf(ctx, t, binding, z0 * stride, (z1 - z0) * stride) : windowOf(ctx, t, binding, 0, Math.max(16 / BYTES[t.dtype], whole));
     for (const [z0, z1] of chunks) {
       const aw = win(a, 0, d.aStride, z0, z1, m * k);
       const bw = win(b, 1, d.bStride, z0, z1, k * n);
