@@ -1,4 +1,5 @@
-import { ropeApply, type RopeOpts } from '../rope_common.js';
+import { ropeApply } from './apply.js';
+import type { RopeOpts } from './options.js';
 import type { RefTensor } from '../types.js';
 
 /** RoPE in float64: y = m·R(pos·inv_freq)·x on the rotated pairs, the rest copied. */

@@ -1,10 +1,12 @@
 import { FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
-import { ropeApply, ropeBench, ropeCases, ropeCheck, ropeCost, ropeOptions, type RopeOpts } from '../rope_common.js';
+import { ropeApply } from './apply.js';
+import { ropeBench, ropeCases, ropeCost } from './cases.js';
+import { ropeCheck, ropeOptions, type RopeOpts } from './options.js';
 import { defineOp } from '../types.js';
 import { ropeRef } from './reference.js';
 import { ropeFuzz } from './fuzz.js';
 
-export { ropeOptions, type RopeOptions } from '../rope_common.js';
+export { ropeOptions, type RopeOptions } from './options.js';
 
 export const rope = defineOp({
   name: 'rope',
@@ -24,7 +26,7 @@ export const rope = defineOp({
     return { y: { dtype: x.dtype, shape: x.shape, data: ropeRef(x, i.positions, o) } };
   },
   bounds(i, o) {
-    // Derived in rope_common.ts (trigError, ropeApply): the angle's f32 rounding (γ2·|θ|),
+    // Derived in rope/apply.ts (trigError, ropeApply): the angle's f32 rounding (γ2·|θ|),
     // the Cody–Waite reduction and clamp into [-π, π], TRIG_ABS for sin/cos, the attention
     // factor's product, the 2-term rotation (γ2), then the rounding to the dtype.
     return { y: ropeApply(i.x!, i.positions, o, 1, i.x!.dtype as FloatDType).bound };

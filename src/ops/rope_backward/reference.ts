@@ -1,4 +1,5 @@
-import { ropeApply, type RopeOpts } from '../rope_common.js';
+import { ropeApply } from '../rope/apply.js';
+import type { RopeOpts } from '../rope/options.js';
 import type { RefTensor } from '../types.js';
 
 /** RoPE backward in float64: dx = m·R(pos·inv_freq)ᵀ·dy = m·R(−pos·inv_freq)·dy (a rotation is orthogonal). */

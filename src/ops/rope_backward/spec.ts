@@ -1,10 +1,12 @@
 import { FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
-import { ropeApply, ropeBench, ropeCases, ropeCheck, ropeCost, ropeOptions, type RopeOpts } from '../rope_common.js';
+import { ropeApply } from '../rope/apply.js';
+import { ropeBench, ropeCases, ropeCost } from '../rope/cases.js';
+import { ropeCheck, ropeOptions, type RopeOpts } from '../rope/options.js';
 import { defineOp } from '../types.js';
 import { ropeBackwardRef } from './reference.js';
 import { ropeFuzz } from '../rope/fuzz.js';
 
-export { ropeOptions as ropeBackwardOptions, type RopeOptions as RopeBackwardOptions } from '../rope_common.js';
+export { ropeOptions as ropeBackwardOptions, type RopeOptions as RopeBackwardOptions } from '../rope/options.js';
 
 export const ropeBackward = defineOp({
   name: 'rope_backward',
@@ -24,7 +26,7 @@ export const ropeBackward = defineOp({
     return { dx: { dtype: dy.dtype, shape: dy.shape, data: ropeBackwardRef(dy, i.positions, o) } };
   },
   bounds(i, o) {
-    // The forward's bound with sin negated (same roundings; see rope_common.ts).
+    // The forward's bound with sin negated (same roundings; see rope/apply.ts).
     return { dx: ropeApply(i.dy!, i.positions, o, -1, i.dy!.dtype as FloatDType).bound };
   },
   cases: ropeCases('dy'),
