@@ -5,7 +5,7 @@ import { shapeSize, type Tensor } from '../../tensor.js';
 import { BaseBackend } from '../base.js';
 import type { Capabilities, KernelBackend } from '../interface.js';
 import { openDevice, type WebGpuOptions } from './device.js';
-import { TIERS, type GpuStorage, type LaunchContext, type WebGpuTier } from './launch.js';
+import { TIERS, type AdapterTraits, type GpuStorage, type LaunchContext, type WebGpuTier } from './launch.js';
 import { LAUNCHERS } from './launchers/index.js';
 import { Runtime } from './runtime.js';
 
@@ -17,6 +17,8 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   readonly name = 'webgpu' as const;
   readonly rt: Runtime;
   #ctx: LaunchContext;
+  /** The adapter's traits the launchers' tier choice reads (subgroup-matrix configurations). */
+  readonly adapter: AdapterTraits;
 
   static async create(options?: WebGpuOptions): Promise<WebGpuBackend> {
     return new WebGpuBackend(new Runtime(await openDevice(options)));
@@ -25,7 +27,10 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   private constructor(rt: Runtime) {
     super();
     this.rt = rt;
+    const info = rt.opened.adapter.info as unknown as { subgroupMaxSize?: number };
+    this.adapter = { subgroupMatrixConfigs: rt.opened.subgroupMatrixConfigs, subgroupMaxSize: info.subgroupMaxSize, limits: rt.opened.limits };
     this.#ctx = {
+      adapter: this.adapter,
       rt,
       features: rt.opened.features,
       limits: rt.opened.limits,
@@ -41,7 +46,7 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
 
   protected tiersFor(op: OpName, dtype: DType): readonly string[] {
     const l = LAUNCHERS[op];
-    return l ? l.tiers(dtype, this.rt.opened.features) : [];
+    return l ? l.tiers(dtype, this.rt.opened.features, this.adapter) : [];
   }
 
   protected createStorage(dtype: DType, shape: readonly number[], data?: HostArray): GpuStorage {
@@ -78,8 +83,11 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
 
   capabilities(): Capabilities {
     const f = this.rt.opened.features;
-    const tiers = TIERS.filter((t) => t === 'portable' || (t === 'subgroups' && f.has('subgroups')) || (t === 'subgroup-matrix' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16')));
-    return { backend: 'webgpu', device: this.rt.opened.name, features: [...f].sort(), tiers, ops: this.opSupport(), timestamps: this.rt.timestamps };
+    // The tiers some op runs here (subgroup-matrix only where a kernel fits a reported configuration).
+    const ops = this.opSupport();
+    const seen = new Set(Object.values(ops).flatMap((ts) => ts.map((t) => t.tier)));
+    const tiers = TIERS.filter((t) => t === 'portable' || seen.has(t));
+    return { backend: 'webgpu', device: this.rt.opened.name, features: [...f].sort(), tiers, ops, timestamps: this.rt.timestamps };
   }
 
   /** Measures the GPU time of the work `fn` records (timestamp queries), in nanoseconds. */

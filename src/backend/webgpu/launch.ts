@@ -20,14 +20,22 @@ export interface LaunchContext {
   rt: Runtime;
   features: Set<string>;
   limits: GPUSupportedLimits;
+  adapter: AdapterTraits;
   buffer(t: Tensor): GPUBuffer;
   /** Allocates an output tensor. */
   output(info: TensorInfo): Tensor;
 }
 
+/** What a launcher may ask of the adapter when it names its tiers (beyond the features). */
+export interface AdapterTraits {
+  subgroupMatrixConfigs: readonly unknown[];
+  subgroupMaxSize?: number;
+  limits: GPUSupportedLimits;
+}
+
 export interface Launcher {
-  /** Tiers that can run this op for `dtype` on an adapter with `features`. */
-  tiers(dtype: DType, features: Set<string>): WebGpuTier[];
+  /** Tiers that can run this op for `dtype` on an adapter with `features` (and `adapter`'s traits, when given). */
+  tiers(dtype: DType, features: Set<string>, adapter?: AdapterTraits): WebGpuTier[];
   launch(ctx: LaunchContext, tier: WebGpuTier, inputs: Record<string, Tensor>, options: any, outputs: Record<string, TensorInfo>): Record<string, Tensor>;
 }
 

@@ -4,10 +4,11 @@ import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
 import type { PipelineSpec } from '../pipelines.js';
 import { dtCode } from '../pipelines.js';
-import { rowChunks, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
+import { rowChunks, windowOf, type AdapterTraits, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
 import { tuning } from '../tuning.js';
 import type { Binding } from '../runtime.js';
-import { NotSupportedError } from '../../../errors.js';
+import { TierUnavailableError } from '../../../errors.js';
+import { pickSgmatKernel, type SgmatChoice, type SgmatConfig } from '../sgmat_configs.js';
 
 export const GEMM_PARAMS = defineParams([
   ['m', 'u32'],
@@ -82,7 +83,7 @@ export function tiledConfig(m: number, n: number): keyof typeof TILED_CONFIGS {
   return m > 64 && n > 64 ? 'large' : 'small';
 }
 
-export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat_vec' | 'gemv' | 'gemv_split';
+export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat8' | 'sgmat_vec' | 'gemv' | 'gemv_split';
 
 export interface GemmPipelineOptions {
   /** Which kernel (default: gemm_sgmat on the subgroup-matrix tier, gemm_tiled otherwise). */
@@ -108,6 +109,8 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
   switch (kernel) {
     case 'sgmat':
       return { shader: 'gemm/gemm_sgmat.wgsl', defines: { ...common, WIDE_SMEM: opts.wide ?? true }, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
+    case 'sgmat8':
+      return { shader: 'gemm/gemm_sgmat8.wgsl', defines: common, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
     case 'sgmat_vec':
       return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, SHALLOW_K: opts.shallowK ?? false, DBUF: opts.dbuf ?? false } };
     case 'gemv':
@@ -132,27 +135,16 @@ export function vecAligned(w: number, m: number, n: number, k: number, transA: b
   return aBase % w === 0 && bBase % w === 0 && lda % w === 0 && ldb % w === 0;
 }
 
-/**
- * The subgroup size the subgroup-matrix kernel is laid out for (the adapter's largest), after
- * checking what the kernel needs of the adapter: an f16→f32 16×16×16 matrix config and a
- * workgroup of 8 such subgroups.
- */
-function sgSizeOf(ctx: LaunchContext): number {
-  const info = ctx.rt.opened.adapter.info as unknown as { subgroupMaxSize?: number };
-  const sg = info.subgroupMaxSize && info.subgroupMaxSize > 0 ? info.subgroupMaxSize : 32;
-  // GPUSubgroupMatrixConfig's M/N/K are `unsigned long long` (a BigInt in some bindings).
-  type Cfg = { componentType?: string; resultComponentType?: string; M?: number | bigint; N?: number | bigint; K?: number | bigint };
-  const configs = ctx.rt.opened.subgroupMatrixConfigs as Cfg[];
-  const show = (c: Cfg) => `${c.componentType}→${c.resultComponentType} ${Number(c.M)}×${Number(c.N)}×${Number(c.K)}`;
-  const has16 = configs.some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && Number(c.M) === 16 && Number(c.N) === 16 && Number(c.K) === 16);
-  if (configs.length && !has16) {
-    throw new NotSupportedError(`[gemm] tier 'subgroup-matrix' needs an f16→f32 16×16×16 subgroup matrix config; the adapter offers ${configs.map(show).join(', ')}`);
-  }
-  if (8 * sg > ctx.limits.maxComputeInvocationsPerWorkgroup) {
-    throw new NotSupportedError(`[gemm] tier 'subgroup-matrix' needs workgroups of 8 subgroups of ${sg} (maxComputeInvocationsPerWorkgroup is ${ctx.limits.maxComputeInvocationsPerWorkgroup})`);
-  }
-  return sg;
+/** The subgroup-matrix kernel for an adapter (sgmat_configs.ts), memoized per traits object. */
+const choices = new WeakMap<AdapterTraits, SgmatChoice>();
+export function sgmatChoice(adapter: AdapterTraits): SgmatChoice {
+  let c = choices.get(adapter);
+  if (!c) choices.set(adapter, (c = pickSgmatKernel(adapter.subgroupMatrixConfigs as SgmatConfig[], adapter.subgroupMaxSize, adapter.limits.maxComputeInvocationsPerWorkgroup)));
+  return c;
 }
+
+/** Tiles of gemm_sgmat8.wgsl (f32 8×8×8 configurations). */
+export const SGMAT8_TILE = { BM: 64, BN: 64 } as const;
 
 /**
  * Tiers: 'subgroup-matrix' for f16 inputs where the adapter has subgroup matrices,
@@ -161,7 +153,8 @@ function sgSizeOf(ctx: LaunchContext): number {
  * is not advertised twice under two names.
  */
 export const gemmLauncher: Launcher = {
-  tiers: (d, f) => (d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') ? ['subgroup-matrix', 'portable'] : ['portable']),
+  tiers: (d, f, adapter) =>
+    d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') && (!adapter || sgmatChoice(adapter).kernel) ? ['subgroup-matrix', 'portable'] : ['portable'],
   launch(ctx, tier, i, o, outs) {
     const a = i.a;
     const b = i.b;
@@ -181,7 +174,12 @@ export const gemmLauncher: Launcher = {
         return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'gemv', vec }), bm: GEMV_TILE.BM, bn: GEMV_TILE.BN };
       }
       if (tier === 'subgroup-matrix') {
-        const sgSize = sgSizeOf(ctx);
+        const choice = sgmatChoice(ctx.adapter);
+        if (!choice.kernel) throw new TierUnavailableError(`[gemm] tier 'subgroup-matrix': ${choice.reason}`);
+        const sgSize = choice.subgroupSize;
+        if (choice.kernel === 'f32-8') {
+          return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat8', sgSize }), bm: SGMAT8_TILE.BM, bn: SGMAT8_TILE.BN };
+        }
         const storage = ctx.limits.maxComputeWorkgroupStorageSize;
         if (sgSize === 32 && tune.sgmatVec && vecAligned(8, m, n, k, o.transA, o.transB, aBase, bBase)) {
           // Defaults measured on an H100 at 4096³ (bench --variants): 128×256 tiles, 32-deep
