@@ -194,8 +194,24 @@ export const gemm = defineOp({
   ],
   bench: [
     { label: 'm=4096,n=4096,k=4096', options: {}, make: (d, s) => makeInputs({ m: 4096, n: 4096, k: 4096 }, d, s) },
-    // A decode-style batch through an MLP down projection (weights stored [N,K]).
-    { label: 'm=8,n=4096,k=14336,transB', options: { transB: true }, make: (d, s) => makeInputs({ m: 8, n: 4096, k: 14336, transB: true }, d, s) },
+    { label: 'm=8192,n=8192,k=8192', options: {}, make: (d, s) => makeInputs({ m: 8192, n: 8192, k: 8192 }, d, s) },
+    // Llama-3-8B MLP shapes over 4096 tokens: up/gate (N = 14336) and down (K = 14336).
+    { label: 'm=4096,n=14336,k=4096', options: {}, make: (d, s) => makeInputs({ m: 4096, n: 14336, k: 4096 }, d, s) },
+    { label: 'm=4096,n=4096,k=14336', options: {}, make: (d, s) => makeInputs({ m: 4096, n: 4096, k: 14336 }, d, s) },
+    // LM heads (weights stored [V, H]): vocabularies that are no multiple of any tile, next
+    // to an aligned one of about the same size (32000) for the unaligned/aligned ratio.
+    ...[32000, 32001, 50257, 128256, 151936].map((v) => ({
+      label: `m=2048,n=${v},k=4096,transB`,
+      options: { transB: true },
+      make: (d: FloatDType, s: number) => makeInputs({ m: 2048, n: v, k: 4096, transB: true }, d, s),
+    })),
+    // Decode (GEMV): 1 and 8 tokens through the MLP's projections (weights stored [N, K]).
+    ...[1, 8].flatMap((m) =>
+      [
+        [14336, 4096],
+        [4096, 14336],
+      ].map(([n, k]) => ({ label: `m=${m},n=${n},k=${k},transB`, options: { transB: true }, make: (d: FloatDType, s: number) => makeInputs({ m, n, k, transB: true }, d, s) })),
+    ),
   ],
   cost(i, o) {
     const a = i.a!;
