@@ -66,7 +66,9 @@ export function registerBench(program: Command): void {
     }
     if (o.peers) {
       // A separate bundle (dist/peers.js: onnxruntime-web and tfjs inside), loaded only here.
-      const { benchPeers } = await import('../bench/peers/index.js');
+      const { benchPeers } = await import('../bench/peers/index.js').catch((e: unknown) => {
+        throw new PmetalError('BACKEND_UNAVAILABLE', `[bench] --peers needs dist/peers.js, built from the devDependencies (onnxruntime-web, tfjs) in a development checkout and left out of the published package: ${(e as Error).message}`);
+      });
       const [gpu] = await loadBackends(o, ['webgpu']);
       process.exitCode = await benchPeers(gpu as WebGpuBackend, o);
       gpu.dispose();
