@@ -32,7 +32,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   rope_backward: ROPE,
   gemm: [
     { name: 'default', env: {} },
-    { name: 'gemv K split over the workgroup', env: { PMETAL_GEMM_TUNE: 'gemvSplit=1' } },
+    { name: 'gemv without the K split (M ≥ 4)', env: { PMETAL_GEMM_TUNE: 'gemvSplit=0' } },
     { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
     { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },

@@ -17,8 +17,8 @@ export type VecPlanMode = 'wide' | 'mid' | 'deep';
 export const GEMM_TUNE_DEFAULTS = {
   /** The small-M (GEMV) kernel for M ≤ 16 with b as [N,K]. */
   gemv: true,
-  /** The small-M kernel with K split over the whole workgroup (4 KiB contiguous runs). */
-  gemvSplit: false,
+  /** The small-M kernel with K split over the whole workgroup (4 KiB contiguous runs) from M = 4 on. */
+  gemvSplit: true,
   /** The aligned subgroup-matrix kernel (gemm_sgmat_vec). */
   sgmatVec: true,
   /** The 16-byte-word portable tile kernel. */

@@ -46,8 +46,10 @@ export const SGMAT_TILE = { BM: 128, BN: 128 } as const;
 export const SGMAT_VEC_TILES = { narrow: { WIDE_N: 0, BM: 128, BN: 128 }, wide: { WIDE_N: 1, BM: 128, BN: 256 } } as const;
 /** Small-M kernel (gemm_gemv): rows and columns of y per workgroup, and the largest M it takes. */
 export const GEMV_TILE = { BM: 8, BN: 8, MAX_M: 16 } as const;
-/** gemm_gemv_split (a tuning variant): the same rows, 4 columns per workgroup. */
+/** gemm_gemv_split (M ≥ GEMV_SPLIT_MIN_M): the same rows, 4 columns per workgroup. */
 export const GEMV_SPLIT_TILE = { BM: 8, BN: 4 } as const;
+/** The smallest M the K-split kernel takes (below it the column kernel is faster). */
+export const GEMV_SPLIT_MIN_M = 4;
 
 /** Workgroup bytes of gemm_sgmat.wgsl (mirrors its constants: f16 slices + 8 f32 16×16 stages). */
 export function sgmatWorkgroupBytes(wide: boolean, transA: boolean, transB: boolean): number {
@@ -167,7 +169,10 @@ export const gemmLauncher: Launcher = {
     const pick = (aBase: number, bBase: number): { pipeline: PipelineSpec; bm: number; bn: number } => {
       if (m <= GEMV_TILE.MAX_M && o.transB && !o.transA && tune.gemv) {
         // Decode-style shapes: every tier (f32 accumulation satisfies the f16 tier's bound).
-        if (tune.gemvSplit && vecAligned(16 / BYTES[a.dtype], m, n, k, false, true, aBase, bBase)) {
+        // Measured on the H100 (bench/results/h100-2026-12-06-G1/gemv-variants.txt): at M = 8 the
+        // K-split kernel is 1.05–1.55× faster, at M = 1 the column kernel 1.05–1.3× (M = 2…7 not
+        // measured: the split takes over from 4).
+        if (tune.gemvSplit && m >= GEMV_SPLIT_MIN_M && vecAligned(16 / BYTES[a.dtype], m, n, k, false, true, aBase, bBase)) {
           return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'gemv_split' }), bm: GEMV_SPLIT_TILE.BM, bn: GEMV_SPLIT_TILE.BN };
         }
         const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
