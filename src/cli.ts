@@ -235,6 +235,22 @@ webgpuFlags(
   process.exitCode = res.records.some((r) => r.error) || metalRows?.some((r) => Object.values(r.tiers).some((v) => v && 'error' in v)) ? 1 : 0;
 });
 
+webgpuFlags(
+  program
+    .command('soak')
+    .description('leak check: many small dispatches with reads, then backend create/dispose cycles; heap, RSS, fds and threads sampled, slope per 1000 ops; exit 1 over a limit')
+    .option('--backend <name>', 'backend', 'webgpu')
+    .option('--dispatches <n>', 'dispatches, each with a read', '100000')
+    .option('--cycles <n>', 'create/dispose cycles', '200')
+    .option('--json <file>', 'write the samples and slopes as JSON'),
+).action(async (o) => {
+  const { runSoak, soakTable } = await import('../bench/soak.js');
+  const r = await runSoak({ backend: o.backend, dispatches: Number(o.dispatches), cycles: Number(o.cycles) }, backendOptions(o), (s) => process.stderr.write(`${s.phase} ${s.ops}: heap ${(s.heap / 2 ** 20).toFixed(2)} MiB, rss ${(s.rss / 2 ** 20).toFixed(1)} MiB, fds ${s.fds ?? '-'}, threads ${s.threads ?? '-'}\n`));
+  console.log(soakTable(r));
+  if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), ...r }, null, 2));
+  process.exitCode = r.ok ? 0 : 1;
+});
+
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`pmetal: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exitCode = 2;

@@ -56,7 +56,8 @@ export class Runtime {
   #stagedBytes = 0;
   #uncaptured: GPUError[] = [];
   #lost?: DeviceLostError;
-  #lostPromise: Promise<never>;
+  /** Rejecters of the GPU waits in flight: device loss rejects them all (see #guard). */
+  #waiters = new Set<(e: Error) => void>();
   #destroyed = false;
   #query?: { set: GPUQuerySet; used: number; resolve: GPUBuffer };
   #timings: Promise<number[]>[] = [];
@@ -78,13 +79,17 @@ export class Runtime {
     this.cache = new PipelineCache(this.device);
     this.timestamps = opened.features.has('timestamp-query');
     this.#uniforms = new UniformArena(this.device, opened.limits.minUniformBufferOffsetAlignment);
-    this.#lostPromise = this.device.lost.then((info) => {
+    void this.device.lost.then((info) => {
       this.#lost = new DeviceLostError(`[webgpu] device lost (${info.reason}): ${info.message}`);
-      throw this.#lost;
+      for (const reject of this.#waiters) reject(this.#lost);
+      this.#waiters.clear();
     });
-    this.#lostPromise.catch(() => {});
+    // The handler must not reach the runtime: dawn.node holds it strongly, and through the
+    // runtime it would keep the device and its Dawn instance (a file descriptor, 5 threads,
+    // ~1.7 MB on lavapipe) alive forever. It is also dropped by destroy().
+    const uncaptured = this.#uncaptured;
     this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
-      this.#uncaptured.push(ev.error);
+      uncaptured.push(ev.error);
     };
   }
 
@@ -97,9 +102,26 @@ export class Runtime {
     if (this.#destroyed) throw new DeviceLostError('[webgpu] backend was disposed');
   }
 
-  /** Races a GPU wait with device loss, so a lost device never hangs a caller. */
-  async #guard<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.#lostPromise]);
+  /**
+   * A GPU wait that device loss rejects, so a lost device never hangs a caller. The waiter
+   * leaves the set when `p` settles: a Promise.race against a loss promise that never
+   * settles would keep every call's reaction (~700 bytes) for the life of the device.
+   */
+  #guard<T>(p: Promise<T>): Promise<T> {
+    if (this.#lost) return Promise.reject(this.#lost);
+    return new Promise<T>((resolve, reject) => {
+      this.#waiters.add(reject);
+      p.then(
+        (v) => {
+          this.#waiters.delete(reject);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.#waiters.delete(reject);
+          reject(e);
+        },
+      );
+    });
   }
 
   createBuffer(bytes: number): GPUBuffer {
@@ -328,6 +350,7 @@ export class Runtime {
     this.#query?.set.destroy();
     this.#query?.resolve.destroy();
     this.#destroyed = true;
+    this.device.onuncapturederror = null;
     this.device.destroy();
   }
 }
