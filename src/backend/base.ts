@@ -7,6 +7,8 @@ import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
 import type { BackendName, CallOptions, Capabilities, KernelBackend, PlannedMethod, PlannedMethods, TierSupport } from './interface.js';
 
 const camel = (s: string) => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+/** Instances created so far, per backend class: the `#n` of BaseBackend.id. */
+const created = new Map<unknown, number>();
 
 /**
  * What every backend shares: option parsing, shape/dtype checks, ownership checks and
@@ -16,6 +18,7 @@ const camel = (s: string) => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase
 export abstract class BaseBackend implements TensorOwner {
   abstract readonly name: BackendName;
   #forced = new Map<string, string>();
+  #seq: number;
 
   /** Tiers that can run `op` on `dtype` here, best first; empty when unsupported. */
   protected abstract tiersFor(op: OpName, dtype: DType): readonly string[];
@@ -28,12 +31,19 @@ export abstract class BaseBackend implements TensorOwner {
   abstract dispose(): void;
 
   constructor() {
+    this.#seq = (created.get(new.target) ?? 0) + 1;
+    created.set(new.target, this.#seq);
     for (const op of PLANNED_OPS) {
       const fn: PlannedMethod = () => {
         throw new NotSupportedError(`[${op}] not supported by the ${this.name} backend (not implemented yet)`);
       };
       (this as unknown as Record<string, PlannedMethod>)[camel(op)] = fn;
     }
+  }
+
+  /** `webgpu#2`: tells two backends of one kind apart in messages (numbered in creation order). */
+  get id(): string {
+    return `${this.name}#${this.#seq}`;
   }
 
   /** Support table built from `tiersFor`, shared by capabilities() of every backend. */
@@ -129,7 +139,10 @@ export abstract class BaseBackend implements TensorOwner {
   protected own(op: string, name: string, t: unknown): asserts t is Tensor {
     if (!(t instanceof Tensor)) throw new ShapeError(`[${op}] ${name}: expected a Tensor, got ${typeof t === 'object' ? t?.constructor?.name : typeof t}`);
     t.storage(`[${op}] ${name}`);
-    if (t.owner !== this) throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to the ${t.backendName} backend, not ${this.name}; move it with read() + tensor()`);
+    if (t.owner !== this) {
+      const from = (t.owner as { id?: string }).id ?? t.backendName;
+      throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to backend ${from}, not ${this.id}; move it with read() + tensor()`);
+    }
   }
 
   protected newTensor(info: TensorInfo, storage: unknown): Tensor {
