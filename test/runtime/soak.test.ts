@@ -14,7 +14,9 @@ const run = promisify(execFile);
  * code during the first few thousand, ~70 heap bytes a dispatch here), so this checks against
  * a third of the leaks it guards against: ~700 heap bytes per read (a Promise.race against
  * device loss) and a file descriptor plus 5 threads per create/dispose (the uncaptured-error
- * handler kept the Dawn instance). RSS is left to the long run: the allocator is too noisy.
+ * handler kept the Dawn instance; backends now share one instance per set of flags, so
+ * dispose.test.ts checks that handler directly). RSS is left to the long run: the allocator
+ * is too noisy.
  */
 describe.skipIf(!existsSync('dist/cli.js') || process.platform !== 'linux')('pmetal soak (short)', () => {
   it('dispatches with reads and create/dispose cycles leave heap, fds and threads flat', async () => {
