@@ -221,6 +221,12 @@ export class Runtime {
     this.#log.record(this.op ?? 'clear', [], [this.#log.lease(dst)]);
   }
 
+  /** Records a buffer-to-buffer copy (offsets and size multiples of 4, as WebGPU requires; the caller checks). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.#encoderOnly().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.#log.record(this.op ?? 'copy', [this.#log.lease(src)], [this.#log.lease(dst)]);
+  }
+
   /**
    * Records a dispatch, after checking everything Dawn would reject in it (a rejected
    * command spoils its whole batch): a typed error names the op, and nothing is recorded.
