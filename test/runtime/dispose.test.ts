@@ -10,13 +10,20 @@ const gc = runInNewContext('gc') as () => void;
 const collected = new Set<string>();
 const registry = new FinalizationRegistry<string>((what) => collected.add(what));
 
-/** A backend that ran an op and a read, then was disposed; only the registry sees it afterwards. */
+/**
+ * A backend that ran an op and a read, then was disposed — the last two right after a
+ * submission whose error scopes are still pending — so only the registry sees it afterwards.
+ */
 async function usedAndDisposed(i: number): Promise<void> {
   const b = await WebGpuBackend.create();
   const x = b.tensor(new Float32Array(64).fill(1), [1, 64]);
   const w = b.tensor(new Float32Array(64).fill(1), [64]);
   const { y } = b.rmsNorm({ x, weight: w });
   await b.read(y);
+  if (i > 0) {
+    b.rmsNorm({ x, weight: w });
+    b.rt.flush();
+  }
   b.dispose();
   registry.register(b, `backend ${i}`);
   registry.register(b.rt, `runtime ${i}`);
