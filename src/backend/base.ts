@@ -7,6 +7,9 @@ import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
 import { camel, type OpInputs, type OpMethods, type OpOptions, type OpOutputs, type PlannedMethod, type PlannedMethods } from '../ops/signature.js';
 import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport } from './interface.js';
 
+/** Instances created so far, per backend class: the `#n` of BaseBackend.id. */
+const created = new Map<unknown, number>();
+
 /**
  * What every backend shares: option parsing, shape/dtype checks, ownership checks and
  * routing happen here, before a backend sees the call — so a bad call never reaches a GPU.
@@ -17,6 +20,7 @@ export abstract class BaseBackend implements TensorOwner {
   #forced = new Map<string, string>();
   /** When set, each run() appends its validation+routing and encoding times in ms (`pmetal bench --host`). */
   hostProbe?: { validate: number[]; encode: number[] };
+  #seq: number;
 
   /** Tiers that can run `op` on `dtype` here, best first; empty when unsupported. */
   protected abstract tiersFor(op: OpName, dtype: DType): readonly string[];
@@ -29,6 +33,8 @@ export abstract class BaseBackend implements TensorOwner {
   abstract dispose(): void;
 
   constructor() {
+    this.#seq = (created.get(new.target) ?? 0) + 1;
+    created.set(new.target, this.#seq);
     // One generic path: each registry op's typed method (types derived from its spec in
     // ops/signature.ts) is `run` with the op's name.
     const self = this as unknown as Record<string, unknown>;
@@ -39,6 +45,11 @@ export abstract class BaseBackend implements TensorOwner {
       };
       (this as unknown as Record<string, PlannedMethod>)[camel(op)] = fn;
     }
+  }
+
+  /** `webgpu#2`: tells two backends of one kind apart in messages (numbered in creation order). */
+  get id(): string {
+    return `${this.name}#${this.#seq}`;
   }
 
   /** Support table built from `tiersFor`, shared by capabilities() of every backend. */
@@ -178,7 +189,10 @@ export abstract class BaseBackend implements TensorOwner {
   protected own(op: string, name: string, t: unknown): asserts t is Tensor {
     if (!(t instanceof Tensor)) throw new ShapeError(`[${op}] ${name}: expected a Tensor, got ${typeof t === 'object' ? t?.constructor?.name : typeof t}`);
     t.storage(`[${op}] ${name}`);
-    if (t.owner !== this) throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to the ${t.backendName} backend, not ${this.name}; move it with read() + tensor()`);
+    if (t.owner !== this) {
+      const from = (t.owner as { id?: string }).id ?? t.backendName;
+      throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to backend ${from}, not ${this.id}; move it with read() + tensor()`);
+    }
   }
 
   // Node 20 defines Symbol.dispose / asyncDispose; TypeScript lowers `using` to them.

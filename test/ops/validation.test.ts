@@ -123,7 +123,9 @@ describe('GPU-side failures surface as typed errors', () => {
 
   it('a validation error (binding too small) becomes GpuValidationError and the device keeps working', async () => {
     const small = gpu.rt.createBuffer(16);
-    gpu.rt.dispatch({ pipeline: { shader: 'bench/copy.wgsl', defines: {}, overrides: { WG: 64 } }, bindings: [{ binding: 0, buffer: small, size: 4 }, { binding: 1, buffer: small }], workgroups: [1] });
+    // Two buffers: one bound for reading and writing would be refused at the call (aliasing).
+    const dst = gpu.rt.createBuffer(16);
+    gpu.rt.dispatch({ pipeline: { shader: 'bench/copy.wgsl', defines: {}, overrides: { WG: 64 } }, bindings: [{ binding: 0, buffer: small, size: 4 }, { binding: 1, buffer: dst }], workgroups: [1] });
     await expect(gpu.sync()).rejects.toThrow(GpuValidationError);
     const x = gpu.tensor(fromFloat64('f16', [1, 2, 3, 4]), [1, 4], 'f16');
     const { y } = gpu.softmax({ x });

@@ -1,6 +1,7 @@
 import { BYTES, allocHost, type DType, type HostArray } from '../../dtype.js';
 import type { OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
+import { LimitError } from '../../errors.js';
 import { shapeSize, type Tensor } from '../../tensor.js';
 import { BaseBackend } from '../base.js';
 import type { Capabilities, KernelBackend } from '../interface.js';
@@ -19,6 +20,8 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   #ctx: LaunchContext;
   /** The adapter's traits the launchers' tier choice reads (subgroup-matrix configurations). */
   readonly adapter: AdapterTraits;
+  /** Outputs allocated by the launch in progress (freed if it throws). */
+  #made: Tensor[] = [];
 
   static async create(options?: WebGpuOptions): Promise<WebGpuBackend> {
     return new WebGpuBackend(new Runtime(await openDevice(options)));
@@ -36,7 +39,11 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
       limits: rt.opened.limits,
       buffer: (t) => t.storage<GpuStorage>('webgpu').buffer,
       // Kernels write every element of their outputs: no clear (a full memset per call otherwise).
-      output: (info: TensorInfo) => this.newTensor(info, this.outputStorage(info)),
+      output: (info: TensorInfo) => {
+        const t = this.newTensor(info, this.outputStorage(info, rt.op ?? 'webgpu'));
+        this.#made.push(t);
+        return t;
+      },
     };
   }
 
@@ -50,14 +57,27 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   }
 
   protected createStorage(dtype: DType, shape: readonly number[], data?: HostArray): GpuStorage {
-    const s = this.outputStorage({ dtype, shape });
-    if (data) this.rt.upload(s.buffer, data);
-    else this.rt.clear(s.buffer);
+    const op = data ? 'tensor' : 'zeros';
+    const s = this.outputStorage({ dtype, shape }, op);
+    this.rt.op = op;
+    try {
+      if (data) this.rt.upload(s.buffer, data);
+      else this.rt.clear(s.buffer);
+    } finally {
+      this.rt.op = undefined;
+    }
     return s;
   }
 
-  private outputStorage(info: TensorInfo): GpuStorage {
+  /** A tensor's buffer; over the device's maxBufferSize it is a LimitError at the call, before anything is recorded. */
+  private outputStorage(info: TensorInfo, op: string): GpuStorage {
     const bytes = shapeSize(info.shape) * BYTES[info.dtype];
+    const max = this.rt.opened.limits.maxBufferSize;
+    if (bytes > max) {
+      throw new LimitError(
+        `[${op}] ${info.dtype}[${info.shape.join(',')}] is ${bytes} bytes, over maxBufferSize (${max}) of this device (pmetal already requests the adapter's maximum); split it into tensors of at most ${max} bytes`,
+      );
+    }
     return { buffer: this.rt.createBuffer(bytes), bytes };
   }
 
@@ -77,8 +97,23 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     await this.rt.sync();
   }
 
+  /**
+   * Launches with the op named on the runtime (its checks and GPU errors name it). A launch
+   * that throws (a limit the launcher cannot split around) frees the outputs it allocated;
+   * dispatches it recorded before throwing are complete commands and harm nothing.
+   */
   protected execute(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor> {
-    return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
+    this.rt.op = op;
+    this.#made = [];
+    try {
+      return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
+    } catch (e) {
+      for (const t of this.#made) t.dispose();
+      throw e;
+    } finally {
+      this.rt.op = undefined;
+      this.#made = [];
+    }
   }
 
   capabilities(): Capabilities {

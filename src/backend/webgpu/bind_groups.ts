@@ -35,7 +35,8 @@ export class BindGroupCache {
     return id;
   }
 
-  get(layoutKey: string, layout: GPUBindGroupLayout, entries: readonly BindingWindow[]): GPUBindGroup {
+  /** The group for these windows; `label` (the op) names a new one in Dawn's messages. */
+  get(layoutKey: string, layout: GPUBindGroupLayout, entries: readonly BindingWindow[], label?: string): GPUBindGroup {
     let key = layoutKey;
     for (const e of entries) key += `|${e.binding}:${this.#id(e.buffer)}:${e.offset}:${e.size ?? -1}`;
     const hit = this.#groups.get(key);
@@ -46,7 +47,7 @@ export class BindGroupCache {
       return hit;
     }
     this.misses++;
-    const group = this.device.createBindGroup({ layout, entries: entries.map((e) => ({ binding: e.binding, resource: { buffer: e.buffer, offset: e.offset, size: e.size } })) });
+    const group = this.device.createBindGroup({ label, layout, entries: entries.map((e) => ({ binding: e.binding, resource: { buffer: e.buffer, offset: e.offset, size: e.size } })) });
     this.#groups.set(key, group);
     for (const e of entries) {
       const id = this.#id(e.buffer);
