@@ -1,0 +1,25 @@
+// pmetal native addon: Buffer — device memory seen from JS.
+//   buffer.byteLength; buffer.write(data, byteOffset?); buffer.read(byteOffset?, byteLength?)
+#pragma once
+#include <napi.h>
+
+#include "addon/backend.h"
+
+namespace pmetal {
+namespace addon {
+
+class BufferWrap : public Napi::ObjectWrap<BufferWrap> {
+ public:
+  std::shared_ptr<BufferImpl> impl;
+  static Napi::Function Init(Napi::Env env);
+  static Napi::Object New(Napi::Env env, std::shared_ptr<BufferImpl> impl);
+  explicit BufferWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value ByteLength(const Napi::CallbackInfo& info);
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value Read(const Napi::CallbackInfo& info);
+};
+
+}  // namespace addon
+}  // namespace pmetal
