@@ -59,6 +59,10 @@ export interface NativeAddon {
   /** 'metal' on macOS (Metal.framework), 'host' on Linux (the MSL host runtime). */
   platform: 'host' | 'metal';
   openDevice(options?: { chip?: string }): NativeDevice;
+  /** The chip model of native/addon/chip.cc (the same rule as chip.ts; a test keeps them equal). */
+  classifyChipName(name: string): { family: NativeDeviceInfo['family']; tier: NativeDeviceInfo['tier']; hasNax: boolean };
+  /** The canonical name of a chip the host runtime emulates ('m5max' → 'M5 Max'); BAD_ARGUMENT otherwise. */
+  emulatedChipName(name: string): string;
 }
 
 /** An error thrown by the addon: a stable `code` (MSL_COMPILE, OUT_OF_BOUNDS, …) and a message. */
