@@ -3,7 +3,7 @@
     {
       "target_name": "pmetal_native",
       "sources": [
-        "addon/module.cc", "addon/js_error.cc", "addon/buffer_wrap.cc", "addon/library_wrap.cc",
+        "addon/module.cc", "addon/js_error.cc", "addon/args.cc", "addon/buffer_wrap.cc", "addon/library_wrap.cc",
         "addon/device_wrap.cc", "addon/dispatch_args.cc", "addon/workers.cc", "addon/chip.cc"
       ],
       "include_dirs": [".", "<!(node -p \"require('node-addon-api').include_dir\")"],

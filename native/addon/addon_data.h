@@ -5,6 +5,10 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
+
+#include "addon/args.h"
+#include "addon/js_error.h"
 
 namespace pmetal {
 namespace addon {
@@ -27,6 +31,27 @@ template <class T>
 std::shared_ptr<T> nativeFromCtor(const Napi::CallbackInfo& info) {
   return *info[0].As<Napi::External<std::shared_ptr<T>>>().Data();
 }
+
+// Type tags. napi_unwrap hands back whatever native object a wrapper holds, whatever its
+// class: a Library passed where a Pipeline is expected (or given Pipeline.prototype) would
+// be read as a PipelineWrap. Every wrapper is tagged with its class's tag in its
+// constructor, and only a value carrying the right tag is unwrapped. W provides
+// `static const napi_type_tag kTag` and `static constexpr const char* kName`.
+template <class W>
+struct Tagged {
+  static void tag(const Napi::CallbackInfo& info) {
+    NAPI_THROW_IF_FAILED_VOID(info.Env(), napi_type_tag_object(info.Env(), info.This(), &W::kTag));
+  }
+  static bool is(Napi::Env env, Napi::Value v) {
+    bool r = false;
+    return v.IsObject() && napi_check_object_type_tag(env, v, &W::kTag, &r) == napi_ok && r;
+  }
+  // The wrapped object of `v`, or BAD_ARGUMENT naming `what`.
+  static W* unwrap(Napi::Env env, Napi::Value v, const std::string& what) {
+    if (!is(env, v)) throwJs(env, "BAD_ARGUMENT", what + " must be a " + W::kName + ", got " + describe(v));
+    return W::Unwrap(v.As<Napi::Object>());
+  }
+};
 
 }  // namespace addon
 }  // namespace pmetal

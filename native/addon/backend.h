@@ -14,7 +14,9 @@
 namespace pmetal {
 
 // An error with a stable code: MSL_COMPILE, NO_SUCH_FUNCTION, DIVERGENT_BARRIER,
-// SIMD_LANE_MISSING, OUT_OF_BOUNDS, BAD_ARGUMENT, UNSUPPORTED.
+// SIMD_LANE_MISSING, OUT_OF_BOUNDS (a kernel touched memory outside what it was given),
+// BAD_ARGUMENT (a wrong type, a missing or unknown thing), OUT_OF_RANGE (a number outside
+// what is allowed: an index, offset, length, size), UNSUPPORTED.
 struct Error : std::runtime_error {
   std::string code;
   Error(std::string c, const std::string& msg) : std::runtime_error(msg), code(std::move(c)) {}
@@ -55,16 +57,26 @@ struct CompileOptions {
   std::string filename = "source.metal";
 };
 
+// [[buffer(index)]] bound to `length` bytes of `buffer` from `offset` — the bytes the kernel
+// may touch (the addon checked offset + length against the buffer's size).
 struct BufferBinding {
   int index = 0;
   std::shared_ptr<BufferImpl> buffer;
   uint64_t offset = 0;
+  uint64_t length = 0;
 };
 
 struct BytesBinding {
   int index = 0;
   std::vector<uint8_t> data;
 };
+
+// Binding indices are 0..kMaxBindings-1 ([[buffer(n)]] of Metal's argument table); setBytes
+// data is at most kMaxBytes; threadgroup memory at most kMaxThreadgroupMemory per dispatch
+// (Apple GPUs' limits).
+constexpr int kMaxBindings = 31;
+constexpr uint64_t kMaxBytes = 4096;
+constexpr uint64_t kMaxThreadgroupMemory = 32768;
 
 struct Dispatch {
   std::shared_ptr<PipelineImpl> pipeline;

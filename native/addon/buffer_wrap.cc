@@ -4,10 +4,13 @@
 #include <cstring>
 
 #include "addon/addon_data.h"
+#include "addon/args.h"
 #include "addon/js_error.h"
 
 namespace pmetal {
 namespace addon {
+
+const napi_type_tag BufferWrap::kTag = {0x706d6574616c5f62ull, 0x7566666572000001ull};
 
 Napi::Function BufferWrap::Init(Napi::Env env) {
   return DefineClass(env, "Buffer",
@@ -22,48 +25,39 @@ Napi::Object BufferWrap::New(Napi::Env env, std::shared_ptr<BufferImpl> impl) {
 BufferWrap::BufferWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BufferWrap>(info) {
   if (info.Length() < 1 || !info[0].IsExternal()) throwJs(info.Env(), "BAD_ARGUMENT", "Buffer is created by Device.buffer()");
   impl = nativeFromCtor<BufferImpl>(info);
+  Tagged<BufferWrap>::tag(info);
 }
 
 Napi::Value BufferWrap::ByteLength(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)impl->length());
 }
 
+// An optional integer argument: absent or undefined is `dflt`.
+static uint64_t optionalUint(const Napi::CallbackInfo& info, size_t i, const std::string& what, uint64_t hi, uint64_t dflt) {
+  if (info.Length() <= i || info[i].IsUndefined()) return dflt;
+  return readUint(info.Env(), info[i], what, 0, hi);
+}
+
 Napi::Value BufferWrap::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const uint8_t* src = nullptr;
-  size_t n = 0;
-  if (info.Length() >= 1 && info[0].IsTypedArray()) {
-    auto ta = info[0].As<Napi::TypedArray>();
-    src = (const uint8_t*)ta.ArrayBuffer().Data() + ta.ByteOffset();
-    n = ta.ByteLength();
-  } else if (info.Length() >= 1 && info[0].IsDataView()) {
-    auto dv = info[0].As<Napi::DataView>();
-    src = (const uint8_t*)dv.ArrayBuffer().Data() + dv.ByteOffset();
-    n = dv.ByteLength();
-  } else if (info.Length() >= 1 && info[0].IsArrayBuffer()) {
-    auto ab = info[0].As<Napi::ArrayBuffer>();
-    src = (const uint8_t*)ab.Data();
-    n = ab.ByteLength();
-  } else {
-    throwJs(env, "BAD_ARGUMENT", "Buffer.write(data, byteOffset?): data must be a TypedArray, DataView or ArrayBuffer");
-  }
-  double off = info.Length() >= 2 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
-  if (off < 0 || off + (double)n > (double)impl->length())
-    throwJs(env, "BAD_ARGUMENT", "Buffer.write: " + std::to_string(n) + " bytes at offset " + std::to_string((long long)off) +
-                                     " exceed the buffer's " + std::to_string(impl->length()) + " bytes");
-  if (n) memcpy((uint8_t*)impl->contents() + (size_t)off, src, n);
+  const size_t size = impl->length();
+  if (info.Length() < 1) throwJs(env, "BAD_ARGUMENT", "Buffer.write(data, byteOffset?): data is missing");
+  uint64_t off = optionalUint(info, 1, "Buffer.write: byteOffset", size, 0);
+  ByteView src = readByteView(env, info[0], "Buffer.write: data");
+  if (src.length > size - off)
+    throwJs(env, "OUT_OF_RANGE", "Buffer.write: " + std::to_string(src.length) + " bytes at byteOffset " + std::to_string(off) +
+                                     " exceed the buffer's " + std::to_string(size) + " bytes");
+  if (src.length) memcpy((uint8_t*)impl->contents() + off, src.data, src.length);
   return env.Undefined();
 }
 
 Napi::Value BufferWrap::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  double off = info.Length() >= 1 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
-  double len = info.Length() >= 2 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue()
-                                                        : (double)impl->length() - off;
-  if (off < 0 || len < 0 || off + len > (double)impl->length())
-    throwJs(env, "BAD_ARGUMENT", "Buffer.read: range exceeds the buffer's " + std::to_string(impl->length()) + " bytes");
+  const size_t size = impl->length();
+  uint64_t off = optionalUint(info, 0, "Buffer.read: byteOffset", size, 0);
+  uint64_t len = optionalUint(info, 1, "Buffer.read: byteLength", size - off, size - off);
   auto out = Napi::Uint8Array::New(env, (size_t)len);
-  if (len > 0) memcpy(out.Data(), (const uint8_t*)impl->contents() + (size_t)off, (size_t)len);
+  if (len) memcpy(out.Data(), (const uint8_t*)impl->contents() + off, (size_t)len);
   return out;
 }
 

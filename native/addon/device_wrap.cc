@@ -10,6 +10,8 @@
 namespace pmetal {
 namespace addon {
 
+const napi_type_tag DeviceWrap::kTag = {0x706d6574616c5f64ull, 0x6576696365000001ull};
+
 Napi::Function DeviceWrap::Init(Napi::Env env) {
   return DefineClass(env, "Device",
                      {InstanceMethod<&DeviceWrap::CompileLibrary>("compileLibrary"),
@@ -38,6 +40,7 @@ DeviceWrap::DeviceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsExternal()) throwJs(env, "BAD_ARGUMENT", "Device is created by openDevice()");
   impl = nativeFromCtor<DeviceImpl>(info);
+  Tagged<DeviceWrap>::tag(info);
   info.This().As<Napi::Object>().Set("info", chipObject(env, impl->info));
 }
 
@@ -62,14 +65,29 @@ static CompileOptions readCompileOptions(Napi::Value v) {
   return opts;
 }
 
+// The async methods report bad arguments the way they report everything else: a rejected
+// promise (a caller awaiting them needs one error path, not two).
+template <class F>
+static Napi::Value promised(Napi::Env env, F&& start) {
+  try {
+    return start();
+  } catch (const Napi::Error& e) {
+    auto d = Napi::Promise::Deferred::New(env);
+    d.Reject(e.Value());
+    return d.Promise();
+  }
+}
+
 Napi::Value DeviceWrap::CompileLibrary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throwJs(env, "BAD_ARGUMENT", "compileLibrary(source: string, options?)");
-  CompileOptions opts = readCompileOptions(info.Length() >= 2 ? info[1] : env.Undefined());
-  auto* w = new CompileWorker(env, impl, info[0].As<Napi::String>(), opts);
-  auto promise = w->deferred.Promise();
-  w->Queue();
-  return promise;
+  return promised(env, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) throwJs(env, "BAD_ARGUMENT", "compileLibrary(source: string, options?)");
+    CompileOptions opts = readCompileOptions(info.Length() >= 2 ? info[1] : env.Undefined());
+    auto* w = new CompileWorker(env, impl, info[0].As<Napi::String>(), opts);
+    auto promise = w->deferred.Promise();
+    w->Queue();
+    return promise;
+  });
 }
 
 Napi::Value DeviceWrap::Buffer(const Napi::CallbackInfo& info) {
@@ -83,11 +101,13 @@ Napi::Value DeviceWrap::Buffer(const Napi::CallbackInfo& info) {
 
 Napi::Value DeviceWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::vector<Dispatch> ds = readDispatches(env, info.Length() >= 1 ? info[0] : env.Undefined());
-  auto* w = new RunWorker(env, impl, std::move(ds));
-  auto promise = w->deferred.Promise();
-  w->Queue();
-  return promise;
+  return promised(env, [&]() -> Napi::Value {
+    std::vector<Dispatch> ds = readDispatches(env, info.Length() >= 1 ? info[0] : env.Undefined());
+    auto* w = new RunWorker(env, impl, std::move(ds));
+    auto promise = w->deferred.Promise();
+    w->Queue();
+    return promise;
+  });
 }
 
 }  // namespace addon

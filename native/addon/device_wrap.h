@@ -6,6 +6,7 @@
 #pragma once
 #include <napi.h>
 
+#include "addon/addon_data.h"
 #include "addon/backend.h"
 
 namespace pmetal {
@@ -14,6 +15,8 @@ namespace addon {
 class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
  public:
   std::shared_ptr<DeviceImpl> impl;
+  static const napi_type_tag kTag;
+  static constexpr const char* kName = "Device";
   static Napi::Function Init(Napi::Env env);
   static Napi::Object New(Napi::Env env, std::shared_ptr<DeviceImpl> impl);
   explicit DeviceWrap(const Napi::CallbackInfo& info);

@@ -1,7 +1,14 @@
-// pmetal native addon: reading a dispatch list (see dispatch_args.h).
+// pmetal native addon: reading a dispatch list (see dispatch_args.h). Everything is checked
+// here, before any dispatch of the batch runs: the pipeline and buffers are this addon's
+// objects, every index is a binding slot, every binding lies inside its buffer, sizes are
+// within the GPU's limits, grid and threadgroup are integers and the threadgroup fits the
+// pipeline. A kernel's own view of its parameters (a `constant T&` needs sizeof(T) bytes) is
+// checked where it is known: by the host runtime before the kernel runs.
 #include "addon/dispatch_args.h"
 
-#include "addon/addon_data.h"
+#include <set>
+
+#include "addon/args.h"
 #include "addon/buffer_wrap.h"
 #include "addon/js_error.h"
 #include "addon/library_wrap.h"
@@ -9,84 +16,127 @@
 namespace pmetal {
 namespace addon {
 
-static void read3(Napi::Env env, Napi::Value v, uint32_t out[3], const std::string& what) {
-  if (!v.IsArray()) throwJs(env, "BAD_ARGUMENT", what + " must be [x, y, z]");
-  auto a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < 3; i++) {
-    Napi::Value x = i < a.Length() ? a.Get(i) : Napi::Number::New(env, 1);
-    if (!x.IsNumber()) throwJs(env, "BAD_ARGUMENT", what + " must hold numbers");
-    double d = x.As<Napi::Number>().DoubleValue();
-    if (d < 0 || d > 4294967295.0 || d != (double)(uint32_t)d) throwJs(env, "BAD_ARGUMENT", what + " must hold non-negative integers");
-    out[i] = (uint32_t)d;
-  }
-}
+namespace {
 
-static void readBuffers(Napi::Env env, Napi::Value bv, const std::string& at, Dispatch& D) {
-  if (bv.IsUndefined()) return;
-  if (!bv.IsArray()) throwJs(env, "BAD_ARGUMENT", at + ".buffers must be an array");
-  Napi::Array ba = bv.As<Napi::Array>();
-  for (uint32_t j = 0; j < ba.Length(); j++) {
-    Napi::Value e = ba.Get(j);
-    if (!e.IsObject()) throwJs(env, "BAD_ARGUMENT", at + ".buffers entries must be objects");
-    Napi::Object eo = e.As<Napi::Object>();
-    Napi::Value buf = eo.Get("buffer");
-    if (!buf.IsObject() || !buf.As<Napi::Object>().InstanceOf(addonData(env)->buffer.Value()))
-      throwJs(env, "BAD_ARGUMENT", at + ".buffers[" + std::to_string(j) + "].buffer must be a Buffer");
-    BufferBinding bb;
-    bb.index = eo.Get("index").ToNumber().Int32Value();
-    bb.buffer = BufferWrap::Unwrap(buf.As<Napi::Object>())->impl;
-    if (eo.Has("offset") && eo.Get("offset").IsNumber()) bb.offset = (uint64_t)eo.Get("offset").As<Napi::Number>().DoubleValue();
-    D.buffers.push_back(bb);
-  }
-}
+struct Reader {
+  Napi::Env env;
+  std::string at;          // "dispatches[i]"
+  std::set<int> bound;     // binding slots taken by buffers and bytes
 
-static void readBytes(Napi::Env env, Napi::Value yv, const std::string& at, Dispatch& D) {
-  if (yv.IsUndefined()) return;
-  if (!yv.IsArray()) throwJs(env, "BAD_ARGUMENT", at + ".bytes must be an array");
-  Napi::Array ya = yv.As<Napi::Array>();
-  for (uint32_t j = 0; j < ya.Length(); j++) {
-    Napi::Object eo = ya.Get(j).ToObject();
-    BytesBinding b;
-    b.index = eo.Get("index").ToNumber().Int32Value();
-    Napi::Value dd = eo.Get("data");
-    if (!dd.IsTypedArray()) throwJs(env, "BAD_ARGUMENT", at + ".bytes[" + std::to_string(j) + "].data must be a Uint8Array");
-    auto ta = dd.As<Napi::TypedArray>();
-    const uint8_t* p = (const uint8_t*)ta.ArrayBuffer().Data() + ta.ByteOffset();
-    b.data.assign(p, p + ta.ByteLength());
-    D.bytes.push_back(std::move(b));
+  Napi::Array array(Napi::Object d, const char* key, bool optional) {
+    Napi::Value v = d.Get(key);
+    if (optional && v.IsUndefined()) return Napi::Array::New(env, 0);
+    if (!v.IsArray()) throwJs(env, "BAD_ARGUMENT", at + "." + key + " must be an array, got " + describe(v));
+    return v.As<Napi::Array>();
   }
-}
+  Napi::Object entry(Napi::Array a, uint32_t j, const std::string& what) {
+    Napi::Value v = a.Get(j);
+    if (!v.IsObject()) throwJs(env, "BAD_ARGUMENT", what + " must be an object, got " + describe(v));
+    return v.As<Napi::Object>();
+  }
+  int slot(Napi::Object o, const std::string& what, bool exclusive) {
+    int index = (int)readUint(env, o.Get("index"), what + ".index", 0, kMaxBindings - 1);
+    if (exclusive && !bound.insert(index).second)
+      throwJs(env, "BAD_ARGUMENT", what + ".index: binding slot " + std::to_string(index) + " is bound twice");
+    return index;
+  }
 
-static void readThreadgroupMemory(Napi::Env env, Napi::Value tv, const std::string& at, Dispatch& D) {
-  if (tv.IsUndefined()) return;
-  if (!tv.IsArray()) throwJs(env, "BAD_ARGUMENT", at + ".threadgroupMemory must be an array");
-  Napi::Array ta = tv.As<Napi::Array>();
-  for (uint32_t j = 0; j < ta.Length(); j++) {
-    Napi::Object eo = ta.Get(j).ToObject();
-    D.threadgroupMemory.push_back({eo.Get("index").ToNumber().Int32Value(), (uint64_t)eo.Get("byteLength").ToNumber().DoubleValue()});
+  void buffers(Napi::Object d, Dispatch& D) {
+    Napi::Array a = array(d, "buffers", true);
+    for (uint32_t j = 0; j < a.Length(); j++) {
+      std::string what = at + ".buffers[" + std::to_string(j) + "]";
+      Napi::Object o = entry(a, j, what);
+      BufferBinding b;
+      b.index = slot(o, what, true);
+      b.buffer = BufferWrap::FromValue(env, o.Get("buffer"), what + ".buffer");
+      const uint64_t size = b.buffer->length();
+      Napi::Value off = o.Get("offset"), len = o.Get("byteLength");
+      b.offset = off.IsUndefined() ? 0 : readUint(env, off, what + ".offset", 0, size);
+      b.length = len.IsUndefined() ? size - b.offset : readUint(env, len, what + ".byteLength", 0, UINT64_C(1) << 53);
+      if (b.length > size - b.offset)
+        throwJs(env, "OUT_OF_RANGE", what + " (buffer(" + std::to_string(b.index) + ")): " + std::to_string(b.length) +
+                                         " bytes at offset " + std::to_string(b.offset) + " exceed the buffer's " +
+                                         std::to_string(size) + " bytes");
+      D.buffers.push_back(std::move(b));
+    }
   }
-}
+
+  void bytes(Napi::Object d, Dispatch& D) {
+    Napi::Array a = array(d, "bytes", true);
+    for (uint32_t j = 0; j < a.Length(); j++) {
+      std::string what = at + ".bytes[" + std::to_string(j) + "]";
+      Napi::Object o = entry(a, j, what);
+      BytesBinding b;
+      b.index = slot(o, what, true);
+      ByteView v = readByteView(env, o.Get("data"), what + ".data");
+      if (v.length > kMaxBytes)
+        throwJs(env, "OUT_OF_RANGE", what + ".data: " + std::to_string(v.length) + " bytes exceed the " +
+                                         std::to_string(kMaxBytes) + "-byte limit of setBytes (bind a buffer instead)");
+      b.data.assign(v.data, v.data + v.length);  // copied now: later JS cannot change or detach it
+      D.bytes.push_back(std::move(b));
+    }
+  }
+
+  void threadgroupMemory(Napi::Object d, Dispatch& D) {
+    Napi::Array a = array(d, "threadgroupMemory", true);
+    std::set<int> seen;
+    uint64_t total = 0;
+    for (uint32_t j = 0; j < a.Length(); j++) {
+      std::string what = at + ".threadgroupMemory[" + std::to_string(j) + "]";
+      Napi::Object o = entry(a, j, what);
+      int index = slot(o, what, false);
+      if (!seen.insert(index).second) throwJs(env, "BAD_ARGUMENT", what + ".index: threadgroup slot " + std::to_string(index) + " is set twice");
+      uint64_t n = readUint(env, o.Get("byteLength"), what + ".byteLength", 1, kMaxThreadgroupMemory);
+      total += n;
+      if (total > kMaxThreadgroupMemory)
+        throwJs(env, "OUT_OF_RANGE", what + ": threadgroup memory of " + std::to_string(total) + " bytes exceeds the " +
+                                         std::to_string(kMaxThreadgroupMemory) + "-byte limit");
+      D.threadgroupMemory.push_back({index, n});
+    }
+  }
+
+  // [x, y, z] of non-negative integers; missing trailing entries are 1
+  void dims(Napi::Object d, const char* key, uint32_t out[3]) {
+    Napi::Array a = array(d, key, false);
+    std::string what = at + "." + key;
+    if (a.Length() < 1 || a.Length() > 3) throwJs(env, "BAD_ARGUMENT", what + " must be [x, y, z]");
+    for (uint32_t i = 0; i < 3; i++)
+      out[i] = i < a.Length() ? (uint32_t)readUint(env, a.Get(i), what + "[" + std::to_string(i) + "]", 0, UINT32_MAX) : 1;
+  }
+
+  Dispatch dispatch(Napi::Value v) {
+    if (!v.IsObject()) throwJs(env, "BAD_ARGUMENT", at + " must be an object, got " + describe(v));
+    Napi::Object d = v.As<Napi::Object>();
+    Dispatch D;
+    D.pipeline = PipelineWrap::FromValue(env, d.Get("pipeline"), at + ".pipeline");
+    buffers(d, D);
+    bytes(d, D);
+    threadgroupMemory(d, D);
+    dims(d, "grid", D.grid);
+    dims(d, "threadgroup", D.threadgroup);
+    const uint64_t max = D.pipeline->maxTotalThreadsPerThreadgroup;
+    uint64_t threads = 1;
+    for (int i = 0; i < 3 && threads <= max; i++) threads *= D.threadgroup[i];  // ≤ max·2^32: no overflow
+    if (threads < 1 || threads > max)
+      throwJs(env, "OUT_OF_RANGE", at + ".threadgroup: " + std::to_string(D.threadgroup[0]) + "×" + std::to_string(D.threadgroup[1]) +
+                                       "×" + std::to_string(D.threadgroup[2]) + " threads; kernel '" + D.pipeline->name +
+                                       "' takes 1.." + std::to_string(max));
+    // the runtime counts threadgroups in 64 bits; 2^53 of them would never finish anyway
+    if ((double)D.grid[0] * D.grid[1] * D.grid[2] > 9007199254740992.0)
+      throwJs(env, "OUT_OF_RANGE", at + ".grid: more than 2^53 threadgroups");
+    return D;
+  }
+};
+
+}  // namespace
 
 std::vector<Dispatch> readDispatches(Napi::Env env, Napi::Value list) {
-  if (!list.IsArray()) throwJs(env, "BAD_ARGUMENT", "run(dispatches: Array)");
+  if (!list.IsArray()) throwJs(env, "BAD_ARGUMENT", "run(dispatches): dispatches must be an array, got " + describe(list));
   Napi::Array arr = list.As<Napi::Array>();
   std::vector<Dispatch> ds;
   for (uint32_t i = 0; i < arr.Length(); i++) {
-    std::string at = "dispatches[" + std::to_string(i) + "]";
-    Napi::Value dv = arr.Get(i);
-    if (!dv.IsObject()) throwJs(env, "BAD_ARGUMENT", at + " must be an object");
-    Napi::Object d = dv.As<Napi::Object>();
-    Dispatch D;
-    Napi::Value pv = d.Get("pipeline");
-    if (!pv.IsObject() || !pv.As<Napi::Object>().InstanceOf(addonData(env)->pipeline.Value()))
-      throwJs(env, "BAD_ARGUMENT", at + ".pipeline must be a Pipeline");
-    D.pipeline = PipelineWrap::Unwrap(pv.As<Napi::Object>())->impl;
-    readBuffers(env, d.Get("buffers"), at, D);
-    readBytes(env, d.Get("bytes"), at, D);
-    readThreadgroupMemory(env, d.Get("threadgroupMemory"), at, D);
-    read3(env, d.Get("grid"), D.grid, at + ".grid");
-    read3(env, d.Get("threadgroup"), D.threadgroup, at + ".threadgroup");
-    ds.push_back(std::move(D));
+    Reader r{env, "dispatches[" + std::to_string(i) + "]", {}};
+    ds.push_back(r.dispatch(arr.Get(i)));
   }
   return ds;
 }

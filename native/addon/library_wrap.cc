@@ -7,6 +7,9 @@
 namespace pmetal {
 namespace addon {
 
+const napi_type_tag PipelineWrap::kTag = {0x706d6574616c5f70ull, 0x6970656c696e6501ull};
+const napi_type_tag LibraryWrap::kTag = {0x706d6574616c5f6cull, 0x6962726172790001ull};
+
 // ------------------------------------------------------------------ Pipeline
 Napi::Function PipelineWrap::Init(Napi::Env env) { return DefineClass(env, "Pipeline", {}); }
 
@@ -17,6 +20,7 @@ Napi::Object PipelineWrap::New(Napi::Env env, std::shared_ptr<PipelineImpl> impl
 PipelineWrap::PipelineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PipelineWrap>(info) {
   if (info.Length() < 1 || !info[0].IsExternal()) throwJs(info.Env(), "BAD_ARGUMENT", "Pipeline is created by Library.pipeline()");
   impl = nativeFromCtor<PipelineImpl>(info);
+  Tagged<PipelineWrap>::tag(info);
   Napi::Object self = info.This().As<Napi::Object>();
   self.Set("name", impl->name);
   self.Set("maxTotalThreadsPerThreadgroup", (double)impl->maxTotalThreadsPerThreadgroup);
@@ -35,6 +39,7 @@ Napi::Object LibraryWrap::New(Napi::Env env, std::shared_ptr<LibraryImpl> impl) 
 LibraryWrap::LibraryWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LibraryWrap>(info) {
   if (info.Length() < 1 || !info[0].IsExternal()) throwJs(info.Env(), "BAD_ARGUMENT", "Library is created by Device.compileLibrary()");
   impl = nativeFromCtor<LibraryImpl>(info);
+  Tagged<LibraryWrap>::tag(info);
   Napi::Env env = info.Env();
   Napi::Object self = info.This().As<Napi::Object>();
   auto names = Napi::Array::New(env, impl->functionNames.size());

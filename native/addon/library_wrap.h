@@ -5,6 +5,7 @@
 #pragma once
 #include <napi.h>
 
+#include "addon/addon_data.h"
 #include "addon/backend.h"
 
 namespace pmetal {
@@ -13,7 +14,12 @@ namespace addon {
 class PipelineWrap : public Napi::ObjectWrap<PipelineWrap> {
  public:
   std::shared_ptr<PipelineImpl> impl;
+  static const napi_type_tag kTag;
+  static constexpr const char* kName = "Pipeline";
   static Napi::Function Init(Napi::Env env);
+  static std::shared_ptr<PipelineImpl> FromValue(Napi::Env env, Napi::Value v, const std::string& what) {
+    return Tagged<PipelineWrap>::unwrap(env, v, what)->impl;
+  }
   static Napi::Object New(Napi::Env env, std::shared_ptr<PipelineImpl> impl);
   explicit PipelineWrap(const Napi::CallbackInfo& info);
 };
@@ -21,6 +27,8 @@ class PipelineWrap : public Napi::ObjectWrap<PipelineWrap> {
 class LibraryWrap : public Napi::ObjectWrap<LibraryWrap> {
  public:
   std::shared_ptr<LibraryImpl> impl;
+  static const napi_type_tag kTag;
+  static constexpr const char* kName = "Library";
   static Napi::Function Init(Napi::Env env);
   static Napi::Object New(Napi::Env env, std::shared_ptr<LibraryImpl> impl);
   explicit LibraryWrap(const Napi::CallbackInfo& info);

@@ -11,7 +11,8 @@ import { runMetalBench } from '../../src/backend/metal/bench.js';
 import { METAL_LAUNCHERS } from '../../src/backend/metal/launchers/index.js';
 import { FLAT_PARAMS } from '../../src/backend/metal/launchers/swiglu.js';
 import { packParams } from '../../src/backend/webgpu/params.js';
-import { BackendUnavailableError, KernelError, OptionsError, ShaderCompileError, TierUnavailableError } from '../../src/errors.js';
+import { BackendUnavailableError, KernelError, OptionsError, ShapeError, ShaderCompileError, TierUnavailableError } from '../../src/errors.js';
+import { Tensor } from '../../src/index.js';
 
 /** Chip emulation and ASan are the host runtime's (Linux); on a Mac the real chip is used. */
 const HOST = process.platform !== 'darwin';
@@ -175,6 +176,27 @@ describe.skipIf(!HOST)('metal backend: typed errors', () => {
     const t = be.zeros([4], 'f32');
     expect(() => be.dispatch({ library: 'nope/x.metal', fn: 'x', buffers: [{ index: 0, tensor: t }], grid: [1, 1, 1], threadgroup: [1, 1, 1] })).toThrow(KernelError);
     expect(() => be.dispatch({ library: 'softmax/softmax.metal', fn: 'softmax_f32', buffers: [], grid: [1, 1, 1], threadgroup: [2048, 1, 1] })).toThrow(/2048 threads/);
+    be.dispose();
+  });
+});
+
+describe.skipIf(!HOST)('metal backend: a tensor and its storage', () => {
+  // The Tensor constructor is public: a tensor can claim a shape its storage does not hold.
+  // Every binding is checked (shape × dtype = storage bytes) and the addon checks each window
+  // against the buffer, so this is a typed error, never a kernel reading past a buffer.
+  it('a Tensor built around a smaller storage is a ShapeError in an op and in read()', async () => {
+    const be = await createBackend('metal', { metal: { chip: 'M5' } });
+    const small = be.tensor(new Float32Array(4), [4]);
+    const big = new Tensor(be as MetalBackend, 'f32', [1 << 20], small.storage('test'));
+    const up = be.zeros([1 << 20], 'f32');
+    expect(() => be.swiglu({ gate: big, up })).toThrow(ShapeError);
+    expect(() => be.swiglu({ gate: big, up })).toThrow('[metal] swiglu_f32 buffer(0): tensor f32[1048576] needs 4194304 bytes, its storage holds 16');
+    await expect(be.read(big)).rejects.toThrow(ShapeError);
+    const alien = new Tensor(be as MetalBackend, 'f32', [4], { bytes: 16 });
+    expect(() => be.swiglu({ gate: alien, up: small })).toThrow(/has no metal buffer as its storage/);
+    // the backend keeps working
+    const g = be.tensor(Float32Array.from([1, 2, 3, 4]), [4]);
+    expect(Array.from((await be.read(be.swiglu({ gate: g, up: small }).y)) as Float32Array)).toEqual([0, 0, 0, 0]);
     be.dispose();
   });
 });

@@ -68,6 +68,11 @@ struct MetalDevice : DeviceImpl {
         [enc setComputePipelineState:p->pso];
         for (auto& b : d.buffers) {
           auto* mb = dynamic_cast<MetalBuffer*>(b.buffer.get());
+          if (!mb) {
+            [enc endEncoding];
+            throw Error("BAD_ARGUMENT", "BAD_ARGUMENT: buffer from another device");
+          }
+          // offset + length was checked against the buffer by the addon (dispatch_args.cc)
           [enc setBuffer:mb->buf offset:(NSUInteger)b.offset atIndex:(NSUInteger)b.index];
         }
         for (auto& b : d.bytes) [enc setBytes:b.data.data() length:b.data.size() atIndex:(NSUInteger)b.index];

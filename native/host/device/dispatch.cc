@@ -42,10 +42,12 @@ void prepare(const Dispatch& d, HostPipeline& p, Prepared& P) {
                                     " threads per threadgroup (limit " + std::to_string(p.maxTotalThreadsPerThreadgroup) + ")");
   for (auto& b : d.buffers) {
     if (b.index < 0 || b.index >= PMETAL_MAX_BINDINGS) throw Error("BAD_ARGUMENT", "BAD_ARGUMENT: buffer index out of range");
-    if (b.offset > b.buffer->length())
-      throw Error("BAD_ARGUMENT", "BAD_ARGUMENT: kernel '" + k.hostName + "': buffer(" + std::to_string(b.index) + ") offset past its end");
+    // the addon checked this already; a device must not trust its caller with memory
+    if (b.offset > b.buffer->length() || b.length > b.buffer->length() - b.offset)
+      throw Error("OUT_OF_RANGE", "OUT_OF_RANGE: kernel '" + k.hostName + "': buffer(" + std::to_string(b.index) +
+                                      ") binding past the buffer's end");
     L.buffers[b.index] = (uint8_t*)b.buffer->contents() + b.offset;
-    L.buffer_sizes[b.index] = b.buffer->length() - b.offset;
+    L.buffer_sizes[b.index] = b.length;
   }
   P.bytesStore.reserve(d.bytes.size());
   for (auto& b : d.bytes) {

@@ -167,6 +167,7 @@ extern "C" __attribute__((visibility("default"))) int pmetal_launch(pm_launch* L
              L->abi_version);
     return 1;
   }
+  if (!check_bindings(L)) return L->err;
   Shared S;
   S.L = L;
   S.total = (uint64_t)L->grid[0] * L->grid[1] * L->grid[2];

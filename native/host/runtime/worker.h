@@ -126,6 +126,9 @@ PMETAL_RT_HIDDEN void switch_to_fiber(Worker* w, Fiber* f);
 PMETAL_RT_HIDDEN void fiber_main(void* arg);
 PMETAL_RT_HIDDEN void diagnose_deadlock(Worker* w);
 
+// ---- bindings.cpp: each binding holds what the kernel's parameter reads; false: error set in L
+PMETAL_RT_HIDDEN bool check_bindings(pm_launch* L);
+
 // ---- memory.cpp: fiber stacks and threadgroup memory
 PMETAL_RT_HIDDEN StackRegion acquire_stacks(uint32_t count, size_t stack_size);
 PMETAL_RT_HIDDEN void release_stacks(StackRegion r);

@@ -10,7 +10,8 @@ import { BackendUnavailableError } from '../../errors.js';
  */
 export interface NativeBuffer {
   readonly byteLength: number;
-  write(data: ArrayBufferView | ArrayBuffer, byteOffset?: number): void;
+  /** data: any TypedArray or DataView (also on a SharedArrayBuffer), an ArrayBuffer or a SharedArrayBuffer. */
+  write(data: ArrayBufferView | ArrayBufferLike, byteOffset?: number): void;
   read(byteOffset?: number, byteLength?: number): Uint8Array;
 }
 export interface NativePipeline {
@@ -27,7 +28,11 @@ export interface NativeLibrary {
 }
 export interface NativeDispatch {
   pipeline: NativePipeline;
-  buffers?: Array<{ index: number; buffer: NativeBuffer; offset?: number }>;
+  /**
+   * [[buffer(index)]] bound to `byteLength` bytes of `buffer` from `offset` (default: the rest
+   * of the buffer) — what the kernel may touch. The addon checks it lies inside the buffer.
+   */
+  buffers?: Array<{ index: number; buffer: NativeBuffer; offset?: number; byteLength?: number }>;
   bytes?: Array<{ index: number; data: Uint8Array }>;
   threadgroupMemory?: Array<{ index: number; byteLength: number }>;
   grid: [number, number, number];
@@ -65,7 +70,12 @@ export interface NativeAddon {
   emulatedChipName(name: string): string;
 }
 
-/** An error thrown by the addon: a stable `code` (MSL_COMPILE, OUT_OF_BOUNDS, …) and a message. */
+/**
+ * An error thrown by the addon: a stable `code` and a message. BAD_ARGUMENT: a wrong type, a
+ * missing or unknown thing; OUT_OF_RANGE: a number outside what is allowed (an index, offset,
+ * length, size); MSL_COMPILE, NO_SUCH_FUNCTION, DIVERGENT_BARRIER, SIMD_LANE_MISSING,
+ * OUT_OF_BOUNDS (a kernel touched memory it was not given), UNSUPPORTED.
+ */
 export interface NativeError extends Error {
   code?: string;
 }

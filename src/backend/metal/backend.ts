@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BYTES, allocHost, type DType, type HostArray } from '../../dtype.js';
-import { BackendUnavailableError, KernelError, OptionsError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
+import { BackendUnavailableError, GpuOutOfMemoryError, KernelError, OptionsError, ShapeError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
 import type { OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
 import { shapeSize, type Tensor } from '../../tensor.js';
@@ -34,7 +34,7 @@ interface Recorded {
   library: string;
   fn: string;
   constants: MetalConstant[];
-  buffers: { index: number; buffer: NativeBuffer; offset: number }[];
+  buffers: { index: number; buffer: NativeBuffer; offset: number; byteLength: number }[];
   bytes: { index: number; data: Uint8Array }[];
   threadgroupMemory: { index: number; byteLength: number }[];
   grid: [number, number, number];
@@ -173,14 +173,34 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
       this.#poolBytes -= bytes;
       if (!data) buffer.write(new Uint8Array(bytes));
     } else {
-      buffer = this.device.buffer(bytes);
+      try {
+        buffer = this.device.buffer(bytes);
+      } catch (e) {
+        const err = e as NativeError;
+        throw new GpuOutOfMemoryError(`[metal] buffer of ${bytes} bytes (${dtype}[${shape.join(',')}]): ${err.code ?? 'ERROR'}: ${err.message}`, { cause: e });
+      }
     }
     if (data) buffer.write(new Uint8Array(data.buffer, data.byteOffset, bytes));
     return { buffer, bytes };
   }
 
+  /**
+   * A tensor's storage, checked to be this backend's and to hold exactly shape × dtype bytes:
+   * a Tensor built around another storage (the constructor is public) is a typed error here,
+   * before a kernel reads past its buffer.
+   */
+  #storageOf(t: Tensor, what: string): MetalStorage {
+    const s = t.storage<MetalStorage>(what);
+    const need = t.size * BYTES[t.dtype];
+    const buffer = (s as Partial<MetalStorage> | undefined)?.buffer as NativeBuffer | undefined;
+    const held = typeof buffer?.byteLength === 'number' ? buffer.byteLength : undefined;
+    if (held === undefined) throw new ShapeError(`${what}: tensor ${t.describe()} has no metal buffer as its storage`);
+    if (held !== need || s.bytes !== need) throw new ShapeError(`${what}: tensor ${t.describe()} needs ${need} bytes, its storage holds ${held}`);
+    return s;
+  }
+
   protected async readStorage(t: Tensor): Promise<HostArray> {
-    const s = t.storage<MetalStorage>('read');
+    const s = this.#storageOf(t, '[read] tensor');
     await this.sync();
     const out = allocHost(t.dtype, t.size);
     new Uint8Array(out.buffer).set(s.buffer.read(0, s.bytes));
@@ -217,12 +237,26 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
       library: d.library,
       fn: d.fn,
       constants: d.constants ?? [],
-      buffers: d.buffers.map((b) => ({ index: b.index, buffer: b.tensor.storage<MetalStorage>(`[metal] ${d.fn} buffer(${b.index})`).buffer, offset: b.offset ?? 0 })),
+      buffers: d.buffers.map((b) => this.#binding(d.fn, b)),
       bytes: (d.bytes ?? []).map((b) => ({ index: b.index, data: new Uint8Array(b.data.slice(0)) })),
       threadgroupMemory: d.threadgroupMemory ?? [],
       grid: d.grid,
       threadgroup: d.threadgroup,
     });
+  }
+
+  /**
+   * A tensor bound at [[buffer(index)]] from a byte offset: the kernel may touch the rest of the
+   * tensor's bytes, and the addon checks that window lies inside the buffer.
+   */
+  #binding(fn: string, b: MetalDispatch['buffers'][number]): Recorded['buffers'][number] {
+    const what = `[metal] ${fn} buffer(${b.index})`;
+    const s = this.#storageOf(b.tensor, what);
+    const offset = b.offset ?? 0;
+    if (!Number.isInteger(offset) || offset < 0 || offset > s.bytes) {
+      throw new KernelError(`${what}: offset ${offset} outside the ${s.bytes} bytes of tensor ${b.tensor.describe()}`);
+    }
+    return { index: b.index, buffer: s.buffer, offset, byteLength: s.bytes - offset };
   }
 
   async sync(): Promise<void> {

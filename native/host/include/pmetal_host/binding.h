@@ -66,6 +66,17 @@ template <class P> inline P get_arg(const ParamSpec& s) {
     }
   }
 }
+// The bytes a parameter of type P reads from its binding (see KernelDesc).
+template <class P> constexpr uint64_t __param_bytes() {
+  if constexpr (std::is_pointer<P>::value) return 0;
+  else if constexpr (std::is_reference<P>::value) return sizeof(std::remove_reference_t<P>);
+  else return sizeof(P);
+}
+template <class F> struct param_bytes;
+template <class... P> struct param_bytes<void (*)(P...)> {
+  static constexpr uint64_t value[sizeof...(P) + 1] = {__param_bytes<P>()..., 0};
+};
+
 template <class... P, size_t... I>
 inline void __invoke(void (*f)(P...), const ParamSpec* s, std::index_sequence<I...>) {
   f(get_arg<P>(s[I])...);

@@ -32,6 +32,18 @@ struct ParamSpec {
   int index;
 };
 
+// One kernel of a compiled library, as the rewrite step's generated code lists it in
+// `pmetal_kernels` (ended by an entry with a null `entry`): its trampoline, name, parameter
+// bindings and names, and the bytes each parameter reads from its binding — sizeof(T) for a
+// `constant T&` or a by-value parameter, 0 for a pointer (its reach is the binding's length).
+struct KernelDesc {
+  void (*entry)(void);
+  const char* name;
+  const ParamSpec* params;  // ended by {0, 0}
+  const uint64_t* bytes;
+  const char* const* names;
+};
+
 // Per-GPU-thread values, owned by the current fiber.
 struct ThreadInfo {
   uint32_t tpig[3], tpitg[3], tgpig[3], tptg[3], tgpg[3], tpg[3];
