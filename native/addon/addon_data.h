@@ -4,8 +4,10 @@
 #pragma once
 #include <napi.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "addon/args.h"
 #include "addon/js_error.h"
@@ -51,7 +53,28 @@ struct Tagged {
     if (!is(env, v)) throwJs(env, "BAD_ARGUMENT", what + " must be a " + W::kName + ", got " + describe(v));
     return W::Unwrap(v.As<Napi::Object>());
   }
+  // The wrapper a method was called on. Methods are plain functions on the prototype that
+  // check `this` first: ObjectWrap's member-method glue unwraps `this` whatever its class
+  // (Buffer.prototype.read.call(library) would read a LibraryWrap as a BufferWrap).
+  static W* self(const Napi::CallbackInfo& info, const char* method) {
+    return unwrap(info.Env(), info.This(), std::string(W::kName) + "." + method + ": `this`");
+  }
 };
+
+// The class's constructor with `methods` on its prototype (plain functions: see Tagged::self).
+inline Napi::Function defineClassWith(Napi::Function ctor, std::initializer_list<std::pair<const char*, Napi::Function::Callback>> methods) {
+  Napi::Env env = ctor.Env();
+  Napi::Object proto = ctor.Get("prototype").As<Napi::Object>();
+  for (auto& m : methods)
+    proto.DefineProperty(Napi::PropertyDescriptor::Value(m.first, Napi::Function::New(env, m.second, m.first),
+                                                         static_cast<napi_property_attributes>(napi_writable | napi_configurable)));
+  return ctor;
+}
+
+// A read-only property of a wrapper, set once in its constructor.
+inline void setReadOnly(Napi::Object self, const char* name, Napi::Value v) {
+  self.DefineProperty(Napi::PropertyDescriptor::Value(name, v, napi_enumerable));
+}
 
 }  // namespace addon
 }  // namespace pmetal

@@ -16,7 +16,7 @@ namespace pmetal {
 // An error with a stable code: MSL_COMPILE, NO_SUCH_FUNCTION, DIVERGENT_BARRIER,
 // SIMD_LANE_MISSING, OUT_OF_BOUNDS (a kernel touched memory outside what it was given),
 // BAD_ARGUMENT (a wrong type, a missing or unknown thing), OUT_OF_RANGE (a number outside
-// what is allowed: an index, offset, length, size), UNSUPPORTED.
+// what is allowed: an index, offset, length, size), OUT_OF_MEMORY, UNSUPPORTED.
 struct Error : std::runtime_error {
   std::string code;
   Error(std::string c, const std::string& msg) : std::runtime_error(msg), code(std::move(c)) {}
@@ -95,6 +95,7 @@ struct RunResult {
 struct DeviceImpl {
   virtual ~DeviceImpl() = default;
   ChipInfo info;
+  uint64_t maxBufferLength = 0;  // the largest buffer(); the addon refuses larger ones
   // called off the JS thread
   virtual std::shared_ptr<LibraryImpl> compile(const std::string& source, const CompileOptions& opts) = 0;
   virtual std::shared_ptr<BufferImpl> buffer(size_t length) = 0;

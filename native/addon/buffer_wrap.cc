@@ -13,9 +13,7 @@ namespace addon {
 const napi_type_tag BufferWrap::kTag = {0x706d6574616c5f62ull, 0x7566666572000001ull};
 
 Napi::Function BufferWrap::Init(Napi::Env env) {
-  return DefineClass(env, "Buffer",
-                     {InstanceAccessor<&BufferWrap::ByteLength>("byteLength"), InstanceMethod<&BufferWrap::Write>("write"),
-                      InstanceMethod<&BufferWrap::Read>("read")});
+  return defineClassWith(DefineClass(env, "Buffer", {}), {{"write", &BufferWrap::Write}, {"read", &BufferWrap::Read}});
 }
 
 Napi::Object BufferWrap::New(Napi::Env env, std::shared_ptr<BufferImpl> impl) {
@@ -25,11 +23,8 @@ Napi::Object BufferWrap::New(Napi::Env env, std::shared_ptr<BufferImpl> impl) {
 BufferWrap::BufferWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BufferWrap>(info) {
   if (info.Length() < 1 || !info[0].IsExternal()) throwJs(info.Env(), "BAD_ARGUMENT", "Buffer is created by Device.buffer()");
   impl = nativeFromCtor<BufferImpl>(info);
+  setReadOnly(info.This().As<Napi::Object>(), "byteLength", Napi::Number::New(info.Env(), (double)impl->length()));
   Tagged<BufferWrap>::tag(info);
-}
-
-Napi::Value BufferWrap::ByteLength(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), (double)impl->length());
 }
 
 // An optional integer argument: absent or undefined is `dflt`.
@@ -40,6 +35,7 @@ static uint64_t optionalUint(const Napi::CallbackInfo& info, size_t i, const std
 
 Napi::Value BufferWrap::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  BufferImpl* impl = Tagged<BufferWrap>::self(info, "write")->impl.get();
   const size_t size = impl->length();
   if (info.Length() < 1) throwJs(env, "BAD_ARGUMENT", "Buffer.write(data, byteOffset?): data is missing");
   uint64_t off = optionalUint(info, 1, "Buffer.write: byteOffset", size, 0);
@@ -53,6 +49,7 @@ Napi::Value BufferWrap::Write(const Napi::CallbackInfo& info) {
 
 Napi::Value BufferWrap::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  BufferImpl* impl = Tagged<BufferWrap>::self(info, "read")->impl.get();
   const size_t size = impl->length();
   uint64_t off = optionalUint(info, 0, "Buffer.read: byteOffset", size, 0);
   uint64_t len = optionalUint(info, 1, "Buffer.read: byteLength", size - off, size - off);

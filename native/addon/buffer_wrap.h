@@ -23,9 +23,8 @@ class BufferWrap : public Napi::ObjectWrap<BufferWrap> {
   explicit BufferWrap(const Napi::CallbackInfo& info);
 
  private:
-  Napi::Value ByteLength(const Napi::CallbackInfo& info);
-  Napi::Value Write(const Napi::CallbackInfo& info);
-  Napi::Value Read(const Napi::CallbackInfo& info);
+  static Napi::Value Write(const Napi::CallbackInfo& info);
+  static Napi::Value Read(const Napi::CallbackInfo& info);
 };
 
 }  // namespace addon

@@ -22,9 +22,9 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
   explicit DeviceWrap(const Napi::CallbackInfo& info);
 
  private:
-  Napi::Value CompileLibrary(const Napi::CallbackInfo& info);
-  Napi::Value Buffer(const Napi::CallbackInfo& info);
-  Napi::Value Run(const Napi::CallbackInfo& info);
+  static Napi::Value CompileLibrary(const Napi::CallbackInfo& info);
+  static Napi::Value Buffer(const Napi::CallbackInfo& info);
+  static Napi::Value Run(const Napi::CallbackInfo& info);
 };
 
 }  // namespace addon

@@ -34,7 +34,7 @@ class LibraryWrap : public Napi::ObjectWrap<LibraryWrap> {
   explicit LibraryWrap(const Napi::CallbackInfo& info);
 
  private:
-  Napi::Value Pipeline(const Napi::CallbackInfo& info);
+  static Napi::Value Pipeline(const Napi::CallbackInfo& info);
 };
 
 }  // namespace addon

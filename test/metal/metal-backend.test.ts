@@ -199,6 +199,18 @@ describe.skipIf(!HOST)('metal backend: a tensor and its storage', () => {
     expect(Array.from((await be.read(be.swiglu({ gate: g, up: small }).y)) as Float32Array)).toEqual([0, 0, 0, 0]);
     be.dispose();
   });
+
+  it('SharedArrayBuffer-backed data uploads as on the cpu backend', async () => {
+    const be = await createBackend('metal', { metal: { chip: 'M5' } });
+    const cpu = await createBackend('cpu');
+    const shared = new Float32Array(new SharedArrayBuffer(6 * 4), 2 * 4, 4).fill(0).map((_, i) => i + 0.5);
+    const bits = new Uint16Array(new SharedArrayBuffer(8)).fill(0x3c00);
+    for (const [data, dtype] of [[shared, 'f32'], [bits, 'f16']] as const) {
+      expect(Array.from(await be.read(be.tensor(data, [4], dtype)))).toEqual(Array.from(await cpu.read(cpu.tensor(data, [4], dtype))));
+    }
+    be.dispose();
+    cpu.dispose();
+  });
 });
 
 describe('metal bench on the host runtime', () => {

@@ -40,7 +40,7 @@ struct MetalDevice : DeviceImpl {
     auto b = std::make_shared<MetalBuffer>();
     b->n = length;
     b->buf = [dev newBufferWithLength:(length ? length : 1) options:MTLResourceStorageModeShared];
-    if (!b->buf) throw Error("BAD_ARGUMENT", "BAD_ARGUMENT: cannot allocate a Metal buffer of " + std::to_string(length) + " bytes");
+    if (!b->buf) throw Error("OUT_OF_MEMORY", "OUT_OF_MEMORY: cannot allocate a Metal buffer of " + std::to_string(length) + " bytes");
     memset([b->buf contents], 0, length);
     return b;
   }
@@ -125,6 +125,7 @@ std::shared_ptr<DeviceImpl> openDevice(const DeviceOptions&) {
   d->info.maxThreadsPerThreadgroup = (uint32_t)[dev maxThreadsPerThreadgroup].width;
   d->info.threadExecutionWidth = 32;
   d->info.host = false;
+  d->maxBufferLength = (uint64_t)[dev maxBufferLength];
   return d;
 }
 

@@ -1,6 +1,8 @@
 // pmetal MSL host runtime (Linux): the device interface of backend.h on the CPU — a device
 // emulates a chip by name (family, NAX, thread limits, so routing is testable), compiles
 // MSL through compile/, and runs each batch of dispatches in order on the fiber runtime.
+#include <unistd.h>
+
 #include <chrono>
 #include <mutex>
 
@@ -13,6 +15,12 @@
 
 namespace pmetal {
 namespace host {
+
+// The host's physical memory: a larger buffer could never be backed.
+static uint64_t hostMemoryBytes() {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : (UINT64_C(1) << 32);
+}
 
 static double nowNs() {
   return (double)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -48,6 +56,7 @@ std::shared_ptr<DeviceImpl> openDevice(const DeviceOptions& opts) {
   d->info.maxThreadsPerThreadgroup = 1024;
   d->info.threadExecutionWidth = 32;
   d->info.host = true;
+  d->maxBufferLength = host::hostMemoryBytes();
   return d;
 }
 

@@ -48,6 +48,7 @@ static std::string cString(const std::string& s) {
 void Rewriter::run() {
   lx.run();
   computeStructure();
+  if (!res.error.empty()) return;
   functionConstants();
   if (!res.error.empty()) return;
   kernels();

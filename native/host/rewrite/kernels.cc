@@ -149,7 +149,7 @@ void Rewriter::kernels() {
       res.error = where(i) + ": kernel functions must return void";
       return;
     }
-    if (t[q].kind != T_IDENT) {
+    if (q >= t.size() || t[q].kind != T_IDENT) {
       res.error = where(q) + ": expected the kernel's name";
       return;
     }

@@ -84,7 +84,7 @@ void Lexer::run() {
         if (i < n && s[i] == '\n') line++;
         i++;
       }
-      i++;
+      i = std::min(i + 1, n);  // an unterminated literal ends at the end of the source
       toks.push_back({q == '"' ? T_STRING : T_CHAR, st, i, line, file});
       continue;
     }
@@ -98,7 +98,7 @@ void Lexer::run() {
         if (s[i] == '\n') line++;
         i++;
       }
-      i += 2;
+      i = std::min(i + 2, n);
       continue;
     }
     // punctuators: two-char ones that matter

@@ -48,7 +48,7 @@ struct Rewriter {
   explicit Rewriter(const std::string& s) : src(s), lx(s), t(lx.toks) {}
 
   // ---- token helpers
-  std::string txt(size_t i) const { return src.substr(t[i].start, t[i].end - t[i].start); }
+  std::string txt(size_t i) const { return i < t.size() ? src.substr(t[i].start, t[i].end - t[i].start) : std::string(); }
   bool is(size_t i, const char* v) const {
     if (i >= t.size()) return false;
     size_t len = strlen(v);

@@ -1,5 +1,5 @@
-// pmetal MSL host runtime, rewrite step: bracket matching, function/class bodies versus
-// namespace scope, and each token's enclosing namespace (see rewriter.h).
+// pmetal MSL host runtime, rewrite step: bracket matching (an unbalanced source is an error),
+// function/class bodies versus namespace scope, and each token's enclosing namespace.
 #include "host/rewrite/rewriter.h"
 
 #include <algorithm>
@@ -45,7 +45,14 @@ void Rewriter::computeStructure() {
         }
       }
     } else if (c == ')' || c == ']' || c == '}') {
-      if (!stack.empty()) {
+      // every later pass walks from a bracket to its match: an unbalanced source (which the
+      // C++ compile would reject anyway) must stop here, not send them past the end
+      char want = c == ')' ? '(' : c == ']' ? '[' : '{';
+      if (stack.empty() || src[t[stack.back()].start] != want) {
+        res.error = where(i) + ": unbalanced '" + std::string(1, c) + "'";
+        return;
+      }
+      {
         int o = stack.back();
         stack.pop_back();
         match[o] = (int)i;
@@ -59,6 +66,7 @@ void Rewriter::computeStructure() {
       }
     }
   }
+  if (!stack.empty()) res.error = where((size_t)stack.back()) + ": unclosed '" + std::string(1, src[t[stack.back()].start]) + "'";
 }
 
 }  // namespace rw
