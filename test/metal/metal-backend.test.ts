@@ -11,7 +11,7 @@ import { runMetalBench } from '../../src/backend/metal/bench.js';
 import { METAL_LAUNCHERS } from '../../src/backend/metal/launchers/index.js';
 import { FLAT_PARAMS } from '../../src/backend/metal/launchers/swiglu.js';
 import { packParams } from '../../src/backend/webgpu/params.js';
-import { BackendUnavailableError, KernelError, OptionsError, ShapeError, ShaderCompileError, TierUnavailableError } from '../../src/errors.js';
+import { BackendUnavailableError, DisposedError, KernelError, OptionsError, ShapeError, ShaderCompileError, TierUnavailableError } from '../../src/errors.js';
 import { Tensor } from '../../src/index.js';
 
 /** Chip emulation and ASan are the host runtime's (Linux); on a Mac the real chip is used. */
@@ -210,6 +210,43 @@ describe.skipIf(!HOST)('metal backend: a tensor and its storage', () => {
     }
     be.dispose();
     cpu.dispose();
+  });
+});
+
+describe('metal backend after dispose()', () => {
+  it('every use is a DisposedError: tensor, zeros, ops, read, sync, dispatch, compileLibrary', async () => {
+    const be = (await createBackend('metal', { metal: HOST ? { chip: 'M5' } : {} })) as MetalBackend;
+    const x = be.tensor(Float32Array.from([1, 2, 3, 4]), [1, 4]);
+    const w = be.zeros([4], 'f32');
+    be.dispose();
+    expect(() => be.tensor(new Float32Array(4), [4])).toThrow(DisposedError);
+    expect(() => be.tensor(new Float32Array(4), [4])).toThrow(/^\[tensor\] the metal backend \(.+\) was disposed$/);
+    expect(() => be.zeros([4], 'f32')).toThrow(DisposedError);
+    expect(() => be.rmsNorm({ x, weight: w })).toThrow(/^\[rms_norm\] the metal backend/);
+    expect(() => be.swiglu({ gate: x, up: x })).toThrow(DisposedError);
+    await expect(be.read(x)).rejects.toThrow(DisposedError);
+    await expect(be.sync()).rejects.toThrow(DisposedError);
+    await expect(be.gpuTime(() => {})).rejects.toThrow(DisposedError);
+    await expect(be.compileLibrary('norm/rms_norm.metal')).rejects.toThrow(DisposedError);
+    expect(() => be.dispatch({ library: 'elementwise/swiglu.metal', fn: 'swiglu_f32', buffers: [], grid: [1, 1, 1], threadgroup: [1, 1, 1] })).toThrow(DisposedError);
+    expect(((await be.read(x).catch((e: unknown) => e)) as DisposedError).code).toBe('DISPOSED');
+    // disposing its tensors, and the backend again, stays allowed
+    x.dispose();
+    w.dispose();
+    be.dispose();
+  });
+
+  it('[Symbol.dispose] disposes it; [Symbol.asyncDispose] waits for the batch in flight first', async () => {
+    const a = (await createBackend('metal', { metal: HOST ? { chip: 'M5' } : {} })) as MetalBackend;
+    a[Symbol.dispose]();
+    expect(() => a.zeros([1], 'f32')).toThrow(DisposedError);
+    const b = (await createBackend('metal', { metal: HOST ? { chip: 'M5' } : {} })) as MetalBackend;
+    const kb: KernelBackend = b;
+    const y = kb.swiglu({ gate: b.tensor(Float32Array.from([1]), [1]), up: b.tensor(Float32Array.from([2]), [1]) }).y;
+    const pending = b.read(y);
+    await b[Symbol.asyncDispose]();
+    expect((await pending)[0]).toBeCloseTo(2 / (1 + Math.exp(-1)), 6);
+    expect(() => b.zeros([1], 'f32')).toThrow(DisposedError);
   });
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BYTES, allocHost, type DType, type HostArray } from '../../dtype.js';
-import { BackendUnavailableError, GpuOutOfMemoryError, KernelError, OptionsError, ShapeError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
+import { BackendUnavailableError, DisposedError, GpuOutOfMemoryError, KernelError, OptionsError, ShapeError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
 import type { OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
 import { shapeSize, type Tensor } from '../../tensor.js';
@@ -112,7 +112,34 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
    * for custom kernels and tests. Runs at the next read()/sync().
    */
   dispatch(d: MetalDispatch): void {
+    this.#alive('dispatch');
     this.#record(d);
+  }
+
+  // ---- after dispose() every use is a DisposedError (disposing its tensors stays allowed) ----
+
+  #alive(what: string): void {
+    if (this.#disposed) throw new DisposedError(`[${what}] the metal backend (${this.chip.name}) was disposed`);
+  }
+
+  override tensor(data: HostArray, shape: readonly number[], dtype?: DType): Tensor {
+    this.#alive('tensor');
+    return super.tensor(data, shape, dtype);
+  }
+
+  override zeros(shape: readonly number[], dtype: DType): Tensor {
+    this.#alive('zeros');
+    return super.zeros(shape, dtype);
+  }
+
+  override run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
+    this.#alive(op);
+    return super.run(op, inputs, options, call);
+  }
+
+  override async read(t: Tensor): Promise<HostArray> {
+    this.#alive('read');
+    return super.read(t);
   }
 
   /** The libraries compiled so far (paths under msl/), e.g. to check an ASan pass covered them. */
@@ -260,6 +287,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   }
 
   async sync(): Promise<void> {
+    this.#alive('sync');
     if (!this.#batch.length && !this.#releaseAfter.length) {
       // Nothing new: wait for the batch in flight, if any (its error reaches every waiter).
       if (this.#inflight) await this.#last;
@@ -290,6 +318,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
    * warm-up and diagnostics; errors are the typed ones a batch would raise.
    */
   async compileLibrary(path: string, source?: string): Promise<NativeLibrary> {
+    this.#alive('compileLibrary');
     if (source === undefined) return this.#library(path);
     return this.device
       .compileLibrary(source, { filename: path, includeDirs: [mslIncludeDir()], asan: this.asan })
@@ -377,6 +406,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return { backend: 'metal', device: this.chip.name, features, tiers, ops, timestamps: !this.chip.host };
   }
 
+  /** Frees what the backend holds; afterwards every use is a DisposedError. Idempotent. */
   dispose(): void {
     this.#disposed = true;
     this.#batch = [];
@@ -387,8 +417,14 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     this.#libs.clear();
   }
 
+  /** `await using`: waits for the batch in flight, then disposes. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#chain;
+    this.dispose();
+  }
+
+  /** `using`: disposes now; a batch already running finishes on its own (the addon holds its buffers). */
+  [Symbol.dispose](): void {
     this.dispose();
   }
 }
