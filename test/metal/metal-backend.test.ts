@@ -2,6 +2,8 @@
 // emulated chip, tier errors, typed compile/kernel errors, batching and buffer reuse.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KernelBackend } from '../../src/backend/interface.js';
 import { createBackend } from '../../src/backend/load.js';
@@ -45,6 +47,29 @@ describe('metal addon loader', () => {
   it('a file that is not an addon is reported with its load error', () => {
     process.env.PMETAL_NATIVE = new URL(import.meta.url).pathname; // a .ts file
     expect(() => loadAddon()).toThrow(/metal-backend\.test\.ts: /);
+  });
+
+  it('the nativeBinding option names the addon to load; it wins over $PMETAL_NATIVE', async () => {
+    expect(addonCandidates({ PMETAL_NATIVE: '/x/env.node' }, '/pkg', '/x/option.node')).toEqual(['/x/option.node']);
+    const built = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'pmetal_native.node');
+    process.env.PMETAL_NATIVE = '/nonexistent/from-env.node';
+    const be = await createBackend('metal', { metal: { nativeBinding: built, ...(HOST ? { chip: 'M5' } : {}) } });
+    const y = be.swiglu({ gate: be.tensor(Float32Array.from([0]), [1]), up: be.tensor(Float32Array.from([3]), [1]) }).y;
+    expect(Array.from(await be.read(y))).toEqual([0]);
+    be.dispose();
+  });
+
+  it('a nativeBinding that does not load is BackendUnavailableError naming it; a bad value is OptionsError', async () => {
+    delete process.env.PMETAL_NATIVE;
+    const err = await createBackend('metal', { metal: { nativeBinding: '/nonexistent/mine.node' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toContain('/nonexistent/mine.node: not found (nativeBinding)');
+    expect((err as Error).message).toContain('point the nativeBinding option at a built pmetal_native.node');
+    const notAddon = await createBackend('metal', { metal: { nativeBinding: fileURLToPath(import.meta.url) } }).catch((e: unknown) => e);
+    expect(notAddon).toBeInstanceOf(BackendUnavailableError);
+    expect((notAddon as Error).message).toMatch(/metal-backend\.test\.ts: .* \(nativeBinding\)\n/);
+    await expect(createBackend('metal', { metal: { nativeBinding: '' } })).rejects.toThrow(OptionsError);
+    await expect(createBackend('metal', { metal: { nativeBinding: 5 } as never })).rejects.toThrow(OptionsError);
   });
 
   it('says how to fix it on each platform', () => {

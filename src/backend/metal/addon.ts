@@ -99,11 +99,13 @@ export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): str
 }
 
 /**
- * Where the loader looks, in order: $PMETAL_NATIVE, native/build/Release, native/build/Debug.
- * An explicit $PMETAL_NATIVE is the only candidate: a build the user named is never silently
- * replaced by another one.
+ * Where the loader looks, in order: the explicit path (the `nativeBinding` option), else
+ * $PMETAL_NATIVE, else native/build/Release, native/build/Debug. A path the user named (option
+ * or variable) is the only candidate: a build the user chose is never silently replaced by
+ * another one; the option wins over the variable.
  */
-export function addonCandidates(env: NodeJS.ProcessEnv = process.env, root = packageRoot()): string[] {
+export function addonCandidates(env: NodeJS.ProcessEnv = process.env, root = packageRoot(), explicit?: string): string[] {
+  if (explicit) return [resolve(explicit)];
   if (env.PMETAL_NATIVE) return [resolve(env.PMETAL_NATIVE)];
   const out: string[] = [];
   out.push(join(root, 'native', 'build', 'Release', 'pmetal_native.node'));
@@ -127,31 +129,39 @@ let cached: NativeAddon | undefined;
 /**
  * Loads the addon from the first candidate that loads; when none does, a
  * BackendUnavailableError naming the platform, every attempt and its error, and the fix.
+ * `nativeBinding` (createBackend('metal', { metal: { nativeBinding } })) is the only candidate
+ * when given, then $PMETAL_NATIVE; only the default locations' addon is cached.
  */
-export function loadAddon(env: NodeJS.ProcessEnv = process.env): NativeAddon {
-  const fromEnv = !!env.PMETAL_NATIVE;
-  if (cached && !fromEnv) return cached;
+export function loadAddon(env: NodeJS.ProcessEnv = process.env, nativeBinding?: string): NativeAddon {
+  const named = nativeBinding ? 'nativeBinding' : env.PMETAL_NATIVE ? '$PMETAL_NATIVE' : undefined;
+  if (cached && !named) return cached;
   const require = createRequire(import.meta.url);
   const attempts: string[] = [];
-  const candidates = addonCandidates(env);
+  const candidates = addonCandidates(env, undefined, nativeBinding);
   for (const path of candidates) {
     if (!existsSync(path)) {
-      attempts.push(`${path}: not found${fromEnv ? ' ($PMETAL_NATIVE)' : ''}`);
+      attempts.push(`${path}: not found${named ? ` (${named})` : ''}`);
       continue;
     }
     try {
       const mod = require(path) as NativeAddon;
       if (typeof mod?.openDevice !== 'function') throw new Error('not the pmetal addon (no openDevice export)');
-      if (!fromEnv) cached = mod;
+      if (!named) cached = mod;
       return mod;
     } catch (e) {
-      attempts.push(`${path}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      attempts.push(`${path}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}${named ? ` (${named})` : ''}`);
     }
   }
   const platform = `${process.platform}-${process.arch}`;
+  const fixNamed =
+    named === 'nativeBinding'
+      ? 'point the nativeBinding option at a built pmetal_native.node or leave it out; or '
+      : named
+        ? 'point PMETAL_NATIVE at a built pmetal_native.node or unset it; or '
+        : '';
   throw new BackendUnavailableError(
     `[metal] the native addon (pmetal_native.node) did not load on ${platform}. Tried:\n` +
       attempts.map((a) => `  - ${a}`).join('\n') +
-      `\nFix: ${fromEnv ? 'point PMETAL_NATIVE at a built pmetal_native.node or unset it; or ' : ''}${addonFix()}.`,
+      `\nFix: ${fixNamed}${addonFix()}.`,
   );
 }

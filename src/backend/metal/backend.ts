@@ -19,6 +19,8 @@ export const metalOptions = z
     chip: z.string().min(1).optional(),
     /** Compile every library under AddressSanitizer (host runtime): an out-of-bounds access is a KernelError. */
     asan: z.boolean().optional(),
+    /** The addon to load (a path to pmetal_native.node); wins over $PMETAL_NATIVE and the package's own build. */
+    nativeBinding: z.string().min(1).optional(),
   })
   .strict();
 export type MetalOptions = z.input<typeof metalOptions>;
@@ -79,7 +81,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
       throw new OptionsError(`[metal] options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     }
     const o = parsed.data;
-    const native = loadAddon();
+    const native = loadAddon(process.env, o.nativeBinding);
     if (o.chip && native.platform === 'metal') {
       throw new OptionsError(`[metal] chip: '${o.chip}' — chip emulation is a host-runtime (Linux) option; on macOS the backend uses the real GPU`);
     }
