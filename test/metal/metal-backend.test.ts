@@ -73,12 +73,12 @@ describe('metal addon loader', () => {
   });
 
   it('says how to fix it on each platform', () => {
-    expect(addonFix('linux')).toContain('bash scripts/setup.sh');
-    expect(addonFix('linux')).toContain('clang-19');
-    expect(addonFix('linux')).toContain('npm rebuild');
+    // words for a package user first: what to install, then `npm rebuild pmetal`
+    expect(addonFix('linux')).toMatch(/^install .*apt install -t bookworm-backports clang-19 libclang-rt-19-dev.*then rebuild the addon with `npm rebuild pmetal`/);
+    expect(addonFix('linux')).toContain('python3 make g++');
     expect(addonFix('linux')).toContain('node scripts/build-native.mjs --verbose');
     expect(addonFix('darwin')).toContain('xcode-select --install');
-    expect(addonFix('darwin')).toContain('npm rebuild');
+    expect(addonFix('darwin')).toContain('npm rebuild pmetal');
     expect(addonFix('win32')).toMatch(/cpu or webgpu/);
   });
 

@@ -113,13 +113,16 @@ export function addonCandidates(env: NodeJS.ProcessEnv = process.env, root = pac
   return out;
 }
 
-/** How to get a working addon on this platform. */
+/**
+ * How to get a working addon on this platform — for whoever installed the package (the same
+ * words scripts/build-native.mjs prints when the install could not build it).
+ */
 export function addonFix(platform: NodeJS.Platform = process.platform): string {
   if (platform === 'darwin') {
-    return 'install the Xcode command-line tools (`xcode-select --install`), then rebuild the addon with `npm rebuild` (or `node scripts/build-native.mjs --verbose` to see the compiler output)';
+    return 'install the Xcode command-line tools (`xcode-select --install`), then rebuild the addon with `npm rebuild pmetal` (in a checkout of pmetal: `node scripts/build-native.mjs --verbose` shows the compiler output)';
   }
   if (platform === 'linux') {
-    return 'run `bash scripts/setup.sh` (installs clang-19 from bookworm-backports for the MSL host runtime), then rebuild the addon with `npm rebuild` or `node scripts/build-native.mjs --verbose`';
+    return 'install a C++ toolchain for node-gyp (Debian/Ubuntu: `sudo apt install python3 make g++`) and clang 16 or newer for the MSL host runtime (Debian 12: `sudo apt install -t bookworm-backports clang-19 libclang-rt-19-dev llvm-19`), then rebuild the addon with `npm rebuild pmetal` (in a checkout of pmetal: `bash scripts/setup.sh`, or `node scripts/build-native.mjs --verbose` to see the compiler output)';
   }
   return `the metal backend runs on macOS (Metal) and Linux (the MSL host runtime), not on ${platform}; use the cpu or webgpu backend`;
 }
