@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { BYTES, allocHost, type DType, type HostArray } from '../../dtype.js';
-import { BackendUnavailableError, DisposedError, GpuOutOfMemoryError, KernelError, OptionsError, ShapeError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
+import { BackendUnavailableError, DisposedError, KernelError, OptionsError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
 import type { OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
 import { shapeSize, type Tensor } from '../../tensor.js';
 import { BaseBackend } from '../base.js';
 import type { CallOptions, Capabilities, KernelBackend } from '../interface.js';
-import { loadAddon, addonFix, type NativeAddon, type NativeBuffer, type NativeDevice, type NativeDispatch, type NativeError, type NativeLibrary, type NativePipeline } from './addon.js';
+import { loadAddon, addonFix, type NativeAddon, type NativeDevice, type NativeDispatch, type NativeError, type NativeLibrary, type NativePipeline } from './addon.js';
 import { chipFromDevice } from './chip.js';
 import type { ChipInfo, MetalConstant, MetalContext, MetalDispatch, MetalTier } from './launch.js';
 import { METAL_LAUNCHERS } from './launchers/index.js';
 import { mslIncludeDir, mslSource } from './msl.js';
+import { BufferPool, bindTensor, storageOf, type BufferBinding, type MetalStorage } from './storage.js';
 import { gemmDimsOf, routeGemm } from './router.js';
 
 export const metalOptions = z
@@ -25,18 +26,12 @@ export const metalOptions = z
   .strict();
 export type MetalOptions = z.input<typeof metalOptions>;
 
-/** A tensor's memory: one addon buffer of exactly the tensor's bytes (so ASan sees its end). */
-interface MetalStorage {
-  buffer: NativeBuffer;
-  bytes: number;
-}
-
 /** A dispatch as recorded: tensors resolved to buffers now (a temporary may be disposed right after). */
 interface Recorded {
   library: string;
   fn: string;
   constants: MetalConstant[];
-  buffers: { index: number; buffer: NativeBuffer; offset: number; byteLength: number }[];
+  buffers: BufferBinding[];
   bytes: { index: number; data: Uint8Array }[];
   threadgroupMemory: { index: number; byteLength: number }[];
   grid: [number, number, number];
@@ -71,8 +66,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   #last: Promise<void> = Promise.resolve();
   #libs = new Map<string, Promise<NativeLibrary>>();
   #pipes = new Map<string, NativePipeline>();
-  #pool = new Map<number, NativeBuffer[]>();
-  #poolBytes = 0;
+  #pool: BufferPool;
   #disposed = false;
 
   static async create(options?: MetalOptions | Record<string, unknown>): Promise<MetalBackend> {
@@ -102,6 +96,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     this.device = device;
     this.asan = asan;
     this.chip = chipFromDevice(device.info);
+    this.#pool = new BufferPool(device, POOL_LIMIT);
     this.#ctx = {
       chip: this.chip,
       dispatch: (d) => this.#record(d),
@@ -195,41 +190,13 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
 
   protected createStorage(dtype: DType, shape: readonly number[], data?: HostArray): MetalStorage {
     const bytes = shapeSize(shape) * BYTES[dtype];
-    const free = this.#pool.get(bytes);
-    let buffer: NativeBuffer;
-    if (free?.length) {
-      buffer = free.pop()!;
-      this.#poolBytes -= bytes;
-      if (!data) buffer.write(new Uint8Array(bytes));
-    } else {
-      try {
-        buffer = this.device.buffer(bytes);
-      } catch (e) {
-        const err = e as NativeError;
-        throw new GpuOutOfMemoryError(`[metal] buffer of ${bytes} bytes (${dtype}[${shape.join(',')}]): ${err.code ?? 'ERROR'}: ${err.message}`, { cause: e });
-      }
-    }
+    const buffer = this.#pool.take(bytes, `${dtype}[${shape.join(',')}]`, !data);
     if (data) buffer.write(new Uint8Array(data.buffer, data.byteOffset, bytes));
     return { buffer, bytes };
   }
 
-  /**
-   * A tensor's storage, checked to be this backend's and to hold exactly shape × dtype bytes:
-   * a Tensor built around another storage (the constructor is public) is a typed error here,
-   * before a kernel reads past its buffer.
-   */
-  #storageOf(t: Tensor, what: string): MetalStorage {
-    const s = t.storage<MetalStorage>(what);
-    const need = t.size * BYTES[t.dtype];
-    const buffer = (s as Partial<MetalStorage> | undefined)?.buffer as NativeBuffer | undefined;
-    const held = typeof buffer?.byteLength === 'number' ? buffer.byteLength : undefined;
-    if (held === undefined) throw new ShapeError(`${what}: tensor ${t.describe()} has no metal buffer as its storage`);
-    if (held !== need || s.bytes !== need) throw new ShapeError(`${what}: tensor ${t.describe()} needs ${need} bytes, its storage holds ${held}`);
-    return s;
-  }
-
   protected async readStorage(t: Tensor): Promise<HostArray> {
-    const s = this.#storageOf(t, '[read] tensor');
+    const s = storageOf(t, '[read] tensor');
     await this.sync();
     const out = allocHost(t.dtype, t.size);
     new Uint8Array(out.buffer).set(s.buffer.read(0, s.bytes));
@@ -244,11 +211,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   }
 
   #toPool(s: MetalStorage): void {
-    if (this.#disposed || this.#poolBytes + s.bytes > POOL_LIMIT) return;
-    const list = this.#pool.get(s.bytes) ?? [];
-    list.push(s.buffer);
-    this.#pool.set(s.bytes, list);
-    this.#poolBytes += s.bytes;
+    if (!this.#disposed) this.#pool.give(s);
   }
 
   // ---- recording and running -----------------------------------------------------------
@@ -266,26 +229,12 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
       library: d.library,
       fn: d.fn,
       constants: d.constants ?? [],
-      buffers: d.buffers.map((b) => this.#binding(d.fn, b)),
+      buffers: d.buffers.map((b) => bindTensor(d.fn, b)),
       bytes: (d.bytes ?? []).map((b) => ({ index: b.index, data: new Uint8Array(b.data.slice(0)) })),
       threadgroupMemory: d.threadgroupMemory ?? [],
       grid: d.grid,
       threadgroup: d.threadgroup,
     });
-  }
-
-  /**
-   * A tensor bound at [[buffer(index)]] from a byte offset: the kernel may touch the rest of the
-   * tensor's bytes, and the addon checks that window lies inside the buffer.
-   */
-  #binding(fn: string, b: MetalDispatch['buffers'][number]): Recorded['buffers'][number] {
-    const what = `[metal] ${fn} buffer(${b.index})`;
-    const s = this.#storageOf(b.tensor, what);
-    const offset = b.offset ?? 0;
-    if (!Number.isInteger(offset) || offset < 0 || offset > s.bytes) {
-      throw new KernelError(`${what}: offset ${offset} outside the ${s.bytes} bytes of tensor ${b.tensor.describe()}`);
-    }
-    return { index: b.index, buffer: s.buffer, offset, byteLength: s.bytes - offset };
   }
 
   async sync(): Promise<void> {
@@ -414,7 +363,6 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     this.#batch = [];
     this.#releaseAfter = [];
     this.#pool.clear();
-    this.#poolBytes = 0;
     this.#pipes.clear();
     this.#libs.clear();
   }
