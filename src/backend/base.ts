@@ -2,10 +2,20 @@ import { BYTES, DTYPES, fromFloat64, hostArrayMatches, isDType, type DType, type
 import { BackendMismatchError, DTypeError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
 import { expectIndexable, parseOptions } from '../ops/check.js';
 import { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
-import type { TensorInfo } from '../ops/types.js';
+import type { OpSpec, TensorInfo } from '../ops/types.js';
 import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
 import { camel, type OpInputs, type OpMethods, type OpOptions, type OpOutputs, type PlannedMethod, type PlannedMethods } from '../ops/signature.js';
 import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport } from './interface.js';
+
+/** What run() decides once per signature (see #plan). */
+interface Plan {
+  opts: unknown;
+  outInfos: Record<string, TensorInfo>;
+  tier: string;
+  fill?: Record<string, number>;
+}
+/** Signatures planned per backend before the cache starts over. */
+const PLAN_CACHE = 4096;
 
 /** Instances created so far, per backend class: the `#n` of BaseBackend.id. */
 const created = new Map<unknown, number>();
@@ -96,7 +106,7 @@ export abstract class BaseBackend implements TensorOwner {
     try {
       return this.createStorage(dtype, shape, data);
     } catch (e) {
-      if (e instanceof PmetalError) throw e;
+      if (e instanceof PmetalError && !(e instanceof GpuOutOfMemoryError)) throw e;
       const bytes = shapeSize(shape) * BYTES[dtype];
       throw new GpuOutOfMemoryError(`[${op}] ${dtype}[${shape.join(',')}]: the ${this.name} backend could not allocate ${bytes} bytes (${(e as Error)?.message ?? String(e)})`, { cause: e });
     }
@@ -109,6 +119,7 @@ export abstract class BaseBackend implements TensorOwner {
 
   setTier(op: OpName | '*', tier: string | undefined): void {
     if (op !== '*') getSpec(op);
+    this.#plans.clear(); // routing changes: plans name their tier
     if (tier === undefined) this.#forced.delete(op);
     else this.#forced.set(op, tier);
   }
@@ -141,20 +152,47 @@ export abstract class BaseBackend implements TensorOwner {
     const probe = this.hostProbe;
     const t0 = probe ? performance.now() : 0;
     const spec = getSpec(op);
-    const opts = parseOptions(op, spec.options, options);
-    const infos: Record<string, TensorInfo> = {};
     const given: Record<string, Tensor> = {};
-    const known = new Set(spec.inputs.map((i) => i.name));
-    for (const k of Object.keys(inputs ?? {})) {
-      if (!known.has(k) && inputs[k] !== undefined) throw new ShapeError(`[${op}] ${k}: unknown input (expected ${[...known].join(', ')})`);
-    }
+    let key = `${op}|${call?.tier ?? ''}`;
     for (const { name } of spec.inputs) {
       const t = inputs?.[name];
       if (t === undefined || t === null) continue;
       this.own(op, name, t);
-      infos[name] = t;
       given[name] = t;
+      key += `|${name}:${t.dtype}[${t.shape}]`;
     }
+    // A signature seen before (op, input shapes and dtypes, options, forced tier) reuses its
+    // plan: options parsed, shapes checked, outputs and tier decided once (zod and the checks
+    // were a third of recording a small op). Anything the key does not name is checked anew.
+    const plan = this.#plan(op, spec, inputs, options, call, given, key);
+    const { opts, outInfos, tier, fill } = plan;
+    if (fill) return this.#filled(outInfos, fill);
+    if (!probe) return this.execute(op, tier, given, opts, outInfos);
+    const t1 = performance.now();
+    const out = this.execute(op, tier, given, opts, outInfos);
+    probe.validate.push(t1 - t0);
+    probe.encode.push(performance.now() - t1);
+    return out;
+  }
+
+  #plans = new Map<string, Plan>();
+
+  #plan(op: OpName, spec: OpSpec, inputs: Record<string, Tensor | undefined>, options: Record<string, unknown> | undefined, call: CallOptions | undefined, given: Record<string, Tensor>, sig: string): Plan {
+    let optKey: string | undefined;
+    try {
+      optKey = JSON.stringify(options ?? {});
+    } catch {
+      optKey = undefined; // not serialisable (a cycle, a BigInt): plan it every time
+    }
+    const key = optKey === undefined ? undefined : `${sig}|${optKey}`;
+    const hit = key === undefined ? undefined : this.#plans.get(key);
+    if (hit) {
+      for (const k of Object.keys(inputs ?? {})) if (!(k in given) && inputs[k] !== undefined && inputs[k] !== null) this.#unknownInput(op, spec, k);
+      return hit;
+    }
+    const opts = parseOptions(op, spec.options, options);
+    for (const k of Object.keys(inputs ?? {})) if (!spec.inputs.some((i) => i.name === k) && inputs[k] !== undefined) this.#unknownInput(op, spec, k);
+    const infos = given as Record<string, TensorInfo>;
     const outs = spec.check(infos, opts) as Record<string, TensorInfo | undefined>;
     const outInfos: Record<string, TensorInfo> = {};
     for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = v;
@@ -164,14 +202,17 @@ export abstract class BaseBackend implements TensorOwner {
     // empty need nothing more; a non-empty output of an empty reduction (dw over zero rows,
     // a mean over zero targets) takes the value the op's spec gives, as PyTorch does.
     const allEmpty = Object.values(outInfos).every((o) => shapeSize(o.shape) === 0);
-    const fill = allEmpty ? {} : spec.emptyResult?.(infos, opts);
-    if (fill) return this.#filled(outInfos, fill as Record<string, number>);
-    if (!probe) return this.execute(op, tier, given, opts, outInfos);
-    const t1 = performance.now();
-    const out = this.execute(op, tier, given, opts, outInfos);
-    probe.validate.push(t1 - t0);
-    probe.encode.push(performance.now() - t1);
-    return out;
+    const fill = (allEmpty ? {} : spec.emptyResult?.(infos, opts)) as Record<string, number> | undefined;
+    const plan: Plan = { opts, outInfos, tier, fill };
+    if (key !== undefined) {
+      if (this.#plans.size >= PLAN_CACHE) this.#plans.clear();
+      this.#plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  #unknownInput(op: string, spec: OpSpec, k: string): never {
+    throw new ShapeError(`[${op}] ${k}: unknown input (expected ${spec.inputs.map((i) => i.name).join(', ')})`);
   }
 
   /** Outputs created through the backend's storage path, each element `fill[name]` (0 when absent). */
