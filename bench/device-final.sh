@@ -17,7 +17,9 @@ while [ $(date +%s) -lt $end ]; do
   seed=$((seed + 1))
 done
 timeout 90 $NODE dist/cli.js bench --host $B --json $OUT/host.json 2>/dev/null; echo "host exit $?"
-timeout 90 $NODE dist/cli.js bench --op gemm --shape transB --dtype f16,f32 $B --reps 10 --json $OUT/gemv.json 2>/dev/null | grep -E "m=(1|8),"; echo "gemv exit $?"
+for m in 1 8; do
+  timeout 60 $NODE dist/cli.js bench --op gemm --shape m=$m,n= --dtype f16,f32 $B --reps 10 --json $OUT/gemv-m$m.json 2>/dev/null | grep -E "^gemm"; echo "gemv m=$m exit $?"
+done
 if [ -n "${NEW_OPS:-}" ]; then
   timeout ${NEW_S:-120} $NODE dist/cli.js bench --op $NEW_OPS $B --reps 5 --json $OUT/new-ops.json > $OUT/new-ops.txt 2>$OUT/new-ops.err
   echo "new ops exit $?"; cat $OUT/new-ops.txt | cut -c1-200
