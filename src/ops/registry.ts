@@ -1,5 +1,7 @@
 import { crossEntropy } from './cross_entropy/spec.js';
 import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
+import { embedding } from './embedding/spec.js';
+import { embeddingBackward } from './embedding_backward/spec.js';
 import { gemm } from './gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
@@ -17,6 +19,8 @@ import type { OpSpec } from './types.js';
 export const OPS = {
   cross_entropy: crossEntropy,
   cross_entropy_backward: crossEntropyBackward,
+  embedding,
+  embedding_backward: embeddingBackward,
   gemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
@@ -49,8 +53,6 @@ export const PLANNED_OPS = [
   'moe_routing',
   'fused_moe_expert',
   'fused_distill_loss',
-  'embedding',
-  'embedding_backward',
   'decode_attention',
   'kv_cache_copy',
   'sample',
