@@ -2,6 +2,7 @@ import { crossEntropy } from './cross_entropy/spec.js';
 import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
 import { embedding } from './embedding/spec.js';
 import { embeddingBackward } from './embedding_backward/spec.js';
+import { fusedAdamwStep } from './fused_adamw_step/spec.js';
 import { gemm } from './gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
@@ -21,6 +22,7 @@ export const OPS = {
   cross_entropy_backward: crossEntropyBackward,
   embedding,
   embedding_backward: embeddingBackward,
+  fused_adamw_step: fusedAdamwStep,
   gemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
@@ -49,7 +51,6 @@ export const PLANNED_OPS = [
   'fused_norm_lora',
   'fused_lora_forward',
   'fused_lora_backward',
-  'fused_adamw_step',
   'moe_routing',
   'fused_moe_expert',
   'fused_distill_loss',

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
-import type { GpuStorage, LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { embeddingBackwardLauncher, embeddingLauncher } from '../../src/backend/webgpu/launchers/embedding.js';
 import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
 import { randomInts, uniform } from '../../src/ops/random.js';
 import type { HostTensor } from '../../src/ops/types.js';
+import { limitedContext } from './limits.js';
 
 let gpu: WebGpuBackend;
 const cpu = new CpuBackend();
@@ -14,19 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => gpu?.dispose());
 
-/** The backend's launch context with a binding limit of `bytes`, so small tensors take the windowed paths. */
-function smallLimits(bytes: number): LaunchContext {
-  // Dawn's limits are getters on a prototype: a proxy keeps them and overrides one.
-  const real = gpu.rt.opened.limits;
-  const limits = new Proxy(real, { get: (o, k) => (k === 'maxStorageBufferBindingSize' ? bytes : Reflect.get(o, k, o)) });
-  return {
-    rt: gpu.rt,
-    features: gpu.rt.opened.features,
-    limits,
-    buffer: (t) => t.storage<GpuStorage>('test').buffer,
-    output: (info) => gpu.zeros(info.shape, info.dtype),
-  };
-}
+const smallLimits = (bytes: number) => limitedContext(gpu, { maxStorageBufferBindingSize: bytes });
 
 const up = (b: CpuBackend | WebGpuBackend, h: HostTensor) => b.tensor(h.data, h.shape, h.dtype);
 

@@ -2,6 +2,7 @@ import type { OpName } from '../../../ops/registry.js';
 import type { MetalLauncher } from '../launch.js';
 import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './cross_entropy.js';
 import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
+import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
 import { gemmLauncher } from './gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -18,6 +19,7 @@ export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   cross_entropy_backward: crossEntropyBackwardMetalLauncher,
   embedding: embeddingLauncher,
   embedding_backward: embeddingBackwardLauncher,
+  fused_adamw_step: fusedAdamwStepLauncher,
   gemm: gemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
