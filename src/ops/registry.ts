@@ -1,5 +1,6 @@
 import { crossEntropy } from './cross_entropy/spec.js';
 import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
+import { dwGemmAccum } from './dw_gemm_accum/spec.js';
 import { embedding } from './embedding/spec.js';
 import { embeddingBackward } from './embedding_backward/spec.js';
 import { fusedAdamwStep } from './fused_adamw_step/spec.js';
@@ -20,6 +21,7 @@ import type { OpSpec } from './types.js';
 export const OPS = {
   cross_entropy: crossEntropy,
   cross_entropy_backward: crossEntropyBackward,
+  dw_gemm_accum: dwGemmAccum,
   embedding,
   embedding_backward: embeddingBackward,
   fused_adamw_step: fusedAdamwStep,
@@ -43,7 +45,6 @@ export const OP_NAMES = Object.keys(OPS) as OpName[];
  */
 export const PLANNED_OPS = [
   'quantized_gemm',
-  'dw_gemm_accum',
   'grouped_gemm',
   'flash_attention_forward',
   'flash_attention_backward',

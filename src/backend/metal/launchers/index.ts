@@ -1,6 +1,7 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { MetalLauncher } from '../launch.js';
 import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './cross_entropy.js';
+import { dwGemmAccumLauncher } from './dw_gemm_accum.js';
 import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
 import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
 import { gemmLauncher } from './gemm.js';
@@ -17,6 +18,7 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   cross_entropy: crossEntropyMetalLauncher,
   cross_entropy_backward: crossEntropyBackwardMetalLauncher,
+  dw_gemm_accum: dwGemmAccumLauncher,
   embedding: embeddingLauncher,
   embedding_backward: embeddingBackwardLauncher,
   fused_adamw_step: fusedAdamwStepLauncher,

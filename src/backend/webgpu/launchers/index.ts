@@ -1,6 +1,7 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { Launcher } from '../launch.js';
 import { crossEntropyBackwardLauncher, crossEntropyLauncher } from './cross_entropy.js';
+import { dwGemmAccumLauncher } from './dw_gemm_accum.js';
 import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
 import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
 import { gemmLauncher } from './gemm.js';
@@ -14,6 +15,7 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   cross_entropy: crossEntropyLauncher,
   cross_entropy_backward: crossEntropyBackwardLauncher,
+  dw_gemm_accum: dwGemmAccumLauncher,
   embedding: embeddingLauncher,
   embedding_backward: embeddingBackwardLauncher,
   fused_adamw_step: fusedAdamwStepLauncher,
