@@ -4,6 +4,8 @@ import { dwGemmAccum } from './dw_gemm_accum/spec.js';
 import { embedding } from './embedding/spec.js';
 import { embeddingBackward } from './embedding_backward/spec.js';
 import { fusedAdamwStep } from './fused_adamw_step/spec.js';
+import { fusedLoraBackward } from './fused_lora_backward/spec.js';
+import { fusedLoraForward } from './fused_lora_forward/spec.js';
 import { gemm } from './gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
@@ -25,6 +27,8 @@ export const OPS = {
   embedding,
   embedding_backward: embeddingBackward,
   fused_adamw_step: fusedAdamwStep,
+  fused_lora_backward: fusedLoraBackward,
+  fused_lora_forward: fusedLoraForward,
   gemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
@@ -50,8 +54,6 @@ export const PLANNED_OPS = [
   'flash_attention_backward',
   'fused_mlp',
   'fused_norm_lora',
-  'fused_lora_forward',
-  'fused_lora_backward',
   'moe_routing',
   'fused_moe_expert',
   'fused_distill_loss',

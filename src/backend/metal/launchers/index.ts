@@ -4,6 +4,7 @@ import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './
 import { dwGemmAccumLauncher } from './dw_gemm_accum.js';
 import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
 import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
+import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { gemmLauncher } from './gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -22,6 +23,8 @@ export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   embedding: embeddingLauncher,
   embedding_backward: embeddingBackwardLauncher,
   fused_adamw_step: fusedAdamwStepLauncher,
+  fused_lora_backward: fusedLoraBackwardLauncher,
+  fused_lora_forward: fusedLoraForwardLauncher,
   gemm: gemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
