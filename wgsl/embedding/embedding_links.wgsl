@@ -45,9 +45,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     tile[lid] = kj;
     workgroupBarrier();
-    let n = min(WG, p.count - base);
+    // A loop bounded by the workgroup size, so every tile index is provably in range
+    // (entries past the end of the ids hold −1, which no key equals).
     if (key >= 0) {
-      for (var q = 0u; q < n; q = q + 1u) {
+      for (var q = 0u; q < WG; q = q + 1u) {
         if (tile[q] == key) {
           let tq = base + q;
           if (tq < t) {
