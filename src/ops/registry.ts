@@ -1,5 +1,11 @@
 import { crossEntropy } from './cross_entropy/spec.js';
 import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
+import { dwGemmAccum } from './dw_gemm_accum/spec.js';
+import { embedding } from './embedding/spec.js';
+import { embeddingBackward } from './embedding_backward/spec.js';
+import { fusedAdamwStep } from './fused_adamw_step/spec.js';
+import { fusedLoraBackward } from './fused_lora_backward/spec.js';
+import { fusedLoraForward } from './fused_lora_forward/spec.js';
 import { gemm } from './gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
@@ -17,6 +23,12 @@ import type { OpSpec } from './types.js';
 export const OPS = {
   cross_entropy: crossEntropy,
   cross_entropy_backward: crossEntropyBackward,
+  dw_gemm_accum: dwGemmAccum,
+  embedding,
+  embedding_backward: embeddingBackward,
+  fused_adamw_step: fusedAdamwStep,
+  fused_lora_backward: fusedLoraBackward,
+  fused_lora_forward: fusedLoraForward,
   gemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
@@ -37,20 +49,14 @@ export const OP_NAMES = Object.keys(OPS) as OpName[];
  */
 export const PLANNED_OPS = [
   'quantized_gemm',
-  'dw_gemm_accum',
   'grouped_gemm',
   'flash_attention_forward',
   'flash_attention_backward',
   'fused_mlp',
   'fused_norm_lora',
-  'fused_lora_forward',
-  'fused_lora_backward',
-  'fused_adamw_step',
   'moe_routing',
   'fused_moe_expert',
   'fused_distill_loss',
-  'embedding',
-  'embedding_backward',
   'decode_attention',
   'kv_cache_copy',
   'sample',

@@ -1,6 +1,10 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { MetalLauncher } from '../launch.js';
 import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './cross_entropy.js';
+import { dwGemmAccumLauncher } from './dw_gemm_accum.js';
+import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
+import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
+import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { gemmLauncher } from './gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -15,6 +19,12 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   cross_entropy: crossEntropyMetalLauncher,
   cross_entropy_backward: crossEntropyBackwardMetalLauncher,
+  dw_gemm_accum: dwGemmAccumLauncher,
+  embedding: embeddingLauncher,
+  embedding_backward: embeddingBackwardLauncher,
+  fused_adamw_step: fusedAdamwStepLauncher,
+  fused_lora_backward: fusedLoraBackwardLauncher,
+  fused_lora_forward: fusedLoraForwardLauncher,
   gemm: gemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,

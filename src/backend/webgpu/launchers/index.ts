@@ -1,6 +1,10 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { Launcher } from '../launch.js';
 import { crossEntropyBackwardLauncher, crossEntropyLauncher } from './cross_entropy.js';
+import { dwGemmAccumLauncher } from './dw_gemm_accum.js';
+import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
+import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
+import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { gemmLauncher } from './gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -12,6 +16,12 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   cross_entropy: crossEntropyLauncher,
   cross_entropy_backward: crossEntropyBackwardLauncher,
+  dw_gemm_accum: dwGemmAccumLauncher,
+  embedding: embeddingLauncher,
+  embedding_backward: embeddingBackwardLauncher,
+  fused_adamw_step: fusedAdamwStepLauncher,
+  fused_lora_backward: fusedLoraBackwardLauncher,
+  fused_lora_forward: fusedLoraForwardLauncher,
   gemm: gemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
