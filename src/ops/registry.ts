@@ -1,5 +1,6 @@
 import { crossEntropy } from './cross_entropy/spec.js';
 import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
+import { dequantize } from './dequantize/spec.js';
 import { gemm } from './gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
@@ -17,6 +18,7 @@ import type { OpSpec } from './types.js';
 export const OPS = {
   cross_entropy: crossEntropy,
   cross_entropy_backward: crossEntropyBackward,
+  dequantize,
   gemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,

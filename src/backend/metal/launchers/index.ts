@@ -1,6 +1,7 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { MetalLauncher } from '../launch.js';
 import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './cross_entropy.js';
+import { dequantizeMetalLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -15,6 +16,7 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   cross_entropy: crossEntropyMetalLauncher,
   cross_entropy_backward: crossEntropyBackwardMetalLauncher,
+  dequantize: dequantizeMetalLauncher,
   gemm: gemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,

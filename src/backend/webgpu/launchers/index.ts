@@ -1,6 +1,7 @@
 import type { OpName } from '../../../ops/registry.js';
 import type { Launcher } from '../launch.js';
 import { crossEntropyBackwardLauncher, crossEntropyLauncher } from './cross_entropy.js';
+import { dequantizeLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -12,6 +13,7 @@ import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   cross_entropy: crossEntropyLauncher,
   cross_entropy_backward: crossEntropyBackwardLauncher,
+  dequantize: dequantizeLauncher,
   gemm: gemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
