@@ -2,6 +2,7 @@ import { crossEntropy } from './cross_entropy/spec.js';
 import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
 import { dequantize } from './dequantize/spec.js';
 import { gemm } from './gemm/spec.js';
+import { quantizedGemm } from './quantized_gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
 import { rope } from './rope/spec.js';
@@ -20,6 +21,7 @@ export const OPS = {
   cross_entropy_backward: crossEntropyBackward,
   dequantize,
   gemm,
+  quantized_gemm: quantizedGemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
   rope,
@@ -38,7 +40,6 @@ export const OP_NAMES = Object.keys(OPS) as OpName[];
  * are never advertised in capabilities.
  */
 export const PLANNED_OPS = [
-  'quantized_gemm',
   'dw_gemm_accum',
   'grouped_gemm',
   'flash_attention_forward',

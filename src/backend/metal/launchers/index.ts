@@ -3,6 +3,7 @@ import type { MetalLauncher } from '../launch.js';
 import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './cross_entropy.js';
 import { dequantizeMetalLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
+import { quantizedGemmMetalLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
 import { ropeBackwardMetalLauncher, ropeMetalLauncher } from './rope.js';
@@ -18,6 +19,7 @@ export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   cross_entropy_backward: crossEntropyBackwardMetalLauncher,
   dequantize: dequantizeMetalLauncher,
   gemm: gemmLauncher,
+  quantized_gemm: quantizedGemmMetalLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
   rope: ropeMetalLauncher,

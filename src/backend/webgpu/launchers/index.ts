@@ -3,6 +3,7 @@ import type { Launcher } from '../launch.js';
 import { crossEntropyBackwardLauncher, crossEntropyLauncher } from './cross_entropy.js';
 import { dequantizeLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
+import { quantizedGemmLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
 import { ropeBackwardLauncher, ropeForwardLauncher } from './rope.js';
@@ -15,6 +16,7 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   cross_entropy_backward: crossEntropyBackwardLauncher,
   dequantize: dequantizeLauncher,
   gemm: gemmLauncher,
+  quantized_gemm: quantizedGemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
   rope: ropeForwardLauncher,
