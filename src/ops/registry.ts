@@ -7,6 +7,7 @@ import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
 import { rope } from './rope/spec.js';
 import { ropeBackward } from './rope_backward/spec.js';
+import { sample } from './sample/spec.js';
 import { softmax } from './softmax/spec.js';
 import { swiglu } from './swiglu/spec.js';
 import { swigluBackward } from './swiglu_backward/spec.js';
@@ -26,6 +27,7 @@ export const OPS = {
   rms_norm_backward: rmsNormBackward,
   rope,
   rope_backward: ropeBackward,
+  sample,
   softmax,
   swiglu,
   swiglu_backward: swigluBackward,
@@ -56,7 +58,6 @@ export const PLANNED_OPS = [
   'embedding_backward',
   'decode_attention',
   'kv_cache_copy',
-  'sample',
   'gated_delta_net',
   'turboquant_kv',
 ] as const;

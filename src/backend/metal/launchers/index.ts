@@ -7,6 +7,7 @@ import { quantizedGemmMetalLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
 import { ropeBackwardMetalLauncher, ropeMetalLauncher } from './rope.js';
+import { sampleMetalLauncher } from './sample.js';
 import { softmaxLauncher } from './softmax.js';
 import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 
@@ -24,6 +25,7 @@ export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   rms_norm_backward: rmsNormBackwardLauncher,
   rope: ropeMetalLauncher,
   rope_backward: ropeBackwardMetalLauncher,
+  sample: sampleMetalLauncher,
   softmax: softmaxLauncher,
   swiglu: swigluLauncher,
   swiglu_backward: swigluBackwardLauncher,

@@ -7,6 +7,7 @@ import { quantizedGemmLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
 import { ropeBackwardLauncher, ropeForwardLauncher } from './rope.js';
+import { sampleLauncher } from './sample.js';
 import { softmaxLauncher } from './softmax.js';
 import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 
@@ -21,6 +22,7 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   rms_norm_backward: rmsNormBackwardLauncher,
   rope: ropeForwardLauncher,
   rope_backward: ropeBackwardLauncher,
+  sample: sampleLauncher,
   softmax: softmaxLauncher,
   swiglu: swigluLauncher,
   swiglu_backward: swigluBackwardLauncher,
