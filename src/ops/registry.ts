@@ -6,11 +6,14 @@ import { embeddingBackward } from './embedding_backward/spec.js';
 import { fusedAdamwStep } from './fused_adamw_step/spec.js';
 import { fusedLoraBackward } from './fused_lora_backward/spec.js';
 import { fusedLoraForward } from './fused_lora_forward/spec.js';
+import { dequantize } from './dequantize/spec.js';
 import { gemm } from './gemm/spec.js';
+import { quantizedGemm } from './quantized_gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
 import { rope } from './rope/spec.js';
 import { ropeBackward } from './rope_backward/spec.js';
+import { sample } from './sample/spec.js';
 import { softmax } from './softmax/spec.js';
 import { swiglu } from './swiglu/spec.js';
 import { swigluBackward } from './swiglu_backward/spec.js';
@@ -29,11 +32,14 @@ export const OPS = {
   fused_adamw_step: fusedAdamwStep,
   fused_lora_backward: fusedLoraBackward,
   fused_lora_forward: fusedLoraForward,
+  dequantize,
   gemm,
+  quantized_gemm: quantizedGemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
   rope,
   rope_backward: ropeBackward,
+  sample,
   softmax,
   swiglu,
   swiglu_backward: swigluBackward,
@@ -48,7 +54,6 @@ export const OP_NAMES = Object.keys(OPS) as OpName[];
  * are never advertised in capabilities.
  */
 export const PLANNED_OPS = [
-  'quantized_gemm',
   'grouped_gemm',
   'flash_attention_forward',
   'flash_attention_backward',
@@ -59,7 +64,6 @@ export const PLANNED_OPS = [
   'fused_distill_loss',
   'decode_attention',
   'kv_cache_copy',
-  'sample',
   'gated_delta_net',
   'turboquant_kv',
 ] as const;

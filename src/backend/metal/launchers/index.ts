@@ -5,10 +5,13 @@ import { dwGemmAccumLauncher } from './dw_gemm_accum.js';
 import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
 import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
+import { dequantizeMetalLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
+import { quantizedGemmMetalLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
 import { ropeBackwardMetalLauncher, ropeMetalLauncher } from './rope.js';
+import { sampleMetalLauncher } from './sample.js';
 import { softmaxLauncher } from './softmax.js';
 import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 
@@ -25,11 +28,14 @@ export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   fused_adamw_step: fusedAdamwStepLauncher,
   fused_lora_backward: fusedLoraBackwardLauncher,
   fused_lora_forward: fusedLoraForwardLauncher,
+  dequantize: dequantizeMetalLauncher,
   gemm: gemmLauncher,
+  quantized_gemm: quantizedGemmMetalLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
   rope: ropeMetalLauncher,
   rope_backward: ropeBackwardMetalLauncher,
+  sample: sampleMetalLauncher,
   softmax: softmaxLauncher,
   swiglu: swigluLauncher,
   swiglu_backward: swigluBackwardLauncher,

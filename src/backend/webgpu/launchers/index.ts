@@ -5,10 +5,13 @@ import { dwGemmAccumLauncher } from './dw_gemm_accum.js';
 import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
 import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
+import { dequantizeLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
+import { quantizedGemmLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
 import { ropeBackwardLauncher, ropeForwardLauncher } from './rope.js';
+import { sampleLauncher } from './sample.js';
 import { softmaxLauncher } from './softmax.js';
 import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 
@@ -22,11 +25,14 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   fused_adamw_step: fusedAdamwStepLauncher,
   fused_lora_backward: fusedLoraBackwardLauncher,
   fused_lora_forward: fusedLoraForwardLauncher,
+  dequantize: dequantizeLauncher,
   gemm: gemmLauncher,
+  quantized_gemm: quantizedGemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
   rope: ropeForwardLauncher,
   rope_backward: ropeBackwardLauncher,
+  sample: sampleLauncher,
   softmax: softmaxLauncher,
   swiglu: swigluLauncher,
   swiglu_backward: swigluBackwardLauncher,
