@@ -7,6 +7,7 @@ import { fusedAdamwStep } from './fused_adamw_step/spec.js';
 import { fusedLoraBackward } from './fused_lora_backward/spec.js';
 import { fusedLoraForward } from './fused_lora_forward/spec.js';
 import { dequantize } from './dequantize/spec.js';
+import { flashAttentionForward } from './flash_attention_forward/spec.js';
 import { gemm } from './gemm/spec.js';
 import { quantizedGemm } from './quantized_gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
@@ -33,6 +34,7 @@ export const OPS = {
   fused_lora_backward: fusedLoraBackward,
   fused_lora_forward: fusedLoraForward,
   dequantize,
+  flash_attention_forward: flashAttentionForward,
   gemm,
   quantized_gemm: quantizedGemm,
   rms_norm: rmsNorm,
@@ -55,7 +57,6 @@ export const OP_NAMES = Object.keys(OPS) as OpName[];
  */
 export const PLANNED_OPS = [
   'grouped_gemm',
-  'flash_attention_forward',
   'flash_attention_backward',
   'fused_mlp',
   'fused_norm_lora',

@@ -6,6 +6,7 @@ import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
 import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { dequantizeMetalLauncher } from './dequantize.js';
+import { flashAttentionForwardMetalLauncher } from './flash_attention.js';
 import { gemmLauncher } from './gemm.js';
 import { quantizedGemmMetalLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
@@ -29,6 +30,7 @@ export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   fused_lora_backward: fusedLoraBackwardLauncher,
   fused_lora_forward: fusedLoraForwardLauncher,
   dequantize: dequantizeMetalLauncher,
+  flash_attention_forward: flashAttentionForwardMetalLauncher,
   gemm: gemmLauncher,
   quantized_gemm: quantizedGemmMetalLauncher,
   rms_norm: rmsNormLauncher,

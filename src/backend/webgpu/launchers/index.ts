@@ -6,6 +6,7 @@ import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
 import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { dequantizeLauncher } from './dequantize.js';
+import { flashAttentionForwardLauncher } from './flash_attention.js';
 import { gemmLauncher } from './gemm.js';
 import { quantizedGemmLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
@@ -26,6 +27,7 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   fused_lora_backward: fusedLoraBackwardLauncher,
   fused_lora_forward: fusedLoraForwardLauncher,
   dequantize: dequantizeLauncher,
+  flash_attention_forward: flashAttentionForwardLauncher,
   gemm: gemmLauncher,
   quantized_gemm: quantizedGemmLauncher,
   rms_norm: rmsNormLauncher,

@@ -1,0 +1,123 @@
+import { BYTES } from '../../../dtype.js';
+import { attnDims } from '../../../ops/flash_attention_forward/dims.js';
+import { defaultScale, kernelMask, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
+import { defineParams, packParams } from '../../params.js';
+import type { MetalLauncher } from '../launch.js';
+import { dtSuffix } from './common.js';
+
+/** FaParams in msl/attention/flash_attention.metal (whole buffers: no bases). */
+export const FA_METAL_PARAMS = defineParams([
+  ['rows', 'u32'],
+  ['batches', 'u32'],
+  ['sq', 'u32'],
+  ['sk', 'u32'],
+  ['hq', 'u32'],
+  ['hkv', 'u32'],
+  ['group', 'u32'],
+  ['d', 'u32'],
+  ['dv', 'u32'],
+  ['q_sb', 'u32'],
+  ['q_ss', 'u32'],
+  ['q_sh', 'u32'],
+  ['k_sb', 'u32'],
+  ['k_ss', 'u32'],
+  ['k_sh', 'u32'],
+  ['v_sb', 'u32'],
+  ['v_ss', 'u32'],
+  ['v_sh', 'u32'],
+  ['o_sb', 'u32'],
+  ['o_ss', 'u32'],
+  ['o_sh', 'u32'],
+  ['has_offset', 'u32'],
+  ['offset', 'i32'],
+  ['left', 'i32'],
+  ['right', 'i32'],
+  ['scale', 'f32'],
+  ['cap', 'f32'],
+  ['inv_cap', 'f32'],
+]);
+
+/** Keys per tile of the kernel (FA_BK). */
+const BK = 16;
+/** Dv/8 buckets with an instantiation (fa_fwd_<dt>_dv<8·bucket>). */
+const DV_BUCKETS = [8, 10, 12, 16, 24, 32];
+/** Threadgroup memory the kernel's own arrays take (qoff[32], the atomic), and Apple's 32 KiB. */
+const OWN_BYTES = 256;
+const TG_LIMIT = 32 * 1024;
+
+export const dvBucket = (dv: number): number => DV_BUCKETS.find((b) => b * 8 >= dv)!;
+
+/** SIMD-groups per threadgroup: the most of 4, 2, 1 whose Q tile and K/V tile fit in 32 KiB. */
+export function faSimdgroups(d: number, dv: number, elemBytes: number): number {
+  for (const nsg of [4, 2, 1]) if ((8 * nsg * d + BK * Math.max(d, dv)) * elemBytes + OWN_BYTES <= TG_LIMIT) return nsg;
+  throw new RangeError(`[flash_attention_forward] head dims ${d}/${dv} do not fit the threadgroup memory`);
+}
+
+/** flash_attention_forward on Metal (msl/attention/flash_attention.metal): metal3 only (no MPP kernel yet). */
+export const flashAttentionForwardMetalLauncher: MetalLauncher = {
+  tiers: () => ['metal3'],
+  launch(ctx, _tier, i, o: AttentionOptions, outs) {
+    const dm = attnDims('flash_attention_forward', o.layout, i.q, i.k, i.v, i.cuSeqlensQ, i.cuSeqlensK);
+    const out = ctx.output(outs.o);
+    const lse = ctx.output(outs.lse);
+    const e = BYTES[i.q.dtype];
+    const nsg = faSimdgroups(dm.d, dm.dv, e);
+    const bq = 8 * nsg;
+    const rows = dm.sq * dm.group;
+    const buffers = [
+      { index: 0, tensor: i.q },
+      { index: 1, tensor: i.k },
+      { index: 2, tensor: i.v },
+      { index: 3, tensor: out },
+      { index: 4, tensor: lse },
+    ];
+    if (i.sinks) buffers.push({ index: 5, tensor: i.sinks });
+    if (dm.varlen) buffers.push({ index: 6, tensor: i.cuSeqlensQ }, { index: 7, tensor: i.cuSeqlensK });
+    ctx.dispatch({
+      library: 'attention/flash_attention.metal',
+      fn: `fa_fwd_${dtSuffix(i.q.dtype)}_dv${8 * dvBucket(dm.dv)}`,
+      constants: [
+        { index: 0, type: 'bool', value: dm.varlen },
+        { index: 1, type: 'bool', value: !!i.sinks },
+        { index: 2, type: 'bool', value: o.softcap !== undefined },
+      ],
+      buffers,
+      bytes: [
+        {
+          index: 8,
+          data: packParams(FA_METAL_PARAMS, {
+            rows,
+            batches: dm.batch,
+            sq: dm.sq,
+            sk: dm.sk,
+            hq: dm.hq,
+            hkv: dm.hkv,
+            group: dm.group,
+            d: dm.d,
+            dv: dm.dv,
+            q_sb: dm.q.b,
+            q_ss: dm.q.s,
+            q_sh: dm.q.h,
+            k_sb: dm.k.b,
+            k_ss: dm.k.s,
+            k_sh: dm.k.h,
+            v_sb: dm.v.b,
+            v_ss: dm.v.s,
+            v_sh: dm.v.h,
+            o_sb: dm.o.b,
+            o_ss: dm.o.s,
+            o_sh: dm.o.h,
+            ...kernelMask(o),
+            scale: defaultScale(o, dm.d),
+            cap: o.softcap ?? 1,
+            inv_cap: 1 / (o.softcap ?? 1),
+          }),
+        },
+      ],
+      threadgroupMemory: [{ index: 0, byteLength: (bq * dm.d + BK * Math.max(dm.d, dm.dv)) * e }],
+      grid: [Math.ceil(rows / bq), dm.hkv, dm.varlen ? 1 : dm.batch],
+      threadgroup: [32 * nsg, 1, 1],
+    });
+    return { o: out, lse };
+  },
+};
