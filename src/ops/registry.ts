@@ -4,6 +4,8 @@ import { dwGemmAccum } from './dw_gemm_accum/spec.js';
 import { embedding } from './embedding/spec.js';
 import { embeddingBackward } from './embedding_backward/spec.js';
 import { fusedAdamwStep } from './fused_adamw_step/spec.js';
+import { fusedDistillLoss } from './fused_distill_loss/spec.js';
+import { fusedDistillLossBackward } from './fused_distill_loss_backward/spec.js';
 import { fusedLoraBackward } from './fused_lora_backward/spec.js';
 import { fusedLoraForward } from './fused_lora_forward/spec.js';
 import { dequantize } from './dequantize/spec.js';
@@ -31,6 +33,8 @@ export const OPS = {
   embedding,
   embedding_backward: embeddingBackward,
   fused_adamw_step: fusedAdamwStep,
+  fused_distill_loss: fusedDistillLoss,
+  fused_distill_loss_backward: fusedDistillLossBackward,
   fused_lora_backward: fusedLoraBackward,
   fused_lora_forward: fusedLoraForward,
   dequantize,
@@ -62,7 +66,6 @@ export const PLANNED_OPS = [
   'fused_norm_lora',
   'moe_routing',
   'fused_moe_expert',
-  'fused_distill_loss',
   'decode_attention',
   'kv_cache_copy',
   'gated_delta_net',

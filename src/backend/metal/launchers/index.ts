@@ -4,6 +4,7 @@ import { crossEntropyBackwardMetalLauncher, crossEntropyMetalLauncher } from './
 import { dwGemmAccumLauncher } from './dw_gemm_accum.js';
 import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
 import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
+import { fusedDistillLossBackwardLauncher, fusedDistillLossLauncher } from './fused_distill_loss.js';
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { dequantizeMetalLauncher } from './dequantize.js';
 import { flashAttentionForwardMetalLauncher } from './flash_attention.js';
@@ -27,6 +28,8 @@ export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   embedding: embeddingLauncher,
   embedding_backward: embeddingBackwardLauncher,
   fused_adamw_step: fusedAdamwStepLauncher,
+  fused_distill_loss: fusedDistillLossLauncher,
+  fused_distill_loss_backward: fusedDistillLossBackwardLauncher,
   fused_lora_backward: fusedLoraBackwardLauncher,
   fused_lora_forward: fusedLoraForwardLauncher,
   dequantize: dequantizeMetalLauncher,
