@@ -5,6 +5,7 @@ import type { Tensor } from '../src/tensor.js';
 import { fixed, textTable } from '../src/text_table.js';
 import { median, warmTimes } from './clock.js';
 import { copyBandwidth } from './copy.js';
+import { refreshTuning } from '../src/backend/webgpu/tuning.js';
 
 /**
  * The tuning switches each op's launcher reads (environment variables, never needed for
@@ -31,7 +32,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   rope_backward: ROPE,
   gemm: [
     { name: 'default', env: {} },
-    { name: 'gemv K split over the workgroup', env: { PMETAL_GEMM_TUNE: 'gemvSplit=1' } },
+    { name: 'gemv without the K split (M ≥ 4)', env: { PMETAL_GEMM_TUNE: 'gemvSplit=0' } },
     { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
     { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },
@@ -70,6 +71,7 @@ export async function runVariants(gpu: WebGpuBackend, o: { ops?: string[]; dtype
             const row: VariantRow = { op, dtype, shape: shape.label, variant: v.name, ms: NaN, gbps: NaN, tflops: NaN };
             const saved = Object.fromEntries(Object.keys(v.env).map((k) => [k, process.env[k]]));
             Object.assign(process.env, v.env);
+            refreshTuning();
             try {
               const call = () => {
                 for (const t of Object.values(gpu.run(op, ins, shape.options))) t.dispose();
@@ -89,6 +91,7 @@ export async function runVariants(gpu: WebGpuBackend, o: { ops?: string[]; dtype
                 if (val === undefined) delete process.env[k];
                 else process.env[k] = val;
               }
+              refreshTuning();
             }
             rows.push(row);
             o.onRow?.(row);

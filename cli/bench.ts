@@ -26,8 +26,22 @@ export function registerBench(program: Command): void {
       .option('--quick', 'with --peers: small shapes (lavapipe, the tests)')
       .option('--html <file>', 'with --peers: write a self-contained HTML report with charts')
       .option('--variants', "webgpu: time each op's tuning variants side by side (bench/variants.ts; the first is the default)")
-      .option('--sgmat-ceiling', 'webgpu: the subgroup-matrix gemm loop stage by stage (bench/sgmat_ceiling.ts)'),
+      .option('--sgmat-ceiling', 'webgpu: the subgroup-matrix gemm loop stage by stage (bench/sgmat_ceiling.ts)')
+      .option('--host', 'host cost of recording small ops: µs per call in validation, encoding and submit (bench/host.ts)')
+      .option('--calls <n>', 'with --host: calls per op', '10000'),
   ).action(async (o) => {
+    if (o.host) {
+      const { runHostBench, hostTable } = await import('../bench/host.js');
+      const calls = Number(o.calls);
+      if (!Number.isInteger(calls) || calls < 1) throw new PmetalError('OPTIONS', `[bench] --calls: expected an integer ≥ 1, got '${o.calls}'`);
+      const backends = await loadBackends(o, (o.backend as string[] | undefined) ?? ['webgpu']);
+      const rows = [];
+      for (const b of backends) rows.push(...(await runHostBench(b, { calls, batch: 1000, ops: o.op, onRow: (r) => process.stderr.write(`${r.op} ${r.backend}: ${r.recordUs.toFixed(1)} µs\n`) })));
+      console.log(hostTable(rows));
+      if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), devices: Object.fromEntries(backends.map((b) => [b.name, b.capabilities().device])), rows }, null, 2));
+      for (const b of backends) b.dispose();
+      return;
+    }
     if (o.sgmatCeiling) {
       const { sgmatCeiling, ceilingTable } = await import('../bench/sgmat_ceiling.js');
       const [gpu] = (await loadBackends(o, ['webgpu'])) as WebGpuBackend[];
@@ -52,7 +66,9 @@ export function registerBench(program: Command): void {
     }
     if (o.peers) {
       // A separate bundle (dist/peers.js: onnxruntime-web and tfjs inside), loaded only here.
-      const { benchPeers } = await import('../bench/peers/index.js');
+      const { benchPeers } = await import('../bench/peers/index.js').catch((e: unknown) => {
+        throw new PmetalError('BACKEND_UNAVAILABLE', `[bench] --peers needs dist/peers.js, built from the devDependencies (onnxruntime-web, tfjs) in a development checkout and left out of the published package: ${(e as Error).message}`);
+      });
       const [gpu] = await loadBackends(o, ['webgpu']);
       process.exitCode = await benchPeers(gpu as WebGpuBackend, o);
       gpu.dispose();

@@ -5,6 +5,7 @@ import { registerConformance } from './conformance.js';
 import { registerDevices } from './devices.js';
 import { registerFuzz } from './fuzz.js';
 import { registerOps } from './ops.js';
+import { registerSoak } from './soak.js';
 
 /**
  * The pmetal CLI. It sits above the library: cli/ imports src/, conformance/ and bench/;
@@ -16,6 +17,7 @@ registerOps(program);
 registerConformance(program);
 registerBench(program);
 registerFuzz(program);
+registerSoak(program);
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`pmetal: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,3 +1,5 @@
+import { isFloat, overflowThreshold, type DType } from '../src/dtype.js';
+
 /** Element-wise comparison of a result against the float64 truth and its derived bound. */
 export interface Comparison {
   pass: boolean;
@@ -11,7 +13,21 @@ export interface Comparison {
   firstBad?: { index: number; got: number; want: number; bound: number };
 }
 
-export function compare(got: Float64Array, want: Float64Array, bound: Float64Array): Comparison {
+/**
+ * A result that overflowed its dtype: ±Inf is right when the exact value, moved by at most its
+ * error bound, reaches the dtype's overflow threshold (IEEE round-to-nearest-even rounds
+ * |v| ≥ max + ½ulp to infinity — f16: 65520, as PyTorch's `.half()`), with the same sign.
+ */
+function overflowed(g: number, w: number, bound: number, dtype: DType | undefined): boolean {
+  if (!dtype || !isFloat(dtype) || Math.abs(g) !== Infinity || Math.sign(g) !== Math.sign(w)) return false;
+  return Math.abs(w) + bound >= overflowThreshold(dtype);
+}
+
+/**
+ * Elementwise against the exact values. `dtype` (the output's) lets a result that rounds
+ * past its range be ±Inf (see `overflowed`); without it only equal infinities match.
+ */
+export function compare(got: Float64Array, want: Float64Array, bound: Float64Array, dtype?: DType): Comparison {
   let maxAbsErr = 0;
   let maxRelErr = 0;
   let worstRatio = 0;
@@ -21,7 +37,7 @@ export function compare(got: Float64Array, want: Float64Array, bound: Float64Arr
     const g = got[i];
     const w = want[i];
     // NaN must match NaN and infinities must match exactly; both are a pass only when equal.
-    const same = (Number.isNaN(g) && Number.isNaN(w)) || g === w;
+    const same = (Number.isNaN(g) && Number.isNaN(w)) || g === w || overflowed(g, w, bound[i], dtype);
     const err = same ? 0 : Math.abs(g - w);
     const bad = !same && !(err <= bound[i]);
     const ratio = same ? 0 : err / bound[i];

@@ -176,7 +176,7 @@ export async function runCaseOn(backend: KernelBackend, tier: string, c: Prepare
       const want = c.ref[name];
       if (!want) throw new Error(`output '${name}' has no reference`);
       got[name] = toFloat64(t.dtype, await backend.read(t));
-      const cmp = compare(got[name], want.data, c.bounds[name]);
+      const cmp = compare(got[name], want.data, c.bounds[name], t.dtype);
       rec.pass &&= cmp.pass;
       if (cmp.worstRatio > worst || (!cmp.pass && rec.output === '')) {
         worst = cmp.worstRatio;

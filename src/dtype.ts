@@ -35,6 +35,26 @@ export function minSubnormal(d: FloatDType): number {
   return d === 'f32' ? 2 ** -149 : d === 'f16' ? 2 ** -24 : 2 ** -133;
 }
 
+/** Smallest positive normal: below it a result is subnormal, which WGSL (and MSL fast math) may flush to zero. */
+export function minNormal(d: FloatDType): number {
+  return d === 'f16' ? 2 ** -14 : 2 ** -126;
+}
+/** Largest finite value of a float dtype. */
+export function maxFinite(d: FloatDType): number {
+  return d === 'f32' ? (2 - 2 ** -23) * 2 ** 127 : d === 'f16' ? 65504 : (2 - 2 ** -7) * 2 ** 127;
+}
+/**
+ * The smallest magnitude that rounds to infinity in a float dtype (IEEE round-to-nearest-even:
+ * max finite + half an ulp; the tie rounds to the even infinity). f16: 65520, as PyTorch's `.half()`.
+ */
+export function overflowThreshold(d: FloatDType): number {
+  return d === 'f32' ? 2 ** 128 - 2 ** 103 : d === 'f16' ? 65520 : 2 ** 128 - 2 ** 119;
+}
+
+export function isDType(d: unknown): d is DType {
+  return typeof d === 'string' && (DTYPES as readonly string[]).includes(d);
+}
+
 export function allocHost<D extends DType>(dtype: D, n: number): HostArrayOf[D] {
   switch (dtype) {
     case 'f32':

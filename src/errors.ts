@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'GPU_VALIDATION'
   | 'GPU_OUT_OF_MEMORY'
   | 'DEVICE_LOST'
-  | 'KERNEL';
+  | 'KERNEL'
+  | 'LIMIT';
 
 export class PmetalError extends Error {
   readonly code: ErrorCode;
@@ -100,5 +101,11 @@ export class DeviceLostError extends PmetalError {
 export class KernelError extends PmetalError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('KERNEL', message, options);
+  }
+}
+/** A call needs more than the device allows (a buffer, a binding, a dispatch); the message names the limit and the way around it. */
+export class LimitError extends PmetalError {
+  constructor(message: string) {
+    super('LIMIT', message);
   }
 }

@@ -4,7 +4,7 @@
  */
 export { createBackend, probeBackends, BACKEND_NAMES, type BackendOptions } from './backend/load.js';
 export type { KernelBackend, Capabilities, CallOptions, TierSupport, BackendName } from './backend/interface.js';
-export type { WebGpuOptions } from './backend/webgpu/device.js';
+export type { WebGpuOptions } from './backend/webgpu/options.js';
 export { Tensor } from './tensor.js';
 export * from './errors.js';
 export {

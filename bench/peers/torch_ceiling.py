@@ -1,7 +1,8 @@
 """PyTorch/CUDA timings of pmetal's bench shapes: the ceiling to compare with.
 
 Run on the GPU machine (the `device` tool) in the same call as `pmetal bench`:
-    python3 bench/peers/torch_ceiling.py > $OUT/torch.json
+    python3 bench/peers/torch_ceiling.py [OP ...] > $OUT/torch.json
+(OP: only those sections, e.g. `gemm`; default all).
 Times are CUDA-event medians of 20 back-to-back runs after 5 warm-ups and 300 ms of
 back-to-back calls (the same clock warm-up as pmetal's bench: bench/clock.ts). Prints one
 JSON object.
@@ -44,14 +45,29 @@ def rec(op, dtype, shape, ms, flops, nbytes):
 
 out = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "records": []}
 R = out["records"]
-for dt in ["f16", "f32"]:
+ONLY = set(sys.argv[1:])
+
+
+def want(op):
+    return not ONLY or op in ONLY
+
+
+# gemm at every shape of pmetal's gemm bench (src/ops/gemm/spec.ts), same labels.
+GEMM = [(4096, 4096, 4096, False), (8192, 8192, 8192, False), (4096, 14336, 4096, False), (4096, 4096, 14336, False)]
+GEMM += [(2048, v, 4096, True) for v in (32000, 32001, 50257, 128256, 151936)]
+GEMM += [(m, n, k, True) for m in (1, 8) for n, k in ((14336, 4096), (4096, 14336))]
+for dt in ["f16", "bf16", "f32"] if want("gemm") else []:
     t = DT[dt]
     e = torch.finfo(t).bits // 8
-    for m, n, k in [(4096, 4096, 4096), (8, 4096, 14336)]:
+    for m, n, k, tb in GEMM:
         a = torch.randn(m, k, device=dev, dtype=t)
-        b = torch.randn(k, n, device=dev, dtype=t)
-        ms = timed(lambda: a @ b)
-        R.append(rec("gemm", dt, f"M={m},N={n},K={k}", ms, 2 * m * n * k, (m * k + k * n + m * n) * e))
+        b = torch.randn(n, k, device=dev, dtype=t) if tb else torch.randn(k, n, device=dev, dtype=t)
+        ms = timed((lambda: a @ b.t()) if tb else (lambda: a @ b))
+        R.append(rec("gemm", dt, f"m={m},n={n},k={k}" + (",transB" if tb else ""), ms, 2 * m * n * k, (m * k + k * n + m * n) * e))
+        del a, b
+for dt in ["f16", "f32"] if want("rest") else []:
+    t = DT[dt]
+    e = torch.finfo(t).bits // 8
     x = torch.randn(16384, 4096, device=dev, dtype=t)
     w = torch.randn(4096, device=dev, dtype=t)
     ms = timed(lambda: F.rms_norm(x, (4096,), w, 1e-6))
@@ -78,7 +94,7 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-for dt in ["f16", "f32"]:
+for dt in ["f16", "f32"] if want("peers") else []:
     t = DT[dt]
     e = torch.finfo(t).bits // 8
     a = torch.randn(8, 14336, device=dev, dtype=t)

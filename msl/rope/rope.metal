@@ -16,7 +16,7 @@
 // lid + tg, … of every head. No barriers, so idle threads may simply return.
 //
 // The angle reduction is Cody–Waite into [−π, π] (where the error bound is derived:
-// trigError in src/ops/rope_common.ts), written with fma so a fast-math compiler cannot
+// trigError in src/ops/rope/apply.ts), written with fma so a fast-math compiler cannot
 // reassociate it; the rotation is fma(a, c, −b·s) (one rounding of the product, one of the
 // sum: the bound's γ2).
 //

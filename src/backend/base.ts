@@ -1,11 +1,24 @@
-import { hostArrayMatches, type DType, type HostArray } from '../dtype.js';
-import { BackendMismatchError, DTypeError, NotSupportedError, ShapeError, TierUnavailableError } from '../errors.js';
-import { parseOptions } from '../ops/check.js';
+import { BYTES, DTYPES, fromFloat64, hostArrayMatches, isDType, type DType, type HostArray } from '../dtype.js';
+import { BackendMismatchError, DTypeError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
+import { expectIndexable, parseOptions } from '../ops/check.js';
 import { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
-import type { TensorInfo } from '../ops/types.js';
+import type { OpSpec, TensorInfo } from '../ops/types.js';
 import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
 import { camel, type OpInputs, type OpMethods, type OpOptions, type OpOutputs, type PlannedMethod, type PlannedMethods } from '../ops/signature.js';
 import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport } from './interface.js';
+
+/** What run() decides once per signature (see #plan). */
+interface Plan {
+  opts: unknown;
+  outInfos: Record<string, TensorInfo>;
+  tier: string;
+  fill?: Record<string, number>;
+}
+/** Signatures planned per backend before the cache starts over. */
+const PLAN_CACHE = 4096;
+
+/** Instances created so far, per backend class: the `#n` of BaseBackend.id. */
+const created = new Map<unknown, number>();
 
 /**
  * What every backend shares: option parsing, shape/dtype checks, ownership checks and
@@ -15,6 +28,9 @@ import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport
 export abstract class BaseBackend implements TensorOwner {
   abstract readonly name: BackendName;
   #forced = new Map<string, string>();
+  /** When set, each run() appends its validation+routing and encoding times in ms (`pmetal bench --host`). */
+  hostProbe?: { validate: number[]; encode: number[] };
+  #seq: number;
 
   /** Tiers that can run `op` on `dtype` here, best first; empty when unsupported. */
   protected abstract tiersFor(op: OpName, dtype: DType): readonly string[];
@@ -27,6 +43,8 @@ export abstract class BaseBackend implements TensorOwner {
   abstract dispose(): void;
 
   constructor() {
+    this.#seq = (created.get(new.target) ?? 0) + 1;
+    created.set(new.target, this.#seq);
     // One generic path: each registry op's typed method (types derived from its spec in
     // ops/signature.ts) is `run` with the op's name.
     const self = this as unknown as Record<string, unknown>;
@@ -37,6 +55,11 @@ export abstract class BaseBackend implements TensorOwner {
       };
       (this as unknown as Record<string, PlannedMethod>)[camel(op)] = fn;
     }
+  }
+
+  /** `webgpu#2`: tells two backends of one kind apart in messages (numbered in creation order). */
+  get id(): string {
+    return `${this.name}#${this.#seq}`;
   }
 
   /** Support table built from `tiersFor`, shared by capabilities() of every backend. */
@@ -65,15 +88,28 @@ export abstract class BaseBackend implements TensorOwner {
 
   tensor(data: HostArray, shape: readonly number[], dtype?: DType): Tensor {
     const d = dtype ?? inferDtype(data);
+    checkDtype('tensor', d);
     if (!hostArrayMatches(d, data)) throw new DTypeError(`[tensor] data: expected the host array of ${d} (${d === 'f16' || d === 'bf16' ? 'Uint16Array bit patterns' : d}), got ${data?.constructor?.name}`);
-    checkShape('tensor', shape);
+    checkShape('tensor', shape, d);
     if (shapeSize(shape) !== data.length) throw new ShapeError(`[tensor] data: expected ${shapeSize(shape)} elements for shape [${shape.join(',')}], got ${data.length}`);
-    return new Tensor(this, d, shape, this.createStorage(d, shape, data));
+    return new Tensor(this, d, shape, this.#allocate('tensor', d, shape, data));
   }
 
   zeros(shape: readonly number[], dtype: DType): Tensor {
-    checkShape('zeros', shape);
-    return new Tensor(this, dtype, shape, this.createStorage(dtype, shape));
+    checkDtype('zeros', dtype);
+    checkShape('zeros', shape, dtype);
+    return new Tensor(this, dtype, shape, this.#allocate('zeros', dtype, shape));
+  }
+
+  /** createStorage, with a host allocator's raw RangeError/TypeError (a size it cannot hold) made typed. */
+  #allocate(op: string, dtype: DType, shape: readonly number[], data?: HostArray): unknown {
+    try {
+      return this.createStorage(dtype, shape, data);
+    } catch (e) {
+      if (e instanceof PmetalError && !(e instanceof GpuOutOfMemoryError)) throw e;
+      const bytes = shapeSize(shape) * BYTES[dtype];
+      throw new GpuOutOfMemoryError(`[${op}] ${dtype}[${shape.join(',')}]: the ${this.name} backend could not allocate ${bytes} bytes (${(e as Error)?.message ?? String(e)})`, { cause: e });
+    }
   }
 
   async read(t: Tensor): Promise<HostArray> {
@@ -83,6 +119,7 @@ export abstract class BaseBackend implements TensorOwner {
 
   setTier(op: OpName | '*', tier: string | undefined): void {
     if (op !== '*') getSpec(op);
+    this.#plans.clear(); // routing changes: plans name their tier
     if (tier === undefined) this.#forced.delete(op);
     else this.#forced.set(op, tier);
   }
@@ -112,32 +149,91 @@ export abstract class BaseBackend implements TensorOwner {
   run<N extends OpName>(op: N, inputs: OpInputs<N>, options?: OpOptions<N>, call?: CallOptions): OpOutputs<N>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
+    const probe = this.hostProbe;
+    const t0 = probe ? performance.now() : 0;
     const spec = getSpec(op);
-    const opts = parseOptions(op, spec.options, options);
-    const infos: Record<string, TensorInfo> = {};
     const given: Record<string, Tensor> = {};
-    const known = new Set(spec.inputs.map((i) => i.name));
-    for (const k of Object.keys(inputs ?? {})) {
-      if (!known.has(k) && inputs[k] !== undefined) throw new ShapeError(`[${op}] ${k}: unknown input (expected ${[...known].join(', ')})`);
-    }
+    let key = `${op}|${call?.tier ?? ''}`;
     for (const { name } of spec.inputs) {
       const t = inputs?.[name];
       if (t === undefined || t === null) continue;
       this.own(op, name, t);
-      infos[name] = t;
       given[name] = t;
+      key += `|${name}:${t.dtype}[${t.shape}]`;
     }
+    // A signature seen before (op, input shapes and dtypes, options, forced tier) reuses its
+    // plan: options parsed, shapes checked, outputs and tier decided once (zod and the checks
+    // were a third of recording a small op). Anything the key does not name is checked anew.
+    const plan = this.#plan(op, spec, inputs, options, call, given, key);
+    const { opts, outInfos, tier, fill } = plan;
+    if (fill) return this.#filled(outInfos, fill);
+    if (!probe) return this.execute(op, tier, given, opts, outInfos);
+    const t1 = performance.now();
+    const out = this.execute(op, tier, given, opts, outInfos);
+    probe.validate.push(t1 - t0);
+    probe.encode.push(performance.now() - t1);
+    return out;
+  }
+
+  #plans = new Map<string, Plan>();
+
+  #plan(op: OpName, spec: OpSpec, inputs: Record<string, Tensor | undefined>, options: Record<string, unknown> | undefined, call: CallOptions | undefined, given: Record<string, Tensor>, sig: string): Plan {
+    let optKey: string | undefined;
+    try {
+      optKey = JSON.stringify(options ?? {});
+    } catch {
+      optKey = undefined; // not serialisable (a cycle, a BigInt): plan it every time
+    }
+    const key = optKey === undefined ? undefined : `${sig}|${optKey}`;
+    const hit = key === undefined ? undefined : this.#plans.get(key);
+    if (hit) {
+      for (const k of Object.keys(inputs ?? {})) if (!(k in given) && inputs[k] !== undefined && inputs[k] !== null) this.#unknownInput(op, spec, k);
+      return hit;
+    }
+    const opts = parseOptions(op, spec.options, options);
+    for (const k of Object.keys(inputs ?? {})) if (!spec.inputs.some((i) => i.name === k) && inputs[k] !== undefined) this.#unknownInput(op, spec, k);
+    const infos = given as Record<string, TensorInfo>;
     const outs = spec.check(infos, opts) as Record<string, TensorInfo | undefined>;
     const outInfos: Record<string, TensorInfo> = {};
     for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = v;
+    for (const [k, t] of [...Object.entries(infos), ...Object.entries(outInfos)]) expectIndexable(op, k, t);
     const tier = this.route(op, given, call, opts as Record<string, unknown>);
-    return this.execute(op, tier, given, opts, outInfos);
+    // No work (an empty batch): nothing is launched on any backend. Outputs that are all
+    // empty need nothing more; a non-empty output of an empty reduction (dw over zero rows,
+    // a mean over zero targets) takes the value the op's spec gives, as PyTorch does.
+    const allEmpty = Object.values(outInfos).every((o) => shapeSize(o.shape) === 0);
+    const fill = (allEmpty ? {} : spec.emptyResult?.(infos, opts)) as Record<string, number> | undefined;
+    const plan: Plan = { opts, outInfos, tier, fill };
+    if (key !== undefined) {
+      if (this.#plans.size >= PLAN_CACHE) this.#plans.clear();
+      this.#plans.set(key, plan);
+    }
+    return plan;
+  }
+
+  #unknownInput(op: string, spec: OpSpec, k: string): never {
+    throw new ShapeError(`[${op}] ${k}: unknown input (expected ${spec.inputs.map((i) => i.name).join(', ')})`);
+  }
+
+  /** Outputs created through the backend's storage path, each element `fill[name]` (0 when absent). */
+  #filled(outInfos: Record<string, TensorInfo>, fill: Record<string, number>): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, info] of Object.entries(outInfos)) {
+      const v = fill[k] ?? 0;
+      const n = shapeSize(info.shape);
+      const data = n > 0 && !Object.is(v, 0) ? fromFloat64(info.dtype, new Array<number>(n).fill(v)) : undefined;
+      out[k] = this.newTensor(info, this.createStorage(info.dtype, info.shape, data));
+    }
+    return out;
   }
 
   protected own(op: string, name: string, t: unknown): asserts t is Tensor {
     if (!(t instanceof Tensor)) throw new ShapeError(`[${op}] ${name}: expected a Tensor, got ${typeof t === 'object' ? t?.constructor?.name : typeof t}`);
     t.storage(`[${op}] ${name}`);
-    if (t.owner !== this) throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to the ${t.backendName} backend, not ${this.name}; move it with read() + tensor()`);
+    if (t.owner !== this) {
+      const from = (t.owner as { id?: string }).id ?? t.backendName;
+      throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to backend ${from}, not ${this.id}; move it with read() + tensor()`);
+    }
   }
 
   // Node 20 defines Symbol.dispose / asyncDispose; TypeScript lowers `using` to them.
@@ -154,10 +250,20 @@ export abstract class BaseBackend implements TensorOwner {
   }
 }
 
-function checkShape(op: string, shape: readonly number[]): void {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new ShapeError(`[${op}] shape: expected an array of positive integers, got ${JSON.stringify(shape)}`);
+/** 0 is a valid extent (an empty tensor, as in PyTorch); sizes must stay exact in a JS number. */
+function checkShape(op: string, shape: readonly number[], dtype: DType): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`[${op}] shape: expected an array of non-negative integers, got ${JSON.stringify(shape)}`);
   }
+  const n = shapeSize(shape);
+  if (n * BYTES[dtype] > Number.MAX_SAFE_INTEGER) {
+    const e = (v: number) => v.toPrecision(5);
+    throw new ShapeError(`[${op}] shape: [${shape.join(',')}] has ${e(n)} elements (${dtype}: ${e(n * BYTES[dtype])} bytes), more than 2^53 - 1`);
+  }
+}
+
+function checkDtype(op: string, dtype: unknown): asserts dtype is DType {
+  if (!isDType(dtype)) throw new DTypeError(`[${op}] dtype: expected one of ${DTYPES.join(', ')}, got ${JSON.stringify(dtype) ?? String(dtype)}`);
 }
 
 function inferDtype(data: HostArray): DType {

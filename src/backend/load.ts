@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BackendUnavailableError } from '../errors.js';
 import type { BackendName, KernelBackend } from './interface.js';
 import type { MetalOptions } from './metal/backend.js';
-import type { WebGpuOptions } from './webgpu/device.js';
+import type { WebGpuOptions } from './webgpu/options.js';
 
 export const BACKEND_NAMES: readonly BackendName[] = ['cpu', 'webgpu', 'metal'];
 const backendName = z.enum(['cpu', 'webgpu', 'metal']);

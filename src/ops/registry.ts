@@ -2,12 +2,23 @@ import { crossEntropy } from './cross_entropy/spec.js';
 import { crossEntropyBackward } from './cross_entropy_backward/spec.js';
 import { decodeAttention } from './decode_attention/spec.js';
 import { flashAttentionBackward } from './flash_attention_backward/spec.js';
+import { dwGemmAccum } from './dw_gemm_accum/spec.js';
+import { embedding } from './embedding/spec.js';
+import { embeddingBackward } from './embedding_backward/spec.js';
+import { fusedAdamwStep } from './fused_adamw_step/spec.js';
+import { fusedDistillLoss } from './fused_distill_loss/spec.js';
+import { fusedDistillLossBackward } from './fused_distill_loss_backward/spec.js';
+import { fusedLoraBackward } from './fused_lora_backward/spec.js';
+import { fusedLoraForward } from './fused_lora_forward/spec.js';
+import { dequantize } from './dequantize/spec.js';
 import { flashAttentionForward } from './flash_attention_forward/spec.js';
 import { gemm } from './gemm/spec.js';
+import { quantizedGemm } from './quantized_gemm/spec.js';
 import { rmsNorm } from './rms_norm/spec.js';
 import { rmsNormBackward } from './rms_norm_backward/spec.js';
 import { rope } from './rope/spec.js';
 import { ropeBackward } from './rope_backward/spec.js';
+import { sample } from './sample/spec.js';
 import { softmax } from './softmax/spec.js';
 import { swiglu } from './swiglu/spec.js';
 import { swigluBackward } from './swiglu_backward/spec.js';
@@ -22,12 +33,23 @@ export const OPS = {
   cross_entropy_backward: crossEntropyBackward,
   decode_attention: decodeAttention,
   flash_attention_backward: flashAttentionBackward,
+  dw_gemm_accum: dwGemmAccum,
+  embedding,
+  embedding_backward: embeddingBackward,
+  fused_adamw_step: fusedAdamwStep,
+  fused_distill_loss: fusedDistillLoss,
+  fused_distill_loss_backward: fusedDistillLossBackward,
+  fused_lora_backward: fusedLoraBackward,
+  fused_lora_forward: fusedLoraForward,
+  dequantize,
   flash_attention_forward: flashAttentionForward,
   gemm,
+  quantized_gemm: quantizedGemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
   rope,
   rope_backward: ropeBackward,
+  sample,
   softmax,
   swiglu,
   swiglu_backward: swigluBackward,
@@ -42,21 +64,12 @@ export const OP_NAMES = Object.keys(OPS) as OpName[];
  * are never advertised in capabilities.
  */
 export const PLANNED_OPS = [
-  'quantized_gemm',
-  'dw_gemm_accum',
   'grouped_gemm',
   'fused_mlp',
   'fused_norm_lora',
-  'fused_lora_forward',
-  'fused_lora_backward',
-  'fused_adamw_step',
   'moe_routing',
   'fused_moe_expert',
-  'fused_distill_loss',
-  'embedding',
-  'embedding_backward',
   'kv_cache_copy',
-  'sample',
   'gated_delta_net',
   'turboquant_kv',
 ] as const;

@@ -1,4 +1,4 @@
-import { minSubnormal, unitRoundoff, type DType, type FloatDType } from '../dtype.js';
+import { minNormal, minSubnormal, unitRoundoff, type DType, type FloatDType } from '../dtype.js';
 
 /**
  * The arithmetic model that every error bound is derived from: f32 computation with the
@@ -34,11 +34,19 @@ export function gamma(n: number): number {
 /**
  * Final bound of one output element: `e` (the f32 computation's error bound) then the
  * rounding to `dtype` (u·|v| for a normal result, half a subnormal step near zero).
+ *
+ * Flushed subnormals: WGSL lets any f32 or f16 operation flush a subnormal result to zero
+ * (and MSL under fast math does), so a result whose computed value may lie below the
+ * dtype's smallest normal — |ref| < minNormal + b — may come back as 0, an error of |ref|.
+ * The bound is then at least |ref| (bf16 shares f32's exponent range, so its flush limit is
+ * f32's 2^-126; f16's is 2^-14).
  */
 export function toDtype(dtype: DType, ref: number, e: number): number {
   if (dtype !== 'f32' && dtype !== 'f16' && dtype !== 'bf16') return e;
   const u = unitRoundoff(dtype as FloatDType);
-  return e * (1 + u) + u * Math.abs(ref) + minSubnormal(dtype as FloatDType);
+  const b = e * (1 + u) + u * Math.abs(ref) + minSubnormal(dtype as FloatDType);
+  const a = Math.abs(ref);
+  return a < minNormal(dtype as FloatDType) + b ? Math.max(b, a) : b;
 }
 
 /** Bounds for every element of `ref` from a per-element f32 error `e(i)`. */

@@ -89,6 +89,12 @@ export interface OpSpec<I extends string = string, O extends string = string, Op
   cost(inputs: Infos<I>, options: Opt): Cost;
   readonly gradCheck?: GradCheck;
   /**
+   * A call with no work whose outputs are not all empty (a reduction over zero rows): each
+   * non-empty output's value, every element (absent = 0), as PyTorch gives it; backends then
+   * launch nothing. undefined when the call has work. (Outputs that are all empty need no hook.)
+   */
+  emptyResult?(inputs: Infos<I>, options: Opt): { [P in O]?: number } | undefined;
+  /**
    * Draws one random case (shape classes that break kernels, valid options) from a stream:
    * `pmetal fuzz` runs these against the reference. Without it the fuzzer draws from `cases`.
    */

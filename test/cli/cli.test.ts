@@ -39,6 +39,20 @@ describe.skipIf(!existsSync('dist/cli.js'))('pmetal CLI', () => {
     expect(none.stderr).toMatch(/ran nothing: no case matches the filters \(--case 'no-such-case'\)/);
   });
 
+  it('bench --host prints µs per call split into validation, encoding and submit', async () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'pmetal-host-')), 'h.json');
+    const r = (await cli(['bench', '--host', '--calls', '60', '--op', 'rms_norm,softmax', '--backend', 'webgpu,cpu', '--json', json])) as { stdout: string; code?: number };
+    expect(r.code ?? 0).toBe(0);
+    expect(r.stdout).toMatch(/validate µs\s+encode µs\s+record µs \(median\)/);
+    const rows = (JSON.parse(readFileSync(json, 'utf8')) as { rows: { op: string; backend: string; calls: number; validateUs: number; encodeUs: number; submitUs: number }[] }).rows;
+    expect(rows.map((x) => `${x.op}/${x.backend}`).sort()).toEqual(['rms_norm/cpu', 'rms_norm/webgpu', 'softmax/cpu', 'softmax/webgpu']);
+    for (const x of rows) {
+      expect(x.calls).toBe(60);
+      expect(x.validateUs).toBeGreaterThan(0);
+      expect(x.encodeUs).toBeGreaterThan(0);
+    }
+  });
+
   it('devices reports the adapter and its tiers', async () => {
     const r = (await cli(['devices', '--json'])) as { stdout: string };
     const d = JSON.parse(r.stdout) as { backend: string; available: boolean; tiers?: string[] }[];

@@ -19,7 +19,7 @@ describe('native addon: basics', () => {
     b.write(new Uint8Array([1, 2, 3, 4]), 4);
     expect(Array.from(b.read(0, 8))).toEqual([0, 0, 0, 0, 1, 2, 3, 4]);
     expect(b.read(12).length).toBe(4);
-    expect(() => b.write(new Uint8Array(8), 12)).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+    expect(() => b.write(new Uint8Array(8), 12)).toThrow(expect.objectContaining({ code: 'OUT_OF_RANGE' }));
   });
 
   it('runs saxpy with a constant Params& bound by setBytes', async () => {
@@ -136,6 +136,6 @@ describe('native addon: basics', () => {
     const e2 = await dev
       .run([{ pipeline: lib.pipeline('saxpy'), grid: [1, 1, 1], threadgroup: [2048, 1, 1] }])
       .catch((e: Error & { code: string }) => e);
-    expect((e2 as Error & { code: string }).code).toBe('BAD_ARGUMENT');
+    expect((e2 as Error & { code: string }).code).toBe('OUT_OF_RANGE');
   });
 });

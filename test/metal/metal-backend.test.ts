@@ -2,6 +2,8 @@
 // emulated chip, tier errors, typed compile/kernel errors, batching and buffer reuse.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KernelBackend } from '../../src/backend/interface.js';
 import { createBackend } from '../../src/backend/load.js';
@@ -11,7 +13,8 @@ import { runMetalBench } from '../../bench/metal.js';
 import { METAL_LAUNCHERS } from '../../src/backend/metal/launchers/index.js';
 import { FLAT_PARAMS } from '../../src/backend/metal/launchers/swiglu.js';
 import { packParams } from '../../src/backend/params.js';
-import { BackendUnavailableError, KernelError, OptionsError, ShaderCompileError, TierUnavailableError } from '../../src/errors.js';
+import { BackendUnavailableError, DisposedError, KernelError, OptionsError, ShapeError, ShaderCompileError, TierUnavailableError } from '../../src/errors.js';
+import { Tensor } from '../../src/index.js';
 
 /** Chip emulation and ASan are the host runtime's (Linux); on a Mac the real chip is used. */
 const HOST = process.platform !== 'darwin';
@@ -46,13 +49,36 @@ describe('metal addon loader', () => {
     expect(() => loadAddon()).toThrow(/metal-backend\.test\.ts: /);
   });
 
+  it('the nativeBinding option names the addon to load; it wins over $PMETAL_NATIVE', async () => {
+    expect(addonCandidates({ PMETAL_NATIVE: '/x/env.node' }, '/pkg', '/x/option.node')).toEqual(['/x/option.node']);
+    const built = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'pmetal_native.node');
+    process.env.PMETAL_NATIVE = '/nonexistent/from-env.node';
+    const be = await createBackend('metal', { metal: { nativeBinding: built, ...(HOST ? { chip: 'M5' } : {}) } });
+    const y = be.swiglu({ gate: be.tensor(Float32Array.from([0]), [1]), up: be.tensor(Float32Array.from([3]), [1]) }).y;
+    expect(Array.from(await be.read(y))).toEqual([0]);
+    be.dispose();
+  });
+
+  it('a nativeBinding that does not load is BackendUnavailableError naming it; a bad value is OptionsError', async () => {
+    delete process.env.PMETAL_NATIVE;
+    const err = await createBackend('metal', { metal: { nativeBinding: '/nonexistent/mine.node' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toContain('/nonexistent/mine.node: not found (nativeBinding)');
+    expect((err as Error).message).toContain('point the nativeBinding option at a built pmetal_native.node');
+    const notAddon = await createBackend('metal', { metal: { nativeBinding: fileURLToPath(import.meta.url) } }).catch((e: unknown) => e);
+    expect(notAddon).toBeInstanceOf(BackendUnavailableError);
+    expect((notAddon as Error).message).toMatch(/metal-backend\.test\.ts: .* \(nativeBinding\)\n/);
+    await expect(createBackend('metal', { metal: { nativeBinding: '' } })).rejects.toThrow(OptionsError);
+    await expect(createBackend('metal', { metal: { nativeBinding: 5 } as never })).rejects.toThrow(OptionsError);
+  });
+
   it('says how to fix it on each platform', () => {
-    expect(addonFix('linux')).toContain('bash scripts/setup.sh');
-    expect(addonFix('linux')).toContain('clang-19');
-    expect(addonFix('linux')).toContain('npm rebuild');
+    // words for a package user first: what to install, then `npm rebuild pmetal`
+    expect(addonFix('linux')).toMatch(/^install .*apt install -t bookworm-backports clang-19 libclang-rt-19-dev.*then rebuild the addon with `npm rebuild pmetal`/);
+    expect(addonFix('linux')).toContain('python3 make g++');
     expect(addonFix('linux')).toContain('node scripts/build-native.mjs --verbose');
     expect(addonFix('darwin')).toContain('xcode-select --install');
-    expect(addonFix('darwin')).toContain('npm rebuild');
+    expect(addonFix('darwin')).toContain('npm rebuild pmetal');
     expect(addonFix('win32')).toMatch(/cpu or webgpu/);
   });
 
@@ -176,6 +202,76 @@ describe.skipIf(!HOST)('metal backend: typed errors', () => {
     expect(() => be.dispatch({ library: 'nope/x.metal', fn: 'x', buffers: [{ index: 0, tensor: t }], grid: [1, 1, 1], threadgroup: [1, 1, 1] })).toThrow(KernelError);
     expect(() => be.dispatch({ library: 'softmax/softmax.metal', fn: 'softmax_f32', buffers: [], grid: [1, 1, 1], threadgroup: [2048, 1, 1] })).toThrow(/2048 threads/);
     be.dispose();
+  });
+});
+
+describe.skipIf(!HOST)('metal backend: a tensor and its storage', () => {
+  // The Tensor constructor is public: a tensor can claim a shape its storage does not hold.
+  // Every binding is checked (shape × dtype = storage bytes) and the addon checks each window
+  // against the buffer, so this is a typed error, never a kernel reading past a buffer.
+  it('a Tensor built around a smaller storage is a ShapeError in an op and in read()', async () => {
+    const be = await createBackend('metal', { metal: { chip: 'M5' } });
+    const small = be.tensor(new Float32Array(4), [4]);
+    const big = new Tensor(be as MetalBackend, 'f32', [1 << 20], small.storage('test'));
+    const up = be.zeros([1 << 20], 'f32');
+    expect(() => be.swiglu({ gate: big, up })).toThrow(ShapeError);
+    expect(() => be.swiglu({ gate: big, up })).toThrow('[metal] swiglu_f32 buffer(0): tensor f32[1048576] needs 4194304 bytes, its storage holds 16');
+    await expect(be.read(big)).rejects.toThrow(ShapeError);
+    const alien = new Tensor(be as MetalBackend, 'f32', [4], { bytes: 16 });
+    expect(() => be.swiglu({ gate: alien, up: small })).toThrow(/has no metal buffer as its storage/);
+    // the backend keeps working
+    const g = be.tensor(Float32Array.from([1, 2, 3, 4]), [4]);
+    expect(Array.from((await be.read(be.swiglu({ gate: g, up: small }).y)) as Float32Array)).toEqual([0, 0, 0, 0]);
+    be.dispose();
+  });
+
+  it('SharedArrayBuffer-backed data uploads as on the cpu backend', async () => {
+    const be = await createBackend('metal', { metal: { chip: 'M5' } });
+    const cpu = await createBackend('cpu');
+    const shared = new Float32Array(new SharedArrayBuffer(6 * 4), 2 * 4, 4).fill(0).map((_, i) => i + 0.5);
+    const bits = new Uint16Array(new SharedArrayBuffer(8)).fill(0x3c00);
+    for (const [data, dtype] of [[shared, 'f32'], [bits, 'f16']] as const) {
+      expect(Array.from(await be.read(be.tensor(data, [4], dtype)))).toEqual(Array.from(await cpu.read(cpu.tensor(data, [4], dtype))));
+    }
+    be.dispose();
+    cpu.dispose();
+  });
+});
+
+describe('metal backend after dispose()', () => {
+  it('every use is a DisposedError: tensor, zeros, ops, read, sync, dispatch, compileLibrary', async () => {
+    const be = (await createBackend('metal', { metal: HOST ? { chip: 'M5' } : {} })) as MetalBackend;
+    const x = be.tensor(Float32Array.from([1, 2, 3, 4]), [1, 4]);
+    const w = be.zeros([4], 'f32');
+    be.dispose();
+    expect(() => be.tensor(new Float32Array(4), [4])).toThrow(DisposedError);
+    expect(() => be.tensor(new Float32Array(4), [4])).toThrow(/^\[tensor\] the metal backend \(.+\) was disposed$/);
+    expect(() => be.zeros([4], 'f32')).toThrow(DisposedError);
+    expect(() => be.rmsNorm({ x, weight: w })).toThrow(/^\[rms_norm\] the metal backend/);
+    expect(() => be.swiglu({ gate: x, up: x })).toThrow(DisposedError);
+    await expect(be.read(x)).rejects.toThrow(DisposedError);
+    await expect(be.sync()).rejects.toThrow(DisposedError);
+    await expect(be.gpuTime(() => {})).rejects.toThrow(DisposedError);
+    await expect(be.compileLibrary('norm/rms_norm.metal')).rejects.toThrow(DisposedError);
+    expect(() => be.dispatch({ library: 'elementwise/swiglu.metal', fn: 'swiglu_f32', buffers: [], grid: [1, 1, 1], threadgroup: [1, 1, 1] })).toThrow(DisposedError);
+    expect(((await be.read(x).catch((e: unknown) => e)) as DisposedError).code).toBe('DISPOSED');
+    // disposing its tensors, and the backend again, stays allowed
+    x.dispose();
+    w.dispose();
+    be.dispose();
+  });
+
+  it('[Symbol.dispose] disposes it; [Symbol.asyncDispose] waits for the batch in flight first', async () => {
+    const a = (await createBackend('metal', { metal: HOST ? { chip: 'M5' } : {} })) as MetalBackend;
+    a[Symbol.dispose]();
+    expect(() => a.zeros([1], 'f32')).toThrow(DisposedError);
+    const b = (await createBackend('metal', { metal: HOST ? { chip: 'M5' } : {} })) as MetalBackend;
+    const kb: KernelBackend = b;
+    const y = kb.swiglu({ gate: b.tensor(Float32Array.from([1]), [1]), up: b.tensor(Float32Array.from([2]), [1]) }).y;
+    const pending = b.read(y);
+    await b[Symbol.asyncDispose]();
+    expect((await pending)[0]).toBeCloseTo(2 / (1 + Math.exp(-1)), 6);
+    expect(() => b.zeros([1], 'f32')).toThrow(DisposedError);
   });
 });
 

@@ -247,7 +247,7 @@ describe('webgpu attention', () => {
   it('under the default limits (16 KiB workgroup memory, 4 KiB bindings: one dispatch per batch), within bounds', async () => {
     const lim = gpu.rt.opened.limits;
     const limits = { ...Object.fromEntries(['maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment', 'maxComputeInvocationsPerWorkgroup'].map((k) => [k, lim[k as keyof GPUSupportedLimits]])), maxComputeWorkgroupStorageSize: 16384, maxStorageBufferBindingSize: 4096 } as unknown as GPUSupportedLimits;
-    const ctx: LaunchContext = { rt: gpu.rt, features: gpu.rt.opened.features, limits, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
+    const ctx: LaunchContext = { rt: gpu.rt, features: gpu.rt.opened.features, limits, adapter: { ...gpu.adapter, limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
     gpu.rt.trace = [];
     for (const [p, o] of [
       [{ b: 3, sq: 5, sk: 6, hq: 2, hkv: 1, d: 128, causal: true }, { causal: true }],
@@ -283,7 +283,7 @@ describe('webgpu attention', () => {
   it('backward under the default limits (16 KiB, 4 KiB bindings: a dispatch set per batch, dsinks summed over them), within bounds', async () => {
     const lim = gpu.rt.opened.limits;
     const limits = { ...Object.fromEntries(['maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment', 'maxComputeInvocationsPerWorkgroup'].map((k) => [k, lim[k as keyof GPUSupportedLimits]])), maxComputeWorkgroupStorageSize: 16384, maxStorageBufferBindingSize: 4096 } as unknown as GPUSupportedLimits;
-    const ctx: LaunchContext = { rt: gpu.rt, features: gpu.rt.opened.features, limits, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
+    const ctx: LaunchContext = { rt: gpu.rt, features: gpu.rt.opened.features, limits, adapter: { ...gpu.adapter, limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
     // D = 256 takes the smallest tiles (4 keys per dq tile); every batch is a dispatch set.
     for (const [p, o, batches] of [
       [{ b: 3, sq: 5, sk: 6, hq: 4, hkv: 2, d: 64, causal: true, sinks: true, window: { left: 3 } }, { causal: true, window: { left: 3 } }, 3],

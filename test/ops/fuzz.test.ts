@@ -45,6 +45,7 @@ describe('pmetal fuzz (differential, through the registry)', () => {
   it('cpu: 300 cases, nothing outside the bounds', async () => {
     const res = await runFuzz({ backends: [new CpuBackend()], cases: 300, seed: 11 });
     expect(res.failures).toEqual([]);
+    // Every registry op is drawn (300 cases over a dozen ops).
     expect(Object.keys(res.perOp).length).toBe(OP_NAMES.length);
   });
 

@@ -21,6 +21,7 @@ const sgmatSpecs = (sgSize: number, wides = [true, false]): PipelineSpec[] => wi
 const sgmatVecModes = [{}, { dbuf: true }, { shallowK: true }, { dbuf: true, shallowK: true }];
 const sgmatVecSpecs = (): PipelineSpec[] =>
   sgmatVecModes.flatMap((mode) => bools.flatMap((wideN) => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { kernel: 'sgmat_vec', wideN, ...mode }))));
+const sgmat8Specs = (): PipelineSpec[] => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { kernel: 'sgmat8', sgSize: 32 }));
 const tiledSpecs = (): PipelineSpec[] =>
   (['f32', 'f16', 'bf16'] as const).flatMap((ad) =>
     variants().flatMap((v) => (Object.keys(TILED_CONFIGS) as (keyof typeof TILED_CONFIGS)[]).flatMap((config) => bools.map((vec) => gemmPipeline('portable', ad, v, { config, vec })))),
@@ -63,6 +64,17 @@ describe('gemm kernels', () => {
     expect(gemmLauncher.tiers('bf16', all)).toEqual(['portable']);
     expect(gemmLauncher.tiers('f16', new Set(['shader-f16', 'subgroups']))).toEqual(['portable']);
     expect(gemmLauncher.tiers('f16', new Set(['chromium-experimental-subgroup-matrix', 'shader-f16']))).toEqual(['portable']);
+    // With the adapter's configurations: offered where a kernel fits one (NVIDIA, Apple), not
+    // where only f16-accumulating ones exist (Intel Xe2) or none are reported.
+    const limits = { maxComputeInvocationsPerWorkgroup: 1024 } as GPUSupportedLimits;
+    const cfg = (componentType: string, resultComponentType: string, M: number, N: number, K: number) => ({ componentType, resultComponentType, M, N, K });
+    const nvidia = { subgroupMatrixConfigs: [cfg('f16', 'f32', 16, 16, 16), cfg('f16', 'f32', 16, 8, 16)], subgroupMaxSize: 32, limits };
+    const apple = { subgroupMatrixConfigs: [cfg('f32', 'f32', 8, 8, 8), cfg('f16', 'f16', 8, 8, 8)], subgroupMaxSize: 32, limits };
+    const intel = { subgroupMatrixConfigs: [cfg('f16', 'f16', 8, 16, 16)], subgroupMaxSize: 32, limits };
+    expect(gemmLauncher.tiers('f16', all, nvidia)).toEqual(['subgroup-matrix', 'portable']);
+    expect(gemmLauncher.tiers('f16', all, apple)).toEqual(['subgroup-matrix', 'portable']);
+    expect(gemmLauncher.tiers('f16', all, intel)).toEqual(['portable']);
+    expect(gemmLauncher.tiers('f16', all, { subgroupMatrixConfigs: [], limits })).toEqual(['portable']);
   });
 
   it('vector reads only where bases and contiguous dimensions are multiples of the width', () => {
@@ -105,6 +117,10 @@ describe('gemm kernels', () => {
     it('every subgroup-matrix variant compiles', async (t) => {
       if (!nul?.features.has('chromium-experimental-subgroup-matrix') || !nul.features.has('shader-f16')) return t.skip();
       expect(await compileAll(nul.device, sgmatSpecs(32), true)).toEqual([]);
+    });
+    it('every f32 8×8×8 (gemm_sgmat8, Apple) variant compiles', async (t) => {
+      if (!nul?.features.has('chromium-experimental-subgroup-matrix') || !nul.features.has('shader-f16')) return t.skip();
+      expect(await compileAll(nul.device, sgmat8Specs(), true)).toEqual([]);
     });
     it('every aligned subgroup-matrix (gemm_sgmat_vec) variant compiles', async (t) => {
       if (!nul?.features.has('chromium-experimental-subgroup-matrix') || !nul.features.has('shader-f16')) return t.skip();

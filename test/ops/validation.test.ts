@@ -17,6 +17,7 @@ import {
   TierUnavailableError,
 } from '../../src/errors.js';
 import { fromFloat64, toFloat64 } from '../../src/dtype.js';
+import { Tensor } from '../../src/tensor.js';
 import { PLANNED_OPS } from '../../src/ops/registry.js';
 import { camel } from '../../src/ops/signature.js';
 
@@ -45,7 +46,27 @@ describe.each(['cpu', 'webgpu'])('invalid input on %s is rejected before any GPU
     ['causal on rank 1', () => b().softmax({ x: b().tensor(f32(8), [8]) }, { causal: true }), ShapeError, /^\[softmax\] x: expected \[\.\.\., Sq, Sk\]/],
     ['tensor data length', () => b().tensor(f32(5), [2, 3]), ShapeError, /^\[tensor\] data: expected 6 elements/],
     ['tensor array type', () => b().tensor(new Float64Array(4) as never, [4], 'f32'), DTypeError, /^\[tensor\] data: expected the host array of f32/],
-    ['bad shape', () => b().zeros([2, 0], 'f32'), ShapeError, /^\[zeros\] shape: expected an array of positive integers/],
+    ['bad shape', () => b().zeros([2, -1], 'f32'), ShapeError, /^\[zeros\] shape: expected an array of non-negative integers, got \[2,-1\]$/],
+    ['fractional shape', () => b().zeros([1.5], 'f32'), ShapeError, /^\[zeros\] shape: expected an array of non-negative integers/],
+    ['unknown zeros dtype', () => b().zeros([4], 'f64' as never), DTypeError, /^\[zeros\] dtype: expected one of f32, f16, bf16, i32, u32, u8, got "f64"$/],
+    ['missing zeros dtype', () => (b().zeros as (s: number[]) => unknown)([4]), DTypeError, /^\[zeros\] dtype: expected one of f32, f16, bf16, i32, u32, u8, got undefined$/],
+    ['unknown tensor dtype', () => b().tensor(f32(4), [4], 'f64' as never), DTypeError, /^\[tensor\] dtype: expected one of f32, f16, bf16, i32, u32, u8, got "f64"$/],
+    ['size past 2^53', () => b().zeros([2 ** 30, 2 ** 30, 2 ** 30], 'f32'), ShapeError, /^\[zeros\] shape: \[1073741824,1073741824,1073741824\] has 1\.2379e\+27 elements \(f32: 4\.9518e\+27 bytes\), more than 2\^53 - 1$/],
+    ['bytes past 2^53', () => b().zeros([2 ** 26, 2 ** 26], 'f32'), ShapeError, /^\[zeros\] shape: \[67108864,67108864\] has 4\.5036e\+15 elements \(f32: 1\.8014e\+16 bytes\), more than 2\^53 - 1$/],
+    ['queryOffset without causal', () => b().softmax({ x: b().tensor(f32(8), [2, 4]) }, { queryOffset: 1 }), OptionsError, /^\[softmax\] queryOffset: only applies with causal: true \(got 1 without it\)$/],
+    ['scale beyond f32', () => b().softmax({ x: b().tensor(f32(8), [2, 4]) }, { scale: 1e39 }), OptionsError, /^\[softmax\] scale: expected 0 or a magnitude in \[2\^-126, 3\.4028235e38\]/],
+    ['subnormal eps', () => b().rmsNorm({ x: b().tensor(f32(8), [1, 8]), weight: b().tensor(f32(8), [8]) }, { eps: 1e-40 }), OptionsError, /^\[rms_norm\] eps: expected a number in \[2\^-126, 3\.4028235e38\] \(a normal f32/],
+    ['eps beyond f32', () => b().rmsNormBackward({ dy: b().tensor(f32(8), [1, 8]), x: b().tensor(f32(8), [1, 8]), weight: b().tensor(f32(8), [8]) }, { eps: 1e39 }), OptionsError, /^\[rms_norm_backward\] eps: expected a number in \[2\^-126/],
+    ['subnormal alpha', () => b().gemm({ a: b().tensor(f32(4), [2, 2]), b: b().tensor(f32(4), [2, 2]) }, { alpha: 1e-45 }), OptionsError, /^\[gemm\] alpha: expected 0 or a magnitude in \[2\^-126/],
+    ['softcap too small', () => b().crossEntropy({ logits: b().tensor(f32(4), [1, 4]), targets: b().tensor(new Int32Array(1), [1]) }, { softcap: 1e-40 }), OptionsError, /^\[cross_entropy\] softcap: expected a number in \[2\^-126, 2\^126\]/],
+    ['ignoreIndex past i32', () => b().crossEntropy({ logits: b().tensor(f32(4), [1, 4]), targets: b().tensor(new Int32Array(1), [1]) }, { ignoreIndex: -(2 ** 31) - 1 }), OptionsError, /^\[cross_entropy\] ignoreIndex: expected an integer in \[-2\^31, 2\^31 - 1\]/],
+    ['attention factor beyond f32', () => b().rope({ x: b().tensor(f32(8), [2, 2, 2]) }, { scaling: { type: 'yarn', factor: 4, originalMaxPositions: 64, attentionFactor: 1e39 } }), OptionsError, /^\[rope\] scaling: expected an attention factor in \[2\^-126, 3\.4028235e38\]/],
+    ['inverse frequency beyond f32 use', () => b().rope({ x: b().tensor(f32(8), [2, 2, 2]) }, { scaling: { type: 'linear', factor: 1e-30 } }), OptionsError, /^\[rope\] scaling: expected every inverse frequency ≤ 2\^96 \(pos·inv_freq must stay finite in f32 for any i32 position\), got inv_freq\[0\] = 9\.99/],
+    ['empty rms_norm row', () => b().rmsNorm({ x: b().tensor(f32(0), [3, 0]), weight: b().tensor(f32(0), [0]) }), ShapeError, /^\[rms_norm\] x: the normalized dimension N must be ≥ 1 \(dimension 1\), got f32\[3,0\]$/],
+    ['output past 2^32 elements', () => b().gemm({ a: b().tensor(f32(65536), [65536, 1]), b: b().tensor(f32(65536), [1, 65536]) }), ShapeError, /^\[gemm\] y: f32\[65536,65536\] has 4294967296 elements, more than 2\^32 - 1 \(the kernels index elements with 32-bit integers\)$/],
+    // A tensor of 2^32 elements without its 8 GB: the check needs only its shape.
+    ['input past 2^32 elements', () => b().swiglu({ gate: new Tensor(b() as never, 'f16', [65536, 65536], undefined), up: new Tensor(b() as never, 'f16', [65536, 65536], undefined) }), ShapeError, /^\[swiglu\] gate: f16\[65536,65536\] has 4294967296 elements, more than 2\^32 - 1/],
+    ['empty vocabulary', () => b().crossEntropy({ logits: b().tensor(f32(0), [2, 0]), targets: b().tensor(new Int32Array(2), [2]) }), ShapeError, /^\[cross_entropy\] logits: the vocabulary V must be ≥ 1 \(dimension 1\), got f32\[2,0\]$/],
     ['unsupported tier', () => b().swiglu({ gate: b().tensor(f32(2), [2]), up: b().tensor(f32(2), [2]) }, {}, { tier: 'warp-speed' }), TierUnavailableError, /^\[swiglu\] tier 'warp-speed' is not available/],
     // Whichever op is still planned first (ops leave the list as they are implemented).
     ['planned op', () => (b() as unknown as Record<string, (i: object) => unknown>)[camel(PLANNED_OPS[0])]({}), NotSupportedError, new RegExp(`^\\[${PLANNED_OPS[0]}\\] not supported by the`)],
@@ -105,7 +126,9 @@ describe('GPU-side failures surface as typed errors', () => {
 
   it('a validation error (binding too small) becomes GpuValidationError and the device keeps working', async () => {
     const small = gpu.rt.createBuffer(16);
-    gpu.rt.dispatch({ pipeline: { shader: 'bench/copy.wgsl', defines: {}, overrides: { WG: 64 } }, bindings: [{ binding: 0, buffer: small, size: 4 }, { binding: 1, buffer: small }], workgroups: [1] });
+    // Two buffers: one bound for reading and writing would be refused at the call (aliasing).
+    const dst = gpu.rt.createBuffer(16);
+    gpu.rt.dispatch({ pipeline: { shader: 'bench/copy.wgsl', defines: {}, overrides: { WG: 64 } }, bindings: [{ binding: 0, buffer: small, size: 4 }, { binding: 1, buffer: dst }], workgroups: [1] });
     await expect(gpu.sync()).rejects.toThrow(GpuValidationError);
     const x = gpu.tensor(fromFloat64('f16', [1, 2, 3, 4]), [1, 4], 'f16');
     const { y } = gpu.softmax({ x });

@@ -83,6 +83,57 @@ describe('webgpu batches', () => {
     }
   });
 
+  it('Params slots and bind groups are reused by repeated calls; 1500 distinct Params over batches re-assign slots correctly', async () => {
+    const x = gpu.tensor(new Float32Array(8).fill(1), [1, 8]);
+    const w = gpu.tensor(new Float32Array(8).fill(1), [8]);
+    await gpu.sync();
+    const bg = gpu.rt.bindGroups;
+    const call = (eps: number) => gpu.run('rms_norm', { x, weight: w }, { eps });
+    // The same call on the same (pooled) buffers: y and rstd share a size class and swap
+    // buffers from one call to the next, so two bind groups, hit from then on.
+    for (let i = 0; i < 2; i++) for (const t of Object.values(call(0.5))) t.dispose();
+    await gpu.sync();
+    const [hits, misses] = [bg.hits, bg.misses];
+    for (let i = 0; i < 50; i++) for (const t of Object.values(call(0.5))) t.dispose();
+    expect(bg.misses).toBe(misses);
+    expect(bg.hits).toBe(hits + 50);
+    // More distinct Params than the pool's 4 blocks hold (4 × 256 slots), over 3 batches:
+    // least recently used slots are re-assigned between batches, never within one.
+    for (let round = 0; round < 3; round++) {
+      const outs = [];
+      for (let i = 0; i < 500; i++) {
+        const eps = (round * 500 + i + 1) / 1000;
+        outs.push({ eps, y: call(eps).y });
+      }
+      const got = await Promise.all(outs.map((o) => gpu.read(o.y)));
+      for (const [i, o] of outs.entries()) {
+        expect(Math.abs((got[i] as Float32Array)[0] - 1 / Math.sqrt(1 + o.eps)), `round ${round} call ${i}`).toBeLessThan(1e-6);
+        o.y.dispose();
+      }
+    }
+    x.dispose();
+    w.dispose();
+  });
+
+  it('a destroyed buffer takes its cached bind groups along', async () => {
+    const x = gpu.tensor(new Float32Array(8).fill(2), [1, 8]);
+    const w = gpu.tensor(new Float32Array(8).fill(1), [8]);
+    const before = gpu.rt.bindGroups.size;
+    const { y, rstd } = gpu.run('rms_norm', { x, weight: w }, { eps: 0.25 });
+    expect(gpu.rt.bindGroups.size).toBe(before + 1);
+    await gpu.read(y);
+    // trimPool destroys every pooled buffer: the groups naming them must go (a later call
+    // on a new buffer that reuses nothing still works).
+    for (const t of [x, w, y, rstd]) t.dispose();
+    gpu.rt.trimPool();
+    expect(gpu.rt.bindGroups.size).toBeLessThanOrEqual(before);
+    const x2 = gpu.tensor(new Float32Array(8).fill(2), [1, 8]);
+    const w2 = gpu.tensor(new Float32Array(8).fill(1), [8]);
+    const y2 = gpu.run('rms_norm', { x: x2, weight: w2 }, { eps: 0.25 }).y;
+    expect((await gpu.read(y2))[0]).toBeCloseTo(2 / Math.sqrt(4.25), 6);
+    for (const t of [x2, w2, y2]) t.dispose();
+  });
+
   it('gpuTimes gives one GPU time per call of a multi-dispatch op, when the adapter has timestamps', async () => {
     const logits = gpu.tensor(new Float32Array(4 * 64).fill(0.5), [4, 64]);
     const targets = gpu.tensor(new Int32Array([1, 2, 3, 4]), [4]);

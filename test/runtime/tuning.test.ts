@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OptionsError } from '../../src/errors.js';
 import { pipelineKey } from '../../src/backend/webgpu/pipelines.js';
-import { GEMM_TUNE_DEFAULTS, parseTuning, tuning } from '../../src/backend/webgpu/tuning.js';
+import { GEMM_TUNE_DEFAULTS, parseTuning, refreshTuning, tuning } from '../../src/backend/webgpu/tuning.js';
 
 const saved = { ...process.env };
 afterEach(() => {
@@ -28,16 +28,22 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
     expect(() => parseTuning(undefined, undefined, 'off')).toThrow(/PMETAL_ROPE_VEC/);
   });
 
-  it('are read from the environment at each launch and named in the pipeline key', () => {
+  it('are read from the environment at each submission and named in the pipeline key', () => {
     const spec = { shader: 'norm/rms_norm.wgsl', defines: { X_DT: 1 }, overrides: { WG: 256 } };
     delete process.env.PMETAL_VEC_PLAN;
     delete process.env.PMETAL_GEMM_TUNE;
     delete process.env.PMETAL_ROPE_VEC;
+    refreshTuning();
     expect(pipelineKey(spec)).toBe('norm/rms_norm|X_DT=1|WG=256');
     process.env.PMETAL_VEC_PLAN = 'mid';
+    expect(tuning().vecPlan).toBeUndefined(); // until the next submission
+    refreshTuning();
     expect(tuning().vecPlan).toBe('mid');
     expect(pipelineKey(spec)).toBe('norm/rms_norm|X_DT=1|WG=256|vec:mid');
     process.env.PMETAL_GEMM_TUNE = 'bogus=1';
+    refreshTuning();
     expect(() => pipelineKey(spec)).toThrow(/unknown key 'bogus'/);
+    delete process.env.PMETAL_GEMM_TUNE;
+    refreshTuning();
   });
 });

@@ -87,6 +87,7 @@ const PINNED: Record<string, Record<string, number>> = {
   // element pairs (VEC is gemm_tiled's switch, which it shares includes with).
   'gemm/gemm_sgmat.wgsl': { A_DT: 1, VEC: 0 },
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
+  'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
 };
 
 /** Switches that take more than two values (the rest are 0/1 or dtype codes). */

@@ -90,7 +90,7 @@ var<private> ra: array<vec4<u32>, A_PER>;
 var<private> rb: array<vec4<u32>, B_PER>;
 var<workgroup> stage: array<f32, 8u * 256u>;
 
-#include "gemm/gemm_sgmat_flush.wgsl"
+#include "gemm/gemm_sgmat_flush.wgsl" (FRU=16u, STG=256u, RUNS=4u, ITEMS=64u)
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,

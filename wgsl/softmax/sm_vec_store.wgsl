@@ -1,4 +1,7 @@
-// Register slot I of softmax_vec.wgsl: y = e / Σe (a fully masked row is all zeros).
+// Register slot I of softmax_vec.wgsl: y = e / Σe on live lanes (NaN there when Σe = 0: the
+// visible entries are all −Inf), 0 on masked lanes.
 if (k_##I < p.nv) {
-  y[p.y_base + row * p.nv + k_##I] = enc(select(lo_##I / total, vec4<f32>(0.0), empty), select(hi_##I / total, vec4<f32>(0.0), empty));
+  let lo_y_##I = select(vec4<f32>(0.0), select(nan, lo_##I / total, some), live(k_##I, 0u, limit));
+  let hi_y_##I = select(vec4<f32>(0.0), select(nan, hi_##I / total, some), live(k_##I, 1u, limit));
+  y[p.y_base + row * p.nv + k_##I] = enc(lo_y_##I, hi_y_##I);
 }

@@ -1,7 +1,8 @@
 // Row softmax of scale·x, one workgroup a row, three sweeps (max, Σexp, write) so every
 // term is exp(z − max) evaluated once — the error bound in src/ops/softmax/spec.ts assumes
 // exactly that (an online max would add a rescale error per new maximum). The re-reads of
-// a row hit the cache. CAUSAL: row r is query q = r mod sq and sees keys k < q + offset + 1.
+// a row hit the cache. CAUSAL: row r is query q = r mod sq and sees keys k < q + offset + 1
+// (softmax/sm_row.wgsl: without overflow). A row whose visible entries are all −Inf is NaN there.
 #if SUBGROUPS
 enable subgroups;
 #endif
@@ -12,6 +13,7 @@ override WG: u32 = 256;
 #include "common/tensor.wgsl" (NAME=x, DT=X_DT, BINDING=0, WRITE=0)
 #include "common/tensor.wgsl" (NAME=y, DT=X_DT, BINDING=1, WRITE=1)
 #include "common/reduce.wgsl"
+#include "softmax/sm_row.wgsl"
 
 struct Params {
   rows: u32,
@@ -35,8 +37,7 @@ const LOWEST: f32 = -0x1.fffffep+127f;
   let xw0 = (p.x_base + start) >> 1u;
   let yw0 = (p.y_base + start) >> 1u;
 #if CAUSAL
-  let q = i32((p.row0 + row) % p.sq);
-  let limit = u32(clamp(q + p.offset + 1, 0, i32(p.n)));
+  let limit = causal_limit((p.row0 + row) % p.sq, p.offset, p.n);
 #else
   let limit = p.n;
 #endif
@@ -66,12 +67,16 @@ const LOWEST: f32 = -0x1.fffffep+127f;
     }
   }
   let total = wg_sum(s, lid, sg_size);
+  // Σexp = 0 only when every visible entry is −Inf: those entries are NaN (not WGSL's
+  // indeterminate 0/0), masked ones 0.
+  let nan = sm_nan(p.n);
+  let some = total > 0.0;
 
   for (var k = lid; k < nwords; k = k + WG) {
     let j0 = i32(2u * k) - i32(par);
     let z = p.scale * load2_x(xw0 + k);
-    let v0 = select(0.0, exp(z.x - mx) / total, j0 >= 0 && u32(j0) < limit);
-    let v1 = select(0.0, exp(z.y - mx) / total, u32(j0 + 1) < limit);
+    let v0 = select(0.0, select(nan, exp(z.x - mx) / total, some), j0 >= 0 && u32(j0) < limit);
+    let v1 = select(0.0, select(nan, exp(z.y - mx) / total, some), u32(j0 + 1) < limit);
     store2_y(yw0 + k, vec2<f32>(v0, v1), j0 >= 0, u32(j0 + 1) < p.n);
   }
 }

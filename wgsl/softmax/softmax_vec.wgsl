@@ -14,6 +14,7 @@ override WG: u32 = 256;
 #include "common/convert.wgsl"
 #include "common/vec.wgsl" (DT=X_DT)
 #include "common/reduce.wgsl"
+#include "softmax/sm_row.wgsl"
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read_write> y: array<vec4<u32>>;
@@ -46,8 +47,7 @@ fn hmax(v: vec4<f32>) -> f32 {
 
 #include "common/row_entry.wgsl"
 #if CAUSAL
-  let q = i32((p.row0 + row) % p.sq);
-  let limit = u32(clamp(q + p.offset + 1, 0, i32(p.n)));
+  let limit = causal_limit((p.row0 + row) % p.sq, p.offset, p.n);
 #else
   let limit = p.n;
 #endif
@@ -57,7 +57,9 @@ fn hmax(v: vec4<f32>) -> f32 {
   var s = 0.0;
 #include "common/slots.wgsl" (SLOT=softmax/sm_vec_exp.wgsl)
   let total = wg_sum(s, lid, sg_size);
-  // A fully masked row (possible with a negative queryOffset) is all zeros, not 0/0.
-  let empty = vec4<bool>(total == 0.0);
+  // Σexp = 0 when no key is visible (a negative queryOffset: the row is all 0) or every
+  // visible entry is −Inf (those entries are NaN, as torch.softmax; masked ones stay 0).
+  let nan = vec4<f32>(sm_nan(p.n));
+  let some = vec4<bool>(total > 0.0);
 #include "common/slots.wgsl" (SLOT=softmax/sm_vec_store.wgsl)
 }

@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { BYTES, allocHost, type DType, type HostArray } from '../../dtype.js';
-import { BackendUnavailableError, KernelError, OptionsError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
+import { BackendUnavailableError, DisposedError, KernelError, OptionsError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
 import type { OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
 import { shapeSize, type Tensor } from '../../tensor.js';
 import { BaseBackend } from '../base.js';
-import type { Capabilities, KernelBackend } from '../interface.js';
-import { loadAddon, addonFix, type NativeAddon, type NativeBuffer, type NativeDevice, type NativeDispatch, type NativeError, type NativeLibrary, type NativePipeline } from './addon.js';
+import type { CallOptions, Capabilities, KernelBackend } from '../interface.js';
+import { loadAddon, addonFix, type NativeAddon, type NativeDevice, type NativeDispatch, type NativeError, type NativeLibrary, type NativePipeline } from './addon.js';
 import { chipFromDevice } from './chip.js';
 import type { ChipInfo, MetalConstant, MetalContext, MetalDispatch, MetalTier } from './launch.js';
 import { METAL_LAUNCHERS } from './launchers/index.js';
 import { mslIncludeDir, mslSource } from './msl.js';
+import { BufferPool, bindTensor, storageOf, type BufferBinding, type MetalStorage } from './storage.js';
 import { gemmDims } from '../../ops/gemm/dims.js';
 import { routeGemm } from './router.js';
 
@@ -20,22 +21,18 @@ export const metalOptions = z
     chip: z.string().min(1).optional(),
     /** Compile every library under AddressSanitizer (host runtime): an out-of-bounds access is a KernelError. */
     asan: z.boolean().optional(),
+    /** The addon to load (a path to pmetal_native.node); wins over $PMETAL_NATIVE and the package's own build. */
+    nativeBinding: z.string().min(1).optional(),
   })
   .strict();
 export type MetalOptions = z.input<typeof metalOptions>;
-
-/** A tensor's memory: one addon buffer of exactly the tensor's bytes (so ASan sees its end). */
-interface MetalStorage {
-  buffer: NativeBuffer;
-  bytes: number;
-}
 
 /** A dispatch as recorded: tensors resolved to buffers now (a temporary may be disposed right after). */
 interface Recorded {
   library: string;
   fn: string;
   constants: MetalConstant[];
-  buffers: { index: number; buffer: NativeBuffer; offset: number }[];
+  buffers: BufferBinding[];
   bytes: { index: number; data: Uint8Array }[];
   threadgroupMemory: { index: number; byteLength: number }[];
   grid: [number, number, number];
@@ -72,8 +69,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   #last: Promise<void> = Promise.resolve();
   #libs = new Map<string, Promise<NativeLibrary>>();
   #pipes = new Map<string, NativePipeline>();
-  #pool = new Map<number, NativeBuffer[]>();
-  #poolBytes = 0;
+  #pool: BufferPool;
   #disposed = false;
 
   static async create(options?: MetalOptions | Record<string, unknown>): Promise<MetalBackend> {
@@ -82,7 +78,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
       throw new OptionsError(`[metal] options: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
     }
     const o = parsed.data;
-    const native = loadAddon();
+    const native = loadAddon(process.env, o.nativeBinding);
     if (o.chip && native.platform === 'metal') {
       throw new OptionsError(`[metal] chip: '${o.chip}' — chip emulation is a host-runtime (Linux) option; on macOS the backend uses the real GPU`);
     }
@@ -103,6 +99,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     this.device = device;
     this.asan = asan;
     this.chip = chipFromDevice(device.info);
+    this.#pool = new BufferPool(device, POOL_LIMIT);
     this.#ctx = {
       chip: this.chip,
       dispatch: (d) => this.#record(d),
@@ -115,7 +112,34 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
    * for custom kernels and tests. Runs at the next read()/sync().
    */
   dispatch(d: MetalDispatch): void {
+    this.#alive('dispatch');
     this.#record(d);
+  }
+
+  // ---- after dispose() every use is a DisposedError (disposing its tensors stays allowed) ----
+
+  #alive(what: string): void {
+    if (this.#disposed) throw new DisposedError(`[${what}] the metal backend (${this.chip.name}) was disposed`);
+  }
+
+  override tensor(data: HostArray, shape: readonly number[], dtype?: DType): Tensor {
+    this.#alive('tensor');
+    return super.tensor(data, shape, dtype);
+  }
+
+  override zeros(shape: readonly number[], dtype: DType): Tensor {
+    this.#alive('zeros');
+    return super.zeros(shape, dtype);
+  }
+
+  override run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
+    this.#alive(op);
+    return super.run(op, inputs, options, call);
+  }
+
+  override async read(t: Tensor): Promise<HostArray> {
+    this.#alive('read');
+    return super.read(t);
   }
 
   /** The libraries compiled so far (paths under msl/), e.g. to check an ASan pass covered them. */
@@ -165,21 +189,13 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
 
   protected createStorage(dtype: DType, shape: readonly number[], data?: HostArray): MetalStorage {
     const bytes = shapeSize(shape) * BYTES[dtype];
-    const free = this.#pool.get(bytes);
-    let buffer: NativeBuffer;
-    if (free?.length) {
-      buffer = free.pop()!;
-      this.#poolBytes -= bytes;
-      if (!data) buffer.write(new Uint8Array(bytes));
-    } else {
-      buffer = this.device.buffer(bytes);
-    }
+    const buffer = this.#pool.take(bytes, `${dtype}[${shape.join(',')}]`, !data);
     if (data) buffer.write(new Uint8Array(data.buffer, data.byteOffset, bytes));
     return { buffer, bytes };
   }
 
   protected async readStorage(t: Tensor): Promise<HostArray> {
-    const s = t.storage<MetalStorage>('read');
+    const s = storageOf(t, '[read] tensor');
     await this.sync();
     const out = allocHost(t.dtype, t.size);
     new Uint8Array(out.buffer).set(s.buffer.read(0, s.bytes));
@@ -194,11 +210,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   }
 
   #toPool(s: MetalStorage): void {
-    if (this.#disposed || this.#poolBytes + s.bytes > POOL_LIMIT) return;
-    const list = this.#pool.get(s.bytes) ?? [];
-    list.push(s.buffer);
-    this.#pool.set(s.bytes, list);
-    this.#poolBytes += s.bytes;
+    if (!this.#disposed) this.#pool.give(s);
   }
 
   // ---- recording and running -----------------------------------------------------------
@@ -217,7 +229,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
       library: d.library,
       fn: d.fn,
       constants: d.constants ?? [],
-      buffers: d.buffers.map((b) => ({ index: b.index, buffer: b.tensor.storage<MetalStorage>(`[metal] ${d.fn} buffer(${b.index})`).buffer, offset: b.offset ?? 0 })),
+      buffers: d.buffers.map((b) => bindTensor(d.fn, b)),
       bytes: (d.bytes ?? []).map((b) => ({ index: b.index, data: new Uint8Array(b.data.slice(0)) })),
       threadgroupMemory: d.threadgroupMemory ?? [],
       grid: d.grid,
@@ -226,6 +238,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   }
 
   async sync(): Promise<void> {
+    this.#alive('sync');
     if (!this.#batch.length && !this.#releaseAfter.length) {
       // Nothing new: wait for the batch in flight, if any (its error reaches every waiter).
       if (this.#inflight) await this.#last;
@@ -256,6 +269,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
    * warm-up and diagnostics; errors are the typed ones a batch would raise.
    */
   async compileLibrary(path: string, source?: string): Promise<NativeLibrary> {
+    this.#alive('compileLibrary');
     if (source === undefined) return this.#library(path);
     return this.device
       .compileLibrary(source, { filename: path, includeDirs: [mslIncludeDir()], asan: this.asan })
@@ -343,18 +357,24 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return { backend: 'metal', device: this.chip.name, features, tiers, ops, timestamps: !this.chip.host };
   }
 
+  /** Frees what the backend holds; afterwards every use is a DisposedError. Idempotent. */
   dispose(): void {
     this.#disposed = true;
     this.#batch = [];
     this.#releaseAfter = [];
     this.#pool.clear();
-    this.#poolBytes = 0;
     this.#pipes.clear();
     this.#libs.clear();
   }
 
+  /** `await using`: waits for the batch in flight, then disposes. */
   override async [Symbol.asyncDispose](): Promise<void> {
     await this.#chain;
+    this.dispose();
+  }
+
+  /** `using`: disposes now; a batch already running finishes on its own (the addon holds its buffers). */
+  override [Symbol.dispose](): void {
     this.dispose();
   }
 }

@@ -1,3 +1,4 @@
+import { OptionsError } from '../../errors.js';
 import type { ChipInfo } from './launch.js';
 import type { NativeDeviceInfo } from './addon.js';
 
@@ -9,6 +10,8 @@ export type ChipTier = ChipInfo['tier'];
  * "M2"/"A16"/"A15" → Apple8; "M1"/"A14" → Apple7; anything else → unknown (ranked lowest).
  * Tier from "Ultra"/"Max"/"Pro" in the name, else base. A pure function, for tests and for
  * naming; the backend takes the family from the device (Metal's family query on a Mac).
+ * native/addon/chip.cc holds the same rule for the addon; test/host-runtime/chip-rule.test.ts
+ * walks names through both and fails on any difference.
  */
 export function classifyChipName(name: string): { family: ChipFamily; tier: ChipTier; hasNax: boolean } {
   const has = (s: string) => new RegExp(`(^|[^A-Za-z0-9])${s}(?![0-9])`).test(name);
@@ -42,11 +45,36 @@ export function chipFromDevice(info: NativeDeviceInfo): ChipInfo {
 }
 
 /**
- * The ChipInfo the host runtime reports for an emulated chip ('M5 Max', 'M3', …): the name
- * rule above, NAX and Metal 4 on Apple10 only, 1024 threads. Used by tests to check routing
- * without opening a device.
+ * The canonical name of a chip the host runtime can emulate, as the addon's openDevice({ chip })
+ * reads it (emulatedChipName in native/addon/chip.cc): an optional leading "Apple ", then M1..M5
+ * and an optional Pro/Max/Ultra in any ASCII case, spaces anywhere after the generation —
+ * 'm5max', ' M5  Max' and 'Apple M5 Max' are all 'M5 Max'. Anything else is an OptionsError.
  */
-export function emulatedChip(name: string): ChipInfo {
+export function emulatedChipName(chip: string): string {
+  const c = chip.startsWith('Apple ') ? chip.slice(6) : chip;
+  // ASCII-only upper case, as C's toupper in the C locale
+  const u = c.replace(/[a-z]/g, (ch) => ch.toUpperCase());
+  const m = /^ *M([1-5])(.*)$/s.exec(u);
+  const rest = m ? m[2].replace(/ /g, '') : undefined;
+  const tier = rest === '' ? '' : rest === 'PRO' ? ' Pro' : rest === 'MAX' ? ' Max' : rest === 'ULTRA' ? ' Ultra' : undefined;
+  if (!m || tier === undefined) throw new OptionsError(`[metal] chip: unknown chip '${chip}' (expected M1..M5 with optional Pro/Max/Ultra)`);
+  return `M${m[1]}${tier}`;
+}
+
+/**
+ * The ChipInfo the host runtime reports for an emulated chip ('M5 Max', 'm3pro', …): the name
+ * rule above on the canonical name, NAX and Metal 4 on Apple10 only, 1024 threads. A name the
+ * host runtime cannot emulate ('A17 Pro', another GPU) gets what the name rule makes of it.
+ * Used by tests to check routing without opening a device.
+ */
+export function emulatedChip(chip: string): ChipInfo {
+  let canonical = chip;
+  try {
+    canonical = emulatedChipName(chip);
+  } catch {
+    // not a chip the host runtime emulates: the name rule on the name as given
+  }
+  const name = `Apple ${canonical} (host emulation)`;
   const c = classifyChipName(name);
-  return { name: `Apple ${name} (host emulation)`, family: c.family, tier: c.tier, hasNax: c.hasNax, metal4: c.hasNax, host: true, maxThreadsPerThreadgroup: 1024 };
+  return { name, family: c.family, tier: c.tier, hasNax: c.hasNax, metal4: c.hasNax, host: true, maxThreadsPerThreadgroup: 1024 };
 }

@@ -1,11 +1,12 @@
 import { BYTES, allocHost, type DType, type HostArray } from '../../dtype.js';
 import type { OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
+import { LimitError } from '../../errors.js';
 import { shapeSize, type Tensor } from '../../tensor.js';
 import { BaseBackend } from '../base.js';
 import type { Capabilities, KernelBackend } from '../interface.js';
 import { openDevice, type WebGpuOptions } from './device.js';
-import { TIERS, type GpuStorage, type LaunchContext, type WebGpuTier } from './launch.js';
+import { TIERS, type AdapterTraits, type GpuStorage, type LaunchContext, type WebGpuTier } from './launch.js';
 import { LAUNCHERS } from './launchers/index.js';
 import { Runtime } from './runtime.js';
 
@@ -17,6 +18,10 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   readonly name = 'webgpu' as const;
   readonly rt: Runtime;
   #ctx: LaunchContext;
+  /** The adapter's traits the launchers' tier choice reads (subgroup-matrix configurations). */
+  readonly adapter: AdapterTraits;
+  /** Outputs allocated by the launch in progress (freed if it throws). */
+  #made: Tensor[] = [];
 
   static async create(options?: WebGpuOptions): Promise<WebGpuBackend> {
     return new WebGpuBackend(new Runtime(await openDevice(options)));
@@ -25,13 +30,20 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   private constructor(rt: Runtime) {
     super();
     this.rt = rt;
+    const info = rt.opened.adapter.info as unknown as { subgroupMaxSize?: number };
+    this.adapter = { subgroupMatrixConfigs: rt.opened.subgroupMatrixConfigs, subgroupMaxSize: info.subgroupMaxSize, limits: rt.opened.limits };
     this.#ctx = {
+      adapter: this.adapter,
       rt,
       features: rt.opened.features,
       limits: rt.opened.limits,
       buffer: (t) => t.storage<GpuStorage>('webgpu').buffer,
       // Kernels write every element of their outputs: no clear (a full memset per call otherwise).
-      output: (info: TensorInfo) => this.newTensor(info, this.outputStorage(info)),
+      output: (info: TensorInfo) => {
+        const t = this.newTensor(info, this.outputStorage(info, rt.op ?? 'webgpu'));
+        this.#made.push(t);
+        return t;
+      },
     };
   }
 
@@ -41,18 +53,31 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
 
   protected tiersFor(op: OpName, dtype: DType): readonly string[] {
     const l = LAUNCHERS[op];
-    return l ? l.tiers(dtype, this.rt.opened.features) : [];
+    return l ? l.tiers(dtype, this.rt.opened.features, this.adapter) : [];
   }
 
   protected createStorage(dtype: DType, shape: readonly number[], data?: HostArray): GpuStorage {
-    const s = this.outputStorage({ dtype, shape });
-    if (data) this.rt.upload(s.buffer, data);
-    else this.rt.clear(s.buffer);
+    const op = data ? 'tensor' : 'zeros';
+    const s = this.outputStorage({ dtype, shape }, op);
+    this.rt.op = op;
+    try {
+      if (data) this.rt.upload(s.buffer, data);
+      else this.rt.clear(s.buffer);
+    } finally {
+      this.rt.op = undefined;
+    }
     return s;
   }
 
-  private outputStorage(info: TensorInfo): GpuStorage {
+  /** A tensor's buffer; over the device's maxBufferSize it is a LimitError at the call, before anything is recorded. */
+  private outputStorage(info: TensorInfo, op: string): GpuStorage {
     const bytes = shapeSize(info.shape) * BYTES[info.dtype];
+    const max = this.rt.opened.limits.maxBufferSize;
+    if (bytes > max) {
+      throw new LimitError(
+        `[${op}] ${info.dtype}[${info.shape.join(',')}] is ${bytes} bytes, over maxBufferSize (${max}) of this device (pmetal already requests the adapter's maximum); split it into tensors of at most ${max} bytes`,
+      );
+    }
     return { buffer: this.rt.createBuffer(bytes), bytes };
   }
 
@@ -72,14 +97,32 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     await this.rt.sync();
   }
 
+  /**
+   * Launches with the op named on the runtime (its checks and GPU errors name it). A launch
+   * that throws (a limit the launcher cannot split around) frees the outputs it allocated;
+   * dispatches it recorded before throwing are complete commands and harm nothing.
+   */
   protected execute(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor> {
-    return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
+    this.rt.op = op;
+    this.#made = [];
+    try {
+      return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
+    } catch (e) {
+      for (const t of this.#made) t.dispose();
+      throw e;
+    } finally {
+      this.rt.op = undefined;
+      this.#made = [];
+    }
   }
 
   capabilities(): Capabilities {
     const f = this.rt.opened.features;
-    const tiers = TIERS.filter((t) => t === 'portable' || (t === 'subgroups' && f.has('subgroups')) || (t === 'subgroup-matrix' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16')));
-    return { backend: 'webgpu', device: this.rt.opened.name, features: [...f].sort(), tiers, ops: this.opSupport(), timestamps: this.rt.timestamps };
+    // The tiers some op runs here (subgroup-matrix only where a kernel fits a reported configuration).
+    const ops = this.opSupport();
+    const seen = new Set(Object.values(ops).flatMap((ts) => ts.map((t) => t.tier)));
+    const tiers = TIERS.filter((t) => t === 'portable' || seen.has(t));
+    return { backend: 'webgpu', device: this.rt.opened.name, features: [...f].sort(), tiers, ops, timestamps: this.rt.timestamps };
   }
 
   /** Measures the GPU time of the work `fn` records (timestamp queries), in nanoseconds. */

@@ -1,24 +1,8 @@
-import { z } from 'zod';
 import { BackendUnavailableError } from '../../errors.js';
 import { parseOptions } from '../../ops/check.js';
+import { webgpuOptions, type WebGpuOptions } from './options.js';
 
-/** Options of the webgpu backend (validated with zod). */
-export const webgpuOptions = z
-  .object({
-    powerPreference: z.enum(['low-power', 'high-performance']).optional(),
-    /** Case-insensitive substring of the adapter's name/description/vendor. */
-    adapter: z.string().min(1).optional(),
-    /** Dawn toggles, e.g. ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'] on NVIDIA. */
-    toggles: z.array(z.string().regex(/^[a-z0-9_]+$/, 'a Dawn toggle name')).default([]),
-    /** Dawn toggles to turn off, e.g. ['timestamp_quantization'] for exact GPU timings in benchmarks. */
-    disableToggles: z.array(z.string().regex(/^[a-z0-9_]+$/, 'a Dawn toggle name')).default([]),
-    /** Dawn backend ('vulkan', 'metal', 'd3d12', 'null', …); default: Dawn's choice. */
-    dawnBackend: z.string().regex(/^[a-z0-9]+$/).optional(),
-    /** Optional features to leave off (to test the portable tier on a capable adapter). */
-    disableFeatures: z.array(z.string()).default([]),
-  })
-  .strict();
-export type WebGpuOptions = z.input<typeof webgpuOptions>;
+export { webgpuOptions, type WebGpuOptions } from './options.js';
 
 /** Optional features pmetal's tiers use, requested whenever the adapter offers them. */
 export const WANTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix'] as const;
@@ -63,6 +47,29 @@ const HOW_TO_INSTALL =
       ? 'On macOS Dawn uses Metal: a Mac with macOS 12 or newer is needed.'
       : 'Install a GPU driver with D3D12 or Vulkan support.';
 
+/**
+ * One Dawn instance per set of flags, shared by every backend created with them. Dawn prints
+ * `Warning: maxDynamic{Uniform,Storage}BuffersPerPipelineLayout artificially reduced …`
+ * straight to fd 2 (dawn::WarningLog in its Limits.cpp, no flag or callback turns it off)
+ * whenever an instance first enumerates an adapter whose driver reports more than it
+ * supports (lavapipe: 1000000): with a shared instance that is once per process, not once per
+ * backend. Sharing also spares each backend an instance's start (Vulkan enumeration, its
+ * threads). An instance is forgotten when a request on it fails or one of its devices is
+ * lost (not destroyed), so the next backend starts afresh.
+ */
+const instances = new Map<string, GPU>();
+
+function instanceFor(create: DawnModule['create'], flags: string[]): { gpu: GPU; forget: () => void } {
+  const key = JSON.stringify(flags);
+  let gpu = instances.get(key);
+  if (!gpu) {
+    gpu = create(flags);
+    instances.set(key, gpu);
+  }
+  const mine = gpu;
+  return { gpu, forget: () => instances.get(key) === mine && instances.delete(key) };
+}
+
 export async function openDevice(options?: WebGpuOptions): Promise<OpenedDevice> {
   const o = parseOptions('webgpu', webgpuOptions, options);
   const { create } = await loadDawn();
@@ -75,8 +82,9 @@ export async function openDevice(options?: WebGpuOptions): Promise<OpenedDevice>
   const extra = typeof process !== 'undefined' ? process.env.PMETAL_DAWN_FLAGS : undefined;
   if (extra) flags.push(...extra.split(/\s+/).filter(Boolean));
   let gpu: GPU;
+  let forget: () => void;
   try {
-    gpu = create(flags);
+    ({ gpu, forget } = instanceFor(create, flags));
   } catch (e) {
     throw new BackendUnavailableError(`[webgpu] Dawn refused the flags ${JSON.stringify(flags)}: ${(e as Error).message}`, { cause: e });
   }
@@ -84,9 +92,13 @@ export async function openDevice(options?: WebGpuOptions): Promise<OpenedDevice>
   try {
     adapter = await gpu.requestAdapter(o.powerPreference ? { powerPreference: o.powerPreference } : undefined);
   } catch (e) {
+    forget();
     throw new BackendUnavailableError(`[webgpu] requestAdapter failed: ${(e as Error).message}. ${HOW_TO_INSTALL}`, { cause: e });
   }
-  if (!adapter) throw new BackendUnavailableError(`[webgpu] no GPU adapter found. ${HOW_TO_INSTALL}`);
+  if (!adapter) {
+    forget();
+    throw new BackendUnavailableError(`[webgpu] no GPU adapter found. ${HOW_TO_INSTALL}`);
+  }
   const info = adapter.info;
   const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
   if (o.adapter && !name.toLowerCase().includes(o.adapter.toLowerCase())) {
@@ -104,8 +116,12 @@ export async function openDevice(options?: WebGpuOptions): Promise<OpenedDevice>
   try {
     device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   } catch (e) {
+    forget();
     throw new BackendUnavailableError(`[webgpu] requestDevice failed on '${name}': ${(e as Error).message}`, { cause: e });
   }
+  void device.lost.then((info) => {
+    if (info.reason !== 'destroyed') forget();
+  });
   const configs = (info as unknown as { subgroupMatrixConfigs?: unknown[] }).subgroupMatrixConfigs ?? [];
   return { gpu, adapter, device, name, features: new Set(device.features as unknown as Set<string>), limits: device.limits, subgroupMatrixConfigs: [...configs] };
 }

@@ -1,4 +1,5 @@
 import { BYTES, type DType } from '../../dtype.js';
+import { LimitError } from '../../errors.js';
 import type { TensorInfo } from '../../ops/types.js';
 import type { Tensor } from '../../tensor.js';
 import type { Binding, Runtime } from './runtime.js';
@@ -20,14 +21,22 @@ export interface LaunchContext {
   rt: Runtime;
   features: Set<string>;
   limits: GPUSupportedLimits;
+  adapter: AdapterTraits;
   buffer(t: Tensor): GPUBuffer;
   /** Allocates an output tensor. */
   output(info: TensorInfo): Tensor;
 }
 
+/** What a launcher may ask of the adapter when it names its tiers (beyond the features). */
+export interface AdapterTraits {
+  subgroupMatrixConfigs: readonly unknown[];
+  subgroupMaxSize?: number;
+  limits: GPUSupportedLimits;
+}
+
 export interface Launcher {
-  /** Tiers that can run this op for `dtype` on an adapter with `features`. */
-  tiers(dtype: DType, features: Set<string>): WebGpuTier[];
+  /** Tiers that can run this op for `dtype` on an adapter with `features` (and `adapter`'s traits, when given). */
+  tiers(dtype: DType, features: Set<string>, adapter?: AdapterTraits): WebGpuTier[];
   launch(ctx: LaunchContext, tier: WebGpuTier, inputs: Record<string, Tensor>, options: any, outputs: Record<string, TensorInfo>): Record<string, Tensor>;
 }
 
@@ -51,14 +60,23 @@ export function windowOf(ctx: LaunchContext, t: Tensor, binding: number, start: 
   return { b: { binding, buffer: buf, offset, size: Math.min(end, buf.size) - offset }, base: (begin - offset) / e };
 }
 
+/** The largest window a launcher may bind: maxStorageBufferBindingSize less what aligning a window's start down can add. */
+export function windowLimit(ctx: LaunchContext): number {
+  return ctx.limits.maxStorageBufferBindingSize - ctx.limits.minStorageBufferOffsetAlignment - 8;
+}
+
 /**
  * Splits `rows` so every binding's window of a chunk fits maxStorageBufferBindingSize.
  * `rowBytes` is the largest per-row byte count among the bindings.
  */
 export function rowChunks(ctx: LaunchContext, rows: number, rowBytes: number): [number, number][] {
-  const limit = ctx.limits.maxStorageBufferBindingSize - ctx.limits.minStorageBufferOffsetAlignment - 8;
+  const limit = windowLimit(ctx);
   const per = Math.max(1, Math.floor(limit / Math.max(1, rowBytes)));
-  if (rowBytes > limit) throw new RangeError(`a single row of ${rowBytes} bytes exceeds maxStorageBufferBindingSize (${ctx.limits.maxStorageBufferBindingSize})`);
+  if (rowBytes > limit) {
+    throw new LimitError(
+      `[${ctx.rt.op ?? 'webgpu'}] a single row of ${rowBytes} bytes is over maxStorageBufferBindingSize (${ctx.limits.maxStorageBufferBindingSize}) of this device, and rows are not split; use shorter rows`,
+    );
+  }
   const out: [number, number][] = [];
   for (let r = 0; r < rows; r += per) out.push([r, Math.min(rows, r + per)]);
   return out;

@@ -36,8 +36,15 @@ export function shaderSource(s: PipelineSpec) {
  * batch that uses it is reported complete (`check()`), and a compile error becomes a
  * ShaderCompileError with the cache key and the original file:line:col.
  */
+/** A compiled pipeline with its key and bind group layout (getBindGroupLayout costs ~8 µs a call in dawn.node). */
+export interface PipelineEntry {
+  key: string;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
 export class PipelineCache {
-  #cache = new Map<string, GPUComputePipeline>();
+  #cache = new Map<string, PipelineEntry>();
   #pending: Promise<void>[] = [];
   constructor(private readonly device: GPUDevice) {}
 
@@ -46,6 +53,10 @@ export class PipelineCache {
   }
 
   get(s: PipelineSpec): GPUComputePipeline {
+    return this.entry(s).pipeline;
+  }
+
+  entry(s: PipelineSpec): PipelineEntry {
     const key = pipelineKey(s);
     const hit = this.#cache.get(key);
     if (hit) return hit;
@@ -63,8 +74,9 @@ export class PipelineCache {
       }),
     );
     const pipeline = this.device.createComputePipeline({ layout: 'auto', label: key, compute: { module, entryPoint: s.entry ?? 'main', constants: s.overrides ?? {} } });
-    this.#cache.set(key, pipeline);
-    return pipeline;
+    const e = { key, pipeline, layout: pipeline.getBindGroupLayout(0) };
+    this.#cache.set(key, e);
+    return e;
   }
 
   /** Rejects with the first compile error of pipelines created since the last check. */

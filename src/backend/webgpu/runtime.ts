@@ -1,7 +1,11 @@
-import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, PmetalError } from '../../errors.js';
+import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, LimitError, PmetalError } from '../../errors.js';
 import type { OpenedDevice } from './device.js';
+import { BindGroupCache } from './bind_groups.js';
+import { checkDispatch, writableBindings } from './dispatch_check.js';
+import { FailureLog, type Lease, type Recorded } from './failures.js';
+import { ParamsPool } from './params_pool.js';
 import { PipelineCache, type PipelineSpec } from './pipelines.js';
-import { UniformArena } from './uniform_arena.js';
+import { refreshTuning } from './tuning.js';
 
 export interface Binding {
   binding: number;
@@ -16,6 +20,8 @@ export interface Dispatch {
   /** The kernel's Params uniform: binding index and packed bytes. */
   params?: { binding: number; data: ArrayBuffer };
   workgroups: readonly [number, number?, number?];
+  /** Names the dispatch in errors (default: the runtime's `op`, else the pipeline key). */
+  op?: string;
 }
 
 const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
@@ -50,13 +56,18 @@ export class Runtime {
   #encoder?: GPUCommandEncoder;
   /** The compute pass consecutive dispatches share (each dispatch is its own usage scope, so Dawn still orders them). */
   #pass?: GPUComputePassEncoder;
-  #uniforms: UniformArena;
-  #scopes: Promise<GPUError | null>[] = [];
+  #uniforms: ParamsPool;
+  /** Bind groups per (pipeline, buffer windows, Params slot): see bind_groups.ts. */
+  readonly bindGroups: BindGroupCache;
+  #log = new FailureLog();
+  /** Per pipeline, the bindings its kernel writes (read_write). */
+  #writable = new WeakMap<GPUComputePipeline, Set<number>>();
   #trash: GPUBuffer[] = [];
   #stagedBytes = 0;
   #uncaptured: GPUError[] = [];
   #lost?: DeviceLostError;
-  #lostPromise: Promise<never>;
+  /** Rejecters of the GPU waits in flight: device loss rejects them all (see #guard). */
+  #waiters = new Set<(e: Error) => void>();
   #destroyed = false;
   #query?: { set: GPUQuerySet; used: number; resolve: GPUBuffer };
   #timings: Promise<number[]>[] = [];
@@ -65,6 +76,8 @@ export class Runtime {
   profiling = false;
   /** When set, every dispatch is recorded here (tests check bindings against the shaders). */
   trace?: Dispatch[];
+  /** The op being recorded (the backend sets it around a launch): names errors and failed submissions. */
+  op?: string;
   /** Dispatches recorded since creation (for tests of batching). */
   dispatchCount = 0;
   submitCount = 0;
@@ -77,14 +90,19 @@ export class Runtime {
     this.device = opened.device;
     this.cache = new PipelineCache(this.device);
     this.timestamps = opened.features.has('timestamp-query');
-    this.#uniforms = new UniformArena(this.device, opened.limits.minUniformBufferOffsetAlignment);
-    this.#lostPromise = this.device.lost.then((info) => {
+    this.#uniforms = new ParamsPool(this.device, opened.limits.minUniformBufferOffsetAlignment);
+    this.bindGroups = new BindGroupCache(this.device);
+    void this.device.lost.then((info) => {
       this.#lost = new DeviceLostError(`[webgpu] device lost (${info.reason}): ${info.message}`);
-      throw this.#lost;
+      for (const reject of this.#waiters) reject(this.#lost);
+      this.#waiters.clear();
     });
-    this.#lostPromise.catch(() => {});
+    // The handler must not reach the runtime: dawn.node holds it strongly, and through the
+    // runtime it would keep the device and its Dawn instance (a file descriptor, 5 threads,
+    // ~1.7 MB on lavapipe) alive forever. It is also dropped by destroy().
+    const uncaptured = this.#uncaptured;
     this.device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
-      this.#uncaptured.push(ev.error);
+      uncaptured.push(ev.error);
     };
   }
 
@@ -97,23 +115,47 @@ export class Runtime {
     if (this.#destroyed) throw new DeviceLostError('[webgpu] backend was disposed');
   }
 
-  /** Races a GPU wait with device loss, so a lost device never hangs a caller. */
-  async #guard<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.#lostPromise]);
+  /**
+   * A GPU wait that device loss rejects, so a lost device never hangs a caller. The waiter
+   * leaves the set when `p` settles: a Promise.race against a loss promise that never
+   * settles would keep every call's reaction (~700 bytes) for the life of the device.
+   */
+  #guard<T>(p: Promise<T>): Promise<T> {
+    if (this.#lost) return Promise.reject(this.#lost);
+    return new Promise<T>((resolve, reject) => {
+      this.#waiters.add(reject);
+      p.then(
+        (v) => {
+          this.#waiters.delete(reject);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.#waiters.delete(reject);
+          reject(e);
+        },
+      );
+    });
   }
 
   createBuffer(bytes: number): GPUBuffer {
     this.#alive();
-    const size = sizeClass(bytes);
+    const max = this.opened.limits.maxBufferSize;
+    if (bytes > max) throw new LimitError(`[${this.op ?? 'webgpu'}] a buffer of ${bytes} bytes is over maxBufferSize (${max}) of this device (the adapter's maximum, requested in full); split the tensor`);
+    // Near the limit the size class could round past it: take the exact size there.
+    let size = sizeClass(bytes);
+    if (size > max) size = Math.ceil(bytes / 4) * 4;
     const free = this.#pool.get(size);
     const hit = free?.pop();
     if (hit) {
       // An emptied size class leaves the map: eviction takes the first entry's buffer.
       if (!free!.length) this.#pool.delete(size);
       this.#pooledBytes -= size;
+      this.#log.renew(hit);
       return hit;
     }
-    return this.device.createBuffer({ size, usage: STORAGE_USAGE });
+    const buf = this.device.createBuffer({ size, usage: STORAGE_USAGE });
+    this.#log.renew(buf);
+    return buf;
   }
 
   releaseBuffer(buf: GPUBuffer): void {
@@ -172,6 +214,7 @@ export class Runtime {
       new Uint8Array(staging.getMappedRange()).set(piece);
       staging.unmap();
       this.#encoderOnly().copyBufferToBuffer(staging, 0, dst, dstOffset + at, bytes);
+      this.#log.record(this.op ?? 'upload', [], [this.#log.lease(dst)]);
       this.#trash.push(staging);
       this.#stagedBytes += bytes;
       if (this.#stagedBytes >= STAGED_FLUSH) this.flush();
@@ -180,14 +223,40 @@ export class Runtime {
 
   clear(dst: GPUBuffer, offset = 0, size?: number): void {
     this.#encoderOnly().clearBuffer(dst, offset, size);
+    this.#log.record(this.op ?? 'clear', [], [this.#log.lease(dst)]);
   }
 
+  /** Records a buffer-to-buffer copy (offsets and size multiples of 4, as WebGPU requires; the caller checks). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.#encoderOnly().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.#log.record(this.op ?? 'copy', [this.#log.lease(src)], [this.#log.lease(dst)]);
+  }
+
+  /**
+   * Records a dispatch, after checking everything Dawn would reject in it (a rejected
+   * command spoils its whole batch): a typed error names the op, and nothing is recorded.
+   */
   dispatch(d: Dispatch): void {
+    this.#alive();
+    const { key, pipeline, layout } = this.cache.entry(d.pipeline);
+    const op = d.op ?? this.op ?? key;
+    let writable = this.#writable.get(pipeline);
+    if (!writable) this.#writable.set(pipeline, (writable = writableBindings(d.pipeline)));
+    checkDispatch(d, op, this.opened.limits, writable);
+    // The batch's error scopes open first: a bind group's error then belongs to its batch.
+    this.#batch();
     this.trace?.push(d);
-    const pipeline = this.cache.get(d.pipeline);
-    const entries: GPUBindGroupEntry[] = d.bindings.map((b) => ({ binding: b.binding, resource: { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } }));
-    if (d.params) entries.push({ binding: d.params.binding, resource: this.#uniforms.reserve(d.params.data) });
-    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const windows = d.bindings.map((b) => ({ binding: b.binding, buffer: b.buffer, offset: b.offset ?? 0, size: b.size }));
+    if (d.params) {
+      const u = this.#uniforms.reserve(d.params.data);
+      windows.push({ binding: d.params.binding, buffer: u.buffer, offset: u.offset, size: u.size });
+    }
+    // Labelled with the op: Dawn's messages quote the label, so a GPU error can name the op.
+    const group = this.bindGroups.get(key, layout, windows, op);
+    const reads: Lease[] = [];
+    const writes: Lease[] = [];
+    for (const b of d.bindings) (writable.has(b.binding) ? writes : reads).push(this.#log.lease(b.buffer));
+    this.#log.record(op, reads, writes);
     // While profiling, each dispatch gets its own pass: timestamps are written per pass.
     const timed = this.profiling && this.timestamps;
     if (timed || !this.#pass) {
@@ -224,6 +293,7 @@ export class Runtime {
 
   /** Submits the open batch (if any). */
   flush(): void {
+    refreshTuning();
     if (!this.#encoder) return;
     const enc = this.#encoderOnly();
     this.#encoder = undefined;
@@ -238,12 +308,19 @@ export class Runtime {
     this.#uniforms.commit(this.device.queue);
     this.device.queue.submit([enc.finish()]);
     this.submitCount++;
-    this.#scopes.push(this.device.popErrorScope(), this.device.popErrorScope());
+    const scopes = [this.device.popErrorScope(), this.device.popErrorScope()];
+    this.#log.submit((batch) => this.#verdict(scopes, batch));
     // Map only after the submit: a buffer pending a map cannot be used in a submission.
     if (read) this.#timings.push(this.#readTimes(read.buf, read.n));
-    for (const b of this.#trash) b.destroy();
+    for (const b of this.#trash) this.#destroyBuffer(b);
     this.#trash = [];
     this.#stagedBytes = 0;
+  }
+
+  /** A buffer's cached bind groups go with it (a group naming a destroyed buffer is invalid). */
+  #destroyBuffer(b: GPUBuffer): void {
+    this.bindGroups.forget(b);
+    b.destroy();
   }
 
   async #readTimes(buf: GPUBuffer, n: number): Promise<number[]> {
@@ -255,7 +332,23 @@ export class Runtime {
     return ns;
   }
 
-  /** Submits and waits; throws the first error any batch since the last sync raised. */
+  /** The typed error a submission failed with (undefined when it did not), given its commands. */
+  async #verdict(scopes: Promise<GPUError | null>[], batch: readonly Recorded[]): Promise<PmetalError | undefined> {
+    const errs = (await Promise.all(scopes)).filter((e): e is GPUError => e !== null);
+    if (!errs.length) return undefined;
+    // An out-of-memory error explains the "invalid due to a previous error" validation errors that follow it.
+    errs.sort((a, b) => Number(isOom(b)) - Number(isOom(a)));
+    // A compile error explains the validation errors that follow from it: it is the cause.
+    try {
+      await this.cache.check();
+    } catch (e) {
+      if (e instanceof PmetalError) return e;
+      throw e;
+    }
+    return toTyped(errs[0], batch);
+  }
+
+  /** Submits and waits; throws the first error of a batch since the last sync that no read threw. */
   async sync(): Promise<void> {
     this.#alive();
     this.flush();
@@ -263,35 +356,50 @@ export class Runtime {
     await this.#raise();
   }
 
-  async #raise(): Promise<void> {
-    const scopes = this.#scopes;
-    this.#scopes = [];
-    const errs = (await this.#guard(Promise.all(scopes))).filter((e): e is GPUError => e !== null);
-    // An out-of-memory error explains the "invalid due to a previous error" validation errors that follow it.
-    errs.sort((a, b) => Number(isOom(b)) - Number(isOom(a)));
-    // A compile error explains the validation errors that follow from it: report it first.
+  /**
+   * Waits until every submission is judged, then throws: the error of a lease in `mine` (a
+   * spoiled tensor, every time it is read), else a compile error, else the first submission
+   * error no sync()/read() has thrown yet (once), else an uncaptured error.
+   */
+  async #raise(mine: Lease[] = []): Promise<void> {
+    await this.#guard(this.#log.settled());
+    const own = mine.find((l) => l.failed)?.failed;
+    if (own) {
+      this.#log.reported(own);
+      throw own;
+    }
     await this.cache.check();
-    const all = [...errs, ...this.#uncaptured.splice(0)];
-    if (all.length) throw toTyped(all[0]);
+    const all = [...this.#log.takeUnreported(), ...this.#uncaptured.splice(0).map((e) => toTyped(e))];
+    if (all.length) throw all[0];
   }
 
-  /** Reads a buffer range back (submitting the batch first). */
+  /** Reads a buffer range back (submitting the batch first); a spoiled tensor throws the error that spoiled it. */
   async read(src: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     this.#alive();
+    const from = this.#log.lease(src);
+    if (from.failed) {
+      this.#log.reported(from.failed);
+      throw from.failed;
+    }
+    // The copy to the staging buffer is a write of its own: if its batch fails, the
+    // staging buffer holds zeros even though the source is intact.
+    const copied: Lease = {};
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({ size: Math.max(4, size), usage: 0x01 /* MAP_READ */ | 0x08 });
     this.#encoderOnly().copyBufferToBuffer(src, offset, staging, 0, size);
+    this.#log.record('read', [from], [copied]);
     this.flush();
     try {
       await this.#guard(staging.mapAsync(0x01));
     } catch (e) {
-      await this.#raise();
+      staging.destroy();
+      await this.#raise([from, copied]);
       throw e instanceof PmetalError ? e : new GpuValidationError(`[webgpu] read-back failed: ${(e as Error).message}`, { cause: e });
     }
     const out = staging.getMappedRange(0, size).slice(0, bytes);
     staging.unmap();
     staging.destroy();
-    await this.#raise();
+    await this.#raise([from, copied]);
     return out;
   }
 
@@ -313,7 +421,7 @@ export class Runtime {
     this.#pool.clear();
     this.#pooledBytes = 0;
     this.flush();
-    for (const b of this.#trash) b.destroy();
+    for (const b of this.#trash) this.#destroyBuffer(b);
     this.#trash = [];
   }
 
@@ -322,20 +430,38 @@ export class Runtime {
     this.#encoder = undefined;
     this.#pass = undefined;
     this.#uniforms.destroy();
+    this.bindGroups.clear();
     for (const list of this.#pool.values()) for (const b of list) b.destroy();
     this.#pool.clear();
     for (const b of this.#trash) b.destroy();
     this.#query?.set.destroy();
     this.#query?.resolve.destroy();
     this.#destroyed = true;
+    this.device.onuncapturederror = null;
     this.device.destroy();
   }
 }
 
 const isOom = (e: GPUError): boolean => (e.constructor?.name ?? '').includes('OutOfMemory');
 
-function toTyped(e: GPUError): PmetalError {
+/**
+ * A GPU error as a typed error. Given the failed submission's commands, the message starts
+ * with the op whose label Dawn quotes in it; when none is quoted, it lists what the
+ * submission held.
+ */
+function toTyped(e: GPUError, batch?: readonly Recorded[]): PmetalError {
   const name = e.constructor?.name ?? '';
-  if (isOom(e)) return new GpuOutOfMemoryError(`[webgpu] out of memory: ${e.message}`, { cause: e });
-  return new GpuValidationError(`[webgpu] ${name.includes('Internal') ? 'internal error' : 'validation error'}: ${e.message}`, { cause: e });
+  const op = batch?.find((r) => e.message.includes(`"${r.op}"`))?.op;
+  const note = !op && batch?.length ? ` (the failed submission held: ${summary(batch)})` : '';
+  const head = `[${op ?? 'webgpu'}]`;
+  if (isOom(e)) return new GpuOutOfMemoryError(`${head} out of memory: ${e.message}${note}`, { cause: e });
+  return new GpuValidationError(`${head} ${name.includes('Internal') ? 'internal error' : 'validation error'}: ${e.message}${note}`, { cause: e });
+}
+
+/** `upload ×3, rms_norm, read`: the ops of a batch in order of first appearance. */
+function summary(batch: readonly Recorded[]): string {
+  const n = new Map<string, number>();
+  for (const r of batch) n.set(r.op, (n.get(r.op) ?? 0) + 1);
+  const parts = [...n].map(([op, c]) => (c > 1 ? `${op} ×${c}` : op));
+  return parts.length > 12 ? `${parts.slice(0, 12).join(', ')}, …` : parts.join(', ');
 }

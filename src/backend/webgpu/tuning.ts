@@ -3,8 +3,8 @@ import { OptionsError } from '../../errors.js';
 /**
  * The webgpu tuning switches, read and validated in one place. They pick among kernels that
  * are all correct (`pmetal bench --variants` times them side by side); none is ever needed
- * for correctness. Read from the environment at each launch (the variants bench changes
- * them between runs), parsed once per distinct value, and named in every pipeline key so a
+ * for correctness. Read from the environment once per submitted batch (the variants bench
+ * changes them between runs), and named in every pipeline key so a
  * compiled pipeline, an error and a bench row say which variant produced them.
  *
  *   PMETAL_VEC_PLAN=wide|mid|deep     words per invocation of the register-resident row kernels
@@ -17,8 +17,8 @@ export type VecPlanMode = 'wide' | 'mid' | 'deep';
 export const GEMM_TUNE_DEFAULTS = {
   /** The small-M (GEMV) kernel for M ≤ 16 with b as [N,K]. */
   gemv: true,
-  /** The small-M kernel with K split over the whole workgroup (4 KiB contiguous runs). */
-  gemvSplit: false,
+  /** The small-M kernel with K split over the whole workgroup (4 KiB contiguous runs) from M = 4 on. */
+  gemvSplit: true,
   /** The aligned subgroup-matrix kernel (gemm_sgmat_vec). */
   sgmatVec: true,
   /** The 16-byte-word portable tile kernel. */
@@ -77,14 +77,17 @@ export function parseTuning(vec: string | undefined, gemm: string | undefined, r
   return { vecPlan, gemm: g, ropeVec, key: parts.join(';') };
 }
 
-let cached: { raw: string; tuning: Tuning } | undefined;
+let cached: Tuning | undefined;
 
-/** The switches as set now (parsed again only when the environment changed). */
+/**
+ * The switches as set at the last submission (the environment is read once per batch:
+ * process.env reads cost ~0.5 µs each, too much for every launch of a small op).
+ */
 export function tuning(): Tuning {
-  const vec = env('PMETAL_VEC_PLAN');
-  const gemm = env('PMETAL_GEMM_TUNE');
-  const rope = env('PMETAL_ROPE_VEC');
-  const raw = `${vec ?? ''}\0${gemm ?? ''}\0${rope ?? ''}`;
-  if (cached?.raw !== raw) cached = { raw, tuning: parseTuning(vec, gemm, rope) };
-  return cached.tuning;
+  return (cached ??= parseTuning(env('PMETAL_VEC_PLAN'), env('PMETAL_GEMM_TUNE'), env('PMETAL_ROPE_VEC')));
+}
+
+/** Reads the environment again at the next launch (the runtime calls it at each submission). */
+export function refreshTuning(): void {
+  cached = undefined;
 }

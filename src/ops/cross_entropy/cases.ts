@@ -37,6 +37,9 @@ const DEFS: CeCaseDef[] = [
   { shape: [2, 3, 65], options: { reduction: 'none', labelSmoothing: 0.05 }, quick: true },
   { shape: [9, 515], options: { softcap: 15, labelSmoothing: 0.2 }, quick: true, range: 40, ignore: 'some' },
   { shape: [3, 32000], options: { labelSmoothing: 0.1 }, quick: true, ignore: 'some' },
+  // |x/cap| up to 30: sech² down to 4e^-60, where 1 − tanh² is 0 in float64 (the
+  // reference's slope must be the exact sech², as the kernels' is).
+  { shape: [4, 64], options: { softcap: 2, reduction: 'none' }, quick: true, range: 60 },
   // exp(z − lse) far below 2^-126: subnormal (or flushed) probabilities in the backward.
   { shape: [3, 200], options: { reduction: 'none' }, quick: true, range: 100 },
   { shape: [2, 128256], options: { softcap: 30, labelSmoothing: 0.1 }, quick: false, range: 40 },

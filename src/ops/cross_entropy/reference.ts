@@ -24,6 +24,17 @@ export const FLUSH = 2 ** -126;
 export const capped = (x: number, cap: number | undefined): number => (cap === undefined ? x : cap * Math.tanh(x / cap));
 
 /**
+ * ∂z/∂x = sech²(x/cap) (1 without a softcap), as 4e/(1+e)² with e = exp(−2|x/cap|): exact to
+ * a few ulp for every x. 1 − tanh² cancels: its relative error is ~1e-8 at |x/cap| = 10,
+ * 2e-6 at 13, 4% at 18, and past 19 tanh rounds to 1 and it is 0.
+ */
+export function softcapSlope(x: number, cap: number | undefined): number {
+  if (cap === undefined) return 1;
+  const e = Math.exp(-2 * Math.abs(x / cap));
+  return (4 * e) / (1 + e) ** 2;
+}
+
+/**
  * Cross-entropy in float64, row by row: lse = logsumexp_j z_j and, for a counted row,
  *   loss = lse − (1−ε)·z_t − (ε/V)·Σ_j z_j
  * (PyTorch's label smoothing: (1−ε)·nll + ε·mean_j(−log p_j)). Ignored rows give 0; a

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FLOAT_DTYPES } from '../../dtype.js';
 import { DTypeError, ShapeError } from '../../errors.js';
-import { expectDtype, expectRank, finite, fmt, required, rowsCols } from '../check.js';
+import { expectDtype, expectNonEmptyAxis, expectRank, finite, fmt, i32Int, required, rowsCols } from '../check.js';
 import { U32, boundsOf, gamma } from '../tolerance.js';
 import { defineOp, type TensorInfo } from '../types.js';
 import { CE_FORWARD_BENCH, CE_FORWARD_CASES } from './cases.js';
@@ -18,9 +18,14 @@ import { crossEntropyFuzz } from './fuzz.js';
  */
 export const crossEntropyOptions = z
   .object({
-    ignoreIndex: z.number().int().min(-(2 ** 31)).max(2 ** 31 - 1).default(-100),
+    ignoreIndex: i32Int().default(-100),
     labelSmoothing: finite().min(0).lt(1).default(0),
-    softcap: finite().positive().optional(),
+    /** Packed as f32 with fl(1/softcap): both must be normal f32s, so softcap ∈ [2^-126, 2^126]. */
+    softcap: finite()
+      .refine((v) => v >= 2 ** -126 && v <= 2 ** 126, {
+        error: (iss) => `expected a number in [2^-126, 2^126] (the kernels take softcap and 1/softcap as f32; outside it one of them is subnormal or Inf), got ${String(iss.input)}`,
+      })
+      .optional(),
     reduction: z.enum(['mean', 'sum', 'none']).default('mean'),
   })
   .strict();
@@ -43,6 +48,9 @@ export function checkLogits(op: string, i: { logits?: TensorInfo }): { x: Tensor
   const x = required(op, 'logits', i.logits);
   expectRank(op, 'logits', x, [2, 3], '[T, V] or [B, S, V]');
   expectDtype(op, 'logits', x, FLOAT_DTYPES);
+  // No class for any target to name, and logsumexp over nothing is −Inf: an error naming the
+  // axis. Zero rows (an empty batch) are fine.
+  expectNonEmptyAxis(op, 'logits', x, -1, 'the vocabulary V');
   const [rows, v] = rowsCols(x.shape);
   return { x, rows, v };
 }
@@ -67,6 +75,10 @@ export const crossEntropy = defineOp({
     const { x, rows } = checkLogits(op, i);
     checkTargets(op, required(op, 'targets', i.targets), x);
     return { loss: { dtype: 'f32', shape: o.reduction === 'none' ? [rows] : [1] }, lse: { dtype: 'f32', shape: [rows] } };
+  },
+  // No rows: 'sum' is 0, 'mean' is 0/0 = NaN (as PyTorch); 'none' and lse are empty.
+  emptyResult(i, o) {
+    return rowsCols(i.logits!.shape)[0] === 0 ? { loss: o.reduction === 'mean' ? NaN : 0 } : undefined;
   },
   reference(i, o) {
     const r = crossEntropyRef(i.logits!, i.targets!, o as CeOptions);

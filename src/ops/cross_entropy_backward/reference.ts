@@ -1,11 +1,11 @@
 import { rowsCols } from '../check.js';
-import { capped, targetKind, type CeOptions } from '../cross_entropy/reference.js';
+import { capped, softcapSlope, targetKind, type CeOptions } from '../cross_entropy/reference.js';
 import type { RefTensor } from '../types.js';
 
 /**
  * Cross-entropy backward in float64, from the forward's lse:
  *   dlogits_j = g·(softmax_j − (1−ε)·[j=t] − ε/V)·∂z_j/∂x_j,   softmax_j = exp(z_j − lse),
- * with ∂z/∂x = 1 − tanh²(x/cap) under a softcap (1 without). g = dloss[row] ('none'),
+ * with ∂z/∂x = sech²(x/cap) under a softcap (1 without; softcapSlope, cancellation-free). g = dloss[row] ('none'),
  * dloss[0] ('sum') or dloss[0]/count ('mean', count = non-ignored targets). Ignored rows
  * get 0; rows with a target outside [0, V) get NaN, matching the forward.
  */
@@ -29,7 +29,7 @@ export function crossEntropyBackwardRef(logits: RefTensor, targets: RefTensor, l
     for (let j = 0; j < v; j++) {
       const x = logits.data[off + j];
       const p = Math.exp(capped(x, o.softcap) - lse.data[r]);
-      const s = o.softcap === undefined ? 1 : 1 - Math.tanh(x / o.softcap) ** 2;
+      const s = softcapSlope(x, o.softcap);
       dx[off + j] = g[r] * (p - c2 - (j === t ? c1 : 0)) * s;
     }
   }

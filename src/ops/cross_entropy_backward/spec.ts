@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { FLOAT_DTYPES } from '../../dtype.js';
 import { expectShape, required, rowsCols } from '../check.js';
 import { CE_BACKWARD_BENCH, CE_BACKWARD_CASES } from '../cross_entropy/cases.js';
-import { FLUSH, softcapError, type CeOptions } from '../cross_entropy/reference.js';
+import { FLUSH, softcapError, softcapSlope, type CeOptions } from '../cross_entropy/reference.js';
 import { checkLogits, checkTargets, crossEntropyOptions } from '../cross_entropy/spec.js';
 import { ULP, U32, boundsOf } from '../tolerance.js';
 import { defineOp } from '../types.js';
@@ -65,7 +65,7 @@ export const crossEntropyBackward = defineOp({
         const k = row * v + j;
         const xv = x.data[k];
         const zv = o.softcap === undefined ? xv : o.softcap * Math.tanh(xv / o.softcap);
-        const s = o.softcap === undefined ? 1 : 1 - Math.tanh(xv / o.softcap) ** 2;
+        const s = softcapSlope(xv, o.softcap);
         const { dz, sRel, sAbs } = softcapError(xv, o.softcap);
         const d = zv - lse;
         const p = Math.exp(d);

@@ -37,13 +37,13 @@ export function cacheOffset(dm: DecodeDims, hd: number, b: number, kvh: number, 
 }
 
 export function decodeDims(op: string, q: TensorInfo, k: TensorInfo, v: TensorInfo, lengths: TensorInfo, table?: TensorInfo): DecodeDims {
-  if (q.shape.length !== 4) throw new ShapeError(`[${op}] q: expected [B, T, Hq, D] (T ≤ ${MAX_DECODE_TOKENS} new tokens per sequence), got ${fmt(q)}`);
+  if (q.shape.length !== 4 || q.shape.some((x) => !Number.isInteger(x) || x < 1)) throw new ShapeError(`[${op}] q: expected [B, T, Hq, D] (T ≤ ${MAX_DECODE_TOKENS} new tokens per sequence), got ${fmt(q)}`);
   const [batch, t, hq, d] = q.shape;
   if (t > MAX_DECODE_TOKENS) throw new ShapeError(`[${op}] q: expected at most ${MAX_DECODE_TOKENS} query tokens per sequence, got ${fmt(q)}`);
   const paged = !!table;
   const want = paged ? '[numBlocks, blockSize, Hkv, D]' : '[B, Hkv, Smax, D]';
   for (const [name, x] of [['kCache', k], ['vCache', v]] as const) {
-    if (x.shape.length !== 4) throw new ShapeError(`[${op}] ${name}: expected ${want}${paged ? ' (paged: blockTable given)' : ''}, got ${fmt(x)}`);
+    if (x.shape.length !== 4 || x.shape.some((y) => !Number.isInteger(y) || y < 1)) throw new ShapeError(`[${op}] ${name}: expected ${want}${paged ? ' (paged: blockTable given)' : ''}, got ${fmt(x)}`);
   }
   const hkv = paged ? k.shape[2] : k.shape[1];
   const dv = v.shape[3];
@@ -57,7 +57,7 @@ export function decodeDims(op: string, q: TensorInfo, k: TensorInfo, v: TensorIn
   if (!paged && k.shape[0] !== batch) throw new ShapeError(`[${op}] kCache: expected batch ${batch} (that of q), got ${fmt(k)}`);
   if (vHead.some((x, i) => x !== same[i])) throw new ShapeError(`[${op}] vCache: expected ${v.dtype}[${[...same, dv]}] (the layout of kCache, head dim Dv), got ${fmt(v)}`);
   if (lengths.dtype !== 'i32' || lengths.shape.length !== 1 || lengths.shape[0] !== batch) throw new ShapeError(`[${op}] lengths: expected i32[${batch}], got ${fmt(lengths)}`);
-  if (table && (table.dtype !== 'i32' || table.shape.length !== 2 || table.shape[0] !== batch)) throw new ShapeError(`[${op}] blockTable: expected i32[${batch}, maxBlocks], got ${fmt(table)}`);
+  if (table && (table.dtype !== 'i32' || table.shape.length !== 2 || table.shape[0] !== batch || table.shape[1] < 1)) throw new ShapeError(`[${op}] blockTable: expected i32[${batch}, maxBlocks], got ${fmt(table)}`);
   const blockSize = paged ? k.shape[1] : 0;
   const maxBlocks = paged ? table!.shape[1] : 0;
   return {

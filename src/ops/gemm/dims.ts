@@ -21,10 +21,11 @@ export function gemmDims(aShape: readonly number[], bShape: readonly number[], t
   const m = transA ? ac : ar;
   const k = transA ? ar : ac;
   const n = transB ? br : bc;
-  const aBatch = aShape.length === 3 ? aShape[0] : 1;
-  const bBatch = bShape.length === 3 ? bShape[0] : 1;
+  // The batch of the rank-3 operand (check() makes two of them agree); a rank-2 one
+  // broadcasts, so a batch of 0 (an empty batch) stays 0.
+  const batch = aShape.length === 3 ? aShape[0] : bShape.length === 3 ? bShape[0] : 1;
   return {
-    batch: Math.max(aBatch, bBatch),
+    batch,
     m,
     n,
     k,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BYTES, FLOAT_DTYPES, type FloatDType } from '../../dtype.js';
 import { OptionsError, ShapeError } from '../../errors.js';
-import { expectDtype, expectRank, expectSameDtype, expectShape, finite, fmt, required } from '../check.js';
+import { expectDtype, expectRank, expectSameDtype, expectShape, f32Scalar, fmt, required } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf, gamma } from '../tolerance.js';
 import { defineOp, type HostTensor, type OpCase } from '../types.js';
@@ -13,8 +13,9 @@ export const gemmOptions = z
   .object({
     transA: z.boolean().default(false),
     transB: z.boolean().default(false),
-    alpha: finite().default(1),
-    beta: finite().default(0),
+    /** Both packed as f32 (f32Scalar: 0 or a normal f32). */
+    alpha: f32Scalar().default(1),
+    beta: f32Scalar().default(0),
     /** Output dtype (c and bias have it too); default: the dtype of a. */
     outDtype: z.enum(['f32', 'f16', 'bf16']).optional(),
   })
@@ -179,6 +180,10 @@ export const gemm = defineOp({
     gemmCase({ m: 12, n: 37, k: 264, transB: true, batchA: 2, batchB: 2, beta: 0.5, bias: true, quick: true }),
     gemmCase({ m: 5, n: 21, k: 100, transB: true, batchB: 2, quick: true }),
     gemmCase({ m: 3, n: 9, k: 37, transB: true, quick: true }),
+    // K = 0: y = beta·C + bias (torch.addmm), on every kernel that can be picked.
+    gemmCase({ m: 5, n: 7, k: 0, beta: 0.5, bias: true, quick: true }),
+    gemmCase({ m: 3, n: 9, k: 0, transB: true, quick: true }),
+    gemmCase({ m: 40, n: 72, k: 0, batchA: 2, transA: true, beta: -1, quick: true }),
     gemmCase({ m: 64, n: 64, k: 4096 }),
     gemmCase({ m: 128, n: 128, k: 128 }),
     gemmCase({ m: 130, n: 131, k: 129 }),
@@ -189,8 +194,24 @@ export const gemm = defineOp({
   ],
   bench: [
     { label: 'm=4096,n=4096,k=4096', options: {}, make: (d, s) => makeInputs({ m: 4096, n: 4096, k: 4096 }, d, s) },
-    // A decode-style batch through an MLP down projection (weights stored [N,K]).
-    { label: 'm=8,n=4096,k=14336,transB', options: { transB: true }, make: (d, s) => makeInputs({ m: 8, n: 4096, k: 14336, transB: true }, d, s) },
+    { label: 'm=8192,n=8192,k=8192', options: {}, make: (d, s) => makeInputs({ m: 8192, n: 8192, k: 8192 }, d, s) },
+    // Llama-3-8B MLP shapes over 4096 tokens: up/gate (N = 14336) and down (K = 14336).
+    { label: 'm=4096,n=14336,k=4096', options: {}, make: (d, s) => makeInputs({ m: 4096, n: 14336, k: 4096 }, d, s) },
+    { label: 'm=4096,n=4096,k=14336', options: {}, make: (d, s) => makeInputs({ m: 4096, n: 4096, k: 14336 }, d, s) },
+    // LM heads (weights stored [V, H]): vocabularies that are no multiple of any tile, next
+    // to an aligned one of about the same size (32000) for the unaligned/aligned ratio.
+    ...[32000, 32001, 50257, 128256, 151936].map((v) => ({
+      label: `m=2048,n=${v},k=4096,transB`,
+      options: { transB: true },
+      make: (d: FloatDType, s: number) => makeInputs({ m: 2048, n: v, k: 4096, transB: true }, d, s),
+    })),
+    // Decode (GEMV): 1 and 8 tokens through the MLP's projections (weights stored [N, K]).
+    ...[1, 8].flatMap((m) =>
+      [
+        [14336, 4096],
+        [4096, 14336],
+      ].map(([n, k]) => ({ label: `m=${m},n=${n},k=${k},transB`, options: { transB: true }, make: (d: FloatDType, s: number) => makeInputs({ m, n, k, transB: true }, d, s) })),
+    ),
   ],
   cost(i, o) {
     const a = i.a!;

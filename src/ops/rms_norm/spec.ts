@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { FLOAT_DTYPES } from '../../dtype.js';
-import { expectDtype, expectRank, expectShape, expectSameDtype, finite, required, rowsCols } from '../check.js';
+import { expectDtype, expectNonEmptyAxis, expectRank, expectShape, expectSameDtype, positiveNormalF32, required, rowsCols } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf } from '../tolerance.js';
 import { defineOp, type OpCase } from '../types.js';
@@ -8,7 +8,7 @@ import { rmsNormRef } from './reference.js';
 import { rmsNormFuzz } from './fuzz.js';
 
 export const rmsNormOptions = z
-  .object({ eps: finite().positive().default(1e-6) })
+  .object({ eps: positiveNormalF32().default(1e-6) })
   .strict();
 export type RmsNormOptions = z.input<typeof rmsNormOptions>;
 
@@ -43,6 +43,9 @@ export const rmsNorm = defineOp({
     const x = required(op, 'x', i.x);
     expectRank(op, 'x', x, [1, 2, 3, 4], '[..., N] with rank 1 to 4');
     expectDtype(op, 'x', x, FLOAT_DTYPES);
+    // The mean of zero squares is 0/0 (PyTorch's mean of an empty tensor is NaN): an error
+    // naming the axis rather than NaN rstd for every row. Zero rows are fine (empty outputs).
+    expectNonEmptyAxis(op, 'x', x, -1, 'the normalized dimension N');
     const [rows, n] = rowsCols(x.shape);
     expectShape(op, 'weight', required(op, 'weight', i.weight), [n], x.dtype);
     if (i.residual) {

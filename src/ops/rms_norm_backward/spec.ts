@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { FLOAT_DTYPES, toFloat64 } from '../../dtype.js';
-import { expectDtype, expectRank, expectShape, finite, required, rowsCols } from '../check.js';
+import { expectDtype, expectRank, expectShape, positiveNormalF32, required, rowsCols } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, boundsOf } from '../tolerance.js';
 import { defineOp, type OpCase } from '../types.js';
 import { rmsNormBackwardRef, rstdOf } from './reference.js';
 import { rmsNormBackwardFuzz } from './fuzz.js';
 
-export const rmsNormBackwardOptions = z.object({ eps: finite().positive().default(1e-6) }).strict();
+export const rmsNormBackwardOptions = z.object({ eps: positiveNormalF32().default(1e-6) }).strict();
 export type RmsNormBackwardOptions = z.input<typeof rmsNormBackwardOptions>;
 
 const shapes = (rows: number, cols: number, withRstd: boolean, quick: boolean): OpCase => ({
@@ -52,6 +52,10 @@ export const rmsNormBackward = defineOp({
     expectShape(op, 'weight', required(op, 'weight', i.weight), [n], x.dtype);
     if (i.rstd) expectShape(op, 'rstd', i.rstd, [rows], 'f32');
     return { dx: { dtype: x.dtype, shape: x.shape }, dw: { dtype: 'f32', shape: [n] } };
+  },
+  // dw sums over the rows: over none it is 0 (dx is then empty).
+  emptyResult(i) {
+    return rowsCols(i.x!.shape)[0] === 0 ? { dw: 0 } : undefined;
   },
   reference(i, o) {
     const x = i.x!;

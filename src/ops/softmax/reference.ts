@@ -4,7 +4,10 @@ import type { RefTensor } from '../types.js';
 /**
  * Row softmax of scale·x in float64. With causal, x is [..., Sq, Sk] and query q sees keys
  * k ≤ q + offset, offset = Sk − Sq unless given (bottom-right alignment: the last query
- * sees every key, as with a KV cache). Masked entries are 0; a fully masked row is all 0.
+ * sees every key, as with a KV cache). Semantics every backend matches:
+ * - masked entries are exactly 0; a row with no visible key (offset < −q) is all 0;
+ * - a row whose visible entries are all −Inf is NaN on those entries (0/0, as torch.softmax
+ *   of an all −inf row), its masked entries still 0.
  */
 export function softmaxRef(x: RefTensor, scale: number, causal: boolean, queryOffset: number | undefined) {
   const [rows, n] = rowsCols(x.shape);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { FLOAT_DTYPES } from '../../dtype.js';
-import { expectDtype, expectRank, finite, required, rowsCols } from '../check.js';
+import { FLOAT_DTYPES, fromFloat64 } from '../../dtype.js';
+import { expectDtype, expectRank, f32Scalar, i32Int, required, rowsCols } from '../check.js';
 import { uniform } from '../random.js';
 import { U32, ULP, boundsOf } from '../tolerance.js';
 import { defineOp, type OpCase } from '../types.js';
@@ -9,12 +9,20 @@ import { softmaxFuzz } from './fuzz.js';
 
 export const softmaxOptions = z
   .object({
-    scale: finite().default(1),
+    /** Packed as f32 (f32Scalar: 0 or a normal f32). */
+    scale: f32Scalar().default(1),
     causal: z.boolean().default(false),
-    /** Causal only: query q sees keys k ≤ q + queryOffset; default Sk − Sq (bottom-right). */
-    queryOffset: z.number().int().optional(),
+    /**
+     * Causal only: query q sees keys k ≤ q + queryOffset; default Sk − Sq (bottom-right). Any
+     * i32: the kernels take it as i32 and form q + queryOffset + 1 without overflow.
+     */
+    queryOffset: i32Int().optional(),
   })
-  .strict();
+  .strict()
+  // An option that would be silently ignored is an error.
+  .superRefine((o, ctx) => {
+    if (o.queryOffset !== undefined && !o.causal) ctx.addIssue({ code: 'custom', path: ['queryOffset'], message: `only applies with causal: true (got ${o.queryOffset} without it)` });
+  });
 export type SoftmaxOptions = z.input<typeof softmaxOptions>;
 
 const c = (label: string, shape: number[], options: Record<string, unknown>, quick: boolean, lo = -4, hi = 4): OpCase => ({
@@ -22,6 +30,23 @@ const c = (label: string, shape: number[], options: Record<string, unknown>, qui
   options,
   quick,
   make: (dtype, seed) => ({ x: uniform(dtype, shape, seed, lo, hi) }),
+});
+
+/**
+ * Rows whose first `cols` entries are −Inf (all of a row with cols = n; with causal, the
+ * entries a query sees): `rows` lists which. The semantics under test are the reference's.
+ */
+const negInf = (label: string, shape: number[], options: Record<string, unknown>, rows: number[], cols: number): OpCase => ({
+  label,
+  options,
+  quick: true,
+  make: (dtype, seed) => {
+    const x = uniform(dtype, shape, seed, -4, 4);
+    const n = shape[shape.length - 1];
+    const ninf = dtype === 'f32' ? -Infinity : fromFloat64(dtype, [-Infinity])[0];
+    for (const r of rows) (x.data as Float32Array | Uint16Array).fill(ninf, r * n, r * n + cols);
+    return { x };
+  },
 });
 
 export const softmax = defineOp({
@@ -55,6 +80,8 @@ export const softmax = defineOp({
     for (let row = 0; row < rows; row++) {
       const lim = r.limitOf(row);
       const m = r.rowMax[row];
+      // No visible key (y = 0 exactly) or all visible entries −Inf (NaN, matched exactly).
+      if (!Number.isFinite(m)) continue;
       for (let j = 0; j < lim; j++) {
         const zz = r.z[row * n + j];
         const d = zz - m;
@@ -82,6 +109,15 @@ export const softmax = defineOp({
     c('causal,offset=-2', [1, 9, 9], { causal: true, queryOffset: -2 }, true),
     c('causal,sq=8,sk=64', [2, 8, 64], { causal: true, scale: 0.3 }, true),
     c('causal,offset=-3,sq=sk=16', [1, 16, 16], { causal: true, queryOffset: -3 }, true),
+    // Offsets at the ends of i32: every key visible (q + offset + 1 past 2^31 must not wrap),
+    // and none.
+    c('causal,offset=2^31-2', [2, 3, 40], { causal: true, queryOffset: 2 ** 31 - 2 }, true),
+    c('causal,offset=-2^31', [1, 5, 24], { causal: true, queryOffset: -(2 ** 31) }, true),
+    // All −Inf rows: NaN where visible (torch.softmax), masked entries 0. Rows of 40 f16
+    // take the register kernel on webgpu, rows of 33 the word kernel.
+    negInf('rows=4,n=40,-inf-rows', [4, 40], {}, [1, 3], 40),
+    negInf('rows=3,n=33,-inf-row', [3, 33], {}, [0], 33),
+    negInf('causal,sq=4,sk=40,-inf-visible', [1, 4, 40], { causal: true, queryOffset: 2 }, [0, 2], 5),
     c('rows=64,n=8192', [64, 8192], {}, false),
     c('causal,b=2,h=4,s=256', [2, 4, 256, 256], { causal: true, scale: 0.088 }, false),
   ],

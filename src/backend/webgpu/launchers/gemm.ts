@@ -4,10 +4,12 @@ import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
 import type { PipelineSpec } from '../pipelines.js';
 import { dtCode } from '../pipelines.js';
-import { rowChunks, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
+import { rowChunks, windowLimit, windowOf, type AdapterTraits, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
 import { tuning } from '../tuning.js';
+import { pickSgmatKernel, type SgmatChoice, type SgmatConfig } from '../sgmat_configs.js';
 import type { Binding } from '../runtime.js';
-import { NotSupportedError } from '../../../errors.js';
+import { LimitError, TierUnavailableError } from '../../../errors.js';
+import { launchSplit } from './gemm_split.js';
 
 export const GEMM_PARAMS = defineParams([
   ['m', 'u32'],
@@ -45,8 +47,10 @@ export const SGMAT_TILE = { BM: 128, BN: 128 } as const;
 export const SGMAT_VEC_TILES = { narrow: { WIDE_N: 0, BM: 128, BN: 128 }, wide: { WIDE_N: 1, BM: 128, BN: 256 } } as const;
 /** Small-M kernel (gemm_gemv): rows and columns of y per workgroup, and the largest M it takes. */
 export const GEMV_TILE = { BM: 8, BN: 8, MAX_M: 16 } as const;
-/** gemm_gemv_split (a tuning variant): the same rows, 4 columns per workgroup. */
+/** gemm_gemv_split (M ≥ GEMV_SPLIT_MIN_M): the same rows, 4 columns per workgroup. */
 export const GEMV_SPLIT_TILE = { BM: 8, BN: 4 } as const;
+/** The smallest M the K-split kernel takes (below it the column kernel is faster). */
+export const GEMV_SPLIT_MIN_M = 4;
 
 /** Workgroup bytes of gemm_sgmat.wgsl (mirrors its constants: f16 slices + 8 f32 16×16 stages). */
 export function sgmatWorkgroupBytes(wide: boolean, transA: boolean, transB: boolean): number {
@@ -82,7 +86,7 @@ export function tiledConfig(m: number, n: number): keyof typeof TILED_CONFIGS {
   return m > 64 && n > 64 ? 'large' : 'small';
 }
 
-export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat_vec' | 'gemv' | 'gemv_split';
+export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat8' | 'sgmat_vec' | 'gemv' | 'gemv_split';
 
 export interface GemmPipelineOptions {
   /** Which kernel (default: gemm_sgmat on the subgroup-matrix tier, gemm_tiled otherwise). */
@@ -108,6 +112,8 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
   switch (kernel) {
     case 'sgmat':
       return { shader: 'gemm/gemm_sgmat.wgsl', defines: { ...common, WIDE_SMEM: opts.wide ?? true }, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
+    case 'sgmat8':
+      return { shader: 'gemm/gemm_sgmat8.wgsl', defines: common, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
     case 'sgmat_vec':
       return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, SHALLOW_K: opts.shallowK ?? false, DBUF: opts.dbuf ?? false } };
     case 'gemv':
@@ -132,26 +138,107 @@ export function vecAligned(w: number, m: number, n: number, k: number, transA: b
   return aBase % w === 0 && bBase % w === 0 && lda % w === 0 && ldb % w === 0;
 }
 
-/**
- * The subgroup size the subgroup-matrix kernel is laid out for (the adapter's largest), after
- * checking what the kernel needs of the adapter: an f16→f32 16×16×16 matrix config and a
- * workgroup of 8 such subgroups.
- */
-function sgSizeOf(ctx: LaunchContext): number {
-  const info = ctx.rt.opened.adapter.info as unknown as { subgroupMaxSize?: number };
-  const sg = info.subgroupMaxSize && info.subgroupMaxSize > 0 ? info.subgroupMaxSize : 32;
-  // GPUSubgroupMatrixConfig's M/N/K are `unsigned long long` (a BigInt in some bindings).
-  type Cfg = { componentType?: string; resultComponentType?: string; M?: number | bigint; N?: number | bigint; K?: number | bigint };
-  const configs = ctx.rt.opened.subgroupMatrixConfigs as Cfg[];
-  const show = (c: Cfg) => `${c.componentType}→${c.resultComponentType} ${Number(c.M)}×${Number(c.N)}×${Number(c.K)}`;
-  const has16 = configs.some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && Number(c.M) === 16 && Number(c.N) === 16 && Number(c.K) === 16);
-  if (configs.length && !has16) {
-    throw new NotSupportedError(`[gemm] tier 'subgroup-matrix' needs an f16→f32 16×16×16 subgroup matrix config; the adapter offers ${configs.map(show).join(', ')}`);
+/** The subgroup-matrix kernel for an adapter (sgmat_configs.ts), memoized per traits object. */
+const choices = new WeakMap<AdapterTraits, SgmatChoice>();
+export function sgmatChoice(adapter: AdapterTraits): SgmatChoice {
+  let c = choices.get(adapter);
+  if (!c) choices.set(adapter, (c = pickSgmatKernel(adapter.subgroupMatrixConfigs as SgmatConfig[], adapter.subgroupMaxSize, adapter.limits.maxComputeInvocationsPerWorkgroup)));
+  return c;
+}
+
+/** Tiles of gemm_sgmat8.wgsl (f32 8×8×8 configurations). */
+export const SGMAT8_TILE = { BM: 64, BN: 64 } as const;
+
+/** What every dispatch of one gemm call shares. */
+export interface GemmCall {
+  ctx: LaunchContext;
+  tier: WebGpuTier;
+  aDtype: DType;
+  variant: GemmVariant;
+  alpha: number;
+  beta: number;
+}
+
+/** A binding and the element offset of the operand's first element inside it. */
+export interface GemmWindow {
+  b: Binding;
+  base: number;
+}
+
+/** The kernel and its tile for a problem of m×n×k whose a and b start at these bases (alignment decides). */
+function pickKernel(call: GemmCall, m: number, n: number, k: number, aBase: number, bBase: number): { pipeline: PipelineSpec; bm: number; bn: number } {
+  const { ctx, tier, aDtype, variant } = call;
+  const { transA, transB } = variant;
+  const tune = tuning().gemm;
+  if (m <= GEMV_TILE.MAX_M && transB && !transA && tune.gemv) {
+    // Decode-style shapes: every tier (f32 accumulation satisfies the f16 tier's bound).
+    // Measured on the H100 (bench/results/h100-2026-12-06-G1/gemv-variants.txt): at M = 8 the
+    // K-split kernel is 1.05–1.55× faster, at M = 1 the column kernel 1.05–1.3× (M = 2…7 not
+    // measured: the split takes over from 4).
+    if (tune.gemvSplit && m >= GEMV_SPLIT_MIN_M && vecAligned(16 / BYTES[aDtype], m, n, k, false, true, aBase, bBase)) {
+      return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv_split' }), bm: GEMV_SPLIT_TILE.BM, bn: GEMV_SPLIT_TILE.BN };
+    }
+    const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
+    return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv', vec }), bm: GEMV_TILE.BM, bn: GEMV_TILE.BN };
   }
-  if (8 * sg > ctx.limits.maxComputeInvocationsPerWorkgroup) {
-    throw new NotSupportedError(`[gemm] tier 'subgroup-matrix' needs workgroups of 8 subgroups of ${sg} (maxComputeInvocationsPerWorkgroup is ${ctx.limits.maxComputeInvocationsPerWorkgroup})`);
+  if (tier === 'subgroup-matrix') {
+    const choice = sgmatChoice(ctx.adapter);
+    if (!choice.kernel) throw new TierUnavailableError(`[gemm] tier 'subgroup-matrix': ${choice.reason}`);
+    const sgSize = choice.subgroupSize;
+    if (choice.kernel === 'f32-8') {
+      return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'sgmat8', sgSize }), bm: SGMAT8_TILE.BM, bn: SGMAT8_TILE.BN };
+    }
+    const storage = ctx.limits.maxComputeWorkgroupStorageSize;
+    if (sgSize === 32 && tune.sgmatVec && vecAligned(8, m, n, k, transA, transB, aBase, bBase)) {
+      // Defaults measured on an H100 at 4096³ (bench --variants): 128×256 tiles, 32-deep
+      // slices, one buffer. Double buffering fits 48 KiB with 128×256 tiles only at
+      // 16-deep slices (shallowK).
+      const { dbuf, wideN, shallowK } = tune;
+      const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
+      if (sgmatVecWorkgroupBytes(wideN, transA, transB, dbuf, shallowK) <= storage) {
+        return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'sgmat_vec', wideN, shallowK, dbuf }), bm: t.BM, bn: t.BN };
+      }
+    }
+    const wide = sgmatWorkgroupBytes(true, transA, transB) <= storage;
+    return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'sgmat', sgSize, wide }), bm: SGMAT_TILE.BM, bn: SGMAT_TILE.BN };
   }
-  return sg;
+  const config = tiledConfig(m, n);
+  const vec = tune.tiledVec && vecAligned(4, m, n, k, transA, transB, aBase, bBase);
+  return { pipeline: gemmPipeline(tier, aDtype, variant, { config, vec }), bm: TILED_CONFIGS[config].BM, bn: TILED_CONFIGS[config].BN };
+}
+
+/** Records one dispatch of an m×n×k problem over `batches` batches (a and b advance by their strides, y and c by m·n). */
+export function recordGemm(call: GemmCall, m: number, n: number, k: number, w: { a: GemmWindow; b: GemmWindow; c?: GemmWindow; bias?: GemmWindow; y: GemmWindow }, batches: number, aStride: number, bStride: number): void {
+  const bindings: Binding[] = [w.a.b, w.b.b, w.y.b];
+  if (w.c) bindings.push(w.c.b);
+  if (w.bias) bindings.push(w.bias.b);
+  const { pipeline, bm, bn } = pickKernel(call, m, n, k, w.a.base, w.b.base);
+  const gx = Math.ceil(n / bn);
+  const gy = Math.ceil(m / bm);
+  const maxGroups = call.ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (gx > maxGroups || gy > maxGroups) throw new LimitError(`[gemm] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups}) of this device`);
+  call.ctx.rt.dispatch({
+    pipeline,
+    bindings,
+    params: {
+      binding: 5,
+      data: packParams(GEMM_PARAMS, {
+        m,
+        n,
+        k,
+        a_base: w.a.base,
+        b_base: w.b.base,
+        c_base: w.c?.base ?? 0,
+        bias_base: w.bias?.base ?? 0,
+        y_base: w.y.base,
+        a_bstride: aStride,
+        b_bstride: bStride,
+        alpha: call.alpha,
+        beta: call.beta,
+      }),
+    },
+    workgroups: [gx, gy, batches],
+  });
 }
 
 /**
@@ -161,105 +248,54 @@ function sgSizeOf(ctx: LaunchContext): number {
  * is not advertised twice under two names.
  */
 export const gemmLauncher: Launcher = {
-  tiers: (d, f) => (d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') ? ['subgroup-matrix', 'portable'] : ['portable']),
+  tiers: (d, f, adapter) =>
+    d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') && (!adapter || sgmatChoice(adapter).kernel) ? ['subgroup-matrix', 'portable'] : ['portable'],
   launch(ctx, tier, i, o, outs) {
     const a = i.a;
     const b = i.b;
     const d = gemmDims(a.shape, b.shape, o.transA, o.transB);
     const { m, n, k } = d;
     const y = ctx.output(outs.y);
-    const variant: GemmVariant = { yDtype: y.dtype, transA: o.transA, transB: o.transB, hasC: !!i.c, hasBias: !!i.bias };
-    const tune = tuning().gemm;
-    // The kernel and its tile for the bases of one chunk's windows (alignment decides).
-    const pick = (aBase: number, bBase: number): { pipeline: PipelineSpec; bm: number; bn: number } => {
-      if (m <= GEMV_TILE.MAX_M && o.transB && !o.transA && tune.gemv) {
-        // Decode-style shapes: every tier (f32 accumulation satisfies the f16 tier's bound).
-        if (tune.gemvSplit && vecAligned(16 / BYTES[a.dtype], m, n, k, false, true, aBase, bBase)) {
-          return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'gemv_split' }), bm: GEMV_SPLIT_TILE.BM, bn: GEMV_SPLIT_TILE.BN };
-        }
-        const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
-        return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'gemv', vec }), bm: GEMV_TILE.BM, bn: GEMV_TILE.BN };
-      }
-      if (tier === 'subgroup-matrix') {
-        const sgSize = sgSizeOf(ctx);
-        const storage = ctx.limits.maxComputeWorkgroupStorageSize;
-        if (sgSize === 32 && tune.sgmatVec && vecAligned(8, m, n, k, o.transA, o.transB, aBase, bBase)) {
-          // Defaults measured on an H100 at 4096³ (bench --variants): 128×256 tiles, 32-deep
-          // slices, one buffer. Double buffering fits 48 KiB with 128×256 tiles only at
-          // 16-deep slices (shallowK).
-          const dbuf = tune.dbuf;
-          const wideN = tune.wideN;
-          const shallowK = tune.shallowK;
-          const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
-          if (sgmatVecWorkgroupBytes(wideN, o.transA, o.transB, dbuf, shallowK) <= storage) {
-            return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat_vec', wideN, shallowK, dbuf }), bm: t.BM, bn: t.BN };
-          }
-        }
-        const wide = sgmatWorkgroupBytes(true, o.transA, o.transB) <= storage;
-        return { pipeline: gemmPipeline(tier, a.dtype, variant, { kernel: 'sgmat', sgSize, wide }), bm: SGMAT_TILE.BM, bn: SGMAT_TILE.BN };
-      }
-      const config = tiledConfig(m, n);
-      const vec = tune.tiledVec && vecAligned(4, m, n, k, o.transA, o.transB, aBase, bBase);
-      return { pipeline: gemmPipeline(tier, a.dtype, variant, { config, vec }), bm: TILED_CONFIGS[config].BM, bn: TILED_CONFIGS[config].BN };
-    };
-    // Grid limits for the largest workgroup count any pick could need.
-    const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
-
-    // Batches are chunked so every batched binding's window fits the binding limits; a
-    // broadcast operand is bound whole in every chunk.
+    const call: GemmCall = { ctx, tier, aDtype: a.dtype, variant: { yDtype: y.dtype, transA: o.transA, transB: o.transB, hasC: !!i.c, hasBias: !!i.bias }, alpha: o.alpha, beta: o.beta };
     const ea = BYTES[a.dtype];
     const ey = BYTES[y.dtype];
+    // An operand of one batch over the binding limit: blocks of M and N, copied where
+    // their windows are strided (gemm_split.ts).
+    if (Math.max(m * k * ea, k * n * ea, m * n * ey) > windowLimit(ctx)) {
+      launchSplit(call, { a, b, c: i.c, bias: i.bias, y }, d);
+      return { y };
+    }
+    // Batches are chunked so every batched binding's window fits the binding limits; a
+    // broadcast operand is bound whole in every chunk.
+    const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
     const perBatch = Math.max(d.aStride * ea, d.bStride * ea, m * n * ey);
     const chunks = rowChunks(ctx, d.batch, perBatch).flatMap(([z0, z1]) => {
       const out: [number, number][] = [];
       for (let z = z0; z < z1; z += maxGroups) out.push([z, Math.min(z1, z + maxGroups)]);
       return out;
     });
+    // K = 0 leaves a and b empty (y = beta·C + bias): a binding cannot be, and the vec4
+    // kernels need 16 bytes, so 16 bytes are bound (every buffer holds ≥ 16); no kernel reads
+    // them with no K steps.
     const win = (t: Tensor, binding: number, stride: number, z0: number, z1: number, whole: number) =>
-      stride ? windowOf(ctx, t, binding, z0 * stride, (z1 - z0) * stride) : windowOf(ctx, t, binding, 0, whole);
+      stride ? windowOf(ctx, t, binding, z0 * stride, (z1 - z0) * stride) : windowOf(ctx, t, binding, 0, Math.max(16 / BYTES[t.dtype], whole));
     for (const [z0, z1] of chunks) {
-      const aw = win(a, 0, d.aStride, z0, z1, m * k);
-      const bw = win(b, 1, d.bStride, z0, z1, k * n);
-      const yw = win(y, 4, m * n, z0, z1, m * n);
-      const bindings: Binding[] = [aw.b, bw.b, yw.b];
-      let cBase = 0;
-      let biasBase = 0;
-      if (i.c) {
-        const cw = win(i.c, 2, m * n, z0, z1, m * n);
-        bindings.push(cw.b);
-        cBase = cw.base;
-      }
-      if (i.bias) {
-        const bw2 = windowOf(ctx, i.bias, 3, 0, n);
-        bindings.push(bw2.b);
-        biasBase = bw2.base;
-      }
-      const { pipeline, bm, bn } = pick(aw.base, bw.base);
-      const gx = Math.ceil(n / bn);
-      const gy = Math.ceil(m / bm);
-      if (gx > maxGroups || gy > maxGroups) throw new RangeError(`[gemm] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups})`);
-      ctx.rt.dispatch({
-        pipeline,
-        bindings,
-        params: {
-          binding: 5,
-          data: packParams(GEMM_PARAMS, {
-            m,
-            n,
-            k,
-            a_base: aw.base,
-            b_base: bw.base,
-            c_base: cBase,
-            bias_base: biasBase,
-            y_base: yw.base,
-            a_bstride: d.aStride,
-            b_bstride: d.bStride,
-            alpha: o.alpha,
-            beta: o.beta,
-          }),
+      recordGemm(
+        call,
+        m,
+        n,
+        k,
+        {
+          a: win(a, 0, d.aStride, z0, z1, m * k),
+          b: win(b, 1, d.bStride, z0, z1, k * n),
+          y: win(y, 4, m * n, z0, z1, m * n),
+          c: i.c ? win(i.c, 2, m * n, z0, z1, m * n) : undefined,
+          bias: i.bias ? windowOf(ctx, i.bias, 3, 0, n) : undefined,
         },
-        workgroups: [gx, gy, z1 - z0],
-      });
+        z1 - z0,
+        d.aStride,
+        d.bStride,
+      );
     }
     return { y };
   },

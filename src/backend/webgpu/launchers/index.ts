@@ -2,12 +2,20 @@ import type { OpName } from '../../../ops/registry.js';
 import type { Launcher } from '../launch.js';
 import { crossEntropyBackwardLauncher, crossEntropyLauncher } from './cross_entropy.js';
 import { decodeAttentionLauncher } from './decode_attention.js';
+import { dwGemmAccumLauncher } from './dw_gemm_accum.js';
+import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
+import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
+import { fusedDistillLossBackwardLauncher, fusedDistillLossLauncher } from './fused_distill_loss.js';
+import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
+import { dequantizeLauncher } from './dequantize.js';
 import { flashAttentionForwardLauncher } from './flash_attention.js';
 import { flashAttentionBackwardLauncher } from './flash_attention_backward.js';
 import { gemmLauncher } from './gemm.js';
+import { quantizedGemmLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
 import { ropeBackwardLauncher, ropeForwardLauncher } from './rope.js';
+import { sampleLauncher } from './sample.js';
 import { softmaxLauncher } from './softmax.js';
 import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 
@@ -17,12 +25,23 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   cross_entropy_backward: crossEntropyBackwardLauncher,
   decode_attention: decodeAttentionLauncher,
   flash_attention_backward: flashAttentionBackwardLauncher,
+  dw_gemm_accum: dwGemmAccumLauncher,
+  embedding: embeddingLauncher,
+  embedding_backward: embeddingBackwardLauncher,
+  fused_adamw_step: fusedAdamwStepLauncher,
+  fused_distill_loss: fusedDistillLossLauncher,
+  fused_distill_loss_backward: fusedDistillLossBackwardLauncher,
+  fused_lora_backward: fusedLoraBackwardLauncher,
+  fused_lora_forward: fusedLoraForwardLauncher,
+  dequantize: dequantizeLauncher,
   flash_attention_forward: flashAttentionForwardLauncher,
   gemm: gemmLauncher,
+  quantized_gemm: quantizedGemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
   rope: ropeForwardLauncher,
   rope_backward: ropeBackwardLauncher,
+  sample: sampleLauncher,
   softmax: softmaxLauncher,
   swiglu: swigluLauncher,
   swiglu_backward: swigluBackwardLauncher,

@@ -1,5 +1,6 @@
 import { BYTES } from '../../../dtype.js';
-import { freqKey, ropeDims, ropeFrequencies, rotaryDimOf, type RopeOpts } from '../../../ops/rope_common.js';
+import { freqKey, ropeFrequencies } from '../../../ops/rope/frequencies.js';
+import { ropeDims, rotaryDimOf, type RopeOpts } from '../../../ops/rope/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { dtCode } from '../pipelines.js';
 import { defineParams, packParams } from '../../params.js';

@@ -1,0 +1,106 @@
+import { BYTES, type DType } from '../../../dtype.js';
+import { dropThreshold, mix32 } from '../../../ops/fused_lora_forward/dropout.js';
+import { loraDims, loraScale, type LoraOpts } from '../../../ops/fused_lora_forward/reference.js';
+import { gemmOptions, type GemmOptions } from '../../../ops/gemm/spec.js';
+import type { Tensor } from '../../../tensor.js';
+import { defineParams, packParams } from '../../params.js';
+import { reshapeOwned, viewAs } from '../../view.js';
+import { dtCode } from '../pipelines.js';
+import { grid, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
+import { gemmLauncher } from './gemm.js';
+import { flatChunks } from './swiglu.js';
+
+/** lora/lora_elementwise.wgsl. */
+export const LORA_ELEMENTWISE_PARAMS = defineParams([
+  ['count', 'u32'],
+  ['groups_x', 'u32'],
+  ['e0', 'u32'],
+  ['thr', 'u32'],
+  ['seed_mix', 'u32'],
+]);
+
+const WG = 256;
+
+/** One pass of lora_elementwise.wgsl from `src` into a new tensor of `dtype` (CAST: f32 → dtype; else the dropout mask). */
+function elementwise(ctx: LaunchContext, src: Tensor, dtype: DType, cast: boolean, o: LoraOpts): Tensor {
+  const dst = ctx.output({ dtype, shape: src.shape });
+  const count = src.size;
+  for (const [a, b] of flatChunks(ctx, count, Math.max(BYTES[src.dtype], BYTES[dtype]))) {
+    const sw = windowOf(ctx, src, 0, a, b - a);
+    const dw = windowOf(ctx, dst, 1, a, b - a);
+    if (sw.base !== 0 || dw.base !== 0) throw new Error(`[lora] internal: chunk at ${a} does not start its bindings`);
+    const g = grid(ctx, Math.ceil((b - a) / 2 / WG));
+    ctx.rt.dispatch({
+      pipeline: { shader: 'lora/lora_elementwise.wgsl', defines: { X_DT: dtCode(dtype), CAST: cast }, overrides: { WG } },
+      bindings: [sw.b, dw.b],
+      params: { binding: 2, data: packParams(LORA_ELEMENTWISE_PARAMS, { count: b - a, groups_x: g.groupsX, e0: a >>> 0, thr: dropThreshold(o.dropout), seed_mix: mix32(o.seed >>> 0) }) },
+      workgroups: g.workgroups,
+    });
+  }
+  return dst;
+}
+
+/** A product through the gemm launcher (the op's tier): y = alpha·op(a)·op(b) (+ beta·c + bias), of `shape` and `dtype`. */
+function gemm(ctx: LaunchContext, tier: WebGpuTier, inputs: { a: Tensor; b: Tensor; c?: Tensor; bias?: Tensor }, o: GemmOptions, dtype: DType, shape: number[]): Tensor {
+  const given = Object.fromEntries(Object.entries(inputs).filter(([, v]) => v !== undefined)) as Record<string, Tensor>;
+  return gemmLauncher.launch(ctx, tier, given, gemmOptions.parse({ ...o, outDtype: dtype }), { y: { dtype, shape } }).y;
+}
+
+/**
+ * y = x·Wᵀ + bias + s·(drop(x)·Aᵀ)·Bᵀ as three gemm launches: xa = mask(x)·Aᵀ·(1/(1−p)) in
+ * f32 (kept as the saved output), t = s·xa'·Bᵀ in the dtype (xa' = xa rounded to it, as the
+ * gemm kernels take one operand dtype), y = x·Wᵀ + t + bias (t enters as the gemm's c).
+ * The tiers are gemm's.
+ */
+export const fusedLoraForwardLauncher: Launcher = {
+  tiers: (d, f) => gemmLauncher.tiers(d, f),
+  launch(ctx, tier, i, opts, outs) {
+    const o = opts as LoraOpts;
+    const { k, t, r, n } = loraDims(i.x, i.loraA, i.weight);
+    const dt = i.x.dtype;
+    const x2 = viewAs(i.x, [t, k]);
+    const xm = o.dropout > 0 ? elementwise(ctx, x2, dt, false, o) : x2;
+    const xa = gemm(ctx, tier, { a: xm, b: i.loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
+    const xad = dt === 'f32' ? xa : elementwise(ctx, xa, dt, true, o);
+    const tt = gemm(ctx, tier, { a: xad, b: i.loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, n]);
+    const y = gemm(ctx, tier, { a: x2, b: i.weight, c: tt, bias: i.bias }, { transB: true, beta: 1 }, dt, [t, n]);
+    if (xm !== x2) xm.dispose();
+    if (xad !== xa) xad.dispose();
+    tt.dispose();
+    return { y: reshapeOwned(y, outs.y.shape), xa: reshapeOwned(xa, outs.xa.shape) };
+  },
+};
+
+/**
+ * The backward as five gemm launches (g = dy·B in the dtype is shared by dA and dx):
+ * dB = s·dyᵀ·xa' (+ dBIn), g = dy·B, dA = s/(1−p)·gᵀ·mask(x) (+ dAIn),
+ * dx = dy·W + mask(s/(1−p)·g·A) — the mask regenerated from the seed, never stored.
+ */
+export const fusedLoraBackwardLauncher: Launcher = {
+  tiers: (d, f) => gemmLauncher.tiers(d, f),
+  launch(ctx, tier, i, opts, outs) {
+    const o = opts as LoraOpts;
+    const { k, t, r, n } = loraDims(i.x, i.loraA, i.weight);
+    const dt = i.x.dtype;
+    const s = loraScale(o, r);
+    const sInv = s / (1 - o.dropout);
+    const acc = o.accumulate ? 1 : 0;
+    const dy2 = viewAs(i.dy, [t, n]);
+    const x2 = viewAs(i.x, [t, k]);
+    const xa2 = viewAs(i.xa, [t, r]);
+    const xad = dt === 'f32' ? xa2 : elementwise(ctx, xa2, dt, true, o);
+    const dB = gemm(ctx, tier, { a: dy2, b: xad, c: i.dBIn }, { transA: true, alpha: s, beta: acc }, 'f32', [n, r]);
+    const g = gemm(ctx, tier, { a: dy2, b: i.loraB }, {}, dt, [t, r]);
+    const xm = o.dropout > 0 ? elementwise(ctx, x2, dt, false, o) : x2;
+    const dA = gemm(ctx, tier, { a: g, b: xm, c: i.dAIn }, { transA: true, alpha: sInv, beta: acc }, 'f32', [r, k]);
+    const h = gemm(ctx, tier, { a: g, b: i.loraA }, { alpha: sInv }, dt, [t, k]);
+    const hm = o.dropout > 0 ? elementwise(ctx, h, dt, false, o) : h;
+    const dx = gemm(ctx, tier, { a: dy2, b: i.weight, c: hm }, { beta: 1 }, dt, [t, k]);
+    if (xad !== xa2) xad.dispose();
+    if (xm !== x2) xm.dispose();
+    if (hm !== h) hm.dispose();
+    g.dispose();
+    h.dispose();
+    return { dx: reshapeOwned(dx, outs.dx.shape), dA, dB };
+  },
+};

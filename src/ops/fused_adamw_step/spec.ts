@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { BYTES, FLOAT_DTYPES } from '../../dtype.js';
+import { ShapeError } from '../../errors.js';
+import { expectDtype, expectRank, expectShape, finite, fmt, required } from '../check.js';
+import { boundsOf } from '../tolerance.js';
+import { defineOp } from '../types.js';
+import { ADAMW_BENCH, ADAMW_CASES } from './cases.js';
+import { MAX_DEVICE_STEP, adamwErrors, adamwRef, type AdamwInputs, type AdamwOpts } from './reference.js';
+import { adamwFuzz } from './fuzz.js';
+
+/**
+ * PyTorch's torch.optim.AdamW hyperparameters (2.5 docs, defaults included; amsgrad and
+ * maximize are not offered). `step` is the step being taken (1 for the first: bias
+ * corrections 1 − β^step); `maxGradNorm` clips the gradients by their global norm first, as
+ * torch.nn.utils.clip_grad_norm_ (factor min(maxGradNorm / (norm + 1e-6), 1)), on the GPU in
+ * the same submission. A device `scalars` input overrides lr and step.
+ */
+export const fusedAdamwStepOptions = z
+  .object({
+    lr: finite().min(0).default(1e-3),
+    beta1: finite().min(0).lt(1).default(0.9),
+    beta2: finite().min(0).lt(1).default(0.999),
+    eps: finite().positive().default(1e-8),
+    weightDecay: finite().min(0).default(1e-2),
+    step: z.number().int().min(1).max(MAX_DEVICE_STEP).default(1),
+    maxGradNorm: finite().positive().optional(),
+  })
+  .strict();
+export type FusedAdamwStepOptions = z.input<typeof fusedAdamwStepOptions>;
+
+const OP = 'fused_adamw_step';
+
+export const fusedAdamwStep = defineOp({
+  name: OP,
+  summary:
+    'One AdamW step (PyTorch 2.5 torch.optim.AdamW) over a whole parameter list laid out flat, in a fixed few dispatches: global-norm clipping and the found-inf check on the GPU (any non-finite gradient skips the step and sets `flag`), per-segment lr / weight-decay scales, f16/bf16 params with f32 master weights. Bitwise deterministic.',
+  inputs: [
+    { name: 'params', doc: '[...] f32, or f16/bf16 (then only the model copy: the new params are the new master rounded)' },
+    { name: 'grads', doc: 'shape of params, dtype of params or f32' },
+    { name: 'm', doc: 'f32 first moments, shape of params' },
+    { name: 'v', doc: 'f32 second moments' },
+    { name: 'master', optional: true, doc: 'f32 master weights: required for f16/bf16 params, not allowed for f32' },
+    { name: 'segments', optional: true, doc: 'i32 [n+1] offsets of the n tensors of the list (0 … P), with groups' },
+    { name: 'groups', optional: true, doc: 'f32 [n, 2]: (lrScale, wdScale) of each segment (param groups: e.g. no decay on norms)' },
+    { name: 'scalars', optional: true, doc: 'f32 [2] = (lr, step) on the device: overrides the options (a schedule without host values)' },
+  ],
+  outputs: [
+    { name: 'params', doc: 'updated params (dtype of params)' },
+    { name: 'master', optional: true, doc: 'updated f32 master weights (when given)' },
+    { name: 'm', doc: 'updated f32 first moments' },
+    { name: 'v', doc: 'updated f32 second moments' },
+    { name: 'flag', doc: 'i32 [1]: 0, or bits 1 (non-finite gradient), 2 (bad segment table or group scale), 4 (bad device lr/step); the step was skipped' },
+    { name: 'gradNorm', doc: 'f32 [1]: the global L2 norm of the gradients before clipping' },
+  ],
+  options: fusedAdamwStepOptions,
+  dtypes: FLOAT_DTYPES,
+  check(i) {
+    const p = required(OP, 'params', i.params);
+    expectRank(OP, 'params', p, [1, 2, 3, 4], 'a flat parameter list (rank 1 to 4)');
+    expectDtype(OP, 'params', p, FLOAT_DTYPES);
+    const g = required(OP, 'grads', i.grads);
+    expectDtype(OP, 'grads', g, p.dtype === 'f32' ? ['f32'] : [p.dtype, 'f32']);
+    expectShape(OP, 'grads', g, p.shape);
+    expectShape(OP, 'm', required(OP, 'm', i.m), p.shape, 'f32');
+    expectShape(OP, 'v', required(OP, 'v', i.v), p.shape, 'f32');
+    if (p.dtype === 'f32' && i.master) throw new ShapeError(`[${OP}] master: f32 params are their own master weights; expected none, got ${fmt(i.master)}`);
+    if (p.dtype !== 'f32') expectShape(OP, 'master', required(OP, 'master', i.master), p.shape, 'f32');
+    if (!!i.segments !== !!i.groups) {
+      throw new ShapeError(`[${OP}] ${i.segments ? 'groups' : 'segments'}: segments and groups come together (offsets and per-segment scales), got only ${i.segments ? 'segments' : 'groups'}`);
+    }
+    if (i.segments) {
+      expectRank(OP, 'segments', i.segments, [1], 'i32 [n+1] offsets');
+      expectDtype(OP, 'segments', i.segments, ['i32']);
+      const n = i.segments.shape[0] - 1;
+      if (n < 1) throw new ShapeError(`[${OP}] segments: expected i32[n+1] with n ≥ 1, got ${fmt(i.segments)}`);
+      expectShape(OP, 'groups', i.groups!, [n, 2], 'f32');
+    }
+    if (i.scalars) expectShape(OP, 'scalars', i.scalars, [2], 'f32');
+    return {
+      params: { dtype: p.dtype, shape: p.shape },
+      ...(i.master ? { master: { dtype: 'f32', shape: p.shape } } : {}),
+      m: { dtype: 'f32', shape: p.shape },
+      v: { dtype: 'f32', shape: p.shape },
+      flag: { dtype: 'i32', shape: [1] },
+      gradNorm: { dtype: 'f32', shape: [1] },
+    };
+  },
+  reference(i, o) {
+    const r = adamwRef(i as AdamwInputs, o as AdamwOpts);
+    const shape = i.params!.shape;
+    return {
+      params: { dtype: i.params!.dtype, shape, data: r.p },
+      ...(i.master ? { master: { dtype: 'f32', shape, data: r.p } } : {}),
+      m: { dtype: 'f32', shape, data: r.m },
+      v: { dtype: 'f32', shape, data: r.v },
+      flag: { dtype: 'i32', shape: [1], data: Float64Array.of(r.flags) },
+      gradNorm: { dtype: 'f32', shape: [1], data: Float64Array.of(r.norm) },
+    };
+  },
+  bounds(i, o, ref) {
+    // The derivation is in reference.ts (adamwErrors): f32 arithmetic of every operation,
+    // the global norm's P-term sum, the host constants' rounding to f32, the device-step
+    // powers; then the rounding to each output's dtype.
+    const { err } = adamwErrors(i as AdamwInputs, o as AdamwOpts);
+    return {
+      params: boundsOf(i.params!.dtype, ref.params!.data, (k) => err.p[k]),
+      ...(ref.master ? { master: boundsOf('f32', ref.master.data, (k) => err.p[k]) } : {}),
+      m: boundsOf('f32', ref.m!.data, (k) => err.m[k]),
+      v: boundsOf('f32', ref.v!.data, (k) => err.v[k]),
+      flag: new Float64Array(1),
+      gradNorm: boundsOf('f32', ref.gradNorm!.data, () => err.norm),
+    };
+  },
+  cases: ADAMW_CASES,
+  bench: ADAMW_BENCH,
+  cost(i) {
+    const p = i.params!;
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    const ge = BYTES[i.grads!.dtype];
+    // Read: master (or f32 params), grads, m, v; written: the same three f32 and, with master
+    // weights, the 16-bit params. The gradient pre-pass (norm, found-inf) reads grads again:
+    // counted as overhead, not as bytes that must move.
+    const bytes = size * (4 + ge + 8 + 12 + (i.master ? BYTES[p.dtype] : 0));
+    return { flops: 20 * size, bytes };
+  },
+  fuzz: adamwFuzz,
+});

@@ -1,0 +1,88 @@
+import { toFloat64, type FloatDType } from '../../dtype.js';
+import { uniform } from '../random.js';
+import type { BenchShape, HostTensor, OpCase, RefTensor } from '../types.js';
+import { loraForwardRef, type LoraOpts } from './reference.js';
+
+/**
+ * The curated LoRA cases both ops share: x [...lead, K], W [N, K], A [r, K], B [N, r]. K and N
+ * are not multiples of any tile; ranks 1 to 256.
+ */
+export interface LoraDef {
+  lead: number[];
+  k: number;
+  n: number;
+  r: number;
+  alpha?: number;
+  dropout?: number;
+  seed?: number;
+  bias?: boolean;
+  /** Backward: add into existing dA / dB. */
+  accumulate?: boolean;
+  quick?: boolean;
+}
+
+export const LORA_DEFS: LoraDef[] = [
+  { lead: [1], k: 1, n: 1, r: 1, quick: true },
+  { lead: [7], k: 33, n: 17, r: 4, bias: true, quick: true },
+  { lead: [5], k: 64, n: 40, r: 8, dropout: 0.25, seed: 3, accumulate: true, quick: true },
+  { lead: [2, 3], k: 20, n: 9, r: 2, alpha: 4, quick: true },
+  { lead: [9], k: 65, n: 31, r: 16, alpha: 32, dropout: 0.5, seed: 7, bias: true, quick: true },
+  { lead: [32], k: 64, n: 70, r: 32, dropout: 0.1, seed: 11, accumulate: true, quick: true },
+  { lead: [4], k: 300, n: 3, r: 256, alpha: 16, quick: true },
+  { lead: [64], k: 1024, n: 1000, r: 64, alpha: 128, dropout: 0.1, seed: 5 },
+  { lead: [2, 64], k: 515, n: 2049, r: 16, bias: true, accumulate: true },
+  { lead: [33], k: 4096, n: 64, r: 128, dropout: 0.05, seed: 1 },
+];
+
+export const loraOptions = (d: LoraDef, backward: boolean): Record<string, unknown> => ({
+  ...(d.alpha !== undefined ? { alpha: d.alpha } : {}),
+  ...(d.dropout ? { dropout: d.dropout, seed: d.seed ?? 0 } : {}),
+  ...(backward && d.accumulate ? { accumulate: true } : {}),
+});
+
+export function loraLabel(d: LoraDef, backward: boolean): string {
+  return [`x=[${[...d.lead, d.k]}],n=${d.n},r=${d.r}`, ...Object.entries(loraOptions(d, backward)).map(([k, v]) => `${k}=${v}`), d.bias && !backward ? 'bias' : ''].filter(Boolean).join(',');
+}
+
+export function loraForwardInputs(d: LoraDef, dtype: FloatDType, seed: number): Record<string, HostTensor> {
+  return {
+    x: uniform(dtype, [...d.lead, d.k], seed),
+    weight: uniform(dtype, [d.n, d.k], seed + 1, -0.5, 0.5),
+    loraA: uniform(dtype, [d.r, d.k], seed + 2, -0.5, 0.5),
+    loraB: uniform(dtype, [d.n, d.r], seed + 3, -0.5, 0.5),
+    ...(d.bias ? { bias: uniform(dtype, [d.n], seed + 4) } : {}),
+  };
+}
+
+const ref = (h: HostTensor): RefTensor => ({ dtype: h.dtype, shape: h.shape, data: toFloat64(h.dtype, h.data) });
+
+/** The forward's inputs (bias aside), dy, the saved xa as the forward stores it (f32), and dA/dB to add into. */
+export function loraBackwardInputs(d: LoraDef, dtype: FloatDType, seed: number): Record<string, HostTensor> {
+  const { bias: _bias, ...f } = loraForwardInputs(d, dtype, seed);
+  const o: LoraOpts = { alpha: d.alpha, dropout: d.dropout ?? 0, seed: d.seed ?? 0 };
+  const { xa } = loraForwardRef({ x: ref(f.x), weight: ref(f.weight), loraA: ref(f.loraA), loraB: ref(f.loraB) }, o);
+  return {
+    dy: uniform(dtype, [...d.lead, d.n], seed + 5),
+    ...f,
+    xa: { dtype: 'f32', shape: [...d.lead, d.r], data: Float32Array.from(xa) },
+    ...(d.accumulate ? { dAIn: uniform('f32', [d.r, d.k], seed + 6), dBIn: uniform('f32', [d.n, d.r], seed + 7) } : {}),
+  };
+}
+
+export const LORA_FORWARD_CASES: OpCase[] = LORA_DEFS.map((d) => ({ label: loraLabel(d, false), options: loraOptions(d, false), quick: d.quick, make: (dt, s) => loraForwardInputs(d, dt, s) }));
+export const LORA_BACKWARD_CASES: OpCase[] = LORA_DEFS.map((d) => ({ label: loraLabel(d, true), options: loraOptions(d, true), quick: d.quick, make: (dt, s) => loraBackwardInputs(d, dt, s) }));
+
+/** Llama-3-8B's MLP up/gate projection (hidden 4096 → intermediate 14336) on T = 4096 tokens, r = 16 and 64. */
+const BENCH: LoraDef[] = [16, 64].map((r) => ({ lead: [4096], k: 4096, n: 14336, r, alpha: 2 * r, dropout: 0.05, seed: 1 }));
+
+export const LORA_FORWARD_BENCH: BenchShape[] = BENCH.map((d) => ({ label: `T=4096,K=4096,N=14336,r=${d.r}`, options: loraOptions(d, false), make: (dt, s) => loraForwardInputs(d, dt, s) }));
+export const LORA_BACKWARD_BENCH: BenchShape[] = BENCH.map((d) => ({
+  label: `T=4096,K=4096,N=14336,r=${d.r}`,
+  options: loraOptions(d, true),
+  // xa only has to be realistic for timing: random f32 values of its shape (the product
+  // x·Aᵀ in float64 would take 10⁹ multiply-adds on the host).
+  make: (dt, s) => {
+    const { bias: _bias, ...f } = loraForwardInputs(d, dt, s);
+    return { dy: uniform(dt, [...d.lead, d.n], s + 5), ...f, xa: uniform('f32', [...d.lead, d.r], s + 6) };
+  },
+}));

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import type { KernelBackend } from '../../src/backend/interface.js';
+import { MetalBackend } from '../../src/backend/metal/backend.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
+import { philox4x32 } from '../../src/ops/sample/philox.js';
+import { weightOf } from '../../src/ops/sample/weights.js';
+import { sampleInputs } from '../../src/ops/sample/cases.js';
+import type { HostTensor } from '../../src/ops/types.js';
+
+// The sampler's randomness and arithmetic: Philox against the published test vectors, the
+// integer weights against e^−d, every backend against the reference draw for draw, and the
+// draws against the filtered distribution (chi-square).
+
+const cpu = new CpuBackend();
+const gpus: KernelBackend[] = [];
+beforeAll(async () => {
+  gpus.push(await WebGpuBackend.create());
+  gpus.push(await MetalBackend.create(process.platform !== 'darwin' ? { chip: 'M5' } : {}));
+});
+afterAll(() => gpus.forEach((b) => b.dispose()));
+
+async function draw(b: KernelBackend, host: Record<string, HostTensor>, topLogprobs = 0): Promise<Record<string, number[]>> {
+  const ins = Object.fromEntries(Object.entries(host).map(([k, h]) => [k, b.tensor(h.data, h.shape, h.dtype)]));
+  const out = b.sample(ins as never, { topLogprobs });
+  const res: Record<string, number[]> = {};
+  for (const [k, t] of Object.entries(out)) if (t) res[k] = Array.from(await b.read(t));
+  [...Object.values(ins), ...Object.values(out)].forEach((t) => t?.dispose());
+  return res;
+}
+
+describe('Philox-4x32-10', () => {
+  // Random123's known-answer vectors (kat_vectors: philox4x32 10 rounds).
+  it.each([
+    [[0, 0, 0, 0], [0, 0], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]],
+    [[0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]],
+    [[0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0], [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]],
+  ])('ctr %j key %j', (ctr, key, want) => {
+    expect(philox4x32(ctr, key)).toEqual(want);
+  });
+});
+
+describe('integer weights W(d) ≈ 2^31·e^−d', () => {
+  it('are exact at 0, monotone, within 1e-7 relative (plus one unit) and 0 past the cutoff', () => {
+    expect(weightOf(0)).toBe(2 ** 31);
+    let prev = 2 ** 31;
+    let rises = 0;
+    let worst = 0;
+    for (let i = 1; i < 400000; i++) {
+      const d = Math.fround(i * 6e-5);
+      const w = weightOf(d);
+      if (w > prev) rises++;
+      prev = w;
+      const want = 2 ** 31 * Math.exp(-d);
+      worst = Math.max(worst, Math.abs(w - want) / (1e-7 * want + 1));
+    }
+    expect(rises).toBe(0);
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(weightOf(Math.fround(21.6))).toBe(0);
+    expect(weightOf(Infinity)).toBe(0);
+  });
+});
+
+describe('every backend draws the reference token, row for row', () => {
+  // 64 rows mixing every option (greedy rows, k = 1, tiny p, penalties, bans, ties), three seeds.
+  it.each([1, 2, 3])('seed %i', async (seed) => {
+    for (const ties of [false, true]) {
+      const host = sampleInputs({ b: 64, v: 777, temperature: true, topK: true, topP: true, minP: true, penalties: true, bias: true, offsets: true, ties }, 'f16', seed);
+      const want = await draw(cpu, host, 4);
+      for (const g of gpus) {
+        const got = await draw(g, host, 4);
+        expect(got.tokens, `${g.name} tokens`).toEqual(want.tokens);
+        expect(got.topIds, `${g.name} topIds`).toEqual(want.topIds);
+      }
+    }
+  });
+});
+
+/** The top-k → top-p → min-p filtered distribution in float64 (Hugging Face's order and rules). */
+function filtered(logits: number[], t: number, k: number, p: number, minP: number): Map<number, number> {
+  const z = logits.map((x) => x / t);
+  const m = Math.max(...z);
+  const e = z.map((x) => Math.exp(x - m));
+  const order = e.map((_, i) => i).sort((a, b) => e[b] - e[a] || a - b);
+  let keep = order.slice(0, k);
+  const zk = keep.reduce((s, i) => s + e[i], 0);
+  let before = 0;
+  keep = keep.filter((i) => {
+    const ok = before < p * zk;
+    before += e[i];
+    return ok;
+  });
+  keep = keep.filter((i) => e[i] >= minP * e[order[0]]);
+  const tot = keep.reduce((s, i) => s + e[i], 0);
+  return new Map(keep.map((i) => [i, e[i] / tot]));
+}
+
+describe('draws follow the filtered distribution (chi-square)', () => {
+  it('65536 draws at T 0.8, top-k 25, top-p 0.9, min-p 0.01 over 40 tokens', async () => {
+    const v = 40;
+    const logits = Array.from({ length: v }, (_, i) => Math.fround(Math.sin(i * 12.9898) * 4));
+    const want = filtered(logits, Math.fround(0.8), 25, Math.fround(0.9), Math.fround(0.01));
+    const rows = 4096;
+    const counts = new Map<number, number>();
+    let n = 0;
+    for (let call = 0; call < 16; call++) {
+      const host: Record<string, HostTensor> = {
+        logits: { dtype: 'f32', shape: [rows, v], data: Float32Array.from({ length: rows * v }, (_, i) => logits[i % v]) },
+        seeds: { dtype: 'u32', shape: [rows, 2], data: Uint32Array.from({ length: 2 * rows }, (_, i) => (i % 2 ? 0x5eed : 1000 + call)) },
+        offsets: { dtype: 'u32', shape: [rows], data: Uint32Array.from({ length: rows }, (_, i) => i) },
+        temperature: { dtype: 'f32', shape: [rows], data: new Float32Array(rows).fill(0.8) },
+        topK: { dtype: 'i32', shape: [rows], data: new Int32Array(rows).fill(25) },
+        topP: { dtype: 'f32', shape: [rows], data: new Float32Array(rows).fill(0.9) },
+        minP: { dtype: 'f32', shape: [rows], data: new Float32Array(rows).fill(0.01) },
+      };
+      const { tokens } = await draw(cpu, host);
+      for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
+      n += tokens.length;
+      if (call === 0) {
+        // The GPUs draw the same 4096 tokens.
+        for (const g of gpus) expect((await draw(g, host)).tokens, g.name).toEqual(tokens);
+      }
+    }
+    // Nothing outside the kept set; then Pearson's statistic against χ²(df) at p = 0.001
+    // (Wilson–Hilferty), df = kept − 1.
+    for (const t of counts.keys()) expect(want.has(t), `token ${t} is filtered out`).toBe(true);
+    let chi = 0;
+    for (const [t, q] of want) chi += ((counts.get(t) ?? 0) - n * q) ** 2 / (n * q);
+    const df = want.size - 1;
+    const crit = df * (1 - 2 / (9 * df) + 3.09 * Math.sqrt(2 / (9 * df))) ** 3;
+    expect(want.size).toBeGreaterThan(5);
+    expect(chi, `χ² ${chi.toFixed(1)} (df ${df}, critical ${crit.toFixed(1)})`).toBeLessThan(crit);
+  });
+});
+
+describe('sample input is validated before any work', () => {
+  const f32 = (shape: number[]) => cpu.tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  const seeds = (b: number) => cpu.tensor(new Uint32Array(2 * b), [b, 2], 'u32');
+  const cases: [string, () => unknown, new (...a: never[]) => Error, RegExp][] = [
+    ['logits of rank 3', () => cpu.sample({ logits: f32([1, 2, 3]), seeds: seeds(1) }), ShapeError, /^\[sample\] logits: expected \[B, V\], got f32\[1,2,3\]$/],
+    ['seeds as i32', () => cpu.sample({ logits: f32([2, 5]), seeds: cpu.tensor(new Int32Array(4), [2, 2], 'i32') }), DTypeError, /^\[sample\] seeds: expected u32\[2,2\], got i32\[2,2\]$/],
+    ['one seed per row', () => cpu.sample({ logits: f32([2, 5]), seeds: cpu.tensor(new Uint32Array(2), [2], 'u32') }), ShapeError, /^\[sample\] seeds: expected u32\[2,2\], got u32\[2\]$/],
+    ['topK as f32', () => cpu.sample({ logits: f32([2, 5]), seeds: seeds(2), topK: f32([2]) }), DTypeError, /^\[sample\] topK: expected i32\[2\], got f32\[2\]$/],
+    ['penalties without counts', () => cpu.sample({ logits: f32([2, 5]), seeds: seeds(2), repetitionPenalty: f32([2]) }), ShapeError, /^\[sample\] counts: required with repetitionPenalty/],
+    ['counts of the wrong shape', () => cpu.sample({ logits: f32([2, 5]), seeds: seeds(2), counts: cpu.tensor(new Int32Array(5), [5], 'i32') }), ShapeError, /^\[sample\] counts: expected i32\[2,5\], got i32\[5\]$/],
+    ['more top log-probs than tokens', () => cpu.sample({ logits: f32([2, 5]), seeds: seeds(2) }, { topLogprobs: 6 }), ShapeError, /^\[sample\] logits: topLogprobs=6 needs at least that many tokens/],
+    ['too many top log-probs', () => cpu.sample({ logits: f32([2, 50]), seeds: seeds(2) }, { topLogprobs: 21 }), OptionsError, /^\[sample\] topLogprobs: /],
+  ];
+  it.each(cases)('%s', (_l, fn, cls, msg) => {
+    expect(fn).toThrow(cls);
+    expect(fn).toThrow(msg);
+  });
+});

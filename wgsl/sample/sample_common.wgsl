@@ -1,0 +1,164 @@
+// Shared by the sampler kernels (src/ops/sample/spec.ts documents the semantics;
+// src/ops/sample/weights.ts is the host twin of every function here, operation for
+// operation). Decisions use exact arithmetic only: correctly rounded f32 + − × whose
+// results are flushed below 2^-125 and passed through `canon` — an XOR with p.zero (a
+// uniform 0 the compiler cannot see through), so no multiply is fused into a later add on
+// any driver — and integer weights summed in 64 bits (vec2<u32>: lo, hi).
+//
+// Buffers: keys (binding 1) holds each row's order keys [B·V] and, from state_base, four
+// words of row state (largest key, its lowest id, lse bits, 0); rowopts (binding 2) holds the
+// exp2 table (768 words) and the per-row options in segments of B words (SEG_*).
+struct Params {
+  b: u32,
+  v: u32,
+  zero: u32,
+  topn: u32,
+  state_base: u32,
+}
+@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> rowopts: array<u32>;
+
+const SEG_TEMP: u32 = 0u;
+const SEG_TOPK: u32 = 1u;
+const SEG_TOPP: u32 = 2u;
+const SEG_MINP: u32 = 3u;
+const SEG_REP: u32 = 4u;
+const SEG_PRES: u32 = 5u;
+const SEG_FREQ: u32 = 6u;
+const SEG_OFFSET: u32 = 7u;
+const SEG_SEED: u32 = 8u;
+const TABLE_WORDS: u32 = 768u;
+
+fn opt_u(seg: u32, row: u32) -> u32 {
+  return rowopts[TABLE_WORDS + seg * p.b + row];
+}
+fn opt_f(seg: u32, row: u32) -> f32 {
+  return bitcast<f32>(opt_u(seg, row));
+}
+
+const KEY_NEG_INF: u32 = 0x007fffffu;
+const KEY_POS_INF: u32 = 0xff800000u;
+const F_NAN: u32 = 0x7fc00000u;
+const F_NEG_INF: u32 = 0xff800000u;
+
+// A float from its bits at run time (NaN and ±∞ cannot be constant expressions).
+fn fbits(b: u32) -> f32 {
+  return bitcast<f32>(b ^ p.zero);
+}
+
+// Flush below 2^-125 (exponent field ≤ 1) to +0; the XOR with p.zero is the fusion fence.
+fn canon(v: f32) -> f32 {
+  let b = bitcast<u32>(v) ^ p.zero;
+  return bitcast<f32>(select(b, 0u, ((b >> 23u) & 0xffu) <= 1u));
+}
+
+fn key_of(z: f32) -> u32 {
+  let b = bitcast<u32>(z);
+  let a = b & 0x7fffffffu;
+  if (a > 0x7f800000u) {
+    return KEY_NEG_INF;
+  }
+  if (a == 0u) {
+    return 0x80000000u;
+  }
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+fn z_of_key(k: u32) -> f32 {
+  return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u));
+}
+
+// 64-bit unsigned arithmetic on (lo, hi).
+fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  let lo = a.x + b.x;
+  return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+fn sub64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  return vec2<u32>(a.x - b.x, a.y - b.y - select(0u, 1u, a.x < b.x));
+}
+fn ge64(a: vec2<u32>, b: vec2<u32>) -> bool {
+  return a.y > b.y || (a.y == b.y && a.x >= b.x);
+}
+fn mul32(a: u32, b: u32) -> vec2<u32> {
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = b & 0xffffu;
+  let b1 = b >> 16u;
+  let p00 = a0 * b0;
+  let p01 = a0 * b1;
+  let p10 = a1 * b0;
+  let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+  return vec2<u32>((p00 & 0xffffu) | (mid << 16u), a1 * b1 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u));
+}
+
+// The correctly rounded f32 reciprocal of a normal x in [2^-100, 2^100], by long division of
+// 2^48 by the 24-bit mantissa (one quotient bit a step); never a tie, so the 25th quotient
+// bit alone decides the rounding.
+fn recip(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  let e = (b >> 23u) & 0xffu;
+  let mx = (b & 0x7fffffu) | 0x800000u;
+  if (mx == 0x800000u) {
+    return bitcast<f32>((254u - e) << 23u);
+  }
+  var rem = 1u;
+  var q = 0u;
+  for (var i = 0u; i < 48u; i = i + 1u) {
+    rem = rem << 1u;
+    q = q << 1u;
+    if (rem >= mx) {
+      rem = rem - mx;
+      q = q | 1u;
+    }
+  }
+  var m = (q >> 1u) + (q & 1u);
+  var ex = 253u - e;
+  if (m == 0x1000000u) {
+    m = 0x800000u;
+    ex = ex + 1u;
+  }
+  return bitcast<f32>((ex << 23u) | (m & 0x7fffffu));
+}
+
+// A positive scale clamped to [2^-100, 2^100]; the caller checks > 0 (NaN fails that).
+fn clamp_scale(x: f32) -> f32 {
+  return min(max(x, 7.888609052210118e-31), 1.2676506002282294e30);
+}
+
+const LOG2E_Q24: u32 = 24204406u;
+fn mul31(a: u32, b: u32) -> u32 {
+  let m = mul32(a, b);
+  return (m.y << 1u) | (m.x >> 31u);
+}
+// W(d) = floor(2^31·2^(−t)), t = floor(d·LOG2E_Q24)/2^24, for an f32 d ≥ 0 (weights.ts weightOf).
+fn weight_of(d: f32) -> u32 {
+  if (!(d < 32.0)) {
+    return 0u;
+  }
+  let b = bitcast<u32>(d);
+  let e = (b >> 23u) & 0xffu;
+  if (e <= 1u) {
+    return 0x80000000u;
+  }
+  let pr = mul32((b & 0x7fffffu) | 0x800000u, LOG2E_Q24);
+  let s = 150u - e;
+  var t = 0u;
+  if (s < 32u) {
+    t = (pr.x >> s) | (pr.y << (32u - s));
+  } else if (s < 64u) {
+    t = pr.y >> (s - 32u);
+  }
+  let n = t >> 24u;
+  if (n >= 31u) {
+    return 0u;
+  }
+  let fr = t & 0xffffffu;
+  let m = mul31(rowopts[fr >> 16u], mul31(rowopts[256u + ((fr >> 8u) & 255u)], rowopts[512u + (fr & 255u)]));
+  return m >> n;
+}
+// The weight of key k in a row whose largest key is kmax (z_max = its value).
+fn weight_key(k: u32, kmax: u32, zmax: f32) -> u32 {
+  if (k == kmax) {
+    return 0x80000000u;
+  }
+  return weight_of(canon(zmax - canon(z_of_key(k))));
+}
