@@ -38,8 +38,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (col < p.n) {
     let runs = p.k / 8u;
     // Four runs in flight per lane (a coalesced 32-lane sweep each), then the rest one by one.
+    // With 8 or more rows the rows' own loads are in flight together: no unrolling (it would
+    // also make the shader slow to compile: 4 × ROWS inlined 16-bit x decodes).
     var r = l;
-    for (; r + 96u < runs; r = r + 128u) {
+    for (; MT < 8u && r + 96u < runs; r = r + 128u) {
       let w0 = decode8(col, r * 8u);
       let w1 = decode8(col, (r + 32u) * 8u);
       let w2 = decode8(col, (r + 64u) * 8u);
