@@ -3,7 +3,8 @@
 //
 // qgemv (M ≤ 16, decode): a threadgroup of 8 SIMD-groups; SIMD-group g owns column
 //   tg·8 + g (one row of W, contiguous) and its 32 lanes stride along K in runs of 8 weights
-//   (one decode8 per run, shared by all M rows of x): W is streamed once. simd_sum per row.
+//   (one decode8 per run, shared by all M rows of x; four runs in flight): W is streamed
+//   once. simd_sum per row.
 // qgemm_tiled (M > 16, prefill): 64×64 tiles of y, 256 threads with 4×4 outputs each; per
 //   16-deep K slice, threads 0–127 stage the 64×16 slice of x and threads 128–255 decode the
 //   64×16 slice of W into threadgroup memory as float, then the outer products.
@@ -36,7 +37,24 @@ template <int FMT, typename S, typename X, typename Y>
   float acc[16];
   for (uint i = 0; i < 16; i++) acc[i] = 0.0f;
   if (col < p.n) {
-    for (uint r = lane; r < p.k / 8; r += 32) {
+    const uint runs = p.k / 8;
+    // Four runs in flight per lane, then the rest one by one.
+    uint r = lane;
+    for (; r + 96 < runs; r += 128) {
+      float v[4][8];
+      for (uint u = 0; u < 4; u++) decode8<FMT, S>(w, scales, biases, col, (r + 32 * u) * 8, p.row_bytes, p.group, p.gpr, v[u]);
+      for (uint i = 0; i < 16; i++) {
+        if (i < p.m) {
+          float s = 0.0f;
+          for (uint u = 0; u < 4; u++) {
+            device const X* xr = x + ulong(i) * p.k + (r + 32 * u) * 8;
+            for (uint t = 0; t < 8; t++) s += float(xr[t]) * v[u][t];
+          }
+          acc[i] += s;
+        }
+      }
+    }
+    for (; r < runs; r += 32) {
       float v[8];
       decode8<FMT, S>(w, scales, biases, col, r * 8, p.row_bytes, p.group, p.gpr, v);
       for (uint i = 0; i < 16; i++) {
@@ -49,9 +67,9 @@ template <int FMT, typename S, typename X, typename Y>
       }
     }
   }
-  for (uint i = 0; i < 16; i++) {
+  for (uint i = 0; i < p.m; i++) {
     const float s = simd_sum(acc[i]);
-    if (lane == i && i < p.m && col < p.n) y[ulong(i) * p.n + col] = Y(s);
+    if (lane == i && col < p.n) y[ulong(i) * p.n + col] = Y(s);
   }
 }
 

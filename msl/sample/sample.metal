@@ -3,7 +3,8 @@
 // the host twin of every function here). One threadgroup of 256 threads per row.
 //   sample_logits_<dt>: processed logits → order keys [B·V], row state (largest key, its
 //     lowest id, lse) after them; lse by cross_entropy.metal's online log2-domain sum.
-//   sample_select: greedy / top-k / top-p / min-p / the Philox draw / top-n, on integers.
+//   sample_select: greedy / top-k / top-p / min-p / the Philox draw / top-n, on integers; a
+//     top-k set of at most SAMPLE_CAP ids is gathered first, as in WGSL.
 // Decisions use correctly rounded f32 + − × only, each result flushed below 2^-125 and
 // passed through `canon`, an XOR with p.zero (a 0 the compiler cannot see), so no multiply
 // is fused into a later add. Absent option tensors are bound as a dummy and flagged off.
@@ -198,6 +199,44 @@ struct SelRow {
   ulong base;
 };
 
+inline uint2 chunk_of(uint t, uint n) {
+  const uint ch = (n + 255u) / 256u;
+  return uint2(min(n, t * ch), min(n, (t + 1u) * ch));
+}
+
+// The passes after top-k run over items: every id (items = (V, 0)) or the gathered top-k set
+// (items = (count, 1)), in id order either way (see sample_select.wgsl).
+#define SAMPLE_CAP 1024u
+inline uint item_of(uint j, uint2 items, threadgroup uint* set_ids) { return items.y != 0u ? set_ids[min(j, SAMPLE_CAP - 1u)] : j; }
+
+// The ids of every key ≥ kb, in id order, into set_ids when there are at most SAMPLE_CAP.
+inline uint2 gather(uint kb, SelRow rw, device const uint* keys, threadgroup uint* ct, threadgroup uint* bc, threadgroup uint* set_ids, uint lid, constant SampleParams& p) {
+  const uint2 c = chunk_of(lid, p.v);
+  uint cnt = 0u;
+  for (uint j = c.x; j < c.y; j++) cnt += keys[rw.base + j] >= kb ? 1u : 0u;
+  ct[lid] = cnt;
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  if (lid == 0) {
+    uint tb = 0u;
+    for (uint t = 0; t < 256u; t++) {
+      const uint x = ct[t];
+      ct[t] = tb;
+      tb += x;
+    }
+    bc[0] = tb;
+  }
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  const uint total = bc[0];
+  uint at = ct[lid];
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  if (total > SAMPLE_CAP) return uint2(p.v, 0u);
+  for (uint j = c.x; j < c.y; j++) {
+    if (keys[rw.base + j] >= kb) set_ids[at++] = j;
+  }
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  return uint2(total, 1u);
+}
+
 // The boundary of the k first keys of the order: (K, r). Every thread must call it.
 inline uint2 select_count(uint k, SelRow rw, device const uint* keys, threadgroup atomic_uint* hist, threadgroup uint* bc, uint lid, constant SampleParams& p) {
   uint prefix = 0u, mask = 0u, need = k;
@@ -238,7 +277,7 @@ inline void hist_add(threadgroup atomic_uint* lo, threadgroup atomic_uint* hi, u
 }
 
 // The top-p boundary within the top-k set bk (see sample_select.wgsl select_topp).
-inline uint2 select_topp(uint P, uint2 bk, SelRow rw, device const uint* keys, constant uint* tab, threadgroup atomic_uint* hlo, threadgroup atomic_uint* hhi, threadgroup uint* bc, uint lid, constant SampleParams& p) {
+inline uint2 select_topp(uint P, uint2 bk, SelRow rw, uint2 items, threadgroup uint* set_ids, device const uint* keys, constant uint* tab, threadgroup atomic_uint* hlo, threadgroup atomic_uint* hhi, threadgroup uint* bc, uint lid, constant SampleParams& p) {
   uint prefix = 0u, mask = 0u;
   ulong need = 0ul;
   const uint wk = weight_key(bk.x, rw.kmax, rw.zmax, tab, p);
@@ -247,8 +286,8 @@ inline uint2 select_topp(uint P, uint2 bk, SelRow rw, device const uint* keys, c
     atomic_store_explicit(&hlo[lid], 0u, memory_order_relaxed);
     atomic_store_explicit(&hhi[lid], 0u, memory_order_relaxed);
     threadgroup_barrier(mem_flags::mem_threadgroup);
-    for (uint j = lid; j < p.v; j += 256) {
-      const uint key = keys[rw.base + j];
+    for (uint j = lid; j < items.x; j += 256) {
+      const uint key = keys[rw.base + item_of(j, items, set_ids)];
       if ((key & mask) == prefix && key > bk.x) hist_add(hlo, hhi, (key >> shift) & 255u, weight_key(key, rw.kmax, rw.zmax, tab, p));
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
@@ -298,11 +337,6 @@ inline uint philox_x(uint4 c, uint2 k) {
   return c.x;
 }
 
-inline uint2 chunk_of(uint t, uint v) {
-  const uint ch = (v + 255u) / 256u;
-  return uint2(min(v, t * ch), min(v, (t + 1u) * ch));
-}
-
 [[kernel]] [[max_total_threads_per_threadgroup(256)]] void sample_select(device const uint* keys [[buffer(1)]],
                           constant uint* tab [[buffer(2)]],
                           device const float* temperature [[buffer(3)]],
@@ -326,6 +360,7 @@ inline uint2 chunk_of(uint t, uint v) {
   threadgroup atomic_uint nsel;
   threadgroup uint sel_key[20];
   threadgroup uint sel_id[20];
+  threadgroup uint set_ids[SAMPLE_CAP];
 
   device const uint* st = keys + p.state_base + 4u * row;
   SelRow rw;
@@ -347,11 +382,15 @@ inline uint2 chunk_of(uint t, uint v) {
   } else {
     const int k = (p.flags & HAS_TOPK) ? top_k[row] : 0;
     uint2 bk = uint2(0u, 0u);
-    if (k >= 1 && uint(k) < p.v) bk = select_count(uint(k), rw, keys, hlo, bc, lid, p);
+    uint2 items = uint2(p.v, 0u);
+    if (k >= 1 && uint(k) < p.v) {
+      bk = select_count(uint(k), rw, keys, hlo, bc, lid, p);
+      if (uint(k) <= SAMPLE_CAP) items = gather(bk.x, rw, keys, ct, bc, set_ids, lid, p);
+    }
     uint2 bf = bk;
     const float tp = (p.flags & HAS_TOPP) ? top_p[row] : 1.0f;
     if (tp < 1.0f) {
-      const uint2 bp = select_topp(uint(max(tp, 0.0f) * 16777216.0f), bk, rw, keys, tab, hlo, hhi, bc, lid, p);
+      const uint2 bp = select_topp(uint(max(tp, 0.0f) * 16777216.0f), bk, rw, items, set_ids, keys, tab, hlo, hhi, bc, lid, p);
       if (shorter(bp, bf)) bf = bp;
     }
     const float mp = (p.flags & HAS_MINP) ? min_p[row] : 0.0f;
@@ -366,11 +405,11 @@ inline uint2 chunk_of(uint t, uint v) {
       const uint2 bm = uint2(lo, ALL);
       if (shorter(bm, bf)) bf = bm;
     }
-    const uint2 c = chunk_of(lid, p.v);
+    const uint2 c = chunk_of(lid, items.x);
     ulong s = 0ul;
     uint ties = 0u;
     for (uint j = c.x; j < c.y; j++) {
-      const uint key = keys[rw.base + j];
+      const uint key = keys[rw.base + item_of(j, items, set_ids)];
       if (key > bf.x) s += weight_key(key, rw.kmax, rw.zmax, tab, p);
       else if (key == bf.x) ties++;
     }
@@ -406,7 +445,8 @@ inline uint2 chunk_of(uint t, uint v) {
       uint tb = ct[lid];
       int tok = -1;
       for (uint j = c.x; j < c.y; j++) {
-        const uint key = keys[rw.base + j];
+        const uint id = item_of(j, items, set_ids);
+        const uint key = keys[rw.base + id];
         bool kept = key > bf.x;
         if (key == bf.x) {
           kept = tb < bf.y;
@@ -415,7 +455,7 @@ inline uint2 chunk_of(uint t, uint v) {
         if (kept) {
           run += weight_key(key, rw.kmax, rw.zmax, tab, p);
           if (target < run) {
-            tok = int(j);
+            tok = int(id);
             break;
           }
         }

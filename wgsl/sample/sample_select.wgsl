@@ -7,11 +7,14 @@
 //          token whose inclusive prefix reaches ceil(W_k·P/2^24), P = floor(p·2^24);
 //   min-p  a binary search of the 32-bit key space for the smallest key with weight ≥
 //          floor(min_p·2^24)·128 (weights are monotone in the key; no pass over the row);
-// and the shortest of the three wins. The token: u = philox4x32_10((offset, 0, 0, 0), seed).x,
-// target = floor(u·W_kept/2^32) (`goal` below); invocation t sums the kept weights of its contiguous chunk
-// of ids, invocation 0 scans the 256 sums (ties of key K count in id order, exactly), and the
-// invocation whose chunk holds the target walks it. TOPN: the n largest keys (radix select)
+// and the shortest of the three wins. When k ≤ CAP the ids of every key ≥ the top-k boundary
+// are gathered (in id order) into workgroup memory first, and top-p and the draw pass over
+// them instead of the vocabulary. The token: u = philox4x32_10((offset, 0, 0, 0), seed).x,
+// target = floor(u·W_kept/2^32) (`goal` below); invocation t sums the kept weights of its
+// contiguous chunk of items, invocation 0 scans the WG sums (ties of key K count in id order,
+// exactly), and the invocation whose chunk holds the target walks it. TOPN: the n largest keys (radix select)
 // gathered and sorted by (key desc, id asc). Everything is integer but z_j − lse.
+// WG ≥ 256 (the launcher takes up to 1024: each pass is latency-bound in one workgroup).
 override WG: u32 = 256;
 
 #include "sample/sample_common.wgsl"
@@ -24,12 +27,15 @@ override WG: u32 = 256;
 #endif
 
 const ALL: u32 = 0xffffffffu;
+// The largest top-k set gathered into workgroup memory (the launcher sizes it to the limit).
+override CAP: u32 = 1024;
+var<workgroup> set_ids: array<u32, CAP>;
 
 var<workgroup> hist_lo: array<atomic<u32>, 256>;
 var<workgroup> hist_hi: array<atomic<u32>, 256>;
-var<workgroup> cs_lo: array<u32, 256>;
-var<workgroup> cs_hi: array<u32, 256>;
-var<workgroup> ct: array<u32, 256>;
+var<workgroup> cs_lo: array<u32, WG>;
+var<workgroup> cs_hi: array<u32, WG>;
+var<workgroup> ct: array<u32, WG>;
 var<workgroup> nsel: atomic<u32>;
 var<workgroup> sel_key: array<u32, 20>;
 var<workgroup> sel_id: array<u32, 20>;
@@ -59,7 +65,9 @@ fn select_count(k: u32, rw: Row, lid: u32) -> vec2<u32> {
   var need = k;
   for (var d = 0u; d < 4u; d = d + 1u) {
     let shift = 24u - 8u * d;
-    atomicStore(&hist_lo[lid], 0u);
+    if (lid < 256u) {
+      atomicStore(&hist_lo[lid], 0u);
+    }
     workgroupBarrier();
     for (var j = lid; j < p.v; j = j + WG) {
       let key = keys[rw.base + j];
@@ -101,18 +109,20 @@ fn hist_add(bin: u32, w: vec2<u32>) {
 
 // The top-p boundary within the top-k set (K, r) = bk: the first token (in order) whose
 // inclusive prefix of weights reaches ceil(W_k·P/2^24) (at least 1).
-fn select_topp(P: u32, bk: vec2<u32>, rw: Row, lid: u32) -> vec2<u32> {
+fn select_topp(P: u32, bk: vec2<u32>, rw: Row, items: vec2<u32>, lid: u32) -> vec2<u32> {
   var prefix = 0u;
   var mask = 0u;
   var need = vec2<u32>(0u, 0u);
   let wk = weight_key(bk.x, rw.kmax, rw.zmax);
   for (var d = 0u; d < 4u; d = d + 1u) {
     let shift = 24u - 8u * d;
-    atomicStore(&hist_lo[lid], 0u);
-    atomicStore(&hist_hi[lid], 0u);
+    if (lid < 256u) {
+      atomicStore(&hist_lo[lid], 0u);
+      atomicStore(&hist_hi[lid], 0u);
+    }
     workgroupBarrier();
-    for (var j = lid; j < p.v; j = j + WG) {
-      let key = keys[rw.base + j];
+    for (var j = lid; j < items.x; j = j + WG) {
+      let key = keys[rw.base + item(j, items)];
       if ((key & mask) == prefix && key > bk.x) {
         hist_add((key >> shift) & 255u, vec2<u32>(weight_key(key, rw.kmax, rw.zmax), 0u));
       }
@@ -198,10 +208,53 @@ fn philox_x(ctr: vec4<u32>, key: vec2<u32>) -> u32 {
   return c.x;
 }
 
-// The chunk of ids invocation t owns.
-fn chunk(t: u32) -> vec2<u32> {
-  let ch = (p.v + WG - 1u) / WG;
-  return vec2<u32>(min(p.v, t * ch), min(p.v, (t + 1u) * ch));
+// The chunk of items [0, n) invocation t owns.
+fn chunk(t: u32, n: u32) -> vec2<u32> {
+  let ch = (n + WG - 1u) / WG;
+  return vec2<u32>(min(n, t * ch), min(n, (t + 1u) * ch));
+}
+
+// The passes after top-k run over items: every id (items = (V, 0)) or, when the top-k set was
+// gathered, the ids in set_ids (items = (count, 1)), in id order either way.
+fn item(j: u32, items: vec2<u32>) -> u32 {
+  if (items.y != 0u) {
+    return set_ids[min(j, CAP - 1u)];
+  }
+  return j;
+}
+
+// Gathers the ids of every key ≥ kb into set_ids in id order (chunk counts, a scan, then each
+// chunk writes its own) when there are at most CAP of them: (count, 1); else (V, 0).
+fn gather(kb: u32, rw: Row, lid: u32) -> vec2<u32> {
+  let c = chunk(lid, p.v);
+  var cnt = 0u;
+  for (var j = c.x; j < c.y; j = j + 1u) {
+    cnt = cnt + select(0u, 1u, keys[rw.base + j] >= kb);
+  }
+  ct[lid] = cnt;
+  workgroupBarrier();
+  if (lid == 0u) {
+    var tb = 0u;
+    for (var t = 0u; t < WG; t = t + 1u) {
+      let x = ct[t];
+      ct[t] = tb;
+      tb = tb + x;
+    }
+    bc.a = tb;
+  }
+  let s = workgroupUniformLoad(&bc);
+  if (s.a > CAP) {
+    return vec2<u32>(p.v, 0u);
+  }
+  var at = ct[lid];
+  for (var j = c.x; j < c.y; j = j + 1u) {
+    if (keys[rw.base + j] >= kb) {
+      set_ids[at] = j;
+      at = at + 1u;
+    }
+  }
+  workgroupBarrier();
+  return vec2<u32>(s.a, 1u);
 }
 
 fn logprob(z: f32, lse: f32) -> f32 {
@@ -245,13 +298,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // The kept prefix: the shortest of top-k, top-p (within top-k) and min-p.
     let k = bitcast<i32>(st.e);
     var bk = vec2<u32>(0u, 0u);
+    var items = vec2<u32>(p.v, 0u);
     if (k >= 1 && u32(k) < p.v) {
       bk = select_count(u32(k), rw, lid);
+      // A small top-k set (every kept token is in it) is gathered once: top-p and the draw
+      // then pass over it instead of the vocabulary.
+      if (u32(k) <= CAP) {
+        items = gather(bk.x, rw, lid);
+      }
     }
     var bf = bk;
     let tp = bitcast<f32>(st.f);
     if (tp < 1.0) {
-      let bp = select_topp(u32(max(tp, 0.0) * 16777216.0), bk, rw, lid);
+      let bp = select_topp(u32(max(tp, 0.0) * 16777216.0), bk, rw, items, lid);
       if (shorter(bp, bf)) {
         bf = bp;
       }
@@ -277,11 +336,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
     // Chunk sums of the kept weights (ties of key bf.x counted apart: kept in id order).
-    let c = chunk(lid);
+    let c = chunk(lid, items.x);
     var s = vec2<u32>(0u, 0u);
     var ties = 0u;
     for (var j = c.x; j < c.y; j = j + 1u) {
-      let key = keys[rw.base + j];
+      let key = keys[rw.base + item(j, items)];
       if (key > bf.x) {
         s = add64(s, vec2<u32>(weight_key(key, rw.kmax, rw.zmax), 0u));
       } else if (key == bf.x) {
@@ -328,7 +387,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var tb = ct[lid];
       var tok = -1;
       for (var j = c.x; j < c.y; j = j + 1u) {
-        let key = keys[rw.base + j];
+        let id = item(j, items);
+        let key = keys[rw.base + id];
         var kept = key > bf.x;
         if (key == bf.x) {
           kept = tb < bf.y;
@@ -337,7 +397,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (kept) {
           run = add64(run, vec2<u32>(weight_key(key, rw.kmax, rw.zmax), 0u));
           if (!ge64(goal, run)) {
-            tok = i32(j);
+            tok = i32(id);
             break;
           }
         }
@@ -351,7 +411,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // ties (in id order), gathered and sorted by (key desc, id asc).
   workgroupBarrier();
   let bn = select_count(p.topn, rw, lid);
-  let c2 = chunk(lid);
+  let c2 = chunk(lid, p.v);
   var ties2 = 0u;
   for (var j = c2.x; j < c2.y; j = j + 1u) {
     ties2 = ties2 + select(0u, 1u, keys[rw.base + j] == bn.x);

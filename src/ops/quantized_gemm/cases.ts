@@ -69,14 +69,14 @@ export const QGEMM_CASES: OpCase[] = DEFS.map(qgemmCase);
 /**
  * The issue's shapes (random bits: quantizing 10⁸ weights on the host is slow): decode M = 1
  * and 8 through 4096×14336 (up/gate) and 14336×4096 (down) projections and a 128256×4096 LM
- * head; prefill 4096 tokens through a 4096→14336 projection.
+ * head; prefill 4096 tokens through the 4096→14336 up and the 14336→4096 down projections.
  */
 const BENCH: [QuantFormat, number, number, number][] = [];
 for (const f of ['mlx4', 'q4_k', 'q4_0'] as const) {
   for (const m of [1, 8]) BENCH.push([f, m, 14336, 4096], [f, m, 4096, 14336]);
   BENCH.push([f, 1, 128256, 4096]);
 }
-BENCH.push(['mlx4', 4096, 14336, 4096], ['q4_k', 4096, 14336, 4096]);
+BENCH.push(['mlx4', 4096, 14336, 4096], ['q4_k', 4096, 14336, 4096], ['mlx4', 4096, 4096, 14336]);
 
 export const QGEMM_BENCH: BenchShape[] = BENCH.map(([format, m, n, k]) => ({
   label: `${format},m=${m},n=${n},k=${k}`,

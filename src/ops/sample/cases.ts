@@ -82,6 +82,9 @@ const DEFS: SampleCaseDef[] = [
   { b: 7, v: 1000, ...ALL, range: 30, quick: true },
   { b: 2, v: 4097, ...ALL, ties: true, offsets: true, quick: true, topLogprobs: 20 },
   { b: 6, v: 257, temperature: true, minP: true, penalties: true, quick: true },
+  // Three distinct logits over 8000 tokens: the top-k boundary ties with more tokens than the
+  // kernels gather into workgroup memory, so top-p and the draw pass over the vocabulary.
+  { b: 3, v: 8000, ...ALL, ties: true, range: 3, quick: true },
   { b: 7, v: 32000, ...ALL, penalties: true, bias: true },
   { b: 2, v: 151936, ...ALL, topLogprobs: 8 },
   { b: 64, v: 2048, ...ALL, masked: true, offsets: true },

@@ -39,7 +39,9 @@ export const quantizedGemmLauncher: Launcher = {
     const d = checkQuantWeight('quantized_gemm', i, o, k);
     const y = ctx.output(outs.y);
     const decode = m <= QGEMV_TILE.MAX_M;
-    const defines = { ...quantDefines(d), X_DT: dtCode(x.dtype), Y_DT: dtCode(y.dtype), ...(decode ? { SUBGROUPS: tier === 'subgroups' } : {}) };
+    // The decode kernel keeps the next power of two ≥ M accumulators per lane (ROWS).
+    const rows = 2 ** Math.ceil(Math.log2(Math.max(1, m)));
+    const defines = { ...quantDefines(d), X_DT: dtCode(x.dtype), Y_DT: dtCode(y.dtype), ...(decode ? { SUBGROUPS: tier === 'subgroups', ROWS: rows } : {}) };
     const shader = decode ? 'quant/qgemv.wgsl' : 'quant/qgemm_tiled.wgsl';
     const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
     const xRows = decode ? [[0, m] as [number, number]] : rowChunks(ctx, m, Math.max(k * BYTES[x.dtype], d.n * BYTES[y.dtype]));

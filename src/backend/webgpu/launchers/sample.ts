@@ -44,7 +44,7 @@ const TABLE = 768;
  * sample: the per-row option tensors are packed (pack_words.wgsl, after an upload of the
  * exp2 table and the defaults) into one buffer; sample_logits.wgsl writes every row's order
  * keys and state to a [B·V + 4B] scratch; sample_select.wgsl picks the tokens. One workgroup
- * per row in both. 'subgroups' reduces phase 1's max and sum through subgroups.
+ * per row in both (up to 1024 invocations). 'subgroups' reduces phase 1's max and sum through subgroups.
  */
 export const sampleLauncher: Launcher = {
   tiers: (_d, f) => reductionTiers(f),
@@ -80,6 +80,15 @@ export const sampleLauncher: Launcher = {
       });
     }
 
+    // A row is one workgroup, so its passes over V are bound by loads in flight: as many
+    // invocations as the adapter allows, up to 1024 (256 is every adapter's minimum).
+    let wg = Math.max(256, Math.min(1024, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX));
+    // sample_select's workgroup memory: 2 KiB of histograms, three WG-word arrays, small state,
+    // and the gathered top-k set (CAP words, at least 64, up to 2048).
+    const fixed = (w: number) => 2048 + 12 * w + 512;
+    if (fixed(wg) + 4 * 64 > lim.maxComputeWorkgroupStorageSize) wg = 256;
+    let cap = 2048;
+    while (cap > 64 && fixed(wg) + 4 * cap > lim.maxComputeWorkgroupStorageSize) cap /= 2;
     const keys = ctx.rt.createBuffer(keyWords * 4);
     const params = packParams(SAMPLE_PARAMS, { b, v, zero: 0, topn: o.topLogprobs, state_base: b * v });
     const bind = (binding: number, buffer: GPUBuffer): Binding => ({ binding, buffer });
@@ -87,7 +96,7 @@ export const sampleLauncher: Launcher = {
     if (i.logitBias) phase1.push(bind(3, ctx.buffer(i.logitBias)));
     if (i.counts) phase1.push(bind(4, ctx.buffer(i.counts)));
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_logits.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups' }, overrides: { WG: 256 } },
+      pipeline: { shader: 'sample/sample_logits.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups' }, overrides: { WG: wg } },
       bindings: phase1,
       params: { binding: 5, data: params },
       workgroups: [b],
@@ -103,7 +112,7 @@ export const sampleLauncher: Launcher = {
       phase2.push(bind(8, ctx.buffer(res.topIds)), bind(9, ctx.buffer(res.topLogprobs)));
     }
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0 }, overrides: { WG: 256 } },
+      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0 }, overrides: { WG: wg, CAP: cap } },
       bindings: phase2,
       params: { binding: 5, data: params },
       workgroups: [b],
