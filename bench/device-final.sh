@@ -3,11 +3,19 @@
 #   source .gpu/prelude.sh && tar -xzf .gpu/node_modules.tgz && bash bench/device-final.sh
 # Quick conformance on every webgpu tier (every op in the registry), differential fuzzing in
 # chunks of FUZZ_CHUNK cases until FUZZ_S seconds are spent, the host cost of small ops, the
-# decode-shaped gemm rows and the bench shapes of NEW_OPS — JSON under $OUT.
+# decode-shaped gemm rows, the bench shapes of NEW_OPS, the PyTorch sections TORCH_SECTIONS and
+# the model fixtures script FIXTURES (run with its output dir) — JSON under $OUT.
 set -u
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 B="--toggles $T --disable-toggles timestamp_quantization"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+if [ -n "${FIXTURES:-}" ]; then
+  python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
+  python3 -c "import peft; print('peft', peft.__version__)" 2>&1 | tail -1
+  python3 -c "import tokenizers; print('tokenizers', tokenizers.__version__)" 2>&1 | tail -1
+  mkdir -p $OUT/fixtures && timeout ${FIXTURES_S:-180} python3 $FIXTURES $OUT/fixtures > $OUT/fixtures.txt 2>&1
+  echo "fixtures exit $?"; tail -20 $OUT/fixtures.txt; du -sh $OUT/fixtures
+fi
 timeout ${CONF_S:-150} $NODE dist/cli.js conformance --quick --backend webgpu --toggles $T --json $OUT/conformance.json > $OUT/conformance.txt 2>&1
 echo "conformance exit $?"; grep -E 'FAIL|passed' $OUT/conformance.txt | head -20
 end=$(( $(date +%s) + ${FUZZ_S:-200} )); seed=1; total=0
@@ -23,4 +31,8 @@ done
 if [ -n "${NEW_OPS:-}" ]; then
   timeout ${NEW_S:-120} $NODE dist/cli.js bench --op $NEW_OPS $B --reps 5 --json $OUT/new-ops.json > $OUT/new-ops.txt 2>$OUT/new-ops.err
   echo "new ops exit $?"; cat $OUT/new-ops.txt | cut -c1-200
+fi
+if [ -n "${TORCH_SECTIONS:-}" ]; then
+  timeout ${TORCH_S:-200} python3 bench/peers/torch_ceiling.py $TORCH_SECTIONS > $OUT/torch.json 2>$OUT/torch.err
+  echo "torch exit $?"; tail -3 $OUT/torch.err
 fi
