@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'GPU_OUT_OF_MEMORY'
   | 'DEVICE_LOST'
   | 'KERNEL'
-  | 'LIMIT';
+  | 'LIMIT'
+  | 'MODEL_LOAD';
 
 export class PmetalError extends Error {
   readonly code: ErrorCode;
@@ -107,5 +108,12 @@ export class KernelError extends PmetalError {
 export class LimitError extends PmetalError {
   constructor(message: string) {
     super('LIMIT', message);
+  }
+}
+
+/** A checkpoint file (weights, config, tokenizer) is missing, malformed or contradicts another; the message names the file and the tensor or key. */
+export class ModelLoadError extends PmetalError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MODEL_LOAD', message, options);
   }
 }
