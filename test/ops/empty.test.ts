@@ -85,6 +85,19 @@ const CASES: EmptyCase[] = [
   },
   { op: 'quantized_gemm', label: 'M=0, q4_0', inputs: [['x', 'f32', [0, 32]], ['w', 'u8', [4, 18]]], options: { format: 'q4_0' }, want: { y: { shape: [0, 4] } } },
   { op: 'sample', label: 'B=0', inputs: [['logits', 'f32', [0, 16]], ['seeds', 'u32', [0, 2]]], want: { tokens: { shape: [0] }, logprobs: { shape: [0] } } },
+  {
+    op: 'kv_cache_copy',
+    label: 'B=0, contiguous',
+    inputs: [['k', 'f16', [0, 1, 2, 8]], ['v', 'f16', [0, 1, 2, 8]], ['kCache', 'f16', [0, 2, 4, 8]], ['vCache', 'f16', [0, 2, 4, 8]], ['positions', 'i32', [0]]],
+    want: { kCache: { shape: [0, 2, 4, 8] }, vCache: { shape: [0, 2, 4, 8] } },
+  },
+  {
+    // The caches are the inputs, returned unchanged: nothing written, nothing launched.
+    op: 'kv_cache_copy',
+    label: 'Snew=0, paged',
+    inputs: [['k', 'f32', [2, 0, 1, 8]], ['v', 'f32', [2, 0, 1, 16]], ['kCache', 'bf16', [3, 4, 1, 8]], ['vCache', 'bf16', [3, 4, 1, 16]], ['positions', 'i32', [2]], ['blockTable', 'i32', [2, 2]]],
+    want: { kCache: { shape: [3, 4, 1, 8], fill: 0 }, vCache: { shape: [3, 4, 1, 16], fill: 0 } },
+  },
 ];
 
 /**

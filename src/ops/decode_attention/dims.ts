@@ -32,7 +32,7 @@ export interface DecodeDims {
 }
 
 /** Element offset of key j's row (kv head kvh) in a cache of head dim `hd` (block = the table entry when paged). */
-export function cacheOffset(dm: DecodeDims, hd: number, b: number, kvh: number, j: number, block: number): number {
+export function cacheOffset(dm: Pick<DecodeDims, 'paged' | 'blockSize' | 'hkv' | 'smax'>, hd: number, b: number, kvh: number, j: number, block: number): number {
   return dm.paged ? ((block * dm.blockSize + (j % dm.blockSize)) * dm.hkv + kvh) * hd : ((b * dm.hkv + kvh) * dm.smax + j) * hd;
 }
 
