@@ -30,8 +30,8 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   private constructor(rt: Runtime) {
     super();
     this.rt = rt;
-    const info = rt.opened.adapter.info as unknown as { subgroupMaxSize?: number };
-    this.adapter = { subgroupMatrixConfigs: rt.opened.subgroupMatrixConfigs, subgroupMaxSize: info.subgroupMaxSize, limits: rt.opened.limits };
+    const info = rt.opened.adapter.info as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number };
+    this.adapter = { subgroupMatrixConfigs: rt.opened.subgroupMatrixConfigs, subgroupMaxSize: info.subgroupMaxSize, subgroupMinSize: info.subgroupMinSize, limits: rt.opened.limits };
     this.#ctx = {
       adapter: this.adapter,
       rt,
