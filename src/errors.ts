@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'GPU_OUT_OF_MEMORY'
   | 'DEVICE_LOST'
   | 'KERNEL'
-  | 'LIMIT';
+  | 'LIMIT'
+  | 'MODEL_LOAD';
 
 export class PmetalError extends Error {
   readonly code: ErrorCode;
@@ -107,5 +108,20 @@ export class KernelError extends PmetalError {
 export class LimitError extends PmetalError {
   constructor(message: string) {
     super('LIMIT', message);
+  }
+}
+/**
+ * A checkpoint cannot be loaded as asked: a malformed or truncated file, a missing tensor, a
+ * shape or dtype that contradicts config.json, an unknown architecture. `file` and `tensor`
+ * name what was being read (also in the message), so a caller can report or skip it.
+ */
+export class ModelLoadError extends PmetalError {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly tensor?: string,
+    options?: { cause?: unknown },
+  ) {
+    super('MODEL_LOAD', message, options);
   }
 }
