@@ -3,24 +3,39 @@
 #   source .gpu/prelude.sh && tar -xzf .gpu/node_modules.tgz && bash bench/device-final.sh
 # Quick conformance on every webgpu tier (every op in the registry), differential fuzzing in
 # chunks of FUZZ_CHUNK cases until FUZZ_S seconds are spent, the host cost of small ops, the
-# decode-shaped gemm rows and the bench shapes of NEW_OPS — JSON under $OUT.
+# decode-shaped gemm rows, the bench shapes of NEW_OPS, the PyTorch sections TORCH_SECTIONS and
+# the model fixtures script FIXTURES (run with its output dir) — JSON under $OUT. HOST=0 skips
+# the host-cost and GEMV rows.
 set -u
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 B="--toggles $T --disable-toggles timestamp_quantization"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
+if [ -n "${FIXTURES:-}" ]; then
+  python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
+  python3 -c "import peft; print('peft', peft.__version__)" 2>&1 | tail -1
+  python3 -c "import tokenizers; print('tokenizers', tokenizers.__version__)" 2>&1 | tail -1
+  mkdir -p $OUT/fixtures && timeout ${FIXTURES_S:-180} python3 $FIXTURES $OUT/fixtures > $OUT/fixtures.txt 2>&1
+  echo "fixtures exit $?"; tail -20 $OUT/fixtures.txt; du -sh $OUT/fixtures
+fi
 timeout ${CONF_S:-150} $NODE dist/cli.js conformance --quick --backend webgpu --toggles $T --json $OUT/conformance.json > $OUT/conformance.txt 2>&1
 echo "conformance exit $?"; grep -E 'FAIL|passed' $OUT/conformance.txt | head -20
-end=$(( $(date +%s) + ${FUZZ_S:-200} )); seed=1; total=0
+end=$(( $(date +%s) + ${FUZZ_S:-200} )); seed=${FUZZ_SEED0:-1}
 while [ $(date +%s) -lt $end ]; do
   timeout $(( end - $(date +%s) + 30 )) $NODE dist/cli.js fuzz --backend webgpu --toggles $T --cases ${FUZZ_CHUNK:-2000} --seed $seed --json $OUT/fuzz-$seed.json > $OUT/fuzz-$seed.txt 2>/dev/null
   echo "fuzz seed $seed exit $?: $(tail -1 $OUT/fuzz-$seed.txt)"; grep -A1 '^FAIL' $OUT/fuzz-$seed.txt | head -6
   seed=$((seed + 1))
 done
-timeout 90 $NODE dist/cli.js bench --host $B --json $OUT/host.json 2>/dev/null; echo "host exit $?"
-for m in 1 8; do
-  timeout 60 $NODE dist/cli.js bench --op gemm --shape m=$m,n= --dtype f16,f32 $B --reps 10 --json $OUT/gemv-m$m.json 2>/dev/null | grep -E "^gemm"; echo "gemv m=$m exit $?"
-done
+if [ "${HOST:-1}" = 1 ]; then
+  timeout 90 $NODE dist/cli.js bench --host $B --json $OUT/host.json 2>/dev/null; echo "host exit $?"
+  for m in 1 8; do
+    timeout 60 $NODE dist/cli.js bench --op gemm --shape m=$m,n= --dtype f16,f32 $B --reps 10 --json $OUT/gemv-m$m.json 2>/dev/null | grep -E "^gemm"; echo "gemv m=$m exit $?"
+  done
+fi
 if [ -n "${NEW_OPS:-}" ]; then
   timeout ${NEW_S:-120} $NODE dist/cli.js bench --op $NEW_OPS $B --reps 5 --json $OUT/new-ops.json > $OUT/new-ops.txt 2>$OUT/new-ops.err
   echo "new ops exit $?"; cat $OUT/new-ops.txt | cut -c1-200
+fi
+if [ -n "${TORCH_SECTIONS:-}" ]; then
+  timeout ${TORCH_S:-200} python3 bench/peers/torch_ceiling.py $TORCH_SECTIONS > $OUT/torch.json 2>$OUT/torch.err
+  echo "torch exit $?"; tail -3 $OUT/torch.err
 fi

@@ -15,8 +15,8 @@ const peersExternal = {
     b.onResolve({ filter: /bench\/peers\/index\.js$/ }, () => ({ path: './peers.js', external: true }));
   },
 };
-await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', external: ['webgpu', 'zod'] });
-await build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js', external: ['webgpu', 'zod'], banner, plugins: [peersExternal] });
+await build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/index.js', external: ['webgpu', 'zod', '@huggingface/tokenizers', '@huggingface/jinja'] });
+await build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js', external: ['webgpu', 'zod', '@huggingface/tokenizers', '@huggingface/jinja'], banner, plugins: [peersExternal] });
 
 // The peers bundle carries onnxruntime-web and tfjs (devDependencies) inside, so a GPU machine
 // needs no more packages than the CLI; ORT's one wasm (WebGPU build) goes next to it, brotli'd.

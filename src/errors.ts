@@ -110,18 +110,19 @@ export class LimitError extends PmetalError {
     super('LIMIT', message);
   }
 }
+
 /**
- * A checkpoint cannot be loaded as asked: a malformed or truncated file, a missing tensor, a
- * shape or dtype that contradicts config.json, an unknown architecture. `file` and `tensor`
- * name what was being read (also in the message), so a caller can report or skip it.
+ * A checkpoint file (weights, config, tokenizer) is missing, malformed or contradicts another:
+ * a truncated file, a missing tensor, a shape that contradicts config.json, an unknown
+ * architecture. The message names the file and the tensor or key; `file` and `tensor` carry
+ * them too, so a caller can report or skip without parsing the message.
  */
 export class ModelLoadError extends PmetalError {
-  constructor(
-    message: string,
-    readonly file?: string,
-    readonly tensor?: string,
-    options?: { cause?: unknown },
-  ) {
+  readonly file?: string;
+  readonly tensor?: string;
+  constructor(message: string, options?: { cause?: unknown; file?: string; tensor?: string }) {
     super('MODEL_LOAD', message, options);
+    this.file = options?.file;
+    this.tensor = options?.tensor;
   }
 }

@@ -2,7 +2,7 @@
 
 Run on the GPU machine (the `device` tool) in the same call as `pmetal bench`:
     python3 bench/peers/torch_ceiling.py [OP ...] > $OUT/torch.json
-(OP: only those sections, e.g. `gemm`; default all).
+(OP: only those sections — gemm, rest, peers, attention, training, generation; default all).
 Times are CUDA-event medians of 20 back-to-back runs after 5 warm-ups and 300 ms of
 back-to-back calls (the same clock warm-up as pmetal's bench: bench/clock.ts). Prints one
 JSON object.
@@ -140,6 +140,96 @@ for dt in ["f16", "f32"] if want("peers") else []:
     ms = timed(lambda: F.cross_entropy(logits, tgt))
     R.append(rec("cross_entropy", dt, "rows=4096,vocab=32000,mean", ms, 4 * logits.numel(), logits.numel() * e))
     del logits
+# Attention at pmetal's bench shapes (src/ops/flash_attention_forward/cases.ts attnBench,
+# decode_attention DECODE_BENCH): SDPA, which takes FlashAttention-2 on the H100 for f16/bf16.
+ATTN = [(4, 4096, 32, 8, 128, False), (4, 4096, 32, 8, 128, True), (4, 4096, 32, 32, 128, False),
+        (4, 4096, 32, 32, 128, True), (2, 8192, 16, 16, 64, True), (2, 2048, 16, 8, 256, True)]
+for dt in ["f16", "bf16"] if want("attention") else []:
+    t = DT[dt]
+    for b, s_, hq, hkv, d, causal in ATTN:
+        q = torch.randn(b, hq, s_, d, device=dev, dtype=t, requires_grad=True)
+        k = torch.randn(b, hkv, s_, d, device=dev, dtype=t, requires_grad=True)
+        v = torch.randn(b, hkv, s_, d, device=dev, dtype=t, requires_grad=True)
+        label = f"b={b},sq={s_},sk={s_},hq={hq},hkv={hkv},d={d}" + (",causal" if causal else "")
+        fl = 4 * b * hq * s_ * s_ * d * (0.5 if causal else 1)
+        fwd = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=hq != hkv)
+        R.append(rec("flash_attention_forward", dt, label + " (SDPA)", timed(fwd), fl, 0))
+        o = fwd()
+        do = torch.randn_like(o)
+        bwd = lambda: torch.autograd.grad(o, (q, k, v), do, retain_graph=True)
+        R.append(rec("flash_attention_backward", dt, label + " (SDPA autograd, backward only)", timed(bwd), 2.5 * fl, 0))
+        del q, k, v, o, do
+    q = torch.randn(32, 32, 1, 128, device=dev, dtype=t)
+    k = torch.randn(32, 8, 4096, 128, device=dev, dtype=t)
+    v = torch.randn(32, 8, 4096, 128, device=dev, dtype=t)
+    ms = timed(lambda: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))
+    R.append(rec("decode_attention", dt, "b=32,t=1,len=4096,hq=32,hkv=8,d=128 contiguous (SDPA)", ms, 4 * 32 * 32 * 4096 * 128, 2 * k.numel() * k.element_size()))
+    del q, k, v
+# Training kernels at pmetal's bench shapes (src/ops/fused_lora_forward/cases.ts, fused_adamw_step).
+for dt in ["f16", "bf16"] if want("training") else []:
+    t = DT[dt]
+    for r in (16, 64):
+        x = torch.randn(4096, 4096, device=dev, dtype=t, requires_grad=True)
+        w = torch.randn(14336, 4096, device=dev, dtype=t)
+        a = torch.randn(r, 4096, device=dev, dtype=t, requires_grad=True)
+        bb = torch.randn(14336, r, device=dev, dtype=t, requires_grad=True)
+        drop = torch.nn.Dropout(0.05)
+        fwd = lambda: x @ w.t() + 2.0 * ((drop(x) @ a.t()) @ bb.t())
+        label = f"T=4096,K=4096,N=14336,r={r}"
+        R.append(rec("fused_lora_forward", dt, label + " (eager peft-style)", timed(fwd), 2 * 4096 * 14336 * 4096, 0))
+        y = fwd()
+        dy = torch.randn_like(y)
+        R.append(rec("fused_lora_backward", dt, label + " (autograd: dx, dA, dB)", timed(lambda: torch.autograd.grad(y, (x, a, bb), dy, retain_graph=True)), 2 * 4096 * 14336 * 4096, 0))
+        del x, w, a, bb, y, dy
+    h, kv, ff = 2048, 512, 8192
+    sizes = [h * h, kv * h, kv * h, h * h, ff * h, ff * h, h * ff, h, h] * 16 + [h]
+    ps = [torch.randn(n, device=dev, dtype=torch.float32, requires_grad=True) for n in sizes]
+    for p_ in ps:
+        p_.grad = torch.randn_like(p_) * 0.01
+    opt = torch.optim.AdamW(ps, lr=1e-4, fused=True)
+
+    def step():
+        torch.nn.utils.clip_grad_norm_(ps, 1.0, foreach=True)
+        opt.step()
+
+    P = sum(sizes)
+    R.append(rec("fused_adamw_step", "f32", f"llama3.2-1b-layers,P={P},segments={len(sizes)} (clip_grad_norm_ + AdamW fused=True)", timed(step), 0, 16 * P))
+    del ps, opt
+    break  # AdamW runs on f32 master weights: once is enough
+# Generation: the 4-bit decode as PyTorch would do it without a custom kernel (dequantize an
+# MLX-affine group-64 weight to f16, then matmul), and HF-style sampling.
+for dt in ["f16"] if want("generation") else []:
+    t = DT[dt]
+    for m, n, k in [(1, 14336, 4096), (8, 14336, 4096), (1, 4096, 14336), (1, 128256, 4096)]:
+        packed = torch.randint(0, 2**31 - 1, (n, k // 8), device=dev, dtype=torch.int32)
+        sc = torch.randn(n, k // 64, device=dev, dtype=t)
+        bi = torch.randn(n, k // 64, device=dev, dtype=t)
+        x = torch.randn(m, k, device=dev, dtype=t)
+        sh = torch.arange(0, 32, 4, device=dev, dtype=torch.int32)
+
+        def qmm():
+            q = ((packed[:, :, None] >> sh) & 15).reshape(n, k // 64, 64).to(t)
+            wd = (q * sc[:, :, None] + bi[:, :, None]).reshape(n, k)
+            return x @ wd.t()
+
+        wf = torch.randn(n, k, device=dev, dtype=t)
+        R.append(rec("quantized_gemm", dt, f"mlx4,m={m},n={n},k={k} (dequantize + matmul)", timed(qmm), 2 * m * n * k, n * k // 2))
+        R.append(rec("quantized_gemm", dt, f"mlx4,m={m},n={n},k={k} (f16 matmul, weights already dense)", timed(lambda: x @ wf.t()), 2 * m * n * k, n * k * 2))
+        del packed, sc, bi, x, wf
+    for b in (1, 32):
+        for vv in (128256, 151936):
+            logits = torch.randn(b, vv, device=dev, dtype=t)
+
+            def samp():
+                z = logits.float() / 0.7
+                top, idx = torch.topk(z, 50, dim=-1)
+                pr = torch.softmax(top, dim=-1)
+                cum = pr.cumsum(-1)
+                top = top.masked_fill(cum - pr > 0.9, float("-inf"))
+                return idx.gather(-1, torch.multinomial(torch.softmax(top, -1), 1))
+
+            R.append(rec("sample", dt, f"b={b},v={vv},topK=50,topP=0.9,temperature=0.7 (topk, cumsum, multinomial)", timed(samp), 0, logits.numel() * 2))
+            del logits
 src = torch.empty(512 * 2**20 // 4, device=dev, dtype=torch.float32)
 dst = torch.empty_like(src)
 ms = timed(lambda: dst.copy_(src))

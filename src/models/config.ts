@@ -87,20 +87,20 @@ export async function loadConfig(path: string): Promise<ModelConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ModelLoadError(`[config] ${path}: cannot read (${(e as Error).message})`, path, undefined, { cause: e });
+    throw new ModelLoadError(`[config] ${path}: cannot read (${(e as Error).message})`, { file: path, cause: e });
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ModelLoadError(`[config] ${path}: not valid JSON (${(e as Error).message})`, path, undefined, { cause: e });
+    throw new ModelLoadError(`[config] ${path}: not valid JSON (${(e as Error).message})`, { file: path, cause: e });
   }
   return parseConfig(raw, path);
 }
 
 /** Validates a parsed config.json; `file` names it in every error. */
 export function parseConfig(raw: unknown, file: string): ModelConfig {
-  const err = (what: string) => new ModelLoadError(`[config] ${file}: ${what}`, file);
+  const err = (what: string) => new ModelLoadError(`[config] ${file}: ${what}`, { file });
   const p = base.safeParse(raw);
   if (!p.success) {
     const issue = p.error.issues[0];

@@ -38,7 +38,7 @@ export class Checkpoint {
     if (await exists(index)) return Checkpoint.openIndex(dir, index);
     const single = join(dir, SINGLE_FILE);
     if (await exists(single)) return Checkpoint.openFile(single);
-    throw new ModelLoadError(`[safetensors] ${dir}: neither ${INDEX_FILE} nor ${SINGLE_FILE} found`, dir);
+    throw new ModelLoadError(`[safetensors] ${dir}: neither ${INDEX_FILE} nor ${SINGLE_FILE} found`, { file: dir });
   }
 
   /** One file (model.safetensors, adapter_model.safetensors, …): every tensor in it. */
@@ -52,12 +52,12 @@ export class Checkpoint {
     try {
       raw = JSON.parse(await readFile(index, 'utf8'));
     } catch (e) {
-      throw new ModelLoadError(`[safetensors] ${index}: not valid JSON (${(e as Error).message})`, index, undefined, { cause: e });
+      throw new ModelLoadError(`[safetensors] ${index}: not valid JSON (${(e as Error).message})`, { file: index, cause: e });
     }
     const p = indexSchema.safeParse(raw);
     if (!p.success) {
       const issue = p.error.issues[0];
-      throw new ModelLoadError(`[safetensors] ${index}: expected {weight_map: {tensor: shard file}}; ${issue.path.join('.')}: ${issue.message}`, index);
+      throw new ModelLoadError(`[safetensors] ${index}: expected {weight_map: {tensor: shard file}}; ${issue.path.join('.')}: ${issue.message}`, { file: index });
     }
     const shards = new Map<string, SafetensorsFile>();
     const opened: SafetensorsFile[] = [];
@@ -70,7 +70,7 @@ export class Checkpoint {
       const where = new Map<string, SafetensorsFile>();
       for (const [name, shard] of Object.entries(p.data.weight_map)) {
         const f = shards.get(shard)!;
-        if (!f.has(name)) throw new ModelLoadError(`[safetensors] ${f.path}: tensor "${name}" is listed in ${INDEX_FILE} but absent from this shard`, f.path, name);
+        if (!f.has(name)) throw new ModelLoadError(`[safetensors] ${f.path}: tensor "${name}" is listed in ${INDEX_FILE} but absent from this shard`, { file: f.path, tensor: name });
         where.set(name, f);
       }
       return new Checkpoint(index, opened, where);
@@ -91,7 +91,7 @@ export class Checkpoint {
   /** The file holding `name`; a missing tensor is a ModelLoadError naming the checkpoint and the tensor. */
   fileOf(name: string): SafetensorsFile {
     const f = this.where.get(name);
-    if (!f) throw new ModelLoadError(`[safetensors] ${this.source}: tensor "${name}" not found`, this.source, name);
+    if (!f) throw new ModelLoadError(`[safetensors] ${this.source}: tensor "${name}" not found`, { file: this.source, tensor: name });
     return f;
   }
 
@@ -105,10 +105,10 @@ export class Checkpoint {
     const e = f.entry(name);
     const why = expect?.why ? ` (${expect.why})` : '';
     if (expect?.shape && !sameShape(e.shape, expect.shape)) {
-      throw new ModelLoadError(`[safetensors] ${f.path}: tensor "${name}": shape [${e.shape.join(', ')}] contradicts the expected [${expect.shape.join(', ')}]${why}`, f.path, name);
+      throw new ModelLoadError(`[safetensors] ${f.path}: tensor "${name}": shape [${e.shape.join(', ')}] contradicts the expected [${expect.shape.join(', ')}]${why}`, { file: f.path, tensor: name });
     }
     if (expect?.dtypes && !expect.dtypes.includes(e.dtype)) {
-      throw new ModelLoadError(`[safetensors] ${f.path}: tensor "${name}": dtype ${e.dtype}, expected one of ${expect.dtypes.join(', ')}${why}`, f.path, name);
+      throw new ModelLoadError(`[safetensors] ${f.path}: tensor "${name}": dtype ${e.dtype}, expected one of ${expect.dtypes.join(', ')}${why}`, { file: f.path, tensor: name });
     }
     return f.read(name);
   }

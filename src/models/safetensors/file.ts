@@ -33,12 +33,12 @@ export class SafetensorsFile {
   ) {}
 
   static async open(path: string): Promise<SafetensorsFile> {
-    if (endianness() !== 'LE') throw new ModelLoadError(`[safetensors] ${path}: this host is big-endian; safetensors data is little-endian and is read in place`, path);
+    if (endianness() !== 'LE') throw new ModelLoadError(`[safetensors] ${path}: this host is big-endian; safetensors data is little-endian and is read in place`, { file: path });
     let fh: FileHandle;
     try {
       fh = await open(path, 'r');
     } catch (e) {
-      throw new ModelLoadError(`[safetensors] ${path}: cannot open (${(e as Error).message})`, path, undefined, { cause: e });
+      throw new ModelLoadError(`[safetensors] ${path}: cannot open (${(e as Error).message})`, { file: path, cause: e });
     }
     try {
       const { size } = await fh.stat();
@@ -69,16 +69,16 @@ export class SafetensorsFile {
   /** The header entry of `name`; a missing tensor is a ModelLoadError naming file and tensor. */
   entry(name: string): TensorEntry {
     const e = this.header.tensors.get(name);
-    if (!e) throw new ModelLoadError(`[safetensors] ${this.path}: tensor "${name}" not found (the file holds ${this.header.tensors.size} tensors)`, this.path, name);
+    if (!e) throw new ModelLoadError(`[safetensors] ${this.path}: tensor "${name}" not found (the file holds ${this.header.tensors.size} tensors)`, { file: this.path, tensor: name });
     return e;
   }
 
   /** Reads one tensor's bytes into a fresh host array of its dtype. */
   async read(name: string): Promise<LoadedTensor> {
-    if (this.closed) throw new ModelLoadError(`[safetensors] ${this.path}: tensor "${name}": the file was closed`, this.path, name);
+    if (this.closed) throw new ModelLoadError(`[safetensors] ${this.path}: tensor "${name}": the file was closed`, { file: this.path, tensor: name });
     const e = this.entry(name);
     const dtype = LOADABLE[e.dtype];
-    if (!dtype) throw new ModelLoadError(`[safetensors] ${this.path}: tensor "${name}": dtype ${e.dtype} cannot be loaded (expected one of ${Object.keys(LOADABLE).join(', ')})`, this.path, name);
+    if (!dtype) throw new ModelLoadError(`[safetensors] ${this.path}: tensor "${name}": dtype ${e.dtype} cannot be loaded (expected one of ${Object.keys(LOADABLE).join(', ')})`, { file: this.path, tensor: name });
     const numel = e.shape.reduce((a, d) => a * d, 1);
     const data = allocHost(dtype, numel);
     await readExactly(this.fh, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), e.begin, this.path, name);
@@ -100,7 +100,7 @@ async function readExactly(fh: FileHandle, dst: Uint8Array, position: number, pa
     const { bytesRead } = await fh.read(dst, done, len, position + done);
     if (bytesRead === 0) {
       const what = tensor === undefined ? 'header' : `tensor "${tensor}"`;
-      throw new ModelLoadError(`[safetensors] ${path}: ${what}: file ended after ${position + done} bytes, expected ${position + dst.length}: truncated`, path, tensor);
+      throw new ModelLoadError(`[safetensors] ${path}: ${what}: file ended after ${position + done} bytes, expected ${position + dst.length}: truncated`, { file: path, tensor });
     }
     done += bytesRead;
   }

@@ -40,7 +40,7 @@ export interface Header {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-const fail = (file: string, what: string, tensor?: string) => new ModelLoadError(`[safetensors] ${file}${tensor === undefined ? '' : `: tensor "${tensor}"`}: ${what}`, file, tensor);
+const fail = (file: string, what: string, tensor?: string) => new ModelLoadError(`[safetensors] ${file}${tensor === undefined ? '' : `: tensor "${tensor}"`}: ${what}`, { file, tensor });
 
 /** Reads N from the first 8 bytes; `fileBytes` is the whole file's length. */
 export function headerLength(prefix: Uint8Array, fileBytes: number, file: string): number {
@@ -58,7 +58,7 @@ export function parseHeader(json: Uint8Array, fileBytes: number, file: string): 
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (e) {
-    throw new ModelLoadError(`[safetensors] ${file}: header is not valid UTF-8 JSON (${(e as Error).message})`, file, undefined, { cause: e });
+    throw new ModelLoadError(`[safetensors] ${file}: header is not valid UTF-8 JSON (${(e as Error).message})`, { file, cause: e });
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail(file, 'header: expected a JSON object of tensors');
   const dataStart = 8 + json.length;

@@ -23,7 +23,7 @@ export function encodeSafetensors(tensors: Readonly<Record<string, TensorToWrite
     const t = tensors[name];
     const numel = t.shape.reduce((a, d) => a * d, 1);
     if (!hostArrayMatches(t.dtype, t.data) || t.data.length !== numel) {
-      throw new ModelLoadError(`[safetensors] writing tensor "${name}": expected ${t.dtype}[${t.shape.join(',')}] data of ${numel} elements, got ${t.data.constructor.name} of ${t.data.length}`, undefined, name);
+      throw new ModelLoadError(`[safetensors] writing tensor "${name}": expected ${t.dtype}[${t.shape.join(',')}] data of ${numel} elements, got ${t.data.constructor.name} of ${t.data.length}`, { tensor: name });
     }
     const bytes = numel * BYTES[t.dtype];
     header[name] = { dtype: SAFETENSORS_NAME[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes] };
