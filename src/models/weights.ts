@@ -45,7 +45,9 @@ const FLOAT_FILE_DTYPES = ['F32', 'F16', 'BF16'];
  */
 export async function loadWeights(ck: Checkpoint, c: ModelConfig, backend: KernelBackend, dtype: FloatDType): Promise<ModelWeights> {
   const uploaded: Tensor[] = [];
+  const used = new Set<string>();
   const load = async (name: string, shape: readonly number[], why: string): Promise<Tensor> => {
+    used.add(name);
     const t = await ck.read(name, { shape, dtypes: FLOAT_FILE_DTYPES, why: `${why} in config.json` });
     if (!isFloat(t.dtype)) throw new ModelLoadError(`[model] ${ck.fileOf(name).path}: tensor "${name}": expected a float dtype, got ${t.dtype}`, { file: ck.fileOf(name).path, tensor: name });
     const w = backend.tensor(convertFloat(t.dtype, dtype, t.data), shape, dtype);
@@ -91,10 +93,30 @@ export async function loadWeights(ck: Checkpoint, c: ModelConfig, backend: Kerne
     const finalNorm = await load('model.norm.weight', [H], hs);
     // Tied checkpoints usually omit lm_head.weight; one that stores it anyway stores a copy.
     const lmHead = c.tieWordEmbeddings ? embed : await load('lm_head.weight', [c.vocabSize, H], `vocab_size ${c.vocabSize}, ${hs}`);
+    checkAllUsed(ck, c, used);
     return { embed, layers, finalNorm, lmHead };
   } catch (e) {
     for (const t of uploaded) t.dispose();
     throw e;
+  }
+}
+
+/**
+ * Tensors HF itself drops on load: rope buffers some old checkpoints saved, and the copy of
+ * the embedding a tied checkpoint may still carry as lm_head.weight (HF re-ties it).
+ */
+const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
+
+/**
+ * A weight the config does not account for means config.json and the checkpoint disagree
+ * (q_norm weights under a config that says llama, biases it says are absent): ignoring it
+ * would be a silent wrong load, so it is an error naming the tensor.
+ */
+function checkAllUsed(ck: Checkpoint, c: ModelConfig, used: ReadonlySet<string>): void {
+  for (const name of ck.names()) {
+    if (used.has(name) || IGNORED.test(name) || (c.tieWordEmbeddings && name === 'lm_head.weight')) continue;
+    const file = ck.fileOf(name).path;
+    throw new ModelLoadError(`[model] ${file}: tensor "${name}" is not part of a ${c.arch} model as config.json describes it (${c.numLayers} layers, biases q/k/v ${c.qkvBias}, o ${c.oBias}, mlp ${c.mlpBias}, q/k norms ${c.qkNorm}): the config and the weights disagree`, { file, tensor: name });
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { CpuBackend } from '../../src/backend/cpu.js';
 import { f32ArrayTo16 } from '../../src/dtype.js';
 import { ModelLoadError, OptionsError } from '../../src/errors.js';
 import { loadModel } from '../../src/models/load.js';
+import { encodeSafetensors } from '../../src/models/safetensors/index.js';
 import { randomInts } from '../../src/ops/random.js';
 import { referenceLogits, refInvFreq, type RefConfig } from './reference_llama.js';
 import { writeTinyCheckpoint, type TinySpec } from './tiny_checkpoint.js';
@@ -117,6 +118,40 @@ describe('LlamaModel: batching, dtypes and load errors', () => {
     const dir3 = join(root, 'untied');
     writeTinyCheckpoint(dir3, { model_type: 'llama', tie: false }, (t) => delete t['lm_head.weight']);
     expect(((await loadModel(dir3, cpu).catch((x: unknown) => x)) as ModelLoadError).tensor).toBe('lm_head.weight');
+  });
+
+  it('a weight the config does not account for is refused (config says llama, the file has Qwen3 q/k norms)', async () => {
+    const dir = join(root, 'extra');
+    writeTinyCheckpoint(dir, { model_type: 'qwen3' });
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, model_type: 'llama' }));
+    const e = (await loadModel(dir, cpu).catch((x: unknown) => x)) as ModelLoadError;
+    expect(e).toBeInstanceOf(ModelLoadError);
+    expect(e.tensor).toMatch(/^model\.layers\.0\.self_attn\.[qk]_norm\.weight$/);
+    expect(e.message).toMatch(/config and the weights disagree/);
+  });
+
+  it('a sharded checkpoint gives the logits of the single file', async () => {
+    const dir = join(root, 'sharded');
+    const w = writeTinyCheckpoint(dir, { model_type: 'qwen2', tie: true });
+    const single = await loadModel(dir, cpu);
+    const [want] = await single.forward([seqs[0]]);
+    single.dispose();
+    expect(readFileSync(join(dir, 'model.safetensors')).length).toBeGreaterThan(0);
+    unlinkSync(join(dir, 'model.safetensors'));
+    const names = [...w.keys()];
+    const shards = [names.slice(0, 7), names.slice(7)];
+    const weightMap: Record<string, string> = {};
+    shards.forEach((part, i) => {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      writeFileSync(join(dir, file), encodeSafetensors(Object.fromEntries(part.map((n) => [n, { dtype: 'f32' as const, shape: w.get(n)!.shape, data: w.get(n)!.data }]))));
+      for (const n of part) weightMap[n] = file;
+    });
+    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    const sharded = await loadModel(dir, cpu);
+    const [got] = await sharded.forward([seqs[0]]);
+    sharded.dispose();
+    expect(Array.from(got)).toEqual(Array.from(want));
   });
 
   it('token ids out of range, empty sequences, bad options', async () => {
