@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import { f32ArrayTo16 } from '../../src/dtype.js';
+import { bf16ToNumber, f16ToNumber, f32ArrayTo16, numberToBf16, numberToF16 } from '../../src/dtype.js';
 import { ModelLoadError, OptionsError } from '../../src/errors.js';
 import { loadModel } from '../../src/models/load.js';
 import { encodeSafetensors } from '../../src/models/safetensors/index.js';
@@ -99,6 +99,27 @@ describe('LlamaModel: batching, dtypes and load errors', () => {
     const maxRef = Math.max(...flat.map(Math.abs));
     // The mirror bound of the first test (16 f32 ulps of the largest logit).
     flat.forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThanOrEqual(16 * 2 ** -24 * maxRef));
+  });
+
+  it.each([
+    ['f16', (x: number) => f16ToNumber(numberToF16(x)), 2 ** -11],
+    ['bf16', (x: number) => bf16ToNumber(numberToBf16(x)), 2 ** -8],
+  ] as const)('compute dtype %s: weights rounded once on load, activations rounded at every op boundary', async (dtype, round, u) => {
+    const dir = join(root, `dtype-${dtype}`);
+    const spec: TinySpec = { model_type: 'qwen3', slidingWindow: null };
+    const w = writeTinyCheckpoint(dir, spec);
+    const model = await loadModel(dir, cpu, { dtype });
+    const [got] = await model.forward([seqs[0]]);
+    model.dispose();
+    // The mirror of the forward in the narrow dtype: the same weights rounded, every op output rounded.
+    const rw = new Map([...w].map(([k, v]) => [k, { shape: v.shape, data: new Float32Array(Array.from(v.data, round)) }]));
+    const ref = referenceLogits(refConfig({ spec, ref: { qkNorm: true } }), rw, seqs[0], round).flatMap((r) => Array.from(r));
+    const maxRef = Math.max(...ref.map(Math.abs));
+    // As the f32 mirror: agreement up to a rounding tipped by summation order, 16 units of the dtype.
+    ref.forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThanOrEqual(16 * u * maxRef));
+    // And the narrow dtype is really in use: the f32 mirror differs by more than f32 would.
+    const f32 = referenceLogits(refConfig({ spec, ref: { qkNorm: true } }), w, seqs[0], true).flatMap((r) => Array.from(r));
+    expect(Math.max(...f32.map((x, i) => Math.abs(got[i] - x)))).toBeGreaterThan(16 * 2 ** -24 * maxRef);
   });
 
   it('a tensor missing from the checkpoint, a shape contradicting config.json: typed, named', async () => {

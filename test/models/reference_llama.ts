@@ -32,8 +32,13 @@ export function refInvFreq(theta: number, d: number, llama3?: { factor: number; 
   });
 }
 
-export function referenceLogits(c: RefConfig, w: W, ids: readonly number[], roundAt: boolean): Float64Array[] {
-  const r = roundAt ? (a: Float64Array) => a.map(Math.fround) : (a: Float64Array) => a;
+/**
+ * `roundAt`: true rounds to f32 at op boundaries, a function rounds with it (f16/bf16), false
+ * keeps float64 throughout.
+ */
+export function referenceLogits(c: RefConfig, w: W, ids: readonly number[], roundAt: boolean | ((x: number) => number)): Float64Array[] {
+  const fn = roundAt === true ? Math.fround : roundAt === false ? undefined : roundAt;
+  const r = fn ? (a: Float64Array) => a.map(fn) : (a: Float64Array) => a;
   const get = (n: string) => w.get(n)?.data;
   const S = ids.length;
   const H = c.hidden;
