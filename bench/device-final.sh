@@ -5,8 +5,10 @@
 # chunks of FUZZ_CHUNK cases until FUZZ_S seconds are spent, the host cost of small ops, the
 # decode-shaped gemm rows, the bench shapes of NEW_OPS, the PyTorch sections TORCH_SECTIONS and
 # the model fixtures script FIXTURES (run with its output dir) — JSON under $OUT. HOST=0 skips
-# the host-cost and GEMV rows.
+# the host-cost and GEMV rows; CONF_ARGS narrows the conformance run. Everything written comes back as $OUT/results.tgz (the device
+# tool returns only a few files).
 set -u
+FINAL_OUT=$OUT; OUT=$(mktemp -d); trap 'tar -C $OUT -czf $FINAL_OUT/results.tgz .' EXIT
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 B="--toggles $T --disable-toggles timestamp_quantization"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
@@ -18,14 +20,19 @@ if [ -n "${FIXTURES:-}" ]; then
   mkdir -p /tmp/fixtures && timeout ${FIXTURES_S:-180} python3 $FIXTURES /tmp/fixtures --tar $OUT/fixtures.tgz > $OUT/fixtures.txt 2>&1
   echo "fixtures exit $?"; tail -20 $OUT/fixtures.txt; du -sh /tmp/fixtures
 fi
-timeout ${CONF_S:-150} $NODE dist/cli.js conformance --quick --backend webgpu --toggles $T --json $OUT/conformance.json > $OUT/conformance.txt 2>&1
+timeout ${CONF_S:-150} $NODE dist/cli.js conformance --quick --backend webgpu --toggles $T ${CONF_ARGS:-} --json $OUT/conformance.json > $OUT/conformance.txt 2>&1
 echo "conformance exit $?"; grep -E 'FAIL|passed' $OUT/conformance.txt | head -20
+# Fuzzing is host-bound (the float64 reference, pipeline creation): FUZZ_PAR processes with
+# their own seeds share the GPU, each FUZZ_CHUNK cases a round, until FUZZ_S seconds are spent.
 end=$(( $(date +%s) + ${FUZZ_S:-200} )); seed=${FUZZ_SEED0:-1}
 while [ $(date +%s) -lt $end ]; do
-  timeout $(( end - $(date +%s) + 30 )) $NODE dist/cli.js fuzz --backend webgpu --toggles $T --cases ${FUZZ_CHUNK:-2000} --seed $seed --json $OUT/fuzz-$seed.json > $OUT/fuzz-$seed.txt 2>/dev/null
-  echo "fuzz seed $seed exit $?: $(tail -1 $OUT/fuzz-$seed.txt)"; grep -A1 '^FAIL' $OUT/fuzz-$seed.txt | head -6
-  seed=$((seed + 1))
+  for i in $(seq ${FUZZ_PAR:-1}); do
+    timeout $(( end - $(date +%s) + 30 )) $NODE dist/cli.js fuzz --backend webgpu --toggles $T --cases ${FUZZ_CHUNK:-2000} --seed $seed --json $OUT/fuzz-$seed.json > $OUT/fuzz-$seed.txt 2>/dev/null &
+    seed=$((seed + 1))
+  done
+  wait
 done
+for f in $OUT/fuzz-*.txt; do echo "$(basename $f .txt): $(tail -1 $f)"; grep -A1 '^FAIL' $f | head -6; done
 if [ "${HOST:-1}" = 1 ]; then
   timeout 90 $NODE dist/cli.js bench --host $B --json $OUT/host.json 2>/dev/null; echo "host exit $?"
   for m in 1 8; do

@@ -4,6 +4,7 @@ import type { FloatDType } from '../src/dtype.js';
 import { OPS, getSpec, type OpName } from '../src/ops/registry.js';
 import type { TensorInfo } from '../src/ops/types.js';
 import type { Tensor } from '../src/tensor.js';
+import { disposeOutputs } from '../src/tensor.js';
 import { fixed, textTable } from '../src/text_table.js';
 import { warmTimes } from './clock.js';
 import { copyBandwidth } from './copy.js';
@@ -107,7 +108,7 @@ async function benchOne(
     const opts = spec.options.parse(shape.options);
     const cost = spec.cost(inputs as Record<string, TensorInfo>, opts);
     const call = () => {
-      for (const t of Object.values(backend.run(op, inputs, shape.options, { tier }))) t.dispose();
+      disposeOutputs(backend.run(op, inputs, shape.options, { tier }), inputs);
     };
     for (let i = 0; i < (o.warmup ?? 3); i++) call();
     await backend.sync();

@@ -4,6 +4,7 @@ import type { HostTensor } from '../src/ops/types.js';
 import { uniform, randomInts } from '../src/ops/random.js';
 import type { OpName } from '../src/ops/registry.js';
 import type { Tensor } from '../src/tensor.js';
+import { disposeOutputs } from '../src/tensor.js';
 import { fixed, textTable } from '../src/text_table.js';
 import { median } from './clock.js';
 
@@ -61,7 +62,7 @@ export async function runHostBench(backend: KernelBackend, o: { calls: number; b
     const inputs: Record<string, Tensor> = {};
     for (const [k, h] of Object.entries(c.inputs())) inputs[k] = backend.tensor(h.data, h.shape, h.dtype);
     const call = () => {
-      for (const t of Object.values(backend.run(c.op, inputs, c.options))) t.dispose();
+      disposeOutputs(backend.run(c.op, inputs, c.options), inputs);
     };
     // Warm: pipelines compiled, pools and caches filled.
     for (let i = 0; i < Math.min(200, o.calls); i++) call();

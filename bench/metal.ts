@@ -3,6 +3,7 @@ import type { FloatDType } from '../src/dtype.js';
 import { OPS, getSpec, type OpName } from '../src/ops/registry.js';
 import type { TensorInfo } from '../src/ops/types.js';
 import type { Tensor } from '../src/tensor.js';
+import { disposeOutputs } from '../src/tensor.js';
 import type { MetalBackend } from '../src/backend/metal/backend.js';
 import type { MetalTier } from '../src/backend/metal/launch.js';
 
@@ -61,7 +62,7 @@ export async function runMetalBench(be: MetalBackend, o: MetalBenchOptions = {})
             if (!t.dtypes.includes(dtype) || (o.tiers?.length && !o.tiers.includes(tier))) continue;
             try {
               const call = () => {
-                for (const out of Object.values(be.run(op, inputs, shape.options, { tier }))) out.dispose();
+                disposeOutputs(be.run(op, inputs, shape.options, { tier }), inputs);
               };
               for (let i = 0; i < (o.warmup ?? 3); i++) call();
               await be.sync();

@@ -2,6 +2,7 @@ import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
 import { getSpec, type OpName } from '../src/ops/registry.js';
 import type { TensorInfo } from '../src/ops/types.js';
 import type { Tensor } from '../src/tensor.js';
+import { disposeOutputs } from '../src/tensor.js';
 import { fixed, textTable } from '../src/text_table.js';
 import { median, warmTimes } from './clock.js';
 import { copyBandwidth } from './copy.js';
@@ -74,7 +75,7 @@ export async function runVariants(gpu: WebGpuBackend, o: { ops?: string[]; dtype
             refreshTuning();
             try {
               const call = () => {
-                for (const t of Object.values(gpu.run(op, ins, shape.options))) t.dispose();
+                disposeOutputs(gpu.run(op, ins, shape.options), ins);
               };
               call();
               await gpu.sync();

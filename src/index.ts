@@ -5,7 +5,7 @@
 export { createBackend, probeBackends, BACKEND_NAMES, type BackendOptions } from './backend/load.js';
 export type { KernelBackend, Capabilities, CallOptions, TierSupport, BackendName } from './backend/interface.js';
 export type { WebGpuOptions } from './backend/webgpu/options.js';
-export { Tensor } from './tensor.js';
+export { Tensor, disposeOutputs } from './tensor.js';
 export * from './errors.js';
 export {
   DTYPES,

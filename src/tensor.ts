@@ -79,3 +79,13 @@ export class Tensor {
 export function shapeSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
+
+/**
+ * Frees the outputs of an op call, except those that are its inputs (an op that updates
+ * tensors in place, such as kv_cache_copy, returns them): what a loop that drops each call's
+ * results must do so as not to free its own inputs.
+ */
+export function disposeOutputs(outputs: Record<string, Tensor>, inputs: Record<string, Tensor | undefined>): void {
+  const keep = new Set(Object.values(inputs));
+  for (const t of Object.values(outputs)) if (!keep.has(t)) t.dispose();
+}

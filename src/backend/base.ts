@@ -171,14 +171,26 @@ export abstract class BaseBackend implements TensorOwner {
     // A signature seen before (op, input shapes and dtypes, options, forced tier) reuses its
     // plan: options parsed, shapes checked, outputs and tier decided once (zod and the checks
     // were a third of recording a small op). Anything the key does not name is checked anew.
+    if (spec.inPlace) checkInPlace(op, spec.inPlace, given);
     const plan = this.#plan(op, spec, inputs, options, call, given, key);
     const { opts, outInfos, tier, fill } = plan;
-    if (fill) return this.#filled(outInfos, fill);
-    if (!probe) return this.execute(op, tier, given, opts, outInfos);
+    if (fill) return this.#filled(outInfos, fill, spec.inPlace, given);
+    if (!probe) return this.#executed(op, spec, tier, given, opts, outInfos);
     const t1 = performance.now();
-    const out = this.execute(op, tier, given, opts, outInfos);
+    const out = this.#executed(op, spec, tier, given, opts, outInfos);
     probe.validate.push(t1 - t0);
     probe.encode.push(performance.now() - t1);
+    return out;
+  }
+
+  /** execute, and for an op with in-place outputs the check that each is its input's own Tensor (a launcher that copied would silently leave the caller's tensor stale). */
+  #executed(op: OpName, spec: OpSpec, tier: string, given: Record<string, Tensor>, opts: unknown, outInfos: Record<string, TensorInfo>): Record<string, Tensor> {
+    const out = this.execute(op, tier, given, opts, outInfos);
+    if (spec.inPlace) {
+      for (const [o, i] of Object.entries(spec.inPlace) as [string, string][]) {
+        if (o in outInfos && out[o] !== given[i]) throw new Error(`[${op}] ${o}: the ${this.name} backend returned a new tensor for an output updated in place (expected input '${i}' itself)`);
+      }
+    }
     return out;
   }
 
@@ -204,11 +216,20 @@ export abstract class BaseBackend implements TensorOwner {
     const outInfos: Record<string, TensorInfo> = {};
     for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = v;
     for (const [k, t] of [...Object.entries(infos), ...Object.entries(outInfos)]) expectIndexable(op, k, t);
+    for (const [o, i] of Object.entries(spec.inPlace ?? {}) as [string, string][]) {
+      const a = outInfos[o];
+      const b = infos[i];
+      if (a && (!b || a.dtype !== b.dtype || a.shape.join() !== b.shape.join())) throw new Error(`[${op}] ${o}: the spec updates input '${i}' in place but gives the output another dtype/shape`);
+    }
     const tier = this.route(op, given, call, opts as Record<string, unknown>);
     // No work (an empty batch): nothing is launched on any backend. Outputs that are all
     // empty need nothing more; a non-empty output of an empty reduction (dw over zero rows,
     // a mean over zero targets) takes the value the op's spec gives, as PyTorch does.
-    const allEmpty = Object.values(outInfos).every((o) => shapeSize(o.shape) === 0);
+    // An op updating inputs in place has no work when its primary input is empty (its
+    // outputs are the inputs, empty or not).
+    const inPlace = new Set(Object.keys(spec.inPlace ?? {}));
+    const primary = infos[spec.inputs[0].name];
+    const allEmpty = Object.entries(outInfos).every(([k, o]) => inPlace.has(k) || shapeSize(o.shape) === 0) && (!inPlace.size || (!!primary && shapeSize(primary.shape) === 0));
     const fill = (allEmpty ? {} : spec.emptyResult?.(infos, opts)) as Record<string, number> | undefined;
     const plan: Plan = { opts, outInfos, tier, fill };
     if (key !== undefined) {
@@ -223,9 +244,14 @@ export abstract class BaseBackend implements TensorOwner {
   }
 
   /** Outputs created through the backend's storage path, each element `fill[name]` (0 when absent). */
-  #filled(outInfos: Record<string, TensorInfo>, fill: Record<string, number>): Record<string, Tensor> {
+  #filled(outInfos: Record<string, TensorInfo>, fill: Record<string, number>, inPlace: Record<string, string | undefined> | undefined, given: Record<string, Tensor>): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     for (const [k, info] of Object.entries(outInfos)) {
+      const src = inPlace?.[k];
+      if (src !== undefined) {
+        out[k] = given[src]; // nothing to write: the input, unchanged
+        continue;
+      }
       const v = fill[k] ?? 0;
       const n = shapeSize(info.shape);
       const data = n > 0 && !Object.is(v, 0) ? fromFloat64(info.dtype, new Array<number>(n).fill(v)) : undefined;
@@ -254,6 +280,21 @@ export abstract class BaseBackend implements TensorOwner {
 
   protected newTensor(info: TensorInfo, storage: unknown): Tensor {
     return new Tensor(this, info.dtype, info.shape, storage);
+  }
+}
+
+/**
+ * An input updated in place must be a tensor of its own: sharing storage with another input
+ * would make the op read what it writes (and on WebGPU bind one buffer twice, once writable).
+ */
+function checkInPlace(op: string, inPlace: Record<string, string | undefined>, given: Record<string, Tensor>): void {
+  for (const name of Object.values(inPlace)) {
+    const t = name === undefined ? undefined : given[name];
+    if (!t) continue;
+    const s = t.storage(`[${op}] ${name}`);
+    for (const [other, u] of Object.entries(given)) {
+      if (other !== name && u.storage(`[${op}] ${other}`) === s) throw new ShapeError(`[${op}] ${name}: expected a tensor of its own (it is updated in place), got the same tensor as ${other}`);
+    }
   }
 }
 

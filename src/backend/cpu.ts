@@ -39,7 +39,13 @@ export class CpuBackend extends BaseBackend implements KernelBackend {
     for (const [k, info] of Object.entries(outputs)) {
       const r = res[k];
       if (!r) throw new Error(`[${op}] reference produced no '${k}'`);
-      out[k] = this.newTensor(info, fromFloat64(info.dtype, r.data));
+      const src = getSpec(op).inPlace?.[k];
+      if (src === undefined) out[k] = this.newTensor(info, fromFloat64(info.dtype, r.data));
+      else {
+        // Updated in place: the reference computed the new values on a copy; write them back.
+        inputs[src].storage<HostArray>(op).set(fromFloat64(info.dtype, r.data) as never);
+        out[k] = inputs[src];
+      }
     }
     return out;
   }

@@ -22,6 +22,7 @@ import { sample } from './sample/spec.js';
 import { softmax } from './softmax/spec.js';
 import { swiglu } from './swiglu/spec.js';
 import { swigluBackward } from './swiglu_backward/spec.js';
+import { kvCacheCopy } from './kv_cache_copy/spec.js';
 import type { OpSpec } from './types.js';
 
 /**
@@ -44,6 +45,7 @@ export const OPS = {
   dequantize,
   flash_attention_forward: flashAttentionForward,
   gemm,
+  kv_cache_copy: kvCacheCopy,
   quantized_gemm: quantizedGemm,
   rms_norm: rmsNorm,
   rms_norm_backward: rmsNormBackward,
@@ -69,7 +71,6 @@ export const PLANNED_OPS = [
   'fused_norm_lora',
   'moe_routing',
   'fused_moe_expert',
-  'kv_cache_copy',
   'gated_delta_net',
   'turboquant_kv',
 ] as const;

@@ -75,6 +75,14 @@ export interface OpSpec<I extends string = string, O extends string = string, Op
   readonly inputs: readonly TensorDecl<I>[];
   /** Outputs, in the order they are reported; an optional one is produced only when the inputs/options ask for it. */
   readonly outputs: readonly TensorDecl<O>[];
+  /**
+   * Outputs that are inputs updated in place (output name → input name): the backend writes
+   * into that input's storage and returns the same Tensor — a KV-cache write costs the rows
+   * it writes, not a copy of the cache. The reference works on copies (RefTensors) and
+   * returns the updated values. An in-place input must not share storage with any other
+   * input (checked on every call); the op has no work when its primary input is empty.
+   */
+  readonly inPlace?: { readonly [P in O]?: I };
   readonly options: z.ZodType<Opt>;
   /** The dtypes the op is defined for (of its primary, first input). */
   readonly dtypes: readonly FloatDType[];

@@ -85,6 +85,66 @@ const CASES: EmptyCase[] = [
   },
   { op: 'quantized_gemm', label: 'M=0, q4_0', inputs: [['x', 'f32', [0, 32]], ['w', 'u8', [4, 18]]], options: { format: 'q4_0' }, want: { y: { shape: [0, 4] } } },
   { op: 'sample', label: 'B=0', inputs: [['logits', 'f32', [0, 16]], ['seeds', 'u32', [0, 2]]], want: { tokens: { shape: [0] }, logprobs: { shape: [0] } } },
+  { op: 'flash_attention_forward', label: 'B=0', inputs: [['q', 'f32', [0, 3, 2, 8]], ['k', 'f32', [0, 5, 1, 8]], ['v', 'f32', [0, 5, 1, 16]]], want: { o: { shape: [0, 3, 2, 16] }, lse: { shape: [0, 2, 3] } } },
+  {
+    op: 'flash_attention_forward',
+    label: "B=0, 'bhsd', sinks, causal",
+    inputs: [['q', 'bf16', [0, 2, 3, 8]], ['k', 'bf16', [0, 1, 0, 8]], ['v', 'bf16', [0, 1, 0, 8]], ['sinks', 'f32', [2]]],
+    options: { layout: 'bhsd', causal: true },
+    want: { o: { shape: [0, 2, 3, 8] }, lse: { shape: [0, 2, 3] } },
+  },
+  { op: 'flash_attention_forward', label: 'Sq=0', inputs: [['q', 'f16', [2, 0, 2, 8]], ['k', 'f16', [2, 4, 2, 8]], ['v', 'f16', [2, 4, 2, 8]]], want: { o: { shape: [2, 0, 2, 8] }, lse: { shape: [2, 2, 0] } } },
+  {
+    op: 'flash_attention_forward',
+    label: 'varlen, no tokens',
+    inputs: [['q', 'f32', [0, 2, 8]], ['k', 'f32', [0, 1, 8]], ['v', 'f32', [0, 1, 16]], ['cuSeqlensQ', 'i32', [3]], ['cuSeqlensK', 'i32', [3]]],
+    want: { o: { shape: [0, 2, 16] }, lse: { shape: [2, 0] } },
+  },
+  {
+    op: 'flash_attention_backward',
+    label: 'B=0 with sinks: dsinks = 0',
+    inputs: [['q', 'f16', [0, 3, 2, 8]], ['k', 'f16', [0, 5, 1, 8]], ['v', 'f16', [0, 5, 1, 8]], ['o', 'f16', [0, 3, 2, 8]], ['dO', 'f16', [0, 3, 2, 8]], ['lse', 'f32', [0, 2, 3]], ['sinks', 'f32', [2]]],
+    want: { dq: { shape: [0, 3, 2, 8] }, dk: { shape: [0, 5, 1, 8] }, dv: { shape: [0, 5, 1, 8] }, dsinks: { shape: [2], fill: 0 } },
+  },
+  {
+    op: 'flash_attention_backward',
+    label: 'Sq=0: dk = dv = 0',
+    inputs: [['q', 'f32', [1, 0, 2, 8]], ['k', 'f32', [1, 3, 1, 8]], ['v', 'f32', [1, 3, 1, 16]], ['o', 'f32', [1, 0, 2, 16]], ['dO', 'f32', [1, 0, 2, 16]], ['lse', 'f32', [1, 2, 0]]],
+    options: { causal: true },
+    want: { dq: { shape: [1, 0, 2, 8] }, dk: { shape: [1, 3, 1, 8], fill: 0 }, dv: { shape: [1, 3, 1, 16], fill: 0 } },
+  },
+  {
+    op: 'flash_attention_backward',
+    label: 'varlen, no query tokens',
+    inputs: [['q', 'bf16', [0, 2, 8]], ['k', 'bf16', [4, 2, 8]], ['v', 'bf16', [4, 2, 8]], ['o', 'bf16', [0, 2, 8]], ['dO', 'bf16', [0, 2, 8]], ['lse', 'f32', [2, 0]], ['cuSeqlensQ', 'i32', [2]], ['cuSeqlensK', 'i32', [2]]],
+    want: { dq: { shape: [0, 2, 8] }, dk: { shape: [4, 2, 8], fill: 0 }, dv: { shape: [4, 2, 8], fill: 0 } },
+  },
+  {
+    op: 'decode_attention',
+    label: 'B=0, contiguous',
+    inputs: [['q', 'f32', [0, 1, 4, 8]], ['kCache', 'f32', [0, 2, 16, 8]], ['vCache', 'f32', [0, 2, 16, 8]], ['lengths', 'i32', [0]]],
+    want: { o: { shape: [0, 1, 4, 8] }, lse: { shape: [0, 4, 1] } },
+  },
+  {
+    op: 'decode_attention',
+    label: 'B=0, paged, sinks',
+    inputs: [['q', 'f16', [0, 2, 4, 8]], ['kCache', 'f16', [3, 4, 2, 8]], ['vCache', 'f16', [3, 4, 2, 16]], ['lengths', 'i32', [0]], ['blockTable', 'i32', [0, 2]], ['sinks', 'f32', [4]]],
+    want: { o: { shape: [0, 2, 4, 16] }, lse: { shape: [0, 4, 2] } },
+  },
+  { op: 'decode_attention', label: 'T=0', inputs: [['q', 'bf16', [2, 0, 2, 8]], ['kCache', 'bf16', [2, 1, 4, 8]], ['vCache', 'bf16', [2, 1, 4, 8]], ['lengths', 'i32', [2]]], want: { o: { shape: [2, 0, 2, 8] }, lse: { shape: [2, 2, 0] } } },
+  {
+    op: 'kv_cache_copy',
+    label: 'B=0, contiguous',
+    inputs: [['k', 'f16', [0, 1, 2, 8]], ['v', 'f16', [0, 1, 2, 8]], ['kCache', 'f16', [0, 2, 4, 8]], ['vCache', 'f16', [0, 2, 4, 8]], ['positions', 'i32', [0]]],
+    want: { kCache: { shape: [0, 2, 4, 8] }, vCache: { shape: [0, 2, 4, 8] } },
+  },
+  {
+    // The caches are the inputs, returned unchanged: nothing written, nothing launched.
+    op: 'kv_cache_copy',
+    label: 'Snew=0, paged',
+    inputs: [['k', 'f32', [2, 0, 1, 8]], ['v', 'f32', [2, 0, 1, 16]], ['kCache', 'bf16', [3, 4, 1, 8]], ['vCache', 'bf16', [3, 4, 1, 16]], ['positions', 'i32', [2]], ['blockTable', 'i32', [2, 2]]],
+    want: { kCache: { shape: [3, 4, 1, 8], fill: 0 }, vCache: { shape: [3, 4, 1, 16], fill: 0 } },
+  },
 ];
 
 /**
@@ -99,9 +159,6 @@ const PENDING: Record<string, string> = {
   fused_distill_loss_backward: 'as the forward',
   fused_lora_backward: 'not yet tried',
   fused_adamw_step: 'an empty parameter list not yet specified',
-  flash_attention_forward: 'B = 0 is refused by the shape check (a ShapeError, not an empty output)',
-  flash_attention_backward: 'as the forward',
-  decode_attention: 'B = 0 is refused by the shape check, as flash_attention_forward',
   dequantize: 'not yet tried',
   dw_gemm_accum: 'T = 0 gives C = 0 on every backend, but through a K = 0 gemm launch, where this file expects none (no emptyResult hook yet)',
 };
@@ -139,6 +196,14 @@ describe.each(['cpu', 'webgpu', 'metal'])('ops on an empty batch on %s', (name) 
   it.each([
     ['rms_norm over N = 0', () => backend(name).rmsNorm({ x: backend(name).tensor(new Float32Array(0), [2, 0]), weight: backend(name).tensor(new Float32Array(0), [0]) }), /^\[rms_norm\] x: the normalized dimension N must be ≥ 1 \(dimension 1\), got f32\[2,0\]$/],
     ['cross_entropy over V = 0', () => backend(name).crossEntropy({ logits: backend(name).tensor(new Float32Array(0), [3, 0]), targets: backend(name).tensor(new Int32Array(3), [3]) }), /^\[cross_entropy\] logits: the vocabulary V must be ≥ 1 \(dimension 1\), got f32\[3,0\]$/],
+    [
+      'flash_attention_forward with query rows and Sk = 0',
+      () => {
+        const b = backend(name);
+        return b.flashAttentionForward({ q: b.tensor(new Float32Array(16), [1, 2, 1, 8]), k: b.tensor(new Float32Array(0), [1, 0, 1, 8]), v: b.tensor(new Float32Array(0), [1, 0, 1, 8]) });
+      },
+      /^\[flash_attention_forward\] k: expected at least one key when there are query rows \(2\), got f32\[1,0,1,8\]$/,
+    ],
     [
       'cross_entropy_backward over V = 0',
       () => {

@@ -32,18 +32,19 @@ export interface DecodeDims {
 }
 
 /** Element offset of key j's row (kv head kvh) in a cache of head dim `hd` (block = the table entry when paged). */
-export function cacheOffset(dm: DecodeDims, hd: number, b: number, kvh: number, j: number, block: number): number {
+export function cacheOffset(dm: Pick<DecodeDims, 'paged' | 'blockSize' | 'hkv' | 'smax'>, hd: number, b: number, kvh: number, j: number, block: number): number {
   return dm.paged ? ((block * dm.blockSize + (j % dm.blockSize)) * dm.hkv + kvh) * hd : ((b * dm.hkv + kvh) * dm.smax + j) * hd;
 }
 
 export function decodeDims(op: string, q: TensorInfo, k: TensorInfo, v: TensorInfo, lengths: TensorInfo, table?: TensorInfo): DecodeDims {
-  if (q.shape.length !== 4 || q.shape.some((x) => !Number.isInteger(x) || x < 1)) throw new ShapeError(`[${op}] q: expected [B, T, Hq, D] (T ≤ ${MAX_DECODE_TOKENS} new tokens per sequence), got ${fmt(q)}`);
+  // B and T may be 0 (an empty batch: empty outputs, nothing launched); heads and head dims may not.
+  if (q.shape.length !== 4 || q.shape.some((x, a) => !Number.isInteger(x) || x < (a >= 2 ? 1 : 0))) throw new ShapeError(`[${op}] q: expected [B, T, Hq, D] (T ≤ ${MAX_DECODE_TOKENS} new tokens per sequence), got ${fmt(q)}`);
   const [batch, t, hq, d] = q.shape;
   if (t > MAX_DECODE_TOKENS) throw new ShapeError(`[${op}] q: expected at most ${MAX_DECODE_TOKENS} query tokens per sequence, got ${fmt(q)}`);
   const paged = !!table;
   const want = paged ? '[numBlocks, blockSize, Hkv, D]' : '[B, Hkv, Smax, D]';
   for (const [name, x] of [['kCache', k], ['vCache', v]] as const) {
-    if (x.shape.length !== 4 || x.shape.some((y) => !Number.isInteger(y) || y < 1)) throw new ShapeError(`[${op}] ${name}: expected ${want}${paged ? ' (paged: blockTable given)' : ''}, got ${fmt(x)}`);
+    if (x.shape.length !== 4 || x.shape.some((y, a) => !Number.isInteger(y) || y < (!paged && a === 0 ? 0 : 1))) throw new ShapeError(`[${op}] ${name}: expected ${want}${paged ? ' (paged: blockTable given)' : ''}, got ${fmt(x)}`);
   }
   const hkv = paged ? k.shape[2] : k.shape[1];
   const dv = v.shape[3];

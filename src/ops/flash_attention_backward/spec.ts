@@ -69,6 +69,13 @@ export const flashAttentionBackward = defineOp({
     const r = attentionBackwardRef(i as BwdInputs, o, dm);
     return attentionBackwardBounds(i as BwdInputs, o, dm, r.lay, { dq: ref.dq!.data, dk: ref.dk!.data, dv: ref.dv!.data, dsinks: ref.dsinks?.data });
   },
+  emptyResult(i, o) {
+    // No query row (B = 0, Sq = 0, or no packed query tokens): nothing flows back — dk, dv
+    // and dsinks are 0, as PyTorch's autograd gives them; nothing is launched (so varlen
+    // cu_seqlens are not read).
+    const dm = attnDims(OP, o.layout, i.q!, i.k!, i.v!, i.cuSeqlensQ, i.cuSeqlensK);
+    return (dm.varlen ? dm.sq : dm.batch * dm.sq) === 0 ? { dk: 0, dv: 0, dsinks: 0 } : undefined;
+  },
   cases: BWD_CASES,
   bench: BWD_BENCH,
   cost(i, o) {

@@ -75,8 +75,11 @@ export function attnDims(op: string, layout: Layout, q: TensorInfo, k: TensorInf
   }
   const varlen = !!cuQ;
   const rank = varlen ? 3 : 4;
+  // The batch and the positions may be 0 (an empty batch: PyTorch returns empty outputs);
+  // heads and head dims may not.
+  const headAxis = rank - (layout === 'bshd' ? 2 : 3);
   for (const [name, t, s, h, d] of [['q', q, 'Sq', 'Hq', 'D'], ['k', k, 'Sk', 'Hkv', 'D'], ['v', v, 'Sk', 'Hkv', 'Dv']] as const) {
-    if (t.shape.length !== rank || t.shape.some((x) => !Number.isInteger(x) || x < 1)) {
+    if (t.shape.length !== rank || t.shape.some((x, a) => !Number.isInteger(x) || x < (a === headAxis || a === rank - 1 ? 1 : 0))) {
       throw new ShapeError(`[${op}] ${name}: expected ${describe(layout, varlen, s, h, d)}, got ${fmt(t)}`);
     }
   }
@@ -105,6 +108,10 @@ export function attnDims(op: string, layout: Layout, q: TensorInfo, k: TensorInf
     }
     if (cuK!.shape[0] !== cuQ!.shape[0]) throw new ShapeError(`[${op}] cuSeqlensK: expected i32[${cuQ!.shape[0]}] (the length of cuSeqlensQ), got ${fmt(cuK!)}`);
   }
+  // Query rows with no key at all would each be o = 0, lse = −∞ (or the sink): a zero-size k/v
+  // the kernels do not bind. Without query rows (B = 0, Sq = 0, no tokens) nothing is launched.
+  const rows = varlen ? sq : batch * sq;
+  if (rows > 0 && sk === 0) throw new ShapeError(`[${op}] k: expected at least one key when there are query rows (${rows}), got ${fmt(k)}`);
   const o = strides(layout, varlen, sq, hq, dv);
   return {
     varlen,

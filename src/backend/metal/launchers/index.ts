@@ -11,6 +11,7 @@ import { dequantizeMetalLauncher } from './dequantize.js';
 import { flashAttentionForwardMetalLauncher } from './flash_attention.js';
 import { flashAttentionBackwardMetalLauncher } from './flash_attention_backward.js';
 import { gemmLauncher } from './gemm.js';
+import { kvCacheCopyMetalLauncher } from './kv_cache_copy.js';
 import { quantizedGemmMetalLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -39,6 +40,7 @@ export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   dequantize: dequantizeMetalLauncher,
   flash_attention_forward: flashAttentionForwardMetalLauncher,
   gemm: gemmLauncher,
+  kv_cache_copy: kvCacheCopyMetalLauncher,
   quantized_gemm: quantizedGemmMetalLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,

@@ -11,6 +11,7 @@ import { dequantizeLauncher } from './dequantize.js';
 import { flashAttentionForwardLauncher } from './flash_attention.js';
 import { flashAttentionBackwardLauncher } from './flash_attention_backward.js';
 import { gemmLauncher } from './gemm.js';
+import { kvCacheCopyLauncher } from './kv_cache_copy.js';
 import { quantizedGemmLauncher } from './quantized_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { rmsNormBackwardLauncher } from './rms_norm_backward.js';
@@ -36,6 +37,7 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   dequantize: dequantizeLauncher,
   flash_attention_forward: flashAttentionForwardLauncher,
   gemm: gemmLauncher,
+  kv_cache_copy: kvCacheCopyLauncher,
   quantized_gemm: quantizedGemmLauncher,
   rms_norm: rmsNormLauncher,
   rms_norm_backward: rmsNormBackwardLauncher,
