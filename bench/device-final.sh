@@ -16,8 +16,9 @@ if [ -n "${FIXTURES:-}" ]; then
   python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', transformers.__version__)"
   python3 -c "import peft; print('peft', peft.__version__)" 2>&1 | tail -1
   python3 -c "import tokenizers; print('tokenizers', tokenizers.__version__)" 2>&1 | tail -1
-  mkdir -p $OUT/fixtures && timeout ${FIXTURES_S:-180} python3 $FIXTURES $OUT/fixtures > $OUT/fixtures.txt 2>&1
-  echo "fixtures exit $?"; tail -20 $OUT/fixtures.txt; du -sh $OUT/fixtures
+  # ~40 files 3 folders deep: one tarball comes back ($OUT keeps 8 files, 2 folders deep).
+  mkdir -p /tmp/fixtures && timeout ${FIXTURES_S:-180} python3 $FIXTURES /tmp/fixtures --tar $OUT/fixtures.tgz > $OUT/fixtures.txt 2>&1
+  echo "fixtures exit $?"; tail -20 $OUT/fixtures.txt; du -sh /tmp/fixtures
 fi
 timeout ${CONF_S:-150} $NODE dist/cli.js conformance --quick --backend webgpu --toggles $T ${CONF_ARGS:-} --json $OUT/conformance.json > $OUT/conformance.txt 2>&1
 echo "conformance exit $?"; grep -E 'FAIL|passed' $OUT/conformance.txt | head -20

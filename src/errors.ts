@@ -111,9 +111,18 @@ export class LimitError extends PmetalError {
   }
 }
 
-/** A checkpoint file (weights, config, tokenizer) is missing, malformed or contradicts another; the message names the file and the tensor or key. */
+/**
+ * A checkpoint file (weights, config, tokenizer) is missing, malformed or contradicts another:
+ * a truncated file, a missing tensor, a shape that contradicts config.json, an unknown
+ * architecture. The message names the file and the tensor or key; `file` and `tensor` carry
+ * them too, so a caller can report or skip without parsing the message.
+ */
 export class ModelLoadError extends PmetalError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly file?: string;
+  readonly tensor?: string;
+  constructor(message: string, options?: { cause?: unknown; file?: string; tensor?: string }) {
     super('MODEL_LOAD', message, options);
+    this.file = options?.file;
+    this.tensor = options?.tensor;
   }
 }

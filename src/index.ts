@@ -27,3 +27,8 @@ export type { OpSpec, OpCase, TensorInfo, RefTensor, HostTensor } from './ops/ty
 export { routeGemm, gemmThreshold, GEMM_THRESHOLDS } from './backend/metal/router.js';
 export { classifyChipName } from './backend/metal/chip.js';
 export type { ChipInfo, MetalTier } from './backend/metal/launch.js';
+// Models (Llama family) on any backend, and the safetensors reader/writer they load through.
+export { loadModel, loadModelOptions, type LoadModelOptions } from './models/load.js';
+export { LlamaModel } from './models/llama.js';
+export { loadConfig, parseConfig, ARCHITECTURES, type ModelConfig, type Architecture } from './models/config.js';
+export { Checkpoint, SafetensorsFile, encodeSafetensors, writeSafetensors, type LoadedTensor, type TensorToWrite, type TensorExpectation } from './models/safetensors/index.js';

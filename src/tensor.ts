@@ -44,6 +44,17 @@ export class Tensor {
     return this.#storage as T;
   }
 
+  /**
+   * Hands the storage to a new tensor (a reshape): this tensor then reads as disposed, and
+   * the storage is not freed — exactly one live tensor owns it, so it is released once.
+   */
+  takeStorage<T>(what = 'tensor'): T {
+    const s = this.storage<T>(what);
+    this.#disposed = true;
+    this.#storage = undefined;
+    return s;
+  }
+
   describe(): string {
     return `${this.dtype}[${this.shape.join(',')}]`;
   }

@@ -112,6 +112,13 @@ export abstract class BaseBackend implements TensorOwner {
     }
   }
 
+  reshape(t: Tensor, shape: readonly number[]): Tensor {
+    this.own('reshape', 'tensor', t);
+    checkShape('reshape', shape, t.dtype);
+    if (shapeSize(shape) !== t.size) throw new ShapeError(`[reshape] shape: expected ${t.size} elements (those of ${t.describe()}), got [${shape.join(',')}]`);
+    return new Tensor(this, t.dtype, shape, t.takeStorage('[reshape] tensor'));
+  }
+
   async read(t: Tensor): Promise<HostArray> {
     this.own('read', 'tensor', t);
     return this.readStorage(t);

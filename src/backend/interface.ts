@@ -40,6 +40,12 @@ export interface KernelBackend extends OpMethods, PlannedMethods {
   tensor(data: HostArray, shape: readonly number[], dtype?: DType): Tensor;
   zeros(shape: readonly number[], dtype: DType): Tensor;
   read(t: Tensor): Promise<HostArray>;
+  /**
+   * The same elements under another row-major shape, without a copy: `t` is consumed (it
+   * reads as disposed afterwards) and its storage moves to the result, so no two live
+   * tensors alias one buffer.
+   */
+  reshape(t: Tensor, shape: readonly number[]): Tensor;
   /** Waits for all recorded work; GPU errors raised by it surface here as typed errors. */
   sync(): Promise<void>;
 

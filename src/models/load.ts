@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { KernelBackend } from '../backend/interface.js';
+import { OptionsError } from '../errors.js';
+import { loadConfig } from './config.js';
+import { LlamaModel } from './llama.js';
+import { Checkpoint } from './safetensors/checkpoint.js';
+import { loadWeights } from './weights.js';
+
+export const loadModelOptions = z
+  .object({
+    /** Compute dtype of weights and activations on the backend (weights are converted on load). */
+    dtype: z.enum(['f32', 'f16', 'bf16']).default('f32'),
+  })
+  .strict();
+export type LoadModelOptions = z.input<typeof loadModelOptions>;
+
+/** A Hugging Face model folder (config.json + safetensors, single or sharded) onto `backend`. */
+export async function loadModel(dir: string, backend: KernelBackend, options: LoadModelOptions = {}): Promise<LlamaModel> {
+  const p = loadModelOptions.safeParse(options);
+  if (!p.success) throw new OptionsError(`[model] options: ${p.error.issues[0].path.join('.')}: ${p.error.issues[0].message}`);
+  const config = await loadConfig(join(dir, 'config.json'));
+  const ck = await Checkpoint.openDir(dir);
+  try {
+    const weights = await loadWeights(ck, config, backend, p.data.dtype);
+    return new LlamaModel(config, backend, weights, p.data.dtype);
+  } finally {
+    await ck.close();
+  }
+}
