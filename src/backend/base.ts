@@ -2,7 +2,7 @@ import { BYTES, DTYPES, fromFloat64, hostArrayMatches, isDType, type DType, type
 import { BackendMismatchError, DTypeError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
 import { expectIndexable, parseOptions } from '../ops/check.js';
 import { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
-import type { OpSpec, TensorInfo } from '../ops/types.js';
+import type { EmptyValue, OpSpec, TensorInfo } from '../ops/types.js';
 import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
 import { camel, type OpInputs, type OpMethods, type OpOptions, type OpOutputs, type PlannedMethod, type PlannedMethods } from '../ops/signature.js';
 import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport } from './interface.js';
@@ -12,7 +12,7 @@ interface Plan {
   opts: unknown;
   outInfos: Record<string, TensorInfo>;
   tier: string;
-  fill?: Record<string, number>;
+  fill?: Record<string, EmptyValue>;
 }
 /** Signatures planned per backend before the cache starts over. */
 const PLAN_CACHE = 4096;
@@ -38,6 +38,16 @@ export abstract class BaseBackend implements TensorOwner {
   protected abstract createStorage(dtype: DType, shape: readonly number[], data?: HostArray): unknown;
   protected abstract readStorage(t: Tensor): Promise<HostArray>;
   abstract releaseStorage(storage: unknown): void;
+  /**
+   * Storage for a new tensor of `info` holding `src`'s elements times `scale` (the same dtype
+   * and size), recorded in order with the work before it and without launching a kernel: the
+   * output of a call with no work that carries an accumulator through (dw = dwIn, C = β·C).
+   */
+  protected abstract copyStorage(op: string, src: Tensor, scale: number, info: TensorInfo): unknown;
+  /** Whether copyStorage can scale by `scale` without a kernel; where not, the op runs as usual. */
+  protected copiesScaled(_scale: number): boolean {
+    return true;
+  }
   abstract sync(): Promise<void>;
   abstract capabilities(): Capabilities;
   abstract dispose(): void;
@@ -166,7 +176,7 @@ export abstract class BaseBackend implements TensorOwner {
     // were a third of recording a small op). Anything the key does not name is checked anew.
     const plan = this.#plan(op, spec, inputs, options, call, given, key);
     const { opts, outInfos, tier, fill } = plan;
-    if (fill) return this.#filled(outInfos, fill);
+    if (fill) return this.#filled(op, given, outInfos, fill);
     if (!probe) return this.execute(op, tier, given, opts, outInfos);
     const t1 = performance.now();
     const out = this.execute(op, tier, given, opts, outInfos);
@@ -202,7 +212,10 @@ export abstract class BaseBackend implements TensorOwner {
     // empty need nothing more; a non-empty output of an empty reduction (dw over zero rows,
     // a mean over zero targets) takes the value the op's spec gives, as PyTorch does.
     const allEmpty = Object.values(outInfos).every((o) => shapeSize(o.shape) === 0);
-    const fill = (allEmpty ? {} : spec.emptyResult?.(infos, opts)) as Record<string, number> | undefined;
+    let fill = (allEmpty ? {} : spec.emptyResult?.(infos, opts)) as Record<string, EmptyValue> | undefined;
+    // An input scaled by a factor this backend cannot apply without a kernel (webgpu: its
+    // buffers are not host-visible): the op's own kernels compute it.
+    if (fill && Object.values(fill).some((v) => typeof v === 'object' && !this.copiesScaled(v.scale ?? 1))) fill = undefined;
     const plan: Plan = { opts, outInfos, tier, fill };
     if (key !== undefined) {
       if (this.#plans.size >= PLAN_CACHE) this.#plans.clear();
@@ -215,14 +228,28 @@ export abstract class BaseBackend implements TensorOwner {
     throw new ShapeError(`[${op}] ${k}: unknown input (expected ${spec.inputs.map((i) => i.name).join(', ')})`);
   }
 
-  /** Outputs created through the backend's storage path, each element `fill[name]` (0 when absent). */
-  #filled(outInfos: Record<string, TensorInfo>, fill: Record<string, number>): Record<string, Tensor> {
+  /** Outputs of a call with no work, each as `fill` says (0 when absent), through the backend's storage path. */
+  #filled(op: string, given: Record<string, Tensor>, outInfos: Record<string, TensorInfo>, fill: Record<string, EmptyValue>): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [k, info] of Object.entries(outInfos)) {
-      const v = fill[k] ?? 0;
-      const n = shapeSize(info.shape);
-      const data = n > 0 && !Object.is(v, 0) ? fromFloat64(info.dtype, new Array<number>(n).fill(v)) : undefined;
-      out[k] = this.newTensor(info, this.createStorage(info.dtype, info.shape, data));
+    try {
+      for (const [k, info] of Object.entries(outInfos)) {
+        const v = fill[k] ?? 0;
+        if (typeof v === 'object') {
+          const src = given[v.input];
+          // A spec's promise, not the caller's input: a mismatch is a bug in the spec.
+          if (!src || src.dtype !== info.dtype || src.size !== shapeSize(info.shape)) {
+            throw new Error(`[${op}] emptyResult: output ${k} from input ${v.input} needs ${info.dtype}[${info.shape}], got ${src ? src.describe() : 'none'}`);
+          }
+          out[k] = this.newTensor(info, this.copyStorage(op, src, v.scale ?? 1, info));
+          continue;
+        }
+        const n = shapeSize(info.shape);
+        const data = n > 0 && !Object.is(v, 0) ? fromFloat64(info.dtype, new Array<number>(n).fill(v)) : undefined;
+        out[k] = this.newTensor(info, this.createStorage(info.dtype, info.shape, data));
+      }
+    } catch (e) {
+      for (const t of Object.values(out)) t.dispose();
+      throw e;
     }
     return out;
   }

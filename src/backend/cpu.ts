@@ -29,6 +29,11 @@ export class CpuBackend extends BaseBackend implements KernelBackend {
 
   releaseStorage(): void {}
 
+  protected copyStorage(op: string, src: Tensor, scale: number): HostArray {
+    const s = src.storage<HostArray>(op);
+    return scale === 1 ? s.slice() : fromFloat64(src.dtype, toFloat64(src.dtype, s).map((v) => v * scale));
+  }
+
   async sync(): Promise<void> {}
 
   protected execute(op: OpName, _tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor> {
