@@ -31,13 +31,20 @@ export abstract class BaseBackend implements TensorOwner {
   /** When set, each run() appends its validation+routing and encoding times in ms (`pmetal bench --host`). */
   hostProbe?: { validate: number[]; encode: number[] };
   #seq: number;
+  /**
+   * Storage this backend made and has not freed, with the dtype and size it holds. The Tensor
+   * constructor is public: a tensor built around smaller, foreign or freed storage is a
+   * ShapeError here (own) before any kernel binds it, and disposing one frees nothing twice.
+   */
+  #live = new WeakMap<object, { dtype: DType; size: number }>();
 
   /** Tiers that can run `op` on `dtype` here, best first; empty when unsupported. */
   protected abstract tiersFor(op: OpName, dtype: DType): readonly string[];
   protected abstract execute(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor>;
   protected abstract createStorage(dtype: DType, shape: readonly number[], data?: HostArray): unknown;
   protected abstract readStorage(t: Tensor): Promise<HostArray>;
-  abstract releaseStorage(storage: unknown): void;
+  /** Frees storage this backend made (once: releaseStorage guards it). */
+  protected abstract freeStorage(storage: unknown): void;
   /**
    * Storage for a new tensor of `info` holding `src`'s elements times `scale` (the same dtype
    * and size), recorded in order with the work before it and without launching a kernel: the
@@ -102,13 +109,13 @@ export abstract class BaseBackend implements TensorOwner {
     if (!hostArrayMatches(d, data)) throw new DTypeError(`[tensor] data: expected the host array of ${d} (${d === 'f16' || d === 'bf16' ? 'Uint16Array bit patterns' : d}), got ${data?.constructor?.name}`);
     checkShape('tensor', shape, d);
     if (shapeSize(shape) !== data.length) throw new ShapeError(`[tensor] data: expected ${shapeSize(shape)} elements for shape [${shape.join(',')}], got ${data.length}`);
-    return new Tensor(this, d, shape, this.#allocate('tensor', d, shape, data));
+    return this.newTensor({ dtype: d, shape }, this.#allocate('tensor', d, shape, data));
   }
 
   zeros(shape: readonly number[], dtype: DType): Tensor {
     checkDtype('zeros', dtype);
     checkShape('zeros', shape, dtype);
-    return new Tensor(this, dtype, shape, this.#allocate('zeros', dtype, shape));
+    return this.newTensor({ dtype, shape }, this.#allocate('zeros', dtype, shape));
   }
 
   /** createStorage, with a host allocator's raw RangeError/TypeError (a size it cannot hold) made typed. */
@@ -256,11 +263,23 @@ export abstract class BaseBackend implements TensorOwner {
 
   protected own(op: string, name: string, t: unknown): asserts t is Tensor {
     if (!(t instanceof Tensor)) throw new ShapeError(`[${op}] ${name}: expected a Tensor, got ${typeof t === 'object' ? t?.constructor?.name : typeof t}`);
-    t.storage(`[${op}] ${name}`);
+    const s = t.storage(`[${op}] ${name}`);
     if (t.owner !== this) {
       const from = (t.owner as { id?: string }).id ?? t.backendName;
       throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to backend ${from}, not ${this.id}; move it with read() + tensor()`);
     }
+    const held = typeof s === 'object' && s !== null ? this.#live.get(s) : undefined;
+    if (!held) throw new ShapeError(`[${op}] ${name}: tensor ${t.describe()} was built around storage the ${this.id} backend did not make or has freed`);
+    if (held.size !== t.size || held.dtype !== t.dtype) {
+      const need = t.size * BYTES[t.dtype];
+      throw new ShapeError(`[${op}] ${name}: tensor ${t.describe()} needs ${need} bytes, its storage holds ${held.dtype}[${held.size}] (${held.size * BYTES[held.dtype]} bytes)`);
+    }
+  }
+
+  /** Tensor.dispose() lands here: storage freed once, and only storage this backend made (a second Tensor built around it frees nothing twice). */
+  releaseStorage(storage: unknown): void {
+    if (typeof storage !== 'object' || storage === null || !this.#live.delete(storage)) return;
+    this.freeStorage(storage);
   }
 
   // Node 20 defines Symbol.dispose / asyncDispose; TypeScript lowers `using` to them.
@@ -272,7 +291,9 @@ export abstract class BaseBackend implements TensorOwner {
     this.dispose();
   }
 
+  /** Every tensor a backend makes comes through here, so its storage is known to own(). */
   protected newTensor(info: TensorInfo, storage: unknown): Tensor {
+    if (typeof storage === 'object' && storage !== null) this.#live.set(storage, { dtype: info.dtype, size: shapeSize(info.shape) });
     return new Tensor(this, info.dtype, info.shape, storage);
   }
 }

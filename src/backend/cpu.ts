@@ -27,7 +27,7 @@ export class CpuBackend extends BaseBackend implements KernelBackend {
     return t.storage<HostArray>('read').slice();
   }
 
-  releaseStorage(): void {}
+  protected freeStorage(): void {}
 
   protected copyStorage(op: string, src: Tensor, scale: number): HostArray {
     const s = src.storage<HostArray>(op);

@@ -229,7 +229,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return to;
   }
 
-  releaseStorage(storage: unknown): void {
+  protected freeStorage(storage: unknown): void {
     const s = storage as MetalStorage;
     // Recorded or running work may still use it: back to the pool once that work is done.
     if (this.#batch.length || this.#inflight) this.#releaseAfter.push(s);

@@ -109,7 +109,7 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     return out;
   }
 
-  releaseStorage(storage: unknown): void {
+  protected freeStorage(storage: unknown): void {
     this.rt.releaseBuffer((storage as GpuStorage).buffer);
   }
 
