@@ -1,5 +1,5 @@
 import { BYTES, DTYPES, fromFloat64, hostArrayMatches, isDType, type DType, type HostArray } from '../dtype.js';
-import { BackendMismatchError, DTypeError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
+import { BackendMismatchError, DTypeError, DisposedError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
 import { expectIndexable, parseOptions } from '../ops/check.js';
 import { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
 import type { EmptyValue, OpSpec, TensorInfo } from '../ops/types.js';
@@ -37,6 +37,7 @@ export abstract class BaseBackend implements TensorOwner {
    * ShapeError here (own) before any kernel binds it, and disposing one frees nothing twice.
    */
   #live = new WeakMap<object, { dtype: DType; size: number }>();
+  #disposed = false;
 
   /** Tiers that can run `op` on `dtype` here, best first; empty when unsupported. */
   protected abstract tiersFor(op: OpName, dtype: DType): readonly string[];
@@ -103,7 +104,17 @@ export abstract class BaseBackend implements TensorOwner {
     return ds.some((d) => this.tiersFor(op as OpName, d).length > 0);
   }
 
+  /** Every backend's dispose() calls this: from then on every use is a DisposedError (disposing its tensors stays allowed). */
+  protected markDisposed(): void {
+    this.#disposed = true;
+  }
+
+  protected alive(what: string): void {
+    if (this.#disposed) throw new DisposedError(`[${what}] the ${this.id} backend was disposed`);
+  }
+
   tensor(data: HostArray, shape: readonly number[], dtype?: DType): Tensor {
+    this.alive('tensor');
     const d = dtype ?? inferDtype(data);
     checkDtype('tensor', d);
     if (!hostArrayMatches(d, data)) throw new DTypeError(`[tensor] data: expected the host array of ${d} (${d === 'f16' || d === 'bf16' ? 'Uint16Array bit patterns' : d}), got ${data?.constructor?.name}`);
@@ -113,6 +124,7 @@ export abstract class BaseBackend implements TensorOwner {
   }
 
   zeros(shape: readonly number[], dtype: DType): Tensor {
+    this.alive('zeros');
     checkDtype('zeros', dtype);
     checkShape('zeros', shape, dtype);
     return this.newTensor({ dtype, shape }, this.#allocate('zeros', dtype, shape));
@@ -130,6 +142,7 @@ export abstract class BaseBackend implements TensorOwner {
   }
 
   async read(t: Tensor): Promise<HostArray> {
+    this.alive('read');
     this.own('read', 'tensor', t);
     return this.readStorage(t);
   }
@@ -166,6 +179,7 @@ export abstract class BaseBackend implements TensorOwner {
   run<N extends OpName>(op: N, inputs: OpInputs<N>, options?: OpOptions<N>, call?: CallOptions): OpOutputs<N>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
+    this.alive(op);
     const probe = this.hostProbe;
     const t0 = probe ? performance.now() : 0;
     const spec = getSpec(op);

@@ -404,6 +404,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
 
   /** Frees what the backend holds; afterwards every use is a DisposedError. Idempotent. */
   dispose(): void {
+    this.markDisposed();
     this.#disposed = true;
     this.#batch = [];
     this.#releaseAfter = [];

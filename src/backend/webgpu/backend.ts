@@ -183,6 +183,7 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   }
 
   dispose(): void {
+    this.markDisposed();
     this.rt.destroy();
   }
 
