@@ -51,6 +51,11 @@ export const fusedLoraBackward = defineOp({
     }
     return { dx: { dtype: x.dtype, shape: x.shape }, dA: { dtype: 'f32', shape: [r, k] }, dB: { dtype: 'f32', shape: [n, r] } };
   },
+  // No tokens: dx is empty; dA and dB sum over none (0), added to dAIn/dBIn with accumulate.
+  emptyResult(i, o) {
+    if (!i.x!.shape.slice(0, -1).includes(0)) return undefined;
+    return o.accumulate ? { dA: { input: 'dAIn' }, dB: { input: 'dBIn' } } : { dA: 0, dB: 0 };
+  },
   reference(i, o) {
     const b = loraBackwardRef(i as LoraBackwardInputs, o as LoraOpts);
     const { k, n, r } = b.dims;

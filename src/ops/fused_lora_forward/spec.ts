@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BYTES, FLOAT_DTYPES } from '../../dtype.js';
-import { expectDtype, expectRank, expectShape, finite, required } from '../check.js';
+import { expectDtype, expectNonEmptyAxis, expectRank, expectShape, finite, required } from '../check.js';
 import { boundsOf } from '../tolerance.js';
 import { defineOp, type TensorInfo } from '../types.js';
 import { LORA_FORWARD_BENCH, LORA_FORWARD_CASES } from './cases.js';
@@ -34,6 +34,10 @@ export function checkLora(op: string, i: { x?: TensorInfo; weight?: TensorInfo; 
   expectShape(op, 'loraA', a, [a.shape[0], k], x.dtype);
   const n = w.shape[0];
   const r = a.shape[0];
+  // s = alpha/r has no rank-0 value, and K = 0 leaves y = bias from a product over nothing:
+  // errors naming the axis (tokens = 0, an empty batch, and N = 0 are fine).
+  expectNonEmptyAxis(op, 'x', x, -1, 'the input features K');
+  expectNonEmptyAxis(op, 'loraA', a, 0, 'the LoRA rank r');
   expectShape(op, 'loraB', required(op, 'loraB', i.loraB), [n, r], x.dtype);
   return { x, k, n, r, lead: x.shape.slice(0, -1) };
 }
