@@ -1,26 +1,27 @@
-// quantized_gemm, prefill path on the 'subgroup-matrix' tier (x f16, M > 16): 128×64 tiles
+// quantized_gemm, prefill path on the 'subgroup-matrix' tier (x f16, M > 16): 128×128 tiles
 // of y. Per BK-deep K slice (K is a multiple of 32 in every format, so slices are whole),
 // the workgroup stages the 128×BK slice of x (raw f16 words, runs of 8) and decodes the
-// 64×BK slice of W (one decode8 per run of 8, quant/decode.wgsl) into
-// workgroup memory as f16 — ŵ rounded to nearest even by f32_to_f16 (WGSL's own f32→f16
-// conversion may round either way) — then a 4×2 grid of subgroups multiplies them with
-// subgroupMatrixMultiplyAccumulate (f16 → f32, 16×16×16), each owning 2×2 result matrices
-// (a 32×32 block). As gemm_sgmat.wgsl: a subgroup's place comes from subgroup_id (uniform
-// offsets), and if the hardware runs subgroups smaller than SG_SIZE, subgroups s and s + 8
-// compute the same block redundantly. Each result goes to y through a per-subgroup f32
+// 128×BK slice of W (one decode8 per run of 8, quant/decode.wgsl) into workgroup memory as
+// f16 — ŵ rounded to nearest even by f32_to_f16 (WGSL's own f32→f16 conversion may round
+// either way) — then a 4×2 grid of subgroups multiplies them with
+// subgroupMatrixMultiplyAccumulate (f16 → f32, 16×16×16), each owning 2×4 result matrices
+// (a 32×64 block). A wide N tile halves the passes over x, which is read once per column
+// tile (N/BN times): at prefill sizes more bytes than the quantized W. As gemm_sgmat.wgsl:
+// a subgroup's place comes from subgroup_id (uniform offsets), and if the hardware runs
+// subgroups smaller than SG_SIZE, subgroups s and s + 8 compute the same block redundantly. Each result goes to y through a per-subgroup f32
 // staging area (masked at M and N). Error model: ŵ's rounding to f16 and the matrix
 // units' truncating f32 adds (γ_2K): the f16 bound of src/ops/quantized_gemm/spec.ts.
 // Rows past M and columns past N are staged as zeros.
-// WIDE_SMEM: 32-deep slices with rows padded by 8 halves (23 KiB of workgroup memory, where
-// the device's limit allows: the launcher checks); else 16-deep unpadded slices (14 KiB,
-// within WebGPU's default 16 KiB).
+// WIDE_SMEM: 32-deep slices with rows padded by 8 halves (28 KiB of workgroup memory, where
+// the device's limit allows: the launcher checks); else 16-deep unpadded slices (16 KiB,
+// WebGPU's default limit).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 #include "quant/qgemm_common.wgsl"
 
 const BM: u32 = 128u;
-const BN: u32 = 64u;
+const BN: u32 = 128u;
 #if WIDE_SMEM
 const BK: u32 = 32u;
 // Rows padded by 8 halves (16 bytes) so consecutive rows start on different banks.
@@ -53,8 +54,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let sg = sg_id % NSG;
   let sm = sg / SG_N;
   let sn = sg % SG_N;
-  var acc: array<subgroup_matrix_result<f32, 16, 16>, 4>;
-  for (var t = 0u; t < 4u; t = t + 1u) {
+  var acc: array<subgroup_matrix_result<f32, 16, 16>, 8>;
+  for (var t = 0u; t < 8u; t = t + 1u) {
     acc[t] = subgroup_matrix_result<f32, 16, 16>();
   }
   for (var k0 = 0u; k0 < p.k; k0 = k0 + BK) {
@@ -73,7 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         xs[o + 2u * q + 1u] = h.y;
       }
     }
-    // W: 64 rows × RUNS runs of 8 weights.
+    // W: 128 rows × RUNS runs of 8 weights.
     for (var t = lid; t < BN * RUNS; t = t + NSG * SG_SIZE) {
       let r = t / RUNS;
       let kk = (t % RUNS) * 8u;
@@ -100,20 +101,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       // op(B) = Wᵀ: ws holds W's rows [n][k], loaded column-major.
       let l0 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, (sm * 32u) * LD + ks, LD);
       let l1 = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&xs, (sm * 32u + 16u) * LD + ks, LD);
-      let r0 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, (sn * 32u) * LD + ks, LD);
-      let r1 = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, (sn * 32u + 16u) * LD + ks, LD);
-      acc[0] = subgroupMatrixMultiplyAccumulate(l0, r0, acc[0]);
-      acc[1] = subgroupMatrixMultiplyAccumulate(l0, r1, acc[1]);
-      acc[2] = subgroupMatrixMultiplyAccumulate(l1, r0, acc[2]);
-      acc[3] = subgroupMatrixMultiplyAccumulate(l1, r1, acc[3]);
+      for (var j = 0u; j < 4u; j = j + 1u) {
+        let r = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, col_major>(&ws, (sn * 64u + j * 16u) * LD + ks, LD);
+        acc[j] = subgroupMatrixMultiplyAccumulate(l0, r, acc[j]);
+        acc[4u + j] = subgroupMatrixMultiplyAccumulate(l1, r, acc[4u + j]);
+      }
     }
     workgroupBarrier();
   }
-  for (var t = 0u; t < 4u; t = t + 1u) {
+  // acc[4i + j]: rows 16i.., columns 16j.. of this subgroup's block.
+  for (var t = 0u; t < 8u; t = t + 1u) {
     subgroupMatrixStore<row_major>(&stage, sg * 256u, acc[t], 16u);
     workgroupBarrier();
-    let r0 = row0 + sm * 32u + (t / 2u) * 16u;
-    let c0 = col0 + sn * 32u + (t % 2u) * 16u;
+    let r0 = row0 + sm * 32u + (t / 4u) * 16u;
+    let c0 = col0 + sn * 64u + (t % 4u) * 16u;
     for (var s = lane; s < 256u; s = s + sg_size) {
       let row = r0 + s / 16u;
       let col = c0 + s % 16u;

@@ -28,9 +28,9 @@ export const QGEMV_TILE = { MAX_M: 16, BN: 8 } as const;
 export const QGEMM_TILE = { BM: 64, BN: 64 } as const;
 /**
  * Prefill on the subgroup-matrix tier (qgemm_sgmat.wgsl): its tile and workgroup memory
- * (f16 slices of 128 and 64 rows, 40 halves a row with WIDE_SMEM, 16 without; 8 f32 16×16 stages).
+ * (f16 slices of 128 + 128 rows, 40 halves a row with WIDE_SMEM, 16 without; 8 f32 16×16 stages).
  */
-export const QGEMM_SGMAT_TILE = { BM: 128, BN: 64, BYTES_WIDE: 2 * (128 + 64) * 40 + 4 * 8 * 256, BYTES_NARROW: 2 * (128 + 64) * 16 + 4 * 8 * 256 } as const;
+export const QGEMM_SGMAT_TILE = { BM: 128, BN: 128, BYTES_WIDE: 2 * (128 + 128) * 40 + 4 * 8 * 256, BYTES_NARROW: 2 * (128 + 128) * 16 + 4 * 8 * 256 } as const;
 
 /**
  * 'subgroup-matrix' for f16 x where the adapter has a subgroup-matrix configuration the
