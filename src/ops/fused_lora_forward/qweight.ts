@@ -17,8 +17,11 @@ import type { RefTensor, TensorInfo } from '../types.js';
  *
  * The kernels dequantize W once per call into the dtype of x (the dequantize launcher, i.e.
  * quant/decode.wgsl and msl/quant/decode.h) and run the dense gemm launches on it: QLoRA is
- * training, where T ≥ hundreds of tokens make the N·K dequantization a 1/T share of the
- * products and lets them take the dense gemm's fastest tier (subgroup-matrix, metal4).
+ * training, where T of hundreds to thousands of tokens makes the N·K dequantization a 1/T
+ * share of the work, and the products run on the dense gemm's fastest tier (subgroup-matrix,
+ * metal4). The price is an N·K temporary in the dtype, and W rounded to that dtype (in the
+ * bounds). Inference with unmerged adapters at T ≤ 16 would rather stream W through
+ * quantized_gemm's decode kernel: not done (it needs an epilogue adding t and the bias).
  */
 export const loraQuantOptions = {
   /** The quantized format of `w` (absent: W is the dense `weight`). */
