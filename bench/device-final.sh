@@ -27,7 +27,7 @@ echo "conformance exit $?"; grep -E 'FAIL|passed' $OUT/conformance.txt | head -2
 end=$(( $(date +%s) + ${FUZZ_S:-200} )); seed=${FUZZ_SEED0:-1}
 while [ $(date +%s) -lt $end ]; do
   for i in $(seq ${FUZZ_PAR:-1}); do
-    timeout $(( end - $(date +%s) + 30 )) $NODE dist/cli.js fuzz --backend webgpu --toggles $T --cases ${FUZZ_CHUNK:-2000} --seed $seed --json $OUT/fuzz-$seed.json > $OUT/fuzz-$seed.txt 2>/dev/null &
+    timeout ${FUZZ_T:-400} $NODE dist/cli.js fuzz --backend webgpu --toggles $T --cases ${FUZZ_CHUNK:-2000} --seed $seed --json $OUT/fuzz-$seed.json > $OUT/fuzz-$seed.txt 2>/dev/null &
     seed=$((seed + 1))
   done
   wait
