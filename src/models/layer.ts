@@ -1,13 +1,14 @@
 import type { KernelBackend } from '../backend/interface.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelConfig } from './config.js';
+import type { Attend } from './attention.js';
 import type { LayerWeights } from './weights.js';
 
-/** Per-forward tensors every layer shares: positions for rope, sequence bounds for attention. */
+/** Per-forward inputs every layer shares: rope positions (i32 [N]) and how attention is done. */
 export interface LayerInputs {
   readonly positions: Tensor;
-  readonly cu: Tensor;
   readonly tokens: number;
+  readonly attend: Attend;
 }
 
 const linear = (b: KernelBackend, x: Tensor, w: Tensor, bias?: Tensor, residual?: Tensor): Tensor =>
@@ -19,7 +20,7 @@ const linear = (b: KernelBackend, x: Tensor, w: Tensor, bias?: Tensor, residual?
  * every intermediate is disposed as soon as the next op has been recorded with it. Returns the
  * new hidden state; `h` stays the caller's.
  */
-export function decoderLayer(b: KernelBackend, c: ModelConfig, w: LayerWeights, window: number | null, h: Tensor, io: LayerInputs): Tensor {
+export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w: LayerWeights, h: Tensor, io: LayerInputs): Tensor {
   const T = io.tokens;
   const D = c.headDim;
   const eps = { eps: c.rmsNormEps };
@@ -45,16 +46,8 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, w: LayerWeights, 
   const k = b.rope({ x: k0, positions: io.positions }, c.rope.options).y;
   q0.dispose();
   k0.dispose();
-  // HF's window W lets a query see itself and the W − 1 keys before it.
-  const attn = b.flashAttentionForward(
-    { q, k, v, cuSeqlensQ: io.cu, cuSeqlensK: io.cu },
-    { causal: true, ...(window !== null ? { window: { left: window - 1 } } : {}) },
-  );
-  q.dispose();
-  k.dispose();
-  v.dispose();
-  attn.lse.dispose();
-  const o = b.reshape(attn.o, [T, c.numHeads * D]);
+  const attn = io.attend(q, k, v, layer, c.layerWindows[layer]);
+  const o = b.reshape(attn, [T, c.numHeads * D]);
   const h1 = linear(b, o, w.o, w.oBias, h);
   o.dispose();
 
