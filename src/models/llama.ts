@@ -6,6 +6,7 @@ import { cachedAttend, DECODE_MAX_NEW, packedAttend, type Attend } from './atten
 import { packSequences } from './batch.js';
 import type { ModelConfig } from './config.js';
 import { convertFloat } from './convert.js';
+import { generate, generateBatch, type GenerateOptions } from './generate.js';
 import { KvCache } from './kv_cache.js';
 import { decoderLayer } from './layer.js';
 import { disposeWeights, type ModelWeights } from './weights.js';
@@ -93,6 +94,11 @@ export class LlamaModel {
    * Returns the logits of each prompt's last token.
    */
   async prefill(prompts: readonly (readonly number[] | Int32Array)[], cache: KvCache): Promise<Float32Array[]> {
+    return this.#rows(await this.#readF32(this.prefillLogits(prompts, cache)), prompts.length);
+  }
+
+  /** prefill, leaving the logits [B, vocab] on the backend (the caller disposes them). */
+  prefillLogits(prompts: readonly (readonly number[] | Int32Array)[], cache: KvCache): Tensor {
     this.#checkCache(cache, prompts.length);
     if (cache.lengths.some((n) => n !== 0)) throw new OptionsError('[model] prefill: expected a fresh cache (every length 0); continue a sequence with step()');
     const batch = packSequences(prompts, this.config.vocabSize);
@@ -107,19 +113,43 @@ export class LlamaModel {
    * chunks of 16 (decode_attention's limit).
    */
   async step(tokens: readonly (readonly number[] | Int32Array)[], cache: KvCache): Promise<Float32Array[]> {
+    return this.#rows(await this.#readF32(this.stepLogits(tokens, cache)), tokens.length);
+  }
+
+  /** step, leaving the logits [B, vocab] on the backend (the caller disposes them). */
+  stepLogits(tokens: readonly (readonly number[] | Int32Array)[], cache: KvCache): Tensor {
     this.#checkCache(cache, tokens.length);
     const T = tokens[0]?.length ?? 0;
     if (tokens.some((t) => t.length !== T)) throw new OptionsError(`[model] step: expected the same number of new tokens for every sequence, got ${tokens.map((t) => t.length).join(', ')}`);
     packSequences(tokens, this.config.vocabSize); // token checks
-    let out: Float32Array[] = [];
+    const end = cache.lengths.map((n) => n + T);
+    const over = end.findIndex((e) => e > cache.capacity);
+    if (over >= 0) throw new OptionsError(`[model] cache: sequence ${over} would hold ${end[over]} tokens, over the capacity ${cache.capacity}`);
+    let out: Tensor | undefined;
     for (let s = 0; s < T; s += DECODE_MAX_NEW) {
       const chunk = tokens.map((t) => Array.from(t.slice(s, s + DECODE_MAX_NEW)));
-      out = await this.#step(chunk, cache, false, chunk.map((c) => c.length));
+      out?.dispose();
+      out = this.#step(chunk, cache, false, chunk.map((c) => c.length));
     }
-    return out;
+    return out!;
   }
 
-  async #step(rows: number[][], cache: KvCache, fresh: boolean, real: readonly number[]): Promise<Float32Array[]> {
+  /** Tokens of one prompt, drawn on the backend by `sample` over the KV cache; stops after EOS or maxNewTokens. */
+  generate(prompt: readonly number[], options?: GenerateOptions): AsyncGenerator<number> {
+    return generate(this, prompt, options);
+  }
+
+  /** Several prompts at once: each step yields one token per sequence (−1 once a sequence has stopped). */
+  generateBatch(prompts: readonly (readonly number[])[], options?: GenerateOptions): AsyncGenerator<number[]> {
+    return generateBatch(this, prompts, options);
+  }
+
+  #rows(all: Float32Array, b: number): Float32Array[] {
+    const V = this.config.vocabSize;
+    return Array.from({ length: b }, (_, i) => all.slice(i * V, (i + 1) * V));
+  }
+
+  #step(rows: number[][], cache: KvCache, fresh: boolean, real: readonly number[]): Tensor {
     const b = this.backend;
     const B = rows.length;
     const T = rows[0].length;
@@ -146,9 +176,7 @@ export class LlamaModel {
     last.invalid.dispose();
     hidden.dispose();
     real.forEach((n, i) => (cache.lengths[i] = start[i] + n));
-    const all = await this.#readF32(this.#lmHead(last.y));
-    const V = this.config.vocabSize;
-    return rows.map((_, i) => all.slice(i * V, (i + 1) * V));
+    return this.#lmHead(last.y);
   }
 
   #checkCache(cache: KvCache, batch: number): void {
