@@ -1,5 +1,6 @@
 import type { KernelBackend } from '../backend/interface.js';
-import { isFloat, type FloatDType } from '../dtype.js';
+import { fromFloat64, isFloat, toFloat64, type FloatDType } from '../dtype.js';
+import { mergeLora, type LoraAdapter } from './adapter.js';
 import { ModelLoadError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelConfig } from './config.js';
@@ -43,14 +44,16 @@ const FLOAT_FILE_DTYPES = ['F32', 'F16', 'BF16'];
  * bytes are read, converts to the compute dtype on the host and uploads it. Tensors are read
  * one at a time, so host memory holds one weight at a time, not the checkpoint.
  */
-export async function loadWeights(ck: Checkpoint, c: ModelConfig, backend: KernelBackend, dtype: FloatDType): Promise<ModelWeights> {
+export async function loadWeights(ck: Checkpoint, c: ModelConfig, backend: KernelBackend, dtype: FloatDType, adapter?: LoraAdapter): Promise<ModelWeights> {
   const uploaded: Tensor[] = [];
   const used = new Set<string>();
   const load = async (name: string, shape: readonly number[], why: string): Promise<Tensor> => {
     used.add(name);
     const t = await ck.read(name, { shape, dtypes: FLOAT_FILE_DTYPES, why: `${why} in config.json` });
     if (!isFloat(t.dtype)) throw new ModelLoadError(`[model] ${ck.fileOf(name).path}: tensor "${name}": expected a float dtype, got ${t.dtype}`, { file: ck.fileOf(name).path, tensor: name });
-    const w = backend.tensor(convertFloat(t.dtype, dtype, t.data), shape, dtype);
+    // An adapted weight is merged in float64 and rounded once to the compute dtype.
+    const data = adapter?.deltas.has(name) ? fromFloat64(dtype, mergeLora(adapter, name, shape, toFloat64(t.dtype, t.data))) : convertFloat(t.dtype, dtype, t.data);
+    const w = backend.tensor(data, shape, dtype);
     uploaded.push(w);
     return w;
   };
@@ -94,6 +97,9 @@ export async function loadWeights(ck: Checkpoint, c: ModelConfig, backend: Kerne
     // Tied checkpoints usually omit lm_head.weight; one that stores it anyway stores a copy.
     const lmHead = c.tieWordEmbeddings ? embed : await load('lm_head.weight', [c.vocabSize, H], `vocab_size ${c.vocabSize}, ${hs}`);
     checkAllUsed(ck, c, used);
+    for (const name of adapter?.deltas.keys() ?? []) {
+      if (!used.has(name)) throw new ModelLoadError(`[adapter] ${adapter!.dir}: it adapts ${name}, which this ${c.arch} model (${c.numLayers} layers) does not have`, { file: adapter!.dir, tensor: name });
+    }
     return { embed, layers, finalNorm, lmHead };
   } catch (e) {
     for (const t of uploaded) t.dispose();
