@@ -8,7 +8,8 @@ import type { ModelConfig } from './config.js';
 import { convertFloat } from './convert.js';
 import { generate, generateBatch, type GenerateOptions } from './generate.js';
 import { KvCache } from './kv_cache.js';
-import { decoderLayer } from './layer.js';
+import { addNorm, decoderLayer, type Stream } from './layer.js';
+import { applyLinear } from './linear.js';
 import { disposeWeights, type ModelWeights } from './weights.js';
 
 /**
@@ -38,21 +39,16 @@ export class LlamaModel {
     const emb = b.embedding({ weight: this.weights.embed, ids: idT });
     idT.dispose();
     emb.invalid.dispose(); // ids are checked on the host before any call
-    let h = emb.y;
-    for (let l = 0; l < c.numLayers; l++) {
-      const next = decoderLayer(b, c, l, this.weights.layers[l], h, { positions: posT, tokens: N, attend });
-      h.dispose();
-      h = next;
-    }
+    let stream: Stream = { delta: emb.y };
+    for (let l = 0; l < c.numLayers; l++) stream = decoderLayer(b, c, l, this.weights.layers[l], stream, { positions: posT, tokens: N, attend, dtype: this.dtype });
     posT.dispose();
-    const n = b.rmsNorm({ x: h, weight: this.weights.finalNorm }, { eps: c.rmsNormEps });
-    h.dispose();
-    n.rstd.dispose();
+    const n = addNorm(b, stream, this.weights.finalNorm, c.rmsNormEps);
+    n.h.dispose();
     return n.y;
   }
 
   #lmHead(x: Tensor): Tensor {
-    const logits = this.backend.gemm({ a: x, b: this.weights.lmHead }, { transB: true }).y;
+    const logits = applyLinear(this.backend, x, this.weights.lmHead, this.dtype);
     x.dispose();
     return logits;
   }
