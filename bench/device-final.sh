@@ -5,7 +5,7 @@
 # chunks of FUZZ_CHUNK cases until FUZZ_S seconds are spent, the host cost of small ops, the
 # decode-shaped gemm rows, the bench shapes of NEW_OPS, the PyTorch sections TORCH_SECTIONS and
 # the model fixtures script FIXTURES (run with its output dir) — JSON under $OUT. HOST=0 skips
-# the host-cost and GEMV rows; CONF_ARGS narrows the conformance run. Everything written comes back as $OUT/results.tgz (the device
+# the host-cost and GEMV rows; CONF_ARGS narrows the conformance run, NEW_ARGS the NEW_OPS bench. Everything written comes back as $OUT/results.tgz (the device
 # tool returns only a few files).
 set -u
 FINAL_OUT=$OUT; OUT=$(mktemp -d); trap 'tar -C $OUT -czf $FINAL_OUT/results.tgz .' EXIT
@@ -40,7 +40,7 @@ if [ "${HOST:-1}" = 1 ]; then
   done
 fi
 if [ -n "${NEW_OPS:-}" ]; then
-  timeout ${NEW_S:-120} $NODE dist/cli.js bench --op $NEW_OPS $B --reps 5 --json $OUT/new-ops.json > $OUT/new-ops.txt 2>$OUT/new-ops.err
+  timeout ${NEW_S:-120} $NODE dist/cli.js bench --op $NEW_OPS $B --reps 5 ${NEW_ARGS:-} --json $OUT/new-ops.json > $OUT/new-ops.txt 2>$OUT/new-ops.err
   echo "new ops exit $?"; cat $OUT/new-ops.txt | cut -c1-200
 fi
 if [ -n "${TORCH_SECTIONS:-}" ]; then

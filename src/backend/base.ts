@@ -1,8 +1,8 @@
 import { BYTES, DTYPES, fromFloat64, hostArrayMatches, isDType, type DType, type HostArray } from '../dtype.js';
-import { BackendMismatchError, DTypeError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
+import { BackendMismatchError, DTypeError, DisposedError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
 import { expectIndexable, parseOptions } from '../ops/check.js';
 import { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
-import type { OpSpec, TensorInfo } from '../ops/types.js';
+import type { EmptyValue, OpSpec, TensorInfo } from '../ops/types.js';
 import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
 import { camel, type OpInputs, type OpMethods, type OpOptions, type OpOutputs, type PlannedMethod, type PlannedMethods } from '../ops/signature.js';
 import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport } from './interface.js';
@@ -12,7 +12,7 @@ interface Plan {
   opts: unknown;
   outInfos: Record<string, TensorInfo>;
   tier: string;
-  fill?: Record<string, number>;
+  fill?: Record<string, EmptyValue>;
 }
 /** Signatures planned per backend before the cache starts over. */
 const PLAN_CACHE = 4096;
@@ -31,13 +31,31 @@ export abstract class BaseBackend implements TensorOwner {
   /** When set, each run() appends its validation+routing and encoding times in ms (`pmetal bench --host`). */
   hostProbe?: { validate: number[]; encode: number[] };
   #seq: number;
+  /**
+   * Storage this backend made and has not freed, with the dtype and size it holds. The Tensor
+   * constructor is public: a tensor built around smaller, foreign or freed storage is a
+   * ShapeError here (own) before any kernel binds it, and disposing one frees nothing twice.
+   */
+  #live = new WeakMap<object, { dtype: DType; size: number }>();
+  #disposed = false;
 
   /** Tiers that can run `op` on `dtype` here, best first; empty when unsupported. */
   protected abstract tiersFor(op: OpName, dtype: DType): readonly string[];
   protected abstract execute(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor>;
   protected abstract createStorage(dtype: DType, shape: readonly number[], data?: HostArray): unknown;
   protected abstract readStorage(t: Tensor): Promise<HostArray>;
-  abstract releaseStorage(storage: unknown): void;
+  /** Frees storage this backend made (once: releaseStorage guards it). */
+  protected abstract freeStorage(storage: unknown): void;
+  /**
+   * Storage for a new tensor of `info` holding `src`'s elements times `scale` (the same dtype
+   * and size), recorded in order with the work before it and without launching a kernel: the
+   * output of a call with no work that carries an accumulator through (dw = dwIn, C = β·C).
+   */
+  protected abstract copyStorage(op: string, src: Tensor, scale: number, info: TensorInfo): unknown;
+  /** Whether copyStorage can scale by `scale` without a kernel; where not, the op runs as usual. */
+  protected copiesScaled(_scale: number): boolean {
+    return true;
+  }
   abstract sync(): Promise<void>;
   abstract capabilities(): Capabilities;
   abstract dispose(): void;
@@ -86,19 +104,30 @@ export abstract class BaseBackend implements TensorOwner {
     return ds.some((d) => this.tiersFor(op as OpName, d).length > 0);
   }
 
+  /** Every backend's dispose() calls this: from then on every use is a DisposedError (disposing its tensors stays allowed). */
+  protected markDisposed(): void {
+    this.#disposed = true;
+  }
+
+  protected alive(what: string): void {
+    if (this.#disposed) throw new DisposedError(`[${what}] the ${this.id} backend was disposed`);
+  }
+
   tensor(data: HostArray, shape: readonly number[], dtype?: DType): Tensor {
+    this.alive('tensor');
     const d = dtype ?? inferDtype(data);
     checkDtype('tensor', d);
     if (!hostArrayMatches(d, data)) throw new DTypeError(`[tensor] data: expected the host array of ${d} (${d === 'f16' || d === 'bf16' ? 'Uint16Array bit patterns' : d}), got ${data?.constructor?.name}`);
     checkShape('tensor', shape, d);
     if (shapeSize(shape) !== data.length) throw new ShapeError(`[tensor] data: expected ${shapeSize(shape)} elements for shape [${shape.join(',')}], got ${data.length}`);
-    return new Tensor(this, d, shape, this.#allocate('tensor', d, shape, data));
+    return this.newTensor({ dtype: d, shape }, this.#allocate('tensor', d, shape, data));
   }
 
   zeros(shape: readonly number[], dtype: DType): Tensor {
+    this.alive('zeros');
     checkDtype('zeros', dtype);
     checkShape('zeros', shape, dtype);
-    return new Tensor(this, dtype, shape, this.#allocate('zeros', dtype, shape));
+    return this.newTensor({ dtype, shape }, this.#allocate('zeros', dtype, shape));
   }
 
   /** createStorage, with a host allocator's raw RangeError/TypeError (a size it cannot hold) made typed. */
@@ -120,6 +149,7 @@ export abstract class BaseBackend implements TensorOwner {
   }
 
   async read(t: Tensor): Promise<HostArray> {
+    this.alive('read');
     this.own('read', 'tensor', t);
     return this.readStorage(t);
   }
@@ -156,6 +186,7 @@ export abstract class BaseBackend implements TensorOwner {
   run<N extends OpName>(op: N, inputs: OpInputs<N>, options?: OpOptions<N>, call?: CallOptions): OpOutputs<N>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor> {
+    this.alive(op);
     const probe = this.hostProbe;
     const t0 = probe ? performance.now() : 0;
     const spec = getSpec(op);
@@ -174,7 +205,7 @@ export abstract class BaseBackend implements TensorOwner {
     if (spec.inPlace) checkInPlace(op, spec.inPlace, given);
     const plan = this.#plan(op, spec, inputs, options, call, given, key);
     const { opts, outInfos, tier, fill } = plan;
-    if (fill) return this.#filled(outInfos, fill, spec.inPlace, given);
+    if (fill) return this.#filled(op, given, outInfos, fill, spec.inPlace);
     if (!probe) return this.#executed(op, spec, tier, given, opts, outInfos);
     const t1 = performance.now();
     const out = this.#executed(op, spec, tier, given, opts, outInfos);
@@ -230,7 +261,10 @@ export abstract class BaseBackend implements TensorOwner {
     const inPlace = new Set(Object.keys(spec.inPlace ?? {}));
     const primary = infos[spec.inputs[0].name];
     const allEmpty = Object.entries(outInfos).every(([k, o]) => inPlace.has(k) || shapeSize(o.shape) === 0) && (!inPlace.size || (!!primary && shapeSize(primary.shape) === 0));
-    const fill = (allEmpty ? {} : spec.emptyResult?.(infos, opts)) as Record<string, number> | undefined;
+    let fill = (allEmpty ? {} : spec.emptyResult?.(infos, opts)) as Record<string, EmptyValue> | undefined;
+    // An input scaled by a factor this backend cannot apply without a kernel (webgpu: its
+    // buffers are not host-visible): the op's own kernels compute it.
+    if (fill && Object.values(fill).some((v) => typeof v === 'object' && !this.copiesScaled(v.scale ?? 1))) fill = undefined;
     const plan: Plan = { opts, outInfos, tier, fill };
     if (key !== undefined) {
       if (this.#plans.size >= PLAN_CACHE) this.#plans.clear();
@@ -243,30 +277,57 @@ export abstract class BaseBackend implements TensorOwner {
     throw new ShapeError(`[${op}] ${k}: unknown input (expected ${spec.inputs.map((i) => i.name).join(', ')})`);
   }
 
-  /** Outputs created through the backend's storage path, each element `fill[name]` (0 when absent). */
-  #filled(outInfos: Record<string, TensorInfo>, fill: Record<string, number>, inPlace: Record<string, string | undefined> | undefined, given: Record<string, Tensor>): Record<string, Tensor> {
+  /** Outputs of a call with no work, each as `fill` says (0 when absent), through the backend's storage path; an in-place output is its input, unchanged. */
+  #filled(op: string, given: Record<string, Tensor>, outInfos: Record<string, TensorInfo>, fill: Record<string, EmptyValue>, inPlace: Record<string, string | undefined> | undefined): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const [k, info] of Object.entries(outInfos)) {
-      const src = inPlace?.[k];
-      if (src !== undefined) {
-        out[k] = given[src]; // nothing to write: the input, unchanged
-        continue;
+    try {
+      for (const [k, info] of Object.entries(outInfos)) {
+        const same = inPlace?.[k];
+        if (same !== undefined) {
+          out[k] = given[same];
+          continue;
+        }
+        const v = fill[k] ?? 0;
+        if (typeof v === 'object') {
+          const src = given[v.input];
+          // A spec's promise, not the caller's input: a mismatch is a bug in the spec.
+          if (!src || src.dtype !== info.dtype || src.size !== shapeSize(info.shape)) {
+            throw new Error(`[${op}] emptyResult: output ${k} from input ${v.input} needs ${info.dtype}[${info.shape}], got ${src ? src.describe() : 'none'}`);
+          }
+          out[k] = this.newTensor(info, this.copyStorage(op, src, v.scale ?? 1, info));
+          continue;
+        }
+        const n = shapeSize(info.shape);
+        const data = n > 0 && !Object.is(v, 0) ? fromFloat64(info.dtype, new Array<number>(n).fill(v)) : undefined;
+        out[k] = this.newTensor(info, this.createStorage(info.dtype, info.shape, data));
       }
-      const v = fill[k] ?? 0;
-      const n = shapeSize(info.shape);
-      const data = n > 0 && !Object.is(v, 0) ? fromFloat64(info.dtype, new Array<number>(n).fill(v)) : undefined;
-      out[k] = this.newTensor(info, this.createStorage(info.dtype, info.shape, data));
+    } catch (e) {
+      // In-place outputs are the caller's inputs: never disposed here.
+      for (const [k, t] of Object.entries(out)) if (inPlace?.[k] === undefined) t.dispose();
+      throw e;
     }
     return out;
   }
 
   protected own(op: string, name: string, t: unknown): asserts t is Tensor {
     if (!(t instanceof Tensor)) throw new ShapeError(`[${op}] ${name}: expected a Tensor, got ${typeof t === 'object' ? t?.constructor?.name : typeof t}`);
-    t.storage(`[${op}] ${name}`);
+    const s = t.storage(`[${op}] ${name}`);
     if (t.owner !== this) {
       const from = (t.owner as { id?: string }).id ?? t.backendName;
       throw new BackendMismatchError(`[${op}] ${name}: tensor belongs to backend ${from}, not ${this.id}; move it with read() + tensor()`);
     }
+    const held = typeof s === 'object' && s !== null ? this.#live.get(s) : undefined;
+    if (!held) throw new ShapeError(`[${op}] ${name}: tensor ${t.describe()} was built around storage the ${this.id} backend did not make or has freed`);
+    if (held.size !== t.size || held.dtype !== t.dtype) {
+      const need = t.size * BYTES[t.dtype];
+      throw new ShapeError(`[${op}] ${name}: tensor ${t.describe()} needs ${need} bytes, its storage holds ${held.dtype}[${held.size}] (${held.size * BYTES[held.dtype]} bytes)`);
+    }
+  }
+
+  /** Tensor.dispose() lands here: storage freed once, and only storage this backend made (a second Tensor built around it frees nothing twice). */
+  releaseStorage(storage: unknown): void {
+    if (typeof storage !== 'object' || storage === null || !this.#live.delete(storage)) return;
+    this.freeStorage(storage);
   }
 
   // Node 20 defines Symbol.dispose / asyncDispose; TypeScript lowers `using` to them.
@@ -278,7 +339,9 @@ export abstract class BaseBackend implements TensorOwner {
     this.dispose();
   }
 
+  /** Every tensor a backend makes comes through here, so its storage is known to own(). */
   protected newTensor(info: TensorInfo, storage: unknown): Tensor {
+    if (typeof storage === 'object' && storage !== null) this.#live.set(storage, { dtype: info.dtype, size: shapeSize(info.shape) });
     return new Tensor(this, info.dtype, info.shape, storage);
   }
 }

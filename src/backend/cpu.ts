@@ -27,9 +27,16 @@ export class CpuBackend extends BaseBackend implements KernelBackend {
     return t.storage<HostArray>('read').slice();
   }
 
-  releaseStorage(): void {}
+  protected freeStorage(): void {}
 
-  async sync(): Promise<void> {}
+  protected copyStorage(op: string, src: Tensor, scale: number): HostArray {
+    const s = src.storage<HostArray>(op);
+    return scale === 1 ? s.slice() : fromFloat64(src.dtype, toFloat64(src.dtype, s).map((v) => v * scale));
+  }
+
+  async sync(): Promise<void> {
+    this.alive('sync');
+  }
 
   protected execute(op: OpName, _tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>): Record<string, Tensor> {
     const refs: Record<string, RefTensor> = {};
@@ -54,5 +61,7 @@ export class CpuBackend extends BaseBackend implements KernelBackend {
     return { backend: 'cpu', device: 'host (float64 reference)', features: [], tiers: ['reference'], ops: this.opSupport(), timestamps: false };
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.markDisposed();
+  }
 }

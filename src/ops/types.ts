@@ -69,6 +69,9 @@ export interface TensorDecl<N extends string = string> {
   readonly doc: string;
 }
 
+/** An output's value on a call with no work (see OpSpec.emptyResult). */
+export type EmptyValue<I extends string = string> = number | { readonly input: I; readonly scale?: number };
+
 export interface OpSpec<I extends string = string, O extends string = string, Opt = any> {
   readonly name: string;
   readonly summary: string;
@@ -98,10 +101,13 @@ export interface OpSpec<I extends string = string, O extends string = string, Op
   readonly gradCheck?: GradCheck;
   /**
    * A call with no work whose outputs are not all empty (a reduction over zero rows): each
-   * non-empty output's value, every element (absent = 0), as PyTorch gives it; backends then
-   * launch nothing. undefined when the call has work. (Outputs that are all empty need no hook.)
+   * non-empty output's value, as PyTorch gives it; backends then launch nothing. A number is
+   * every element's value (absent = 0: a sum over nothing); `{ input, scale }` is that input's
+   * elements times `scale` (default 1): an accumulator carried through a sum over nothing
+   * (dw = dwIn, C = β·C). undefined when the call has work. (Outputs that are all empty need
+   * no hook.)
    */
-  emptyResult?(inputs: Infos<I>, options: Opt): { [P in O]?: number } | undefined;
+  emptyResult?(inputs: Infos<I>, options: Opt): { [P in O]?: EmptyValue<I> } | undefined;
   /**
    * Draws one random case (shape classes that break kernels, valid options) from a stream:
    * `pmetal fuzz` runs these against the reference. Without it the fuzzer draws from `cases`.

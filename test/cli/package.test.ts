@@ -14,4 +14,19 @@ describe('the packed package', () => {
     expect(out).toMatch(/metal: ok/);
     expect(r.status, out.slice(-2000)).toBe(0);
   }, 600_000);
+
+  // Issue 16 item 7: the bench-only payload (onnxruntime's wasm, the peers bundle, source
+  // maps, MSL test kernels) was 85% of a 6 MB tarball. The file list as npm packs it (no
+  // prepack build: the list depends only on package.json's "files").
+  it('leaves out the bench-only payload and keeps what a user needs', () => {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--ignore-scripts', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const [pack] = JSON.parse(r.stdout) as { size: number; files: { path: string }[] }[];
+    const files = pack.files.map((f) => f.path);
+    expect(files.filter((f) => /\.map$|^dist\/peers\.js$|\.wasm(\.br)?$|^msl\/test\//.test(f))).toEqual([]);
+    for (const f of ['dist/index.js', 'dist/cli.js', 'dist/types/index.d.ts', 'native/binding.gyp', 'native/host/include/metal_stdlib', 'scripts/build-native.mjs', 'README.md']) {
+      expect(files, f).toContain(f);
+    }
+    expect(pack.size).toBeLessThan(1.5 * 2 ** 20);
+  }, 150_000);
 });

@@ -207,18 +207,19 @@ describe.skipIf(!HOST)('metal backend: typed errors', () => {
 
 describe.skipIf(!HOST)('metal backend: a tensor and its storage', () => {
   // The Tensor constructor is public: a tensor can claim a shape its storage does not hold.
-  // Every binding is checked (shape × dtype = storage bytes) and the addon checks each window
-  // against the buffer, so this is a typed error, never a kernel reading past a buffer.
+  // Every op input is checked against the storage the backend made (test/runtime/
+  // forged-tensor.test.ts), every binding again (shape × dtype = storage bytes), and the addon
+  // checks each window against the buffer: a typed error, never a kernel reading past a buffer.
   it('a Tensor built around a smaller storage is a ShapeError in an op and in read()', async () => {
     const be = await createBackend('metal', { metal: { chip: 'M5' } });
     const small = be.tensor(new Float32Array(4), [4]);
     const big = new Tensor(be as MetalBackend, 'f32', [1 << 20], small.storage('test'));
     const up = be.zeros([1 << 20], 'f32');
     expect(() => be.swiglu({ gate: big, up })).toThrow(ShapeError);
-    expect(() => be.swiglu({ gate: big, up })).toThrow('[metal] swiglu_f32 buffer(0): tensor f32[1048576] needs 4194304 bytes, its storage holds 16');
+    expect(() => be.swiglu({ gate: big, up })).toThrow('[swiglu] gate: tensor f32[1048576] needs 4194304 bytes, its storage holds f32[4] (16 bytes)');
     await expect(be.read(big)).rejects.toThrow(ShapeError);
     const alien = new Tensor(be as MetalBackend, 'f32', [4], { bytes: 16 });
-    expect(() => be.swiglu({ gate: alien, up: small })).toThrow(/has no metal buffer as its storage/);
+    expect(() => be.swiglu({ gate: alien, up: small })).toThrow(/^\[swiglu\] gate: tensor f32\[4\] was built around storage the metal#\d+ backend did not make or has freed$/);
     // the backend keeps working
     const g = be.tensor(Float32Array.from([1, 2, 3, 4]), [4]);
     expect(Array.from((await be.read(be.swiglu({ gate: g, up: small }).y)) as Float32Array)).toEqual([0, 0, 0, 0]);

@@ -1,16 +1,20 @@
 // Zero-size tensors (an empty batch) are valid, as in PyTorch: every op called on one returns
 // outputs of the right shapes on every backend without launching anything; a non-empty
 // output of an empty reduction takes PyTorch's value (dw over zero rows is 0, a mean over
-// zero targets NaN, a sum 0); an axis that cannot be empty while the outputs are not is a
-// typed ShapeError naming it. Tensor creation: typed errors for bad dtypes and sizes.
+// zero targets NaN, a sum 0), and an accumulator input is carried through a sum over nothing
+// (dw = dwIn, C = β·C: a buffer copy, never a kernel, except webgpu's β ∉ {0, 1}); an axis
+// that cannot be empty while the outputs are not is a typed ShapeError naming it. Tensor
+// creation: typed errors for bad dtypes and sizes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import type { KernelBackend } from '../../src/backend/interface.js';
 import { MetalBackend } from '../../src/backend/metal/backend.js';
+import type { MetalDispatch } from '../../src/backend/metal/launch.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
-import { allocHost, toFloat64, type DType } from '../../src/dtype.js';
+import { allocHost, fromFloat64, toFloat64, type DType } from '../../src/dtype.js';
 import { GpuOutOfMemoryError, ShapeError } from '../../src/errors.js';
 import { OP_NAMES } from '../../src/ops/registry.js';
+import type { HostTensor } from '../../src/ops/types.js';
 import type { Tensor } from '../../src/tensor.js';
 import { uniform } from '../../src/ops/random.js';
 import { checkAgainstReference } from './against_reference.js';
@@ -30,15 +34,20 @@ afterAll(() => {
 });
 const backend = (name: string): KernelBackend => (name === 'cpu' ? cpu : name === 'webgpu' ? gpu : metal);
 
-type In = [string, DType, number[]];
+/** An input: name, dtype, shape and, for a non-empty one, its values (default 0). */
+type In = [string, DType, number[], number[]?];
 interface EmptyCase {
   op: string;
   label: string;
   inputs: In[];
   options?: Record<string, unknown>;
-  /** Each output's shape and, for a non-empty one, the value of every element. */
-  want: Record<string, { shape: number[]; fill?: number }>;
+  /** Each output's shape and, for a non-empty one, the value of every element (fill) or the elements (values). */
+  want: Record<string, { shape: number[]; fill?: number; values?: number[] }>;
 }
+
+/** Distinct values exact in every float dtype, so a copy (or a scale by 1/2) is checked exactly. */
+const ramp = (n: number, from = 1) => Array.from({ length: n }, (_, j) => (from + j) * (j % 2 ? -1 : 1));
+const halfOf = (v: number[]) => v.map((x) => x / 2);
 
 const CASES: EmptyCase[] = [
   { op: 'rms_norm', label: 'rows=0', inputs: [['x', 'f32', [0, 8]], ['weight', 'f32', [8]]], want: { y: { shape: [0, 8] }, rstd: { shape: [0] } } },
@@ -145,6 +154,105 @@ const CASES: EmptyCase[] = [
     inputs: [['k', 'f32', [2, 0, 1, 8]], ['v', 'f32', [2, 0, 1, 16]], ['kCache', 'bf16', [3, 4, 1, 8]], ['vCache', 'bf16', [3, 4, 1, 16]], ['positions', 'i32', [2]], ['blockTable', 'i32', [2, 2]]],
     want: { kCache: { shape: [3, 4, 1, 8], fill: 0 }, vCache: { shape: [3, 4, 1, 16], fill: 0 } },
   },
+  { op: 'embedding', label: 'ids=0: invalid = 0', inputs: [['weight', 'f32', [5, 8]], ['ids', 'i32', [0]]], want: { y: { shape: [0, 8] }, invalid: { shape: [1], fill: 0 } } },
+  { op: 'embedding', label: 'B=0, bf16', inputs: [['weight', 'bf16', [5, 8]], ['ids', 'i32', [0, 3]]], options: { paddingIdx: 1 }, want: { y: { shape: [0, 3, 8] }, invalid: { shape: [1], fill: 0 } } },
+  { op: 'embedding_backward', label: 'T=0: dw = 0', inputs: [['dy', 'f16', [0, 4]], ['ids', 'i32', [0]]], options: { numEmbeddings: 3 }, want: { dw: { shape: [3, 4], fill: 0 } } },
+  {
+    op: 'embedding_backward',
+    label: 'B=0 with dwIn: dw = dwIn',
+    inputs: [['dy', 'f32', [0, 2, 4]], ['ids', 'i32', [0, 2]], ['dwIn', 'f32', [3, 4], ramp(12)]],
+    options: { paddingIdx: 0 },
+    want: { dw: { shape: [3, 4], values: ramp(12) } },
+  },
+  {
+    op: 'fused_distill_loss',
+    label: 'T=0 mean: NaN',
+    inputs: [['student', 'f32', [0, 7]], ['teacher', 'f32', [0, 7]]],
+    want: { loss: { shape: [1], fill: NaN }, studentLse: { shape: [0] }, teacherLse: { shape: [0] } },
+  },
+  {
+    op: 'fused_distill_loss',
+    label: 'B=0 sum: 0',
+    inputs: [['student', 'f16', [0, 3, 7]], ['teacher', 'f16', [0, 3, 7]]],
+    options: { reduction: 'sum', loss: 'js', temperature: 2 },
+    want: { loss: { shape: [1], fill: 0 }, studentLse: { shape: [0] }, teacherLse: { shape: [0] } },
+  },
+  {
+    op: 'fused_distill_loss',
+    label: 'T=0 none',
+    inputs: [['student', 'bf16', [0, 7]], ['teacher', 'bf16', [0, 7]]],
+    options: { reduction: 'none' },
+    want: { loss: { shape: [0] }, studentLse: { shape: [0] }, teacherLse: { shape: [0] } },
+  },
+  {
+    op: 'fused_distill_loss_backward',
+    label: 'T=0',
+    inputs: [['student', 'f32', [0, 7]], ['teacher', 'f32', [0, 7]], ['studentLse', 'f32', [0]], ['teacherLse', 'f32', [0]], ['dloss', 'f32', [1], [1]]],
+    options: { loss: 'reverse_kl' },
+    want: { dstudent: { shape: [0, 7] } },
+  },
+  {
+    op: 'fused_lora_backward',
+    label: 'tokens=0: dA = dB = 0',
+    inputs: [['dy', 'f32', [0, 6]], ['x', 'f32', [0, 8]], ['weight', 'f32', [6, 8]], ['loraA', 'f32', [2, 8]], ['loraB', 'f32', [6, 2]], ['xa', 'f32', [0, 2]]],
+    options: { alpha: 4 },
+    want: { dx: { shape: [0, 8] }, dA: { shape: [2, 8], fill: 0 }, dB: { shape: [6, 2], fill: 0 } },
+  },
+  {
+    op: 'fused_lora_backward',
+    label: 'B=0, accumulate: dA = dAIn, dB = dBIn',
+    inputs: [
+      ['dy', 'bf16', [0, 3, 6]],
+      ['x', 'bf16', [0, 3, 8]],
+      ['weight', 'bf16', [6, 8]],
+      ['loraA', 'bf16', [2, 8]],
+      ['loraB', 'bf16', [6, 2]],
+      ['xa', 'f32', [0, 3, 2]],
+      ['dAIn', 'f32', [2, 8], ramp(16)],
+      ['dBIn', 'f32', [6, 2], ramp(12, 20)],
+    ],
+    options: { accumulate: true, dropout: 0.25, seed: 3 },
+    want: { dx: { shape: [0, 3, 8] }, dA: { shape: [2, 8], values: ramp(16) }, dB: { shape: [6, 2], values: ramp(12, 20) } },
+  },
+  {
+    op: 'fused_adamw_step',
+    label: 'no parameters: a no-op, flag 0, gradNorm 0',
+    inputs: [['params', 'f32', [0]], ['grads', 'f32', [0]], ['m', 'f32', [0]], ['v', 'f32', [0]]],
+    options: { maxGradNorm: 1 },
+    want: { params: { shape: [0] }, m: { shape: [0] }, v: { shape: [0] }, flag: { shape: [1], fill: 0 }, gradNorm: { shape: [1], fill: 0 } },
+  },
+  {
+    op: 'fused_adamw_step',
+    label: 'no parameters, f16 with master, groups and device scalars',
+    inputs: [
+      ['params', 'f16', [0, 4]],
+      ['grads', 'f32', [0, 4]],
+      ['m', 'f32', [0, 4]],
+      ['v', 'f32', [0, 4]],
+      ['master', 'f32', [0, 4]],
+      ['segments', 'i32', [3]],
+      ['groups', 'f32', [2, 2], [1, 1, 1, 0]],
+      ['scalars', 'f32', [2], [1e-3, 1]],
+    ],
+    want: { params: { shape: [0, 4] }, master: { shape: [0, 4] }, m: { shape: [0, 4] }, v: { shape: [0, 4] }, flag: { shape: [1], fill: 0 }, gradNorm: { shape: [1], fill: 0 } },
+  },
+  { op: 'dequantize', label: 'N=0, q8_0', inputs: [['w', 'u8', [0, 34]]], options: { format: 'q8_0' }, want: { y: { shape: [0, 32] } } },
+  {
+    op: 'dequantize',
+    label: 'N=0, mlx 4-bit',
+    inputs: [['scales', 'f16', [0, 2]], ['biases', 'f16', [0, 2]], ['w', 'u32', [0, 8]]],
+    options: { format: 'mlx4', groupSize: 32, outDtype: 'bf16' },
+    want: { y: { shape: [0, 64] } },
+  },
+  { op: 'quantized_gemm', label: 'N=0, q4_k', inputs: [['x', 'f32', [3, 256]], ['w', 'u8', [0, 144]]], options: { format: 'q4_k' }, want: { y: { shape: [3, 0] } } },
+  { op: 'dw_gemm_accum', label: 'T=0: C = 0', inputs: [['a', 'f32', [0, 5]], ['b', 'f32', [0, 3]]], options: { alpha: 2 }, want: { c: { shape: [5, 3], fill: 0 } } },
+  {
+    op: 'dw_gemm_accum',
+    label: 'mb=2, T=0, beta=1: C = C',
+    inputs: [['a', 'f16', [2, 0, 5]], ['b', 'f16', [2, 0, 3]], ['c', 'f32', [5, 3], ramp(15)]],
+    options: { beta: 1 },
+    want: { c: { shape: [5, 3], values: ramp(15) } },
+  },
 ];
 
 /**
@@ -152,16 +260,7 @@ const CASES: EmptyCase[] = [
  * failures, listed so that the coverage check below stays exact: an op leaves this list when
  * its case is added above).
  */
-const PENDING: Record<string, string> = {
-  embedding: 'webgpu binds an empty ids window (0 bytes) when ids has no element',
-  embedding_backward: 'webgpu binds an empty dy window',
-  fused_distill_loss: 'webgpu binds an empty logits window',
-  fused_distill_loss_backward: 'as the forward',
-  fused_lora_backward: 'not yet tried',
-  fused_adamw_step: 'an empty parameter list not yet specified',
-  dequantize: 'not yet tried',
-  dw_gemm_accum: 'T = 0 gives C = 0 on every backend, but through a K = 0 gemm launch, where this file expects none (no emptyResult hook yet)',
-};
+const PENDING: Record<string, string> = {};
 
 describe.each(['cpu', 'webgpu', 'metal'])('ops on an empty batch on %s', (name) => {
   it('every op has an empty-batch case here or is listed as pending', () => {
@@ -175,7 +274,10 @@ describe.each(['cpu', 'webgpu', 'metal'])('ops on an empty batch on %s', (name) 
     const dispatches = gpu.rt.dispatchCount;
     const owned: Tensor[] = [];
     const inputs: Record<string, Tensor> = {};
-    for (const [k, dt, shape] of c.inputs) owned.push((inputs[k] = b.tensor(allocHost(dt, shape.reduce((p, q) => p * q, 1)), shape, dt)));
+    for (const [k, dt, shape, values] of c.inputs) {
+      const n = shape.reduce((p, q) => p * q, 1);
+      owned.push((inputs[k] = b.tensor(values ? fromFloat64(dt, values) : allocHost(dt, n), shape, dt)));
+    }
     const out = b.run(c.op as never, inputs, c.options ?? {});
     owned.push(...Object.values(out));
     expect(Object.keys(out).sort()).toEqual(Object.keys(c.want).sort());
@@ -183,7 +285,7 @@ describe.each(['cpu', 'webgpu', 'metal'])('ops on an empty batch on %s', (name) 
       expect(out[k].shape, k).toEqual(w.shape);
       const got = toFloat64(out[k].dtype, await b.read(out[k]));
       const n = w.shape.reduce((p, q) => p * q, 1);
-      expect([...got], k).toEqual(new Array(n).fill(w.fill ?? 0));
+      expect([...got], k).toEqual(w.values ?? new Array(n).fill(w.fill ?? 0));
     }
     expect(gpu.rt.dispatchCount, 'no webgpu kernel launched').toBe(dispatches);
     for (const t of owned) t.dispose();
@@ -212,6 +314,33 @@ describe.each(['cpu', 'webgpu', 'metal'])('ops on an empty batch on %s', (name) 
       },
       /^\[cross_entropy_backward\] logits: the vocabulary V must be ≥ 1/,
     ],
+    [
+      'embedding with H = 0 (invalid would count ids over rows of nothing)',
+      () => backend(name).embedding({ weight: backend(name).tensor(new Float32Array(0), [5, 0]), ids: backend(name).tensor(new Int32Array(3), [3]) }),
+      /^\[embedding\] weight: the embedding size H must be ≥ 1 \(dimension 1\), got f32\[5,0\]$/,
+    ],
+    [
+      'fused_distill_loss over V = 0',
+      () => backend(name).fusedDistillLoss({ student: backend(name).tensor(new Float32Array(0), [3, 0]), teacher: backend(name).tensor(new Float32Array(0), [3, 0]) }),
+      /^\[fused_distill_loss\] student: the vocabulary V must be ≥ 1 \(dimension 1\), got f32\[3,0\]$/,
+    ],
+    [
+      'fused_lora_forward with K = 0',
+      () => {
+        const b = backend(name);
+        return b.fusedLoraForward({ x: b.tensor(new Float32Array(0), [3, 0]), weight: b.tensor(new Float32Array(0), [6, 0]), loraA: b.tensor(new Float32Array(0), [2, 0]), loraB: b.tensor(new Float32Array(12), [6, 2]) });
+      },
+      /^\[fused_lora_forward\] x: the input features K must be ≥ 1 \(dimension 1\), got f32\[3,0\]$/,
+    ],
+    [
+      'fused_lora_backward with r = 0',
+      () => {
+        const b = backend(name);
+        const t = (shape: number[]) => b.tensor(new Float32Array(shape.reduce((p, q) => p * q, 1)), shape);
+        return b.fusedLoraBackward({ dy: t([3, 6]), x: t([3, 4]), weight: t([6, 4]), loraA: t([0, 4]), loraB: t([6, 0]), xa: t([3, 0]) });
+      },
+      /^\[fused_lora_backward\] loraA: the LoRA rank r must be ≥ 1 \(dimension 0\), got f32\[0,4\]$/,
+    ],
   ] as const)('%s is a ShapeError naming the axis', (_l, fn, msg) => {
     expect(fn).toThrow(ShapeError);
     expect(fn).toThrow(msg);
@@ -228,6 +357,50 @@ describe.each(['cpu', 'webgpu', 'metal'])('gemm with K = 0 on %s (y = beta·C + 
     expect([...plain.got.y]).toEqual(new Array(15).fill(0));
     const batched = await checkAgainstReference(b, 'gemm', { a: uniform(dt, [2, 0, 4], 5), b: uniform(dt, [2, 5, 0], 6) }, { transA: true, transB: true });
     expect([...batched.got.y]).toEqual(new Array(2 * 4 * 5).fill(0));
+  });
+});
+
+// The values above are what the op's float64 reference gives on the same inputs (within its
+// bounds): the specs' emptyResult hooks (which stand in for the reference on every backend,
+// cpu included) say nothing the reference does not.
+describe('the empty-batch results agree with the reference', () => {
+  it.each(CASES.map((c) => [`${c.op}: ${c.label}`, c] as const))('%s', async (_l, c) => {
+    const host: Record<string, HostTensor> = {};
+    for (const [k, dt, shape, values] of c.inputs) host[k] = { dtype: dt, shape, data: values ? fromFloat64(dt, values) : allocHost(dt, shape.reduce((p, q) => p * q, 1)) };
+    const r = await checkAgainstReference(cpu, c.op, host, c.options ?? {});
+    expect(r.bad).toEqual([]);
+  });
+});
+
+describe.each(['cpu', 'webgpu', 'metal'])('an accumulator carried through an empty batch on %s', (name) => {
+  it('is copied in order with the work recorded before it, whose input may be disposed', async () => {
+    const b = backend(name);
+    const host = { a: uniform('f32', [4, 5], 7), b: uniform('f32', [4, 3], 8) };
+    const want = await checkAgainstReference(b, 'dw_gemm_accum', host, {});
+    // c is computed by a kernel in the open batch; the empty call's copy must follow it.
+    const c = b.dwGemmAccum({ a: b.tensor(host.a.data, [4, 5]), b: b.tensor(host.b.data, [4, 3]) }).c;
+    const dispatches = gpu.rt.dispatchCount;
+    const out = b.dwGemmAccum({ a: b.zeros([0, 5], 'f32'), b: b.zeros([0, 3], 'f32'), c }, { beta: 1 }).c;
+    expect(gpu.rt.dispatchCount).toBe(dispatches);
+    c.dispose();
+    expect([...(await b.read(out))]).toEqual([...want.got.c]);
+    out.dispose();
+  });
+
+  // β ∉ {0, 1} scales C: cpu and metal on the host (metal's buffers are host-visible), webgpu
+  // through its gemm kernel with K = 0 (its buffers are not: a scale needs a kernel).
+  it('dw_gemm_accum T = 0, beta = -0.5: C = β·C', async () => {
+    const b = backend(name);
+    const dispatches = gpu.rt.dispatchCount;
+    const traced: MetalDispatch[] = (metal.trace = []);
+    const c = b.tensor(new Float32Array(ramp(15)), [5, 3]);
+    const out = b.dwGemmAccum({ a: b.zeros([0, 5], 'bf16'), b: b.zeros([0, 3], 'bf16'), c }, { beta: -0.5, alpha: 3 }).c;
+    metal.trace = undefined;
+    expect([...(await b.read(out))]).toEqual(halfOf(ramp(15)).map((v) => -v));
+    expect(gpu.rt.dispatchCount - dispatches).toBe(name === 'webgpu' ? 1 : 0);
+    expect(traced).toEqual([]);
+    c.dispose();
+    out.dispose();
   });
 });
 

@@ -42,3 +42,29 @@ describe('webgpu dispose', () => {
     expect([...collected].sort()).toEqual(['backend 0', 'backend 1', 'backend 2', 'runtime 0', 'runtime 1', 'runtime 2']);
   });
 });
+
+// Issue 16 item 5: every backend throws DisposedError for any use after dispose() (the cpu
+// backend used to go on working, the webgpu one threw DeviceLostError); disposing tensors
+// and the backend again stay allowed.
+describe.each(['cpu', 'webgpu', 'metal'] as const)('%s after dispose()', (name) => {
+  it('every use is a DisposedError naming the call', async () => {
+    const { createBackend } = await import('../../src/backend/load.js');
+    const { DisposedError } = await import('../../src/errors.js');
+    const b = await createBackend(name, name === 'metal' && process.platform !== 'darwin' ? { metal: { chip: 'M5' } } : {});
+    const t = b.tensor(new Float32Array(4).fill(1), [4]);
+    b.dispose();
+    const uses: [string, () => unknown][] = [
+      ['tensor', () => b.tensor(new Float32Array(4), [4])],
+      ['zeros', () => b.zeros([4], 'f32')],
+      ['swiglu', () => b.swiglu({ gate: t, up: t })],
+    ];
+    for (const [what, use] of uses) {
+      expect(use, what).toThrow(DisposedError);
+      expect(use, what).toThrow(new RegExp(`^\\[${what}\\] `));
+    }
+    await expect(b.read(t)).rejects.toThrow(DisposedError);
+    await expect(b.sync()).rejects.toThrow(DisposedError);
+    t.dispose();
+    b.dispose();
+  });
+});

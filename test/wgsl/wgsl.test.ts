@@ -88,6 +88,8 @@ const PINNED: Record<string, Record<string, number>> = {
   'gemm/gemm_sgmat.wgsl': { A_DT: 1, VEC: 0 },
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
   'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
+  // quantized_gemm's subgroup-matrix tier takes f16 x only (qgemmTiers) and stages its raw words.
+  'quant/qgemm_sgmat.wgsl': { X_DT: 1 },
 };
 
 /** Switches that take more than two values (the rest are 0/1 or dtype codes). */
@@ -154,5 +156,64 @@ describe('launchers bind exactly what each shader uses (wgsl_reflect)', () => {
         expect({ key, members }).toEqual({ key, members: s.layout.map(([n, t], i) => [n, t, i * 4]) });
       }
     }
+  });
+});
+
+/** Value defines the subgroup-matrix kernels are launched with (beyond their switches), for the placement check below. */
+const SGMAT_VALUES: Record<string, Record<string, number[]>> = {
+  'attention/fa_forward_sgmat.wgsl': { MAXD: [64, 128, 256] },
+};
+
+/** An integer expression of literals and known consts (WGSL `u` suffixes allowed); NaN when it is anything else. */
+function constExpr(src: string, consts: Map<string, number>): number {
+  const expr = src.replace(/\b(\d+)u\b/g, '$1').replace(/[A-Za-z_]\w*/g, (w) => (consts.has(w) ? String(consts.get(w)) : '#'));
+  if (!/^[\d+\-*/() ]+$/.test(expr)) return NaN;
+  return Function(`return (${expr});`)() as number;
+}
+
+/** Bytes of a WGSL type the workgroup variables use (scalars, atomics, vec2/vec4, arrays of them); undefined for anything else. */
+function wgslBytes(type: string, consts: Map<string, number>, aliases: Map<string, string>): number | undefined {
+  const t = aliases.get(type.trim()) ?? type.replace(/\s+/g, '');
+  if (t === 'f16') return 2;
+  if (/^(f32|u32|i32|atomic<[ui]32>)$/.test(t)) return 4;
+  const vec = /^vec([24])<(\w+)>$/.exec(t);
+  if (vec) return Number(vec[1]) * (wgslBytes(vec[2], consts, aliases) ?? NaN);
+  const arr = /^array<(.+),([^,<>]+)>$/.exec(t);
+  if (!arr) return undefined;
+  return (wgslBytes(arr[1], consts, aliases) ?? NaN) * constExpr(arr[2], consts);
+}
+
+describe('subgroup-matrix kernels: every workgroup variable is a multiple of 16 bytes', () => {
+  // WGSL fixes no placement of workgroup variables and a matrix load may need a 16-byte-aligned
+  // base (ldmatrix on NVIDIA): with every size a multiple of 16, any placement keeps every base
+  // aligned (fa_forward_sgmat.wgsl's header: two 4-byte flags once shifted its P stage by 8 bytes).
+  const sgmatKernels = kernels.filter((f) => /enable\s+chromium_experimental_subgroup_matrix/.test(shaderSource({ shader: f, defines: { ...PINNED[f] } }).code));
+  it('the check covers the attention and gemm kernels', () => {
+    expect(sgmatKernels).toContain('attention/fa_forward_sgmat.wgsl');
+    expect(sgmatKernels.some((f) => f.startsWith('gemm/'))).toBe(true);
+  });
+  it.each(sgmatKernels)('%s', (file) => {
+    const sw = switches(file);
+    for (const [k, v] of Object.entries(PINNED[file] ?? {})) sw.set(k, [v]);
+    for (const [k, v] of Object.entries(VALUES[file] ?? {})) sw.set(k, v);
+    for (const [k, v] of Object.entries(SGMAT_VALUES[file] ?? {})) sw.set(k, v);
+    const bad: string[] = [];
+    let vars = 0;
+    for (const defines of combos(sw)) {
+      const code = shaderSource({ shader: file, defines }).code;
+      const consts = new Map<string, number>();
+      for (const m of code.matchAll(/^\s*const\s+(\w+)\s*(?::\s*\w+)?\s*=\s*([^;]+);/gm)) {
+        const v = constExpr(m[2], consts);
+        if (Number.isFinite(v)) consts.set(m[1], v);
+      }
+      const aliases = new Map([...code.matchAll(/^\s*alias\s+(\w+)\s*=\s*([^;]+);/gm)].map((m) => [m[1], m[2].replace(/\s+/g, '')]));
+      for (const m of code.matchAll(/var<workgroup>\s+(\w+)\s*:\s*([^;]+);/g)) {
+        vars++;
+        const bytes = wgslBytes(m[2], consts, aliases);
+        if (bytes === undefined || !Number.isInteger(bytes) || bytes % 16 !== 0) bad.push(`${JSON.stringify(defines)} ${m[1]}: ${m[2]} = ${bytes} bytes`);
+      }
+    }
+    expect(vars).toBeGreaterThan(0);
+    expect(bad).toEqual([]);
   });
 });

@@ -1,17 +1,22 @@
-// Flash attention forward on subgroup matrices (f16 q/k/v, f32 accumulation), meant for the
-// 'subgroup-matrix' tier (D and Dv multiples of 16, f16→f32 16×16×16 matrices, subgroups of
-// exactly 32). NOT WIRED: no launcher dispatches it yet. On the H100 (4 runs, 2026-12-06) its
-// lse was right for every case — so the staged Q fragments, K tiles, S stores and the
-// softmax are right — but o was not: P·V read the P stage shifted by a few elements (q = 0,
-// K = I, V[k][c] = 8k + c/4, causal: row r came out Σ_{k=4}^{r+4} V[k] / (r + 1), i.e. the
-// P matrix loaded 4 halves = 8 bytes before where the invocations wrote it; with q_r = 8·e_r
-// row r came out V[r + 8] and row 12's lse log 16: the Q slices, staged through the same
-// pstage, shifted by 4 as well — kvtile and stage were right). The primitives
-// alone (left/right loads from f16 workgroup arrays at runtime strides, arrays of results,
-// stores) were right on the same machine in a one-subgroup test. Suspect: this kernel's
-// other workgroup variables (the u32/atomic cu_seqlens flags, 8 bytes; gemm_sgmat has none)
-// laid out differently for the matrix loads than for the invocations' stores. Next: move
-// the flags out (or pad them to 16 bytes) and rerun the quick conformance on the H100.
+// Flash attention forward on subgroup matrices (f16 q/k/v, f32 accumulation): the
+// 'subgroup-matrix' tier of flash_attention_forward (D and Dv multiples of 16, f16→f32
+// 16×16×16 matrices, subgroups of exactly 32; src/backend/webgpu/launchers/flash_attention.ts).
+//
+// Workgroup memory placement. The first H100 runs (2026-12-06) had lse right and o wrong:
+// both matrices staged through pstage (the Q slices, P) were read exactly 4 halves = 8 bytes
+// before where the lanes wrote them, while the K/V tile loads and the f32 stage were right.
+// The indices are right (row·16 + col, offset sg·256, stride 16); what was 8 bytes off is
+// where pstage sits. WGSL fixes no placement of workgroup variables, and this kernel then had
+// two 4-byte variables (fa_validate.wgsl's cu_seqlens flags) beside its arrays: placed before
+// pstage they start it 8 bytes past a 16-byte boundary. A 16×16 f16 load with a stride known
+// to keep rows 16-byte aligned (pstage: the constant 16) can be done with ldmatrix, whose
+// row addresses must be 16-byte aligned (low bits ignored: 8 bytes early, as seen); the K/V
+// tiles use the runtime strides d, dv, which the compiler cannot prove aligned (plain loads,
+// any alignment — right, as seen). That explanation fits every observation; the SASS was
+// not inspected. The fix does not depend on it being exact: every workgroup variable here is
+// a multiple of 16 bytes (the flags padded to 16), so in any order the driver places them
+// each starts on a 16-byte boundary (test/wgsl/wgsl.test.ts checks the sizes for every
+// subgroup-matrix kernel).
 //
 // A workgroup of 4 subgroups owns 64 consecutive query positions of one query head (rows
 // 16·sg .. 16·sg+15 per subgroup) and walks the block's key range in tiles of 16 keys, twice:
@@ -69,8 +74,9 @@ var<workgroup> stage: array<f32, NSG * 256u>;
 var<workgroup> pstage: array<f16, NSG * 256u>;
 // The K tile [key][d] (row stride d), then the V tile [key][dv] (row stride dv).
 var<workgroup> kvtile: array<f16, BK * MAXD>;
-var<workgroup> cu_bad_count: atomic<u32>;
-var<workgroup> cu_bad_flag: u32;
+// fa_validate.wgsl's flags, each padded to 16 bytes (see the top: placement).
+var<workgroup> cu_bad_count16: array<atomic<u32>, 4>;
+var<workgroup> cu_bad_flag16: array<u32, 4>;
 
 // The scaled (softcapped) score, or LOWEST where key j is not visible to the row.
 fn score(x: f32, j: i32, live: bool, g: RowGeom) -> f32 {
@@ -94,7 +100,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let bz = gid / (p.blocks * p.hq);
   let kvh = h / p.group;
   let hg = h % p.group;
-#include "attention/fa_validate.wgsl"
+#include "attention/fa_validate.wgsl" (cu_bad_count=cu_bad_count16[0], cu_bad_flag=cu_bad_flag16[0])
 
   let r_first = blk * BQ;
   let r_last = min(r_first + BQ, p.rows) - 1u;

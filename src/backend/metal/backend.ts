@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BYTES, allocHost, type DType, type HostArray } from '../../dtype.js';
+import { BYTES, allocHost, fromFloat64, toFloat64, type DType, type HostArray } from '../../dtype.js';
 import { BackendUnavailableError, DisposedError, KernelError, OptionsError, ShaderCompileError, TierUnavailableError } from '../../errors.js';
 import type { OpName } from '../../ops/registry.js';
 import type { TensorInfo } from '../../ops/types.js';
@@ -38,6 +38,10 @@ interface Recorded {
   grid: [number, number, number];
   threadgroup: [number, number, number];
 }
+/** Host work in the batch, run after the dispatches before it finish and before those after it start. */
+interface HostStep {
+  host: () => void;
+}
 
 const TIER_ORDER: MetalTier[] = ['metal4', 'metal3'];
 /** Free buffers kept for reuse, in bytes over all sizes. */
@@ -60,7 +64,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
   /** GPU start/end of the last batch (host runtime: CPU wall clock — never GPU performance). */
   lastRun?: { gpuStartNs: number; gpuEndNs: number };
   #ctx: MetalContext;
-  #batch: Recorded[] = [];
+  #batch: (Recorded | HostStep)[] = [];
   #releaseAfter: MetalStorage[] = [];
   #inflight = 0;
   /** Batches run one after another: each waits for the previous one (errors do not propagate). */
@@ -202,7 +206,30 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return out;
   }
 
-  releaseStorage(storage: unknown): void {
+  /**
+   * A host step in the batch (the buffers are host-visible: shared memory on a Mac, the
+   * process's own on Linux): no library is compiled and no kernel launched for it.
+   */
+  protected copyStorage(op: string, src: Tensor, scale: number, info: TensorInfo): MetalStorage {
+    const from = storageOf(src, `[${op}] ${src.describe()}`);
+    const to = this.createStorage(info.dtype, info.shape);
+    const dtype = src.dtype;
+    this.#batch.push({
+      host: () => {
+        const bytes = from.buffer.read(0, from.bytes);
+        if (scale === 1) to.buffer.write(bytes);
+        else {
+          const h = allocHost(dtype, src.size);
+          new Uint8Array(h.buffer).set(bytes);
+          const v = fromFloat64(dtype, toFloat64(dtype, h).map((x) => x * scale));
+          to.buffer.write(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+        }
+      },
+    });
+    return to;
+  }
+
+  protected freeStorage(storage: unknown): void {
     const s = storage as MetalStorage;
     // Recorded or running work may still use it: back to the pool once that work is done.
     if (this.#batch.length || this.#inflight) this.#releaseAfter.push(s);
@@ -309,10 +336,23 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return p;
   }
 
-  async #runBatch(batch: Recorded[]): Promise<{ gpuStartNs: number; gpuEndNs: number }> {
-    await Promise.all([...new Set(batch.map((r) => r.library))].map((l) => this.#library(l)));
-    const dispatches: NativeDispatch[] = [];
+  async #runBatch(batch: (Recorded | HostStep)[]): Promise<{ gpuStartNs: number; gpuEndNs: number }> {
+    const recorded = batch.filter((r): r is Recorded => !('host' in r));
+    await Promise.all([...new Set(recorded.map((r) => r.library))].map((l) => this.#library(l)));
+    let dispatches: NativeDispatch[] = [];
+    let time: { gpuStartNs: number; gpuEndNs: number } | undefined;
+    const flush = async () => {
+      if (!dispatches.length) return;
+      const t = await this.#runDispatches(dispatches);
+      time = { gpuStartNs: time?.gpuStartNs ?? t.gpuStartNs, gpuEndNs: t.gpuEndNs };
+      dispatches = [];
+    };
     for (const r of batch) {
+      if ('host' in r) {
+        await flush();
+        r.host();
+        continue;
+      }
       dispatches.push({
         pipeline: await this.#pipeline(r),
         buffers: r.buffers,
@@ -322,6 +362,11 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
         threadgroup: r.threadgroup,
       });
     }
+    await flush();
+    return time ?? { gpuStartNs: 0, gpuEndNs: 0 };
+  }
+
+  async #runDispatches(dispatches: NativeDispatch[]): Promise<{ gpuStartNs: number; gpuEndNs: number }> {
     try {
       return await this.device.run(dispatches);
     } catch (e) {
@@ -359,6 +404,7 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
 
   /** Frees what the backend holds; afterwards every use is a DisposedError. Idempotent. */
   dispose(): void {
+    this.markDisposed();
     this.#disposed = true;
     this.#batch = [];
     this.#releaseAfter = [];

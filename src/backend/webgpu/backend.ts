@@ -30,8 +30,8 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   private constructor(rt: Runtime) {
     super();
     this.rt = rt;
-    const info = rt.opened.adapter.info as unknown as { subgroupMaxSize?: number };
-    this.adapter = { subgroupMatrixConfigs: rt.opened.subgroupMatrixConfigs, subgroupMaxSize: info.subgroupMaxSize, limits: rt.opened.limits };
+    const info = rt.opened.adapter.info as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number };
+    this.adapter = { subgroupMatrixConfigs: rt.opened.subgroupMatrixConfigs, subgroupMaxSize: info.subgroupMaxSize, subgroupMinSize: info.subgroupMinSize, limits: rt.opened.limits };
     this.#ctx = {
       adapter: this.adapter,
       rt,
@@ -81,6 +81,26 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     return { buffer: this.rt.createBuffer(bytes), bytes };
   }
 
+  /** A buffer copy in the batch (no kernel); scaling would need one, so only scale 1 (copiesScaled). */
+  protected copyStorage(op: string, src: Tensor, scale: number, info: TensorInfo): GpuStorage {
+    if (scale !== 1) throw new Error(`[${op}] webgpu copies an input unscaled only, got scale ${scale}`);
+    const from = src.storage<GpuStorage>(op);
+    const s = this.outputStorage(info, op);
+    // Both sizes are whole 4-byte words of buffers at least that large (size classes).
+    const bytes = Math.ceil(s.bytes / 4) * 4;
+    this.rt.op = op;
+    try {
+      if (bytes > 0) this.rt.copy(from.buffer, 0, s.buffer, 0, bytes);
+    } finally {
+      this.rt.op = undefined;
+    }
+    return s;
+  }
+
+  protected override copiesScaled(scale: number): boolean {
+    return scale === 1;
+  }
+
   protected async readStorage(t: Tensor): Promise<HostArray> {
     const s = t.storage<GpuStorage>('read');
     const bytes = await this.rt.read(s.buffer, s.bytes);
@@ -89,7 +109,7 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     return out;
   }
 
-  releaseStorage(storage: unknown): void {
+  protected freeStorage(storage: unknown): void {
     this.rt.releaseBuffer((storage as GpuStorage).buffer);
   }
 
@@ -163,6 +183,7 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   }
 
   dispose(): void {
+    this.markDisposed();
     this.rt.destroy();
   }
 

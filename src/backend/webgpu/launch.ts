@@ -31,6 +31,8 @@ export interface LaunchContext {
 export interface AdapterTraits {
   subgroupMatrixConfigs: readonly unknown[];
   subgroupMaxSize?: number;
+  /** The adapter's smallest subgroup size (a kernel that maps lanes to rows needs min = max). */
+  subgroupMinSize?: number;
   limits: GPUSupportedLimits;
 }
 

@@ -1,4 +1,4 @@
-import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, LimitError, PmetalError } from '../../errors.js';
+import { DeviceLostError, DisposedError, GpuOutOfMemoryError, GpuValidationError, LimitError, PmetalError } from '../../errors.js';
 import type { OpenedDevice } from './device.js';
 import { BindGroupCache } from './bind_groups.js';
 import { checkDispatch, writableBindings } from './dispatch_check.js';
@@ -111,8 +111,9 @@ export class Runtime {
   }
 
   #alive(): void {
+    // Disposal first: destroying the device also settles its loss ('destroyed').
+    if (this.#destroyed) throw new DisposedError('[webgpu] backend was disposed');
     if (this.#lost) throw this.#lost;
-    if (this.#destroyed) throw new DeviceLostError('[webgpu] backend was disposed');
   }
 
   /**

@@ -59,6 +59,11 @@ export const dwGemmAccum = defineOp({
     if (i.c) expectShape(OP, 'c', i.c, [m, n], 'f32');
     return { c: { dtype: 'f32', shape: [m, n] } };
   },
+  // No rows (T = 0 or mb = 0): Aᵀ·B sums over none, so C = β·C (0 without c), as torch.addmm.
+  emptyResult(i, o) {
+    if (dwDims(i.a!, i.b!).k !== 0) return undefined;
+    return { c: o.beta === 0 ? 0 : { input: 'c', scale: o.beta } };
+  },
   reference(i, o) {
     const { m, n } = dwDims(i.a!, i.b!);
     const { y } = gemmRef(flat(i.a!, m), flat(i.b!, n), i.c, undefined, { transA: true, transB: false, alpha: o.alpha, beta: o.beta });

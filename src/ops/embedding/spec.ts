@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BYTES, FLOAT_DTYPES } from '../../dtype.js';
 import { OptionsError } from '../../errors.js';
-import { expectDtype, expectRank, required } from '../check.js';
+import { expectDtype, expectNonEmptyAxis, expectRank, required } from '../check.js';
 import { defineOp, type TensorInfo } from '../types.js';
 import { EMB_FORWARD_BENCH, EMB_FORWARD_CASES } from './cases.js';
 import { embeddingRef } from './reference.js';
@@ -48,9 +48,16 @@ export const embedding = defineOp({
     const w = required(op, 'weight', i.weight);
     expectRank(op, 'weight', w, [2], '[V, H]');
     expectDtype(op, 'weight', w, FLOAT_DTYPES);
+    // With H = 0 the rows are empty but `invalid` still counts the ids: a kernel over rows of
+    // nothing. An error naming the axis, as cross_entropy's V = 0; V = 0 is fine (every id invalid).
+    expectNonEmptyAxis(op, 'weight', w, 1, 'the embedding size H');
     const ids = checkIds(op, i.ids);
     checkPadding(op, o.paddingIdx, w.shape[0]);
     return { y: { dtype: w.dtype, shape: [...ids.shape, w.shape[1]] }, invalid: { dtype: 'i32', shape: [1] } };
+  },
+  // No ids: y is empty and none of them is invalid (a count over nothing is 0).
+  emptyResult(i) {
+    return i.ids!.shape.includes(0) ? { invalid: 0 } : undefined;
   },
   reference(i) {
     const w = i.weight!;

@@ -55,6 +55,11 @@ export const embeddingBackward = defineOp({
     checkPadding(OP, o.paddingIdx, v);
     return { dw: { dtype: 'f32', shape: [v, h] } };
   },
+  // No tokens: dW is the sum over none, 0, added to dwIn when given.
+  emptyResult(i) {
+    if (!i.ids!.shape.includes(0)) return undefined;
+    return { dw: i.dwIn ? { input: 'dwIn' } : 0 };
+  },
   reference(i, o) {
     const dy = i.dy!;
     const h = dy.shape[dy.shape.length - 1];

@@ -33,7 +33,7 @@ const OP = 'fused_adamw_step';
 export const fusedAdamwStep = defineOp({
   name: OP,
   summary:
-    'One AdamW step (PyTorch 2.5 torch.optim.AdamW) over a whole parameter list laid out flat, in a fixed few dispatches: global-norm clipping and the found-inf check on the GPU (any non-finite gradient skips the step and sets `flag`), per-segment lr / weight-decay scales, f16/bf16 params with f32 master weights. Bitwise deterministic.',
+    'One AdamW step (PyTorch 2.5 torch.optim.AdamW) over a whole parameter list laid out flat, in a fixed few dispatches: global-norm clipping and the found-inf check on the GPU (any non-finite gradient skips the step and sets `flag`), per-segment lr / weight-decay scales, f16/bf16 params with f32 master weights. Bitwise deterministic. An empty parameter list is a no-op (flag 0, gradNorm 0), as in PyTorch.',
   inputs: [
     { name: 'params', doc: '[...] f32, or f16/bf16 (then only the model copy: the new params are the new master rounded)' },
     { name: 'grads', doc: 'shape of params, dtype of params or f32' },
@@ -84,6 +84,12 @@ export const fusedAdamwStep = defineOp({
       flag: { dtype: 'i32', shape: [1] },
       gradNorm: { dtype: 'f32', shape: [1] },
     };
+  },
+  // An empty parameter list is a no-op, as PyTorch's AdamW over no parameters: nothing to
+  // update or skip (flag 0), the norm of no gradients is 0; segments, groups and scalars are
+  // not read (they describe no element).
+  emptyResult(i) {
+    return i.params!.shape.includes(0) ? { flag: 0, gradNorm: 0 } : undefined;
   },
   reference(i, o) {
     const r = adamwRef(i as AdamwInputs, o as AdamwOpts);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BYTES, FLOAT_DTYPES } from '../../dtype.js';
-import { expectDtype, expectRank, expectShape, finite, required, rowsCols } from '../check.js';
+import { expectDtype, expectNonEmptyAxis, expectRank, expectShape, finite, required, rowsCols } from '../check.js';
 import { boundsOf } from '../tolerance.js';
 import { defineOp, type TensorInfo } from '../types.js';
 import { DISTILL_FORWARD_BENCH, DISTILL_FORWARD_CASES } from './cases.js';
@@ -28,6 +28,9 @@ export function checkLogitsPair(op: string, i: { student?: TensorInfo; teacher?:
   expectRank(op, 'student', s, [2, 3], '[T, V] or [B, S, V]');
   expectDtype(op, 'student', s, FLOAT_DTYPES);
   expectShape(op, 'teacher', required(op, 'teacher', i.teacher), s.shape, s.dtype);
+  // A distribution over no class (logsumexp −Inf): an error naming the axis, as cross_entropy.
+  // Zero rows (an empty batch) are fine.
+  expectNonEmptyAxis(op, 'student', s, -1, 'the vocabulary V');
   const [rows, v] = rowsCols(s.shape);
   return { s, rows, v };
 }
@@ -50,6 +53,10 @@ export const fusedDistillLoss = defineOp({
   check(i, o) {
     const { rows } = checkLogitsPair('fused_distill_loss', i);
     return { loss: { dtype: 'f32', shape: o.reduction === 'none' ? [rows] : [1] }, studentLse: { dtype: 'f32', shape: [rows] }, teacherLse: { dtype: 'f32', shape: [rows] } };
+  },
+  // No rows: 'sum' is 0, 'mean' (batchmean) 0/0 = NaN, as cross_entropy and PyTorch; the rest is empty.
+  emptyResult(i, o) {
+    return rowsCols(i.student!.shape)[0] === 0 ? { loss: o.reduction === 'mean' ? NaN : 0 } : undefined;
   },
   reference(i, o) {
     const f = distillForward(i.student!, i.teacher!, o as DistillOpts);

@@ -43,8 +43,10 @@ export function loraBackwardRef(i: LoraBackwardInputs, o: LoraOpts) {
  *   h   = gemm(g', A, α = fl(s/(1−p))) rounded to the dtype, then masked (exact):
  *         E_h = s·inv·(Σ_j E_g·|A| + (S + Σ_j E_g·|A|)·(γ_r(1+u)³ + γ_3 + u)) + u_d·|h| + σ_d
  *   dx  = gemm(dy, W, c = mask(h), β = 1):       γ_N·S·(1+u)³ + γ_3·(S + |h| + E_h) + E_h (kept elements)
+ * A quantized W (QLoRA) reaches the gemm as W' with |W' − W| ≤ wErr (fused_lora_forward/
+ * qweight.ts): S takes |W| + wErr for |W'|, and dx gains Σ_n |dy|·wErr.
  */
-export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts) {
+export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts, wErr?: Float64Array) {
   const b = loraBackwardRef(i, o);
   const { k, t, r, n, s, inv } = b.dims;
   const dt = i.x.dtype as FloatDType;
@@ -69,12 +71,13 @@ export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts) {
   const absA = abs(i.loraA.data);
   const sH = mm(gMag, false, absA, false, t, k, r);
   const eHIn = mm(eG, false, absA, false, t, k, r);
-  const sDx = mm(absDy, false, abs(i.weight.data), false, t, k, n);
+  const sDx = mm(absDy, false, wErr ? i.weight.data.map((v, q) => Math.abs(v) + wErr[q]) : abs(i.weight.data), false, t, k, n);
+  const eW = wErr ? mm(absDy, false, wErr, false, t, k, n) : undefined;
   const eDX = new Float64Array(t * k);
   for (let q = 0; q < t * k; q++) {
     const hv = b.keep[q] ? Math.abs(s * inv * b.h[q]) : 0;
     const eH = b.keep[q] ? s * inv * (eHIn[q] + sH[q] * (accGamma(dt, r) * (1 + u) ** 3 + g3 + u)) + ud * hv + sd : 0;
-    eDX[q] = accGamma(dt, n) * sDx[q] * (1 + u) ** 3 + g3 * (sDx[q] + hv + eH) + eH;
+    eDX[q] = accGamma(dt, n) * sDx[q] * (1 + u) ** 3 + g3 * (sDx[q] + hv + eH) + eH + (eW ? eW[q] : 0);
   }
   return { b, eDX, eDA, eDB };
 }

@@ -78,8 +78,10 @@ export function loraForwardRef(i: { x: RefTensor; weight: RefTensor; loraA: RefT
  *   E_xa' = E_xa + u_d·|xa| + σ_d            (u_d, σ_d: unit roundoff, least subnormal of the dtype)
  *   E_t = s·Σ_j |B|·E_xa' + s·Σ_j |xa'·B|·(γ_r·(1+u)³ + γ_3 + u) + u_d·|t| + σ_d
  *   E_y = γ_K·S2·(1+u)³ + γ_3·(S2 + |t| + E_t + |bias|) + E_t,  S2 = Σ_k |x·W|
+ * A quantized W (QLoRA) reaches the gemm as W' with |W' − W| ≤ wErr (qweight.ts): S2 takes
+ * |W| + wErr for |W'|, and the product's own error Σ_k |x|·wErr is added.
  */
-export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: RefTensor; loraB: RefTensor; bias?: RefTensor }, o: LoraOpts) {
+export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: RefTensor; loraB: RefTensor; bias?: RefTensor }, o: LoraOpts, wErr?: Float64Array) {
   const f = loraForwardRef(i, o);
   const { k, t, r, n, s, inv } = f.dims;
   const dt = i.x.dtype as FloatDType;
@@ -94,14 +96,16 @@ export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: R
   const xadMag = f.xa.map((v, q) => Math.abs(v) + eXad[q]);
   const sB = mm(eXad, false, absB, true, t, n, r);
   const sXB = mm(xadMag, false, absB, true, t, n, r);
-  const S2 = mm(abs(i.x.data), false, abs(i.weight.data), true, t, n, k);
+  const absX = abs(i.x.data);
+  const S2 = mm(absX, false, wErr ? i.weight.data.map((v, q) => Math.abs(v) + wErr[q]) : abs(i.weight.data), true, t, n, k);
+  const E2 = wErr ? mm(absX, false, wErr, true, t, n, k) : undefined;
   const eY = new Float64Array(t * n);
   const eXaOut = eXa;
   for (let q = 0; q < t * n; q++) {
     const tv = Math.abs(s * f.lora[q]);
     const eT = s * sB[q] + s * sXB[q] * (accGamma(dt, r) * (1 + u) ** 3 + g3 + u) + ud * tv + sd;
     const b = i.bias ? Math.abs(i.bias.data[q % n]) : 0;
-    eY[q] = accGamma(dt, k) * S2[q] * (1 + u) ** 3 + g3 * (S2[q] + tv + eT + b) + eT;
+    eY[q] = accGamma(dt, k) * S2[q] * (1 + u) ** 3 + g3 * (S2[q] + tv + eT + b) + eT + (E2 ? E2[q] : 0);
   }
   return { f, eY, eXa: eXaOut };
 }

@@ -4,7 +4,7 @@ import { attnDims, type AttnDims } from '../../../ops/flash_attention_forward/di
 import { defaultScale, kernelMask, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
-import { grid, reductionTiers, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
+import { grid, reductionTiers, rowChunks, windowOf, type AdapterTraits, type LaunchContext, type Launcher } from '../launch.js';
 import { dtCode, type PipelineSpec } from '../pipelines.js';
 import type { Binding } from '../runtime.js';
 
@@ -100,6 +100,24 @@ export function faSimtPipeline(subgroups: boolean, dtype: string, plan: SimtPlan
   };
 }
 
+/** Rows per workgroup of fa_forward_sgmat.wgsl: 4 subgroups of 16 query positions. */
+export const SGMAT_ROWS = 64;
+/** The subgroup-matrix pipeline: one per head-dim class (MAXD bounds D and Dv). */
+export const faSgmatPipeline = (d: number, dv: number): PipelineSpec => ({ shader: 'attention/fa_forward_sgmat.wgsl', defines: { MAXD: maxdOf(d, dv) } });
+
+/**
+ * Whether the adapter can run fa_forward_sgmat.wgsl: an f16→f32 16×16×16 subgroup-matrix
+ * configuration and subgroups of exactly 32 (two lanes own a row of a 16-row fragment).
+ */
+export function sgmatAdapterFits(adapter: AdapterTraits): boolean {
+  if (adapter.subgroupMinSize !== 32 || adapter.subgroupMaxSize !== 32) return false;
+  type Cfg = { componentType?: string; resultComponentType?: string; M?: number | bigint; N?: number | bigint; K?: number | bigint };
+  return (adapter.subgroupMatrixConfigs as Cfg[]).some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && Number(c.M) === 16 && Number(c.N) === 16 && Number(c.K) === 16);
+}
+
+/** A call the subgroup-matrix kernel takes: head dims multiples of 16 (whole fragments); others run the subgroups kernel on that tier. */
+export const sgmatShapeFits = (dm: AttnDims): boolean => dm.d % 16 === 0 && dm.dv % 16 === 0;
+
 /** The subgroup kernel needs subgroups of at least 8 (a row's lanes); else the portable one runs. */
 function subgroupsFit(ctx: LaunchContext): boolean {
   const info = ctx.rt.opened.adapter.info as unknown as { subgroupMinSize?: number };
@@ -126,17 +144,27 @@ interface Kernel {
  * (its sequence boundaries are device data), so each packed tensor must fit one binding.
  */
 export const flashAttentionForwardLauncher: Launcher = {
-  // No 'subgroup-matrix' tier: wgsl/attention/fa_forward_sgmat.wgsl compiles but gave wrong
-  // P·V on the H100 (see its header), so it is not wired until it passes there.
-  tiers: (_d, f) => reductionTiers(f),
+  // 'subgroup-matrix' (fa_forward_sgmat.wgsl) for f16 only: its Q·Kᵀ and P·V run on f16
+  // fragments. bf16 and f32 have no such configuration that accumulates in f32 here, so
+  // they run the SIMT kernels (f32 math) of 'subgroups' / 'portable'.
+  tiers: (d, f, adapter) => [
+    ...(d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') && adapter && sgmatAdapterFits(adapter) ? (['subgroup-matrix'] as const) : []),
+    ...reductionTiers(f),
+  ],
   launch(ctx, tier, i, o: AttentionOptions, outs) {
     const dm = attnDims('flash_attention_forward', o.layout, i.q, i.k, i.v, i.cuSeqlensQ, i.cuSeqlensK);
     const out = ctx.output(outs.o);
     const lse = ctx.output(outs.lse);
-    // Rows are (position, head) pairs of the heads sharing a kv head; workgroups (row block, kv head, batch).
-    const subgroups = tier === 'subgroups' && subgroupsFit(ctx);
-    const plan = simtPlan(dm.d, dm.dv, ctx.limits.maxComputeWorkgroupStorageSize, ctx.limits.maxComputeInvocationsPerWorkgroup, subgroups);
-    const k: Kernel = { pipeline: faSimtPipeline(subgroups, i.q.dtype, plan), rows: dm.sq * dm.group, bq: plan.bq, heads: dm.hkv, bk: plan.bk };
+    let k: Kernel;
+    if (tier === 'subgroup-matrix' && sgmatShapeFits(dm)) {
+      // Rows are the positions of one query head; workgroups (row block, query head, batch).
+      k = { pipeline: faSgmatPipeline(dm.d, dm.dv), rows: dm.sq, bq: SGMAT_ROWS, heads: dm.hq, bk: 16 };
+    } else {
+      // Rows are (position, head) pairs of the heads sharing a kv head; workgroups (row block, kv head, batch).
+      const subgroups = tier !== 'portable' && subgroupsFit(ctx);
+      const plan = simtPlan(dm.d, dm.dv, ctx.limits.maxComputeWorkgroupStorageSize, ctx.limits.maxComputeInvocationsPerWorkgroup, subgroups);
+      k = { pipeline: faSimtPipeline(subgroups, i.q.dtype, plan), rows: dm.sq * dm.group, bq: plan.bq, heads: dm.hkv, bk: plan.bk };
+    }
     for (const ch of chunks(ctx, dm, i.q)) dispatchChunk(ctx, k, dm, o, i, out, lse, ch);
     return { o: out, lse };
   },

@@ -1,0 +1,85 @@
+// flash_attention_forward's 'subgroup-matrix' tier (wgsl/attention/fa_forward_sgmat.wgsl):
+// which adapters it is offered on, that lavapipe (no subgroup matrices) falls back cleanly,
+// and that its launches validate in Dawn — on the null backend, which compiles and checks
+// pipelines and bind groups but runs nothing (its numbers are checked on the H100:
+// `pmetal conformance --op flash_attention_forward --tier subgroup-matrix --quick --toggles
+// allow_unsafe_apis,vulkan_enable_f16_on_nvidia`).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
+import { flashAttentionForwardLauncher } from '../../src/backend/webgpu/launchers/flash_attention.js';
+import { TierUnavailableError } from '../../src/errors.js';
+import { problemInputs, problemOptions, type AttnProblem } from '../../src/ops/flash_attention_forward/cases.js';
+import { getSpec } from '../../src/ops/registry.js';
+import type { Tensor } from '../../src/tensor.js';
+
+const spec = getSpec('flash_attention_forward');
+const FEATURES = new Set(['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups']);
+const cfg = (componentType: string, resultComponentType: string, M: number, N: number, K: number) => ({ componentType, resultComponentType, M, N, K });
+const limits = {} as GPUSupportedLimits;
+const NVIDIA: AdapterTraits = { subgroupMatrixConfigs: [cfg('f16', 'f32', 16, 16, 16), cfg('f16', 'f32', 16, 8, 16), cfg('i8', 'i32', 16, 16, 32)], subgroupMinSize: 32, subgroupMaxSize: 32, limits };
+
+let gpu: WebGpuBackend;
+let nullGpu: WebGpuBackend | undefined;
+beforeAll(async () => {
+  gpu = await WebGpuBackend.create();
+  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
+});
+afterAll(() => {
+  gpu?.dispose();
+  nullGpu?.dispose();
+});
+
+describe('flash_attention_forward: where the subgroup-matrix tier is offered', () => {
+  it.each([
+    ['f16 on an NVIDIA-like adapter', 'f16', FEATURES, NVIDIA, true],
+    ['bf16 (no f32-accumulating bf16 configuration: SIMT tiers)', 'bf16', FEATURES, NVIDIA, false],
+    ['f32', 'f32', FEATURES, NVIDIA, false],
+    ['subgroups of 8 to 32 (lanes are not rows)', 'f16', FEATURES, { ...NVIDIA, subgroupMinSize: 8 }, false],
+    ['only f16→f16 matrices (f16 accumulation)', 'f16', FEATURES, { ...NVIDIA, subgroupMatrixConfigs: [cfg('f16', 'f16', 8, 8, 8)] }, false],
+    ['no shader-f16', 'f16', new Set(['chromium-experimental-subgroup-matrix', 'subgroups']), NVIDIA, false],
+    ['no adapter traits', 'f16', FEATURES, undefined, false],
+  ] as const)('%s', (_l, dtype, features, adapter, offered) => {
+    const tiers = flashAttentionForwardLauncher.tiers(dtype, features as Set<string>, adapter as AdapterTraits | undefined);
+    expect(tiers[0] === 'subgroup-matrix').toBe(offered);
+    expect(tiers).toContain('subgroups');
+  });
+
+  it('lavapipe (no subgroup matrices): not advertised, a forced call is a typed error, routing takes the SIMT tiers', () => {
+    const caps = gpu.capabilities().ops.flash_attention_forward.map((t) => t.tier);
+    expect(caps).not.toContain('subgroup-matrix');
+    const h = problemInputs({ b: 1, sq: 4, sk: 4, hq: 2, hkv: 1, d: 16 }, 'f16', 1);
+    const ins: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(h)) ins[k] = gpu.tensor(t.data, t.shape, t.dtype);
+    expect(() => gpu.flashAttentionForward(ins as never, {}, { tier: 'subgroup-matrix' })).toThrow(TierUnavailableError);
+    expect(gpu.route('flash_attention_forward', ins)).toBe(caps[0]);
+    for (const t of Object.values(ins)) t.dispose();
+  });
+});
+
+describe('flash_attention_forward subgroup-matrix launches validate in Dawn (null backend)', () => {
+  // Each problem: its launch's pipelines (sgmat for head dims that are multiples of 16, the
+  // subgroups SIMT kernel otherwise) and no validation error at submission.
+  it.each([
+    ['GQA, causal, ragged', { b: 2, sq: 37, sk: 45, hq: 4, hkv: 2, d: 64, causal: true }, ['attention/fa_forward_sgmat.wgsl']],
+    ["'bhsd', Dv ≠ D, sinks, softcap, window", { b: 1, sq: 20, sk: 33, hq: 2, hkv: 1, d: 128, dv: 64, layout: 'bhsd', sinks: true, softcap: 30, window: { left: 7, right: 2 } }, ['attention/fa_forward_sgmat.wgsl']],
+    ['D = 256', { b: 1, sq: 16, sk: 16, hq: 1, hkv: 1, d: 256 }, ['attention/fa_forward_sgmat.wgsl']],
+    ['varlen with an empty sequence', { sq: 0, sk: 0, seqQ: [5, 0, 9], seqK: [7, 3, 12], padQ: 2, hq: 2, hkv: 2, d: 32 }, ['attention/fa_forward_sgmat.wgsl']],
+    ['D = 24 (not whole fragments): the subgroups kernel on this tier', { b: 1, sq: 9, sk: 9, hq: 2, hkv: 1, d: 24 }, ['attention/fa_forward.wgsl']],
+  ] as [string, AttnProblem, string[]][])('%s', async (_l, p, shaders) => {
+    expect(nullGpu, "Dawn's null backend").toBeDefined();
+    const be = nullGpu!;
+    const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: be.rt.opened.limits, adapter: { ...NVIDIA, limits: be.rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
+    const h = problemInputs(p, 'f16', 2);
+    const ins: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(h)) ins[k] = be.tensor(t.data, t.shape, t.dtype);
+    const o = spec.options.parse(problemOptions(p));
+    const outs = spec.check(ins, o) as Record<string, { dtype: 'f32'; shape: number[] }>;
+    be.rt.trace = [];
+    const res = flashAttentionForwardLauncher.launch(ctx, 'subgroup-matrix', ins, o, outs);
+    expect([...new Set(be.rt.trace.map((d) => d.pipeline.shader))]).toEqual(shaders);
+    be.rt.trace = undefined;
+    await be.sync();
+    for (const t of [...Object.values(ins), ...Object.values(res)]) t.dispose();
+  });
+});
