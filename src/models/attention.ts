@@ -2,6 +2,7 @@ import type { KernelBackend } from '../backend/interface.js';
 import type { Tensor } from '../tensor.js';
 import type { ModelConfig } from './config.js';
 import type { KvCache } from './kv_cache.js';
+import type { PagedKvCache } from './paged_cache.js';
 
 /**
  * How a layer attends: q [N, Hq, D], k and v [N, Hkv, D] (rope applied) → o [N, Hq, D]. It
@@ -28,7 +29,10 @@ export function packedAttend(b: KernelBackend, cu: Tensor): Attend {
 export const DECODE_MAX_NEW = 16;
 
 export interface CacheStep {
-  readonly cache: KvCache;
+  readonly cache: KvCache | PagedKvCache;
+  /** Paged caches: i32 [B, maxBlocks] and the host's copy of it. */
+  readonly blockTable?: Tensor;
+  readonly hostBlockTable?: number[][];
   readonly newTokens: number;
   /** i32 [B]: each sequence's length before this step (where its new keys go). */
   readonly start: Tensor;
@@ -51,10 +55,11 @@ export function cachedAttend(b: KernelBackend, c: ModelConfig, s: CacheStep): At
     const k4 = b.reshape(k, [B, T, c.numKvHeads, D]);
     const v4 = b.reshape(v, [B, T, c.numKvHeads, D]);
     const { k: kCache, v: vCache } = s.cache.layers[layer];
-    b.kvCacheCopy({ k: k4, v: v4, kCache, vCache, positions: s.start }, { hostPositions: [...s.hostStart] });
+    const table = s.blockTable;
+    b.kvCacheCopy({ k: k4, v: v4, kCache, vCache, positions: s.start, blockTable: table }, { hostPositions: [...s.hostStart], ...(table ? { hostBlockTable: s.hostBlockTable } : {}) });
     const a = s.fresh
       ? b.flashAttentionForward({ q: q4, k: k4, v: v4 }, { causal: true, ...windowOf(window) })
-      : b.decodeAttention({ q: q4, kCache, vCache, lengths: s.end }, windowOf(window));
+      : b.decodeAttention({ q: q4, kCache, vCache, lengths: s.end, blockTable: table }, windowOf(window));
     q4.dispose();
     k4.dispose();
     v4.dispose();

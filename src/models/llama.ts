@@ -8,6 +8,10 @@ import type { ModelConfig } from './config.js';
 import { convertFloat } from './convert.js';
 import { generate, generateBatch, type GenerateOptions } from './generate.js';
 import { KvCache } from './kv_cache.js';
+import { PagedKvCache } from './paged_cache.js';
+
+/** Either KV cache layout decode_attention reads. */
+export type ModelCache = KvCache | PagedKvCache;
 import { addNorm, decoderLayer, type Stream } from './layer.js';
 import { applyLinear } from './linear.js';
 import { disposeWeights, type ModelWeights } from './weights.js';
@@ -77,6 +81,15 @@ export class LlamaModel {
     return batch.lengths.map((_, i) => all.slice(batch.cu[i] * V, batch.cu[i + 1] * V));
   }
 
+  /**
+   * A paged KV cache: `batch` sequence slots sharing `numBlocks` blocks of `blockSize` tokens,
+   * at most `maxBlocks` per slot; `release(slot)` returns a finished sequence's blocks.
+   */
+  createPagedCache(batch: number, o: { numBlocks: number; blockSize: number; maxBlocks: number }): PagedKvCache {
+    this.#live();
+    return new PagedKvCache(this.backend, this.config, batch, o.numBlocks, o.blockSize, o.maxBlocks, this.dtype);
+  }
+
   /** A KV cache for `batch` sequences of up to `capacity` tokens, in the model's dtype. */
   createCache(batch: number, capacity: number): KvCache {
     this.#live();
@@ -89,12 +102,12 @@ export class LlamaModel {
    * the cache records the real lengths, so the padding is overwritten by the next tokens).
    * Returns the logits of each prompt's last token.
    */
-  async prefill(prompts: readonly (readonly number[] | Int32Array)[], cache: KvCache): Promise<Float32Array[]> {
+  async prefill(prompts: readonly (readonly number[] | Int32Array)[], cache: ModelCache): Promise<Float32Array[]> {
     return this.#rows(await this.#readF32(this.prefillLogits(prompts, cache)), prompts.length);
   }
 
   /** prefill, leaving the logits [B, vocab] on the backend (the caller disposes them). */
-  prefillLogits(prompts: readonly (readonly number[] | Int32Array)[], cache: KvCache): Tensor {
+  prefillLogits(prompts: readonly (readonly number[] | Int32Array)[], cache: ModelCache): Tensor {
     this.#checkCache(cache, prompts.length);
     if (cache.lengths.some((n) => n !== 0)) throw new OptionsError('[model] prefill: expected a fresh cache (every length 0); continue a sequence with step()');
     const batch = packSequences(prompts, this.config.vocabSize);
@@ -108,12 +121,12 @@ export class LlamaModel {
    * returns the logits of each sequence's last new token. More than 16 new tokens are fed in
    * chunks of 16 (decode_attention's limit).
    */
-  async step(tokens: readonly (readonly number[] | Int32Array)[], cache: KvCache): Promise<Float32Array[]> {
+  async step(tokens: readonly (readonly number[] | Int32Array)[], cache: ModelCache): Promise<Float32Array[]> {
     return this.#rows(await this.#readF32(this.stepLogits(tokens, cache)), tokens.length);
   }
 
   /** step, leaving the logits [B, vocab] on the backend (the caller disposes them). */
-  stepLogits(tokens: readonly (readonly number[] | Int32Array)[], cache: KvCache): Tensor {
+  stepLogits(tokens: readonly (readonly number[] | Int32Array)[], cache: ModelCache): Tensor {
     this.#checkCache(cache, tokens.length);
     const T = tokens[0]?.length ?? 0;
     if (tokens.some((t) => t.length !== T)) throw new OptionsError(`[model] step: expected the same number of new tokens for every sequence, got ${tokens.map((t) => t.length).join(', ')}`);
@@ -121,6 +134,8 @@ export class LlamaModel {
     const end = cache.lengths.map((n) => n + T);
     const over = end.findIndex((e) => e > cache.capacity);
     if (over >= 0) throw new OptionsError(`[model] cache: sequence ${over} would hold ${end[over]} tokens, over the capacity ${cache.capacity}`);
+    // Every block the whole step needs, before the first chunk runs: no half-done step.
+    if (cache instanceof PagedKvCache) cache.reserve(end);
     let out: Tensor | undefined;
     for (let s = 0; s < T; s += DECODE_MAX_NEW) {
       const chunk = tokens.map((t) => Array.from(t.slice(s, s + DECODE_MAX_NEW)));
@@ -145,7 +160,7 @@ export class LlamaModel {
     return Array.from({ length: b }, (_, i) => all.slice(i * V, (i + 1) * V));
   }
 
-  #step(rows: number[][], cache: KvCache, fresh: boolean, real: readonly number[]): Tensor {
+  #step(rows: number[][], cache: ModelCache, fresh: boolean, real: readonly number[]): Tensor {
     const b = this.backend;
     const B = rows.length;
     const T = rows[0].length;
@@ -153,17 +168,22 @@ export class LlamaModel {
     const end = start.map((s) => s + T);
     const over = end.findIndex((e) => e > cache.capacity);
     if (over >= 0) throw new OptionsError(`[model] cache: sequence ${over} would hold ${end[over]} tokens, over the capacity ${cache.capacity}`);
+    const paged = cache instanceof PagedKvCache;
+    if (paged) cache.reserve(end);
+    const hostBlockTable = paged ? cache.hostBlockTable() : undefined;
     const ids = new Int32Array(B * T);
     const positions = new Int32Array(B * T);
     rows.forEach((r, i) => r.forEach((id, t) => ((ids[i * T + t] = id), (positions[i * T + t] = start[i] + t))));
     const startT = b.tensor(new Int32Array(start), [B], 'i32');
     const endT = b.tensor(new Int32Array(end), [B], 'i32');
+    const table = hostBlockTable ? b.tensor(new Int32Array(hostBlockTable.flat()), [B, hostBlockTable[0].length], 'i32') : undefined;
     let hidden: Tensor;
     try {
-      hidden = this.#body(ids, positions, cachedAttend(b, this.config, { cache, newTokens: T, start: startT, hostStart: start, end: endT, fresh }));
+      hidden = this.#body(ids, positions, cachedAttend(b, this.config, { cache, newTokens: T, start: startT, hostStart: start, end: endT, fresh, blockTable: table, hostBlockTable }));
     } finally {
       startT.dispose();
       endT.dispose();
+      table?.dispose();
     }
     // Only each sequence's last real token needs logits: gather those rows (embedding is a row gather).
     const lastT = b.tensor(new Int32Array(real.map((n, i) => i * T + n - 1)), [B], 'i32');
@@ -175,9 +195,9 @@ export class LlamaModel {
     return this.#lmHead(last.y);
   }
 
-  #checkCache(cache: KvCache, batch: number): void {
+  #checkCache(cache: ModelCache, batch: number): void {
     this.#live();
-    if (!(cache instanceof KvCache) || cache.disposed) throw new OptionsError('[model] cache: expected a live KvCache from createCache()');
+    if (!(cache instanceof KvCache || cache instanceof PagedKvCache) || cache.disposed) throw new OptionsError('[model] cache: expected a live KvCache or PagedKvCache from createCache() / createPagedCache()');
     if (cache.dtype !== this.dtype || cache.layers.length !== this.config.numLayers) throw new OptionsError('[model] cache: it was created for another model');
     if (batch !== cache.batch) throw new OptionsError(`[model] expected ${cache.batch} sequences (the cache's batch), got ${batch}`);
   }

@@ -71,6 +71,48 @@ describe('KV-cache generation path: prefill + steps ≡ the full forward', () =>
     model.dispose();
   });
 
+  it.each(['cpu', 'webgpu', 'metal'])('%s: a paged cache (blocks of 4 from a shared pool) gives the contiguous cache’s logits', async (name) => {
+    const b = backends[name];
+    const dir = join(root, `paged-${name}`);
+    writeTinyCheckpoint(dir, { model_type: 'qwen3', slidingWindow: null });
+    const model = await loadModel(dir, b);
+    const prompts = [ints(9, 3), ints(5, 4)];
+    const flat = model.createCache(2, 40);
+    const paged = model.createPagedCache(2, { numBlocks: 24, blockSize: 4, maxBlocks: 10 });
+    let a = await model.prefill(prompts, flat);
+    let p = await model.prefill(prompts, paged);
+    const run = [a, p];
+    for (let t = 0; t < 12; t++) {
+      const next = a.map((l) => [l.indexOf(Math.max(...l))]);
+      [a, p] = [await model.step(next, flat), await model.step(next, paged)];
+      run.push(a, p);
+    }
+    for (let i = 0; i < run.length; i += 2) run[i].forEach((l, s) => expectClose(run[i + 1][s], l, name));
+    // Slot 0 holds 9 + 12 = 21 tokens (6 blocks), slot 1 holds 17 (5 blocks; its 9-token padded prompt took 3).
+    expect(paged.blocks.map((x) => x.length)).toEqual([6, 5]);
+    expect(paged.freeBlocks).toBe(24 - 11);
+    paged.release(1);
+    expect(paged.freeBlocks).toBe(24 - 6);
+    flat.dispose();
+    paged.dispose();
+    model.dispose();
+  });
+
+  it('a paged pool that runs out is a typed error before any work, leaving the cache as it was', async () => {
+    const dir = join(root, 'pool');
+    writeTinyCheckpoint(dir, { model_type: 'llama', layers: 1 });
+    const model = await loadModel(dir, backends.cpu);
+    const paged = model.createPagedCache(2, { numBlocks: 3, blockSize: 4, maxBlocks: 8 });
+    await model.prefill([ints(4, 1), ints(4, 2)], paged);
+    await expect(model.step([ints(5, 3), ints(5, 4)], paged)).rejects.toThrow(/more blocks needed, 1 free of 3/);
+    expect(paged.lengths).toEqual([4, 4]);
+    await expect(model.step([ints(30, 3), ints(1, 4)], paged)).rejects.toThrow(OptionsError);
+    expect(() => paged.release(2)).toThrow(OptionsError);
+    expect(() => model.createPagedCache(1, { numBlocks: 0, blockSize: 4, maxBlocks: 1 })).toThrow(OptionsError);
+    paged.dispose();
+    model.dispose();
+  });
+
   it('typed errors: capacity, batch, a used cache for prefill, unequal steps, a disposed cache', async () => {
     const dir = join(root, 'errors');
     writeTinyCheckpoint(dir, { model_type: 'llama', layers: 1 });
