@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { KernelBackend } from '../backend/interface.js';
 import { OptionsError } from '../errors.js';
+import { loadPeftAdapter } from './adapter.js';
 import { loadConfig } from './config.js';
 import { LlamaModel } from './llama.js';
 import { Checkpoint } from './safetensors/checkpoint.js';
@@ -11,6 +12,8 @@ export const loadModelOptions = z
   .object({
     /** Compute dtype of weights and activations on the backend (weights are converted on load). */
     dtype: z.enum(['f32', 'f16', 'bf16']).default('f32'),
+    /** A PEFT LoRA adapter folder, merged into the weights on load. */
+    adapter: z.string().min(1).optional(),
   })
   .strict();
 export type LoadModelOptions = z.input<typeof loadModelOptions>;
@@ -20,9 +23,10 @@ export async function loadModel(dir: string, backend: KernelBackend, options: Lo
   const p = loadModelOptions.safeParse(options);
   if (!p.success) throw new OptionsError(`[model] options: ${p.error.issues[0].path.join('.')}: ${p.error.issues[0].message}`);
   const config = await loadConfig(join(dir, 'config.json'));
+  const adapter = p.data.adapter === undefined ? undefined : await loadPeftAdapter(p.data.adapter);
   const ck = await Checkpoint.openDir(dir);
   try {
-    const weights = await loadWeights(ck, config, backend, p.data.dtype);
+    const weights = await loadWeights(ck, config, backend, p.data.dtype, adapter);
     return new LlamaModel(config, backend, weights, p.data.dtype);
   } finally {
     await ck.close();

@@ -60,7 +60,7 @@ afterAll(() => Object.values(backends).forEach((b) => b.dispose()));
 
 describe.skipIf(ARCHS.length === 0)('golden logits and greedy tokens from transformers (test/fixtures/models)', () => {
   const cases = ARCHS.flatMap((a) => ['cpu', 'webgpu', 'metal'].map((b) => [a, b] as const));
-  it.each(cases)('%s on %s: logits of both sequences within the bound; greedy tokens equal while the margin exceeds it', async (arch, bname) => {
+  it.each(cases)('%s on %s: logits of both sequences within the bound; greedy tokens (re-forward and KV cache) equal while the margin exceeds it', async (arch, bname) => {
     const dir = join(FIXTURES, arch);
     const g = golden(arch);
     const ck = await Checkpoint.openFile(join(dir, 'golden.safetensors'));
@@ -94,6 +94,21 @@ describe.skipIf(ARCHS.length === 0)('golden logits and greedy tokens from transf
         ids.push(best);
       }
       expect(ids.slice(g.generation.prompt_ids.length)).toEqual(g.generation.greedy_f32.slice(0, n));
+      // The same through the KV cache: prefill, then one decode_attention step per token.
+      const cache = model.createCache(1, g.generation.prompt_ids.length + n);
+      try {
+        let [logits] = await model.prefill([g.generation.prompt_ids], cache);
+        const cached: number[] = [];
+        for (let t = 0; t < n; t++) {
+          let best = 0;
+          for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
+          cached.push(best);
+          if (t + 1 < n) [logits] = await model.step([[best]], cache);
+        }
+        expect(cached).toEqual(g.generation.greedy_f32.slice(0, n));
+      } finally {
+        cache.dispose();
+      }
       expect(n).toBeGreaterThanOrEqual(10); // a golden whose margins decide nothing would prove nothing
     } finally {
       model.dispose();
