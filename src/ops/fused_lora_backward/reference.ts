@@ -1,7 +1,7 @@
 import { minSubnormal, unitRoundoff, type FloatDType } from '../../dtype.js';
 import { U32, gamma } from '../tolerance.js';
 import type { RefTensor } from '../types.js';
-import { abs, accGamma, loraDims, loraScale, maskedX, mm, type LoraOpts } from '../fused_lora_forward/reference.js';
+import { abs, accGamma, loraDims, loraScale, maskedX, mm, type LoraOpts, type OperandError } from '../fused_lora_forward/reference.js';
 
 export interface LoraBackwardInputs {
   dy: RefTensor;
@@ -44,7 +44,7 @@ export function loraBackwardRef(i: LoraBackwardInputs, o: LoraOpts) {
  *         E_h = s·inv·(Σ_j E_g·|A| + (S + Σ_j E_g·|A|)·(γ_r(1+u)³ + γ_3 + u)) + u_d·|h| + σ_d
  *   dx  = gemm(dy, W, c = mask(h), β = 1):       γ_N·S·(1+u)³ + γ_3·(S + |h| + E_h) + E_h (kept elements)
  */
-export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts) {
+export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts, xErr?: OperandError) {
   const b = loraBackwardRef(i, o);
   const { k, t, r, n, s, inv } = b.dims;
   const dt = i.x.dtype as FloatDType;
@@ -66,6 +66,11 @@ export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts) {
   const sDa = mm(gMag, true, absXm, false, r, k, t);
   const eDaIn = mm(eG, true, absXm, false, r, k, t);
   const eDA = sDa.map((v, q) => s * inv * (eDaIn[q] + v * (accGamma(dt, t) * (1 + u) ** 3 + g3 + u)) + g3 * (i.dAIn ? Math.abs(i.dAIn.data[q]) : 0));
+  if (xErr) {
+    // x' = x + δ (see OperandError): δ's first-order share of dA, grown by its rounding factor.
+    const kG = mm(gMag, true, Float64Array.from(b.keep), false, r, k, t);
+    for (let q = 0; q < r * k; q++) eDA[q] += s * inv * (xErr.rel * sDa[q] + xErr.abs * kG[q]) * (1 + accGamma(dt, t) * (1 + u) ** 3 + g3 + u);
+  }
   const absA = abs(i.loraA.data);
   const sH = mm(gMag, false, absA, false, t, k, r);
   const eHIn = mm(eG, false, absA, false, t, k, r);
