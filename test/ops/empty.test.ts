@@ -83,6 +83,19 @@ const CASES: EmptyCase[] = [
     options: { alpha: 2 },
     want: { y: { shape: [0, 6] }, xa: { shape: [0, 2] } },
   },
+  {
+    op: 'fused_norm_lora',
+    label: 'tokens=0',
+    inputs: [['x', 'f16', [0, 8]], ['gamma', 'f16', [8]], ['weight', 'f16', [6, 8]], ['loraA', 'f16', [2, 8]], ['loraB', 'f16', [6, 2]]],
+    options: { dropout: 0.1 },
+    want: { y: { shape: [0, 6] }, rstd: { shape: [0] }, xa: { shape: [0, 2] } },
+  },
+  {
+    op: 'fused_norm_lora_backward',
+    label: 'tokens=0: every gradient 0',
+    inputs: [['dy', 'f32', [2, 0, 6]], ['x', 'f32', [2, 0, 8]], ['gamma', 'f32', [8]], ['weight', 'f32', [6, 8]], ['loraA', 'f32', [2, 8]], ['loraB', 'f32', [6, 2]], ['rstd', 'f32', [2, 0]], ['xa', 'f32', [2, 0, 2]]],
+    want: { dx: { shape: [2, 0, 8] }, dGamma: { shape: [8], fill: 0 }, dA: { shape: [2, 8], fill: 0 }, dB: { shape: [6, 2], fill: 0 } },
+  },
   { op: 'quantized_gemm', label: 'M=0, q4_0', inputs: [['x', 'f32', [0, 32]], ['w', 'u8', [4, 18]]], options: { format: 'q4_0' }, want: { y: { shape: [0, 4] } } },
   { op: 'sample', label: 'B=0', inputs: [['logits', 'f32', [0, 16]], ['seeds', 'u32', [0, 2]]], want: { tokens: { shape: [0] }, logprobs: { shape: [0] } } },
 ];
