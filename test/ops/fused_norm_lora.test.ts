@@ -52,3 +52,22 @@ describe.each(['cpu', 'webgpu', 'metal'])('fused_norm_lora_backward over zero to
     expect(out.dx.shape).toEqual([0, 8]);
   });
 });
+
+describe('fused_norm_lora forward on webgpu: the normalised activations are never stored', () => {
+  it('one rstd-only row pass, both products that read x normalise it in their fetch, nothing else reads x', async () => {
+    const f = (shape: number[], s: number) => gpu.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(k * s)), shape);
+    const x = f([20, 40], 1);
+    gpu.rt.trace = [];
+    const out = gpu.fusedNormLora({ x, gamma: f([40], 2), weight: f([24, 40], 3), loraA: f([4, 40], 4), loraB: f([24, 4], 5) }, { dropout: 0.25, seed: 3 });
+    await gpu.read(out.y);
+    const trace = gpu.rt.trace;
+    gpu.rt.trace = undefined;
+    const xBuf = x.storage<{ buffer: GPUBuffer }>().buffer;
+    const summary = trace.map((d) => `${d.pipeline.shader}${d.pipeline.defines?.RSTD_ONLY ? ':rstd' : ''}${d.pipeline.defines?.NORM_A ? ':norm_a' : ''}`);
+    expect(summary).toEqual(['norm/rms_norm.wgsl:rstd', 'gemm/gemm_tiled.wgsl:norm_a', 'gemm/gemm_tiled.wgsl', 'gemm/gemm_tiled.wgsl:norm_a']);
+    // Only the rstd pass and the two normalising products bind x.
+    const readers = trace.filter((d) => d.bindings.some((b) => b.buffer === xBuf)).map((d) => !!(d.pipeline.defines?.RSTD_ONLY || d.pipeline.defines?.NORM_A));
+    expect(readers).toEqual([true, true, true]);
+    for (const t of Object.values(out)) t.dispose();
+  });
+});
