@@ -100,22 +100,21 @@ export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: R
   const eXa = S1.map((v) => inv * v * (accGamma(dt, k) * (1 + u) ** 3 + g3 + u));
   // An operand x' = x + δ (fused_norm_lora's normalised x): δ's first-order share of each
   // product, grown by that product's own rounding factor.
+  const S2 = mm(abs(i.x.data), false, abs(i.weight.data), true, t, n, k);
   const dY = new Float64Array(t * n);
   if (xErr) {
     const keepF = Float64Array.from(f.keep);
     const kA = mm(keepF, false, abs(i.loraA.data), true, t, r, k);
     for (let q = 0; q < t * r; q++) eXa[q] += inv * (xErr.rel * S1[q] + xErr.abs * kA[q]) * (1 + accGamma(dt, k) * (1 + u) ** 3 + g3 + u);
-    const S2x = mm(abs(i.x.data), false, abs(i.weight.data), true, t, n, k);
     const wSum = new Float64Array(n);
     for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) wSum[j] += Math.abs(i.weight.data[j * k + l]);
-    for (let q = 0; q < t * n; q++) dY[q] = (xErr.rel * S2x[q] + xErr.abs * wSum[q % n]) * (1 + accGamma(dt, k) * (1 + u) ** 3 + g3);
+    for (let q = 0; q < t * n; q++) dY[q] = (xErr.rel * S2[q] + xErr.abs * wSum[q % n]) * (1 + accGamma(dt, k) * (1 + u) ** 3 + g3);
   }
   const eXad = eXa.map((e, q) => e + ud * Math.abs(f.xa[q]) + sd);
   const absB = abs(i.loraB.data);
   const xadMag = f.xa.map((v, q) => Math.abs(v) + eXad[q]);
   const sB = mm(eXad, false, absB, true, t, n, r);
   const sXB = mm(xadMag, false, absB, true, t, n, r);
-  const S2 = mm(abs(i.x.data), false, abs(i.weight.data), true, t, n, k);
   const eY = new Float64Array(t * n);
   const eXaOut = eXa;
   for (let q = 0; q < t * n; q++) {
