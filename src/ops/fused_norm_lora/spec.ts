@@ -16,8 +16,10 @@ export type FusedNormLoraOptions = z.input<typeof fusedNormLoraOptions>;
 /** fused_lora's checks plus gamma [K] of x's dtype and a non-empty K (a mean over zero squares is 0/0). */
 export function checkNormLora(op: string, i: { x?: TensorInfo; gamma?: TensorInfo; weight?: TensorInfo; loraA?: TensorInfo; loraB?: TensorInfo }) {
   // Dense W only: the quantized (QLoRA) weight is fused_lora's, not offered here yet.
+  // K = 0 is named as the norm's axis first (fused_lora's own check names the input features).
+  const x = required(op, 'x', i.x);
+  if (x.shape.length >= 1) expectNonEmptyAxis(op, 'x', x, -1, 'the normalized dimension K');
   const c = checkLora(op, i, {});
-  expectNonEmptyAxis(op, 'x', c.x, -1, 'the normalized dimension K');
   expectShape(op, 'gamma', required(op, 'gamma', i.gamma), [c.k], c.x.dtype);
   for (const [name, t] of Object.entries(i)) if (t) expectIndexable(op, name, t);
   return c;
