@@ -131,6 +131,12 @@ export class StepPlan {
     return { step: k, microBatches, trainedTokens, sumLossScale: 1 / trainedTokens, meanLossWeights: tokens.map((n) => n / trainedTokens) };
   }
 
+  /** The cursor that starts step k; k = totalSteps gives the end ({epochs, 0}), what a final checkpoint stores. */
+  cursorOf(k: number): Cursor {
+    if (!Number.isInteger(k) || k < 0 || k > this.totalSteps) throw new OptionsError(`[schedule] step: expected an integer in [0, ${this.totalSteps}], got ${k}`);
+    return { epoch: Math.floor(k / this.stepsPerEpoch), batch: (k % this.stepsPerEpoch) * this.gradAccum };
+  }
+
   /** The step a cursor starts; checkpoints are taken between steps, so a cursor inside one is an error. */
   stepAt(cursor: Cursor): number {
     if (cursor.batch % this.gradAccum !== 0 || cursor.batch >= this.source.batchesPerEpoch) {

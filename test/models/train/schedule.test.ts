@@ -77,7 +77,11 @@ describe('StepPlan (gradient accumulation)', () => {
       const s = p.step(k);
       expect(s.meanLossWeights.reduce((a, w) => a + w, 0)).toBeCloseTo(1, 14);
       expect(p.stepAt(s.microBatches[0])).toBe(k);
+      expect(p.cursorOf(k)).toEqual(s.microBatches[0]);
     }
+    expect(p.cursorOf(6)).toEqual({ epoch: 2, batch: 0 });
+    expect(p.stepAt(p.cursorOf(6))).toBe(6);
+    expect(() => p.cursorOf(7)).toThrow(OptionsError);
     expect(() => p.step(6)).toThrow(OptionsError);
     expect(() => p.stepAt({ epoch: 0, batch: 1 })).toThrow(/not the first micro-batch/);
   });
