@@ -1,8 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import type { FileHandle } from 'node:fs/promises';
+import { describe, expect, it, vi } from 'vitest';
 import { DataError } from '../../../src/errors.js';
 import { readJsonl } from '../../../src/models/train/data/jsonl.js';
 import { parseRecord } from '../../../src/models/train/data/records.js';
 import { jsonlFile } from './files.js';
+
+// Every FileHandle the reader opens, to check that it closes them.
+const opened: FileHandle[] = [];
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const open = async (...args: Parameters<typeof fs.open>) => {
+    const h = await fs.open(...args);
+    opened.push(h);
+    return h;
+  };
+  return { ...fs, open, default: { ...fs, open } };
+});
 
 async function all(file: string) {
   const out = [];
@@ -40,6 +53,19 @@ describe('readJsonl', () => {
     expect(lines[1].error!.file).toBe(file);
     expect(lines[2].error!.message).toMatch(/:3: expected UTF-8 text/);
     expect(lines[3].value).toEqual({ text: 'end' });
+  });
+
+  it('closes the file at the end and when the reader stops early', async () => {
+    const file = jsonlFile(Array.from({ length: 5000 }, (_, i) => ({ text: `line ${i}` })));
+    opened.length = 0;
+    for (let k = 0; k < 3; k++) {
+      for await (const l of readJsonl(file)) if (l.line === 2) break;
+      let n = 0;
+      for await (const _ of readJsonl(file)) n++;
+      expect(n).toBe(5000);
+    }
+    // A closed FileHandle's fd is −1 (held here, a leaked one cannot be closed by GC meanwhile).
+    expect(opened.map((h) => h.fd)).toEqual(new Array(6).fill(-1));
   });
 
   it('a missing file or a folder is a DataError naming it', async () => {
