@@ -13,7 +13,8 @@ import { METAL_LAUNCHERS } from './launchers/index.js';
 import { mslIncludeDir, mslSource } from './msl.js';
 import { BufferPool, bindTensor, storageOf, type BufferBinding, type MetalStorage } from './storage.js';
 import { gemmDims } from '../../ops/gemm/dims.js';
-import { routeGemm } from './router.js';
+import { routeGemm, routeQuantizedGemm } from './router.js';
+import { rowsCols } from '../../ops/check.js';
 
 export const metalOptions = z
   .object({
@@ -165,11 +166,17 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return l.tiers(dtype, this.chip).filter(ok);
   }
 
-  /** gemm follows PMetal's KernelDispatch rule (router.ts); every other op takes the best tier it has. */
+  /** gemm and quantized_gemm follow PMetal's KernelDispatch rule (router.ts); every other op takes the best tier it has. */
   protected override pick(op: OpName, tiers: readonly string[], inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>): string {
     if (op === 'gemm' && inputs.a && inputs.b) {
       const { m, n, k } = gemmDims(inputs.a.shape, inputs.b.shape, !!options?.transA, !!options?.transB);
       const t = routeGemm(this.chip, inputs.a.dtype, m, n, k);
+      if (tiers.includes(t)) return t;
+      return tiers.includes('metal3') ? 'metal3' : tiers[0];
+    }
+    if (op === 'quantized_gemm' && inputs.x && inputs.w) {
+      const [m, k] = rowsCols(inputs.x.shape);
+      const t = routeQuantizedGemm(this.chip, inputs.x.dtype, m, inputs.w.shape[0], k);
       if (tiers.includes(t)) return t;
       return tiers.includes('metal3') ? 'metal3' : tiers[0];
     }
