@@ -1,5 +1,5 @@
 // The Metal 4 tile matmul shared by the kernels that multiply on Metal Performance
-// Primitives (gemm/gemm_mpp.h from device tensors, quant/qgemm_mpp.h from tiles it
+// Primitives (gemm/gemm_mpp.h from device tensors, quant/qgemm_mpp.metal from tiles it
 // dequantizes into threadgroup memory): a BM×BN output tile on SG SIMD-groups, accumulated
 // in a cooperative f32 tensor over BK-deep slices, then handed element by element to the
 // caller's epilogue.
@@ -25,7 +25,7 @@ struct mpp_tile {
 template <typename Acc>
 inline void mpp_acc_zero(thread Acc& acc) {
   for (uint16_t i = 0; i < acc.get_capacity(); ++i)
-    if (acc.get_mask(i)) acc[i] = 0.0f;
+    if (acc.is_valid_element(i)) acc[i] = 0.0f;
 }
 
 // Calls store(value, row, col) for each element this thread holds that lies inside the
@@ -34,7 +34,7 @@ inline void mpp_acc_zero(thread Acc& acc) {
 template <typename Acc, typename Store>
 inline void mpp_acc_store(thread Acc& acc, int row0, int col0, int M, int N, thread const Store& store) {
   for (uint16_t i = 0; i < acc.get_capacity(); ++i) {
-    if (!acc.get_mask(i)) continue;
+    if (!acc.is_valid_element(i)) continue;
     auto ix = acc.get_multidimensional_index(i);
     const int row = row0 + int(ix[1]), col = col0 + int(ix[0]);
     if (row < M && col < N) store(acc[i], row, col);
