@@ -189,6 +189,14 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
         `[${op}] tier 'metal4' needs a chip with neural accelerators (NAX: Apple10, M5 class); ${this.chip.name} is ${this.chip.family} without NAX, so only metal3 runs here`,
       );
     }
+    if (tier === 'metal4' && !METAL_LAUNCHERS[op]?.tiers(dtype, this.chip).includes('metal4')) {
+      // The tier names the kernel that runs: an op without a Metal 4 kernel runs its metal3
+      // kernel on every chip, M5 included, and is not relabelled metal4 (README, Metal backend).
+      const with4 = (Object.keys(METAL_LAUNCHERS) as OpName[]).filter((o) => METAL_LAUNCHERS[o]!.tiers(dtype, this.chip).includes('metal4'));
+      return new TierUnavailableError(
+        `[${op}] has no Metal 4 kernel: its metal3 kernel is what runs on ${this.chip.name} (available: ${available.join(', ')}). Metal 4's tensor ops are matrix products; the ops with a metal4 tier are ${with4.sort().join(', ')}`,
+      );
+    }
     return super.tierUnavailable(op, tier, dtype, available);
   }
 
