@@ -15,6 +15,7 @@ import { BufferPool, bindTensor, storageOf, type BufferBinding, type MetalStorag
 import { gemmDims } from '../../ops/gemm/dims.js';
 import { routeGemm, routeQuantizedGemm } from './router.js';
 import { rowsCols } from '../../ops/check.js';
+import { fa4Unsupported } from './launchers/flash_attention.js';
 
 export const metalOptions = z
   .object({
@@ -172,6 +173,14 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
       const { m, n, k } = gemmDims(inputs.a.shape, inputs.b.shape, !!options?.transA, !!options?.transB);
       const t = routeGemm(this.chip, inputs.a.dtype, m, n, k);
       if (tiers.includes(t)) return t;
+      return tiers.includes('metal3') ? 'metal3' : tiers[0];
+    }
+    if (op === 'flash_attention_forward' && inputs.q && inputs.k && inputs.v) {
+      // metal4 whenever its kernel takes the head dims (every product then reduces over whole
+      // 32-deep slices, PMetal's condition for the accelerator matmul).
+      const d = inputs.q.shape[inputs.q.shape.length - 1];
+      const dv = inputs.v.shape[inputs.v.shape.length - 1];
+      if (tiers.includes('metal4') && !fa4Unsupported(inputs.q.dtype, d, dv)) return 'metal4';
       return tiers.includes('metal3') ? 'metal3' : tiers[0];
     }
     if (op === 'quantized_gemm' && inputs.x && inputs.w) {
