@@ -25,7 +25,7 @@ const PROBLEMS: AttnProblem[] = [
   { sq: 33, sk: 65, hq: 8, hkv: 8, d: 96, dv: 32, layout: 'bhsd', window: { left: 7, right: 3 } },
   { sq: 17, sk: 90, hq: 4, hkv: 1, d: 64, dv: 128, softcap: 20, range: 4, sinks: true },
   { sq: 1, sk: 77, hq: 8, hkv: 2, d: 32, queryOffset: 40, causal: true }, // a decode-like step
-  { seqQ: [3, 0, 37, 1], seqK: [5, 4, 0, 41], padQ: 2, padK: 3, hq: 4, hkv: 2, d: 32, causal: true, sinks: true },
+  { sq: 0, sk: 0, seqQ: [3, 0, 37, 1], seqK: [5, 4, 0, 41], padQ: 2, padK: 3, hq: 4, hkv: 2, d: 32, causal: true, sinks: true },
   { cuQ: [0, 5, 3], cuK: [0, 6, 12], sq: 9, sk: 12, hq: 2, hkv: 1, d: 32 }, // malformed: every output NaN
   { sq: 20, sk: 300, hq: 2, hkv: 1, d: 32, range: 8 }, // logits that move the running max (rescales)
 ];
