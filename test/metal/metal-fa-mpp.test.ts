@@ -6,6 +6,7 @@
 // fully masked rows, varlen with padding and malformed cu_seqlens (NaN), bshd and bhsd; each
 // dispatch checked to be the Metal 4 kernel. Then the routing: metal4 whenever the kernel
 // takes the head dims, metal3 otherwise and on chips without NAX.
+// FA_ASAN=1 compiles the kernels under AddressSanitizer (every device access checked; slower).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/backend/load.js';
 import { MetalBackend } from '../../src/backend/metal/backend.js';
@@ -39,7 +40,7 @@ describe.skipIf(!HOST)('flash_attention_forward metal4 kernel (emulated M5)', ()
   let be: MetalBackend;
   const worst: string[] = [];
   beforeAll(async () => {
-    be = await MetalBackend.create({ chip: 'M5' });
+    be = await MetalBackend.create({ chip: 'M5', asan: !!process.env.FA_ASAN });
   });
   afterAll(() => {
     be?.dispose();

@@ -4,6 +4,7 @@
 // 64×32 tile, against the float64 reference and the bound of src/ops/quantized_gemm/spec.ts;
 // the dispatch is checked to be the Metal 4 kernel. Then the router: decodes stay on the
 // metal3 qgemv, prefills follow the gemm rule, the tier can be forced per call and globally.
+// QGEMM_ASAN=1 compiles the kernels under AddressSanitizer (every device access checked; slower).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/backend/load.js';
 import { MetalBackend } from '../../src/backend/metal/backend.js';
@@ -39,7 +40,7 @@ describe.skipIf(!HOST)('quantized_gemm metal4 kernel (emulated M5)', () => {
   let be: MetalBackend;
   const worst: string[] = [];
   beforeAll(async () => {
-    be = await MetalBackend.create({ chip: 'M5' });
+    be = await MetalBackend.create({ chip: 'M5', asan: !!process.env.QGEMM_ASAN });
   });
   afterAll(() => {
     be?.dispose();
