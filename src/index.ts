@@ -35,3 +35,7 @@ export { KvCache } from './models/kv_cache.js';
 export { generateOptions, type GenerateOptions } from './models/generate.js';
 export { loadConfig, parseConfig, ARCHITECTURES, type ModelConfig, type Architecture } from './models/config.js';
 export { Checkpoint, SafetensorsFile, encodeSafetensors, writeSafetensors, type LoadedTensor, type TensorToWrite, type TensorExpectation } from './models/safetensors/index.js';
+// Fine-tuning data: JSONL → tokenized, prompt-masked, packed varlen batches; the lr schedule and gradient accumulation.
+export { TextTokenizer, type ChatMessage } from './models/tokenizer.js';
+export { loadDataset, PackedLoader, IGNORE_INDEX, type Dataset, type DatasetOptions, type DatasetStats, type TokenizedSequence, type Cursor, type LoaderState, type LoaderOptions, type TrainBatch } from './models/train/data/index.js';
+export { cosineWithWarmup, StepPlan, type CosineScheduleOptions, type LrSchedule, type OptimizerStep, type BatchSource } from './models/train/schedule.js';

@@ -22,7 +22,7 @@ const LIB = 'lora/lora.metal';
 const TG = 256;
 
 /** lora_mask_* (cast false: the dropout mask, bits copied) or lora_cast_* (f32 → dtype) into a new tensor. */
-function elementwise(ctx: MetalContext, src: Tensor, dtype: DType, cast: boolean, o: LoraOpts): Tensor {
+export function loraElementwise(ctx: MetalContext, src: Tensor, dtype: DType, cast: boolean, o: LoraOpts): Tensor {
   const dst = ctx.output({ dtype, shape: src.shape });
   const count = src.size;
   ctx.dispatch({
@@ -62,9 +62,9 @@ export const fusedLoraForwardLauncher: MetalLauncher = {
     const { k, t, r, n } = loraDims(i.x, i.loraA, weightRows(i));
     const dt = i.x.dtype;
     const x2 = viewAs(i.x, [t, k]);
-    const xm = o.dropout > 0 ? elementwise(ctx, x2, dt, false, o) : x2;
+    const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
     const xa = gemmOn(ctx, tier, k, { a: xm, b: i.loraA }, { transB: true, alpha: 1 / (1 - o.dropout), outDtype: 'f32' }, { dtype: 'f32', shape: [t, r] });
-    const xad = dt === 'f32' ? xa : elementwise(ctx, xa, dt, true, o);
+    const xad = dt === 'f32' ? xa : loraElementwise(ctx, xa, dt, true, o);
     const tt = gemmOn(ctx, tier, r, { a: xad, b: i.loraB }, { transB: true, alpha: loraScale(o, r), outDtype: dt as 'f32' }, { dtype: dt, shape: [t, n] });
     const w = denseWeight(ctx, i, o, n, k);
     const y = gemmOn(ctx, tier, k, { a: x2, b: w, c: tt, bias: i.bias }, { transB: true, beta: 1, outDtype: dt as 'f32' }, { dtype: dt, shape: [t, n] });
@@ -89,13 +89,13 @@ export const fusedLoraBackwardLauncher: MetalLauncher = {
     const dy2 = viewAs(i.dy, [t, n]);
     const x2 = viewAs(i.x, [t, k]);
     const xa2 = viewAs(i.xa, [t, r]);
-    const xad = dt === 'f32' ? xa2 : elementwise(ctx, xa2, dt, true, o);
+    const xad = dt === 'f32' ? xa2 : loraElementwise(ctx, xa2, dt, true, o);
     const dB = gemmOn(ctx, tier, t, { a: dy2, b: xad, c: i.dBIn }, { transA: true, alpha: s, beta: acc, outDtype: 'f32' }, { dtype: 'f32', shape: [n, r] });
     const g = gemmOn(ctx, tier, n, { a: dy2, b: i.loraB }, { outDtype: dt }, { dtype: dt, shape: [t, r] });
-    const xm = o.dropout > 0 ? elementwise(ctx, x2, dt, false, o) : x2;
+    const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
     const dA = gemmOn(ctx, tier, t, { a: g, b: xm, c: i.dAIn }, { transA: true, alpha: sInv, beta: acc, outDtype: 'f32' }, { dtype: 'f32', shape: [r, k] });
     const h = gemmOn(ctx, tier, r, { a: g, b: i.loraA }, { alpha: sInv, outDtype: dt }, { dtype: dt, shape: [t, k] });
-    const hm = o.dropout > 0 ? elementwise(ctx, h, dt, false, o) : h;
+    const hm = o.dropout > 0 ? loraElementwise(ctx, h, dt, false, o) : h;
     // Dequantized only now, so the copy of W is not alive during the other products.
     const w = denseWeight(ctx, i, o, n, k);
     const dx = gemmOn(ctx, tier, n, { a: dy2, b: w, c: hm }, { beta: 1, outDtype: dt }, { dtype: dt, shape: [t, k] });

@@ -24,7 +24,7 @@ export const LORA_ELEMENTWISE_PARAMS = defineParams([
 const WG = 256;
 
 /** One pass of lora_elementwise.wgsl from `src` into a new tensor of `dtype` (CAST: f32 → dtype; else the dropout mask). */
-function elementwise(ctx: LaunchContext, src: Tensor, dtype: DType, cast: boolean, o: LoraOpts): Tensor {
+export function loraElementwise(ctx: LaunchContext, src: Tensor, dtype: DType, cast: boolean, o: LoraOpts): Tensor {
   const dst = ctx.output({ dtype, shape: src.shape });
   const count = src.size;
   for (const [a, b] of flatChunks(ctx, count, Math.max(BYTES[src.dtype], BYTES[dtype]))) {
@@ -73,9 +73,9 @@ export const fusedLoraForwardLauncher: Launcher = {
     const w = denseWeight(ctx, i, o, n, k);
     const dt = i.x.dtype;
     const x2 = viewAs(i.x, [t, k]);
-    const xm = o.dropout > 0 ? elementwise(ctx, x2, dt, false, o) : x2;
+    const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
     const xa = gemm(ctx, tier, { a: xm, b: i.loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
-    const xad = dt === 'f32' ? xa : elementwise(ctx, xa, dt, true, o);
+    const xad = dt === 'f32' ? xa : loraElementwise(ctx, xa, dt, true, o);
     const tt = gemm(ctx, tier, { a: xad, b: i.loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, n]);
     const y = gemm(ctx, tier, { a: x2, b: w, c: tt, bias: i.bias }, { transB: true, beta: 1 }, dt, [t, n]);
     if (w !== i.weight) w.dispose();
@@ -103,13 +103,13 @@ export const fusedLoraBackwardLauncher: Launcher = {
     const dy2 = viewAs(i.dy, [t, n]);
     const x2 = viewAs(i.x, [t, k]);
     const xa2 = viewAs(i.xa, [t, r]);
-    const xad = dt === 'f32' ? xa2 : elementwise(ctx, xa2, dt, true, o);
+    const xad = dt === 'f32' ? xa2 : loraElementwise(ctx, xa2, dt, true, o);
     const dB = gemm(ctx, tier, { a: dy2, b: xad, c: i.dBIn }, { transA: true, alpha: s, beta: acc }, 'f32', [n, r]);
     const g = gemm(ctx, tier, { a: dy2, b: i.loraB }, {}, dt, [t, r]);
-    const xm = o.dropout > 0 ? elementwise(ctx, x2, dt, false, o) : x2;
+    const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
     const dA = gemm(ctx, tier, { a: g, b: xm, c: i.dAIn }, { transA: true, alpha: sInv, beta: acc }, 'f32', [r, k]);
     const h = gemm(ctx, tier, { a: g, b: i.loraA }, { alpha: sInv }, dt, [t, k]);
-    const hm = o.dropout > 0 ? elementwise(ctx, h, dt, false, o) : h;
+    const hm = o.dropout > 0 ? loraElementwise(ctx, h, dt, false, o) : h;
     // Dequantized only now, so the copy of W is not alive during the other products.
     const w = denseWeight(ctx, i, o, n, k);
     const dx = gemm(ctx, tier, { a: dy2, b: w, c: hm }, { beta: 1 }, dt, [t, k]);
