@@ -32,7 +32,7 @@ export async function loadModel(dir: string, backend: KernelBackend, options: Lo
   if (dir.endsWith('.gguf')) {
     const g = await GgufFile.open(dir);
     try {
-      const config = ggufConfig(g, g.tensors.get('token_embd.weight')?.shape[0]);
+      const config = await ggufConfig(g, g.tensors.get('token_embd.weight')?.shape[0]);
       const weights = await loadWeights(new GgufSource(g), config, backend, p.data.dtype, adapter);
       return new LlamaModel(config, backend, weights, p.data.dtype);
     } finally {

@@ -32,7 +32,7 @@ const ids = Array.from(randomInts('i32', [10], 41, 0, 40).data);
  * matrices named in `q8` quantized to Q8_0. Returns the weights the file really holds, in HF
  * layout and HF order (dequantized), for the reference.
  */
-function writeGguf(path: string, spec: TinySpec, arch: string, q8: RegExp, extra: GgufTensor[] = []) {
+function writeGguf(path: string, spec: TinySpec, arch: string, q8: RegExp, extra: GgufTensor[] = [], theta = 10000) {
   const w = tinyWeights(spec);
   const held = new Map<string, { shape: number[]; data: Float32Array }>();
   const tensors: GgufTensor[] = [...extra];
@@ -77,7 +77,7 @@ function writeGguf(path: string, spec: TinySpec, arch: string, q8: RegExp, extra
     [`${arch}.attention.head_count_kv`]: { type: 'u32', value: 2 },
     [`${arch}.attention.key_length`]: { type: 'u32', value: 8 },
     [`${arch}.attention.layer_norm_rms_epsilon`]: { type: 'f32', value: 1e-5 },
-    [`${arch}.rope.freq_base`]: { type: 'f32', value: 10000 },
+    [`${arch}.rope.freq_base`]: { type: 'f32', value: theta },
     [`${arch}.context_length`]: { type: 'u32', value: 256 },
   };
   writeFileSync(path, encodeGguf(meta, tensors));
@@ -105,10 +105,30 @@ describe('GGUF checkpoints through the same forward pass', () => {
     expect(maxRef).toBeGreaterThan(0.5);
   });
 
-  it('llama3 frequency factors, unsupported tensor types and architectures are typed errors', async () => {
+  // Llama 3 scaling as llama.cpp stores it: the per-pair factors of theta 100, factor 8,
+  // low 1, high 4, original 70 (two pairs of head_dim 8 fall in the blended band).
+  const inv0 = refInvFreq(100, 8);
+  const inv3 = refInvFreq(100, 8, { factor: 8, low: 1, high: 4, omp: 70 });
+  const factors = new Float32Array(inv0.map((f, i) => f / inv3[i]));
+
+  it('llama3 rope scaling from rope_freqs.weight: the recovered parameters give the model HF’s frequencies', async () => {
+    const spec: TinySpec = { model_type: 'llama', tie: true, intermediate: 64 };
+    const path = join(root, 'llama3.gguf');
+    const held = writeGguf(path, spec, 'llama', /^$/, [{ name: 'rope_freqs.weight', shape: [4], type: 0, bytes: new Uint8Array(factors.buffer) }], 100);
+    const model = await loadModel(path, backends.cpu);
+    expect(model.config.rope.options.scaling).toMatchObject({ type: 'llama3', factor: 8, lowFreqFactor: 1, originalMaxPositions: 70 });
+    const [got] = await model.forward([ids]);
+    model.dispose();
+    const ref = referenceLogits({ hidden: 32, heads: 4, kvHeads: 2, headDim: 8, eps: 1e-5, invFreq: inv3, window: null, qkNorm: false, tie: true, layers: 2 }, held, ids, false).flatMap((r) => Array.from(r));
+    const maxRef = Math.max(...ref.map(Math.abs));
+    ref.forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThanOrEqual(30 * 16 * 2 ** -24 * maxRef));
+  });
+
+  it('rope_freqs it cannot explain, unsupported tensor types and architectures are typed errors', async () => {
     const spec: TinySpec = { model_type: 'llama', tie: true, intermediate: 64 };
     const p1 = join(root, 'freqs.gguf');
-    writeGguf(p1, spec, 'llama', /^$/, [{ name: 'rope_freqs.weight', shape: [4], type: 0, bytes: new Uint8Array(16) }]);
+    const bad = new Float32Array([1, 3, 2, 8]); // not monotone: no llama3 blend
+    writeGguf(p1, spec, 'llama', /^$/, [{ name: 'rope_freqs.weight', shape: [4], type: 0, bytes: new Uint8Array(bad.buffer) }], 100);
     expect(((await loadModel(p1, backends.cpu).catch((e: unknown) => e)) as ModelLoadError).message).toMatch(/rope_freqs/);
     // Q4_1 (ggml type 3): a valid GGUF tensor the kernels do not run.
     const p2 = join(root, 'q41.gguf');

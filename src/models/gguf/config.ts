@@ -1,6 +1,10 @@
 import { ModelLoadError } from '../../errors.js';
 import { parseConfig, type ModelConfig } from '../config.js';
+import { llama3FromFactors } from './llama3_rope.js';
 import type { GgufFile, GgufValue } from './reader.js';
+
+/** Llama 3 rope scaling as llama.cpp stores it (read into the config, not a weight). */
+export const ROPE_FREQS = 'rope_freqs.weight';
 
 /**
  * GGUF metadata → the config.json fields parseConfig reads, so both formats share one
@@ -14,7 +18,7 @@ const ARCHS: Record<string, { modelType: string; style: 'neox' | 'gptj' }> = {
   qwen3: { modelType: 'qwen3', style: 'neox' },
 };
 
-export function ggufConfig(g: GgufFile, vocabRows: number | undefined): ModelConfig {
+export async function ggufConfig(g: GgufFile, vocabRows: number | undefined): Promise<ModelConfig> {
   const fail = (what: string) => new ModelLoadError(`[gguf] ${g.path}: ${what}`, { file: g.path });
   const arch = g.metadata.get('general.architecture');
   if (typeof arch !== 'string' || !ARCHS[arch]) throw fail(`general.architecture ${JSON.stringify(arch)} is not supported (expected one of ${Object.keys(ARCHS).join(', ')})`);
@@ -24,7 +28,6 @@ export function ggufConfig(g: GgufFile, vocabRows: number | undefined): ModelCon
     if (typeof v !== 'number') throw fail(`${arch}.${key}: expected a number, got ${JSON.stringify(v === undefined ? 'nothing' : typeof v)}`);
     return v;
   };
-  if (g.tensors.has('rope_freqs.weight')) throw fail('rope_freqs.weight (llama3-style frequency factors baked into the file) is not supported yet');
   const tokens = g.metadata.get('tokenizer.ggml.tokens');
   const heads = num('attention.head_count')!;
   const hidden = num('embedding_length')!;
@@ -47,6 +50,14 @@ export function ggufConfig(g: GgufFile, vocabRows: number | undefined): ModelCon
     bos_token_id: g.metadata.get('tokenizer.ggml.bos_token_id'),
     eos_token_id: g.metadata.get('tokenizer.ggml.eos_token_id'),
   };
+  const rf = g.tensors.get(ROPE_FREQS);
+  if (rf) {
+    if (rf.type.name !== 'F32' || rf.shape.length !== 1) throw fail(`${ROPE_FREQS}: expected F32[head_dim/2], got ${rf.type.name}[${rf.shape.join(', ')}]`);
+    const bytes = await g.readBytes(ROPE_FREQS);
+    const p = llama3FromFactors(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), raw.rope_theta, raw.head_dim);
+    if (typeof p === 'string') throw fail(`${ROPE_FREQS}: ${p}`);
+    Object.assign(raw, { rope_scaling: { rope_type: 'llama3', factor: p.factor, low_freq_factor: p.lowFreqFactor, high_freq_factor: p.highFreqFactor, original_max_position_embeddings: p.originalMaxPositions } });
+  }
   const c = parseConfig(raw, g.path);
   return { ...c, rope: { ...c.rope, options: { ...c.rope.options, style: ARCHS[arch].style } } };
 }

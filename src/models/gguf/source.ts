@@ -3,6 +3,7 @@ import { ModelLoadError } from '../../errors.js';
 import type { TensorExpectation } from '../safetensors/checkpoint.js';
 import type { LoadedTensor } from '../safetensors/file.js';
 import type { WeightSource } from '../weights.js';
+import { ROPE_FREQS } from './config.js';
 import type { GgufFile } from './reader.js';
 
 /** Hugging Face name ↔ llama.cpp's GGUF name (convert_hf_to_gguf's tensor map for these architectures). */
@@ -53,7 +54,8 @@ export class GgufSource implements WeightSource {
   constructor(private readonly g: GgufFile) {}
 
   names(): string[] {
-    return [...this.g.tensors.keys()].map(ggufToHf);
+    // rope_freqs is read by ggufConfig into the rope options: not a weight.
+    return [...this.g.tensors.keys()].filter((n) => n !== ROPE_FREQS).map(ggufToHf);
   }
 
   has(name: string): boolean {
