@@ -17,7 +17,17 @@ export type GenerateTextOptions = z.input<typeof generateTextOptions>;
  * the tokenizer's EOS ids by default), at maxNewTokens, or before a stop string — text that
  * could still become a stop string is held back until it cannot.
  */
-export async function* generateText(model: LlamaModel, tok: TextTokenizer, prompt: string | readonly ChatMessage[], options: GenerateTextOptions = {}): AsyncGenerator<string> {
+/** Filled in as generation runs (for tokens/s): ms timestamps from performance.now(). */
+export interface GenerateStats {
+  promptTokens: number;
+  newTokens: number;
+  start: number;
+  /** When the first new token was back on the host: the end of the prefill. */
+  firstToken: number;
+  end: number;
+}
+
+export async function* generateText(model: LlamaModel, tok: TextTokenizer, prompt: string | readonly ChatMessage[], options: GenerateTextOptions = {}, stats?: GenerateStats): AsyncGenerator<string> {
   const p = generateTextOptions.safeParse(options);
   if (!p.success) throw new OptionsError(`[generate] ${p.error.issues[0].path.join('.')}: ${p.error.issues[0].message}`);
   const { stop, ...o } = p.data;
@@ -40,7 +50,13 @@ export async function* generateText(model: LlamaModel, tok: TextTokenizer, promp
     }
     return false;
   }
+  if (stats) Object.assign(stats, { promptTokens: ids.length, newTokens: 0, start: performance.now(), firstToken: 0, end: 0 });
   for await (const id of generate(model, ids, { ...o, eosTokenIds: [...eos] })) {
+    if (stats) {
+      if (stats.newTokens === 0) stats.firstToken = performance.now();
+      stats.newTokens++;
+      stats.end = performance.now();
+    }
     if (eos.has(id)) break;
     pending += stream.push(id);
     if (yield* drain(false)) return;
