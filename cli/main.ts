@@ -4,6 +4,7 @@ import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
 import { registerDevices } from './devices.js';
 import { registerFuzz } from './fuzz.js';
+import { registerGenerate } from './generate.js';
 import { registerOps } from './ops.js';
 import { registerSoak } from './soak.js';
 
@@ -18,6 +19,7 @@ registerConformance(program);
 registerBench(program);
 registerFuzz(program);
 registerSoak(program);
+registerGenerate(program);
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`pmetal: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -4,7 +4,8 @@ import type { Tensor } from '../tensor.js';
 
 /**
  * A linear layer y = x·Wᵀ (+ bias), W in HF's [out, in] layout: dense (gemm with transB) or
- * MLX-quantized (W kept packed: u32 words + per-group scales and biases, quantized_gemm).
+ * MLX-quantized (W kept packed: u32 words + per-group scales and biases, quantized_gemm), or
+ * GGUF-quantized (the file's ggml blocks, quantized_gemm).
  */
 export type Linear =
   | { readonly kind: 'dense'; readonly w: Tensor; readonly bias?: Tensor }
@@ -17,11 +18,22 @@ export type Linear =
       readonly groupSize: 32 | 64 | 128;
       /** The layer's own bias as [1, N]: quantized_gemm has none, a rank-1 gemm adds it. */
       readonly bias?: Tensor;
+    }
+  | {
+      readonly kind: 'gguf';
+      /** u8 [N, rowBytes]: the ggml blocks of each row as stored in the file. */
+      readonly w: Tensor;
+      readonly format: 'q4_0' | 'q8_0' | 'q4_k' | 'q6_k';
+      /** [1, N], as for MLX. */
+      readonly bias?: Tensor;
     };
 
 export function applyLinear(b: KernelBackend, x: Tensor, l: Linear, dtype: FloatDType): Tensor {
   if (l.kind === 'dense') return b.gemm({ a: x, b: l.w, bias: l.bias }, { transB: true }).y;
-  const y = b.quantizedGemm({ x, w: l.w, scales: l.scales, biases: l.biases }, { format: l.bits === 4 ? 'mlx4' : 'mlx8', groupSize: l.groupSize }).y;
+  const y =
+    l.kind === 'mlx'
+      ? b.quantizedGemm({ x, w: l.w, scales: l.scales, biases: l.biases }, { format: l.bits === 4 ? 'mlx4' : 'mlx8', groupSize: l.groupSize }).y
+      : b.quantizedGemm({ x, w: l.w }, { format: l.format }).y;
   if (!l.bias) return y;
   // y + 1·bias: a K = 1 gemm accumulating into y (c, beta = 1) adds the bias to every row.
   const rows = y.shape[0];
@@ -33,5 +45,5 @@ export function applyLinear(b: KernelBackend, x: Tensor, l: Linear, dtype: Float
 }
 
 export function linearTensors(l: Linear): Tensor[] {
-  return l.kind === 'dense' ? [l.w, ...(l.bias ? [l.bias] : [])] : [l.w, l.scales, l.biases, ...(l.bias ? [l.bias] : [])];
+  return l.kind === 'mlx' ? [l.w, l.scales, l.biases, ...(l.bias ? [l.bias] : [])] : [l.w, ...(l.bias ? [l.bias] : [])];
 }

@@ -6,7 +6,20 @@ import { mergeLora, type LoraAdapter } from './adapter.js';
 import type { ModelConfig } from './config.js';
 import { convertFloat } from './convert.js';
 import { linearTensors, type Linear } from './linear.js';
-import type { Checkpoint } from './safetensors/checkpoint.js';
+import type { TensorExpectation } from './safetensors/checkpoint.js';
+import type { LoadedTensor } from './safetensors/file.js';
+
+/**
+ * Where weights come from, by Hugging Face name: a safetensors Checkpoint, or a GGUF file seen
+ * through its name map. `quantized` answers for a weight stored as ggml blocks.
+ */
+export interface WeightSource {
+  names(): string[];
+  has(name: string): boolean;
+  fileOf(name: string): { readonly path: string };
+  read(name: string, expect?: TensorExpectation): Promise<LoadedTensor>;
+  quantized?(name: string, shape: readonly number[], why: string): Promise<{ format: 'q4_0' | 'q8_0' | 'q4_k' | 'q6_k'; data: Uint8Array; rowBytes: number } | undefined>;
+}
 
 /** One decoder layer's weights on the backend. */
 export interface LayerWeights {
@@ -40,7 +53,7 @@ const FLOAT_FILE_DTYPES = ['F32', 'F16', 'BF16'];
  * MLX-quantized ones (those with .scales/.biases beside .weight) kept packed. Tensors are
  * read one at a time, so host memory holds one weight at a time, not the checkpoint.
  */
-export async function loadWeights(ck: Checkpoint, c: ModelConfig, backend: KernelBackend, dtype: FloatDType, adapter?: LoraAdapter): Promise<ModelWeights> {
+export async function loadWeights(ck: WeightSource, c: ModelConfig, backend: KernelBackend, dtype: FloatDType, adapter?: LoraAdapter): Promise<ModelWeights> {
   const uploaded: Tensor[] = [];
   const used = new Set<string>();
   const up = (t: Tensor) => (uploaded.push(t), t);
@@ -58,6 +71,17 @@ export async function loadWeights(ck: Checkpoint, c: ModelConfig, backend: Kerne
   /** `base`.weight [n, k] (+ `base`.bias [n] when `bias`), dense or MLX-packed. */
   const linear = async (base: string, n: number, k: number, bias: boolean, why: string): Promise<Linear> => {
     const q = c.quantization;
+    const gq = await ck.quantized?.(`${base}.weight`, [n, k], why);
+    if (gq) {
+      used.add(`${base}.weight`);
+      if (adapter?.deltas.has(`${base}.weight`)) throw new ModelLoadError(`[adapter] ${adapter.dir}: ${base}.weight is quantized; merging an adapter into it is not supported`, { file: adapter.dir, tensor: `${base}.weight` });
+      return {
+        kind: 'gguf',
+        format: gq.format,
+        w: up(backend.tensor(gq.data, [n, gq.rowBytes], 'u8')),
+        ...(bias ? { bias: up(backend.reshape(await dense(`${base}.bias`, [n], why), [1, n])) } : {}),
+      };
+    }
     if (!ck.has(`${base}.scales`)) {
       return { kind: 'dense', w: await dense(`${base}.weight`, [n, k], why), ...(bias ? { bias: await dense(`${base}.bias`, [n], why) } : {}) };
     }
@@ -91,7 +115,9 @@ export async function loadWeights(ck: Checkpoint, c: ModelConfig, backend: Kerne
     const embed =
       embedLinear.kind === 'dense'
         ? embedLinear.w
-        : up(backend.dequantize({ w: embedLinear.w, scales: embedLinear.scales, biases: embedLinear.biases }, { format: embedLinear.bits === 4 ? 'mlx4' : 'mlx8', groupSize: embedLinear.groupSize, outDtype: dtype }).y);
+        : embedLinear.kind === 'mlx'
+          ? up(backend.dequantize({ w: embedLinear.w, scales: embedLinear.scales, biases: embedLinear.biases }, { format: embedLinear.bits === 4 ? 'mlx4' : 'mlx8', groupSize: embedLinear.groupSize, outDtype: dtype }).y)
+          : up(backend.dequantize({ w: embedLinear.w }, { format: embedLinear.format, outDtype: dtype }).y);
     const layers: LayerWeights[] = [];
     for (let l = 0; l < c.numLayers; l++) {
       const p = `model.layers.${l}`;
@@ -115,7 +141,7 @@ export async function loadWeights(ck: Checkpoint, c: ModelConfig, backend: Kerne
     const finalNorm = await dense('model.norm.weight', [H], hs);
     // Tied checkpoints usually omit lm_head.weight; one that stores it anyway stores a copy.
     const lmHead = c.tieWordEmbeddings ? embedLinear : await linear('lm_head', c.vocabSize, H, false, vocab);
-    if (!c.tieWordEmbeddings && embedLinear.kind === 'mlx') for (const t of linearTensors(embedLinear)) t.dispose();
+    if (!c.tieWordEmbeddings && embedLinear.kind !== 'dense') for (const t of linearTensors(embedLinear)) t.dispose();
     checkAllUsed(ck, c, used);
     for (const name of adapter?.deltas.keys() ?? []) {
       if (!used.has(name)) throw new ModelLoadError(`[adapter] ${adapter!.dir}: it adapts ${name}, which this ${c.arch} model (${c.numLayers} layers) does not have`, { file: adapter!.dir, tensor: name });
@@ -138,7 +164,7 @@ const IGNORED = /(^|\.)rotary_emb\.inv_freq$/;
  * (q_norm weights under a config that says llama, biases it says are absent): ignoring it
  * would be a silent wrong load, so it is an error naming the tensor.
  */
-function checkAllUsed(ck: Checkpoint, c: ModelConfig, used: ReadonlySet<string>): void {
+function checkAllUsed(ck: WeightSource, c: ModelConfig, used: ReadonlySet<string>): void {
   for (const name of ck.names()) {
     if (used.has(name) || IGNORED.test(name) || (c.tieWordEmbeddings && name.startsWith('lm_head.'))) continue;
     const file = ck.fileOf(name).path;
