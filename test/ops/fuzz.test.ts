@@ -57,11 +57,12 @@ describe('pmetal fuzz (differential, through the registry)', () => {
     expect(res.runs).toBeGreaterThan(300);
   });
 
-  it('webgpu (lavapipe): 120 cases, nothing outside the bounds', async () => {
+  // ~0.4 s a case on lavapipe with 2 cores: the limit is a hang guard, not a timing check.
+  it('webgpu (lavapipe): 200 cases, nothing outside the bounds', { timeout: 600_000 }, async () => {
     const gpu = await WebGpuBackend.create();
     disposers.push(() => gpu.dispose());
-    const res = await runFuzz({ backends: [gpu], cases: 120, seed: 13 });
+    const res = await runFuzz({ backends: [gpu], cases: 200, seed: 13 });
     expect(res.failures).toEqual([]);
-    expect(res.runs).toBeGreaterThan(120);
+    expect(res.runs).toBeGreaterThan(200);
   });
 });
