@@ -24,6 +24,11 @@ export class LlamaModel {
     readonly dtype: FloatDType,
   ) {}
 
+  /** The frozen weights on the backend, for code that runs its own passes over them (LoRA training, src/models/train/); still the model's to dispose. */
+  get parameters(): ModelWeights {
+    return this.weights;
+  }
+
   /** Records the forward pass of a packed batch; returns logits [T, vocab] in the compute dtype (the caller disposes it). */
   forwardPacked(batch: PackedBatch): Tensor {
     const b = this.backend;
