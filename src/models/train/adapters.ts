@@ -40,6 +40,8 @@ export interface LoraSettings {
   readonly r: number;
   /** PEFT's lora_alpha. */
   readonly alpha: number;
+  /** rsLoRA (PEFT's use_rslora): scale alpha / √r instead of alpha / r. */
+  readonly rslora: boolean;
   /** The factor on B·A: alpha / r, or alpha / √r with rsLoRA. */
   readonly scale: number;
   readonly dropout: number;

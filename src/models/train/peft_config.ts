@@ -48,6 +48,7 @@ export function settingsFromPeft(cfg: PeftConfig, file: string): LoraSettings {
   return {
     r: cfg.r,
     alpha: cfg.lora_alpha,
+    rslora: cfg.use_rslora,
     scale: cfg.use_rslora ? cfg.lora_alpha / Math.sqrt(cfg.r) : cfg.lora_alpha / cfg.r,
     dropout: cfg.lora_dropout,
     targets: LORA_TARGETS.filter((t) => targets.includes(t)),
@@ -94,6 +95,6 @@ export function peftConfigFor(s: LoraSettings, baseModel: string | null): Record
     target_modules: s.targets.map((t) => `${t}_proj`),
     task_type: 'CAUSAL_LM',
     use_dora: false,
-    use_rslora: Math.abs(s.scale - s.alpha / s.r) > 1e-12 * s.scale,
+    use_rslora: s.rslora,
   };
 }
