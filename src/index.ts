@@ -32,3 +32,5 @@ export { loadModel, loadModelOptions, type LoadModelOptions } from './models/loa
 export { LlamaModel } from './models/llama.js';
 export { loadConfig, parseConfig, ARCHITECTURES, type ModelConfig, type Architecture } from './models/config.js';
 export { Checkpoint, SafetensorsFile, encodeSafetensors, writeSafetensors, type LoadedTensor, type TensorToWrite, type TensorExpectation } from './models/safetensors/index.js';
+// LoRA fine-tuning: packed forward/backward, AdamW, PEFT adapters in and out.
+export * from './models/train/index.js';
