@@ -7,7 +7,8 @@ import { createBackend } from '../../../src/backend/load.js';
 import { loadModel } from '../../../src/models/load.js';
 import type { LlamaModel } from '../../../src/models/llama.js';
 import { LoraAdamW } from '../../../src/models/train/adamw.js';
-import { disposeAdapters, disposeGrads } from '../../../src/models/train/adapters.js';
+import { disposeAdapters, disposeGrads, type LoraAdapters, type LoraGrads } from '../../../src/models/train/adapters.js';
+import type { Tensor } from '../../../src/tensor.js';
 import { initAdapters, loraSettings } from '../../../src/models/train/init.js';
 import { readPeftAdapter } from '../../../src/models/train/peft.js';
 import { loraStep } from '../../../src/models/train/step.js';
@@ -85,6 +86,64 @@ describe('LoRA training loop (llama fixture, cpu)', () => {
     } finally {
       opt.dispose();
       disposeAdapters(adapters);
+    }
+  });
+
+  it('with LoRA dropout the gradient is the derivative of the loss the forward computed (masks regenerated right): (L(θ+εg) − L(θ−εg))/2ε = |g|²', async () => {
+    const base = await readPeftAdapter(join(FIXTURE, 'lora'), model.config, b, 'f32');
+    const settings = { ...base.settings, dropout: 0.25 };
+    const adapters = { ...base, settings };
+    const examples = golden.inputs.map((ids, i) => ({ ids, labels: golden.lora.labels[i] }));
+    const seed = 11;
+    const made: LoraAdapters[] = [];
+    // θ + e·g as new adapters (host arithmetic in float64, rounded to f32 once).
+    const shifted = async (grads: LoraGrads, e: number): Promise<LoraAdapters> => {
+      const layers = await Promise.all(
+        base.layers.map(async (la, l) => {
+          const out: Record<string, { A: Tensor; B: Tensor }> = {};
+          for (const t of settings.targets) {
+            const move = async (w: Tensor, g: Tensor) => {
+              const wv = (await b.read(w)) as Float32Array;
+              const gv = (await b.read(g)) as Float32Array;
+              return b.tensor(wv.map((x, i) => x + e * gv[i]), w.shape, 'f32');
+            };
+            out[t] = { A: await move(la[t]!.A, grads.layers[l][t]!.dA), B: await move(la[t]!.B, grads.layers[l][t]!.dB) };
+          }
+          return out;
+        }),
+      );
+      const a = { settings, dtype: 'f32' as const, layers };
+      made.push(a);
+      return a;
+    };
+    try {
+      const r = await loraStep(model, adapters, examples, { seed });
+      let g2 = 0;
+      for (const la of r.grads.layers) for (const p of Object.values(la)) for (const x of [p!.dA, p!.dB]) for (const v of (await b.read(x)) as Float32Array) g2 += v * v;
+      const loss = async (e: number) => {
+        const x = await loraStep(model, await shifted(r.grads, e), examples, { seed });
+        disposeGrads(x.grads);
+        return x.loss;
+      };
+      // Central differences at ε and 2ε: D(ε) = |g|² + c·ε² + ρ(ε), so (D(2ε) − D(ε))/3 estimates the
+      // truncation c·ε² left in D(ε), up to (ρ(2ε) + ρ(ε))/3 ≤ ρ(ε)/2. ρ(ε), the rounding: each loss
+      // within its bound (416 u·|L|, lora_golden.test.ts), two of them over 2ε. ε moves the loss by
+      // ~1% of itself: small next to the loss's curvature, large next to its rounding.
+      const eps = (1e-2 * r.loss) / g2;
+      const d1 = ((await loss(eps)) - (await loss(-eps))) / (2 * eps);
+      const d2 = ((await loss(2 * eps)) - (await loss(-2 * eps))) / (4 * eps);
+      const rounding = (2 * 416 * 2 ** -24 * r.loss) / (2 * eps);
+      const bound = Math.abs(d2 - d1) / 3 + rounding + rounding / 2;
+      expect(Math.abs(d1 - g2), `D(ε) ${d1} vs |g|² ${g2}, D(2ε) ${d2}`).toBeLessThanOrEqual(bound);
+      expect(bound).toBeLessThan(0.02 * g2); // a bound that could not tell a wrong mask would prove nothing
+      // A different mask is a different loss: the seed really reaches the dropout.
+      const other = await loraStep(model, adapters, examples, { seed: seed + 1 });
+      disposeGrads(other.grads);
+      expect(other.loss).not.toBe(r.loss);
+      disposeGrads(r.grads);
+    } finally {
+      made.forEach(disposeAdapters);
+      disposeAdapters(base);
     }
   });
 
