@@ -57,6 +57,14 @@ export class LoraAdamW {
     const b = this.backend;
     const a = this.adapters;
     if (grads.layers.length !== a.layers.length) throw new OptionsError(`[lora] grads: expected ${a.layers.length} layers, got ${grads.layers.length}`);
+    // Everything checked before anything moves: a refused step leaves the state as it was.
+    a.layers.forEach((la, l) => {
+      for (const t of a.settings.targets) {
+        if (!la[t]) continue;
+        if (!grads.layers[l][t]) throw new OptionsError(`[lora] grads: layer ${l} has no gradient for target ${t}`);
+        if (a.dtype !== 'f32' && !this.#slots.get(`${l}.${t}.A`)?.master) throw new OptionsError(`[lora] optimizer: ${a.dtype} adapters need f32 master weights; call initMasters() first`);
+      }
+    });
     this.#step++;
     const o = { ...this.options, lr, step: this.#step };
     const flags: Tensor[] = [];
@@ -65,8 +73,7 @@ export class LoraAdamW {
         for (const t of a.settings.targets) {
           const p = la[t];
           const g = grads.layers[l][t as LoraTarget];
-          if (!p) continue;
-          if (!g) throw new OptionsError(`[lora] grads: layer ${l} has no gradient for target ${t}`);
+          if (!p || !g) continue;
           const A = this.#update(`${l}.${t}.A`, p.A, g.dA, o, flags);
           const B = this.#update(`${l}.${t}.B`, p.B, g.dB, o, flags);
           la[t] = { A, B };
@@ -89,7 +96,6 @@ export class LoraAdamW {
       s = { m: b.zeros(param.shape, 'f32'), v: b.zeros(param.shape, 'f32') };
       this.#slots.set(key, s);
     }
-    if (param.dtype !== 'f32' && !s.master) throw new OptionsError(`[lora] optimizer: ${param.dtype} adapters need f32 master weights; call initMasters() first`);
     const r = b.fusedAdamwStep({ params: param, grads: grad, m: s.m, v: s.v, ...(s.master ? { master: s.master } : {}) }, o);
     s.m.dispose();
     s.v.dispose();

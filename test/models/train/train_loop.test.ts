@@ -147,6 +147,23 @@ describe('LoRA training loop (llama fixture, cpu)', () => {
     }
   });
 
+  it('bf16 adapters on a bf16 model: AdamW keeps f32 masters, the loss falls step by step', async () => {
+    const m16 = await loadModel(FIXTURE, b, { dtype: 'bf16' });
+    const trainer = new LoraTrainer(m16, await readPeftAdapter(join(FIXTURE, 'lora'), m16.config, b, 'bf16'), { lr: 1e-2 });
+    try {
+      await expect(trainer.step([[{ ids: golden.inputs[0] }]])).rejects.toThrow(/bf16 adapters need f32 master weights; call initMasters/);
+      expect(trainer.optimizer.stepsTaken).toBe(0); // the refused step moved nothing
+      await trainer.optimizer.initMasters();
+      const losses: number[] = [];
+      for (let s = 0; s < 4; s++) losses.push((await trainer.step([[{ ids: golden.inputs[0] }]])).loss);
+      losses.slice(1).forEach((l, i) => expect(l, `step ${i + 1}`).toBeLessThan(losses[i]));
+      expect(trainer.adapters.layers[0].q!.A.dtype).toBe('bf16');
+    } finally {
+      trainer.dispose();
+      m16.dispose();
+    }
+  });
+
   it('refuses labels that do not fit, and a batch with nothing to learn, with OptionsErrors', async () => {
     const adapters = initAdapters(model.config, loraSettings({ r: 2, alpha: 2, targets: ['q', 'down'] }), b, 'f32');
     try {
