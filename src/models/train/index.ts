@@ -4,7 +4,9 @@ export { loraSettings, loraSettingsOptions, initAdapters, type LoraSettingsOptio
 export { loraStep, loraStepOptions, type LoraStepOptions, type LoraStepResult, type TrainExample } from './step.js';
 export { IGNORE, shiftedTargets } from './labels.js';
 export { LoraAdamW, loraAdamWOptions, type LoraAdamWOptions } from './adamw.js';
-export { LoraTrainer, type AccumulatedGrads } from './trainer.js';
+export { LoraTrainer, trainerOptions, type AccumulatedGrads, type TrainerOptions } from './trainer.js';
+export { clipGradNorm } from './clip.js';
+export { cosineSchedule, cosineScheduleOptions, type CosineScheduleOptions } from './schedule.js';
 export { readPeftAdapter, peftKey } from './peft.js';
 export { writePeftAdapter } from './peft_write.js';
 export { readPeftConfig, peftConfigSchema, ADAPTER_CONFIG, ADAPTER_WEIGHTS, type PeftConfig } from './peft_config.js';

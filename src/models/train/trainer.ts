@@ -1,11 +1,23 @@
+import { z } from 'zod';
 import type { LlamaModel } from '../llama.js';
 import { packSequences } from '../batch.js';
 import { OptionsError } from '../../errors.js';
 import { LoraAdamW, type LoraAdamWOptions } from './adamw.js';
+import { clipGradNorm } from './clip.js';
 import { disposeAdapters, disposeGrads, type LoraAdapters, type LoraGrads } from './adapters.js';
 import { IGNORE, shiftedTargets } from './labels.js';
 import { writePeftAdapter } from './peft_write.js';
 import { loraStep, type TrainExample } from './step.js';
+
+export const trainerOptions = z
+  .object({
+    /** AdamW's hyperparameters (adamw.ts), validated there. */
+    optimizer: z.record(z.string(), z.unknown()).optional(),
+    /** Clip the global gradient norm of every adapter together to this (clip.ts); none by default. */
+    maxGradNorm: z.number().finite().positive().optional(),
+  })
+  .strict();
+export type TrainerOptions = Omit<z.input<typeof trainerOptions>, 'optimizer'> & { optimizer?: LoraAdamWOptions };
 
 export interface AccumulatedGrads {
   /** Mean cross-entropy over every counted target of all micro-batches. */
@@ -22,15 +34,19 @@ export interface AccumulatedGrads {
  */
 export class LoraTrainer {
   readonly optimizer: LoraAdamW;
+  readonly maxGradNorm: number | undefined;
   #step = 0;
 
   /** Takes ownership of `adapters` (disposed with the trainer). */
   constructor(
     readonly model: LlamaModel,
     readonly adapters: LoraAdapters,
-    optimizer: LoraAdamWOptions = {},
+    options: TrainerOptions = {},
   ) {
-    this.optimizer = new LoraAdamW(model.backend, adapters, optimizer);
+    const p = trainerOptions.safeParse(options);
+    if (!p.success) throw new OptionsError(`[lora] trainer options: ${p.error.issues[0].path.join('.')}: ${p.error.issues[0].message}`);
+    this.maxGradNorm = p.data.maxGradNorm;
+    this.optimizer = new LoraAdamW(model.backend, adapters, options.optimizer);
   }
 
   /** Forward + backward of every micro-batch, the gradients summed (the caller disposes them). */
@@ -59,13 +75,17 @@ export class LoraTrainer {
     return { loss, counted: total, grads: grads! };
   }
 
-  /** One optimizer step; `lr` overrides the optimizer's (a schedule). `skipped`: a non-finite gradient. */
-  async step(microBatches: readonly (readonly TrainExample[])[], lr?: number): Promise<{ loss: number; counted: number; skipped: boolean }> {
+  /**
+   * One optimizer step; `lr` overrides the optimizer's (a schedule, e.g. cosineSchedule(…)(steps taken)).
+   * `gradNorm`: the global norm before clipping (when maxGradNorm is set); `skipped`: a non-finite gradient.
+   */
+  async step(microBatches: readonly (readonly TrainExample[])[], lr?: number): Promise<{ loss: number; counted: number; gradNorm?: number; skipped: boolean }> {
     const a = await this.accumulate(microBatches);
     try {
+      const gradNorm = this.maxGradNorm === undefined ? undefined : await clipGradNorm(this.model.backend, a.grads, this.maxGradNorm);
       const ok = await this.optimizer.step(a.grads, lr);
       this.#step++;
-      return { loss: a.loss, counted: a.counted, skipped: !ok };
+      return { loss: a.loss, counted: a.counted, ...(gradNorm !== undefined ? { gradNorm } : {}), skipped: !ok };
     } finally {
       disposeGrads(a.grads);
     }

@@ -34,13 +34,14 @@ afterAll(() => {
 
 describe('LoRA training loop (llama fixture, cpu)', () => {
   it('LoraTrainer: AdamW steps on one repeated sequence lower its loss every step; the saved adapter read back gives the same loss', async () => {
-    const trainer = new LoraTrainer(model, initAdapters(model.config, loraSettings({ r: 4, alpha: 8 }), b, 'f32', 7), { lr: 1e-2 });
+    const trainer = new LoraTrainer(model, initAdapters(model.config, loraSettings({ r: 4, alpha: 8 }), b, 'f32', 7), { optimizer: { lr: 1e-2 }, maxGradNorm: 100 });
     const batch = [{ ids: golden.inputs[0] }, { ids: golden.inputs[0] }];
     try {
       const losses: number[] = [];
       for (let s = 0; s < 8; s++) {
         const r = await trainer.step([batch]);
         expect(r.skipped).toBe(false);
+        expect(r.gradNorm).toBeGreaterThan(0); // reported (clip.ts; clipping itself: clip_schedule.test.ts)
         losses.push(r.loss);
       }
       const after = await trainer.accumulate([batch]);
@@ -149,7 +150,7 @@ describe('LoRA training loop (llama fixture, cpu)', () => {
 
   it('bf16 adapters on a bf16 model: AdamW keeps f32 masters, the loss falls step by step', async () => {
     const m16 = await loadModel(FIXTURE, b, { dtype: 'bf16' });
-    const trainer = new LoraTrainer(m16, await readPeftAdapter(join(FIXTURE, 'lora'), m16.config, b, 'bf16'), { lr: 1e-2 });
+    const trainer = new LoraTrainer(m16, await readPeftAdapter(join(FIXTURE, 'lora'), m16.config, b, 'bf16'), { optimizer: { lr: 1e-2 } });
     try {
       await expect(trainer.step([[{ ids: golden.inputs[0] }]])).rejects.toThrow(/bf16 adapters need f32 master weights; call initMasters/);
       expect(trainer.optimizer.stepsTaken).toBe(0); // the refused step moved nothing
@@ -174,6 +175,9 @@ describe('LoRA training loop (llama fixture, cpu)', () => {
       await expect(loraStep(model, adapters, [{ ids: [5] }])).rejects.toThrow(/no target is counted/);
       await expect(loraStep(model, adapters, [{ ids }], { seed: -1 })).rejects.toThrow(/options: seed/);
       expect(() => loraSettings({ targets: ['lm_head' as never] })).toThrow(/settings: targets/);
+      expect(() => new LoraTrainer(model, adapters, { lr: 1e-3 } as never)).toThrow(/trainer options: .*lr/);
+      expect(() => new LoraTrainer(model, adapters, { maxGradNorm: 0 })).toThrow(/trainer options: maxGradNorm/);
+      expect(() => new LoraTrainer(model, adapters, { optimizer: { lr: -1 } })).toThrow(/optimizer options: lr/);
     } finally {
       disposeAdapters(adapters);
     }
