@@ -3,7 +3,8 @@ import type { Tensor } from '../../tensor.js';
 import type { ModelConfig } from '../config.js';
 import type { LayerInputs } from '../layer.js';
 import type { LayerWeights } from '../weights.js';
-import { loraOpOptions, type LayerAdapters, type LoraSettings, type LoraTarget } from './adapters.js';
+import { add } from './add.js';
+import { LORA_TARGETS, loraOpOptions, type LayerAdapters, type LoraSettings, type LoraTarget } from './adapters.js';
 
 /** The output of one projection and, when it is adapted, the xa = drop(x)·Aᵀ its backward needs. */
 export interface Projected {
@@ -46,7 +47,7 @@ export function disposeSaved(s: LayerSaved): void {
 
 /** Per-step dropout seeds: one per (layer, target), so no two projections share a mask. */
 export const dropoutSeed = (stepSeed: number, layer: number, target: LoraTarget): number =>
-  (Math.imul(stepSeed ^ 0x9e3779b9, 31) + layer * 7 + ['q', 'k', 'v', 'o', 'gate', 'up', 'down'].indexOf(target)) >>> 0;
+  (Math.imul(stepSeed ^ 0x9e3779b9, 31) + layer * LORA_TARGETS.length + LORA_TARGETS.indexOf(target)) >>> 0;
 
 export interface LoraContext {
   readonly settings: LoraSettings;
@@ -115,11 +116,9 @@ export function trainLayerForward(b: KernelBackend, c: ModelConfig, w: LayerWeig
 /** HF's window W lets a query see itself and the W − 1 keys before it (as ../layer.ts). */
 export const attentionOptions = (window: number | null) => ({ causal: true, ...(window !== null ? { window: { left: window - 1 } } : {}) });
 
-/** y + h through rms_norm's residual add (consumes y); `anyWeight` only fills the norm's weight slot. */
+/** y + h (add.ts; consumes y); `anyWeight` only fills the norm's weight slot. */
 function residual(b: KernelBackend, y: Tensor, h: Tensor, anyWeight: Tensor): Tensor {
-  const r = b.rmsNorm({ x: y, weight: anyWeight, residual: h });
+  const out = add(b, y, h, anyWeight);
   y.dispose();
-  r.y.dispose();
-  r.rstd.dispose();
-  return r.residual!;
+  return out;
 }
