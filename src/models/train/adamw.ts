@@ -127,6 +127,55 @@ export class LoraAdamW {
     }
   }
 
+  /**
+   * The moments (and masters) as f32 host tensors keyed `<layer>.<target>.<A|B>.<m|v|master>`,
+   * and the step count: what a checkpoint needs to resume bit for bit.
+   */
+  async exportState(): Promise<{ step: number; tensors: Record<string, { dtype: 'f32'; shape: readonly number[]; data: Float32Array }> }> {
+    const tensors: Record<string, { dtype: 'f32'; shape: readonly number[]; data: Float32Array }> = {};
+    for (const [key, s] of this.#slots) {
+      for (const [name, t] of [['m', s.m], ['v', s.v], ['master', s.master]] as const) {
+        if (t) tensors[`${key}.${name}`] = { dtype: 'f32', shape: t.shape, data: (await this.backend.read(t)) as Float32Array };
+      }
+    }
+    return { step: this.#step, tensors };
+  }
+
+  /**
+   * Restores exportState's output (replacing any state held): every key must name an adapter
+   * tensor this optimizer updates, with its shape; an unknown key or shape is an OptionsError.
+   */
+  importState(step: number, tensors: Readonly<Record<string, { dtype: string; shape: readonly number[]; data: ArrayLike<number> }>>): void {
+    if (!Number.isInteger(step) || step < 0) throw new OptionsError(`[lora] optimizer state: step: expected an integer ≥ 0, got ${step}`);
+    const shapes = new Map<string, readonly number[]>();
+    this.adapters.layers.forEach((la, l) => {
+      for (const t of this.adapters.settings.targets) {
+        const p = la[t];
+        if (p) (shapes.set(`${l}.${t}.A`, p.A.shape), shapes.set(`${l}.${t}.B`, p.B.shape));
+      }
+    });
+    const parsed = Object.entries(tensors).map(([name, t]) => {
+      const m = /^(.+)\.(m|v|master)$/.exec(name);
+      const shape = m ? shapes.get(m[1]) : undefined;
+      if (!m || !shape) throw new OptionsError(`[lora] optimizer state: "${name}" names no adapter tensor of these adapters`);
+      if (t.dtype !== 'f32' || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]) || t.data.length !== shape.reduce((a, d) => a * d, 1)) {
+        throw new OptionsError(`[lora] optimizer state: "${name}": expected f32[${shape.join(',')}], got ${t.dtype}[${t.shape.join(',')}]`);
+      }
+      return { key: m[1], part: m[2] as 'm' | 'v' | 'master', shape, data: Float32Array.from(t.data) };
+    });
+    for (const key of new Set(parsed.map((p) => p.key))) {
+      const parts = new Set(parsed.filter((p) => p.key === key).map((p) => p.part));
+      if (!parts.has('m') || !parts.has('v')) throw new OptionsError(`[lora] optimizer state: "${key}" needs both m and v`);
+    }
+    this.dispose();
+    for (const p of parsed) {
+      const s = this.#slots.get(p.key) ?? ({} as Slot);
+      s[p.part] = this.backend.tensor(p.data, p.shape, 'f32');
+      this.#slots.set(p.key, s);
+    }
+    this.#step = step;
+  }
+
   dispose(): void {
     for (const s of this.#slots.values()) (s.m.dispose(), s.v.dispose(), s.master?.dispose());
     this.#slots.clear();

@@ -10,3 +10,4 @@ export { cosineSchedule, cosineScheduleOptions, type CosineScheduleOptions } fro
 export { readPeftAdapter, peftKey } from './peft.js';
 export { writePeftAdapter } from './peft_write.js';
 export { readPeftConfig, peftConfigSchema, ADAPTER_CONFIG, ADAPTER_WEIGHTS, type PeftConfig } from './peft_config.js';
+export { saveCheckpoint, resumeTrainer, OPTIMIZER_FILE, STATE_FILE } from './checkpoint.js';

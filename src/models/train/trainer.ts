@@ -91,6 +91,17 @@ export class LoraTrainer {
     }
   }
 
+  /** Optimizer steps taken (they also seed each step's dropout masks). */
+  get stepsTaken(): number {
+    return this.#step;
+  }
+
+  /** For checkpoint.ts: a resumed trainer continues the step count (and so the dropout seeds). */
+  restoreStepCount(step: number): void {
+    if (!Number.isInteger(step) || step < 0) throw new OptionsError(`[lora] step: expected an integer ≥ 0, got ${step}`);
+    this.#step = step;
+  }
+
   /** The adapters as a PEFT folder (adapter_model.safetensors + adapter_config.json). */
   save(dir: string, baseModel: string | null = null): Promise<void> {
     return writePeftAdapter(dir, this.adapters, this.model.backend, baseModel);

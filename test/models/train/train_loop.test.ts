@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,8 @@ import { initAdapters, loraSettings } from '../../../src/models/train/init.js';
 import { readPeftAdapter } from '../../../src/models/train/peft.js';
 import { loraStep } from '../../../src/models/train/step.js';
 import { LoraTrainer } from '../../../src/models/train/trainer.js';
+import { OPTIMIZER_FILE, STATE_FILE, resumeTrainer, saveCheckpoint } from '../../../src/models/train/checkpoint.js';
+import { encodeSafetensors } from '../../../src/models/safetensors/index.js';
 import { OptionsError } from '../../../src/errors.js';
 
 const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'models', 'llama');
@@ -162,6 +164,60 @@ describe('LoRA training loop (llama fixture, cpu)', () => {
     } finally {
       trainer.dispose();
       m16.dispose();
+    }
+  });
+
+  it.each(['f32', 'bf16'] as const)('%s: a checkpoint resumes bit for bit (adapters, moments, masters, step count and dropout seeds)', async (dtype) => {
+    const m = dtype === 'f32' ? model : await loadModel(FIXTURE, b, { dtype });
+    const settings = loraSettings({ r: 4, alpha: 8, dropout: 0.1 });
+    const first = new LoraTrainer(m, initAdapters(m.config, settings, b, dtype, 3), { optimizer: { lr: 1e-2, weightDecay: 0.01 }, maxGradNorm: 1 });
+    const batch = [[{ ids: golden.inputs[1] }]];
+    const dir = join(tmp, `ckpt-${dtype}`);
+    let resumed: LoraTrainer | undefined;
+    try {
+      if (dtype !== 'f32') await first.optimizer.initMasters();
+      for (let s = 0; s < 2; s++) await first.step(batch);
+      await saveCheckpoint(first, dir);
+      const want = [(await first.step(batch)).loss, (await first.step(batch)).loss];
+      resumed = await resumeTrainer(dir, m);
+      expect(resumed.stepsTaken).toBe(2);
+      const got = [(await resumed.step(batch)).loss, (await resumed.step(batch)).loss];
+      expect(got).toEqual(want);
+      for (let l = 0; l < m.config.numLayers; l++) {
+        for (const t of settings.targets) {
+          for (const k of ['A', 'B'] as const) {
+            const x = await b.read(first.adapters.layers[l][t]![k]);
+            const y = await b.read(resumed.adapters.layers[l][t]![k]);
+            expect(Buffer.from(y.buffer, y.byteOffset, y.byteLength).equals(Buffer.from(x.buffer, x.byteOffset, x.byteLength)), `${l}.${t}.${k}`).toBe(true);
+          }
+        }
+      }
+    } finally {
+      first.dispose();
+      resumed?.dispose();
+      if (m !== model) m.dispose();
+    }
+  });
+
+  it('refuses a checkpoint whose state or optimizer file does not fit', async () => {
+    const trainer = new LoraTrainer(model, initAdapters(model.config, loraSettings({ r: 2, alpha: 4, targets: ['v'] }), b, 'f32', 1));
+    const dir = join(tmp, 'ckpt-bad');
+    try {
+      await trainer.step([[{ ids: golden.inputs[1] }]]);
+      await saveCheckpoint(trainer, dir);
+      const state = readFileSync(join(dir, STATE_FILE), 'utf8');
+      writeFileSync(join(dir, STATE_FILE), state.replace('"version": 1', '"version": 2'));
+      await expect(resumeTrainer(dir, model)).rejects.toThrow(/trainer_state\.json: version/);
+      writeFileSync(join(dir, STATE_FILE), state);
+      const opt = await trainer.optimizer.exportState();
+      const [k0] = Object.keys(opt.tensors);
+      writeFileSync(join(dir, OPTIMIZER_FILE), encodeSafetensors({ ...opt.tensors, [k0.replace(/^0\./, '9.')]: opt.tensors[k0] }));
+      await expect(resumeTrainer(dir, model)).rejects.toThrow(/optimizer state: "9\.v\.A\.m" names no adapter tensor/);
+      const { [k0]: _dropped, ...rest } = opt.tensors;
+      writeFileSync(join(dir, OPTIMIZER_FILE), encodeSafetensors(rest));
+      await expect(resumeTrainer(dir, model)).rejects.toThrow(/needs both m and v/);
+    } finally {
+      trainer.dispose();
     }
   });
 
