@@ -11,3 +11,4 @@ export { readPeftAdapter, peftKey } from './peft.js';
 export { writePeftAdapter } from './peft_write.js';
 export { readPeftConfig, peftConfigSchema, ADAPTER_CONFIG, ADAPTER_WEIGHTS, type PeftConfig } from './peft_config.js';
 export { saveCheckpoint, resumeTrainer, OPTIMIZER_FILE, STATE_FILE } from './checkpoint.js';
+export { parseJsonl, tokenizeRecord, packMicroBatches, trainRecord, type TrainRecord, type TrainTokenizer } from './data.js';
