@@ -1,8 +1,13 @@
 import { z } from 'zod';
 import { OptionsError } from '../../errors.js';
-import type { ChatMessage } from '../tokenizer.js';
 import { IGNORE } from './labels.js';
 import type { TrainExample } from './step.js';
+
+/** A chat turn (the shape of tokenizer.ts's ChatMessage, kept here so training data needs no tokenizer library). */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
 
 /** What the data path needs of a tokenizer (TextTokenizer has it). */
 export interface TrainTokenizer {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OptionsError } from '../../../src/errors.js';
-import type { ChatMessage } from '../../../src/models/tokenizer.js';
-import { packMicroBatches, parseJsonl, tokenizeRecord, type TrainTokenizer } from '../../../src/models/train/data.js';
+import { packMicroBatches, parseJsonl, tokenizeRecord, type ChatMessage, type TrainTokenizer } from '../../../src/models/train/data.js';
 
 /**
  * A character tokenizer with a chat template (the data logic does not depend on BPE; the
