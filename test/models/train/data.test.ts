@@ -35,9 +35,9 @@ describe('training data: JSONL records, chat masking, micro-batches', () => {
     const e = tokenizeRecord(chat, tok, 100);
     const whole = '<u>hi</><a>ok</><u>x</><a>yo</>';
     expect(e.ids).toEqual(codes(whole));
-    const learned = e.labels!.map((l, i) => (l === -100 ? ' ' : whole[i])).join('');
+    X
     expect(learned).toBe(' '.repeat('<u>hi</><a>'.length) + 'ok</>' + ' '.repeat('<u>x</><a>'.length) + 'yo</>');
-    e.labels!.forEach((l, i) => expect(l === -100 || l === e.ids[i]).toBe(true));
+    Array.from(e.labels!).forEach((l, i) => expect(l === -100 || l === e.ids[i]).toBe(true));
     const cut = tokenizeRecord(chat, tok, 13);
     expect(cut.ids.length).toBe(13);
     expect(cut.labels!.length).toBe(13);
