@@ -35,7 +35,7 @@ describe('training data: JSONL records, chat masking, micro-batches', () => {
     const e = tokenizeRecord(chat, tok, 100);
     const whole = '<u>hi</><a>ok</><u>x</><a>yo</>';
     expect(e.ids).toEqual(codes(whole));
-    X
+    const learned = Array.from(e.labels!, (l, i) => (l === -100 ? ' ' : whole[i])).join('');
     expect(learned).toBe(' '.repeat('<u>hi</><a>'.length) + 'ok</>' + ' '.repeat('<u>x</><a>'.length) + 'yo</>');
     Array.from(e.labels!).forEach((l, i) => expect(l === -100 || l === e.ids[i]).toBe(true));
     const cut = tokenizeRecord(chat, tok, 13);
