@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OptionsError } from '../../../src/errors.js';
 import { packMicroBatches, parseJsonl, tokenizeRecord, type ChatMessage, type TrainTokenizer } from '../../../src/models/train/data.js';
@@ -41,6 +42,21 @@ describe('training data: JSONL records, chat masking, micro-batches', () => {
     const cut = tokenizeRecord(chat, tok, 13);
     expect(cut.ids.length).toBe(13);
     expect(cut.labels!.length).toBe(13);
+  });
+
+  it("the llama fixture's real tokenizer and chat template: assistant turns learned, everything before masked", async () => {
+    const { TextTokenizer } = await import('../../../src/models/tokenizer.js');
+    const tok = await TextTokenizer.load(join(process.cwd(), 'test', 'fixtures', 'models', 'llama'));
+    const messages = [
+      { role: 'system' as const, content: 'Be brief.' },
+      { role: 'user' as const, content: 'Hello world!' },
+      { role: 'assistant' as const, content: 'Hello again, world.' },
+    ];
+    const e = tokenizeRecord({ messages }, tok, 1000);
+    expect(e.ids).toEqual(tok.encode(tok.applyChatTemplate(messages, false), false));
+    const prompt = tok.encode(tok.applyChatTemplate(messages.slice(0, 2), true), false).length;
+    Array.from(e.labels!).forEach((l, i) => expect(l, `label ${i}`).toBe(i < prompt ? -100 : e.ids[i]));
+    expect(tok.decode(e.ids.slice(prompt), false)).toContain('Hello again, world.');
   });
 
   it('refuses a chat whose template rendering does not tokenize to a prefix (a merge across the turn boundary)', () => {
