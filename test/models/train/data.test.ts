@@ -56,7 +56,7 @@ describe('training data: JSONL records, chat masking, micro-batches', () => {
     expect(e.ids).toEqual(tok.encode(tok.applyChatTemplate(messages, false), false));
     const prompt = tok.encode(tok.applyChatTemplate(messages.slice(0, 2), true), false).length;
     Array.from(e.labels!).forEach((l, i) => expect(l, `label ${i}`).toBe(i < prompt ? -100 : e.ids[i]));
-    expect(tok.decode(e.ids.slice(prompt), false)).toContain('Hello again, world.');
+    expect(tok.decode(Array.from(e.ids).slice(prompt), false)).toContain('Hello again, world.');
   });
 
   it('refuses a chat whose template rendering does not tokenize to a prefix (a merge across the turn boundary)', () => {
