@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
 import { registerDevices } from './devices.js';
+import { registerFinetune } from './finetune.js';
 import { registerFuzz } from './fuzz.js';
 import { registerOps } from './ops.js';
 import { registerSoak } from './soak.js';
@@ -18,6 +19,7 @@ registerConformance(program);
 registerBench(program);
 registerFuzz(program);
 registerSoak(program);
+registerFinetune(program);
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`pmetal: ${e instanceof Error ? e.message : String(e)}\n`);
