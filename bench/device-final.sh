@@ -5,7 +5,7 @@
 # chunks of FUZZ_CHUNK cases until FUZZ_S seconds are spent, the host cost of small ops, the
 # decode-shaped gemm rows, the bench shapes of NEW_OPS, the PyTorch sections TORCH_SECTIONS and
 # the model fixtures script FIXTURES (run with its output dir) — JSON under $OUT. HOST=0 skips
-# the host-cost and GEMV rows; CONF_ARGS narrows the conformance run. Everything written comes back as $OUT/results.tgz (the device
+# the host-cost and GEMV rows; BENCHES runs several benches, each with its own limit; CONF_ARGS narrows the conformance run, NEW_ARGS the NEW_OPS bench. Everything written comes back as $OUT/results.tgz (the device
 # tool returns only a few files).
 set -u
 FINAL_OUT=$OUT; OUT=$(mktemp -d); trap 'tar -C $OUT -czf $FINAL_OUT/results.tgz .' EXIT
@@ -27,7 +27,7 @@ echo "conformance exit $?"; grep -E 'FAIL|passed' $OUT/conformance.txt | head -2
 end=$(( $(date +%s) + ${FUZZ_S:-200} )); seed=${FUZZ_SEED0:-1}
 while [ $(date +%s) -lt $end ]; do
   for i in $(seq ${FUZZ_PAR:-1}); do
-    timeout $(( end - $(date +%s) + 30 )) $NODE dist/cli.js fuzz --backend webgpu --toggles $T --cases ${FUZZ_CHUNK:-2000} --seed $seed --json $OUT/fuzz-$seed.json > $OUT/fuzz-$seed.txt 2>/dev/null &
+    timeout ${FUZZ_T:-400} $NODE dist/cli.js fuzz --backend webgpu --toggles $T --cases ${FUZZ_CHUNK:-2000} --seed $seed --json $OUT/fuzz-$seed.json > $OUT/fuzz-$seed.txt 2>/dev/null &
     seed=$((seed + 1))
   done
   wait
@@ -40,8 +40,18 @@ if [ "${HOST:-1}" = 1 ]; then
   done
 fi
 if [ -n "${NEW_OPS:-}" ]; then
-  timeout ${NEW_S:-120} $NODE dist/cli.js bench --op $NEW_OPS $B --reps 5 --json $OUT/new-ops.json > $OUT/new-ops.txt 2>$OUT/new-ops.err
+  timeout ${NEW_S:-120} $NODE dist/cli.js bench --op $NEW_OPS $B --reps 5 ${NEW_ARGS:-} --json $OUT/new-ops.json > $OUT/new-ops.txt 2>$OUT/new-ops.err
   echo "new ops exit $?"; cat $OUT/new-ops.txt | cut -c1-200
+fi
+# BENCHES: bench runs separated by ';' (e.g. "--op decode_attention --dtype f16;--op sample"),
+# each under its own BENCH_T-second limit, numbered bench-<i>.json.
+if [ -n "${BENCHES:-}" ]; then
+  i=0; IFS=';' read -ra SETS <<< "$BENCHES"
+  for set in "${SETS[@]}"; do
+    i=$((i + 1))
+    timeout ${BENCH_T:-90} $NODE dist/cli.js bench $set $B --reps 5 --json $OUT/bench-$i.json > $OUT/bench-$i.txt 2>$OUT/bench-$i.err
+    echo "bench $i ($set) exit $?"; cut -c1-160 $OUT/bench-$i.txt | grep -v "^$" | head -40
+  done
 fi
 if [ -n "${TORCH_SECTIONS:-}" ]; then
   timeout ${TORCH_S:-200} python3 bench/peers/torch_ceiling.py $TORCH_SECTIONS > $OUT/torch.json 2>$OUT/torch.err

@@ -5,6 +5,7 @@ import { registerConformance } from './conformance.js';
 import { registerDevices } from './devices.js';
 import { registerFinetune } from './finetune.js';
 import { registerFuzz } from './fuzz.js';
+import { registerGenerate } from './generate.js';
 import { registerOps } from './ops.js';
 import { registerSoak } from './soak.js';
 
@@ -20,6 +21,7 @@ registerBench(program);
 registerFuzz(program);
 registerSoak(program);
 registerFinetune(program);
+registerGenerate(program);
 
 program.parseAsync().catch((e: unknown) => {
   process.stderr.write(`pmetal: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'DEVICE_LOST'
   | 'KERNEL'
   | 'LIMIT'
-  | 'MODEL_LOAD';
+  | 'MODEL_LOAD'
+  | 'DATA';
 
 export class PmetalError extends Error {
   readonly code: ErrorCode;
@@ -124,5 +125,21 @@ export class ModelLoadError extends PmetalError {
     super('MODEL_LOAD', message, options);
     this.file = options?.file;
     this.tensor = options?.tensor;
+  }
+}
+
+/**
+ * A training-data file (JSONL) has a malformed record: not JSON, not a `{"text"}` or
+ * `{"messages"}` record, or a conversation the chat template cannot mask. The message names the
+ * file, the 1-based line and what was expected; `file` and `line` carry them too, so a caller
+ * that skips bad records can count and report them without parsing the message.
+ */
+export class DataError extends PmetalError {
+  readonly file: string;
+  readonly line?: number;
+  constructor(message: string, options: { cause?: unknown; file: string; line?: number }) {
+    super('DATA', message, options);
+    this.file = options.file;
+    this.line = options.line;
   }
 }

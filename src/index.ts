@@ -29,8 +29,16 @@ export { classifyChipName } from './backend/metal/chip.js';
 export type { ChipInfo, MetalTier } from './backend/metal/launch.js';
 // Models (Llama family) on any backend, and the safetensors reader/writer they load through.
 export { loadModel, loadModelOptions, type LoadModelOptions } from './models/load.js';
-export { LlamaModel } from './models/llama.js';
+export { LlamaModel, type ModelCache } from './models/llama.js';
+export { PagedKvCache } from './models/paged_cache.js';
+export { KvCache } from './models/kv_cache.js';
+export { generateOptions, type GenerateOptions } from './models/generate.js';
+export { generateText, generateTextOptions, type GenerateTextOptions } from './models/generate_text.js';
 export { loadConfig, parseConfig, ARCHITECTURES, type ModelConfig, type Architecture } from './models/config.js';
 export { Checkpoint, SafetensorsFile, encodeSafetensors, writeSafetensors, type LoadedTensor, type TensorToWrite, type TensorExpectation } from './models/safetensors/index.js';
+// Fine-tuning data: JSONL → tokenized, prompt-masked, packed varlen batches; the lr schedule and gradient accumulation.
+export { TextTokenizer, type ChatMessage } from './models/tokenizer.js';
+export { loadDataset, PackedLoader, IGNORE_INDEX, type Dataset, type DatasetOptions, type DatasetStats, type TokenizedSequence, type Cursor, type LoaderState, type LoaderOptions, type TrainBatch } from './models/train/data/index.js';
+export { cosineWithWarmup, StepPlan, type CosineScheduleOptions, type LrSchedule, type OptimizerStep, type BatchSource } from './models/train/schedule.js';
 // LoRA fine-tuning: packed forward/backward, AdamW, PEFT adapters in and out.
 export * from './models/train/index.js';

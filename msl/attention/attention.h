@@ -1,6 +1,7 @@
-// Shared by the attention kernels (flash_attention.metal, flash_attention_backward.metal):
-// the function constants, the row geometry (over either Params struct, each defined in its
-// kernel's file: FaParams, FaBwdParams) and the varlen check.
+// Shared by the attention kernels (flash_attention.metal, flash_attention_mpp.metal,
+// flash_attention_backward.metal): the function constants, the row geometry (over either
+// Params struct: FaParams in fa_params.h, FaBwdParams in the backward's file) and the varlen
+// check.
 #pragma once
 #include <metal_stdlib>
 using namespace metal;

@@ -3,9 +3,8 @@
 //
 // Grid: (ceil(N/BN), ceil(M/BM), batch) threadgroups of SG SIMD-groups. Each threadgroup
 // views its batch's operands as tensors (extents innermost first: a row-major R×C matrix has
-// extents (C, R)), zeroes a cooperative f32 destination tile and multiply-accumulates it over
-// K in BK-deep slices: zero + multiply_accumulate gives the same result whichever default
-// mode an implementation has. Out-of-extent elements read as zero and the destination
+// extents (C, R)) and runs the shared tile matmul (gemm/mpp_tile.h) over K in BK-deep
+// slices straight from device memory. Out-of-extent elements read as zero and the destination
 // tile's elements past M or N are never stored (ragged M and N). The launcher only runs
 // this kernel when K % BK == 0 (BK = 32): PMetal found the accelerator path wrong for a
 // partial final K slice.
@@ -13,11 +12,24 @@
 // Buffers: 0 a, 1 b, 2 c (gemm_has_c), 3 bias (gemm_has_bias), 4 y, 5 GemmParams.
 #pragma once
 #include <metal_stdlib>
-#include <metal_tensor>
-#include <MetalPerformancePrimitives/MetalPerformancePrimitives.h>
 #include "gemm/epilogue.h"
+#include "gemm/mpp_tile.h"
 #include "gemm/params.h"
 using namespace metal;
+
+// The gemm epilogue (gemm/epilogue.h) for mpp_acc_store: output element (row, col) of batch
+// ybase's M×N output.
+template <typename U>
+struct gemm_mpp_store {
+  device U* y;
+  device const U* c;
+  device const U* bias;
+  constant GemmParams* p;
+  ulong ybase;
+  void operator()(float v, int row, int col) const {
+    gemm_store_element<U>(v, y, c, bias, *p, ybase + ulong(row) * p->n + uint(col), uint(col));
+  }
+};
 
 template <typename T, typename U, bool TA, bool TB, int BM, int BN, int BK, int SG>
 [[kernel]] void gemm_mpp(
@@ -40,15 +52,13 @@ template <typename T, typename U, bool TA, bool TB, int BM, int BN, int BK, int 
   // op(B) is K×N: B stored K×N has extents (N, K); transposed, stored N×K, extents (K, N).
   auto B = tensor<device T, dextents<int32_t, 2>, tensor_inline>(bb, TB ? dextents<int32_t, 2>(K, N) : dextents<int32_t, 2>(N, K));
 
-  constexpr auto desc = matmul2d_descriptor(BM, BN, BK, TA, TB, false, matmul2d_descriptor::mode::multiply_accumulate);
-  matmul2d<desc, execution_simdgroups<SG>> op;
+  typename mpp_tile<BM, BN, BK, TA, TB, SG>::op_type op;
 
   // The slices at K = 0 give the cooperative tensor's type (their extents do not matter).
   auto mA0 = TA ? A.slice(row0, 0) : A.slice(0, row0);
   auto mB0 = TB ? B.slice(0, col0) : B.slice(col0, 0);
   auto acc = op.template get_destination_cooperative_tensor<__remove_addrspace_t<decltype(mA0)>, __remove_addrspace_t<decltype(mB0)>, float>();
-  for (uint16_t i = 0; i < acc.get_capacity(); ++i)
-    if (acc.get_mask(i)) acc[i] = 0.0f;
+  mpp_acc_zero(acc);
 
   for (int k = 0; k < K; k += BK) {
     auto mA = TA ? A.slice(row0, k) : A.slice(k, row0);
@@ -56,11 +66,6 @@ template <typename T, typename U, bool TA, bool TB, int BM, int BN, int BK, int 
     op.run(mA, mB, acc);
   }
 
-  // Epilogue on the elements this thread holds (index: [0] column, [1] row in the tile).
-  for (uint16_t i = 0; i < acc.get_capacity(); ++i) {
-    if (!acc.get_mask(i)) continue;
-    auto ix = acc.get_multidimensional_index(i);
-    const int row = row0 + int(ix[1]), col = col0 + int(ix[0]);
-    if (row < M && col < N) gemm_store_element<U>(acc[i], y, c, bias, p, ybase + ulong(row) * uint(N) + uint(col), uint(col));
-  }
+  const gemm_mpp_store<U> store{y, c, bias, &p, ybase};
+  mpp_acc_store(acc, row0, col0, M, N, store);
 }

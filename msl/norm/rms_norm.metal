@@ -1,6 +1,7 @@
 // RMSNorm over rows: y = h · w / sqrt(mean(h²) + eps), h = x (+ residual), one threadgroup
 // a row. Writes rstd (f32) for the backward and, with has_residual, h as the new residual.
 // f32 accumulation; outputs rounded once to T (float → half / bfloat is round-to-nearest-even).
+// rms_norm_rstd_*: rstd alone (fused_norm_lora, whose gemms normalise x as they stage it).
 #include <metal_stdlib>
 #include "common/reduce.h"
 using namespace metal;
@@ -13,6 +14,20 @@ struct RmsNormParams {
   uint n;
   float eps;
 };
+
+// r = (mean(h²) + eps)^-½ of the row at `base`, every thread of the threadgroup taking part.
+template <typename T>
+inline float rms_row_rstd(device const T* x, device const T* res, bool with_res, ulong base, uint n, float eps,
+                          threadgroup float* scratch, uint lid, uint tpg, uint sg, uint lane, uint nsg) {
+  float ss = 0.0f;
+  for (uint j = lid; j < n; j += tpg) {
+    float v = float(x[base + j]);
+    if (with_res) v += float(res[base + j]);
+    ss += v * v;
+  }
+  const float total = tg_sum(ss, scratch, sg, lane, nsg);
+  return precise::rsqrt(total / float(n) + eps);
+}
 
 template <typename T>
 kernel void rms_norm(device const T* x [[buffer(0)]],
@@ -30,14 +45,7 @@ kernel void rms_norm(device const T* x [[buffer(0)]],
                      uint nsg [[simdgroups_per_threadgroup]]) {
   threadgroup float scratch[32];
   const ulong base = ulong(row) * p.n;
-  float ss = 0.0f;
-  for (uint j = lid; j < p.n; j += tpg) {
-    float v = float(x[base + j]);
-    if (has_residual) v += float(res[base + j]);
-    ss += v * v;
-  }
-  const float total = tg_sum(ss, scratch, sg, lane, nsg);
-  const float r = precise::rsqrt(total / float(p.n) + p.eps);
+  const float r = rms_row_rstd(x, res, has_residual, base, p.n, p.eps, scratch, lid, tpg, sg, lane, nsg);
   if (lid == 0) rstd[row] = r;
   for (uint j = lid; j < p.n; j += tpg) {
     float v = float(x[base + j]);
@@ -49,8 +57,26 @@ kernel void rms_norm(device const T* x [[buffer(0)]],
   }
 }
 
+template <typename T>
+kernel void rms_norm_rstd(device const T* x [[buffer(0)]],
+                          device float* rstd [[buffer(3)]],
+                          constant RmsNormParams& p [[buffer(6)]],
+                          uint row [[threadgroup_position_in_grid]],
+                          uint lid [[thread_index_in_threadgroup]],
+                          uint tpg [[threads_per_threadgroup]],
+                          uint sg [[simdgroup_index_in_threadgroup]],
+                          uint lane [[thread_index_in_simdgroup]],
+                          uint nsg [[simdgroups_per_threadgroup]]) {
+  threadgroup float scratch[32];
+  const float r = rms_row_rstd(x, x, false, ulong(row) * p.n, p.n, p.eps, scratch, lid, tpg, sg, lane, nsg);
+  if (lid == 0) rstd[row] = r;
+}
+
 #define instantiate_rms_norm(name, T) \
   template [[host_name(name)]] [[kernel]] decltype(rms_norm<T>) rms_norm<T>;
 instantiate_rms_norm("rms_norm_f32", float)
 instantiate_rms_norm("rms_norm_f16", half)
 instantiate_rms_norm("rms_norm_bf16", bfloat)
+template [[host_name("rms_norm_rstd_f32")]] [[kernel]] decltype(rms_norm_rstd<float>) rms_norm_rstd<float>;
+template [[host_name("rms_norm_rstd_f16")]] [[kernel]] decltype(rms_norm_rstd<half>) rms_norm_rstd<half>;
+template [[host_name("rms_norm_rstd_bf16")]] [[kernel]] decltype(rms_norm_rstd<bfloat>) rms_norm_rstd<bfloat>;

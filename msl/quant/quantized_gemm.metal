@@ -1,5 +1,6 @@
 // quantized_gemm: y = x·dequant(W)ᵀ, W [N, K] decoded by decode.h, f32 accumulation (the
-// bound of src/ops/quantized_gemm/spec.ts holds for any order). metal3 only for now.
+// bound of src/ops/quantized_gemm/spec.ts holds for any order). The Metal 3 tier; the
+// Metal 4 prefill (tensor-op matmul) is quant/qgemm_mpp.metal.
 //
 // qgemv (M ≤ 16, decode): a threadgroup of 8 SIMD-groups; SIMD-group g owns column
 //   tg·8 + g (one row of W, contiguous) and its 32 lanes stride along K in runs of 8 weights
@@ -11,17 +12,9 @@
 // GGUF instantiations bind `w` again at 1 and 2 (never read).
 #include <metal_stdlib>
 #include "quant/decode.h"
+#include "quant/qgemm_instantiate.h"
+#include "quant/qgemm_params.h"
 using namespace metal;
-
-// Same fields, in order, as QGEMM_MSL_PARAMS in src/backend/metal/launchers/quantized_gemm.ts.
-struct QgemmParams {
-  uint m;
-  uint n;
-  uint k;
-  uint row_bytes;
-  uint group;
-  uint gpr;
-};
 
 template <int FMT, typename S, typename X, typename Y>
 [[kernel]] void qgemv(device const uchar* w [[buffer(0)]],
@@ -130,28 +123,5 @@ template <int FMT, typename S, typename X, typename Y>
   }
 }
 
-// Host names are single literals: built by token pasting, then stringified.
-#define qg_str(x) #x
-#define instantiate_qg(kern, name, F, S, X, Y) \
-  template [[host_name(qg_str(name))]] [[kernel]] decltype(kern<F, S, X, Y>) kern<F, S, X, Y>;
-#define instantiate_qg_y(kern, fmt, F, sn, S, xn, X) \
-  instantiate_qg(kern, kern##_##fmt##_##sn##_##xn##_f32, F, S, X, float) \
-  instantiate_qg(kern, kern##_##fmt##_##sn##_##xn##_f16, F, S, X, half) \
-  instantiate_qg(kern, kern##_##fmt##_##sn##_##xn##_bf16, F, S, X, bfloat)
-#define instantiate_qg_x(kern, fmt, F, sn, S) \
-  instantiate_qg_y(kern, fmt, F, sn, S, f32, float) \
-  instantiate_qg_y(kern, fmt, F, sn, S, f16, half) \
-  instantiate_qg_y(kern, fmt, F, sn, S, bf16, bfloat)
-#define instantiate_qg_fmt(kern) \
-  instantiate_qg_x(kern, mlx4, QFMT_MLX4, f32, float) \
-  instantiate_qg_x(kern, mlx4, QFMT_MLX4, f16, half) \
-  instantiate_qg_x(kern, mlx4, QFMT_MLX4, bf16, bfloat) \
-  instantiate_qg_x(kern, mlx8, QFMT_MLX8, f32, float) \
-  instantiate_qg_x(kern, mlx8, QFMT_MLX8, f16, half) \
-  instantiate_qg_x(kern, mlx8, QFMT_MLX8, bf16, bfloat) \
-  instantiate_qg_x(kern, q4_0, QFMT_Q4_0, none, float) \
-  instantiate_qg_x(kern, q8_0, QFMT_Q8_0, none, float) \
-  instantiate_qg_x(kern, q4_k, QFMT_Q4_K, none, float) \
-  instantiate_qg_x(kern, q6_k, QFMT_Q6_K, none, float)
 instantiate_qg_fmt(qgemv)
 instantiate_qg_fmt(qgemm_tiled)

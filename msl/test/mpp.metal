@@ -48,12 +48,12 @@ kernel void mpp_gemm_nt_bias(device float* A_buf [[buffer(0)]],
   auto mC = C.slice(tgid.x * 32, tgid.y * 32);
   auto cT = op.get_destination_cooperative_tensor<__remove_addrspace_t<decltype(mA)>, __remove_addrspace_t<decltype(mB)>, float>();
   for (uint16_t i = 0; i < cT.get_capacity(); ++i)
-    if (cT.get_mask(i)) cT[i] = 0;
+    if (cT.is_valid_element(i)) cT[i] = 0;
   op.run(mA, mB, cT);
   auto bT = op.get_destination_cooperative_tensor<__remove_addrspace_t<decltype(mA)>, __remove_addrspace_t<decltype(mB)>, float>();
   bT.load(bias.slice(tgid.x * 32, tgid.y * 32));
   for (uint16_t i = 0; i < cT.get_capacity(); ++i) {
-    if (!cT.get_mask(i)) continue;
+    if (!cT.is_valid_element(i)) continue;
     auto idx = cT.get_multidimensional_index(i);
     cT[i] = max(cT[i] + bT[i], 0.0f) + (idx[0] < 0 ? 1.0f : 0.0f);
   }

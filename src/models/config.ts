@@ -41,6 +41,8 @@ export interface ModelConfig {
   readonly eosTokenIds: readonly number[];
   /** The dtype config.json says the weights were saved in (informative; the file's dtypes rule). */
   readonly savedDtype: string | null;
+  /** MLX affine quantization (mlx_lm's "quantization": {group_size, bits}) of the weights that carry scales. */
+  readonly quantization: { readonly groupSize: 32 | 64 | 128; readonly bits: 4 | 8 } | null;
 }
 
 const posInt = z.number().int().positive();
@@ -70,6 +72,11 @@ const base = z
     torch_dtype: z.string().nullable().optional(),
     dtype: z.string().nullable().optional(),
     ...ropeFields,
+    quantization: z
+      .object({ group_size: z.union([z.literal(32), z.literal(64), z.literal(128)]), bits: z.union([z.literal(4), z.literal(8)]) })
+      .passthrough()
+      .nullable()
+      .optional(),
   })
   .passthrough();
 type Raw = z.infer<typeof base>;
@@ -146,6 +153,7 @@ export function parseConfig(raw: unknown, file: string): ModelConfig {
     bosTokenId: c.bos_token_id ?? null,
     eosTokenIds: eos === null || eos === undefined ? [] : Array.isArray(eos) ? eos : [eos],
     savedDtype: c.torch_dtype ?? c.dtype ?? null,
+    quantization: c.quantization ? { groupSize: c.quantization.group_size, bits: c.quantization.bits } : null,
   };
 }
 

@@ -1,73 +1,87 @@
 import type { KernelBackend } from '../backend/interface.js';
+import type { FloatDType } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
+import type { Attend } from './attention.js';
 import type { ModelConfig } from './config.js';
+import { applyLinear } from './linear.js';
 import type { LayerWeights } from './weights.js';
 
-/** Per-forward tensors every layer shares: positions for rope, sequence bounds for attention. */
+/** Per-forward inputs every layer shares: rope positions (i32 [N]) and how attention is done. */
 export interface LayerInputs {
   readonly positions: Tensor;
-  readonly cu: Tensor;
   readonly tokens: number;
+  readonly attend: Attend;
+  readonly dtype: FloatDType;
 }
 
-const linear = (b: KernelBackend, x: Tensor, w: Tensor, bias?: Tensor, residual?: Tensor): Tensor =>
-  b.gemm({ a: x, b: w, bias, c: residual }, { transB: true, ...(residual ? { beta: 1 } : {}) }).y;
+/**
+ * The residual stream between layers as (h, delta): the hidden state is h + delta, added by
+ * the next RMSNorm (rms_norm's fused residual input returns the sum as the new h). Layer 0
+ * starts with the embedding as delta and no h. So no linear layer needs a residual input —
+ * which quantized_gemm does not have — and each add costs no pass of its own.
+ */
+export interface Stream {
+  readonly h?: Tensor;
+  readonly delta: Tensor;
+}
+
+/** RMSNorm of h + delta; returns the normalised rows and the sum (the new h). Consumes the stream. */
+export function addNorm(b: KernelBackend, s: Stream, weight: Tensor, eps: number): { y: Tensor; h: Tensor } {
+  if (!s.h) {
+    const r = b.rmsNorm({ x: s.delta, weight }, { eps });
+    r.rstd.dispose();
+    return { y: r.y, h: s.delta };
+  }
+  const r = b.rmsNorm({ x: s.delta, residual: s.h, weight }, { eps });
+  r.rstd.dispose();
+  s.h.dispose();
+  s.delta.dispose();
+  return { y: r.y, h: r.residual! };
+}
 
 /**
- * One decoder layer, HF's order: h + o(attn(rope(norm_qk(q, k)), v)) then h + down(silu(gate)·up)
- * on RMSNorm'd inputs. The residual adds ride on gemm's c (beta = 1), so no separate add op;
- * every intermediate is disposed as soon as the next op has been recorded with it. Returns the
- * new hidden state; `h` stays the caller's.
+ * One decoder layer, HF's order: h + o(attn(rope(norm_qk(q, k)), v)), then
+ * h + down(silu(gate)·up), each on RMSNorm'd inputs. Every intermediate is disposed as soon as
+ * the op that reads it has been recorded. Consumes `s`, returns the next stream.
  */
-export function decoderLayer(b: KernelBackend, c: ModelConfig, w: LayerWeights, window: number | null, h: Tensor, io: LayerInputs): Tensor {
+export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w: LayerWeights, s: Stream, io: LayerInputs): Stream {
   const T = io.tokens;
   const D = c.headDim;
-  const eps = { eps: c.rmsNormEps };
+  const lin = (x: Tensor, l: LayerWeights['q']) => applyLinear(b, x, l, io.dtype);
 
-  const n1 = b.rmsNorm({ x: h, weight: w.inputNorm }, eps);
-  n1.rstd.dispose();
-  const heads = (proj: Tensor, bias: Tensor | undefined, n: number, norm: Tensor | undefined): Tensor => {
-    let x = b.reshape(linear(b, n1.y, proj, bias), [T, n, D]);
+  const n1 = addNorm(b, s, w.inputNorm, c.rmsNormEps);
+  const heads = (proj: LayerWeights['q'], n: number, norm: Tensor | undefined): Tensor => {
+    let x = b.reshape(lin(n1.y, proj), [T, n, D]);
     if (norm) {
       // Qwen3: RMSNorm over each head's D values, before rope.
-      const r = b.rmsNorm({ x, weight: norm }, eps);
+      const r = b.rmsNorm({ x, weight: norm }, { eps: c.rmsNormEps });
       r.rstd.dispose();
       x.dispose();
       x = r.y;
     }
     return x;
   };
-  const q0 = heads(w.q, w.qBias, c.numHeads, w.qNorm);
-  const k0 = heads(w.k, w.kBias, c.numKvHeads, w.kNorm);
-  const v = heads(w.v, w.vBias, c.numKvHeads, undefined);
+  const q0 = heads(w.q, c.numHeads, w.qNorm);
+  const k0 = heads(w.k, c.numKvHeads, w.kNorm);
+  const v = heads(w.v, c.numKvHeads, undefined);
   n1.y.dispose();
   const q = b.rope({ x: q0, positions: io.positions }, c.rope.options).y;
   const k = b.rope({ x: k0, positions: io.positions }, c.rope.options).y;
   q0.dispose();
   k0.dispose();
-  // HF's window W lets a query see itself and the W − 1 keys before it.
-  const attn = b.flashAttentionForward(
-    { q, k, v, cuSeqlensQ: io.cu, cuSeqlensK: io.cu },
-    { causal: true, ...(window !== null ? { window: { left: window - 1 } } : {}) },
-  );
-  q.dispose();
-  k.dispose();
-  v.dispose();
-  attn.lse.dispose();
-  const o = b.reshape(attn.o, [T, c.numHeads * D]);
-  const h1 = linear(b, o, w.o, w.oBias, h);
+  const attn = io.attend(q, k, v, layer, c.layerWindows[layer]);
+  const o = b.reshape(attn, [T, c.numHeads * D]);
+  const attnOut = lin(o, w.o);
   o.dispose();
 
-  const n2 = b.rmsNorm({ x: h1, weight: w.postNorm }, eps);
-  n2.rstd.dispose();
-  const gate = linear(b, n2.y, w.gate, w.gateBias);
-  const up = linear(b, n2.y, w.up, w.upBias);
+  const n2 = addNorm(b, { h: n1.h, delta: attnOut }, w.postNorm, c.rmsNormEps);
+  const gate = lin(n2.y, w.gate);
+  const up = lin(n2.y, w.up);
   n2.y.dispose();
   const act = b.swiglu({ gate, up }).y;
   gate.dispose();
   up.dispose();
-  const h2 = linear(b, act, w.down, w.downBias, h1);
+  const mlpOut = lin(act, w.down);
   act.dispose();
-  h1.dispose();
-  return h2;
+  return { h: n2.h, delta: mlpOut };
 }

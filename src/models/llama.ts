@@ -1,17 +1,26 @@
 import type { KernelBackend } from '../backend/interface.js';
 import type { FloatDType } from '../dtype.js';
+import { OptionsError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { packSequences, type PackedBatch } from './batch.js';
+import { cachedAttend, DECODE_MAX_NEW, packedAttend, type Attend } from './attention.js';
+import { packSequences } from './batch.js';
 import type { ModelConfig } from './config.js';
 import { convertFloat } from './convert.js';
-import { decoderLayer } from './layer.js';
+import { generate, generateBatch, type GenerateOptions } from './generate.js';
+import { KvCache } from './kv_cache.js';
+import { PagedKvCache } from './paged_cache.js';
+
+/** Either KV cache layout decode_attention reads. */
+export type ModelCache = KvCache | PagedKvCache;
+import { addNorm, decoderLayer, type Stream } from './layer.js';
+import { applyLinear } from './linear.js';
 import { disposeWeights, type ModelWeights } from './weights.js';
 
 /**
  * A Llama-family decoder (llama, qwen2, qwen3, mistral — the differences live in the config)
- * built from KernelBackend calls only, so it runs on every backend. Sequences are packed
- * without padding (variable-length attention), so a batch of different lengths costs its
- * tokens and nothing more.
+ * built from KernelBackend calls only, so it runs on every backend. Without a cache,
+ * sequences are packed without padding (variable-length attention); with one, a step feeds
+ * B sequences T new tokens each through kv_cache_copy and decode_attention.
  */
 export class LlamaModel {
   #disposed = false;
@@ -29,44 +38,177 @@ export class LlamaModel {
     return this.weights;
   }
 
-  /** Records the forward pass of a packed batch; returns logits [T, vocab] in the compute dtype (the caller disposes it). */
-  forwardPacked(batch: PackedBatch): Tensor {
+  /** Embedding → layers → final norm of N tokens; returns the normalised hidden states [N, H]. */
+  #body(ids: Int32Array, positions: Int32Array, attend: Attend): Tensor {
     const b = this.backend;
     const c = this.config;
-    const T = batch.ids.length;
-    const ids = b.tensor(batch.ids, [T], 'i32');
-    const positions = b.tensor(batch.positions, [T], 'i32');
-    const cu = b.tensor(batch.cu, [batch.cu.length], 'i32');
-    const emb = b.embedding({ weight: this.weights.embed, ids });
-    ids.dispose();
-    emb.invalid.dispose(); // ids were checked on the host by packSequences
-    let h = emb.y;
-    c.layerWindows.forEach((window, l) => {
-      const next = decoderLayer(b, c, this.weights.layers[l], window, h, { positions, cu, tokens: T });
-      h.dispose();
-      h = next;
-    });
-    positions.dispose();
-    cu.dispose();
-    const n = b.rmsNorm({ x: h, weight: this.weights.finalNorm }, { eps: c.rmsNormEps });
-    h.dispose();
-    n.rstd.dispose();
-    const logits = b.gemm({ a: n.y, b: this.weights.lmHead }, { transB: true }).y;
-    n.y.dispose();
+    const N = ids.length;
+    const idT = b.tensor(ids, [N], 'i32');
+    const posT = b.tensor(positions, [N], 'i32');
+    const emb = b.embedding({ weight: this.weights.embed, ids: idT });
+    idT.dispose();
+    emb.invalid.dispose(); // ids are checked on the host before any call
+    let stream: Stream = { delta: emb.y };
+    for (let l = 0; l < c.numLayers; l++) stream = decoderLayer(b, c, l, this.weights.layers[l], stream, { positions: posT, tokens: N, attend, dtype: this.dtype });
+    posT.dispose();
+    const n = addNorm(b, stream, this.weights.finalNorm, c.rmsNormEps);
+    n.h.dispose();
+    return n.y;
+  }
+
+  #lmHead(x: Tensor): Tensor {
+    const logits = applyLinear(this.backend, x, this.weights.lmHead, this.dtype);
+    x.dispose();
     return logits;
+  }
+
+  async #readF32(t: Tensor): Promise<Float32Array> {
+    try {
+      return convertFloat(this.dtype, 'f32', await this.backend.read(t)) as Float32Array;
+    } finally {
+      t.dispose();
+    }
   }
 
   /** Logits of every position of every sequence: one f32 array [S_b × vocab] per sequence. */
   async forward(seqs: readonly (readonly number[] | Int32Array)[]): Promise<Float32Array[]> {
+    this.#live();
     const batch = packSequences(seqs, this.config.vocabSize);
-    const logits = this.forwardPacked(batch);
+    const cu = this.backend.tensor(batch.cu, [batch.cu.length], 'i32');
+    let hidden: Tensor;
     try {
-      const all = convertFloat(this.dtype, 'f32', await this.backend.read(logits)) as Float32Array;
-      const V = this.config.vocabSize;
-      return batch.lengths.map((_, i) => all.slice(batch.cu[i] * V, batch.cu[i + 1] * V));
+      hidden = this.#body(batch.ids, batch.positions, packedAttend(this.backend, cu));
     } finally {
-      logits.dispose();
+      cu.dispose();
     }
+    const all = await this.#readF32(this.#lmHead(hidden));
+    const V = this.config.vocabSize;
+    return batch.lengths.map((_, i) => all.slice(batch.cu[i] * V, batch.cu[i + 1] * V));
+  }
+
+  /**
+   * A paged KV cache: `batch` sequence slots sharing `numBlocks` blocks of `blockSize` tokens,
+   * at most `maxBlocks` per slot; `release(slot)` returns a finished sequence's blocks.
+   */
+  createPagedCache(batch: number, o: { numBlocks: number; blockSize: number; maxBlocks: number }): PagedKvCache {
+    this.#live();
+    return new PagedKvCache(this.backend, this.config, batch, o.numBlocks, o.blockSize, o.maxBlocks, this.dtype);
+  }
+
+  /** A KV cache for `batch` sequences of up to `capacity` tokens, in the model's dtype. */
+  createCache(batch: number, capacity: number): KvCache {
+    this.#live();
+    return new KvCache(this.backend, this.config, batch, capacity, this.dtype);
+  }
+
+  /**
+   * Feeds the prompts of a fresh cache (one per sequence, lengths may differ: shorter ones
+   * are right-padded, and causal attention keeps the padding out of every real token's view;
+   * the cache records the real lengths, so the padding is overwritten by the next tokens).
+   * Returns the logits of each prompt's last token.
+   */
+  async prefill(prompts: readonly (readonly number[] | Int32Array)[], cache: ModelCache): Promise<Float32Array[]> {
+    return this.#rows(await this.#readF32(this.prefillLogits(prompts, cache)), prompts.length);
+  }
+
+  /** prefill, leaving the logits [B, vocab] on the backend (the caller disposes them). */
+  prefillLogits(prompts: readonly (readonly number[] | Int32Array)[], cache: ModelCache): Tensor {
+    this.#checkCache(cache, prompts.length);
+    if (cache.lengths.some((n) => n !== 0)) throw new OptionsError('[model] prefill: expected a fresh cache (every length 0); continue a sequence with step()');
+    const batch = packSequences(prompts, this.config.vocabSize);
+    const T = Math.max(...batch.lengths);
+    const rows = prompts.map((p) => [...p, ...new Array<number>(T - p.length).fill(0)]);
+    return this.#step(rows, cache, true, batch.lengths);
+  }
+
+  /**
+   * Appends T new tokens to every sequence (the same T for all: a decode step is T = 1) and
+   * returns the logits of each sequence's last new token. More than 16 new tokens are fed in
+   * chunks of 16 (decode_attention's limit).
+   */
+  async step(tokens: readonly (readonly number[] | Int32Array)[], cache: ModelCache): Promise<Float32Array[]> {
+    return this.#rows(await this.#readF32(this.stepLogits(tokens, cache)), tokens.length);
+  }
+
+  /** step, leaving the logits [B, vocab] on the backend (the caller disposes them). */
+  stepLogits(tokens: readonly (readonly number[] | Int32Array)[], cache: ModelCache): Tensor {
+    this.#checkCache(cache, tokens.length);
+    const T = tokens[0]?.length ?? 0;
+    if (tokens.some((t) => t.length !== T)) throw new OptionsError(`[model] step: expected the same number of new tokens for every sequence, got ${tokens.map((t) => t.length).join(', ')}`);
+    packSequences(tokens, this.config.vocabSize); // token checks
+    const end = cache.lengths.map((n) => n + T);
+    const over = end.findIndex((e) => e > cache.capacity);
+    if (over >= 0) throw new OptionsError(`[model] cache: sequence ${over} would hold ${end[over]} tokens, over the capacity ${cache.capacity}`);
+    // Every block the whole step needs, before the first chunk runs: no half-done step.
+    if (cache instanceof PagedKvCache) cache.reserve(end);
+    let out: Tensor | undefined;
+    for (let s = 0; s < T; s += DECODE_MAX_NEW) {
+      const chunk = tokens.map((t) => Array.from(t.slice(s, s + DECODE_MAX_NEW)));
+      out?.dispose();
+      out = this.#step(chunk, cache, false, chunk.map((c) => c.length));
+    }
+    return out!;
+  }
+
+  /** Tokens of one prompt, drawn on the backend by `sample` over the KV cache; stops after EOS or maxNewTokens. */
+  generate(prompt: readonly number[], options?: GenerateOptions): AsyncGenerator<number> {
+    return generate(this, prompt, options);
+  }
+
+  /** Several prompts at once: each step yields one token per sequence (−1 once a sequence has stopped). */
+  generateBatch(prompts: readonly (readonly number[])[], options?: GenerateOptions): AsyncGenerator<number[]> {
+    return generateBatch(this, prompts, options);
+  }
+
+  #rows(all: Float32Array, b: number): Float32Array[] {
+    const V = this.config.vocabSize;
+    return Array.from({ length: b }, (_, i) => all.slice(i * V, (i + 1) * V));
+  }
+
+  #step(rows: number[][], cache: ModelCache, fresh: boolean, real: readonly number[]): Tensor {
+    const b = this.backend;
+    const B = rows.length;
+    const T = rows[0].length;
+    const start = [...cache.lengths];
+    const end = start.map((s) => s + T);
+    const over = end.findIndex((e) => e > cache.capacity);
+    if (over >= 0) throw new OptionsError(`[model] cache: sequence ${over} would hold ${end[over]} tokens, over the capacity ${cache.capacity}`);
+    const paged = cache instanceof PagedKvCache;
+    if (paged) cache.reserve(end);
+    const hostBlockTable = paged ? cache.hostBlockTable() : undefined;
+    const ids = new Int32Array(B * T);
+    const positions = new Int32Array(B * T);
+    rows.forEach((r, i) => r.forEach((id, t) => ((ids[i * T + t] = id), (positions[i * T + t] = start[i] + t))));
+    const startT = b.tensor(new Int32Array(start), [B], 'i32');
+    const endT = b.tensor(new Int32Array(end), [B], 'i32');
+    const table = hostBlockTable ? b.tensor(new Int32Array(hostBlockTable.flat()), [B, hostBlockTable[0].length], 'i32') : undefined;
+    let hidden: Tensor;
+    try {
+      hidden = this.#body(ids, positions, cachedAttend(b, this.config, { cache, newTokens: T, start: startT, hostStart: start, end: endT, fresh, blockTable: table, hostBlockTable }));
+    } finally {
+      startT.dispose();
+      endT.dispose();
+      table?.dispose();
+    }
+    // Only each sequence's last real token needs logits: gather those rows (embedding is a row gather).
+    const lastT = b.tensor(new Int32Array(real.map((n, i) => i * T + n - 1)), [B], 'i32');
+    const last = b.embedding({ weight: hidden, ids: lastT });
+    lastT.dispose();
+    last.invalid.dispose();
+    hidden.dispose();
+    real.forEach((n, i) => (cache.lengths[i] = start[i] + n));
+    return this.#lmHead(last.y);
+  }
+
+  #checkCache(cache: ModelCache, batch: number): void {
+    this.#live();
+    if (!(cache instanceof KvCache || cache instanceof PagedKvCache) || cache.disposed) throw new OptionsError('[model] cache: expected a live KvCache or PagedKvCache from createCache() / createPagedCache()');
+    if (cache.dtype !== this.dtype || cache.layers.length !== this.config.numLayers) throw new OptionsError('[model] cache: it was created for another model');
+    if (batch !== cache.batch) throw new OptionsError(`[model] expected ${cache.batch} sequences (the cache's batch), got ${batch}`);
+  }
+
+  #live(): void {
+    if (this.#disposed) throw new OptionsError('[model] the model was disposed');
   }
 
   dispose(): void {

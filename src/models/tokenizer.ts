@@ -62,6 +62,8 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, file: string, what: stri
 export class TextTokenizer {
   readonly eosTokenIds: readonly number[];
   readonly bosTokenId: number | undefined;
+  /** tokenizer_config.json's eos_token alone: the id a training sequence ends with (as TRL appends `eos_token`). */
+  readonly eosTokenId: number | undefined;
   private readonly tokenizer: Tokenizer;
   private readonly config: z.infer<typeof tokenizerConfigSchema>;
   private readonly template: Template | undefined;
@@ -79,6 +81,7 @@ export class TextTokenizer {
     const bos = tokenContent(config.bos_token);
     this.bosTokenId = bos === undefined ? undefined : this.idOf(bos);
     const eosToken = tokenContent(config.eos_token);
+    this.eosTokenId = eosToken === undefined ? undefined : this.idOf(eosToken);
     const ids = new Set(eos);
     if (eosToken !== undefined && this.idOf(eosToken) !== undefined) ids.add(this.idOf(eosToken)!);
     this.eosTokenIds = [...ids];

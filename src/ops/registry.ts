@@ -10,6 +10,8 @@ import { fusedDistillLoss } from './fused_distill_loss/spec.js';
 import { fusedDistillLossBackward } from './fused_distill_loss_backward/spec.js';
 import { fusedLoraBackward } from './fused_lora_backward/spec.js';
 import { fusedLoraForward } from './fused_lora_forward/spec.js';
+import { fusedNormLora } from './fused_norm_lora/spec.js';
+import { fusedNormLoraBackward } from './fused_norm_lora_backward/spec.js';
 import { dequantize } from './dequantize/spec.js';
 import { flashAttentionForward } from './flash_attention_forward/spec.js';
 import { gemm } from './gemm/spec.js';
@@ -42,6 +44,8 @@ export const OPS = {
   fused_distill_loss_backward: fusedDistillLossBackward,
   fused_lora_backward: fusedLoraBackward,
   fused_lora_forward: fusedLoraForward,
+  fused_norm_lora: fusedNormLora,
+  fused_norm_lora_backward: fusedNormLoraBackward,
   dequantize,
   flash_attention_forward: flashAttentionForward,
   gemm,
@@ -68,7 +72,6 @@ export const OP_NAMES = Object.keys(OPS) as OpName[];
 export const PLANNED_OPS = [
   'grouped_gemm',
   'fused_mlp',
-  'fused_norm_lora',
   'moe_routing',
   'fused_moe_expert',
   'gated_delta_net',

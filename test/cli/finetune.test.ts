@@ -22,7 +22,7 @@ describe.skipIf(!existsSync('dist/cli.js') || !existsSync(join(MODEL, 'tokenizer
       JSON.stringify({ text: 'How are you today?' }),
     ].join('\n') + '\n',
   );
-  const common = ['finetune', '--backend', 'cpu', '--model', MODEL, '--data', data, '--lora-r', '4', '--lora-alpha', '8', '--lora-dropout', '0.1', '--lr', '1e-2', '--warmup', '1', '--epochs', '3', '--batch-tokens', '48', '--max-seq-len', '48', '--seed', '3'];
+  const common = ['finetune', '--backend', 'cpu', '--model', MODEL, '--data', data, '--lora-r', '4', '--lora-alpha', '8', '--lora-dropout', '0.1', '--lr', '1e-2', '--warmup', '1', '--epochs', '3', '--batch-size', '1', '--max-seq-len', '48', '--seed', '3'];
 
   it('trains with a falling loss, writes a PEFT adapter, and a run in two pieces (--stop-after, --resume) ends bit-identical', async () => {
     const whole = await cli([...common, '--out', join(dir, 'whole')]);
@@ -53,5 +53,14 @@ describe.skipIf(!existsSync('dist/cli.js') || !existsSync(join(MODEL, 'tokenizer
     const opt = await cli([...common, '--out', join(dir, 'y'), '--grad-accum', '0']);
     expect(opt.code).not.toBe(0);
     expect(opt.stderr).toMatch(/--grad-accum: expected an integer ≥ 1, got '0'/);
+  });
+
+  it('refuses to resume a checkpoint on other batches (another --batch-size): the stored data cursor would point elsewhere', async () => {
+    const a = await cli([...common, '--out', join(dir, 'other'), '--stop-after', '1']);
+    expect(a.code ?? 0, a.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'other', 'trainer_state.json'), 'utf8')).data).toMatchObject({ epoch: 0, batch: 1 });
+    const b = await cli([...common.map((x, i) => (common[i - 1] === '--batch-size' ? '2' : x)), '--out', join(dir, 'other'), '--resume', join(dir, 'other')]);
+    expect(b.code).not.toBe(0);
+    expect(b.stderr).toMatch(/trainer_state\.json: the data cursor was stored for other data or packing/);
   });
 });

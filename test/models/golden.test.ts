@@ -37,18 +37,6 @@ const golden = (arch: string): Golden => JSON.parse(readFileSync(join(FIXTURES, 
  */
 const BOUND_ULPS: Record<string, number> = { cpu: 30 * 16, webgpu: 30 * 128, metal: 30 * 128 };
 
-/**
- * Known deviations of the committed fixtures (an expectation, not a skip: the case must still
- * fail as described, and passing is an error, so a regenerated fixture retires the entry).
- * `applies` tells the affected fixture apart from a regenerated one.
- */
-const KNOWN: Record<string, { applies: (g: Golden) => boolean; why: string }> = {
-  'llama-bf16': {
-    applies: (g) => g.rope_buffers === undefined,
-    why: 'written by the first make_tiny_models.py, whose model.to(bfloat16) also cast the rope inv_freq buffer to bf16 (HF builds it in float32 for a bf16 checkpoint); an independent float64 forward with bf16-rounded frequencies matches these goldens to 7e-7. Regenerate the fixtures to retire this entry',
-  },
-};
-
 const backends: Record<string, KernelBackend> = {};
 beforeAll(async () => {
   if (ARCHS.length === 0) return;
@@ -60,7 +48,7 @@ afterAll(() => Object.values(backends).forEach((b) => b.dispose()));
 
 describe.skipIf(ARCHS.length === 0)('golden logits and greedy tokens from transformers (test/fixtures/models)', () => {
   const cases = ARCHS.flatMap((a) => ['cpu', 'webgpu', 'metal'].map((b) => [a, b] as const));
-  it.each(cases)('%s on %s: logits of both sequences within the bound; greedy tokens equal while the margin exceeds it', async (arch, bname) => {
+  it.each(cases)('%s on %s: logits of both sequences within the bound; greedy tokens (re-forward and KV cache) equal while the margin exceeds it', async (arch, bname) => {
     const dir = join(FIXTURES, arch);
     const g = golden(arch);
     const ck = await Checkpoint.openFile(join(dir, 'golden.safetensors'));
@@ -68,7 +56,6 @@ describe.skipIf(ARCHS.length === 0)('golden logits and greedy tokens from transf
     try {
       const got = await model.forward(g.inputs);
       let maxLogit = 0;
-      const known = KNOWN[arch]?.applies(g) ? KNOWN[arch].why : undefined;
       for (let b = 0; b < g.inputs.length; b++) {
         const want = (await ck.read(g.logits.keys[b], { shape: [g.inputs[b].length, model.config.vocabSize] })).data as Float32Array;
         const m = want.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
@@ -76,10 +63,8 @@ describe.skipIf(ARCHS.length === 0)('golden logits and greedy tokens from transf
         const bound = BOUND_ULPS[bname] * 2 ** -24 * m;
         let worst = 0;
         want.forEach((x, i) => (worst = Math.max(worst, Math.abs(got[b][i] - x))));
-        if (known) expect(worst, `known deviation no longer seen (${known})`).toBeGreaterThan(bound);
-        else expect(worst, `max |Δlogit| of sequence ${b}`).toBeLessThanOrEqual(bound);
+        expect(worst, `max |Δlogit| of sequence ${b}`).toBeLessThanOrEqual(bound);
       }
-      if (known) return;
       // Greedy by full re-forward, as the script defines it; a step whose top-1/top-2 margin is
       // within twice the logit bound may legitimately differ, and every later step with it.
       const bound = BOUND_ULPS[bname] * 2 ** -24 * maxLogit;
@@ -94,6 +79,21 @@ describe.skipIf(ARCHS.length === 0)('golden logits and greedy tokens from transf
         ids.push(best);
       }
       expect(ids.slice(g.generation.prompt_ids.length)).toEqual(g.generation.greedy_f32.slice(0, n));
+      // The same through the KV cache: prefill, then one decode_attention step per token.
+      const cache = model.createCache(1, g.generation.prompt_ids.length + n);
+      try {
+        let [logits] = await model.prefill([g.generation.prompt_ids], cache);
+        const cached: number[] = [];
+        for (let t = 0; t < n; t++) {
+          let best = 0;
+          for (let j = 1; j < logits.length; j++) if (logits[j] > logits[best]) best = j;
+          cached.push(best);
+          if (t + 1 < n) [logits] = await model.step([[best]], cache);
+        }
+        expect(cached).toEqual(g.generation.greedy_f32.slice(0, n));
+      } finally {
+        cache.dispose();
+      }
       expect(n).toBeGreaterThanOrEqual(10); // a golden whose margins decide nothing would prove nothing
     } finally {
       model.dispose();

@@ -192,9 +192,23 @@ describe('quantized weights are validated before any work', () => {
     ['MLX scales of the wrong shape', () => cpu.dequantize({ w: u32(2, 8), scales: f16(2, 2), biases: f16(2, 2) }, { format: 'mlx4' }), ShapeError, /^\[dequantize\] w: K=64 must be a multiple of groupSize 64|scales: expected f16\[2,1\]/],
     ['MLX biases of another dtype', () => cpu.dequantize({ w: u32(2, 8), scales: f16(2, 2), biases: cpu.tensor(new Float32Array(4), [2, 2]) }, { format: 'mlx4', groupSize: 32 }), DTypeError, /^\[dequantize\] biases: expected f16\[2,2\] \(the dtype and shape of scales\), got f32\[2,2\]$/],
     ['an unknown format', () => cpu.dequantize({ w: u8(2, 18) }, { format: 'q5_k' as never }), OptionsError, /^\[dequantize\] format: /],
+    ['rows without packed units', () => cpu.dequantize({ w: u8(2, 0) }, { format: 'q4_0' }), ShapeError, /^\[dequantize\] w: expected a 2-D packed weight \[N, K\/blockK·blockBytes\], got u8\[2,0\]$/],
   ];
   it.each(cases)('%s', (_l, fn, cls, msg) => {
     expect(fn).toThrow(cls);
     expect(fn).toThrow(msg);
+  });
+});
+
+// An empty weight (N = 0 rows) is an empty output, nothing launched (the base class's rule
+// for all-empty outputs). Its case for test/ops/empty.test.ts: { op: 'dequantize', label:
+// 'N=0, q4_0', inputs: [['w', 'u8', [0, 18]]], options: { format: 'q4_0' }, want: { y: { shape: [0, 32] } } }.
+describe('dequantize of an empty weight', () => {
+  it.each([0, 1, 2])('backend %i: N = 0 gives y [0, K], GGUF and MLX', async (bi) => {
+    const b = backends[bi];
+    const g = b.dequantize({ w: b.tensor(new Uint8Array(0), [0, 18], 'u8') }, { format: 'q4_0' }).y;
+    expect([g.shape, g.dtype, (await b.read(g)).length]).toEqual([[0, 32], 'f32', 0]);
+    const m = b.dequantize({ w: b.tensor(new Uint32Array(0), [0, 8], 'u32'), scales: b.tensor(new Uint16Array(0), [0, 1], 'f16'), biases: b.tensor(new Uint16Array(0), [0, 1], 'f16') }, { format: 'mlx4', groupSize: 64 }).y;
+    expect([m.shape, m.dtype, (await b.read(m)).length]).toEqual([[0, 64], 'f16', 0]);
   });
 });

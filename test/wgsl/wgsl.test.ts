@@ -88,6 +88,8 @@ const PINNED: Record<string, Record<string, number>> = {
   'gemm/gemm_sgmat.wgsl': { A_DT: 1, VEC: 0 },
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
   'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
+  // quantized_gemm's subgroup-matrix tier takes f16 x only (qgemmTiers) and stages its raw words.
+  'quant/qgemm_sgmat.wgsl': { X_DT: 1 },
 };
 
 /** Switches that take more than two values (the rest are 0/1 or dtype codes). */

@@ -11,12 +11,17 @@
 // VEC=1 (the launcher's choice where bases and contiguous dimensions are multiples of 4)
 // reads each run as one vector; VEC=0 reads elements (load_a/load_b, any alignment).
 // Ragged edges load zeros and mask the stores.
-// Defines: A_DT, Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, LARGE_TILE, VEC.
+// NORM_A / NORM_B: that operand is RMS-normalised (and dropout-masked) as it is fetched,
+// gemm/gemm_norm.wgsl (fused_norm_lora: the normalised activations are never stored).
+// Defines: A_DT, Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, LARGE_TILE, VEC, NORM_A, NORM_B.
 
 #include "common/convert.wgsl"
 #include "gemm/gemm_common.wgsl"
 #if VEC
 #include "gemm/gemm_vec.wgsl"
+#endif
+#if NORM_A || NORM_B
+#include "gemm/gemm_norm.wgsl"
 #endif
 
 #if LARGE_TILE
@@ -92,8 +97,8 @@ fn run_cnt(r: u32, rlim: u32, c: u32, lim: u32) -> u32 {
 }
 
 fn fetch(lid: u32, k0: u32, m0: u32, n0: u32, a0: u32, b0: u32) {
-#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=A_PER, REG=ra, RUN=run_a, CONTIG_K=!TRANS_A, TILE=BM, O0=m0, EXT=p.m, BASE=a0)
-#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb, RUN=run_b, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=b0)
+#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=A_PER, REG=ra, RUN=run_a, CONTIG_K=!TRANS_A, TILE=BM, O0=m0, EXT=p.m, BASE=a0, NORM=NORM_A)
+#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb, RUN=run_b, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=b0, NORM=NORM_B)
 }
 
 fn stash(lid: u32) {

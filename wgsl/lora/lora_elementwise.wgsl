@@ -28,15 +28,7 @@ struct Params {
 }
 @group(0) @binding(2) var<uniform> p: Params;
 
-// lowbias32 (Chris Wellons' hash-prospector): a 32-bit bijection with full avalanche.
-fn mix32(v: u32) -> u32 {
-  var x = v;
-  x = x ^ (x >> 16u);
-  x = x * 0x7feb352du;
-  x = x ^ (x >> 15u);
-  x = x * 0x846ca68bu;
-  return x ^ (x >> 16u);
-}
+#include "lora/mix32.wgsl"
 
 fn keep(e: u32) -> bool {
   return mix32((p.e0 + e) ^ p.seed_mix) >= p.thr;

@@ -1,5 +1,6 @@
 // RMSNorm over rows: y = h · w / sqrt(mean(h²) + eps), h = x (+ residual), one workgroup a
 // row. Writes rstd (f32) for the backward and, with RESIDUAL, h as the new residual.
+// RSTD_ONLY: rstd alone (fused_norm_lora, whose gemms normalise x as they load it).
 #if SUBGROUPS
 enable subgroups;
 #endif
@@ -8,8 +9,10 @@ override WG: u32 = 256;
 
 #include "common/convert.wgsl"
 #include "common/tensor.wgsl" (NAME=x, DT=X_DT, BINDING=0, WRITE=0)
+#if !RSTD_ONLY
 #include "common/tensor.wgsl" (NAME=w, DT=X_DT, BINDING=1, WRITE=0)
 #include "common/tensor.wgsl" (NAME=y, DT=X_DT, BINDING=2, WRITE=1)
+#endif
 #include "common/tensor.wgsl" (NAME=rstd, DT=DT_F32, BINDING=3, WRITE=1)
 #if RESIDUAL
 #include "common/tensor.wgsl" (NAME=res, DT=X_DT, BINDING=4, WRITE=0)
@@ -60,6 +63,7 @@ fn h_pair(xw: u32, rw: u32) -> vec2<f32> {
   if (lid == 0u) {
     store_rstd(p.rstd_base + row, r);
   }
+#if !RSTD_ONLY
   let yw0 = (p.y_base + start) >> 1u;
   let hw0 = (p.h_base + start) >> 1u;
   for (var k = lid; k < nwords; k = k + WG) {
@@ -73,4 +77,5 @@ fn h_pair(xw: u32, rw: u32) -> vec2<f32> {
     store2_h(hw0 + k, v, m0, m1);
 #endif
   }
+#endif
 }

@@ -13,7 +13,9 @@ import { METAL_LAUNCHERS } from './launchers/index.js';
 import { mslIncludeDir, mslSource } from './msl.js';
 import { BufferPool, bindTensor, storageOf, type BufferBinding, type MetalStorage } from './storage.js';
 import { gemmDims } from '../../ops/gemm/dims.js';
-import { routeGemm } from './router.js';
+import { routeGemm, routeQuantizedGemm } from './router.js';
+import { rowsCols } from '../../ops/check.js';
+import { fa4Unsupported } from './launchers/flash_attention.js';
 
 export const metalOptions = z
   .object({
@@ -165,11 +167,25 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     return l.tiers(dtype, this.chip).filter(ok);
   }
 
-  /** gemm follows PMetal's KernelDispatch rule (router.ts); every other op takes the best tier it has. */
+  /** gemm and quantized_gemm follow PMetal's KernelDispatch rule (router.ts); every other op takes the best tier it has. */
   protected override pick(op: OpName, tiers: readonly string[], inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>): string {
     if (op === 'gemm' && inputs.a && inputs.b) {
       const { m, n, k } = gemmDims(inputs.a.shape, inputs.b.shape, !!options?.transA, !!options?.transB);
       const t = routeGemm(this.chip, inputs.a.dtype, m, n, k);
+      if (tiers.includes(t)) return t;
+      return tiers.includes('metal3') ? 'metal3' : tiers[0];
+    }
+    if (op === 'flash_attention_forward' && inputs.q && inputs.k && inputs.v) {
+      // metal4 whenever its kernel takes the head dims (every product then reduces over whole
+      // 32-deep slices, PMetal's condition for the accelerator matmul).
+      const d = inputs.q.shape[inputs.q.shape.length - 1];
+      const dv = inputs.v.shape[inputs.v.shape.length - 1];
+      if (tiers.includes('metal4') && !fa4Unsupported(inputs.q.dtype, d, dv)) return 'metal4';
+      return tiers.includes('metal3') ? 'metal3' : tiers[0];
+    }
+    if (op === 'quantized_gemm' && inputs.x && inputs.w) {
+      const [m, k] = rowsCols(inputs.x.shape);
+      const t = routeQuantizedGemm(this.chip, inputs.x.dtype, m, inputs.w.shape[0], k);
       if (tiers.includes(t)) return t;
       return tiers.includes('metal3') ? 'metal3' : tiers[0];
     }
@@ -180,6 +196,14 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
     if (tier === 'metal4' && !(this.chip.hasNax && this.chip.metal4)) {
       return new TierUnavailableError(
         `[${op}] tier 'metal4' needs a chip with neural accelerators (NAX: Apple10, M5 class); ${this.chip.name} is ${this.chip.family} without NAX, so only metal3 runs here`,
+      );
+    }
+    if (tier === 'metal4' && !METAL_LAUNCHERS[op]?.tiers(dtype, this.chip).includes('metal4')) {
+      // The tier names the kernel that runs: an op without a Metal 4 kernel runs its metal3
+      // kernel on every chip, M5 included, and is not relabelled metal4 (README, Metal backend).
+      const with4 = (Object.keys(METAL_LAUNCHERS) as OpName[]).filter((o) => METAL_LAUNCHERS[o]!.tiers(dtype, this.chip).includes('metal4'));
+      return new TierUnavailableError(
+        `[${op}] has no Metal 4 kernel: its metal3 kernel is what runs on ${this.chip.name} (available: ${available.join(', ')}). Metal 4's tensor ops are matrix products; the ops with a metal4 tier are ${with4.sort().join(', ')}`,
       );
     }
     return super.tierUnavailable(op, tier, dtype, available);

@@ -32,3 +32,20 @@ export function routeGemm(chip: Pick<ChipInfo, 'tier' | 'hasNax'>, dtype: DType,
   return m * n * k > gemmThreshold(chip, dtype, n, k) ? 'metal4' : 'metal3';
 }
 
+
+/**
+ * The largest M that quantized_gemm runs as a decode (the metal3 qgemv: W streamed once, all
+ * M rows of x against each decoded run of 8 weights).
+ */
+export const QGEMV_MAX_M = 16;
+
+/**
+ * quantized_gemm: decodes (M ≤ 16) stay on the metal3 qgemv, which reads each weight byte once
+ * — a tensor-op tile would decode W once per 64 rows of x and leave the accelerator mostly
+ * idle at that M. Prefills follow the gemm rule on the dequantized product (x's dtype picks
+ * the threshold column; every quantized format's K is a multiple of 32).
+ */
+export function routeQuantizedGemm(chip: Pick<ChipInfo, 'tier' | 'hasNax'>, xDtype: DType, m: number, n: number, k: number): MetalTier {
+  if (m <= QGEMV_MAX_M) return 'metal3';
+  return routeGemm(chip, xDtype, m, n, k);
+}

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ModelLoadError } from '../../errors.js';
 import type { LlamaModel } from '../llama.js';
+import type { LoaderState } from './data/loader.js';
 import { Checkpoint, writeSafetensors } from '../safetensors/index.js';
 import { loraAdamWOptions } from './adamw.js';
 import { disposeAdapters } from './adapters.js';
@@ -21,31 +22,35 @@ const stateSchema = z
     optimizerStep: z.number().int().min(0),
     optimizer: loraAdamWOptions,
     maxGradNorm: z.number().finite().positive().optional(),
+    /** Where the run is in its data (PackedLoader.state): checked by PackedLoader.resume, which knows the data. */
+    data: z.unknown().optional(),
   })
   .strict();
+type TrainerState = z.infer<typeof stateSchema>;
 
 /**
  * A resumable checkpoint: the adapters as a PEFT folder (loadable by peft as it is), the AdamW
  * moments (and f32 masters) in optimizer.safetensors, and trainer_state.json with the step
  * counts and hyperparameters — everything a resumed run needs to continue bit for bit.
  */
-export async function saveCheckpoint(trainer: LoraTrainer, dir: string): Promise<void> {
+export async function saveCheckpoint(trainer: LoraTrainer, dir: string, data?: LoaderState): Promise<void> {
   await trainer.save(dir);
   const opt = await trainer.optimizer.exportState();
   await writeSafetensors(join(dir, OPTIMIZER_FILE), opt.tensors, { format: 'pt' });
-  const state: z.infer<typeof stateSchema> = {
+  const state: TrainerState = {
     format: 'pmetal-lora-checkpoint',
     version: 1,
     step: trainer.stepsTaken,
     optimizerStep: opt.step,
     optimizer: trainer.optimizer.options,
     ...(trainer.maxGradNorm !== undefined ? { maxGradNorm: trainer.maxGradNorm } : {}),
+    ...(data ? { data } : {}),
   };
   await writeFile(join(dir, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
 }
 
-/** A trainer continuing from saveCheckpoint's folder, on `model` (the same base model). */
-export async function resumeTrainer(dir: string, model: LlamaModel): Promise<LoraTrainer> {
+/** trainer_state.json of a checkpoint folder, validated. */
+async function readState(dir: string): Promise<TrainerState> {
   const statePath = join(dir, STATE_FILE);
   let json: unknown;
   try {
@@ -55,7 +60,20 @@ export async function resumeTrainer(dir: string, model: LlamaModel): Promise<Lor
   }
   const p = stateSchema.safeParse(json);
   if (!p.success) throw new ModelLoadError(`[lora] ${statePath}: ${p.error.issues[0].path.join('.') || '(root)'}: ${p.error.issues[0].message}`, { file: statePath });
-  const s = p.data;
+  return p.data;
+}
+
+/**
+ * The data state saveCheckpoint stored (unvalidated: hand it to PackedLoader.resume with the
+ * file name, which checks it against this run's data), and the file it came from.
+ */
+export async function checkpointDataState(dir: string): Promise<{ state: unknown; file: string }> {
+  return { state: (await readState(dir)).data, file: join(dir, STATE_FILE) };
+}
+
+/** A trainer continuing from saveCheckpoint's folder, on `model` (the same base model). */
+export async function resumeTrainer(dir: string, model: LlamaModel): Promise<LoraTrainer> {
+  const s = await readState(dir);
   const adapters = await readPeftAdapter(dir, model.config, model.backend, model.dtype);
   let trainer: LoraTrainer | undefined;
   const ck = await Checkpoint.openFile(join(dir, OPTIMIZER_FILE));

@@ -1,10 +1,20 @@
 import type { KernelBackend } from '../../backend/interface.js';
 import type { Tensor } from '../../tensor.js';
+import type { FloatDType } from '../../dtype.js';
 import type { ModelConfig } from '../config.js';
-import type { LayerInputs } from '../layer.js';
+import { applyLinear, type Linear } from '../linear.js';
 import type { LayerWeights } from '../weights.js';
 import { add } from './add.js';
 import { LORA_TARGETS, loraOpOptions, type LayerAdapters, type LoraSettings, type LoraTarget } from './adapters.js';
+import { addRowBias, loraWeight } from './linear.js';
+
+/** What every layer of a training pass shares: rope positions, the packed sequences' bounds (i32 [n+1]), T, the compute dtype. */
+export interface TrainInputs {
+  readonly positions: Tensor;
+  readonly cu: Tensor;
+  readonly tokens: number;
+  readonly dtype: FloatDType;
+}
 
 /** The output of one projection and, when it is adapted, the xa = drop(x)·Aᵀ its backward needs. */
 export interface Projected {
@@ -56,12 +66,18 @@ export interface LoraContext {
   readonly seed: number;
 }
 
-/** x·Wᵀ (+ bias), through fused_lora_forward when the target is adapted. */
-export function project(b: KernelBackend, x: Tensor, w: Tensor, bias: Tensor | undefined, lc: LoraContext, t: LoraTarget): Projected {
+/**
+ * x·Wᵀ (+ bias) of a Linear (dense or packed), through fused_lora_forward when the target is
+ * adapted — with a packed W that is QLoRA: the op takes the quantized W as it is stored.
+ */
+export function project(b: KernelBackend, x: Tensor, l: Linear, lc: LoraContext, t: LoraTarget, dtype: FloatDType): Projected {
   const p = lc.adapters[t];
-  if (!p) return { y: b.gemm({ a: x, b: w, bias }, { transB: true }).y };
-  const r = b.fusedLoraForward({ x, weight: w, loraA: p.A, loraB: p.B, bias }, loraOpOptions(lc.settings, dropoutSeed(lc.seed, lc.layer, t)));
-  return { y: r.y, xa: r.xa };
+  if (!p) return { y: applyLinear(b, x, l, dtype) };
+  const q = loraWeight(l);
+  // A dense Linear's bias is [N], what the op takes; a packed one's is [1, N] (addRowBias).
+  const bias = l.kind === 'dense' ? l.bias : undefined;
+  const r = b.fusedLoraForward({ x, ...q.inputs, loraA: p.A, loraB: p.B, bias }, { ...loraOpOptions(lc.settings, dropoutSeed(lc.seed, lc.layer, t)), ...q.options });
+  return { y: l.kind !== 'dense' && l.bias ? addRowBias(b, r.y, l.bias, dtype) : r.y, xa: r.xa };
 }
 
 /**
@@ -70,7 +86,7 @@ export function project(b: KernelBackend, x: Tensor, w: Tensor, bias: Tensor | u
  * the rounding of the residual adds, which go through rms_norm's residual input here since
  * fused_lora_forward has no c to add into). The layer's record takes ownership of `h`.
  */
-export function trainLayerForward(b: KernelBackend, c: ModelConfig, w: LayerWeights, window: number | null, h: Tensor, io: LayerInputs, lc: LoraContext): { out: Tensor; saved: LayerSaved } {
+export function trainLayerForward(b: KernelBackend, c: ModelConfig, w: LayerWeights, window: number | null, h: Tensor, io: TrainInputs, lc: LoraContext): { out: Tensor; saved: LayerSaved } {
   const T = io.tokens;
   const D = c.headDim;
   const eps = { eps: c.rmsNormEps };
@@ -81,30 +97,30 @@ export function trainLayerForward(b: KernelBackend, c: ModelConfig, w: LayerWeig
   };
 
   const n1 = b.rmsNorm({ x: h, weight: w.inputNorm }, eps);
-  const heads = (t: 'q' | 'k' | 'v', proj: Tensor, bias: Tensor | undefined, n: number, norm: Tensor | undefined) => {
-    const x = b.reshape(keep(t, project(b, n1.y, proj, bias, lc, t)), [T, n, D]);
+  const heads = (t: 'q' | 'k' | 'v', n: number, norm: Tensor | undefined) => {
+    const x = b.reshape(keep(t, project(b, n1.y, w[t], lc, t, io.dtype)), [T, n, D]);
     if (!norm) return { x };
     const r = b.rmsNorm({ x, weight: norm }, eps);
     return { x: r.y, pre: x, rstd: r.rstd };
   };
-  const q0 = heads('q', w.q, w.qBias, c.numHeads, w.qNorm);
-  const k0 = heads('k', w.k, w.kBias, c.numKvHeads, w.kNorm);
-  const v = heads('v', w.v, w.vBias, c.numKvHeads, undefined).x;
+  const q0 = heads('q', c.numHeads, w.qNorm);
+  const k0 = heads('k', c.numKvHeads, w.kNorm);
+  const v = heads('v', c.numKvHeads, undefined).x;
   const q = b.rope({ x: q0.x, positions: io.positions }, c.rope.options).y;
   const k = b.rope({ x: k0.x, positions: io.positions }, c.rope.options).y;
   q0.x.dispose();
   k0.x.dispose();
   const attn = b.flashAttentionForward({ q, k, v, cuSeqlensQ: io.cu, cuSeqlensK: io.cu }, attentionOptions(window));
   const o = b.reshape(attn.o, [T, c.numHeads * D]);
-  const po = project(b, o, w.o, w.oBias, lc, 'o');
+  const po = project(b, o, w.o, lc, 'o', io.dtype);
   if (po.xa) xa.o = po.xa;
   const h1 = residual(b, po.y, h, w.inputNorm);
 
   const n2 = b.rmsNorm({ x: h1, weight: w.postNorm }, eps);
-  const gate = keep('gate', project(b, n2.y, w.gate, w.gateBias, lc, 'gate'));
-  const up = keep('up', project(b, n2.y, w.up, w.upBias, lc, 'up'));
+  const gate = keep('gate', project(b, n2.y, w.gate, lc, 'gate', io.dtype));
+  const up = keep('up', project(b, n2.y, w.up, lc, 'up', io.dtype));
   const act = b.swiglu({ gate, up }).y;
-  const d = project(b, act, w.down, w.downBias, lc, 'down');
+  const d = project(b, act, w.down, lc, 'down', io.dtype);
   if (d.xa) xa.down = d.xa;
   const out = residual(b, d.y, h1, w.postNorm);
   return {

@@ -4,10 +4,12 @@ import type { Tensor } from '../../tensor.js';
 import { packSequences } from '../batch.js';
 import { convertFloat } from '../convert.js';
 import type { LlamaModel } from '../llama.js';
+import { applyLinear } from '../linear.js';
 import { disposeGrads, type LoraAdapters, type LoraGrads } from './adapters.js';
 import { IGNORE, shiftedTargets } from './labels.js';
 import { trainLayerBackward } from './layer_backward.js';
 import { disposeSaved, trainLayerForward, type LayerSaved } from './layer_forward.js';
+import { linearBackward } from './linear.js';
 
 export const loraStepOptions = z
   .object({
@@ -64,7 +66,7 @@ export async function loraStep(model: LlamaModel, adapters: LoraAdapters, exampl
   const grads: LoraGrads = accumulate ?? { layers: Array.from({ length: c.numLayers }, () => ({})) };
   try {
     const ids = keep(b.tensor(batch.ids, [T], 'i32'));
-    const io = { positions: keep(b.tensor(batch.positions, [T], 'i32')), cu: keep(b.tensor(batch.cu, [batch.cu.length], 'i32')), tokens: T };
+    const io = { positions: keep(b.tensor(batch.positions, [T], 'i32')), cu: keep(b.tensor(batch.cu, [batch.cu.length], 'i32')), tokens: T, dtype: model.dtype };
     const tgt = keep(b.tensor(targets, [T], 'i32'));
     const ones = keep(b.tensor(convertFloat('f32', model.dtype, new Float32Array(c.hiddenSize).fill(1)), [c.hiddenSize], model.dtype));
     const emb = b.embedding({ weight: w.embed, ids });
@@ -80,13 +82,13 @@ export async function loraStep(model: LlamaModel, adapters: LoraAdapters, exampl
     const nf = b.rmsNorm({ x: hL, weight: w.finalNorm }, { eps: c.rmsNormEps });
     keep(nf.y);
     keep(nf.rstd);
-    const logits = keep(b.gemm({ a: nf.y, b: w.lmHead }, { transB: true }).y);
+    const logits = keep(applyLinear(b, nf.y, w.lmHead, model.dtype));
     const ce = b.crossEntropy({ logits, targets: tgt }, { ignoreIndex: IGNORE, reduction: 'mean' });
     keep(ce.loss);
     keep(ce.lse);
     const dloss = keep(b.tensor(new Float32Array([lossScale]), [1], 'f32'));
     const dlogits = keep(b.crossEntropyBackward({ logits, targets: tgt, lse: ce.lse, dloss }, { ignoreIndex: IGNORE, reduction: 'mean' }).dlogits);
-    const dnf = keep(b.gemm({ a: dlogits, b: w.lmHead }).y);
+    const dnf = keep(linearBackward(b, dlogits, w.lmHead, model.dtype));
     const rf = b.rmsNormBackward({ dy: dnf, x: hL, weight: w.finalNorm, rstd: nf.rstd }, { eps: c.rmsNormEps });
     rf.dw.dispose();
     let dh = rf.dx;

@@ -76,7 +76,7 @@ export class LoraTrainer {
   }
 
   /**
-   * One optimizer step; `lr` overrides the optimizer's (a schedule, e.g. cosineSchedule(…)(steps taken)).
+   * One optimizer step; `lr` overrides the optimizer's (a schedule, e.g. cosineWithWarmup(…).lr(steps taken)).
    * `gradNorm`: the global norm before clipping (when maxGradNorm is set); `skipped`: a non-finite gradient.
    */
   async step(microBatches: readonly (readonly TrainExample[])[], lr?: number): Promise<{ loss: number; counted: number; gradNorm?: number; skipped: boolean }> {

@@ -1,7 +1,7 @@
 import { minSubnormal, unitRoundoff, type FloatDType } from '../../dtype.js';
 import { U32, gamma } from '../tolerance.js';
 import type { RefTensor } from '../types.js';
-import { abs, accGamma, loraDims, loraScale, maskedX, mm, type LoraOpts } from '../fused_lora_forward/reference.js';
+import { abs, accGamma, loraDims, loraScale, maskedX, mm, type LoraOpts, type OperandError } from '../fused_lora_forward/reference.js';
 
 export interface LoraBackwardInputs {
   dy: RefTensor;
@@ -43,8 +43,10 @@ export function loraBackwardRef(i: LoraBackwardInputs, o: LoraOpts) {
  *   h   = gemm(g', A, α = fl(s/(1−p))) rounded to the dtype, then masked (exact):
  *         E_h = s·inv·(Σ_j E_g·|A| + (S + Σ_j E_g·|A|)·(γ_r(1+u)³ + γ_3 + u)) + u_d·|h| + σ_d
  *   dx  = gemm(dy, W, c = mask(h), β = 1):       γ_N·S·(1+u)³ + γ_3·(S + |h| + E_h) + E_h (kept elements)
+ * A quantized W (QLoRA) reaches the gemm as W' with |W' − W| ≤ wErr (fused_lora_forward/
+ * qweight.ts): S takes |W| + wErr for |W'|, and dx gains Σ_n |dy|·wErr.
  */
-export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts) {
+export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts, wErr?: Float64Array, xErr?: OperandError) {
   const b = loraBackwardRef(i, o);
   const { k, t, r, n, s, inv } = b.dims;
   const dt = i.x.dtype as FloatDType;
@@ -66,15 +68,22 @@ export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts) {
   const sDa = mm(gMag, true, absXm, false, r, k, t);
   const eDaIn = mm(eG, true, absXm, false, r, k, t);
   const eDA = sDa.map((v, q) => s * inv * (eDaIn[q] + v * (accGamma(dt, t) * (1 + u) ** 3 + g3 + u)) + g3 * (i.dAIn ? Math.abs(i.dAIn.data[q]) : 0));
+  if (xErr) {
+    // x' = x + δ (see OperandError): δ's first-order share of dA, grown by its rounding factor.
+    const kG = mm(gMag, true, Float64Array.from(b.keep), false, r, k, t);
+    for (let q = 0; q < r * k; q++) eDA[q] += s * inv * (xErr.rel * sDa[q] + xErr.abs * kG[q]) * (1 + accGamma(dt, t) * (1 + u) ** 3 + g3 + u);
+  }
   const absA = abs(i.loraA.data);
   const sH = mm(gMag, false, absA, false, t, k, r);
   const eHIn = mm(eG, false, absA, false, t, k, r);
-  const sDx = mm(absDy, false, abs(i.weight.data), false, t, k, n);
+  // W grown by its dequantization error (QLoRA), whose own share of dx is eW.
+  const sDx = mm(absDy, false, wErr ? i.weight.data.map((v, q) => Math.abs(v) + wErr[q]) : abs(i.weight.data), false, t, k, n);
+  const eW = wErr ? mm(absDy, false, wErr, false, t, k, n) : undefined;
   const eDX = new Float64Array(t * k);
   for (let q = 0; q < t * k; q++) {
     const hv = b.keep[q] ? Math.abs(s * inv * b.h[q]) : 0;
     const eH = b.keep[q] ? s * inv * (eHIn[q] + sH[q] * (accGamma(dt, r) * (1 + u) ** 3 + g3 + u)) + ud * hv + sd : 0;
-    eDX[q] = accGamma(dt, n) * sDx[q] * (1 + u) ** 3 + g3 * (sDx[q] + hv + eH) + eH;
+    eDX[q] = accGamma(dt, n) * sDx[q] * (1 + u) ** 3 + g3 * (sDx[q] + hv + eH) + eH + (eW ? eW[q] : 0);
   }
   return { b, eDX, eDA, eDB };
 }

@@ -45,6 +45,15 @@ export const abs = (x: Float64Array): Float64Array => x.map(Math.abs);
 /** f32 accumulation of an L-term product sum: γ_L, γ_2L for f16 (the subgroup-matrix tier's truncating adds; see gemm/spec.ts). */
 export const accGamma = (dtype: string, l: number): number => (dtype === 'f16' ? gamma(2 * l) : gamma(l));
 
+/**
+ * The error of an operand the kernels compute rather than read (fused_norm_lora's
+ * normalised x): |x' − x| ≤ rel·|x| + abs for every element; a dropped element is exactly 0.
+ */
+export interface OperandError {
+  rel: number;
+  abs: number;
+}
+
 /** x with the dropped elements zeroed (not scaled: the kernels fold 1/(1−p) into alpha). */
 export function maskedX(x: RefTensor, o: LoraOpts): { xm: Float64Array; keep: Uint8Array } {
   const keep = dropoutMask(x.data.length, o.dropout, o.seed);
@@ -78,8 +87,11 @@ export function loraForwardRef(i: { x: RefTensor; weight: RefTensor; loraA: RefT
  *   E_xa' = E_xa + u_d·|xa| + σ_d            (u_d, σ_d: unit roundoff, least subnormal of the dtype)
  *   E_t = s·Σ_j |B|·E_xa' + s·Σ_j |xa'·B|·(γ_r·(1+u)³ + γ_3 + u) + u_d·|t| + σ_d
  *   E_y = γ_K·S2·(1+u)³ + γ_3·(S2 + |t| + E_t + |bias|) + E_t,  S2 = Σ_k |x·W|
+ * A quantized W (QLoRA) reaches the gemm as W' with |W' − W| ≤ wErr (qweight.ts): S2 takes
+ * |W| + wErr for |W'|, and the product's own error Σ_k |x|·wErr is added. A computed operand
+ * x' (fused_norm_lora) adds its first-order share (xErr, OperandError).
  */
-export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: RefTensor; loraB: RefTensor; bias?: RefTensor }, o: LoraOpts) {
+export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: RefTensor; loraB: RefTensor; bias?: RefTensor }, o: LoraOpts, wErr?: Float64Array, xErr?: OperandError) {
   const f = loraForwardRef(i, o);
   const { k, t, r, n, s, inv } = f.dims;
   const dt = i.x.dtype as FloatDType;
@@ -89,19 +101,35 @@ export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: R
   const g3 = gamma(3);
   const S1 = mm(abs(f.xm), false, abs(i.loraA.data), true, t, r, k);
   const eXa = S1.map((v) => inv * v * (accGamma(dt, k) * (1 + u) ** 3 + g3 + u));
+  // W as the kernels use it: |W| grown by its dequantization error (QLoRA), whose own share
+  // of y is E2.
+  const wMag = wErr ? i.weight.data.map((v, q) => Math.abs(v) + wErr[q]) : abs(i.weight.data);
+  const absX = abs(i.x.data);
+  const S2 = mm(absX, false, wMag, true, t, n, k);
+  const E2 = wErr ? mm(absX, false, wErr, true, t, n, k) : undefined;
+  // An operand x' = x + δ (fused_norm_lora's normalised x): δ's first-order share of each
+  // product, grown by that product's own rounding factor.
+  const dY = new Float64Array(t * n);
+  if (xErr) {
+    const keepF = Float64Array.from(f.keep);
+    const kA = mm(keepF, false, abs(i.loraA.data), true, t, r, k);
+    for (let q = 0; q < t * r; q++) eXa[q] += inv * (xErr.rel * S1[q] + xErr.abs * kA[q]) * (1 + accGamma(dt, k) * (1 + u) ** 3 + g3 + u);
+    const wSum = new Float64Array(n);
+    for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) wSum[j] += wMag[j * k + l];
+    for (let q = 0; q < t * n; q++) dY[q] = (xErr.rel * S2[q] + xErr.abs * wSum[q % n]) * (1 + accGamma(dt, k) * (1 + u) ** 3 + g3);
+  }
   const eXad = eXa.map((e, q) => e + ud * Math.abs(f.xa[q]) + sd);
   const absB = abs(i.loraB.data);
   const xadMag = f.xa.map((v, q) => Math.abs(v) + eXad[q]);
   const sB = mm(eXad, false, absB, true, t, n, r);
   const sXB = mm(xadMag, false, absB, true, t, n, r);
-  const S2 = mm(abs(i.x.data), false, abs(i.weight.data), true, t, n, k);
   const eY = new Float64Array(t * n);
   const eXaOut = eXa;
   for (let q = 0; q < t * n; q++) {
     const tv = Math.abs(s * f.lora[q]);
     const eT = s * sB[q] + s * sXB[q] * (accGamma(dt, r) * (1 + u) ** 3 + g3 + u) + ud * tv + sd;
     const b = i.bias ? Math.abs(i.bias.data[q % n]) : 0;
-    eY[q] = accGamma(dt, k) * S2[q] * (1 + u) ** 3 + g3 * (S2[q] + tv + eT + b) + eT;
+    eY[q] = accGamma(dt, k) * S2[q] * (1 + u) ** 3 + g3 * (S2[q] + tv + eT + b) + eT + dY[q] + (E2 ? E2[q] : 0);
   }
   return { f, eY, eXa: eXaOut };
 }

@@ -75,8 +75,8 @@ const QDTYPES: readonly DType[] = ['f32', 'f16', 'bf16'];
 export function checkQuantWeight(op: string, i: { w?: TensorInfo; scales?: TensorInfo; biases?: TensorInfo }, o: QuantOptions, k?: number): QuantDims {
   const f = FORMATS[o.format];
   const w = required(op, 'w', i.w);
-  // N = 0 rows is an empty weight (an empty output, as in PyTorch); a row of no bytes has no K.
-  if (w.shape.length !== 2 || w.shape[0] < 0 || !(w.shape[1] >= 1)) {
+  // N = 0 (no rows) is an empty weight, as PyTorch and MLX allow; a row needs its packed units.
+  if (w.shape.length !== 2 || w.shape.some((d) => !Number.isInteger(d) || d < 0) || w.shape[1] < 1) {
     throw new ShapeError(`[${op}] w: expected a 2-D packed weight [N, ${f.kind === 'mlx' ? 'K·bits/32' : 'K/blockK·blockBytes'}], got ${fmt(w)}`);
   }
   const [n, units] = w.shape;

@@ -57,9 +57,13 @@ export const quantizedGemm = defineOp({
     // products round too: x has 24, ŵ up to 24 significant bits): γ_K·Σ|x_k·ŵ_k|. So
     //   |ŷ − y| ≤ γ_K·Σ|x_k|·(|W_k| + e_k) + Σ|x_k|·e_k = γ_K·S + E,
     // then one rounding to the output dtype (toDtype).
-    const { d } = dims(i, o as QuantOptions);
-    const r = quantizedGemmRef(i.x!, d, i.w!, i.scales, i.biases, true);
-    const g = gamma(r.k);
+    // f16 x may run on the subgroup-matrix tier (qgemm_sgmat.wgsl), which stages ŵ rounded
+    // to f16 (exact RNE: ŵ's error becomes toDtype('f16', W, e_k), a flush included) and
+    // accumulates in the matrix units, whose f32 adds truncate (γ_2K, as gemm's f16 bound).
+    const { x, d } = dims(i, o as QuantOptions);
+    const f16 = x.dtype === 'f16';
+    const r = quantizedGemmRef(i.x!, d, i.w!, i.scales, i.biases, true, f16 ? 'f16' : undefined);
+    const g = gamma(f16 ? 2 * r.k : r.k);
     return { y: boundsOf(ref.y!.dtype, ref.y!.data, (j) => g * r.S![j] + r.E![j]) };
   },
   cases: QGEMM_CASES,

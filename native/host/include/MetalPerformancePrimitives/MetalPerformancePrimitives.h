@@ -9,7 +9,7 @@
 //     .run(left, right, destination)   left/right: tensors; destination: tensor or
 //                                      cooperative_tensor
 //     .get_destination_cooperative_tensor<LeftTensor, RightTensor, ElementType>()
-//   metal::cooperative_tensor: get_capacity(), get_mask(i), operator[](i),
+//   metal::cooperative_tensor: get_capacity(), is_valid_element(i), operator[](i),
 //     get_multidimensional_index(i), load(tensor), store(tensor), begin()/end()
 //
 // Conventions (as in Apple's headers): tensor extents are listed innermost dimension first,
@@ -51,7 +51,8 @@ struct cooperative_tensor {
   }
   static constexpr uint16_t get_capacity() { return (uint16_t)__cap; }
   int __elem(int i) const { return __rank + i * Threads; }
-  bool get_mask(int i) const { return i >= 0 && i < __cap && __elem(i) < M * N; }
+  // Apple's spelling (the MPPTensorOpsMatMul2d.h examples): whether slot i holds an element of the tile.
+  bool is_valid_element(int i) const { return i >= 0 && i < __cap && __elem(i) < M * N; }
   ElementType& operator[](int i) { return __v[i]; }
   const ElementType& operator[](int i) const { return __v[i]; }
   // (column, row) of element i in the destination tile: innermost first
@@ -64,7 +65,7 @@ struct cooperative_tensor {
 
   template <class E, class X, class L> void load(const tensor<E, X, L>& t) {
     for (int i = 0; i < __cap; i++) {
-      if (!get_mask(i)) continue;
+      if (!is_valid_element(i)) continue;
       auto ix = get_multidimensional_index(i);
       typename tensor<E, X, L>::index_type p[2] = {ix[0], ix[1]};
       E* q = t.__at(p);
@@ -73,7 +74,7 @@ struct cooperative_tensor {
   }
   template <class E, class X, class L> void store(const tensor<E, X, L>& t) const {
     for (int i = 0; i < __cap; i++) {
-      if (!get_mask(i)) continue;
+      if (!is_valid_element(i)) continue;
       auto ix = get_multidimensional_index(i);
       typename tensor<E, X, L>::index_type p[2] = {ix[0], ix[1]};
       E* q = t.__at(p);
@@ -182,7 +183,7 @@ class matmul2d {
   void run(const A& a, const B& b, metal::cooperative_tensor<E, M_, N_, T_, K_>& c) const {
     const int K = __k(a, b);
     for (int i = 0; i < c.get_capacity(); i++) {
-      if (!c.get_mask(i)) continue;
+      if (!c.is_valid_element(i)) continue;
       auto ix = c.get_multidimensional_index(i);
       auto s = __dot(a, b, ix[1], ix[0], K);
       if (D.matmul_mode == matmul2d_descriptor::mode::multiply_accumulate) c[i] = (E)((float)c[i] + (float)s);

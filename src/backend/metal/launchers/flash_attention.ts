@@ -1,11 +1,13 @@
-import { BYTES } from '../../../dtype.js';
+import { BYTES, type DType } from '../../../dtype.js';
+import { TierUnavailableError } from '../../../errors.js';
 import { attnDims } from '../../../ops/flash_attention_forward/dims.js';
 import { defaultScale, kernelMask, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
 import { defineParams, packParams } from '../../params.js';
 import type { MetalLauncher } from '../launch.js';
+import { gemmLauncher } from './gemm.js';
 import { dtSuffix } from './common.js';
 
-/** FaParams in msl/attention/flash_attention.metal (whole buffers: no bases). */
+/** FaParams in msl/attention/fa_params.h (whole buffers: no bases), for both tiers. */
 export const FA_METAL_PARAMS = defineParams([
   ['rows', 'u32'],
   ['batches', 'u32'],
@@ -53,16 +55,43 @@ export function faSimdgroups(d: number, dv: number, elemBytes: number): number {
   throw new RangeError(`[flash_attention_forward] head dims ${d}/${dv} do not fit the threadgroup memory`);
 }
 
-/** flash_attention_forward on Metal (msl/attention/flash_attention.metal): metal3 only (no MPP kernel yet). */
+/** The Metal 4 kernel's tiles (msl/attention/flash_attention_mpp.metal): rows, keys, head-dim slice, threads. */
+export const FA4_TILE = { BQ: 32, BK: 32, BD: 32, threads: 128 } as const;
+
+/**
+ * Why the Metal 4 kernel cannot take these head dims, or undefined when it can: every product
+ * reduces over whole 32-deep slices (D % 32 == 0; the accelerator matmul is wrong on a partial
+ * slice), Dv is an instantiation (a multiple of 32) and the V tile fits beside the slices —
+ * Dv ≤ 128 where P·V multiplies in f32 (f32, bf16), ≤ 256 in f16.
+ */
+export function fa4Unsupported(dtype: DType, d: number, dv: number): string | undefined {
+  if (d % FA4_TILE.BD !== 0) return `D % ${FA4_TILE.BD} == 0, got D=${d}`;
+  const maxDv = dtype === 'f16' ? 256 : 128;
+  if (dv % 32 !== 0 || dv > maxDv) return `Dv a multiple of 32 up to ${maxDv} for ${dtype}, got Dv=${dv}`;
+  return undefined;
+}
+
+/**
+ * flash_attention_forward on Metal: 'metal4' (msl/attention/flash_attention_mpp.metal, MPP
+ * matmuls) where the chip has Metal 4 and neural accelerators, 'metal3'
+ * (msl/attention/flash_attention.metal, simdgroup_matrix) everywhere. The router takes metal4
+ * whenever the kernel takes the head dims (fa4Unsupported); a forced metal4 it cannot take is
+ * refused here.
+ */
 export const flashAttentionForwardMetalLauncher: MetalLauncher = {
-  tiers: () => ['metal3'],
-  launch(ctx, _tier, i, o: AttentionOptions, outs) {
+  tiers: (d, chip) => gemmLauncher.tiers(d, chip),
+  launch(ctx, tier, i, o: AttentionOptions, outs) {
     const dm = attnDims('flash_attention_forward', o.layout, i.q, i.k, i.v, i.cuSeqlensQ, i.cuSeqlensK);
+    if (tier === 'metal4') {
+      if (!(ctx.chip.metal4 && ctx.chip.hasNax)) {
+        throw new TierUnavailableError(`[flash_attention_forward] tier 'metal4' needs a chip with Metal 4 and neural accelerators; ${ctx.chip.name} has ${ctx.chip.metal4 ? 'no neural accelerators' : 'no Metal 4'}`);
+      }
+      const why = fa4Unsupported(i.q.dtype, dm.d, dm.dv);
+      if (why) throw new TierUnavailableError(`[flash_attention_forward] tier 'metal4' needs ${why}; use tier 'metal3'`);
+    }
     const out = ctx.output(outs.o);
     const lse = ctx.output(outs.lse);
     const e = BYTES[i.q.dtype];
-    const nsg = faSimdgroups(dm.d, dm.dv, e);
-    const bq = 8 * nsg;
     const rows = dm.sq * dm.group;
     const buffers = [
       { index: 0, tensor: i.q },
@@ -73,13 +102,11 @@ export const flashAttentionForwardMetalLauncher: MetalLauncher = {
     ];
     if (i.sinks) buffers.push({ index: 5, tensor: i.sinks });
     if (dm.varlen) buffers.push({ index: 6, tensor: i.cuSeqlensQ }, { index: 7, tensor: i.cuSeqlensK });
-    ctx.dispatch({
-      library: 'attention/flash_attention.metal',
-      fn: `fa_fwd_${dtSuffix(i.q.dtype)}_dv${8 * dvBucket(dm.dv)}`,
+    const common = {
       constants: [
-        { index: 0, type: 'bool', value: dm.varlen },
-        { index: 1, type: 'bool', value: !!i.sinks },
-        { index: 2, type: 'bool', value: o.softcap !== undefined },
+        { index: 0, type: 'bool' as const, value: dm.varlen },
+        { index: 1, type: 'bool' as const, value: !!i.sinks },
+        { index: 2, type: 'bool' as const, value: o.softcap !== undefined },
       ],
       buffers,
       bytes: [
@@ -114,6 +141,23 @@ export const flashAttentionForwardMetalLauncher: MetalLauncher = {
           }),
         },
       ],
+    };
+    if (tier === 'metal4') {
+      ctx.dispatch({
+        library: 'attention/flash_attention_mpp.metal',
+        fn: `fa_fwd_mpp_${dtSuffix(i.q.dtype)}_dv${dm.dv}`,
+        ...common,
+        grid: [Math.ceil(rows / FA4_TILE.BQ), dm.hkv, dm.varlen ? 1 : dm.batch],
+        threadgroup: [FA4_TILE.threads, 1, 1],
+      });
+      return { o: out, lse };
+    }
+    const nsg = faSimdgroups(dm.d, dm.dv, e);
+    const bq = 8 * nsg;
+    ctx.dispatch({
+      library: 'attention/flash_attention.metal',
+      fn: `fa_fwd_${dtSuffix(i.q.dtype)}_dv${8 * dvBucket(dm.dv)}`,
+      ...common,
       threadgroupMemory: [{ index: 0, byteLength: (bq * dm.d + BK * Math.max(dm.d, dm.dv)) * e }],
       grid: [Math.ceil(rows / bq), dm.hkv, dm.varlen ? 1 : dm.batch],
       threadgroup: [32 * nsg, 1, 1],

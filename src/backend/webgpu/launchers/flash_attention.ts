@@ -143,12 +143,21 @@ interface Kernel {
  * so every binding window fits maxStorageBufferBindingSize; a varlen batch is one dispatch
  * (its sequence boundaries are device data), so each packed tensor must fit one binding.
  */
+/**
+ * fa_forward_sgmat.wgsl is not offered by default: on the H100 (run S5, 2026-12-06, after the
+ * workgroup-placement fix in its header) lse was right and o still wrong on every quick f16
+ * case (o[0] of b=2,sq=1,sk=37,hq=4,hkv=1,d=64: 0.00037 for −0.0102), so the P·V half is
+ * still broken in a way lavapipe cannot show. `PMETAL_EXPERIMENTAL_FA_SGMAT=1` offers it, for
+ * the one conformance command that checks it on a GPU with subgroup matrices.
+ */
+export const FA_SGMAT = { enabled: typeof process !== 'undefined' && process.env.PMETAL_EXPERIMENTAL_FA_SGMAT === '1' };
+
 export const flashAttentionForwardLauncher: Launcher = {
   // 'subgroup-matrix' (fa_forward_sgmat.wgsl) for f16 only: its Q·Kᵀ and P·V run on f16
   // fragments. bf16 and f32 have no such configuration that accumulates in f32 here, so
   // they run the SIMT kernels (f32 math) of 'subgroups' / 'portable'.
   tiers: (d, f, adapter) => [
-    ...(d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') && adapter && sgmatAdapterFits(adapter) ? (['subgroup-matrix'] as const) : []),
+    ...(FA_SGMAT.enabled && d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') && adapter && sgmatAdapterFits(adapter) ? (['subgroup-matrix'] as const) : []),
     ...reductionTiers(f),
   ],
   launch(ctx, tier, i, o: AttentionOptions, outs) {

@@ -1,5 +1,6 @@
 import { BYTES, type DType } from '../../../dtype.js';
 import { dropThreshold, mix32 } from '../../../ops/fused_lora_forward/dropout.js';
+import { weightRows, type LoraWeightOpts } from '../../../ops/fused_lora_forward/qweight.js';
 import { loraDims, loraScale, type LoraOpts } from '../../../ops/fused_lora_forward/reference.js';
 import { gemmOptions, type GemmOptions } from '../../../ops/gemm/spec.js';
 import type { Tensor } from '../../../tensor.js';
@@ -7,6 +8,7 @@ import { defineParams, packParams } from '../../params.js';
 import { reshapeOwned, viewAs } from '../../view.js';
 import { dtCode } from '../pipelines.js';
 import { grid, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
+import { dequantizeLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
 import { flatChunks } from './swiglu.js';
 
@@ -22,7 +24,7 @@ export const LORA_ELEMENTWISE_PARAMS = defineParams([
 const WG = 256;
 
 /** One pass of lora_elementwise.wgsl from `src` into a new tensor of `dtype` (CAST: f32 → dtype; else the dropout mask). */
-function elementwise(ctx: LaunchContext, src: Tensor, dtype: DType, cast: boolean, o: LoraOpts): Tensor {
+export function loraElementwise(ctx: LaunchContext, src: Tensor, dtype: DType, cast: boolean, o: LoraOpts): Tensor {
   const dst = ctx.output({ dtype, shape: src.shape });
   const count = src.size;
   for (const [a, b] of flatChunks(ctx, count, Math.max(BYTES[src.dtype], BYTES[dtype]))) {
@@ -47,23 +49,36 @@ function gemm(ctx: LaunchContext, tier: WebGpuTier, inputs: { a: Tensor; b: Tens
 }
 
 /**
+ * W as the gemm launches take it: the dense weight, or (QLoRA) the quantized one dequantized
+ * into the dtype of x by the dequantize kernel (quant/decode.wgsl), a temporary the caller
+ * disposes.
+ */
+function denseWeight(ctx: LaunchContext, i: Record<string, Tensor>, o: LoraWeightOpts, n: number, k: number): Tensor {
+  if (!o.format) return i.weight;
+  const q = Object.fromEntries(['w', 'scales', 'biases'].filter((name) => i[name]).map((name) => [name, i[name]]));
+  return dequantizeLauncher.launch(ctx, 'portable', q, { format: o.format, groupSize: o.groupSize }, { y: { dtype: i.x.dtype, shape: [n, k] } }).y;
+}
+
+/**
  * y = x·Wᵀ + bias + s·(drop(x)·Aᵀ)·Bᵀ as three gemm launches: xa = mask(x)·Aᵀ·(1/(1−p)) in
  * f32 (kept as the saved output), t = s·xa'·Bᵀ in the dtype (xa' = xa rounded to it, as the
  * gemm kernels take one operand dtype), y = x·Wᵀ + t + bias (t enters as the gemm's c).
- * The tiers are gemm's.
+ * The tiers are gemm's. A quantized W (QLoRA) is dequantized first (denseWeight).
  */
 export const fusedLoraForwardLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
   launch(ctx, tier, i, opts, outs) {
-    const o = opts as LoraOpts;
-    const { k, t, r, n } = loraDims(i.x, i.loraA, i.weight);
+    const o = opts as LoraOpts & LoraWeightOpts;
+    const { k, t, r, n } = loraDims(i.x, i.loraA, weightRows(i));
+    const w = denseWeight(ctx, i, o, n, k);
     const dt = i.x.dtype;
     const x2 = viewAs(i.x, [t, k]);
-    const xm = o.dropout > 0 ? elementwise(ctx, x2, dt, false, o) : x2;
+    const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
     const xa = gemm(ctx, tier, { a: xm, b: i.loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
-    const xad = dt === 'f32' ? xa : elementwise(ctx, xa, dt, true, o);
+    const xad = dt === 'f32' ? xa : loraElementwise(ctx, xa, dt, true, o);
     const tt = gemm(ctx, tier, { a: xad, b: i.loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, n]);
-    const y = gemm(ctx, tier, { a: x2, b: i.weight, c: tt, bias: i.bias }, { transB: true, beta: 1 }, dt, [t, n]);
+    const y = gemm(ctx, tier, { a: x2, b: w, c: tt, bias: i.bias }, { transB: true, beta: 1 }, dt, [t, n]);
+    if (w !== i.weight) w.dispose();
     if (xm !== x2) xm.dispose();
     if (xad !== xa) xad.dispose();
     tt.dispose();
@@ -79,8 +94,8 @@ export const fusedLoraForwardLauncher: Launcher = {
 export const fusedLoraBackwardLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
   launch(ctx, tier, i, opts, outs) {
-    const o = opts as LoraOpts;
-    const { k, t, r, n } = loraDims(i.x, i.loraA, i.weight);
+    const o = opts as LoraOpts & LoraWeightOpts;
+    const { k, t, r, n } = loraDims(i.x, i.loraA, weightRows(i));
     const dt = i.x.dtype;
     const s = loraScale(o, r);
     const sInv = s / (1 - o.dropout);
@@ -88,14 +103,17 @@ export const fusedLoraBackwardLauncher: Launcher = {
     const dy2 = viewAs(i.dy, [t, n]);
     const x2 = viewAs(i.x, [t, k]);
     const xa2 = viewAs(i.xa, [t, r]);
-    const xad = dt === 'f32' ? xa2 : elementwise(ctx, xa2, dt, true, o);
+    const xad = dt === 'f32' ? xa2 : loraElementwise(ctx, xa2, dt, true, o);
     const dB = gemm(ctx, tier, { a: dy2, b: xad, c: i.dBIn }, { transA: true, alpha: s, beta: acc }, 'f32', [n, r]);
     const g = gemm(ctx, tier, { a: dy2, b: i.loraB }, {}, dt, [t, r]);
-    const xm = o.dropout > 0 ? elementwise(ctx, x2, dt, false, o) : x2;
+    const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
     const dA = gemm(ctx, tier, { a: g, b: xm, c: i.dAIn }, { transA: true, alpha: sInv, beta: acc }, 'f32', [r, k]);
     const h = gemm(ctx, tier, { a: g, b: i.loraA }, { alpha: sInv }, dt, [t, k]);
-    const hm = o.dropout > 0 ? elementwise(ctx, h, dt, false, o) : h;
-    const dx = gemm(ctx, tier, { a: dy2, b: i.weight, c: hm }, { beta: 1 }, dt, [t, k]);
+    const hm = o.dropout > 0 ? loraElementwise(ctx, h, dt, false, o) : h;
+    // Dequantized only now, so the copy of W is not alive during the other products.
+    const w = denseWeight(ctx, i, o, n, k);
+    const dx = gemm(ctx, tier, { a: dy2, b: w, c: hm }, { beta: 1 }, dt, [t, k]);
+    if (w !== i.weight) w.dispose();
     if (xad !== xa2) xad.dispose();
     if (xm !== x2) xm.dispose();
     if (hm !== h) hm.dispose();

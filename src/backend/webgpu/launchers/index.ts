@@ -7,6 +7,7 @@ import { embeddingBackwardLauncher, embeddingLauncher } from './embedding.js';
 import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
 import { fusedDistillLossBackwardLauncher, fusedDistillLossLauncher } from './fused_distill_loss.js';
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
+import { fusedNormLoraBackwardLauncher, fusedNormLoraLauncher } from './fused_norm_lora.js';
 import { dequantizeLauncher } from './dequantize.js';
 import { flashAttentionForwardLauncher } from './flash_attention.js';
 import { flashAttentionBackwardLauncher } from './flash_attention_backward.js';
@@ -34,6 +35,8 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   fused_distill_loss_backward: fusedDistillLossBackwardLauncher,
   fused_lora_backward: fusedLoraBackwardLauncher,
   fused_lora_forward: fusedLoraForwardLauncher,
+  fused_norm_lora: fusedNormLoraLauncher,
+  fused_norm_lora_backward: fusedNormLoraBackwardLauncher,
   dequantize: dequantizeLauncher,
   flash_attention_forward: flashAttentionForwardLauncher,
   gemm: gemmLauncher,

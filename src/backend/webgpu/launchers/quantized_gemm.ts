@@ -2,8 +2,10 @@ import { BYTES } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
 import { checkQuantWeight, type QuantOptions } from '../../../ops/quant/formats.js';
 import { defineParams, packParams } from '../../params.js';
+import { TierUnavailableError } from '../../../errors.js';
 import { dtCode } from '../pipelines.js';
-import { reductionTiers, rowChunks, windowOf, type Launcher } from '../launch.js';
+import { reductionTiers, rowChunks, windowOf, type AdapterTraits, type Launcher, type LaunchContext, type WebGpuTier } from '../launch.js';
+import { sgmatChoice } from './gemm.js';
 import { quantDefines, quantRowBytes, quantWindows } from './quant.js';
 
 export const QGEMM_PARAMS = defineParams([
@@ -24,15 +26,46 @@ export const QGEMM_PARAMS = defineParams([
 export const QGEMV_TILE = { MAX_M: 16, BN: 8 } as const;
 /** Prefill kernel (qgemm_tiled.wgsl): the tile of y per workgroup. */
 export const QGEMM_TILE = { BM: 64, BN: 64 } as const;
+/**
+ * Prefill on the subgroup-matrix tier (qgemm_sgmat.wgsl): its tile and workgroup memory
+ * (f16 slices of 128 + 128 rows, 40 halves a row with WIDE_SMEM, 16 without; 8 f32 16×16 stages).
+ */
+export const QGEMM_SGMAT_TILE = { BM: 128, BN: 128, BYTES_WIDE: 2 * (128 + 128) * 40 + 4 * 8 * 256, BYTES_NARROW: 2 * (128 + 128) * 16 + 4 * 8 * 256 } as const;
+
+/**
+ * 'subgroup-matrix' for f16 x where the adapter has a subgroup-matrix configuration the
+ * f16 gemm kernels use (f16→f32 16×16×16, sgmatChoice) and shader-f16 and subgroups; below
+ * it the SIMT tiers. lavapipe has none: the tier is not offered there, and nothing else changes.
+ */
+function qgemmTiers(d: string, f: Set<string>, adapter?: AdapterTraits): WebGpuTier[] {
+  const sgmat = d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') && (!adapter || sgmatChoice(adapter).kernel === 'f16-16');
+  return sgmat ? ['subgroup-matrix', ...reductionTiers(f)] : reductionTiers(f);
+}
+
+/**
+ * The prefill kernel for this call: on the subgroup-matrix tier qgemm_sgmat, with 32-deep
+ * padded slices where the device's workgroup memory allows (else 16-deep ones, which fit
+ * WebGPU's minimum); the SIMT tiles otherwise.
+ */
+function prefillKernel(ctx: LaunchContext, tier: WebGpuTier): { shader: string; defines?: Record<string, boolean>; overrides?: Record<string, number>; bm: number; bn: number } {
+  if (tier === 'subgroup-matrix') {
+    const choice = sgmatChoice(ctx.adapter);
+    if (choice.kernel !== 'f16-16') throw new TierUnavailableError(`[quantized_gemm] tier 'subgroup-matrix': ${choice.kernel ? `the kernel is written for f16→f32 16×16×16; the adapter's fits ${choice.kernel} only` : choice.reason}`);
+    const wide = QGEMM_SGMAT_TILE.BYTES_WIDE <= ctx.limits.maxComputeWorkgroupStorageSize;
+    return { shader: 'quant/qgemm_sgmat.wgsl', defines: { WIDE_SMEM: wide }, overrides: { SG_SIZE: choice.subgroupSize }, bm: QGEMM_SGMAT_TILE.BM, bn: QGEMM_SGMAT_TILE.BN };
+  }
+  return { shader: 'quant/qgemm_tiled.wgsl', bm: QGEMM_TILE.BM, bn: QGEMM_TILE.BN };
+}
 
 /**
  * quantized_gemm: M ≤ 16 takes the decode kernel (W streamed once, the whole of x per pass),
- * larger M the tiled prefill kernel. Both tiers run both; 'subgroups' reduces the decode
- * kernel's partial sums with subgroup shuffles. W is chunked by rows (columns of y) and x by
- * rows so every binding's window fits the limits.
+ * larger M the tiled prefill kernel. Every tier runs both; 'subgroups' (and
+ * 'subgroup-matrix') reduce the decode kernel's partial sums with subgroup shuffles, and
+ * 'subgroup-matrix' runs the prefill on the matrix units (qgemm_sgmat.wgsl). W is chunked
+ * by rows (columns of y) and x by rows so every binding's window fits the limits.
  */
 export const quantizedGemmLauncher: Launcher = {
-  tiers: (_d, f) => reductionTiers(f),
+  tiers: qgemmTiers,
   launch(ctx, tier, i, o: QuantOptions, outs) {
     const x = i.x;
     const [m, k] = rowsCols(x.shape);
@@ -41,8 +74,9 @@ export const quantizedGemmLauncher: Launcher = {
     const decode = m <= QGEMV_TILE.MAX_M;
     // The decode kernel keeps the next power of two ≥ M accumulators per lane (ROWS).
     const rows = 2 ** Math.ceil(Math.log2(Math.max(1, m)));
-    const defines = { ...quantDefines(d), X_DT: dtCode(x.dtype), Y_DT: dtCode(y.dtype), ...(decode ? { SUBGROUPS: tier === 'subgroups', ROWS: rows } : {}) };
-    const shader = decode ? 'quant/qgemv.wgsl' : 'quant/qgemm_tiled.wgsl';
+    const prefill = decode ? undefined : prefillKernel(ctx, tier);
+    const shader = prefill?.shader ?? 'quant/qgemv.wgsl';
+    const defines = { ...quantDefines(d), X_DT: dtCode(x.dtype), Y_DT: dtCode(y.dtype), ...(prefill ? prefill.defines : { SUBGROUPS: tier !== 'portable', ROWS: rows }) };
     const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
     const xRows = decode ? [[0, m] as [number, number]] : rowChunks(ctx, m, Math.max(k * BYTES[x.dtype], d.n * BYTES[y.dtype]));
     for (const [n0, n1] of rowChunks(ctx, d.n, quantRowBytes(d))) {
@@ -51,11 +85,11 @@ export const quantizedGemmLauncher: Launcher = {
         const q = quantWindows(ctx, d, i, n0, n1);
         const xw = windowOf(ctx, x, 3, m0 * k, (m1 - m0) * k);
         const yw = windowOf(ctx, y, 4, m0 * d.n + n0, (m1 - m0 - 1) * d.n + n);
-        const gx = Math.ceil(n / (decode ? QGEMV_TILE.BN : QGEMM_TILE.BN));
-        const gy = decode ? 1 : Math.ceil((m1 - m0) / QGEMM_TILE.BM);
+        const gx = Math.ceil(n / (prefill?.bn ?? QGEMV_TILE.BN));
+        const gy = prefill ? Math.ceil((m1 - m0) / prefill.bm) : 1;
         if (gx > maxGroups || gy > maxGroups) throw new RangeError(`[quantized_gemm] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups})`);
         ctx.rt.dispatch({
-          pipeline: { shader, defines },
+          pipeline: { shader, defines, ...(prefill?.overrides ? { overrides: prefill.overrides } : {}) },
           bindings: [...q.bindings, xw.b, yw.b],
           params: { binding: 5, data: packParams(QGEMM_PARAMS, { m: m1 - m0, n, k, x_base: xw.base, y_base: yw.base, ldy: d.n, ...q.params }) },
           workgroups: [gx, gy],

@@ -8,7 +8,6 @@ import { loadModel } from '../../../src/models/load.js';
 import { disposeAdapters, disposeGrads, type LoraGrads } from '../../../src/models/train/adapters.js';
 import { clipGradNorm } from '../../../src/models/train/clip.js';
 import { readPeftAdapter } from '../../../src/models/train/peft.js';
-import { cosineSchedule } from '../../../src/models/train/schedule.js';
 import { loraStep } from '../../../src/models/train/step.js';
 
 const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'models', 'llama');
@@ -58,26 +57,5 @@ describe('global gradient-norm clipping of the adapters', () => {
       disposeAdapters(adapters);
       model.dispose();
     }
-  });
-});
-
-describe('cosine schedule with warm-up (transformers get_cosine_schedule_with_warmup)', () => {
-  it('warms up linearly, decays by the cosine to minLr at totalSteps, and stays there', () => {
-    const f = cosineSchedule({ lr: 1e-3, warmupSteps: 10, totalSteps: 110 });
-    expect(f(0)).toBe(0);
-    expect(f(5)).toBeCloseTo(5e-4, 15);
-    expect(f(10)).toBe(1e-3);
-    expect(f(60)).toBeCloseTo(5e-4, 15); // halfway through the decay: ½(1 + cos(π/2))
-    expect(f(110)).toBeCloseTo(0, 15);
-    expect(f(500)).toBeCloseTo(0, 15);
-    const g = cosineSchedule({ lr: 1e-3, totalSteps: 100, minLr: 1e-4 });
-    expect(g(0)).toBe(1e-3);
-    expect(g(100)).toBeCloseTo(1e-4, 15);
-  });
-  it('refuses schedules and steps that make no sense, naming the field', () => {
-    expect(() => cosineSchedule({ lr: 1e-3, warmupSteps: 20, totalSteps: 10 })).toThrow(/warmupSteps: expected warmupSteps ≤ totalSteps/);
-    expect(() => cosineSchedule({ lr: 1e-3, totalSteps: 10, minLr: 1 })).toThrow(/minLr/);
-    expect(() => cosineSchedule({ lr: -1, totalSteps: 10 })).toThrow(/schedule: lr/);
-    expect(() => cosineSchedule({ lr: 1e-3, totalSteps: 10 })(-1)).toThrow(/step: expected an integer ≥ 0/);
   });
 });
