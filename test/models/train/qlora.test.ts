@@ -13,17 +13,21 @@ import { loraSettings } from '../../../src/models/train/init.js';
 import { loraStep, type TrainExample } from '../../../src/models/train/step.js';
 import { LoraTrainer } from '../../../src/models/train/trainer.js';
 import { initAdapters } from '../../../src/models/train/init.js';
+import { hfToGguf } from '../../../src/models/gguf/source.js';
+import { ggufElement, quantizeQ8_0 } from '../../../src/ops/quant/gguf.js';
 import { mlxQ, mlxQuantize } from '../../../src/ops/quant/mlx.js';
 import { randomInts, uniform } from '../../../src/ops/random.js';
+import { encodeGguf, type GgufTensor, type Meta } from '../gguf_writer.js';
 import { tinyConfig, tinyWeights, type TinySpec } from '../tiny_checkpoint.js';
 import { boundUlps, pathOps } from './bounds.js';
 
 /**
- * QLoRA on an MLX-quantized checkpoint (mlx_lm's layout, as mlx.test.ts writes it): the
- * projections and the tied embedding stay packed, fused_lora_forward/backward take them as
- * w + scales + biases. Compared with the same step on a dense checkpoint of the dequantized
- * weights (s·q + b), which the test checks are exact in f32 — so both models hold the same W
- * and any difference is op rounding, bounded by the golden test's per-op model (bounds.ts).
+ * QLoRA on quantized checkpoints: MLX 4-bit (mlx_lm's layout, as mlx.test.ts writes it) and a
+ * GGUF with Q8_0 blocks (as gguf-model.test.ts writes one). The projections and the tied
+ * embedding stay packed; fused_lora_forward/backward take them as w (+ scales, biases).
+ * Compared with the same step on a dense checkpoint of the dequantized weights (s·q + b,
+ * d·q), which the test checks are exact in f32 — so both models hold the same W and any
+ * difference is op rounding, bounded by the golden test's per-op model (bounds.ts).
  */
 const root = mkdtempSync(join(tmpdir(), 'pmetal-qlora-'));
 const backends: Record<string, KernelBackend> = {};
@@ -42,12 +46,64 @@ const SPEC: TinySpec = { model_type: 'qwen2', tie: true, hidden: 32, intermediat
 const GROUP = 32;
 const U = 2 ** -24;
 
-/** Writes `q4` (MLX 4-bit) and `dense` (its dequantized weights, f32) checkpoints. */
-function writeCheckpoints(): { q4: string; dense: string } {
+/**
+ * A dequantized weight (computed in float64) as it goes into the f32 dense twin. The
+ * precondition of the comparison: the twin holds W itself, not a rounding of it.
+ */
+function exactF32(name: string, e: number, w: number): number {
+  if (Math.fround(w) !== w) throw new Error(`${name}[${e}]: the dequantized ${w} is not exact in f32`);
+  return w;
+}
+
+/** The dense twin of a packed checkpoint: the dequantized weights in f32. */
+function writeDense(dir: string, deq: Record<string, TensorToWrite>, eps: number): void {
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...tinyConfig(SPEC), rms_norm_eps: eps }));
+  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(deq));
+}
+
+/** A GGUF of the same weights with every projection and the embedding in Q8_0 blocks, and its dense twin. */
+function writeQ8Gguf(): { packed: string; dense: string } {
+  const packed = join(root, 'q8.gguf');
+  const tensors: GgufTensor[] = [];
+  const deq: Record<string, TensorToWrite> = {};
+  for (const [name, t] of tinyWeights(SPEC)) {
+    if (!(t.shape.length === 2 && /(_proj|embed_tokens)\.weight$/.test(name))) {
+      tensors.push({ name: hfToGguf(name), shape: t.shape, type: 0, bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) });
+      deq[name] = { dtype: 'f32', shape: t.shape, data: t.data };
+      continue;
+    }
+    const [n, k] = t.shape;
+    const rowBytes = (k / 32) * 34;
+    const bytes = new Uint8Array(n * rowBytes);
+    for (let r = 0; r < n; r++) quantizeQ8_0(t.data.subarray(r * k, (r + 1) * k), k, bytes, r * rowBytes);
+    tensors.push({ name: hfToGguf(name), shape: t.shape, type: 8, bytes });
+    deq[name] = { dtype: 'f32', shape: t.shape, data: new Float32Array(n * k).map((_, e) => exactF32(name, e, ggufElement('q8_0', bytes, Math.floor(e / k) * rowBytes + Math.floor((e % k) / 32) * 34, e % 32))) };
+  }
+  const c = tinyConfig(SPEC) as Record<string, number>;
+  const meta: Record<string, Meta> = {
+    'general.architecture': { type: 'str', value: 'qwen2' },
+    'qwen2.block_count': { type: 'u32', value: c.num_hidden_layers },
+    'qwen2.embedding_length': { type: 'u32', value: c.hidden_size },
+    'qwen2.feed_forward_length': { type: 'u32', value: c.intermediate_size },
+    'qwen2.attention.head_count': { type: 'u32', value: c.num_attention_heads },
+    'qwen2.attention.head_count_kv': { type: 'u32', value: c.num_key_value_heads },
+    'qwen2.attention.key_length': { type: 'u32', value: c.head_dim },
+    'qwen2.attention.layer_norm_rms_epsilon': { type: 'f32', value: c.rms_norm_eps },
+    'qwen2.rope.freq_base': { type: 'f32', value: c.rope_theta },
+    'qwen2.context_length': { type: 'u32', value: c.max_position_embeddings },
+  };
+  writeFileSync(packed, encodeGguf(meta, tensors));
+  // GGUF stores eps as an f32: the twin gets the same value, so the models differ in nothing but W's storage.
+  writeDense(join(root, 'q8-dense'), deq, Math.fround(c.rms_norm_eps));
+  return { packed, dense: join(root, 'q8-dense') };
+}
+
+/** `q4` (MLX 4-bit) and its dense twin. */
+function writeMlx4(): { packed: string; dense: string } {
   const q4 = join(root, 'q4');
-  const dense = join(root, 'dense');
+  const dense = join(root, 'q4-dense');
   mkdirSync(q4);
-  mkdirSync(dense);
   const packed: Record<string, TensorToWrite> = {};
   const deq: Record<string, TensorToWrite> = {};
   for (const [name, t] of tinyWeights(SPEC)) {
@@ -65,18 +121,14 @@ function writeCheckpoints(): { q4: string; dense: string } {
     for (let r = 0; r < n; r++)
       for (let c = 0; c < k; c++) {
         const g = r * (k / GROUP) + Math.floor(c / GROUP);
-        const w = f16ToNumber((q.scales as Uint16Array)[g]) * mlxQ(q.w, (r * k * 4) / 32, c, 4) + f16ToNumber((q.biases as Uint16Array)[g]);
-        // The precondition of the comparison: the dense checkpoint holds W itself, not a rounding of it.
-        if (Math.fround(w) !== w) throw new Error(`${name}[${r},${c}]: s·q + b = ${w} is not exact in f32`);
-        d[r * k + c] = w;
+        d[r * k + c] = exactF32(name, r * k + c, f16ToNumber((q.scales as Uint16Array)[g]) * mlxQ(q.w, (r * k * 4) / 32, c, 4) + f16ToNumber((q.biases as Uint16Array)[g]));
       }
     deq[name] = { dtype: 'f32', shape: t.shape, data: d };
   }
   writeFileSync(join(q4, 'config.json'), JSON.stringify({ ...tinyConfig(SPEC), quantization: { group_size: GROUP, bits: 4 } }));
   writeFileSync(join(q4, 'model.safetensors'), encodeSafetensors(packed));
-  writeFileSync(join(dense, 'config.json'), JSON.stringify(tinyConfig(SPEC)));
-  writeFileSync(join(dense, 'model.safetensors'), encodeSafetensors(deq));
-  return { q4, dense };
+  writeDense(dense, deq, (tinyConfig(SPEC) as Record<string, number>).rms_norm_eps);
+  return { packed: q4, dense };
 }
 
 // q, v, o, down adapted; k, gate, up left frozen, so an unadapted packed projection's backward
@@ -113,8 +165,10 @@ async function readGrads(b: KernelBackend, g: LoraGrads): Promise<Map<string, Fl
   return out;
 }
 
-describe('QLoRA: LoRA on an MLX 4-bit checkpoint, the base weights kept packed', () => {
-  const files = writeCheckpoints();
+const FORMATS = { mlx4: { write: writeMlx4, kind: 'mlx' }, q8_0: { write: writeQ8Gguf, kind: 'gguf' } } as const;
+
+describe.each(Object.keys(FORMATS) as (keyof typeof FORMATS)[])('QLoRA on a %s checkpoint, the base weights kept packed', (format) => {
+  const files = FORMATS[format].write();
   let want: { loss: number; grads: Map<string, Float32Array> };
   beforeAll(async () => {
     const model = await loadModel(files.dense, backends.cpu);
@@ -129,12 +183,12 @@ describe('QLoRA: LoRA on an MLX 4-bit checkpoint, the base weights kept packed',
     }
   });
 
-  it.each(['cpu', 'webgpu', 'metal'])('on %s: the loss and every adapter gradient are the dense-dequantized model\'s (cpu) within the derived bound', async (bname) => {
+  it.each(['cpu', 'webgpu', 'metal'])("on %s: the loss and every adapter gradient are the dense-dequantized model's (cpu) within the derived bound", async (bname) => {
     const b = backends[bname];
-    const model = await loadModel(files.q4, b);
-    // Packed, not dequantized at load: the layers are MLX Linears.
-    expect(model.parameters.layers[0].q.kind).toBe('mlx');
-    expect(model.parameters.lmHead.kind).toBe('mlx');
+    const model = await loadModel(files.packed, b);
+    // Packed, not dequantized at load.
+    expect(model.parameters.layers[0].q.kind).toBe(FORMATS[format].kind);
+    expect(model.parameters.lmHead.kind).toBe(FORMATS[format].kind);
     const a = adapters(model);
     try {
       const r = await loraStep(model, a, EXAMPLES);
@@ -167,7 +221,7 @@ describe('QLoRA: LoRA on an MLX 4-bit checkpoint, the base weights kept packed',
 
   it.each(['cpu', 'webgpu'])('on %s: AdamW steps on the packed model lower the loss every step', async (bname) => {
     const b = backends[bname];
-    const model = await loadModel(files.q4, b);
+    const model = await loadModel(files.packed, b);
     const trainer = new LoraTrainer(model, initAdapters(model.config, SETTINGS, b, 'f32', 3), { optimizer: { lr: 2e-2 } });
     try {
       const losses: number[] = [];
