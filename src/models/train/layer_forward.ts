@@ -82,9 +82,10 @@ export function project(b: KernelBackend, x: Tensor, l: Linear, lc: LoraContext,
 
 /**
  * decoderLayer (../layer.ts) with the adapters applied and every activation its backward
- * needs kept: the same ops in the same order (with B = 0 it is the inference forward up to
- * the rounding of the residual adds, which go through rms_norm's residual input here since
- * fused_lora_forward has no c to add into). The layer's record takes ownership of `h`.
+ * needs kept: the same ops in the same order. The residual adds are made here as their own
+ * rms_norm residual pass (add.ts) rather than riding on the next norm as addNorm does, since
+ * the backward needs the sum h1 and the layer output as tensors of their own; the sum is the
+ * same one rounding either way. The layer's record takes ownership of `h`.
  */
 export function trainLayerForward(b: KernelBackend, c: ModelConfig, w: LayerWeights, window: number | null, h: Tensor, io: TrainInputs, lc: LoraContext): { out: Tensor; saved: LayerSaved } {
   const T = io.tokens;
