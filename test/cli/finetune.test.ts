@@ -43,6 +43,13 @@ describe.skipIf(!existsSync('dist/cli.js') || !existsSync(join(MODEL, 'tokenizer
     expect(resumedLosses).toEqual(losses);
     const bytes = (d: string) => readFileSync(join(dir, d, 'adapter_model.safetensors'));
     expect(bytes('piece').equals(bytes('whole'))).toBe(true);
+
+    // --from-adapter starts from the trained adapter: step 1 (lr 0 in the warm-up, the same first
+    // batch and dropout masks) measures it, below the fresh adapter's (B = 0: the base model's) loss.
+    const from = await cli([...common, '--out', join(dir, 'from'), '--from-adapter', join(dir, 'whole'), '--stop-after', '1']);
+    expect(from.code ?? 0, from.stderr).toBe(0);
+    const fromLoss = Number(/step 1\/\d+\s+loss (\S+)/.exec(from.stderr)?.[1]);
+    expect(fromLoss).toBeLessThan(losses[0] - 0.3); // 5.20 vs 6.41 when written
   });
 
   it('refuses bad data and options with an error naming them', async () => {
