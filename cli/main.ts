@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerConformance } from './conformance.js';
 import { registerDevices } from './devices.js';
+import { registerFinetune } from './finetune.js';
 import { registerFuzz } from './fuzz.js';
 import { registerGenerate } from './generate.js';
 import { registerOps } from './ops.js';
@@ -19,6 +20,7 @@ registerConformance(program);
 registerBench(program);
 registerFuzz(program);
 registerSoak(program);
+registerFinetune(program);
 registerGenerate(program);
 
 program.parseAsync().catch((e: unknown) => {

@@ -40,3 +40,5 @@ export { Checkpoint, SafetensorsFile, encodeSafetensors, writeSafetensors, type 
 export { TextTokenizer, type ChatMessage } from './models/tokenizer.js';
 export { loadDataset, PackedLoader, IGNORE_INDEX, type Dataset, type DatasetOptions, type DatasetStats, type TokenizedSequence, type Cursor, type LoaderState, type LoaderOptions, type TrainBatch } from './models/train/data/index.js';
 export { cosineWithWarmup, StepPlan, type CosineScheduleOptions, type LrSchedule, type OptimizerStep, type BatchSource } from './models/train/schedule.js';
+// LoRA fine-tuning: packed forward/backward, AdamW, PEFT adapters in and out.
+export * from './models/train/index.js';

@@ -33,6 +33,11 @@ export class LlamaModel {
     readonly dtype: FloatDType,
   ) {}
 
+  /** The frozen weights on the backend, for code that runs its own passes over them (LoRA training, src/models/train/); still the model's to dispose. */
+  get parameters(): ModelWeights {
+    return this.weights;
+  }
+
   /** Embedding → layers → final norm of N tokens; returns the normalised hidden states [N, H]. */
   #body(ids: Int32Array, positions: Int32Array, attend: Attend): Tensor {
     const b = this.backend;
