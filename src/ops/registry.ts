@@ -13,6 +13,7 @@ import { fusedLoraForward } from './fused_lora_forward/spec.js';
 import { fusedNormLora } from './fused_norm_lora/spec.js';
 import { fusedNormLoraBackward } from './fused_norm_lora_backward/spec.js';
 import { fusedMlp } from './fused_mlp/spec.js';
+import { fusedMlpBackward } from './fused_mlp_backward/spec.js';
 import { dequantize } from './dequantize/spec.js';
 import { flashAttentionForward } from './flash_attention_forward/spec.js';
 import { gemm } from './gemm/spec.js';
@@ -46,6 +47,7 @@ export const OPS = {
   fused_lora_backward: fusedLoraBackward,
   fused_lora_forward: fusedLoraForward,
   fused_mlp: fusedMlp,
+  fused_mlp_backward: fusedMlpBackward,
   fused_norm_lora: fusedNormLora,
   fused_norm_lora_backward: fusedNormLoraBackward,
   dequantize,

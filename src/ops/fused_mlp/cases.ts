@@ -29,7 +29,7 @@ export const MLP_DEFS: MlpDef[] = [
   { lead: [7], k: 33, i: 17, ranks: { gate: 4, up: 4, down: 4 }, quick: true },
   { lead: [5], k: 20, i: 40, n: 9, ranks: { down: 2 }, dropout: 0.25, seed: 3, accumulate: true, quick: true },
   { lead: [2, 3], k: 65, i: 31, ranks: { gate: 8 }, alpha: 16, recompute: false, quick: true },
-  { lead: [9], k: 24, i: 72, ranks: { gate: 1, up: 16, down: 8 }, alpha: 32, dropout: 0.5, seed: 7, accumulate: true, quick: true },
+  { lead: [9], k: 24, i: 72, ranks: { gate: 1, up: 16, down: 8 }, alpha: 4, dropout: 0.5, seed: 7, accumulate: true, quick: true },
   { lead: [3], k: 40, i: 66, ranks: { up: 4, down: 4 }, dropout: 0.1, seed: 2 ** 32 - 2, recompute: false, quick: true },
   { lead: [40], k: 130, i: 200, ranks: {}, recompute: false },
   { lead: [64], k: 256, i: 700, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 5 },

@@ -105,12 +105,16 @@ export function mlpForwardErrors(i: MlpInputs, o: LoraOpts) {
   return { f, eG: eg.eY, eU: eu.eY, eY: ed.eY, eXa: { gate: eg.eXa, up: eu.eXa, down: ed.eXa } };
 }
 
-/** |h' − h| for h' = swiglu(g', u') rounded to the dtype, from the f32 bounds eG, eU of g and u before their rounding (see mlpForwardErrors). */
-export function hError(dt: FloatDType, g: Float64Array, u: Float64Array, h: Float64Array, eG: Float64Array, eU: Float64Array): Float64Array {
+/**
+ * |h' − h| for h' = swiglu(g', u') rounded to the dtype, from the f32 bounds eG, eU of g and u
+ * before their rounding to the dtype (see mlpForwardErrors); `exact`: g and u are given in
+ * the dtype (fused_mlp_backward's saved ones), no error and no rounding.
+ */
+export function hError(dt: FloatDType, g: Float64Array, u: Float64Array, h: Float64Array, eG: Float64Array, eU: Float64Array, exact = false): Float64Array {
   const out = new Float64Array(h.length);
   for (let q = 0; q < h.length; q++) {
-    const Eg = toDtype(dt, g[q], eG[q]);
-    const Eu = toDtype(dt, u[q], eU[q]);
+    const Eg = exact ? 0 : toDtype(dt, g[q], eG[q]);
+    const Eu = exact ? 0 : toDtype(dt, u[q], eU[q]);
     const prop = SILU_LIP * Eg * (Math.abs(u[q]) + Eu) + Math.abs(g[q] * sigmoid(g[q])) * Eu;
     const kern = (ULP.exp(Math.abs(g[q]) + Eg) + 1 + ULP.div + 2) * U32 * (Math.abs(h[q]) + prop);
     out[q] = toDtype(dt, h[q], prop + kern);

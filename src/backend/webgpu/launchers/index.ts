@@ -9,6 +9,7 @@ import { fusedDistillLossBackwardLauncher, fusedDistillLossLauncher } from './fu
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { fusedNormLoraBackwardLauncher, fusedNormLoraLauncher } from './fused_norm_lora.js';
 import { fusedMlpLauncher } from './fused_mlp.js';
+import { fusedMlpBackwardLauncher } from './fused_mlp_backward.js';
 import { dequantizeLauncher } from './dequantize.js';
 import { flashAttentionForwardLauncher } from './flash_attention.js';
 import { flashAttentionBackwardLauncher } from './flash_attention_backward.js';
@@ -37,6 +38,7 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   fused_lora_backward: fusedLoraBackwardLauncher,
   fused_lora_forward: fusedLoraForwardLauncher,
   fused_mlp: fusedMlpLauncher,
+  fused_mlp_backward: fusedMlpBackwardLauncher,
   fused_norm_lora: fusedNormLoraLauncher,
   fused_norm_lora_backward: fusedNormLoraBackwardLauncher,
   dequantize: dequantizeLauncher,
