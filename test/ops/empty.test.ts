@@ -118,6 +118,13 @@ const CASES: EmptyCase[] = [
     inputs: [['x', 'bf16', [3, 8]], ['wGate', 'bf16', [5, 8]], ['wUp', 'bf16', [5, 8]], ['wDown', 'bf16', [0, 5]]],
     want: { y: { shape: [3, 0] } },
   },
+  {
+    op: 'fused_mlp_backward',
+    label: 'tokens=0: every dA, dB 0',
+    inputs: [['dy', 'f32', [0, 8]], ['x', 'f32', [0, 8]], ['wGate', 'f32', [5, 8]], ['wUp', 'f32', [5, 8]], ['wDown', 'f32', [8, 5]], ['upA', 'f32', [2, 8]], ['upB', 'f32', [5, 2]], ['upXa', 'f32', [0, 2]], ['downA', 'f32', [3, 5]], ['downB', 'f32', [8, 3]], ['downXa', 'f32', [0, 3]]],
+    options: { dropout: 0.25 },
+    want: { dx: { shape: [0, 8] }, upDA: { shape: [2, 8], fill: 0 }, upDB: { shape: [5, 2], fill: 0 }, downDA: { shape: [3, 5], fill: 0 }, downDB: { shape: [8, 3], fill: 0 } },
+  },
   { op: 'quantized_gemm', label: 'M=0, q4_0', inputs: [['x', 'f32', [0, 32]], ['w', 'u8', [4, 18]]], options: { format: 'q4_0' }, want: { y: { shape: [0, 4] } } },
   { op: 'sample', label: 'B=0', inputs: [['logits', 'f32', [0, 16]], ['seeds', 'u32', [0, 2]]], want: { tokens: { shape: [0] }, logprobs: { shape: [0] } } },
   { op: 'flash_attention_forward', label: 'B=0', inputs: [['q', 'f32', [0, 3, 2, 8]], ['k', 'f32', [0, 5, 1, 8]], ['v', 'f32', [0, 5, 1, 16]]], want: { o: { shape: [0, 3, 2, 16] }, lse: { shape: [0, 2, 3] } } },

@@ -1,8 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
+import type { KernelBackend } from '../../src/backend/interface.js';
+import { MetalBackend } from '../../src/backend/metal/backend.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
 
 const cpu = new CpuBackend();
+let gpu: WebGpuBackend;
+let metal: MetalBackend;
+beforeAll(async () => {
+  gpu = await WebGpuBackend.create();
+  metal = await MetalBackend.create(process.platform !== 'darwin' ? { chip: 'M5' } : {});
+});
+afterAll(() => {
+  gpu?.dispose();
+  metal?.dispose();
+});
 
 describe('fused_mlp input checks', () => {
   const f = (shape: number[]) => cpu.tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
@@ -23,5 +36,40 @@ describe('fused_mlp input checks', () => {
   ])('%s', (_l, fn, cls, msg) => {
     expect(fn).toThrow(cls);
     expect(fn).toThrow(msg);
+  });
+});
+
+describe('fused_mlp_backward input checks', () => {
+  const f = (shape: number[]) => cpu.tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+  const base = () => ({ dy: f([3, 8]), x: f([3, 8]), wGate: f([6, 8]), wUp: f([6, 8]), wDown: f([8, 6]), upA: f([2, 8]), upB: f([6, 2]), upXa: f([3, 2]) });
+  it.each([
+    ['the adapter\'s saved xa missing', () => cpu.fusedMlpBackward({ ...base(), upXa: undefined as never }), ShapeError, /^\[fused_mlp_backward\] upXa: required input is missing$/],
+    ['xa of another rank', () => cpu.fusedMlpBackward({ ...base(), upXa: f([3, 3]) }), ShapeError, /^\[fused_mlp_backward\] upXa: expected f32\[3,2\], got f32\[3,3\]$/],
+    ['xa without its adapter', () => cpu.fusedMlpBackward({ ...base(), gateXa: f([3, 2]) }), ShapeError, /^\[fused_mlp_backward\] gateXa: given without the gate adapter \(it would be ignored\)/],
+    ['dy of another width', () => cpu.fusedMlpBackward({ ...base(), dy: f([3, 6]) }), ShapeError, /^\[fused_mlp_backward\] dy: expected f32\[3,8\], got f32\[3,6\]$/],
+    ['saved g without recompute = false', () => cpu.fusedMlpBackward({ ...base(), gate: f([3, 6]) }), ShapeError, /^\[fused_mlp_backward\] gate: given with recompute/],
+    ['recompute = false without the saved u', () => cpu.fusedMlpBackward({ ...base(), gate: f([3, 6]) }, { recompute: false }), ShapeError, /^\[fused_mlp_backward\] up: required input is missing$/],
+    ['saved g of another shape', () => cpu.fusedMlpBackward({ ...base(), gate: f([3, 5]), up: f([3, 6]) }, { recompute: false }), ShapeError, /^\[fused_mlp_backward\] gate: expected f32\[3,6\], got f32\[3,5\]$/],
+    ['accumulate without upDAIn', () => cpu.fusedMlpBackward({ ...base(), upDBIn: f([6, 2]) }, { accumulate: true }), ShapeError, /^\[fused_mlp_backward\] upDAIn: required input is missing$/],
+    ['upDBIn without accumulate', () => cpu.fusedMlpBackward({ ...base(), upDBIn: f([6, 2]) }), ShapeError, /^\[fused_mlp_backward\] upDBIn: given without accumulate/],
+    ['an unknown option', () => cpu.fusedMlpBackward(base(), { eps: 1e-5 } as never), OptionsError, /^\[fused_mlp_backward\] options: /],
+  ])('%s', (_l, fn, cls, msg) => {
+    expect(fn).toThrow(cls);
+    expect(fn).toThrow(msg);
+  });
+});
+
+describe.each(['cpu', 'webgpu', 'metal'])('fused_mlp_backward over zero tokens with accumulate on %s', (name) => {
+  it('each dA, dB = its dAIn, dBIn', async () => {
+    const b: KernelBackend = name === 'cpu' ? cpu : name === 'webgpu' ? gpu : metal;
+    const f = (shape: number[], v: (k: number) => number = () => 0) => b.tensor(Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, k) => v(k)), shape);
+    const out = b.fusedMlpBackward(
+      { dy: f([0, 8]), x: f([0, 8]), wGate: f([5, 8]), wUp: f([5, 8]), wDown: f([8, 5]), gateA: f([2, 8]), gateB: f([5, 2]), gateXa: f([0, 2]), gateDAIn: f([2, 8], (k) => k - 3.5), gateDBIn: f([5, 2], (k) => 0.25 * k) },
+      { accumulate: true, alpha: 4, dropout: 0.5 },
+    );
+    expect(Object.keys(out).sort()).toEqual(['dx', 'gateDA', 'gateDB']);
+    expect(Array.from(await b.read(out.gateDA!))).toEqual(Array.from({ length: 16 }, (_, k) => k - 3.5));
+    expect(Array.from(await b.read(out.gateDB!))).toEqual(Array.from({ length: 10 }, (_, k) => 0.25 * k));
+    expect(out.dx.shape).toEqual([0, 8]);
   });
 });

@@ -52,11 +52,14 @@ export const fusedMlpBackwardLauncher: Launcher = {
     const g = gu('gate');
     const u = gu('up');
     const info = { dtype: x.dtype, shape: [t, inter] };
-    const h = swigluLauncher.launch(ctx, 'portable', { gate: g, up: u }, {}, { y: info }).y;
+    // Zero tokens reach here only with accumulate (dA = dAIn through the products over T = 0):
+    // the elementwise steps have no elements and are not launched.
+    const empty = t === 0;
+    const h = empty ? ctx.output(info) : swigluLauncher.launch(ctx, 'portable', { gate: g, up: u }, {}, { y: info }).y;
     const dy2 = viewAs(i.dy, [t, i.wDown.shape[0]]);
     const d = projBackward(ctx, tier, dy2, h, i, 'down', o);
     h.dispose();
-    const sw = swigluBackwardLauncher.launch(ctx, 'portable', { dy: d.dx, gate: g, up: u }, {}, { dgate: info, dup: info });
+    const sw = empty ? { dgate: ctx.output(info), dup: ctx.output(info) } : swigluBackwardLauncher.launch(ctx, 'portable', { dy: d.dx, gate: g, up: u }, {}, { dgate: info, dup: info });
     d.dx.dispose();
     for (const tt of owned) tt.dispose();
     const gb = projBackward(ctx, tier, sw.dgate, x2, i, 'gate', o);
