@@ -73,3 +73,23 @@ describe.each(['cpu', 'webgpu', 'metal'])('fused_mlp_backward over zero tokens w
     expect(out.dx.shape).toEqual([0, 8]);
   });
 });
+
+describe('fused_mlp on webgpu: the launch plan', () => {
+  it('g and u once each, h = swiglu(g, u) written once by one elementwise launch, then the down projection', async () => {
+    const f = (shape: number[], s: number) => gpu.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(k * s)), shape);
+    gpu.rt.trace = [];
+    const out = gpu.fusedMlp({ x: f([6, 12], 1), wGate: f([20, 12], 2), wUp: f([20, 12], 3), wDown: f([12, 20], 4), upA: f([2, 12], 5), upB: f([20, 2], 6) }, { dropout: 0.25, seed: 9 });
+    await gpu.read(out.y);
+    const trace = gpu.rt.trace;
+    gpu.rt.trace = undefined;
+    const shaders = trace.map((d) => d.pipeline.shader);
+    // gate: one gemm; up: mask(x), xa = gemm, t = gemm, u = gemm(+t); swiglu; down: one gemm.
+    expect(shaders.filter((s) => s.startsWith('elementwise/swiglu'))).toHaveLength(1);
+    expect(shaders.filter((s) => s === 'lora/lora_elementwise.wgsl')).toHaveLength(1);
+    expect(shaders.filter((s) => s.startsWith('gemm/'))).toHaveLength(5);
+    const sw = shaders.findIndex((s) => s.startsWith('elementwise/swiglu'));
+    expect(sw).toBe(shaders.length - 2);
+    expect(Object.keys(out).sort()).toEqual(['upXa', 'y']);
+    for (const t of Object.values(out)) t.dispose();
+  });
+});
