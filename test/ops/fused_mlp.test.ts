@@ -75,21 +75,36 @@ describe.each(['cpu', 'webgpu', 'metal'])('fused_mlp_backward over zero tokens w
 });
 
 describe('fused_mlp on webgpu: the launch plan', () => {
-  it('g and u once each, h = swiglu(g, u) written once by one elementwise launch, then the down projection', async () => {
-    const f = (shape: number[], s: number) => gpu.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(k * s)), shape);
+  const f = (shape: number[], s: number) => gpu.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, k) => Math.sin(k * s)), shape);
+  const run = (options: Record<string, unknown>) => {
     gpu.rt.trace = [];
-    const out = gpu.fusedMlp({ x: f([6, 12], 1), wGate: f([20, 12], 2), wUp: f([20, 12], 3), wDown: f([12, 20], 4), upA: f([2, 12], 5), upB: f([20, 2], 6) }, { dropout: 0.25, seed: 9 });
-    await gpu.read(out.y);
+    const out = gpu.fusedMlp({ x: f([6, 12], 1), wGate: f([20, 12], 2), wUp: f([20, 12], 3), wDown: f([12, 20], 4), upA: f([2, 12], 5), upB: f([20, 2], 6) }, { dropout: 0.25, seed: 9, ...options });
     const trace = gpu.rt.trace;
     gpu.rt.trace = undefined;
-    const shaders = trace.map((d) => d.pipeline.shader);
-    // gate: one gemm; up: mask(x), xa = gemm, t = gemm, u = gemm(+t); swiglu; down: one gemm.
-    expect(shaders.filter((s) => s.startsWith('elementwise/swiglu'))).toHaveLength(1);
-    expect(shaders.filter((s) => s === 'lora/lora_elementwise.wgsl')).toHaveLength(1);
-    expect(shaders.filter((s) => s.startsWith('gemm/'))).toHaveLength(5);
-    const sw = shaders.findIndex((s) => s.startsWith('elementwise/swiglu'));
-    expect(sw).toBe(shaders.length - 2);
+    return { out, trace };
+  };
+
+  it('recompute: g and u in one pass over x (SWIGLU), never stored; h written once; then the down projection', async () => {
+    const { out, trace } = run({});
+    await gpu.read(out.y);
+    // up's LoRA side (mask(x), xa, t: gemm kernels chosen by shape), the dual product (t as
+    // u's c), the down projection: no swiglu pass, no other dispatch of the SWIGLU kernel.
+    const sw = trace.map((d, q) => (d.pipeline.defines?.SWIGLU ? q : -1)).filter((q) => q >= 0);
+    expect(sw).toEqual([trace.length - 2]);
+    expect(trace[sw[0]].pipeline.defines).toMatchObject({ HAS_C: false, HAS_C2: true });
+    expect(trace.filter((d) => d.pipeline.shader.startsWith('elementwise/swiglu'))).toHaveLength(0);
+    expect(trace.map((d) => d.pipeline.shader).filter((s) => s === 'lora/lora_elementwise.wgsl')).toHaveLength(1);
     expect(Object.keys(out).sort()).toEqual(['upXa', 'y']);
+    for (const t of Object.values(out)) t.dispose();
+  });
+
+  it('recompute = false: g and u are outputs, so two projections write them and swiglu reads them', async () => {
+    const { out, trace } = run({ recompute: false });
+    await gpu.read(out.y);
+    const shaders = trace.map((d) => d.pipeline.shader);
+    expect(shaders.filter((s) => s.startsWith('elementwise/swiglu'))).toHaveLength(1);
+    expect(trace.some((d) => d.pipeline.defines?.SWIGLU)).toBe(false);
+    expect(Object.keys(out).sort()).toEqual(['gate', 'up', 'upXa', 'y']);
     for (const t of Object.values(out)) t.dispose();
   });
 });

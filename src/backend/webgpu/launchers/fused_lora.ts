@@ -60,6 +60,24 @@ function denseWeight(ctx: LaunchContext, i: Record<string, Tensor>, o: LoraWeigh
 }
 
 /**
+ * The LoRA side of a projection of x2 [T, K]: xa = mask(x)·Aᵀ·(1/(1−p)) in f32 (the saved
+ * output) and t = s·xa'·Bᵀ in the dtype (xa' = xa rounded to it), the term the base product
+ * takes as its c.
+ */
+export function loraSide(ctx: LaunchContext, tier: WebGpuTier, x2: Tensor, loraA: Tensor, loraB: Tensor, o: LoraOpts): { xa: Tensor; tt: Tensor } {
+  const [t] = x2.shape;
+  const r = loraA.shape[0];
+  const dt = x2.dtype;
+  const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
+  const xa = gemm(ctx, tier, { a: xm, b: loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
+  const xad = dt === 'f32' ? xa : loraElementwise(ctx, xa, dt, true, o);
+  const tt = gemm(ctx, tier, { a: xad, b: loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, loraB.shape[0]]);
+  if (xm !== x2) xm.dispose();
+  if (xad !== xa) xad.dispose();
+  return { xa, tt };
+}
+
+/**
  * y = x·Wᵀ + bias + s·(drop(x)·Aᵀ)·Bᵀ as three gemm launches: xa = mask(x)·Aᵀ·(1/(1−p)) in
  * f32 (kept as the saved output), t = s·xa'·Bᵀ in the dtype (xa' = xa rounded to it, as the
  * gemm kernels take one operand dtype), y = x·Wᵀ + t + bias (t enters as the gemm's c).
@@ -69,18 +87,12 @@ export const fusedLoraForwardLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
   launch(ctx, tier, i, opts, outs) {
     const o = opts as LoraOpts & LoraWeightOpts;
-    const { k, t, r, n } = loraDims(i.x, i.loraA, weightRows(i));
+    const { k, t, n } = loraDims(i.x, i.loraA, weightRows(i));
     const w = denseWeight(ctx, i, o, n, k);
-    const dt = i.x.dtype;
     const x2 = viewAs(i.x, [t, k]);
-    const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
-    const xa = gemm(ctx, tier, { a: xm, b: i.loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
-    const xad = dt === 'f32' ? xa : loraElementwise(ctx, xa, dt, true, o);
-    const tt = gemm(ctx, tier, { a: xad, b: i.loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, n]);
-    const y = gemm(ctx, tier, { a: x2, b: w, c: tt, bias: i.bias }, { transB: true, beta: 1 }, dt, [t, n]);
+    const { xa, tt } = loraSide(ctx, tier, x2, i.loraA, i.loraB, o);
+    const y = gemm(ctx, tier, { a: x2, b: w, c: tt, bias: i.bias }, { transB: true, beta: 1 }, i.x.dtype, [t, n]);
     if (w !== i.weight) w.dispose();
-    if (xm !== x2) xm.dispose();
-    if (xad !== xa) xad.dispose();
     tt.dispose();
     return { y: reshapeOwned(y, outs.y.shape), xa: reshapeOwned(xa, outs.xa.shape) };
   },

@@ -1,12 +1,14 @@
 import type { LoraOpts } from '../../../ops/fused_lora_forward/reference.js';
 import { gemmOptions } from '../../../ops/gemm/spec.js';
-import { PROJS, projOpts, weightName, type Proj } from '../../../ops/fused_mlp/reference.js';
+import { BYTES } from '../../../dtype.js';
+import { projOpts, weightName, type Proj } from '../../../ops/fused_mlp/reference.js';
 import type { Tensor } from '../../../tensor.js';
 import { reshapeOwned, viewAs } from '../../view.js';
 import type { LaunchContext, Launcher, WebGpuTier } from '../launch.js';
-import { fusedLoraForwardLauncher } from './fused_lora.js';
+import { fusedLoraForwardLauncher, loraSide } from './fused_lora.js';
 import { gemmLauncher } from './gemm.js';
 import { swigluLauncher } from './swiglu.js';
+import { swigluGemm, swigluGemmFits } from './swiglu_gemm.js';
 
 /**
  * One projection of a [T, in] operand: fused_lora_forward's launches when the adapter is
@@ -25,11 +27,15 @@ export function projForward(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, i: 
 }
 
 /**
- * g and u (two projections of x, each fused_lora's launches or a gemm), h = swiglu(g, u) in
- * the dtype (swiglu's kernel), y = the down projection of h. The gate and up products stay
- * two launches over x rather than one over a concatenated [2I, K] weight: W_g and W_u are
- * separate (frozen, possibly shared) tensors, and concatenating them would copy 2·I·K
- * elements every call.
+ * g and u in one pass over x: the SWIGLU variant of gemm_tiled (swiglu_gemm.ts) stages x's
+ * tile once for both weights and writes h = silu(g)·u, g and u never stored; each adapter's
+ * LoRA term s·xa·Bᵀ enters as that product's c (loraSide, as fused_lora_forward). Two B
+ * operands rather than one concatenated [2I, K] weight: W_g and W_u are separate frozen
+ * tensors, and concatenating them would copy 2·I·K elements every call (or hold a second
+ * copy of both). Then the down projection of h.
+ * With recompute = false the forward must return g and u anyway: they are written by two
+ * projections and swiglu's kernel reads them (the plan below); likewise where an operand
+ * exceeds one binding (swigluGemmFits).
  */
 export const fusedMlpLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
@@ -37,22 +43,38 @@ export const fusedMlpLauncher: Launcher = {
     const o = opts as LoraOpts & { recompute: boolean };
     const x = i.x;
     const k = x.shape[x.shape.length - 1];
-    const x2 = viewAs(x, [x.size / k, k]);
-    const g = projForward(ctx, tier, x2, i, 'gate', o);
-    const u = projForward(ctx, tier, x2, i, 'up', o);
-    const h = swigluLauncher.launch(ctx, 'portable', { gate: g.y, up: u.y }, {}, { y: { dtype: x.dtype, shape: g.y.shape } }).y;
+    const t = x.size / k;
+    const inter = i.wGate.shape[0];
+    const x2 = viewAs(x, [t, k]);
+    const res: Record<string, Tensor> = {};
+    let h: Tensor;
+    if (o.recompute && swigluGemmFits(ctx, t, inter, k, BYTES[x.dtype])) {
+      const side = (p: 'gate' | 'up') => (i[`${p}A`] ? loraSide(ctx, tier, x2, i[`${p}A`], i[`${p}B`], projOpts(o, p)) : undefined);
+      const sg = side('gate');
+      const su = side('up');
+      h = swigluGemm(ctx, x2, i.wGate, i.wUp, sg?.tt, su?.tt);
+      for (const [p, sd] of [['gate', sg], ['up', su]] as const) {
+        if (!sd) continue;
+        sd.tt.dispose();
+        res[`${p}Xa`] = reshapeOwned(sd.xa, outs[`${p}Xa`].shape);
+      }
+    } else {
+      const g = projForward(ctx, tier, x2, i, 'gate', o);
+      const u = projForward(ctx, tier, x2, i, 'up', o);
+      h = swigluLauncher.launch(ctx, 'portable', { gate: g.y, up: u.y }, {}, { y: { dtype: x.dtype, shape: [t, inter] } }).y;
+      for (const [p, pr] of [['gate', g], ['up', u]] as const) if (pr.xa) res[`${p}Xa`] = reshapeOwned(pr.xa, outs[`${p}Xa`].shape);
+      if (o.recompute) {
+        g.y.dispose();
+        u.y.dispose();
+      } else {
+        res.gate = reshapeOwned(g.y, outs.gate.shape);
+        res.up = reshapeOwned(u.y, outs.up.shape);
+      }
+    }
     const d = projForward(ctx, tier, h, i, 'down', o);
     h.dispose();
-    const res: Record<string, Tensor> = { y: reshapeOwned(d.y, outs.y.shape) };
-    const xa: Record<Proj, Tensor | undefined> = { gate: g.xa, up: u.xa, down: d.xa };
-    for (const p of PROJS) if (xa[p]) res[`${p}Xa`] = reshapeOwned(xa[p]!, outs[`${p}Xa`].shape);
-    if (o.recompute) {
-      g.y.dispose();
-      u.y.dispose();
-    } else {
-      res.gate = reshapeOwned(g.y, outs.gate.shape);
-      res.up = reshapeOwned(u.y, outs.up.shape);
-    }
+    res.y = reshapeOwned(d.y, outs.y.shape);
+    if (d.xa) res.downXa = reshapeOwned(d.xa, outs.downXa.shape);
     return res;
   },
 };
