@@ -33,7 +33,7 @@ export const MLP_DEFS: MlpDef[] = [
   { lead: [3], k: 40, i: 66, ranks: { up: 4, down: 4 }, dropout: 0.1, seed: 2 ** 32 - 2, recompute: false, quick: true },
   { lead: [40], k: 130, i: 200, ranks: {}, recompute: false },
   { lead: [64], k: 256, i: 700, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 5 },
-  { lead: [2, 33], k: 515, i: 1030, ranks: { gate: 64, up: 64, down: 64 }, alpha: 128, accumulate: true },
+  { lead: [2, 33], k: 515, i: 1030, ranks: { gate: 64, up: 64, down: 64 }, alpha: 64, accumulate: true },
 ];
 
 export const mlpOptions = (d: MlpDef, backward: boolean): Record<string, unknown> => ({

@@ -17,7 +17,8 @@ import { PROJS, mlpForwardErrors, mlpForwardRef, type MlpInputs, type MlpOpts, t
  * Llama-3-8B (T = 4096, I = 14336) 235 MB in f16 per layer, 7.5 GB over 32 layers, several
  * times the LoRA weights and optimizer state — while recomputing costs one more pair of
  * T×I×K products in the backward (about a third more MLP flops in the training step: the
- * forward's three products plus the backward's six, now eight).
+ * forward's three products plus the backward's three — W is frozen, so no weight gradients —
+ * now five in the backward, eight in all).
  */
 const { format: _f, groupSize: _g, ...loraOpts } = loraCommonOptions;
 export const fusedMlpOptions = z.object({ ...loraOpts, recompute: z.boolean().default(true) }).strict();
@@ -41,7 +42,7 @@ export const fusedMlp = defineOp({
   name: OP,
   summary:
     'SwiGLU MLP with optional LoRA on each projection, W frozen: g = x·W_gᵀ, u = x·W_uᵀ, h = silu(g)·u, y = h·W_dᵀ, each product + s·(drop(·)·Aᵀ)·Bᵀ when its adapter is given (s = alpha/r, a dropout mask per adapter); returns y, each adapter\'s xa (f32, for the backward) and, with recompute = false, g and u. ' +
-    'Composed from fused_lora\'s launches (a gemm for a projection without adapter) and the swiglu kernel; h is formed once, in the dtype.',
+    'webgpu: g and u in one pass over x (gemm_tiled\'s SWIGLU variant), only h stored; metal and recompute = false: fused_lora\'s launches (a gemm without adapter) and the swiglu kernel.',
   inputs: [
     { name: 'x', doc: '[..., K] f32/f16/bf16' },
     { name: 'wGate', doc: '[I, K], the frozen gate weight (dtype of x)' },

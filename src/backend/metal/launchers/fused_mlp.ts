@@ -22,7 +22,11 @@ export function projForward(ctx: MetalContext, tier: MetalTier, x: Tensor, i: Re
   return { y: gemmOn(ctx, tier, k, { a: x, b: w }, { transB: true, outDtype: x.dtype as 'f32' }, y) };
 }
 
-/** g, u, h = swiglu(g, u) in the dtype, y = the down projection of h: the webgpu launcher's plan (see there why gate and up stay two products). */
+/**
+ * g, u (two projections: fused_lora's launches or a gemm), h = swiglu(g, u) in the dtype, y =
+ * the down projection of h: webgpu's composed plan. The one-pass gate/up product with the
+ * SwiGLU epilogue (webgpu's gemm_tiled SWIGLU) has no metal gemm_tile counterpart yet.
+ */
 export const fusedMlpLauncher: MetalLauncher = {
   tiers: (d, chip) => gemmLauncher.tiers(d, chip),
   launch(ctx, tier, i, opts, outs) {
