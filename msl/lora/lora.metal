@@ -5,6 +5,8 @@
 //   mix32(e XOR seed_mix) ≥ thr, seed_mix = mix32(seed), thr = ⌊p·2^32⌋
 //   (src/ops/fused_lora_forward/dropout.ts).
 // lora_cast_<dt>: dst = f32 src converted to the dtype (round to nearest even).
+// lora_mask_add_<dt>: dst = add + mask(src) in f32, converted to the dtype (fused_mlp's
+//   backward sums the gate and up projections' x-gradients, each under its own mask).
 #include <metal_stdlib>
 using namespace metal;
 
@@ -42,7 +44,21 @@ kernel void lora_cast(device const float* src [[buffer(0)]],
   dst[e] = T(src[e]);
 }
 
+template <typename T>
+kernel void lora_mask_add(device const T* src [[buffer(0)]],
+                          device T* dst [[buffer(1)]],
+                          constant LoraElementwiseParams& p [[buffer(2)]],
+                          device const T* add [[buffer(3)]],
+                          uint e [[thread_position_in_grid]]) {
+  if (e >= p.count) return;
+  float m = lora_mix32(e ^ p.seed_mix) >= p.thr ? float(src[e]) : 0.0f;
+  dst[e] = T(float(add[e]) + m);
+}
+
 template [[host_name("lora_mask_b32")]] [[kernel]] decltype(lora_mask<uint>) lora_mask<uint>;
 template [[host_name("lora_mask_b16")]] [[kernel]] decltype(lora_mask<ushort>) lora_mask<ushort>;
 template [[host_name("lora_cast_f16")]] [[kernel]] decltype(lora_cast<half>) lora_cast<half>;
 template [[host_name("lora_cast_bf16")]] [[kernel]] decltype(lora_cast<bfloat>) lora_cast<bfloat>;
+template [[host_name("lora_mask_add_f32")]] [[kernel]] decltype(lora_mask_add<float>) lora_mask_add<float>;
+template [[host_name("lora_mask_add_f16")]] [[kernel]] decltype(lora_mask_add<half>) lora_mask_add<half>;
+template [[host_name("lora_mask_add_bf16")]] [[kernel]] decltype(lora_mask_add<bfloat>) lora_mask_add<bfloat>;

@@ -12,6 +12,8 @@ import { fusedLoraBackward } from './fused_lora_backward/spec.js';
 import { fusedLoraForward } from './fused_lora_forward/spec.js';
 import { fusedNormLora } from './fused_norm_lora/spec.js';
 import { fusedNormLoraBackward } from './fused_norm_lora_backward/spec.js';
+import { fusedMlp } from './fused_mlp/spec.js';
+import { fusedMlpBackward } from './fused_mlp_backward/spec.js';
 import { dequantize } from './dequantize/spec.js';
 import { flashAttentionForward } from './flash_attention_forward/spec.js';
 import { gemm } from './gemm/spec.js';
@@ -44,6 +46,8 @@ export const OPS = {
   fused_distill_loss_backward: fusedDistillLossBackward,
   fused_lora_backward: fusedLoraBackward,
   fused_lora_forward: fusedLoraForward,
+  fused_mlp: fusedMlp,
+  fused_mlp_backward: fusedMlpBackward,
   fused_norm_lora: fusedNormLora,
   fused_norm_lora_backward: fusedNormLoraBackward,
   dequantize,
@@ -71,7 +75,6 @@ export const OP_NAMES = Object.keys(OPS) as OpName[];
  */
 export const PLANNED_OPS = [
   'grouped_gemm',
-  'fused_mlp',
   'moe_routing',
   'fused_moe_expert',
   'gated_delta_net',

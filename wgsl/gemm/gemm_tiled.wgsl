@@ -13,7 +13,10 @@
 // Ragged edges load zeros and mask the stores.
 // NORM_A / NORM_B: that operand is RMS-normalised (and dropout-masked) as it is fetched,
 // gemm/gemm_norm.wgsl (fused_norm_lora: the normalised activations are never stored).
-// Defines: A_DT, Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, LARGE_TILE, VEC, NORM_A, NORM_B.
+// SWIGLU: a second B operand and accumulator set, y = silu(g)·u (gemm/gemm_swiglu.wgsl;
+// never with NORM_A / NORM_B, which take the same bindings, nor with VEC or HAS_BIAS).
+// Defines: A_DT, Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, LARGE_TILE, VEC, NORM_A, NORM_B,
+// SWIGLU, HAS_C2.
 
 #include "common/convert.wgsl"
 #include "gemm/gemm_common.wgsl"
@@ -22,6 +25,12 @@
 #endif
 #if NORM_A || NORM_B
 #include "gemm/gemm_norm.wgsl"
+#endif
+#ifndef SWIGLU
+#define SWIGLU 0
+#endif
+#if SWIGLU
+#include "gemm/gemm_swiglu.wgsl"
 #endif
 
 #if LARGE_TILE
@@ -41,6 +50,10 @@ var<workgroup> As: array<vec4<f32>, BK * BM / 4u>;
 var<workgroup> Bs: array<vec4<f32>, BK * BN / 4u>;
 var<private> ra: array<vec4<f32>, A_PER>;
 var<private> rb: array<vec4<f32>, B_PER>;
+#if SWIGLU
+var<workgroup> Bs2: array<vec4<f32>, BK * BN / 4u>;
+var<private> rb2: array<vec4<f32>, B_PER>;
+#endif
 
 // Run t of a slice: (row, first column) in the operand's stored layout, where columns are
 // its contiguous dimension (`contiguous_is_k`: whether that is k); `rows` is the tile width.
@@ -99,15 +112,21 @@ fn run_cnt(r: u32, rlim: u32, c: u32, lim: u32) -> u32 {
 fn fetch(lid: u32, k0: u32, m0: u32, n0: u32, a0: u32, b0: u32) {
 #include "gemm/gemm_tiled_fetch_op.wgsl" (PER=A_PER, REG=ra, RUN=run_a, CONTIG_K=!TRANS_A, TILE=BM, O0=m0, EXT=p.m, BASE=a0, NORM=NORM_A)
 #include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb, RUN=run_b, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=b0, NORM=NORM_B)
+#if SWIGLU
+#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb2, RUN=run_b2, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=sp.b2_base, NORM=0)
+#endif
 }
 
 fn stash(lid: u32) {
 #include "gemm/gemm_tiled_stash_op.wgsl" (PER=A_PER, REG=ra, ARR=As, CONTIG_K=!TRANS_A, TILE=BM)
 #include "gemm/gemm_tiled_stash_op.wgsl" (PER=B_PER, REG=rb, ARR=Bs, CONTIG_K=TRANS_B, TILE=BN)
+#if SWIGLU
+#include "gemm/gemm_tiled_stash_op.wgsl" (PER=B_PER, REG=rb2, ARR=Bs2, CONTIG_K=TRANS_B, TILE=BN)
+#endif
 }
 
-// Row `row`, columns c0..c0+3 of y (masked) from the f32 sums s.
-fn store_row(row: u32, c0: u32, ybz: u32, s: vec4<f32>) {
+// Row `row`, columns c0..c0+3 of y (masked) from the f32 sums s (SWIGLU: g's, and u's in t).
+fn store_row(row: u32, c0: u32, ybz: u32, s: vec4<f32>, t: vec4<f32>) {
   if (row >= p.m || c0 >= p.n) {
     return;
   }
@@ -115,16 +134,20 @@ fn store_row(row: u32, c0: u32, ybz: u32, s: vec4<f32>) {
   var v: vec4<f32>;
   for (var q = 0u; q < 4u; q = q + 1u) {
     v[q] = epilogue(s[q], e + q, min(c0 + q, p.n - 1u));
+#if SWIGLU
+    v[q] = silu_mul(v[q], epilogue2(t[q], e + q));
+#endif
   }
   store_run4(e, v, min(4u, p.n - c0));
 }
 
-// Rows r0..r0+3, columns c0..c0+3 of y from the sums s0..s3 (one per row).
-fn store_block(r0: u32, c0: u32, ybz: u32, s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32>) {
-  store_row(r0, c0, ybz, s0);
-  store_row(r0 + 1u, c0, ybz, s1);
-  store_row(r0 + 2u, c0, ybz, s2);
-  store_row(r0 + 3u, c0, ybz, s3);
+// Rows r0..r0+3, columns c0..c0+3 of y from the sums s0..s3 (one per row; t0..t3 the
+// second accumulator set's under SWIGLU, unused otherwise).
+fn store_block(r0: u32, c0: u32, ybz: u32, s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32>, t0: vec4<f32>, t1: vec4<f32>, t2: vec4<f32>, t3: vec4<f32>) {
+  store_row(r0, c0, ybz, s0, t0);
+  store_row(r0 + 1u, c0, ybz, s1, t1);
+  store_row(r0 + 2u, c0, ybz, s2, t2);
+  store_row(r0 + 3u, c0, ybz, s3, t3);
 }
 
 @compute @workgroup_size(WG)
@@ -138,8 +161,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   // acc[(bi·4 + i)·R + bj]: row bi·64 + 4·ty + i, columns bj·64 + 4·tx + 0..3.
   var acc: array<vec4<f32>, 4u * R * R>;
+#if SWIGLU
+  // The second set: u's sums.
+  var acc2: array<vec4<f32>, 4u * R * R>;
+#endif
   for (var i = 0u; i < 4u * R * R; i = i + 1u) {
     acc[i] = vec4<f32>();
+#if SWIGLU
+    acc2[i] = vec4<f32>();
+#endif
   }
 
   fetch(lid, 0u, m0, n0, a0, b0);
@@ -164,6 +194,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           }
         }
       }
+#if SWIGLU
+      for (var q = 0u; q < R; q = q + 1u) {
+        bv[q] = Bs2[kk * (BN / 4u) + q * 16u + tx];
+      }
+      for (var bi = 0u; bi < R; bi = bi + 1u) {
+        for (var i = 0u; i < 4u; i = i + 1u) {
+          for (var bj = 0u; bj < R; bj = bj + 1u) {
+            let t = (bi * 4u + i) * R + bj;
+            acc2[t] = acc2[t] + av[bi][i] * bv[bj];
+          }
+        }
+      }
+#endif
     }
     workgroupBarrier();
   }
@@ -174,10 +217,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let ybz = p.y_base + wid.z * p.m * p.n;
   let r0 = m0 + ty * 4u;
   let c0 = n0 + tx * 4u;
-  store_block(r0, c0, ybz, acc[0], acc[R], acc[2u * R], acc[3u * R]);
+#if !SWIGLU
+  // store_block's second set is read only under SWIGLU: g's sums stand in for it.
+  let acc2 = acc;
+#endif
+  store_block(r0, c0, ybz, acc[0], acc[R], acc[2u * R], acc[3u * R], acc2[0], acc2[R], acc2[2u * R], acc2[3u * R]);
 #if LARGE_TILE
-  store_block(r0, c0 + 64u, ybz, acc[1], acc[3], acc[5], acc[7]);
-  store_block(r0 + 64u, c0, ybz, acc[8], acc[10], acc[12], acc[14]);
-  store_block(r0 + 64u, c0 + 64u, ybz, acc[9], acc[11], acc[13], acc[15]);
+  store_block(r0, c0 + 64u, ybz, acc[1], acc[3], acc[5], acc[7], acc2[1], acc2[3], acc2[5], acc2[7]);
+  store_block(r0 + 64u, c0, ybz, acc[8], acc[10], acc[12], acc[14], acc2[8], acc2[10], acc2[12], acc2[14]);
+  store_block(r0 + 64u, c0 + 64u, ybz, acc[9], acc[11], acc[13], acc[15], acc2[9], acc2[11], acc2[13], acc2[15]);
 #endif
 }

@@ -6,10 +6,20 @@
 //   mix32((e0 + e) XOR seed_mix) ≥ thr, seed_mix = mix32(seed), thr = ⌊p·2^32⌋ (the same
 //   integer steps as src/ops/fused_lora_forward/dropout.ts and msl/lora/lora.metal).
 // CAST = 1: dst = f32 src rounded to X_DT (exact round-to-nearest-even).
+// MASK_ADD = 1: dst = add + mask(src) in f32, rounded to X_DT (fused_mlp's backward sums the
+//   gate and up projections' x-gradients, each with its own dropout mask).
 override WG: u32 = 256;
 
 #include "common/convert.wgsl"
-#if CAST
+#ifndef MASK_ADD
+#define MASK_ADD 0
+#endif
+#if MASK_ADD
+#define ATOMIC_OUT 0
+#include "common/tensor.wgsl" (NAME=src, DT=X_DT, BINDING=0, WRITE=0)
+#include "common/tensor.wgsl" (NAME=dst, DT=X_DT, BINDING=1, WRITE=1)
+#include "common/tensor.wgsl" (NAME=add, DT=X_DT, BINDING=3, WRITE=0)
+#elif CAST
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 #define ATOMIC_OUT 0
 #include "common/tensor.wgsl" (NAME=dst, DT=X_DT, BINDING=1, WRITE=1)
@@ -42,7 +52,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
   let two = e + 1u < p.count;
-#if CAST
+#if MASK_ADD
+  // Word k holds elements e and e + 1 (f32 words are walked in pairs, common/tensor.wgsl);
+  // the second lies past the end only when !two, and its store is masked.
+  let v = load2_src(k);
+  let m = vec2<f32>(select(0.0, v.x, keep(e)), select(0.0, v.y, two && keep(e + 1u)));
+  store2_dst(k, load2_add(k) + m, true, two);
+#elif CAST
   let hi = src[min(e + 1u, p.count - 1u)];
   store2_dst(k, vec2<f32>(src[e], select(0.0, hi, two)), true, two);
 #elif X_DT == 0

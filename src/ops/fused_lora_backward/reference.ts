@@ -1,7 +1,7 @@
 import { minSubnormal, unitRoundoff, type FloatDType } from '../../dtype.js';
 import { U32, gamma } from '../tolerance.js';
 import type { RefTensor } from '../types.js';
-import { abs, accGamma, loraDims, loraScale, maskedX, mm, type LoraOpts, type OperandError } from '../fused_lora_forward/reference.js';
+import { abs, accGamma, loraDims, loraScale, maskedX, mm, operandAbsShare, type LoraOpts, type OperandError } from '../fused_lora_forward/reference.js';
 
 export interface LoraBackwardInputs {
   dy: RefTensor;
@@ -70,8 +70,8 @@ export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts, wErr?: Fl
   const eDA = sDa.map((v, q) => s * inv * (eDaIn[q] + v * (accGamma(dt, t) * (1 + u) ** 3 + g3 + u)) + g3 * (i.dAIn ? Math.abs(i.dAIn.data[q]) : 0));
   if (xErr) {
     // x' = x + δ (see OperandError): δ's first-order share of dA, grown by its rounding factor.
-    const kG = mm(gMag, true, Float64Array.from(b.keep), false, r, k, t);
-    for (let q = 0; q < r * k; q++) eDA[q] += s * inv * (xErr.rel * sDa[q] + xErr.abs * kG[q]) * (1 + accGamma(dt, t) * (1 + u) ** 3 + g3 + u);
+    const kG = operandAbsShare(xErr, b.keep, gMag, true, r, k, t, false);
+    for (let q = 0; q < r * k; q++) eDA[q] += s * inv * (xErr.rel * sDa[q] + kG[q]) * (1 + accGamma(dt, t) * (1 + u) ** 3 + g3 + u);
   }
   const absA = abs(i.loraA.data);
   const sH = mm(gMag, false, absA, false, t, k, r);

@@ -47,11 +47,19 @@ export const accGamma = (dtype: string, l: number): number => (dtype === 'f16' ?
 
 /**
  * The error of an operand the kernels compute rather than read (fused_norm_lora's
- * normalised x): |x' − x| ≤ rel·|x| + abs for every element; a dropped element is exactly 0.
+ * normalised x, fused_mlp's h = silu(g)·u): |x' − x| ≤ rel·|x| + abs for every element
+ * (abs one number, or one per element of x); a dropped element is exactly 0.
  */
 export interface OperandError {
   rel: number;
-  abs: number;
+  abs: number | Float64Array;
+}
+
+/** Σ_l abs_l·|M| over x's [rows, cols] layout (`keep` zeroes dropped elements): an OperandError's absolute share of a product with M. */
+export function operandAbsShare(e: OperandError, keep: Uint8Array | undefined, m: Float64Array, mT: boolean, rows: number, cols: number, len: number, xFirst: boolean): Float64Array {
+  const a = typeof e.abs === 'number' ? new Float64Array(keep ? keep.length : rows * len).fill(e.abs) : Float64Array.from(e.abs);
+  if (keep) for (let q = 0; q < a.length; q++) if (!keep[q]) a[q] = 0;
+  return xFirst ? mm(a, false, m, mT, rows, cols, len) : mm(m, mT, a, false, rows, cols, len);
 }
 
 /** x with the dropped elements zeroed (not scaled: the kernels fold 1/(1−p) into alpha). */
@@ -111,12 +119,10 @@ export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: R
   // product, grown by that product's own rounding factor.
   const dY = new Float64Array(t * n);
   if (xErr) {
-    const keepF = Float64Array.from(f.keep);
-    const kA = mm(keepF, false, abs(i.loraA.data), true, t, r, k);
-    for (let q = 0; q < t * r; q++) eXa[q] += inv * (xErr.rel * S1[q] + xErr.abs * kA[q]) * (1 + accGamma(dt, k) * (1 + u) ** 3 + g3 + u);
-    const wSum = new Float64Array(n);
-    for (let j = 0; j < n; j++) for (let l = 0; l < k; l++) wSum[j] += wMag[j * k + l];
-    for (let q = 0; q < t * n; q++) dY[q] = (xErr.rel * S2[q] + xErr.abs * wSum[q % n]) * (1 + accGamma(dt, k) * (1 + u) ** 3 + g3);
+    const kA = operandAbsShare(xErr, f.keep, abs(i.loraA.data), true, t, r, k, true);
+    for (let q = 0; q < t * r; q++) eXa[q] += inv * (xErr.rel * S1[q] + kA[q]) * (1 + accGamma(dt, k) * (1 + u) ** 3 + g3 + u);
+    const wA = operandAbsShare(xErr, undefined, wMag, true, t, n, k, true);
+    for (let q = 0; q < t * n; q++) dY[q] = (xErr.rel * S2[q] + wA[q]) * (1 + accGamma(dt, k) * (1 + u) ** 3 + g3);
   }
   const eXad = eXa.map((e, q) => e + ud * Math.abs(f.xa[q]) + sd);
   const absB = abs(i.loraB.data);

@@ -60,6 +60,24 @@ function denseWeight(ctx: LaunchContext, i: Record<string, Tensor>, o: LoraWeigh
 }
 
 /**
+ * The LoRA side of a projection of x2 [T, K]: xa = mask(x)·Aᵀ·(1/(1−p)) in f32 (the saved
+ * output) and t = s·xa'·Bᵀ in the dtype (xa' = xa rounded to it), the term the base product
+ * takes as its c.
+ */
+export function loraSide(ctx: LaunchContext, tier: WebGpuTier, x2: Tensor, loraA: Tensor, loraB: Tensor, o: LoraOpts): { xa: Tensor; tt: Tensor } {
+  const [t] = x2.shape;
+  const r = loraA.shape[0];
+  const dt = x2.dtype;
+  const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
+  const xa = gemm(ctx, tier, { a: xm, b: loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
+  const xad = dt === 'f32' ? xa : loraElementwise(ctx, xa, dt, true, o);
+  const tt = gemm(ctx, tier, { a: xad, b: loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, loraB.shape[0]]);
+  if (xm !== x2) xm.dispose();
+  if (xad !== xa) xad.dispose();
+  return { xa, tt };
+}
+
+/**
  * y = x·Wᵀ + bias + s·(drop(x)·Aᵀ)·Bᵀ as three gemm launches: xa = mask(x)·Aᵀ·(1/(1−p)) in
  * f32 (kept as the saved output), t = s·xa'·Bᵀ in the dtype (xa' = xa rounded to it, as the
  * gemm kernels take one operand dtype), y = x·Wᵀ + t + bias (t enters as the gemm's c).
@@ -69,56 +87,77 @@ export const fusedLoraForwardLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
   launch(ctx, tier, i, opts, outs) {
     const o = opts as LoraOpts & LoraWeightOpts;
-    const { k, t, r, n } = loraDims(i.x, i.loraA, weightRows(i));
+    const { k, t, n } = loraDims(i.x, i.loraA, weightRows(i));
     const w = denseWeight(ctx, i, o, n, k);
-    const dt = i.x.dtype;
     const x2 = viewAs(i.x, [t, k]);
-    const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
-    const xa = gemm(ctx, tier, { a: xm, b: i.loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
-    const xad = dt === 'f32' ? xa : loraElementwise(ctx, xa, dt, true, o);
-    const tt = gemm(ctx, tier, { a: xad, b: i.loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, n]);
-    const y = gemm(ctx, tier, { a: x2, b: w, c: tt, bias: i.bias }, { transB: true, beta: 1 }, dt, [t, n]);
+    const { xa, tt } = loraSide(ctx, tier, x2, i.loraA, i.loraB, o);
+    const y = gemm(ctx, tier, { a: x2, b: w, c: tt, bias: i.bias }, { transB: true, beta: 1 }, i.x.dtype, [t, n]);
     if (w !== i.weight) w.dispose();
-    if (xm !== x2) xm.dispose();
-    if (xad !== xa) xad.dispose();
     tt.dispose();
     return { y: reshapeOwned(y, outs.y.shape), xa: reshapeOwned(xa, outs.xa.shape) };
   },
 };
 
 /**
+ * dst = add + mask(src) (lora_elementwise.wgsl's MASK_ADD), all of src's dtype: a second
+ * projection's x-gradient summed under its own dropout mask (fused_mlp's backward).
+ */
+export function loraMaskAdd(ctx: LaunchContext, src: Tensor, add: Tensor, o: LoraOpts): Tensor {
+  const dtype = src.dtype;
+  const dst = ctx.output({ dtype, shape: src.shape });
+  const count = src.size;
+  for (const [a, b] of flatChunks(ctx, count, BYTES[dtype])) {
+    const ws = [windowOf(ctx, src, 0, a, b - a), windowOf(ctx, dst, 1, a, b - a), windowOf(ctx, add, 3, a, b - a)];
+    if (ws.some((w) => w.base !== 0)) throw new Error(`[lora] internal: chunk at ${a} does not start its bindings`);
+    const g = grid(ctx, Math.ceil((b - a) / 2 / WG));
+    ctx.rt.dispatch({
+      pipeline: { shader: 'lora/lora_elementwise.wgsl', defines: { X_DT: dtCode(dtype), CAST: false, MASK_ADD: true }, overrides: { WG } },
+      bindings: ws.map((w) => w.b),
+      params: { binding: 2, data: packParams(LORA_ELEMENTWISE_PARAMS, { count: b - a, groups_x: g.groupsX, e0: a >>> 0, thr: dropThreshold(o.dropout), seed_mix: mix32(o.seed >>> 0) }) },
+      workgroups: g.workgroups,
+    });
+  }
+  return dst;
+}
+
+/**
  * The backward as five gemm launches (g = dy·B in the dtype is shared by dA and dx):
  * dB = s·dyᵀ·xa' (+ dBIn), g = dy·B, dA = s/(1−p)·gᵀ·mask(x) (+ dAIn),
  * dx = dy·W + mask(s/(1−p)·g·A) — the mask regenerated from the seed, never stored.
+ * dxIn (fused_mlp): added into dx with the masked term, dx = dy·W + (dxIn + mask(…)).
  */
+export function loraBackward(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: LoraOpts & LoraWeightOpts, dxIn?: Tensor): { dx: Tensor; dA: Tensor; dB: Tensor } {
+  const { k, t, r, n } = loraDims(i.x, i.loraA, weightRows(i));
+  const dt = i.x.dtype;
+  const s = loraScale(o, r);
+  const sInv = s / (1 - o.dropout);
+  const acc = o.accumulate ? 1 : 0;
+  const dy2 = viewAs(i.dy, [t, n]);
+  const x2 = viewAs(i.x, [t, k]);
+  const xa2 = viewAs(i.xa, [t, r]);
+  const xad = dt === 'f32' ? xa2 : loraElementwise(ctx, xa2, dt, true, o);
+  const dB = gemm(ctx, tier, { a: dy2, b: xad, c: i.dBIn }, { transA: true, alpha: s, beta: acc }, 'f32', [n, r]);
+  const g = gemm(ctx, tier, { a: dy2, b: i.loraB }, {}, dt, [t, r]);
+  const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
+  const dA = gemm(ctx, tier, { a: g, b: xm, c: i.dAIn }, { transA: true, alpha: sInv, beta: acc }, 'f32', [r, k]);
+  const h = gemm(ctx, tier, { a: g, b: i.loraA }, { alpha: sInv }, dt, [t, k]);
+  const hm = dxIn ? loraMaskAdd(ctx, h, viewAs(dxIn, [t, k]), o) : o.dropout > 0 ? loraElementwise(ctx, h, dt, false, o) : h;
+  // Dequantized only now, so the copy of W is not alive during the other products.
+  const w = denseWeight(ctx, i, o, n, k);
+  const dx = gemm(ctx, tier, { a: dy2, b: w, c: hm }, { beta: 1 }, dt, [t, k]);
+  if (w !== i.weight) w.dispose();
+  if (xad !== xa2) xad.dispose();
+  if (xm !== x2) xm.dispose();
+  if (hm !== h) hm.dispose();
+  g.dispose();
+  h.dispose();
+  return { dx, dA, dB };
+}
+
 export const fusedLoraBackwardLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
   launch(ctx, tier, i, opts, outs) {
-    const o = opts as LoraOpts & LoraWeightOpts;
-    const { k, t, r, n } = loraDims(i.x, i.loraA, weightRows(i));
-    const dt = i.x.dtype;
-    const s = loraScale(o, r);
-    const sInv = s / (1 - o.dropout);
-    const acc = o.accumulate ? 1 : 0;
-    const dy2 = viewAs(i.dy, [t, n]);
-    const x2 = viewAs(i.x, [t, k]);
-    const xa2 = viewAs(i.xa, [t, r]);
-    const xad = dt === 'f32' ? xa2 : loraElementwise(ctx, xa2, dt, true, o);
-    const dB = gemm(ctx, tier, { a: dy2, b: xad, c: i.dBIn }, { transA: true, alpha: s, beta: acc }, 'f32', [n, r]);
-    const g = gemm(ctx, tier, { a: dy2, b: i.loraB }, {}, dt, [t, r]);
-    const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
-    const dA = gemm(ctx, tier, { a: g, b: xm, c: i.dAIn }, { transA: true, alpha: sInv, beta: acc }, 'f32', [r, k]);
-    const h = gemm(ctx, tier, { a: g, b: i.loraA }, { alpha: sInv }, dt, [t, k]);
-    const hm = o.dropout > 0 ? loraElementwise(ctx, h, dt, false, o) : h;
-    // Dequantized only now, so the copy of W is not alive during the other products.
-    const w = denseWeight(ctx, i, o, n, k);
-    const dx = gemm(ctx, tier, { a: dy2, b: w, c: hm }, { beta: 1 }, dt, [t, k]);
-    if (w !== i.weight) w.dispose();
-    if (xad !== xa2) xad.dispose();
-    if (xm !== x2) xm.dispose();
-    if (hm !== h) hm.dispose();
-    g.dispose();
-    h.dispose();
-    return { dx: reshapeOwned(dx, outs.dx.shape), dA, dB };
+    const b = loraBackward(ctx, tier, i, opts as LoraOpts & LoraWeightOpts);
+    return { dx: reshapeOwned(b.dx, outs.dx.shape), dA: b.dA, dB: b.dB };
   },
 };

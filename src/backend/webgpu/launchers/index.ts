@@ -8,6 +8,8 @@ import { fusedAdamwStepLauncher } from './fused_adamw_step.js';
 import { fusedDistillLossBackwardLauncher, fusedDistillLossLauncher } from './fused_distill_loss.js';
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { fusedNormLoraBackwardLauncher, fusedNormLoraLauncher } from './fused_norm_lora.js';
+import { fusedMlpLauncher } from './fused_mlp.js';
+import { fusedMlpBackwardLauncher } from './fused_mlp_backward.js';
 import { dequantizeLauncher } from './dequantize.js';
 import { flashAttentionForwardLauncher } from './flash_attention.js';
 import { flashAttentionBackwardLauncher } from './flash_attention_backward.js';
@@ -35,6 +37,8 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   fused_distill_loss_backward: fusedDistillLossBackwardLauncher,
   fused_lora_backward: fusedLoraBackwardLauncher,
   fused_lora_forward: fusedLoraForwardLauncher,
+  fused_mlp: fusedMlpLauncher,
+  fused_mlp_backward: fusedMlpBackwardLauncher,
   fused_norm_lora: fusedNormLoraLauncher,
   fused_norm_lora_backward: fusedNormLoraBackwardLauncher,
   dequantize: dequantizeLauncher,

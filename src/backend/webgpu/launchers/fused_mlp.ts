@@ -1,0 +1,80 @@
+import type { LoraOpts } from '../../../ops/fused_lora_forward/reference.js';
+import { gemmOptions } from '../../../ops/gemm/spec.js';
+import { BYTES } from '../../../dtype.js';
+import { projOpts, weightName, type Proj } from '../../../ops/fused_mlp/reference.js';
+import type { Tensor } from '../../../tensor.js';
+import { reshapeOwned, viewAs } from '../../view.js';
+import type { LaunchContext, Launcher, WebGpuTier } from '../launch.js';
+import { fusedLoraForwardLauncher, loraSide } from './fused_lora.js';
+import { gemmLauncher } from './gemm.js';
+import { swigluLauncher } from './swiglu.js';
+import { swigluGemm, swigluGemmFits } from './swiglu_gemm.js';
+
+/**
+ * One projection of a [T, in] operand: fused_lora_forward's launches when the adapter is
+ * given (y in the dtype, xa in f32), else one gemm, y = x·Wᵀ in the dtype.
+ */
+export function projForward(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, i: Record<string, Tensor>, p: Proj, o: LoraOpts): { y: Tensor; xa?: Tensor } {
+  const w = i[weightName(p)];
+  const t = x.shape[0];
+  const y = { dtype: x.dtype, shape: [t, w.shape[0]] };
+  const a = i[`${p}A`];
+  if (a) {
+    const r = fusedLoraForwardLauncher.launch(ctx, tier, { x, weight: w, loraA: a, loraB: i[`${p}B`] }, projOpts(o, p), { y, xa: { dtype: 'f32', shape: [t, a.shape[0]] } });
+    return { y: r.y, xa: r.xa };
+  }
+  return { y: gemmLauncher.launch(ctx, tier, { a: x, b: w }, gemmOptions.parse({ transB: true, outDtype: x.dtype }), { y }).y };
+}
+
+/**
+ * g and u in one pass over x: the SWIGLU variant of gemm_tiled (swiglu_gemm.ts) stages x's
+ * tile once for both weights and writes h = silu(g)·u, g and u never stored; each adapter's
+ * LoRA term s·xa·Bᵀ enters as that product's c (loraSide, as fused_lora_forward). Two B
+ * operands rather than one concatenated [2I, K] weight: W_g and W_u are separate frozen
+ * tensors, and concatenating them would copy 2·I·K elements every call (or hold a second
+ * copy of both). Then the down projection of h.
+ * With recompute = false the forward must return g and u anyway: they are written by two
+ * projections and swiglu's kernel reads them (the plan below); likewise where an operand
+ * exceeds one binding (swigluGemmFits).
+ */
+export const fusedMlpLauncher: Launcher = {
+  tiers: (d, f) => gemmLauncher.tiers(d, f),
+  launch(ctx, tier, i, opts, outs) {
+    const o = opts as LoraOpts & { recompute: boolean };
+    const x = i.x;
+    const k = x.shape[x.shape.length - 1];
+    const t = x.size / k;
+    const inter = i.wGate.shape[0];
+    const x2 = viewAs(x, [t, k]);
+    const res: Record<string, Tensor> = {};
+    let h: Tensor;
+    if (o.recompute && swigluGemmFits(ctx, t, inter, k, BYTES[x.dtype])) {
+      const side = (p: 'gate' | 'up') => (i[`${p}A`] ? loraSide(ctx, tier, x2, i[`${p}A`], i[`${p}B`], projOpts(o, p)) : undefined);
+      const sg = side('gate');
+      const su = side('up');
+      h = swigluGemm(ctx, x2, i.wGate, i.wUp, sg?.tt, su?.tt);
+      for (const [p, sd] of [['gate', sg], ['up', su]] as const) {
+        if (!sd) continue;
+        sd.tt.dispose();
+        res[`${p}Xa`] = reshapeOwned(sd.xa, outs[`${p}Xa`].shape);
+      }
+    } else {
+      const g = projForward(ctx, tier, x2, i, 'gate', o);
+      const u = projForward(ctx, tier, x2, i, 'up', o);
+      h = swigluLauncher.launch(ctx, 'portable', { gate: g.y, up: u.y }, {}, { y: { dtype: x.dtype, shape: [t, inter] } }).y;
+      for (const [p, pr] of [['gate', g], ['up', u]] as const) if (pr.xa) res[`${p}Xa`] = reshapeOwned(pr.xa, outs[`${p}Xa`].shape);
+      if (o.recompute) {
+        g.y.dispose();
+        u.y.dispose();
+      } else {
+        res.gate = reshapeOwned(g.y, outs.gate.shape);
+        res.up = reshapeOwned(u.y, outs.up.shape);
+      }
+    }
+    const d = projForward(ctx, tier, h, i, 'down', o);
+    h.dispose();
+    res.y = reshapeOwned(d.y, outs.y.shape);
+    if (d.xa) res.downXa = reshapeOwned(d.xa, outs.downXa.shape);
+    return res;
+  },
+};

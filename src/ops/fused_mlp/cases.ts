@@ -1,0 +1,122 @@
+import { fromFloat64, toFloat64, type FloatDType } from '../../dtype.js';
+import { uniform } from '../random.js';
+import type { BenchShape, HostTensor, OpCase, RefTensor } from '../types.js';
+import { PROJS, mlpForwardRef, weightName, type MlpInputs, type Proj } from './reference.js';
+
+/**
+ * A fused_mlp case: x [...lead, K], W_gate/W_up [I, K], W_down [N, I] (N = K in a transformer
+ * block; free here), and a LoRA rank for each adapted projection.
+ */
+export interface MlpDef {
+  lead: number[];
+  k: number;
+  i: number;
+  n?: number;
+  ranks: Partial<Record<Proj, number>>;
+  alpha?: number;
+  dropout?: number;
+  seed?: number;
+  /** Backward: add into existing dA / dB. */
+  accumulate?: boolean;
+  /** false: the forward saves g and u and the backward reads them. */
+  recompute?: boolean;
+  quick?: boolean;
+}
+
+/** K and I off every tile; LoRA on none, some and all projections; ranks 1 to 64; dropout. */
+export const MLP_DEFS: MlpDef[] = [
+  { lead: [1], k: 1, i: 1, ranks: {}, quick: true },
+  { lead: [7], k: 33, i: 17, ranks: { gate: 4, up: 4, down: 4 }, quick: true },
+  { lead: [5], k: 20, i: 40, n: 9, ranks: { down: 2 }, dropout: 0.25, seed: 3, accumulate: true, quick: true },
+  { lead: [2, 3], k: 65, i: 31, ranks: { gate: 8 }, alpha: 16, recompute: false, quick: true },
+  { lead: [9], k: 24, i: 72, ranks: { gate: 1, up: 16, down: 8 }, alpha: 4, dropout: 0.5, seed: 7, accumulate: true, quick: true },
+  { lead: [3], k: 40, i: 66, ranks: { up: 4, down: 4 }, dropout: 0.1, seed: 2 ** 32 - 2, recompute: false, quick: true },
+  { lead: [40], k: 130, i: 200, ranks: {}, recompute: false },
+  { lead: [64], k: 256, i: 700, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 5 },
+  { lead: [2, 33], k: 515, i: 1030, ranks: { gate: 64, up: 64, down: 64 }, alpha: 64, accumulate: true },
+];
+
+export const mlpOptions = (d: MlpDef, backward: boolean): Record<string, unknown> => ({
+  ...(d.alpha !== undefined ? { alpha: d.alpha } : {}),
+  ...(d.dropout !== undefined ? { dropout: d.dropout } : {}),
+  ...(d.seed !== undefined ? { seed: d.seed } : {}),
+  ...(d.recompute === false ? { recompute: false } : {}),
+  ...(backward && d.accumulate ? { accumulate: true } : {}),
+});
+
+export function mlpLabel(d: MlpDef, backward: boolean): string {
+  const r = PROJS.filter((p) => d.ranks[p]).map((p) => `${p}:${d.ranks[p]}`);
+  return [`x=[${[...d.lead, d.k]}],i=${d.i},n=${d.n ?? d.k}`, r.length ? `lora=${r.join('/')}` : 'nolora', ...Object.entries(mlpOptions(d, backward)).map(([k, v]) => `${k}=${v}`)].join(',');
+}
+
+/** The input dims of projection p: [out, in]. */
+const dims = (d: MlpDef, p: Proj): [number, number] => (p === 'down' ? [d.n ?? d.k, d.i] : [d.i, d.k]);
+
+/**
+ * x in ±2; every matrix of a product over `len` terms uniform in ±2/√len, so each product
+ * (and each LoRA term, A then B) stays O(|x|) at any K, I, r: g, u, h and y stay O(1–10)
+ * and far from f16's overflow (±0.5 adapters made a K = 515, r = 64 case's down-projection
+ * LoRA term ~10⁵, past f16's 65504).
+ */
+export function mlpForwardInputs(d: MlpDef, dtype: FloatDType, seed: number): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = { x: uniform(dtype, [...d.lead, d.k], seed, -2, 2) };
+  const m = (shape: number[], s: number, len: number) => uniform(dtype, shape, s, -2 / Math.sqrt(len), 2 / Math.sqrt(len));
+  PROJS.forEach((p, q) => {
+    const [o, i] = dims(d, p);
+    out[weightName(p)] = m([o, i], seed + 1 + 3 * q, i);
+    const r = d.ranks[p];
+    if (r) {
+      out[`${p}A`] = m([r, i], seed + 2 + 3 * q, i);
+      out[`${p}B`] = m([o, r], seed + 3 + 3 * q, r);
+    }
+  });
+  return out;
+}
+
+const ref = (h: HostTensor): RefTensor => ({ dtype: h.dtype, shape: h.shape, data: toFloat64(h.dtype, h.data) });
+
+/** The forward's inputs, dy, what the forward saves (xa per adapter, g and u without recompute) and dA/dB to add into. */
+export function mlpBackwardInputs(d: MlpDef, dtype: FloatDType, seed: number): Record<string, HostTensor> {
+  const f = mlpForwardInputs(d, dtype, seed);
+  const fw = mlpForwardRef(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, ref(v)])) as MlpInputs, { alpha: d.alpha, dropout: d.dropout ?? 0, seed: d.seed ?? 0 });
+  const out: Record<string, HostTensor> = { dy: uniform(dtype, [...d.lead, d.n ?? d.k], seed + 20), ...f };
+  PROJS.forEach((p, q) => {
+    const r = d.ranks[p];
+    const xa = fw.xa[p];
+    if (!r || !xa) return;
+    out[`${p}Xa`] = { dtype: 'f32', shape: [...d.lead, r], data: Float32Array.from(xa) };
+    if (d.accumulate) {
+      const [o, i] = dims(d, p);
+      out[`${p}DAIn`] = uniform('f32', [r, i], seed + 21 + 2 * q);
+      out[`${p}DBIn`] = uniform('f32', [o, r], seed + 22 + 2 * q);
+    }
+  });
+  if (d.recompute === false) {
+    // g and u as the forward saves them: rounded to the dtype.
+    const round = (v: Float64Array): HostTensor => ({ dtype, shape: [...d.lead, d.i], data: fromFloat64(dtype, v) });
+    out.gate = round(fw.g);
+    out.up = round(fw.u);
+  }
+  return out;
+}
+
+export const MLP_CASES: OpCase[] = MLP_DEFS.map((d) => ({ label: mlpLabel(d, false), options: mlpOptions(d, false), quick: d.quick, make: (dt, s) => mlpForwardInputs(d, dt, s) }));
+export const MLP_BACKWARD_CASES: OpCase[] = MLP_DEFS.map((d) => ({ label: mlpLabel(d, true), options: mlpOptions(d, true), quick: d.quick, make: (dt, s) => mlpBackwardInputs(d, dt, s) }));
+
+/** Llama-3-8B's MLP: T = 4096, hidden K = 4096, intermediate I = 14336, LoRA r = 16 on all three projections. */
+const BENCH: MlpDef = { lead: [4096], k: 4096, i: 14336, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 1 };
+
+export const MLP_BENCH: BenchShape[] = [{ label: 'T=4096,K=4096,I=14336,r=16', options: mlpOptions(BENCH, false), make: (dt, s) => mlpForwardInputs(BENCH, dt, s) }];
+export const MLP_BACKWARD_BENCH: BenchShape[] = [
+  {
+    label: 'T=4096,K=4096,I=14336,r=16',
+    options: mlpOptions(BENCH, true),
+    // The saved xa only have to be realistic for timing: random f32 values of their shapes
+    // (the forward in float64 would take ~10¹² multiply-adds on the host).
+    make: (dt, s) => ({
+      dy: uniform(dt, [4096, 4096], s + 20),
+      ...mlpForwardInputs(BENCH, dt, s),
+      ...Object.fromEntries(PROJS.map((p, q) => [`${p}Xa`, uniform('f32', [4096, 16], s + 30 + q)])),
+    }),
+  },
+];

@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { BYTES, FLOAT_DTYPES } from '../../dtype.js';
+import { loraCommonOptions } from '../fused_lora_forward/spec.js';
+import { boundsOf } from '../tolerance.js';
+import { defineOp, type TensorInfo } from '../types.js';
+import { MLP_BENCH, MLP_CASES } from './cases.js';
+import { checkMlp } from './check.js';
+import { mlpForwardFuzz } from './fuzz.js';
+import { PROJS, mlpForwardErrors, mlpForwardRef, type MlpInputs, type MlpOpts, type Proj } from './reference.js';
+
+/**
+ * fused_lora's alpha / dropout / seed, shared by the adapters (s = alpha/r per adapter; each
+ * adapter's mask has its own seed, reference.ts projSeed), and `recompute`, which the pair
+ * shares: true (the default), the forward saves only the adapters' xa and the backward
+ * recomputes g and u from x; false, the forward also returns g and u and the backward reads
+ * them. Recomputing is the default because saved g and u cost 2·T·I elements per layer — for
+ * Llama-3-8B (T = 4096, I = 14336) 235 MB in f16 per layer, 7.5 GB over 32 layers, several
+ * times the LoRA weights and optimizer state — while recomputing costs one more pair of
+ * T×I×K products in the backward (about a third more MLP flops in the training step: the
+ * forward's three products plus the backward's three — W is frozen, so no weight gradients —
+ * now five in the backward, eight in all).
+ */
+const { format: _f, groupSize: _g, ...loraOpts } = loraCommonOptions;
+export const fusedMlpOptions = z.object({ ...loraOpts, recompute: z.boolean().default(true) }).strict();
+export type FusedMlpOptions = z.input<typeof fusedMlpOptions>;
+
+const OP = 'fused_mlp';
+
+/** Each adapter's inputs: A [r, in], B [out, r]. */
+export const ADAPTER_INPUTS = PROJS.flatMap((p) => [
+  { name: `${p}A`, optional: true, doc: `[r, ${p === 'down' ? 'I' : 'K'}]: the ${p} projection's LoRA A` },
+  { name: `${p}B`, optional: true, doc: `[${p === 'down' ? 'N' : 'I'}, r]: its LoRA B` },
+]);
+
+const xaInfo = (lead: number[], r: number | undefined): TensorInfo | undefined => (r ? { dtype: 'f32', shape: [...lead, r] } : undefined);
+
+/**
+ * The name pair follows fused_norm_lora / fused_norm_lora_backward: `fused_mlp` is the
+ * KernelBackend trait's name for the forward, its gradient is `fused_mlp_backward`.
+ */
+export const fusedMlp = defineOp({
+  name: OP,
+  summary:
+    'SwiGLU MLP with optional LoRA on each projection, W frozen: g = x·W_gᵀ, u = x·W_uᵀ, h = silu(g)·u, y = h·W_dᵀ, each product + s·(drop(·)·Aᵀ)·Bᵀ when its adapter is given (s = alpha/r, a dropout mask per adapter); returns y, each adapter\'s xa (f32, for the backward) and, with recompute = false, g and u. ' +
+    'webgpu: g and u in one pass over x (gemm_tiled\'s SWIGLU variant), only h stored; metal and recompute = false: fused_lora\'s launches (a gemm without adapter) and the swiglu kernel.',
+  inputs: [
+    { name: 'x', doc: '[..., K] f32/f16/bf16' },
+    { name: 'wGate', doc: '[I, K], the frozen gate weight (dtype of x)' },
+    { name: 'wUp', doc: '[I, K], the frozen up weight' },
+    { name: 'wDown', doc: '[N, I], the frozen down weight (N = K in a transformer block)' },
+    ...ADAPTER_INPUTS,
+  ],
+  outputs: [
+    { name: 'y', doc: '[..., N], dtype of x' },
+    { name: 'gateXa', optional: true, doc: 'f32 [..., r]: drop(x)·A_gᵀ, with the gate adapter' },
+    { name: 'upXa', optional: true, doc: 'f32 [..., r]: drop(x)·A_uᵀ, with the up adapter' },
+    { name: 'downXa', optional: true, doc: 'f32 [..., r]: drop(h)·A_dᵀ, with the down adapter' },
+    { name: 'gate', optional: true, doc: '[..., I], dtype of x: g, with recompute = false' },
+    { name: 'up', optional: true, doc: '[..., I], dtype of x: u, with recompute = false' },
+  ],
+  options: fusedMlpOptions,
+  dtypes: FLOAT_DTYPES,
+  check(i, o) {
+    const { x, inter, n, lead, ranks } = checkMlp(OP, i);
+    const out: Record<string, TensorInfo | undefined> = { y: { dtype: x.dtype, shape: [...lead, n] } };
+    for (const p of PROJS) out[`${p}Xa`] = xaInfo(lead, ranks[p]);
+    if (!o.recompute) {
+      out.gate = { dtype: x.dtype, shape: [...lead, inter] };
+      out.up = { dtype: x.dtype, shape: [...lead, inter] };
+    }
+    return Object.fromEntries(Object.entries(out).filter(([, v]) => v)) as Record<string, TensorInfo>;
+  },
+  reference(i, o) {
+    const f = mlpForwardRef(i as MlpInputs, o as MlpOpts);
+    const x = i.x!;
+    const lead = x.shape.slice(0, -1);
+    const out: Record<string, { dtype: string; shape: number[]; data: Float64Array }> = { y: { dtype: x.dtype, shape: [...lead, i.wDown!.shape[0]], data: f.y } };
+    for (const p of PROJS) {
+      const xa = f.xa[p];
+      if (xa) out[`${p}Xa`] = { dtype: 'f32', shape: [...lead, i[`${p}A`]!.shape[0]], data: xa };
+    }
+    if (!o.recompute) {
+      out.gate = { dtype: x.dtype, shape: [...f.h.shape], data: f.g };
+      out.up = { dtype: x.dtype, shape: [...f.h.shape], data: f.u };
+    }
+    return out as never;
+  },
+  bounds(i, o, ref) {
+    // Derived in reference.ts (mlpForwardErrors): fused_lora_forward's bound (or gemm's, for
+    // a projection without adapter) for g and u; their rounding to the dtype carried through
+    // silu(g)·u (silu is 1.1-Lipschitz) with swiglu's own evaluation bound; h's error as a
+    // per-element operand error of the down projection.
+    const e = mlpForwardErrors(i as MlpInputs, o as MlpOpts);
+    const dt = i.x!.dtype;
+    const out: Record<string, Float64Array> = { y: boundsOf(dt, ref.y!.data, (q) => e.eY[q]) };
+    for (const p of PROJS) {
+      const ex = e.eXa[p as Proj];
+      const r = ref[`${p}Xa` as 'y'];
+      if (ex && r) out[`${p}Xa`] = boundsOf('f32', r.data, (q) => ex[q]);
+    }
+    if (ref.gate) out.gate = boundsOf(dt, ref.gate.data, (q) => e.eG[q]);
+    if (ref.up) out.up = boundsOf(dt, ref.up.data, (q) => e.eU[q]);
+    return out as never;
+  },
+  cases: MLP_CASES,
+  bench: MLP_BENCH,
+  cost(i, o) {
+    const x = i.x!;
+    const k = x.shape[x.shape.length - 1];
+    const t = x.shape.reduce((a, b) => a * b, 1) / k;
+    const inter = i.wGate!.shape[0];
+    const n = i.wDown!.shape[0];
+    const e = BYTES[x.dtype];
+    let flops = 2 * t * inter * k * 2 + 2 * t * n * inter + 6 * t * inter;
+    let bytes = e * (t * k + 2 * inter * k + n * inter + t * n) + (o.recompute ? 0 : 2 * e * t * inter);
+    for (const p of PROJS) {
+      const a = i[`${p}A`];
+      if (!a) continue;
+      const r = a.shape[0];
+      const [out, inp] = p === 'down' ? [n, inter] : [inter, k];
+      flops += 2 * t * r * inp + 2 * t * out * r;
+      bytes += e * (r * inp + out * r) + 4 * t * r;
+    }
+    // Bytes that must move at least once: h stays on chip only in a fused kernel; this
+    // composition writes and reads it (and g, u) once more, which the roofline does not count.
+    return { flops, bytes };
+  },
+  fuzz: mlpForwardFuzz,
+});
