@@ -38,7 +38,10 @@ export function registerFinetune(program: Command): void {
       .option('--lora-dropout <p>', 'LoRA dropout', '0')
       .addOption(new Option('--targets <list>', 'adapted projections (q,k,v,o,gate,up,down)').argParser(list))
       .option('--lr <lr>', 'peak learning rate', '2e-4')
-      .option('--warmup <steps>', 'linear warm-up steps (then cosine decay to 0)', '0')
+      .option('--warmup <steps>', 'linear warm-up steps, then cosine decay (default 0)')
+      .option('--warmup-ratio <r>', 'warm-up as a fraction of the total steps, rounded up (instead of --warmup)')
+      .option('--min-lr-rate <r>', 'the cosine decays to this fraction of --lr', '0')
+      .option('--skip-invalid', 'leave malformed JSONL lines out (counted, the first ones named) instead of stopping at the first')
       .option('--weight-decay <wd>', 'AdamW weight decay', '0')
       .option('--max-grad-norm <n>', 'clip the global gradient norm (0: off)', '1')
       .option('--epochs <n>', 'passes over the data', '1')
@@ -55,7 +58,12 @@ export function registerFinetune(program: Command): void {
     const gradAccum = int('grad-accum', o.gradAccum, 1);
     const maxSeqLen = int('max-seq-len', o.maxSeqLen, 2);
     const batchSize = int('batch-size', o.batchSize, 1);
-    const warmup = int('warmup', o.warmup, 0);
+    const warmupSteps = o.warmup === undefined ? undefined : int('warmup', o.warmup, 0);
+    const warmupRatio = o.warmupRatio === undefined ? undefined : num('warmup-ratio', o.warmupRatio);
+    if (warmupSteps !== undefined && warmupRatio !== undefined) throw new PmetalError('OPTIONS', '[finetune] --warmup, --warmup-ratio: give one of them, not both');
+    if (warmupRatio !== undefined && warmupRatio > 1) throw new PmetalError('OPTIONS', `[finetune] --warmup-ratio: expected a number in [0, 1], got '${o.warmupRatio}'`);
+    const minLrRate = num('min-lr-rate', o.minLrRate);
+    if (minLrRate > 1) throw new PmetalError('OPTIONS', `[finetune] --min-lr-rate: expected a number in [0, 1], got '${o.minLrRate}'`);
     const maxGradNorm = num('max-grad-norm', o.maxGradNorm);
     const peakLr = num('lr', o.lr);
     const [backend] = await loadBackends(o, [o.backend]);
@@ -64,11 +72,11 @@ export function registerFinetune(program: Command): void {
     try {
       // The data pipeline of src/models/train/data: JSONL → tokenized, prompt-masked sequences →
       // seeded FFD-packed batches per epoch → optimizer steps of --grad-accum batches.
-      const dataset = await loadDataset(o.data, await TextTokenizer.load(o.model), { maxSeqLen });
+      const dataset = await loadDataset(o.data, await TextTokenizer.load(o.model), { maxSeqLen, onInvalid: o.skipInvalid ? 'skip' : 'throw' });
       const loader = new PackedLoader(dataset, { batchSize, seed });
       const plan = new StepPlan(loader, { gradAccum, epochs });
       const total = plan.totalSteps;
-      const lr = cosineWithWarmup({ peakLr, totalSteps: total, warmupSteps: Math.min(warmup, total) });
+      const lr = cosineWithWarmup({ peakLr, totalSteps: total, minLrRate, ...(warmupRatio !== undefined ? { warmupRatio } : { warmupSteps: Math.min(warmupSteps ?? 0, total) }) });
       let first = 0;
       if (o.resume) {
         trainer = await resumeTrainer(o.resume, model);
@@ -82,7 +90,7 @@ export function registerFinetune(program: Command): void {
         trainer = new LoraTrainer(model, adapters, { optimizer: { lr: peakLr, weightDecay: num('weight-decay', o.weightDecay) }, ...(maxGradNorm > 0 ? { maxGradNorm } : {}) });
         if (model.dtype !== 'f32') await trainer.optimizer.initMasters();
       }
-      process.stderr.write(`data: ${dataset.stats.records} records, ${dataset.stats.tokens} tokens (${dataset.stats.trainedTokens} trained, ${dataset.stats.truncated} truncated); ${loader.batchesPerEpoch} batches an epoch, ${total} steps\n`);
+      process.stderr.write(`data: ${dataset.stats.records} records, ${dataset.stats.tokens} tokens (${dataset.stats.trainedTokens} trained, ${dataset.stats.truncated} truncated${dataset.stats.skipped ? `, ${dataset.stats.skipped} malformed lines skipped, first at line ${dataset.stats.skippedLines[0].line}` : ''}); ${loader.batchesPerEpoch} batches an epoch, ${total} steps\n`);
       const start = Date.now();
       let tokens = 0;
       const stop = o.stopAfter === undefined ? total : Math.min(total, int('stop-after', o.stopAfter, 1));

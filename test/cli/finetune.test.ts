@@ -60,6 +60,19 @@ describe.skipIf(!existsSync('dist/cli.js') || !existsSync(join(MODEL, 'tokenizer
     const opt = await cli([...common, '--out', join(dir, 'y'), '--grad-accum', '0']);
     expect(opt.code).not.toBe(0);
     expect(opt.stderr).toMatch(/--grad-accum: expected an integer ≥ 1, got '0'/);
+    const both = await cli([...common, '--out', join(dir, 'z'), '--warmup', '1', '--warmup-ratio', '0.1']);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(/--warmup, --warmup-ratio: give one of them, not both/);
+  });
+
+  it('--skip-invalid leaves a malformed line out, counts it and trains on the rest', async () => {
+    writeFileSync(join(dir, 'mixed.jsonl'), '{"text": "The quick brown fox jumps over the lazy dog."}\n{"prompt": "no"}\n');
+    const r = await cli(['finetune', '--backend', 'cpu', '--model', MODEL, '--data', join(dir, 'mixed.jsonl'), '--out', join(dir, 'mixed'), '--skip-invalid', '--warmup-ratio', '0.5', '--min-lr-rate', '0.1', '--epochs', '2']);
+    expect(r.code ?? 0, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/data: 1 records, .*1 malformed lines skipped, first at line 2/);
+    // 2 steps, warm-up ceil(0.5·2) = 1: step 1 at lr 0, step 2 at the peak (the cosine's start).
+    expect(r.stderr).toMatch(/step 1\/2\s+loss \S+\s+lr 0\.00e\+0/);
+    expect(r.stderr).toMatch(/step 2\/2\s+loss \S+\s+lr 2\.00e-4/);
   });
 
   it('refuses to resume a checkpoint on other batches (another --batch-size): the stored data cursor would point elsewhere', async () => {
