@@ -45,6 +45,31 @@ export interface AttnDims {
   readonly lseShape: number[];
 }
 
+/** The problem sizes and element strides of q, k, v and o as every flash-attention kernel's Params carry them (webgpu and metal, forward and backward). */
+export function kernelGeometry(dm: AttnDims) {
+  return {
+    sq: dm.sq,
+    sk: dm.sk,
+    hq: dm.hq,
+    hkv: dm.hkv,
+    group: dm.group,
+    d: dm.d,
+    dv: dm.dv,
+    q_sb: dm.q.b,
+    q_ss: dm.q.s,
+    q_sh: dm.q.h,
+    k_sb: dm.k.b,
+    k_ss: dm.k.s,
+    k_sh: dm.k.h,
+    v_sb: dm.v.b,
+    v_ss: dm.v.s,
+    v_sh: dm.v.h,
+    o_sb: dm.o.b,
+    o_ss: dm.o.s,
+    o_sh: dm.o.h,
+  };
+}
+
 /** Head dims: multiples of 8 (16-byte rows for every dtype) from 8 to 256. */
 export const HEAD_DIM_MAX = 256;
 export const HEAD_DIM_STEP = 8;

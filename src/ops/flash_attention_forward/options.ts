@@ -35,7 +35,14 @@ export const attentionOptions = z
   .strict();
 export type AttentionOptions = z.output<typeof attentionOptions>;
 
-export const defaultScale = (o: AttentionOptions, d: number): number => o.scale ?? 1 / Math.sqrt(d);
+export const defaultScale = (o: { scale?: number }, d: number): number => o.scale ?? 1 / Math.sqrt(d);
+
+/**
+ * The score transform's Params of every attention kernel (forward, backward, decode): the
+ * scale and the softcap, cap = 1 when there is none so inv_cap stays finite (has_cap, where a
+ * kernel takes it, says whether it applies).
+ */
+export const kernelScore = (o: { scale?: number; softcap?: number }, d: number) => ({ scale: defaultScale(o, d), cap: o.softcap ?? 1, inv_cap: 1 / (o.softcap ?? 1) });
 
 /**
  * The keys [lo, hi] (inclusive, positions within the sequence) that query i sees in a

@@ -1,6 +1,6 @@
 import { decodeDims, splitPlan } from '../../../ops/decode_attention/dims.js';
 import type { DecodeOptions } from '../../../ops/decode_attention/options.js';
-import { UNBOUNDED } from '../../../ops/flash_attention_forward/options.js';
+import { kernelScore, UNBOUNDED } from '../../../ops/flash_attention_forward/options.js';
 import { defineParams, packParams } from '../../params.js';
 import type { MetalLauncher } from '../launch.js';
 import { dtSuffix } from './common.js';
@@ -79,9 +79,7 @@ export const decodeAttentionMetalLauncher: MetalLauncher = {
       has_sinks: i.sinks ? 1 : 0,
       has_cap: o.softcap === undefined ? 0 : 1,
       left: o.window?.left ?? UNBOUNDED,
-      scale: o.scale ?? 1 / Math.sqrt(dm.d),
-      cap: o.softcap ?? 1,
-      inv_cap: 1 / (o.softcap ?? 1),
+      ...kernelScore(o, dm.d),
     });
     // No table (contiguous) or no sinks: the lengths stand in (never read then).
     const table = i.blockTable ?? i.lengths;

@@ -1,5 +1,5 @@
-import { attnDims, type AttnDims } from '../../../ops/flash_attention_forward/dims.js';
-import { defaultScale, kernelMask, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
+import { attnDims, kernelGeometry, type AttnDims } from '../../../ops/flash_attention_forward/dims.js';
+import { kernelMask, kernelScore, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
 import type { MetalContext, MetalLauncher } from '../launch.js';
@@ -90,29 +90,9 @@ class Runner {
           data: packParams(FA_BWD_METAL_PARAMS, {
             rows: p.rows,
             batches: dm.batch,
-            sq: dm.sq,
-            sk: dm.sk,
-            hq: dm.hq,
-            hkv: dm.hkv,
-            group: dm.group,
-            d: dm.d,
-            dv: dm.dv,
-            q_sb: dm.q.b,
-            q_ss: dm.q.s,
-            q_sh: dm.q.h,
-            k_sb: dm.k.b,
-            k_ss: dm.k.s,
-            k_sh: dm.k.h,
-            v_sb: dm.v.b,
-            v_ss: dm.v.s,
-            v_sh: dm.v.h,
-            o_sb: dm.o.b,
-            o_ss: dm.o.s,
-            o_sh: dm.o.h,
+            ...kernelGeometry(dm),
             ...kernelMask(o),
-            scale: defaultScale(o, dm.d),
-            cap: o.softcap ?? 1,
-            inv_cap: 1 / (o.softcap ?? 1),
+            ...kernelScore(o, dm.d),
             bk: p.bk ?? 0,
             bq: p.bq ?? 0,
           }),

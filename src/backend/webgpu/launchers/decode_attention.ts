@@ -2,7 +2,7 @@ import { BYTES } from '../../../dtype.js';
 import { NotSupportedError } from '../../../errors.js';
 import { decodeDims, splitPlan, type DecodeDims } from '../../../ops/decode_attention/dims.js';
 import type { DecodeOptions } from '../../../ops/decode_attention/options.js';
-import { UNBOUNDED } from '../../../ops/flash_attention_forward/options.js';
+import { kernelScore, UNBOUNDED } from '../../../ops/flash_attention_forward/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
 import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
@@ -129,9 +129,7 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
     has_sinks: i.sinks ? 1 : 0,
     has_cap: o.softcap === undefined ? 0 : 1,
     left: o.window?.left ?? UNBOUNDED,
-    scale: o.scale ?? 1 / Math.sqrt(dm.d),
-    cap: o.softcap ?? 1,
-    inv_cap: 1 / (o.softcap ?? 1),
+    ...kernelScore(o, dm.d),
   };
   const dt = dtCode(i.q.dtype);
   const g1 = grid(ctx, blocks * sp.splits * dm.hkv * nb);

@@ -1,7 +1,7 @@
 import { BYTES } from '../../../dtype.js';
 import { NotSupportedError } from '../../../errors.js';
-import { attnDims, type AttnDims } from '../../../ops/flash_attention_forward/dims.js';
-import { defaultScale, kernelMask, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
+import { attnDims, kernelGeometry, type AttnDims } from '../../../ops/flash_attention_forward/dims.js';
+import { kernelMask, kernelScore, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
 import { grid, reductionTiers, rowChunks, windowOf, type AdapterTraits, type LaunchContext, type Launcher } from '../launch.js';
@@ -229,39 +229,19 @@ function dispatchChunk(ctx: LaunchContext, k: Kernel, dm: AttnDims, o: Attention
         groups,
         groups_x: g.groupsX,
         batches: dm.varlen ? dm.batch : nb,
-        sq: dm.sq,
-        sk: dm.sk,
-        hq: dm.hq,
-        hkv: dm.hkv,
-        group: dm.group,
-        d: dm.d,
-        dv: dm.dv,
+        ...kernelGeometry(dm),
         bk: k.bk,
         varlen: dm.varlen ? 1 : 0,
         has_sinks: i.sinks ? 1 : 0,
         has_cap: o.softcap === undefined ? 0 : 1,
         q_base: qw.base,
-        q_sb: dm.q.b,
-        q_ss: dm.q.s,
-        q_sh: dm.q.h,
         k_base: kw.base,
-        k_sb: dm.k.b,
-        k_ss: dm.k.s,
-        k_sh: dm.k.h,
         v_base: vw.base,
-        v_sb: dm.v.b,
-        v_ss: dm.v.s,
-        v_sh: dm.v.h,
         o_base: ow.base,
-        o_sb: dm.o.b,
-        o_ss: dm.o.s,
-        o_sh: dm.o.h,
         lse_base: lw.base,
         sink_base: sw?.base ?? 0,
         ...kernelMask(o),
-        scale: defaultScale(o, dm.d),
-        cap: o.softcap ?? 1,
-        inv_cap: 1 / (o.softcap ?? 1),
+        ...kernelScore(o, dm.d),
         // The backward's fields (fa_params.wgsl), unused here.
         do_base: 0,
         ld_base: 0,

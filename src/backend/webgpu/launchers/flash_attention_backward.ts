@@ -1,7 +1,7 @@
 import { BYTES } from '../../../dtype.js';
 import { NotSupportedError } from '../../../errors.js';
-import { attnDims, type AttnDims } from '../../../ops/flash_attention_forward/dims.js';
-import { defaultScale, kernelMask, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
+import { attnDims, kernelGeometry, type AttnDims } from '../../../ops/flash_attention_forward/dims.js';
+import { kernelMask, kernelScore, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { packParams } from '../../params.js';
 import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
@@ -81,39 +81,19 @@ function dispatchChunk(ctx: LaunchContext, plan: BwdPlan, dm: AttnDims, o: Atten
   const cuk = dm.varlen ? windowOf(ctx, i.cuSeqlensK, 7, 0, dm.batch + 1).b : { ...qw.b, binding: 7 };
   const common = {
     batches: dm.varlen ? dm.batch : nb,
-    sq: dm.sq,
-    sk: dm.sk,
-    hq: dm.hq,
-    hkv: dm.hkv,
-    group: dm.group,
-    d: dm.d,
-    dv: dm.dv,
+    ...kernelGeometry(dm),
     varlen: dm.varlen ? 1 : 0,
     has_sinks: i.sinks ? 1 : 0,
     has_cap: o.softcap === undefined ? 0 : 1,
     q_base: qw.base,
-    q_sb: dm.q.b,
-    q_ss: dm.q.s,
-    q_sh: dm.q.h,
     k_base: kw.base,
-    k_sb: dm.k.b,
-    k_ss: dm.k.s,
-    k_sh: dm.k.h,
     v_base: vw.base,
-    v_sb: dm.v.b,
-    v_ss: dm.v.s,
-    v_sh: dm.v.h,
     // In the dq/dk/dv kernels o_base is dO's (dO has o's layout) and lse_base indexes the (lse, D) scratch.
     o_base: dow.base,
-    o_sb: dm.o.b,
-    o_ss: dm.o.s,
-    o_sh: dm.o.h,
     lse_base: ldw.base / 2,
     sink_base: 0,
     ...kernelMask(o),
-    scale: defaultScale(o, dm.d),
-    cap: o.softcap ?? 1,
-    inv_cap: 1 / (o.softcap ?? 1),
+    ...kernelScore(o, dm.d),
     do_base: dow.base,
     ld_base: ldw.base / 2,
   };
