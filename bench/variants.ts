@@ -33,11 +33,18 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   rope_backward: ROPE,
   gemm: [
     { name: 'default', env: {} },
-    { name: 'gemv without the K split (M ≥ 4)', env: { PMETAL_GEMM_TUNE: 'gemvSplit=0' } },
+    // Decode rows (M ≤ 16, transB): gemm_gemv_rows with 128 invocations, the column kernel.
+    { name: 'gemv rows, 128 invocations', env: { PMETAL_GEMV_VARIANT: 'rows128' } },
+    { name: 'gemv column kernel', env: { PMETAL_GEMV_VARIANT: 'column' } },
     { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
     { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },
     { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
+  ],
+  // Decode (M ≤ 16): qgemv_rows (default) against the column kernel qgemv.
+  quantized_gemm: [
+    { name: 'default', env: {} },
+    { name: 'qgemv column kernel', env: { PMETAL_QGEMV_VARIANT: 'column' } },
   ],
 };
 

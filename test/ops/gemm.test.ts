@@ -30,7 +30,7 @@ const gemvSpecs = (): PipelineSpec[] =>
   (['f32', 'f16', 'bf16'] as const).flatMap((ad) =>
     variants()
       .filter((v) => v.transB && !v.transA)
-      .flatMap((v) => [...bools.map((vec) => gemmPipeline('portable', ad, v, { kernel: 'gemv', vec })), gemmPipeline('portable', ad, v, { kernel: 'gemv_split' })]),
+      .flatMap((v) => [...bools.map((vec) => gemmPipeline('portable', ad, v, { kernel: 'gemv', vec })), ...[1, 3, 8, 16].flatMap((rows) => [256, 128].map((wg) => gemmPipeline('portable', ad, v, { kernel: 'gemv_rows', rows, wg })))]),
   );
 
 /** Compiles each spec's final source with Dawn; returns `key: first error` for failures. */

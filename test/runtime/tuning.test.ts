@@ -5,7 +5,7 @@ import { GEMM_TUNE_DEFAULTS, parseTuning, refreshTuning, tuning } from '../../sr
 
 const saved = { ...process.env };
 afterEach(() => {
-  for (const k of ['PMETAL_VEC_PLAN', 'PMETAL_GEMM_TUNE', 'PMETAL_ROPE_VEC']) {
+  for (const k of ['PMETAL_VEC_PLAN', 'PMETAL_GEMM_TUNE', 'PMETAL_ROPE_VEC', 'PMETAL_GEMV_VARIANT', 'PMETAL_QGEMV_VARIANT']) {
     if (saved[k] === undefined) delete process.env[k];
     else process.env[k] = saved[k];
   }
@@ -13,7 +13,7 @@ afterEach(() => {
 
 describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
   it('defaults when unset; a canonical key of what is set', () => {
-    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, key: '' });
+    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, gemv: 'rows', qgemv: 'rows', key: '' });
     const t = parseTuning('deep', ' wideN=0 , dbuf=1,gemv=1', '0');
     expect(t.gemm).toMatchObject({ wideN: false, dbuf: true, gemv: true });
     expect(t.key).toBe('vec:deep;gemm:dbuf=1,wideN=0;rope:vec=0');
@@ -21,11 +21,20 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
 
   it('an unknown key or value is an OptionsError listing the valid ones', () => {
     expect(() => parseTuning(undefined, 'widen=0', undefined)).toThrow(OptionsError);
-    expect(() => parseTuning(undefined, 'widen=0', undefined)).toThrow(/PMETAL_GEMM_TUNE: unknown key 'widen' \(valid: gemv, gemvSplit, sgmatVec, tiledVec, wideN, shallowK, dbuf/);
+    expect(() => parseTuning(undefined, 'widen=0', undefined)).toThrow(/PMETAL_GEMM_TUNE: unknown key 'widen' \(valid: gemv, sgmatVec, tiledVec, wideN, shallowK, dbuf/);
     expect(() => parseTuning(undefined, 'wideN=2', undefined)).toThrow(/'wideN' expects 0 or 1, got '2'/);
     expect(() => parseTuning(undefined, 'wideN', undefined)).toThrow(/'wideN' expects 0 or 1, got no value/);
     expect(() => parseTuning('widest', undefined, undefined)).toThrow(/PMETAL_VEC_PLAN: expected one of wide, mid, deep, got 'widest'/);
     expect(() => parseTuning(undefined, undefined, 'off')).toThrow(/PMETAL_ROPE_VEC/);
+    expect(() => parseTuning(undefined, undefined, undefined, 'split')).toThrow(/PMETAL_GEMV_VARIANT: expected one of rows, rows128, column, got 'split'/);
+    expect(() => parseTuning(undefined, undefined, undefined, undefined, 'rows128')).toThrow(/PMETAL_QGEMV_VARIANT: expected one of rows, column, got 'rows128'/);
+  });
+
+  it('the decode kernel variants: the default is unnamed, the others are in the key', () => {
+    expect(parseTuning(undefined, undefined, undefined, 'rows', 'rows').key).toBe('');
+    const t = parseTuning(undefined, 'wideN=0', undefined, 'column', 'column');
+    expect(t).toMatchObject({ gemv: 'column', qgemv: 'column' });
+    expect(t.key).toBe('gemm:wideN=0;gemv:column;qgemv:column');
   });
 
   it('are read from the environment at each submission and named in the pipeline key', () => {

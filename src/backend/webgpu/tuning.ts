@@ -10,6 +10,12 @@ import { OptionsError } from '../../errors.js';
  *   PMETAL_VEC_PLAN=wide|mid|deep     words per invocation of the register-resident row kernels
  *   PMETAL_GEMM_TUNE=k=v,…            gemm kernels and tiles (keys below, values 0 or 1)
  *   PMETAL_ROPE_VEC=0|1               rope on 16-byte words (1, default) or on word pairs (0)
+ *   PMETAL_GEMV_VARIANT=rows|rows128|column
+ *                                     gemm's small-M (M ≤ 16, b as [N,K]) kernel where rows are
+ *                                     whole 16-byte words: gemm_gemv_rows with 256 (default) or
+ *                                     128 invocations, or the column kernel gemm_gemv
+ *   PMETAL_QGEMV_VARIANT=rows|column  quantized_gemm's decode kernel: qgemv_rows (default, 4
+ *                                     rows of W per workgroup, 16-byte weight words) or qgemv
  */
 export type VecPlanMode = 'wide' | 'mid' | 'deep';
 
@@ -17,8 +23,6 @@ export type VecPlanMode = 'wide' | 'mid' | 'deep';
 export const GEMM_TUNE_DEFAULTS = {
   /** The small-M (GEMV) kernel for M ≤ 16 with b as [N,K]. */
   gemv: true,
-  /** The small-M kernel with K split over the whole workgroup (4 KiB contiguous runs) from M = 4 on. */
-  gemvSplit: true,
   /** The aligned subgroup-matrix kernel (gemm_sgmat_vec). */
   sgmatVec: true,
   /** The 16-byte-word portable tile kernel. */
@@ -32,11 +36,20 @@ export const GEMM_TUNE_DEFAULTS = {
 } as const;
 export type GemmTune = { -readonly [K in keyof typeof GEMM_TUNE_DEFAULTS]: boolean };
 
+export const GEMV_VARIANTS = ['rows', 'rows128', 'column'] as const;
+export type GemvVariant = (typeof GEMV_VARIANTS)[number];
+export const QGEMV_VARIANTS = ['rows', 'column'] as const;
+export type QgemvVariant = (typeof QGEMV_VARIANTS)[number];
+
 export interface Tuning {
   /** Undefined: each launcher's measured default. */
   vecPlan?: VecPlanMode;
   gemm: GemmTune;
   ropeVec: boolean;
+  /** gemm's small-M kernel (PMETAL_GEMV_VARIANT; the first of GEMV_VARIANTS by default). */
+  gemv: GemvVariant;
+  /** quantized_gemm's decode kernel (PMETAL_QGEMV_VARIANT). */
+  qgemv: QgemvVariant;
   /** The switches that are set, canonical (`gemm:wideN=0;vec:deep`), '' when none: part of every pipeline key. */
   key: string;
 }
@@ -51,7 +64,14 @@ function parseBit(name: string, key: string, v: string | undefined): boolean {
   throw bad(name, `'${key}' expects 0 or 1, got ${v === undefined ? 'no value' : `'${v}'`}`);
 }
 
-export function parseTuning(vec: string | undefined, gemm: string | undefined, rope: string | undefined): Tuning {
+function parseChoice<T extends string>(name: string, choices: readonly T[], v: string | undefined, parts: string[], tag: string): T {
+  if (v === undefined || v === '') return choices[0];
+  if (!choices.includes(v as T)) throw bad(name, `expected one of ${choices.join(', ')}, got '${v}'`);
+  if (v !== choices[0]) parts.push(`${tag}:${v}`);
+  return v as T;
+}
+
+export function parseTuning(vec: string | undefined, gemm: string | undefined, rope: string | undefined, gemv?: string, qgemv?: string): Tuning {
   const parts: string[] = [];
   let vecPlan: VecPlanMode | undefined;
   if (vec !== undefined && vec !== '') {
@@ -74,7 +94,9 @@ export function parseTuning(vec: string | undefined, gemm: string | undefined, r
     ropeVec = parseBit('PMETAL_ROPE_VEC', 'PMETAL_ROPE_VEC', rope);
     if (!ropeVec) parts.push('rope:vec=0');
   }
-  return { vecPlan, gemm: g, ropeVec, key: parts.join(';') };
+  const gemvV = parseChoice('PMETAL_GEMV_VARIANT', GEMV_VARIANTS, gemv, parts, 'gemv');
+  const qgemvV = parseChoice('PMETAL_QGEMV_VARIANT', QGEMV_VARIANTS, qgemv, parts, 'qgemv');
+  return { vecPlan, gemm: g, ropeVec, gemv: gemvV, qgemv: qgemvV, key: parts.join(';') };
 }
 
 let cached: Tuning | undefined;
@@ -84,7 +106,7 @@ let cached: Tuning | undefined;
  * process.env reads cost ~0.5 µs each, too much for every launch of a small op).
  */
 export function tuning(): Tuning {
-  return (cached ??= parseTuning(env('PMETAL_VEC_PLAN'), env('PMETAL_GEMM_TUNE'), env('PMETAL_ROPE_VEC')));
+  return (cached ??= parseTuning(env('PMETAL_VEC_PLAN'), env('PMETAL_GEMM_TUNE'), env('PMETAL_ROPE_VEC'), env('PMETAL_GEMV_VARIANT'), env('PMETAL_QGEMV_VARIANT')));
 }
 
 /** Reads the environment again at the next launch (the runtime calls it at each submission). */

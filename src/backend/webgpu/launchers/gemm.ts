@@ -47,10 +47,8 @@ export const SGMAT_TILE = { BM: 128, BN: 128 } as const;
 export const SGMAT_VEC_TILES = { narrow: { WIDE_N: 0, BM: 128, BN: 128 }, wide: { WIDE_N: 1, BM: 128, BN: 256 } } as const;
 /** Small-M kernel (gemm_gemv): rows and columns of y per workgroup, and the largest M it takes. */
 export const GEMV_TILE = { BM: 8, BN: 8, MAX_M: 16 } as const;
-/** gemm_gemv_split (M ≥ GEMV_SPLIT_MIN_M): the same rows, 4 columns per workgroup. */
-export const GEMV_SPLIT_TILE = { BM: 8, BN: 4 } as const;
-/** The smallest M the K-split kernel takes (below it the column kernel is faster). */
-export const GEMV_SPLIT_MIN_M = 4;
+/** gemm_gemv_rows: all M rows and 4 columns of y per workgroup. */
+export const GEMV_ROWS_BN = 4;
 
 /** Workgroup bytes of gemm_sgmat.wgsl (mirrors its constants: f16 slices + 8 f32 16×16 stages). */
 export function sgmatWorkgroupBytes(wide: boolean, transA: boolean, transB: boolean): number {
@@ -86,7 +84,7 @@ export function tiledConfig(m: number, n: number): keyof typeof TILED_CONFIGS {
   return m > 64 && n > 64 ? 'large' : 'small';
 }
 
-export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat8' | 'sgmat_vec' | 'gemv' | 'gemv_split';
+export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat8' | 'sgmat_vec' | 'gemv' | 'gemv_rows';
 
 export interface GemmPipelineOptions {
   /** Which kernel (default: gemm_sgmat on the subgroup-matrix tier, gemm_tiled otherwise). */
@@ -103,6 +101,9 @@ export interface GemmPipelineOptions {
   dbuf?: boolean;
   /** gemm_tiled / gemm_gemv: vector reads of a and b (the launcher checks the alignment). */
   vec?: boolean;
+  /** gemm_gemv_rows: M (1…16; the kernel is specialised on it) and the workgroup size (256 or 128). */
+  rows?: number;
+  wg?: number;
 }
 
 /** The pipeline a tier runs for a variant (exported so the tests can preprocess every one). */
@@ -117,10 +118,13 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
     case 'sgmat_vec':
       return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, SHALLOW_K: opts.shallowK ?? false, DBUF: opts.dbuf ?? false } };
     case 'gemv':
-    case 'gemv_split': {
+    case 'gemv_rows': {
       if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernels take b as [N,K] and a untransposed');
       const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
-      return kernel === 'gemv' ? { shader: 'gemm/gemm_gemv.wgsl', defines: { ...rest, VEC: opts.vec ?? false } } : { shader: 'gemm/gemm_gemv_split.wgsl', defines: rest };
+      if (kernel === 'gemv') return { shader: 'gemm/gemm_gemv.wgsl', defines: { ...rest, VEC: opts.vec ?? false } };
+      const rows = opts.rows ?? 1;
+      if (!Number.isInteger(rows) || rows < 1 || rows > GEMV_TILE.MAX_M) throw new RangeError(`[gemm] gemm_gemv_rows takes 1…${GEMV_TILE.MAX_M} rows of a, got ${rows}`);
+      return { shader: 'gemm/gemm_gemv_rows.wgsl', defines: { ...rest, MT: rows, WG: opts.wg ?? 256 } };
     }
     default:
       return { shader: 'gemm/gemm_tiled.wgsl', defines: { ...common, LARGE_TILE: TILED_CONFIGS[opts.config ?? 'small'].LARGE_TILE, VEC: opts.vec ?? false } };
@@ -172,11 +176,12 @@ function pickKernel(call: GemmCall, m: number, n: number, k: number, aBase: numb
   const tune = tuning().gemm;
   if (m <= GEMV_TILE.MAX_M && transB && !transA && tune.gemv) {
     // Decode-style shapes: every tier (f32 accumulation satisfies the f16 tier's bound).
-    // Measured on the H100 (bench/results/h100-2026-12-06-G1/gemv-variants.txt): at M = 8 the
-    // K-split kernel is 1.05–1.55× faster, at M = 1 the column kernel 1.05–1.3× (M = 2…7 not
-    // measured: the split takes over from 4).
-    if (tune.gemvSplit && m >= GEMV_SPLIT_MIN_M && vecAligned(16 / BYTES[aDtype], m, n, k, false, true, aBase, bBase)) {
-      return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv_split' }), bm: GEMV_SPLIT_TILE.BM, bn: GEMV_SPLIT_TILE.BN };
+    // Rows of whole 16-byte words take gemm_gemv_rows (4 rows of b per workgroup, K split
+    // over the workgroup; PMETAL_GEMV_VARIANT picks its size or the column kernel, see
+    // tuning.ts), unless N/4 workgroups exceed the grid; the rest the column kernel.
+    const gv = tuning().gemv;
+    if (gv !== 'column' && vecAligned(16 / BYTES[aDtype], m, n, k, false, true, aBase, bBase) && Math.ceil(n / GEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
+      return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv_rows', rows: m, wg: gv === 'rows128' ? 128 : 256 }), bm: m, bn: GEMV_ROWS_BN };
     }
     const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
     return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv', vec }), bm: GEMV_TILE.BM, bn: GEMV_TILE.BN };

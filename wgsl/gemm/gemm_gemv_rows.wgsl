@@ -1,0 +1,152 @@
+// Small-M GEMM (decode: y = alpha·A·Bᵀ + beta·C + bias with b stored [N, K], M ≤ 16), the
+// bandwidth kernel. One workgroup owns NR = 4 consecutive rows of b (columns of y) and all MT
+// = M rows of a; its WG invocations split K between them: invocation lid reads 16-byte
+// words lid, lid + WG, … of each of the 4 rows of b, so a 32-lane subgroup reads 512
+// consecutive bytes of a row per load and the workgroup a WG·16-byte run. Why this shape
+// (H100, from first principles; the column kernel gemm_gemv.wgsl is the measured baseline):
+// - every weight byte is read once, with 16-byte loads, and each invocation has 4·U of them
+//   in flight (U = 2 words per row per step for M ≤ 8, 1 above, to bound registers);
+// - one word of a (per row) is read for 4 words of b, so the L1 traffic of a is M/4 times
+//   that of b instead of M times (the column kernel's limit at M = 8), and f16/bf16 a is
+//   decoded once per 4 weight words;
+// - N/4 workgroups (1024 at N = 4096) whatever K is; no second pass, no K split across
+//   workgroups, so y is rounded once (the bound of src/ops/gemm/spec.ts holds for any
+//   order of the f32 sums).
+// The M·4 sums of each invocation live in named registers (gemm_gemv_rows_slot.wgsl), and are
+// added across the workgroup through 16 KiB of workgroup memory (WebGPU's default limit), 4
+// rows of a at a time: 16 groups of WG/16 partials, then the 16 group sums.
+// The launcher picks it where the rows are whole 16-byte words (bases and K multiples of 4
+// f32 or 8 f16/bf16 elements).
+// Defines: A_DT, Y_DT, HAS_C, HAS_BIAS, MT (= M, 1…16), WG (256 or 128).
+
+#ifndef MT
+#define MT 1
+#endif
+#ifndef WG
+#define WG 256
+#endif
+#define VEC 1
+#include "common/convert.wgsl"
+#include "gemm/gemm_common.wgsl"
+#include "common/vec.wgsl" (DT=A_DT)
+@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
+
+const NR: u32 = 4u;
+const ROUNDS: u32 = (MT + 3u) / 4u;
+// 4 rows of a × WG partial vectors (16 KiB at WG = 256), then 4 × 16 group sums.
+var<workgroup> red: array<vec4<f32>, 4u * WG>;
+var<workgroup> grp: array<vec4<f32>, 64u>;
+
+// The 4 rows' words of b at one K step, decoded once for every row of a (bl: elements 0–3,
+// bh: 4–7 of each word; f32 words have no bh).
+struct Bw {
+  l0: vec4<f32>,
+  l1: vec4<f32>,
+  l2: vec4<f32>,
+  l3: vec4<f32>,
+#if A_DT != 0
+  h0: vec4<f32>,
+  h1: vec4<f32>,
+  h2: vec4<f32>,
+  h3: vec4<f32>,
+#endif
+}
+fn decode(x0: vec4<u32>, x1: vec4<u32>, x2: vec4<u32>, x3: vec4<u32>) -> Bw {
+#if A_DT == 0
+  return Bw(dec_lo(x0), dec_lo(x1), dec_lo(x2), dec_lo(x3));
+#else
+  return Bw(dec_lo(x0), dec_lo(x1), dec_lo(x2), dec_lo(x3), dec_hi(x0), dec_hi(x1), dec_hi(x2), dec_hi(x3));
+#endif
+}
+// One word of a row of a against the decoded words: the 4 partial dot products.
+fn fold(aw: vec4<u32>, w: Bw) -> vec4<f32> {
+  let xl = dec_lo(aw);
+#if A_DT == 0
+  return vec4<f32>(dot(xl, w.l0), dot(xl, w.l1), dot(xl, w.l2), dot(xl, w.l3));
+#else
+  let xh = dec_hi(aw);
+  return vec4<f32>(dot(xl, w.l0) + dot(xh, w.h0), dot(xl, w.l1) + dot(xh, w.h1), dot(xl, w.l2) + dot(xh, w.h2), dot(xl, w.l3) + dot(xh, w.h3));
+#endif
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c0 = wid.x * NR;
+  let nv = p.k / EPV;
+  let av0 = (p.a_base + wid.z * p.a_bstride) / EPV;
+  let bv0 = (p.b_base + wid.z * p.b_bstride) / EPV;
+  // Columns past N reread the last row of b (harmless) and are not stored.
+  let w0 = bv0 + min(c0, p.n - 1u) * nv;
+  let w1 = bv0 + min(c0 + 1u, p.n - 1u) * nv;
+  let w2 = bv0 + min(c0 + 2u, p.n - 1u) * nv;
+  let w3 = bv0 + min(c0 + 3u, p.n - 1u) * nv;
+
+#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=0)
+  var kv = lid;
+#if MT <= 8
+  // Two words of each row in flight (8 loads), then the odd one out.
+  for (; kv + WG < nv; kv = kv + 2u * WG) {
+    let x0 = b[w0 + kv];
+    let x1 = b[w1 + kv];
+    let x2 = b[w2 + kv];
+    let x3 = b[w3 + kv];
+    let y0 = b[w0 + kv + WG];
+    let y1 = b[w1 + kv + WG];
+    let y2 = b[w2 + kv + WG];
+    let y3 = b[w3 + kv + WG];
+    // All 8 loads are issued before the first is used; each word is decoded once.
+    {
+      let w = decode(x0, x1, x2, x3);
+      let kw = kv;
+#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=1)
+    }
+    {
+      let w = decode(y0, y1, y2, y3);
+      let kw = kv + WG;
+#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=1)
+    }
+  }
+#endif
+  for (; kv < nv; kv = kv + WG) {
+    let x0 = b[w0 + kv];
+    let x1 = b[w1 + kv];
+    let x2 = b[w2 + kv];
+    let x3 = b[w3 + kv];
+    let w = decode(x0, x1, x2, x3);
+    let kw = kv;
+#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=1)
+  }
+
+  // 4 rows of a per round: every invocation's 4 vectors, then 16 groups of WG/16, then 16.
+  let e0 = p.y_base + wid.z * p.m * p.n;
+  let gs = WG / 16u;
+  for (var q = 0u; q < ROUNDS; q = q + 1u) {
+    workgroupBarrier();
+#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=2)
+    workgroupBarrier();
+    if (lid < 64u) {
+      // Row j of the round, group g: WG/16 partials g, g + 16, … (consecutive lanes read
+      // consecutive vectors).
+      let j = lid / 16u;
+      let g = lid % 16u;
+      var s = vec4<f32>(0.0);
+      for (var i = 0u; i < gs; i = i + 1u) {
+        s = s + red[j * WG + g + 16u * i];
+      }
+      grp[lid] = s;
+    }
+    workgroupBarrier();
+    // Invocation t < 16: row 4q + t / 4 of a, column c0 + t % 4.
+    let r = 4u * q + lid / 4u;
+    let col = c0 + lid % 4u;
+    if (lid < 16u && r < MT && col < p.n) {
+      var s = 0.0;
+      for (var g = 0u; g < 16u; g = g + 1u) {
+        s = s + grp[(lid / 4u) * 16u + g][lid % 4u];
+      }
+      let e = e0 + r * p.n + col;
+      store_y(e, epilogue(s, e, col));
+    }
+  }
+}
