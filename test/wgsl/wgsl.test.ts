@@ -95,6 +95,9 @@ const PINNED: Record<string, Record<string, number>> = {
 /** Switches that take more than two values (the rest are 0/1 or dtype codes). */
 const VALUES: Record<string, Record<string, number[]>> = {
   'bench/sgmat_ceiling.wgsl': { STAGE: [0, 1, 2, 3] },
+  // The decode kernels are specialised on M: one, two and four rounds of their reduction.
+  'gemm/gemm_gemv_rows.wgsl': { MT: [1, 6, 16] },
+  'quant/qgemv_rows.wgsl': { MT: [1, 6, 16] },
 };
 
 // Kernels are the files no other file includes whose source (includes pasted) has an entry

@@ -34,12 +34,12 @@
 
 const NR: u32 = 4u;
 const ROUNDS: u32 = (MT + 3u) / 4u;
-// 4 rows of a × WG partial vectors (16 KiB at WG = 256), then 4 × 16 group sums.
+// 4 rows of a × WG partial vectors (16 KiB at WG = 256); the 16 group sums of each row
+// overwrite its first 16.
 var<workgroup> red: array<vec4<f32>, 4u * WG>;
-var<workgroup> grp: array<vec4<f32>, 64u>;
 
-// The 4 rows' words of b at one K step, decoded once for every row of a (bl: elements 0–3,
-// bh: 4–7 of each word; f32 words have no bh).
+// The 4 rows' words of b at one K step, decoded once for every row of a (l: elements 0–3,
+// h: 4–7 of each word; f32 words have no h).
 struct Bw {
   l0: vec4<f32>,
   l1: vec4<f32>,
@@ -134,7 +134,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var i = 0u; i < gs; i = i + 1u) {
         s = s + red[j * WG + g + 16u * i];
       }
-      grp[lid] = s;
+      // In place: red[j·WG + g] is read by this invocation only (its i = 0).
+      red[j * WG + g] = s;
     }
     workgroupBarrier();
     // Invocation t < 16: row 4q + t / 4 of a, column c0 + t % 4.
@@ -143,7 +144,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (lid < 16u && r < MT && col < p.n) {
       var s = 0.0;
       for (var g = 0u; g < 16u; g = g + 1u) {
-        s = s + grp[(lid / 4u) * 16u + g][lid % 4u];
+        s = s + red[(lid / 4u) * WG + g][lid % 4u];
       }
       let e = e0 + r * p.n + col;
       store_y(e, epilogue(s, e, col));

@@ -11,8 +11,14 @@
 // Needs Params `p` with w_base (the row-0 base in words for MLX, bytes for GGUF), row_units
 // (words or bytes per row), s_base, group and gpr (MLX: groups per row). Every word index is
 // clamped to the binding (a byte run may end in the last word).
+// WVEC (MLX only, qgemv_rows.wgsl): the packed weight is bound as 16-byte words (wq4) and
+// decoded by the kernel itself; decode8 and the byte readers are left out.
 #include "common/convert.wgsl"
+#if WVEC
+@group(0) @binding(0) var<storage, read> wq4: array<vec4<u32>>;
+#else
 @group(0) @binding(0) var<storage, read> wq: array<u32>;
+#endif
 #if MLX
 #include "common/tensor.wgsl" (NAME=scales, DT=S_DT, BINDING=1, WRITE=0)
 #include "common/tensor.wgsl" (NAME=biases, DT=S_DT, BINDING=2, WRITE=0)
@@ -23,6 +29,7 @@ struct W8 {
   hi: vec4<f32>,
 }
 
+#if !WVEC
 fn qw(i: u32) -> u32 {
   return wq[min(i, arrayLength(&wq) - 1u)];
 }
@@ -115,3 +122,4 @@ fn decode8(row: u32, k0: u32) -> W8 {
   return W8((nib4(qword(at), sh) - 8.0) * d, (nib4(qword(at + 4u), sh) - 8.0) * d);
 #endif
 }
+#endif

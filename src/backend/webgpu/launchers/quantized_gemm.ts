@@ -1,6 +1,7 @@
 import { BYTES } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
-import { checkQuantWeight, type QuantOptions } from '../../../ops/quant/formats.js';
+import { checkQuantWeight, type QuantDims, type QuantOptions } from '../../../ops/quant/formats.js';
+import { tuning } from '../tuning.js';
 import { defineParams, packParams } from '../../params.js';
 import { TierUnavailableError } from '../../../errors.js';
 import { dtCode } from '../pipelines.js';
@@ -24,6 +25,24 @@ export const QGEMM_PARAMS = defineParams([
 
 /** Decode kernel (qgemv.wgsl): rows of x per pass (all of them: M ≤ MAX_M) and columns per workgroup. */
 export const QGEMV_TILE = { MAX_M: 16, BN: 8 } as const;
+/** Decode kernel qgemv_rows.wgsl (the default): columns of y (rows of W) per workgroup. */
+export const QGEMV_ROWS_BN = 4;
+
+/**
+ * The decode kernel for rows [n0, n0 + n) of W: qgemv_rows (PMETAL_QGEMV_VARIANT=rows, the
+ * default) specialised on M, with W read as 16-byte words (WVEC) where the format is MLX and
+ * the chunk's packed rows start on 16-byte boundaries (K is a multiple of 32, so every row
+ * then does); the column kernel qgemv under 'column' or where N/4 workgroups exceed the grid.
+ */
+export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number): { shader: string; defines: Record<string, number | boolean>; bn: number } {
+  if (tuning().qgemv === 'rows' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
+    const wvec = d.info.kind === 'mlx' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
+    return { shader: 'quant/qgemv_rows.wgsl', defines: { MT: m, WVEC: wvec }, bn: QGEMV_ROWS_BN };
+  }
+  // The column kernel keeps the next power of two ≥ M accumulators per lane (ROWS).
+  const rows = 2 ** Math.ceil(Math.log2(Math.max(1, m)));
+  return { shader: 'quant/qgemv.wgsl', defines: { SUBGROUPS: tier !== 'portable', ROWS: rows }, bn: QGEMV_TILE.BN };
+}
 /** Prefill kernel (qgemm_tiled.wgsl): the tile of y per workgroup. */
 export const QGEMM_TILE = { BM: 64, BN: 64 } as const;
 /**
@@ -72,11 +91,8 @@ export const quantizedGemmLauncher: Launcher = {
     const d = checkQuantWeight('quantized_gemm', i, o, k);
     const y = ctx.output(outs.y);
     const decode = m <= QGEMV_TILE.MAX_M;
-    // The decode kernel keeps the next power of two ≥ M accumulators per lane (ROWS).
-    const rows = 2 ** Math.ceil(Math.log2(Math.max(1, m)));
     const prefill = decode ? undefined : prefillKernel(ctx, tier);
-    const shader = prefill?.shader ?? 'quant/qgemv.wgsl';
-    const defines = { ...quantDefines(d), X_DT: dtCode(x.dtype), Y_DT: dtCode(y.dtype), ...(prefill ? prefill.defines : { SUBGROUPS: tier !== 'portable', ROWS: rows }) };
+    const common = { ...quantDefines(d), X_DT: dtCode(x.dtype), Y_DT: dtCode(y.dtype) };
     const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
     const xRows = decode ? [[0, m] as [number, number]] : rowChunks(ctx, m, Math.max(k * BYTES[x.dtype], d.n * BYTES[y.dtype]));
     for (const [n0, n1] of rowChunks(ctx, d.n, quantRowBytes(d))) {
@@ -85,7 +101,10 @@ export const quantizedGemmLauncher: Launcher = {
         const q = quantWindows(ctx, d, i, n0, n1);
         const xw = windowOf(ctx, x, 3, m0 * k, (m1 - m0) * k);
         const yw = windowOf(ctx, y, 4, m0 * d.n + n0, (m1 - m0 - 1) * d.n + n);
-        const gx = Math.ceil(n / (prefill?.bn ?? QGEMV_TILE.BN));
+        const dk = prefill ? undefined : decodeKernel(ctx, tier, d, m, n, q.params.w_base);
+        const shader = prefill?.shader ?? dk!.shader;
+        const defines = { ...common, ...(prefill ? prefill.defines : dk!.defines) };
+        const gx = Math.ceil(n / (prefill?.bn ?? dk!.bn));
         const gy = prefill ? Math.ceil((m1 - m0) / prefill.bm) : 1;
         if (gx > maxGroups || gy > maxGroups) throw new RangeError(`[quantized_gemm] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups})`);
         ctx.rt.dispatch({

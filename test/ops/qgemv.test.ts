@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
+import type { FloatDType } from '../../src/dtype.js';
+import { qgemmCase, qgemmInputs, qgemmLabel, type QgemmCaseDef } from '../../src/ops/quantized_gemm/cases.js';
+import { checkAgainstReference } from './against_reference.js';
+
+// quantized_gemm's decode kernels (M ≤ 16) on the webgpu backend against the float64
+// reference through the op's derived bound, with the kernel that ran checked: qgemv_rows
+// (MLX on 16-byte words, GGUF through decode8) by default, qgemv under
+// PMETAL_QGEMV_VARIANT=column. K spans more than one 128-unit sweep of the workgroup (its
+// loop runs twice, the second time part-way), N is ragged (a partial workgroup), and M
+// takes 1, 2 and 4 rounds of the reduction.
+const CASES: QgemmCaseDef[] = [
+  { format: 'mlx4', m: 1, n: 9, k: 4224, groupSize: 64 },
+  { format: 'mlx4', m: 6, n: 5, k: 4160, groupSize: 32, scaleDtype: 'bf16', mode: 'bits', outDtype: 'f32' },
+  { format: 'mlx8', m: 16, n: 7, k: 4352, groupSize: 128, scaleDtype: 'f32' },
+  { format: 'q4_0', m: 3, n: 6, k: 4128 },
+  { format: 'q8_0', m: 1, n: 5, k: 4128, mode: 'bits' },
+  { format: 'q4_k', m: 8, n: 5, k: 4352, mode: 'bits' },
+  { format: 'q6_k', m: 2, n: 3, k: 4352, mode: 'bits', outDtype: 'bf16' },
+];
+
+describe('quantized_gemm decode kernels (webgpu)', () => {
+  let gpu: WebGpuBackend;
+  const shaders: string[] = [];
+  beforeAll(async () => {
+    gpu = await WebGpuBackend.create();
+    const rt = gpu.rt;
+    const dispatch = rt.dispatch.bind(rt);
+    rt.dispatch = (d) => {
+      shaders.push(`${d.pipeline.shader}${d.pipeline.defines.WVEC ? ' WVEC' : ''}`);
+      dispatch(d);
+    };
+  });
+  afterAll(() => {
+    delete process.env.PMETAL_QGEMV_VARIANT;
+    refreshTuning();
+    gpu?.dispose();
+  });
+
+  const runs: [string, FloatDType, QgemmCaseDef[]][] = [
+    ['rows', 'f16', CASES],
+    ['rows', 'f32', [CASES[1], CASES[2]]],
+    ['rows', 'bf16', [CASES[0], CASES[5]]],
+    ['column', 'f16', [CASES[0]]],
+  ];
+  for (const [variant, dtype, defs] of runs) {
+    it(`${variant} ${dtype}`, { timeout: 900_000 }, async () => {
+      process.env.PMETAL_QGEMV_VARIANT = variant;
+      refreshTuning();
+      for (const [i, d] of defs.entries()) {
+        shaders.length = 0;
+        const r = await checkAgainstReference(gpu, 'quantized_gemm', qgemmInputs(d, dtype, 7 * i + 3), qgemmCase(d).options);
+        expect(r.bad, qgemmLabel(d)).toEqual([]);
+        const want = variant === 'column' ? 'quant/qgemv.wgsl' : `quant/qgemv_rows.wgsl${d.format.startsWith('mlx') ? ' WVEC' : ''}`;
+        expect(shaders, qgemmLabel(d)).toEqual([want]);
+      }
+    });
+  }
+});

@@ -1,0 +1,157 @@
+// quantized_gemm, decode path (M ≤ 16), the bandwidth kernel: y[i, n] = Σ_k x[i, k]·W[n, k].
+// One workgroup owns NR = 4 consecutive rows of W (columns of y) and all MT = M rows of x;
+// its WG = 128 invocations split K between them in units of 32 weights: invocation lid
+// takes units lid, lid + WG, … of each of the 4 rows. Why (H100, from first principles; the
+// column kernel qgemv.wgsl is the measured baseline, ~30% of copy at M = 1):
+// - WVEC (MLX, the packed rows on 16-byte boundaries, the launcher's check): a unit is one
+//   16-byte word of a 4-bit row (two of an 8-bit one), so a 32-lane subgroup reads 512
+//   consecutive bytes of a row per load and each invocation has 4 (8) loads in flight;
+//   one scale and one bias per unit (groups are multiples of 32). The column kernel read 4
+//   bytes per lane and a scale and a bias per 8 weights;
+// - nibbles become floats through the exponent trick (q | 0x4b000000 is 2²³ + q, exact),
+//   integer ALU work instead of int→float conversions (a quarter of the FMA rate on NVIDIA);
+//   the decoded weight is s·q + b as decode.wgsl computes it (s·q exact, one rounding);
+// - one load of x serves the 4 rows of W (L1 traffic of x: M/4 times 4× the weight bytes
+//   at 4 bits and 16-bit x, instead of M times);
+// - GGUF formats (and MLX off 16-byte boundaries) decode each unit with decode8 (4 × 8
+//   weights) and keep the other two gains.
+// The M·4 sums of an invocation live in named registers (qgemv_rows_slot.wgsl) and are added
+// across the workgroup through workgroup memory, 4 rows of x at a time (16 groups of 8
+// partials, then the 16 group sums). f32 accumulation in any order: the bound of
+// src/ops/quantized_gemm/spec.ts.
+// Defines: the format's (launchers/quant.ts), X_DT, Y_DT, MT (= M, 1…16), WVEC.
+#ifndef MT
+#define MT 1
+#endif
+// 16-byte weight words are MLX's only (GGUF blocks are 18, 34, 144 or 210 bytes).
+#if WVEC && !MLX
+#define WVEC 0
+#endif
+#include "quant/qgemm_common.wgsl"
+
+const NR: u32 = 4u;
+const WG: u32 = 128u;
+const ROUNDS: u32 = (MT + 3u) / 4u;
+var<workgroup> red: array<vec4<f32>, 4u * WG>;
+
+// Weights 8j … 8j+7 of a unit of 4 rows (rows 0–3: w0–w3).
+struct Part {
+  w0: W8,
+  w1: W8,
+  w2: W8,
+  w3: W8,
+}
+
+// x's 8 elements against the part's 4 rows: the 4 partial dot products.
+fn fold(x: W8, w: Part) -> vec4<f32> {
+  return vec4<f32>(dot(x.lo, w.w0.lo) + dot(x.hi, w.w0.hi), dot(x.lo, w.w1.lo) + dot(x.hi, w.w1.hi), dot(x.lo, w.w2.lo) + dot(x.hi, w.w2.hi), dot(x.lo, w.w3.lo) + dot(x.hi, w.w3.hi));
+}
+
+#if WVEC
+// 2²³ + v for v < 2²³ as an f32: v as a float with integer operations and one exact subtraction.
+const MAGIC: u32 = 0x4b000000u;
+fn magic4(v: vec4<u32>) -> vec4<f32> {
+  return bitcast<vec4<f32>>(v | vec4<u32>(MAGIC)) - vec4<f32>(8388608.0);
+}
+// Weights 8j … 8j+7 of one row's unit (4-bit: word v0, 32-bit lane j; 8-bit: words v0, v1,
+// lanes 2j, 2j+1 of the pair), decoded as s·q + b.
+fn unit8(v0: vec4<u32>, v1: vec4<u32>, j: u32, s: f32, b: f32) -> W8 {
+#if BITS8
+  let lo = select(v1[(2u * j) & 3u], v0[(2u * j) & 3u], j < 2u);
+  let hi = select(v1[(2u * j + 1u) & 3u], v0[(2u * j + 1u) & 3u], j < 2u);
+  let qa = magic4(vec4<u32>(lo, lo >> 8u, lo >> 16u, lo >> 24u) & vec4<u32>(255u));
+  let qb = magic4(vec4<u32>(hi, hi >> 8u, hi >> 16u, hi >> 24u) & vec4<u32>(255u));
+#else
+  let x = v0[j];
+  let qa = magic4(vec4<u32>(x, x >> 4u, x >> 8u, x >> 12u) & vec4<u32>(15u));
+  let qb = magic4(vec4<u32>(x >> 16u, x >> 20u, x >> 24u, x >> 28u) & vec4<u32>(15u));
+#endif
+  return W8(qa * s + b, qb * s + b);
+}
+#endif
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c0 = wid.x * NR;
+  let units = p.k / 32u;
+  // Rows past N reread the last row of W (harmless) and are not stored.
+  let n0 = min(c0, p.n - 1u);
+  let n1 = min(c0 + 1u, p.n - 1u);
+  let n2 = min(c0 + 2u, p.n - 1u);
+  let n3 = min(c0 + 3u, p.n - 1u);
+#include "quant/qgemv_rows_slots.wgsl" (STEP=0)
+  for (var u = lid; u < units; u = u + WG) {
+#if WVEC
+    // The unit's words of the 4 rows (16-byte indices: w_base and row_units are multiples of 4).
+#if BITS8
+    let wpu = 2u;
+#else
+    let wpu = 1u;
+#endif
+    let rv = p.row_units / 4u;
+    let wv = p.w_base / 4u + u * wpu;
+    let a0 = wq4[wv + n0 * rv];
+    let a1 = wq4[wv + n1 * rv];
+    let a2 = wq4[wv + n2 * rv];
+    let a3 = wq4[wv + n3 * rv];
+#if BITS8
+    let b0 = wq4[wv + n0 * rv + 1u];
+    let b1 = wq4[wv + n1 * rv + 1u];
+    let b2 = wq4[wv + n2 * rv + 1u];
+    let b3 = wq4[wv + n3 * rv + 1u];
+#else
+    let b0 = a0;
+    let b1 = a1;
+    let b2 = a2;
+    let b3 = a3;
+#endif
+    let g = p.s_base + (u * 32u) / p.group;
+    let s0 = load_scales(g + n0 * p.gpr);
+    let s1 = load_scales(g + n1 * p.gpr);
+    let s2 = load_scales(g + n2 * p.gpr);
+    let s3 = load_scales(g + n3 * p.gpr);
+    let z0 = load_biases(g + n0 * p.gpr);
+    let z1 = load_biases(g + n1 * p.gpr);
+    let z2 = load_biases(g + n2 * p.gpr);
+    let z3 = load_biases(g + n3 * p.gpr);
+#endif
+    for (var j = 0u; j < 4u; j = j + 1u) {
+#if WVEC
+      let w = Part(unit8(a0, b0, j, s0, z0), unit8(a1, b1, j, s1, z1), unit8(a2, b2, j, s2, z2), unit8(a3, b3, j, s3, z3));
+#else
+      let k0 = u * 32u + 8u * j;
+      let w = Part(decode8(n0, k0), decode8(n1, k0), decode8(n2, k0), decode8(n3, k0));
+#endif
+      let e = p.x_base + u * 32u + 8u * j;
+#include "quant/qgemv_rows_slots.wgsl" (STEP=1)
+    }
+  }
+
+  // 4 rows of x per round: every invocation's 4 vectors, then 16 groups of WG/16, then 16.
+  for (var q = 0u; q < ROUNDS; q = q + 1u) {
+    workgroupBarrier();
+#include "quant/qgemv_rows_slots.wgsl" (STEP=2)
+    workgroupBarrier();
+    if (lid < 64u) {
+      let j = lid / 16u;
+      let g = lid % 16u;
+      var s = vec4<f32>(0.0);
+      for (var i = 0u; i < WG / 16u; i = i + 1u) {
+        s = s + red[j * WG + g + 16u * i];
+      }
+      // In place: red[j·WG + g] is read by this invocation only (its i = 0).
+      red[j * WG + g] = s;
+    }
+    workgroupBarrier();
+    // Invocation t < 16: row 4q + t / 4 of x, column c0 + t % 4.
+    let r = 4u * q + lid / 4u;
+    let col = c0 + lid % 4u;
+    if (lid < 16u && r < MT && col < p.n) {
+      var s = 0.0;
+      for (var g = 0u; g < 16u; g = g + 1u) {
+        s = s + red[(lid / 4u) * WG + g][lid % 4u];
+      }
+      store_y(p.y_base + r * p.ldy + col, s);
+    }
+  }
+}
