@@ -89,7 +89,11 @@ const PINNED: Record<string, Record<string, number>> = {
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
   'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
   // quantized_gemm's subgroup-matrix tier takes f16 x only (qgemmTiers) and stages its raw words.
-  'quant/qgemm_sgmat.wgsl': { X_DT: 1 },
+  'quant/qgemm_sgmat.wgsl': { X_DT: 1, WVEC: 0 },
+  // decode.wgsl's WVEC (16-byte MLX words, no decode8) is qgemv_rows.wgsl's alone.
+  'quant/qgemv.wgsl': { WVEC: 0 },
+  'quant/qgemm_tiled.wgsl': { WVEC: 0 },
+  'quant/dequantize.wgsl': { WVEC: 0 },
 };
 
 /** Switches that take more than two values (the rest are 0/1 or dtype codes). */

@@ -13,13 +13,14 @@
 //   the decoded weight is s·q + b as decode.wgsl computes it (s·q exact, one rounding);
 // - one load of x serves the 4 rows of W (L1 traffic of x: M/4 times 4× the weight bytes
 //   at 4 bits and 16-bit x, instead of M times);
-// - GGUF formats (and MLX off 16-byte boundaries) decode each unit with decode8 (4 × 8
-//   weights) and keep the other two gains.
+// - GGUF formats (and MLX off 16-byte boundaries) read a unit's bytes once per unit where
+//   quant/decode32.wgsl has a reader for the format (Q4_0, Q4_K), else decode8 per 8
+//   weights, and keep the other gains.
 // The M·4 sums of an invocation live in named registers (qgemv_rows_slot.wgsl) and are added
 // across the workgroup through workgroup memory, 4 rows of x at a time (16 groups of 8
 // partials, then the 16 group sums). f32 accumulation in any order: the bound of
 // src/ops/quantized_gemm/spec.ts.
-// Defines: the format's (launchers/quant.ts), X_DT, Y_DT, MT (= M, 1…16), WVEC.
+// Defines: the format's (launchers/quant.ts), X_DT, Y_DT, MT (= M, 1…16), WVEC, GALIGN.
 #ifndef MT
 #define MT 1
 #endif
@@ -47,12 +48,15 @@ fn fold(x: W8, w: Part) -> vec4<f32> {
   return vec4<f32>(dot(x.lo, w.w0.lo) + dot(x.hi, w.w0.hi), dot(x.lo, w.w1.lo) + dot(x.hi, w.w1.hi), dot(x.lo, w.w2.lo) + dot(x.hi, w.w2.hi), dot(x.lo, w.w3.lo) + dot(x.hi, w.w3.hi));
 }
 
-#if WVEC
 // 2²³ + v for v < 2²³ as an f32: v as a float with integer operations and one exact subtraction.
 const MAGIC: u32 = 0x4b000000u;
 fn magic4(v: vec4<u32>) -> vec4<f32> {
   return bitcast<vec4<f32>>(v | vec4<u32>(MAGIC)) - vec4<f32>(8388608.0);
 }
+#if !WVEC
+#include "quant/decode32.wgsl"
+#endif
+#if WVEC
 // Weights 8j … 8j+7 of one row's unit (4-bit: word v0, 32-bit lane j; 8-bit: words v0, v1,
 // lanes 2j, 2j+1 of the pair), decoded as s·q + b.
 fn unit8(v0: vec4<u32>, v1: vec4<u32>, j: u32, s: f32, b: f32) -> W8 {
@@ -114,13 +118,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let z1 = load_biases(g + n1 * p.gpr);
     let z2 = load_biases(g + n2 * p.gpr);
     let z3 = load_biases(g + n3 * p.gpr);
+#else
+    let v0 = unit_load(n0, u);
+    let v1 = unit_load(n1, u);
+    let v2 = unit_load(n2, u);
+    let v3 = unit_load(n3, u);
 #endif
     for (var j = 0u; j < 4u; j = j + 1u) {
 #if WVEC
       let w = Part(unit8(a0, b0, j, s0, z0), unit8(a1, b1, j, s1, z1), unit8(a2, b2, j, s2, z2), unit8(a3, b3, j, s3, z3));
 #else
-      let k0 = u * 32u + 8u * j;
-      let w = Part(decode8(n0, k0), decode8(n1, k0), decode8(n2, k0), decode8(n3, k0));
+      let w = Part(unit_part(v0, j), unit_part(v1, j), unit_part(v2, j), unit_part(v3, j));
 #endif
       let e = p.x_base + u * 32u + 8u * j;
 #include "quant/qgemv_rows_slots.wgsl" (STEP=1)

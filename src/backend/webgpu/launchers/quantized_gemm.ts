@@ -32,12 +32,15 @@ export const QGEMV_ROWS_BN = 4;
  * The decode kernel for rows [n0, n0 + n) of W: qgemv_rows (PMETAL_QGEMV_VARIANT=rows, the
  * default) specialised on M, with W read as 16-byte words (WVEC) where the format is MLX and
  * the chunk's packed rows start on 16-byte boundaries (K is a multiple of 32, so every row
- * then does); the column kernel qgemv under 'column' or where N/4 workgroups exceed the grid.
+ * then does), GGUF rows as aligned 4-byte words where they start on 4-byte boundaries
+ * (GALIGN); the column kernel qgemv under 'column' or where N/4 workgroups exceed the grid.
  */
 export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number): { shader: string; defines: Record<string, number | boolean>; bn: number } {
   if (tuning().qgemv === 'rows' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
     const wvec = d.info.kind === 'mlx' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
-    return { shader: 'quant/qgemv_rows.wgsl', defines: { MT: m, WVEC: wvec }, bn: QGEMV_ROWS_BN };
+    // GGUF rows in bytes: every row starts on a 4-byte boundary (Q4_K's word reads).
+    const galign = d.info.kind === 'gguf' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
+    return { shader: 'quant/qgemv_rows.wgsl', defines: { MT: m, WVEC: wvec, GALIGN: galign }, bn: QGEMV_ROWS_BN };
   }
   // The column kernel keeps the next power of two ≥ M accumulators per lane (ROWS).
   const rows = 2 ** Math.ceil(Math.log2(Math.max(1, m)));
