@@ -13,7 +13,7 @@ afterEach(() => {
 
 describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
   it('defaults when unset; a canonical key of what is set', () => {
-    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, gemv: 'rows', qgemv: 'rows', key: '' });
+    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, gemvVariant: 'rows', qgemvVariant: 'rows', key: '' });
     const t = parseTuning('deep', ' wideN=0 , dbuf=1,gemv=1', '0');
     expect(t.gemm).toMatchObject({ wideN: false, dbuf: true, gemv: true });
     expect(t.key).toBe('vec:deep;gemm:dbuf=1,wideN=0;rope:vec=0');
@@ -33,7 +33,7 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
   it('the decode kernel variants: the default is unnamed, the others are in the key', () => {
     expect(parseTuning(undefined, undefined, undefined, 'rows', 'rows').key).toBe('');
     const t = parseTuning(undefined, 'wideN=0', undefined, 'column', 'column');
-    expect(t).toMatchObject({ gemv: 'column', qgemv: 'column' });
+    expect(t).toMatchObject({ gemvVariant: 'column', qgemvVariant: 'column' });
     expect(t.key).toBe('gemm:wideN=0;gemv:column;qgemv:column');
   });
 

@@ -47,9 +47,9 @@ export interface Tuning {
   gemm: GemmTune;
   ropeVec: boolean;
   /** gemm's small-M kernel (PMETAL_GEMV_VARIANT; the first of GEMV_VARIANTS by default). */
-  gemv: GemvVariant;
+  gemvVariant: GemvVariant;
   /** quantized_gemm's decode kernel (PMETAL_QGEMV_VARIANT). */
-  qgemv: QgemvVariant;
+  qgemvVariant: QgemvVariant;
   /** The switches that are set, canonical (`gemm:wideN=0;vec:deep`), '' when none: part of every pipeline key. */
   key: string;
 }
@@ -96,7 +96,7 @@ export function parseTuning(vec: string | undefined, gemm: string | undefined, r
   }
   const gemvV = parseChoice('PMETAL_GEMV_VARIANT', GEMV_VARIANTS, gemv, parts, 'gemv');
   const qgemvV = parseChoice('PMETAL_QGEMV_VARIANT', QGEMV_VARIANTS, qgemv, parts, 'qgemv');
-  return { vecPlan, gemm: g, ropeVec, gemv: gemvV, qgemv: qgemvV, key: parts.join(';') };
+  return { vecPlan, gemm: g, ropeVec, gemvVariant: gemvV, qgemvVariant: qgemvV, key: parts.join(';') };
 }
 
 let cached: Tuning | undefined;

@@ -179,7 +179,7 @@ function pickKernel(call: GemmCall, m: number, n: number, k: number, aBase: numb
     // Rows of whole 16-byte words take gemm_gemv_rows (4 rows of b per workgroup, K split
     // over the workgroup; PMETAL_GEMV_VARIANT picks its size or the column kernel, see
     // tuning.ts), unless N/4 workgroups exceed the grid; the rest the column kernel.
-    const gv = tuning().gemv;
+    const gv = tuning().gemvVariant;
     if (gv !== 'column' && vecAligned(16 / BYTES[aDtype], m, n, k, false, true, aBase, bBase) && Math.ceil(n / GEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
       return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv_rows', rows: m, wg: gv === 'rows128' ? 128 : 256 }), bm: m, bn: GEMV_ROWS_BN };
     }

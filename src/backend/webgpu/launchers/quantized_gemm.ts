@@ -36,7 +36,7 @@ export const QGEMV_ROWS_BN = 4;
  * (GALIGN); the column kernel qgemv under 'column' or where N/4 workgroups exceed the grid.
  */
 export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number): { shader: string; defines: Record<string, number | boolean>; bn: number } {
-  if (tuning().qgemv === 'rows' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
+  if (tuning().qgemvVariant === 'rows' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
     const wvec = d.info.kind === 'mlx' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
     // GGUF rows in bytes: every row starts on a 4-byte boundary (Q4_K's word reads).
     const galign = d.info.kind === 'gguf' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
