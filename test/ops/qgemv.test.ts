@@ -15,6 +15,8 @@ const CASES: QgemmCaseDef[] = [
   { format: 'mlx4', m: 1, n: 9, k: 4224, groupSize: 64 },
   { format: 'mlx4', m: 6, n: 5, k: 4160, groupSize: 32, scaleDtype: 'bf16', mode: 'bits', outDtype: 'f32' },
   { format: 'mlx8', m: 16, n: 7, k: 4352, groupSize: 128, scaleDtype: 'f32' },
+  // f16 scales from random bits (subnormal ones included): the 4-bit path that scales s by 16^-i.
+  { format: 'mlx4', m: 2, n: 6, k: 4160, groupSize: 32, mode: 'bits' },
   { format: 'q4_0', m: 3, n: 6, k: 4128 },
   { format: 'q8_0', m: 1, n: 5, k: 4128, mode: 'bits' },
   { format: 'q4_k', m: 8, n: 5, k: 4352, mode: 'bits' },
@@ -42,7 +44,7 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
   const runs: [string, FloatDType, QgemmCaseDef[]][] = [
     ['rows', 'f16', CASES],
     ['rows', 'f32', [CASES[1], CASES[2]]],
-    ['rows', 'bf16', [CASES[0], CASES[5]]],
+    ['rows', 'bf16', [CASES[0], CASES[6]]],
     ['column', 'f16', [CASES[0]]],
   ];
   for (const [variant, dtype, defs] of runs) {
