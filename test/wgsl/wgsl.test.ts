@@ -90,6 +90,8 @@ const PINNED: Record<string, Record<string, number>> = {
   'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
   // quantized_gemm's subgroup-matrix tier takes f16 x only (qgemmTiers) and stages its raw words.
   'quant/qgemm_sgmat.wgsl': { X_DT: 1 },
+  // The dq kernel shares its head with the dk/dv one; DV_PASS is that one's switch.
+  'attention/fa_bwd_dq_sgmat.wgsl': { DV_PASS: 0 },
 };
 
 /** Switches that take more than two values (the rest are 0/1 or dtype codes). */

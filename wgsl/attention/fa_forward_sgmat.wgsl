@@ -137,9 +137,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let kb = p.k_base + bz * p.k_sb + kvh * p.k_sh;
   let vb = p.v_base + bz * p.v_sb + kvh * p.v_sh;
 
-#include "common/frags.wgsl" (FRAG=attention/fa_sg_qdecl.wgsl, N=NQ)
-#include "common/frags.wgsl" (FRAG=attention/fa_sg_qload.wgsl, N=NQ)
-#include "common/frags.wgsl" (FRAG=attention/fa_sg_odecl.wgsl, N=NV)
+#include "common/frags.wgsl" (FRAG=attention/fa_sg_qdecl.wgsl, N=NQ, DST=qf)
+#include "common/frags.wgsl" (FRAG=attention/fa_sg_qload.wgsl, N=NQ, SRC=q, DST=qf, OFF=g.q)
+#include "common/frags.wgsl" (FRAG=attention/fa_sg_odecl.wgsl, N=NV, ACC=o)
 
   // The sink counts as a logit: it starts the running max, and l with weight 1 (one lane).
   var m = LOWEST;
@@ -163,7 +163,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
 #endif
     workgroupBarrier();
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NKF)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NKF, LEFT=qf, TILE=ktile, LD=LDK, NL=NQ, DST=stage, STRIDE=BK)
     workgroupBarrier();
 
     // The lane's half row: scores, the tile's row max, the lazy max update, weights. A tile
@@ -230,7 +230,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (rescale) {
 #include "common/frags.wgsl" (FRAG=attention/fa_sg_rescale.wgsl, N=NV)
     }
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NKF)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NKF, PSTRIDE=BK, RT=VT, RLD=LDV, NR=NV, ACC=o)
     parity = parity ^ 1u;
   }
   l = l + subgroupShuffleXor(l, 1u);

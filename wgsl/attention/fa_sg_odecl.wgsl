@@ -1,2 +1,2 @@
-// fa_forward_sgmat.wgsl: output columns 16F..16F+15 of the subgroup's rows, f32.
-var o##F = subgroup_matrix_result<f32, 16, 16>();
+// An f32 accumulator per 16 output columns F of the subgroup's 16 rows (ACC##F).
+var ACC##F = subgroup_matrix_result<f32, 16, 16>();

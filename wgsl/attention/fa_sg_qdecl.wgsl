@@ -1,2 +1,2 @@
-// fa_forward_sgmat.wgsl: Q slice F (columns 16F..16F+15) of the subgroup's rows, a left fragment.
-var qf##F: subgroup_matrix_left<f16, 16, 16>;
+// A left fragment per 16 columns F of the subgroup's 16 rows (DST##F; common/frags.wgsl).
+var DST##F: subgroup_matrix_left<f16, 16, 16>;

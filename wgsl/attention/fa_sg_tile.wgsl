@@ -9,17 +9,5 @@ for (var t = lid; t < BK * DW; t = t + WG) {
   if (j <= kend) {
     w = NAME[(NAME##b + u32(j) * p.NAME##_ss) / 8u + e8];
   }
-  let so = jj * LD + e8 * 8u;
-  let h0 = bitcast<vec2<f16>>(w.x);
-  let h1 = bitcast<vec2<f16>>(w.y);
-  let h2 = bitcast<vec2<f16>>(w.z);
-  let h3 = bitcast<vec2<f16>>(w.w);
-  ARR[so] = h0.x;
-  ARR[so + 1u] = h0.y;
-  ARR[so + 2u] = h1.x;
-  ARR[so + 3u] = h1.y;
-  ARR[so + 4u] = h2.x;
-  ARR[so + 5u] = h2.y;
-  ARR[so + 6u] = h3.x;
-  ARR[so + 7u] = h3.y;
+#include "attention/fa_sg_put8.wgsl" (AT=(jj * LD + e8 * 8u))
 }
