@@ -11,7 +11,7 @@
 //   the subgroup's f32 stage; each lane owns half of one row (BK/2 scores): scale, softcap,
 //   mask, the tile's row max; the running max m moves only when the tile's max exceeds it by
 //   more than TAU (bounds.ts RESCALE_SLACK), so p = exp(s − m) ≤ e^TAU always fits f16;
-//   P rounded to f16 (exact RNE) into the subgroup's P stage, l += Σ p in f32;
+//   P rounded to f16 (the hardware conversion) into the subgroup's P stage, l += Σ p in f32;
 //   when some row's m moved after it had weights (workgroup-uniform through an atomic count
 //   and workgroupUniformLoad), every O fragment goes through the stage once to be scaled
 //   row by row (WGSL subgroup matrices have no per-row access) — rare after the first tiles;
@@ -84,15 +84,6 @@ var<workgroup> pstage: array<f16, NSG * PSZ>;
 var<workgroup> cu_bad_count16: array<atomic<u32>, 4>;
 var<workgroup> cu_bad_flag16: array<u32, 4>;
 var<workgroup> rescale_count: array<atomic<u32>, 4>;
-
-// p = exp(s − m) ∈ [0, e^TAU] as f16, exactly rounded to nearest even: convert.wgsl's
-// f32_to_f16 without the sign, overflow and NaN cases p cannot reach.
-fn weight_to_f16(x: f32) -> f16 {
-  let a = bitcast<u32>(x);
-  let normal = (a + 0xc8000fffu + ((a >> 13u) & 1u)) >> 13u;
-  let sub = u32(round(x * 16777216.0));
-  return bitcast<vec2<f16>>(select(sub, normal, a >= 0x38800000u)).x;
-}
 
 // The scaled (softcapped) score, or LOWEST where key j is not visible to the row.
 fn score(x: f32, j: i32, live: bool, g: RowGeom) -> f32 {
@@ -214,7 +205,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       // Masked scores (LOWEST) give exactly 0; in a full tile none is.
       let pe = select(0.0, exp(x - m), x != LOWEST);
       l = l + pe;
-      pstage[sg * PSZ + row * BK + half * HB + c] = weight_to_f16(pe);
+      // The hardware conversion: WGSL lets it round either way (one of the two neighbours),
+      // which the f16 bound counts (bounds.ts: faithful rounding of P), at a tenth of the ALU
+      // work of an exact round-to-nearest-even in integer ops.
+      pstage[sg * PSZ + row * BK + half * HB + c] = f16(pe);
     }
 #endif
 #if KV_SHARED && STAGE < 2
