@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runModelBench, type ModelBenchOptions } from '../../bench/models/index.js';
 import { decodeBytes } from '../../bench/models/phases.js';
-import { presetConfig } from '../../bench/models/presets.js';
+import { MODEL_PRESETS, presetConfig } from '../../bench/models/presets.js';
 import { RandomWeights } from '../../bench/models/random_weights.js';
 import { createBackend } from '../../src/backend/load.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
@@ -117,6 +117,20 @@ describe('pmetal bench --model (bench/models)', () => {
       m.dispose();
     }
     await expect(modelFromSource(new RandomWeights(c), c, gpu, { dtype: 'f8' as 'f32' })).rejects.toThrow(/\[model\] options: dtype/);
+  });
+
+  it('bench/peers/torch_models.py builds the same shapes as presets.ts', async () => {
+    const py = await promisify(execFile)('python3', ['-c', "import runpy, json; print(json.dumps(runpy.run_path('bench/peers/torch_models.py', run_name='presets')['PRESETS']))"]).catch(() => undefined);
+    if (!py) return; // no python3 here: the device machine runs the script itself
+    const presets = JSON.parse(py.stdout) as Record<string, [Record<string, unknown>, number, Record<string, unknown>]>;
+    expect(Object.keys(presets).sort()).toEqual(Object.keys(MODEL_PRESETS).sort());
+    for (const [name, [kw, theta, scaling]] of Object.entries(presets)) {
+      const ts = MODEL_PRESETS[name as keyof typeof MODEL_PRESETS] as Record<string, unknown> & { rope_theta?: number; rope_scaling?: object; rope_parameters?: { rope_theta: number } };
+      for (const [k, v] of Object.entries(kw)) expect(ts[k], `${name}.${k}`).toEqual(v);
+      const { rope_theta: t, ...rest } = ts.rope_parameters ?? { rope_theta: ts.rope_theta!, ...ts.rope_scaling };
+      expect(t, `${name} rope_theta`).toBe(theta);
+      expect(rest, `${name} rope scaling`).toEqual(scaling);
+    }
   });
 
   const built = existsSync('dist/cli.js');
