@@ -53,6 +53,9 @@ export class Runtime {
   readonly timestamps: boolean;
   #pool = new Map<number, GPUBuffer[]>();
   #pooledBytes = 0;
+  /** Storage buffers made by createBuffer and not yet destroyed (the pool's included): GPU memory the backend holds for tensors. */
+  #storage = new WeakSet<GPUBuffer>();
+  #memory = { live: 0, peakLive: 0, allocated: 0, peakAllocated: 0 };
   #encoder?: GPUCommandEncoder;
   /** The compute pass consecutive dispatches share (each dispatch is its own usage scope, so Dawn still orders them). */
   #pass?: GPUComputePassEncoder;
@@ -152,15 +155,46 @@ export class Runtime {
       if (!free!.length) this.#pool.delete(size);
       this.#pooledBytes -= size;
       this.#log.renew(hit);
+      this.#lend(size);
       return hit;
     }
     const buf = this.device.createBuffer({ size, usage: STORAGE_USAGE });
+    this.#storage.add(buf);
+    const m = this.#memory;
+    m.allocated += size;
+    m.peakAllocated = Math.max(m.peakAllocated, m.allocated);
     this.#log.renew(buf);
+    this.#lend(size);
     return buf;
+  }
+
+  #lend(size: number): void {
+    const m = this.#memory;
+    m.live += size;
+    m.peakLive = Math.max(m.peakLive, m.live);
+  }
+
+  /**
+   * Bytes of storage buffers: `live` handed out (tensors, and buffers a caller took with
+   * createBuffer), `allocated` held on the device (live + pooled + released but not yet
+   * destroyed), each with its high-water mark since creation or resetPeakMemory(). Sizes are
+   * the size classes actually allocated; staging, uniform and query buffers are not counted.
+   * What PyTorch calls max_memory_allocated / max_memory_reserved.
+   */
+  get memory(): { readonly liveBytes: number; readonly peakLiveBytes: number; readonly allocatedBytes: number; readonly peakAllocatedBytes: number } {
+    const m = this.#memory;
+    return { liveBytes: m.live, peakLiveBytes: m.peakLive, allocatedBytes: m.allocated, peakAllocatedBytes: m.peakAllocated };
+  }
+
+  /** Starts both high-water marks again from the current amounts (a benchmark phase's own peak). */
+  resetPeakMemory(): void {
+    this.#memory.peakLive = this.#memory.live;
+    this.#memory.peakAllocated = this.#memory.allocated;
   }
 
   releaseBuffer(buf: GPUBuffer): void {
     if (this.#destroyed) return;
+    if (this.#storage.has(buf)) this.#memory.live -= buf.size;
     if (buf.size > this.poolLimit) {
       // Still referenced by the open batch, perhaps: destroy after it is submitted.
       this.#trash.push(buf);
@@ -321,6 +355,7 @@ export class Runtime {
   /** A buffer's cached bind groups go with it (a group naming a destroyed buffer is invalid). */
   #destroyBuffer(b: GPUBuffer): void {
     this.bindGroups.forget(b);
+    if (this.#storage.delete(b)) this.#memory.allocated -= b.size;
     b.destroy();
   }
 
