@@ -176,6 +176,28 @@ describe('webgpu launch tapes', () => {
     x.dispose();
   });
 
+  it('launchTapes off (PMETAL_LAUNCH_TAPE=0): the launcher runs every call', async () => {
+    const x = gpu.tensor(seq(16, (i) => i - 8), [2, 8]);
+    const before = { ...gpu.tapeStats };
+    gpu.launchTapes = false;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const { y } = gpu.softmax({ x }, { scale: 1 });
+        const got = (await gpu.read(y)) as Float32Array;
+        for (let r = 0; r < 2; r++) {
+          const row = Array.from({ length: 8 }, (_, c) => Math.exp(r * 8 + c - 8));
+          const sum = row.reduce((a, v) => a + v, 0);
+          for (let c = 0; c < 8; c++) expect(Math.abs(got[r * 8 + c] - row[c] / sum)).toBeLessThan(1e-6);
+        }
+        y.dispose();
+      }
+    } finally {
+      gpu.launchTapes = true;
+    }
+    expect(gpu.tapeStats).toEqual(before);
+    x.dispose();
+  });
+
   it('an op updating its inputs in place replays onto those inputs', async () => {
     const B = 1;
     const [H, D, S] = [1, 8, 8];

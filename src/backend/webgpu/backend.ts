@@ -33,6 +33,12 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
    * or the number of spoiled recordings so far (launch_tape.ts).
    */
   #tapes = new WeakMap<object, { tape?: Tape; tier: string; options: unknown; spoiled: number }>();
+  /**
+   * Whether plans' launches are recorded and replayed (launch_tape.ts). PMETAL_LAUNCH_TAPE=0
+   * turns it off for the backend's life (read once here: the launcher then runs every call,
+   * as before tapes); `bench --host` flips it to time both.
+   */
+  launchTapes = typeof process === 'undefined' || process.env.PMETAL_LAUNCH_TAPE !== '0';
   /** Launches recorded, replayed, and recordings spoiled (with the last reason): tests and `bench --host` read them. */
   readonly tapeStats = { recorded: 0, replayed: 0, spoiled: 0, lastSpoil: '' };
 
@@ -148,6 +154,7 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     this.rt.op = op;
     this.#made = [];
     try {
+      if (!this.launchTapes) return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
       const memo = this.#tapes.get(outputs);
       const t = memo?.tape && memo.tier === tier && memo.options === options && !this.rt.trace ? this.#replayable(memo.tape, inputs) : undefined;
       if (t) {
