@@ -1,4 +1,5 @@
-// Issue 13 item 1 (host cost per op): run() plans each signature once and the webgpu backend
+// Issue 13 item 1 (host cost per op): run() plans each signature once (test/ops/plan-cache.test.ts
+// covers the plans on cpu) and the webgpu backend
 // replays a plan's recorded launch (launch_tape.ts) instead of running its launcher again.
 // Neither may let a call through that a fresh plan and launch would refuse or compute
 // differently: every per-call check still runs after a good call of the same op, and a
@@ -120,6 +121,9 @@ describe('webgpu launch tapes', () => {
       expect(Math.abs(got[i] - want)).toBeLessThan(1e-5 * Math.abs(want) + 1e-6);
     }
     y.dispose();
+    // The plan keeps its tape: the next call on two buffers replays again.
+    gpu.swiglu({ gate: gt, up: ut }).y.dispose();
+    expect(gpu.tapeStats.replayed).toBe(replayed + 1);
     gt.dispose();
     ut.dispose();
   });

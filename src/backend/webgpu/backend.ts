@@ -162,7 +162,7 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
         return this.#replay(t.tape, t.buffers, inputs);
       }
       if (this.rt.trace || (memo && !memo.tape && memo.spoiled >= TAPE_TRIES)) return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
-      return this.#record(op, tier, inputs, options, outputs, memo?.spoiled ?? 0);
+      return this.#record(op, tier, inputs, options, outputs, memo);
     } catch (e) {
       for (const t of this.#made) t.dispose();
       throw e;
@@ -173,8 +173,12 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     }
   }
 
-  /** Runs the launcher with a tape recording it; the tape is kept for the plan unless spoiled. */
-  #record(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>, spoiled: number): Record<string, Tensor> {
+  /**
+   * Runs the launcher with a tape recording it; the tape becomes the plan's unless spoiled.
+   * A spoiled recording leaves a plan's earlier tape in place (a call with aliased inputs
+   * does not cost the plan its tape) and otherwise counts towards TAPE_TRIES.
+   */
+  #record(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>, memo: { tape?: Tape; spoiled: number } | undefined): Record<string, Tensor> {
     const ins = Object.keys(inputs).map((name) => {
       const s = inputs[name].storage<GpuStorage>('webgpu');
       return { name, tensor: inputs[name], buffer: s.buffer, bytes: this.rt.sizeOf(s.buffer) };
@@ -190,7 +194,8 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
       this.tapeStats.spoiled++;
       this.tapeStats.lastSpoil = `[${op}] ${rec.spoiled}`;
     }
-    this.#tapes.set(outputs, { tape, tier, options, spoiled: tape ? spoiled : spoiled + 1 });
+    if (tape) this.#tapes.set(outputs, { tape, tier, options, spoiled: 0 });
+    else if (!memo?.tape) this.#tapes.set(outputs, { tape: undefined, tier, options, spoiled: (memo?.spoiled ?? 0) + 1 });
     return out;
   }
 
