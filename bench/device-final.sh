@@ -57,3 +57,24 @@ if [ -n "${TORCH_SECTIONS:-}" ]; then
   timeout ${TORCH_S:-200} python3 bench/peers/torch_ceiling.py $TORCH_SECTIONS > $OUT/torch.json 2>$OUT/torch.err
   echo "torch exit $?"; tail -3 $OUT/torch.err
 fi
+# TORCH_MODELS: runs of bench/peers/torch_models.py (the PyTorch twin of `bench --model`)
+# separated by ';' (e.g. "--model llama-1b;--model llama-8b"), each under TORCH_MODELS_T
+# seconds, torch-models-<i>.json.
+if [ -n "${TORCH_MODELS:-}" ]; then
+  i=0; IFS=';' read -ra SETS <<< "$TORCH_MODELS"
+  for set in "${SETS[@]}"; do
+    i=$((i + 1))
+    timeout ${TORCH_MODELS_T:-240} python3 bench/peers/torch_models.py $set > $OUT/torch-models-$i.json 2>$OUT/torch-models-$i.err
+    echo "torch models $i ($set) exit $?"; cat $OUT/torch-models-$i.err | grep -v Warning | tail -8
+  done
+fi
+# PEFT_CHECK=1: a LoRA run of `pmetal finetune` on the llama fixture (webgpu), then peft loads
+# the adapter and compares its logits with pmetal's (scripts/fixtures/peft_load_check.py).
+if [ "${PEFT_CHECK:-0}" = 1 ]; then
+  printf '%s\n' '{"text": "The quick brown fox jumps over the lazy dog."}' '{"text": "How are you today?"}' > /tmp/peft-train.jsonl
+  timeout 120 $NODE dist/cli.js finetune --model test/fixtures/models/llama --data /tmp/peft-train.jsonl --out /tmp/peft-adapter --epochs 3 --lora-r 4 --lora-alpha 8 --lr 1e-2 --batch-size 1 --max-seq-len 48 --toggles $T > $OUT/peft-finetune.txt 2>&1
+  echo "peft finetune exit $?"
+  timeout 60 $NODE scripts/fixtures/adapter_logits.mjs test/fixtures/models/llama /tmp/peft-adapter /tmp/peft-ours.json 2>&1 | tail -1
+  timeout 120 python3 scripts/fixtures/peft_load_check.py /tmp/peft-adapter --model test/fixtures/models/llama --ours /tmp/peft-ours.json > $OUT/peft-check.json 2>$OUT/peft-check.err
+  echo "peft check exit $?"; cat $OUT/peft-check.json; tail -3 $OUT/peft-check.err
+fi

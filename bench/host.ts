@@ -15,7 +15,9 @@ import { median } from './clock.js';
  * shape checks, tier choice) and in encoding (the launcher: pipeline lookup, bind group,
  * Params, dispatch record) is taken with `performance.now()` around each phase, and per
  * batch the submit (`sync()`: flush + wait for the GPU, over the batch's calls). Tiny shapes
- * keep the GPU's share small: the numbers are the host's.
+ * keep the GPU's share small: the numbers are the host's. On webgpu each case runs twice:
+ * first with launch tapes off (the launcher derives every call's dispatches), then on (a
+ * plan's recorded launch replayed, launch_tape.ts) — the row's phases are the second run's.
  */
 export interface HostCase {
   op: OpName;
@@ -49,6 +51,8 @@ export interface HostRow {
   recordUs: number;
   /** p90 of validate + encode, µs. */
   recordP90Us: number;
+  /** webgpu: the record median with launch tapes off (the launcher every call), µs. */
+  launcherRecordUs?: number;
   /** sync() per batch divided by its calls, µs (submit + the GPU's time for tiny work). */
   submitUs: number;
 }
@@ -64,27 +68,41 @@ export async function runHostBench(backend: KernelBackend, o: { calls: number; b
     const call = () => {
       disposeOutputs(backend.run(c.op, inputs, c.options), inputs);
     };
-    // Warm: pipelines compiled, pools and caches filled.
-    for (let i = 0; i < Math.min(200, o.calls); i++) call();
-    await backend.sync();
-    const probe = { validate: [] as number[], encode: [] as number[] };
-    const submits: number[] = [];
-    b.hostProbe = probe;
-    try {
-      for (let done = 0; done < o.calls; ) {
-        const n = Math.min(o.batch, o.calls - done);
-        for (let i = 0; i < n; i++) call();
-        const t = performance.now();
-        await backend.sync();
-        submits.push(((performance.now() - t) * 1000) / n);
-        done += n;
+    const measure = async () => {
+      // Warm: pipelines compiled, pools and caches filled.
+      for (let i = 0; i < Math.min(200, o.calls); i++) call();
+      await backend.sync();
+      const probe = { validate: [] as number[], encode: [] as number[] };
+      const submits: number[] = [];
+      b.hostProbe = probe;
+      try {
+        for (let done = 0; done < o.calls; ) {
+          const n = Math.min(o.batch, o.calls - done);
+          for (let i = 0; i < n; i++) call();
+          const t = performance.now();
+          await backend.sync();
+          submits.push(((performance.now() - t) * 1000) / n);
+          done += n;
+        }
+      } finally {
+        b.hostProbe = undefined;
       }
-    } finally {
-      b.hostProbe = undefined;
+      return { probe, submits, rec: probe.validate.map((v, i) => (v + probe.encode[i]) * 1000).sort((x, y) => x - y) };
+    };
+    const tapes = backend as unknown as { launchTapes?: boolean };
+    let launcherRecordUs: number | undefined;
+    if (typeof tapes.launchTapes === 'boolean') {
+      const was = tapes.launchTapes;
+      tapes.launchTapes = false;
+      try {
+        launcherRecordUs = median((await measure()).rec);
+      } finally {
+        tapes.launchTapes = was;
+      }
     }
+    const { probe, submits, rec } = await measure();
     for (const t of Object.values(inputs)) t.dispose();
     const us = (xs: number[]) => xs.map((x) => x * 1000);
-    const rec = probe.validate.map((v, i) => (v + probe.encode[i]) * 1000).sort((x, y) => x - y);
     const row: HostRow = {
       op: c.op,
       shape: c.label,
@@ -94,6 +112,7 @@ export async function runHostBench(backend: KernelBackend, o: { calls: number; b
       encodeUs: median(us(probe.encode)),
       recordUs: median(rec),
       recordP90Us: rec[Math.floor(rec.length * 0.9)],
+      launcherRecordUs,
       submitUs: median(submits),
     };
     rows.push(row);
@@ -104,7 +123,7 @@ export async function runHostBench(backend: KernelBackend, o: { calls: number; b
 
 export function hostTable(rows: readonly HostRow[]): string {
   return textTable(
-    ['op', 'shape', 'backend', 'calls', 'validate µs', 'encode µs', 'record µs (median)', 'record p90', 'submit µs/op'],
-    rows.map((r) => [r.op, r.shape, r.backend, String(r.calls), fixed(r.validateUs, 1), fixed(r.encodeUs, 1), fixed(r.recordUs, 1), fixed(r.recordP90Us, 1), fixed(r.submitUs, 1)]),
+    ['op', 'shape', 'backend', 'calls', 'validate µs', 'encode µs', 'record µs (median)', 'record p90', 'record, no tapes', 'submit µs/op'],
+    rows.map((r) => [r.op, r.shape, r.backend, String(r.calls), fixed(r.validateUs, 1), fixed(r.encodeUs, 1), fixed(r.recordUs, 1), fixed(r.recordP90Us, 1), r.launcherRecordUs === undefined ? '—' : fixed(r.launcherRecordUs, 1), fixed(r.submitUs, 1)]),
   ).join('\n');
 }

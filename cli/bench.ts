@@ -6,6 +6,9 @@ import type { MetalBackend } from '../src/backend/metal/backend.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
 import { PmetalError } from '../src/errors.js';
 import { list, loadBackends, webgpuFlags } from './options.js';
+import { benchModel } from './bench_model.js';
+import { MODEL_PRESET_NAMES } from '../bench/models/presets.js';
+import { PHASES } from '../bench/models/phases.js';
 
 /** `pmetal bench`: timings per op (and --peers, --variants, --sgmat-ceiling). */
 export function registerBench(program: Command): void {
@@ -28,8 +31,22 @@ export function registerBench(program: Command): void {
       .option('--variants', "webgpu: time each op's tuning variants side by side (bench/variants.ts; the first is the default)")
       .option('--sgmat-ceiling', 'webgpu: the subgroup-matrix gemm loop stage by stage (bench/sgmat_ceiling.ts)')
       .option('--host', 'host cost of recording small ops: µs per call in validation, encoding and submit (bench/host.ts)')
-      .option('--calls <n>', 'with --host: calls per op', '10000'),
+      .option('--calls <n>', 'with --host: calls per op', '10000')
+      .addOption(new Option('--model <name>', 'a whole Llama with random weights at real shapes, phase by phase (bench/models)').choices(MODEL_PRESET_NAMES))
+      .addOption(new Option('--phase <list>', `with --model: ${PHASES.join(', ')} (default: all)`).argParser(list))
+      .addOption(new Option('--quant <format>', 'with --model: MLX affine 4-bit projections and embedding (groups of 64)').choices(['mlx4']))
+      .addOption(new Option('--batch <list>', 'with --model: decode batch sizes (default 1,16)').argParser(list))
+      .option('--seq <n>', 'with --model: tokens of the prefill and training sequence', '2048')
+      .option('--prompt <n>', 'with --model: prompt tokens before the decode steps', '512')
+      .option('--steps <n>', 'with --model: timed decode steps (after --warmup untimed ones)', '32')
+      .option('--train-steps <n>', 'with --model: timed LoRA optimizer steps (after one untimed)', '2')
+      .option('--lora-r <n>', 'with --model: LoRA rank (alpha 2r; q,k,v,o,gate,up,down)', '16')
+      .option('--copy-mib <n>', 'with --model: MiB the copy kernel moves for the decode roofline (0: skip)', '512'),
   ).action(async (o) => {
+    if (o.model) {
+      process.exitCode = await benchModel(o);
+      return;
+    }
     if (o.host) {
       const { runHostBench, hostTable } = await import('../bench/host.js');
       const calls = Number(o.calls);

@@ -28,7 +28,8 @@ export { routeGemm, gemmThreshold, GEMM_THRESHOLDS } from './backend/metal/route
 export { classifyChipName } from './backend/metal/chip.js';
 export type { ChipInfo, MetalTier } from './backend/metal/launch.js';
 // Models (Llama family) on any backend, and the safetensors reader/writer they load through.
-export { loadModel, loadModelOptions, type LoadModelOptions } from './models/load.js';
+export { loadModel, loadModelOptions, modelFromSource, type LoadModelOptions } from './models/load.js';
+export type { WeightSource, ModelWeights, LayerWeights } from './models/weights.js';
 export { LlamaModel, type ModelCache } from './models/llama.js';
 export { PagedKvCache } from './models/paged_cache.js';
 export { KvCache } from './models/kv_cache.js';

@@ -18,6 +18,7 @@ export class Tensor {
   readonly size: number;
   #storage: unknown;
   #disposed = false;
+  #signature?: string;
 
   constructor(
     readonly owner: TensorOwner,
@@ -25,8 +26,9 @@ export class Tensor {
     shape: readonly number[],
     storage: unknown,
   ) {
-    this.shape = Object.freeze([...shape]);
-    this.size = shape.reduce((a, b) => a * b, 1);
+    // A frozen shape is immutable already: shared, not copied (an op's planned output shapes are).
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
+    this.size = shapeSize(shape);
     this.#storage = storage;
   }
 
@@ -55,6 +57,11 @@ export class Tensor {
     return s;
   }
 
+  /** `f32[4,8]`, built once: dtype and shape never change (run() keys its plans on it). */
+  get signature(): string {
+    return (this.#signature ??= `${this.dtype}[${this.shape.join(',')}]`);
+  }
+
   describe(): string {
     return `${this.dtype}[${this.shape.join(',')}]`;
   }
@@ -77,7 +84,9 @@ export class Tensor {
 }
 
 export function shapeSize(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  return n;
 }
 
 /**

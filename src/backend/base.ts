@@ -197,7 +197,7 @@ export abstract class BaseBackend implements TensorOwner {
       if (t === undefined || t === null) continue;
       this.own(op, name, t);
       given[name] = t;
-      key += `|${name}:${t.dtype}[${t.shape}]`;
+      key += `|${name}:${t.signature}`;
     }
     // A signature seen before (op, input shapes and dtypes, options, forced tier) reuses its
     // plan: options parsed, shapes checked, outputs and tier decided once (zod and the checks
@@ -245,7 +245,8 @@ export abstract class BaseBackend implements TensorOwner {
     const infos = given as Record<string, TensorInfo>;
     const outs = spec.check(infos, opts) as Record<string, TensorInfo | undefined>;
     const outInfos: Record<string, TensorInfo> = {};
-    for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = v;
+    // Shapes frozen once here: every call's output Tensor shares them instead of copying.
+    for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = { ...v, shape: Object.freeze([...v.shape]) };
     for (const [k, t] of [...Object.entries(infos), ...Object.entries(outInfos)]) expectIndexable(op, k, t);
     for (const [o, i] of Object.entries(spec.inPlace ?? {}) as [string, string][]) {
       const a = outInfos[o];

@@ -19,7 +19,9 @@ export function packParams<K extends string>(layout: ParamLayout<K>, values: Rec
   const buf = new ArrayBuffer(Math.max(16, Math.ceil((layout.length * 4) / 16) * 16));
   layoutOf.set(buf, layout);
   const dv = new DataView(buf);
-  layout.forEach(([name, type], i) => {
+  // A plain loop: packing runs for every dispatch (no closure per call).
+  for (let i = 0; i < layout.length; i++) {
+    const [name, type] = layout[i];
     const v = values[name];
     if (typeof v !== 'number' || Number.isNaN(v)) throw new Error(`params: '${name}' is ${String(v)}`);
     if (type === 'f32') dv.setFloat32(i * 4, v, true);
@@ -28,6 +30,6 @@ export function packParams<K extends string>(layout: ParamLayout<K>, values: Rec
       if (v < 0 || v > 0xffffffff || !Number.isInteger(v)) throw new Error(`params: '${name}' = ${v} is not a u32`);
       dv.setUint32(i * 4, v, true);
     }
-  });
+  }
   return buf;
 }

@@ -9,7 +9,8 @@ import { GgufFile } from './gguf/reader.js';
 import { GgufSource } from './gguf/source.js';
 import { LlamaModel } from './llama.js';
 import { Checkpoint } from './safetensors/checkpoint.js';
-import { loadWeights } from './weights.js';
+import { loadWeights, type WeightSource } from './weights.js';
+import type { ModelConfig } from './config.js';
 
 export const loadModelOptions = z
   .object({
@@ -47,4 +48,15 @@ export async function loadModel(dir: string, backend: KernelBackend, options: Lo
   } finally {
     await ck.close();
   }
+}
+
+/**
+ * A model from a config and any WeightSource — tensors held in memory, another store, or
+ * generated ones (the model bench's random weights) — the way loadModel builds one from a
+ * folder: every tensor the config implies is read once, shape-checked and uploaded.
+ */
+export async function modelFromSource(source: WeightSource, config: ModelConfig, backend: KernelBackend, options: Omit<LoadModelOptions, 'adapter'> = {}): Promise<LlamaModel> {
+  const p = loadModelOptions.omit({ adapter: true }).safeParse(options);
+  if (!p.success) throw new OptionsError(`[model] options: ${p.error.issues[0].path.join('.')}: ${p.error.issues[0].message}`);
+  return new LlamaModel(config, backend, await loadWeights(source, config, backend, p.data.dtype), p.data.dtype);
 }

@@ -44,12 +44,15 @@ describe.skipIf(!existsSync('dist/cli.js'))('pmetal CLI', () => {
     const r = (await cli(['bench', '--host', '--calls', '60', '--op', 'rms_norm,softmax', '--backend', 'webgpu,cpu', '--json', json])) as { stdout: string; code?: number };
     expect(r.code ?? 0).toBe(0);
     expect(r.stdout).toMatch(/validate µs\s+encode µs\s+record µs \(median\)/);
-    const rows = (JSON.parse(readFileSync(json, 'utf8')) as { rows: { op: string; backend: string; calls: number; validateUs: number; encodeUs: number; submitUs: number }[] }).rows;
+    const rows = (JSON.parse(readFileSync(json, 'utf8')) as { rows: { op: string; backend: string; calls: number; validateUs: number; encodeUs: number; submitUs: number; launcherRecordUs?: number }[] }).rows;
     expect(rows.map((x) => `${x.op}/${x.backend}`).sort()).toEqual(['rms_norm/cpu', 'rms_norm/webgpu', 'softmax/cpu', 'softmax/webgpu']);
     for (const x of rows) {
       expect(x.calls).toBe(60);
       expect(x.validateUs).toBeGreaterThan(0);
       expect(x.encodeUs).toBeGreaterThan(0);
+      // webgpu is timed with launch tapes off too (the launcher every call); cpu has none.
+      if (x.backend === 'webgpu') expect(x.launcherRecordUs).toBeGreaterThan(0);
+      else expect(x.launcherRecordUs).toBeUndefined();
     }
   });
 

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { FA_SGMAT, flashAttentionForwardLauncher } from '../../src/backend/webgpu/launchers/flash_attention.js';
+import { faSgmatPipeline, sgmatBytes, sgmatPlan } from '../../src/backend/webgpu/launchers/flash_attention_sgmat.js';
+import { shaderSource } from '../../src/backend/webgpu/pipelines.js';
 import { TierUnavailableError } from '../../src/errors.js';
 import { problemInputs, problemOptions, type AttnProblem } from '../../src/ops/flash_attention_forward/cases.js';
 import { getSpec } from '../../src/ops/registry.js';
@@ -31,9 +33,11 @@ afterAll(() => {
 });
 
 describe('flash_attention_forward: where the subgroup-matrix tier is offered', () => {
-  it('not by default: the kernel is wrong on the H100 (o), so it is opt-in (PMETAL_EXPERIMENTAL_FA_SGMAT=1)', () => {
+  it('by default; PMETAL_FA_SGMAT=0 (enabled = false) leaves it out', () => {
+    expect(FA_SGMAT.enabled).toBe(true);
     FA_SGMAT.enabled = false;
     expect(flashAttentionForwardLauncher.tiers('f16', FEATURES as Set<string>, NVIDIA as AdapterTraits)).not.toContain('subgroup-matrix');
+    FA_SGMAT.enabled = true;
   });
   it.each([
     ['f16 on an NVIDIA-like adapter', 'f16', FEATURES, NVIDIA, true],
@@ -43,8 +47,7 @@ describe('flash_attention_forward: where the subgroup-matrix tier is offered', (
     ['only f16→f16 matrices (f16 accumulation)', 'f16', FEATURES, { ...NVIDIA, subgroupMatrixConfigs: [cfg('f16', 'f16', 8, 8, 8)] }, false],
     ['no shader-f16', 'f16', new Set(['chromium-experimental-subgroup-matrix', 'subgroups']), NVIDIA, false],
     ['no adapter traits', 'f16', FEATURES, undefined, false],
-  ] as const)('%s (opted in)', (_l, dtype, features, adapter, offered) => {
-    FA_SGMAT.enabled = true;
+  ] as const)('%s', (_l, dtype, features, adapter, offered) => {
     const tiers = flashAttentionForwardLauncher.tiers(dtype, features as Set<string>, adapter as AdapterTraits | undefined);
     expect(tiers[0] === 'subgroup-matrix').toBe(offered);
     expect(tiers).toContain('subgroups');
@@ -63,10 +66,6 @@ describe('flash_attention_forward: where the subgroup-matrix tier is offered', (
 });
 
 describe('flash_attention_forward subgroup-matrix launches validate in Dawn (null backend)', () => {
-  // The kernel is opt-in (see FA_SGMAT): these launches check it still builds and validates.
-  beforeAll(() => {
-    FA_SGMAT.enabled = true;
-  });
   // Each problem: its launch's pipelines (sgmat for head dims that are multiples of 16, the
   // subgroups SIMT kernel otherwise) and no validation error at submission.
   it.each([
@@ -90,5 +89,38 @@ describe('flash_attention_forward subgroup-matrix launches validate in Dawn (nul
     be.rt.trace = undefined;
     await be.sync();
     for (const t of [...Object.values(ins), ...Object.values(res)]) t.dispose();
+  });
+});
+
+describe('fa_forward_sgmat.wgsl: the tile plan and every head-dim pipeline', () => {
+  const dims: [number, number][] = [[64, 64], [80, 80], [96, 96], [128, 128], [192, 128], [192, 192], [256, 256], [16, 32]];
+  it.each([16384, 49152])('plans fit %i bytes of workgroup memory, the largest tile first', (storage) => {
+    for (const [d, dv] of dims) {
+      const plan = sgmatPlan(d, dv, storage, 256)!;
+      expect(plan, `${d}/${dv}`).toBeDefined();
+      expect(plan.bytes).toBe(sgmatBytes(d, dv, plan.nsg, plan.bk, plan.kvShared));
+      expect(plan.bytes).toBeLessThanOrEqual(storage);
+    }
+    // 48 KiB: 8 subgroups at D = 128 with 32-key tiles, K and V apart.
+    if (storage === 49152) expect(sgmatPlan(128, 128, storage, 256)).toMatchObject({ nsg: 8, bk: 32, kvShared: false });
+    // 4 subgroups when 256 invocations are not allowed.
+    expect(sgmatPlan(64, 64, storage, 128)!.nsg).toBe(4);
+  });
+  it('nothing fits a tiny limit: undefined (the SIMT kernel runs)', () => {
+    expect(sgmatPlan(256, 256, 4096, 256)).toBeUndefined();
+  });
+  it.each(dims)('D = %i, Dv = %i compiles on the null backend at 16 and 48 KiB', async (d, dv) => {
+    expect(nullGpu, "Dawn's null backend").toBeDefined();
+    const dev = nullGpu!.rt.device;
+    for (const storage of [16384, 49152]) {
+      const spec = faSgmatPipeline(d, dv, sgmatPlan(d, dv, storage, 256)!);
+      const src = shaderSource(spec);
+      dev.pushErrorScope('validation');
+      const mod = dev.createShaderModule({ code: src.code });
+      const info = await mod.getCompilationInfo();
+      const err = await dev.popErrorScope();
+      expect(info.messages.filter((m) => m.type === 'error').map((m) => `${JSON.stringify(spec.defines)} ${src.lineMap[m.lineNum - 1]?.file}:${src.lineMap[m.lineNum - 1]?.line}: ${m.message}`)).toEqual([]);
+      expect(err).toBeNull();
+    }
   });
 });

@@ -94,11 +94,14 @@ const PINNED: Record<string, Record<string, number>> = {
   'quant/qgemv.wgsl': { WVEC: 0 },
   'quant/qgemm_tiled.wgsl': { WVEC: 0 },
   'quant/dequantize.wgsl': { WVEC: 0 },
+  // The dq kernel shares its head with the dk/dv one; DV_PASS is that one's switch.
+  'attention/fa_bwd_dq_sgmat.wgsl': { DV_PASS: 0 },
 };
 
 /** Switches that take more than two values (the rest are 0/1 or dtype codes). */
 const VALUES: Record<string, Record<string, number[]>> = {
   'bench/sgmat_ceiling.wgsl': { STAGE: [0, 1, 2, 3] },
+  'attention/fa_forward_sgmat.wgsl': { STAGE: [0, 1, 2, 3] },
   // The decode kernels are specialised on M: one, two and four rounds of their reduction.
   'gemm/gemm_gemv_rows.wgsl': { MT: [1, 6, 16] },
   'quant/qgemv_rows.wgsl': { MT: [1, 6, 16], WVEC: [0, 1] },
@@ -168,7 +171,7 @@ describe('launchers bind exactly what each shader uses (wgsl_reflect)', () => {
 
 /** Value defines the subgroup-matrix kernels are launched with (beyond their switches), for the placement check below. */
 const SGMAT_VALUES: Record<string, Record<string, number[]>> = {
-  'attention/fa_forward_sgmat.wgsl': { MAXD: [64, 128, 256] },
+  // Its head-dim defines come as a consistent set (flash_attention_sgmat.ts); the file's defaults stand for them.
 };
 
 /** An integer expression of literals and known consts (WGSL `u` suffixes allowed); NaN when it is anything else. */

@@ -46,20 +46,7 @@ var<workgroup> ro: array<u32, BQ>;
 var<workgroup> cu_bad_count: atomic<u32>;
 var<workgroup> cu_bad_flag: u32;
 
-// The sequence of packed key j < cuk[B]: the largest b with cuk[b] ≤ j.
-fn seqk_of(j: u32) -> u32 {
-  var lo = 0u;
-  var hi = p.batches - 1u;
-  while (lo < hi) {
-    let mid = (lo + hi + 1u) / 2u;
-    if (u32(cuk[mid]) <= j) {
-      lo = mid;
-    } else {
-      hi = mid - 1u;
-    }
-  }
-  return lo;
-}
+#include "attention/fa_seqk.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -1,64 +1,67 @@
 // Flash attention forward on subgroup matrices (f16 q/k/v, f32 accumulation): the
-// 'subgroup-matrix' tier of flash_attention_forward (D and Dv multiples of 16, f16→f32
-// 16×16×16 matrices, subgroups of exactly 32; src/backend/webgpu/launchers/flash_attention.ts).
-//
-// Workgroup memory placement. The first H100 runs (2026-12-06) had lse right and o wrong:
-// both matrices staged through pstage (the Q slices, P) were read exactly 4 halves = 8 bytes
-// before where the lanes wrote them, while the K/V tile loads and the f32 stage were right.
-// The indices are right (row·16 + col, offset sg·256, stride 16); what was 8 bytes off is
-// where pstage sits. WGSL fixes no placement of workgroup variables, and this kernel then had
-// two 4-byte variables (fa_validate.wgsl's cu_seqlens flags) beside its arrays: placed before
-// pstage they start it 8 bytes past a 16-byte boundary. A 16×16 f16 load with a stride known
-// to keep rows 16-byte aligned (pstage: the constant 16) can be done with ldmatrix, whose
-// row addresses must be 16-byte aligned (low bits ignored: 8 bytes early, as seen); the K/V
-// tiles use the runtime strides d, dv, which the compiler cannot prove aligned (plain loads,
-// any alignment — right, as seen). That explanation fits every observation; the SASS was
-// not inspected. The fix does not depend on it being exact: every workgroup variable here is
-// a multiple of 16 bytes (the flags padded to 16), so in any order the driver places them
-// each starts on a 16-byte boundary (test/wgsl/wgsl.test.ts checks the sizes for every
-// subgroup-matrix kernel).
+// 'subgroup-matrix' tier of flash_attention_forward for head dims D, Dv that are multiples of
+// 16 and tensors whose offsets and strides are multiples of 8 halves (16-byte rows), on
+// adapters with f16→f32 16×16×16 matrices and subgroups of exactly 32
+// (src/backend/webgpu/launchers/flash_attention_sgmat.ts picks the pipeline).
 //
 // A workgroup of 4 subgroups owns 64 consecutive query positions of one query head (rows
-// 16·sg .. 16·sg+15 per subgroup) and walks the block's key range in tiles of 16 keys, twice:
-//   pass 1: S = Q·Kᵀ (subgroupMatrixMultiplyAccumulate over D/16 slices), scaled and
-//           softcapped, masked, reduced to the exact row max m (sink included);
-//   pass 2: the same S again, p = exp(s − m) (0 where masked) — every weight evaluated once
-//           at the final max, so there is no rescale at all (the R = 0 case of the bound in
-//           src/ops/flash_attention_forward/bounds.ts) — l = Σ p in f32, P rounded to f16
-//           (bounds.ts counts that rounding for f16) and O[j] += P · V[:, 16j..16j+15].
-// WGSL subgroup matrices have no per-row access, which is why the softmax is not online:
-// the extra Q·Kᵀ costs half the matrix work again, where rescaling O would need a round trip
-// through workgroup memory per tile. Every matrix loads from workgroup memory: the
-// subgroup's Q rows once (slice by slice through its 16×16 f16 stage, zeros past the last
-// row, then held as MAXD/16 left fragments), each tile's K and then V rows (one buffer, zeros
-// past the block's last key: keys outside the range never reach S or P·V, not even as 0·NaN).
-// Loads straight from the tensors would not do: Dawn's robustness skips a whole matrix load
-// that may cross the end of its binding (measured on an H100: ragged shapes read zeros).
-// Masked keys inside the range have p = 0 exactly. A lane of a subgroup owns half of one row
-// (lane / 2): 8 of its 16 scores per tile.
-// Head dims, varlen, sinks and softcap are runtime values (Params, as fa_forward.wgsl);
-// MAXD (64, 128, 256) bounds D and Dv for the fragment arrays and the K/V tile.
+// 16·sg .. 16·sg+15 per subgroup) and walks the block's key range in tiles of BK keys, FA-2
+// style with a lazy online softmax:
+//   S = Q·Kᵀ for the tile (Q held as D/16 left fragments, K staged in workgroup memory), into
+//   the subgroup's f32 stage; each lane owns half of one row (BK/2 scores): scale, softcap,
+//   mask, the tile's row max; the running max m moves only when the tile's max exceeds it by
+//   more than TAU (bounds.ts RESCALE_SLACK), so p = exp(s − m) ≤ e^TAU always fits f16;
+//   P rounded to f16 (the hardware conversion) into the subgroup's P stage, l += Σ p in f32;
+//   when some row's m moved after it had weights (workgroup-uniform through an atomic count
+//   and workgroupUniformLoad), every O fragment goes through the stage once to be scaled
+//   row by row (WGSL subgroup matrices have no per-row access) — rare after the first tiles;
+//   O += P·V (V staged like K).
+// Every loop over fragments is unrolled by the preprocessor (common/frags.wgsl): fragments
+// are named variables and every matrix offset and stride is a constant expression of sg, so
+// Dawn's robustness transform proves the loads in range. D, DV, BK are pipeline constants.
+// Workgroup arrays are multiples of 16 bytes (test/wgsl checks), so each starts 16-byte
+// aligned whatever order the driver places them in (16×16 f16 loads may use ldmatrix).
+// Keys outside the block's range never reach S or P·V (zeros in the tiles; masked scores
+// give p = 0 exactly); head dims, varlen, sinks and softcap as fa_forward.wgsl.
+// Defines: D, DV, NQ = D/16, NV = DV/16, BK (16, 32 or 64), NKF = BK/16, NSG (subgroups: 4 or
+// 8), KV_SHARED (V reuses the K tile's buffer, for adapters with little workgroup memory), KT
+// (that buffer's halves), STAGE (0; 1..3 leave parts out for bench --fa-ceiling only: results
+// are wrong then).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 
-#ifndef MAXD
-#define MAXD 128
+// Defaults (D = Dv = 64, 4 subgroups, 32-key tiles) so the file compiles on its own.
+#ifndef D
+#define D 64
+#define DV 64
+#define NQ 4
+#define NV 4
+#define BK 32
+#define NKF 2
+#define NSG 4
+#define KT 2304
 #endif
 
-const NSG: u32 = 4u;
-const WG: u32 = 128u;
-const BQ: u32 = 64u;
-const BK: u32 = 16u;
-const NF: u32 = MAXD / 16;
+const WG: u32 = NSG * 32u;
+const BQ: u32 = NSG * 16u;
+// Padded tile rows (8 halves): 16-byte aligned, and consecutive rows start in different banks.
+const LDK: u32 = D + 8u;
+const LDV: u32 = DV + 8u;
+// Per subgroup: the f32 stage (16 rows × BK scores, or one 16×16 O fragment) and the f16 P
+// stage (16 × BK, or one 16×16 Q slice).
+const SSZ: u32 = 16u * BK;
+const PSZ: u32 = 16u * BK;
+const HB: u32 = BK / 2u;
+const TAU: f32 = 8.0;
 const LOWEST: f32 = -0x1.fffffep+127f;
 
 #include "common/convert.wgsl"
 #include "loss/softcap.wgsl"
 
-@group(0) @binding(0) var<storage, read> q: array<f16>;
-@group(0) @binding(1) var<storage, read> k: array<f16>;
-@group(0) @binding(2) var<storage, read> v: array<f16>;
+@group(0) @binding(0) var<storage, read> q: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> k: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> v: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read_write> o: array<u32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(5) var<storage, read> sinks: array<f32>;
@@ -68,15 +71,19 @@ const LOWEST: f32 = -0x1.fffffep+127f;
 @group(0) @binding(8) var<uniform> p: Params;
 #include "attention/fa_rows.wgsl"
 
-// Per subgroup: S (and at the end each O fragment) as f32 16×16; P (first the Q slices) as
-// f16 16×16.
-var<workgroup> stage: array<f32, NSG * 256u>;
-var<workgroup> pstage: array<f16, NSG * 256u>;
-// The K tile [key][d] (row stride d), then the V tile [key][dv] (row stride dv).
-var<workgroup> kvtile: array<f16, BK * MAXD>;
-// fa_validate.wgsl's flags, each padded to 16 bytes (see the top: placement).
+var<workgroup> ktile: array<f16, KT>;
+#if KV_SHARED
+#define VT ktile
+#else
+var<workgroup> vtile: array<f16, BK * LDV>;
+#define VT vtile
+#endif
+var<workgroup> stage: array<f32, NSG * SSZ>;
+var<workgroup> pstage: array<f16, NSG * PSZ>;
+// fa_validate.wgsl's flags and the rescale counts (one per tile parity), each padded to 16 bytes.
 var<workgroup> cu_bad_count16: array<atomic<u32>, 4>;
 var<workgroup> cu_bad_flag16: array<u32, 4>;
+var<workgroup> rescale_count: array<atomic<u32>, 4>;
 
 // The scaled (softcapped) score, or LOWEST where key j is not visible to the row.
 fn score(x: f32, j: i32, live: bool, g: RowGeom) -> f32 {
@@ -106,6 +113,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let r_last = min(r_first + BQ, p.rows) - 1u;
   let kstart = row_geom(r_first * p.group + hg, bz, kvh, cu_ok).lo;
   let kend = row_geom(r_last * p.group + hg, bz, kvh, cu_ok).hi;
+  // For the mask-free tiles: every row of the block a live query, the largest lo, the smallest hi.
+  let block_full = cu_ok && r_first + BQ <= p.rows;
+  let lo_last = row_geom(r_last * p.group + hg, bz, kvh, cu_ok).lo;
+  let hi_first = row_geom(r_first * p.group + hg, bz, kvh, cu_ok).hi;
 
   let sg = sg_id % NSG;
   let row = sg_lane / 2u;
@@ -117,102 +128,112 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let kb = p.k_base + bz * p.k_sb + kvh * p.k_sh;
   let vb = p.v_base + bz * p.v_sb + kvh * p.v_sh;
 
-  // The subgroup's Q rows as NF left fragments: 16 columns at a time through its P stage.
-  var qf: array<subgroup_matrix_left<f16, 16, 16>, NF>;
-  for (var i = 0u; i < NF; i = i + 1u) {
-    if (i * 16u < p.d) {
-      for (var c = 0u; c < 8u; c = c + 1u) {
-        let col = half * 8u + c;
-        var x = f16(0.0);
-        if (live) {
-          x = q[g.q + i * 16u + col];
-        }
-        pstage[sg * 256u + row * 16u + col] = x;
-      }
-      workgroupBarrier();
-      qf[i] = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&pstage, sg * 256u, 16u);
-      workgroupBarrier();
-    }
-  }
+#include "common/frags.wgsl" (FRAG=attention/fa_sg_qdecl.wgsl, N=NQ, DST=qf)
+#include "common/frags.wgsl" (FRAG=attention/fa_sg_qload.wgsl, N=NQ, SRC=q, DST=qf, OFF=g.q)
+#include "common/frags.wgsl" (FRAG=attention/fa_sg_odecl.wgsl, N=NV, ACC=o)
 
-  // Pass 1: the row max (the sink counts as a logit).
+  // The sink counts as a logit: it starts the running max, and l with weight 1 (one lane).
   var m = LOWEST;
+  var l = 0.0;
   if (p.has_sinks != 0u && live && !g.pad) {
     m = sinks[p.sink_base + h];
+    l = select(0.0, 1.0, half == 0u);
   }
+  var parity = 0u;
   for (var k0 = kstart; k0 <= kend; k0 = k0 + i32(BK)) {
-#include "attention/fa_sgmat_s.wgsl"
-    for (var c = 0u; c < 8u; c = c + 1u) {
-      let col = half * 8u + c;
-      m = max(m, score(stage[sg * 256u + row * 16u + col], k0 + i32(col), live, g));
+    workgroupBarrier();
+#if STAGE >= 2
+    // The ceiling stages without tile loads still bind k and v (a read that never happens).
+    if (p.groups == 0xffffffffu) {
+      ktile[0] = bitcast<vec2<f16>>(k[0].x).x + bitcast<vec2<f16>>(v[0].x).x;
     }
-  }
-  m = max(m, subgroupShuffleXor(m, 1u));
+#else
+#include "attention/fa_sg_tile.wgsl" (NAME=k, ARR=ktile, LD=LDK, DW=(D / 8u))
+#if !KV_SHARED
+#include "attention/fa_sg_tile.wgsl" (NAME=v, ARR=vtile, LD=LDV, DW=(DV / 8u))
+#endif
+#endif
+    workgroupBarrier();
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NKF, LEFT=qf, TILE=ktile, LD=LDK, NL=NQ, DST=stage, STRIDE=BK)
+    workgroupBarrier();
 
-  // Pass 2: weights at the final max, their sum and P·V.
-  var l = 0.0;
-  if (p.has_sinks != 0u && live && !g.pad && half == 0u) {
-    l = exp(sinks[p.sink_base + h] - m);
-  }
-  var acc: array<subgroup_matrix_result<f32, 16, 16>, NF>;
-  for (var j = 0u; j < NF; j = j + 1u) {
-    acc[j] = subgroup_matrix_result<f32, 16, 16>();
-  }
-  for (var k0 = kstart; k0 <= kend; k0 = k0 + i32(BK)) {
-#include "attention/fa_sgmat_s.wgsl"
-    for (var c = 0u; c < 8u; c = c + 1u) {
-      let col = half * 8u + c;
-      let x = score(stage[sg * 256u + row * 16u + col], k0 + i32(col), live, g);
+    // The lane's half row: scores, the tile's row max, the lazy max update, weights. A tile
+    // whose every key is visible to every row of the block (workgroup-uniform: lo grows and
+    // hi grows with the row) skips the mask.
+    let full = block_full && k0 >= lo_last && k0 + i32(BK) - 1 <= hi_first;
+    var sc: array<f32, HB>;
+    var mt = LOWEST;
+#if STAGE == 1 || STAGE == 3
+    mt = 0.0;
+#else
+    if (full) {
+      for (var c = 0u; c < HB; c = c + 1u) {
+        var x = p.scale * stage[sg * SSZ + row * BK + half * HB + c];
+        if (p.has_cap != 0u) {
+          x = softcap(x, p.cap, p.inv_cap).x;
+        }
+        sc[c] = x;
+        mt = max(mt, x);
+      }
+    } else {
+      for (var c = 0u; c < HB; c = c + 1u) {
+        let col = half * HB + c;
+        sc[c] = score(stage[sg * SSZ + row * BK + col], k0 + i32(col), live, g);
+        mt = max(mt, sc[c]);
+      }
+    }
+#endif
+    mt = max(mt, subgroupShuffleXor(mt, 1u));
+    var alpha = 1.0;
+    if (mt > m + TAU) {
+      // exp(LOWEST − mt) = 0: a row that had nothing (l = 0, O = 0) stays so.
+      alpha = exp(m - mt);
+      if (m != LOWEST) {
+        atomicAdd(&rescale_count[parity], 1u);
+      }
+      m = mt;
+      l = l * alpha;
+    }
+#if STAGE == 1 || STAGE == 3
+    for (var c = 0u; c < HB; c = c + 1u) {
+      pstage[sg * PSZ + row * BK + half * HB + c] = f16(0.015625);
+    }
+    l = l + 1.0;
+#else
+    for (var c = 0u; c < HB; c = c + 1u) {
+      let x = sc[c];
+      // Masked scores (LOWEST) give exactly 0; in a full tile none is.
       let pe = select(0.0, exp(x - m), x != LOWEST);
       l = l + pe;
-      // Exact round-to-nearest-even (WGSL's f16() may round either way; the bound counts one
-      // rounding to nearest).
-      pstage[sg * 256u + row * 16u + col] = bitcast<vec2<f16>>(f32_to_f16(pe)).x;
+      // The hardware conversion: WGSL lets it round either way (one of the two neighbours),
+      // which the f16 bound counts (bounds.ts: faithful rounding of P), at a tenth of the ALU
+      // work of an exact round-to-nearest-even in integer ops.
+      pstage[sg * PSZ + row * BK + half * HB + c] = f16(pe);
     }
-    // The V tile replaces the K tile (every subgroup is past its S: the barrier in fa_sgmat_s).
-    // 8 consecutive halves per invocation, as the K tile (fa_sgmat_s.wgsl says why).
-    for (var t = lid; t < BK * p.dv / 8u; t = t + WG) {
-      let e = t * 8u;
-      let j = k0 + i32(e / p.dv);
-      for (var c = 0u; c < 8u; c = c + 1u) {
-        var x = f16(0.0);
-        if (j <= kend) {
-          x = v[vb + u32(j) * p.v_ss + e % p.dv + c];
-        }
-        kvtile[e + c] = x;
-      }
+#endif
+#if KV_SHARED && STAGE < 2
+    // Every subgroup is past its S (the barrier above): V replaces K.
+#include "attention/fa_sg_tile.wgsl" (NAME=v, ARR=ktile, LD=LDV, DW=(DV / 8u))
+#endif
+    // A barrier (P, V visible) that also makes the rescale decision workgroup-uniform.
+    let rescale = workgroupUniformLoad(&rescale_count[parity]) != 0u;
+    if (lid == 0u) {
+      // The other parity's count was last read before this tile's first barrier.
+      atomicStore(&rescale_count[parity ^ 1u], 0u);
     }
-    workgroupBarrier();
-    let pm = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>(&pstage, sg * 256u, 16u);
-    for (var j = 0u; j < NF; j = j + 1u) {
-      if (j * 16u < p.dv) {
-        let vm = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>(&kvtile, j * 16u, p.dv);
-        acc[j] = subgroupMatrixMultiplyAccumulate(pm, vm, acc[j]);
-      }
+    if (rescale) {
+#include "common/frags.wgsl" (FRAG=attention/fa_sg_rescale.wgsl, N=NV)
     }
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NKF, PSTRIDE=BK, RT=VT, RLD=LDV, NR=NV, ACC=o)
+    parity = parity ^ 1u;
   }
   l = l + subgroupShuffleXor(l, 1u);
 
-  // o = O / l through the stage, 8 columns per lane as 4 packed words (exact RNE).
+  // o = O / l, lse = m + log l.
   let nan = quiet_nan(lid);
   let empty = l == 0.0;
   workgroupBarrier();
-  for (var j = 0u; j < NF; j = j + 1u) {
-    if (j * 16u < p.dv) {
-      subgroupMatrixStore<row_major>(&stage, sg * 256u, acc[j], 16u);
-      workgroupBarrier();
-      if (in_rows) {
-        for (var c = 0u; c < 8u; c = c + 2u) {
-          let col = half * 8u + c;
-          var x = vec2<f32>(stage[sg * 256u + row * 16u + col], stage[sg * 256u + row * 16u + col + 1u]) / l;
-          x = select(x, vec2<f32>(0.0), empty);
-          x = select(x, vec2<f32>(nan), !cu_ok);
-          o[(g.o + j * 16u + col) / 2u] = f32_to_f16(x.x) | (f32_to_f16(x.y) << 16u);
-        }
-      }
-      workgroupBarrier();
-    }
-  }
+#include "common/frags.wgsl" (FRAG=attention/fa_sg_out.wgsl, N=NV)
   if (in_rows && half == 0u) {
     let ninf = bitcast<f32>(0xff800000u | (lid & 0u));
     lse[g.lse] = select(select(m + log(l), ninf, empty), nan, !cu_ok);

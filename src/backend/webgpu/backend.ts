@@ -8,7 +8,13 @@ import type { Capabilities, KernelBackend } from '../interface.js';
 import { openDevice, type WebGpuOptions } from './device.js';
 import { TIERS, type AdapterTraits, type GpuStorage, type LaunchContext, type WebGpuTier } from './launch.js';
 import { LAUNCHERS } from './launchers/index.js';
+import { TapeRecorder, type Tape } from './launch_tape.js';
+import { reshapeOwned } from '../view.js';
 import { Runtime } from './runtime.js';
+import { tuning } from './tuning.js';
+
+/** Recordings of one plan that may be spoiled before the launcher is left to run every call (launch_tape.ts). */
+const TAPE_TRIES = 3;
 
 /**
  * The webgpu backend: WGSL kernels through Dawn. Ops record into one open batch that is
@@ -22,6 +28,19 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   readonly adapter: AdapterTraits;
   /** Outputs allocated by the launch in progress (freed if it throws). */
   #made: Tensor[] = [];
+  /**
+   * Launch tapes per plan, keyed on the plan's output infos (one object per plan, base.ts),
+   * or the number of spoiled recordings so far (launch_tape.ts).
+   */
+  #tapes = new WeakMap<object, { tape?: Tape; tier: string; options: unknown; spoiled: number }>();
+  /**
+   * Whether plans' launches are recorded and replayed (launch_tape.ts). PMETAL_LAUNCH_TAPE=0
+   * turns it off for the backend's life (read once here: the launcher then runs every call,
+   * as before tapes); `bench --host` flips it to time both.
+   */
+  launchTapes = typeof process === 'undefined' || process.env.PMETAL_LAUNCH_TAPE !== '0';
+  /** Launches recorded, replayed, and recordings spoiled (with the last reason): tests and `bench --host` read them. */
+  readonly tapeStats = { recorded: 0, replayed: 0, spoiled: 0, lastSpoil: '' };
 
   static async create(options?: WebGpuOptions): Promise<WebGpuBackend> {
     return new WebGpuBackend(new Runtime(await openDevice(options)));
@@ -40,8 +59,17 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
       buffer: (t) => t.storage<GpuStorage>('webgpu').buffer,
       // Kernels write every element of their outputs: no clear (a full memset per call otherwise).
       output: (info: TensorInfo) => {
-        const t = this.newTensor(info, this.outputStorage(info, rt.op ?? 'webgpu'));
+        // An output is a slot of its own on a tape, not a scratch buffer.
+        const tape = rt.tape;
+        rt.tape = undefined;
+        let t: Tensor;
+        try {
+          t = this.newTensor(info, this.outputStorage(info, rt.op ?? 'webgpu'));
+        } finally {
+          rt.tape = tape;
+        }
         this.#made.push(t);
+        tape?.output(info, t, t.storage<GpuStorage>('webgpu').buffer);
         return t;
       },
     };
@@ -126,14 +154,113 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     this.rt.op = op;
     this.#made = [];
     try {
-      return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
+      if (!this.launchTapes) return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
+      const memo = this.#tapes.get(outputs);
+      const t = memo?.tape && memo.tier === tier && memo.options === options && !this.rt.trace ? this.#replayable(memo.tape, inputs) : undefined;
+      if (t) {
+        this.tapeStats.replayed++;
+        return this.#replay(t.tape, t.buffers, inputs);
+      }
+      if (this.rt.trace || (memo && !memo.tape && memo.spoiled >= TAPE_TRIES)) return LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
+      return this.#record(op, tier, inputs, options, outputs, memo);
     } catch (e) {
       for (const t of this.#made) t.dispose();
       throw e;
     } finally {
       this.rt.op = undefined;
+      this.rt.tape = undefined;
       this.#made = [];
     }
+  }
+
+  /**
+   * Runs the launcher with a tape recording it; the tape becomes the plan's unless spoiled.
+   * A spoiled recording leaves a plan's earlier tape in place (a call with aliased inputs
+   * does not cost the plan its tape) and otherwise counts towards TAPE_TRIES.
+   */
+  #record(op: OpName, tier: string, inputs: Record<string, Tensor>, options: unknown, outputs: Record<string, TensorInfo>, memo: { tape?: Tape; spoiled: number } | undefined): Record<string, Tensor> {
+    const ins = Object.keys(inputs).map((name) => {
+      const s = inputs[name].storage<GpuStorage>('webgpu');
+      return { name, tensor: inputs[name], buffer: s.buffer, bytes: this.rt.sizeOf(s.buffer) };
+    });
+    const rec = new TapeRecorder(ins, (b) => this.rt.leaseOf(b));
+    const generation = this.rt.cache.generation;
+    this.rt.tape = rec;
+    const out = LAUNCHERS[op]!.launch(this.#ctx, tier as WebGpuTier, inputs, options, outputs);
+    this.rt.tape = undefined;
+    const tape = rec.finish(out, (t) => ((t as Tensor).disposed ? undefined : (t as Tensor).storage<GpuStorage>('webgpu').buffer), tuning().key, generation);
+    if (tape) this.tapeStats.recorded++;
+    else {
+      this.tapeStats.spoiled++;
+      this.tapeStats.lastSpoil = `[${op}] ${rec.spoiled}`;
+    }
+    if (tape) this.#tapes.set(outputs, { tape, tier, options, spoiled: 0 });
+    else if (!memo?.tape) this.#tapes.set(outputs, { tape: undefined, tier, options, spoiled: (memo?.spoiled ?? 0) + 1 });
+    return out;
+  }
+
+  /** This call's buffers for `tape` (inputs, then its fixed buffers), or undefined where a replay would not be the same launch (launch_tape.ts). */
+  #replayable(tape: Tape, inputs: Record<string, Tensor>): { tape: Tape; buffers: GPUBuffer[] } | undefined {
+    if (tape.tuningKey !== tuning().key || tape.pipelineGeneration !== this.rt.cache.generation) return undefined;
+    const buffers = new Array<GPUBuffer>(tape.refs);
+    const ti = tape.inputs;
+    for (let i = 0; i < ti.length; i++) {
+      const t = inputs[ti[i].name];
+      if (!t) return undefined;
+      const b = t.storage<GpuStorage>('webgpu').buffer;
+      if (this.rt.sizeOf(b) !== ti[i].bytes) return undefined;
+      for (let j = 0; j < i; j++) if (buffers[j] === b) return undefined; // aliased inputs: the launcher decides
+      buffers[i] = b;
+    }
+    for (const f of tape.fixed) {
+      if (this.rt.leaseOf(f.buffer) !== f.lease) return undefined;
+      buffers[f.ref] = f.buffer;
+    }
+    return { tape, buffers };
+  }
+
+  /** Replays a tape: allocations, frees, clears, copies and dispatches in the recorded order, on this call's buffers. */
+  #replay(tape: Tape, buffers: GPUBuffer[], inputs: Record<string, Tensor>): Record<string, Tensor> {
+    const rt = this.rt;
+    const tensors: (Tensor | undefined)[] = [];
+    for (const s of tape.steps) {
+      switch (s.k) {
+        case 'dispatch':
+          rt.replayDispatch(s.d, buffers);
+          break;
+        case 'out': {
+          const t = this.#ctx.output(s.info);
+          tensors[s.ref] = t;
+          buffers[s.ref] = t.storage<GpuStorage>('webgpu').buffer;
+          break;
+        }
+        case 'buf':
+          buffers[s.ref] = rt.createBuffer(s.bytes);
+          break;
+        case 'free': {
+          const t = tensors[s.ref];
+          if (t) t.dispose();
+          else rt.releaseBuffer(buffers[s.ref]);
+          break;
+        }
+        case 'clear':
+          rt.clear(buffers[s.ref], s.offset, s.size);
+          break;
+        case 'copy':
+          rt.copy(buffers[s.src], s.srcOffset, buffers[s.dst], s.dstOffset, s.bytes);
+          break;
+        case 'upload':
+          rt.upload(buffers[s.ref], s.data, s.offset);
+          break;
+      }
+    }
+    // A result is an 'out' slot or, for an op updating in place, an input (refs 0…n-1 are the inputs).
+    const out: Record<string, Tensor> = {};
+    for (const r of tape.results) {
+      const t = tensors[r.ref] ?? inputs[tape.inputs[r.ref].name];
+      out[r.key] = r.shape ? reshapeOwned(t, r.shape) : t;
+    }
+    return out;
   }
 
   capabilities(): Capabilities {

@@ -19,6 +19,8 @@ export class BindGroupCache {
   #byBuffer = new Map<number, Set<string>>();
   hits = 0;
   misses = 0;
+  /** Bumped whenever a group leaves the cache: one held elsewhere (a launch tape's last group) is only reused while it is unchanged. */
+  generation = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -60,6 +62,7 @@ export class BindGroupCache {
   }
 
   #drop(key: string): void {
+    this.generation++;
     this.#groups.delete(key);
     // The key names its buffers: `layout|binding:id:offset:size|…`.
     for (const part of key.split('|').slice(1)) this.#byBuffer.get(Number(part.split(':')[1]))?.delete(key);
@@ -75,6 +78,7 @@ export class BindGroupCache {
   }
 
   clear(): void {
+    this.generation++;
     this.#groups.clear();
     this.#byBuffer.clear();
   }

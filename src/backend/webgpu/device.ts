@@ -123,5 +123,17 @@ export async function openDevice(options?: WebGpuOptions): Promise<OpenedDevice>
     if (info.reason !== 'destroyed') forget();
   });
   const configs = (info as unknown as { subgroupMatrixConfigs?: unknown[] }).subgroupMatrixConfigs ?? [];
-  return { gpu, adapter, device, name, features: new Set(device.features as unknown as Set<string>), limits: device.limits, subgroupMatrixConfigs: [...configs] };
+  return { gpu, adapter, device, name, features: new Set(device.features as unknown as Set<string>), limits: plainLimits(device.limits), subgroupMatrixConfigs: [...configs] };
+}
+
+/**
+ * The device's limits as a plain object. Dawn's GPUSupportedLimits answers each read through
+ * a native getter (~0.15 µs on the 2-core CI box); a small op's launch reads a dozen of them,
+ * and the limits of a device never change.
+ */
+function plainLimits(l: GPUSupportedLimits): GPUSupportedLimits {
+  const out: Record<string, unknown> = {};
+  for (const k in l) out[k] = (l as unknown as Record<string, unknown>)[k];
+  // Not frozen: tests wrap it in a Proxy that lowers some limits (a frozen property's get trap must return its value).
+  return out as unknown as GPUSupportedLimits;
 }

@@ -9,7 +9,7 @@ import type { Dispatch } from './runtime.js';
  * read(). Checked here, the call that asked for it throws (naming the op), and the batch
  * goes on unharmed.
  */
-export function checkDispatch(d: Dispatch, op: string, limits: GPUSupportedLimits, writable: ReadonlySet<number>): void {
+export function checkDispatch(d: Dispatch, op: string, limits: GPUSupportedLimits, writable: ReadonlySet<number>, sizeOf: (b: GPUBuffer) => number = (b) => b.size): void {
   const where = () => `(pipeline ${pipelineKey(d.pipeline)})`;
   const max = limits.maxComputeWorkgroupsPerDimension;
   const wg = [d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1];
@@ -22,12 +22,13 @@ export function checkDispatch(d: Dispatch, op: string, limits: GPUSupportedLimit
   const seen = new Map<number, { buffer: GPUBuffer; begin: number; end: number }>();
   for (const b of d.bindings) {
     const offset = b.offset ?? 0;
-    const size = b.size ?? b.buffer.size - offset;
+    const bufSize = sizeOf(b.buffer);
+    const size = b.size ?? bufSize - offset;
     const at = `[${op}] binding ${b.binding}`;
     if (seen.has(b.binding)) throw new GpuValidationError(`${at}: bound twice ${where()}`);
     if (!Number.isInteger(offset) || offset < 0 || offset % align !== 0) throw new GpuValidationError(`${at}: offset ${offset} is not a multiple of minStorageBufferOffsetAlignment (${align}) ${where()}`);
     if (!Number.isInteger(size) || size <= 0 || size % 4 !== 0) throw new GpuValidationError(`${at}: size ${size} is not a positive multiple of 4 bytes ${where()}`);
-    if (offset + size > b.buffer.size) throw new GpuValidationError(`${at}: bytes [${offset}, ${offset + size}) run past the end of its ${b.buffer.size}-byte buffer ${where()}`);
+    if (offset + size > bufSize) throw new GpuValidationError(`${at}: bytes [${offset}, ${offset + size}) run past the end of its ${bufSize}-byte buffer ${where()}`);
     if (size > bindLimit) {
       throw new LimitError(`${at}: a window of ${size} bytes is over maxStorageBufferBindingSize (${bindLimit}) of this device ${where()}; the operand is too large for one binding: split the call (smaller rows or batches)`);
     }

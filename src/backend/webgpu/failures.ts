@@ -35,6 +35,16 @@ export class FailureLog {
     this.#leases.set(buf, {});
   }
 
+  /** Ends the tenure of `buf` (released to the pool): a later lookup sees none, or a new one. */
+  end(buf: GPUBuffer): void {
+    this.#leases.delete(buf);
+  }
+
+  /** The current lease of `buf`, if it has one (a launch tape checks a fixed buffer's tenure with it). */
+  current(buf: GPUBuffer): Lease | undefined {
+    return this.#leases.get(buf);
+  }
+
   /** The current lease of `buf` (buffers made outside createBuffer get one on first use). */
   lease(buf: GPUBuffer): Lease {
     let l = this.#leases.get(buf);

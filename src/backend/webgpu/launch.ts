@@ -59,7 +59,7 @@ export function windowOf(ctx: LaunchContext, t: Tensor, binding: number, start: 
   const offset = Math.floor(begin / align) * align;
   const end = Math.ceil(((start + count) * e) / 4) * 4;
   const buf = ctx.buffer(t);
-  return { b: { binding, buffer: buf, offset, size: Math.min(end, buf.size) - offset }, base: (begin - offset) / e };
+  return { b: { binding, buffer: buf, offset, size: Math.min(end, ctx.rt.sizeOf(buf)) - offset }, base: (begin - offset) / e };
 }
 
 /** The largest window a launcher may bind: maxStorageBufferBindingSize less what aligning a window's start down can add. */

@@ -52,9 +52,13 @@ export class ParamsPool {
 
   /** The slot holding `data`'s bytes, for a dispatch of the open batch. */
   reserve(data: ArrayBuffer): UniformSlot {
+    return this.reserveKeyed(paramsKey(data), data);
+  }
+
+  /** reserve(), with `key` = paramsKey(data) computed once by the caller (a launch tape keeps it). */
+  reserveKeyed(key: string, data: ArrayBuffer): UniformSlot {
     const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
     if (size > this.align) throw new RangeError(`a Params block of ${size} bytes exceeds the ${this.align}-byte slot`);
-    const key = keyOf(data);
     let s = this.#slots.get(key);
     if (s) {
       this.#slots.delete(key); // re-insert: most recently used last
@@ -112,9 +116,7 @@ export class ParamsPool {
 }
 
 /** The bytes as a string key (Params blocks are a few dozen bytes: 16-bit chars are cheap). */
-function keyOf(data: ArrayBuffer): string {
-  const u = new Uint16Array(data, 0, data.byteLength >> 1);
-  let s = '';
-  for (let i = 0; i < u.length; i++) s += String.fromCharCode(u[i]);
-  return s;
+export function paramsKey(data: ArrayBuffer): string {
+  // One call, not a concatenation per character (a flat string, no rope to flatten at the lookup).
+  return String.fromCharCode.apply(null, new Uint16Array(data, 0, data.byteLength >> 1) as unknown as number[]);
 }

@@ -26,6 +26,22 @@ export function pipelineKey(s: PipelineSpec): string {
   return `${s.shader.replace(/\.wgsl$/, '')}${s.entry && s.entry !== 'main' ? `#${s.entry}` : ''}|${d}|${o}${t ? `|${t}` : ''}`;
 }
 
+/** The cache's unsorted key: every field of the spec and the tuning switches, tagged so no two specs collide. */
+function fastKey(s: PipelineSpec): string {
+  let k = `${s.shader}#${s.entry ?? ''}|${tuning().key}|D`;
+  const d = s.defines;
+  for (const n in d) {
+    const v = d[n];
+    k += `,${n}=${typeof v === 'string' ? JSON.stringify(v) : String(v)}`; // a string quoted: no value can pass for another's separators
+  }
+  const o = s.overrides;
+  if (o) {
+    k += '|O';
+    for (const n in o) k += `,${n}=${o[n]}`;
+  }
+  return k;
+}
+
 export function shaderSource(s: PipelineSpec) {
   return preprocess(WGSL, s.shader, { ...DT_CODES, ...s.defines });
 }
@@ -45,7 +61,15 @@ export interface PipelineEntry {
 
 export class PipelineCache {
   #cache = new Map<string, PipelineEntry>();
+  /**
+   * The same entries under a key built without sorting (the spec's fields in the launcher's
+   * own order, which is fixed per code path): pipelineKey's sort and joins cost ~1.5 µs, paid
+   * for every dispatch otherwise. Several fast keys may name one entry.
+   */
+  #fast = new Map<string, PipelineEntry>();
   #pending: Promise<void>[] = [];
+  /** Bumped whenever an entry is dropped (a broken pipeline): what holds an entry checks it is current. */
+  generation = 0;
   constructor(private readonly device: GPUDevice) {}
 
   get size(): number {
@@ -57,9 +81,15 @@ export class PipelineCache {
   }
 
   entry(s: PipelineSpec): PipelineEntry {
+    const fk = fastKey(s);
+    const fast = this.#fast.get(fk);
+    if (fast) return fast;
     const key = pipelineKey(s);
     const hit = this.#cache.get(key);
-    if (hit) return hit;
+    if (hit) {
+      this.#fast.set(fk, hit);
+      return hit;
+    }
     const src = shaderSource(s);
     const dbg = process.env.PMETAL_PRINT_SHADER;
     if (dbg && key.includes(dbg)) process.stderr.write(`// ---- ${key}\n${src.code}\n`);
@@ -76,6 +106,7 @@ export class PipelineCache {
     const pipeline = this.device.createComputePipeline({ layout: 'auto', label: key, compute: { module, entryPoint: s.entry ?? 'main', constants: s.overrides ?? {} } });
     const e = { key, pipeline, layout: pipeline.getBindGroupLayout(0) };
     this.#cache.set(key, e);
+    this.#fast.set(fk, e);
     return e;
   }
 
@@ -88,7 +119,11 @@ export class PipelineCache {
     if (bad) {
       // A broken pipeline must not stay cached: the next call recompiles and fails again.
       const key = ((bad as PromiseRejectedResult).reason as ShaderCompileError).key;
-      if (key) this.#cache.delete(key);
+      if (key) {
+        this.#cache.delete(key);
+        this.#fast.clear();
+        this.generation++;
+      }
       throw (bad as PromiseRejectedResult).reason;
     }
   }

@@ -3,7 +3,8 @@ import type { OpenedDevice } from './device.js';
 import { BindGroupCache } from './bind_groups.js';
 import { checkDispatch, writableBindings } from './dispatch_check.js';
 import { FailureLog, type Lease, type Recorded } from './failures.js';
-import { ParamsPool } from './params_pool.js';
+import type { TapeDispatch, TapeRecorder } from './launch_tape.js';
+import { ParamsPool, paramsKey } from './params_pool.js';
 import { PipelineCache, type PipelineSpec } from './pipelines.js';
 import { refreshTuning } from './tuning.js';
 
@@ -28,6 +29,8 @@ const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 /** Freed buffers kept for reuse, in bytes: enough for a few LLM-sized activations (4 GiB). */
 const POOL_LIMIT_BYTES = 4 * 2 ** 30;
 const MAX_QUERIES = 4096;
+/** Bind groups a launch tape's dispatch remembers (launch_tape.ts). */
+const RECENT_GROUPS = 4;
 /** Uploads are staged in pieces of this size… */
 const UPLOAD_PIECE = 64 * 2 ** 20;
 /** …and the batch is submitted (freeing the pieces) once this much is staged. */
@@ -52,10 +55,18 @@ export class Runtime {
   readonly cache: PipelineCache;
   readonly timestamps: boolean;
   #pool = new Map<number, GPUBuffer[]>();
+  /** Byte size of each buffer this runtime made: GPUBuffer.size is a native getter (~0.15 µs), read per binding per call otherwise. */
+  #sizes = new WeakMap<GPUBuffer, number>();
   #pooledBytes = 0;
+  /** Storage buffers made by createBuffer and not yet destroyed (the pool's included): GPU memory the backend holds for tensors. */
+  #storage = new WeakSet<GPUBuffer>();
+  #memory = { live: 0, peakLive: 0, allocated: 0, peakAllocated: 0 };
   #encoder?: GPUCommandEncoder;
   /** The compute pass consecutive dispatches share (each dispatch is its own usage scope, so Dawn still orders them). */
   #pass?: GPUComputePassEncoder;
+  /** What the open pass has bound: a dispatch that repeats it skips the native call (~0.6–0.9 µs each in dawn.node). */
+  #passPipeline?: GPUComputePipeline;
+  #passGroup?: GPUBindGroup;
   #uniforms: ParamsPool;
   /** Bind groups per (pipeline, buffer windows, Params slot): see bind_groups.ts. */
   readonly bindGroups: BindGroupCache;
@@ -78,6 +89,8 @@ export class Runtime {
   trace?: Dispatch[];
   /** The op being recorded (the backend sets it around a launch): names errors and failed submissions. */
   op?: string;
+  /** While a launch is being recorded for replay (launch_tape.ts), what it does is noted here. */
+  tape?: TapeRecorder;
   /** Dispatches recorded since creation (for tests of batching). */
   dispatchCount = 0;
   submitCount = 0;
@@ -152,16 +165,58 @@ export class Runtime {
       if (!free!.length) this.#pool.delete(size);
       this.#pooledBytes -= size;
       this.#log.renew(hit);
+      this.#lend(size);
+      this.tape?.buffer(hit, bytes);
       return hit;
     }
     const buf = this.device.createBuffer({ size, usage: STORAGE_USAGE });
+    this.#storage.add(buf);
+    this.#sizes.set(buf, size);
+    const m = this.#memory;
+    m.allocated += size;
+    m.peakAllocated = Math.max(m.peakAllocated, m.allocated);
     this.#log.renew(buf);
+    this.#lend(size);
+    this.tape?.buffer(buf, bytes);
     return buf;
+  }
+
+  /** `buf.size`, from the table for buffers made here (any other buffer: asked of Dawn). */
+  sizeOf(buf: GPUBuffer): number {
+    return this.#sizes.get(buf) ?? buf.size;
+  }
+
+  #lend(size: number): void {
+    const m = this.#memory;
+    m.live += size;
+    m.peakLive = Math.max(m.peakLive, m.live);
+  }
+
+  /**
+   * Bytes of storage buffers: `live` handed out (tensors, and buffers a caller took with
+   * createBuffer), `allocated` held on the device (live + pooled + released but not yet
+   * destroyed), each with its high-water mark since creation or resetPeakMemory(). Sizes are
+   * the size classes actually allocated; staging, uniform and query buffers are not counted.
+   * What PyTorch calls max_memory_allocated / max_memory_reserved.
+   */
+  get memory(): { readonly liveBytes: number; readonly peakLiveBytes: number; readonly allocatedBytes: number; readonly peakAllocatedBytes: number } {
+    const m = this.#memory;
+    return { liveBytes: m.live, peakLiveBytes: m.peakLive, allocatedBytes: m.allocated, peakAllocatedBytes: m.peakAllocated };
+  }
+
+  /** Starts both high-water marks again from the current amounts (a benchmark phase's own peak). */
+  resetPeakMemory(): void {
+    this.#memory.peakLive = this.#memory.live;
+    this.#memory.peakAllocated = this.#memory.allocated;
   }
 
   releaseBuffer(buf: GPUBuffer): void {
     if (this.#destroyed) return;
-    if (buf.size > this.poolLimit) {
+    this.tape?.released(buf);
+    this.#log.end(buf); // a launch tape that bound it as a fixed buffer sees it gone
+    const size = this.sizeOf(buf);
+    if (this.#storage.has(buf)) this.#memory.live -= size;
+    if (size > this.poolLimit) {
       // Still referenced by the open batch, perhaps: destroy after it is submitted.
       this.#trash.push(buf);
       return;
@@ -170,19 +225,19 @@ export class Runtime {
     // released is the one the next call most likely needs. (Refusing it instead made a
     // workload whose pool had filled with other sizes allocate — and lazily clear — a
     // fresh output on every call: 1 GB softmax outputs ran at 59 ms a call on the H100.)
-    while (this.#pooledBytes + buf.size > this.poolLimit) {
+    while (this.#pooledBytes + size > this.poolLimit) {
       const [oldest, list] = this.#pool.entries().next().value as [number, GPUBuffer[]];
       const victim = list.shift()!;
       if (!list.length) this.#pool.delete(oldest);
-      this.#pooledBytes -= victim.size;
+      this.#pooledBytes -= oldest; // a size class holds buffers of exactly that size
       this.#trash.push(victim);
     }
     // Map order is the release order of size classes: re-inserting moves this one last.
-    const list = this.#pool.get(buf.size) ?? [];
-    this.#pool.delete(buf.size);
+    const list = this.#pool.get(size) ?? [];
+    this.#pool.delete(size);
     list.push(buf);
-    this.#pool.set(buf.size, list);
-    this.#pooledBytes += buf.size;
+    this.#pool.set(size, list);
+    this.#pooledBytes += size;
   }
 
   #batch(): GPUCommandEncoder {
@@ -205,6 +260,7 @@ export class Runtime {
 
   /** Records host data into the batch (through a mapped staging buffer, so it is ordered with the dispatches around it). */
   upload(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
+    this.tape?.upload(dst, data, dstOffset);
     const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     // Staged in pieces, submitted as they fill: a multi-GB tensor never needs a staging
     // buffer of its own size (host-visible memory is the scarcer kind).
@@ -223,12 +279,14 @@ export class Runtime {
   }
 
   clear(dst: GPUBuffer, offset = 0, size?: number): void {
+    if (this.tape) this.tape.steps.push({ k: 'clear', ref: this.tape.refOf(dst), offset, size });
     this.#encoderOnly().clearBuffer(dst, offset, size);
     this.#log.record(this.op ?? 'clear', [], [this.#log.lease(dst)]);
   }
 
   /** Records a buffer-to-buffer copy (offsets and size multiples of 4, as WebGPU requires; the caller checks). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (this.tape) this.tape.steps.push({ k: 'copy', src: this.tape.refOf(src), srcOffset, dst: this.tape.refOf(dst), dstOffset, bytes });
     this.#encoderOnly().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.#log.record(this.op ?? 'copy', [this.#log.lease(src)], [this.#log.lease(dst)]);
   }
@@ -243,7 +301,7 @@ export class Runtime {
     const op = d.op ?? this.op ?? key;
     let writable = this.#writable.get(pipeline);
     if (!writable) this.#writable.set(pipeline, (writable = writableBindings(d.pipeline)));
-    checkDispatch(d, op, this.opened.limits, writable);
+    checkDispatch(d, op, this.opened.limits, writable, (b) => this.sizeOf(b));
     // The batch's error scopes open first: a bind group's error then belongs to its batch.
     this.#batch();
     this.trace?.push(d);
@@ -258,6 +316,59 @@ export class Runtime {
     const writes: Lease[] = [];
     for (const b of d.bindings) (writable.has(b.binding) ? writes : reads).push(this.#log.lease(b.buffer));
     this.#log.record(op, reads, writes);
+    const tape = this.tape;
+    if (tape) {
+      const bindings = d.bindings.map((b) => ({ binding: b.binding, ref: tape.refOf(b.buffer), offset: b.offset ?? 0, size: b.size }));
+      const params = d.params && { binding: d.params.binding, data: d.params.data, key: paramsKey(d.params.data) };
+      const workgroups: [number, number, number] = [d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1];
+      tape.steps.push({ k: 'dispatch', d: { entry: { key, pipeline, layout }, op, writable, bindings, params, workgroups, recent: [] } });
+    }
+    this.#encode(pipeline, group, d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+  }
+
+  /**
+   * A dispatch of a launch tape on this call's buffers (`buffers[ref]`): everything
+   * dispatch() checks was checked when it was recorded and holds for these buffers
+   * (launch_tape.ts says why); the failure log and the pass are kept as dispatch() keeps them.
+   */
+  replayDispatch(t: TapeDispatch, buffers: readonly GPUBuffer[]): void {
+    this.#alive();
+    this.#batch();
+    const slot = t.params ? this.#uniforms.reserveKeyed(t.params.key, t.params.data) : undefined;
+    const bs = t.bindings;
+    const gen = this.bindGroups.generation;
+    let group: GPUBindGroup | undefined;
+    const recent = t.recent;
+    for (let r = 0; r < recent.length && !group; r++) {
+      const c = recent[r];
+      if (c.slot !== slot || c.generation !== gen) continue;
+      let same = true;
+      for (let i = 0; i < bs.length && same; i++) same = buffers[bs[i].ref] === c.buffers[i];
+      if (same) group = c.group;
+    }
+    if (group) this.bindGroups.hits++;
+    else {
+      const windows = bs.map((b) => ({ binding: b.binding, buffer: buffers[b.ref], offset: b.offset, size: b.size }));
+      if (slot) windows.push({ binding: t.params!.binding, buffer: slot.buffer, offset: slot.offset, size: slot.size });
+      group = this.bindGroups.get(t.entry.key, t.entry.layout, windows, t.op);
+      // A group from before a cache drop is stale for good: keep only the current ones.
+      const keep = recent.filter((c) => c.generation === this.bindGroups.generation).slice(0, RECENT_GROUPS - 1);
+      t.recent = [{ buffers: bs.map((b) => buffers[b.ref]), slot, group, generation: this.bindGroups.generation }, ...keep];
+    }
+    const reads: Lease[] = [];
+    const writes: Lease[] = [];
+    for (const b of bs) (t.writable.has(b.binding) ? writes : reads).push(this.#log.lease(buffers[b.ref]));
+    this.#log.record(t.op, reads, writes);
+    this.#encode(t.entry.pipeline, group, t.workgroups[0], t.workgroups[1], t.workgroups[2]);
+  }
+
+  /** The buffer's current tenure, without starting one (a launch tape's fixed buffers). */
+  leaseOf(buf: GPUBuffer): Lease | undefined {
+    return this.#log.current(buf);
+  }
+
+  /** Records the dispatch into the batch's compute pass (a pass of its own while profiling). */
+  #encode(pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number, z: number): void {
     // While profiling, each dispatch gets its own pass: timestamps are written per pass.
     const timed = this.profiling && this.timestamps;
     if (timed || !this.#pass) {
@@ -270,11 +381,14 @@ export class Runtime {
       }
       const enc = this.#encoderOnly();
       this.#pass = enc.beginComputePass(desc);
+      this.#passPipeline = undefined;
+      this.#passGroup = undefined;
     }
     const pass = this.#pass!;
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+    // Pass state persists between dispatches of one pass (WebGPU), so setting what is set is a no-op.
+    if (pipeline !== this.#passPipeline) pass.setPipeline((this.#passPipeline = pipeline));
+    if (group !== this.#passGroup) pass.setBindGroup(0, (this.#passGroup = group));
+    pass.dispatchWorkgroups(x, y, z);
     if (timed) {
       pass.end();
       this.#pass = undefined;
@@ -294,6 +408,7 @@ export class Runtime {
 
   /** Submits the open batch (if any). */
   flush(): void {
+    this.tape?.spoil('a submission in the middle of the launch');
     refreshTuning();
     if (!this.#encoder) return;
     const enc = this.#encoderOnly();
@@ -321,6 +436,7 @@ export class Runtime {
   /** A buffer's cached bind groups go with it (a group naming a destroyed buffer is invalid). */
   #destroyBuffer(b: GPUBuffer): void {
     this.bindGroups.forget(b);
+    if (this.#storage.delete(b)) this.#memory.allocated -= this.sizeOf(b);
     b.destroy();
   }
 

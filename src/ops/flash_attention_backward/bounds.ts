@@ -1,4 +1,4 @@
-import type { FloatDType } from '../../dtype.js';
+import { unitRoundoff, type FloatDType } from '../../dtype.js';
 import { FLUSH, softcapError } from '../cross_entropy/reference.js';
 import { U32, ULP, boundsOf, gamma } from '../tolerance.js';
 import type { AttnDims } from '../flash_attention_forward/dims.js';
@@ -25,6 +25,12 @@ import { rowTerms, type BwdInputs } from './reference.js';
  * P_s = exp(sink − lse): Σ (|P_s|·(ρ_s·|D| + γ_Dv·C) + γ_{R+1}·|P_s·D|). Results below 2^-126
  * may flush (WGSL): 4·FLUSH per term, times the other factor's magnitude. Then one rounding to
  * the output dtype. Malformed cu_seqlens give NaN, which must be matched exactly.
+ * f16 (the subgroup-matrix tier, wgsl/attention/fa_bwd_*_sgmat.wgsl): the dots q·k and dO·v run
+ * on matrix units that truncate (γ_2D, γ_2Dv, as gemm's bound), P and dX are rounded to f16
+ * before their products by WGSL's conversion, which may round to either neighbour: 2·u_f16
+ * relative, or < 2^-24 absolute below 2^-14 (E_dX += 2u16·|dX| + 2^-24 in dq/dk; dv:
+ * ρP += 2u16 and 2^-24·|dO| per term), and the three sums accumulate there too (γ_{2n+2}
+ * for γ_{n+1}).
  */
 export function attentionBackwardBounds(
   i: BwdInputs,
@@ -37,8 +43,11 @@ export function attentionBackwardBounds(
   const u = U32;
   const scale = defaultScale(o, dm.d);
   const as = Math.abs(scale);
-  const gD = gamma(dm.d);
-  const gDv = gamma(dm.dv);
+  const f16 = dtype === 'f16';
+  const gD = f16 ? gamma(2 * dm.d) : gamma(dm.d);
+  const gDv = f16 ? gamma(2 * dm.dv) : gamma(dm.dv);
+  const u16 = f16 ? 2 * unitRoundoff('f16') : 0;
+  const a16 = f16 ? 2 ** -24 : 0;
   // Σ of per-term absolute errors and of term magnitudes, per output element; term counts.
   const eq = new Float64Array(ref.dq.length);
   const mq = new Float64Array(ref.dq.length);
@@ -76,6 +85,7 @@ export function attentionBackwardBounds(
           const se = softcapError(t.x, cap);
           eX = t.s * eZ + Math.abs(t.dz) * (t.s * se.sRel + se.sAbs + (2 * t.s * dx) / cap) + u * Math.abs(t.dx);
         }
+        eX += u16 * Math.abs(t.dx) + a16;
         for (let x = 0; x < dm.d; x++) {
           const kx = Math.abs(i.k.data[t.k + x]);
           const qx = Math.abs(i.q.data[row.q + x]);
@@ -88,7 +98,7 @@ export function attentionBackwardBounds(
         }
         for (let c = 0; c < dm.dv; c++) {
           const m = Math.abs(t.p * i.dO.data[row.o + c]);
-          ev[t.v + c] += rhoP * m + 2 * FLUSH;
+          ev[t.v + c] += (rhoP + u16) * m + a16 * Math.abs(i.dO.data[row.o + c]) + 2 * FLUSH;
           mv[t.v + c] += m;
           nv[t.v + c] += 1;
         }
@@ -96,7 +106,7 @@ export function attentionBackwardBounds(
     }
   }
   const fin = (e: Float64Array, m: Float64Array, n: Float64Array, refv: Float64Array, extra: number) => (j: number) =>
-    e[j] + gamma(n[j] + 1) * m[j] + extra * u * Math.abs(refv[j]);
+    e[j] + (f16 ? gamma(2 * n[j] + 2) : gamma(n[j] + 1)) * m[j] + extra * u * Math.abs(refv[j]);
   const exact = (b: Float64Array, refv: Float64Array) => {
     for (let j = 0; j < refv.length; j++) if (!Number.isFinite(refv[j])) b[j] = 0;
     return b;

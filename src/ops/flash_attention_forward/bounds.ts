@@ -39,7 +39,11 @@ export const RESCALE_SLACK = 8;
  *    (the sink is a key with v = 0 that joins the denominator only).
  * 3. Sums. Numerator Σ_j ŵ_j v_jc: γ_{n+1} (a product and an n-term sum; f16: γ_{2n+2}, the
  *    matrix units) plus u per rescale (the product by α) plus, for f16, one rounding of each
- *    weight to f16 before the matrix units: relative (γ + R·u + u_P)·Σ_j p_j |v_jc|.
+ *    weight to f16 before the matrix units: relative (γ + R·u + u_P)·Σ_j p_j |v_jc|. That
+ *    rounding is WGSL's f32→f16 conversion, which may round to either neighbour (faithful):
+ *    u_P = 2·u_f16 relative for normal weights, and a weight below 2^-14 is off by < 2^-24
+ *    absolutely — over l ≥ 1 (the weight of the logit that set the final max is 1) that adds
+ *    2^-24·Σ_j |v_jc| to o_c.
  *    Denominator l = Σ ŵ_j (+ the sink): γ_{n+1} + R·u; the division 2.5 ulp (ULP.div):
  *    relative (γ_{n+1} + R·u + ULP.div·u)·|o_c|. Results below 2^-126 may flush to zero
  *    (WGSL): 2(n+1)·FLUSH·(1 + max|v|) absolutely.
@@ -67,7 +71,8 @@ export function attentionForwardBounds(
   const tau = RESCALE_SLACK;
   const scale = defaultScale(o, dm.d);
   const gDot = f16 ? gamma(2 * dm.d) : gamma(dm.d);
-  const uP = f16 ? unitRoundoff('f16') : 0;
+  const uP = f16 ? 2 * unitRoundoff('f16') : 0;
+  const aP = f16 ? 2 ** -24 : 0;
   const eo = new Float64Array(ref.o.length);
   const el = new Float64Array(ref.lse.length);
   const v = i.v.data;
@@ -116,13 +121,15 @@ export function attentionForwardBounds(
       const oc = ref.o[row.o + c];
       let spread = pSink * rhoSink * Math.abs(oc);
       let mag = 0;
+      let vsum = 0;
       for (let j = 0; j < n; j++) {
         const vj = v[row.v0 + (row.lo + j) * dm.v.s + c];
         spread += p[j] * rho[j] * Math.abs(vj - oc);
         mag += p[j] * Math.abs(vj);
+        vsum += Math.abs(vj);
         vmax = Math.max(vmax, Math.abs(vj));
       }
-      eo[row.o + c] = spread / (1 - rhoMax) + gNum * mag + (gDen + ULP.div * u) * Math.abs(oc);
+      eo[row.o + c] = spread / (1 - rhoMax) + gNum * mag + aP * vsum + (gDen + ULP.div * u) * Math.abs(oc);
     }
     const flush = 2 * (n + 1) * FLUSH * (1 + vmax);
     for (let c = 0; c < dm.dv; c++) eo[row.o + c] += flush;

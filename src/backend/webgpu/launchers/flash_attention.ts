@@ -7,6 +7,9 @@ import { defineParams, packParams } from '../../params.js';
 import { grid, reductionTiers, rowChunks, windowOf, type AdapterTraits, type LaunchContext, type Launcher } from '../launch.js';
 import { dtCode, type PipelineSpec } from '../pipelines.js';
 import type { Binding } from '../runtime.js';
+import { faSgmatPipeline, sgmatAdapterFits, sgmatPlan, sgmatShapeFits } from './flash_attention_sgmat.js';
+
+export { faSgmatPipeline, sgmatAdapterFits, sgmatPlan, sgmatShapeFits } from './flash_attention_sgmat.js';
 
 /** Params of wgsl/attention/fa_params.wgsl. */
 export const FA_PARAMS = defineParams([
@@ -100,24 +103,6 @@ export function faSimtPipeline(subgroups: boolean, dtype: string, plan: SimtPlan
   };
 }
 
-/** Rows per workgroup of fa_forward_sgmat.wgsl: 4 subgroups of 16 query positions. */
-export const SGMAT_ROWS = 64;
-/** The subgroup-matrix pipeline: one per head-dim class (MAXD bounds D and Dv). */
-export const faSgmatPipeline = (d: number, dv: number): PipelineSpec => ({ shader: 'attention/fa_forward_sgmat.wgsl', defines: { MAXD: maxdOf(d, dv) } });
-
-/**
- * Whether the adapter can run fa_forward_sgmat.wgsl: an f16→f32 16×16×16 subgroup-matrix
- * configuration and subgroups of exactly 32 (two lanes own a row of a 16-row fragment).
- */
-export function sgmatAdapterFits(adapter: AdapterTraits): boolean {
-  if (adapter.subgroupMinSize !== 32 || adapter.subgroupMaxSize !== 32) return false;
-  type Cfg = { componentType?: string; resultComponentType?: string; M?: number | bigint; N?: number | bigint; K?: number | bigint };
-  return (adapter.subgroupMatrixConfigs as Cfg[]).some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && Number(c.M) === 16 && Number(c.N) === 16 && Number(c.K) === 16);
-}
-
-/** A call the subgroup-matrix kernel takes: head dims multiples of 16 (whole fragments); others run the subgroups kernel on that tier. */
-export const sgmatShapeFits = (dm: AttnDims): boolean => dm.d % 16 === 0 && dm.dv % 16 === 0;
-
 /** The subgroup kernel needs subgroups of at least 8 (a row's lanes); else the portable one runs. */
 function subgroupsFit(ctx: LaunchContext): boolean {
   const info = ctx.rt.opened.adapter.info as unknown as { subgroupMinSize?: number };
@@ -144,13 +129,11 @@ interface Kernel {
  * (its sequence boundaries are device data), so each packed tensor must fit one binding.
  */
 /**
- * fa_forward_sgmat.wgsl is not offered by default: on the H100 (run S5, 2026-12-06, after the
- * workgroup-placement fix in its header) lse was right and o still wrong on every quick f16
- * case (o[0] of b=2,sq=1,sk=37,hq=4,hkv=1,d=64: 0.00037 for −0.0102), so the P·V half is
- * still broken in a way lavapipe cannot show. `PMETAL_EXPERIMENTAL_FA_SGMAT=1` offers it, for
- * the one conformance command that checks it on a GPU with subgroup matrices.
+ * fa_forward_sgmat.wgsl is offered wherever the adapter fits it (checked on the H100: quick
+ * conformance 32/32 f16 cases with 8 and 4 subgroups and 16- and 32-key tiles, run S6).
+ * `PMETAL_FA_SGMAT=0` leaves it out (the SIMT tiers then run every dtype).
  */
-export const FA_SGMAT = { enabled: typeof process !== 'undefined' && process.env.PMETAL_EXPERIMENTAL_FA_SGMAT === '1' };
+export const FA_SGMAT = { enabled: typeof process === 'undefined' || process.env.PMETAL_FA_SGMAT !== '0' };
 
 export const flashAttentionForwardLauncher: Launcher = {
   // 'subgroup-matrix' (fa_forward_sgmat.wgsl) for f16 only: its Q·Kᵀ and P·V run on f16
@@ -164,17 +147,14 @@ export const flashAttentionForwardLauncher: Launcher = {
     const dm = attnDims('flash_attention_forward', o.layout, i.q, i.k, i.v, i.cuSeqlensQ, i.cuSeqlensK);
     const out = ctx.output(outs.o);
     const lse = ctx.output(outs.lse);
-    let k: Kernel;
-    if (tier === 'subgroup-matrix' && sgmatShapeFits(dm)) {
-      // Rows are the positions of one query head; workgroups (row block, query head, batch).
-      k = { pipeline: faSgmatPipeline(dm.d, dm.dv), rows: dm.sq, bq: SGMAT_ROWS, heads: dm.hq, bk: 16 };
-    } else {
-      // Rows are (position, head) pairs of the heads sharing a kv head; workgroups (row block, kv head, batch).
-      const subgroups = tier !== 'portable' && subgroupsFit(ctx);
-      const plan = simtPlan(dm.d, dm.dv, ctx.limits.maxComputeWorkgroupStorageSize, ctx.limits.maxComputeInvocationsPerWorkgroup, subgroups);
-      k = { pipeline: faSimtPipeline(subgroups, i.q.dtype, plan), rows: dm.sq * dm.group, bq: plan.bq, heads: dm.hkv, bk: plan.bk };
-    }
-    for (const ch of chunks(ctx, dm, i.q)) dispatchChunk(ctx, k, dm, o, i, out, lse, ch);
+    // Rows are (position, head) pairs of the heads sharing a kv head; workgroups (row block, kv head, batch).
+    const subgroups = tier !== 'portable' && subgroupsFit(ctx);
+    const plan = simtPlan(dm.d, dm.dv, ctx.limits.maxComputeWorkgroupStorageSize, ctx.limits.maxComputeInvocationsPerWorkgroup, subgroups);
+    const simt: Kernel = { pipeline: faSimtPipeline(subgroups, i.q.dtype, plan), rows: dm.sq * dm.group, bq: plan.bq, heads: dm.hkv, bk: plan.bk };
+    // Rows are the positions of one query head; workgroups (row block, query head, batch).
+    const sp = tier === 'subgroup-matrix' && dm.d % 16 === 0 && dm.dv % 16 === 0 ? sgmatPlan(dm.d, dm.dv, ctx.limits.maxComputeWorkgroupStorageSize, ctx.limits.maxComputeInvocationsPerWorkgroup) : undefined;
+    const sg: Kernel | undefined = sp && { pipeline: faSgmatPipeline(dm.d, dm.dv, sp), rows: dm.sq, bq: 16 * sp.nsg, heads: dm.hq, bk: sp.bk };
+    for (const ch of chunks(ctx, dm, i.q)) dispatchChunk(ctx, sg, simt, dm, o, i, out, lse, ch);
     return { o: out, lse };
   },
 };
@@ -190,16 +170,18 @@ function chunks(ctx: LaunchContext, dm: AttnDims, q: Tensor): Chunk[] {
   return rowChunks(ctx, dm.batch, Math.max(perBatch, dm.hq * dm.sq * 4)).map(([b0, b1]) => ({ b0, b1 }));
 }
 
-function dispatchChunk(ctx: LaunchContext, k: Kernel, dm: AttnDims, o: AttentionOptions, i: Record<string, Tensor>, out: Tensor, lse: Tensor, ch: Chunk): void {
+function dispatchChunk(ctx: LaunchContext, sg: Kernel | undefined, simt: Kernel, dm: AttnDims, o: AttentionOptions, i: Record<string, Tensor>, out: Tensor, lse: Tensor, ch: Chunk): void {
   const nb = ch.b1 - ch.b0;
-  const rows = k.rows;
-  const blocks = Math.ceil(rows / k.bq);
   // Elements per batch of each tensor (varlen: the whole packed tensor, one "batch").
   const span = (t: Tensor, stride: number) => (dm.varlen ? t.shape.reduce((a, b) => a * b, 1) : stride);
   const qw = windowOf(ctx, i.q, 0, ch.b0 * dm.q.b, nb * span(i.q, dm.q.b));
   const kw = windowOf(ctx, i.k, 1, ch.b0 * dm.k.b, nb * span(i.k, dm.k.b));
   const vw = windowOf(ctx, i.v, 2, ch.b0 * dm.v.b, nb * span(i.v, dm.v.b));
   const ow = windowOf(ctx, out, 3, ch.b0 * dm.o.b, nb * span(out, dm.o.b));
+  // The subgroup-matrix kernel reads 16-byte rows: a window that starts mid-row takes the SIMT one.
+  const k = sg && sgmatShapeFits(dm, [qw.base, kw.base, vw.base, ow.base]) ? sg : simt;
+  const rows = k.rows;
+  const blocks = Math.ceil(rows / k.bq);
   const lseRow = dm.hq * dm.sq;
   const lw = windowOf(ctx, lse, 4, ch.b0 * lseRow, nb * lseRow);
   // sinks, cuq and cuk are always bound: q's window stands in for an absent one (read-only

@@ -5,9 +5,10 @@ import { kernelMask, kernelScore, type AttentionOptions } from '../../../ops/fla
 import type { Tensor } from '../../../tensor.js';
 import { packParams } from '../../params.js';
 import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
-import { dtCode } from '../pipelines.js';
+import { dtCode, type PipelineSpec } from '../pipelines.js';
 import type { Binding } from '../runtime.js';
-import { FA_PARAMS, maxdOf } from './flash_attention.js';
+import { FA_PARAMS, FA_SGMAT, maxdOf, sgmatAdapterFits, sgmatShapeFits } from './flash_attention.js';
+import { bwdSgDkvBytes, bwdSgDkvPipeline, bwdSgDqBytes, bwdSgDqPipeline, bwdSgmatPlan, type BwdSgmatPlan } from './flash_attention_backward_sgmat.js';
 
 /** Tiles of the backward kernels: dq rows × keys per tile; dk/dv keys per workgroup × rows per query block. */
 export interface BwdPlan {
@@ -40,8 +41,15 @@ export function bwdPlan(d: number, dv: number, storage: number, maxInvocations: 
  * order). Deterministic: no atomics, fixed summation orders.
  */
 export const flashAttentionBackwardLauncher: Launcher = {
-  tiers: () => ['portable'],
-  launch(ctx, _tier, i, o: AttentionOptions, outs) {
+  // 'subgroup-matrix' for f16 where the forward's is offered: dq, dk and dv on 16×16×16
+  // fragments (fa_bwd_dq_sgmat.wgsl, fa_bwd_dkv_sgmat.wgsl); the (lse, D) and dsinks passes
+  // are the portable ones. Calls it cannot take (head dims not multiples of 16, rows not
+  // 16-byte aligned, too little workgroup memory) run the portable kernels on that tier.
+  tiers: (d, f, adapter) => [
+    ...(FA_SGMAT.enabled && d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') && adapter && sgmatAdapterFits(adapter) ? (['subgroup-matrix'] as const) : []),
+    'portable',
+  ],
+  launch(ctx, tier, i, o: AttentionOptions, outs) {
     const dm = attnDims('flash_attention_backward', o.layout, i.q, i.k, i.v, i.cuSeqlensQ, i.cuSeqlensK);
     const dq = ctx.output(outs.dq);
     const dk = ctx.output(outs.dk);
@@ -54,11 +62,21 @@ export const flashAttentionBackwardLauncher: Launcher = {
     const perBatch = dm.varlen ? 0 : Math.max(dm.q.b, dm.k.b, dm.v.b, dm.o.b) * e;
     const whole = Math.max(dm.sq * dm.hq * Math.max(dm.d, dm.dv), dm.sk * dm.hkv * Math.max(dm.d, dm.dv)) * e;
     const chunks = dm.varlen ? (rowChunks(ctx, 1, Math.max(whole, lseLen * 8)), [[0, 1]]) : rowChunks(ctx, dm.batch, Math.max(perBatch, dm.hq * dm.sq * 8));
-    chunks.forEach(([b0, b1], n) => dispatchChunk(ctx, plan, dm, o, i, { dq, dk, dv, dsinks, ld }, b0, b1, n > 0));
+    const sg = tier === 'subgroup-matrix' && dm.d % 16 === 0 && dm.dv % 16 === 0 ? sgPlans(ctx, dm) : undefined;
+    chunks.forEach(([b0, b1], n) => dispatchChunk(ctx, plan, sg, dm, o, i, { dq, dk, dv, dsinks, ld }, b0, b1, n > 0));
     ld.dispose();
     return { dq, dk, dv, ...(dsinks ? { dsinks } : {}) };
   },
 };
+
+/** Both subgroup-matrix plans, or undefined when either kernel does not fit the adapter. */
+function sgPlans(ctx: LaunchContext, dm: AttnDims): { dq: BwdSgmatPlan; dkv: BwdSgmatPlan } | undefined {
+  const st = ctx.limits.maxComputeWorkgroupStorageSize;
+  const inv = ctx.limits.maxComputeInvocationsPerWorkgroup;
+  const dq = bwdSgmatPlan((p) => bwdSgDqBytes(dm.d, dm.dv, p), st, inv);
+  const dkv = bwdSgmatPlan((p) => bwdSgDkvBytes(dm.d, dm.dv, p), st, inv);
+  return dq && dkv ? { dq, dkv } : undefined;
+}
 
 interface Outs {
   dq: Tensor;
@@ -68,7 +86,7 @@ interface Outs {
   ld: Tensor;
 }
 
-function dispatchChunk(ctx: LaunchContext, plan: BwdPlan, dm: AttnDims, o: AttentionOptions, i: Record<string, Tensor>, out: Outs, b0: number, b1: number, accumulate: boolean): void {
+function dispatchChunk(ctx: LaunchContext, plan: BwdPlan, sgp: { dq: BwdSgmatPlan; dkv: BwdSgmatPlan } | undefined, dm: AttnDims, o: AttentionOptions, i: Record<string, Tensor>, out: Outs, b0: number, b1: number, accumulate: boolean): void {
   const nb = b1 - b0;
   const span = (t: Tensor, stride: number) => (dm.varlen ? t.shape.reduce((a, b) => a * b, 1) : nb * stride);
   const lseRow = dm.hq * dm.sq;
@@ -99,10 +117,11 @@ function dispatchChunk(ctx: LaunchContext, plan: BwdPlan, dm: AttnDims, o: Atten
   };
   const dt = dtCode(i.q.dtype);
   // A dispatch of `groups` workgroups over the 2-D grid (the kernels fold wid.y back in).
-  const dispatch = (shader: string, defines: Record<string, number | boolean>, bindings: Binding[], p: Partial<Record<(typeof FA_PARAMS)[number][0], number>>, groups: number) => {
+  const dispatch = (shader: string | PipelineSpec, defines: Record<string, number | boolean>, bindings: Binding[], p: Partial<Record<(typeof FA_PARAMS)[number][0], number>>, groups: number) => {
     const g = grid(ctx, groups);
     const values = { rows: 0, blocks: 1, groups, groups_x: g.groupsX, bk: 0, out_base: 0, bq: 0, ...common, ...p } as Record<(typeof FA_PARAMS)[number][0], number>;
-    ctx.rt.dispatch({ pipeline: { shader, defines }, bindings, params: { binding: 8, data: packParams(FA_PARAMS, values) }, workgroups: g.workgroups });
+    const pipeline = typeof shader === 'string' ? { shader, defines } : shader;
+    ctx.rt.dispatch({ pipeline, bindings, params: { binding: 8, data: packParams(FA_PARAMS, values) }, workgroups: g.workgroups });
   };
 
   // (lse, D) per row: o rides at binding 0 with its window's base as o_base.
@@ -115,18 +134,25 @@ function dispatchChunk(ctx: LaunchContext, plan: BwdPlan, dm: AttnDims, o: Atten
   // dq: rows are (position, head) pairs of a kv head's query heads, as the forward.
   const rows = dm.sq * dm.group;
   const dqw = windowOf(ctx, out.dq, 5, b0 * dm.q.b, span(out.dq, dm.q.b));
-  const qBlocks = Math.ceil(rows / plan.bq);
-  const dqGroups = qBlocks * dm.hkv * (dm.varlen ? 1 : nb);
-  dispatch('attention/fa_bwd_dq.wgsl', { Q_DT: dt, MAXD: plan.maxd, BQ: plan.bq, BK: plan.bk }, [qw.b, kw.b, vw.b, dow.b, ldw.b, dqw.b, cuq, cuk], { rows, blocks: qBlocks, bk: plan.bk, out_base: dqw.base }, dqGroups);
-
-  // dk and dv: workgroups (key block, kv head, batch).
-  const kBlocks = Math.ceil(dm.sk / plan.bkv);
-  const kGroups = kBlocks * dm.hkv * (dm.varlen ? 1 : nb);
   const dkw = windowOf(ctx, out.dk, 5, b0 * dm.k.b, span(out.dk, dm.k.b));
   const dvw = windowOf(ctx, out.dv, 5, b0 * dm.v.b, span(out.dv, dm.v.b));
-  const dkvDefines = { Q_DT: dt, MAXD: plan.maxd, BKV: plan.bkv, BQ: plan.bqr };
-  dispatch('attention/fa_bwd_dkv.wgsl', { ...dkvDefines, DV_PASS: false }, [qw.b, kw.b, vw.b, dow.b, ldw.b, dkw.b, cuq, cuk], { rows, blocks: kBlocks, out_base: dkw.base, bq: plan.bqr }, kGroups);
-  dispatch('attention/fa_bwd_dkv.wgsl', { ...dkvDefines, DV_PASS: true }, [qw.b, kw.b, dow.b, ldw.b, dvw.b, cuq, cuk], { rows, blocks: kBlocks, out_base: dvw.base, bq: plan.bqr }, kGroups);
+  const groupsOf = (blocks: number, heads: number) => blocks * heads * (dm.varlen ? 1 : nb);
+  // The subgroup-matrix kernels read and write 16-byte rows: a window that starts mid-row takes the portable ones.
+  if (sgp && sgmatShapeFits(dm, [qw.base, kw.base, vw.base, dow.base, dqw.base, dkw.base, dvw.base])) {
+    // dq: rows are positions of one query head, workgroups (row block, query head, batch).
+    const qBlocks = Math.ceil(dm.sq / (16 * sgp.dq.nsg));
+    dispatch(bwdSgDqPipeline(dm.d, dm.dv, sgp.dq), {}, [qw.b, kw.b, vw.b, dow.b, ldw.b, dqw.b, cuq, cuk], { rows: dm.sq, blocks: qBlocks, out_base: dqw.base }, groupsOf(qBlocks, dm.hq));
+    const kBlocks = Math.ceil(dm.sk / (16 * sgp.dkv.nsg));
+    dispatch(bwdSgDkvPipeline(dm.d, dm.dv, sgp.dkv, false), {}, [qw.b, kw.b, vw.b, dow.b, ldw.b, dkw.b, cuq, cuk], { rows, blocks: kBlocks, out_base: dkw.base }, groupsOf(kBlocks, dm.hkv));
+    dispatch(bwdSgDkvPipeline(dm.d, dm.dv, sgp.dkv, true), {}, [qw.b, kw.b, dow.b, ldw.b, dvw.b, cuq, cuk], { rows, blocks: kBlocks, out_base: dvw.base }, groupsOf(kBlocks, dm.hkv));
+  } else {
+    const qBlocks = Math.ceil(rows / plan.bq);
+    dispatch('attention/fa_bwd_dq.wgsl', { Q_DT: dt, MAXD: plan.maxd, BQ: plan.bq, BK: plan.bk }, [qw.b, kw.b, vw.b, dow.b, ldw.b, dqw.b, cuq, cuk], { rows, blocks: qBlocks, bk: plan.bk, out_base: dqw.base }, groupsOf(qBlocks, dm.hkv));
+    const kBlocks = Math.ceil(dm.sk / plan.bkv);
+    const dkvDefines = { Q_DT: dt, MAXD: plan.maxd, BKV: plan.bkv, BQ: plan.bqr };
+    dispatch('attention/fa_bwd_dkv.wgsl', { ...dkvDefines, DV_PASS: false }, [qw.b, kw.b, vw.b, dow.b, ldw.b, dkw.b, cuq, cuk], { rows, blocks: kBlocks, out_base: dkw.base, bq: plan.bqr }, groupsOf(kBlocks, dm.hkv));
+    dispatch('attention/fa_bwd_dkv.wgsl', { ...dkvDefines, DV_PASS: true }, [qw.b, kw.b, dow.b, ldw.b, dvw.b, cuq, cuk], { rows, blocks: kBlocks, out_base: dvw.base, bq: plan.bqr }, groupsOf(kBlocks, dm.hkv));
+  }
 
   if (out.dsinks) {
     const sw = windowOf(ctx, i.sinks, 0, 0, dm.hq);

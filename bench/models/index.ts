@@ -1,0 +1,123 @@
+import type { KernelBackend } from '../../src/backend/interface.js';
+import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import type { FloatDType } from '../../src/dtype.js';
+import { modelFromSource } from '../../src/models/load.js';
+import { fixed, textTable } from '../../src/text_table.js';
+import { copyBandwidth } from '../copy.js';
+import { decodePhase, prefillPhase, trainPhase, type Phase, type PhaseOptions, type PhaseRecord } from './phases.js';
+import { presetConfig, type ModelPreset } from './presets.js';
+import { RandomWeights } from './random_weights.js';
+
+/**
+ * `pmetal bench --model`: a whole Llama model with random weights at a real model's shapes
+ * (presets.ts), phase by phase — prefill, decode at each batch size, LoRA training — with
+ * tokens/s, GPU time, the decode roofline and the peak GPU memory of each phase. The PyTorch
+ * twin with the same shapes and phases is bench/peers/torch_models.py.
+ */
+
+export interface ModelBenchOptions extends Omit<PhaseOptions, 'copyGbps'> {
+  model: ModelPreset;
+  quant?: 'mlx4';
+  dtype: FloatDType;
+  phases: readonly Phase[];
+  /** Decode batch sizes. */
+  batches: readonly number[];
+  /** prefill and train: tokens of the one sequence. */
+  seq: number;
+  /** Bytes of the copy kernel that measures bandwidth for the roofline (0: skip it). */
+  copyBytes: number;
+  onRecord?: (r: PhaseRecord) => void;
+}
+
+export interface ModelBenchResult {
+  date: string;
+  device: string;
+  model: ModelPreset;
+  quant: 'mlx4' | null;
+  dtype: FloatDType;
+  config: { hidden: number; layers: number; heads: number; kvHeads: number; headDim: number; intermediate: number; vocab: number; tied: boolean };
+  /** ms to build the model (random weights tiled on the host, uploaded). */
+  buildMs: number;
+  /** GPU bytes live after the build: the weights. */
+  weightBytes?: number;
+  copy?: { gbps: number; bytes: number };
+  options: Omit<ModelBenchOptions, 'onRecord'>;
+  records: PhaseRecord[];
+}
+
+export async function runModelBench(backend: KernelBackend, o: ModelBenchOptions): Promise<ModelBenchResult> {
+  const gpu = backend.name === 'webgpu' ? (backend as WebGpuBackend) : undefined;
+  const { onRecord, ...options } = o;
+  const config = presetConfig(o.model, o.quant);
+  const copy = gpu && o.copyBytes > 0 ? await copyBandwidth(gpu, o.copyBytes) : undefined;
+  gpu?.rt.trimPool();
+  const t0 = performance.now();
+  const model = await modelFromSource(new RandomWeights(config), config, backend, { dtype: o.dtype });
+  await backend.sync();
+  const buildMs = performance.now() - t0;
+  const weightBytes = gpu?.rt.memory.liveBytes;
+  const records: PhaseRecord[] = [];
+  const po: PhaseOptions = { ...o, ...(copy ? { copyGbps: copy.gbps } : {}) };
+  // One phase's record, its peak memory measured from the weights alone (pool emptied first).
+  const phase = async (name: Phase, batch: number, seq: number, run: () => Promise<PhaseRecord>) => {
+    gpu?.rt.trimPool();
+    gpu?.rt.resetPeakMemory();
+    let r: PhaseRecord;
+    try {
+      r = await run();
+    } catch (e) {
+      r = { phase: name, batch, seq, ms: NaN, minMs: NaN, maxMs: NaN, runs: 0, tokensPerS: NaN, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+      await backend.sync().catch(() => {});
+    }
+    if (gpu) Object.assign(r, { peakLiveBytes: gpu.rt.memory.peakLiveBytes, peakAllocatedBytes: gpu.rt.memory.peakAllocatedBytes });
+    records.push(r);
+    onRecord?.(r);
+  };
+  try {
+    if (o.phases.includes('prefill')) await phase('prefill', 1, o.seq, () => prefillPhase(model, o.seq, po));
+    if (o.phases.includes('decode')) for (const B of o.batches) await phase('decode', B, o.prompt, () => decodePhase(model, B, po));
+    if (o.phases.includes('train')) await phase('train', 1, o.seq, () => trainPhase(model, o.seq, po));
+  } finally {
+    model.dispose();
+  }
+  const c = config;
+  return {
+    date: new Date().toISOString(),
+    device: backend.capabilities().device,
+    model: o.model,
+    quant: o.quant ?? null,
+    dtype: o.dtype,
+    config: { hidden: c.hiddenSize, layers: c.numLayers, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, intermediate: c.intermediateSize, vocab: c.vocabSize, tied: c.tieWordEmbeddings },
+    buildMs,
+    ...(weightBytes !== undefined ? { weightBytes } : {}),
+    ...(copy ? { copy: { gbps: copy.gbps, bytes: copy.bytes } } : {}),
+    options,
+    records,
+  };
+}
+
+const mib = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 20).toFixed(1));
+
+export function modelBenchTable(res: ModelBenchResult): string {
+  const head = ['phase', 'batch', 'tokens', 'ms (median)', 'tokens/s', 'GPU ms', 'roofline tok/s', 'of roofline', 'peak MiB', 'peak MiB (pool)', 'note'];
+  const body = res.records.map((r) =>
+    r.error && !Number.isFinite(r.ms)
+      ? [r.phase, String(r.batch), String(r.seq), 'error', '', '', '', '', mib(r.peakLiveBytes), mib(r.peakAllocatedBytes), r.error.slice(0, 80)]
+      : [
+          r.phase,
+          String(r.batch),
+          r.phase === 'decode' ? `${r.seq}+${r.runs}` : String(r.seq),
+          fixed(r.ms, 2),
+          fixed(r.tokensPerS, 1),
+          r.gpuMs === undefined ? '-' : fixed(r.gpuMs, 2),
+          r.roofline ? fixed(r.roofline.tokensPerS, 0) : '-',
+          r.roofline ? `${(r.roofline.fraction * 100).toFixed(0)}%` : '-',
+          mib(r.peakLiveBytes),
+          mib(r.peakAllocatedBytes),
+          r.error ?? (r.loss !== undefined ? `loss ${r.loss.toFixed(3)}` : ''),
+        ],
+  );
+  const lines = [`${res.model}${res.quant ? ` ${res.quant}` : ''} ${res.dtype} (random weights) on ${res.device}: built in ${(res.buildMs / 1e3).toFixed(1)} s, weights ${mib(res.weightBytes)} MiB`, ...textTable(head, body)];
+  if (res.copy) lines.push(`copy kernel: ${res.copy.gbps.toFixed(0)} GB/s over ${(res.copy.bytes / 2 ** 20).toFixed(0)} MiB (the decode roofline's bandwidth)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,35 @@
+import type { PipelineSpec } from '../pipelines.js';
+
+/** Tiles of fa_bwd_dq_sgmat.wgsl / fa_bwd_dkv_sgmat.wgsl: subgroups (16 rows or keys each) and the tile they walk (keys for dq, query rows for dk/dv). */
+export interface BwdSgmatPlan {
+  nsg: number;
+  bt: number;
+}
+
+/** Workgroup bytes of fa_bwd_dq_sgmat.wgsl: K and V tiles (padded rows), two f32 stages and the f16 stage per subgroup, two 16-byte flag arrays. */
+export const bwdSgDqBytes = (d: number, dv: number, p: BwdSgmatPlan) => 2 * p.bt * (d + 8 + dv + 8) + p.nsg * 16 * p.bt * (4 + 4 + 2) + 32;
+/** Workgroup bytes of fa_bwd_dkv_sgmat.wgsl's dk pass (the larger): Q and dO tiles, two f32 stages, the f16 stage, five per-row arrays, the flags. */
+export const bwdSgDkvBytes = (d: number, dv: number, p: BwdSgmatPlan) => 2 * p.bt * (d + 8 + dv + 8) + p.nsg * 16 * p.bt * (4 + 4 + 2) + 5 * 4 * p.bt + 32;
+
+const env = (name: string): number => Number(typeof process !== 'undefined' ? process.env[name] : undefined);
+
+/**
+ * A plan within the adapter's workgroup memory and invocations: 8 subgroups first (more rows
+ * or keys share each staged tile), 16-row/key tiles first — on the H100 (run S6, D = 128,
+ * 4 subgroups) 32-wide tiles took 77 ms where 16-wide took 46 (twice the S/dP fragments and
+ * scores per lane in registers).
+ * `PMETAL_FA_BWD_NSG` (4, 8) and `PMETAL_FA_BWD_BT` (16, 32) pin them for benchmarks.
+ */
+export function bwdSgmatPlan(bytes: (p: BwdSgmatPlan) => number, storage: number, maxInvocations: number): BwdSgmatPlan | undefined {
+  const pinN = env('PMETAL_FA_BWD_NSG');
+  const pinT = env('PMETAL_FA_BWD_BT');
+  for (const nsg of [4, 8].includes(pinN) ? [pinN] : [8, 4]) {
+    if (nsg * 32 > maxInvocations) continue;
+    for (const bt of [16, 32].includes(pinT) ? [pinT] : [16, 32]) if (bytes({ nsg, bt }) <= storage) return { nsg, bt };
+  }
+  return undefined;
+}
+
+const defines = (d: number, dv: number, p: BwdSgmatPlan) => ({ D: d, DV: dv, NQ: d / 16, NV: dv / 16, NSG: p.nsg, BT: p.bt, NT: p.bt / 16 });
+export const bwdSgDqPipeline = (d: number, dv: number, p: BwdSgmatPlan): PipelineSpec => ({ shader: 'attention/fa_bwd_dq_sgmat.wgsl', defines: defines(d, dv, p) });
+export const bwdSgDkvPipeline = (d: number, dv: number, p: BwdSgmatPlan, dvPass: boolean): PipelineSpec => ({ shader: 'attention/fa_bwd_dkv_sgmat.wgsl', defines: { ...defines(d, dv, p), DV_PASS: dvPass } });

@@ -1,0 +1,79 @@
+import type { AttnDims } from '../../../ops/flash_attention_forward/dims.js';
+import type { AdapterTraits } from '../launch.js';
+import type { PipelineSpec } from '../pipelines.js';
+
+/** fa_forward_sgmat.wgsl's tile: subgroups (16 query rows each), keys per tile, whether V reuses the K buffer, workgroup bytes. */
+export interface SgmatPlan {
+  nsg: number;
+  bk: number;
+  kvShared: boolean;
+  bytes: number;
+}
+
+/** Workgroup bytes of fa_forward_sgmat.wgsl (mirrors its arrays: padded K/V tiles, f32 and f16 stages per subgroup, three 16-byte flag arrays). */
+export function sgmatBytes(d: number, dv: number, nsg: number, bk: number, kvShared: boolean): number {
+  const kt = bk * (kvShared ? Math.max(d, dv) + 8 : d + 8);
+  const vt = kvShared ? 0 : bk * (dv + 8);
+  return 2 * (kt + vt) + (4 + 2) * nsg * 16 * bk + 3 * 16;
+}
+
+const env = (name: string): number => Number(typeof process !== 'undefined' ? process.env[name] : undefined);
+
+/**
+ * The tile: 8 subgroups (128 query rows share each K/V tile) where the workgroup memory
+ * allows, else 4; the largest key tile that fits — 64 keys up to head dim 128 (S and the
+ * lane's scores stay in registers next to Q and O), 32 beyond; K and V share one buffer only
+ * when nothing else fits. `PMETAL_FA_SGMAT_BK` (16, 32, 64) and `PMETAL_FA_SGMAT_NSG` (4, 8)
+ * pin them for benchmarks. Undefined: nothing fits (the SIMT kernel runs).
+ */
+export function sgmatPlan(d: number, dv: number, storage: number, maxInvocations = 256): SgmatPlan | undefined {
+  const pinBk = env('PMETAL_FA_SGMAT_BK');
+  const pinNsg = env('PMETAL_FA_SGMAT_NSG');
+  const firstBk = [16, 32, 64].includes(pinBk) ? pinBk : Math.max(d, dv) <= 128 ? 64 : 32;
+  const nsgs = [4, 8].includes(pinNsg) ? [pinNsg] : [8, 4];
+  for (const kvShared of [false, true]) {
+    for (const nsg of nsgs) {
+      if (nsg * 32 > maxInvocations) continue;
+      for (const bk of [64, 32, 16]) {
+        if (bk > firstBk) continue;
+        const bytes = sgmatBytes(d, dv, nsg, bk, kvShared);
+        if (bytes <= storage) return { nsg, bk, kvShared, bytes };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** bench --fa-ceiling's stage (fa_forward_sgmat.wgsl STAGE; 0 = the kernel). Wrong results otherwise: never set it outside that bench. */
+export const faCeilingStage = (): number => {
+  const s = env('PMETAL_BENCH_FA_STAGE');
+  return [1, 2, 3].includes(s) ? s : 0;
+};
+
+/** The pipeline for exact head dims (every fragment loop is unrolled for them). */
+export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan): PipelineSpec {
+  return {
+    shader: 'attention/fa_forward_sgmat.wgsl',
+    defines: { D: d, DV: dv, NQ: d / 16, NV: dv / 16, BK: plan.bk, NKF: plan.bk / 16, NSG: plan.nsg, STAGE: faCeilingStage(), KV_SHARED: plan.kvShared, KT: plan.bk * (plan.kvShared ? Math.max(d, dv) + 8 : d + 8) },
+  };
+}
+
+/**
+ * Whether the adapter can run fa_forward_sgmat.wgsl: an f16→f32 16×16×16 subgroup-matrix
+ * configuration and subgroups of exactly 32 (two lanes own a row of a 16-row fragment).
+ */
+export function sgmatAdapterFits(adapter: AdapterTraits): boolean {
+  if (adapter.subgroupMinSize !== 32 || adapter.subgroupMaxSize !== 32) return false;
+  type Cfg = { componentType?: string; resultComponentType?: string; M?: number | bigint; N?: number | bigint; K?: number | bigint };
+  return (adapter.subgroupMatrixConfigs as Cfg[]).some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && Number(c.M) === 16 && Number(c.N) === 16 && Number(c.K) === 16);
+}
+
+/**
+ * A call the subgroup-matrix kernel takes: head dims multiples of 16 (whole fragments) and
+ * 16-byte rows everywhere (it reads q, k, v as vec4<u32>: every stride and window base a
+ * multiple of 8 halves). Others run the subgroups kernel on that tier.
+ */
+export function sgmatShapeFits(dm: AttnDims, bases: number[]): boolean {
+  const strides = [dm.q, dm.k, dm.v, dm.o].flatMap((s) => [s.b, s.s, s.h]);
+  return dm.d % 16 === 0 && dm.dv % 16 === 0 && [...strides, ...bases].every((x) => x % 8 === 0);
+}
