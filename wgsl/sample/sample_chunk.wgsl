@@ -1,0 +1,225 @@
+// sample, pass 1: one workgroup per CHUNK (4096) logits of a row — workgroups [ceil(V/CHUNK), B],
+// so a batch of rows fills the GPU and no invocation loops over the vocabulary. Each of the
+// 256 invocations processes 16 consecutive logits (bias, penalties for tokens with count > 0,
+// temperature: each step one correctly rounded f32 operation then canon, as
+// src/ops/sample/weights.ts processLogit) into order keys held in registers, and the chunk
+// writes to cand:
+//   its record (rec_at: 4 words) — the largest key, the lowest id holding it, and the
+//     cross-entropy forward's online log2-domain (max, sum) of the processed logits;
+//   its first c = row_plan(..).c keys in the order (key desc, id asc) with their ids, in id
+//     order (pair_at: up to KC pairs) — exact: a radix select (8 bits a round, stopping as soon
+//     as the boundary bin is taken whole) then an ordered compaction. The row's top-c set is
+//     within the union of its chunks' top-c sets, which sample_select merges.
+// Rows that draw over the full vocabulary (row_plan(..).full) also get their keys stored.
+// Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (the max/sum reductions).
+#if SUBGROUPS
+enable subgroups;
+#endif
+
+// 256: one histogram bin per invocation (the launcher never overrides it).
+override WG: u32 = 256;
+const ITEMS: u32 = 16u;
+
+#include "sample/sample_common.wgsl"
+#include "common/convert.wgsl"
+#include "common/tensor.wgsl" (NAME=x, DT=X_DT, BINDING=0, WRITE=0)
+@group(0) @binding(1) var<storage, read_write> keys: array<u32>;
+#if HAS_BIAS
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+#endif
+#if HAS_COUNTS
+@group(0) @binding(4) var<storage, read> counts: array<i32>;
+#endif
+@group(0) @binding(6) var<storage, read_write> cand: array<u32>;
+#include "common/reduce.wgsl"
+#include "sample/sample_scan.wgsl"
+
+var<workgroup> red_u: array<u32, WG>;
+var<workgroup> hist: array<atomic<u32>, 256>;
+// The row's options (lid 0 reads them; workgroupUniformLoad makes them uniform), then the
+// chosen bin of a radix round: (bin, still needed, its count).
+var<workgroup> opts: array<u32, 6>;
+var<workgroup> pick: vec3<u32>;
+
+fn wg_max_u(v: u32, lid: u32) -> u32 {
+  red_u[lid] = v;
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) {
+      red_u[lid] = max(red_u[lid], red_u[lid + s]);
+    }
+  }
+  let r = workgroupUniformLoad(&red_u[0]);
+  workgroupBarrier();
+  return r;
+}
+fn wg_min_u(v: u32, lid: u32) -> u32 {
+  red_u[lid] = v;
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) {
+      red_u[lid] = min(red_u[lid], red_u[lid + s]);
+    }
+  }
+  let r = workgroupUniformLoad(&red_u[0]);
+  workgroupBarrier();
+  return r;
+}
+
+const LOG2E: f32 = 1.4426950408889634;
+const NO_MAX: f32 = -3.0e38;
+fn scale_down(s: f32, shift: f32) -> f32 {
+  return ldexp(s, i32(max(shift, -256.0)));
+}
+
+#include "common/wg_entry.wgsl"
+  let chunk = wid.x;
+  let row = wid.y;
+  if (lid == 0u) {
+    opts[0] = opt_u(SEG_TEMP, row);
+    opts[1] = opt_u(SEG_REP, row);
+    opts[2] = opt_u(SEG_PRES, row);
+    opts[3] = opt_u(SEG_FREQ, row);
+    opts[4] = opt_u(SEG_TOPK, row);
+  }
+  let o = workgroupUniformLoad(&opts);
+  let temp = bitcast<f32>(o[0]);
+  let temp_on = temp > 0.0;
+  let rtemp = recip(clamp_scale(select(1.0, temp, temp_on)));
+  let rep = bitcast<f32>(o[1]);
+  let rep_c = clamp_scale(select(1.0, rep, rep > 0.0));
+  let rep_on = rep > 0.0 && rep_c != 1.0;
+  let rrep = recip(rep_c);
+  let pres = bitcast<f32>(o[2]);
+  let freq = bitcast<f32>(o[3]);
+  let plan = row_plan(temp, bitcast<i32>(o[4]));
+
+  let start = chunk * CHUNK;
+  let len = min(CHUNK, p.v - start);
+  let base = row * p.v + start;
+  let t0 = lid * ITEMS;
+  // Keys of the invocation's 16 consecutive tokens; past the row's end they stay 0 (below
+  // every real key) and are excluded by `t0 + i < len` everywhere.
+  var kk: array<u32, ITEMS>;
+  var kmax = 0u;
+  var kid = 0xffffffffu;
+  var st = vec2<f32>(NO_MAX, 0.0);
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    let j = t0 + i;
+    var k = 0u;
+    if (j < len) {
+      var a = canon(load_x(base + j));
+#if HAS_BIAS
+      a = canon(a + canon(bias[base + j]));
+#endif
+#if HAS_COUNTS
+      let c = counts[base + j];
+      if (c > 0) {
+        if (rep_on) {
+          a = canon(select(a * rrep, a * rep_c, a < 0.0));
+        }
+        a = canon(a - canon(canon(freq * f32(min(c, 16777216))) + pres));
+      }
+#endif
+      if (temp_on) {
+        a = canon(a * rtemp);
+      }
+      k = key_of(a);
+      if (plan.full) {
+        keys[base + j] = k;
+      }
+      // Ids ascend within an invocation: the first of equal keys is the lowest id.
+      if (k > kmax) {
+        kmax = k;
+        kid = start + j;
+      }
+      // The online (m, s) of cross_entropy.wgsl on z = the key's value (NaN → −∞, skipped).
+      if (k != KEY_NEG_INF) {
+        let t = z_of_key(k) * LOG2E;
+        if (t > st.x) {
+          let mn = ceil(t);
+          st.y = scale_down(st.y, st.x - mn);
+          st.x = mn;
+        }
+        st.y = st.y + exp2(t - st.x);
+      }
+    }
+    kk[i] = k;
+  }
+  let km = wg_max_u(kmax, lid);
+  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid);
+  let mx = wg_max(st.x, lid, sg_size);
+  let total = wg_sum(scale_down(st.y, st.x - mx), lid, sg_size);
+  if (lid == 0u) {
+    let r = rec_at(row, chunk);
+    cand[r] = km;
+    cand[r + 1u] = id;
+    cand[r + 2u] = bitcast<u32>(mx);
+    cand[r + 3u] = bitcast<u32>(total);
+  }
+  if (plan.c == 0u) {
+    return;
+  }
+
+  // The chunk's first c keys in the order: a boundary bin (prefix over mask) from the top,
+  // refined 8 bits a round until its remaining `need` tokens are the whole bin or the bin is
+  // one key (then its `need` lowest ids).
+  let want = min(plan.c, len);
+  var prefix = 0u;
+  var mask = 0u;
+  var need = want;
+  var whole = want == len;
+  for (var d = 0u; d < 4u && !whole; d = d + 1u) {
+    let shift = 24u - 8u * d;
+    atomicStore(&hist[lid], 0u);
+    workgroupBarrier();
+    for (var i = 0u; i < ITEMS; i = i + 1u) {
+      if (t0 + i < len && (kk[i] & mask) == prefix) {
+        atomicAdd(&hist[(kk[i] >> shift) & 255u], 1u);
+      }
+    }
+    workgroupBarrier();
+    // Invocation t holds bin 255 − t: the scan counts tokens from the top bin down.
+    let b = 255u - lid;
+    let cnt = atomicLoad(&hist[b]);
+    let incl = wg_scan2(vec2<u32>(cnt, 0u), lid).x;
+    if (incl >= need && incl - cnt < need) {
+      pick = vec3<u32>(b, need - (incl - cnt), cnt);
+    }
+    let s = workgroupUniformLoad(&pick);
+    prefix = prefix | (s.x << shift);
+    mask = mask | (255u << shift);
+    need = s.y;
+    whole = s.y == s.z;
+  }
+  // Ordered compaction: the tokens above the bin, and the bin's tokens (all, or its `need`
+  // lowest ids), written in id order.
+  let lim = select(need, 0xffffffffu, whole);
+  var above = 0u;
+  var ties = 0u;
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    if (t0 + i < len) {
+      let m = kk[i] & mask;
+      above = above + select(0u, 1u, m > prefix);
+      ties = ties + select(0u, 1u, m == prefix);
+    }
+  }
+  let ex = wg_scan2(vec2<u32>(above, ties), lid) - vec2<u32>(above, ties);
+  var at = pair_at(row, chunk) + 2u * (ex.x + min(ex.y, lim));
+  var tr = ex.y;
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    if (t0 + i < len) {
+      let m = kk[i] & mask;
+      var take = m > prefix;
+      if (m == prefix) {
+        take = tr < lim;
+        tr = tr + 1u;
+      }
+      if (take) {
+        cand[at] = kk[i];
+        cand[at + 1u] = start + t0 + i;
+        at = at + 2u;
+      }
+    }
+  }
+}
