@@ -77,6 +77,27 @@ describe('every backend draws the reference token, row for row', () => {
   });
 });
 
+describe('rows longer than one sample_chunk workgroup (4096 tokens) draw the reference token', () => {
+  // WebGPU splits a row into 4096-token chunks: top-k ≤ 256 rows draw from the chunks' merged
+  // candidates, other sampled rows over the stored keys. k around that cap, ties across chunk
+  // boundaries (logits in steps of 1/2), top-p or min-p alone over the whole row, top-20.
+  const v = 2 * 4096 + 2051;
+  const ks = [1, 2, 50, 255, 256, 257, 1000, v - 1, v, 0, -1, 20];
+  it.each([false, true])('ties %s', async (ties) => {
+    const b = 2 * ks.length;
+    const host = sampleInputs({ b, v, temperature: true, topP: true, minP: true, offsets: true, ties, range: 4 }, 'bf16', 11);
+    host.topK = { dtype: 'i32', shape: [b], data: Int32Array.from({ length: b }, (_, r) => ks[r % ks.length]) };
+    // Half the rows with the filters in turn: top-p alone, min-p alone, both, neither.
+    host.topP.data = Float32Array.from({ length: b }, (_, r) => [0.9, 1, 0.3, 1][r % 4]);
+    host.minP.data = Float32Array.from({ length: b }, (_, r) => [0, 0.05, 0.01, 0][(r >> 2) % 4]);
+    host.temperature.data = Float32Array.from({ length: b }, (_, r) => (r === 5 ? 0 : [0.7, 1.3][r % 2]));
+    const want = await draw(cpu, host, 20);
+    const got = await draw(gpus[0], host, 20);
+    expect(got.tokens).toEqual(want.tokens);
+    expect(got.topIds).toEqual(want.topIds);
+  });
+});
+
 /** The top-k → top-p → min-p filtered distribution in float64 (Hugging Face's order and rules). */
 function filtered(logits: number[], t: number, k: number, p: number, minP: number): Map<number, number> {
   const z = logits.map((x) => x / t);
