@@ -11,7 +11,10 @@
 //     as the boundary bin is taken whole) then an ordered compaction. The row's top-c set is
 //     within the union of its chunks' top-c sets, which sample_select merges.
 // Rows that draw over the full vocabulary (row_plan(..).full) also get their keys stored.
-// Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (the max/sum reductions).
+// Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (the max/sum reductions), VEC (the launcher
+// sets it when every row starts 16-byte aligned: V % 8 == 0 for 16-bit logits, V % 4 == 0
+// for f32 — an invocation's 16 logits are then 2 or 4 aligned vec4<u32> loads, and a
+// subgroup's loads one contiguous coalesced block).
 #if SUBGROUPS
 enable subgroups;
 #endif
@@ -22,7 +25,38 @@ const ITEMS: u32 = 16u;
 
 #include "sample/sample_common.wgsl"
 #include "common/convert.wgsl"
+#if VEC
+@group(0) @binding(0) var<storage, read> xv: array<vec4<u32>>;
+// The 16 logits from element e0 (a multiple of 8, or of 4 for f32) on.
+fn load16(e0: u32) -> array<f32, ITEMS> {
+  var r: array<f32, ITEMS>;
+#if X_DT == 0
+  for (var q = 0u; q < 4u; q = q + 1u) {
+    let w = bitcast<vec4<f32>>(xv[e0 / 4u + q]);
+    r[4u * q] = w.x;
+    r[4u * q + 1u] = w.y;
+    r[4u * q + 2u] = w.z;
+    r[4u * q + 3u] = w.w;
+  }
+#else
+  for (var q = 0u; q < 2u; q = q + 1u) {
+    let w = xv[e0 / 8u + q];
+    for (var h = 0u; h < 4u; h = h + 1u) {
+#if X_DT == 1
+      let f = unpack2x16float(w[h]);
+#else
+      let f = vec2<f32>(bf16_to_f32(w[h] & 0xffffu), bf16_to_f32(w[h] >> 16u));
+#endif
+      r[8u * q + 2u * h] = f.x;
+      r[8u * q + 2u * h + 1u] = f.y;
+    }
+  }
+#endif
+  return r;
+}
+#else
 #include "common/tensor.wgsl" (NAME=x, DT=X_DT, BINDING=0, WRITE=0)
+#endif
 @group(0) @binding(1) var<storage, read_write> keys: array<u32>;
 #if HAS_BIAS
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
@@ -104,11 +138,20 @@ fn scale_down(s: f32, shift: f32) -> f32 {
   var kmax = 0u;
   var kid = 0xffffffffu;
   var st = vec2<f32>(NO_MAX, 0.0);
+#if VEC
+  // Past the row's end (its last invocations) the loads read the next row or, robustly, the
+  // buffer's clamped end: masked out below either way.
+  let xs = load16(base + t0);
+#endif
   for (var i = 0u; i < ITEMS; i = i + 1u) {
     let j = t0 + i;
     var k = 0u;
     if (j < len) {
+#if VEC
+      var a = canon(xs[i]);
+#else
       var a = canon(load_x(base + j));
+#endif
 #if HAS_BIAS
       a = canon(a + canon(bias[base + j]));
 #endif

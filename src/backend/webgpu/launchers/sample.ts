@@ -82,11 +82,13 @@ export const sampleLauncher: Launcher = {
     const cand = ctx.rt.createBuffer(candWords * 4);
     const params = packParams(SAMPLE_PARAMS, { b, v, zero: 0, topn: o.topLogprobs, nc, pair_base: pairBase });
     const bind = (binding: number, buffer: GPUBuffer): Binding => ({ binding, buffer });
+    // Rows start 16-byte aligned: each invocation's 16 logits in 16-byte loads.
+    const vec = v % (16 / BYTES[x.dtype]) === 0;
     const pass1: Binding[] = [bind(0, ctx.buffer(x)), bind(1, keys), bind(2, rowopts), bind(6, cand)];
     if (i.logitBias) pass1.push(bind(3, ctx.buffer(i.logitBias)));
     if (i.counts) pass1.push(bind(4, ctx.buffer(i.counts)));
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups' }, overrides: { WG: 256 } },
+      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec }, overrides: { WG: 256 } },
       bindings: pass1,
       params: { binding: 5, data: params },
       workgroups: [nc, b],
