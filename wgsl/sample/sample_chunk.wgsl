@@ -68,37 +68,11 @@ fn load16(e0: u32) -> array<f32, ITEMS> {
 #include "common/reduce.wgsl"
 #include "sample/sample_scan.wgsl"
 
-var<workgroup> red_u: array<u32, WG>;
 var<workgroup> hist: array<atomic<u32>, 256>;
 // The row's options (lid 0 reads them; workgroupUniformLoad makes them uniform), then the
 // chosen bin of a radix round: (bin, still needed, its count).
 var<workgroup> opts: array<u32, 6>;
 var<workgroup> pick: vec3<u32>;
-
-fn wg_max_u(v: u32, lid: u32) -> u32 {
-  red_u[lid] = v;
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lid < s) {
-      red_u[lid] = max(red_u[lid], red_u[lid + s]);
-    }
-  }
-  let r = workgroupUniformLoad(&red_u[0]);
-  workgroupBarrier();
-  return r;
-}
-fn wg_min_u(v: u32, lid: u32) -> u32 {
-  red_u[lid] = v;
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lid < s) {
-      red_u[lid] = min(red_u[lid], red_u[lid + s]);
-    }
-  }
-  let r = workgroupUniformLoad(&red_u[0]);
-  workgroupBarrier();
-  return r;
-}
 
 const LOG2E: f32 = 1.4426950408889634;
 const NO_MAX: f32 = -3.0e38;
@@ -189,8 +163,8 @@ fn scale_down(s: f32, shift: f32) -> f32 {
     }
     kk[i] = k;
   }
-  let km = wg_max_u(kmax, lid);
-  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid);
+  let km = wg_max_u(kmax, lid, sg_size);
+  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid, sg_size);
   let mx = wg_max(st.x, lid, sg_size);
   let total = wg_sum(scale_down(st.y, st.x - mx), lid, sg_size);
   if (lid == 0u) {
@@ -225,7 +199,7 @@ fn scale_down(s: f32, shift: f32) -> f32 {
     // Invocation t holds bin 255 − t: the scan counts tokens from the top bin down.
     let b = 255u - lid;
     let cnt = atomicLoad(&hist[b]);
-    let incl = wg_scan2(vec2<u32>(cnt, 0u), lid).x;
+    let incl = wg_scan2(vec2<u32>(cnt, 0u), lid, sg_size).x;
     if (incl >= need && incl - cnt < need) {
       pick = vec3<u32>(b, need - (incl - cnt), cnt);
     }
@@ -247,7 +221,7 @@ fn scale_down(s: f32, shift: f32) -> f32 {
       ties = ties + select(0u, 1u, m == prefix);
     }
   }
-  let ex = wg_scan2(vec2<u32>(above, ties), lid) - vec2<u32>(above, ties);
+  let ex = wg_scan2(vec2<u32>(above, ties), lid, sg_size) - vec2<u32>(above, ties);
   var at = pair_at(row, chunk) + 2u * (ex.x + min(ex.y, lim));
   var tr = ex.y;
   for (var i = 0u; i < ITEMS; i = i + 1u) {

@@ -33,7 +33,6 @@ override WG: u32 = 256;
 #include "sample/sample_scan.wgsl"
 #include "sample/sample_full.wgsl"
 
-var<workgroup> red_u: array<u32, WG>;
 // The row's first c tokens in id order, and sel_key/sel_id index of rank r at ord[r].
 var<workgroup> sel_key: array<u32, KC>;
 var<workgroup> sel_id: array<u32, KC>;
@@ -42,31 +41,6 @@ var<workgroup> ord: array<u32, KC>;
 var<workgroup> opts: array<u32, 4>;
 // A radix round's bin (bin, still needed, its count); later a prefix length.
 var<workgroup> pick: vec3<u32>;
-
-fn wg_max_u(v: u32, lid: u32) -> u32 {
-  red_u[lid] = v;
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lid < s) {
-      red_u[lid] = max(red_u[lid], red_u[lid + s]);
-    }
-  }
-  let r = workgroupUniformLoad(&red_u[0]);
-  workgroupBarrier();
-  return r;
-}
-fn wg_min_u(v: u32, lid: u32) -> u32 {
-  red_u[lid] = v;
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    workgroupBarrier();
-    if (lid < s) {
-      red_u[lid] = min(red_u[lid], red_u[lid + s]);
-    }
-  }
-  let r = workgroupUniformLoad(&red_u[0]);
-  workgroupBarrier();
-  return r;
-}
 
 const LN2: f32 = 0.6931471805599453;
 const NO_MAX: f32 = -3.0e38;
@@ -93,7 +67,7 @@ fn cand_key(at: u32) -> u32 {
 
 // The row's first c keys of the order into sel_key/sel_id (id order) and their ranks into ord.
 // Returns this invocation's element's rank (invocations < c).
-fn merge_candidates(row: u32, c: u32, lid: u32) -> u32 {
+fn merge_candidates(row: u32, c: u32, lid: u32, sg_size: u32) -> u32 {
   let sp = span(lid, p.nc * c);
   var prefix = 0u;
   var mask = 0u;
@@ -117,7 +91,7 @@ fn merge_candidates(row: u32, c: u32, lid: u32) -> u32 {
     if (lid < 256u) {
       cnt = atomicLoad(&hist_lo[255u - lid]);
     }
-    let incl = wg_scan2(vec2<u32>(cnt, 0u), lid).x;
+    let incl = wg_scan2(vec2<u32>(cnt, 0u), lid, sg_size).x;
     if (cnt > 0u && incl >= need && incl - cnt < need) {
       pick = vec3<u32>(255u - lid, need - (incl - cnt), cnt);
     }
@@ -138,7 +112,7 @@ fn merge_candidates(row: u32, c: u32, lid: u32) -> u32 {
       ties = ties + select(0u, 1u, m == prefix);
     }
   }
-  let ex = wg_scan2(vec2<u32>(above, ties), lid) - vec2<u32>(above, ties);
+  let ex = wg_scan2(vec2<u32>(above, ties), lid, sg_size) - vec2<u32>(above, ties);
   var at = ex.x + min(ex.y, lim);
   var tr = ex.y;
   for (var j = sp.x; j < sp.y; j = j + 1u) {
@@ -217,8 +191,8 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     }
     m = max(m, bitcast<f32>(cand[r + 2u]));
   }
-  let km = wg_max_u(kmax, lid);
-  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid);
+  let km = wg_max_u(kmax, lid, sg_size);
+  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid, sg_size);
   let mx = wg_max(m, lid, sg_size);
   var s = 0.0;
   for (var c = lid; c < p.nc; c = c + WG) {
@@ -238,7 +212,7 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
   // 2. The first c tokens of the order.
   var rank = 0u;
   if (plan.c > 0u) {
-    rank = merge_candidates(row, plan.c, lid);
+    rank = merge_candidates(row, plan.c, lid, sg_size);
   }
 #if TOPN
   if (lid < p.topn) {
@@ -268,7 +242,7 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     if (lid < kq) {
       w = weight_key(sel_key[ord[lid]], km, zmax);
     }
-    let wi = wg_scan64(vec2<u32>(w, 0u), lid);
+    let wi = wg_scan_w(w, lid, sg_size);
     let wk = scan_total();
     var len = kq;
     if (tp < 1.0) {
@@ -282,7 +256,7 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     if (mp > 0.0) {
       let thr = u32(min(mp, 1.0) * 16777216.0) * 128u;
       // Weights fall along the ranks: the count of those ≥ thr is the min-p prefix.
-      wg_scan2(vec2<u32>(select(0u, 1u, lid < kq && w >= thr), 0u), lid);
+      wg_scan2(vec2<u32>(select(0u, 1u, lid < kq && w >= thr), 0u), lid, sg_size);
       len = min(len, scan_total().x);
     }
     // The draw, in id order over the kept ranks.
@@ -290,7 +264,7 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     if (lid < plan.c && rank < len) {
       wj = weight_key(sel_key[lid], km, zmax);
     }
-    let incl = wg_scan64(vec2<u32>(wj, 0u), lid);
+    let incl = wg_scan_w(wj, lid, sg_size);
     let wt = scan_total();
     let u = philox_x(vec4<u32>(opt_u(SEG_OFFSET, row), 0u, 0u, 0u), vec2<u32>(rowopts[TABLE_WORDS + SEG_SEED * p.b + 2u * row], rowopts[TABLE_WORDS + SEG_SEED * p.b + 2u * row + 1u]));
     // The target floor(u·W / 2^32) = hi(u·W.lo) + u·W.hi.
