@@ -11,7 +11,7 @@
 //     as the boundary bin is taken whole) then an ordered compaction. The row's top-c set is
 //     within the union of its chunks' top-c sets, which sample_select merges.
 // Rows that draw over the full vocabulary (row_plan(..).full) also get their keys stored.
-// Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (the max/sum reductions), VEC (the launcher
+// Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (reductions and scans), PREFILTER (below), VEC (the launcher
 // sets it when every row starts 16-byte aligned: V % 8 == 0 for 16-bit logits, V % 4 == 0
 // for f32 — an invocation's 16 logits are then 2 or 4 aligned vec4<u32> loads, and a
 // subgroup's loads one contiguous coalesced block).
@@ -80,6 +80,19 @@ fn scale_down(s: f32, shift: f32) -> f32 {
   return ldexp(s, i32(max(shift, -256.0)));
 }
 
+// The bin of a radix round holding the `need`-th token from the top (hist filled; invocation
+// t holds bin 255 − t, so the scan counts down from the top bin): (bin, still needed in it,
+// its count), uniform.
+fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
+  let b = 255u - lid;
+  let cnt = atomicLoad(&hist[b]);
+  let incl = wg_scan2(vec2<u32>(cnt, 0u), lid, sg_size).x;
+  if (incl >= need && incl - cnt < need) {
+    pick = vec3<u32>(b, need - (incl - cnt), cnt);
+  }
+  return workgroupUniformLoad(&pick);
+}
+
 #include "common/wg_entry.wgsl"
   let chunk = wid.x;
   let row = wid.y;
@@ -107,7 +120,7 @@ fn scale_down(s: f32, shift: f32) -> f32 {
   let base = row * p.v + start;
   let t0 = lid * ITEMS;
   // Keys of the invocation's 16 consecutive tokens; past the row's end they stay 0 (below
-  // every real key) and are excluded by `t0 + i < len` everywhere.
+  // every real key, so `key >= lo` leaves them out).
   var kk: array<u32, ITEMS>;
   var kmax = 0u;
   var kid = 0xffffffffu;
@@ -180,8 +193,37 @@ fn scale_down(s: f32, shift: f32) -> f32 {
 
   // The chunk's first c keys in the order: a boundary bin (prefix over mask) from the top,
   // refined 8 bits a round until its remaining `need` tokens are the whole bin or the bin is
-  // one key (then its `need` lowest ids).
+  // one key (then its `need` lowest ids). Only keys ≥ lo take part: 1 (every real key is
+  // ≥ KEY_NEG_INF; the slots past the row's end hold 0) or, with PREFILTER, a lower bound on
+  // the c-th key.
   let want = min(plan.c, len);
+  var lo = 1u;
+#if PREFILTER
+  // Most logits of a chunk share a few top-byte bins, so a histogram of all 4096 keys makes
+  // thousands of workgroup atomics on a few addresses. The invocations' maxima bound the c-th
+  // key from below: when c invocations hold keys, the 16-bit bin edge of the c-th largest
+  // maximum has at least c keys at or above it — usually a few more than c.
+  let holders = (len + ITEMS - 1u) / ITEMS;
+  if (want < len && want <= holders) {
+    var pf = 0u;
+    var pm = 0u;
+    var pneed = want;
+    for (var d = 0u; d < 2u; d = d + 1u) {
+      let shift = 24u - 8u * d;
+      atomicStore(&hist[lid], 0u);
+      workgroupBarrier();
+      if (t0 < len && (kmax & pm) == pf) {
+        atomicAdd(&hist[(kmax >> shift) & 255u], 1u);
+      }
+      workgroupBarrier();
+      let s = pick_bin(lid, sg_size, pneed);
+      pf = pf | (s.x << shift);
+      pm = pm | (255u << shift);
+      pneed = s.y;
+    }
+    lo = max(pf, 1u);
+  }
+#endif
   var prefix = 0u;
   var mask = 0u;
   var need = want;
@@ -191,31 +233,22 @@ fn scale_down(s: f32, shift: f32) -> f32 {
     atomicStore(&hist[lid], 0u);
     workgroupBarrier();
     for (var i = 0u; i < ITEMS; i = i + 1u) {
-      if (t0 + i < len && (kk[i] & mask) == prefix) {
+      if (kk[i] >= lo && (kk[i] & mask) == prefix) {
         atomicAdd(&hist[(kk[i] >> shift) & 255u], 1u);
       }
     }
     workgroupBarrier();
-    // Invocation t holds bin 255 − t: the scan counts tokens from the top bin down.
-    let b = 255u - lid;
-    let cnt = atomicLoad(&hist[b]);
-    let incl = wg_scan2(vec2<u32>(cnt, 0u), lid, sg_size).x;
-    if (incl >= need && incl - cnt < need) {
-      pick = vec3<u32>(b, need - (incl - cnt), cnt);
-    }
-    let s = workgroupUniformLoad(&pick);
+    let s = pick_bin(lid, sg_size, need);
     prefix = prefix | (s.x << shift);
     mask = mask | (255u << shift);
     need = s.y;
     whole = s.y == s.z;
   }
-  // Ordered compaction: the tokens above the bin, and the bin's tokens (all, or its `need`
-  // lowest ids), written in id order.
   let lim = select(need, 0xffffffffu, whole);
   var above = 0u;
   var ties = 0u;
   for (var i = 0u; i < ITEMS; i = i + 1u) {
-    if (t0 + i < len) {
+    if (kk[i] >= lo) {
       let m = kk[i] & mask;
       above = above + select(0u, 1u, m > prefix);
       ties = ties + select(0u, 1u, m == prefix);
@@ -225,7 +258,7 @@ fn scale_down(s: f32, shift: f32) -> f32 {
   var at = pair_at(row, chunk) + 2u * (ex.x + min(ex.y, lim));
   var tr = ex.y;
   for (var i = 0u; i < ITEMS; i = i + 1u) {
-    if (t0 + i < len) {
+    if (kk[i] >= lo) {
       let m = kk[i] & mask;
       var take = m > prefix;
       if (m == prefix) {

@@ -1,4 +1,5 @@
 import { BYTES } from '../../../dtype.js';
+import { OptionsError } from '../../../errors.js';
 import { EXP2_TABLE } from '../../../ops/sample/weights.js';
 import type { SampleOptions } from '../../../ops/sample/reference.js';
 import type { Tensor } from '../../../tensor.js';
@@ -19,6 +20,25 @@ export const SAMPLE_PARAMS = defineParams([
 /** Logits per sample_chunk workgroup, and the largest top-k the candidate path serves (CHUNK, KC in sample_common.wgsl). */
 export const SAMPLE_CHUNK = 4096;
 export const SAMPLE_KC = 256;
+
+/**
+ * PMETAL_SAMPLE_VARIANT (read at each launch; all variants are exact, only their speed differs;
+ * `pmetal bench --op sample --variants` times them):
+ *   prefilter (default)  sample_chunk bounds the c-th key by its invocations' maxima first, so
+ *                        its radix histograms see a few keys, not 4096 (contended atomics);
+ *                        sample_select runs 256 invocations when a topK tensor is given (rows
+ *                        then mostly draw from ≤ 256 candidates), else up to 1024 (rows draw
+ *                        over the whole vocabulary, bound by loads in flight);
+ *   plain                no prefilter (every key into the first histogram);
+ *   wide                 prefilter, and sample_select always as wide as the adapter allows.
+ */
+export const SAMPLE_VARIANTS = ['prefilter', 'plain', 'wide'] as const;
+export type SampleVariant = (typeof SAMPLE_VARIANTS)[number];
+export function sampleVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_SAMPLE_VARIANT : undefined): SampleVariant {
+  if (v === undefined || v === '') return 'prefilter';
+  if (!(SAMPLE_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[webgpu] PMETAL_SAMPLE_VARIANT: expected one of ${SAMPLE_VARIANTS.join(', ')}, got '${v}'`);
+  return v as SampleVariant;
+}
 
 const f32Bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0];
 
@@ -53,6 +73,7 @@ export const sampleLauncher: Launcher = {
     const x: Tensor = i.logits;
     const [b, v] = x.shape;
     const lim = ctx.limits;
+    const variant = sampleVariant();
     const nc = Math.ceil(v / SAMPLE_CHUNK);
     if (b > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${b} rows exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
     if (nc > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${nc} chunks of a row exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
@@ -88,15 +109,17 @@ export const sampleLauncher: Launcher = {
     if (i.logitBias) pass1.push(bind(3, ctx.buffer(i.logitBias)));
     if (i.counts) pass1.push(bind(4, ctx.buffer(i.counts)));
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec }, overrides: { WG: 256 } },
+      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant !== 'plain' }, overrides: { WG: 256 } },
       bindings: pass1,
       params: { binding: 5, data: params },
       workgroups: [nc, b],
     });
 
     // A row's full-vocabulary passes are bound by loads in flight in one workgroup: as many
-    // invocations as the adapter allows, up to 1024 (256 is every adapter's minimum).
-    let wg = Math.max(256, Math.min(1024, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX));
+    // invocations as the adapter allows, up to 1024 (256 is every adapter's minimum). Rows with
+    // a top-k draw from ≤ 256 candidates, where fewer invocations mean cheaper barriers.
+    const narrow = !!i.topK && variant !== 'wide';
+    let wg = narrow ? 256 : Math.max(256, Math.min(1024, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX));
     // sample_select's workgroup memory: 2 KiB of histograms, 3 KiB of merged candidates,
     // seven WG-word arrays, small state, and the gathered top-k set (CAP words, 64 to 2048).
     const fixed = (w: number) => 2048 + 3072 + 28 * w + 256;
