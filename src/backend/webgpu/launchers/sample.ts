@@ -120,10 +120,11 @@ export const sampleLauncher: Launcher = {
     // a top-k draw from ≤ 256 candidates, where fewer invocations mean cheaper barriers.
     const narrow = !!i.topK && variant !== 'wide';
     let wg = narrow ? 256 : Math.max(256, Math.min(1024, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX));
-    // sample_select's workgroup memory: 2 KiB of histograms, 3 KiB of merged candidates,
-    // seven WG-word arrays, small state, and the gathered top-k set (CAP words, 64 to 2048).
-    const fixed = (w: number) => 2048 + 3072 + 28 * w + 256;
-    if (fixed(wg) + 4 * 64 > lim.maxComputeWorkgroupStorageSize) wg = 256;
+    // sample_select's workgroup memory: 2 KiB of histograms, 3 KiB of merged candidates, at most
+    // 32 bytes per invocation (seven WG-word arrays and the subgroup totals), small state, and
+    // the gathered top-k set (CAP words, 64 to 2048). Halved down to fit the adapter's limit.
+    const fixed = (w: number) => 2048 + 3072 + 32 * w + 256;
+    while (wg > 256 && fixed(wg) + 4 * 64 > lim.maxComputeWorkgroupStorageSize) wg /= 2;
     let cap = 2048;
     while (cap > 64 && fixed(wg) + 4 * cap > lim.maxComputeWorkgroupStorageSize) cap /= 2;
     const tokens = ctx.output(outs.tokens);
