@@ -30,10 +30,6 @@ struct Bc {
   a: u32,
   b: u32,
   c: u32,
-  d: u32,
-  e: u32,
-  f: u32,
-  g: u32,
 }
 var<workgroup> bc: Bc;
 

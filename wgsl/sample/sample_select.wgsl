@@ -66,7 +66,8 @@ fn cand_key(at: u32) -> u32 {
 }
 
 // The row's first c keys of the order into sel_key/sel_id (id order) and their ranks into ord.
-// Returns this invocation's element's rank (invocations < c).
+// Returns this invocation's element's rank (invocations < c). Its histogram is sample_full's
+// hist_lo (the two paths never run at once).
 fn merge_candidates(row: u32, c: u32, lid: u32, sg_size: u32) -> u32 {
   let sp = span(lid, p.nc * c);
   var prefix = 0u;
