@@ -31,6 +31,11 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   rms_norm_backward: PLANS,
   rope: ROPE,
   rope_backward: ROPE,
+  sample: [
+    { name: 'default (prefilter)', env: {} },
+    { name: 'no prefilter (PMETAL_SAMPLE_VARIANT=plain)', env: { PMETAL_SAMPLE_VARIANT: 'plain' } },
+    { name: 'select always wide (PMETAL_SAMPLE_VARIANT=wide)', env: { PMETAL_SAMPLE_VARIANT: 'wide' } },
+  ],
   gemm: [
     { name: 'default', env: {} },
     // Decode rows (M ≤ 16, transB): gemm_gemv_rows with 128 invocations, the column kernel.

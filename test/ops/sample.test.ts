@@ -3,6 +3,7 @@ import { CpuBackend } from '../../src/backend/cpu.js';
 import type { KernelBackend } from '../../src/backend/interface.js';
 import { MetalBackend } from '../../src/backend/metal/backend.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { SAMPLE_VARIANTS, sampleVariant } from '../../src/backend/webgpu/launchers/sample.js';
 import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
 import { philox4x32 } from '../../src/ops/sample/philox.js';
 import { weightOf } from '../../src/ops/sample/weights.js';
@@ -77,6 +78,35 @@ describe('every backend draws the reference token, row for row', () => {
   });
 });
 
+describe('rows longer than one sample_chunk workgroup (4096 tokens) draw the reference token', () => {
+  // WebGPU splits a row into 4096-token chunks: top-k ≤ 256 rows draw from the chunks' merged
+  // candidates, other sampled rows over the stored keys. k around that cap, ties across chunk
+  // boundaries (logits in steps of 1/2), top-p or min-p alone over the whole row, top-20.
+  const v = 2 * 4096 + 2051;
+  const ks = [1, 2, 50, 255, 256, 257, 1000, v - 1, v, 0, -1, 20];
+  // Every PMETAL_SAMPLE_VARIANT (the launcher reads it at each launch) draws the same tokens.
+  it.each([false, true].flatMap((ties) => SAMPLE_VARIANTS.map((variant) => [ties, variant] as const)))('ties %s, variant %s', async (ties, variant) => {
+    const b = 2 * ks.length;
+    const host = sampleInputs({ b, v, temperature: true, topP: true, minP: true, offsets: true, ties, range: 4 }, 'bf16', 11);
+    host.topK = { dtype: 'i32', shape: [b], data: Int32Array.from({ length: b }, (_, r) => ks[r % ks.length]) };
+    // Half the rows with the filters in turn: top-p alone, min-p alone, both, neither.
+    const f32 = (f: (r: number) => number): HostTensor => ({ dtype: 'f32', shape: [b], data: Float32Array.from({ length: b }, (_, r) => f(r)) });
+    host.topP = f32((r) => [0.9, 1, 0.3, 1][r % 4]);
+    host.minP = f32((r) => [0, 0.05, 0.01, 0][(r >> 2) % 4]);
+    host.temperature = f32((r) => (r === 5 ? 0 : [0.7, 1.3][r % 2]));
+    const want = await draw(cpu, host, 20);
+    process.env.PMETAL_SAMPLE_VARIANT = variant;
+    let got: Record<string, number[]>;
+    try {
+      got = await draw(gpus[0], host, 20);
+    } finally {
+      delete process.env.PMETAL_SAMPLE_VARIANT;
+    }
+    expect(got.tokens).toEqual(want.tokens);
+    expect(got.topIds).toEqual(want.topIds);
+  });
+});
+
 /** The top-k → top-p → min-p filtered distribution in float64 (Hugging Face's order and rules). */
 function filtered(logits: number[], t: number, k: number, p: number, minP: number): Map<number, number> {
   const z = logits.map((x) => x / t);
@@ -131,6 +161,15 @@ describe('draws follow the filtered distribution (chi-square)', () => {
     const crit = df * (1 - 2 / (9 * df) + 3.09 * Math.sqrt(2 / (9 * df))) ** 3;
     expect(want.size).toBeGreaterThan(5);
     expect(chi, `χ² ${chi.toFixed(1)} (df ${df}, critical ${crit.toFixed(1)})`).toBeLessThan(crit);
+  });
+});
+
+describe('PMETAL_SAMPLE_VARIANT', () => {
+  it('defaults to prefilter and refuses an unknown value, naming the valid ones', () => {
+    expect(sampleVariant(undefined)).toBe('prefilter');
+    expect(sampleVariant('wide')).toBe('wide');
+    expect(() => sampleVariant('fast')).toThrow(OptionsError);
+    expect(() => sampleVariant('fast')).toThrow(/^\[webgpu\] PMETAL_SAMPLE_VARIANT: expected one of prefilter, plain, wide, got 'fast'$/);
   });
 });
 

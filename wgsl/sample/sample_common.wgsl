@@ -5,15 +5,18 @@
 // uniform 0 the compiler cannot see through), so no multiply is fused into a later add on
 // any driver — and integer weights summed in 64 bits (vec2<u32>: lo, hi).
 //
-// Buffers: keys (binding 1) holds each row's order keys [B·V] and, from state_base, four
-// words of row state (largest key, its lowest id, lse bits, 0); rowopts (binding 2) holds the
-// exp2 table (768 words) and the per-row options in segments of B words (SEG_*).
+// Buffers: keys (binding 1) holds the order keys [B·V] of the rows the full-vocabulary path
+// draws from (row_plan: written by sample_chunk, read by sample_select); rowopts (binding 2)
+// holds the exp2 table (768 words) and the per-row options in segments of B words (SEG_*);
+// cand (binding 3 or 6) the chunk records and candidates (sample_chunk.wgsl describes them).
 struct Params {
   b: u32,
   v: u32,
   zero: u32,
   topn: u32,
-  state_base: u32,
+  // Chunks per row (ceil(V / CHUNK)) and where the candidate pairs start in cand.
+  nc: u32,
+  pair_base: u32,
 }
 @group(0) @binding(5) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> rowopts: array<u32>;
@@ -34,6 +37,34 @@ fn opt_u(seg: u32, row: u32) -> u32 {
 }
 fn opt_f(seg: u32, row: u32) -> f32 {
   return bitcast<f32>(opt_u(seg, row));
+}
+
+// A chunk of a row is CHUNK logits: 256 invocations of sample_chunk, 16 each.
+const CHUNK: u32 = 4096u;
+// The largest top-k the candidate path serves (every chunk keeps up to KC candidates, so the
+// merge's selection ranks at most KC tokens); larger k goes the full-vocabulary path.
+const KC: u32 = 256u;
+
+// What sample_chunk and sample_select decide per row (they must agree): `fast` — a sampled
+// row with 1 ≤ k < V, k ≤ KC, drawn from the candidates; `full` — a sampled row drawn from
+// its keys over the whole vocabulary; `c` — the candidates each chunk keeps: enough for the
+// top-k set of a fast row and for the top-n log-probabilities.
+struct Plan {
+  fast: bool,
+  full: bool,
+  c: u32,
+}
+fn row_plan(temp: f32, k: i32) -> Plan {
+  let sampled = temp > 0.0;
+  let fast = sampled && k >= 1 && u32(k) < p.v && u32(k) <= KC;
+  return Plan(fast, sampled && !fast, max(p.topn, select(0u, u32(k), fast)));
+}
+// The slot of chunk c of a row in cand: its record (4 words) and its first candidate pair.
+fn rec_at(row: u32, c: u32) -> u32 {
+  return 4u * (row * p.nc + c);
+}
+fn pair_at(row: u32, c: u32) -> u32 {
+  return p.pair_base + 2u * KC * (row * p.nc + c);
 }
 
 const KEY_NEG_INF: u32 = 0x007fffffu;
@@ -162,3 +193,26 @@ fn weight_key(k: u32, kmax: u32, zmax: f32) -> u32 {
   }
   return weight_of(canon(zmax - canon(z_of_key(k))));
 }
+// Philox-4x32-10 (src/ops/sample/philox.ts): the first output word.
+fn philox_x(ctr: vec4<u32>, key: vec2<u32>) -> u32 {
+  var c = ctr;
+  var k = key;
+  for (var r = 0u; r < 10u; r = r + 1u) {
+    if (r > 0u) {
+      k = k + vec2<u32>(0x9e3779b9u, 0xbb67ae85u);
+    }
+    let m0 = mul32(0xd2511f53u, c.x);
+    let m1 = mul32(0xcd9e8d57u, c.z);
+    c = vec4<u32>(m1.y ^ c.y ^ k.x, m1.x, m0.y ^ c.w ^ k.y, m0.x);
+  }
+  return c.x;
+}
+
+fn logprob(z: f32, lse: f32) -> f32 {
+  // A non-finite lse (a +∞ logit, or every logit −∞) makes every log-probability NaN.
+  if ((bitcast<u32>(lse) & 0x7f800000u) == 0x7f800000u) {
+    return fbits(F_NAN);
+  }
+  return z - lse;
+}
+

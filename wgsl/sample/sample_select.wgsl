@@ -1,470 +1,278 @@
-// sample, phase 2 (one workgroup per row), on the keys and row state of phase 1. Greedy rows
-// (temperature ≤ 0 or NaN) take the lowest id of the largest key. Sampled rows keep a prefix
-// of the order (key descending, id ascending), described by a boundary (K, r): every key > K
-// plus the r lowest ids of key K (r = ALL: all of them; (0, 0) keeps everything):
-//   top-k  radix select on counts, 8 bits a pass (4 passes);
-//   top-p  radix select on 64-bit integer weights within the top-k set (4 passes): the first
-//          token whose inclusive prefix reaches ceil(W_k·P/2^24), P = floor(p·2^24);
-//   min-p  a binary search of the 32-bit key space for the smallest key with weight ≥
-//          floor(min_p·2^24)·128 (weights are monotone in the key; no pass over the row);
-// and the shortest of the three wins. When k ≤ CAP the ids of every key ≥ the top-k boundary
-// are gathered (in id order) into workgroup memory first, and top-p and the draw pass over
-// them instead of the vocabulary. The token: u = philox4x32_10((offset, 0, 0, 0), seed).x,
-// target = floor(u·W_kept/2^32) (`goal` below); invocation t sums the kept weights of its
-// contiguous chunk of items, invocation 0 scans the WG sums (ties of key K count in id order,
-// exactly), and the invocation whose chunk holds the target walks it. TOPN: the n largest keys (radix select)
-// gathered and sorted by (key desc, id asc). Everything is integer but z_j − lse.
-// WG ≥ 256 (the launcher takes up to 1024: each pass is latency-bound in one workgroup).
+// sample, pass 2: one workgroup per row, on sample_chunk's chunk records and candidates.
+//  1. Row state from the chunk records: the largest key, the lowest id holding it (the greedy
+//     token) and lse (the chunks' (max, sum) pairs merged as cross_entropy.wgsl does).
+//  2. When c = row_plan(..).c > 0: the row's first c keys in the order (key desc, id asc) from
+//     the chunks' candidates (which are in id order) — the same radix select as sample_chunk,
+//     over the candidate list — compacted into workgroup memory in id order, and each one's
+//     rank in the order; the top-n log-probabilities are the first n ranks.
+//  3. The token. Empty rows (every key −∞) give −1; greedy rows (temperature ≤ 0 or NaN) the
+//     lowest id of the largest key; `fast` rows (1 ≤ k ≤ KC, k < V) keep the shortest of the
+//     top-k (rank < k), top-p (the first ranks whose inclusive weight reaches
+//     max(1, ceil(W_k·P/2^24)), P = floor(p·2^24)) and min-p (weight ≥ floor(min_p·2^24)·128)
+//     prefixes — scans over at most KC ranks — then draw u = philox4x32_10((offset, 0, 0, 0),
+//     seed).x, target = floor(u·W_kept/2^32): the kept token (in id order) whose inclusive
+//     prefix of weights first exceeds the target; `full` rows go sample_full.wgsl's way over
+//     their keys. Everything is integer but z_j − lse.
+// WG ≥ 256 (the launcher takes up to 1024: the full path's passes are latency-bound).
+// SUBGROUPS: the row-state reductions through subgroups.
+#if SUBGROUPS
+enable subgroups;
+#endif
 override WG: u32 = 256;
 
 #include "sample/sample_common.wgsl"
 @group(0) @binding(1) var<storage, read> keys: array<u32>;
+@group(0) @binding(3) var<storage, read> cand: array<u32>;
 @group(0) @binding(6) var<storage, read_write> tokens: array<i32>;
 @group(0) @binding(7) var<storage, read_write> logprobs: array<f32>;
 #if TOPN
 @group(0) @binding(8) var<storage, read_write> top_ids: array<i32>;
 @group(0) @binding(9) var<storage, read_write> top_lp: array<f32>;
 #endif
+#include "common/reduce.wgsl"
+#include "sample/sample_scan.wgsl"
+#include "sample/sample_full.wgsl"
 
-const ALL: u32 = 0xffffffffu;
-// The largest top-k set gathered into workgroup memory (the launcher sizes it to the limit).
-override CAP: u32 = 1024;
-var<workgroup> set_ids: array<u32, CAP>;
+// The row's first c tokens in id order, and sel_key/sel_id index of rank r at ord[r].
+var<workgroup> sel_key: array<u32, KC>;
+var<workgroup> sel_id: array<u32, KC>;
+var<workgroup> ord: array<u32, KC>;
+// The row's options (lid 0 reads them; workgroupUniformLoad makes them uniform).
+var<workgroup> opts: array<u32, 4>;
+// A radix round's bin (bin, still needed, its count); later a prefix length.
+var<workgroup> pick: vec3<u32>;
 
-var<workgroup> hist_lo: array<atomic<u32>, 256>;
-var<workgroup> hist_hi: array<atomic<u32>, 256>;
-var<workgroup> cs_lo: array<u32, WG>;
-var<workgroup> cs_hi: array<u32, WG>;
-var<workgroup> ct: array<u32, WG>;
-var<workgroup> nsel: atomic<u32>;
-var<workgroup> sel_key: array<u32, 20>;
-var<workgroup> sel_id: array<u32, 20>;
-
-// Broadcast from invocation 0 (read back with workgroupUniformLoad: uniform everywhere).
-struct Bc {
-  a: u32,
-  b: u32,
-  c: u32,
-  d: u32,
-  e: u32,
-  f: u32,
-  g: u32,
-}
-var<workgroup> bc: Bc;
-
-struct Row {
-  kmax: u32,
-  zmax: f32,
-  base: u32,
+const LN2: f32 = 0.6931471805599453;
+const NO_MAX: f32 = -3.0e38;
+fn scale_down(s: f32, shift: f32) -> f32 {
+  return ldexp(s, i32(max(shift, -256.0)));
 }
 
-// The boundary of the k first keys of the order (1 ≤ k ≤ V): (K, r).
-fn select_count(k: u32, rw: Row, lid: u32) -> vec2<u32> {
+// Candidate j of a row's list (chunk j / c, position j % c), 0 for an empty slot (the
+// chunk's last, shorter than c) — real keys are ≥ KEY_NEG_INF > 0.
+fn cand_pos(row: u32, c: u32, j: u32) -> u32 {
+  let ch = j / c;
+  let q = j - ch * c;
+  if (q >= min(c, p.v - ch * CHUNK)) {
+    return 0xffffffffu;
+  }
+  return pair_at(row, ch) + 2u * q;
+}
+fn cand_key(at: u32) -> u32 {
+  if (at == 0xffffffffu) {
+    return 0u;
+  }
+  return cand[at];
+}
+
+// The row's first c keys of the order into sel_key/sel_id (id order) and their ranks into ord.
+// Returns this invocation's element's rank (invocations < c). Its histogram is sample_full's
+// hist_lo (the two paths never run at once).
+fn merge_candidates(row: u32, c: u32, lid: u32, sg_size: u32) -> u32 {
+  let sp = span(lid, p.nc * c);
   var prefix = 0u;
   var mask = 0u;
-  var need = k;
-  for (var d = 0u; d < 4u; d = d + 1u) {
+  var need = c;
+  var whole = false;
+  for (var d = 0u; d < 4u && !whole; d = d + 1u) {
     let shift = 24u - 8u * d;
     if (lid < 256u) {
       atomicStore(&hist_lo[lid], 0u);
     }
     workgroupBarrier();
-    for (var j = lid; j < p.v; j = j + WG) {
-      let key = keys[rw.base + j];
-      if ((key & mask) == prefix) {
+    for (var j = sp.x; j < sp.y; j = j + 1u) {
+      let key = cand_key(cand_pos(row, c, j));
+      if (key != 0u && (key & mask) == prefix) {
         atomicAdd(&hist_lo[(key >> shift) & 255u], 1u);
       }
     }
     workgroupBarrier();
-    if (lid == 0u) {
-      var b = 255u;
-      var rem = need;
-      loop {
-        let c = atomicLoad(&hist_lo[b]);
-        if (c >= rem || b == 0u) {
-          break;
-        }
-        rem = rem - c;
-        b = b - 1u;
-      }
-      bc.a = b;
-      bc.b = rem;
-    }
-    let s = workgroupUniformLoad(&bc);
-    prefix = prefix | (s.a << shift);
-    mask = mask | (255u << shift);
-    need = s.b;
-  }
-  return vec2<u32>(prefix, need);
-}
-
-// 64-bit add into a histogram bin (the carry from the returned old low word).
-fn hist_add(bin: u32, w: vec2<u32>) {
-  let old = atomicAdd(&hist_lo[bin], w.x);
-  let carry = select(0u, 1u, old + w.x < old);
-  if (w.y + carry != 0u) {
-    atomicAdd(&hist_hi[bin], w.y + carry);
-  }
-}
-
-// The top-p boundary within the top-k set (K, r) = bk: the first token (in order) whose
-// inclusive prefix of weights reaches ceil(W_k·P/2^24) (at least 1).
-fn select_topp(P: u32, bk: vec2<u32>, rw: Row, items: vec2<u32>, lid: u32) -> vec2<u32> {
-  var prefix = 0u;
-  var mask = 0u;
-  var need = vec2<u32>(0u, 0u);
-  let wk = weight_key(bk.x, rw.kmax, rw.zmax);
-  for (var d = 0u; d < 4u; d = d + 1u) {
-    let shift = 24u - 8u * d;
+    // Invocation t < 256 holds bin 255 − t: the scan counts tokens from the top bin down.
+    var cnt = 0u;
     if (lid < 256u) {
-      atomicStore(&hist_lo[lid], 0u);
-      atomicStore(&hist_hi[lid], 0u);
+      cnt = atomicLoad(&hist_lo[255u - lid]);
     }
-    workgroupBarrier();
-    for (var j = lid; j < items.x; j = j + WG) {
-      let key = keys[rw.base + item(j, items)];
-      if ((key & mask) == prefix && key > bk.x) {
-        hist_add((key >> shift) & 255u, vec2<u32>(weight_key(key, rw.kmax, rw.zmax), 0u));
-      }
+    let incl = wg_scan2(vec2<u32>(cnt, 0u), lid, sg_size).x;
+    if (cnt > 0u && incl >= need && incl - cnt < need) {
+      pick = vec3<u32>(255u - lid, need - (incl - cnt), cnt);
     }
-    workgroupBarrier();
-    if (lid == 0u) {
-      // The r tied tokens of the top-k boundary (all of weight wk) join their bin.
-      if ((bk.x & mask) == prefix && bk.y > 0u) {
-        hist_add((bk.x >> shift) & 255u, mul32(bk.y, wk));
-      }
-      var rem = need;
-      if (d == 0u) {
-        // W_k, then T_p = max(1, ceil(W_k·P / 2^24)) (W_k < 2^49, so W_k·P < 2^73: 96 bits).
-        var wsum = vec2<u32>(0u, 0u);
-        for (var b = 0u; b < 256u; b = b + 1u) {
-          wsum = add64(wsum, vec2<u32>(atomicLoad(&hist_lo[b]), atomicLoad(&hist_hi[b])));
-        }
-        let lo = mul32(wsum.x, P);
-        let hi = mul32(wsum.y, P);
-        let w1 = lo.y + hi.x;
-        let w2 = hi.y + select(0u, 1u, w1 < lo.y);
-        var tp = vec2<u32>((lo.x >> 24u) | (w1 << 8u), (w1 >> 24u) | (w2 << 8u));
-        if ((lo.x & 0xffffffu) != 0u) {
-          tp = add64(tp, vec2<u32>(1u, 0u));
-        }
-        if (tp.x == 0u && tp.y == 0u) {
-          tp = vec2<u32>(1u, 0u);
-        }
-        rem = tp;
-      }
-      var b = 255u;
-      loop {
-        let c = vec2<u32>(atomicLoad(&hist_lo[b]), atomicLoad(&hist_hi[b]));
-        if (ge64(c, rem) || b == 0u) {
-          break;
-        }
-        rem = sub64(rem, c);
-        b = b - 1u;
-      }
-      bc.a = b;
-      bc.b = rem.x;
-      bc.c = rem.y;
-    }
-    let s = workgroupUniformLoad(&bc);
-    prefix = prefix | (s.a << shift);
+    let s = workgroupUniformLoad(&pick);
+    prefix = prefix | (s.x << shift);
     mask = mask | (255u << shift);
-    need = vec2<u32>(s.b, s.c);
+    need = s.y;
+    whole = s.y == s.z;
   }
-  // Ties of key K all weigh w: the fewest r with r·w ≥ need (binary search; need ≥ 1, w ≥ 1).
-  let w = weight_key(prefix, rw.kmax, rw.zmax);
-  var lo = 1u;
-  var hi = 0x2000000u;
-  for (var it = 0u; it < 26u; it = it + 1u) {
-    if (lo < hi) {
-      let mid = lo + (hi - lo) / 2u;
-      if (ge64(mul32(mid, w), need)) {
-        hi = mid;
-      } else {
-        lo = mid + 1u;
+  let lim = select(need, 0xffffffffu, whole);
+  var above = 0u;
+  var ties = 0u;
+  for (var j = sp.x; j < sp.y; j = j + 1u) {
+    let key = cand_key(cand_pos(row, c, j));
+    if (key != 0u) {
+      let m = key & mask;
+      above = above + select(0u, 1u, m > prefix);
+      ties = ties + select(0u, 1u, m == prefix);
+    }
+  }
+  let ex = wg_scan2(vec2<u32>(above, ties), lid, sg_size) - vec2<u32>(above, ties);
+  var at = ex.x + min(ex.y, lim);
+  var tr = ex.y;
+  for (var j = sp.x; j < sp.y; j = j + 1u) {
+    let pos = cand_pos(row, c, j);
+    let key = cand_key(pos);
+    if (key != 0u) {
+      let m = key & mask;
+      var take = m > prefix;
+      if (m == prefix) {
+        take = tr < lim;
+        tr = tr + 1u;
+      }
+      if (take) {
+        sel_key[at] = key;
+        sel_id[at] = cand[pos + 1u];
+        at = at + 1u;
       }
     }
   }
-  return vec2<u32>(prefix, lo);
-}
-
-// A is a shorter prefix than B.
-fn shorter(a: vec2<u32>, b: vec2<u32>) -> bool {
-  return a.x > b.x || (a.x == b.x && a.y < b.y);
-}
-
-// Philox-4x32-10 (src/ops/sample/philox.ts): the first output word.
-fn philox_x(ctr: vec4<u32>, key: vec2<u32>) -> u32 {
-  var c = ctr;
-  var k = key;
-  for (var r = 0u; r < 10u; r = r + 1u) {
-    if (r > 0u) {
-      k = k + vec2<u32>(0x9e3779b9u, 0xbb67ae85u);
-    }
-    let m0 = mul32(0xd2511f53u, c.x);
-    let m1 = mul32(0xcd9e8d57u, c.z);
-    c = vec4<u32>(m1.y ^ c.y ^ k.x, m1.x, m0.y ^ c.w ^ k.y, m0.x);
-  }
-  return c.x;
-}
-
-// The chunk of items [0, n) invocation t owns.
-fn chunk(t: u32, n: u32) -> vec2<u32> {
-  let ch = (n + WG - 1u) / WG;
-  return vec2<u32>(min(n, t * ch), min(n, (t + 1u) * ch));
-}
-
-// The passes after top-k run over items: every id (items = (V, 0)) or, when the top-k set was
-// gathered, the ids in set_ids (items = (count, 1)), in id order either way.
-fn item(j: u32, items: vec2<u32>) -> u32 {
-  if (items.y != 0u) {
-    return set_ids[min(j, CAP - 1u)];
-  }
-  return j;
-}
-
-// Gathers the ids of every key ≥ kb into set_ids in id order (chunk counts, a scan, then each
-// chunk writes its own) when there are at most CAP of them: (count, 1); else (V, 0).
-fn gather(kb: u32, rw: Row, lid: u32) -> vec2<u32> {
-  let c = chunk(lid, p.v);
-  var cnt = 0u;
-  for (var j = c.x; j < c.y; j = j + 1u) {
-    cnt = cnt + select(0u, 1u, keys[rw.base + j] >= kb);
-  }
-  ct[lid] = cnt;
   workgroupBarrier();
-  if (lid == 0u) {
-    var tb = 0u;
-    for (var t = 0u; t < WG; t = t + 1u) {
-      let x = ct[t];
-      ct[t] = tb;
-      tb = tb + x;
+  // Ranks: the tokens before it in the order (larger keys, or equal keys at lower ids).
+  var rank = 0u;
+  if (lid < c) {
+    let kj = sel_key[lid];
+    for (var i = 0u; i < c; i = i + 1u) {
+      let ki = sel_key[i];
+      rank = rank + select(0u, 1u, ki > kj || (ki == kj && i < lid));
     }
-    bc.a = tb;
-  }
-  let s = workgroupUniformLoad(&bc);
-  if (s.a > CAP) {
-    return vec2<u32>(p.v, 0u);
-  }
-  var at = ct[lid];
-  for (var j = c.x; j < c.y; j = j + 1u) {
-    if (keys[rw.base + j] >= kb) {
-      set_ids[at] = j;
-      at = at + 1u;
-    }
+    ord[rank] = lid;
   }
   workgroupBarrier();
-  return vec2<u32>(s.a, 1u);
+  return rank;
 }
 
-fn logprob(z: f32, lse: f32) -> f32 {
-  // A non-finite lse (a +∞ logit, or every logit −∞) makes every log-probability NaN.
-  if ((bitcast<u32>(lse) & 0x7f800000u) == 0x7f800000u) {
-    return fbits(F_NAN);
+// T_p = max(1, ceil(W·P / 2^24)) for a 64-bit W < 2^49 (W·P < 2^73: 96 bits).
+fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
+  let lo = mul32(w.x, P);
+  let hi = mul32(w.y, P);
+  let w1 = lo.y + hi.x;
+  let w2 = hi.y + select(0u, 1u, w1 < lo.y);
+  var tp = vec2<u32>((lo.x >> 24u) | (w1 << 8u), (w1 >> 24u) | (w2 << 8u));
+  if ((lo.x & 0xffffffu) != 0u) {
+    tp = add64(tp, vec2<u32>(1u, 0u));
   }
-  return z - lse;
+  if (tp.x == 0u && tp.y == 0u) {
+    tp = vec2<u32>(1u, 0u);
+  }
+  return tp;
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+#include "common/wg_entry.wgsl"
   let row = wid.x;
-  let sb = p.state_base + 4u * row;
-  // Row state and options through workgroup memory: uniform values for the branches below.
   if (lid == 0u) {
-    bc.a = keys[sb];
-    bc.b = keys[sb + 1u];
-    bc.c = keys[sb + 2u];
-    bc.d = opt_u(SEG_TEMP, row);
-    bc.e = opt_u(SEG_TOPK, row);
-    bc.f = opt_u(SEG_TOPP, row);
-    bc.g = opt_u(SEG_MINP, row);
+    opts[0] = opt_u(SEG_TEMP, row);
+    opts[1] = opt_u(SEG_TOPK, row);
+    opts[2] = opt_u(SEG_TOPP, row);
+    opts[3] = opt_u(SEG_MINP, row);
   }
-  let st = workgroupUniformLoad(&bc);
-  let rw = Row(st.a, z_of_key(st.a), row * p.v);
-  let lse = bitcast<f32>(st.c);
-  let temp = bitcast<f32>(st.d);
-  let empty = rw.kmax == KEY_NEG_INF;
-  if (empty) {
+  let o = workgroupUniformLoad(&opts);
+  let temp = bitcast<f32>(o[0]);
+  let k = bitcast<i32>(o[1]);
+  let tp = bitcast<f32>(o[2]);
+  let mp = bitcast<f32>(o[3]);
+  let plan = row_plan(temp, k);
+
+  // 1. Row state (chunks ascend in id: the first of equal maxima is the lowest id).
+  var kmax = 0u;
+  var kid = 0xffffffffu;
+  var m = NO_MAX;
+  for (var c = lid; c < p.nc; c = c + WG) {
+    let r = rec_at(row, c);
+    let kc = cand[r];
+    if (kc > kmax) {
+      kmax = kc;
+      kid = cand[r + 1u];
+    }
+    m = max(m, bitcast<f32>(cand[r + 2u]));
+  }
+  let km = wg_max_u(kmax, lid, sg_size);
+  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid, sg_size);
+  let mx = wg_max(m, lid, sg_size);
+  var s = 0.0;
+  for (var c = lid; c < p.nc; c = c + WG) {
+    let r = rec_at(row, c);
+    s = s + scale_down(bitcast<f32>(cand[r + 3u]), bitcast<f32>(cand[r + 2u]) - mx);
+  }
+  let total = wg_sum(s, lid, sg_size);
+  var lse = mx * LN2 + log(total);
+  // A +∞ logit makes the sum ∞ − ∞ (NaN, as the reference defines); all −∞ gives −∞.
+  if (km == KEY_POS_INF) {
+    lse = fbits(F_NAN);
+  } else if (km == KEY_NEG_INF) {
+    lse = fbits(F_NEG_INF);
+  }
+  let zmax = z_of_key(km);
+
+  // 2. The first c tokens of the order.
+  var rank = 0u;
+  if (plan.c > 0u) {
+    rank = merge_candidates(row, plan.c, lid, sg_size);
+  }
+#if TOPN
+  if (lid < p.topn) {
+    let j = ord[lid];
+    top_ids[row * p.topn + lid] = i32(sel_id[j]);
+    top_lp[row * p.topn + lid] = logprob(z_of_key(sel_key[j]), lse);
+  }
+#endif
+
+  // 3. The token.
+  if (km == KEY_NEG_INF) {
     if (lid == 0u) {
       tokens[row] = -1;
       logprobs[row] = fbits(F_NAN);
     }
-  } else if (!(temp > 0.0)) {
+  } else if (plan.full) {
+    draw_full(Row(km, zmax, row * p.v), row, k, tp, mp, lse, lid);
+  } else if (!plan.fast) {
     if (lid == 0u) {
-      tokens[row] = i32(st.b);
-      logprobs[row] = logprob(rw.zmax, lse);
+      tokens[row] = i32(id);
+      logprobs[row] = logprob(zmax, lse);
     }
   } else {
-    // The kept prefix: the shortest of top-k, top-p (within top-k) and min-p.
-    let k = bitcast<i32>(st.e);
-    var bk = vec2<u32>(0u, 0u);
-    var items = vec2<u32>(p.v, 0u);
-    if (k >= 1 && u32(k) < p.v) {
-      bk = select_count(u32(k), rw, lid);
-      // A small top-k set (every kept token is in it) is gathered once: top-p and the draw
-      // then pass over it instead of the vocabulary.
-      if (u32(k) <= CAP) {
-        items = gather(bk.x, rw, lid);
-      }
+    // Weights in rank order: W_k (all k), the top-p and min-p prefix lengths.
+    let kq = u32(k);
+    var w = 0u;
+    if (lid < kq) {
+      w = weight_key(sel_key[ord[lid]], km, zmax);
     }
-    var bf = bk;
-    let tp = bitcast<f32>(st.f);
+    let wi = wg_scan_w(w, lid, sg_size);
+    let wk = scan_total();
+    var len = kq;
     if (tp < 1.0) {
-      let bp = select_topp(u32(max(tp, 0.0) * 16777216.0), bk, rw, items, lid);
-      if (shorter(bp, bf)) {
-        bf = bp;
+      let t = topp_target(wk, u32(max(tp, 0.0) * 16777216.0));
+      // The first rank whose inclusive prefix reaches T_p (T_p ≤ W_k: one exists).
+      if (lid < kq && ge64(wi, t) && !ge64(sub64(wi, vec2<u32>(w, 0u)), t)) {
+        pick.x = lid + 1u;
       }
+      len = min(len, workgroupUniformLoad(&pick).x);
     }
-    let mp = bitcast<f32>(st.g);
     if (mp > 0.0) {
       let thr = u32(min(mp, 1.0) * 16777216.0) * 128u;
-      var lo = KEY_NEG_INF;
-      var hi = rw.kmax;
-      for (var it = 0u; it < 33u; it = it + 1u) {
-        if (lo < hi) {
-          let mid = lo + (hi - lo) / 2u;
-          if (weight_key(mid, rw.kmax, rw.zmax) >= thr) {
-            hi = mid;
-          } else {
-            lo = mid + 1u;
-          }
-        }
-      }
-      let bm = vec2<u32>(lo, ALL);
-      if (shorter(bm, bf)) {
-        bf = bm;
-      }
+      // Weights fall along the ranks: the count of those ≥ thr is the min-p prefix.
+      wg_scan2(vec2<u32>(select(0u, 1u, lid < kq && w >= thr), 0u), lid, sg_size);
+      len = min(len, scan_total().x);
     }
-    // Chunk sums of the kept weights (ties of key bf.x counted apart: kept in id order).
-    let c = chunk(lid, items.x);
-    var s = vec2<u32>(0u, 0u);
-    var ties = 0u;
-    for (var j = c.x; j < c.y; j = j + 1u) {
-      let key = keys[rw.base + item(j, items)];
-      if (key > bf.x) {
-        s = add64(s, vec2<u32>(weight_key(key, rw.kmax, rw.zmax), 0u));
-      } else if (key == bf.x) {
-        ties = ties + 1u;
-      }
+    // The draw, in id order over the kept ranks.
+    var wj = 0u;
+    if (lid < plan.c && rank < len) {
+      wj = weight_key(sel_key[lid], km, zmax);
     }
-    cs_lo[lid] = s.x;
-    cs_hi[lid] = s.y;
-    ct[lid] = ties;
-    workgroupBarrier();
-    if (lid == 0u) {
-      let wf = weight_key(bf.x, rw.kmax, rw.zmax);
-      // Exclusive prefixes of the kept weight and of the ties, in chunk order.
-      var total = vec2<u32>(0u, 0u);
-      var tb = 0u;
-      for (var t = 0u; t < WG; t = t + 1u) {
-        let kt = min(ct[t], bf.y - min(tb, bf.y));
-        let w = add64(vec2<u32>(cs_lo[t], cs_hi[t]), mul32(kt, wf));
-        cs_lo[t] = total.x;
-        cs_hi[t] = total.y;
-        ct[t] = tb;
-        total = add64(total, w);
-        tb = tb + kt;
-      }
-      let u = philox_x(vec4<u32>(opt_u(SEG_OFFSET, row), 0u, 0u, 0u), vec2<u32>(rowopts[TABLE_WORDS + SEG_SEED * p.b + 2u * row], rowopts[TABLE_WORDS + SEG_SEED * p.b + 2u * row + 1u]));
-      // The target floor(u·W / 2^32) = hi(u·W.lo) + u·W.hi.
-      let goal = add64(vec2<u32>(mul32(u, total.x).y, 0u), mul32(u, total.y));
-      // The last chunk whose exclusive prefix is ≤ goal holds it.
-      var t = WG - 1u;
-      loop {
-        if (ge64(goal, vec2<u32>(cs_lo[t], cs_hi[t])) || t == 0u) {
-          break;
-        }
-        t = t - 1u;
-      }
-      bc.a = t;
-      bc.b = goal.x;
-      bc.c = goal.y;
-    }
-    let f = workgroupUniformLoad(&bc);
-    if (lid == f.a) {
-      let goal = vec2<u32>(f.b, f.c);
-      var run = vec2<u32>(cs_lo[lid], cs_hi[lid]);
-      var tb = ct[lid];
-      var tok = -1;
-      for (var j = c.x; j < c.y; j = j + 1u) {
-        let id = item(j, items);
-        let key = keys[rw.base + id];
-        var kept = key > bf.x;
-        if (key == bf.x) {
-          kept = tb < bf.y;
-          tb = tb + 1u;
-        }
-        if (kept) {
-          run = add64(run, vec2<u32>(weight_key(key, rw.kmax, rw.zmax), 0u));
-          if (!ge64(goal, run)) {
-            tok = i32(id);
-            break;
-          }
-        }
-      }
-      tokens[row] = tok;
-      logprobs[row] = logprob(z_of_key(keys[rw.base + u32(max(tok, 0))]), lse);
+    let incl = wg_scan_w(wj, lid, sg_size);
+    let wt = scan_total();
+    let u = philox_x(vec4<u32>(opt_u(SEG_OFFSET, row), 0u, 0u, 0u), vec2<u32>(rowopts[TABLE_WORDS + SEG_SEED * p.b + 2u * row], rowopts[TABLE_WORDS + SEG_SEED * p.b + 2u * row + 1u]));
+    // The target floor(u·W / 2^32) = hi(u·W.lo) + u·W.hi.
+    let goal = add64(vec2<u32>(mul32(u, wt.x).y, 0u), mul32(u, wt.y));
+    if (wj > 0u && ge64(goal, sub64(incl, vec2<u32>(wj, 0u))) && !ge64(goal, incl)) {
+      tokens[row] = i32(sel_id[lid]);
+      logprobs[row] = logprob(z_of_key(sel_key[lid]), lse);
     }
   }
-#if TOPN
-  // The n largest keys: their boundary, then each chunk's keys above it and its share of the
-  // ties (in id order), gathered and sorted by (key desc, id asc).
-  workgroupBarrier();
-  let bn = select_count(p.topn, rw, lid);
-  let c2 = chunk(lid, p.v);
-  var ties2 = 0u;
-  for (var j = c2.x; j < c2.y; j = j + 1u) {
-    ties2 = ties2 + select(0u, 1u, keys[rw.base + j] == bn.x);
-  }
-  ct[lid] = ties2;
-  if (lid == 0u) {
-    atomicStore(&nsel, 0u);
-  }
-  workgroupBarrier();
-  if (lid == 0u) {
-    var tb = 0u;
-    for (var t = 0u; t < WG; t = t + 1u) {
-      let c = ct[t];
-      ct[t] = tb;
-      tb = tb + c;
-    }
-  }
-  workgroupBarrier();
-  var tb2 = ct[lid];
-  for (var j = c2.x; j < c2.y; j = j + 1u) {
-    let key = keys[rw.base + j];
-    var take = key > bn.x;
-    if (key == bn.x) {
-      take = tb2 < bn.y;
-      tb2 = tb2 + 1u;
-    }
-    if (take) {
-      let at = atomicAdd(&nsel, 1u);
-      if (at < 20u) {
-        sel_key[at] = key;
-        sel_id[at] = j;
-      }
-    }
-  }
-  workgroupBarrier();
-  if (lid == 0u) {
-    let n = min(p.topn, 20u);
-    for (var a = 1u; a < n; a = a + 1u) {
-      let k0 = sel_key[a];
-      let i0 = sel_id[a];
-      var q = a;
-      while (q > 0u && (sel_key[q - 1u] < k0 || (sel_key[q - 1u] == k0 && sel_id[q - 1u] > i0))) {
-        sel_key[q] = sel_key[q - 1u];
-        sel_id[q] = sel_id[q - 1u];
-        q = q - 1u;
-      }
-      sel_key[q] = k0;
-      sel_id[q] = i0;
-    }
-    for (var a = 0u; a < n; a = a + 1u) {
-      top_ids[row * p.topn + a] = i32(sel_id[a]);
-      top_lp[row * p.topn + a] = logprob(z_of_key(sel_key[a]), lse);
-    }
-  }
-#endif
 }

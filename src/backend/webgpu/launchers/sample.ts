@@ -1,4 +1,5 @@
 import { BYTES } from '../../../dtype.js';
+import { OptionsError } from '../../../errors.js';
 import { EXP2_TABLE } from '../../../ops/sample/weights.js';
 import type { SampleOptions } from '../../../ops/sample/reference.js';
 import type { Tensor } from '../../../tensor.js';
@@ -13,13 +14,31 @@ export const SAMPLE_PARAMS = defineParams([
   ['v', 'u32'],
   ['zero', 'u32'],
   ['topn', 'u32'],
-  ['state_base', 'u32'],
+  ['nc', 'u32'],
+  ['pair_base', 'u32'],
 ]);
-export const PACK_PARAMS = defineParams([
-  ['count', 'u32'],
-  ['src_base', 'u32'],
-  ['dst_base', 'u32'],
-]);
+/** Logits per sample_chunk workgroup, and the largest top-k the candidate path serves (CHUNK, KC in sample_common.wgsl). */
+export const SAMPLE_CHUNK = 4096;
+export const SAMPLE_KC = 256;
+
+/**
+ * PMETAL_SAMPLE_VARIANT (read at each launch; all variants are exact, only their speed differs;
+ * `pmetal bench --op sample --variants` times them):
+ *   prefilter (default)  sample_chunk bounds the c-th key by its invocations' maxima first, so
+ *                        its radix histograms see a few keys, not 4096 (contended atomics);
+ *                        sample_select runs 256 invocations when a topK tensor is given (rows
+ *                        then mostly draw from ≤ 256 candidates), else up to 1024 (rows draw
+ *                        over the whole vocabulary, bound by loads in flight);
+ *   plain                no prefilter (every key into the first histogram);
+ *   wide                 prefilter, and sample_select always as wide as the adapter allows.
+ */
+export const SAMPLE_VARIANTS = ['prefilter', 'plain', 'wide'] as const;
+export type SampleVariant = (typeof SAMPLE_VARIANTS)[number];
+export function sampleVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_SAMPLE_VARIANT : undefined): SampleVariant {
+  if (v === undefined || v === '') return 'prefilter';
+  if (!(SAMPLE_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[webgpu] PMETAL_SAMPLE_VARIANT: expected one of ${SAMPLE_VARIANTS.join(', ')}, got '${v}'`);
+  return v as SampleVariant;
+}
 
 const f32Bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0];
 
@@ -41,10 +60,12 @@ export const SAMPLE_SEGMENTS: [string, number, number][] = [
 const TABLE = 768;
 
 /**
- * sample: the per-row option tensors are packed (pack_words.wgsl, after an upload of the
- * exp2 table and the defaults) into one buffer; sample_logits.wgsl writes every row's order
- * keys and state to a [B·V + 4B] scratch; sample_select.wgsl picks the tokens. One workgroup
- * per row in both (up to 1024 invocations). 'subgroups' reduces phase 1's max and sum through subgroups.
+ * sample: the per-row option tensors are copied (after an upload of the exp2 table and the
+ * defaults) into one buffer; sample_chunk.wgsl — a workgroup per 4096 logits of a row —
+ * writes each chunk's record and exact top-c candidates (and the keys of rows drawn over the
+ * whole vocabulary); sample_select.wgsl — a workgroup per row — merges them and picks the
+ * tokens. Two dispatches whatever the options. 'subgroups' takes the max and sum reductions
+ * through subgroups.
  */
 export const sampleLauncher: Launcher = {
   tiers: (_d, f) => reductionTiers(f),
@@ -52,12 +73,19 @@ export const sampleLauncher: Launcher = {
     const x: Tensor = i.logits;
     const [b, v] = x.shape;
     const lim = ctx.limits;
+    const variant = sampleVariant();
+    const nc = Math.ceil(v / SAMPLE_CHUNK);
     if (b > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${b} rows exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
+    if (nc > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${nc} chunks of a row exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
     for (const [name, t] of Object.entries(i)) {
       if (t.size * BYTES[t.dtype] > lim.maxStorageBufferBindingSize) throw new RangeError(`[sample] ${name}: ${t.size * BYTES[t.dtype]} bytes exceed maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize})`);
     }
-    const keyWords = b * v + 4 * b;
+    const keyWords = b * v;
     if (keyWords * 4 > lim.maxStorageBufferBindingSize) throw new RangeError(`[sample] the ${b}×${v} key scratch exceeds maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize})`);
+    // cand: 4 words of record per chunk, then KC (key, id) pairs per chunk.
+    const pairBase = 4 * b * nc;
+    const candWords = pairBase + 2 * SAMPLE_KC * b * nc;
+    if (candWords * 4 > lim.maxStorageBufferBindingSize) throw new RangeError(`[sample] the ${b}×${nc}-chunk candidate scratch exceeds maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize})`);
 
     const optWords = TABLE + 10 * b;
     const init = new Uint32Array(optWords);
@@ -65,61 +93,59 @@ export const sampleLauncher: Launcher = {
     for (const [name, seg, dflt] of SAMPLE_SEGMENTS) if (!i[name]) init.fill(dflt, TABLE + seg * b, TABLE + (seg + 1) * b);
     const rowopts = ctx.rt.createBuffer(optWords * 4);
     ctx.rt.upload(rowopts, init);
+    // Every option tensor is 4-byte words: a buffer copy packs it, no dispatch needed.
     for (const [name, seg] of SAMPLE_SEGMENTS) {
       const t: Tensor | undefined = i[name];
-      if (!t) continue;
-      const count = t.size;
-      ctx.rt.dispatch({
-        pipeline: { shader: 'sample/pack_words.wgsl', defines: {}, overrides: { WG: 256 } },
-        bindings: [
-          { binding: 0, buffer: ctx.buffer(t) },
-          { binding: 1, buffer: rowopts },
-        ],
-        params: { binding: 2, data: packParams(PACK_PARAMS, { count, src_base: 0, dst_base: TABLE + seg * b }) },
-        workgroups: [Math.ceil(count / 256)],
-      });
+      if (t) ctx.rt.copy(ctx.buffer(t), 0, rowopts, (TABLE + seg * b) * 4, t.size * 4);
     }
 
-    // A row is one workgroup, so its passes over V are bound by loads in flight: as many
-    // invocations as the adapter allows, up to 1024 (256 is every adapter's minimum).
-    let wg = Math.max(256, Math.min(1024, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX));
-    // sample_select's workgroup memory: 2 KiB of histograms, three WG-word arrays, small state,
-    // and the gathered top-k set (CAP words, at least 64, up to 2048).
-    const fixed = (w: number) => 2048 + 12 * w + 512;
-    if (fixed(wg) + 4 * 64 > lim.maxComputeWorkgroupStorageSize) wg = 256;
-    let cap = 2048;
-    while (cap > 64 && fixed(wg) + 4 * cap > lim.maxComputeWorkgroupStorageSize) cap /= 2;
     const keys = ctx.rt.createBuffer(keyWords * 4);
-    const params = packParams(SAMPLE_PARAMS, { b, v, zero: 0, topn: o.topLogprobs, state_base: b * v });
+    const cand = ctx.rt.createBuffer(candWords * 4);
+    const params = packParams(SAMPLE_PARAMS, { b, v, zero: 0, topn: o.topLogprobs, nc, pair_base: pairBase });
     const bind = (binding: number, buffer: GPUBuffer): Binding => ({ binding, buffer });
-    const phase1: Binding[] = [bind(0, ctx.buffer(x)), bind(1, keys), bind(2, rowopts)];
-    if (i.logitBias) phase1.push(bind(3, ctx.buffer(i.logitBias)));
-    if (i.counts) phase1.push(bind(4, ctx.buffer(i.counts)));
+    // Rows start 16-byte aligned: each invocation's 16 logits in 16-byte loads.
+    const vec = v % (16 / BYTES[x.dtype]) === 0;
+    const pass1: Binding[] = [bind(0, ctx.buffer(x)), bind(1, keys), bind(2, rowopts), bind(6, cand)];
+    if (i.logitBias) pass1.push(bind(3, ctx.buffer(i.logitBias)));
+    if (i.counts) pass1.push(bind(4, ctx.buffer(i.counts)));
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_logits.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups' }, overrides: { WG: wg } },
-      bindings: phase1,
+      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant !== 'plain' }, overrides: { WG: 256 } },
+      bindings: pass1,
       params: { binding: 5, data: params },
-      workgroups: [b],
+      workgroups: [nc, b],
     });
 
+    // A row's full-vocabulary passes are bound by loads in flight in one workgroup: as many
+    // invocations as the adapter allows, up to 1024 (256 is every adapter's minimum). Rows with
+    // a top-k draw from ≤ 256 candidates, where fewer invocations mean cheaper barriers.
+    const narrow = !!i.topK && variant !== 'wide';
+    let wg = narrow ? 256 : Math.max(256, Math.min(1024, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX));
+    // sample_select's workgroup memory: 2 KiB of histograms, 3 KiB of merged candidates, at most
+    // 32 bytes per invocation (seven WG-word arrays and the subgroup totals), small state, and
+    // the gathered top-k set (CAP words, 64 to 2048). Halved down to fit the adapter's limit.
+    const fixed = (w: number) => 2048 + 3072 + 32 * w + 256;
+    while (wg > 256 && fixed(wg) + 4 * 64 > lim.maxComputeWorkgroupStorageSize) wg /= 2;
+    let cap = 2048;
+    while (cap > 64 && fixed(wg) + 4 * cap > lim.maxComputeWorkgroupStorageSize) cap /= 2;
     const tokens = ctx.output(outs.tokens);
     const logprobs = ctx.output(outs.logprobs);
-    const phase2: Binding[] = [bind(1, keys), bind(2, rowopts), bind(6, ctx.buffer(tokens)), bind(7, ctx.buffer(logprobs))];
+    const pass2: Binding[] = [bind(1, keys), bind(2, rowopts), bind(3, cand), bind(6, ctx.buffer(tokens)), bind(7, ctx.buffer(logprobs))];
     const res: Record<string, Tensor> = { tokens, logprobs };
     if (o.topLogprobs > 0) {
       res.topIds = ctx.output(outs.topIds);
       res.topLogprobs = ctx.output(outs.topLogprobs);
-      phase2.push(bind(8, ctx.buffer(res.topIds)), bind(9, ctx.buffer(res.topLogprobs)));
+      pass2.push(bind(8, ctx.buffer(res.topIds)), bind(9, ctx.buffer(res.topLogprobs)));
     }
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0 }, overrides: { WG: wg, CAP: cap } },
-      bindings: phase2,
+      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0, SUBGROUPS: tier === 'subgroups' }, overrides: { WG: wg, CAP: cap } },
+      bindings: pass2,
       params: { binding: 5, data: params },
       workgroups: [b],
     });
     // Later work in this batch that reuses the buffers is ordered after the reads above.
     ctx.rt.releaseBuffer(rowopts);
     ctx.rt.releaseBuffer(keys);
+    ctx.rt.releaseBuffer(cand);
     return res;
   },
 };

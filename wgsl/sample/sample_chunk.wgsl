@@ -1,0 +1,275 @@
+// sample, pass 1: one workgroup per CHUNK (4096) logits of a row — workgroups [ceil(V/CHUNK), B],
+// so a batch of rows fills the GPU and no invocation loops over the vocabulary. Each of the
+// 256 invocations processes 16 consecutive logits (bias, penalties for tokens with count > 0,
+// temperature: each step one correctly rounded f32 operation then canon, as
+// src/ops/sample/weights.ts processLogit) into order keys held in registers, and the chunk
+// writes to cand:
+//   its record (rec_at: 4 words) — the largest key, the lowest id holding it, and the
+//     cross-entropy forward's online log2-domain (max, sum) of the processed logits;
+//   its first c = row_plan(..).c keys in the order (key desc, id asc) with their ids, in id
+//     order (pair_at: up to KC pairs) — exact: a radix select (8 bits a round, stopping as soon
+//     as the boundary bin is taken whole) then an ordered compaction. The row's top-c set is
+//     within the union of its chunks' top-c sets, which sample_select merges.
+// Rows that draw over the full vocabulary (row_plan(..).full) also get their keys stored.
+// Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (reductions and scans), PREFILTER (below), VEC (the launcher
+// sets it when every row starts 16-byte aligned: V % 8 == 0 for 16-bit logits, V % 4 == 0
+// for f32 — an invocation's 16 logits are then 2 or 4 aligned vec4<u32> loads, and a
+// subgroup's loads one contiguous coalesced block).
+#if SUBGROUPS
+enable subgroups;
+#endif
+
+// 256: one histogram bin per invocation (the launcher never overrides it).
+override WG: u32 = 256;
+const ITEMS: u32 = 16u;
+
+#include "sample/sample_common.wgsl"
+#include "common/convert.wgsl"
+#if VEC
+@group(0) @binding(0) var<storage, read> xv: array<vec4<u32>>;
+// The 16 logits from element e0 (a multiple of 8, or of 4 for f32) on.
+fn load16(e0: u32) -> array<f32, ITEMS> {
+  var r: array<f32, ITEMS>;
+#if X_DT == 0
+  for (var q = 0u; q < 4u; q = q + 1u) {
+    let w = bitcast<vec4<f32>>(xv[e0 / 4u + q]);
+    r[4u * q] = w.x;
+    r[4u * q + 1u] = w.y;
+    r[4u * q + 2u] = w.z;
+    r[4u * q + 3u] = w.w;
+  }
+#else
+  for (var q = 0u; q < 2u; q = q + 1u) {
+    let w = xv[e0 / 8u + q];
+    for (var h = 0u; h < 4u; h = h + 1u) {
+#if X_DT == 1
+      let f = unpack2x16float(w[h]);
+#else
+      let f = vec2<f32>(bf16_to_f32(w[h] & 0xffffu), bf16_to_f32(w[h] >> 16u));
+#endif
+      r[8u * q + 2u * h] = f.x;
+      r[8u * q + 2u * h + 1u] = f.y;
+    }
+  }
+#endif
+  return r;
+}
+#else
+#include "common/tensor.wgsl" (NAME=x, DT=X_DT, BINDING=0, WRITE=0)
+#endif
+@group(0) @binding(1) var<storage, read_write> keys: array<u32>;
+#if HAS_BIAS
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+#endif
+#if HAS_COUNTS
+@group(0) @binding(4) var<storage, read> counts: array<i32>;
+#endif
+@group(0) @binding(6) var<storage, read_write> cand: array<u32>;
+#include "common/reduce.wgsl"
+#include "sample/sample_scan.wgsl"
+
+var<workgroup> hist: array<atomic<u32>, 256>;
+// The row's options (lid 0 reads them; workgroupUniformLoad makes them uniform), then the
+// chosen bin of a radix round: (bin, still needed, its count).
+var<workgroup> opts: array<u32, 6>;
+var<workgroup> pick: vec3<u32>;
+
+const LOG2E: f32 = 1.4426950408889634;
+const NO_MAX: f32 = -3.0e38;
+fn scale_down(s: f32, shift: f32) -> f32 {
+  return ldexp(s, i32(max(shift, -256.0)));
+}
+
+// The bin of a radix round holding the `need`-th token from the top (hist filled; invocation
+// t holds bin 255 − t, so the scan counts down from the top bin): (bin, still needed in it,
+// its count), uniform.
+fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
+  let b = 255u - lid;
+  let cnt = atomicLoad(&hist[b]);
+  let incl = wg_scan2(vec2<u32>(cnt, 0u), lid, sg_size).x;
+  if (incl >= need && incl - cnt < need) {
+    pick = vec3<u32>(b, need - (incl - cnt), cnt);
+  }
+  return workgroupUniformLoad(&pick);
+}
+
+#include "common/wg_entry.wgsl"
+  let chunk = wid.x;
+  let row = wid.y;
+  if (lid == 0u) {
+    opts[0] = opt_u(SEG_TEMP, row);
+    opts[1] = opt_u(SEG_REP, row);
+    opts[2] = opt_u(SEG_PRES, row);
+    opts[3] = opt_u(SEG_FREQ, row);
+    opts[4] = opt_u(SEG_TOPK, row);
+  }
+  let o = workgroupUniformLoad(&opts);
+  let temp = bitcast<f32>(o[0]);
+  let temp_on = temp > 0.0;
+  let rtemp = recip(clamp_scale(select(1.0, temp, temp_on)));
+  let rep = bitcast<f32>(o[1]);
+  let rep_c = clamp_scale(select(1.0, rep, rep > 0.0));
+  let rep_on = rep > 0.0 && rep_c != 1.0;
+  let rrep = recip(rep_c);
+  let pres = bitcast<f32>(o[2]);
+  let freq = bitcast<f32>(o[3]);
+  let plan = row_plan(temp, bitcast<i32>(o[4]));
+
+  let start = chunk * CHUNK;
+  let len = min(CHUNK, p.v - start);
+  let base = row * p.v + start;
+  let t0 = lid * ITEMS;
+  // Keys of the invocation's 16 consecutive tokens; past the row's end they stay 0 (below
+  // every real key, so `key >= lo` leaves them out).
+  var kk: array<u32, ITEMS>;
+  var kmax = 0u;
+  var kid = 0xffffffffu;
+  var st = vec2<f32>(NO_MAX, 0.0);
+#if VEC
+  // Past the row's end (its last invocations) the loads read the next row or, robustly, the
+  // buffer's clamped end: masked out below either way.
+  let xs = load16(base + t0);
+#endif
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    let j = t0 + i;
+    var k = 0u;
+    if (j < len) {
+#if VEC
+      var a = canon(xs[i]);
+#else
+      var a = canon(load_x(base + j));
+#endif
+#if HAS_BIAS
+      a = canon(a + canon(bias[base + j]));
+#endif
+#if HAS_COUNTS
+      let c = counts[base + j];
+      if (c > 0) {
+        if (rep_on) {
+          a = canon(select(a * rrep, a * rep_c, a < 0.0));
+        }
+        a = canon(a - canon(canon(freq * f32(min(c, 16777216))) + pres));
+      }
+#endif
+      if (temp_on) {
+        a = canon(a * rtemp);
+      }
+      k = key_of(a);
+      if (plan.full) {
+        keys[base + j] = k;
+      }
+      // Ids ascend within an invocation: the first of equal keys is the lowest id.
+      if (k > kmax) {
+        kmax = k;
+        kid = start + j;
+      }
+      // The online (m, s) of cross_entropy.wgsl on z = the key's value (NaN → −∞, skipped).
+      if (k != KEY_NEG_INF) {
+        let t = z_of_key(k) * LOG2E;
+        if (t > st.x) {
+          let mn = ceil(t);
+          st.y = scale_down(st.y, st.x - mn);
+          st.x = mn;
+        }
+        st.y = st.y + exp2(t - st.x);
+      }
+    }
+    kk[i] = k;
+  }
+  let km = wg_max_u(kmax, lid, sg_size);
+  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid, sg_size);
+  let mx = wg_max(st.x, lid, sg_size);
+  let total = wg_sum(scale_down(st.y, st.x - mx), lid, sg_size);
+  if (lid == 0u) {
+    let r = rec_at(row, chunk);
+    cand[r] = km;
+    cand[r + 1u] = id;
+    cand[r + 2u] = bitcast<u32>(mx);
+    cand[r + 3u] = bitcast<u32>(total);
+  }
+  if (plan.c == 0u) {
+    return;
+  }
+
+  // The chunk's first c keys in the order: a boundary bin (prefix over mask) from the top,
+  // refined 8 bits a round until its remaining `need` tokens are the whole bin or the bin is
+  // one key (then its `need` lowest ids). Only keys ≥ lo take part: 1 (every real key is
+  // ≥ KEY_NEG_INF; the slots past the row's end hold 0) or, with PREFILTER, a lower bound on
+  // the c-th key.
+  let want = min(plan.c, len);
+  var lo = 1u;
+#if PREFILTER
+  // Most logits of a chunk share a few top-byte bins, so a histogram of all 4096 keys makes
+  // thousands of workgroup atomics on a few addresses. The invocations' maxima bound the c-th
+  // key from below: when c invocations hold keys, the 16-bit bin edge of the c-th largest
+  // maximum has at least c keys at or above it — usually a few more than c.
+  let holders = (len + ITEMS - 1u) / ITEMS;
+  if (want < len && want <= holders) {
+    var pf = 0u;
+    var pm = 0u;
+    var pneed = want;
+    for (var d = 0u; d < 2u; d = d + 1u) {
+      let shift = 24u - 8u * d;
+      atomicStore(&hist[lid], 0u);
+      workgroupBarrier();
+      if (t0 < len && (kmax & pm) == pf) {
+        atomicAdd(&hist[(kmax >> shift) & 255u], 1u);
+      }
+      workgroupBarrier();
+      let s = pick_bin(lid, sg_size, pneed);
+      pf = pf | (s.x << shift);
+      pm = pm | (255u << shift);
+      pneed = s.y;
+    }
+    lo = max(pf, 1u);
+  }
+#endif
+  var prefix = 0u;
+  var mask = 0u;
+  var need = want;
+  var whole = want == len;
+  for (var d = 0u; d < 4u && !whole; d = d + 1u) {
+    let shift = 24u - 8u * d;
+    atomicStore(&hist[lid], 0u);
+    workgroupBarrier();
+    for (var i = 0u; i < ITEMS; i = i + 1u) {
+      if (kk[i] >= lo && (kk[i] & mask) == prefix) {
+        atomicAdd(&hist[(kk[i] >> shift) & 255u], 1u);
+      }
+    }
+    workgroupBarrier();
+    let s = pick_bin(lid, sg_size, need);
+    prefix = prefix | (s.x << shift);
+    mask = mask | (255u << shift);
+    need = s.y;
+    whole = s.y == s.z;
+  }
+  let lim = select(need, 0xffffffffu, whole);
+  var above = 0u;
+  var ties = 0u;
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    if (kk[i] >= lo) {
+      let m = kk[i] & mask;
+      above = above + select(0u, 1u, m > prefix);
+      ties = ties + select(0u, 1u, m == prefix);
+    }
+  }
+  let ex = wg_scan2(vec2<u32>(above, ties), lid, sg_size) - vec2<u32>(above, ties);
+  var at = pair_at(row, chunk) + 2u * (ex.x + min(ex.y, lim));
+  var tr = ex.y;
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    if (kk[i] >= lo) {
+      let m = kk[i] & mask;
+      var take = m > prefix;
+      if (m == prefix) {
+        take = tr < lim;
+        tr = tr + 1u;
+      }
+      if (take) {
+        cand[at] = kk[i];
+        cand[at + 1u] = start + t0 + i;
+        at = at + 2u;
+      }
+    }
+  }
+}
