@@ -223,6 +223,10 @@ export const FULL_CASES: PeerCase[] = [
   attention(4, 4096, 32, 8, 128, false),
   attention(4, 4096, 32, 32, 128, true),
   attention(4, 4096, 32, 32, 128, false),
+  // One sequence: ORT's non-flash attention materialises [B, H, S, S] probabilities (4 GiB at
+  // B = 4 in f16, over a binding limit), and some of its versions take the flash path at B = 1 only.
+  attention(1, 4096, 32, 8, 128, true),
+  attention(1, 4096, 32, 32, 128, true),
   // 4-bit decode through the up/gate (4096→14336) and down (14336→4096) projections, the three
   // block sizes, zero points; prefill of 4096 tokens through a 4096×4096 projection.
   qgemm(1, 14336, 4096, 32),

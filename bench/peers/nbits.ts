@@ -45,14 +45,17 @@ function exactIn(t: FloatDType, x: number): boolean {
   return r;
 }
 
-/** Whether MatMulNBits in compute type t dequantizes (q − zp)·s to s·q − zp·s exactly for every 4-bit q. */
-function dequantExact(t: FloatDType, s: number, zp: number): boolean {
-  const key = `dq:${t}:${s}:${zp}`;
-  let r = exactMemo.get(key);
+const dequantMemo = { f16: new Map<number, (boolean | undefined)[]>(), f32: new Map<number, (boolean | undefined)[]>() };
+
+/** Whether MatMulNBits in compute type t dequantizes (q − zp)·s to s·q − zp·s exactly for every 4-bit q (memoised per scale: millions of groups, few scales). */
+function dequantExact(t: 'f16' | 'f32', s: number, zp: number): boolean {
+  let perZp = dequantMemo[t].get(s);
+  if (!perZp) dequantMemo[t].set(s, (perZp = []));
+  let r = perZp[zp];
   if (r === undefined) {
     r = exactIn(t, s) && exactIn(t, zp * s);
     for (let q = 0; r && q < 16; q++) r = exactIn(t, q * s) && exactIn(t, (q - zp) * s);
-    exactMemo.set(key, r);
+    perZp[zp] = r;
   }
   return r;
 }
