@@ -1,4 +1,4 @@
-import { fromFloat64, toFloat64, type FloatDType } from '../../src/dtype.js';
+import { f16ToNumber, fromFloat64, numberToF16, toFloat64, type FloatDType } from '../../src/dtype.js';
 import { rng } from '../../src/ops/random.js';
 import type { HostTensor } from '../../src/ops/types.js';
 import { PeerUnsupported } from './peer.js';
@@ -34,6 +34,23 @@ export interface NBitsWeight {
 
 const exactMemo = new Map<string, boolean>();
 
+/** Every f16 bit pattern decoded once: the bench weights have millions of scales (decodeFloat per element takes seconds). */
+let f16Table: Float64Array | undefined;
+function decode(h: HostTensor): Float64Array {
+  if (h.dtype !== 'f16') return toFloat64(h.dtype, h.data);
+  if (!f16Table) {
+    f16Table = new Float64Array(65536);
+    for (let b = 0; b < 65536; b++) f16Table[b] = f16ToNumber(b);
+  }
+  const bits = h.data as Uint16Array;
+  const out = new Float64Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = f16Table[bits[i]];
+  return out;
+}
+
+/** check() and bind() convert the same weights: the last conversion of each weight buffer is kept. */
+const converted = new WeakMap<object, Map<string, NBitsWeight>>();
+
 /** Whether x is exactly representable in `t` (memoised: the bench weights have few distinct scales). */
 function exactIn(t: FloatDType, x: number): boolean {
   const key = `${t}:${x}`;
@@ -62,12 +79,24 @@ function dequantExact(t: 'f16' | 'f32', s: number, zp: number): boolean {
 
 /** MLX mlx4 weights [N, K] (u32 words, scales and biases [N, K/group]) → MatMulNBits inputs in compute type t; throws PeerUnsupported where not exact. */
 export function mlxToMatMulNBits(w: HostTensor, scales: HostTensor, biases: HostTensor, group: number, t: 'f16' | 'f32'): NBitsWeight {
+  const key = `${t}:${group}`;
+  const hit = converted.get(w.data)?.get(key);
+  if (hit && converted.get(scales.data)?.get(key) === hit && converted.get(biases.data)?.get(key) === hit) return hit;
+  const res = convert(w, scales, biases, group, t);
+  for (const d of [w.data, scales.data, biases.data]) {
+    if (!converted.has(d)) converted.set(d, new Map());
+    converted.get(d)!.set(key, res);
+  }
+  return res;
+}
+
+function convert(w: HostTensor, scales: HostTensor, biases: HostTensor, group: number, t: 'f16' | 'f32'): NBitsWeight {
   const [n, words] = w.shape;
   const k = words * 8;
   const blocks = k / group;
   if (w.dtype !== 'u32' || !Number.isInteger(blocks)) throw new PeerUnsupported(`MatMulNBits: w must be mlx4 u32 words with K a multiple of the group (${group}), got ${w.dtype}[${w.shape.join(',')}]`);
-  const s = toFloat64(scales.dtype, scales.data);
-  const bias = toFloat64(biases.dtype, biases.data);
+  const s = decode(scales);
+  const bias = decode(biases);
   const zpBytes = Math.ceil(blocks / 2);
   const zps = new Uint8Array(n * zpBytes);
   let all8 = true;
@@ -87,7 +116,8 @@ export function mlxToMatMulNBits(w: HostTensor, scales: HostTensor, biases: Host
   return {
     b: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     bDims: [n, blocks, group / 2],
-    scales: t === 'f16' ? (fromFloat64('f16', s) as Uint16Array) : Float32Array.from(s),
+    // Exact in t (checked above): f16 scales are passed on as they are.
+    scales: t === 'f32' ? Float32Array.from(s) : scales.dtype === 'f16' ? (scales.data as Uint16Array) : (fromFloat64('f16', s) as Uint16Array),
     zeroPoints: all8 ? undefined : zps,
   };
 }
@@ -103,19 +133,27 @@ export function nbitsExactWeights(n: number, k: number, group: number, zp: 'sym'
   const words = new Uint32Array((n * k) / 8);
   for (let i = 0; i < words.length; i++) words[i] = Math.floor(r() * 4294967296) >>> 0;
   const groups = (n * k) / group;
-  const s = new Float64Array(groups);
-  const b = new Float64Array(groups);
+  const sBits = new Uint16Array(groups);
+  const bBits = new Uint16Array(groups);
+  // 384 distinct scales × 16 zero points: their f16 encodings memoised (numberToF16 per group is slow at 10⁶ groups).
+  const enc = new Map<number, number>();
+  const f16 = (x: number) => {
+    let b = enc.get(x);
+    if (b === undefined) enc.set(x, (b = numberToF16(x)));
+    return b;
+  };
   for (let g = 0; g < groups; g++) {
     const m = 64 + Math.floor(r() * 64);
     const e = -13 + Math.floor(r() * 3);
-    s[g] = (r() < 0.5 ? -1 : 1) * m * 2 ** e;
+    const sg = (r() < 0.5 ? -1 : 1) * m * 2 ** e;
     const z = zp === 'sym' ? 8 : Math.floor(r() * 16);
-    b[g] = -z * s[g] || 0; // −0 for z = 0 stored as +0: the same weight, a plainer bias
+    sBits[g] = f16(sg);
+    bBits[g] = f16(-z * sg || 0); // −0 for z = 0 stored as +0: the same weight, a plainer bias
   }
   const sShape = [n, k / group];
   return {
     w: { dtype: 'u32', shape: [n, k / 8], data: words },
-    scales: { dtype: 'f16', shape: sShape, data: fromFloat64('f16', s) },
-    biases: { dtype: 'f16', shape: sShape, data: fromFloat64('f16', b) },
+    scales: { dtype: 'f16', shape: sShape, data: sBits },
+    biases: { dtype: 'f16', shape: sShape, data: bBits },
   };
 }
