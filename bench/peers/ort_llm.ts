@@ -27,7 +27,9 @@ const bsnh = (i: HostTensor) => [i.shape[0], i.shape[1], i.shape[2] * i.shape[3]
  * - Hkv = Hq: MultiHeadAttention; causal through attention_bias [1, 1, S, S] of 0/−∞ (its WebGPU
  *   kernel refuses unidirectional = 1, and key_padding_mask is not implemented there).
  * MultiHeadAttention is asked for present_key/present_value (the KV cache an LLM prefill keeps):
- * the WebGPU EP takes its flash-attention path only when they are requested.
+ * in the ORT sources read (contrib_ops/webgpu/bert/flash_attention.cc, CanApplyFlashAttention),
+ * the WebGPU EP takes its flash-attention path only when they are requested (and some versions
+ * only at batch 1); otherwise it materialises the [B, H, S, S] probabilities.
  */
 export function attentionGraph(p: AttnP, dtype: FloatDType): GraphSpec {
   const T = onnxType(dtype);
