@@ -2,6 +2,7 @@ import type { FloatDType } from '../../src/dtype.js';
 import { randomInts, uniform } from '../../src/ops/random.js';
 import type { OpName } from '../../src/ops/registry.js';
 import type { HostTensor } from '../../src/ops/types.js';
+import { nbitsExactWeights } from './nbits.js';
 
 /**
  * The shapes the peers are compared on. Each case is timed at its full shape and checked at
@@ -19,7 +20,7 @@ export interface PeerCase {
   /** Host inputs at the full (`cut` false) or check (`cut` true) shape; the same seeds for every column. */
   make(dtype: FloatDType, cut: boolean): Record<string, HostTensor>;
   /** What the peers need beyond the inputs' shapes. */
-  params: GemmP | SoftmaxP | RmsP | SwigluP | RopeP | CeP;
+  params: GemmP | SoftmaxP | RmsP | SwigluP | RopeP | CeP | AttnP | QgemmP;
 }
 
 export interface GemmP {
@@ -64,7 +65,36 @@ export interface CeP {
   vocab: number;
 }
 
+/** flash_attention_forward, layout bshd, scale 1/√D (pmetal's default, passed to the peers explicitly). */
+export interface AttnP {
+  kind: 'attention';
+  b: number;
+  s: number;
+  hq: number;
+  hkv: number;
+  d: number;
+  causal: boolean;
+  scale: number;
+}
+/** quantized_gemm with mlx4 weights that MatMulNBits holds exactly (nbits.ts). */
+export interface QgemmP {
+  kind: 'quantized_gemm';
+  m: number;
+  n: number;
+  k: number;
+  group: 32 | 64 | 128;
+  /** 'sym': every zero point 8 (MatMulNBits without zero_points); 'asym': a uint4 zero point per block. */
+  zp: 'sym' | 'asym';
+}
+
 const CHECK_ROWS = 8;
+/**
+ * Attention is checked at B = 1, at most 2 KV heads (the Hq/Hkv ratio kept) and S = 128 — a
+ * whole square, since the peers' causal forms (GroupQueryAttention's prompt, a [S, S] bias) need
+ * every key of the cut rows. D and the mask stay; Sk, the reduction length, is cut, and the bound is
+ * derived for the cut shape (a full-length check would cost 10¹¹ float64 operations).
+ */
+const CHECK_SEQ = 128;
 const SEED = 1;
 
 function gemm(m: number, n: number, k: number, transB: boolean): PeerCase {
@@ -148,6 +178,41 @@ function crossEntropy(rows: number, vocab: number): PeerCase {
   };
 }
 
+function attention(b: number, s: number, hq: number, hkv: number, d: number, causal: boolean): PeerCase {
+  const scale = 1 / Math.sqrt(d);
+  return {
+    op: 'flash_attention_forward',
+    label: `B=${b},S=${s},Hq=${hq},Hkv=${hkv},D=${d}${causal ? ',causal' : ''}`,
+    options: { causal },
+    params: { kind: 'attention', b, s, hq, hkv, d, causal, scale },
+    make: (dt, cut) => {
+      const kv = cut ? Math.min(hkv, 2) : hkv;
+      const q = cut ? (kv * hq) / hkv : hq;
+      const [bb, ss] = cut ? [1, Math.min(s, CHECK_SEQ)] : [b, s];
+      return { q: uniform(dt, [bb, ss, q, d], SEED), k: uniform(dt, [bb, ss, kv, d], SEED + 1), v: uniform(dt, [bb, ss, kv, d], SEED + 2) };
+    },
+  };
+}
+
+/** The last case's weights, kept: they are the same at the check and the full shape (10⁸ nibbles take seconds to draw). */
+let lastWeights: { key: string; w: ReturnType<typeof nbitsExactWeights> } | undefined;
+function weights(n: number, k: number, group: 32 | 64 | 128, zp: 'sym' | 'asym') {
+  const key = `${n},${k},${group},${zp}`;
+  if (lastWeights?.key !== key) lastWeights = { key, w: nbitsExactWeights(n, k, group, zp, SEED + 1) };
+  return lastWeights.w;
+}
+
+function qgemm(m: number, n: number, k: number, group: 32 | 64 | 128, zp: 'sym' | 'asym' = 'sym'): PeerCase {
+  return {
+    op: 'quantized_gemm',
+    label: `mlx4,m=${m},n=${n},k=${k},gs=${group}${zp === 'asym' ? ',zero_points' : ''}`,
+    options: { format: 'mlx4', groupSize: group },
+    params: { kind: 'quantized_gemm', m, n, k, group, zp },
+    // W is never cut (K and N are the reduction and the row): the same weights at both shapes.
+    make: (d, cut) => ({ x: uniform(d, [cut ? Math.min(m, CHECK_ROWS) : m, k], SEED), ...weights(n, k, group, zp) }),
+  };
+}
+
 /** Realistic LLM shapes (the H100 table). */
 export const FULL_CASES: PeerCase[] = [
   gemm(4096, 4096, 4096, false),
@@ -161,6 +226,26 @@ export const FULL_CASES: PeerCase[] = [
   rope(8, 2048, 8, 128, true, 8192),
   crossEntropy(8192, 128256),
   crossEntropy(4096, 32000),
+  // Llama-3-8B prefill: GQA (Hkv = 8) and MHA (Hkv = Hq), causal and not.
+  attention(4, 4096, 32, 8, 128, true),
+  attention(4, 4096, 32, 8, 128, false),
+  attention(4, 4096, 32, 32, 128, true),
+  attention(4, 4096, 32, 32, 128, false),
+  // One sequence: ORT's non-flash attention materialises [B, H, S, S] probabilities (4 GiB at
+  // B = 4 in f16, over a binding limit), and some of its versions take the flash path at B = 1 only.
+  attention(1, 4096, 32, 8, 128, true),
+  attention(1, 4096, 32, 32, 128, true),
+  // 4-bit decode through the up/gate (4096→14336) and down (14336→4096) projections, the three
+  // block sizes, zero points; prefill of 4096 tokens through a 4096×4096 projection.
+  qgemm(1, 14336, 4096, 32),
+  qgemm(8, 14336, 4096, 32),
+  qgemm(1, 4096, 14336, 32),
+  qgemm(8, 4096, 14336, 32),
+  qgemm(1, 14336, 4096, 64),
+  qgemm(1, 14336, 4096, 128),
+  qgemm(1, 14336, 4096, 32, 'asym'),
+  qgemm(4096, 4096, 4096, 32),
+  qgemm(4096, 4096, 4096, 128),
 ];
 
 /** Small shapes for lavapipe (the tests): every op and form once. */
@@ -175,6 +260,14 @@ export const QUICK_CASES: PeerCase[] = [
   rope(1, 16, 4, 32, false),
   rope(2, 8, 2, 32, true, 64),
   crossEntropy(16, 1000),
+  // Every attention form of the peers: GQA causal, MHA + repeated KV heads, MHA with a causal bias, plain MHA.
+  attention(2, 32, 4, 2, 32, true),
+  attention(2, 32, 4, 2, 32, false),
+  attention(1, 48, 2, 2, 64, true),
+  attention(1, 48, 2, 2, 64, false),
+  qgemm(1, 96, 256, 32, 'asym'),
+  qgemm(4, 64, 128, 64),
+  qgemm(20, 48, 256, 128),
 ];
 
 /** The dtypes compared: bf16 is pmetal's alone (neither peer has it on WebGPU). */

@@ -9,13 +9,14 @@ import type { PeerCase } from './cases.js';
 import { ONNX_FLOAT, ONNX_FLOAT16, ONNX_INT64, encodeModel, type Dim, type OnnxGraph, type OnnxNode, type ValueInfo } from './onnx.js';
 import { PeerUnsupported, causalMask, ropeTables, type BoundCall, type GpuInput, type Peer, type PreparedCase } from './peer.js';
 import { installPeerGlobals, type PeerGpu } from './gpu.js';
+import { attentionGraph, nbitsGraph } from './ort_llm.js';
 
 export const ORT_VERSION = '1.30.0';
 /** The only wasm the WebGPU build loads (its JS glue is inside ort.webgpu.bundle.min.mjs). */
 export const ORT_WASM = 'ort-wasm-simd-threaded.asyncify.wasm';
 
 type OrtModule = typeof Ort;
-type OrtType = 'float32' | 'float16' | 'int64';
+export type OrtType = 'float32' | 'float16' | 'int64' | 'int32' | 'uint8';
 
 /**
  * The wasm binary: dist/ carries it brotli-compressed (scripts/build.mjs writes it next to
@@ -29,23 +30,31 @@ function wasmBinary(): Uint8Array {
   return readFileSync(req.resolve(`onnxruntime-web/dist/${ORT_WASM}`, { paths: [process.cwd(), here] }));
 }
 
-const onnxType = (d: FloatDType): number => (d === 'f16' ? ONNX_FLOAT16 : ONNX_FLOAT);
-const ortType = (d: FloatDType): OrtType => (d === 'f16' ? 'float16' : 'float32');
+export const onnxType = (d: FloatDType): number => (d === 'f16' ? ONNX_FLOAT16 : ONNX_FLOAT);
+export const ortType = (d: FloatDType): OrtType => (d === 'f16' ? 'float16' : 'float32');
 
-interface GraphSpec {
+/** A feed the graph needs beyond pmetal's inputs; `cpu`: an input the EP reads on the host (a shape scalar), never uploaded. */
+export interface Feed {
+  type: OrtType;
+  dims: number[];
+  data: Float32Array | Uint16Array | BigInt64Array | Int32Array | Uint8Array;
+  cpu?: boolean;
+}
+
+export interface GraphSpec {
   graph: OnnxGraph;
   /** pmetal output name → graph output name. */
   outputs: Record<string, string>;
   /** Feeds from host inputs (check shape, or the full shape's host copy for extra GPU inputs). */
-  feeds(inputs: Record<string, HostTensor>): Record<string, { type: OrtType; dims: number[]; data: Float32Array | Uint16Array | BigInt64Array }>;
-  /** Graph inputs that are pmetal's input buffers as they are (name → pmetal input and the ORT dims). */
-  shared: Record<string, { input: string; dims: (i: HostTensor) => number[] }>;
+  feeds(inputs: Record<string, HostTensor>): Record<string, Feed>;
+  /** Graph inputs that are pmetal's input buffers as they are (name → pmetal input, the ORT dims and, where it differs from the input's, the ORT element type). */
+  shared: Record<string, { input: string; dims: (i: HostTensor) => number[]; type?: OrtType }>;
   form: string;
   /** Tried when the WebGPU EP has no kernel for a node of `graph`. */
   fallback?: GraphSpec;
 }
 
-const floatData = (dtype: FloatDType, v: Float64Array): Float32Array | Uint16Array => (dtype === 'f16' ? fromFloat64('f16', v) : fromFloat64('f32', v));
+export const floatData = (dtype: FloatDType, v: Float64Array): Float32Array | Uint16Array => (dtype === 'f16' ? fromFloat64('f16', v) : fromFloat64('f32', v));
 const int64 = (h: HostTensor): BigInt64Array => BigInt64Array.from(h.data as Int32Array, (x) => BigInt(x));
 
 /** The ONNX graph a user of ORT would write for each op. */
@@ -140,6 +149,10 @@ function graphFor(c: PeerCase, dtype: FloatDType): GraphSpec {
         form: `com.microsoft RotaryEmbedding(x[B,S,H·D], position_ids${p.positions ? '[B,S]' : '=[0]'}, cos/sin caches [${p.maxPos},${half}])`,
       };
     }
+    case 'attention':
+      return attentionGraph(p, dtype);
+    case 'quantized_gemm':
+      return nbitsGraph(p, dtype);
     case 'cross_entropy':
       return {
         graph: g(
@@ -173,7 +186,9 @@ function graphFor(c: PeerCase, dtype: FloatDType): GraphSpec {
   }
 }
 
-function toHostFeed(ort: OrtModule, h: HostTensor, dims: number[]): Ort.Tensor {
+function toHostFeed(ort: OrtModule, h: HostTensor, dims: number[], type?: OrtType): Ort.Tensor {
+  // Packed 4-bit weights: pmetal's u32 words are MatMulNBits' bytes (nbits.ts).
+  if (type === 'uint8') return new ort.Tensor('uint8', new Uint8Array(h.data.buffer, h.data.byteOffset, h.data.byteLength), dims);
   return h.dtype === 'f16' ? new ort.Tensor('float16', h.data as Uint16Array, dims) : new ort.Tensor('float32', h.data as Float32Array, dims);
 }
 
@@ -239,7 +254,7 @@ export async function createOrtPeer(gpu: PeerGpu): Promise<Peer> {
         form: spec.form,
         async check(inputs) {
           const feeds: Record<string, Ort.Tensor> = {};
-          for (const [name, s] of Object.entries(spec.shared)) feeds[name] = toHostFeed(ort, inputs[s.input], s.dims(inputs[s.input]));
+          for (const [name, s] of Object.entries(spec.shared)) feeds[name] = toHostFeed(ort, inputs[s.input], s.dims(inputs[s.input]), s.type);
           for (const [name, f] of Object.entries(spec.feeds(inputs))) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
           return collect(await session.run(feeds));
         },
@@ -248,10 +263,14 @@ export async function createOrtPeer(gpu: PeerGpu): Promise<Peer> {
           const own: GPUBuffer[] = [];
           for (const [name, s] of Object.entries(spec.shared)) {
             const i = inputs[s.input];
-            feeds[name] = ort.Tensor.fromGpuBuffer(i.buffer as unknown as Ort.Tensor.GpuBufferType, { dataType: ortType(i.host.dtype as FloatDType), dims: s.dims(i.host) }) as Ort.Tensor;
+            feeds[name] = ort.Tensor.fromGpuBuffer(i.buffer as unknown as Ort.Tensor.GpuBufferType, { dataType: s.type ?? ortType(i.host.dtype as FloatDType), dims: s.dims(i.host) }) as Ort.Tensor;
           }
           const hosts = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.host]));
           for (const [name, f] of Object.entries(spec.feeds(hosts))) {
+            if (f.cpu) {
+              feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+              continue;
+            }
             const buf = gpu.upload(f.data);
             own.push(buf);
             feeds[name] = ort.Tensor.fromGpuBuffer(buf as unknown as Ort.Tensor.GpuBufferType, { dataType: f.type, dims: f.dims }) as Ort.Tensor;

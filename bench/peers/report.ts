@@ -77,7 +77,8 @@ export function peersHtml(res: PeersResult): string {
     .join('')}</table>`;
   const charts = res.rows
     .map((r) => {
-      const gemm = r.op === 'gemm';
+      // Compute-bound rows are charted in TFLOP/s, the rest against the copy kernel's bandwidth.
+      const gemm = r.op === 'gemm' || r.op === 'flash_attention_forward' || (r.op === 'quantized_gemm' && r.flops > 100 * r.bytes);
       const t = bars(
         'time per call, shorter is better',
         cols(r).map(([n, c]) => ({ label: n, value: c?.status === 'ok' ? c.ms : undefined, text: c?.status === 'ok' && c.ms !== undefined ? `${f(c.ms, 4)} ms` : `${c?.status ?? '-'}: ${(c?.note ?? '').slice(0, 60)}` })),

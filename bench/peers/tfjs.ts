@@ -13,6 +13,10 @@ type Inputs = Record<string, Tf.Tensor>;
 
 interface TfForm {
   form: string;
+  /** Why tfjs cannot express the op at all (shown as n/a). */
+  unsupported?: string;
+  /** Why the full shape cannot run although the check shape can (an error at the full shape). */
+  tooBig?(limits: GPUSupportedLimits): string | undefined;
   /** Tensors made once per bind (caches, masks): the user's one-time setup. */
   setup(tf: TfModule, inputs: Record<string, HostTensor>): Inputs;
   /** The op as a tfjs user writes it; outputs keyed by pmetal's names. */
@@ -75,6 +79,47 @@ function formFor(c: PeerCase): TfForm {
         },
       };
     }
+    case 'attention': {
+      const r = p.hq / p.hkv;
+      // The composite materialises the [B·Hq, S, S] f32 scores (and the softmax of them).
+      const scoreBytes = p.b * p.hq * p.s * p.s * 4;
+      return {
+        form: `softmax(matMul(q, k, false, true)·scale${p.causal ? ' + mask' : ''}) · v over [B·Hq, S, D] (composite: transposes to heads-major${r > 1 ? `, K/V heads gathered ${r}×` : ''}; [S,S] scores materialised)`,
+        tooBig: (l) => {
+          const max = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+          return scoreBytes > max ? `the [B·Hq,S,S] f32 scores are ${(scoreBytes / 2 ** 30).toFixed(1)} GiB, over the device's ${(max / 2 ** 30).toFixed(1)} GiB buffer binding limit` : undefined;
+        },
+        setup: (tf, i) => {
+          const s = i.q.shape[1];
+          const hq = i.q.shape[2];
+          return {
+            scale: tf.scalar(p.scale),
+            kvHead: tf.tensor1d(Int32Array.from({ length: hq }, (_, h) => Math.floor(h / r)), 'int32'),
+            ...(p.causal ? { mask: tf.tensor2d(Float32Array.from(causalMask(s, s)), [s, s]) } : {}),
+          };
+        },
+        run: (tf, x) => {
+          const [b, s, hq, d] = x.q.shape;
+          const dv = x.v.shape[3]!;
+          // [B, S, H, D] → [B·Hq, S, D], K and V heads gathered to the query heads.
+          const heads = (t: Tf.Tensor, dd: number, gather: boolean) => {
+            const u = tf.transpose(t, [0, 2, 1, 3]);
+            return tf.reshape(gather ? tf.gather(u, x.kvHead, 1) : u, [b * hq, s, dd]);
+          };
+          let z = tf.mul(tf.matMul(heads(x.q, d, false) as Tf.Tensor3D, heads(x.k, d, r > 1) as Tf.Tensor3D, false, true), x.scale);
+          if (p.causal) z = tf.add(z, x.mask);
+          const o = tf.matMul(tf.softmax(z) as Tf.Tensor3D, heads(x.v, dv, r > 1) as Tf.Tensor3D);
+          return { o: tf.transpose(tf.reshape(o, [b, hq, s, dv]), [0, 2, 1, 3]) };
+        },
+      };
+    }
+    case 'quantized_gemm':
+      return {
+        form: '-',
+        unsupported: 'tfjs has no 4-bit or block-quantized weights (no int4 dtype, no quantized matMul)',
+        setup: none,
+        run: () => ({}),
+      };
     case 'cross_entropy':
       return {
         form: 'tf.losses.softmaxCrossEntropy(tf.oneHot(targets, V), logits) (mean over rows)',
@@ -120,8 +165,9 @@ export async function createTfjsPeer(gpu: PeerGpu): Promise<Peer> {
     initMs,
     form: (c) => formFor(c).form,
     async prepare(c, dtype): Promise<PreparedCase> {
-      unsupported(dtype);
       const f = formFor(c);
+      if (f.unsupported) throw new PeerUnsupported(f.unsupported);
+      unsupported(dtype);
       const readAll = async (out: Record<string, Tf.Tensor>): Promise<Record<string, Float64Array>> => {
         const res: Record<string, Float64Array> = {};
         for (const [k, t] of Object.entries(out)) res[k] = Float64Array.from((await t.data()) as Float32Array);
@@ -140,6 +186,8 @@ export async function createTfjsPeer(gpu: PeerGpu): Promise<Peer> {
           }
         },
         async bind(inputs: Record<string, GpuInput>): Promise<BoundCall> {
+          const big = f.tooBig?.(gpu.device.limits);
+          if (big) throw new Error(big);
           const x: Inputs = {};
           // zeroCopy: the tensors are pmetal's buffers themselves, nothing is copied.
           for (const [k, i] of Object.entries(inputs)) x[k] = tf.tensor({ buffer: i.buffer, zeroCopy: true }, [...i.host.shape], tfDtype(i.host));

@@ -14,11 +14,11 @@ const run = promisify(execFile);
 const built = existsSync('dist/cli.js') && existsSync('dist/peers.js');
 
 describe.skipIf(!built)('pmetal bench --peers --quick', () => {
-  it('puts pmetal, onnxruntime-web and tfjs side by side, every peer result checked or its absence explained', { timeout: 600_000 }, async () => {
+  it('puts pmetal, onnxruntime-web and tfjs side by side, every peer result checked or its absence explained', { timeout: 1_200_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pmetal-peers-'));
     const json = join(dir, 'peers.json');
     const html = join(dir, 'peers.html');
-    const r = await run(process.execPath, ['dist/cli.js', 'bench', '--peers', '--quick', '--json', json, '--html', html], { maxBuffer: 64 << 20, timeout: 590_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const r = await run(process.execPath, ['dist/cli.js', 'bench', '--peers', '--quick', '--json', json, '--html', html], { maxBuffer: 64 << 20, timeout: 1_190_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
     const { stdout, stderr } = r as { stdout: string; stderr: string };
     expect((r as { code?: number }).code ?? 0, stderr.slice(-2000)).toBe(0);
     const res = JSON.parse(readFileSync(json, 'utf8')) as PeersResult;
