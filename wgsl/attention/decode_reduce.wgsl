@@ -4,11 +4,13 @@
 // lse = M + log(l) — one more rescale of every weight and an S-term sum (the splitCombine
 // terms of the bound: the sum is split over lanes, then the lanes' sums added; empty splits
 // add exact zeros). The splits are spread over the workgroup: invocation (sl, c) owns output
-// words c (4 elements) of splits sl, sl + WG/cols, … (cols = p.groups_x's companion `red_cols`
-// below: a power of two ≥ Dv/4), so a step of many splits is a few loads per invocation, not
-// one serial walk. A row that saw no key: o = 0, lse = −∞ (or the sink's); an invalid sequence
+// word c (4 elements) of splits sl, sl + WG/COLS, … (COLS: a power of two ≥ Dv/4), so many
+// splits cost a few loads per invocation, not one serial walk of every split. A row that saw no key: o = 0, lse = −∞ (or the sink's); an invalid sequence
 // (decode_seq.wgsl: a length outside [0, capacity], a used block-table entry outside the
 // cache): NaN. Defines: Q_DT, COLS (a power of two ≥ Dv/4, ≤ WG).
+#ifndef COLS
+#define COLS 32u
+#endif
 const WG: u32 = 256u;
 const SL: u32 = WG / COLS;
 const LOWEST: f32 = -0x1.fffffep+127f;

@@ -17,7 +17,7 @@
 // The online softmax runs per team and key in registers, with fa_forward.wgsl's lazy rescale:
 // the running max moves only when a key's logit exceeds it by TAU. At the end the NT teams'
 // (m, l, acc) are combined through workgroup memory into the split's partial, written
-// unnormalised as decode_split.wgsl did, for decode_reduce.wgsl. Bounds
+// unnormalised, for decode_reduce.wgsl. Bounds
 // (src/ops/flash_attention_forward/bounds.ts, splitCombine): the bound counts R + 1 rescales
 // with R = 1 + ⌊range/τ⌋, the 1 being the first logit's (which here multiplies zeros: it
 // carries no error); a weight here sees at most ⌊range/τ⌋ in-team rescales, the team combine
@@ -30,6 +30,24 @@
 // Defines: Q_DT, WG, TL (lanes a key, a power of two), NW, NWV (words a lane), RB, U, SUBGROUPS.
 #if SUBGROUPS
 enable subgroups;
+#endif
+#ifndef WG
+#define WG 128u
+#endif
+#ifndef TL
+#define TL 16u
+#endif
+#ifndef NW
+#define NW 1u
+#endif
+#ifndef NWV
+#define NWV 1u
+#endif
+#ifndef RB
+#define RB 4u
+#endif
+#ifndef U
+#define U 2u
 #endif
 
 const NT: u32 = WG / TL;
