@@ -118,21 +118,21 @@ describe('decode stream plan', () => {
     }
   });
 
-  it('PMETAL_DECODE_ATTENTION_VARIANT picks the split count; anything else is an OptionsError naming it', () => {
+  it('PMETAL_DECODE_ATTENTION_VARIANT picks the split count and keys in flight; anything else is an OptionsError naming it', () => {
     const saved = process.env.PMETAL_DECODE_ATTENTION_VARIANT;
     try {
       const dm = issueDims(1, 32768, false);
-      const splits = (['narrow', 'balanced', 'wide'] as const).map((v) => {
+      const plans = Object.fromEntries((['balanced', 'wide', 'deep'] as const).map((v) => {
         process.env.PMETAL_DECODE_ATTENTION_VARIANT = v;
-        return streamPlan(dm, 'f16', h100, 32, decodeVariant()).splits;
-      });
-      expect(splits[0]).toBeLessThan(splits[1]);
-      expect(splits[1]).toBeLessThan(splits[2]);
+        return [v, streamPlan(dm, 'f16', h100, 32, decodeVariant())];
+      }));
+      expect(plans.wide.splits).toBeGreaterThan(plans.balanced.splits);
+      expect([plans.balanced.u, plans.deep.u]).toEqual([2, 4]);
       delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
       expect(decodeVariant()).toBe('balanced');
       process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'fast';
       expect(() => decodeVariant()).toThrow(OptionsError);
-      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of balanced, wide, narrow, got 'fast'$/);
+      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of balanced, wide, deep, got 'fast'$/);
     } finally {
       if (saved === undefined) delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
       else process.env.PMETAL_DECODE_ATTENTION_VARIANT = saved;

@@ -85,15 +85,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let dv4 = p.dv / 4u;
   var l = 0.0;
   var acc = vec4<f32>(0.0);
+  // Branch-free so the loads of successive splits can be in flight together: every split's
+  // record is written whole (an empty one: l = 0, acc = 0) and weighs 0 when it saw nothing.
+  let cc = min(c, dv4 - 1u);
   for (var s = sl; s < p.splits; s = s + SL) {
     let ml = part[rec0 + s * p.rec_words].xy;
-    if (ml.y > 0.0) {
-      let w = exp(ml.x - mx);
-      l = l + w * ml.y;
-      if (c < dv4) {
-        acc = acc + w * part[rec0 + s * p.rec_words + 1u + c];
-      }
-    }
+    let a = part[rec0 + s * p.rec_words + 1u + cc];
+    let w = select(0.0, exp(ml.x - mx), ml.y > 0.0);
+    l = l + w * ml.y;
+    acc = acc + w * a;
   }
   red_acc[lid] = acc;
   if (c == 0u) {

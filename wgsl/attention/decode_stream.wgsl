@@ -102,17 +102,17 @@ fn wdot(a: V8, w: vec4<u32>) -> f32 {
 #endif
 }
 
-// The 16-byte word offset of key j's row (kv head kvh, head dim hd) relative to the binding's
-// element base, or -1 when its paged block is outside the cache (then nothing is read).
-fn key_word(b: u32, kvh: u32, j: u32, hd: u32, base: u32) -> i32 {
+// The cache row (in rows of one head dim) of key j of kv head kvh, or -1 when its paged block
+// is outside the cache (then nothing is read). One table read serves K and V.
+fn key_slot(b: u32, kvh: u32, j: u32) -> i32 {
   if (p.paged != 0u) {
     let blk = table[p.table_base + b * p.max_blocks + j / p.block_size];
     if (blk < 0 || u32(blk) >= p.num_blocks) {
       return -1;
     }
-    return i32((base + ((u32(blk) * p.block_size + j % p.block_size) * p.hkv + kvh) * hd) / EPV);
+    return i32((u32(blk) * p.block_size + j % p.block_size) * p.hkv + kvh);
   }
-  return i32((base + ((b * p.hkv + kvh) * p.smax + j) * hd) / EPV);
+  return i32((b * p.hkv + kvh) * p.smax + j);
 }
 
 @compute @workgroup_size(WG)
@@ -184,12 +184,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var kj: array<i32, U>;
     for (var u = 0u; u < U; u = u + 1u) {
       let j = kb + i32(u * NT + team);
-      var kwo = -1;
-      var vwo = -1;
+      var slot = -1;
       if (j <= kend) {
-        kwo = key_word(b, kvh, u32(j), p.d, p.k_base);
-        vwo = key_word(b, kvh, u32(j), p.dv, p.v_base);
+        slot = key_slot(b, kvh, u32(j));
       }
+      // 16-byte word offsets of the K and V rows (bases and head dims are multiples of 8 elements).
+      let kwo = select(-1, i32((p.k_base + u32(slot) * p.d) / EPV), slot >= 0);
+      let vwo = select(-1, i32((p.v_base + u32(slot) * p.dv) / EPV), slot >= 0);
       // A key outside the range (or unreadable) sees no row: j past every row's hi.
       kj[u] = select(j, kend + 1, kwo < 0);
       for (var i = 0u; i < NW; i = i + 1u) {
