@@ -1,6 +1,7 @@
 // decode_attention on webgpu (decode_stream.wgsl + decode_reduce.wgsl) beyond the conformance
-// catalogue: every plan shape the launcher can pick on some adapter — team widths 1–8 (lavapipe's
-// subgroups are 8 wide; 16 takes the same code with other constants), several row blocks, 1–3
+// catalogue: every plan shape the launcher can pick on some adapter — team widths 2–8 (lavapipe's
+// subgroups are 8 wide; 16 takes the same code with other constants; a 1-lane team's 16-word
+// rows take lavapipe minutes to compile), several row blocks, 1–3
 // keys in flight a team, small workgroups (many teams), forced split counts — on both tiers,
 // within the reference's bounds; and the plan itself at the shapes on an H100-like
 // adapter (each K/V byte read once per kv head, enough workgroups), under WebGPU's default
@@ -28,7 +29,7 @@ const PAGED: DecodeProblem = { lengths: [50, 7, 0], t: 3, hq: 8, hkv: 2, d: 40, 
 const FLAT: DecodeProblem = { lengths: [130, 64, 1], t: 2, hq: 4, hkv: 1, d: 64, smax: 140 };
 
 const PLANS: [string, Partial<StreamPlan>][] = [
-  ['a lane a key', { tl: 1, rb: 2, wg: 32 }],
+  ['8 lanes, 2 rows, 64 invocations, 3 splits', { tl: 8, rb: 2, wg: 64, splits: 3 }],
   ['2 lanes, 1 row a workgroup, 5 splits', { tl: 2, rb: 1, wg: 32, splits: 5 }],
   ['4 lanes, 3 keys in flight', { tl: 4, rb: 2, u: 3, wg: 64 }],
   ['8 lanes, 8 rows, 1 key in flight, 1 split', { tl: 8, rb: 8, u: 1, splits: 1 }],
