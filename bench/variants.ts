@@ -26,6 +26,12 @@ const ROPE: Variant[] = [
   { name: 'word pairs (PMETAL_ROPE_VEC=0)', env: { PMETAL_ROPE_VEC: '0' } },
 ];
 export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
+  // Split counts and keys in flight of decode_stream.wgsl (src/backend/webgpu/launchers/decode_plan.ts).
+  decode_attention: [
+    { name: 'default (~1056 workgroups, splits ≥ 128 keys)', env: {} },
+    { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
+    { name: 'deep (4 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'deep' } },
+  ],
   softmax: PLANS,
   rms_norm: PLANS,
   rms_norm_backward: PLANS,

@@ -1,4 +1,4 @@
-// The Params of decode_split.wgsl and decode_reduce.wgsl (DECODE_PARAMS in
+// The Params of decode_stream.wgsl and decode_reduce.wgsl (DECODE_PARAMS in
 // src/backend/webgpu/launchers/decode_attention.ts). Element offsets; the cache is contiguous
 // [B, Hkv, Smax, ·] or paged [numBlocks, blockSize, Hkv, ·] through the block table.
 struct Params {
@@ -6,7 +6,7 @@ struct Params {
   rows: u32,
   blocks: u32,
   splits: u32,
-  // Keys per split (a multiple of the tile).
+  // Keys per split (a multiple of the keys a workgroup step covers).
   split_len: u32,
   groups: u32,
   groups_x: u32,
@@ -17,7 +17,6 @@ struct Params {
   group: u32,
   d: u32,
   dv: u32,
-  bk: u32,
   paged: u32,
   smax: u32,
   block_size: u32,

@@ -1,11 +1,19 @@
 // decode_attention, pass 2: one workgroup per (sequence, head, query token) combines the
-// splits' partials (m_s, l_s, acc_s) of decode_split.wgsl — M = max over splits that saw a
+// splits' partials (m_s, l_s, acc_s) of decode_stream.wgsl — M = max over splits that saw a
 // key (and the sink), w_s = exp(m_s − M), l = Σ w_s·l_s (+ exp(sink − M)), o = Σ w_s·acc_s / l,
 // lse = M + log(l) — one more rescale of every weight and an S-term sum (the splitCombine
-// terms of the bound). Invocation c owns output elements 4c .. 4c+3. A row that saw no key:
-// o = 0, lse = −∞ (or the sink's); an invalid sequence (decode_seq.wgsl): NaN.
-// Defines: Q_DT.
-override WG: u32 = 64;
+// terms of the bound: the sum is split over lanes, then the lanes' sums added; empty splits
+// add exact zeros). The splits are spread over the workgroup: invocation (sl, c) owns output
+// word c (4 elements) of splits sl, sl + WG/COLS, … (COLS: a power of two ≥ Dv/4), so many
+// splits cost a few loads per invocation, not one serial walk of every split. A row that saw no key: o = 0, lse = −∞ (or the sink's); an invalid sequence
+// (decode_seq.wgsl: a length outside [0, capacity], a used block-table entry outside the
+// cache): NaN. Defines: Q_DT, COLS (a power of two ≥ Dv/4, ≤ WG).
+#ifndef COLS
+#define COLS 32u
+#endif
+const WG: u32 = 256u;
+const SL: u32 = WG / COLS;
+const LOWEST: f32 = -0x1.fffffep+127f;
 
 #include "common/convert.wgsl"
 #include "loss/softcap.wgsl"
@@ -25,6 +33,9 @@ override WG: u32 = 64;
 
 var<workgroup> seq_bad_count: atomic<u32>;
 var<workgroup> seq_bad_flag: u32;
+var<workgroup> red_m: array<f32, WG>;
+var<workgroup> red_l: array<f32, SL>;
+var<workgroup> red_acc: array<vec4<f32>, WG>;
 
 fn enc4(x: vec4<f32>) -> vec2<u32> {
 #if Q_DT == 1
@@ -47,50 +58,76 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #include "attention/decode_seq.wgsl"
 
   let rec0 = p.part_base + gid * p.splits * p.rec_words;
-  var mx = -0x1.fffffep+127f;
-  for (var s = 0u; s < p.splits; s = s + 1u) {
+  // M: every invocation takes a stride of the splits, then a tree over the workgroup.
+  var mx = LOWEST;
+  for (var s = lid; s < p.splits; s = s + WG) {
     let ml = part[rec0 + s * p.rec_words].xy;
     if (ml.y > 0.0) {
       mx = max(mx, ml.x);
     }
   }
+  red_m[lid] = mx;
+  for (var n = WG / 2u; n > 0u; n = n / 2u) {
+    workgroupBarrier();
+    if (lid < n) {
+      red_m[lid] = max(red_m[lid], red_m[lid + n]);
+    }
+  }
+  workgroupBarrier();
+  mx = red_m[0];
   var sink = 0.0;
   if (p.has_sinks != 0u) {
     sink = sinks[p.sink_base + h];
     mx = max(mx, sink);
   }
+  let c = lid % COLS;
+  let sl = lid / COLS;
+  let dv4 = p.dv / 4u;
   var l = 0.0;
   var acc = vec4<f32>(0.0);
-  let c = lid;
-  for (var s = 0u; s < p.splits; s = s + 1u) {
+  // Branch-free so the loads of successive splits can be in flight together: every split's
+  // record is written whole (an empty one: l = 0, acc = 0) and weighs 0 when it saw nothing.
+  let cc = min(c, dv4 - 1u);
+  for (var s = sl; s < p.splits; s = s + SL) {
     let ml = part[rec0 + s * p.rec_words].xy;
-    if (ml.y > 0.0) {
-      let w = exp(ml.x - mx);
-      l = l + w * ml.y;
-      if (c < p.dv / 4u) {
-        acc = acc + w * part[rec0 + s * p.rec_words + 1u + c];
+    let a = part[rec0 + s * p.rec_words + 1u + cc];
+    let w = select(0.0, exp(ml.x - mx), ml.y > 0.0);
+    l = l + w * ml.y;
+    acc = acc + w * a;
+  }
+  red_acc[lid] = acc;
+  if (c == 0u) {
+    red_l[sl] = l;
+  }
+  workgroupBarrier();
+  if (sl == 0u) {
+    var lt = 0.0;
+    for (var x = 0u; x < SL; x = x + 1u) {
+      lt = lt + red_l[x];
+      if (x > 0u) {
+        acc = acc + red_acc[x * COLS + c];
       }
     }
-  }
-  if (p.has_sinks != 0u) {
-    l = l + exp(sink - mx);
-  }
-  let nan = quiet_nan(lid);
-  let empty = l == 0.0;
-  if (c < p.dv / 4u) {
-    var x = select(acc / l, vec4<f32>(0.0), empty);
-    if (!seq_ok) {
-      x = vec4<f32>(nan);
+    if (p.has_sinks != 0u) {
+      lt = lt + exp(sink - mx);
     }
-    let oi = p.o_base / 4u + ((b * p.t + t) * p.hq + h) * (p.dv / 4u) + c;
+    let nan = quiet_nan(lid);
+    let empty = lt == 0.0;
+    if (c < dv4) {
+      var x = select(acc / lt, vec4<f32>(0.0), empty);
+      if (!seq_ok) {
+        x = vec4<f32>(nan);
+      }
+      let oi = p.o_base / 4u + ((b * p.t + t) * p.hq + h) * dv4 + c;
 #if Q_DT == 0
-    o[oi] = x;
+      o[oi] = x;
 #else
-    o[oi] = enc4(x);
+      o[oi] = enc4(x);
 #endif
-  }
-  if (lid == 0u) {
-    let ninf = bitcast<f32>(0xff800000u | (lid & 0u));
-    lse[p.lse_base + gid] = select(select(mx + log(l), ninf, empty), nan, !seq_ok);
+    }
+    if (lid == 0u) {
+      let ninf = bitcast<f32>(0xff800000u | (lid & 0u));
+      lse[p.lse_base + gid] = select(select(mx + log(lt), ninf, empty), nan, !seq_ok);
+    }
   }
 }

@@ -101,8 +101,14 @@ export const DECODE_PROBLEMS: DecodeProblem[] = [
   { lengths: [4000, 1234], t: 4, hq: 16, hkv: 2, d: 64, paged: paged(16, 400, 256), window: 1024 },
 ];
 
-/** Bench: a batch of 32 single-token decodes at 4k context, contiguous and paged (blocks of 16); GQA 4, D = 128. */
+/**
+ * Bench: a batch of 32 single-token decodes at 4k context, contiguous and paged (blocks of 16);
+ * then issue 11's shapes — B = 1 and 16 at contexts 8192 and 32768, contiguous and paged — where
+ * a step should stream the cache at memory bandwidth. GQA 4, D = 128.
+ */
+const benchProblem = (b: number, ctx: number, isPaged: boolean): DecodeProblem => ({ lengths: Array(b).fill(ctx), t: 1, hq: 32, hkv: 8, d: 128, ...(isPaged ? { paged: paged(16, b * (ctx / 16), ctx / 16) } : { smax: ctx }) });
 export const DECODE_BENCH: BenchShape[] = [
-  { lengths: Array(32).fill(4096), t: 1, hq: 32, hkv: 8, d: 128, smax: 4096 },
-  { lengths: Array(32).fill(4096), t: 1, hq: 32, hkv: 8, d: 128, paged: paged(16, 32 * 256, 256) },
-].map((p: DecodeProblem) => ({ label: decodeLabel(p).replace(/len=\[[^\]]*\]/, 'len=4096'), options: decodeOptionsOf(p), make: (d: FloatDType, s: number) => decodeInputs(p, d, s) }));
+  benchProblem(32, 4096, false),
+  benchProblem(32, 4096, true),
+  ...[1, 16].flatMap((b) => [8192, 32768].flatMap((ctx) => [benchProblem(b, ctx, false), benchProblem(b, ctx, true)])),
+].map((p: DecodeProblem) => ({ label: decodeLabel(p).replace(/len=\[[^\]]*\]/, `len=${p.lengths[0]}`), options: decodeOptionsOf(p), make: (d: FloatDType, s: number) => decodeInputs(p, d, s) }));

@@ -1,13 +1,13 @@
 import { BYTES } from '../../../dtype.js';
-import { NotSupportedError } from '../../../errors.js';
-import { decodeDims, splitPlan, type DecodeDims } from '../../../ops/decode_attention/dims.js';
+import { decodeDims, type DecodeDims } from '../../../ops/decode_attention/dims.js';
 import type { DecodeOptions } from '../../../ops/decode_attention/options.js';
 import { kernelScore, UNBOUNDED } from '../../../ops/flash_attention_forward/options.js';
+import type { TensorInfo } from '../../../ops/types.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
-import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
+import { grid, reductionTiers, rowChunks, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
 import { dtCode } from '../pipelines.js';
-import { maxdOf } from './flash_attention.js';
+import { decodeVariant, streamPlan, type StreamPlan } from './decode_plan.js';
 
 /** Params of wgsl/attention/decode_params.wgsl. */
 export const DECODE_PARAMS = defineParams([
@@ -24,7 +24,6 @@ export const DECODE_PARAMS = defineParams([
   ['group', 'u32'],
   ['d', 'u32'],
   ['dv', 'u32'],
-  ['bk', 'u32'],
   ['paged', 'u32'],
   ['smax', 'u32'],
   ['block_size', 'u32'],
@@ -49,44 +48,45 @@ export const DECODE_PARAMS = defineParams([
   ['inv_cap', 'f32'],
 ]);
 
-/** Tiles of decode_split.wgsl: rows (8 invocations each) and keys, within the workgroup-memory limit. */
-export function decodeTiles(maxd: number, storage: number, maxInvocations: number): { bq: number; bk: number } {
-  for (const [bq, bk] of [[16, 32], [16, 16], [8, 16], [8, 8], [4, 8], [2, 8], [1, 8]] as const) {
-    if (bq * 8 <= Math.min(256, maxInvocations) && 4 * (2 * bk * maxd + bq * bk) + 8 <= storage) return { bq, bk };
-  }
-  throw new NotSupportedError(`[decode_attention] head dim class ${maxd} needs more workgroup memory than this adapter's ${storage} bytes`);
+/** Subgroups of the 'subgroups' tier: the adapter's smallest size, or undefined (then the portable reduction runs). */
+function subgroupMin(ctx: LaunchContext, tier: WebGpuTier): number | undefined {
+  if (tier !== 'subgroups') return undefined;
+  const min = ctx.adapter.subgroupMinSize;
+  return min !== undefined && min >= 1 ? min : undefined;
 }
 
 /**
- * decode_attention on WebGPU ('portable'): decode_split.wgsl per (row block, split, kv head,
- * sequence) writes partials into an f32 scratch, decode_reduce.wgsl per (sequence, head, token)
- * combines them. Chunked by whole sequences within maxStorageBufferBindingSize; a paged cache
- * is bound whole (any sequence may use any block), so it must fit one binding.
+ * decode_attention on WebGPU ('subgroups', 'portable'): decode_stream.wgsl per (row block,
+ * split, kv head, sequence) streams the cache and writes the split's partials into an f32
+ * scratch, decode_reduce.wgsl per (sequence, head, token) combines them. Chunked by whole
+ * sequences within maxStorageBufferBindingSize; a paged cache is bound whole (any sequence may
+ * use any block), so it must fit one binding. `force` pins plan fields (tests).
  */
+export function launchDecode(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: DecodeOptions, outs: Record<string, TensorInfo>, force: Partial<StreamPlan> = {}): Record<string, Tensor> {
+  const dm = decodeDims('decode_attention', i.q, i.kCache, i.vCache, i.lengths, i.blockTable);
+  const out = ctx.output(outs.o);
+  const lse = ctx.output(outs.lse);
+  if (dm.batch * dm.t === 0) return { o: out, lse };
+  const plan = streamPlan(dm, i.q.dtype, { storage: ctx.limits.maxComputeWorkgroupStorageSize, invocations: ctx.limits.maxComputeInvocationsPerWorkgroup }, subgroupMin(ctx, tier), decodeVariant(), force);
+  const recWords = 1 + dm.dv / 4;
+  const e = BYTES[i.q.dtype];
+  const perSeq = Math.max(dm.t * dm.hq * Math.max(dm.d, dm.dv) * e, dm.paged ? 0 : dm.hkv * dm.smax * Math.max(dm.d, dm.dv) * e, dm.hq * dm.t * plan.splits * recWords * 16);
+  if (dm.paged) rowChunks(ctx, 1, dm.numBlocks * dm.blockSize * dm.hkv * Math.max(dm.d, dm.dv) * e);
+  const part = ctx.output({ dtype: 'f32', shape: [dm.batch * dm.hq * dm.t * plan.splits * recWords * 4] });
+  for (const [b0, b1] of rowChunks(ctx, dm.batch, perSeq)) run(ctx, dm, o, i, { out, lse, part }, plan, b0, b1);
+  part.dispose();
+  return { o: out, lse };
+}
+
 export const decodeAttentionLauncher: Launcher = {
-  tiers: () => ['portable'],
-  launch(ctx, _tier, i, o: DecodeOptions, outs) {
-    const dm = decodeDims('decode_attention', i.q, i.kCache, i.vCache, i.lengths, i.blockTable);
-    const out = ctx.output(outs.o);
-    const lse = ctx.output(outs.lse);
-    const maxd = maxdOf(dm.d, dm.dv);
-    const tiles = decodeTiles(maxd, ctx.limits.maxComputeWorkgroupStorageSize, ctx.limits.maxComputeInvocationsPerWorkgroup);
-    const sp = splitPlan(dm.capacity, tiles.bk);
-    const recWords = 1 + dm.dv / 4;
-    const e = BYTES[i.q.dtype];
-    const perSeq = Math.max(dm.t * dm.hq * Math.max(dm.d, dm.dv) * e, dm.paged ? 0 : dm.hkv * dm.smax * Math.max(dm.d, dm.dv) * e, dm.hq * dm.t * sp.splits * recWords * 16);
-    if (dm.paged) rowChunks(ctx, 1, dm.numBlocks * dm.blockSize * dm.hkv * Math.max(dm.d, dm.dv) * e);
-    const part = ctx.output({ dtype: 'f32', shape: [dm.batch * dm.hq * dm.t * sp.splits * recWords * 4] });
-    for (const [b0, b1] of rowChunks(ctx, dm.batch, perSeq)) run(ctx, dm, o, i, { out, lse, part }, tiles, sp, maxd, b0, b1);
-    part.dispose();
-    return { o: out, lse };
-  },
+  tiers: (_d, f) => reductionTiers(f),
+  launch: (ctx, tier, i, o: DecodeOptions, outs) => launchDecode(ctx, tier, i, o, outs),
 };
 
-function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<string, Tensor>, t: { out: Tensor; lse: Tensor; part: Tensor }, tiles: { bq: number; bk: number }, sp: { splits: number; len: number }, maxd: number, b0: number, b1: number): void {
+function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<string, Tensor>, t: { out: Tensor; lse: Tensor; part: Tensor }, plan: StreamPlan, b0: number, b1: number): void {
   const nb = b1 - b0;
   const recWords = 1 + dm.dv / 4;
-  const perRec = dm.hq * dm.t * sp.splits * recWords * 4;
+  const perRec = dm.hq * dm.t * plan.splits * recWords * 4;
   const qw = windowOf(ctx, i.q, 0, b0 * dm.t * dm.hq * dm.d, nb * dm.t * dm.hq * dm.d);
   const kvSpan = (hd: number) => dm.hkv * dm.smax * hd;
   const kw = dm.paged ? windowOf(ctx, i.kCache, 1, 0, i.kCache.size) : windowOf(ctx, i.kCache, 1, b0 * kvSpan(dm.d), nb * kvSpan(dm.d));
@@ -95,13 +95,11 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
   // Contiguous caches have no table: the lengths stand in (never read then).
   const tw = dm.paged ? windowOf(ctx, i.blockTable, 4, b0 * dm.maxBlocks, nb * dm.maxBlocks) : { b: { ...lw.b, binding: 4 }, base: 0 };
   const pw = windowOf(ctx, t.part, 5, b0 * perRec, nb * perRec);
-  const rows = dm.t * dm.group;
-  const blocks = Math.ceil(rows / tiles.bq);
   const common = {
-    rows,
-    blocks,
-    splits: sp.splits,
-    split_len: sp.len,
+    rows: dm.t * dm.group,
+    blocks: plan.blocks,
+    splits: plan.splits,
+    split_len: plan.len,
     batches: nb,
     t: dm.t,
     hq: dm.hq,
@@ -109,7 +107,6 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
     group: dm.group,
     d: dm.d,
     dv: dm.dv,
-    bk: tiles.bk,
     paged: dm.paged ? 1 : 0,
     smax: dm.smax,
     block_size: dm.blockSize,
@@ -132,23 +129,24 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
     ...kernelScore(o, dm.d),
   };
   const dt = dtCode(i.q.dtype);
-  const g1 = grid(ctx, blocks * sp.splits * dm.hkv * nb);
+  const groups1 = plan.blocks * plan.splits * dm.hkv * nb;
+  const g1 = grid(ctx, groups1);
   ctx.rt.dispatch({
-    pipeline: { shader: 'attention/decode_split.wgsl', defines: { Q_DT: dt, MAXD: maxd, BQ: tiles.bq, BK: tiles.bk } },
+    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups } },
     bindings: [qw.b, kw.b, vw.b, lw.b, tw.b, pw.b],
-    params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, groups: blocks * sp.splits * dm.hkv * nb, groups_x: g1.groupsX }) },
+    params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, groups: groups1, groups_x: g1.groupsX }) },
     workgroups: g1.workgroups,
   });
   const ow = windowOf(ctx, t.out, 6, b0 * dm.t * dm.hq * dm.dv, nb * dm.t * dm.hq * dm.dv);
   const lsw = windowOf(ctx, t.lse, 7, b0 * dm.hq * dm.t, nb * dm.hq * dm.t);
   const sw = i.sinks ? windowOf(ctx, i.sinks, 0, 0, dm.hq) : { b: { ...lw.b, binding: 0 }, base: 0 };
-  const pr = windowOf(ctx, t.part, 5, b0 * perRec, nb * perRec);
   const groups = nb * dm.hq * dm.t;
   const g2 = grid(ctx, groups);
   ctx.rt.dispatch({
-    pipeline: { shader: 'attention/decode_reduce.wgsl', defines: { Q_DT: dt } },
-    bindings: [sw.b, lw.b, tw.b, pr.b, ow.b, lsw.b],
-    params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, part_base: pr.base / 4, o_base: ow.base, lse_base: lsw.base, sink_base: sw.base, groups, groups_x: g2.groupsX }) },
+    // COLS: invocations a split's record (a power of two ≥ Dv/4 words); the rest of the 256 take other splits.
+    pipeline: { shader: 'attention/decode_reduce.wgsl', defines: { Q_DT: dt, COLS: 2 ** Math.ceil(Math.log2(dm.dv / 4)) } },
+    bindings: [sw.b, lw.b, tw.b, pw.b, ow.b, lsw.b],
+    params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, o_base: ow.base, lse_base: lsw.base, sink_base: sw.base, groups, groups_x: g2.groupsX }) },
     workgroups: g2.workgroups,
   });
 }

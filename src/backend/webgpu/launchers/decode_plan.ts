@@ -1,0 +1,91 @@
+import { BYTES, type DType } from '../../../dtype.js';
+import { NotSupportedError, OptionsError } from '../../../errors.js';
+import type { DecodeDims } from '../../../ops/decode_attention/dims.js';
+import { maxdOf } from './flash_attention.js';
+
+/**
+ * How decode_stream.wgsl spreads a step (PMETAL_DECODE_ATTENTION_VARIANT, read at each launch;
+ * all variants are correct, `pmetal bench --variants --op decode_attention` times them side by
+ * side). A step is memory-bound: what is open is how many bytes are in flight. The split count
+ * sets how many workgroups stream the cache at once (an H100 has 132 SMs and ~5 of these
+ * 128-invocation workgroups fit an SM's registers) against the partials each split writes and
+ * decode_reduce.wgsl reads back (Dv floats a row per split); `u` is the keys a team loads
+ * before using any (16-byte loads in flight a lane: u·(NW + NWV)) against registers.
+ *   balanced (default): ~1056 workgroups (8 an SM), splits of at least 128 keys, 2 keys in flight
+ *   wide:               ~2112 workgroups, splits of at least 64 keys (B = 1: more workgroups)
+ *   deep:               as balanced with 4 keys in flight a team (more loads a lane, fewer lanes)
+ */
+export const DECODE_VARIANTS = {
+  balanced: { workgroups: 1056, minKeys: 128, u: 2 },
+  wide: { workgroups: 2112, minKeys: 64, u: 2 },
+  deep: { workgroups: 1056, minKeys: 128, u: 4 },
+} as const;
+export type DecodeVariant = keyof typeof DECODE_VARIANTS;
+
+export function decodeVariant(): DecodeVariant {
+  const v = typeof process !== 'undefined' ? process.env.PMETAL_DECODE_ATTENTION_VARIANT : undefined;
+  if (v === undefined || v === '') return 'balanced';
+  if (!(v in DECODE_VARIANTS)) throw new OptionsError(`[decode_attention] PMETAL_DECODE_ATTENTION_VARIANT: expected one of ${Object.keys(DECODE_VARIANTS).join(', ')}, got '${v}'`);
+  return v as DecodeVariant;
+}
+
+/** The defines of decode_stream.wgsl and the grid: see that file's header. */
+export interface StreamPlan {
+  /** Lanes a key (power of two), 16-byte words a lane of K and of V. */
+  tl: number;
+  nw: number;
+  nwv: number;
+  /** Problem rows a workgroup, row blocks, keys a team loads per step, invocations. */
+  rb: number;
+  blocks: number;
+  u: number;
+  wg: number;
+  subgroups: boolean;
+  splits: number;
+  /** Keys a split (a multiple of the keys a workgroup step covers). */
+  len: number;
+}
+
+const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/** Workgroup bytes of decode_stream.wgsl under a plan (mirrors its arrays). */
+export function streamBytes(p: Pick<StreamPlan, 'tl' | 'nwv' | 'rb' | 'u' | 'wg' | 'subgroups'>, dtype: DType): number {
+  const nt = p.wg / p.tl;
+  const vpw = dtype === 'f32' ? 1 : 2;
+  return 4 + 8 * nt * p.rb + 16 * p.wg * p.nwv * vpw + (p.subgroups ? 0 : 4 * p.u * p.rb * (p.wg + nt));
+}
+
+/**
+ * The plan for a decode step. A team is at most 16 lanes (one 16-byte word each of a D = 128
+ * f16 row) and, with subgroups, no wider than the adapter's smallest subgroup; rows a
+ * workgroup are capped so q and acc stay ≤ 128 floats a lane (registers, not local memory).
+ * `force` pins fields (tests: every team width on an adapter of narrow subgroups).
+ */
+export function streamPlan(dm: DecodeDims, dtype: DType, limits: { storage: number; invocations: number }, subgroupMin: number | undefined, variant: DecodeVariant, force: Partial<StreamPlan> = {}): StreamPlan {
+  const epv = 16 / BYTES[dtype];
+  // Words of each head dim's class (flash attention's MAXD classes), not of the exact dims:
+  // fewer pipelines to compile (lanes past a row's words are masked at run time).
+  const wk = maxdOf(dm.d, 0) / epv;
+  const wv = maxdOf(dm.dv, 0) / epv;
+  const subgroups = force.subgroups ?? subgroupMin !== undefined;
+  const cap = subgroups ? Math.min(16, subgroupMin ?? 16) : 16;
+  const tl = force.tl ?? Math.min(cap, pow2(Math.max(wk, wv)));
+  const nw = Math.ceil(wk / tl);
+  const nwv = Math.ceil(wv / tl);
+  const rows = Math.max(1, dm.t * dm.group);
+  const perRow = (nw + nwv) * epv;
+  const rb = force.rb ?? Math.min(8, pow2(rows), Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, 128 / perRow)))));
+  const v = DECODE_VARIANTS[variant];
+  const u = force.u ?? v.u;
+  let wg = force.wg ?? Math.min(128, limits.invocations);
+  while (wg > tl && streamBytes({ tl, nwv, rb, u, wg, subgroups }, dtype) > limits.storage) wg /= 2;
+  if (streamBytes({ tl, nwv, rb, u, wg, subgroups }, dtype) > limits.storage) {
+    throw new NotSupportedError(`[decode_attention] head dim ${Math.max(dm.d, dm.dv)} needs more workgroup memory than this adapter's ${limits.storage} bytes`);
+  }
+  const blocks = Math.ceil(rows / rb);
+  const kps = (wg / tl) * u;
+  const most = Math.max(1, Math.ceil(dm.capacity / v.minKeys));
+  const want = force.splits ?? Math.min(most, Math.max(1, Math.ceil(v.workgroups / Math.max(1, dm.batch * dm.hkv * blocks))));
+  const len = Math.max(kps, Math.ceil(Math.ceil(dm.capacity / want) / kps) * kps);
+  return { tl, nw, nwv, rb, blocks, u, wg, subgroups, splits: Math.max(1, Math.ceil(dm.capacity / len)), len };
+}

@@ -1,0 +1,142 @@
+// decode_attention on webgpu (decode_stream.wgsl + decode_reduce.wgsl) beyond the conformance
+// catalogue: every plan shape the launcher can pick on some adapter — team widths 2–8 (lavapipe's
+// subgroups are 8 wide; 16 takes the same code with other constants; a 1-lane team's 16-word
+// rows take lavapipe minutes to compile), several row blocks, 1–3
+// keys in flight a team, small workgroups (many teams), forced split counts — on both tiers,
+// within the reference's bounds; and the plan itself at the issue's shapes on an H100-like
+// adapter (each K/V byte read once per kv head, enough workgroups), under WebGPU's default
+// 16 KiB of workgroup memory, and the variant switch.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compare } from '../../conformance/compare.js';
+import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { launchDecode } from '../../src/backend/webgpu/launchers/decode_attention.js';
+import { DECODE_VARIANTS, decodeVariant, streamBytes, streamPlan, type StreamPlan } from '../../src/backend/webgpu/launchers/decode_plan.js';
+import { toFloat64, type FloatDType } from '../../src/dtype.js';
+import { OptionsError } from '../../src/errors.js';
+import { decodeInputs, decodeOptionsOf, type DecodeProblem } from '../../src/ops/decode_attention/cases.js';
+import { decodeDims } from '../../src/ops/decode_attention/dims.js';
+import { getSpec } from '../../src/ops/registry.js';
+import type { RefTensor } from '../../src/ops/types.js';
+import type { Tensor } from '../../src/tensor.js';
+
+const dec = getSpec('decode_attention');
+
+// Head dims of 5 and 3 f16 words (D = 40, Dv = 24): a team's last lanes hold no word; T = 3,
+// G = 4 (12 rows); a window, softcap, sinks, an empty sequence and a paged cache.
+const PAGED: DecodeProblem = { lengths: [50, 7, 0], t: 3, hq: 8, hkv: 2, d: 40, dv: 24, paged: { blockSize: 8, numBlocks: 14, maxBlocks: 7 }, window: 9, softcap: 20, sinks: true };
+// A contiguous cache, MQA with T = 2 (8 rows), lengths over several splits and below T.
+const FLAT: DecodeProblem = { lengths: [130, 64, 1], t: 2, hq: 4, hkv: 1, d: 64, smax: 140 };
+
+const PLANS: [string, Partial<StreamPlan>][] = [
+  ['8 lanes, 2 rows, 64 invocations, 3 splits', { tl: 8, rb: 2, wg: 64, splits: 3 }],
+  ['2 lanes, 1 row a workgroup, 5 splits', { tl: 2, rb: 1, wg: 32, splits: 5 }],
+  ['4 lanes, 3 keys in flight', { tl: 4, rb: 2, u: 3, wg: 64 }],
+  ['8 lanes, 8 rows, 1 key in flight, 1 split', { tl: 8, rb: 8, u: 1, splits: 1 }],
+];
+
+describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () => {
+  let gpu: WebGpuBackend;
+  let ctx: LaunchContext;
+  beforeAll(async () => {
+    gpu = await WebGpuBackend.create();
+    ctx = { rt: gpu.rt, features: gpu.rt.opened.features, limits: gpu.rt.opened.limits, adapter: gpu.adapter, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
+  });
+  afterAll(() => gpu?.dispose());
+
+  const cases = PLANS.flatMap(([label, force]) =>
+    (['subgroups', 'portable'] as const).flatMap((tier) =>
+      (
+        [
+          ['paged', PAGED, 'f16'],
+          ['flat', FLAT, 'f32'],
+          ['flat', FLAT, 'bf16'],
+        ] as const
+      ).map(([name, p, dtype]) => [`${label}, ${tier}, ${name} ${dtype}`, force, tier, p, dtype] as const),
+    ),
+  );
+  it.each(cases)('%s', async (_l, force, tier, p, dtype) => {
+    if (tier === 'subgroups' && (gpu.adapter.subgroupMinSize ?? 0) < (force.tl ?? 1)) return;
+    const h = decodeInputs(p, dtype as FloatDType, 11);
+    const options = dec.options.parse(decodeOptionsOf(p));
+    const refs: Record<string, RefTensor> = {};
+    for (const [k, t] of Object.entries(h)) refs[k] = { dtype: t.dtype, shape: t.shape, data: toFloat64(t.dtype, t.data) };
+    const want = dec.reference(refs, options) as Record<string, RefTensor>;
+    const bounds = dec.bounds(refs, options, want) as Record<string, Float64Array>;
+    const ins: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(h)) ins[k] = gpu.tensor(t.data, t.shape, t.dtype);
+    const outs = dec.check(ins, options) as Record<string, { dtype: 'f32'; shape: number[] }>;
+    gpu.rt.trace = [];
+    const got = launchDecode(ctx, tier, ins, options, outs, force);
+    // The forced plan reached the kernel.
+    expect(gpu.rt.trace[0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ...(force.rb ? { RB: force.rb } : {}) });
+    gpu.rt.trace = undefined;
+    for (const name of ['o', 'lse']) {
+      const c = compare(toFloat64(got[name].dtype, await gpu.read(got[name])), want[name].data, bounds[name]);
+      expect(c.firstBad, name).toBeUndefined();
+    }
+    for (const t of [...Object.values(ins), ...Object.values(got)]) t.dispose();
+  });
+});
+
+/** The dims of a decode step of B sequences of one new token at context `ctx` (paged: blocks of 16). */
+const issueDims = (b: number, ctx: number, paged: boolean) =>
+  decodeDims(
+    'decode_attention',
+    { dtype: 'f16', shape: [b, 1, 32, 128] },
+    { dtype: 'f16', shape: paged ? [b * (ctx / 16), 16, 8, 128] : [b, 8, ctx, 128] },
+    { dtype: 'f16', shape: paged ? [b * (ctx / 16), 16, 8, 128] : [b, 8, ctx, 128] },
+    { dtype: 'i32', shape: [b] },
+    paged ? { dtype: 'i32', shape: [b, ctx / 16] } : undefined,
+  );
+
+describe('decode stream plan', () => {
+  // An H100 through Dawn: subgroups of 32, 48 KiB of workgroup memory, 132 SMs.
+  const h100 = { storage: 49152, invocations: 1024 };
+
+  it.each([1, 16].flatMap((b) => [8192, 32768].flatMap((c) => [false, true].map((pg) => [b, c, pg] as const))))('B=%i context %i paged=%s: one row block (each K/V byte read once per kv head), 16-lane teams of one word, ≥ 4 workgroups an SM (or splits of the minimum length)', (b, c, paged) => {
+    const dm = issueDims(b, c, paged);
+    const p = streamPlan(dm, 'f16', h100, 32, 'balanced');
+    expect(p).toMatchObject({ tl: 16, nw: 1, nwv: 1, rb: 4, blocks: 1, subgroups: true });
+    const workgroups = p.splits * b * dm.hkv * p.blocks;
+    expect(workgroups).toBeGreaterThanOrEqual(Math.min(4 * 132, b * dm.hkv * (c / DECODE_VARIANTS.balanced.minKeys)));
+    expect(p.len).toBeGreaterThanOrEqual(DECODE_VARIANTS.balanced.minKeys);
+    expect(p.splits * p.len).toBeGreaterThanOrEqual(c);
+    expect((p.splits - 1) * p.len).toBeLessThan(c);
+  });
+
+  it('fits WebGPU\'s default 16 KiB of workgroup memory for every head-dim class, dtype and tier', () => {
+    for (const [d, dv] of [[8, 8], [40, 24], [64, 64], [128, 128], [256, 256], [24, 256]]) {
+      for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+        for (const sg of [undefined, 8, 32]) {
+          const dm = decodeDims('decode_attention', { dtype, shape: [2, 16, 32, d] }, { dtype, shape: [2, 1, 64, d] }, { dtype, shape: [2, 1, 64, dv] }, { dtype: 'i32', shape: [2] });
+          const p = streamPlan(dm, dtype, { storage: 16384, invocations: 256 }, sg, 'balanced');
+          expect(streamBytes(p, dtype)).toBeLessThanOrEqual(16384);
+          // q and acc stay within 128 floats a lane.
+          expect(p.rb * (p.nw + p.nwv) * (dtype === 'f32' ? 4 : 8)).toBeLessThanOrEqual(128);
+        }
+      }
+    }
+  });
+
+  it('PMETAL_DECODE_ATTENTION_VARIANT picks the split count and keys in flight; anything else is an OptionsError naming it', () => {
+    const saved = process.env.PMETAL_DECODE_ATTENTION_VARIANT;
+    try {
+      const dm = issueDims(1, 32768, false);
+      const plans = Object.fromEntries((['balanced', 'wide', 'deep'] as const).map((v) => {
+        process.env.PMETAL_DECODE_ATTENTION_VARIANT = v;
+        return [v, streamPlan(dm, 'f16', h100, 32, decodeVariant())];
+      }));
+      expect(plans.wide.splits).toBeGreaterThan(plans.balanced.splits);
+      expect([plans.balanced.u, plans.deep.u]).toEqual([2, 4]);
+      delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
+      expect(decodeVariant()).toBe('balanced');
+      process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'fast';
+      expect(() => decodeVariant()).toThrow(OptionsError);
+      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of balanced, wide, deep, got 'fast'$/);
+    } finally {
+      if (saved === undefined) delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
+      else process.env.PMETAL_DECODE_ATTENTION_VARIANT = saved;
+    }
+  });
+});

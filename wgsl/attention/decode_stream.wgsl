@@ -1,0 +1,326 @@
+// decode_attention, pass 1 ('subgroups' and 'portable' tiers, every dtype), built to stream the
+// KV cache at memory bandwidth. A workgroup owns RB problem rows — (query token, head) pairs of
+// the G query heads of one kv head — of one sequence and one split of its keys
+// ([s·L, s·L + L) ∩ [0, length)), so each K/V byte is read from memory once for all G heads
+// (rows past RB only in MQA-like shapes: their row blocks sit next to each other in the grid
+// and share the keys through L2).
+//
+// Keys are read straight from global memory, never staged: a team of TL invocations owns one
+// key at a time, each lane holding NW 16-byte words of its K row and NWV of its V row (lane
+// tl has words tl, tl + TL, …: a team reads whole rows in coalesced 16-byte loads). Each step
+// a team loads U keys (U·(NW + NWV) loads in flight per lane) before using any, so the
+// memory system sees enough requests without a deep occupancy. q lives in registers (the
+// same TL-way split of the head dim); a score is the team's partial dot products summed by
+// subgroupShuffleXor (SUBGROUPS: a team is TL consecutive invocations of one subgroup, TL ≤
+// the adapter's smallest subgroup) or through workgroup memory (portable: two barriers a step).
+//
+// The online softmax runs per team and key in registers, with fa_forward.wgsl's lazy rescale:
+// the running max moves only when a key's logit exceeds it by TAU. At the end the NT teams'
+// (m, l, acc) are combined through workgroup memory into the split's partial, written
+// unnormalised, for decode_reduce.wgsl. Bounds
+// (src/ops/flash_attention_forward/bounds.ts, splitCombine): the bound counts R + 1 rescales
+// with R = 1 + ⌊range/τ⌋, the 1 being the first logit's (which here multiplies zeros: it
+// carries no error); a weight here sees at most ⌊range/τ⌋ in-team rescales, the team combine
+// and the split combine — R + 1. Sums: a term passes through ≤ (its team's keys) + (non-empty
+// teams) + (non-empty splits) + the sink ≤ 2n + 2 additions (empty teams/splits add exact 0).
+//
+// Sequence checks: only what keeps every read in bounds (a length outside [0, capacity] reads
+// nothing; a block-table entry outside the cache reads zeros): decode_reduce.wgsl checks the
+// whole sequence (decode_seq.wgsl) and writes NaN for an invalid one, whatever its partials.
+// Defines: Q_DT, WG, TL (lanes a key, a power of two), NW, NWV (words a lane), RB, U, SUBGROUPS.
+#if SUBGROUPS
+enable subgroups;
+#endif
+#ifndef WG
+#define WG 128u
+#endif
+#ifndef TL
+#define TL 16u
+#endif
+#ifndef NW
+#define NW 1u
+#endif
+#ifndef NWV
+#define NWV 1u
+#endif
+#ifndef RB
+#define RB 4u
+#endif
+#ifndef U
+#define U 2u
+#endif
+
+const NT: u32 = WG / TL;
+const KPS: u32 = NT * U;
+const TAU: f32 = 8.0;
+const LOWEST: f32 = -0x1.fffffep+127f;
+#if Q_DT == 0
+// vec4<f32> of acc per 16-byte word: 1 for f32, 2 (lo, hi) for 16-bit elements.
+const VPW: u32 = 1u;
+#else
+const VPW: u32 = 2u;
+#endif
+
+#include "common/convert.wgsl"
+#include "common/vec.wgsl" (DT=Q_DT)
+#include "loss/softcap.wgsl"
+
+struct V8 {
+  lo: vec4<f32>,
+  hi: vec4<f32>,
+}
+
+@group(0) @binding(0) var<storage, read> q: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> k: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> v: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> lengths: array<i32>;
+@group(0) @binding(4) var<storage, read> table: array<i32>;
+@group(0) @binding(5) var<storage, read_write> part: array<vec4<f32>>;
+#include "attention/decode_params.wgsl"
+@group(0) @binding(8) var<uniform> p: Params;
+
+var<workgroup> seq_raw_wg: i32;
+// The teams' (m, l) per row, then their rescaled acc of one row (vec4 words, team-major).
+var<workgroup> team_m: array<f32, NT * RB>;
+var<workgroup> team_l: array<f32, NT * RB>;
+var<workgroup> team_acc: array<vec4<f32>, WG * NWV * VPW>;
+#if SUBGROUPS == 0
+// Portable score reduction: each lane's partial dot products, then each team's sums.
+var<workgroup> dot_part: array<f32, U * RB * WG>;
+var<workgroup> dot_sum: array<f32, NT * U * RB>;
+#endif
+
+fn dec(w: vec4<u32>) -> V8 {
+  return V8(dec_lo(w), dec_hi(w));
+}
+
+fn wdot(a: V8, w: vec4<u32>) -> f32 {
+#if Q_DT == 0
+  return dot(a.lo, bitcast<vec4<f32>>(w));
+#else
+  return dot(a.lo, dec_lo(w)) + dot(a.hi, dec_hi(w));
+#endif
+}
+
+// The cache row (in rows of one head dim) of key j of kv head kvh, or -1 when its paged block
+// is outside the cache (then nothing is read). One table read serves K and V.
+fn key_slot(b: u32, kvh: u32, j: u32) -> i32 {
+  if (p.paged != 0u) {
+    let blk = table[p.table_base + b * p.max_blocks + j / p.block_size];
+    if (blk < 0 || u32(blk) >= p.num_blocks) {
+      return -1;
+    }
+    return i32((u32(blk) * p.block_size + j % p.block_size) * p.hkv + kvh);
+  }
+  return i32((b * p.hkv + kvh) * p.smax + j);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let gid = wid.x + wid.y * p.groups_x;
+  if (gid >= p.groups) {
+    return;
+  }
+  let blk = gid % p.blocks;
+  let s = (gid / p.blocks) % p.splits;
+  let kvh = (gid / (p.blocks * p.splits)) % p.hkv;
+  let b = gid / (p.blocks * p.splits * p.hkv);
+  if (lid == 0u) {
+    seq_raw_wg = lengths[p.len_base + b];
+  }
+  let seq_raw = workgroupUniformLoad(&seq_raw_wg);
+  let seq_len = select(0u, u32(seq_raw), seq_raw >= 0 && u32(seq_raw) <= p.capacity);
+
+  let team = lid / TL;
+  let tl = lid % TL;
+  let wk = p.d / EPV;
+  let wv = p.dv / EPV;
+  let s0 = i32(s * p.split_len);
+  let s1 = min(i32((s + 1u) * p.split_len), i32(seq_len)) - 1;
+
+  // Each row's keys [lo, hi] within the split, its q words, and the workgroup's key range.
+  var rlo: array<i32, RB>;
+  var rhi: array<i32, RB>;
+  var qr: array<V8, RB * NW>;
+  var kstart = s1 + 1;
+  var kend = s0 - 1;
+  for (var r = 0u; r < RB; r = r + 1u) {
+    let row = blk * RB + r;
+    let rc = min(row, p.rows - 1u);
+    let pos = i32(seq_len) - i32(p.t) + i32(rc / p.group);
+    rlo[r] = max(max(pos - p.left, 0), s0);
+    rhi[r] = select(s0 - 1, min(pos, s1), row < p.rows);
+    if (rlo[r] <= rhi[r]) {
+      kstart = min(kstart, rlo[r]);
+      kend = max(kend, rhi[r]);
+    }
+    let h = kvh * p.group + rc % p.group;
+    let qw = (p.q_base + ((b * p.t + rc / p.group) * p.hq + h) * p.d) / EPV;
+    for (var i = 0u; i < NW; i = i + 1u) {
+      let w = tl + i * TL;
+      var x = V8(vec4<f32>(0.0), vec4<f32>(0.0));
+      if (w < wk && row < p.rows) {
+        x = dec(q[qw + w]);
+      }
+      qr[r * NW + i] = x;
+    }
+  }
+
+  var m: array<f32, RB>;
+  var l: array<f32, RB>;
+  var acc: array<V8, RB * NWV>;
+  for (var r = 0u; r < RB; r = r + 1u) {
+    m[r] = LOWEST;
+    l[r] = 0.0;
+  }
+  // kstart/kend come from uniform values only: every lane runs the same number of steps
+  // (the subgroup shuffles and the portable barriers need that).
+  let steps = select(0u, (u32(kend - kstart) + KPS) / KPS, kend >= kstart);
+  for (var st = 0u; st < steps; st = st + 1u) {
+    let kb = kstart + i32(st * KPS);
+    // Load U keys per team first, then use them.
+    var kw: array<vec4<u32>, U * NW>;
+    var vw: array<vec4<u32>, U * NWV>;
+    var kj: array<i32, U>;
+    for (var u = 0u; u < U; u = u + 1u) {
+      let j = kb + i32(u * NT + team);
+      var slot = -1;
+      if (j <= kend) {
+        slot = key_slot(b, kvh, u32(j));
+      }
+      // 16-byte word offsets of the K and V rows (bases and head dims are multiples of 8 elements).
+      let kwo = select(-1, i32((p.k_base + u32(slot) * p.d) / EPV), slot >= 0);
+      let vwo = select(-1, i32((p.v_base + u32(slot) * p.dv) / EPV), slot >= 0);
+      // A key outside the range (or unreadable) sees no row: j past every row's hi.
+      kj[u] = select(j, kend + 1, kwo < 0);
+      for (var i = 0u; i < NW; i = i + 1u) {
+        let w = tl + i * TL;
+        var x = vec4<u32>(0u);
+        if (kwo >= 0 && w < wk) {
+          x = k[u32(kwo) + w];
+        }
+        kw[u * NW + i] = x;
+      }
+      for (var i = 0u; i < NWV; i = i + 1u) {
+        let w = tl + i * TL;
+        var x = vec4<u32>(0u);
+        if (vwo >= 0 && w < wv) {
+          x = v[u32(vwo) + w];
+        }
+        vw[u * NWV + i] = x;
+      }
+    }
+    // The team's scores: partial dot products, summed over the team's lanes.
+    var sc: array<f32, U * RB>;
+    for (var u = 0u; u < U; u = u + 1u) {
+      for (var r = 0u; r < RB; r = r + 1u) {
+        var dt = 0.0;
+        for (var i = 0u; i < NW; i = i + 1u) {
+          dt = dt + wdot(qr[r * NW + i], kw[u * NW + i]);
+        }
+        sc[u * RB + r] = dt;
+      }
+    }
+#if SUBGROUPS
+    for (var x = 0u; x < U * RB; x = x + 1u) {
+      for (var o = 1u; o < TL; o = o * 2u) {
+        sc[x] = sc[x] + subgroupShuffleXor(sc[x], o);
+      }
+    }
+#else
+    for (var x = 0u; x < U * RB; x = x + 1u) {
+      dot_part[x * WG + lid] = sc[x];
+    }
+    workgroupBarrier();
+    for (var x = tl; x < U * RB; x = x + TL) {
+      var t = 0.0;
+      for (var y = 0u; y < TL; y = y + 1u) {
+        t = t + dot_part[x * WG + team * TL + y];
+      }
+      dot_sum[team * U * RB + x] = t;
+    }
+    workgroupBarrier();
+    for (var x = 0u; x < U * RB; x = x + 1u) {
+      sc[x] = dot_sum[team * U * RB + x];
+    }
+#endif
+    for (var u = 0u; u < U; u = u + 1u) {
+      let j = kj[u];
+      var vx: array<V8, NWV>;
+      for (var i = 0u; i < NWV; i = i + 1u) {
+        vx[i] = dec(vw[u * NWV + i]);
+      }
+      for (var r = 0u; r < RB; r = r + 1u) {
+        if (j >= rlo[r] && j <= rhi[r]) {
+          var z = p.scale * sc[u * RB + r];
+          if (p.has_cap != 0u) {
+            z = softcap(z, p.cap, p.inv_cap).x;
+          }
+          if (z > m[r] + TAU) {
+            let alpha = select(exp(m[r] - z), 0.0, m[r] == LOWEST);
+            l[r] = l[r] * alpha;
+            for (var i = 0u; i < NWV; i = i + 1u) {
+              acc[r * NWV + i].lo = acc[r * NWV + i].lo * alpha;
+              acc[r * NWV + i].hi = acc[r * NWV + i].hi * alpha;
+            }
+            m[r] = z;
+          }
+          let pj = exp(z - m[r]);
+          l[r] = l[r] + pj;
+          for (var i = 0u; i < NWV; i = i + 1u) {
+            acc[r * NWV + i].lo = acc[r * NWV + i].lo + pj * vx[i].lo;
+#if Q_DT != 0
+            acc[r * NWV + i].hi = acc[r * NWV + i].hi + pj * vx[i].hi;
+#endif
+          }
+        }
+      }
+    }
+  }
+
+  // Combine the teams: M = max of their m, each team's l and acc rescaled by exp(m − M).
+  if (tl == 0u) {
+    for (var r = 0u; r < RB; r = r + 1u) {
+      team_m[team * RB + r] = m[r];
+      team_l[team * RB + r] = l[r];
+    }
+  }
+  workgroupBarrier();
+  let dv4 = p.dv / 4u;
+  for (var r = 0u; r < RB; r = r + 1u) {
+    let row = blk * RB + r;
+    var mx = LOWEST;
+    for (var tt = 0u; tt < NT; tt = tt + 1u) {
+      mx = max(mx, team_m[tt * RB + r]);
+    }
+    let w = exp(m[r] - mx);
+    for (var i = 0u; i < NWV; i = i + 1u) {
+      let c = (tl + i * TL) * VPW;
+      team_acc[team * TL * NWV * VPW + c] = acc[r * NWV + i].lo * w;
+#if Q_DT != 0
+      team_acc[team * TL * NWV * VPW + c + 1u] = acc[r * NWV + i].hi * w;
+#endif
+    }
+    workgroupBarrier();
+    if (row < p.rows) {
+      let t = row / p.group;
+      let h = kvh * p.group + row % p.group;
+      let rec = p.part_base + (((b * p.hq + h) * p.t + t) * p.splits + s) * p.rec_words;
+      if (lid == 0u) {
+        var lt = 0.0;
+        for (var tt = 0u; tt < NT; tt = tt + 1u) {
+          lt = lt + team_l[tt * RB + r] * exp(team_m[tt * RB + r] - mx);
+        }
+        part[rec] = vec4<f32>(mx, lt, 0.0, 0.0);
+      }
+      for (var c = lid; c < dv4; c = c + WG) {
+        var a = vec4<f32>(0.0);
+        for (var tt = 0u; tt < NT; tt = tt + 1u) {
+          a = a + team_acc[tt * TL * NWV * VPW + c];
+        }
+        part[rec + 1u + c] = a;
+      }
+    }
+    workgroupBarrier();
+  }
+}
