@@ -35,7 +35,10 @@ export function projForward(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, i: 
  * copy of both). Then the down projection of h.
  * With recompute = false the forward must return g and u anyway: they are written by two
  * projections and swiglu's kernel reads them (the plan below); likewise where an operand
- * exceeds one binding (swigluGemmFits).
+ * exceeds one binding (swigluGemmFits). On the 'subgroup-matrix' tier the one-pass kernel is
+ * not used either: it is SIMT (gemm_tiled's tiles), where two matrix-unit projections plus the
+ * swiglu kernel are the faster path — on the H100 (run S6, T=4096, K=4096, I=14336, r=16) the
+ * one-pass forward took 53.9 ms, and one sgmat gemm of that size takes about 2.2 ms (run G1).
  */
 export const fusedMlpLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
@@ -48,7 +51,7 @@ export const fusedMlpLauncher: Launcher = {
     const x2 = viewAs(x, [t, k]);
     const res: Record<string, Tensor> = {};
     let h: Tensor;
-    if (o.recompute && swigluGemmFits(ctx, t, inter, k, BYTES[x.dtype])) {
+    if (o.recompute && tier !== 'subgroup-matrix' && swigluGemmFits(ctx, t, inter, k, BYTES[x.dtype])) {
       const side = (p: 'gate' | 'up') => (i[`${p}A`] ? loraSide(ctx, tier, x2, i[`${p}A`], i[`${p}B`], projOpts(o, p)) : undefined);
       const sg = side('gate');
       const su = side('up');
