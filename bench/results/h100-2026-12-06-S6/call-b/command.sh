@@ -1,0 +1,1 @@
+source .gpu/prelude.sh && tar -xzf .gpu/node_modules.tgz && CONF_S=1 FUZZ_S=0 HOST=0 BENCH_T=150 BENCHES="--model llama-1b" TORCH_MODELS="--model llama-1b" TORCH_MODELS_T=120 PEFT_CHECK=1 bash bench/device-final.sh

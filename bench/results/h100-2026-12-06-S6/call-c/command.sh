@@ -1,0 +1,1 @@
+source .gpu/prelude.sh && tar -xzf .gpu/node_modules.tgz && CONF_S=1 FUZZ_S=0 HOST=0 BENCH_T=120 BENCHES="--model llama-1b --quant mlx4 --phase decode;--model llama-8b --phase prefill,decode" TORCH_MODELS="--model llama-8b" TORCH_MODELS_T=110 bash bench/device-final.sh
