@@ -71,26 +71,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let kb = p.k_base + bz * p.k_sb + kvh * p.k_sh;
   let vb = p.v_base + bz * p.v_sb + kvh * p.v_sh;
 
-  // The query rows that can see these keys (workgroup-uniform), and whether key j is a key of a
-  // sequence (varlen: not padding).
-  var ra = 0u;
-  var rb = 0u;
-  var key_ok = j < p.sk;
-  if (cu_ok) {
-    if (p.varlen != 0u) {
-      let nb = p.batches;
-      let kend_all = u32(cuk[nb]);
-      key_ok = key_ok && j < kend_all;
-      if (j0 < kend_all) {
-        let bf = seqk_of(j0);
-        let bl = seqk_of(min(j1, kend_all - 1u));
-        ra = u32(cuq[bf]) * p.group;
-        rb = u32(cuq[bl + 1u]) * p.group;
-      }
-    } else {
-      rb = p.rows;
-    }
-  }
+#include "attention/fa_bwd_keyrows.wgsl" (KEY=j)
 
   for (var e = lid; e < BKV * dw; e = e + WG) {
     let kk = j0 + e / dw;
@@ -128,29 +109,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       continue;
     }
     workgroupBarrier();
-    for (var t = lid; t < BQ; t = t + WG) {
-      let row = rb0 + t;
-      var lo = 1;
-      var hi = 0;
-      var lsed = vec2<f32>(0.0);
-      var qo = 0u;
-      var oo = 0u;
-      if (row < rb) {
-        let g = row_geom(row, bz, kvh, true);
-        lo = g.lo;
-        hi = g.hi;
-        qo = g.q;
-        oo = g.o;
-        if (lo <= hi) {
-          lsed = ld[g.lse];
-        }
-      }
-      rlo[t] = lo;
-      rhi[t] = hi;
-      rld[t] = lsed;
-      rq[t] = qo;
-      ro[t] = oo;
-    }
+#include "attention/fa_bwd_rowdata.wgsl" (NROWS=BQ)
     workgroupBarrier();
     // Lane `lane` of key jj: rows lane, lane + 8, … of the block.
     for (var t = lane; t < BQ; t = t + TPR) {
