@@ -180,7 +180,9 @@ function pickKernel(call: GemmCall, m: number, n: number, k: number, aBase: numb
     // over the workgroup; PMETAL_GEMV_VARIANT picks its size or the column kernel, see
     // tuning.ts), unless N/4 workgroups exceed the grid; the rest the column kernel.
     const gv = tuning().gemvVariant;
-    if (gv !== 'column' && vecAligned(16 / BYTES[aDtype], m, n, k, false, true, aBase, bBase) && Math.ceil(n / GEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
+    // m = 0 (an empty batch reaching the launcher inside a fused op): the column kernel, whose
+    // grid is then empty; gemm_gemv_rows is specialised on 1…16 rows.
+    if (gv !== 'column' && m >= 1 && vecAligned(16 / BYTES[aDtype], m, n, k, false, true, aBase, bBase) && Math.ceil(n / GEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
       return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv_rows', rows: m, wg: gv === 'rows128' ? 128 : 256 }), bm: m, bn: GEMV_ROWS_BN };
     }
     const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
