@@ -1,4 +1,4 @@
-// A fragment loop unrolled by the preprocessor: FRAG (a file path) pasted once per F = 0 .. N−1
+// A loop unrolled by the preprocessor: FRAG (a file path) pasted once per F = 0 .. N−1
 // (N ≤ 16), so every subgroup-matrix variable and offset it names is a constant — named
 // fragments instead of arrays indexed at run time, offsets Dawn's robustness can bound.
 // Include with (FRAG=dir/file.wgsl, N=count).

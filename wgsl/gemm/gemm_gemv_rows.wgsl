@@ -82,7 +82,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let w2 = bv0 + min(c0 + 2u, p.n - 1u) * nv;
   let w3 = bv0 + min(c0 + 3u, p.n - 1u) * nv;
 
-#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=0)
+#include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=0)
   var kv = lid;
 #if MT <= 8
   // Two words of each row in flight (8 loads), then the odd one out.
@@ -99,12 +99,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     {
       let w = decode(x0, x1, x2, x3);
       let kw = kv;
-#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=1)
+#include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)
     }
     {
       let w = decode(y0, y1, y2, y3);
       let kw = kv + WG;
-#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=1)
+#include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)
     }
   }
 #endif
@@ -115,7 +115,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let x3 = b[w3 + kv];
     let w = decode(x0, x1, x2, x3);
     let kw = kv;
-#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=1)
+#include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)
   }
 
   // 4 rows of a per round: every invocation's 4 vectors, then 16 groups of WG/16, then 16.
@@ -123,7 +123,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let gs = WG / 16u;
   for (var q = 0u; q < ROUNDS; q = q + 1u) {
     workgroupBarrier();
-#include "gemm/gemm_gemv_rows_slots.wgsl" (STEP=2)
+#include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=2)
     workgroupBarrier();
     if (lid < 64u) {
       // Row j of the round, group g: WG/16 partials g, g + 16, … (consecutive lanes read

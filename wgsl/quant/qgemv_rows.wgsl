@@ -106,7 +106,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n1 = min(c0 + 1u, p.n - 1u);
   let n2 = min(c0 + 2u, p.n - 1u);
   let n3 = min(c0 + 3u, p.n - 1u);
-#include "quant/qgemv_rows_slots.wgsl" (STEP=0)
+#include "common/frags.wgsl" (FRAG=quant/qgemv_rows_slot.wgsl, N=MT, STEP=0)
   for (var u = lid; u < units; u = u + WG) {
 #if WVEC
     // The unit's words of the 4 rows (16-byte indices: w_base and row_units are multiples of 4).
@@ -162,14 +162,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let w = Part(unit_part(v0, j), unit_part(v1, j), unit_part(v2, j), unit_part(v3, j));
 #endif
       let e = p.x_base + u * 32u + 8u * j;
-#include "quant/qgemv_rows_slots.wgsl" (STEP=1)
+#include "common/frags.wgsl" (FRAG=quant/qgemv_rows_slot.wgsl, N=MT, STEP=1)
     }
   }
 
   // 4 rows of x per round: every invocation's 4 vectors, then 16 groups of WG/16, then 16.
   for (var q = 0u; q < ROUNDS; q = q + 1u) {
     workgroupBarrier();
-#include "quant/qgemv_rows_slots.wgsl" (STEP=2)
+#include "common/frags.wgsl" (FRAG=quant/qgemv_rows_slot.wgsl, N=MT, STEP=2)
     workgroupBarrier();
     if (lid < 64u) {
       let j = lid / 16u;
