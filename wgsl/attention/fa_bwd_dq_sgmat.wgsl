@@ -24,31 +24,7 @@ var<workgroup> cu_bad_flag16: array<u32, 4>;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(subgroup_id) sg_id: u32, @builtin(subgroup_invocation_id) sg_lane: u32) {
-  let gid = wid.x + wid.y * p.groups_x;
-  if (gid >= p.groups) {
-    return;
-  }
-  let blk = gid % p.blocks;
-  let h = (gid / p.blocks) % p.hq;
-  let bz = gid / (p.blocks * p.hq);
-  let kvh = h / p.group;
-  let hg = h % p.group;
-#include "attention/fa_validate.wgsl" (cu_bad_count=cu_bad_count16[0], cu_bad_flag=cu_bad_flag16[0])
-
-  let r_first = blk * BQ;
-  let r_last = min(r_first + BQ, p.rows) - 1u;
-  let kstart = row_geom(r_first * p.group + hg, bz, kvh, cu_ok).lo;
-  let kend = row_geom(r_last * p.group + hg, bz, kvh, cu_ok).hi;
-
-  let sg = sg_id % NSG;
-  let row = sg_lane / 2u;
-  let half = sg_lane % 2u;
-  let r = r_first + sg * 16u + row;
-  let in_rows = r < p.rows;
-  let live = in_rows && cu_ok;
-  let g = row_geom(min(r, p.rows - 1u) * p.group + hg, bz, kvh, cu_ok);
-  let kb = p.k_base + bz * p.k_sb + kvh * p.k_sh;
-  let vb = p.v_base + bz * p.v_sb + kvh * p.v_sh;
+#include "attention/fa_sg_block.wgsl"
   var lsed = vec2<f32>(0.0);
   if (live && g.lo <= g.hi) {
     lsed = ld[g.lse];
