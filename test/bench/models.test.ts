@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runModelBench, type ModelBenchOptions } from '../../bench/models/index.js';
+import { modelBenchTable, runModelBench, type ModelBenchOptions } from '../../bench/models/index.js';
 import { decodeBytes } from '../../bench/models/phases.js';
 import { MODEL_PRESETS, presetConfig } from '../../bench/models/presets.js';
 import { RandomWeights } from '../../bench/models/random_weights.js';
@@ -103,6 +103,23 @@ describe('pmetal bench --model (bench/models)', () => {
     const packed = (n: number, k: number) => (n * k) / 2 + (4 * n * k) / 64;
     const w = 2 * (packed(64, 64) + 2 * packed(32, 64) + packed(64, 64) + 2 * packed(128, 64) + packed(64, 128)) + packed(320, 64);
     expect(d.roofline!.bytesPerStep).toBe(w + 2 * 64 * 2 + 2 * 2 * 2 * 2 * (8 + 1 + 2) * 16 * 2);
+  });
+
+  it('--profile: one call per phase timed dispatch by dispatch, by op and kernel, in the table', { timeout: 300_000 }, async () => {
+    const res = await runModelBench(gpu, { model: 'tiny', dtype: 'f32', ...small, phases: ['decode', 'train'], batches: [1], profile: true });
+    const [d, t] = res.records;
+    for (const r of [d, t]) {
+      expect(r.error).toBeUndefined();
+      expect(r.profile!.length).toBeGreaterThan(3);
+      expect(r.profile!.reduce((a, p) => a + p.share, 0)).toBeCloseTo(1, 6);
+      // Sorted by time, every pass labelled with a public op and a WGSL file.
+      for (let i = 1; i < r.profile!.length; i++) expect(r.profile![i].ms).toBeLessThanOrEqual(r.profile![i - 1].ms);
+      for (const p of r.profile!) expect(p.kernel).toMatch(/^[a-z_]+\/[a-z0-9_]+/);
+    }
+    // A decode step: the tiny model's 2 layers each run attention over the cache; a train step: its backward.
+    expect(d.profile!.some((p) => p.op === 'decode_attention')).toBe(true);
+    expect(t.profile!.some((p) => p.op === 'flash_attention_backward')).toBe(true);
+    expect(modelBenchTable(res)).toContain('train B=1: one call, each dispatch timed in its own pass');
   });
 
   it('decodeBytes counts a model built from any WeightSource (modelFromSource)', async () => {
