@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/backend/load.js';
 import { MetalBackend } from '../../src/backend/metal/backend.js';
-const fa4BwdUnsupported = (..._a: unknown[]) => undefined as string | undefined;
+import { fa4BwdUnsupported } from '../../src/backend/metal/launchers/flash_attention_backward.js';
 import { prepareCase, runCaseOn } from '../../conformance/runner.js';
 import { bwdCase } from '../../src/ops/flash_attention_backward/cases.js';
 import type { AttnProblem } from '../../src/ops/flash_attention_forward/cases.js';
