@@ -69,7 +69,7 @@ describe('gemm split-K on webgpu', () => {
     const ref = gemmOp.reference(refIn as never, o);
     const bound = gemmOp.bounds!(refIn as never, o, ref as never).y;
     let worst = 0;
-    first.out.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - ref.y!.data[j]) / bound[j])));
+    first.out.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - ref.y!.data[j]) / bound![j])));
     expect(worst).toBeLessThanOrEqual(1);
     // Against the unsplit kernel: PMETAL_GEMM_TUNE=splitK=0 is one dispatch.
     process.env.PMETAL_GEMM_TUNE = 'splitK=0';
