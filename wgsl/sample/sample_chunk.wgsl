@@ -10,7 +10,7 @@
 //     order (pair_at: up to KC pairs) — exact: a radix select (8 bits a round, stopping as soon
 //     as the boundary bin is taken whole) then an ordered compaction. The row's top-c set is
 //     within the union of its chunks' top-c sets, which sample_select merges.
-// Rows that draw over the full vocabulary (row_plan(..).full) also get their keys stored.
+// Rows that draw over the full vocabulary (row_plan(..).full or .open) also get their keys stored.
 // Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (reductions and scans), PREFILTER (below), VEC (the launcher
 // sets it when every row starts 16-byte aligned: V % 8 == 0 for 16-bit logits, V % 4 == 0
 // for f32 — an invocation's 16 logits are then 2 or 4 aligned vec4<u32> loads, and a
@@ -155,7 +155,7 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
         a = canon(a * rtemp);
       }
       k = key_of(a);
-      if (plan.full) {
+      if (plan.full || plan.open) {
         keys[base + j] = k;
       }
       // Ids ascend within an invocation: the first of equal keys is the lowest id.
