@@ -1,4 +1,5 @@
 import type { HostArray } from '../dtype.js';
+import { OptionsError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { GenerateSettings } from './generate.js';
 import type { LlamaModel } from './llama.js';
@@ -7,6 +8,21 @@ import type { LlamaModel } from './llama.js';
 export interface DecodeLoopStats {
   /** Per decode step after the prefill: host ms spent recording and submitting it. */
   recordMs: number[];
+}
+
+/**
+ * PMETAL_DECODE_LOOP_VARIANT=pipelined|serial, read at each loop's start: `pipelined`
+ * (default) submits step n+1 before awaiting step n's ids; `serial` awaits them first (the
+ * GPU idles through each read-back and recording, as the loop did before) — the same tokens,
+ * kept so one bench run on a GPU can time what the overlap buys.
+ */
+export const DECODE_LOOP_VARIANTS = ['pipelined', 'serial'] as const;
+export type DecodeLoopVariant = (typeof DECODE_LOOP_VARIANTS)[number];
+
+export function decodeLoopVariant(v = process.env.PMETAL_DECODE_LOOP_VARIANT): DecodeLoopVariant {
+  if (v === undefined || v === '') return 'pipelined';
+  if (!(DECODE_LOOP_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[generate] PMETAL_DECODE_LOOP_VARIANT: expected one of ${DECODE_LOOP_VARIANTS.join(', ')}, got '${v}'`);
+  return v as DecodeLoopVariant;
 }
 
 /** One step's sampled ids: on the backend (the next step's input) and on their way to the host. */
@@ -30,6 +46,7 @@ interface Drawn {
  * every op of a step is row-independent).
  */
 export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly number[])[], o: GenerateSettings, stats?: DecodeLoopStats): AsyncGenerator<number[]> {
+  const serial = decodeLoopVariant() === 'serial';
   const b = model.backend;
   const B = prompts.length;
   const eos = new Set(o.eosTokenIds ?? model.config.eosTokenIds);
@@ -68,12 +85,13 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
     for (let step = 0; ; step++) {
       // Drawn before the loop, then by the step before (which recorded this one: it was below maxNewTokens).
       const now = cur!;
+      const ids = serial ? await now.ids : undefined;
       if (step + 1 < o.maxNewTokens) {
         const t0 = performance.now();
         next = draw(step + 1, model.decodeLogits(now.tokens, cache));
         stats?.recordMs.push(performance.now() - t0);
       }
-      const drawn = Array.from((await now.ids) as Int32Array);
+      const drawn = Array.from((ids ?? (await now.ids)) as Int32Array);
       now.tokens.dispose();
       cur = next;
       next = undefined;

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackend } from '../../src/backend/load.js';
 import type { KernelBackend } from '../../src/backend/interface.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { BackendMismatchError, DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
-import type { DecodeLoopStats } from '../../src/models/decode_loop.js';
+import { decodeLoopVariant, type DecodeLoopStats } from '../../src/models/decode_loop.js';
 import { generateBatch } from '../../src/models/generate.js';
 import { loadModel } from '../../src/models/load.js';
 import type { LlamaModel } from '../../src/models/llama.js';
@@ -95,6 +95,23 @@ describe('pipelined decode loop (generateBatch) ≡ step-by-step stepLogits + sa
       expect(wantAll.length).toBeLessThanOrEqual(3);
       expect(await collect(generateBatch(model, PROMPTS, { seed, maxNewTokens: 10, eosTokenIds: all }))).toEqual(wantAll);
     }
+  });
+
+  it.each(['cpu', 'webgpu'])('%s: PMETAL_DECODE_LOOP_VARIANT=serial (each step awaited before the next is recorded) yields the same tokens', async (name) => {
+    const model = models[name];
+    const free = await stepByStep(model, PROMPTS, { seed: 5, maxNewTokens: 8, eos: [] });
+    const eos = [free[3][1]];
+    const want = await stepByStep(model, PROMPTS, { seed: 5, maxNewTokens: 8, eos });
+    vi.stubEnv('PMETAL_DECODE_LOOP_VARIANT', 'serial');
+    try {
+      expect(decodeLoopVariant()).toBe('serial');
+      expect(await collect(generateBatch(model, PROMPTS, { seed: 5, maxNewTokens: 8, eosTokenIds: eos }))).toEqual(want);
+      vi.stubEnv('PMETAL_DECODE_LOOP_VARIANT', 'overlapped');
+      await expect(collect(generateBatch(model, PROMPTS, { seed: 5, maxNewTokens: 8 }))).rejects.toThrow(/\[generate\] PMETAL_DECODE_LOOP_VARIANT: expected one of pipelined, serial, got 'overlapped'/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(decodeLoopVariant()).toBe('pipelined');
   });
 
   it.each(NAMES)('%s: step n+1 is recorded before step n is yielded; none past maxNewTokens', async (name) => {
