@@ -99,10 +99,10 @@ export async function runModelBench(backend: KernelBackend, o: ModelBenchOptions
 const mib = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 20).toFixed(1));
 
 export function modelBenchTable(res: ModelBenchResult): string {
-  const head = ['phase', 'batch', 'tokens', 'ms (median)', 'tokens/s', 'GPU ms', 'roofline tok/s', 'of roofline', 'peak MiB', 'peak MiB (pool)', 'note'];
+  const head = ['phase', 'batch', 'tokens', 'ms (median)', 'tokens/s', 'GPU ms', 'host ms', 'roofline tok/s', 'of roofline', 'peak MiB', 'peak MiB (pool)', 'note'];
   const body = res.records.map((r) =>
     r.error && !Number.isFinite(r.ms)
-      ? [r.phase, String(r.batch), String(r.seq), 'error', '', '', '', '', mib(r.peakLiveBytes), mib(r.peakAllocatedBytes), r.error.slice(0, 80)]
+      ? [r.phase, String(r.batch), String(r.seq), 'error', '', '', '', '', '', mib(r.peakLiveBytes), mib(r.peakAllocatedBytes), r.error.slice(0, 80)]
       : [
           r.phase,
           String(r.batch),
@@ -110,6 +110,7 @@ export function modelBenchTable(res: ModelBenchResult): string {
           fixed(r.ms, 2),
           fixed(r.tokensPerS, 1),
           r.gpuMs === undefined ? '-' : fixed(r.gpuMs, 2),
+          r.hostMs === undefined ? '-' : fixed(r.hostMs, 2),
           r.roofline ? fixed(r.roofline.tokensPerS, 0) : '-',
           r.roofline ? `${(r.roofline.fraction * 100).toFixed(0)}%` : '-',
           mib(r.peakLiveBytes),

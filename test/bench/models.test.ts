@@ -82,6 +82,8 @@ describe('pmetal bench --model (bench/models)', () => {
     }
     const [, d1, d3, train] = res.records;
     expect(d1.runs).toBe(3);
+    // The loop's own recording of a timed step (3 timed steps: the last records nothing).
+    for (const d of [d1, d3]) expect(d.hostMs!).toBeGreaterThan(0);
     // Roofline bytes: every projection once (tied: the embedding is lm_head), B embedding rows, the KV cache at the timed steps' mean length.
     const kv = (B: number) => 2 * 2 * B * 2 * (8 + 1 + 2) * 16 * 2;
     const w = 2 * (2 * (64 + 32 + 32 + 64 + 3 * 128) * 64 + 320 * 64);
