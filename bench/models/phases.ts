@@ -1,7 +1,7 @@
 import type { KernelBackend } from '../../src/backend/interface.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { BYTES } from '../../src/dtype.js';
-import type { DecodeLoopStats } from '../../src/models/decode_loop.js';
+import type { DecodeLoopStats, DecodeLoopVariant } from '../../src/models/decode_loop.js';
 import { generateBatch } from '../../src/models/generate.js';
 import type { LlamaModel } from '../../src/models/llama.js';
 import { linearTensors } from '../../src/models/linear.js';
@@ -38,6 +38,8 @@ export interface PhaseRecord {
   gpuMs?: number;
   /** decode: median host ms recording and submitting one step inside the loop (it overlaps the step before on the GPU). */
   hostMs?: number;
+  /** decode: the loop variant timed, when the bench was asked for one (--decode-loop). */
+  loop?: DecodeLoopVariant;
   /** decode: the bandwidth bound — weights + KV read once per step at the copy kernel's GB/s. */
   roofline?: { bytesPerStep: number; ms: number; tokensPerS: number; fraction: number };
   /** train: the loss of the last timed step (finite, or the record is an error). */

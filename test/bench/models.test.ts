@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runModelBench, type ModelBenchOptions } from '../../bench/models/index.js';
+import { modelBenchTable, runModelBench, type ModelBenchOptions } from '../../bench/models/index.js';
 import { decodeBytes } from '../../bench/models/phases.js';
 import { MODEL_PRESETS, presetConfig } from '../../bench/models/presets.js';
 import { RandomWeights } from '../../bench/models/random_weights.js';
@@ -107,6 +107,17 @@ describe('pmetal bench --model (bench/models)', () => {
     expect(d.roofline!.bytesPerStep).toBe(w + 2 * 64 * 2 + 2 * 2 * 2 * 2 * (8 + 1 + 2) * 16 * 2);
   });
 
+  it('--decode-loop pipelined,serial: a decode record per loop variant, each marked, the environment restored', { timeout: 300_000 }, async () => {
+    const res = await runModelBench(gpu, { model: 'tiny', dtype: 'f16', ...small, phases: ['decode'], batches: [2], decodeLoops: ['pipelined', 'serial'], copyBytes: 0 });
+    expect(res.records.map((r) => [r.phase, r.batch, r.loop, r.error])).toEqual([
+      ['decode', 2, 'pipelined', undefined],
+      ['decode', 2, 'serial', undefined],
+    ]);
+    for (const r of res.records) expect(r.hostMs!).toBeGreaterThan(0);
+    expect(process.env.PMETAL_DECODE_LOOP_VARIANT).toBeUndefined();
+    expect(modelBenchTable(res)).toContain('serial loop');
+  });
+
   it('decodeBytes counts a model built from any WeightSource (modelFromSource)', async () => {
     const c = presetConfig('tiny');
     const m = await modelFromSource(new RandomWeights(c), c, gpu, { dtype: 'f32' });
@@ -146,6 +157,7 @@ describe('pmetal bench --model (bench/models)', () => {
     expect((await fail('--batch', '0')).stderr).toContain("[bench] --batch: expected an integer ≥ 1, got '0'");
     expect((await fail('--dtype', 'f16,f32')).stderr).toContain("[bench] --dtype with --model: expected one of f16, f32, bf16, got 'f16,f32'");
     expect((await fail('--backend', 'cpu')).stderr).toContain('[bench] --backend with --model: expected one of webgpu, metal');
+    expect((await fail('--decode-loop', 'pipelined,eager')).stderr).toContain("[bench] --decode-loop: expected some of pipelined, serial, got 'eager'");
     const bad = await fail('--quant', 'q4_0');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('q4_0');
