@@ -163,7 +163,7 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
     last = now;
     i++;
   }
-  // recordMs[k], step k+1's recording, runs before step k is awaited: inside the wall of yield k (timed for k > warmupSteps).
+  // recordMs[k] is step k+1's recording: the warm-up's are left out (a median per step, whichever step's wall it fell in).
   const hostTimes = loop.recordMs.slice(o.warmupSteps + 1);
   const total = times.reduce((a, t) => a + t, 0);
   // Throughput over the timed steps (their mean), the median beside it.

@@ -11,12 +11,16 @@ export interface DecodeLoopStats {
 }
 
 /**
- * PMETAL_DECODE_LOOP_VARIANT=pipelined|serial, read at each loop's start: `pipelined`
- * (default) submits step n+1 before awaiting step n's ids; `serial` awaits them first (the
- * GPU idles through each read-back and recording, as the loop did before) — the same tokens,
- * kept so one bench run on a GPU can time what the overlap buys.
+ * PMETAL_DECODE_LOOP_VARIANT=pipelined|pipelined2|serial, read at each loop's start; all give
+ * the same tokens, kept so one bench run on a GPU (`bench --model --decode-loop`) can time them:
+ * - `pipelined` (default): step n+1 is submitted before step n's ids are awaited. The GPU
+ *   idles only when the read-back latency plus one step's recording exceed a step's GPU time.
+ * - `pipelined2`: two steps ahead (n+1 and n+2 submitted before n is awaited): hides a
+ *   read-back latency of up to about one more step's GPU time; the stop check lags two steps.
+ * - `serial`: step n's ids are awaited before step n+1 is recorded (the GPU idles through
+ *   each read-back and recording, as the loop did before pipelining).
  */
-export const DECODE_LOOP_VARIANTS = ['pipelined', 'serial'] as const;
+export const DECODE_LOOP_VARIANTS = ['pipelined', 'pipelined2', 'serial'] as const;
 export type DecodeLoopVariant = (typeof DECODE_LOOP_VARIANTS)[number];
 
 export function decodeLoopVariant(v = process.env.PMETAL_DECODE_LOOP_VARIANT): DecodeLoopVariant {
@@ -38,15 +42,19 @@ interface Drawn {
  * reads step n back, checks it for EOS and yields it; the host round trip no longer idles
  * the GPU. Positions and cache lengths need no ids: every step adds one token per sequence.
  *
- * The stop check lags one step: when every sequence has stopped at step n (or the consumer
- * returns early), step n+1 was already computed, and is awaited and discarded. It stays
+ * The stop check lags one step (two with `pipelined2`): when every sequence has stopped at
+ * step n (or the consumer returns early), step n+1 was already computed, and is awaited and
+ * discarded. It stays
  * within the cache's capacity (no step past maxNewTokens is recorded) and the yielded
  * tokens are those of the unpipelined loop: a stopped sequence's row is computed and
  * ignored as before (it is fed its own draws instead of 0, which only its row sees —
  * every op of a step is row-independent).
  */
 export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly number[])[], o: GenerateSettings, stats?: DecodeLoopStats): AsyncGenerator<number[]> {
-  const serial = decodeLoopVariant() === 'serial';
+  const variant = decodeLoopVariant();
+  const serial = variant === 'serial';
+  // Steps recorded beyond the one awaited (serial: one, recorded after the await).
+  const ahead = variant === 'pipelined2' ? 2 : 1;
   const b = model.backend;
   const B = prompts.length;
   const eos = new Set(o.eosTokenIds ?? model.config.eosTokenIds);
@@ -77,24 +85,21 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
     ids.catch(() => undefined);
     return { tokens: s.tokens, ids };
   };
-  let cur: Drawn | undefined;
-  let next: Drawn | undefined;
+  // Steps recorded and not yet consumed, oldest first; queue[0] is the step the loop awaits.
+  const queue: Drawn[] = [];
   try {
-    cur = draw(0, model.prefillLogits(prompts, cache));
+    queue.push(draw(0, model.prefillLogits(prompts, cache)));
     const done = row(false);
     for (let step = 0; ; step++) {
-      // Drawn before the loop, then by the step before (which recorded this one: it was below maxNewTokens).
-      const now = cur!;
-      const ids = serial ? await now.ids : undefined;
-      if (step + 1 < o.maxNewTokens) {
+      if (serial) await queue[0].ids;
+      // Keep `ahead` steps past this one recorded (none past maxNewTokens), each fed the ids of the one before.
+      for (let n = step + queue.length; n < o.maxNewTokens && n <= step + ahead; n++) {
         const t0 = performance.now();
-        next = draw(step + 1, model.decodeLogits(now.tokens, cache));
+        queue.push(draw(n, model.decodeLogits(queue[queue.length - 1].tokens, cache)));
         stats?.recordMs.push(performance.now() - t0);
       }
-      const drawn = Array.from((ids ?? (await now.ids)) as Int32Array);
-      now.tokens.dispose();
-      cur = next;
-      next = undefined;
+      const drawn = Array.from((await queue[0].ids) as Int32Array);
+      queue.shift()!.tokens.dispose();
       const out = drawn.map((t, i) => (done[i] ? -1 : t));
       out.forEach((t, i) => {
         // −1: every logit was −∞ or NaN; nothing sensible can follow.
@@ -104,10 +109,9 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
       if (step + 1 >= o.maxNewTokens || done.every(Boolean)) return;
     }
   } finally {
-    // A step recorded past the stop is discarded: its work is waited for (nothing of the
-    // loop outlives it) and an error it raised is dropped with it (no token of it is seen).
-    for (const d of [cur, next]) {
-      if (!d) continue;
+    // Steps recorded past the stop are discarded: their work is waited for (nothing of the
+    // loop outlives it) and an error one raised is dropped with it (no token of it is seen).
+    for (const d of queue) {
       await d.ids.catch(() => undefined);
       d.tokens.dispose();
     }

@@ -97,17 +97,34 @@ describe('pipelined decode loop (generateBatch) ≡ step-by-step stepLogits + sa
     }
   });
 
-  it.each(['cpu', 'webgpu'])('%s: PMETAL_DECODE_LOOP_VARIANT=serial (each step awaited before the next is recorded) yields the same tokens', async (name) => {
+  it.each([
+    ['cpu', 'serial'],
+    ['webgpu', 'serial'],
+    ['cpu', 'pipelined2'],
+    ['webgpu', 'pipelined2'],
+  ])('%s: PMETAL_DECODE_LOOP_VARIANT=%s yields the same tokens, records no step past maxNewTokens, and an early return leaks nothing', async (name, variant) => {
     const model = models[name];
+    const b = backends[name];
     const free = await stepByStep(model, PROMPTS, { seed: 5, maxNewTokens: 8, eos: [] });
     const eos = [free[3][1]];
     const want = await stepByStep(model, PROMPTS, { seed: 5, maxNewTokens: 8, eos });
-    vi.stubEnv('PMETAL_DECODE_LOOP_VARIANT', 'serial');
+    const live = () => (name === 'webgpu' ? (b as WebGpuBackend).rt.memory.liveBytes : 0);
+    vi.stubEnv('PMETAL_DECODE_LOOP_VARIANT', variant);
     try {
-      expect(decodeLoopVariant()).toBe('serial');
+      expect(decodeLoopVariant()).toBe(variant);
       expect(await collect(generateBatch(model, PROMPTS, { seed: 5, maxNewTokens: 8, eosTokenIds: eos }))).toEqual(want);
+      const all = await stepByStep(model, PROMPTS, { seed: 5, maxNewTokens: 8, eos: free[1] });
+      expect(await collect(generateBatch(model, PROMPTS, { seed: 5, maxNewTokens: 8, eosTokenIds: free[1] }))).toEqual(all);
+      const stats: DecodeLoopStats = { recordMs: [] };
+      expect(await collect(generateBatch(model, PROMPTS, { seed: 5, maxNewTokens: 8, eosTokenIds: [] }, stats))).toEqual(free);
+      expect(stats.recordMs.length).toBe(7);
+      const before = live();
+      const gen = generateBatch(model, PROMPTS, { maxNewTokens: 20, temperature: 0, eosTokenIds: [] });
+      await gen.next();
+      await gen.return(undefined);
+      expect(live()).toBe(before);
       vi.stubEnv('PMETAL_DECODE_LOOP_VARIANT', 'overlapped');
-      await expect(collect(generateBatch(model, PROMPTS, { seed: 5, maxNewTokens: 8 }))).rejects.toThrow(/\[generate\] PMETAL_DECODE_LOOP_VARIANT: expected one of pipelined, serial, got 'overlapped'/);
+      await expect(collect(generateBatch(model, PROMPTS, { seed: 5, maxNewTokens: 8 }))).rejects.toThrow(/\[generate\] PMETAL_DECODE_LOOP_VARIANT: expected one of pipelined, pipelined2, serial, got 'overlapped'/);
     } finally {
       vi.unstubAllEnvs();
     }
