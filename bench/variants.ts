@@ -25,6 +25,10 @@ const ROPE: Variant[] = [
   { name: 'default (16-byte words)', env: {} },
   { name: 'word pairs (PMETAL_ROPE_VEC=0)', env: { PMETAL_ROPE_VEC: '0' } },
 ];
+const SPLIT_K: Variant[] = [
+  { name: 'default (split-K)', env: {} },
+  { name: 'no split-K (PMETAL_GEMM_TUNE=splitK=0)', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
+];
 export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   // Split counts and keys in flight of decode_stream.wgsl (src/backend/webgpu/launchers/decode_plan.ts).
   decode_attention: [
@@ -51,7 +55,12 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },
     { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
+    { name: 'no split-K', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
   ],
+  // LoRA's rank-r products are where split-K applies (gemm_splitk.ts).
+  fused_lora_forward: SPLIT_K,
+  fused_lora_backward: SPLIT_K,
+  fused_mlp_backward: SPLIT_K,
   // Decode (M ≤ 16): qgemv_rows (default) against the column kernel qgemv.
   quantized_gemm: [
     { name: 'default', env: {} },

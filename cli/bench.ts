@@ -42,7 +42,8 @@ export function registerBench(program: Command): void {
       .addOption(new Option('--decode-loop <list>', 'with --model: decode loop variants, a decode row each (pipelined, pipelined2, serial; default pipelined)').argParser(list))
       .option('--train-steps <n>', 'with --model: timed LoRA optimizer steps (after one untimed)', '2')
       .option('--lora-r <n>', 'with --model: LoRA rank (alpha 2r; q,k,v,o,gate,up,down)', '16')
-      .option('--copy-mib <n>', 'with --model: MiB the copy kernel moves for the decode roofline (0: skip)', '512'),
+      .option('--copy-mib <n>', 'with --model: MiB the copy kernel moves for the decode roofline (0: skip)', '512')
+      .option('--profile', 'with --model: one more call of each phase timed dispatch by dispatch, GPU ms by op and kernel (webgpu)'),
   ).action(async (o) => {
     if (o.model) {
       process.exitCode = await benchModel(o);

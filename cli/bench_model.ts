@@ -41,6 +41,7 @@ export async function benchModel(o: Record<string, unknown>): Promise<number> {
     trainWarmup: 1,
     trainSteps: int('train-steps', o.trainSteps, 1),
     copyBytes: int('copy-mib', o.copyMib, 0) * 2 ** 20,
+    profile: o.profile === true,
   };
   const [backend] = await loadBackends(o, wanted);
   try {

@@ -7,6 +7,7 @@ import { fixed, textTable } from '../../src/text_table.js';
 import { copyBandwidth } from '../copy.js';
 import { decodePhase, prefillPhase, trainPhase, type Phase, type PhaseOptions, type PhaseRecord } from './phases.js';
 import { presetConfig, type ModelPreset } from './presets.js';
+import { profileTable } from './profile.js';
 import { RandomWeights } from './random_weights.js';
 
 /**
@@ -139,5 +140,6 @@ export function modelBenchTable(res: ModelBenchResult): string {
   );
   const lines = [`${res.model}${res.quant ? ` ${res.quant}` : ''} ${res.dtype} (random weights) on ${res.device}: built in ${(res.buildMs / 1e3).toFixed(1)} s, weights ${mib(res.weightBytes)} MiB`, ...textTable(head, body)];
   if (res.copy) lines.push(`copy kernel: ${res.copy.gbps.toFixed(0)} GB/s over ${(res.copy.bytes / 2 ** 20).toFixed(0)} MiB (the decode roofline's bandwidth)`);
+  for (const r of res.records) if (r.profile) lines.push('', profileTable(`${r.phase} B=${r.batch}: one call, each dispatch timed in its own pass`, r.profile));
   return lines.join('\n');
 }

@@ -10,6 +10,7 @@ import { LoraTrainer } from '../../src/models/train/trainer.js';
 import { rng } from '../../src/ops/random.js';
 import type { Tensor } from '../../src/tensor.js';
 import { median, sustain, warmTimes } from '../clock.js';
+import { profileOps, type OpProfile } from './profile.js';
 
 /**
  * The three timed phases of the model bench. Every phase is timed in wall time to GPU
@@ -47,6 +48,8 @@ export interface PhaseRecord {
   /** Bytes of GPU storage this phase reached (model weights included): live tensors, and with the pool. */
   peakLiveBytes?: number;
   peakAllocatedBytes?: number;
+  /** With --profile: one call's GPU time by op and kernel (profile.ts). */
+  profile?: OpProfile[];
   error?: string;
 }
 
@@ -63,6 +66,15 @@ export interface PhaseOptions {
   trainSteps: number;
   /** The copy kernel's GB/s in this run (decode roofline). */
   copyGbps?: number;
+  /** Profile one more call of each phase op by op (webgpu with timestamp queries). */
+  profile?: boolean;
+}
+
+/** With o.profile on webgpu: one more call of the phase, timed pass by pass. */
+async function maybeProfile(b: KernelBackend, o: PhaseOptions, call: () => void | Promise<void>): Promise<{ profile?: OpProfile[] }> {
+  const gpu = o.profile ? webgpu(b) : undefined;
+  const p = gpu ? await profileOps(gpu, call) : undefined;
+  return p ? { profile: p } : {};
 }
 
 const webgpu = (b: KernelBackend) => (b.name === 'webgpu' ? (b as WebGpuBackend) : undefined);
@@ -118,7 +130,7 @@ export async function prefillPhase(model: LlamaModel, seq: number, o: PhaseOptio
     const times = await wallTimes(b, call, o.reps);
     const s = summary(times);
     const gpu = await gpuMs(b, call, Math.min(o.reps, 3), o.sustainMs);
-    return { phase: 'prefill', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}) };
+    return { phase: 'prefill', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...(await maybeProfile(b, o, call)) };
   } finally {
     cache.dispose();
   }
@@ -171,6 +183,7 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
   const kvLen = o.prompt + o.warmupSteps + (o.steps + 1) / 2;
   const cache = model.createCache(batch, Math.ceil(kvLen) + 1);
   let gpu: number | undefined;
+  let profile: { profile?: OpProfile[] } = {};
   try {
     model.prefillLogits(prompts, cache).dispose();
     const tok = Array.from({ length: batch }, () => [1]);
@@ -180,10 +193,11 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
       model.stepLogits(tok, cache).dispose();
     };
     gpu = await gpuMs(b, call, 10, o.sustainMs);
+    profile = await maybeProfile(b, o, call);
   } finally {
     cache.dispose();
   }
-  const rec: PhaseRecord = { phase: 'decode', batch, seq: o.prompt, ...s, tokensPerS: (batch / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...(hostTimes.length ? { hostMs: median(hostTimes) } : {}) };
+  const rec: PhaseRecord = { phase: 'decode', batch, seq: o.prompt, ...s, tokensPerS: (batch / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...(hostTimes.length ? { hostMs: median(hostTimes) } : {}), ...profile };
   if (stopped !== undefined) rec.error = `a sequence stopped at step ${stopped}: every logit was −∞ or NaN`;
   if (o.copyGbps) {
     const bytes = decodeBytes(model, batch, kvLen);
@@ -215,7 +229,7 @@ export async function trainPhase(model: LlamaModel, seq: number, o: PhaseOptions
       times.push(performance.now() - t0);
     }
     const s = summary(times);
-    const rec: PhaseRecord = { phase: 'train', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, loss };
+    const rec: PhaseRecord = { phase: 'train', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, loss, ...(await maybeProfile(b, o, async () => void (await trainer.step(batch)))) };
     if (!Number.isFinite(loss)) rec.error = `the loss is ${loss}`;
     return rec;
   } finally {

@@ -1,9 +1,10 @@
 // Shared by the attention kernels (flash_attention.metal, flash_attention_mpp.metal,
-// flash_attention_backward.metal): the function constants, the row geometry (over either
-// Params struct: FaParams in fa_params.h, FaBwdParams in the backward's file) and the varlen
-// check.
+// flash_attention_backward.metal, fa_bwd_*_mpp.metal): the function constants, the row
+// geometry (over either Params struct: FaParams in fa_params.h, FaBwdParams in fa_bwd.h) and
+// the varlen check; FA_TAU, FA_LOWEST and fa_softcap come from online_softmax.h.
 #pragma once
 #include <metal_stdlib>
+#include "attention/online_softmax.h"
 using namespace metal;
 
 constant bool fa_varlen [[function_constant(0)]];
@@ -31,9 +32,6 @@ inline bool fa_cu_ok(device const int* cuq, device const int* cuk, constant P& p
   threadgroup_barrier(mem_flags::mem_threadgroup);
   return atomic_load_explicit(bad, memory_order_relaxed) == 0;
 }
-
-constant float FA_TAU = 8.0f;
-constant float FA_LOWEST = -FLT_MAX;
 
 struct FaRow {
   int lo;
@@ -99,14 +97,3 @@ inline FaRow fa_row(uint r, uint bz, uint kvh, bool keys, constant P& p, device 
   }
   return g;
 }
-
-// The logit softcap c·tanh(x/c) from one exp (as msl/loss/cross_entropy.metal's ce_softcap:
-// the error model softcapError in src/ops/cross_entropy/reference.ts).
-inline float fa_softcap(float x, float cap, float inv_cap) {
-  const float a = fabs(x) * inv_cap;
-  const float e = precise::exp(-2.0f * a);
-  const float r = 1.0f / (1.0f + e);
-  const float z = cap * ((1.0f - e) * r);
-  return x >= 0.0f ? z : -z;
-}
-

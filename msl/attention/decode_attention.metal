@@ -11,82 +11,8 @@
 // checked first (0 ≤ length ≤ capacity; paged: every block-table entry it uses names a block):
 // an invalid one reads nothing and its o and lse are NaN.
 #include <metal_stdlib>
+#include "attention/decode.h"
 using namespace metal;
-
-// Same fields, in order, as DECODE_METAL_PARAMS in src/backend/metal/launchers/decode_attention.ts.
-struct DecodeParams {
-  uint rows;
-  uint splits;
-  uint split_len;
-  uint batches;
-  uint t;
-  uint hq;
-  uint hkv;
-  uint group;
-  uint d;
-  uint dv;
-  uint bk;
-  uint bq;
-  uint paged;
-  uint smax;
-  uint block_size;
-  uint num_blocks;
-  uint max_blocks;
-  uint capacity;
-  uint rec;
-  uint has_sinks;
-  uint has_cap;
-  int left;
-  float scale;
-  float cap;
-  float inv_cap;
-};
-
-constant float DA_TAU = 8.0f;
-constant float DA_LOWEST = -FLT_MAX;
-
-// Whether sequence b can be read, and its length (0 when not); every thread gets both.
-inline bool da_seq(device const int* lengths, device const int* table, constant DecodeParams& p, uint b, threadgroup atomic_uint* bad, uint lid, uint tpg, thread uint& len) {
-  if (lid == 0) atomic_store_explicit(bad, 0u, memory_order_relaxed);
-  threadgroup_barrier(mem_flags::mem_threadgroup);
-  const int raw = lengths[b];
-  const bool ok = raw >= 0 && uint(raw) <= p.capacity;
-  len = ok ? uint(raw) : 0u;
-  if (!ok && lid == 0) atomic_fetch_add_explicit(bad, 1u, memory_order_relaxed);
-  if (p.paged) {
-    const uint used = (len + p.block_size - 1) / p.block_size;
-    for (uint x = lid; x < used; x += tpg) {
-      const int e = table[b * p.max_blocks + x];
-      if (e < 0 || uint(e) >= p.num_blocks) atomic_fetch_add_explicit(bad, 1u, memory_order_relaxed);
-    }
-  }
-  threadgroup_barrier(mem_flags::mem_threadgroup);
-  return atomic_load_explicit(bad, memory_order_relaxed) == 0;
-}
-
-// Element offset of key j's row (kv head kvh, head dim hd) of sequence b.
-inline uint da_key_row(device const int* table, constant DecodeParams& p, uint b, uint kvh, uint j, uint hd) {
-  if (p.paged) {
-    const uint blk = uint(table[b * p.max_blocks + j / p.block_size]);
-    return ((blk * p.block_size + j % p.block_size) * p.hkv + kvh) * hd;
-  }
-  return ((b * p.hkv + kvh) * p.smax + j) * hd;
-}
-
-// Keys [lo, hi] (positions; empty when lo > hi) of row r — query token r / G at position
-// len − T + r / G — within the split [s0, s1].
-inline int2 da_keys(constant DecodeParams& p, uint len, uint r, int s0, int s1) {
-  const int pos = int(len) - int(p.t) + int(r / p.group);
-  return int2(max(max(pos - p.left, 0), s0), min(pos, s1));
-}
-
-inline float da_softcap(float x, float cap, float inv_cap) {
-  const float a = fabs(x) * inv_cap;
-  const float e = precise::exp(-2.0f * a);
-  const float r = 1.0f / (1.0f + e);
-  const float z = cap * ((1.0f - e) * r);
-  return x >= 0.0f ? z : -z;
-}
 
 template <typename T, int CPW>
 [[kernel]] void decode_split(device const T* q [[buffer(0)]],
@@ -122,7 +48,7 @@ template <typename T, int CPW>
   const int2 rk = da_keys(p, len, rc, s0, s1);
   const uint t = rc / p.group, h = kvh * p.group + rc % p.group;
   const uint qe = ((b * p.t + t) * p.hq + h) * d;
-  float m = DA_LOWEST, l = 0.0f;
+  float m = FA_LOWEST, l = 0.0f;
   float acc[CPW * 8];
   for (int x = 0; x < CPW * 8; x++) acc[x] = 0.0f;
   for (int k0 = kstart; k0 <= kend; k0 += int(bk)) {
@@ -138,20 +64,20 @@ template <typename T, int CPW>
     threadgroup_barrier(mem_flags::mem_threadgroup);
     for (uint jj = lane; jj < bk; jj += 8) {
       const int j = k0 + int(jj);
-      float sv = DA_LOWEST;
+      float sv = FA_LOWEST;
       if (live && j >= rk.x && j <= rk.y) {
         float dt = 0.0f;
         for (uint c = 0; c < d; c++) dt += float(q[qe + c]) * ks[jj * d + c];
         sv = p.scale * dt;
-        if (p.has_cap) sv = da_softcap(sv, p.cap, p.inv_cap);
+        if (p.has_cap) sv = fa_softcap(sv, p.cap, p.inv_cap);
       }
       ss[rr * bk + jj] = sv;
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
-    float mt = DA_LOWEST;
+    float mt = FA_LOWEST;
     for (uint jj = 0; jj < bk; jj++) mt = max(mt, ss[rr * bk + jj]);
-    if (mt > m + DA_TAU) {
-      const float alpha = m == DA_LOWEST ? 0.0f : precise::exp(m - mt);
+    if (mt > m + FA_TAU) {
+      const float alpha = m == FA_LOWEST ? 0.0f : precise::exp(m - mt);
       l *= alpha;
       for (int x = 0; x < CPW * 8; x++) acc[x] *= alpha;
       m = mt;
@@ -201,7 +127,7 @@ template <typename T>
   uint len;
   const bool ok = da_seq(lengths, table, p, b, &bad, lid, tpg, len);
   device const float* rec0 = part + gid * p.splits * p.rec;
-  float mx = DA_LOWEST;
+  float mx = FA_LOWEST;
   for (uint s = 0; s < p.splits; s++)
     if (rec0[s * p.rec + 1] > 0.0f) mx = max(mx, rec0[s * p.rec]);
   const float sink = p.has_sinks ? sinks[h] : 0.0f;

@@ -13,54 +13,8 @@
 // varlen: the cu_seqlens are checked first (fa_cu_ok); malformed → NaN outputs. Every device
 // read is guarded (rows past `rows`, keys past the tile's last key are never loaded).
 #include <metal_stdlib>
-#include "attention/attention.h"
+#include "attention/fa_bwd.h"
 using namespace metal;
-
-// FaParams' fields, then the backward's tiles (FA_BWD_METAL_PARAMS in
-// src/backend/metal/launchers/flash_attention_backward.ts).
-struct FaBwdParams {
-  uint rows;
-  uint batches;
-  uint sq;
-  uint sk;
-  uint hq;
-  uint hkv;
-  uint group;
-  uint d;
-  uint dv;
-  uint q_sb;
-  uint q_ss;
-  uint q_sh;
-  uint k_sb;
-  uint k_ss;
-  uint k_sh;
-  uint v_sb;
-  uint v_ss;
-  uint v_sh;
-  uint o_sb;
-  uint o_ss;
-  uint o_sh;
-  uint has_offset;
-  int offset;
-  int left;
-  int right;
-  float scale;
-  float cap;
-  float inv_cap;
-  uint bk;
-  uint bq;
-};
-
-// (z, ∂z/∂x) of a raw dot t.
-inline float2 fa_logit(float t, constant FaBwdParams& p) {
-  const float x = p.scale * t;
-  if (!fa_has_softcap) return float2(x, 1.0f);
-  const float a = fabs(x) * p.inv_cap;
-  const float e = precise::exp(-2.0f * a);
-  const float r = 1.0f / (1.0f + e);
-  const float z = p.cap * ((1.0f - e) * r);
-  return float2(x >= 0.0f ? z : -z, 4.0f * e * r * r);
-}
 
 template <typename T>
 [[kernel]] void fa_bwd_prep(device const T* o [[buffer(0)]],
@@ -155,17 +109,6 @@ template <typename T, int CPW>
   }
 }
 
-// The sequence of packed key j < cuk[B]: the largest b with cuk[b] ≤ j.
-inline uint fa_seqk_of(device const int* cuk, uint j, uint nb) {
-  uint lo = 0, hi = nb - 1;
-  while (lo < hi) {
-    const uint mid = (lo + hi + 1) / 2;
-    if (uint(cuk[mid]) <= j) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
 constant constexpr uint FA_BQR = 32;  // rows per block of the dk/dv kernels (≥ p.bq)
 
 template <typename T, int CPW, bool DV>
@@ -198,22 +141,9 @@ template <typename T, int CPW, bool DV>
   const uint kb = bz * p.k_sb + kvh * p.k_sh, vb = bz * p.v_sb + kvh * p.v_sh;
 
   // The rows that can see these keys, and whether key j belongs to a sequence.
-  uint ra = 0, rb = 0;
-  bool key_ok = j < p.sk;
-  if (cu_ok) {
-    if (fa_varlen) {
-      const uint kend_all = uint(cuk[p.batches]);
-      key_ok = key_ok && j < kend_all;
-      if (j0 < kend_all) {
-        const uint bf = fa_seqk_of(cuk, j0, p.batches);
-        const uint bl = fa_seqk_of(cuk, min(j1, kend_all - 1), p.batches);
-        ra = uint(cuq[bf]) * p.group;
-        rb = uint(cuq[bl + 1]) * p.group;
-      }
-    } else {
-      rb = p.rows;
-    }
-  }
+  const uint3 rk = fa_bwd_key_rows(cuk, cuq, p, cu_ok, j0, j1, j);
+  const uint ra = rk.x, rb = rk.y;
+  const bool key_ok = rk.z != 0;
   for (uint e = lid; e < bkv * d; e += tpg) {
     const uint kk = j0 + e / d;
     ks[e] = kk <= j1 ? float(k[kb + kk * p.k_ss + e % d]) : 0.0f;
@@ -229,26 +159,15 @@ template <typename T, int CPW, bool DV>
   for (int x = 0; x < CPW * 8; x++) acc[x] = 0.0f;
   for (uint rb0 = ra; rb0 < rb; rb0 += bq) {
     const uint rb1 = min(rb0 + bq, rb) - 1;
-    if (fa_row(rb1, bz, kvh, true, p, cuq, cuk).hi < int(j0) || fa_row(rb0, bz, kvh, true, p, cuq, cuk).lo > int(j1)) continue;
+    if (fa_bwd_block_misses(rb0, rb1, bz, kvh, p, cuq, cuk, j0, j1)) continue;
     threadgroup_barrier(mem_flags::mem_threadgroup);
     for (uint t = lid; t < bq; t += tpg) {
-      const uint row = rb0 + t;
-      int lo = 1, hi = 0;
-      float2 lsed = float2(0.0f);
-      uint qo = 0, oo = 0;
-      if (row < rb) {
-        const FaRow g = fa_row(row, bz, kvh, true, p, cuq, cuk);
-        lo = g.lo;
-        hi = g.hi;
-        qo = g.q;
-        oo = g.o;
-        if (lo <= hi) lsed = ld[g.lse];
-      }
-      rlo[t] = lo;
-      rhi[t] = hi;
-      rld[t] = lsed;
-      rq[t] = qo;
-      ro[t] = oo;
+      const FaBwdRow w = fa_bwd_row(rb0 + t, rb, bz, kvh, p, cuq, cuk, ld, 0u);
+      rlo[t] = w.lo;
+      rhi[t] = w.hi;
+      rld[t] = w.ld;
+      rq[t] = w.q;
+      ro[t] = w.o;
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
     for (uint t = lane; t < bq; t += 8) {

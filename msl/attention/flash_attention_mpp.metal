@@ -9,7 +9,8 @@
 //   S (32 × 32) = Q · Kᵀ accumulated over the head dim in BD = 32 slices (Q and K slices
 //   staged in T; Q is restaged per key tile so that no head dim is limited by a whole Q tile
 //   in threadgroup memory), f32 in a cooperative tensor, then stored to a threadgroup tile;
-//   softmax: 4 adjacent lanes per row, 8 keys each — scale, softcap, mask by the row's
+//   softmax (online_softmax.h, fa4_softmax_tile, shared with decode_attention_mpp.metal):
+//   4 adjacent lanes per row, 8 keys each — scale, softcap, mask by the row's
 //   [lo, hi], the row max over the 4 lanes (simd_shuffle_xor 1 and 2), the lazy rescale of
 //   bounds.ts (m moves only when a tile's max exceeds m + FA_TAU); P = exp(s − m) into
 //   threadgroup memory as PT, the rescale factor of each row beside it;
@@ -148,35 +149,12 @@ template <typename T, typename PT, int DV>
     mpp_acc_store(sacc, 0, 0, BQ, BK, sstore);
     threadgroup_barrier(mem_flags::mem_threadgroup);
 
-    float x8[8];
-    float mt = FA_LOWEST;
-    for (uint i = 0; i < 8; i++) {
-      float x = p.scale * ss[srow * BK + scol + i];
-      if (fa_has_softcap) x = fa_softcap(x, p.cap, p.inv_cap);
-      const int j = k0 + int(scol + i);
-      x8[i] = live && j >= g.lo && j <= g.hi ? x : FA_LOWEST;
-      mt = max(mt, x8[i]);
-    }
-    mt = max(mt, simd_shuffle_xor(mt, 1));
-    mt = max(mt, simd_shuffle_xor(mt, 2));
-    float alpha = 1.0f;
-    if (mt > m + FA_TAU) {
-      alpha = m == FA_LOWEST ? 0.0f : precise::exp(m - mt);
-      l *= alpha;
-      m = mt;
-    }
-    for (uint i = 0; i < 8; i++) {
-      const float pe = x8[i] == FA_LOWEST ? 0.0f : precise::exp(x8[i] - m);
-      ps[srow * BK + scol + i] = PT(pe);
-      l += pe;
-    }
+    const float alpha = fa4_softmax_tile(ss, ps, srow, scol, k0, live, g.lo, g.hi, p.scale, fa_has_softcap, p.cap, p.inv_cap, m, l);
     if (lid % 4 == 0) alpha_s[srow] = alpha;
     threadgroup_barrier(mem_flags::mem_threadgroup);
 
     // O = O·α (per row) + P · V.
-    for (uint16_t i = 0; i < oacc.get_capacity(); ++i) {
-      if (oacc.is_valid_element(i)) oacc[i] *= alpha_s[oacc.get_multidimensional_index(i)[1]];
-    }
+    fa4_acc_rescale(oacc, alpha_s);
     pv_op.run(Pt, Vt, oacc);
   }
   l += simd_shuffle_xor(l, 1);

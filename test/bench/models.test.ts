@@ -118,6 +118,23 @@ describe('pmetal bench --model (bench/models)', () => {
     expect(modelBenchTable(res)).toContain('serial loop');
   });
 
+  it('--profile: one call per phase timed dispatch by dispatch, by op and kernel, in the table', { timeout: 300_000 }, async () => {
+    const res = await runModelBench(gpu, { model: 'tiny', dtype: 'f32', ...small, phases: ['decode', 'train'], batches: [1], profile: true });
+    const [d, t] = res.records;
+    for (const r of [d, t]) {
+      expect(r.error).toBeUndefined();
+      expect(r.profile!.length).toBeGreaterThan(3);
+      expect(r.profile!.reduce((a, p) => a + p.share, 0)).toBeCloseTo(1, 6);
+      // Sorted by time, every pass labelled with a public op and a WGSL file.
+      for (let i = 1; i < r.profile!.length; i++) expect(r.profile![i].ms).toBeLessThanOrEqual(r.profile![i - 1].ms);
+      for (const p of r.profile!) expect(p.kernel).toMatch(/^[a-z_]+\/[a-z0-9_]+/);
+    }
+    // A decode step: the tiny model's 2 layers each run attention over the cache; a train step: its backward.
+    expect(d.profile!.some((p) => p.op === 'decode_attention')).toBe(true);
+    expect(t.profile!.some((p) => p.op === 'flash_attention_backward')).toBe(true);
+    expect(modelBenchTable(res)).toContain('train B=1: one call, each dispatch timed in its own pass');
+  });
+
   it('decodeBytes counts a model built from any WeightSource (modelFromSource)', async () => {
     const c = presetConfig('tiny');
     const m = await modelFromSource(new RandomWeights(c), c, gpu, { dtype: 'f32' });

@@ -19,12 +19,14 @@ function variants(): GemmVariant[] {
 }
 const sgmatSpecs = (sgSize: number, wides = [true, false]): PipelineSpec[] => wides.flatMap((wide) => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { sgSize, wide })));
 const sgmatVecModes = [{}, { dbuf: true }, { shallowK: true }, { dbuf: true, shallowK: true }];
+/** The split-K partial passes (gemm_splitk.ts): f32 partials, no c or bias, every transpose. */
+const splitVariants = (): GemmVariant[] => bools.flatMap((transA) => bools.map((transB) => ({ yDtype: 'f32' as const, transA, transB, hasC: false, hasBias: false, splitK: true })));
 const sgmatVecSpecs = (): PipelineSpec[] =>
-  sgmatVecModes.flatMap((mode) => bools.flatMap((wideN) => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { kernel: 'sgmat_vec', wideN, ...mode }))));
+  sgmatVecModes.flatMap((mode) => bools.flatMap((wideN) => [...variants(), ...splitVariants()].map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { kernel: 'sgmat_vec', wideN, ...mode }))));
 const sgmat8Specs = (): PipelineSpec[] => variants().map((v) => gemmPipeline('subgroup-matrix', 'f16', v, { kernel: 'sgmat8', sgSize: 32 }));
 const tiledSpecs = (): PipelineSpec[] =>
   (['f32', 'f16', 'bf16'] as const).flatMap((ad) =>
-    variants().flatMap((v) => (Object.keys(TILED_CONFIGS) as (keyof typeof TILED_CONFIGS)[]).flatMap((config) => bools.map((vec) => gemmPipeline('portable', ad, v, { config, vec })))),
+    [...variants(), ...splitVariants()].flatMap((v) => (Object.keys(TILED_CONFIGS) as (keyof typeof TILED_CONFIGS)[]).flatMap((config) => bools.map((vec) => gemmPipeline('portable', ad, v, { config, vec })))),
   );
 const gemvSpecs = (): PipelineSpec[] =>
   (['f32', 'f16', 'bf16'] as const).flatMap((ad) =>

@@ -21,7 +21,7 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
 
   it('an unknown key or value is an OptionsError listing the valid ones', () => {
     expect(() => parseTuning(undefined, 'widen=0', undefined)).toThrow(OptionsError);
-    expect(() => parseTuning(undefined, 'widen=0', undefined)).toThrow(/PMETAL_GEMM_TUNE: unknown key 'widen' \(valid: gemv, sgmatVec, tiledVec, wideN, shallowK, dbuf/);
+    expect(() => parseTuning(undefined, 'widen=0', undefined)).toThrow(/PMETAL_GEMM_TUNE: unknown key 'widen' \(valid: gemv, sgmatVec, tiledVec, wideN, shallowK, dbuf, splitK/);
     expect(() => parseTuning(undefined, 'wideN=2', undefined)).toThrow(/'wideN' expects 0 or 1, got '2'/);
     expect(() => parseTuning(undefined, 'wideN', undefined)).toThrow(/'wideN' expects 0 or 1, got no value/);
     expect(() => parseTuning('widest', undefined, undefined)).toThrow(/PMETAL_VEC_PLAN: expected one of wide, mid, deep, got 'widest'/);

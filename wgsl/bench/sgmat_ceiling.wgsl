@@ -59,6 +59,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n0 = ((wid.x / 32u) % 16u) * BN;
   let av = 0u;
   let bv = 0u;
+  // The fetch's K extent (gemm_common.wgsl's K_RANGE in the real kernel).
+  let k_end = p.k;
 #include "gemm/gemm_sgmat_fetch.wgsl" (KN=0u)
   var c00 = subgroup_matrix_result<f32, 16, 16>();
   var c01 = subgroup_matrix_result<f32, 16, 16>();

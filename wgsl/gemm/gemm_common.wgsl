@@ -4,6 +4,12 @@
 // vectors; the launcher guarantees the alignment that needs).
 //
 // Element (i, j) of batch z of y is y[y_base + z·m·n + i·n + j]; c is laid out like y.
+// K_RANGE (in main, after wid): k_begin … k_end, this workgroup's part of the K sum.
+#if SPLIT_K
+#define K_RANGE let k_begin = wid.z * p.k_chunk; let k_end = min(p.k, k_begin + p.k_chunk);
+#else
+#define K_RANGE let k_begin = 0u; let k_end = p.k;
+#endif
 
 #if !VEC
 #include "common/tensor.wgsl" (NAME=a, DT=A_DT, BINDING=0, WRITE=0)
@@ -31,6 +37,9 @@ struct Params {
   b_bstride: u32,
   alpha: f32,
   beta: f32,
+  // SPLIT_K: the K chunk of batch z (z·k_chunk … min(k, (z+1)·k_chunk)); y's batch z holds
+  // that chunk's f32 partial sums (gemm_splitk_reduce.wgsl adds them up). Else unused.
+  k_chunk: u32,
 }
 @group(0) @binding(5) var<uniform> p: Params;
 

@@ -23,7 +23,8 @@
 // (measured on an H100: the same loop through helper functions with offset parameters,
 // or with one code path per subgroup, ran at half the speed).
 // The epilogue: one 16×16 result at a time through f32 staging (gemm_sgmat_out).
-// Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, SHALLOW_K, DBUF (A_DT is f16).
+// SPLIT_K: workgroup z sums only its K chunk into y's batch z (f32 partials; see gemm_common).
+// Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, SHALLOW_K, DBUF, SPLIT_K (A_DT is f16).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -98,6 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         @builtin(subgroup_size) sg_size: u32) {
   let n0 = wid.x * BN;
   let m0 = wid.y * BM;
+  K_RANGE
   let av = (p.a_base + wid.z * p.a_bstride) / 8u;
   let bv = (p.b_base + wid.z * p.b_bstride) / 8u;
   // Subgroups beyond 8 (smaller hardware subgroups) redo the work of subgroup sg % 8.
@@ -124,38 +126,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var c33 = subgroup_matrix_result<f32, 16, 16>();
 #endif
 
-#include "gemm/gemm_sgmat_fetch.wgsl" (KN=0u)
+#include "gemm/gemm_sgmat_fetch.wgsl" (KN=k_begin)
 #if DBUF
 #include "gemm/gemm_sgmat_stash.wgsl" (BUF=0)
   workgroupBarrier();
   // Two slices per trip, buffer 0 then buffer 1.
-  for (var k0 = 0u; k0 < p.k; k0 = k0 + 2u * BK) {
+  for (var k0 = k_begin; k0 < k_end; k0 = k0 + 2u * BK) {
     let k1 = k0 + BK;
-    if (k1 < p.k) {
+    if (k1 < k_end) {
 #include "gemm/gemm_sgmat_fetch.wgsl" (KN=k1)
     }
 #include "gemm/gemm_sgmat_slice.wgsl" (BUF=0)
-    if (k1 >= p.k) {
+    if (k1 >= k_end) {
       break;
     }
 #include "gemm/gemm_sgmat_stash.wgsl" (BUF=1)
     workgroupBarrier();
     let k2 = k1 + BK;
-    if (k2 < p.k) {
+    if (k2 < k_end) {
 #include "gemm/gemm_sgmat_fetch.wgsl" (KN=k2)
     }
 #include "gemm/gemm_sgmat_slice.wgsl" (BUF=1)
-    if (k2 < p.k) {
+    if (k2 < k_end) {
 #include "gemm/gemm_sgmat_stash.wgsl" (BUF=0)
     }
     workgroupBarrier();
   }
 #else
-  for (var k0 = 0u; k0 < p.k; k0 = k0 + BK) {
+  for (var k0 = k_begin; k0 < k_end; k0 = k0 + BK) {
 #include "gemm/gemm_sgmat_stash.wgsl" (BUF=0)
     workgroupBarrier();
     let k1 = k0 + BK;
-    if (k1 < p.k) {
+    if (k1 < k_end) {
 #include "gemm/gemm_sgmat_fetch.wgsl" (KN=k1)
     }
 #include "gemm/gemm_sgmat_slice.wgsl" (BUF=0)

@@ -109,7 +109,7 @@ fn run_cnt(r: u32, rlim: u32, c: u32, lim: u32) -> u32 {
   return min(4u, lim - c);
 }
 
-fn fetch(lid: u32, k0: u32, m0: u32, n0: u32, a0: u32, b0: u32) {
+fn fetch(lid: u32, k0: u32, k_end: u32, m0: u32, n0: u32, a0: u32, b0: u32) {
 #include "gemm/gemm_tiled_fetch_op.wgsl" (PER=A_PER, REG=ra, RUN=run_a, CONTIG_K=!TRANS_A, TILE=BM, O0=m0, EXT=p.m, BASE=a0, NORM=NORM_A)
 #include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb, RUN=run_b, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=b0, NORM=NORM_B)
 #if SWIGLU
@@ -156,6 +156,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let m0 = wid.y * BM;
   let a0 = p.a_base + wid.z * p.a_bstride;
   let b0 = p.b_base + wid.z * p.b_bstride;
+  K_RANGE
   let tx = lid % 16u;
   let ty = lid / 16u;
 
@@ -172,12 +173,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
   }
 
-  fetch(lid, 0u, m0, n0, a0, b0);
-  for (var k0 = 0u; k0 < p.k; k0 = k0 + BK) {
+  fetch(lid, k_begin, k_end, m0, n0, a0, b0);
+  for (var k0 = k_begin; k0 < k_end; k0 = k0 + BK) {
     stash(lid);
     workgroupBarrier();
-    if (k0 + BK < p.k) {
-      fetch(lid, k0 + BK, m0, n0, a0, b0);
+    if (k0 + BK < k_end) {
+      fetch(lid, k0 + BK, k_end, m0, n0, a0, b0);
     }
     for (var kk = 0u; kk < BK; kk = kk + 1u) {
       var av: array<vec4<f32>, R>;

@@ -16,6 +16,7 @@ import { gemmDims } from '../../ops/gemm/dims.js';
 import { routeGemm, routeQuantizedGemm } from './router.js';
 import { rowsCols } from '../../ops/check.js';
 import { fa4Unsupported } from './launchers/flash_attention.js';
+import { fa4BwdUnsupported } from './launchers/flash_attention_backward.js';
 
 export const metalOptions = z
   .object({
@@ -181,6 +182,20 @@ export class MetalBackend extends BaseBackend implements KernelBackend {
       const d = inputs.q.shape[inputs.q.shape.length - 1];
       const dv = inputs.v.shape[inputs.v.shape.length - 1];
       if (tiers.includes('metal4') && !fa4Unsupported(inputs.q.dtype, d, dv)) return 'metal4';
+      return tiers.includes('metal3') ? 'metal3' : tiers[0];
+    }
+    if (op === 'decode_attention' && inputs.q && inputs.vCache) {
+      // The forward's rule: the Metal 4 split kernel has the forward's tiles and operand types.
+      const d = inputs.q.shape[inputs.q.shape.length - 1];
+      const dv = inputs.vCache.shape[inputs.vCache.shape.length - 1];
+      if (tiers.includes('metal4') && !fa4Unsupported(inputs.q.dtype, d, dv)) return 'metal4';
+      return tiers.includes('metal3') ? 'metal3' : tiers[0];
+    }
+    if (op === 'flash_attention_backward' && inputs.q && inputs.v) {
+      // The same rule over the backward kernels' head dims (whole 32 × D and 32 × Dv blocks).
+      const d = inputs.q.shape[inputs.q.shape.length - 1];
+      const dv = inputs.v.shape[inputs.v.shape.length - 1];
+      if (tiers.includes('metal4') && !fa4BwdUnsupported(inputs.q.dtype, d, dv)) return 'metal4';
       return tiers.includes('metal3') ? 'metal3' : tiers[0];
     }
     if (op === 'quantized_gemm' && inputs.x && inputs.w) {

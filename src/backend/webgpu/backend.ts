@@ -309,6 +309,28 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     return out;
   }
 
+  /**
+   * GPU nanoseconds of every pass the work of `fn` records, each labelled with its op and
+   * kernel (each dispatch gets a pass of its own while profiling, so the sum is above the
+   * batched time by the passes' boundaries). Undefined without timestamp queries.
+   */
+  async profile(fn: () => void | Promise<void>): Promise<{ op: string; kernel: string; ns: number }[] | undefined> {
+    if (!this.rt.timestamps) return undefined;
+    await this.rt.sync();
+    await this.rt.takePassTimes(); // passes timed before this call
+    this.rt.profiling = true;
+    const labels: { op: string; kernel: string }[] = (this.rt.passLabels = []);
+    try {
+      await fn();
+    } finally {
+      this.rt.profiling = false;
+      this.rt.passLabels = undefined;
+    }
+    const passes = await this.rt.takePassTimes();
+    await this.rt.sync();
+    return labels.map((l, i) => ({ ...l, ns: passes[i] ?? NaN }));
+  }
+
   dispose(): void {
     this.markDisposed();
     this.rt.destroy();

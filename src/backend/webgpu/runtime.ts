@@ -84,6 +84,8 @@ export class Runtime {
   #timings: Promise<number[]>[] = [];
   /** Timed passes recorded so far (a cursor for grouping pass times by call). */
   timedPasses = 0;
+  /** When set while profiling: each timed pass's op and kernel (the pipeline key up to its first '|'), in recording order. */
+  passLabels?: { op: string; kernel: string }[];
   profiling = false;
   /** When set, every dispatch is recorded here (tests check bindings against the shaders). */
   trace?: Dispatch[];
@@ -323,7 +325,7 @@ export class Runtime {
       const workgroups: [number, number, number] = [d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1];
       tape.steps.push({ k: 'dispatch', d: { entry: { key, pipeline, layout }, op, writable, bindings, params, workgroups, recent: [] } });
     }
-    this.#encode(pipeline, group, d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1);
+    this.#encode(pipeline, group, d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1, op, key);
   }
 
   /**
@@ -359,7 +361,7 @@ export class Runtime {
     const writes: Lease[] = [];
     for (const b of bs) (t.writable.has(b.binding) ? writes : reads).push(this.#log.lease(buffers[b.ref]));
     this.#log.record(t.op, reads, writes);
-    this.#encode(t.entry.pipeline, group, t.workgroups[0], t.workgroups[1], t.workgroups[2]);
+    this.#encode(t.entry.pipeline, group, t.workgroups[0], t.workgroups[1], t.workgroups[2], t.op, t.entry.key);
   }
 
   /** The buffer's current tenure, without starting one (a launch tape's fixed buffers). */
@@ -368,7 +370,7 @@ export class Runtime {
   }
 
   /** Records the dispatch into the batch's compute pass (a pass of its own while profiling). */
-  #encode(pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number, z: number): void {
+  #encode(pipeline: GPUComputePipeline, group: GPUBindGroup, x: number, y: number, z: number, op: string, key: string): void {
     // While profiling, each dispatch gets its own pass: timestamps are written per pass.
     const timed = this.profiling && this.timestamps;
     if (timed || !this.#pass) {
@@ -378,6 +380,7 @@ export class Runtime {
         desc.timestampWrites = { querySet: q.set, beginningOfPassWriteIndex: q.used, endOfPassWriteIndex: q.used + 1 };
         q.used += 2;
         this.timedPasses++;
+        this.passLabels?.push({ op: this.op ?? op, kernel: key.slice(0, key.indexOf('|') >>> 0) });
       }
       const enc = this.#encoderOnly();
       this.#pass = enc.beginComputePass(desc);

@@ -33,6 +33,8 @@ export const GEMM_TUNE_DEFAULTS = {
   shallowK: false,
   /** gemm_sgmat_vec double-buffered slices. */
   dbuf: false,
+  /** Split-K for products with few output tiles and a long K (gemm_splitk.ts). */
+  splitK: true,
 } as const;
 export type GemmTune = { -readonly [K in keyof typeof GEMM_TUNE_DEFAULTS]: boolean };
 

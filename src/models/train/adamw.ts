@@ -81,9 +81,9 @@ export class LoraAdamW {
           p.B.dispose();
         }
       });
-      let ok = true;
-      for (const f of flags) if ((await b.read(f))[0] !== 0) ok = false;
-      return ok;
+      // Read together: one wait for the GPU, not one round trip per tensor.
+      const read = await Promise.all(flags.map((f) => b.read(f)));
+      return read.every((f) => f[0] === 0);
     } finally {
       for (const f of flags) f.dispose();
     }

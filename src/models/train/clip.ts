@@ -24,8 +24,9 @@ export async function clipGradNorm(b: KernelBackend, grads: LoraGrads, maxNorm: 
         p[k] = b.reshape(row, shape);
       }
     }
+    // Read together (one wait for the GPU), summed in list order.
     let sum = 0;
-    for (const s of squares) sum += (await b.read(s))[0];
+    for (const s of await Promise.all(squares.map((t) => b.read(t)))) sum += s[0];
     const norm = Math.sqrt(sum);
     const c = maxNorm / (norm + 1e-6);
     if (c < 1) {

@@ -25,7 +25,8 @@ import { rowTerms, type BwdInputs } from './reference.js';
  * P_s = exp(sink − lse): Σ (|P_s|·(ρ_s·|D| + γ_Dv·C) + γ_{R+1}·|P_s·D|). Results below 2^-126
  * may flush (WGSL): 4·FLUSH per term, times the other factor's magnitude. Then one rounding to
  * the output dtype. Malformed cu_seqlens give NaN, which must be matched exactly.
- * f16 (the subgroup-matrix tier, wgsl/attention/fa_bwd_*_sgmat.wgsl): the dots q·k and dO·v run
+ * f16 (the subgroup-matrix tier, wgsl/attention/fa_bwd_*_sgmat.wgsl, and the Metal 4 tier,
+ * msl/attention/fa_bwd_*_mpp.metal, which rounds P and dS to f16 the same way): the dots q·k and dO·v run
  * on matrix units that truncate (γ_2D, γ_2Dv, as gemm's bound), P and dX are rounded to f16
  * before their products by WGSL's conversion, which may round to either neighbour: 2·u_f16
  * relative, or < 2^-24 absolute below 2^-14 (E_dX += 2u16·|dX| + 2^-24 in dq/dk; dv:

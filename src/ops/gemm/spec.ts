@@ -180,6 +180,16 @@ export const gemm = defineOp({
     gemmCase({ m: 12, n: 37, k: 264, transB: true, batchA: 2, batchB: 2, beta: 0.5, bias: true, quick: true }),
     gemmCase({ m: 5, n: 21, k: 100, transB: true, batchB: 2, quick: true }),
     gemmCase({ m: 3, n: 9, k: 37, transB: true, quick: true }),
+    // Few output tiles over a long K (LoRA's T×r and r×K products): the webgpu split-K path
+    // (gemm_splitk.ts: f32 partials of K chunks, then one epilogue), ragged chunks included.
+    gemmCase({ m: 40, n: 17, k: 700, alpha: 0.5, beta: -1.5, bias: true, quick: true }),
+    gemmCase({ m: 19, n: 33, k: 600, transA: true, transB: true, outDtype: 'f32', quick: true }),
+    gemmCase({ m: 70, n: 16, k: 1030, transB: true, quick: true }),
+    // …and with every row a whole number of 16-byte words, so the subgroup-matrix tier's
+    // aligned kernel (gemm_sgmat_vec) takes the split too.
+    gemmCase({ m: 64, n: 16, k: 1024, transB: true, quick: true }),
+    gemmCase({ m: 16, n: 64, k: 768, transA: true, outDtype: 'f32', quick: true }),
+    gemmCase({ m: 48, n: 24, k: 512, beta: 0.5, bias: true, quick: true }),
     // K = 0: y = beta·C + bias (torch.addmm), on every kernel that can be picked.
     gemmCase({ m: 5, n: 7, k: 0, beta: 0.5, bias: true, quick: true }),
     gemmCase({ m: 3, n: 9, k: 0, transB: true, quick: true }),

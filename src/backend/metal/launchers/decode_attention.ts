@@ -1,11 +1,13 @@
+import { TierUnavailableError } from '../../../errors.js';
 import { decodeDims, splitPlan } from '../../../ops/decode_attention/dims.js';
 import type { DecodeOptions } from '../../../ops/decode_attention/options.js';
 import { kernelScore, UNBOUNDED } from '../../../ops/flash_attention_forward/options.js';
 import { defineParams, packParams } from '../../params.js';
 import type { MetalLauncher } from '../launch.js';
 import { dtSuffix } from './common.js';
+import { fa4Unsupported, FA4_TILE, flashAttentionForwardMetalLauncher } from './flash_attention.js';
 
-/** DecodeParams in msl/attention/decode_attention.metal. */
+/** DecodeParams in msl/attention/decode.h. */
 export const DECODE_METAL_PARAMS = defineParams([
   ['rows', 'u32'],
   ['splits', 'u32'],
@@ -35,6 +37,8 @@ export const DECODE_METAL_PARAMS = defineParams([
 ]);
 
 const LIB = 'attention/decode_attention.metal';
+/** The Metal 4 split kernel (the reduce is the Metal 3 library's: no product in it). */
+const LIB4 = 'attention/decode_attention_mpp.metal';
 /** Threadgroup memory: 32 KiB less the kernel's own (the atomic). */
 const TG_BYTES = 32 * 1024 - 256;
 
@@ -44,14 +48,30 @@ export function decodeMetalTiles(d: number, dv: number): { bq: number; bk: numbe
   throw new RangeError(`[decode_attention] head dims ${d}/${dv} do not fit the threadgroup memory`);
 }
 
-/** decode_attention on Metal (metal3): decode_split then decode_reduce, whole buffers. */
+/**
+ * decode_attention on Metal: a split kernel then decode_reduce (msl/attention/
+ * decode_attention.metal), whole buffers. The split kernel is decode_split (metal3, SIMT) or,
+ * on a chip with Metal 4 and neural accelerators, decode_split_mpp (metal4,
+ * msl/attention/decode_attention_mpp.metal: Q·Kᵀ and P·V on the MPP tile matmul, the T·G rows
+ * of a kv head as the M side). The router takes metal4 whenever that kernel takes the head dims
+ * (the forward's rule, fa4Unsupported: its tiles and operand types are the forward's); a forced
+ * metal4 it cannot take is refused here.
+ */
 export const decodeAttentionMetalLauncher: MetalLauncher = {
-  tiers: () => ['metal3'],
-  launch(ctx, _tier, i, o: DecodeOptions, outs) {
+  tiers: (d, chip) => flashAttentionForwardMetalLauncher.tiers(d, chip),
+  launch(ctx, tier, i, o: DecodeOptions, outs) {
     const dm = decodeDims('decode_attention', i.q, i.kCache, i.vCache, i.lengths, i.blockTable);
+    if (tier === 'metal4') {
+      if (!(ctx.chip.metal4 && ctx.chip.hasNax)) {
+        throw new TierUnavailableError(`[decode_attention] tier 'metal4' needs a chip with Metal 4 and neural accelerators; ${ctx.chip.name} has ${ctx.chip.metal4 ? 'no neural accelerators' : 'no Metal 4'}`);
+      }
+      const why = fa4Unsupported(i.q.dtype, dm.d, dm.dv);
+      if (why) throw new TierUnavailableError(`[decode_attention] tier 'metal4' needs ${why}; use tier 'metal3'`);
+    }
     const out = ctx.output(outs.o);
     const lse = ctx.output(outs.lse);
-    const tiles = decodeMetalTiles(dm.d, dm.dv);
+    const m4 = tier === 'metal4';
+    const tiles = m4 ? { bq: FA4_TILE.BQ, bk: FA4_TILE.BK } : decodeMetalTiles(dm.d, dm.dv);
     const sp = splitPlan(dm.capacity, tiles.bk);
     const rec = 4 + dm.dv;
     const part = ctx.output({ dtype: 'f32', shape: [dm.batch * dm.hq * dm.t * sp.splits * rec] });
@@ -85,22 +105,28 @@ export const decodeAttentionMetalLauncher: MetalLauncher = {
     const table = i.blockTable ?? i.lengths;
     const t = dtSuffix(i.q.dtype);
     const cpw = Math.max(dm.d, dm.dv) <= 64 ? 1 : Math.max(dm.d, dm.dv) <= 128 ? 2 : 4;
-    ctx.dispatch({
-      library: LIB,
-      fn: `decode_split_${t}_c${cpw}`,
-      buffers: [
-        { index: 0, tensor: i.q },
-        { index: 1, tensor: i.kCache },
-        { index: 2, tensor: i.vCache },
-        { index: 3, tensor: i.lengths },
-        { index: 4, tensor: table },
-        { index: 5, tensor: part },
-      ],
-      bytes: [{ index: 8, data: params }],
-      threadgroupMemory: [{ index: 0, byteLength: 4 * (tiles.bk * (dm.d + dm.dv) + tiles.bq * tiles.bk) }],
-      grid: [Math.ceil(rows / tiles.bq), sp.splits * dm.hkv, dm.batch],
-      threadgroup: [8 * tiles.bq, 1, 1],
-    });
+    const splitBuffers = [
+      { index: 0, tensor: i.q },
+      { index: 1, tensor: i.kCache },
+      { index: 2, tensor: i.vCache },
+      { index: 3, tensor: i.lengths },
+      { index: 4, tensor: table },
+      { index: 5, tensor: part },
+    ];
+    const grid: [number, number, number] = [Math.ceil(rows / tiles.bq), sp.splits * dm.hkv, dm.batch];
+    if (m4) {
+      ctx.dispatch({ library: LIB4, fn: `decode_split_mpp_${t}_dv${dm.dv}`, buffers: splitBuffers, bytes: [{ index: 8, data: params }], grid, threadgroup: [FA4_TILE.threads, 1, 1] });
+    } else {
+      ctx.dispatch({
+        library: LIB,
+        fn: `decode_split_${t}_c${cpw}`,
+        buffers: splitBuffers,
+        bytes: [{ index: 8, data: params }],
+        threadgroupMemory: [{ index: 0, byteLength: 4 * (tiles.bk * (dm.d + dm.dv) + tiles.bq * tiles.bk) }],
+        grid,
+        threadgroup: [8 * tiles.bq, 1, 1],
+      });
+    }
     ctx.dispatch({
       library: LIB,
       fn: `decode_reduce_${t}`,

@@ -1,15 +1,22 @@
+import type { DType } from '../../../dtype.js';
+import { TierUnavailableError } from '../../../errors.js';
 import { attnDims, kernelGeometry, type AttnDims } from '../../../ops/flash_attention_forward/dims.js';
 import { kernelMask, kernelScore, type AttentionOptions } from '../../../ops/flash_attention_forward/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
 import type { MetalContext, MetalLauncher } from '../launch.js';
 import { dtSuffix } from './common.js';
-import { FA_METAL_PARAMS } from './flash_attention.js';
+import { FA_METAL_PARAMS, flashAttentionForwardMetalLauncher } from './flash_attention.js';
 
-/** FaBwdParams in msl/attention/attention.h: FaParams' fields, then the tiles. */
+/** FaBwdParams in msl/attention/fa_bwd.h: FaParams' fields, then the tiles. */
 export const FA_BWD_METAL_PARAMS = defineParams([...FA_METAL_PARAMS, ['bk', 'u32'], ['bq', 'u32']]);
 
 const LIB = 'attention/flash_attention_backward.metal';
+/** The Metal 4 kernels (their prep and dsink are the Metal 3 library's: no product in them). */
+const LIB4_DQ = 'attention/fa_bwd_dq_mpp.metal';
+const LIB4_DKV = 'attention/fa_bwd_dkv_mpp.metal';
+/** The Metal 4 kernels' tiles: rows and keys per block (32 each), threads (4 SIMD-groups). */
+export const FA4_BWD_TILE = { B: 32, threads: 128 } as const;
 /** Threadgroup memory: Apple's 32 KiB less the kernels' own arrays (row data, the atomic). */
 const TG_BYTES = 32 * 1024 - 1024;
 /** Rows per block of the dk/dv kernels at most (FA_BQR). */
@@ -31,14 +38,39 @@ export function dkvTiles(d: number, dv: number, withV: boolean): { bkv: number; 
 }
 
 /**
- * flash_attention_backward on Metal (msl/attention/flash_attention_backward.metal, metal3):
- * the prep ((lse, D) scratch), dq, dk, dv and, with sinks, dsinks — whole buffers, one
- * dispatch each (Metal has no binding-size limit to chunk for).
+ * Why the Metal 4 backward kernels cannot take these head dims, or undefined when they can:
+ * every product reduces over whole 32-deep slices (D and Dv multiples of 32: the accelerator
+ * matmul is wrong on a partial slice), and a whole 32 × D (dq, dk) or 32 × Dv (dv) block of
+ * operands fits beside the tiles in threadgroup memory — D, Dv ≤ 128 where the products
+ * multiply in f32 (f32, bf16), ≤ 256 in f16.
+ */
+export function fa4BwdUnsupported(dtype: DType, d: number, dv: number): string | undefined {
+  const max = dtype === 'f16' ? 256 : 128;
+  for (const [name, x] of [['D', d], ['Dv', dv]] as const) {
+    if (x % 32 !== 0 || x > max) return `${name} a multiple of 32 up to ${max} for ${dtype}, got ${name}=${x}`;
+  }
+  return undefined;
+}
+
+/**
+ * flash_attention_backward on Metal: the prep ((lse, D) scratch), dq, dk, dv and, with sinks,
+ * dsinks — whole buffers, one dispatch each (Metal has no binding-size limit to chunk for).
+ * 'metal3': msl/attention/flash_attention_backward.metal (SIMT); 'metal4' (a chip with Metal 4
+ * and neural accelerators): dq, dk, dv on the MPP tile matmul (fa_bwd_dq_mpp.metal,
+ * fa_bwd_dkv_mpp.metal) — the router takes it whenever fa4BwdUnsupported allows; a forced
+ * metal4 it cannot take is refused here.
  */
 export const flashAttentionBackwardMetalLauncher: MetalLauncher = {
-  tiers: () => ['metal3'],
-  launch(ctx, _tier, i, o: AttentionOptions, outs) {
+  tiers: (d, chip) => flashAttentionForwardMetalLauncher.tiers(d, chip),
+  launch(ctx, tier, i, o: AttentionOptions, outs) {
     const dm = attnDims('flash_attention_backward', o.layout, i.q, i.k, i.v, i.cuSeqlensQ, i.cuSeqlensK);
+    if (tier === 'metal4') {
+      if (!(ctx.chip.metal4 && ctx.chip.hasNax)) {
+        throw new TierUnavailableError(`[flash_attention_backward] tier 'metal4' needs a chip with Metal 4 and neural accelerators; ${ctx.chip.name} has ${ctx.chip.metal4 ? 'no neural accelerators' : 'no Metal 4'}`);
+      }
+      const why = fa4BwdUnsupported(i.q.dtype, dm.d, dm.dv);
+      if (why) throw new TierUnavailableError(`[flash_attention_backward] tier 'metal4' needs ${why}; use tier 'metal3'`);
+    }
     const dq = ctx.output(outs.dq);
     const dk = ctx.output(outs.dk);
     const dv = ctx.output(outs.dv);
@@ -49,14 +81,22 @@ export const flashAttentionBackwardMetalLauncher: MetalLauncher = {
     const run = new Runner(ctx, dm, o, i);
     const rows = dm.sq * dm.group;
     const nb = dm.varlen ? 1 : dm.batch;
-    run.go(`fa_bwd_prep_${t}`, [[0, i.o], [3, i.dO], [4, i.lse], [5, ld]], { rows }, [Math.ceil(lseLen / 64), 1, 1], 64);
-    const qt = dqTiles(dm.d, dm.dv);
-    run.go(`fa_bwd_dq_${t}_c${cpw(dm.d)}`, [[0, i.q], [1, i.k], [2, i.v], [3, i.dO], [4, ld], [5, dq]], { rows, bk: qt.bk, bq: qt.bq }, [Math.ceil(rows / qt.bq), dm.hkv, nb], 8 * qt.bq, 4 * (qt.bk * (dm.d + dm.dv) + qt.bq * qt.bk));
-    for (const [fn, out, withV, dim] of [['dk', dk, true, dm.d], ['dv', dv, false, dm.dv]] as const) {
-      const kt = dkvTiles(dm.d, dm.dv, withV);
-      run.go(`fa_bwd_${fn}_${t}_c${cpw(dim)}`, [[0, i.q], [1, i.k], [2, i.v], [3, i.dO], [4, ld], [5, out]], { rows, bk: kt.bkv, bq: kt.bq }, [Math.ceil(dm.sk / kt.bkv), dm.hkv, nb], 8 * kt.bkv, 4 * (kt.bkv * (dm.d + (withV ? dm.dv : 0)) + kt.bkv * kt.bq));
+    const io: [number, Tensor][] = [[0, i.q], [1, i.k], [2, i.v], [3, i.dO], [4, ld]];
+    run.go(LIB, `fa_bwd_prep_${t}`, [[0, i.o], [3, i.dO], [4, i.lse], [5, ld]], { rows }, [Math.ceil(lseLen / 64), 1, 1], 64);
+    if (tier === 'metal4') {
+      const { B, threads } = FA4_BWD_TILE;
+      run.go(LIB4_DQ, `fa_bwd_dq_mpp_${t}_d${dm.d}`, [...io, [5, dq]], { rows }, [Math.ceil(rows / B), dm.hkv, nb], threads);
+      run.go(LIB4_DKV, `fa_bwd_dk_mpp_${t}_d${dm.d}`, [...io, [5, dk]], { rows }, [Math.ceil(dm.sk / B), dm.hkv, nb], threads);
+      run.go(LIB4_DKV, `fa_bwd_dv_mpp_${t}_d${dm.dv}`, [...io, [5, dv]], { rows }, [Math.ceil(dm.sk / B), dm.hkv, nb], threads);
+    } else {
+      const qt = dqTiles(dm.d, dm.dv);
+      run.go(LIB, `fa_bwd_dq_${t}_c${cpw(dm.d)}`, [...io, [5, dq]], { rows, bk: qt.bk, bq: qt.bq }, [Math.ceil(rows / qt.bq), dm.hkv, nb], 8 * qt.bq, 4 * (qt.bk * (dm.d + dm.dv) + qt.bq * qt.bk));
+      for (const [fn, out, withV, dim] of [['dk', dk, true, dm.d], ['dv', dv, false, dm.dv]] as const) {
+        const kt = dkvTiles(dm.d, dm.dv, withV);
+        run.go(LIB, `fa_bwd_${fn}_${t}_c${cpw(dim)}`, [...io, [5, out]], { rows, bk: kt.bkv, bq: kt.bq }, [Math.ceil(dm.sk / kt.bkv), dm.hkv, nb], 8 * kt.bkv, 4 * (kt.bkv * (dm.d + (withV ? dm.dv : 0)) + kt.bkv * kt.bq));
+      }
     }
-    if (dsinks) run.go('fa_bwd_dsink', [[0, i.sinks], [4, ld], [5, dsinks]], { rows }, [dm.hq, 1, 1], 128);
+    if (dsinks) run.go(LIB, 'fa_bwd_dsink', [[0, i.sinks], [4, ld], [5, dsinks]], { rows }, [dm.hq, 1, 1], 128);
     ld.dispose();
     return { dq, dk, dv, ...(dsinks ? { dsinks } : {}) };
   },
@@ -71,12 +111,12 @@ class Runner {
     private readonly i: Record<string, Tensor>,
   ) {}
 
-  go(fn: string, bufs: [number, Tensor][], p: { rows: number; bk?: number; bq?: number }, grid: [number, number, number], threads: number, tgBytes?: number): void {
+  go(library: string, fn: string, bufs: [number, Tensor][], p: { rows: number; bk?: number; bq?: number }, grid: [number, number, number], threads: number, tgBytes?: number): void {
     const { dm, o, i } = this;
     const buffers = bufs.map(([index, tensor]) => ({ index, tensor }));
     if (dm.varlen) buffers.push({ index: 6, tensor: i.cuSeqlensQ }, { index: 7, tensor: i.cuSeqlensK });
     this.ctx.dispatch({
-      library: LIB,
+      library,
       fn,
       constants: [
         { index: 0, type: 'bool', value: dm.varlen },

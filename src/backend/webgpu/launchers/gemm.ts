@@ -10,6 +10,7 @@ import { pickSgmatKernel, type SgmatChoice, type SgmatConfig } from '../sgmat_co
 import type { Binding } from '../runtime.js';
 import { LimitError, TierUnavailableError } from '../../../errors.js';
 import { launchSplit } from './gemm_split.js';
+import { launchSplitK } from './gemm_splitk.js';
 
 export const GEMM_PARAMS = defineParams([
   ['m', 'u32'],
@@ -24,6 +25,7 @@ export const GEMM_PARAMS = defineParams([
   ['b_bstride', 'u32'],
   ['alpha', 'f32'],
   ['beta', 'f32'],
+  ['k_chunk', 'u32'],
 ]);
 
 /**
@@ -78,6 +80,8 @@ export interface GemmVariant {
   transB: boolean;
   hasC: boolean;
   hasBias: boolean;
+  /** Each batch z of the grid sums K chunk z into f32 partials (gemm_tiled and gemm_sgmat_vec only; gemm_splitk.ts). */
+  splitK?: boolean;
 }
 
 export function tiledConfig(m: number, n: number): keyof typeof TILED_CONFIGS {
@@ -108,7 +112,7 @@ export interface GemmPipelineOptions {
 
 /** The pipeline a tier runs for a variant (exported so the tests can preprocess every one). */
 export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, opts: GemmPipelineOptions = {}): PipelineSpec {
-  const common = { A_DT: dtCode(aDtype), Y_DT: dtCode(v.yDtype), TRANS_A: v.transA, TRANS_B: v.transB, HAS_C: v.hasC, HAS_BIAS: v.hasBias };
+  const common = { A_DT: dtCode(aDtype), Y_DT: dtCode(v.yDtype), TRANS_A: v.transA, TRANS_B: v.transB, HAS_C: v.hasC, HAS_BIAS: v.hasBias, ...(v.splitK ? { SPLIT_K: true } : {}) };
   const kernel = opts.kernel ?? (tier === 'subgroup-matrix' ? 'sgmat' : 'tiled');
   switch (kernel) {
     case 'sgmat':
@@ -170,7 +174,7 @@ export interface GemmWindow {
 }
 
 /** The kernel and its tile for a problem of m×n×k whose a and b start at these bases (alignment decides). */
-function pickKernel(call: GemmCall, m: number, n: number, k: number, aBase: number, bBase: number): { pipeline: PipelineSpec; bm: number; bn: number } {
+export function pickKernel(call: GemmCall, m: number, n: number, k: number, aBase: number, bBase: number): { pipeline: PipelineSpec; bm: number; bn: number } {
   const { ctx, tier, aDtype, variant } = call;
   const { transA, transB } = variant;
   const tune = tuning().gemm;
@@ -215,7 +219,7 @@ function pickKernel(call: GemmCall, m: number, n: number, k: number, aBase: numb
 }
 
 /** Records one dispatch of an m×n×k problem over `batches` batches (a and b advance by their strides, y and c by m·n). */
-export function recordGemm(call: GemmCall, m: number, n: number, k: number, w: { a: GemmWindow; b: GemmWindow; c?: GemmWindow; bias?: GemmWindow; y: GemmWindow }, batches: number, aStride: number, bStride: number): void {
+export function recordGemm(call: GemmCall, m: number, n: number, k: number, w: { a: GemmWindow; b: GemmWindow; c?: GemmWindow; bias?: GemmWindow; y: GemmWindow }, batches: number, aStride: number, bStride: number, kChunk = 0): void {
   const bindings: Binding[] = [w.a.b, w.b.b, w.y.b];
   if (w.c) bindings.push(w.c.b);
   if (w.bias) bindings.push(w.bias.b);
@@ -242,6 +246,7 @@ export function recordGemm(call: GemmCall, m: number, n: number, k: number, w: {
         b_bstride: bStride,
         alpha: call.alpha,
         beta: call.beta,
+        k_chunk: kChunk,
       }),
     },
     workgroups: [gx, gy, batches],
@@ -272,6 +277,8 @@ export const gemmLauncher: Launcher = {
       launchSplit(call, { a, b, c: i.c, bias: i.bias, y }, d);
       return { y };
     }
+    // Few output tiles over a long K: the grid's z splits K instead (gemm_splitk.ts).
+    if (launchSplitK(call, { a, b, c: i.c, bias: i.bias, y }, d)) return { y };
     // Batches are chunked so every batched binding's window fits the binding limits; a
     // broadcast operand is bound whole in every chunk.
     const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;

@@ -70,7 +70,7 @@ export function normGemm(
     bindings,
     params: {
       binding: 5,
-      data: packParams(GEMM_PARAMS, { m, n, k, a_base: w.a.base, b_base: w.b.base, c_base: w.c?.base ?? 0, bias_base: w.bias?.base ?? 0, y_base: w.y.base, a_bstride: 0, b_bstride: 0, alpha: o.alpha, beta: o.beta }),
+      data: packParams(GEMM_PARAMS, { m, n, k, a_base: w.a.base, b_base: w.b.base, c_base: w.c?.base ?? 0, bias_base: w.bias?.base ?? 0, y_base: w.y.base, a_bstride: 0, b_bstride: 0, alpha: o.alpha, beta: o.beta, k_chunk: 0 }),
     },
     workgroups: [gx, gy, 1],
   });

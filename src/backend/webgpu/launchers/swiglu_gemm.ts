@@ -47,7 +47,7 @@ export function swigluGemm(ctx: LaunchContext, x: Tensor, wg: Tensor, wu: Tensor
     bindings,
     params: {
       binding: 5,
-      data: packParams(GEMM_PARAMS, { m, n, k, a_base: w.a.base, b_base: w.b.base, c_base: w.c?.base ?? 0, bias_base: 0, y_base: w.y.base, a_bstride: 0, b_bstride: 0, alpha: 1, beta: 1 }),
+      data: packParams(GEMM_PARAMS, { m, n, k, a_base: w.a.base, b_base: w.b.base, c_base: w.c?.base ?? 0, bias_base: 0, y_base: w.y.base, a_bstride: 0, b_bstride: 0, alpha: 1, beta: 1, k_chunk: 0 }),
     },
     workgroups: [Math.ceil(n / TILED_CONFIGS[config].BN), Math.ceil(m / TILED_CONFIGS[config].BM), 1],
   });

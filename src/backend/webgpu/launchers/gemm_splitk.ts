@@ -1,0 +1,93 @@
+import type { GemmDims } from '../../../ops/gemm/reference.js';
+import type { Tensor } from '../../../tensor.js';
+import { windowLimit, windowOf } from '../launch.js';
+import { dtCode } from '../pipelines.js';
+import { tuning } from '../tuning.js';
+import { GEMM_PARAMS, pickKernel, recordGemm, type GemmCall } from './gemm.js';
+import { packParams } from '../../params.js';
+
+/**
+ * Split-K for products with few output tiles and a long reduction — LoRA's x·Aᵀ, dy·B,
+ * dyᵀ·x and gᵀ·x at r = 16 (T×16 or 16×K outputs over K or T in the thousands), where one
+ * workgroup per 128×256 tile leaves a GPU of ~132 multiprocessors with 8–64 workgroups each
+ * walking all of K. Instead the grid's z runs over S chunks of K, each writing f32 partial
+ * sums of the whole tile grid to scratch [S, M, N], and gemm_splitk_reduce.wgsl adds the S
+ * partials in order and applies the epilogue (alpha, beta·C, bias, the rounding to y's
+ * dtype) once. The error is one f32 sum over K in another order plus S−1 adds, inside the
+ * gemm's bound (γ_K·S "any order, any blocking", spec.ts); the result is the same bits every
+ * run. Only unbatched problems on the kernels that take a K range (gemm_tiled, gemm_sgmat_vec).
+ */
+
+/** Workgroups the split aims for: two per multiprocessor of a 132-SM GPU (WebGPU does not say how many a device has). */
+const TARGET_GROUPS = 264;
+/** A chunk is at least this many K steps, and a multiple of 32 (every kernel's slice depth and vector width divide it). */
+const MIN_CHUNK = 256;
+const MAX_SPLITS = 64;
+
+/** The K chunk and chunk count for an unbatched m×n×k problem whose kernel tiles are bm×bn, or undefined (no split). */
+export function splitKPlan(m: number, n: number, k: number, bm: number, bn: number, scratchLimit: number): { chunk: number; splits: number } | undefined {
+  const tiles = Math.ceil(m / bm) * Math.ceil(n / bn);
+  if (tiles === 0 || tiles * 2 > TARGET_GROUPS) return undefined;
+  let s = Math.min(Math.ceil(TARGET_GROUPS / tiles), Math.floor(k / MIN_CHUNK), MAX_SPLITS, Math.floor(scratchLimit / (m * n * 4)));
+  if (s < 2) return undefined;
+  const chunk = Math.ceil(k / s / 32) * 32;
+  s = Math.ceil(k / chunk);
+  return s < 2 ? undefined : { chunk, splits: s };
+}
+
+/**
+ * Records the split product if the problem qualifies (returns false otherwise, recording
+ * nothing): the partial pass on the kernel pickKernel chooses for it, then the reduce.
+ */
+export function launchSplitK(call: GemmCall, t: { a: Tensor; b: Tensor; c?: Tensor; bias?: Tensor; y: Tensor }, d: GemmDims): boolean {
+  const { ctx } = call;
+  const { m, n, k } = d;
+  if (!tuning().gemm.splitK || d.batch !== 1 || m * n === 0) return false;
+  const partCall: GemmCall = { ...call, variant: { ...call.variant, yDtype: 'f32', hasC: false, hasBias: false, splitK: true }, alpha: 1, beta: 0 };
+  const aw = windowOf(ctx, t.a, 0, 0, m * k);
+  const bw = windowOf(ctx, t.b, 1, 0, k * n);
+  const pick = pickKernel(partCall, m, n, k, aw.base, bw.base);
+  if (!/gemm_(tiled|sgmat_vec)\.wgsl$/.test(pick.pipeline.shader)) return false;
+  const plan = splitKPlan(m, n, k, pick.bm, pick.bn, windowLimit(ctx));
+  if (!plan) return false;
+  const rt = ctx.rt;
+  const part = rt.createBuffer(plan.splits * m * n * 4);
+  try {
+    const pw = { b: { binding: 4, buffer: part, offset: 0, size: plan.splits * m * n * 4 }, base: 0 };
+    recordGemm(partCall, m, n, k, { a: aw, b: bw, y: pw }, plan.splits, 0, 0, plan.chunk);
+    const yw = windowOf(ctx, t.y, 4, 0, m * n);
+    const cw = t.c ? windowOf(ctx, t.c, 2, 0, m * n) : undefined;
+    const biasw = t.bias ? windowOf(ctx, t.bias, 3, 0, n) : undefined;
+    const runs = Math.ceil((m * n) / 4 / 256);
+    const gx = Math.min(runs, ctx.limits.maxComputeWorkgroupsPerDimension);
+    const bindings = [{ binding: 0, buffer: part, offset: 0, size: plan.splits * m * n * 4 }, yw.b];
+    if (cw) bindings.push(cw.b);
+    if (biasw) bindings.push(biasw.b);
+    rt.dispatch({
+      pipeline: { shader: 'gemm/gemm_splitk_reduce.wgsl', defines: { Y_DT: dtCode(call.variant.yDtype), HAS_C: !!cw, HAS_BIAS: !!biasw } },
+      bindings,
+      params: {
+        binding: 5,
+        data: packParams(GEMM_PARAMS, {
+          m,
+          n,
+          k: plan.splits,
+          a_base: 0,
+          b_base: 0,
+          c_base: cw?.base ?? 0,
+          bias_base: biasw?.base ?? 0,
+          y_base: yw.base,
+          a_bstride: 0,
+          b_bstride: 0,
+          alpha: call.alpha,
+          beta: call.beta,
+          k_chunk: plan.chunk,
+        }),
+      },
+      workgroups: [gx, Math.ceil(runs / gx), 1],
+    });
+  } finally {
+    rt.releaseBuffer(part);
+  }
+  return true;
+}
