@@ -57,6 +57,15 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
     { name: 'no split-K', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
   ],
+  // The subgroup-matrix backward's plan (flash_attention_backward_sgmat.ts): subgroups per
+  // workgroup and query rows per tile; the default takes 4 subgroups where 8 would leave
+  // fewer than 264 workgroups.
+  flash_attention_backward: [
+    { name: 'default', env: {} },
+    { name: 'NSG=8, BT=16', env: { PMETAL_FA_BWD_NSG: '8', PMETAL_FA_BWD_BT: '16' } },
+    { name: 'NSG=4, BT=16', env: { PMETAL_FA_BWD_NSG: '4', PMETAL_FA_BWD_BT: '16' } },
+    { name: 'NSG=4, BT=32', env: { PMETAL_FA_BWD_NSG: '4', PMETAL_FA_BWD_BT: '32' } },
+  ],
   // LoRA's rank-r products are where split-K applies (gemm_splitk.ts).
   fused_lora_forward: SPLIT_K,
   fused_lora_backward: SPLIT_K,
