@@ -31,6 +31,13 @@ struct Params {
   b_bstride: u32,
   alpha: f32,
   beta: f32,
+#if BF16_MMA
+  // gemm_sgmat_bf16.wgsl: the K window and the entries between batches of the exps arrays
+  // (0: the operand is broadcast over the batch).
+  kf: u32,
+  ea_bstride: u32,
+  eb_bstride: u32,
+#endif
 }
 @group(0) @binding(5) var<uniform> p: Params;
 
