@@ -51,6 +51,10 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },
     { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
+    // bf16 on the subgroup-matrix tier (gemm_bf16.ts): matrix-unit windows of ≤ 256 (default
+    // ≤ 512), or the portable f32 tiles it replaced.
+    { name: 'bf16 windows <= 256', env: { PMETAL_GEMM_BF16_VARIANT: 'w256' } },
+    { name: 'bf16 portable tiles', env: { PMETAL_GEMM_BF16_VARIANT: 'simt' } },
   ],
   // Decode (M ≤ 16): qgemv_rows (default) against the column kernel qgemv.
   quantized_gemm: [

@@ -156,6 +156,25 @@ describe('bf16 gemm launches on the subgroup-matrix tier (null backend)', () => 
     },
     60_000,
   );
+  it("the quick conformance cases reach the kernel (so the H100's quick run checks it)", async () => {
+    const be = nullGpu!;
+    const big = { ...limitsOf(be.rt.opened.limits), maxComputeWorkgroupStorageSize: 49152 } as GPUSupportedLimits;
+    const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: big, adapter: { ...NVIDIA, limits: big }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
+    refreshTuning();
+    const reached: string[] = [];
+    for (const c of spec.cases.filter((c) => c.quick)) {
+      const ins: Record<string, Tensor> = {};
+      for (const [k, h] of Object.entries(c.make('bf16', 1))) ins[k] = be.zeros(h.shape, h.dtype);
+      const o = spec.options.parse(c.options);
+      be.rt.trace = [];
+      const res = gemmLauncher.launch(ctx, 'subgroup-matrix', ins, o, spec.check(ins, o) as never);
+      if (be.rt.trace.some((d) => d.pipeline.shader === MMA)) reached.push(c.label);
+      be.rt.trace = undefined;
+      await be.sync().catch(() => {});
+      for (const t of [...Object.values(ins), ...Object.values(res)]) t.dispose();
+    }
+    expect(reached.length, reached.join('; ')).toBeGreaterThanOrEqual(3);
+  }, 60_000);
   it('PMETAL_GEMM_BF16_VARIANT=simt: the tile kernel', async () => {
     process.env.PMETAL_GEMM_BF16_VARIANT = 'simt';
     try {

@@ -77,8 +77,10 @@ var<workgroup> stage: array<f32, 8u * 256u>;
 // The window's entries of the tile's rows of op(A) and columns of op(B).
 var<workgroup> wea: array<u32, BM>;
 var<workgroup> web: array<u32, BN>;
-// The last window (t + 1) found inexact somewhere in the tile (grows only: no reset).
-var<workgroup> wbad: atomic<u32>;
+// [0]: the last window (t + 1) found inexact somewhere in the tile (grows only: no reset).
+// Four words: every workgroup variable a multiple of 16 bytes keeps the matrix loads' bases
+// 16-byte aligned wherever the compiler places them.
+var<workgroup> wbad: array<atomic<u32>, 4>;
 // This lane's f32 sums: [(I·2 + J)·2 + h] holds columns h·4 … +4 of its 8 in result IJ.
 var<private> acc: array<vec4<f32>, 16>;
 // Scale multipliers of this invocation's staged vectors (gemm_bf16_mult.wgsl).
@@ -175,9 +177,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       web[j] = entry;
     }
     if ((entry & 0x100u) != 0u) {
-      atomicMax(&wbad, t + 1u);
+      atomicMax(&wbad[0], t + 1u);
     }
-    let bad = workgroupUniformLoad(&wbad) == t + 1u;
+    let bad = workgroupUniformLoad(&wbad[0]) == t + 1u;
     if (!bad) {
 #include "gemm/gemm_bf16_mult.wgsl"
       c00 = subgroup_matrix_result<f32, 16, 16>();

@@ -52,7 +52,7 @@ export function sgmatBf16WorkgroupBytes(transA: boolean, transB: boolean): numbe
   const { BM, BN, BK } = SGMAT_BF16_TILE;
   const a = transA ? BK * (BM + 8) : BM * (BK + 8);
   const b = transB ? BN * (BK + 8) : BK * (BN + 8);
-  return 2 * (a + b) + 8 * 256 * 4 + 4 * (BM + BN) + 4;
+  return 2 * (a + b) + 8 * 256 * 4 + 4 * (BM + BN) + 16;
 }
 
 export function sgmatBf16Pipeline(call: Pick<GemmCall, 'variant'>): PipelineSpec {
