@@ -63,7 +63,8 @@ describe('gemm kernels', () => {
     const all = new Set(['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups']);
     expect(gemmLauncher.tiers('f16', all)).toEqual(['subgroup-matrix', 'portable']);
     expect(gemmLauncher.tiers('f32', all)).toEqual(['portable']);
-    expect(gemmLauncher.tiers('bf16', all)).toEqual(['portable']);
+    // bf16: the matrix-unit kernel of gemm_bf16.ts (exactly scaled to f16) where it fits.
+    expect(gemmLauncher.tiers('bf16', all)).toEqual(['subgroup-matrix', 'portable']);
     expect(gemmLauncher.tiers('f16', new Set(['shader-f16', 'subgroups']))).toEqual(['portable']);
     expect(gemmLauncher.tiers('f16', new Set(['chromium-experimental-subgroup-matrix', 'shader-f16']))).toEqual(['portable']);
     // With the adapter's configurations: offered where a kernel fits one (NVIDIA, Apple), not
@@ -76,6 +77,8 @@ describe('gemm kernels', () => {
     expect(gemmLauncher.tiers('f16', all, nvidia)).toEqual(['subgroup-matrix', 'portable']);
     expect(gemmLauncher.tiers('f16', all, apple)).toEqual(['subgroup-matrix', 'portable']);
     expect(gemmLauncher.tiers('f16', all, intel)).toEqual(['portable']);
+    expect(gemmLauncher.tiers('bf16', all, nvidia)).toEqual(['subgroup-matrix', 'portable']);
+    expect(gemmLauncher.tiers('bf16', all, apple)).toEqual(['portable']);
     expect(gemmLauncher.tiers('f16', all, { subgroupMatrixConfigs: [], limits })).toEqual(['portable']);
   });
 

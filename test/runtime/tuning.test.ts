@@ -13,7 +13,7 @@ afterEach(() => {
 
 describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
   it('defaults when unset; a canonical key of what is set', () => {
-    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, gemvVariant: 'rows', qgemvVariant: 'rows', key: '' });
+    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, gemvVariant: 'rows', qgemvVariant: 'rows', gemmBf16Variant: 'w512', key: '' });
     const t = parseTuning('deep', ' wideN=0 , dbuf=1,gemv=1', '0');
     expect(t.gemm).toMatchObject({ wideN: false, dbuf: true, gemv: true });
     expect(t.key).toBe('vec:deep;gemm:dbuf=1,wideN=0;rope:vec=0');
@@ -28,6 +28,7 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
     expect(() => parseTuning(undefined, undefined, 'off')).toThrow(/PMETAL_ROPE_VEC/);
     expect(() => parseTuning(undefined, undefined, undefined, 'split')).toThrow(/PMETAL_GEMV_VARIANT: expected one of rows, rows128, column, got 'split'/);
     expect(() => parseTuning(undefined, undefined, undefined, undefined, 'rows128')).toThrow(/PMETAL_QGEMV_VARIANT: expected one of rows, column, got 'rows128'/);
+    expect(() => parseTuning(undefined, undefined, undefined, undefined, undefined, 'w64')).toThrow(/PMETAL_GEMM_BF16_VARIANT: expected one of w512, w256, simt, got 'w64'/);
   });
 
   it('the decode kernel variants: the default is unnamed, the others are in the key', () => {
@@ -35,6 +36,7 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
     const t = parseTuning(undefined, 'wideN=0', undefined, 'column', 'column');
     expect(t).toMatchObject({ gemvVariant: 'column', qgemvVariant: 'column' });
     expect(t.key).toBe('gemm:wideN=0;gemv:column;qgemv:column');
+    expect(parseTuning(undefined, undefined, undefined, undefined, undefined, 'w256')).toMatchObject({ gemmBf16Variant: 'w256', key: 'gemmbf16:w256' });
   });
 
   it('are read from the environment at each submission and named in the pipeline key', () => {

@@ -88,6 +88,8 @@ const PINNED: Record<string, Record<string, number>> = {
   'gemm/gemm_sgmat.wgsl': { A_DT: 1, VEC: 0 },
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
   'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
+  // bf16 operands only (gemm_bf16.ts), read as 16-byte words by the kernel itself.
+  'gemm/gemm_sgmat_bf16.wgsl': { A_DT: 2 },
   // quantized_gemm's subgroup-matrix tier takes f16 x only (qgemmTiers) and stages its raw words.
   'quant/qgemm_sgmat.wgsl': { X_DT: 1, WVEC: 0 },
   // decode.wgsl's WVEC (16-byte MLX words, no decode8) is qgemv_rows.wgsl's alone.

@@ -40,6 +40,13 @@ struct Params {
   // SPLIT_K: the K chunk of batch z (z·k_chunk … min(k, (z+1)·k_chunk)); y's batch z holds
   // that chunk's f32 partial sums (gemm_splitk_reduce.wgsl adds them up). Else unused.
   k_chunk: u32,
+#if BF16_MMA
+  // gemm_sgmat_bf16.wgsl: the K window and the entries between batches of the exps arrays
+  // (0: the operand is broadcast over the batch).
+  kf: u32,
+  ea_bstride: u32,
+  eb_bstride: u32,
+#endif
 }
 @group(0) @binding(5) var<uniform> p: Params;
 

@@ -16,6 +16,12 @@ import { OptionsError } from '../../errors.js';
  *                                     128 invocations, or the column kernel gemm_gemv
  *   PMETAL_QGEMV_VARIANT=rows|column  quantized_gemm's decode kernel: qgemv_rows (default, 4
  *                                     rows of W per workgroup, 16-byte weight words) or qgemv
+ *   PMETAL_GEMM_BF16_VARIANT=w512|w256|simt
+ *                                     bf16 gemm on the subgroup-matrix tier: the matrix-unit
+ *                                     kernel gemm_sgmat_bf16 with K windows of at most 512
+ *                                     (default) or 256 (fewer flushes vs. a tighter bound;
+ *                                     both within bf16's, src/ops/gemm/bf16_mma.ts), or the
+ *                                     portable f32 tile kernel (simt, the earlier path)
  */
 export type VecPlanMode = 'wide' | 'mid' | 'deep';
 
@@ -42,6 +48,8 @@ export const GEMV_VARIANTS = ['rows', 'rows128', 'column'] as const;
 export type GemvVariant = (typeof GEMV_VARIANTS)[number];
 export const QGEMV_VARIANTS = ['rows', 'column'] as const;
 export type QgemvVariant = (typeof QGEMV_VARIANTS)[number];
+export const GEMM_BF16_VARIANTS = ['w512', 'w256', 'simt'] as const;
+export type GemmBf16Variant = (typeof GEMM_BF16_VARIANTS)[number];
 
 export interface Tuning {
   /** Undefined: each launcher's measured default. */
@@ -52,6 +60,8 @@ export interface Tuning {
   gemvVariant: GemvVariant;
   /** quantized_gemm's decode kernel (PMETAL_QGEMV_VARIANT). */
   qgemvVariant: QgemvVariant;
+  /** bf16 gemm on the subgroup-matrix tier (PMETAL_GEMM_BF16_VARIANT). */
+  gemmBf16Variant: GemmBf16Variant;
   /** The switches that are set, canonical (`gemm:wideN=0;vec:deep`), '' when none: part of every pipeline key. */
   key: string;
 }
@@ -73,7 +83,7 @@ function parseChoice<T extends string>(name: string, choices: readonly T[], v: s
   return v as T;
 }
 
-export function parseTuning(vec: string | undefined, gemm: string | undefined, rope: string | undefined, gemv?: string, qgemv?: string): Tuning {
+export function parseTuning(vec: string | undefined, gemm: string | undefined, rope: string | undefined, gemv?: string, qgemv?: string, gemmBf16?: string): Tuning {
   const parts: string[] = [];
   let vecPlan: VecPlanMode | undefined;
   if (vec !== undefined && vec !== '') {
@@ -98,7 +108,8 @@ export function parseTuning(vec: string | undefined, gemm: string | undefined, r
   }
   const gemvV = parseChoice('PMETAL_GEMV_VARIANT', GEMV_VARIANTS, gemv, parts, 'gemv');
   const qgemvV = parseChoice('PMETAL_QGEMV_VARIANT', QGEMV_VARIANTS, qgemv, parts, 'qgemv');
-  return { vecPlan, gemm: g, ropeVec, gemvVariant: gemvV, qgemvVariant: qgemvV, key: parts.join(';') };
+  const bf16V = parseChoice('PMETAL_GEMM_BF16_VARIANT', GEMM_BF16_VARIANTS, gemmBf16, parts, 'gemmbf16');
+  return { vecPlan, gemm: g, ropeVec, gemvVariant: gemvV, qgemvVariant: qgemvV, gemmBf16Variant: bf16V, key: parts.join(';') };
 }
 
 let cached: Tuning | undefined;
@@ -108,7 +119,7 @@ let cached: Tuning | undefined;
  * process.env reads cost ~0.5 µs each, too much for every launch of a small op).
  */
 export function tuning(): Tuning {
-  return (cached ??= parseTuning(env('PMETAL_VEC_PLAN'), env('PMETAL_GEMM_TUNE'), env('PMETAL_ROPE_VEC'), env('PMETAL_GEMV_VARIANT'), env('PMETAL_QGEMV_VARIANT')));
+  return (cached ??= parseTuning(env('PMETAL_VEC_PLAN'), env('PMETAL_GEMM_TUNE'), env('PMETAL_ROPE_VEC'), env('PMETAL_GEMV_VARIANT'), env('PMETAL_QGEMV_VARIANT'), env('PMETAL_GEMM_BF16_VARIANT')));
 }
 
 /** Reads the environment again at the next launch (the runtime calls it at each submission). */

@@ -190,6 +190,12 @@ export const gemm = defineOp({
     gemmCase({ m: 64, n: 16, k: 1024, transB: true, quick: true }),
     gemmCase({ m: 16, n: 64, k: 768, transA: true, outDtype: 'f32', quick: true }),
     gemmCase({ m: 48, n: 24, k: 512, beta: 0.5, bias: true, quick: true }),
+    // bf16 on the matrix units (webgpu subgroup-matrix tier, gemm_bf16.ts) needs K ≥ 66 and
+    // operands aligned to 8 elements, and M > 16 where b is [N,K]: several K windows, each
+    // layout, the epilogue, a ragged LM-head-like N.
+    gemmCase({ m: 40, n: 72, k: 200, quick: true }),
+    gemmCase({ m: 24, n: 40, k: 136, transA: true, transB: true, batchA: 2, beta: 0.5, bias: true, quick: true }),
+    gemmCase({ m: 32, n: 104, k: 264, transB: true, outDtype: 'f32', quick: true }),
     // K = 0: y = beta·C + bias (torch.addmm), on every kernel that can be picked.
     gemmCase({ m: 5, n: 7, k: 0, beta: 0.5, bias: true, quick: true }),
     gemmCase({ m: 3, n: 9, k: 0, transB: true, quick: true }),

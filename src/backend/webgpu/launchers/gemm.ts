@@ -11,6 +11,7 @@ import type { Binding } from '../runtime.js';
 import { LimitError, TierUnavailableError } from '../../../errors.js';
 import { launchSplit } from './gemm_split.js';
 import { launchSplitK } from './gemm_splitk.js';
+import { bf16MmaWindow, recordGemmBf16 } from './gemm_bf16.js';
 
 export const GEMM_PARAMS = defineParams([
   ['m', 'u32'],
@@ -192,7 +193,9 @@ export function pickKernel(call: GemmCall, m: number, n: number, k: number, aBas
     const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
     return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv', vec }), bm: GEMV_TILE.BM, bn: GEMV_TILE.BN };
   }
-  if (tier === 'subgroup-matrix') {
+  // bf16 on the subgroup-matrix tier where recordGemm found no matrix-unit plan for it
+  // (gemm_bf16.ts): the portable tile kernel.
+  if (tier === 'subgroup-matrix' && aDtype !== 'bf16') {
     const choice = sgmatChoice(ctx.adapter);
     if (!choice.kernel) throw new TierUnavailableError(`[gemm] tier 'subgroup-matrix': ${choice.reason}`);
     const sgSize = choice.subgroupSize;
@@ -215,19 +218,34 @@ export function pickKernel(call: GemmCall, m: number, n: number, k: number, aBas
   }
   const config = tiledConfig(m, n);
   const vec = tune.tiledVec && vecAligned(4, m, n, k, transA, transB, aBase, bBase);
-  return { pipeline: gemmPipeline(tier, aDtype, variant, { config, vec }), bm: TILED_CONFIGS[config].BM, bn: TILED_CONFIGS[config].BN };
+  return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'tiled', config, vec }), bm: TILED_CONFIGS[config].BM, bn: TILED_CONFIGS[config].BN };
 }
 
-/** Records one dispatch of an m×n×k problem over `batches` batches (a and b advance by their strides, y and c by m·n). */
-export function recordGemm(call: GemmCall, m: number, n: number, k: number, w: { a: GemmWindow; b: GemmWindow; c?: GemmWindow; bias?: GemmWindow; y: GemmWindow }, batches: number, aStride: number, bStride: number, kChunk = 0): void {
-  const bindings: Binding[] = [w.a.b, w.b.b, w.y.b];
-  if (w.c) bindings.push(w.c.b);
-  if (w.bias) bindings.push(w.bias.b);
-  const { pipeline, bm, bn } = pickKernel(call, m, n, k, w.a.base, w.b.base);
+/** The workgroup grid of an m×n output in bm×bn tiles, refused past the device's limit. */
+function checkGrid(call: GemmCall, m: number, n: number, bm: number, bn: number): [number, number] {
   const gx = Math.ceil(n / bn);
   const gy = Math.ceil(m / bm);
   const maxGroups = call.ctx.limits.maxComputeWorkgroupsPerDimension;
   if (gx > maxGroups || gy > maxGroups) throw new LimitError(`[gemm] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups}) of this device`);
+  return [gx, gy];
+}
+
+/** Records one dispatch of an m×n×k problem over `batches` batches (a and b advance by their strides, y and c by m·n). */
+export function recordGemm(call: GemmCall, m: number, n: number, k: number, w: { a: GemmWindow; b: GemmWindow; c?: GemmWindow; bias?: GemmWindow; y: GemmWindow }, batches: number, aStride: number, bStride: number, kChunk = 0): void {
+  // bf16 on the matrix units (not the decode shapes, which the gemv kernels take on every
+  // tier; not a split-K partial pass, which gemm_splitk.ts never asks of that kernel).
+  const gemv = m <= GEMV_TILE.MAX_M && call.variant.transB && !call.variant.transA && tuning().gemm.gemv;
+  const kf = gemv || kChunk ? undefined : bf16MmaWindow(call, m, n, k, w.a.base, w.b.base);
+  if (kf !== undefined) {
+    checkGrid(call, m, n, SGMAT_TILE.BM, SGMAT_TILE.BN);
+    recordGemmBf16(call, m, n, k, kf, w, batches, aStride, bStride);
+    return;
+  }
+  const bindings: Binding[] = [w.a.b, w.b.b, w.y.b];
+  if (w.c) bindings.push(w.c.b);
+  if (w.bias) bindings.push(w.bias.b);
+  const { pipeline, bm, bn } = pickKernel(call, m, n, k, w.a.base, w.b.base);
+  const [gx, gy] = checkGrid(call, m, n, bm, bn);
   call.ctx.rt.dispatch({
     pipeline,
     bindings,
@@ -255,13 +273,27 @@ export function recordGemm(call: GemmCall, m: number, n: number, k: number, w: {
 
 /**
  * Tiers: 'subgroup-matrix' for f16 inputs where the adapter has subgroup matrices,
- * shader-f16 and subgroups, then 'portable' (the tiled SIMT kernel) for every dtype. There is no
+ * shader-f16 and subgroups (and for bf16 where its kernel, f16→f32 16×16×16 in subgroups of
+ * 32, fits: gemm_bf16.ts; its shapes outside that kernel run the portable kernel on the
+ * tier), then 'portable' (the tiled SIMT kernel) for every dtype. There is no
  * 'subgroups' variant: the tiled kernel gains nothing from subgroup ops as written, so it
  * is not advertised twice under two names.
  */
+/** An adapter the bf16 matrix-unit kernel runs on (f16→f32 16×16×16, subgroups of 32). */
+function bf16Adapter(adapter: AdapterTraits): boolean {
+  const c = sgmatChoice(adapter);
+  return c.kernel === 'f16-16' && c.subgroupSize === 32;
+}
+
 export const gemmLauncher: Launcher = {
   tiers: (d, f, adapter) =>
-    d === 'f16' && f.has('chromium-experimental-subgroup-matrix') && f.has('shader-f16') && f.has('subgroups') && (!adapter || sgmatChoice(adapter).kernel) ? ['subgroup-matrix', 'portable'] : ['portable'],
+    (d === 'f16' || d === 'bf16') &&
+    f.has('chromium-experimental-subgroup-matrix') &&
+    f.has('shader-f16') &&
+    f.has('subgroups') &&
+    (!adapter || (d === 'f16' ? sgmatChoice(adapter).kernel : bf16Adapter(adapter)))
+      ? ['subgroup-matrix', 'portable']
+      : ['portable'],
   launch(ctx, tier, i, o, outs) {
     const a = i.a;
     const b = i.b;

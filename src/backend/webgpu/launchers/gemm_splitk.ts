@@ -66,7 +66,8 @@ export function splitKPlan(m: number, n: number, k: number, bm: number, bn: numb
 export function launchSplitK(call: GemmCall, t: { a: Tensor; b: Tensor; c?: Tensor; bias?: Tensor; y: Tensor }, d: GemmDims): boolean {
   const { ctx } = call;
   const { m, n, k } = d;
-  if (!tuning().gemm.splitK || d.batch !== 1 || m * n === 0) return false;
+  // bf16 on the subgroup-matrix tier has its own windowed kernel (gemm_bf16.ts), no K range.
+  if (!tuning().gemm.splitK || d.batch !== 1 || m * n === 0 || (call.aDtype === 'bf16' && call.tier === 'subgroup-matrix')) return false;
   const partCall: GemmCall = { ...call, variant: { ...call.variant, yDtype: 'f32', hasC: false, hasBias: false, splitK: true }, alpha: 1, beta: 0 };
   const aw = windowOf(ctx, t.a, 0, 0, m * k);
   const bw = windowOf(ctx, t.b, 1, 0, k * n);
