@@ -25,6 +25,14 @@ const ROPE: Variant[] = [
   { name: 'default (16-byte words)', env: {} },
   { name: 'word pairs (PMETAL_ROPE_VEC=0)', env: { PMETAL_ROPE_VEC: '0' } },
 ];
+// fused_norm_lora's products on the subgroup-matrix tier follow gemm's switches (its
+// normalised ones on gemm_sgmat_vec with NORM_A / NORM_B, the T×r and r×K ones split over K).
+const NORM_LORA: Variant[] = [
+  { name: 'default', env: {} },
+  { name: 'no split-K', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
+  { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
+  { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
+];
 export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   // Split counts and keys in flight of decode_stream.wgsl (src/backend/webgpu/launchers/decode_plan.ts).
   decode_attention: [
@@ -52,6 +60,8 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },
     { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
   ],
+  fused_norm_lora: NORM_LORA,
+  fused_norm_lora_backward: NORM_LORA,
   // Decode (M ≤ 16): qgemv_rows (default) against the column kernel qgemv.
   quantized_gemm: [
     { name: 'default', env: {} },
