@@ -25,11 +25,14 @@ const ROPE: Variant[] = [
   { name: 'default (16-byte words)', env: {} },
   { name: 'word pairs (PMETAL_ROPE_VEC=0)', env: { PMETAL_ROPE_VEC: '0' } },
 ];
+const SPLIT_K: Variant[] = [
+  { name: 'default (split-K)', env: {} },
+  { name: 'no split-K (PMETAL_GEMM_TUNE=splitK=0)', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
+];
 // fused_norm_lora's products on the subgroup-matrix tier follow gemm's switches (its
 // normalised ones on gemm_sgmat_vec with NORM_A / NORM_B, the T×r and r×K ones split over K).
 const NORM_LORA: Variant[] = [
-  { name: 'default', env: {} },
-  { name: 'no split-K', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
+  ...SPLIT_K,
   { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
   { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
 ];
@@ -59,7 +62,21 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },
     { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
+    { name: 'no split-K', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
   ],
+  // The subgroup-matrix backward's plan (flash_attention_backward_sgmat.ts): subgroups per
+  // workgroup and query rows per tile; the default takes 4 subgroups where 8 would leave
+  // fewer than 264 workgroups.
+  flash_attention_backward: [
+    { name: 'default', env: {} },
+    { name: 'NSG=8, BT=16', env: { PMETAL_FA_BWD_NSG: '8', PMETAL_FA_BWD_BT: '16' } },
+    { name: 'NSG=4, BT=16', env: { PMETAL_FA_BWD_NSG: '4', PMETAL_FA_BWD_BT: '16' } },
+    { name: 'NSG=4, BT=32', env: { PMETAL_FA_BWD_NSG: '4', PMETAL_FA_BWD_BT: '32' } },
+  ],
+  // LoRA's rank-r products are where split-K applies (gemm_splitk.ts).
+  fused_lora_forward: SPLIT_K,
+  fused_lora_backward: SPLIT_K,
+  fused_mlp_backward: SPLIT_K,
   fused_norm_lora: NORM_LORA,
   fused_norm_lora_backward: NORM_LORA,
   // Decode (M ≤ 16): qgemv_rows (default) against the column kernel qgemv.

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { MetalBackend } from '../src/backend/metal/backend.js';
 import { PmetalError } from '../src/errors.js';
+import { DECODE_LOOP_VARIANTS, type DecodeLoopVariant } from '../src/models/decode_loop.js';
 import { PHASES, type Phase } from '../bench/models/phases.js';
 import type { ModelPreset } from '../bench/models/presets.js';
 import { HOST_TIMINGS_REFUSAL } from '../bench/metal.js';
@@ -19,6 +20,8 @@ export async function benchModel(o: Record<string, unknown>): Promise<number> {
   const dtypes = (o.dtype as string[] | undefined) ?? ['f16'];
   if (dtypes.length !== 1 || !['f16', 'f32', 'bf16'].includes(dtypes[0])) throw new PmetalError('OPTIONS', `[bench] --dtype with --model: expected one of f16, f32, bf16, got '${dtypes.join(',')}'`);
   const batches = ((o.batch as string[] | undefined) ?? ['1', '16']).map((b) => int('batch', b, 1));
+  const loops = (o.decodeLoop as string[] | undefined) ?? [];
+  for (const l of loops) if (!(DECODE_LOOP_VARIANTS as readonly string[]).includes(l)) throw new PmetalError('OPTIONS', `[bench] --decode-loop: expected some of ${DECODE_LOOP_VARIANTS.join(', ')}, got '${l}'`);
   const wanted = (o.backend as string[] | undefined) ?? ['webgpu'];
   if (wanted.length !== 1 || wanted[0] === 'cpu') throw new PmetalError('OPTIONS', `[bench] --backend with --model: expected one of webgpu, metal, got '${wanted.join(',')}'`);
   const opts = {
@@ -27,6 +30,7 @@ export async function benchModel(o: Record<string, unknown>): Promise<number> {
     dtype: dtypes[0] as 'f16' | 'f32' | 'bf16',
     phases: phases as Phase[],
     batches,
+    ...(loops.length ? { decodeLoops: loops as DecodeLoopVariant[] } : {}),
     seq: int('seq', o.seq, 2),
     prompt: int('prompt', o.prompt, 1),
     steps: int('steps', o.steps, 1),

@@ -2,6 +2,7 @@ import type { KernelBackend } from '../../src/backend/interface.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { FloatDType } from '../../src/dtype.js';
 import { modelFromSource } from '../../src/models/load.js';
+import type { DecodeLoopVariant } from '../../src/models/decode_loop.js';
 import { fixed, textTable } from '../../src/text_table.js';
 import { copyBandwidth } from '../copy.js';
 import { decodePhase, prefillPhase, trainPhase, type Phase, type PhaseOptions, type PhaseRecord } from './phases.js';
@@ -23,6 +24,8 @@ export interface ModelBenchOptions extends Omit<PhaseOptions, 'copyGbps'> {
   phases: readonly Phase[];
   /** Decode batch sizes. */
   batches: readonly number[];
+  /** Decode loop variants (decode_loop.ts), a decode record each per batch size; default: the loop's own default. */
+  decodeLoops?: readonly DecodeLoopVariant[];
   /** prefill and train: tokens of the one sequence. */
   seq: number;
   /** Bytes of the copy kernel that measures bandwidth for the roofline (0: skip it). */
@@ -76,7 +79,11 @@ export async function runModelBench(backend: KernelBackend, o: ModelBenchOptions
   };
   try {
     if (o.phases.includes('prefill')) await phase('prefill', 1, o.seq, () => prefillPhase(model, o.seq, po));
-    if (o.phases.includes('decode')) for (const B of o.batches) await phase('decode', B, o.prompt, () => decodePhase(model, B, po));
+    if (o.phases.includes('decode')) {
+      for (const B of o.batches) {
+        for (const loop of o.decodeLoops ?? [undefined]) await phase('decode', B, o.prompt, () => (loop ? withDecodeLoop(loop, () => decodePhase(model, B, po)) : decodePhase(model, B, po)));
+      }
+    }
     if (o.phases.includes('train')) await phase('train', 1, o.seq, () => trainPhase(model, o.seq, po));
   } finally {
     model.dispose();
@@ -97,13 +104,25 @@ export async function runModelBench(backend: KernelBackend, o: ModelBenchOptions
   };
 }
 
+/** Runs `run` under PMETAL_DECODE_LOOP_VARIANT=loop (the loop reads it at its start), marking the record with it. */
+async function withDecodeLoop(loop: DecodeLoopVariant, run: () => Promise<PhaseRecord>): Promise<PhaseRecord> {
+  const before = process.env.PMETAL_DECODE_LOOP_VARIANT;
+  process.env.PMETAL_DECODE_LOOP_VARIANT = loop;
+  try {
+    return { ...(await run()), loop };
+  } finally {
+    if (before === undefined) delete process.env.PMETAL_DECODE_LOOP_VARIANT;
+    else process.env.PMETAL_DECODE_LOOP_VARIANT = before;
+  }
+}
+
 const mib = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 20).toFixed(1));
 
 export function modelBenchTable(res: ModelBenchResult): string {
-  const head = ['phase', 'batch', 'tokens', 'ms (median)', 'tokens/s', 'GPU ms', 'roofline tok/s', 'of roofline', 'peak MiB', 'peak MiB (pool)', 'note'];
+  const head = ['phase', 'batch', 'tokens', 'ms (median)', 'tokens/s', 'GPU ms', 'host ms', 'roofline tok/s', 'of roofline', 'peak MiB', 'peak MiB (pool)', 'note'];
   const body = res.records.map((r) =>
     r.error && !Number.isFinite(r.ms)
-      ? [r.phase, String(r.batch), String(r.seq), 'error', '', '', '', '', mib(r.peakLiveBytes), mib(r.peakAllocatedBytes), r.error.slice(0, 80)]
+      ? [r.phase, String(r.batch), String(r.seq), 'error', '', '', '', '', '', mib(r.peakLiveBytes), mib(r.peakAllocatedBytes), r.error.slice(0, 80)]
       : [
           r.phase,
           String(r.batch),
@@ -111,11 +130,12 @@ export function modelBenchTable(res: ModelBenchResult): string {
           fixed(r.ms, 2),
           fixed(r.tokensPerS, 1),
           r.gpuMs === undefined ? '-' : fixed(r.gpuMs, 2),
+          r.hostMs === undefined ? '-' : fixed(r.hostMs, 2),
           r.roofline ? fixed(r.roofline.tokensPerS, 0) : '-',
           r.roofline ? `${(r.roofline.fraction * 100).toFixed(0)}%` : '-',
           mib(r.peakLiveBytes),
           mib(r.peakAllocatedBytes),
-          r.error ?? (r.loss !== undefined ? `loss ${r.loss.toFixed(3)}` : ''),
+          r.error ?? (r.loss !== undefined ? `loss ${r.loss.toFixed(3)}` : r.loop ? `${r.loop} loop` : ''),
         ],
   );
   const lines = [`${res.model}${res.quant ? ` ${res.quant}` : ''} ${res.dtype} (random weights) on ${res.device}: built in ${(res.buildMs / 1e3).toFixed(1)} s, weights ${mib(res.weightBytes)} MiB`, ...textTable(head, body)];

@@ -1,6 +1,8 @@
 import type { KernelBackend } from '../../src/backend/interface.js';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { BYTES } from '../../src/dtype.js';
+import type { DecodeLoopStats, DecodeLoopVariant } from '../../src/models/decode_loop.js';
+import { generateBatch } from '../../src/models/generate.js';
 import type { LlamaModel } from '../../src/models/llama.js';
 import { linearTensors } from '../../src/models/linear.js';
 import { initAdapters, loraSettings } from '../../src/models/train/init.js';
@@ -35,6 +37,10 @@ export interface PhaseRecord {
   tokensPerS: number;
   /** GPU busy ms per call from timestamp queries (back to back, clocks up), where the adapter has them. */
   gpuMs?: number;
+  /** decode: median host ms recording and submitting one step inside the loop (it overlaps the step before on the GPU). */
+  hostMs?: number;
+  /** decode: the loop variant timed, when the bench was asked for one (--decode-loop). */
+  loop?: DecodeLoopVariant;
   /** decode: the bandwidth bound — weights + KV read once per step at the copy kernel's GB/s. */
   roofline?: { bytesPerStep: number; ms: number; tokensPerS: number; fraction: number };
   /** train: the loss of the last timed step (finite, or the record is an error). */
@@ -147,20 +153,21 @@ export function decodeBytes(model: LlamaModel, batch: number, kvLen: number): nu
 
 /**
  * Decode: `batch` prompts of `prompt` tokens, then greedy generation through the library's
- * own loop (model.generateBatch: step, sample on the backend, read the B tokens back — one
- * host round trip a step, as any generation loop with a stop check has); the first
- * `warmupSteps` steps are not timed. GPU time: the same step back to back at the timed
- * steps' mean KV length.
+ * own loop (generateBatch: step, sample on the backend, the ids fed to the next step there;
+ * step n+1 is submitted before the B ids of step n are read back, as decode_loop.ts does);
+ * the first `warmupSteps` steps are not timed. GPU time: the same step back to back at the
+ * timed steps' mean KV length; host time: the loop's own recording of each timed step.
  */
 export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOptions): Promise<PhaseRecord> {
   const b = model.backend;
   const V = model.config.vocabSize;
   const prompts = Array.from({ length: batch }, (_, i) => Array.from(randomIds(o.prompt, V, 100 + i)));
   const times: number[] = [];
+  const loop: DecodeLoopStats = { recordMs: [] };
   let last = 0;
   let i = 0;
   let stopped: number | undefined;
-  for await (const toks of model.generateBatch(prompts, { maxNewTokens: o.warmupSteps + o.steps + 1, temperature: 0, eosTokenIds: [] })) {
+  for await (const toks of generateBatch(model, prompts, { maxNewTokens: o.warmupSteps + o.steps + 1, temperature: 0, eosTokenIds: [] }, loop)) {
     const now = performance.now();
     // −1: the sampler found every logit −∞ or NaN (the generator then stops that sequence).
     if (toks.some((t) => t < 0)) stopped ??= i;
@@ -168,6 +175,8 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
     last = now;
     i++;
   }
+  // recordMs[k] is step k+1's recording: the warm-up's are left out (a median per step, whichever step's wall it fell in).
+  const hostTimes = loop.recordMs.slice(o.warmupSteps + 1);
   const total = times.reduce((a, t) => a + t, 0);
   // Throughput over the timed steps (their mean), the median beside it.
   const s = { ...summary(times), ms: total / times.length };
@@ -188,7 +197,7 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
   } finally {
     cache.dispose();
   }
-  const rec: PhaseRecord = { phase: 'decode', batch, seq: o.prompt, ...s, tokensPerS: (batch / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...profile };
+  const rec: PhaseRecord = { phase: 'decode', batch, seq: o.prompt, ...s, tokensPerS: (batch / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...(hostTimes.length ? { hostMs: median(hostTimes) } : {}), ...profile };
   if (stopped !== undefined) rec.error = `a sequence stopped at step ${stopped}: every logit was −∞ or NaN`;
   if (o.copyGbps) {
     const bytes = decodeBytes(model, batch, kvLen);

@@ -1,7 +1,7 @@
 import type { KernelBackend } from '../backend/interface.js';
 import type { FloatDType } from '../dtype.js';
-import { OptionsError } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import { BackendMismatchError, DTypeError, OptionsError, ShapeError } from '../errors.js';
+import { Tensor } from '../tensor.js';
 import { cachedAttend, DECODE_MAX_NEW, packedAttend, type Attend } from './attention.js';
 import { packSequences } from './batch.js';
 import type { ModelConfig } from './config.js';
@@ -38,19 +38,17 @@ export class LlamaModel {
     return this.weights;
   }
 
-  /** Embedding → layers → final norm of N tokens; returns the normalised hidden states [N, H]. */
-  #body(ids: Int32Array, positions: Int32Array, attend: Attend): Tensor {
+  /** Embedding → layers → final norm of N tokens (ids and positions i32 [N], the caller's); returns the normalised hidden states [N, H]. */
+  #body(idT: Tensor, posT: Tensor, attend: Attend): Tensor {
     const b = this.backend;
     const c = this.config;
-    const N = ids.length;
-    const idT = b.tensor(ids, [N], 'i32');
-    const posT = b.tensor(positions, [N], 'i32');
+    const N = idT.size;
     const emb = b.embedding({ weight: this.weights.embed, ids: idT });
-    idT.dispose();
-    emb.invalid.dispose(); // ids are checked on the host before any call
+    // Host ids are checked before any call; device ids (decodeLogits) cannot be, and an
+    // out-of-range one gets a zero row, which only its own sequence's logits see.
+    emb.invalid.dispose();
     let stream: Stream = { delta: emb.y };
     for (let l = 0; l < c.numLayers; l++) stream = decoderLayer(b, c, l, this.weights.layers[l], stream, { positions: posT, tokens: N, attend, dtype: this.dtype });
-    posT.dispose();
     const n = addNorm(b, stream, this.weights.finalNorm, c.rmsNormEps);
     n.h.dispose();
     return n.y;
@@ -74,12 +72,18 @@ export class LlamaModel {
   async forward(seqs: readonly (readonly number[] | Int32Array)[]): Promise<Float32Array[]> {
     this.#live();
     const batch = packSequences(seqs, this.config.vocabSize);
-    const cu = this.backend.tensor(batch.cu, [batch.cu.length], 'i32');
+    const b = this.backend;
+    const N = batch.ids.length;
+    const cu = b.tensor(batch.cu, [batch.cu.length], 'i32');
+    const idT = b.tensor(batch.ids, [N], 'i32');
+    const posT = b.tensor(batch.positions, [N], 'i32');
     let hidden: Tensor;
     try {
-      hidden = this.#body(batch.ids, batch.positions, packedAttend(this.backend, cu));
+      hidden = this.#body(idT, posT, packedAttend(b, cu));
     } finally {
       cu.dispose();
+      idT.dispose();
+      posT.dispose();
     }
     const all = await this.#readF32(this.#lmHead(hidden));
     const V = this.config.vocabSize;
@@ -150,6 +154,23 @@ export class LlamaModel {
     return out!;
   }
 
+  /**
+   * One decode step whose new token ids are already on the backend: `ids` i32 [B], one per
+   * sequence (the `sample` op's tokens of the step before), so generation needs no host
+   * round trip between steps. Positions and the cache's lengths follow on the host (every
+   * sequence gains exactly one token). The ids cannot be checked on the host: one outside
+   * [0, vocab) (sample's −1) gets a zero embedding row, and only its own sequence's logits
+   * are meaningless. Returns the logits [B, vocab] (the caller disposes them; `ids` stays theirs).
+   */
+  decodeLogits(ids: Tensor, cache: ModelCache): Tensor {
+    this.#checkCache(cache, cache?.batch);
+    if (!(ids instanceof Tensor) || ids.disposed) throw new OptionsError(`[model] decode ids: expected a live i32[${cache.batch}] Tensor, got ${ids instanceof Tensor ? ids.toString() : typeof ids}`);
+    if ((ids.owner as unknown) !== this.backend) throw new BackendMismatchError(`[model] decode ids: tensor belongs to backend ${ids.backendName}, not the model's ${this.backend.name}`);
+    if (ids.dtype !== 'i32') throw new DTypeError(`[model] decode ids: expected i32[${cache.batch}], got ${ids.describe()}`);
+    if (ids.shape.length !== 1 || ids.shape[0] !== cache.batch) throw new ShapeError(`[model] decode ids: expected i32[${cache.batch}] (one per sequence of the cache), got ${ids.describe()}`);
+    return this.#step(ids, cache, false, new Array<number>(cache.batch).fill(1));
+  }
+
   /** Tokens of one prompt, drawn on the backend by `sample` over the KV cache; stops after EOS or maxNewTokens. */
   generate(prompt: readonly number[], options?: GenerateOptions): AsyncGenerator<number> {
     return generate(this, prompt, options);
@@ -165,10 +186,15 @@ export class LlamaModel {
     return Array.from({ length: b }, (_, i) => all.slice(i * V, (i + 1) * V));
   }
 
-  #step(rows: number[][], cache: ModelCache, fresh: boolean, real: readonly number[]): Tensor {
+  /**
+   * T new tokens of every sequence through the cache: `rows` [B][T] host ids, or `ids` i32 [B]
+   * on the backend (T = 1, the caller's tensor). `real[b]` of the T are sequence b's own (the
+   * rest is prefill padding); returns the logits [B, vocab] of each sequence's last real one.
+   */
+  #step(input: number[][] | Tensor, cache: ModelCache, fresh: boolean, real: readonly number[]): Tensor {
     const b = this.backend;
-    const B = rows.length;
-    const T = rows[0].length;
+    const B = cache.batch;
+    const T = Array.isArray(input) ? input[0].length : 1;
     const start = [...cache.lengths];
     const end = start.map((s) => s + T);
     const over = end.findIndex((e) => e > cache.capacity);
@@ -176,27 +202,38 @@ export class LlamaModel {
     const paged = cache instanceof PagedKvCache;
     if (paged) cache.reserve(end);
     const hostBlockTable = paged ? cache.hostBlockTable() : undefined;
-    const ids = new Int32Array(B * T);
-    const positions = new Int32Array(B * T);
-    rows.forEach((r, i) => r.forEach((id, t) => ((ids[i * T + t] = id), (positions[i * T + t] = start[i] + t))));
     const startT = b.tensor(new Int32Array(start), [B], 'i32');
     const endT = b.tensor(new Int32Array(end), [B], 'i32');
     const table = hostBlockTable ? b.tensor(new Int32Array(hostBlockTable.flat()), [B, hostBlockTable[0].length], 'i32') : undefined;
+    let idT: Tensor | undefined;
+    let posT: Tensor | undefined;
+    if (Array.isArray(input)) {
+      const ids = new Int32Array(B * T);
+      const positions = new Int32Array(B * T);
+      input.forEach((r, i) => r.forEach((id, t) => ((ids[i * T + t] = id), (positions[i * T + t] = start[i] + t))));
+      idT = b.tensor(ids, [B * T], 'i32');
+      // One new token each: its position is the sequence's start, already uploaded.
+      if (T > 1) posT = b.tensor(positions, [B * T], 'i32');
+    }
     let hidden: Tensor;
     try {
-      hidden = this.#body(ids, positions, cachedAttend(b, this.config, { cache, newTokens: T, start: startT, hostStart: start, end: endT, fresh, blockTable: table, hostBlockTable }));
+      hidden = this.#body(idT ?? (input as Tensor), posT ?? startT, cachedAttend(b, this.config, { cache, newTokens: T, start: startT, hostStart: start, end: endT, fresh, blockTable: table, hostBlockTable }));
     } finally {
+      idT?.dispose();
+      posT?.dispose();
       startT.dispose();
       endT.dispose();
       table?.dispose();
     }
+    real.forEach((n, i) => (cache.lengths[i] = start[i] + n));
+    // T = 1: hidden's rows are already each sequence's last token (no gather, one dispatch less).
+    if (T === 1) return this.#lmHead(hidden);
     // Only each sequence's last real token needs logits: gather those rows (embedding is a row gather).
     const lastT = b.tensor(new Int32Array(real.map((n, i) => i * T + n - 1)), [B], 'i32');
     const last = b.embedding({ weight: hidden, ids: lastT });
     lastT.dispose();
     last.invalid.dispose();
     hidden.dispose();
-    real.forEach((n, i) => (cache.lengths[i] = start[i] + n));
     return this.#lmHead(last.y);
   }
 

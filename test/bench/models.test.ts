@@ -82,6 +82,8 @@ describe('pmetal bench --model (bench/models)', () => {
     }
     const [, d1, d3, train] = res.records;
     expect(d1.runs).toBe(3);
+    // The loop's own recording of a timed step (3 timed steps: the last records nothing).
+    for (const d of [d1, d3]) expect(d.hostMs!).toBeGreaterThan(0);
     // Roofline bytes: every projection once (tied: the embedding is lm_head), B embedding rows, the KV cache at the timed steps' mean length.
     const kv = (B: number) => 2 * 2 * B * 2 * (8 + 1 + 2) * 16 * 2;
     const w = 2 * (2 * (64 + 32 + 32 + 64 + 3 * 128) * 64 + 320 * 64);
@@ -103,6 +105,17 @@ describe('pmetal bench --model (bench/models)', () => {
     const packed = (n: number, k: number) => (n * k) / 2 + (4 * n * k) / 64;
     const w = 2 * (packed(64, 64) + 2 * packed(32, 64) + packed(64, 64) + 2 * packed(128, 64) + packed(64, 128)) + packed(320, 64);
     expect(d.roofline!.bytesPerStep).toBe(w + 2 * 64 * 2 + 2 * 2 * 2 * 2 * (8 + 1 + 2) * 16 * 2);
+  });
+
+  it('--decode-loop pipelined,serial: a decode record per loop variant, each marked, the environment restored', { timeout: 300_000 }, async () => {
+    const res = await runModelBench(gpu, { model: 'tiny', dtype: 'f16', ...small, phases: ['decode'], batches: [2], decodeLoops: ['pipelined', 'serial'], copyBytes: 0 });
+    expect(res.records.map((r) => [r.phase, r.batch, r.loop, r.error])).toEqual([
+      ['decode', 2, 'pipelined', undefined],
+      ['decode', 2, 'serial', undefined],
+    ]);
+    for (const r of res.records) expect(r.hostMs!).toBeGreaterThan(0);
+    expect(process.env.PMETAL_DECODE_LOOP_VARIANT).toBeUndefined();
+    expect(modelBenchTable(res)).toContain('serial loop');
   });
 
   it('--profile: one call per phase timed dispatch by dispatch, by op and kernel, in the table', { timeout: 300_000 }, async () => {
@@ -161,6 +174,7 @@ describe('pmetal bench --model (bench/models)', () => {
     expect((await fail('--batch', '0')).stderr).toContain("[bench] --batch: expected an integer ≥ 1, got '0'");
     expect((await fail('--dtype', 'f16,f32')).stderr).toContain("[bench] --dtype with --model: expected one of f16, f32, bf16, got 'f16,f32'");
     expect((await fail('--backend', 'cpu')).stderr).toContain('[bench] --backend with --model: expected one of webgpu, metal');
+    expect((await fail('--decode-loop', 'pipelined,eager')).stderr).toContain("[bench] --decode-loop: expected some of pipelined, pipelined2, serial, got 'eager'");
     const bad = await fail('--quant', 'q4_0');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('q4_0');

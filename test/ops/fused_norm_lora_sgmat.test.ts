@@ -176,6 +176,11 @@ describe('fused_norm_lora on the subgroup-matrix tier: the launch plan with 48 K
     expect(g.filter((p) => p.includes('tiled'))).toEqual([]);
     expect(g.filter((p) => p.startsWith('gemm_sgmat_vec')).length).toBe(5);
   });
+  it('the quick conformance cases reach NORM with SPLIT_K (x=[24,512]: the forward; x=[512,64]: the backward), so the H100 quick run covers it', () => {
+    expect(gemms(plan(24, 512, 48, 16, false, { dropout: 0.1, seed: 9 })).filter((p) => p.includes('NORM'))).toEqual(['gemm_sgmat_vec.wgsl NORM_A SPLIT_K', 'gemm_sgmat_vec.wgsl NORM_A SPLIT_K']);
+    const bwd = (be: WebGpuBackend) => ({ dAIn: be.zeros([8, 64], 'f32'), dBIn: be.zeros([16, 8], 'f32') });
+    expect(gemms(plan(512, 64, 16, 8, true, { dropout: 0.2, seed: 13, accumulate: true }, bwd)).filter((p) => p.includes('NORM'))).toEqual(['gemm_sgmat_vec.wgsl NORM_B SPLIT_K']);
+  });
   it("backward with accumulate: dA takes dAIn as its c in the split's reduce (f32)", () => {
     const ds = plan(1024, 256, 512, 16, true, { accumulate: true }, (be) => ({ dAIn: be.zeros([16, 256], 'f32'), dBIn: be.zeros([512, 16], 'f32') }));
     const i = ds.findIndex((d) => d.pipeline.defines?.NORM_B);

@@ -107,6 +107,72 @@ describe('rows longer than one sample_chunk workgroup (4096 tokens) draw the ref
   });
 });
 
+describe('rows without top-k (temperature alone, top-p, min-p) draw the reference token on every webgpu tier', () => {
+  // WebGPU draws these `open` rows from sample_mass's per-chunk weight bins: the boundary of
+  // top-p / min-p falls in one bin, whose tokens alone are sorted. Rows mix every filter with
+  // fast top-k rows and greedy rows; ties (logits in steps of 1/2) put equal keys across
+  // chunk boundaries and inside the boundary bin; a flat row (one logit value) has more tokens
+  // in its boundary bin than sample_select gathers, so it takes the full-vocabulary path.
+  const f32 = (b: number, f: (r: number) => number): HostTensor => ({ dtype: 'f32', shape: [b], data: Float32Array.from({ length: b }, (_, r) => f(r)) });
+  const i32 = (b: number, f: (r: number) => number): HostTensor => ({ dtype: 'i32', shape: [b], data: Int32Array.from({ length: b }, (_, r) => f(r)) });
+  // Per row: [temperature, topK, topP, minP].
+  const ROWS: [number, number, number, number][] = [
+    [0.7, 0, 1, 0], // temperature alone
+    [1.3, -1, 0.9, 0], // top-p alone
+    [0.7, 0, 0.5, 0],
+    [1, 0, 0.01, 0],
+    [0.7, 0, 0, 0], // top-p 0: the top token
+    [1, 0, 0.999, 0],
+    [0.7, 0, 1, 0.05], // min-p alone
+    [1.3, 0, 1, 0.2],
+    [1, 0, 1, 1], // min-p 1: the top tokens
+    [0.7, 0, 1, 1e-9], // min-p below 2^-24: no filter
+    [0.7, 0, 0.9, 0.05], // both
+    [1, 0, 0.3, 0.001],
+    [0.7, 50, 0.9, 0], // a fast top-k row
+    [0, 0, 0.9, 0], // greedy
+    [0.7, 1_000_000, 0.8, 0], // k ≥ V: no top-k
+    [2.5, 0, 0.95, 0.01],
+  ];
+  const cases: [string, number, boolean, number][] = [
+    ['V = 9001 (3 chunks)', 9001, false, 4],
+    ['V = 9001, ties', 9001, true, 4],
+    ['V = 4096 · 4 + 8, narrow logits', 4 * 4096 + 8, false, 1],
+  ];
+  for (const tier of ['portable', 'subgroups']) {
+    it.each(cases)(`%s, ${tier}`, async (_l, v, ties, range) => {
+      const b = ROWS.length + 1;
+      const host = sampleInputs({ b, v, offsets: true, ties, range }, 'f32', v + (ties ? 1 : 0));
+      host.temperature = f32(b, (r) => (r < ROWS.length ? ROWS[r][0] : 0.7));
+      host.topK = i32(b, (r) => (r < ROWS.length ? ROWS[r][1] : 0));
+      host.topP = f32(b, (r) => (r < ROWS.length ? ROWS[r][2] : 0.9));
+      host.minP = f32(b, (r) => (r < ROWS.length ? ROWS[r][3] : 0));
+      // The last row is flat: every token ties (top-p's boundary bin holds all V).
+      (host.logits.data as Float32Array).fill(0.25, ROWS.length * v, b * v);
+      const want = await draw(cpu, host, 3);
+      gpus[0].setTier('sample', tier);
+      try {
+        const got = await draw(gpus[0], host, 3);
+        expect(got.tokens).toEqual(want.tokens);
+        expect(got.topIds).toEqual(want.topIds);
+      } finally {
+        gpus[0].setTier('sample', undefined);
+      }
+      // The first case of a tier compiles its pipelines: minutes on lavapipe without its shader cache.
+    }, 600_000);
+  }
+  it('V = 262144 (64 chunks), temperature, top-p and min-p rows', async () => {
+    const v = 262144;
+    const b = 4;
+    const host = sampleInputs({ b, v, offsets: true, range: 6 }, 'bf16', 5);
+    host.temperature = f32(b, (r) => [0.7, 1, 0.7, 1.3][r]);
+    host.topP = f32(b, (r) => [1, 0.9, 1, 0.5][r]);
+    host.minP = f32(b, (r) => [0, 0, 0.05, 0.01][r]);
+    const want = await draw(cpu, host);
+    expect((await draw(gpus[0], host)).tokens).toEqual(want.tokens);
+  }, 600_000);
+});
+
 /** The top-k → top-p → min-p filtered distribution in float64 (Hugging Face's order and rules). */
 function filtered(logits: number[], t: number, k: number, p: number, minP: number): Map<number, number> {
   const z = logits.map((x) => x / t);

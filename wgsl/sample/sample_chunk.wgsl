@@ -10,7 +10,7 @@
 //     order (pair_at: up to KC pairs) — exact: a radix select (8 bits a round, stopping as soon
 //     as the boundary bin is taken whole) then an ordered compaction. The row's top-c set is
 //     within the union of its chunks' top-c sets, which sample_select merges.
-// Rows that draw over the full vocabulary (row_plan(..).full) also get their keys stored.
+// Rows that draw over the full vocabulary (row_plan(..).full or .open) also get their keys stored.
 // Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (reductions and scans), PREFILTER (below), VEC (the launcher
 // sets it when every row starts 16-byte aligned: V % 8 == 0 for 16-bit logits, V % 4 == 0
 // for f32 — an invocation's 16 logits are then 2 or 4 aligned vec4<u32> loads, and a
@@ -71,7 +71,7 @@ fn load16(e0: u32) -> array<f32, ITEMS> {
 var<workgroup> hist: array<atomic<u32>, 256>;
 // The row's options (lid 0 reads them; workgroupUniformLoad makes them uniform), then the
 // chosen bin of a radix round: (bin, still needed, its count).
-var<workgroup> opts: array<u32, 6>;
+var<workgroup> opts: array<u32, 7>;
 var<workgroup> pick: vec3<u32>;
 
 const LOG2E: f32 = 1.4426950408889634;
@@ -96,40 +96,50 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
 #include "common/wg_entry.wgsl"
   let chunk = wid.x;
   let row = wid.y;
-  if (lid == 0u) {
-    opts[0] = opt_u(SEG_TEMP, row);
-    opts[1] = opt_u(SEG_REP, row);
-    opts[2] = opt_u(SEG_PRES, row);
-    opts[3] = opt_u(SEG_FREQ, row);
-    opts[4] = opt_u(SEG_TOPK, row);
-  }
-  let o = workgroupUniformLoad(&opts);
-  let temp = bitcast<f32>(o[0]);
-  let temp_on = temp > 0.0;
-  let rtemp = recip(clamp_scale(select(1.0, temp, temp_on)));
-  let rep = bitcast<f32>(o[1]);
-  let rep_c = clamp_scale(select(1.0, rep, rep > 0.0));
-  let rep_on = rep > 0.0 && rep_c != 1.0;
-  let rrep = recip(rep_c);
-  let pres = bitcast<f32>(o[2]);
-  let freq = bitcast<f32>(o[3]);
-  let plan = row_plan(temp, bitcast<i32>(o[4]));
-
   let start = chunk * CHUNK;
   let len = min(CHUNK, p.v - start);
   let base = row * p.v + start;
   let t0 = lid * ITEMS;
+#if VEC
+  // Past the row's end (its last invocations) the loads read the next row or, robustly, the
+  // buffer's clamped end: masked out below either way. Issued before the options' barrier, so
+  // they are in flight while invocation 0 divides.
+  let xs = load16(base + t0);
+#endif
+  // Invocation 0 reads the row's options and computes the two correctly rounded reciprocals
+  // (48-step long divisions each) once for the workgroup: in every invocation they cost
+  // ~500 instructions × 256 invocations × every chunk of the batch in issue slots.
+  if (lid == 0u) {
+    let tq = opt_u(SEG_TEMP, row);
+    let rq = opt_u(SEG_REP, row);
+    opts[0] = tq;
+    opts[1] = rq;
+    opts[2] = opt_u(SEG_PRES, row);
+    opts[3] = opt_u(SEG_FREQ, row);
+    opts[4] = opt_u(SEG_TOPK, row);
+    let t = bitcast<f32>(tq);
+    let r = bitcast<f32>(rq);
+    opts[5] = bitcast<u32>(recip(clamp_scale(select(1.0, t, t > 0.0))));
+    opts[6] = bitcast<u32>(recip(clamp_scale(select(1.0, r, r > 0.0))));
+  }
+  let o = workgroupUniformLoad(&opts);
+  let temp = bitcast<f32>(o[0]);
+  let temp_on = temp > 0.0;
+  let rtemp = bitcast<f32>(o[5]);
+  let rep = bitcast<f32>(o[1]);
+  let rep_c = clamp_scale(select(1.0, rep, rep > 0.0));
+  let rep_on = rep > 0.0 && rep_c != 1.0;
+  let rrep = bitcast<f32>(o[6]);
+  let pres = bitcast<f32>(o[2]);
+  let freq = bitcast<f32>(o[3]);
+  let plan = row_plan(temp, bitcast<i32>(o[4]));
+
   // Keys of the invocation's 16 consecutive tokens; past the row's end they stay 0 (below
   // every real key, so `key >= lo` leaves them out).
   var kk: array<u32, ITEMS>;
   var kmax = 0u;
   var kid = 0xffffffffu;
   var st = vec2<f32>(NO_MAX, 0.0);
-#if VEC
-  // Past the row's end (its last invocations) the loads read the next row or, robustly, the
-  // buffer's clamped end: masked out below either way.
-  let xs = load16(base + t0);
-#endif
   for (var i = 0u; i < ITEMS; i = i + 1u) {
     let j = t0 + i;
     var k = 0u;
@@ -155,7 +165,7 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
         a = canon(a * rtemp);
       }
       k = key_of(a);
-      if (plan.full) {
+      if (plan.full || plan.open) {
         keys[base + j] = k;
       }
       // Ids ascend within an invocation: the first of equal keys is the lowest id.

@@ -45,20 +45,45 @@ const CHUNK: u32 = 4096u;
 // merge's selection ranks at most KC tokens); larger k goes the full-vocabulary path.
 const KC: u32 = 256u;
 
-// What sample_chunk and sample_select decide per row (they must agree): `fast` — a sampled
-// row with 1 ≤ k < V, k ≤ KC, drawn from the candidates; `full` — a sampled row drawn from
-// its keys over the whole vocabulary; `c` — the candidates each chunk keeps: enough for the
-// top-k set of a fast row and for the top-n log-probabilities.
+// What sample_chunk, sample_mass and sample_select decide per row (they must agree): `fast` —
+// a sampled row with 1 ≤ k < V, k ≤ KC, drawn from the candidates; `open` — a sampled row
+// without top-k (k < 1 or k ≥ V; temperature alone, top-p, min-p) on a row of at most NCMAX
+// chunks, drawn through sample_mass's per-chunk weight bins; `full` — any other sampled row
+// (KC < k < V, or a longer row), drawn from its keys over the whole vocabulary; `c` — the
+// candidates each chunk keeps: enough for the top-k set of a fast row and for the top-n
+// log-probabilities.
 struct Plan {
   fast: bool,
+  open: bool,
   full: bool,
   c: u32,
 }
 fn row_plan(temp: f32, k: i32) -> Plan {
   let sampled = temp > 0.0;
-  let fast = sampled && k >= 1 && u32(k) < p.v && u32(k) <= KC;
-  return Plan(fast, sampled && !fast, max(p.topn, select(0u, u32(k), fast)));
+  let topk = k >= 1 && u32(k) < p.v;
+  let fast = sampled && topk && u32(k) <= KC;
+  let open = sampled && !topk && p.nc <= NCMAX;
+  return Plan(fast, open, sampled && !fast && !open, max(p.topn, select(0u, u32(k), fast)));
 }
+// `open` rows: sample_mass bins each token of weight w > 0 by the fixed-point exponent t of
+// weight_of (bin = t >> 21, 1/8 of a binary order each: NB bins, bin 0 the heaviest). The bin
+// never rises with the key (d = fl(z_max − z) never falls), so bins are consecutive runs of
+// the order and a bin's tokens lie between its neighbours' — a boundary of the order falls in
+// exactly one bin, and only that bin's tokens need sorting. Per chunk, at mass_at(row, c):
+//   [0, 2)                 the chunk's total weight (64-bit lo, hi);
+//   [2, 2 + 2·NB)          cum[b]: the chunk's weight in bins ≤ b (64-bit);
+//   [MASS_OFF, +NB + 1)    off[b]: the chunk's tokens in bins < b (off[NB]: every weighed token);
+//   [MASS_SLOTS, +CHUNK/2) the chunk-local indices (16 bits, two a word) of its weighed
+//                          tokens grouped by bin (bin b at [off[b], off[b + 1])), in no order.
+const NB: u32 = 248u;
+const NCMAX: u32 = 256u;
+const MASS_OFF: u32 = 498u;
+const MASS_SLOTS: u32 = 748u;
+const MASS_WORDS: u32 = 2796u;
+fn mass_at(row: u32, c: u32) -> u32 {
+  return MASS_WORDS * (row * p.nc + c);
+}
+
 // The slot of chunk c of a row in cand: its record (4 words) and its first candidate pair.
 fn rec_at(row: u32, c: u32) -> u32 {
   return 4u * (row * p.nc + c);
@@ -185,6 +210,35 @@ fn weight_of(d: f32) -> u32 {
   let fr = t & 0xffffffu;
   let m = mul31(rowopts[fr >> 16u], mul31(rowopts[256u + ((fr >> 8u) & 255u)], rowopts[512u + (fr & 255u)]));
   return m >> n;
+}
+// The bin of a weight: t >> 21 of weight_of's t, NB for weight 0 (weight_of's steps, no table).
+fn bin_of(d: f32) -> u32 {
+  if (!(d < 32.0)) {
+    return NB;
+  }
+  let b = bitcast<u32>(d);
+  let e = (b >> 23u) & 0xffu;
+  if (e <= 1u) {
+    return 0u;
+  }
+  let pr = mul32((b & 0x7fffffu) | 0x800000u, LOG2E_Q24);
+  let s = 150u - e;
+  var t = 0u;
+  if (s < 32u) {
+    t = (pr.x >> s) | (pr.y << (32u - s));
+  } else if (s < 64u) {
+    t = pr.y >> (s - 32u);
+  }
+  if ((t >> 24u) >= 31u) {
+    return NB;
+  }
+  return t >> 21u;
+}
+fn bin_key(k: u32, kmax: u32, zmax: f32) -> u32 {
+  if (k == kmax) {
+    return 0u;
+  }
+  return bin_of(canon(zmax - canon(z_of_key(k))));
 }
 // The weight of key k in a row whose largest key is kmax (z_max = its value).
 fn weight_key(k: u32, kmax: u32, zmax: f32) -> u32 {

@@ -169,6 +169,24 @@ fn select_topp(P: u32, bk: vec2<u32>, rw: Row, items: vec2<u32>, lid: u32) -> ve
   return vec2<u32>(prefix, lo);
 }
 
+// The min-p boundary: the smallest key with weight ≥ thr (weights are monotone in the key, and
+// the largest key weighs 2^31 ≥ thr) — a binary search of the key space, no pass over the row.
+fn minp_key(thr: u32, rw: Row) -> u32 {
+  var lo = KEY_NEG_INF;
+  var hi = rw.kmax;
+  for (var it = 0u; it < 33u; it = it + 1u) {
+    if (lo < hi) {
+      let mid = lo + (hi - lo) / 2u;
+      if (weight_key(mid, rw.kmax, rw.zmax) >= thr) {
+        hi = mid;
+      } else {
+        lo = mid + 1u;
+      }
+    }
+  }
+  return lo;
+}
+
 // A is a shorter prefix than B.
 fn shorter(a: vec2<u32>, b: vec2<u32>) -> bool {
   return a.x > b.x || (a.x == b.x && a.y < b.y);
@@ -244,20 +262,7 @@ fn draw_full(rw: Row, row: u32, k: i32, tp: f32, mp: f32, lse: f32, lid: u32) {
     }
   }
   if (mp > 0.0) {
-    let thr = u32(min(mp, 1.0) * 16777216.0) * 128u;
-    var lo = KEY_NEG_INF;
-    var hi = rw.kmax;
-    for (var it = 0u; it < 33u; it = it + 1u) {
-      if (lo < hi) {
-        let mid = lo + (hi - lo) / 2u;
-        if (weight_key(mid, rw.kmax, rw.zmax) >= thr) {
-          hi = mid;
-        } else {
-          lo = mid + 1u;
-        }
-      }
-    }
-    let bm = vec2<u32>(lo, ALL);
+    let bm = vec2<u32>(minp_key(u32(min(mp, 1.0) * 16777216.0) * 128u, rw), ALL);
     if (shorter(bm, bf)) {
       bf = bm;
     }

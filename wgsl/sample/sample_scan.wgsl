@@ -137,6 +137,16 @@ fn wg_min_u(v: u32, lid: u32, sg: u32) -> u32 {
 }
 #endif
 
+// Inclusive 64-bit scan of one value x < 2^51 per invocation whose workgroup total stays below
+// 2^51 (the open rows' weights: V ≤ NCMAX·CHUNK = 2^20 tokens of ≤ 2^31): one wg_scan2 of its
+// 22-bit low limb (WG ≤ 1024 of them sum below 2^32) and of the rest, recombined.
+fn wg_scan64(x: vec2<u32>, lid: u32, sg: u32) -> vec2<u32> {
+  let l = wg_scan2(vec2<u32>(x.x & 0x3fffffu, (x.x >> 22u) | (x.y << 10u)), lid, sg);
+  let r = add64(vec2<u32>(l.y << 22u, l.y >> 10u), vec2<u32>(l.x, 0u));
+  scan_buf[lid] = r;
+  return r;
+}
+
 // The last invocation's inclusive value of the scan just done (uniform; the barrier after
 // keeps the next scan's first writes after every invocation's read).
 fn scan_total() -> vec2<u32> {

@@ -11,8 +11,9 @@
 //     max(1, ceil(W_k·P/2^24)), P = floor(p·2^24)) and min-p (weight ≥ floor(min_p·2^24)·128)
 //     prefixes — scans over at most KC ranks — then draw u = philox4x32_10((offset, 0, 0, 0),
 //     seed).x, target = floor(u·W_kept/2^32): the kept token (in id order) whose inclusive
-//     prefix of weights first exceeds the target; `full` rows go sample_full.wgsl's way over
-//     their keys. Everything is integer but z_j − lse.
+//     prefix of weights first exceeds the target; `open` rows (no top-k) draw from
+//     sample_mass's bins (sample_open.wgsl); `full` rows go sample_full.wgsl's way over their
+//     keys. Everything is integer but z_j − lse.
 // WG ≥ 256 (the launcher takes up to 1024: the full path's passes are latency-bound).
 // SUBGROUPS: the row-state reductions through subgroups.
 #if SUBGROUPS
@@ -32,6 +33,7 @@ override WG: u32 = 256;
 #include "common/reduce.wgsl"
 #include "sample/sample_scan.wgsl"
 #include "sample/sample_full.wgsl"
+#include "sample/sample_open.wgsl"
 
 // The row's first c tokens in id order, and sel_key/sel_id index of rank r at ord[r].
 var<workgroup> sel_key: array<u32, KC>;
@@ -229,6 +231,8 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
       tokens[row] = -1;
       logprobs[row] = fbits(F_NAN);
     }
+  } else if (plan.open) {
+    draw_open(Row(km, zmax, row * p.v), row, tp, mp, lse, lid, sg_size);
   } else if (plan.full) {
     draw_full(Row(km, zmax, row * p.v), row, k, tp, mp, lse, lid);
   } else if (!plan.fast) {

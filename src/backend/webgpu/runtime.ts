@@ -95,6 +95,8 @@ export class Runtime {
   tape?: TapeRecorder;
   /** Dispatches recorded since creation (for tests of batching). */
   dispatchCount = 0;
+  /** Dispatches recorded since the last submission (the backend submits between ops past FLUSH_DISPATCHES). */
+  pendingDispatches = 0;
   submitCount = 0;
 
   constructor(
@@ -397,6 +399,7 @@ export class Runtime {
       this.#pass = undefined;
     }
     this.dispatchCount++;
+    this.pendingDispatches++;
     if (this.#query && this.#query.used >= MAX_QUERIES) this.flush();
   }
 
@@ -427,6 +430,7 @@ export class Runtime {
     this.#uniforms.commit(this.device.queue);
     this.device.queue.submit([enc.finish()]);
     this.submitCount++;
+    this.pendingDispatches = 0;
     const scopes = [this.device.popErrorScope(), this.device.popErrorScope()];
     this.#log.submit((batch) => this.#verdict(scopes, batch));
     // Map only after the submit: a buffer pending a map cannot be used in a submission.

@@ -46,4 +46,6 @@ export const BWD_BENCH: BenchShape[] = [
   { b: 4, sq: 4096, sk: 4096, hq: 32, hkv: 8, d: 128, causal: true },
   { b: 4, sq: 4096, sk: 4096, hq: 32, hkv: 32, d: 128 },
   { b: 2, sq: 8192, sk: 8192, hq: 16, hkv: 16, d: 64, causal: true },
+  // A Llama-3.2-1B training step's attention (one 2048-token sequence).
+  { b: 1, sq: 2048, sk: 2048, hq: 32, hkv: 8, d: 64, causal: true },
 ].map((p: AttnProblem) => ({ label: problemLabel(p), options: problemOptions(p), make: (d: FloatDType, s: number) => benchInputs(p, d, s) }));

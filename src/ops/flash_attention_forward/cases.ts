@@ -170,6 +170,8 @@ export function attnBench(make: (p: AttnProblem, dtype: FloatDType, seed: number
     { b: 4, sq: 4096, sk: 4096, hq: 32, hkv: 32, d: 128, causal: true },
     { b: 2, sq: 8192, sk: 8192, hq: 16, hkv: 16, d: 64, causal: true },
     { b: 2, sq: 2048, sk: 2048, hq: 16, hkv: 8, d: 256, causal: true },
+    // A Llama-3.2-1B prefill's attention (one 2048-token sequence, D = 64).
+    { b: 1, sq: 2048, sk: 2048, hq: 32, hkv: 8, d: 64, causal: true },
   ];
   return shapes.map((p) => ({ label: problemLabel(p), options: problemOptions(p), make: (d, s) => make(p, d, s) }));
 }

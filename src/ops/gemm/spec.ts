@@ -182,9 +182,9 @@ export const gemm = defineOp({
     gemmCase({ m: 3, n: 9, k: 37, transB: true, quick: true }),
     // Few output tiles over a long K (LoRA's T×r and r×K products): the webgpu split-K path
     // (gemm_splitk.ts: f32 partials of K chunks, then one epilogue), ragged chunks included.
-    gemmCase({ m: 40, n: 17, k: 700, alpha: 0.5, beta: -1.5, bias: true, quick: true }),
-    gemmCase({ m: 19, n: 33, k: 600, transA: true, transB: true, outDtype: 'f32', quick: true }),
-    gemmCase({ m: 70, n: 16, k: 1030, transB: true, quick: true }),
+    gemmCase({ m: 24, n: 20, k: 4100, alpha: 0.5, beta: -1.5, bias: true, quick: true }),
+    gemmCase({ m: 19, n: 33, k: 4000, transA: true, transB: true, outDtype: 'f32', quick: true }),
+    gemmCase({ m: 70, n: 16, k: 5000, transB: true, quick: true }),
     // …and with every row a whole number of 16-byte words, so the subgroup-matrix tier's
     // aligned kernel (gemm_sgmat_vec) takes the split too.
     gemmCase({ m: 64, n: 16, k: 1024, transB: true, quick: true }),

@@ -92,14 +92,27 @@ const DEFS: SampleCaseDef[] = [
 
 export const SAMPLE_CASES: OpCase[] = DEFS.map(sampleCase);
 
-/** The issue's shapes: B = 1 and 32 at V = 128256 and 151936, top-k 50, top-p 0.9, temperature 0.7. */
-export const SAMPLE_BENCH: BenchShape[] = [1, 32].flatMap((b) =>
-  [128256, 151936].map((v) => ({
-    label: `b=${b},v=${v},topK=50,topP=0.9,temperature=0.7`,
-    options: {},
-    make: (dtype: FloatDType, seed: number) => {
-      const x = sampleInputs({ b, v }, dtype, seed);
-      return { ...x, temperature: f32([b], new Array(b).fill(0.7)), topK: i32([b], new Array(b).fill(50)), topP: f32([b], new Array(b).fill(0.9)) };
-    },
-  })),
-);
+/**
+ * The issue's shapes: B = 1 and 32 at V = 128256 and 151936, temperature 0.7 with top-k 50 and
+ * top-p 0.9 (rows drawn from the merged top-k candidates), with a topK tensor of zeros and
+ * top-p 0.9 (rows without top-k: the weight bins of sample_mass), and at V = 128256 with
+ * temperature alone (no topK or topP tensor).
+ */
+const benchShape = (b: number, v: number, k: number | undefined, p: number | undefined): BenchShape => ({
+  label: [`b=${b},v=${v}`, k === undefined ? '' : `topK=${k}`, p === undefined ? '' : `topP=${p}`, 'temperature=0.7'].filter(Boolean).join(','),
+  options: {},
+  make: (dtype: FloatDType, seed: number) => {
+    const x = sampleInputs({ b, v }, dtype, seed);
+    return {
+      ...x,
+      temperature: f32([b], new Array(b).fill(0.7)),
+      ...(k === undefined ? {} : { topK: i32([b], new Array(b).fill(k)) }),
+      ...(p === undefined ? {} : { topP: f32([b], new Array(b).fill(p)) }),
+    };
+  },
+});
+export const SAMPLE_BENCH: BenchShape[] = [
+  ...[1, 32].flatMap((b) => [128256, 151936].map((v) => benchShape(b, v, 50, 0.9))),
+  ...[1, 32].flatMap((b) => [128256, 151936].map((v) => benchShape(b, v, 0, 0.9))),
+  ...[1, 32].map((b) => benchShape(b, 128256, undefined, undefined)),
+];

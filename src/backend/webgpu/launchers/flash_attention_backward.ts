@@ -73,8 +73,10 @@ export const flashAttentionBackwardLauncher: Launcher = {
 function sgPlans(ctx: LaunchContext, dm: AttnDims): { dq: BwdSgmatPlan; dkv: BwdSgmatPlan } | undefined {
   const st = ctx.limits.maxComputeWorkgroupStorageSize;
   const inv = ctx.limits.maxComputeInvocationsPerWorkgroup;
-  const dq = bwdSgmatPlan((p) => bwdSgDqBytes(dm.d, dm.dv, p), st, inv);
-  const dkv = bwdSgmatPlan((p) => bwdSgDkvBytes(dm.d, dm.dv, p), st, inv);
+  // 16-row units of each kernel's grid: query rows (position × head of the group) for dq, keys for dk/dv.
+  const batches = dm.varlen ? 1 : dm.batch;
+  const dq = bwdSgmatPlan((p) => bwdSgDqBytes(dm.d, dm.dv, p), st, inv, batches * dm.hkv * Math.ceil((dm.sq * dm.group) / 16));
+  const dkv = bwdSgmatPlan((p) => bwdSgDkvBytes(dm.d, dm.dv, p), st, inv, batches * dm.hkv * Math.ceil(dm.sk / 16));
   return dq && dkv ? { dq, dkv } : undefined;
 }
 

@@ -11,6 +11,8 @@ export const bwdSgDqBytes = (d: number, dv: number, p: BwdSgmatPlan) => 2 * p.bt
 /** Workgroup bytes of fa_bwd_dkv_sgmat.wgsl's dk pass (the larger): Q and dO tiles, two f32 stages, the f16 stage, five per-row arrays, the flags. */
 export const bwdSgDkvBytes = (d: number, dv: number, p: BwdSgmatPlan) => 2 * p.bt * (d + 8 + dv + 8) + p.nsg * 16 * p.bt * (4 + 4 + 2) + 5 * 4 * p.bt + 32;
 
+/** Two workgroups per multiprocessor of a 132-SM H100 (WebGPU does not tell the count). */
+const MIN_GROUPS = 264;
 const env = (name: string): number => Number(typeof process !== 'undefined' ? process.env[name] : undefined);
 
 /**
@@ -18,12 +20,16 @@ const env = (name: string): number => Number(typeof process !== 'undefined' ? pr
  * or keys share each staged tile), 16-row/key tiles first — on the H100 (run S6, D = 128,
  * 4 subgroups) 32-wide tiles took 77 ms where 16-wide took 46 (twice the S/dP fragments and
  * scores per lane in registers).
+ * Unless that leaves the GPU half empty: `units` (16-row or 16-key units over every batch and
+ * kv head) over 8 subgroups under MIN_GROUPS workgroups takes 4 — a Llama-3.2-1B training
+ * step's dk/dv kernel (S = 2048, 8 kv heads) had 128 workgroups for an H100's 132 SMs.
  * `PMETAL_FA_BWD_NSG` (4, 8) and `PMETAL_FA_BWD_BT` (16, 32) pin them for benchmarks.
  */
-export function bwdSgmatPlan(bytes: (p: BwdSgmatPlan) => number, storage: number, maxInvocations: number): BwdSgmatPlan | undefined {
+export function bwdSgmatPlan(bytes: (p: BwdSgmatPlan) => number, storage: number, maxInvocations: number, units = Infinity): BwdSgmatPlan | undefined {
   const pinN = env('PMETAL_FA_BWD_NSG');
   const pinT = env('PMETAL_FA_BWD_BT');
-  for (const nsg of [4, 8].includes(pinN) ? [pinN] : [8, 4]) {
+  const order = units / 8 < MIN_GROUPS ? [4, 8] : [8, 4];
+  for (const nsg of [4, 8].includes(pinN) ? [pinN] : order) {
     if (nsg * 32 > maxInvocations) continue;
     for (const bt of [16, 32].includes(pinT) ? [pinT] : [16, 32]) if (bytes({ nsg, bt }) <= storage) return { nsg, bt };
   }

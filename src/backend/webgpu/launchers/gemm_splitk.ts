@@ -18,8 +18,20 @@ import { packParams } from '../../params.js';
  * run. Only unbatched problems on the kernels that take a K range (gemm_tiled, gemm_sgmat_vec).
  */
 
-/** Workgroups the split aims for: two per multiprocessor of a 132-SM GPU (WebGPU does not say how many a device has). */
-const TARGET_GROUPS = 264;
+/**
+ * The split is chosen by a cost model of an H100 (WebGPU does not say how many
+ * multiprocessors a device has; these are its figures, measured in run S7): workgroups run in
+ * waves of SMS, each K step of a tile costs the same, and the split adds its partials'
+ * traffic (written and read once, S·M·N·8 bytes at BYTES_PER_NS) and one more dispatch
+ * (DISPATCH_NS). Measured there: prefill's 2048×2048×2048 projections — 128 tiles, one wave —
+ * lost 5 ms in all to a split (three chunks: three waves of a third of K each, plus the
+ * partials); LoRA's x·Aᵀ and dy·B — 16 to 64 tiles — gained 13–21%.
+ */
+const SMS = 132;
+/** GPU ns per K step of one 128×256 tile at 210 TFLOP/s over 132 multiprocessors. */
+const TILE_STEP_NS = (2 * 128 * 256) / (210e12 / SMS) * 1e9;
+const BYTES_PER_NS = 2500;
+const DISPATCH_NS = 8000;
 /** A chunk is at least this many K steps, and a multiple of 32 (every kernel's slice depth and vector width divide it). */
 const MIN_CHUNK = 256;
 const MAX_SPLITS = 64;
@@ -27,12 +39,24 @@ const MAX_SPLITS = 64;
 /** The K chunk and chunk count for an unbatched m×n×k problem whose kernel tiles are bm×bn, or undefined (no split). */
 export function splitKPlan(m: number, n: number, k: number, bm: number, bn: number, scratchLimit: number): { chunk: number; splits: number } | undefined {
   const tiles = Math.ceil(m / bm) * Math.ceil(n / bn);
-  if (tiles === 0 || tiles * 2 > TARGET_GROUPS) return undefined;
-  let s = Math.min(Math.ceil(TARGET_GROUPS / tiles), Math.floor(k / MIN_CHUNK), MAX_SPLITS, Math.floor(scratchLimit / (m * n * 4)));
-  if (s < 2) return undefined;
-  const chunk = Math.ceil(k / s / 32) * 32;
-  s = Math.ceil(k / chunk);
-  return s < 2 ? undefined : { chunk, splits: s };
+  if (tiles === 0) return undefined;
+  // Per K step, a bm×bn tile costs its share of a 128×256 one.
+  const step = TILE_STEP_NS * ((bm * bn) / (128 * 256));
+  const cost = (s: number, chunk: number) => Math.ceil((tiles * s) / SMS) * chunk * step + (s > 1 ? (s * m * n * 8) / BYTES_PER_NS + DISPATCH_NS : 0);
+  let best: { chunk: number; splits: number } | undefined;
+  let bestCost = cost(1, k);
+  const most = Math.min(Math.floor(k / MIN_CHUNK), MAX_SPLITS, Math.floor(scratchLimit / (m * n * 4)));
+  for (let want = 2; want <= most; want++) {
+    const chunk = Math.ceil(k / want / 32) * 32;
+    const s = Math.ceil(k / chunk);
+    if (s < 2) continue;
+    const c = cost(s, chunk);
+    if (c < bestCost) {
+      bestCost = c;
+      best = { chunk, splits: s };
+    }
+  }
+  return best;
 }
 
 /**

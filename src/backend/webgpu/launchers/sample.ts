@@ -20,6 +20,8 @@ export const SAMPLE_PARAMS = defineParams([
 /** Logits per sample_chunk workgroup, and the largest top-k the candidate path serves (CHUNK, KC in sample_common.wgsl). */
 export const SAMPLE_CHUNK = 4096;
 export const SAMPLE_KC = 256;
+/** Words of sample_mass's record per chunk (MASS_WORDS in sample_common.wgsl: weights per bin, bin offsets, slots). */
+export const SAMPLE_MASS_WORDS = 2796;
 
 /**
  * PMETAL_SAMPLE_VARIANT (read at each launch; all variants are exact, only their speed differs;
@@ -63,8 +65,9 @@ const TABLE = 768;
  * sample: the per-row option tensors are copied (after an upload of the exp2 table and the
  * defaults) into one buffer; sample_chunk.wgsl — a workgroup per 4096 logits of a row —
  * writes each chunk's record and exact top-c candidates (and the keys of rows drawn over the
- * whole vocabulary); sample_select.wgsl — a workgroup per row — merges them and picks the
- * tokens. Two dispatches whatever the options. 'subgroups' takes the max and sum reductions
+ * whole vocabulary); sample_mass.wgsl — the same grid — bins the weights of rows without
+ * top-k per chunk (other rows' workgroups return at once); sample_select.wgsl — a workgroup
+ * per row — merges them and picks the tokens. Three dispatches whatever the options. 'subgroups' takes the max and sum reductions
  * through subgroups.
  */
 export const sampleLauncher: Launcher = {
@@ -86,6 +89,10 @@ export const sampleLauncher: Launcher = {
     const pairBase = 4 * b * nc;
     const candWords = pairBase + 2 * SAMPLE_KC * b * nc;
     if (candWords * 4 > lim.maxStorageBufferBindingSize) throw new RangeError(`[sample] the ${b}×${nc}-chunk candidate scratch exceeds maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize})`);
+
+    // mass: sample_mass's per-chunk bins for rows without top-k (the `open` rows).
+    const massWords = SAMPLE_MASS_WORDS * b * nc;
+    if (massWords * 4 > lim.maxStorageBufferBindingSize) throw new RangeError(`[sample] the ${b}×${nc}-chunk weight-bin scratch exceeds maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize})`);
 
     const optWords = TABLE + 10 * b;
     const init = new Uint32Array(optWords);
@@ -115,6 +122,15 @@ export const sampleLauncher: Launcher = {
       workgroups: [nc, b],
     });
 
+    // Rows without top-k: each chunk's weights per bin and its tokens grouped by bin.
+    const mass = ctx.rt.createBuffer(massWords * 4);
+    ctx.rt.dispatch({
+      pipeline: { shader: 'sample/sample_mass.wgsl', defines: { SUBGROUPS: tier === 'subgroups' }, overrides: { WG: 256 } },
+      bindings: [bind(1, keys), bind(2, rowopts), bind(3, cand), bind(4, mass)],
+      params: { binding: 5, data: params },
+      workgroups: [nc, b],
+    });
+
     // A row's full-vocabulary passes are bound by loads in flight in one workgroup: as many
     // invocations as the adapter allows, up to 1024 (256 is every adapter's minimum). Rows with
     // a top-k draw from ≤ 256 candidates, where fewer invocations mean cheaper barriers.
@@ -122,14 +138,14 @@ export const sampleLauncher: Launcher = {
     let wg = narrow ? 256 : Math.max(256, Math.min(1024, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX));
     // sample_select's workgroup memory: 2 KiB of histograms, 3 KiB of merged candidates, at most
     // 32 bytes per invocation (seven WG-word arrays and the subgroup totals), small state, and
-    // the gathered top-k set (CAP words, 64 to 2048). Halved down to fit the adapter's limit.
+    // the gathered set (CAP ids and CAP keys, CAP 64 to 2048). Halved down to fit the adapter's limit.
     const fixed = (w: number) => 2048 + 3072 + 32 * w + 256;
-    while (wg > 256 && fixed(wg) + 4 * 64 > lim.maxComputeWorkgroupStorageSize) wg /= 2;
+    while (wg > 256 && fixed(wg) + 8 * 64 > lim.maxComputeWorkgroupStorageSize) wg /= 2;
     let cap = 2048;
-    while (cap > 64 && fixed(wg) + 4 * cap > lim.maxComputeWorkgroupStorageSize) cap /= 2;
+    while (cap > 64 && fixed(wg) + 8 * cap > lim.maxComputeWorkgroupStorageSize) cap /= 2;
     const tokens = ctx.output(outs.tokens);
     const logprobs = ctx.output(outs.logprobs);
-    const pass2: Binding[] = [bind(1, keys), bind(2, rowopts), bind(3, cand), bind(6, ctx.buffer(tokens)), bind(7, ctx.buffer(logprobs))];
+    const pass2: Binding[] = [bind(1, keys), bind(2, rowopts), bind(3, cand), bind(4, mass), bind(6, ctx.buffer(tokens)), bind(7, ctx.buffer(logprobs))];
     const res: Record<string, Tensor> = { tokens, logprobs };
     if (o.topLogprobs > 0) {
       res.topIds = ctx.output(outs.topIds);
@@ -146,6 +162,7 @@ export const sampleLauncher: Launcher = {
     ctx.rt.releaseBuffer(rowopts);
     ctx.rt.releaseBuffer(keys);
     ctx.rt.releaseBuffer(cand);
+    ctx.rt.releaseBuffer(mass);
     return res;
   },
 };

@@ -1,0 +1,2 @@
+# device call A (run S7, H100), main at 3fa… (split-K "fewer than 132 tiles" rule, before the per-64-dispatch submissions)
+source .gpu/prelude.sh && tar -xzf .gpu/node_modules.tgz && CONF_S=150 CONF_ARGS="--op gemm,fused_lora_forward,fused_lora_backward,sample" FUZZ_S=0 HOST=0 BENCH_T=200 BENCHES="--model llama-1b --profile --batch 1 --steps 16 --train-steps 1;--variants --op fused_lora_forward,fused_lora_backward --dtype f16;--op sample --dtype f16 --shape topK=50;--op sample --dtype f16 --shape topK=0" bash bench/device-final.sh

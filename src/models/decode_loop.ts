@@ -1,0 +1,122 @@
+import type { HostArray } from '../dtype.js';
+import { OptionsError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import type { GenerateSettings } from './generate.js';
+import type { LlamaModel } from './llama.js';
+
+/** Host-side timings of a decode loop (the model bench reads them). */
+export interface DecodeLoopStats {
+  /** Per decode step after the prefill: host ms spent recording and submitting it. */
+  recordMs: number[];
+}
+
+/**
+ * PMETAL_DECODE_LOOP_VARIANT=pipelined|pipelined2|serial, read at each loop's start; all give
+ * the same tokens, kept so one bench run on a GPU (`bench --model --decode-loop`) can time them:
+ * - `pipelined` (default): step n+1 is submitted before step n's ids are awaited. The GPU
+ *   idles only when the read-back latency plus one step's recording exceed a step's GPU time.
+ * - `pipelined2`: two steps ahead (n+1 and n+2 submitted before n is awaited): hides a
+ *   read-back latency of up to about one more step's GPU time; the stop check lags two steps.
+ * - `serial`: step n's ids are awaited before step n+1 is recorded (the GPU idles through
+ *   each read-back and recording, as the loop did before pipelining).
+ */
+export const DECODE_LOOP_VARIANTS = ['pipelined', 'pipelined2', 'serial'] as const;
+export type DecodeLoopVariant = (typeof DECODE_LOOP_VARIANTS)[number];
+
+export function decodeLoopVariant(v = process.env.PMETAL_DECODE_LOOP_VARIANT): DecodeLoopVariant {
+  if (v === undefined || v === '') return 'pipelined';
+  if (!(DECODE_LOOP_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[generate] PMETAL_DECODE_LOOP_VARIANT: expected one of ${DECODE_LOOP_VARIANTS.join(', ')}, got '${v}'`);
+  return v as DecodeLoopVariant;
+}
+
+/** One step's sampled ids: on the backend (the next step's input) and on their way to the host. */
+interface Drawn {
+  tokens: Tensor;
+  ids: Promise<HostArray>;
+}
+
+/**
+ * The generation loop, pipelined: the ids `sample` draws at step n stay on the backend and
+ * feed step n+1's embedding (LlamaModel.decodeLogits), and step n+1 is recorded and
+ * submitted before the host awaits step n's ids. The GPU then runs step n+1 while the host
+ * reads step n back, checks it for EOS and yields it; the host round trip no longer idles
+ * the GPU. Positions and cache lengths need no ids: every step adds one token per sequence.
+ *
+ * The stop check lags one step (two with `pipelined2`): when every sequence has stopped at
+ * step n (or the consumer returns early), step n+1 was already computed, and is awaited and
+ * discarded. It stays
+ * within the cache's capacity (no step past maxNewTokens is recorded) and the yielded
+ * tokens are those of the unpipelined loop: a stopped sequence's row is computed and
+ * ignored as before (it is fed its own draws instead of 0, which only its row sees —
+ * every op of a step is row-independent).
+ */
+export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly number[])[], o: GenerateSettings, stats?: DecodeLoopStats): AsyncGenerator<number[]> {
+  const variant = decodeLoopVariant();
+  const serial = variant === 'serial';
+  // Steps recorded beyond the one awaited (serial: one, recorded after the await).
+  const ahead = variant === 'pipelined2' ? 2 : 1;
+  const b = model.backend;
+  const B = prompts.length;
+  const eos = new Set(o.eosTokenIds ?? model.config.eosTokenIds);
+  const longest = Math.max(...prompts.map((q) => q?.length ?? 0));
+  const cache = model.createCache(B, longest + o.maxNewTokens);
+  const row = <T>(v: T) => new Array<T>(B).fill(v);
+  const seeds = b.tensor(new Uint32Array(Array.from({ length: B }, (_, i) => [o.seed, i]).flat()), [B, 2], 'u32');
+  const params = {
+    temperature: b.tensor(new Float32Array(row(o.temperature)), [B], 'f32'),
+    topK: b.tensor(new Int32Array(row(o.topK)), [B], 'i32'),
+    topP: b.tensor(new Float32Array(row(o.topP)), [B], 'f32'),
+    minP: b.tensor(new Float32Array(row(o.minP)), [B], 'f32'),
+  };
+  // Samples step `step`'s tokens from `logits` (consumed) and starts reading them back: the
+  // read submits the open batch and maps after it, so it waits for nothing recorded later.
+  const draw = (step: number, logits: Tensor): Drawn => {
+    const offsets = b.tensor(new Uint32Array(B).fill(step), [B], 'u32');
+    let s: ReturnType<typeof b.sample>;
+    try {
+      s = b.sample({ logits, seeds, offsets, ...params });
+    } finally {
+      offsets.dispose();
+      logits.dispose();
+    }
+    s.logprobs.dispose();
+    const ids = b.read(s.tokens);
+    // Awaited a step later (or discarded): never an unhandled rejection in between.
+    ids.catch(() => undefined);
+    return { tokens: s.tokens, ids };
+  };
+  // Steps recorded and not yet consumed, oldest first; queue[0] is the step the loop awaits.
+  const queue: Drawn[] = [];
+  try {
+    queue.push(draw(0, model.prefillLogits(prompts, cache)));
+    const done = row(false);
+    for (let step = 0; ; step++) {
+      if (serial) await queue[0].ids;
+      // Keep `ahead` steps past this one recorded (none past maxNewTokens), each fed the ids of the one before.
+      for (let n = step + queue.length; n < o.maxNewTokens && n <= step + ahead; n++) {
+        const t0 = performance.now();
+        queue.push(draw(n, model.decodeLogits(queue[queue.length - 1].tokens, cache)));
+        stats?.recordMs.push(performance.now() - t0);
+      }
+      const drawn = Array.from((await queue[0].ids) as Int32Array);
+      queue.shift()!.tokens.dispose();
+      const out = drawn.map((t, i) => (done[i] ? -1 : t));
+      out.forEach((t, i) => {
+        // −1: every logit was −∞ or NaN; nothing sensible can follow.
+        if (t < 0 || eos.has(t)) done[i] = true;
+      });
+      yield out;
+      if (step + 1 >= o.maxNewTokens || done.every(Boolean)) return;
+    }
+  } finally {
+    // Steps recorded past the stop are discarded: their work is waited for (nothing of the
+    // loop outlives it) and an error one raised is dropped with it (no token of it is seen).
+    for (const d of queue) {
+      await d.ids.catch(() => undefined);
+      d.tokens.dispose();
+    }
+    cache.dispose();
+    seeds.dispose();
+    Object.values(params).forEach((t) => t.dispose());
+  }
+}
