@@ -29,6 +29,13 @@ const SPLIT_K: Variant[] = [
   { name: 'default (split-K)', env: {} },
   { name: 'no split-K (PMETAL_GEMM_TUNE=splitK=0)', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
 ];
+// fused_norm_lora's products on the subgroup-matrix tier follow gemm's switches (its
+// normalised ones on gemm_sgmat_vec with NORM_A / NORM_B, the T×r and r×K ones split over K).
+const NORM_LORA: Variant[] = [
+  ...SPLIT_K,
+  { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
+  { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
+];
 export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   // Split counts and keys in flight of decode_stream.wgsl (src/backend/webgpu/launchers/decode_plan.ts).
   decode_attention: [
@@ -74,6 +81,8 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   fused_lora_forward: SPLIT_K,
   fused_lora_backward: SPLIT_K,
   fused_mlp_backward: SPLIT_K,
+  fused_norm_lora: NORM_LORA,
+  fused_norm_lora_backward: NORM_LORA,
   // Decode (M ≤ 16): qgemv_rows (default) against the column kernel qgemv.
   quantized_gemm: [
     { name: 'default', env: {} },

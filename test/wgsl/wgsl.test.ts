@@ -89,7 +89,10 @@ const PINNED: Record<string, Record<string, number>> = {
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
   'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
   // bf16 operands only (gemm_bf16.ts), read as 16-byte words by the kernel itself.
-  'gemm/gemm_sgmat_bf16.wgsl': { A_DT: 2 },
+  'gemm/gemm_sgmat_bf16.wgsl': { A_DT: 2, NORM_A: 0, NORM_B: 0 },
+  // The ceiling probe stages gemm_sgmat_vec's fetch/stash pieces without their norm switches
+  // (fused_norm_lora's, whose bindings and registers only gemm_sgmat_vec.wgsl declares).
+  'bench/sgmat_ceiling.wgsl': { NORM_A: 0, NORM_B: 0 },
   // quantized_gemm's subgroup-matrix tier takes f16 x only (qgemmTiers) and stages its raw words.
   'quant/qgemm_sgmat.wgsl': { X_DT: 1, WVEC: 0 },
   // decode.wgsl's WVEC (16-byte MLX words, no decode8) is qgemv_rows.wgsl's alone.

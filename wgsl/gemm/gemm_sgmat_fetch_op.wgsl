@@ -2,7 +2,9 @@
 // per invocation, V words per staged row. ROWS_K: the staged rows run along K (a with
 // TRANS_A, b without TRANS_B), else along the operand's outer dimension, whose tile origin
 // is O0 (m0 or n0) and extent EXT (p.m or p.n). BASE: the batch's first word. K runs to
-// k_end (gemm_common.wgsl's K_RANGE); p.k stays the leading dimension.
+// k_end (gemm_common.wgsl's K_RANGE); p.k stays the leading dimension. NRM: the operand is
+// normalised (gemm_sgmat_norm.wgsl): its row's rs, the 8 halves of g at its column and the
+// keep bits go to registers NR, NG, NK. Either way (gr, gc) is the stored row and column.
 for (var i = 0u; i < PER; i = i + 1u) {
   let t = lid + i * WGT;
   let r = t / V;
@@ -23,4 +25,15 @@ for (var i = 0u; i < PER; i = i + 1u) {
     v = SRC[BASE + gr * ldv + gc / 8u];
   }
   REG[i] = v;
+#if NRM
+  var nr = 0.0;
+  var ng = vec4<u32>();
+  if (ok) {
+    nr = rs[np.rs_base + gr];
+    ng = gm[np.g_base / 8u + gc / 8u];
+  }
+  NR[i] = nr;
+  NG[i] = ng;
+  NK[i] = norm_keep8(gr * (ldv * 8u) + gc);
+#endif
 }

@@ -24,7 +24,10 @@
 // or with one code path per subgroup, ran at half the speed).
 // The epilogue: one 16×16 result at a time through f32 staging (gemm_sgmat_out).
 // SPLIT_K: workgroup z sums only its K chunk into y's batch z (f32 partials; see gemm_common).
-// Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, SHALLOW_K, DBUF, SPLIT_K (A_DT is f16).
+// NORM_A / NORM_B: that operand is RMS-normalised (and dropout-masked) between fetch and
+// stash, rounded to f16 for the matrix units (gemm_sgmat_norm.wgsl; fused_norm_lora).
+// Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, SHALLOW_K, DBUF, SPLIT_K, NORM_A,
+// NORM_B (A_DT is f16).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -90,6 +93,9 @@ var<workgroup> Bs: array<f16, NBUF * B_SZ>;
 var<private> ra: array<vec4<u32>, A_PER>;
 var<private> rb: array<vec4<u32>, B_PER>;
 var<workgroup> stage: array<f32, 8u * 256u>;
+#if NORM_A || NORM_B
+#include "gemm/gemm_sgmat_norm.wgsl"
+#endif
 
 #include "gemm/gemm_sgmat_flush.wgsl" (FRU=16u, STG=256u, RUNS=4u, ITEMS=64u)
 

@@ -18,6 +18,11 @@ export const NORM_LORA_DEFS: NormLoraDef[] = [
   { lead: [9], k: 65, n: 31, r: 16, alpha: 32, dropout: 0.5, seed: 7, bias: true, quick: true },
   { lead: [70], k: 72, n: 66, r: 32, dropout: 0.1, seed: 11, accumulate: true, quick: true },
   { lead: [4], k: 300, n: 3, r: 256, alpha: 16, quick: true },
+  // Aligned (K, N, r multiples of 8) with a long reduction over few output tiles: on the
+  // subgroup-matrix tier the normalised products split K (the forward's xa and y over K =
+  // 512; the backward's dA over T = 512, dAIn through the split's reduce).
+  { lead: [24], k: 512, n: 48, r: 16, dropout: 0.1, seed: 9, bias: true, quick: true },
+  { lead: [512], k: 64, n: 16, r: 8, dropout: 0.2, seed: 13, accumulate: true, quick: true },
   { lead: [64], k: 1024, n: 1000, r: 64, alpha: 128, dropout: 0.1, seed: 5 },
   { lead: [2, 64], k: 515, n: 2049, r: 16, bias: true, accumulate: true, eps: 1e-5 },
   { lead: [33], k: 4096, n: 64, r: 128, dropout: 0.05, seed: 1 },

@@ -37,16 +37,25 @@ export function normLoraForwardRef(i: NormLoraInputs, o: NormLoraOpts) {
 
 /**
  * The error of the normalised operand as the gemm kernels see it: n' = ((x·r')·γ) in f32
- * (two roundings), staged as the dtype on metal (one more, u_d, with a flushed or subnormal
- * result off by at most the dtype's smallest normal), r' = rstd with relative error ρ:
- *   |n' − n| ≤ ((1 + ρ)(1 + u)²(1 + u_d) − 1)·|n| + minNormal(dtype).
+ * (two roundings), then staged in the dtype for 16-bit x (one more rounding, u_n), r' =
+ * rstd with relative error ρ:
+ *   |n' − n| ≤ ((1 + ρ)(1 + u)²(1 + u_n) − 1)·|n| + minNormal(dtype)
+ * (a flushed or subnormal result is off by at most the dtype's smallest normal). Every
+ * term of every product that reads n' then carries it: Σ_k |n_k|·|W_jk|·(rel) + abs·Σ|W_jk|
+ * (loraForwardErrors' xErr), as flash attention's bound counts P's f16 rounding.
+ * The rounding to the dtype: metal stages n as the dtype (round to nearest, u_d); webgpu's
+ * subgroup-matrix tier rounds n to f16 for the matrix units with WGSL's f32 → f16
+ * conversion, which may give either neighbour (faithful: under one ulp, 2·u_d relative), so
+ * u_n = 2·u_d for f16. The harness holds one bound per op and dtype (no per-tier bounds),
+ * so the f16 bound covers that tier on every tier; the SIMT tiers keep n in f32 and stay
+ * well inside it. bf16 has no matrix-unit tier: u_n = u_d (metal's staging).
  * ρ = (K/2 + 10)·u when r' is computed (rms_norm's bound for rstd: Σx² is γ_K, halved by
  * the square root, then the mean, +eps and inverseSqrt), 0 when it is the saved input.
  */
 export function normOperandError(dtype: FloatDType, k: number, rstdComputed: boolean): OperandError {
   const rho = rstdComputed ? (k / 2 + 10) * U32 : 0;
-  const ud = dtype === 'f32' ? 0 : unitRoundoff(dtype);
-  return { rel: (1 + rho) * (1 + U32) ** 2 * (1 + ud) - 1, abs: minNormal(dtype) };
+  const un = dtype === 'f32' ? 0 : dtype === 'f16' ? 2 * unitRoundoff(dtype) : unitRoundoff(dtype);
+  return { rel: (1 + rho) * (1 + U32) ** 2 * (1 + un) - 1, abs: minNormal(dtype) };
 }
 
 /** Bounds before the rounding to each output's dtype: fused_lora_forward's, with n's error carried through; rstd's as rms_norm's. */

@@ -30,10 +30,21 @@ function rstdPass(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, eps: number, 
   }
 }
 
-/** A product of the LoRA path through the gemm launcher (portable: these are the rank-r products). */
-function gemm(ctx: LaunchContext, inputs: { a: Tensor; b: Tensor; c?: Tensor; bias?: Tensor }, o: GemmOptions, dtype: DType, shape: number[]): Tensor {
+/**
+ * The op's tiers: 'subgroup-matrix' for f16 x where gemm has it (an adapter with subgroup
+ * matrices: gemmLauncher.tiers), then the reduction tiers (the row passes' subgroup sums).
+ */
+const normLoraTiers: Launcher['tiers'] = (d, f, adapter) => (d === 'f16' && gemmLauncher.tiers(d, f, adapter).includes('subgroup-matrix') ? ['subgroup-matrix', ...reductionTiers(f)] : reductionTiers(f));
+
+/** The tier of the row passes (rstd, rms_norm_backward): the subgroup-matrix tier has subgroups. */
+const rowTier = (tier: WebGpuTier): WebGpuTier => (tier === 'subgroup-matrix' ? 'subgroups' : tier);
+/** The tier of the products through the gemm launcher: its subgroup-matrix tier, else its portable one. */
+const gemmTier = (tier: WebGpuTier): WebGpuTier => (tier === 'subgroup-matrix' ? tier : 'portable');
+
+/** A product of the LoRA path through the gemm launcher. */
+function gemm(ctx: LaunchContext, tier: WebGpuTier, inputs: { a: Tensor; b: Tensor; c?: Tensor; bias?: Tensor }, o: GemmOptions, dtype: DType, shape: number[]): Tensor {
   const given = Object.fromEntries(Object.entries(inputs).filter(([, v]) => v !== undefined)) as Record<string, Tensor>;
-  return gemmLauncher.launch(ctx, 'portable', given, gemmOptions.parse({ ...o, outDtype: dtype }), { y: { dtype, shape } }).y;
+  return gemmLauncher.launch(ctx, gemmTier(tier), given, gemmOptions.parse({ ...o, outDtype: dtype }), { y: { dtype, shape } }).y;
 }
 
 const normOf = (which: 'a' | 'b', rs: Tensor, g: Tensor, o: LoraOpts, drop: boolean): NormOperand => ({
@@ -46,12 +57,14 @@ const normOf = (which: 'a' | 'b', rs: Tensor, g: Tensor, o: LoraOpts, drop: bool
 
 /**
  * rstd per row (one row pass), then fused_lora_forward's three products with x read
- * normalised by the two that take it (gemm_tiled with NORM_A: (x·rstd)·γ formed in the
- * tile fetch, the dropout mask applied there for xa): xa = drop(n)·Aᵀ/(1−p) in f32, t =
- * s·xa'·Bᵀ (xa' = xa in the dtype), y = n·Wᵀ + t + bias. n never goes to memory.
+ * normalised by the two that take it (NORM_A: (x·rstd)·γ formed between the fetch and the
+ * workgroup stash, the dropout mask applied there for xa; gemm_tiled keeps n in f32, the
+ * subgroup-matrix tier's gemm_sgmat_vec rounds it to f16 for the matrix units): xa =
+ * drop(n)·Aᵀ/(1−p) in f32, t = s·xa'·Bᵀ (xa' = xa in the dtype), y = n·Wᵀ + t + bias. n
+ * never goes to memory.
  */
 export const fusedNormLoraLauncher: Launcher = {
-  tiers: (_d, f) => reductionTiers(f),
+  tiers: normLoraTiers,
   launch(ctx, tier, i, opts, outs) {
     const o = opts as NormLoraOpts;
     const { k, t, r, n } = loraDims(i.x, i.loraA, i.weight);
@@ -59,11 +72,11 @@ export const fusedNormLoraLauncher: Launcher = {
     const rstd = ctx.output(outs.rstd);
     if (t === 0) return { y: ctx.output(outs.y), rstd, xa: ctx.output(outs.xa) };
     const x2 = viewAs(i.x, [t, k]);
-    rstdPass(ctx, tier, x2, o.eps, rstd, t, k);
-    const xa = normGemm(ctx, { a: x2, b: i.loraA }, { transA: false, transB: true, alpha: 1 / (1 - o.dropout), beta: 0 }, normOf('a', rstd, i.gamma, o, true), 'f32', [t, r]);
+    rstdPass(ctx, rowTier(tier), x2, o.eps, rstd, t, k);
+    const xa = normGemm(ctx, tier, { a: x2, b: i.loraA }, { transA: false, transB: true, alpha: 1 / (1 - o.dropout), beta: 0 }, normOf('a', rstd, i.gamma, o, true), 'f32', [t, r]);
     const xad = dt === 'f32' ? xa : loraElementwise(ctx, xa, dt, true, o);
-    const tt = gemm(ctx, { a: xad, b: i.loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, n]);
-    const y = normGemm(ctx, { a: x2, b: i.weight, c: tt, bias: i.bias }, { transA: false, transB: true, alpha: 1, beta: 1 }, normOf('a', rstd, i.gamma, o, false), dt, [t, n]);
+    const tt = gemm(ctx, tier, { a: xad, b: i.loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, n]);
+    const y = normGemm(ctx, tier, { a: x2, b: i.weight, c: tt, bias: i.bias }, { transA: false, transB: true, alpha: 1, beta: 1 }, normOf('a', rstd, i.gamma, o, false), dt, [t, n]);
     if (xad !== xa) xad.dispose();
     tt.dispose();
     return { y: reshapeOwned(y, outs.y.shape), rstd, xa: reshapeOwned(xa, outs.xa.shape) };
@@ -71,12 +84,13 @@ export const fusedNormLoraLauncher: Launcher = {
 };
 
 /**
- * fused_lora_backward's five products on n — dA reads x normalised (gemm_tiled with NORM_B,
- * masked) — giving dn = dy·W + mask(s/(1−p)·(dy·B)·A) in the dtype, then rms_norm_backward
- * on dn with the saved rstd: dx and dγ.
+ * fused_lora_backward's five products on n — dA reads x normalised (NORM_B, masked; on the
+ * subgroup-matrix tier gemm_sgmat_vec, the other four through gemm's subgroup-matrix tier)
+ * — giving dn = dy·W + mask(s/(1−p)·(dy·B)·A) in the dtype, then rms_norm_backward on dn
+ * with the saved rstd: dx and dγ.
  */
 export const fusedNormLoraBackwardLauncher: Launcher = {
-  tiers: (_d, f) => reductionTiers(f),
+  tiers: normLoraTiers,
   launch(ctx, tier, i, opts, outs) {
     const o = opts as LoraOpts;
     const { k, t, r, n } = loraDims(i.x, i.loraA, i.weight);
@@ -97,13 +111,13 @@ export const fusedNormLoraBackwardLauncher: Launcher = {
     const xa2 = viewAs(i.xa, [t, r]);
     const rs = viewAs(i.rstd, [t]);
     const xad = dt === 'f32' ? xa2 : loraElementwise(ctx, xa2, dt, true, o);
-    const dB = gemm(ctx, { a: dy2, b: xad, c: i.dBIn }, { transA: true, alpha: s, beta: acc }, 'f32', [n, r]);
-    const g = gemm(ctx, { a: dy2, b: i.loraB }, {}, dt, [t, r]);
-    const dA = normGemm(ctx, { a: g, b: x2, c: i.dAIn }, { transA: true, transB: false, alpha: sInv, beta: acc }, normOf('b', rs, i.gamma, o, true), 'f32', [r, k]);
-    const h = gemm(ctx, { a: g, b: i.loraA }, { alpha: sInv }, dt, [t, k]);
+    const dB = gemm(ctx, tier, { a: dy2, b: xad, c: i.dBIn }, { transA: true, alpha: s, beta: acc }, 'f32', [n, r]);
+    const g = gemm(ctx, tier, { a: dy2, b: i.loraB }, {}, dt, [t, r]);
+    const dA = normGemm(ctx, tier, { a: g, b: x2, c: i.dAIn }, { transA: true, transB: false, alpha: sInv, beta: acc }, normOf('b', rs, i.gamma, o, true), 'f32', [r, k]);
+    const h = gemm(ctx, tier, { a: g, b: i.loraA }, { alpha: sInv }, dt, [t, k]);
     const hm = o.dropout > 0 ? loraElementwise(ctx, h, dt, false, o) : h;
-    const dn = gemm(ctx, { a: dy2, b: i.weight, c: hm }, { beta: 1 }, dt, [t, k]);
-    const nb = rmsNormBackwardLauncher.launch(ctx, tier, { dy: dn, x: x2, weight: i.gamma, rstd: rs }, { eps: 1e-6 }, { dx: { dtype: dt, shape: [t, k] }, dw: outs.dGamma });
+    const dn = gemm(ctx, tier, { a: dy2, b: i.weight, c: hm }, { beta: 1 }, dt, [t, k]);
+    const nb = rmsNormBackwardLauncher.launch(ctx, rowTier(tier), { dy: dn, x: x2, weight: i.gamma, rstd: rs }, { eps: 1e-6 }, { dx: { dtype: dt, shape: [t, k] }, dw: outs.dGamma });
     if (xad !== xa2) xad.dispose();
     if (hm !== h) hm.dispose();
     g.dispose();

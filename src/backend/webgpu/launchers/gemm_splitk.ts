@@ -80,39 +80,50 @@ export function launchSplitK(call: GemmCall, t: { a: Tensor; b: Tensor; c?: Tens
   try {
     const pw = { b: { binding: 4, buffer: part, offset: 0, size: plan.splits * m * n * 4 }, base: 0 };
     recordGemm(partCall, m, n, k, { a: aw, b: bw, y: pw }, plan.splits, 0, 0, plan.chunk);
-    const yw = windowOf(ctx, t.y, 4, 0, m * n);
-    const cw = t.c ? windowOf(ctx, t.c, 2, 0, m * n) : undefined;
-    const biasw = t.bias ? windowOf(ctx, t.bias, 3, 0, n) : undefined;
-    const runs = Math.ceil((m * n) / 4 / 256);
-    const gx = Math.min(runs, ctx.limits.maxComputeWorkgroupsPerDimension);
-    const bindings = [{ binding: 0, buffer: part, offset: 0, size: plan.splits * m * n * 4 }, yw.b];
-    if (cw) bindings.push(cw.b);
-    if (biasw) bindings.push(biasw.b);
-    rt.dispatch({
-      pipeline: { shader: 'gemm/gemm_splitk_reduce.wgsl', defines: { Y_DT: dtCode(call.variant.yDtype), HAS_C: !!cw, HAS_BIAS: !!biasw } },
-      bindings,
-      params: {
-        binding: 5,
-        data: packParams(GEMM_PARAMS, {
-          m,
-          n,
-          k: plan.splits,
-          a_base: 0,
-          b_base: 0,
-          c_base: cw?.base ?? 0,
-          bias_base: biasw?.base ?? 0,
-          y_base: yw.base,
-          a_bstride: 0,
-          b_bstride: 0,
-          alpha: call.alpha,
-          beta: call.beta,
-          k_chunk: plan.chunk,
-        }),
-      },
-      workgroups: [gx, Math.ceil(runs / gx), 1],
-    });
+    recordSplitKReduce(call, part, plan, t, m, n);
   } finally {
     rt.releaseBuffer(part);
   }
   return true;
+}
+
+/**
+ * The split's second pass: gemm_splitk_reduce.wgsl adds the `plan.splits` f32 partials of
+ * `part` ([S, M, N]) in order and applies the call's epilogue (alpha, beta·c, bias, the
+ * rounding to y's dtype) into y (exported for norm_gemm.ts's split).
+ */
+export function recordSplitKReduce(call: GemmCall, part: GPUBuffer, plan: { chunk: number; splits: number }, t: { c?: Tensor; bias?: Tensor; y: Tensor }, m: number, n: number): void {
+  const { ctx } = call;
+  const rt = ctx.rt;
+  const yw = windowOf(ctx, t.y, 4, 0, m * n);
+  const cw = t.c ? windowOf(ctx, t.c, 2, 0, m * n) : undefined;
+  const biasw = t.bias ? windowOf(ctx, t.bias, 3, 0, n) : undefined;
+  const runs = Math.ceil((m * n) / 4 / 256);
+  const gx = Math.min(runs, ctx.limits.maxComputeWorkgroupsPerDimension);
+  const bindings = [{ binding: 0, buffer: part, offset: 0, size: plan.splits * m * n * 4 }, yw.b];
+  if (cw) bindings.push(cw.b);
+  if (biasw) bindings.push(biasw.b);
+  rt.dispatch({
+    pipeline: { shader: 'gemm/gemm_splitk_reduce.wgsl', defines: { Y_DT: dtCode(call.variant.yDtype), HAS_C: !!cw, HAS_BIAS: !!biasw } },
+    bindings,
+    params: {
+      binding: 5,
+      data: packParams(GEMM_PARAMS, {
+        m,
+        n,
+        k: plan.splits,
+        a_base: 0,
+        b_base: 0,
+        c_base: cw?.base ?? 0,
+        bias_base: biasw?.base ?? 0,
+        y_base: yw.base,
+        a_bstride: 0,
+        b_bstride: 0,
+        alpha: call.alpha,
+        beta: call.beta,
+        k_chunk: plan.chunk,
+      }),
+    },
+    workgroups: [gx, Math.ceil(runs / gx), 1],
+  });
 }

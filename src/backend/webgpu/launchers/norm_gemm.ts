@@ -3,9 +3,12 @@ import { LimitError } from '../../../errors.js';
 import { gemmDims } from '../../../ops/gemm/dims.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
-import { windowLimit, windowOf, type LaunchContext } from '../launch.js';
+import { windowLimit, windowOf, type LaunchContext, type WebGpuTier } from '../launch.js';
+import type { PipelineSpec } from '../pipelines.js';
+import type { Binding } from '../runtime.js';
 import { tuning } from '../tuning.js';
-import { GEMM_PARAMS, TILED_CONFIGS, gemmPipeline, tiledConfig, vecAligned } from './gemm.js';
+import { GEMM_PARAMS, SGMAT_VEC_TILES, TILED_CONFIGS, gemmPipeline, sgmatChoice, sgmatVecWorkgroupBytes, tiledConfig, vecAligned, type GemmCall, type GemmVariant } from './gemm.js';
+import { recordSplitKReduce, splitKPlan } from './gemm_splitk.js';
 
 /** NormParams in gemm/gemm_norm.wgsl (a storage buffer, bound at 8). */
 export const NORM_PARAMS = defineParams([
@@ -25,14 +28,31 @@ export interface NormOperand {
   seedMix: number;
 }
 
+/** The aligned subgroup-matrix kernel with the norm switch, when this problem can take it (else the tiled path runs). */
+function sgmatNormKernel(ctx: LaunchContext, aDtype: DType, v: GemmVariant, m: number, n: number, k: number, bases: { a: number; b: number; g: number }): { pipeline: PipelineSpec; bm: number; bn: number } | undefined {
+  const tune = tuning().gemm;
+  const choice = sgmatChoice(ctx.adapter);
+  // gemm_sgmat_vec's own conditions (gemm.ts pickKernel), plus γ read as 16-byte words.
+  if (aDtype !== 'f16' || choice.kernel !== 'f16-16' || choice.subgroupSize !== 32 || !tune.sgmatVec) return undefined;
+  if (!vecAligned(8, m, n, k, v.transA, v.transB, bases.a, bases.b) || bases.g % 8 !== 0) return undefined;
+  const { dbuf, wideN, shallowK } = tune;
+  if (sgmatVecWorkgroupBytes(wideN, v.transA, v.transB, dbuf, shallowK) > ctx.limits.maxComputeWorkgroupStorageSize) return undefined;
+  const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
+  return { pipeline: gemmPipeline('subgroup-matrix', aDtype, v, { kernel: 'sgmat_vec', wideN, shallowK, dbuf }), bm: t.BM, bn: t.BN };
+}
+
 /**
- * y = alpha·op(a)·op(b) (+ beta·c + bias) with one operand normalised as gemm_tiled fetches
- * it (NORM_A / NORM_B): one dispatch, no batch, every operand within one binding (the
- * normalised operand's row and column index the mask, so it is never split; a LimitError
- * names the limit otherwise).
+ * y = alpha·op(a)·op(b) (+ beta·c + bias) with one operand normalised as the kernel fetches
+ * it (NORM_A / NORM_B), every operand within one binding (the normalised operand's row and
+ * column index the mask, so it is never split; a LimitError names the limit otherwise).
+ * On the subgroup-matrix tier, f16 operands whose rows are whole 16-byte words (and γ too)
+ * run gemm_sgmat_vec, n rounded to f16 for the matrix units; few output tiles over a long K
+ * split K as gemm does (gemm_splitk.ts: f32 partials, then the reduce applies the epilogue).
+ * Everything else runs gemm_tiled, n kept in f32: one dispatch.
  */
 export function normGemm(
   ctx: LaunchContext,
+  tier: WebGpuTier,
   inputs: { a: Tensor; b: Tensor; c?: Tensor; bias?: Tensor },
   o: { transA: boolean; transB: boolean; alpha: number; beta: number },
   norm: NormOperand,
@@ -54,26 +74,43 @@ export function normGemm(
   const g = windowOf(ctx, norm.g, 7, 0, norm.g.size);
   const params = ctx.output({ dtype: 'u32', shape: [4] });
   ctx.rt.upload(ctx.buffer(params), new Uint32Array(packParams(NORM_PARAMS, { rs_base: rs.base, g_base: g.base, thr: norm.thr, seed_mix: norm.seedMix })));
-  const config = tiledConfig(m, n);
-  const vec = tuning().gemm.tiledVec && vecAligned(4, m, n, k, o.transA, o.transB, w.a.base, w.b.base);
-  const base = gemmPipeline('portable', a.dtype, { yDtype, transA: o.transA, transB: o.transB, hasC: !!c, hasBias: !!bias }, { config, vec });
-  const pipeline = { ...base, defines: { ...base.defines, NORM_A: norm.which === 'a', NORM_B: norm.which === 'b' } };
-  const gx = Math.ceil(n / TILED_CONFIGS[config].BN);
-  const gy = Math.ceil(m / TILED_CONFIGS[config].BM);
-  const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
-  if (gx > maxGroups || gy > maxGroups) throw new LimitError(`[${ctx.rt.op ?? 'gemm'}] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups}) of this device`);
-  const bindings = [w.a.b, w.b.b, w.y.b, rs.b, g.b, { binding: 8, buffer: ctx.buffer(params), offset: 0, size: 16 }];
-  if (w.c) bindings.push(w.c.b);
-  if (w.bias) bindings.push(w.bias.b);
-  ctx.rt.dispatch({
-    pipeline,
-    bindings,
-    params: {
-      binding: 5,
-      data: packParams(GEMM_PARAMS, { m, n, k, a_base: w.a.base, b_base: w.b.base, c_base: w.c?.base ?? 0, bias_base: w.bias?.base ?? 0, y_base: w.y.base, a_bstride: 0, b_bstride: 0, alpha: o.alpha, beta: o.beta, k_chunk: 0 }),
-    },
-    workgroups: [gx, gy, 1],
-  });
+  const normBindings: Binding[] = [rs.b, g.b, { binding: 8, buffer: ctx.buffer(params), offset: 0, size: 16 }];
+  const normDefines = { NORM_A: norm.which === 'a', NORM_B: norm.which === 'b' };
+  const variant: GemmVariant = { yDtype, transA: o.transA, transB: o.transB, hasC: !!c, hasBias: !!bias };
+  const gemmParams = (alpha: number, beta: number, kChunk: number, yBase: number) =>
+    packParams(GEMM_PARAMS, { m, n, k, a_base: w.a.base, b_base: w.b.base, c_base: w.c?.base ?? 0, bias_base: w.bias?.base ?? 0, y_base: yBase, a_bstride: 0, b_bstride: 0, alpha, beta, k_chunk: kChunk });
+  const dispatch = (pipeline: PipelineSpec, bindings: Binding[], data: ArrayBuffer, bm: number, bn: number, gz: number) => {
+    const gx = Math.ceil(n / bn);
+    const gy = Math.ceil(m / bm);
+    const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
+    if (gx > maxGroups || gy > maxGroups) throw new LimitError(`[${ctx.rt.op ?? 'gemm'}] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups}) of this device`);
+    ctx.rt.dispatch({ pipeline: { ...pipeline, defines: { ...pipeline.defines, ...normDefines } }, bindings: [...bindings, ...normBindings], params: { binding: 5, data }, workgroups: [gx, gy, gz] });
+  };
+  const sg = tier === 'subgroup-matrix' ? sgmatNormKernel(ctx, a.dtype, variant, m, n, k, { a: w.a.base, b: w.b.base, g: g.base }) : undefined;
+  const plan = sg && tuning().gemm.splitK ? splitKPlan(m, n, k, sg.bm, sg.bn, limit) : undefined;
+  if (sg && plan) {
+    // The partial pass (f32, no epilogue) over the grid's z, then gemm's reduce.
+    const part = ctx.rt.createBuffer(plan.splits * m * n * 4);
+    try {
+      const split = sgmatNormKernel(ctx, a.dtype, { ...variant, yDtype: 'f32', hasC: false, hasBias: false, splitK: true }, m, n, k, { a: w.a.base, b: w.b.base, g: g.base })!;
+      dispatch(split.pipeline, [w.a.b, w.b.b, { binding: 4, buffer: part, offset: 0, size: plan.splits * m * n * 4 }], gemmParams(1, 0, plan.chunk, 0), sg.bm, sg.bn, plan.splits);
+      const call: GemmCall = { ctx, tier, aDtype: a.dtype, variant, alpha: o.alpha, beta: o.beta };
+      recordSplitKReduce(call, part, plan, { c, bias, y }, m, n);
+    } finally {
+      ctx.rt.releaseBuffer(part);
+    }
+  } else {
+    const bindings: Binding[] = [w.a.b, w.b.b, w.y.b];
+    if (w.c) bindings.push(w.c.b);
+    if (w.bias) bindings.push(w.bias.b);
+    if (sg) dispatch(sg.pipeline, bindings, gemmParams(o.alpha, o.beta, 0, w.y.base), sg.bm, sg.bn, 1);
+    else {
+      const config = tiledConfig(m, n);
+      const vec = tuning().gemm.tiledVec && vecAligned(4, m, n, k, o.transA, o.transB, w.a.base, w.b.base);
+      const t = TILED_CONFIGS[config];
+      dispatch(gemmPipeline('portable', a.dtype, variant, { config, vec }), bindings, gemmParams(o.alpha, o.beta, 0, w.y.base), t.BM, t.BN, 1);
+    }
+  }
   params.dispose();
   return y;
 }
