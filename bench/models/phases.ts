@@ -48,6 +48,8 @@ export interface PhaseRecord {
   /** Bytes of GPU storage this phase reached (model weights included): live tensors, and with the pool. */
   peakLiveBytes?: number;
   peakAllocatedBytes?: number;
+  /** webgpu: storage buffers created on the device per timed call (pool misses: each also costs its bind groups). */
+  buffersPerCall?: number;
   /** With --profile: one call's GPU time by op and kernel (profile.ts). */
   profile?: OpProfile[];
   error?: string;
@@ -221,6 +223,7 @@ export async function trainPhase(model: LlamaModel, seq: number, o: PhaseOptions
     const ids = Array.from(randomIds(seq, model.config.vocabSize, 7));
     const batch = [[{ ids }]];
     for (let i = 0; i < o.trainWarmup; i++) await trainer.step(batch);
+    const created0 = webgpu(b)?.rt.buffersCreated;
     const times: number[] = [];
     let loss = NaN;
     for (let i = 0; i < o.trainSteps; i++) {
@@ -229,7 +232,8 @@ export async function trainPhase(model: LlamaModel, seq: number, o: PhaseOptions
       times.push(performance.now() - t0);
     }
     const s = summary(times);
-    const rec: PhaseRecord = { phase: 'train', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, loss, ...(await maybeProfile(b, o, async () => void (await trainer.step(batch)))) };
+    const created = created0 === undefined ? undefined : (webgpu(b)!.rt.buffersCreated - created0) / o.trainSteps;
+    const rec: PhaseRecord = { phase: 'train', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, loss, ...(created !== undefined ? { buffersPerCall: created } : {}), ...(await maybeProfile(b, o, async () => void (await trainer.step(batch)))) };
     if (!Number.isFinite(loss)) rec.error = `the loss is ${loss}`;
     return rec;
   } finally {

@@ -26,8 +26,15 @@ export interface Dispatch {
 }
 
 const STORAGE_USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
-/** Freed buffers kept for reuse, in bytes: enough for a few LLM-sized activations (4 GiB). */
-const POOL_LIMIT_BYTES = 4 * 2 ** 30;
+/**
+ * Freed buffers kept for reuse, in bytes: enough for a few LLM-sized activations (4 GiB), or
+ * PMETAL_POOL_MIB (a workload whose activations exceed the pool — a 1B LoRA step frees ~3.6
+ * GB of them — otherwise destroys and re-creates buffers, and their bind groups, every step).
+ */
+function poolLimitBytes(): number {
+  const mib = Number(typeof process !== 'undefined' ? process.env.PMETAL_POOL_MIB : undefined);
+  return Number.isFinite(mib) && mib >= 0 ? mib * 2 ** 20 : 4 * 2 ** 30;
+}
 const MAX_QUERIES = 4096;
 /** Bind groups a launch tape's dispatch remembers (launch_tape.ts). */
 const RECENT_GROUPS = 4;
@@ -95,6 +102,8 @@ export class Runtime {
   tape?: TapeRecorder;
   /** Dispatches recorded since creation (for tests of batching). */
   dispatchCount = 0;
+  /** Storage buffers created on the device (pool misses), since creation. */
+  buffersCreated = 0;
   /** Dispatches recorded since the last submission (the backend submits between ops past FLUSH_DISPATCHES). */
   pendingDispatches = 0;
   submitCount = 0;
@@ -102,7 +111,7 @@ export class Runtime {
   constructor(
     readonly opened: OpenedDevice,
     /** Bytes of freed buffers kept for reuse (tests lower it). */
-    readonly poolLimit = POOL_LIMIT_BYTES,
+    readonly poolLimit = poolLimitBytes(),
   ) {
     this.device = opened.device;
     this.cache = new PipelineCache(this.device);
@@ -174,6 +183,7 @@ export class Runtime {
       return hit;
     }
     const buf = this.device.createBuffer({ size, usage: STORAGE_USAGE });
+    this.buffersCreated++;
     this.#storage.add(buf);
     this.#sizes.set(buf, size);
     const m = this.#memory;
