@@ -66,7 +66,11 @@ export class LoraAdamW {
       }
     });
     this.#step++;
-    const o = { ...this.options, lr, step: this.#step };
+    // lr and the step count go in as the op's device scalars, so every step has the same
+    // options: the same plan and launch tape (run S7: with them in the options, every tensor's
+    // update was planned and recorded afresh each step).
+    const o = { ...this.options, lr: 0, step: 1 };
+    const scalars = b.tensor(new Float32Array([lr, this.#step]), [2], 'f32');
     const flags: Tensor[] = [];
     try {
       a.layers.forEach((la, l) => {
@@ -74,8 +78,8 @@ export class LoraAdamW {
           const p = la[t];
           const g = grads.layers[l][t as LoraTarget];
           if (!p || !g) continue;
-          const A = this.#update(`${l}.${t}.A`, p.A, g.dA, o, flags);
-          const B = this.#update(`${l}.${t}.B`, p.B, g.dB, o, flags);
+          const A = this.#update(`${l}.${t}.A`, p.A, g.dA, o, scalars, flags);
+          const B = this.#update(`${l}.${t}.B`, p.B, g.dB, o, scalars, flags);
           la[t] = { A, B };
           p.A.dispose();
           p.B.dispose();
@@ -86,17 +90,18 @@ export class LoraAdamW {
       return read.every((f) => f[0] === 0);
     } finally {
       for (const f of flags) f.dispose();
+      scalars.dispose();
     }
   }
 
-  #update(key: string, param: Tensor, grad: Tensor, o: object, flags: Tensor[]): Tensor {
+  #update(key: string, param: Tensor, grad: Tensor, o: object, scalars: Tensor, flags: Tensor[]): Tensor {
     const b = this.backend;
     let s = this.#slots.get(key);
     if (!s) {
       s = { m: b.zeros(param.shape, 'f32'), v: b.zeros(param.shape, 'f32') };
       this.#slots.set(key, s);
     }
-    const r = b.fusedAdamwStep({ params: param, grads: grad, m: s.m, v: s.v, ...(s.master ? { master: s.master } : {}) }, o);
+    const r = b.fusedAdamwStep({ params: param, grads: grad, m: s.m, v: s.v, scalars, ...(s.master ? { master: s.master } : {}) }, o);
     s.m.dispose();
     s.v.dispose();
     s.master?.dispose();

@@ -64,7 +64,9 @@ export interface LoraGrads {
 }
 
 /** The options fused_lora_forward/backward take for these settings (their alpha is scale·r). */
-export const loraOpOptions = (s: LoraSettings, seed: number) => ({ alpha: s.scale * s.r, dropout: s.dropout, seed });
+// Without dropout the mask is all ones and the seed unused: seed 0 keeps the options (and so the
+// op's plan and launch tape) the same from step to step.
+export const loraOpOptions = (s: LoraSettings, seed: number) => ({ alpha: s.scale * s.r, dropout: s.dropout, seed: s.dropout > 0 ? seed : 0 });
 
 export function disposeAdapters(a: LoraAdapters): void {
   for (const l of a.layers) for (const p of Object.values(l)) if (p) (p.A.dispose(), p.B.dispose());
