@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { FLUSH_DISPATCHES, WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { openDevice } from '../../src/backend/webgpu/device.js';
 import { Runtime } from '../../src/backend/webgpu/runtime.js';
 
@@ -63,7 +63,24 @@ describe('webgpu batches', () => {
   });
   afterAll(() => gpu?.dispose());
 
+  it('a run of ops is submitted every FLUSH_DISPATCHES dispatches, between ops', async () => {
+    await gpu.sync();
+    const before = gpu.rt.submitCount;
+    const x = gpu.tensor(new Float32Array(8).fill(1), [1, 8]);
+    const w = gpu.tensor(new Float32Array(8).fill(1), [8]);
+    for (let i = 0; i < 3 * FLUSH_DISPATCHES + 10; i++) for (const t of Object.values(gpu.run('rms_norm', { x, weight: w }, { eps: 0.5 }))) t.dispose();
+    // The uploads and the first 64 dispatches, the next 64, the next 64: three submissions
+    // before the last ten, which wait in the open batch.
+    expect(gpu.rt.submitCount - before).toBe(3);
+    expect(gpu.rt.pendingDispatches).toBe(10);
+    x.dispose();
+    w.dispose();
+    await gpu.sync();
+  });
+
   it('600 dispatches in one batch each read their own Params (several 64 KiB uniform blocks)', async () => {
+    // One batch: the backend's periodic submissions off for this test.
+    gpu.flushDispatches = Infinity;
     const before = gpu.rt.submitCount;
     const outs = [];
     for (let i = 0; i < 600; i++) {
@@ -81,6 +98,7 @@ describe('webgpu batches', () => {
       expect(Math.abs((got[i] as Float32Array)[0] - want), `call ${i}`).toBeLessThan(1e-6);
       for (const t of [o.x, o.w, o.y]) t.dispose();
     }
+    gpu.flushDispatches = FLUSH_DISPATCHES;
   });
 
   it('Params slots and bind groups are reused by repeated calls; 1500 distinct Params over batches re-assign slots correctly', async () => {

@@ -147,7 +147,7 @@ describe('every WGSL kernel compiles with Dawn in every switch combination', () 
 });
 
 describe('launchers bind exactly what each shader uses (wgsl_reflect)', () => {
-  it('every dispatch of a quick conformance run matches its shader', async () => {
+  it('every dispatch of a quick conformance run matches its shader', { timeout: 600_000 }, async () => {
     gpu.rt.trace = [];
     const res = await runConformance({ backends: [new CpuBackend(), gpu], quick: true, dtypes: ['f16'] });
     expect(res.failed).toBe(0);

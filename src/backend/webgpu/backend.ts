@@ -44,6 +44,8 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   launchTapes = typeof process === 'undefined' || process.env.PMETAL_LAUNCH_TAPE !== '0';
   /** Launches recorded, replayed, and recordings spoiled (with the last reason): tests and `bench --host` read them. */
   readonly tapeStats = { recorded: 0, replayed: 0, spoiled: 0, lastSpoil: '' };
+  /** Dispatches after which the next op starts a new submission (execute(); Infinity: only reads and sync submit). */
+  flushDispatches = FLUSH_DISPATCHES;
 
   static async create(options?: WebGpuOptions): Promise<WebGpuBackend> {
     return new WebGpuBackend(new Runtime(await openDevice(options)));
@@ -158,7 +160,7 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
     // in batches as it is recorded, between ops, so the GPU starts on the first while the host
     // records the rest and Dawn translates each batch as it goes. One batch at the end left an
     // H100 idle for most of a LoRA step (456 ms wall against 193 ms of GPU work, run S7).
-    if (this.rt.pendingDispatches >= FLUSH_DISPATCHES) this.rt.flush();
+    if (this.rt.pendingDispatches >= this.flushDispatches) this.rt.flush();
     this.rt.op = op;
     this.#made = [];
     try {
