@@ -230,6 +230,25 @@ function checkGrid(call: GemmCall, m: number, n: number, bm: number, bn: number)
   return [gx, gy];
 }
 
+/** GEMM_PARAMS' values for a problem on these windows (gemm_bf16.ts adds its window fields). */
+export function gemmParamValues(call: GemmCall, m: number, n: number, k: number, w: { a: GemmWindow; b: GemmWindow; c?: GemmWindow; bias?: GemmWindow; y: GemmWindow }, aStride: number, bStride: number, kChunk: number) {
+  return {
+    m,
+    n,
+    k,
+    a_base: w.a.base,
+    b_base: w.b.base,
+    c_base: w.c?.base ?? 0,
+    bias_base: w.bias?.base ?? 0,
+    y_base: w.y.base,
+    a_bstride: aStride,
+    b_bstride: bStride,
+    alpha: call.alpha,
+    beta: call.beta,
+    k_chunk: kChunk,
+  };
+}
+
 /** Records one dispatch of an m×n×k problem over `batches` batches (a and b advance by their strides, y and c by m·n). */
 export function recordGemm(call: GemmCall, m: number, n: number, k: number, w: { a: GemmWindow; b: GemmWindow; c?: GemmWindow; bias?: GemmWindow; y: GemmWindow }, batches: number, aStride: number, bStride: number, kChunk = 0): void {
   // bf16 on the matrix units (not the decode shapes, which the gemv kernels take on every
@@ -251,21 +270,7 @@ export function recordGemm(call: GemmCall, m: number, n: number, k: number, w: {
     bindings,
     params: {
       binding: 5,
-      data: packParams(GEMM_PARAMS, {
-        m,
-        n,
-        k,
-        a_base: w.a.base,
-        b_base: w.b.base,
-        c_base: w.c?.base ?? 0,
-        bias_base: w.bias?.base ?? 0,
-        y_base: w.y.base,
-        a_bstride: aStride,
-        b_bstride: bStride,
-        alpha: call.alpha,
-        beta: call.beta,
-        k_chunk: kChunk,
-      }),
+      data: packParams(GEMM_PARAMS, gemmParamValues(call, m, n, k, w, aStride, bStride, kChunk)),
     },
     workgroups: [gx, gy, batches],
   });

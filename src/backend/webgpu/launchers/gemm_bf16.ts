@@ -3,7 +3,7 @@ import { defineParams, packParams } from '../../params.js';
 import { grid, windowOf, type LaunchContext } from '../launch.js';
 import { dtCode, type PipelineSpec } from '../pipelines.js';
 import { tuning } from '../tuning.js';
-import { sgmatChoice, vecAligned, type GemmCall, type GemmWindow } from './gemm.js';
+import { gemmParamValues, sgmatChoice, vecAligned, type GemmCall, type GemmWindow } from './gemm.js';
 
 /**
  * bf16 gemm on the f16 matrix units (wgsl/gemm/gemm_sgmat_bf16.wgsl after the prepass
@@ -132,19 +132,7 @@ export function recordGemmBf16(
     params: {
       binding: 5,
       data: packParams(GEMM_BF16_PARAMS, {
-        m,
-        n,
-        k,
-        a_base: w.a.base,
-        b_base: w.b.base,
-        c_base: w.c?.base ?? 0,
-        bias_base: w.bias?.base ?? 0,
-        y_base: w.y.base,
-        a_bstride: aStride,
-        b_bstride: bStride,
-        alpha: call.alpha,
-        beta: call.beta,
-        k_chunk: 0,
+        ...gemmParamValues(call, m, n, k, w, aStride, bStride, 0),
         kf,
         ea_bstride: aStride ? m * nwin : 0,
         eb_bstride: bStride ? n * nwin : 0,
