@@ -1,7 +1,7 @@
 import { BYTES, type DType } from '../../../dtype.js';
 import { gemmDims } from '../../../ops/gemm/dims.js';
 import type { Tensor } from '../../../tensor.js';
-import { defineParams, packParams } from '../../params.js';
+import { packParams } from '../../params.js';
 import type { PipelineSpec } from '../pipelines.js';
 import { dtCode } from '../pipelines.js';
 import { rowChunks, windowLimit, windowOf, type AdapterTraits, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
@@ -12,22 +12,9 @@ import { LimitError, TierUnavailableError } from '../../../errors.js';
 import { launchSplit } from './gemm_split.js';
 import { launchSplitK } from './gemm_splitk.js';
 import { bf16MmaWindow, recordGemmBf16 } from './gemm_bf16.js';
+import { GEMM_PARAMS, gemmParamValues } from './gemm_params.js';
 
-export const GEMM_PARAMS = defineParams([
-  ['m', 'u32'],
-  ['n', 'u32'],
-  ['k', 'u32'],
-  ['a_base', 'u32'],
-  ['b_base', 'u32'],
-  ['c_base', 'u32'],
-  ['bias_base', 'u32'],
-  ['y_base', 'u32'],
-  ['a_bstride', 'u32'],
-  ['b_bstride', 'u32'],
-  ['alpha', 'f32'],
-  ['beta', 'f32'],
-  ['k_chunk', 'u32'],
-]);
+export { GEMM_PARAMS, gemmParamValues } from './gemm_params.js';
 
 /**
  * Tile shapes (mirrored by the constants in the .wgsl files; the pipeline key names the
@@ -228,25 +215,6 @@ function checkGrid(call: GemmCall, m: number, n: number, bm: number, bn: number)
   const maxGroups = call.ctx.limits.maxComputeWorkgroupsPerDimension;
   if (gx > maxGroups || gy > maxGroups) throw new LimitError(`[gemm] ${m}×${n} needs ${gx}×${gy} workgroups, over maxComputeWorkgroupsPerDimension (${maxGroups}) of this device`);
   return [gx, gy];
-}
-
-/** GEMM_PARAMS' values for a problem on these windows (gemm_bf16.ts adds its window fields). */
-export function gemmParamValues(call: GemmCall, m: number, n: number, k: number, w: { a: GemmWindow; b: GemmWindow; c?: GemmWindow; bias?: GemmWindow; y: GemmWindow }, aStride: number, bStride: number, kChunk: number) {
-  return {
-    m,
-    n,
-    k,
-    a_base: w.a.base,
-    b_base: w.b.base,
-    c_base: w.c?.base ?? 0,
-    bias_base: w.bias?.base ?? 0,
-    y_base: w.y.base,
-    a_bstride: aStride,
-    b_bstride: bStride,
-    alpha: call.alpha,
-    beta: call.beta,
-    k_chunk: kChunk,
-  };
 }
 
 /** Records one dispatch of an m×n×k problem over `batches` batches (a and b advance by their strides, y and c by m·n). */

@@ -3,7 +3,8 @@ import { defineParams, packParams } from '../../params.js';
 import { grid, windowOf, type LaunchContext } from '../launch.js';
 import { dtCode, type PipelineSpec } from '../pipelines.js';
 import { tuning } from '../tuning.js';
-import { gemmParamValues, sgmatChoice, vecAligned, type GemmCall, type GemmWindow } from './gemm.js';
+import { sgmatChoice, vecAligned, type GemmCall, type GemmWindow } from './gemm.js';
+import { GEMM_BF16_PARAMS, gemmParamValues } from './gemm_params.js';
 
 /**
  * bf16 gemm on the f16 matrix units (wgsl/gemm/gemm_sgmat_bf16.wgsl after the prepass
@@ -14,25 +15,7 @@ import { gemmParamValues, sgmatChoice, vecAligned, type GemmCall, type GemmWindo
  * whole-K matrix-unit accumulation (γ_2K) would not.
  */
 
-/** GEMM_PARAMS (gemm.ts) and the window fields of gemm_common.wgsl's `#if BF16_MMA`. */
-export const GEMM_BF16_PARAMS = defineParams([
-  ['m', 'u32'],
-  ['n', 'u32'],
-  ['k', 'u32'],
-  ['a_base', 'u32'],
-  ['b_base', 'u32'],
-  ['c_base', 'u32'],
-  ['bias_base', 'u32'],
-  ['y_base', 'u32'],
-  ['a_bstride', 'u32'],
-  ['b_bstride', 'u32'],
-  ['alpha', 'f32'],
-  ['beta', 'f32'],
-  ['k_chunk', 'u32'],
-  ['kf', 'u32'],
-  ['ea_bstride', 'u32'],
-  ['eb_bstride', 'u32'],
-]);
+export { GEMM_BF16_PARAMS } from './gemm_params.js';
 
 export const GEMM_BF16_EXPS_PARAMS = defineParams([
   ['r', 'u32'],

@@ -3,7 +3,8 @@ import type { Tensor } from '../../../tensor.js';
 import { windowLimit, windowOf } from '../launch.js';
 import { dtCode } from '../pipelines.js';
 import { tuning } from '../tuning.js';
-import { GEMM_PARAMS, pickKernel, recordGemm, type GemmCall } from './gemm.js';
+import { pickKernel, recordGemm, type GemmCall } from './gemm.js';
+import { GEMM_PARAMS, gemmParamValues } from './gemm_params.js';
 import { packParams } from '../../params.js';
 
 /**
@@ -108,21 +109,8 @@ export function recordSplitKReduce(call: GemmCall, part: GPUBuffer, plan: { chun
     bindings,
     params: {
       binding: 5,
-      data: packParams(GEMM_PARAMS, {
-        m,
-        n,
-        k: plan.splits,
-        a_base: 0,
-        b_base: 0,
-        c_base: cw?.base ?? 0,
-        bias_base: biasw?.base ?? 0,
-        y_base: yw.base,
-        a_bstride: 0,
-        b_bstride: 0,
-        alpha: call.alpha,
-        beta: call.beta,
-        k_chunk: plan.chunk,
-      }),
+      // The reduce's k is the chunk count: partial z starts at element z·m·n of the scratch.
+      data: packParams(GEMM_PARAMS, gemmParamValues(call, m, n, plan.splits, { a: { base: 0 }, b: { base: 0 }, c: cw, bias: biasw, y: yw }, 0, 0, plan.chunk)),
     },
     workgroups: [gx, Math.ceil(runs / gx), 1],
   });

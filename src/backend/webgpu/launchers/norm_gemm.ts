@@ -7,7 +7,7 @@ import { windowLimit, windowOf, type LaunchContext, type WebGpuTier } from '../l
 import type { PipelineSpec } from '../pipelines.js';
 import type { Binding } from '../runtime.js';
 import { tuning } from '../tuning.js';
-import { GEMM_PARAMS, SGMAT_VEC_TILES, TILED_CONFIGS, gemmPipeline, sgmatChoice, sgmatVecWorkgroupBytes, tiledConfig, vecAligned, type GemmCall, type GemmVariant } from './gemm.js';
+import { GEMM_PARAMS, gemmParamValues, SGMAT_VEC_TILES, TILED_CONFIGS, gemmPipeline, sgmatChoice, sgmatVecWorkgroupBytes, tiledConfig, vecAligned, type GemmCall, type GemmVariant } from './gemm.js';
 import { recordSplitKReduce, splitKPlan } from './gemm_splitk.js';
 
 /** NormParams in gemm/gemm_norm.wgsl (a storage buffer, bound at 8). */
@@ -78,7 +78,7 @@ export function normGemm(
   const normDefines = { NORM_A: norm.which === 'a', NORM_B: norm.which === 'b' };
   const variant: GemmVariant = { yDtype, transA: o.transA, transB: o.transB, hasC: !!c, hasBias: !!bias };
   const gemmParams = (alpha: number, beta: number, kChunk: number, yBase: number) =>
-    packParams(GEMM_PARAMS, { m, n, k, a_base: w.a.base, b_base: w.b.base, c_base: w.c?.base ?? 0, bias_base: w.bias?.base ?? 0, y_base: yBase, a_bstride: 0, b_bstride: 0, alpha, beta, k_chunk: kChunk });
+    packParams(GEMM_PARAMS, gemmParamValues({ alpha, beta }, m, n, k, { ...w, y: { base: yBase } }, 0, 0, kChunk));
   const dispatch = (pipeline: PipelineSpec, bindings: Binding[], data: ArrayBuffer, bm: number, bn: number, gz: number) => {
     const gx = Math.ceil(n / bn);
     const gy = Math.ceil(m / bm);

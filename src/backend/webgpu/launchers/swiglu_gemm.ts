@@ -2,7 +2,7 @@ import { BYTES } from '../../../dtype.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
 import { windowLimit, windowOf, type LaunchContext } from '../launch.js';
-import { GEMM_PARAMS, TILED_CONFIGS, gemmPipeline, tiledConfig } from './gemm.js';
+import { GEMM_PARAMS, gemmParamValues, TILED_CONFIGS, gemmPipeline, tiledConfig } from './gemm.js';
 
 /** SwigluParams in gemm/gemm_swiglu.wgsl (a storage buffer, bound at 8). */
 export const SWIGLU_PARAMS = defineParams([
@@ -47,7 +47,7 @@ export function swigluGemm(ctx: LaunchContext, x: Tensor, wg: Tensor, wu: Tensor
     bindings,
     params: {
       binding: 5,
-      data: packParams(GEMM_PARAMS, { m, n, k, a_base: w.a.base, b_base: w.b.base, c_base: w.c?.base ?? 0, bias_base: 0, y_base: w.y.base, a_bstride: 0, b_bstride: 0, alpha: 1, beta: 1, k_chunk: 0 }),
+      data: packParams(GEMM_PARAMS, gemmParamValues({ alpha: 1, beta: 1 }, m, n, k, { a: w.a, b: w.b, c: w.c, y: w.y }, 0, 0, 0)),
     },
     workgroups: [Math.ceil(n / TILED_CONFIGS[config].BN), Math.ceil(m / TILED_CONFIGS[config].BM), 1],
   });

@@ -1,0 +1,49 @@
+import { defineParams } from '../../params.js';
+
+/** gemm_common.wgsl's Params: every gemm kernel's uniform (the split-K reduce's too). */
+export const GEMM_PARAMS = defineParams([
+  ['m', 'u32'],
+  ['n', 'u32'],
+  ['k', 'u32'],
+  ['a_base', 'u32'],
+  ['b_base', 'u32'],
+  ['c_base', 'u32'],
+  ['bias_base', 'u32'],
+  ['y_base', 'u32'],
+  ['a_bstride', 'u32'],
+  ['b_bstride', 'u32'],
+  ['alpha', 'f32'],
+  ['beta', 'f32'],
+  ['k_chunk', 'u32'],
+]);
+
+/** GEMM_PARAMS and the window fields of gemm_common.wgsl's `#if BF16_MMA` (gemm_bf16.ts). */
+export const GEMM_BF16_PARAMS = defineParams([...GEMM_PARAMS, ['kf', 'u32'], ['ea_bstride', 'u32'], ['eb_bstride', 'u32']]);
+
+/** The element base of each operand's window (absent c or bias: 0). */
+export interface GemmBases {
+  a: { base: number };
+  b: { base: number };
+  c?: { base: number };
+  bias?: { base: number };
+  y: { base: number };
+}
+
+/** GEMM_PARAMS' values for an m×n×k problem on these windows (a and b advance by their strides per batch). */
+export function gemmParamValues(e: { alpha: number; beta: number }, m: number, n: number, k: number, w: GemmBases, aStride: number, bStride: number, kChunk: number) {
+  return {
+    m,
+    n,
+    k,
+    a_base: w.a.base,
+    b_base: w.b.base,
+    c_base: w.c?.base ?? 0,
+    bias_base: w.bias?.base ?? 0,
+    y_base: w.y.base,
+    a_bstride: aStride,
+    b_bstride: bStride,
+    alpha: e.alpha,
+    beta: e.beta,
+    k_chunk: kChunk,
+  };
+}
