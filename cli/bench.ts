@@ -43,7 +43,8 @@ export function registerBench(program: Command): void {
       .option('--train-steps <n>', 'with --model: timed LoRA optimizer steps (after one untimed)', '2')
       .option('--lora-r <n>', 'with --model: LoRA rank (alpha 2r; q,k,v,o,gate,up,down)', '16')
       .option('--copy-mib <n>', 'with --model: MiB the copy kernel moves for the decode roofline (0: skip)', '512')
-      .option('--profile', 'with --model: one more call of each phase timed dispatch by dispatch, GPU ms by op and kernel (webgpu)'),
+      .option('--profile', 'with --model: one more call of each phase timed dispatch by dispatch, GPU ms by op and kernel (webgpu)')
+      .option('--cpu-profile <dir>', "with --model: a V8 CPU profile of each phase's timed calls (warm-up and compilation left out) into DIR"),
   ).action(async (o) => {
     if (o.model) {
       process.exitCode = await benchModel(o);

@@ -42,6 +42,7 @@ export async function benchModel(o: Record<string, unknown>): Promise<number> {
     trainSteps: int('train-steps', o.trainSteps, 1),
     copyBytes: int('copy-mib', o.copyMib, 0) * 2 ** 20,
     profile: o.profile === true,
+    ...(typeof o.cpuProfile === 'string' ? { cpuProfile: o.cpuProfile } : {}),
   };
   const [backend] = await loadBackends(o, wanted);
   try {

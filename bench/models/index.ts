@@ -140,6 +140,12 @@ export function modelBenchTable(res: ModelBenchResult): string {
   );
   const lines = [`${res.model}${res.quant ? ` ${res.quant}` : ''} ${res.dtype} (random weights) on ${res.device}: built in ${(res.buildMs / 1e3).toFixed(1)} s, weights ${mib(res.weightBytes)} MiB`, ...textTable(head, body)];
   if (res.copy) lines.push(`copy kernel: ${res.copy.gbps.toFixed(0)} GB/s over ${(res.copy.bytes / 2 ** 20).toFixed(0)} MiB (the decode roofline's bandwidth)`);
+  const split = res.records.filter((r) => r.host);
+  if (split.length) {
+    lines.push('', 'host per call (webgpu): dispatches, submissions, ms inside Dawn\'s finish + queue.submit, bind groups created and ms inside createBindGroup');
+    const f = (n: number) => fixed(n, n >= 100 ? 0 : 2);
+    lines.push(...textTable(['phase', 'batch', 'note', 'dispatches', 'submits', 'submit ms', 'new bind groups', 'bind-group ms'], split.map((r) => [r.phase, String(r.batch), r.loop ?? '', f(r.host!.dispatches), f(r.host!.submits), fixed(r.host!.submitMs, 2), f(r.host!.newBindGroups), fixed(r.host!.bindGroupMs, 2)])));
+  }
   for (const r of res.records) if (r.profile) lines.push('', profileTable(`${r.phase} B=${r.batch}: one call, each dispatch timed in its own pass`, r.profile));
   return lines.join('\n');
 }

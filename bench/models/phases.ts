@@ -11,6 +11,8 @@ import { rng } from '../../src/ops/random.js';
 import type { Tensor } from '../../src/tensor.js';
 import { median, sustain, warmTimes } from '../clock.js';
 import { profileOps, type OpProfile } from './profile.js';
+import { startCpuProfile } from './cpu_profile.js';
+import { hostSplit, type HostSplit } from './host_split.js';
 
 /**
  * The three timed phases of the model bench. Every phase is timed in wall time to GPU
@@ -50,6 +52,8 @@ export interface PhaseRecord {
   peakAllocatedBytes?: number;
   /** webgpu: storage buffers created on the device per timed call (pool misses: each also costs its bind groups). */
   buffersPerCall?: number;
+  /** webgpu: per timed call, dispatches, submissions and the host ms inside Dawn's submit and createBindGroup (host_split.ts). */
+  host?: HostSplit;
   /** With --profile: one call's GPU time by op and kernel (profile.ts). */
   profile?: OpProfile[];
   error?: string;
@@ -70,6 +74,8 @@ export interface PhaseOptions {
   copyGbps?: number;
   /** Profile one more call of each phase op by op (webgpu with timestamp queries). */
   profile?: boolean;
+  /** A folder for a V8 CPU profile of each phase's timed calls (cpu_profile.ts). */
+  cpuProfile?: string;
 }
 
 /** With o.profile on webgpu: one more call of the phase, timed pass by pass. */
@@ -129,10 +135,14 @@ export async function prefillPhase(model: LlamaModel, seq: number, o: PhaseOptio
     call();
     await b.sync(); // pipelines compiled, pool filled
     await warm(b, call, o.sustainMs);
+    const stopProfile = await startCpuProfile(o.cpuProfile, 'prefill');
+    const split = hostSplit(b);
     const times = await wallTimes(b, call, o.reps);
+    const host = split?.(o.reps);
+    await stopProfile();
     const s = summary(times);
     const gpu = await gpuMs(b, call, Math.min(o.reps, 3), o.sustainMs);
-    return { phase: 'prefill', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...(await maybeProfile(b, o, call)) };
+    return { phase: 'prefill', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...(host ? { host } : {}), ...(await maybeProfile(b, o, call)) };
   } finally {
     cache.dispose();
   }
@@ -169,14 +179,22 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
   let last = 0;
   let i = 0;
   let stopped: number | undefined;
+  let split: ReturnType<typeof hostSplit>;
+  let stopProfile: (() => Promise<void>) | undefined;
   for await (const toks of generateBatch(model, prompts, { maxNewTokens: o.warmupSteps + o.steps + 1, temperature: 0, eosTokenIds: [] }, loop)) {
-    const now = performance.now();
     // −1: the sampler found every logit −∞ or NaN (the generator then stops that sequence).
     if (toks.some((t) => t < 0)) stopped ??= i;
+    if (i === o.warmupSteps) {
+      stopProfile = await startCpuProfile(o.cpuProfile, `decode-B${batch}${process.env.PMETAL_DECODE_LOOP_VARIANT ? `-${process.env.PMETAL_DECODE_LOOP_VARIANT}` : ''}`);
+      split = hostSplit(b);
+    }
+    const now = performance.now();
     if (i > o.warmupSteps) times.push(now - last);
     last = now;
     i++;
   }
+  const host = split?.(times.length);
+  await stopProfile?.();
   // recordMs[k] is step k+1's recording: the warm-up's are left out (a median per step, whichever step's wall it fell in).
   const hostTimes = loop.recordMs.slice(o.warmupSteps + 1);
   const total = times.reduce((a, t) => a + t, 0);
@@ -199,7 +217,7 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
   } finally {
     cache.dispose();
   }
-  const rec: PhaseRecord = { phase: 'decode', batch, seq: o.prompt, ...s, tokensPerS: (batch / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...(hostTimes.length ? { hostMs: median(hostTimes) } : {}), ...profile };
+  const rec: PhaseRecord = { phase: 'decode', batch, seq: o.prompt, ...s, tokensPerS: (batch / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...(hostTimes.length ? { hostMs: median(hostTimes) } : {}), ...(host ? { host } : {}), ...profile };
   if (stopped !== undefined) rec.error = `a sequence stopped at step ${stopped}: every logit was −∞ or NaN`;
   if (o.copyGbps) {
     const bytes = decodeBytes(model, batch, kvLen);
@@ -226,14 +244,18 @@ export async function trainPhase(model: LlamaModel, seq: number, o: PhaseOptions
     const created0 = webgpu(b)?.rt.buffersCreated;
     const times: number[] = [];
     let loss = NaN;
+    const stopProfile = await startCpuProfile(o.cpuProfile, 'train');
+    const split = hostSplit(b);
     for (let i = 0; i < o.trainSteps; i++) {
       const t0 = performance.now();
       loss = (await trainer.step(batch)).loss;
       times.push(performance.now() - t0);
     }
+    const host = split?.(o.trainSteps);
+    await stopProfile();
     const s = summary(times);
     const created = created0 === undefined ? undefined : (webgpu(b)!.rt.buffersCreated - created0) / o.trainSteps;
-    const rec: PhaseRecord = { phase: 'train', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, loss, ...(created !== undefined ? { buffersPerCall: created } : {}), ...(await maybeProfile(b, o, async () => void (await trainer.step(batch)))) };
+    const rec: PhaseRecord = { phase: 'train', batch: 1, seq, ...s, tokensPerS: (seq / s.ms) * 1e3, loss, ...(host ? { host } : {}), ...(created !== undefined ? { buffersPerCall: created } : {}), ...(await maybeProfile(b, o, async () => void (await trainer.step(batch)))) };
     if (!Number.isFinite(loss)) rec.error = `the loss is ${loss}`;
     return rec;
   } finally {

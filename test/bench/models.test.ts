@@ -114,6 +114,16 @@ describe('pmetal bench --model (bench/models)', () => {
       ['decode', 2, 'serial', undefined],
     ]);
     for (const r of res.records) expect(r.hostMs!).toBeGreaterThan(0);
+    // The host split counts the timed steps only (the loop's last timed step records no next
+    // step): a tiny decode step is at most 2 layers of ~15 dispatches plus embedding, final
+    // norm, LM head and sampler, in about one submission.
+    for (const r of res.records) {
+      expect(r.host!.dispatches).toBeGreaterThan(10);
+      expect(r.host!.dispatches).toBeLessThan(60);
+      expect(r.host!.submits).toBeLessThan(r.host!.dispatches);
+      expect(r.host!.submits).toBeGreaterThan(0);
+      expect(r.host!.submitMs).toBeGreaterThan(0);
+    }
     expect(process.env.PMETAL_DECODE_LOOP_VARIANT).toBeUndefined();
     expect(modelBenchTable(res)).toContain('serial loop');
   });

@@ -19,6 +19,8 @@ export class BindGroupCache {
   #byBuffer = new Map<number, Set<string>>();
   hits = 0;
   misses = 0;
+  /** Host ms inside Dawn's createBindGroup, since creation (the bench reports it per step). */
+  createMs = 0;
   /** Bumped whenever a group leaves the cache: one held elsewhere (a launch tape's last group) is only reused while it is unchanged. */
   generation = 0;
 
@@ -49,7 +51,9 @@ export class BindGroupCache {
       return hit;
     }
     this.misses++;
+    const t0 = performance.now();
     const group = this.device.createBindGroup({ label, layout, entries: entries.map((e) => ({ binding: e.binding, resource: { buffer: e.buffer, offset: e.offset, size: e.size } })) });
+    this.createMs += performance.now() - t0;
     this.#groups.set(key, group);
     for (const e of entries) {
       const id = this.#id(e.buffer);

@@ -107,6 +107,11 @@ export class Runtime {
   /** Dispatches recorded since the last submission (the backend submits between ops past FLUSH_DISPATCHES). */
   pendingDispatches = 0;
   submitCount = 0;
+  /**
+   * Host ms spent inside Dawn's command-buffer finish + queue.submit (where it translates the
+   * recorded passes to Vulkan), since creation: the bench splits a step's host time with it.
+   */
+  submitMs = 0;
 
   constructor(
     readonly opened: OpenedDevice,
@@ -438,7 +443,9 @@ export class Runtime {
       q.used = 0;
     }
     this.#uniforms.commit(this.device.queue);
+    const t0 = performance.now();
     this.device.queue.submit([enc.finish()]);
+    this.submitMs += performance.now() - t0;
     this.submitCount++;
     this.pendingDispatches = 0;
     const scopes = [this.device.popErrorScope(), this.device.popErrorScope()];
