@@ -42,6 +42,13 @@ const RECENT_GROUPS = 4;
 const UPLOAD_PIECE = 64 * 2 ** 20;
 /** …and the batch is submitted (freeing the pieces) once this much is staged. */
 const STAGED_FLUSH = 512 * 2 ** 20;
+/** Uploads up to this size go through queue.writeBuffer when they can (upload()): Dawn stages them in its own ring. */
+const WRITE_BUFFER_MAX = 1 << 20;
+/** Read-back staging buffers up to this size are kept for reuse, a few per size (reads in flight at once). */
+const READ_KEEP_MAX = 64 << 10;
+/** Bytes of the upload ring: small uploads of one batch into buffers the batch already names. */
+const UPLOAD_RING = 1 << 20;
+const READ_KEEP_PER_SIZE = 8;
 
 /** Buffer sizes are rounded to classes so freed buffers are reused by similar tensors. */
 function sizeClass(bytes: number): number {
@@ -112,6 +119,15 @@ export class Runtime {
    * recorded passes to Vulkan), since creation: the bench splits a step's host time with it.
    */
   submitMs = 0;
+  /** Uploads written through queue.writeBuffer (no staging buffer of their own), since creation. */
+  writesQueued = 0;
+  /** Buffers a command of the open batch names: an upload to one of them must stay in the batch's order. */
+  #touched = new Set<GPUBuffer>();
+  /** The upload ring (#smallUpload) and the bytes of it this batch has used. */
+  #ring?: GPUBuffer;
+  #ringUsed = 0;
+  /** Unmapped read-back staging buffers by size (#readStaging). */
+  #readKept = new Map<number, GPUBuffer[]>();
 
   constructor(
     readonly opened: OpenedDevice,
@@ -281,6 +297,8 @@ export class Runtime {
   upload(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
     this.tape?.upload(dst, data, dstOffset);
     const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (src.byteLength <= WRITE_BUFFER_MAX && this.#smallUpload(dst, src, dstOffset)) return;
+    this.#touched.add(dst);
     // Staged in pieces, submitted as they fill: a multi-GB tensor never needs a staging
     // buffer of its own size (host-visible memory is the scarcer kind).
     for (let at = 0; at < src.byteLength; at += UPLOAD_PIECE) {
@@ -297,8 +315,39 @@ export class Runtime {
     }
   }
 
+  /**
+   * A small upload without a staging buffer of its own (one made, mapped and destroyed per
+   * upload cost ~0.2 ms of host time on the H100 machine: run S7's decode profile, a step's
+   * position, length and sampler uploads). When no command of the open batch names dst, the
+   * data is written on the queue timeline — before the batch's commands, after every earlier
+   * submission's — which reads as the in-order copy would. Otherwise it is written into this
+   * batch's region of the upload ring (never reused before the batch is submitted) and copied
+   * from there in order. False when the ring is full: the caller stages it.
+   */
+  #smallUpload(dst: GPUBuffer, src: Uint8Array, dstOffset: number): boolean {
+    this.#alive();
+    const bytes = Math.ceil(src.byteLength / 4) * 4;
+    const touched = this.#touched.has(dst);
+    if (touched && this.#ringUsed + bytes > UPLOAD_RING) return false;
+    this.#batch();
+    const whole = bytes === src.byteLength ? src : padTo(src, bytes);
+    if (!touched) {
+      this.device.queue.writeBuffer(dst, dstOffset, whole.buffer, whole.byteOffset, bytes);
+    } else {
+      this.#ring ??= this.device.createBuffer({ size: UPLOAD_RING, usage: 0x04 /* COPY_SRC */ | 0x08 /* COPY_DST */ });
+      const at = this.#ringUsed;
+      this.#ringUsed += bytes;
+      this.device.queue.writeBuffer(this.#ring, at, whole.buffer, whole.byteOffset, bytes);
+      this.#encoderOnly().copyBufferToBuffer(this.#ring, at, dst, dstOffset, bytes);
+    }
+    this.#log.record(this.op ?? 'upload', [], [this.#log.lease(dst)]);
+    this.writesQueued++;
+    return true;
+  }
+
   clear(dst: GPUBuffer, offset = 0, size?: number): void {
     if (this.tape) this.tape.steps.push({ k: 'clear', ref: this.tape.refOf(dst), offset, size });
+    this.#touched.add(dst);
     this.#encoderOnly().clearBuffer(dst, offset, size);
     this.#log.record(this.op ?? 'clear', [], [this.#log.lease(dst)]);
   }
@@ -306,6 +355,7 @@ export class Runtime {
   /** Records a buffer-to-buffer copy (offsets and size multiples of 4, as WebGPU requires; the caller checks). */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     if (this.tape) this.tape.steps.push({ k: 'copy', src: this.tape.refOf(src), srcOffset, dst: this.tape.refOf(dst), dstOffset, bytes });
+    this.#touched.add(src).add(dst);
     this.#encoderOnly().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.#log.record(this.op ?? 'copy', [this.#log.lease(src)], [this.#log.lease(dst)]);
   }
@@ -333,7 +383,10 @@ export class Runtime {
     const group = this.bindGroups.get(key, layout, windows, op);
     const reads: Lease[] = [];
     const writes: Lease[] = [];
-    for (const b of d.bindings) (writable.has(b.binding) ? writes : reads).push(this.#log.lease(b.buffer));
+    for (const b of d.bindings) {
+      (writable.has(b.binding) ? writes : reads).push(this.#log.lease(b.buffer));
+      this.#touched.add(b.buffer);
+    }
     this.#log.record(op, reads, writes);
     const tape = this.tape;
     if (tape) {
@@ -376,7 +429,11 @@ export class Runtime {
     }
     const reads: Lease[] = [];
     const writes: Lease[] = [];
-    for (const b of bs) (t.writable.has(b.binding) ? writes : reads).push(this.#log.lease(buffers[b.ref]));
+    for (const b of bs) {
+      const buf = buffers[b.ref];
+      (t.writable.has(b.binding) ? writes : reads).push(this.#log.lease(buf));
+      this.#touched.add(buf);
+    }
     this.#log.record(t.op, reads, writes);
     this.#encode(t.entry.pipeline, group, t.workgroups[0], t.workgroups[1], t.workgroups[2], t.op, t.entry.key);
   }
@@ -448,6 +505,8 @@ export class Runtime {
     this.submitMs += performance.now() - t0;
     this.submitCount++;
     this.pendingDispatches = 0;
+    this.#touched.clear();
+    this.#ringUsed = 0;
     const scopes = [this.device.popErrorScope(), this.device.popErrorScope()];
     this.#log.submit((batch) => this.#verdict(scopes, batch));
     // Map only after the submit: a buffer pending a map cannot be used in a submission.
@@ -526,7 +585,8 @@ export class Runtime {
     // staging buffer holds zeros even though the source is intact.
     const copied: Lease = {};
     const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.device.createBuffer({ size: Math.max(4, size), usage: 0x01 /* MAP_READ */ | 0x08 });
+    const staging = this.#readStaging(Math.max(4, size));
+    this.#touched.add(src);
     this.#encoderOnly().copyBufferToBuffer(src, offset, staging, 0, size);
     this.#log.record('read', [from], [copied]);
     this.flush();
@@ -539,9 +599,30 @@ export class Runtime {
     }
     const out = staging.getMappedRange(0, size).slice(0, bytes);
     staging.unmap();
-    staging.destroy();
+    this.#returnStaging(staging, Math.max(4, size));
     await this.#raise([from, copied]);
     return out;
+  }
+
+  /**
+   * A MAP_READ buffer for a read-back: small ones are kept (unmapped) for the next read — a
+   * decode step reads its B token ids back every step, and a new buffer per read cost host
+   * time in Dawn's allocation — large ones are made and destroyed per read.
+   */
+  #readStaging(size: number): GPUBuffer {
+    if (size <= READ_KEEP_MAX) {
+      const kept = this.#readKept.get(size)?.pop();
+      if (kept) return kept;
+    }
+    return this.device.createBuffer({ size, usage: 0x01 /* MAP_READ */ | 0x08 });
+  }
+
+  #returnStaging(b: GPUBuffer, size: number): void {
+    if (size > READ_KEEP_MAX || this.#destroyed) return b.destroy();
+    let list = this.#readKept.get(size);
+    if (!list) this.#readKept.set(size, (list = []));
+    if (list.length < READ_KEEP_PER_SIZE) list.push(b);
+    else b.destroy();
   }
 
   /** GPU nanoseconds of each pass recorded while profiling since the last call, in recording order. */
@@ -575,6 +656,10 @@ export class Runtime {
     for (const list of this.#pool.values()) for (const b of list) b.destroy();
     this.#pool.clear();
     for (const b of this.#trash) b.destroy();
+    for (const list of this.#readKept.values()) for (const b of list) b.destroy();
+    this.#readKept.clear();
+    this.#touched.clear();
+    this.#ring?.destroy();
     this.#query?.set.destroy();
     this.#query?.resolve.destroy();
     this.#destroyed = true;
@@ -605,4 +690,10 @@ function summary(batch: readonly Recorded[]): string {
   for (const r of batch) n.set(r.op, (n.get(r.op) ?? 0) + 1);
   const parts = [...n].map(([op, c]) => (c > 1 ? `${op} ×${c}` : op));
   return parts.length > 12 ? `${parts.slice(0, 12).join(', ')}, …` : parts.join(', ');
+}
+
+function padTo(src: Uint8Array, bytes: number): Uint8Array {
+  const padded = new Uint8Array(bytes);
+  padded.set(src);
+  return padded;
 }
