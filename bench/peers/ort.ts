@@ -50,6 +50,8 @@ export interface GraphSpec {
   /** Graph inputs that are pmetal's input buffers as they are (name → pmetal input, the ORT dims and, where it differs from the input's, the ORT element type). */
   shared: Record<string, { input: string; dims: (i: HostTensor) => number[]; type?: OrtType }>;
   form: string;
+  /** Why ORT refuses this case although the graph is well-formed (a limit of the op): the column says n/a. */
+  unsupported?: string;
   /** Tried when the WebGPU EP has no kernel for a node of `graph`. */
   fallback?: GraphSpec;
 }
@@ -235,6 +237,7 @@ export async function createOrtPeer(gpu: PeerGpu): Promise<Peer> {
     form: (c, dtype) => graphFor(c, dtype).form,
     async prepare(c, dtype): Promise<PreparedCase> {
       let spec = graphFor(c, dtype);
+      if (spec.unsupported) throw new PeerUnsupported(spec.unsupported);
       const open = async (s: GraphSpec): Promise<Ort.InferenceSession> => {
         try {
           return await ort.InferenceSession.create(encodeModel(s.graph), sessionOptions());

@@ -187,6 +187,10 @@ export function decodeGraph(p: DecodeP, dtype: FloatDType): GraphSpec {
         total_sequence_length: { type: 'int32', dims: [1], data: Int32Array.of(Math.max(0, ...lengths)), cpu: true },
       };
     },
+    // ORT's GroupQueryAttention (helper CheckInputs, every EP) refuses several new tokens per
+    // sequence with a past unless B = 1: "batch_size must be 1 when sequence_length > 1 and past
+    // context is given" (seen on the WebGPU EP on lavapipe).
+    ...(p.b > 1 && p.t > 1 ? { unsupported: `GroupQueryAttention takes ${p.t} new tokens per sequence with a past only at batch 1 ("batch_size must be 1 when sequence_length > 1 and past context is given")` } : {}),
     shared: { query: { input: 'q', dims: bsnh }, past_key: { input: 'kCache', dims: cacheDims }, past_value: { input: 'vCache', dims: cacheDims } },
     form: `com.microsoft GroupQueryAttention(q as [B,T,Hq·D], the T new k/v tokens, past_key/value = pmetal's caches [B,Hkv,Smax,D], seqlens_k = length−1, total_sequence_length; num_heads=${p.hq}, kv_num_heads=${p.hkv}, scale${p.window !== undefined ? `, local_window_size=${p.window + 1}` : ''}${p.softcap !== undefined ? `, softcap=${p.softcap}` : ''}) → o, present_key/value (the past copied into them each call: no shared buffer)`,
   };
