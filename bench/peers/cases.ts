@@ -2,6 +2,7 @@ import type { FloatDType } from '../../src/dtype.js';
 import { randomInts, uniform } from '../../src/ops/random.js';
 import type { OpName } from '../../src/ops/registry.js';
 import type { HostTensor } from '../../src/ops/types.js';
+import { decodeInputs } from '../../src/ops/decode_attention/cases.js';
 import { nbitsExactWeights } from './nbits.js';
 
 /**
@@ -20,7 +21,7 @@ export interface PeerCase {
   /** Host inputs at the full (`cut` false) or check (`cut` true) shape; the same seeds for every column. */
   make(dtype: FloatDType, cut: boolean): Record<string, HostTensor>;
   /** What the peers need beyond the inputs' shapes. */
-  params: GemmP | SoftmaxP | RmsP | SwigluP | RopeP | CeP | AttnP | QgemmP;
+  params: GemmP | SoftmaxP | RmsP | SwigluP | RopeP | CeP | AttnP | DecodeP | QgemmP;
 }
 
 export interface GemmP {
@@ -76,6 +77,23 @@ export interface AttnP {
   causal: boolean;
   scale: number;
 }
+/**
+ * decode_attention: B sequences of `ctx` keys each in a contiguous cache [B, Hkv, ctx, D] (the
+ * T new tokens are its last T keys), scale 1/√D. `window` / `softcap`: pmetal's options of the
+ * same names (window.left), for the peers that can express them.
+ */
+export interface DecodeP {
+  kind: 'decode';
+  b: number;
+  ctx: number;
+  t: number;
+  hq: number;
+  hkv: number;
+  d: number;
+  scale: number;
+  window?: number;
+  softcap?: number;
+}
 /** quantized_gemm with mlx4 weights that MatMulNBits holds exactly (nbits.ts). */
 export interface QgemmP {
   kind: 'quantized_gemm';
@@ -89,9 +107,12 @@ export interface QgemmP {
 
 const CHECK_ROWS = 8;
 /**
- * Attention is checked at B = 1, at most 2 KV heads (the Hq/Hkv ratio kept) and S = 128 — a
- * whole square, since the peers' causal forms (GroupQueryAttention's prompt, a [S, S] bias) need
- * every key of the cut rows. D and the mask stay; Sk, the reduction length, is cut, and the bound is
+ * Attention is checked at B = 1 and S = 128 — a whole square, since the peers' causal forms
+ * (GroupQueryAttention's prompt, a [S, S] bias) need every key of the cut rows. The heads and D
+ * stay: a peer's graph fixes them (num_heads, kv_num_heads and the [B, S, H·D] hidden size are
+ * in the ONNX model, only B and S are symbolic), so the check runs the very graph that is timed.
+ * (Cutting the heads to 2 KV heads made every full-shape ORT row fail its check with "Got
+ * invalid dimensions for input: query".) Sk, the reduction length, is cut, and the bound is
  * derived for the cut shape (a full-length check would cost 10¹¹ float64 operations).
  */
 const CHECK_SEQ = 128;
@@ -186,11 +207,25 @@ function attention(b: number, s: number, hq: number, hkv: number, d: number, cau
     options: { causal },
     params: { kind: 'attention', b, s, hq, hkv, d, causal, scale },
     make: (dt, cut) => {
-      const kv = cut ? Math.min(hkv, 2) : hkv;
-      const q = cut ? (kv * hq) / hkv : hq;
       const [bb, ss] = cut ? [1, Math.min(s, CHECK_SEQ)] : [b, s];
-      return { q: uniform(dt, [bb, ss, q, d], SEED), k: uniform(dt, [bb, ss, kv, d], SEED + 1), v: uniform(dt, [bb, ss, kv, d], SEED + 2) };
+      return { q: uniform(dt, [bb, ss, hq, d], SEED), k: uniform(dt, [bb, ss, hkv, d], SEED + 1), v: uniform(dt, [bb, ss, hkv, d], SEED + 2) };
     },
+  };
+}
+
+/**
+ * A decode step: every sequence full (length = ctx, the cache's capacity, as the op's bench).
+ * Checked at B = 1 with the whole context: Sk is the reduction length here, and one sequence at
+ * 32k keys is 10⁸ float64 operations.
+ */
+function decode(b: number, ctx: number, t: number, hq: number, hkv: number, d: number, extra: { window?: number; softcap?: number } = {}): PeerCase {
+  const scale = 1 / Math.sqrt(d);
+  return {
+    op: 'decode_attention',
+    label: `b=${b},t=${t},len=${ctx},hq=${hq},hkv=${hkv},d=${d},smax=${ctx}${extra.window !== undefined ? `,window=${extra.window}` : ''}${extra.softcap !== undefined ? `,softcap=${extra.softcap}` : ''}`,
+    options: { ...(extra.window !== undefined ? { window: { left: extra.window } } : {}), ...(extra.softcap !== undefined ? { softcap: extra.softcap } : {}) },
+    params: { kind: 'decode', b, ctx, t, hq, hkv, d, scale, ...extra },
+    make: (dt, cut) => decodeInputs({ lengths: Array(cut ? 1 : b).fill(ctx), t, hq, hkv, d, smax: ctx, ...extra }, dt, SEED),
   };
 }
 
@@ -235,6 +270,17 @@ export const FULL_CASES: PeerCase[] = [
   // B = 4 in f16, over a binding limit), and some of its versions take the flash path at B = 1 only.
   attention(1, 4096, 32, 8, 128, true),
   attention(1, 4096, 32, 32, 128, true),
+  // Llama-3-8B decode (GQA 4, D = 128) at decode_attention's bench shapes (contiguous cache):
+  // one sequence and 16 at 8k keys, one and 8 at 32k (16 at 32k is a 2 GiB f32 cache, at the
+  // 2 GiB binding limit), and a batch of 32 at 4k.
+  decode(1, 8192, 1, 32, 8, 128),
+  decode(16, 8192, 1, 32, 8, 128),
+  decode(1, 32768, 1, 32, 8, 128),
+  decode(8, 32768, 1, 32, 8, 128),
+  decode(32, 4096, 1, 32, 8, 128),
+  // Mistral's sliding window and Gemma 2's softcap on a decode step.
+  decode(16, 8192, 1, 32, 8, 128, { window: 4096 }),
+  decode(16, 8192, 1, 32, 8, 128, { softcap: 50 }),
   // 4-bit decode through the up/gate (4096→14336) and down (14336→4096) projections, the three
   // block sizes, zero points; prefill of 4096 tokens through a 4096×4096 projection.
   qgemm(1, 14336, 4096, 32),
@@ -265,6 +311,12 @@ export const QUICK_CASES: PeerCase[] = [
   attention(2, 32, 4, 2, 32, false),
   attention(1, 48, 2, 2, 64, true),
   attention(1, 48, 2, 2, 64, false),
+  // Decode: GQA, MHA, two new tokens (ORT: n/a at B > 1), a window, a softcap.
+  decode(2, 64, 1, 4, 2, 32),
+  decode(1, 80, 1, 2, 2, 64),
+  decode(2, 40, 2, 4, 1, 32),
+  decode(2, 64, 1, 4, 2, 32, { window: 16 }),
+  decode(2, 64, 1, 4, 2, 32, { softcap: 5 }),
   qgemm(1, 96, 256, 32, 'asym'),
   qgemm(4, 64, 128, 64),
   qgemm(20, 48, 256, 128),

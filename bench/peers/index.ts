@@ -12,6 +12,9 @@ import { peerGpu, type PeerGpu } from './gpu.js';
 import { PeerUnsupported, type BoundCall, type GpuInput, type Peer, type PreparedCase } from './peer.js';
 import { peersHtml, peersTable } from './report.js';
 
+// scripts/peers-table.mjs renders a saved run's JSON with the same code (dist/peers.js).
+export { peersTable } from './report.js';
+
 export const PEER_NAMES = ['onnxruntime-web', 'tfjs'] as const;
 
 /**
@@ -231,9 +234,11 @@ export async function runPeers(o: PeersOptions): Promise<PeersResult> {
     const ratioOf = (outs: Record<string, Float64Array>) => Math.max(0, ...Object.entries(outs).map(([k, v]) => (ref[k] ? errRatio(v, ref[k].data, bounds[k]) : 0)));
     let compared: string[] = [];
     for (const p of peers) {
-      const col: Column = { status: 'ok', form: p.form(c, dtype), tol: PEER_TOLERANCE[dtype] };
+      const col: Column = { status: 'ok', tol: PEER_TOLERANCE[dtype] };
       row.peers[p.name] = col;
       try {
+        // Inside the try: a peer whose graph cannot even be described for this case gets a note too.
+        col.form = p.form(c, dtype);
         const t0 = performance.now();
         const prep = await scoped(device, () => p.prepare(c, dtype));
         col.setupMs = performance.now() - t0;

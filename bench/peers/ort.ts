@@ -9,7 +9,7 @@ import type { PeerCase } from './cases.js';
 import { ONNX_FLOAT, ONNX_FLOAT16, ONNX_INT64, encodeModel, type Dim, type OnnxGraph, type OnnxNode, type ValueInfo } from './onnx.js';
 import { PeerUnsupported, causalMask, ropeTables, type BoundCall, type GpuInput, type Peer, type PreparedCase } from './peer.js';
 import { installPeerGlobals, type PeerGpu } from './gpu.js';
-import { attentionGraph, nbitsGraph } from './ort_llm.js';
+import { attentionGraph, decodeGraph, nbitsGraph } from './ort_llm.js';
 
 export const ORT_VERSION = '1.30.0';
 /** The only wasm the WebGPU build loads (its JS glue is inside ort.webgpu.bundle.min.mjs). */
@@ -50,6 +50,8 @@ export interface GraphSpec {
   /** Graph inputs that are pmetal's input buffers as they are (name → pmetal input, the ORT dims and, where it differs from the input's, the ORT element type). */
   shared: Record<string, { input: string; dims: (i: HostTensor) => number[]; type?: OrtType }>;
   form: string;
+  /** Why ORT refuses this case although the graph is well-formed (a limit of the op): the column says n/a. */
+  unsupported?: string;
   /** Tried when the WebGPU EP has no kernel for a node of `graph`. */
   fallback?: GraphSpec;
 }
@@ -58,7 +60,7 @@ export const floatData = (dtype: FloatDType, v: Float64Array): Float32Array | Ui
 const int64 = (h: HostTensor): BigInt64Array => BigInt64Array.from(h.data as Int32Array, (x) => BigInt(x));
 
 /** The ONNX graph a user of ORT would write for each op. */
-function graphFor(c: PeerCase, dtype: FloatDType): GraphSpec {
+export function graphFor(c: PeerCase, dtype: FloatDType): GraphSpec {
   const T = onnxType(dtype);
   const t = ortType(dtype);
   const vi = (name: string, dims: Dim[], elemType = T): ValueInfo => ({ name, elemType, dims });
@@ -151,6 +153,8 @@ function graphFor(c: PeerCase, dtype: FloatDType): GraphSpec {
     }
     case 'attention':
       return attentionGraph(p, dtype);
+    case 'decode':
+      return decodeGraph(p, dtype);
     case 'quantized_gemm':
       return nbitsGraph(p, dtype);
     case 'cross_entropy':
@@ -192,7 +196,15 @@ function toHostFeed(ort: OrtModule, h: HostTensor, dims: number[], type?: OrtTyp
   return h.dtype === 'f16' ? new ort.Tensor('float16', h.data as Uint16Array, dims) : new ort.Tensor('float32', h.data as Float32Array, dims);
 }
 
-async function outputToF64(t: Ort.Tensor): Promise<Float64Array> {
+/** The feeds of one run on host inputs (the check): the shared inputs as they are, then the graph's own. */
+export function hostFeeds(ort: OrtModule, spec: GraphSpec, inputs: Record<string, HostTensor>): Record<string, Ort.Tensor> {
+  const feeds: Record<string, Ort.Tensor> = {};
+  for (const [name, s] of Object.entries(spec.shared)) feeds[name] = toHostFeed(ort, inputs[s.input], s.dims(inputs[s.input]), s.type);
+  for (const [name, f] of Object.entries(spec.feeds(inputs))) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+  return feeds;
+}
+
+export async function outputToF64(t: Ort.Tensor): Promise<Float64Array> {
   const d = await t.getData();
   return t.type === 'float16' ? toFloat64('f16', d as Uint16Array) : Float64Array.from(d as Float32Array);
 }
@@ -225,6 +237,7 @@ export async function createOrtPeer(gpu: PeerGpu): Promise<Peer> {
     form: (c, dtype) => graphFor(c, dtype).form,
     async prepare(c, dtype): Promise<PreparedCase> {
       let spec = graphFor(c, dtype);
+      if (spec.unsupported) throw new PeerUnsupported(spec.unsupported);
       const open = async (s: GraphSpec): Promise<Ort.InferenceSession> => {
         try {
           return await ort.InferenceSession.create(encodeModel(s.graph), sessionOptions());
@@ -253,10 +266,7 @@ export async function createOrtPeer(gpu: PeerGpu): Promise<Peer> {
       return {
         form: spec.form,
         async check(inputs) {
-          const feeds: Record<string, Ort.Tensor> = {};
-          for (const [name, s] of Object.entries(spec.shared)) feeds[name] = toHostFeed(ort, inputs[s.input], s.dims(inputs[s.input]), s.type);
-          for (const [name, f] of Object.entries(spec.feeds(inputs))) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
-          return collect(await session.run(feeds));
+          return collect(await session.run(hostFeeds(ort, spec, inputs)));
         },
         async bind(inputs: Record<string, GpuInput>): Promise<BoundCall> {
           const feeds: Record<string, Ort.Tensor> = {};

@@ -1,6 +1,6 @@
 import type { FloatDType } from '../../src/dtype.js';
 import type { HostTensor } from '../../src/ops/types.js';
-import type { AttnP, QgemmP } from './cases.js';
+import type { AttnP, DecodeP, QgemmP } from './cases.js';
 import { mlxToMatMulNBits } from './nbits.js';
 import { ONNX_INT32, ONNX_INT64, ONNX_UINT8, type Dim, type Initializer, type OnnxNode, type ValueInfo } from './onnx.js';
 import { floatData, onnxType, ortType, type Feed, type GraphSpec } from './ort.js';
@@ -107,6 +107,92 @@ export function attentionGraph(p: AttnP, dtype: FloatDType): GraphSpec {
     },
     shared,
     form: `com.microsoft MultiHeadAttention(q, k, v as [B,S,H·D]${p.causal ? ', attention_bias = [1,1,S,S] of 0/−∞' : ''}; num_heads=${p.hq}, scale) → o, present_key/value${why}`,
+  };
+}
+
+/**
+ * The T new keys (or values) of each sequence as GroupQueryAttention's key input [B, T, Hkv·D]:
+ * pmetal's cache [B, Hkv, Smax, D] already holds them at positions length − T … length − 1.
+ */
+function newTokens(cache: HostTensor, lengths: Int32Array, t: number): HostTensor {
+  const [b, hkv, smax, d] = cache.shape;
+  const src = cache.data as Float32Array | Uint16Array;
+  const out = new (src.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(b * t * hkv * d);
+  for (let s = 0; s < b; s++) {
+    if (lengths[s] < t) throw new Error(`GroupQueryAttention: sequence ${s} has ${lengths[s]} keys, fewer than the ${t} new tokens`);
+    for (let j = 0; j < t; j++)
+      for (let h = 0; h < hkv; h++) {
+        const from = ((s * hkv + h) * smax + lengths[s] - t + j) * d;
+        out.set(src.subarray(from, from + d), ((s * t + j) * hkv + h) * d);
+      }
+  }
+  return { dtype: cache.dtype, shape: [b, t, hkv * d], data: out };
+}
+
+/**
+ * decode_attention on a contiguous cache as GroupQueryAttention with a past: past_key/value are
+ * pmetal's kCache/vCache buffers as they are (ORT's BNSH [B, Hkv, Smax, D] is pmetal's layout),
+ * key/value the T new tokens (copied from the cache's last T positions: ORT appends them to the
+ * past itself), seqlens_k = length − 1 and total_sequence_length = max length. A sliding window
+ * is the local_window_size attribute (left + 1: ORT counts the query's own key, pmetal's
+ * window.left does not), a softcap the softcap attribute (cap·tanh(s/cap) on the scaled scores, as pmetal).
+ * No present buffer is shared with the past (ORT-web binds no outputs to inputs), so each call
+ * also copies the past into present_key/value — what an ORT-web user without IO binding gets.
+ */
+export function decodeGraph(p: DecodeP, dtype: FloatDType): GraphSpec {
+  const T = onnxType(dtype);
+  const vi = (name: string, dims: Dim[], elemType = T): ValueInfo => ({ name, elemType, dims });
+  const qd = p.hq * p.d;
+  const kd = p.hkv * p.d;
+  const attrs: OnnxNode['attrs'] = { num_heads: { i: p.hq }, kv_num_heads: { i: p.hkv }, scale: { f: p.scale } };
+  // ORT's window counts the visible keys, the query's own included (measured on the wasm EP:
+  // left keys before it plus itself), pmetal's window.left the keys before it: size = left + 1.
+  if (p.window !== undefined) attrs.local_window_size = { i: p.window + 1 };
+  if (p.softcap !== undefined) attrs.softcap = { f: p.softcap };
+  const cacheDims = (i: HostTensor) => [...i.shape];
+  return {
+    graph: {
+      name: 'gqa_decode',
+      opset: 17,
+      nodes: [
+        {
+          op: 'GroupQueryAttention',
+          domain: MS,
+          inputs: ['query', 'key', 'value', 'past_key', 'past_value', 'seqlens_k', 'total_sequence_length'],
+          outputs: ['y', 'present_key', 'present_value'],
+          attrs,
+        },
+      ],
+      inputs: [
+        vi('query', ['b', 't', qd]),
+        vi('key', ['b', 't', kd]),
+        vi('value', ['b', 't', kd]),
+        vi('past_key', ['b', p.hkv, 'smax', p.d]),
+        vi('past_value', ['b', p.hkv, 'smax', p.d]),
+        vi('seqlens_k', ['b'], ONNX_INT32),
+        vi('total_sequence_length', [1], ONNX_INT32),
+      ],
+      outputs: [vi('y', ['b', 't', qd]), vi('present_key', ['b', p.hkv, 'total', p.d]), vi('present_value', ['b', p.hkv, 'total', p.d])],
+    },
+    outputs: { o: 'y' },
+    feeds: (i) => {
+      const lengths = i.lengths.data as Int32Array;
+      const t = i.q.shape[1];
+      const k = newTokens(i.kCache, lengths, t);
+      const v = newTokens(i.vCache, lengths, t);
+      return {
+        key: { type: ortType(dtype), dims: [...k.shape], data: k.data as Float32Array | Uint16Array },
+        value: { type: ortType(dtype), dims: [...v.shape], data: v.data as Float32Array | Uint16Array },
+        seqlens_k: { type: 'int32', dims: [lengths.length], data: Int32Array.from(lengths, (x) => x - 1) },
+        total_sequence_length: { type: 'int32', dims: [1], data: Int32Array.of(Math.max(0, ...lengths)), cpu: true },
+      };
+    },
+    // ORT's GroupQueryAttention (helper CheckInputs, every EP) refuses several new tokens per
+    // sequence with a past unless B = 1: "batch_size must be 1 when sequence_length > 1 and past
+    // context is given" (seen on the WebGPU EP on lavapipe).
+    ...(p.b > 1 && p.t > 1 ? { unsupported: `GroupQueryAttention takes ${p.t} new tokens per sequence with a past only at batch 1 ("batch_size must be 1 when sequence_length > 1 and past context is given")` } : {}),
+    shared: { query: { input: 'q', dims: bsnh }, past_key: { input: 'kCache', dims: cacheDims }, past_value: { input: 'vCache', dims: cacheDims } },
+    form: `com.microsoft GroupQueryAttention(q as [B,T,Hq·D], the T new k/v tokens, past_key/value = pmetal's caches [B,Hkv,Smax,D], seqlens_k = length−1, total_sequence_length; num_heads=${p.hq}, kv_num_heads=${p.hkv}, scale${p.window !== undefined ? `, local_window_size=${p.window + 1}` : ''}${p.softcap !== undefined ? `, softcap=${p.softcap}` : ''}) → o, present_key/value (the past copied into them each call: no shared buffer)`,
   };
 }
 

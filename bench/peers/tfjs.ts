@@ -113,6 +113,50 @@ function formFor(c: PeerCase): TfForm {
         },
       };
     }
+    case 'decode': {
+      const r = p.hq / p.hkv;
+      // K and V gathered to the query heads: [B, Hq, Smax, D] f32 each.
+      const gathered = p.b * p.hq * p.ctx * p.d * 4;
+      return {
+        form: `softmax(matMul(q, kCache, false, true)·scale${p.softcap !== undefined ? ' → cap·tanh(·/cap)' : ''} + mask) · vCache over [B·Hq, T, Smax] (composite: cache heads gathered ${r}×; mask of each query's visible keys from the lengths${p.window !== undefined ? ' and the window' : ''})`,
+        tooBig: (l) => {
+          const max = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+          return gathered > max ? `the K/V caches gathered to the ${p.hq} query heads are ${(gathered / 2 ** 30).toFixed(1)} GiB each, over the device's ${(max / 2 ** 30).toFixed(1)} GiB buffer binding limit` : undefined;
+        },
+        setup: (tf, i) => {
+          const [b, t, hq] = i.q.shape;
+          const smax = i.kCache.shape[2];
+          const lengths = i.lengths.data as Int32Array;
+          // Query j of sequence s sits at position length − T + j and sees keys [pos − left, pos].
+          const mask = new Float32Array(b * t * smax).fill(-Infinity);
+          for (let s = 0; s < b; s++)
+            for (let j = 0; j < t; j++) {
+              const pos = lengths[s] - t + j;
+              const lo = p.window !== undefined ? Math.max(0, pos - p.window) : 0;
+              for (let k = lo; k <= Math.min(pos, smax - 1); k++) mask[(s * t + j) * smax + k] = 0;
+            }
+          return {
+            scale: tf.scalar(p.scale),
+            ...(p.softcap !== undefined ? { cap: tf.scalar(p.softcap) } : {}),
+            kvHead: tf.tensor1d(Int32Array.from({ length: hq }, (_, h) => Math.floor(h / r)), 'int32'),
+            mask: tf.tensor4d(mask, [b, 1, t, smax]),
+          };
+        },
+        run: (tf, x) => {
+          const [b, t, hq, d] = x.q.shape;
+          const smax = x.kCache.shape[2]!;
+          const dv = x.vCache.shape[3]!;
+          const q = tf.reshape(tf.transpose(x.q, [0, 2, 1, 3]), [b * hq, t, d]) as Tf.Tensor3D;
+          const k = tf.reshape(tf.gather(x.kCache, x.kvHead, 1), [b * hq, smax, d]) as Tf.Tensor3D;
+          const v = tf.reshape(tf.gather(x.vCache, x.kvHead, 1), [b * hq, smax, dv]) as Tf.Tensor3D;
+          let z = tf.mul(tf.matMul(q, k, false, true), x.scale);
+          if (x.cap) z = tf.mul(tf.tanh(tf.div(z, x.cap)), x.cap);
+          z = tf.add(tf.reshape(z, [b, hq, t, smax]), x.mask);
+          const o = tf.matMul(tf.reshape(tf.softmax(z), [b * hq, t, smax]) as Tf.Tensor3D, v);
+          return { o: tf.transpose(tf.reshape(o, [b, hq, t, dv]), [0, 2, 1, 3]) };
+        },
+      };
+    }
     case 'quantized_gemm':
       return {
         form: '-',
