@@ -45,6 +45,21 @@ export class ParamsPool {
     private readonly maxBlocks = 4,
   ) {}
 
+  /** Slots a live step graph binds, with how many graphs do: never re-assigned. */
+  #pinned = new Map<string, number>();
+
+  /** Keeps the slot of `key` (reserved in the open batch or earlier) for a step graph. */
+  pin(key: string): void {
+    if (!this.#slots.has(key)) throw new Error(`internal: pinning a Params slot that is not held`);
+    this.#pinned.set(key, (this.#pinned.get(key) ?? 0) + 1);
+  }
+
+  unpin(key: string): void {
+    const n = (this.#pinned.get(key) ?? 0) - 1;
+    if (n > 0) this.#pinned.set(key, n);
+    else this.#pinned.delete(key);
+  }
+
   /** Distinct Params blocks currently held (tests). */
   get size(): number {
     return this.#slots.size;
@@ -81,6 +96,7 @@ export class ParamsPool {
       // The least recently used slot that the open batch does not use.
       for (const old of this.#slots.values()) {
         if (old.batch === this.#batch) break; // LRU order: the rest are this batch's too
+        if (this.#pinned.has(old.key)) continue; // a step graph binds it (graph.ts)
         this.#slots.delete(old.key);
         pos = [old.block, old.offset];
         break;

@@ -1,5 +1,6 @@
 import { DeviceLostError, DisposedError, GpuOutOfMemoryError, GpuValidationError, LimitError, PmetalError } from '../../errors.js';
 import type { OpenedDevice } from './device.js';
+import { GraphRecorder, type GraphCmd, type RecordedGraph } from './graph.js';
 import { BindGroupCache } from './bind_groups.js';
 import { checkDispatch, writableBindings } from './dispatch_check.js';
 import { FailureLog, type Lease, type Recorded } from './failures.js';
@@ -126,6 +127,10 @@ export class Runtime {
   /** The upload ring (#smallUpload) and the bytes of it this batch has used. */
   #ring?: GPUBuffer;
   #ringUsed = 0;
+  /** The step graph being captured (graph.ts), buffers live graphs bind (with how many do), and those released meanwhile. */
+  #capture?: GraphRecorder;
+  #pinned = new Map<GPUBuffer, number>();
+  #held = new Set<GPUBuffer>();
   /** Unmapped read-back staging buffers by size (#readStaging). */
   #readKept = new Map<number, GPUBuffer[]>();
 
@@ -251,6 +256,15 @@ export class Runtime {
     this.#log.end(buf); // a launch tape that bound it as a fixed buffer sees it gone
     const size = this.sizeOf(buf);
     if (this.#storage.has(buf)) this.#memory.live -= size;
+    if (this.#pinned.has(buf)) {
+      // A live step graph binds it: kept for the graph, pooled when the graph goes.
+      this.#held.add(buf);
+      return;
+    }
+    this.#toPool(buf, size);
+  }
+
+  #toPool(buf: GPUBuffer, size: number): void {
     if (size > this.poolLimit) {
       // Still referenced by the open batch, perhaps: destroy after it is submitted.
       this.#trash.push(buf);
@@ -297,6 +311,7 @@ export class Runtime {
   upload(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
     this.tape?.upload(dst, data, dstOffset);
     const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    this.#capture?.transfer({ k: 'upload', dst, data: src.slice(), offset: dstOffset });
     if (src.byteLength <= WRITE_BUFFER_MAX && this.#smallUpload(dst, src, dstOffset)) return;
     this.#touched.add(dst);
     // Staged in pieces, submitted as they fill: a multi-GB tensor never needs a staging
@@ -348,6 +363,7 @@ export class Runtime {
   clear(dst: GPUBuffer, offset = 0, size?: number): void {
     if (this.tape) this.tape.steps.push({ k: 'clear', ref: this.tape.refOf(dst), offset, size });
     this.#touched.add(dst);
+    this.#capture?.transfer({ k: 'clear', dst, offset, size });
     this.#encoderOnly().clearBuffer(dst, offset, size);
     this.#log.record(this.op ?? 'clear', [], [this.#log.lease(dst)]);
   }
@@ -356,6 +372,7 @@ export class Runtime {
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     if (this.tape) this.tape.steps.push({ k: 'copy', src: this.tape.refOf(src), srcOffset, dst: this.tape.refOf(dst), dstOffset, bytes });
     this.#touched.add(src).add(dst);
+    this.#capture?.transfer({ k: 'copy', src, srcOffset, dst, dstOffset, bytes });
     this.#encoderOnly().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
     this.#log.record(this.op ?? 'copy', [this.#log.lease(src)], [this.#log.lease(dst)]);
   }
@@ -388,6 +405,10 @@ export class Runtime {
       this.#touched.add(b.buffer);
     }
     this.#log.record(op, reads, writes);
+    if (this.#capture) {
+      const x = { k: 'dispatch' as const, pipeline, group, x: d.workgroups[0], y: d.workgroups[1] ?? 1, z: d.workgroups[2] ?? 1, op, key };
+      this.#captured(x, d.bindings.map((b) => b.buffer), d.bindings.filter((b) => writable.has(b.binding)).map((b) => b.buffer), d.params && paramsKey(d.params.data));
+    }
     const tape = this.tape;
     if (tape) {
       const bindings = d.bindings.map((b) => ({ binding: b.binding, ref: tape.refOf(b.buffer), offset: b.offset ?? 0, size: b.size }));
@@ -435,6 +456,10 @@ export class Runtime {
       this.#touched.add(buf);
     }
     this.#log.record(t.op, reads, writes);
+    if (this.#capture) {
+      const x = { k: 'dispatch' as const, pipeline: t.entry.pipeline, group, x: t.workgroups[0], y: t.workgroups[1], z: t.workgroups[2], op: t.op, key: t.entry.key };
+      this.#captured(x, bs.map((b) => buffers[b.ref]), bs.filter((b) => t.writable.has(b.binding)).map((b) => buffers[b.ref]), t.params?.key);
+    }
     this.#encode(t.entry.pipeline, group, t.workgroups[0], t.workgroups[1], t.workgroups[2], t.op, t.entry.key);
   }
 
@@ -482,6 +507,85 @@ export class Runtime {
       resolve: this.device.createBuffer({ size: MAX_QUERIES * 8, usage: 0x200 /* QUERY_RESOLVE */ | 0x04 }),
     };
     return this.#query;
+  }
+
+  /** Starts capturing a step graph (graph.ts): what is recorded until endCapture() is also kept for replay. */
+  beginCapture(): void {
+    this.#alive();
+    if (this.#capture) throw new Error('[webgpu] a step graph is already being captured');
+    this.#capture = new GraphRecorder();
+  }
+
+  /** A captured dispatch: its Params slot is pinned at once (a long capture spans batches, and a slot of an earlier batch could be re-assigned). */
+  #captured(cmd: Extract<GraphCmd, { k: 'dispatch' }>, buffers: GPUBuffer[], writes: GPUBuffer[], slot: string | undefined): void {
+    const c = this.#capture!;
+    if (slot !== undefined && !c.slots.has(slot)) this.#uniforms.pin(slot);
+    c.dispatch(cmd, buffers, writes, slot);
+  }
+
+  /** Drops the capture (the step's commands were recorded and run as usual). */
+  abortCapture(): void {
+    const c = this.#capture;
+    this.#capture = undefined;
+    if (c) for (const key of c.slots) this.#uniforms.unpin(key);
+  }
+
+  /**
+   * Ends the capture: the graph's buffers leave the pool (and a tensor of it disposed later
+   * keeps its buffer for the graph), its Params slots are pinned.
+   */
+  endCapture(): RecordedGraph {
+    const c = this.#capture;
+    if (!c) throw new Error('[webgpu] endCapture without beginCapture');
+    this.#capture = undefined;
+    const g = c.finish();
+    const mine = new Set(g.buffers);
+    for (const b of g.buffers) this.#pinned.set(b, (this.#pinned.get(b) ?? 0) + 1);
+    for (const [size, list] of [...this.#pool]) {
+      const keep = list.filter((b) => !mine.has(b));
+      if (keep.length === list.length) continue;
+      for (const b of list) if (mine.has(b)) this.#held.add(b);
+      this.#pooledBytes -= size * (list.length - keep.length);
+      if (keep.length) this.#pool.set(size, keep);
+      else this.#pool.delete(size);
+    }
+    // A trashed buffer (over the pool's limit) is not destroyed while the graph binds it.
+    this.#trash = this.#trash.filter((b) => (mine.has(b) ? (this.#held.add(b), false) : true));
+    return g;
+  }
+
+  /** Records the graph's commands into the open batch, on its own buffers. */
+  replayGraph(g: RecordedGraph): void {
+    this.#alive();
+    if (g.disposed) throw new DisposedError('[webgpu] step graph was disposed');
+    if (this.#capture) throw new Error('[webgpu] replaying a step graph during a capture');
+    this.#batch();
+    for (const b of g.buffers) this.#touched.add(b);
+    // One failure record for the whole step: a failed batch spoils what the graph writes.
+    this.#log.record('step graph', [], g.written.map((b) => this.#log.lease(b)));
+    for (const c of g.cmds) {
+      if (c.k === 'dispatch') this.#encode(c.pipeline, c.group, c.x, c.y, c.z, c.op, c.key);
+      else if (c.k === 'copy') this.#encoderOnly().copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.bytes);
+      else if (c.k === 'clear') this.#encoderOnly().clearBuffer(c.dst, c.offset, c.size);
+      else this.upload(c.dst, c.data, c.offset);
+    }
+  }
+
+  /** Releases the graph: its slots unpinned, the buffers only it kept pooled again. */
+  disposeGraph(g: RecordedGraph): void {
+    if (g.disposed) return;
+    g.disposed = true;
+    if (this.#destroyed) return;
+    for (const key of g.slots) this.#uniforms.unpin(key);
+    for (const b of g.buffers) {
+      const n = (this.#pinned.get(b) ?? 0) - 1;
+      if (n > 0) {
+        this.#pinned.set(b, n);
+        continue;
+      }
+      this.#pinned.delete(b);
+      if (this.#held.delete(b)) this.#toPool(b, this.sizeOf(b));
+    }
   }
 
   /** Submits the open batch (if any). */
@@ -656,6 +760,9 @@ export class Runtime {
     for (const list of this.#pool.values()) for (const b of list) b.destroy();
     this.#pool.clear();
     for (const b of this.#trash) b.destroy();
+    for (const b of this.#held) b.destroy();
+    this.#held.clear();
+    this.#pinned.clear();
     for (const list of this.#readKept.values()) for (const b of list) b.destroy();
     this.#readKept.clear();
     this.#touched.clear();
