@@ -4,7 +4,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
+import type { Dispatch } from '../../src/backend/webgpu/runtime.js';
 import { fusedMlpLauncher } from '../../src/backend/webgpu/launchers/fused_mlp.js';
+import { gemmLauncher } from '../../src/backend/webgpu/launchers/gemm.js';
+import { swigluLauncher } from '../../src/backend/webgpu/launchers/swiglu.js';
+import { gemmOptions } from '../../src/ops/gemm/spec.js';
 import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
 import type { FloatDType } from '../../src/dtype.js';
 import { mlpForwardInputs, type MlpDef } from '../../src/ops/fused_mlp/cases.js';
@@ -116,4 +120,33 @@ it.each([true, false])('subgroup-matrix tier, M = 1, f16, recompute %s: 2 dispat
   expect(Object.keys(res).sort()).toEqual(recompute ? ['y'] : ['gate', 'up', 'y']);
   await be.sync();
   for (const t of [...Object.values(ins), ...Object.values(res)]) t.dispose();
+});
+
+// Prefill sizes on the subgroup-matrix tier (the model calls fused_mlp at every T): the same
+// dispatches as the separate ops decoderLayer recorded before — gate and up gemms, swiglu,
+// the down gemm — so prefill is not slowed by the switch to fused_mlp.
+it('subgroup-matrix tier, T = 64, f16: the dispatches of gemm, gemm, swiglu, gemm', async () => {
+  expect(nullGpu, "Dawn's null backend").toBeDefined();
+  const be = nullGpu!;
+  const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: be.rt.opened.limits, adapter: { ...NVIDIA, limits: be.rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
+  const ins: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(mlpForwardInputs({ lead: [64], k: 256, i: 512, ranks: {} }, 'f16', 1))) ins[k] = be.tensor(t.data, t.shape, t.dtype);
+  const key = (d: Dispatch) => JSON.stringify([d.pipeline.shader, d.pipeline.defines, d.workgroups]);
+  const spec = getSpec('fused_mlp');
+  const o = spec.options.parse({});
+  be.rt.trace = [];
+  const res = fusedMlpLauncher.launch(ctx, 'subgroup-matrix', ins, o, spec.check(ins, o) as never);
+  const fused = be.rt.trace.map(key);
+  be.rt.trace = [];
+  const gemm = (a: Tensor, b: Tensor) => gemmLauncher.launch(ctx, 'subgroup-matrix', { a, b }, gemmOptions.parse({ transB: true, outDtype: 'f16' }), { y: { dtype: 'f16', shape: [a.shape[0], b.shape[0]] } }).y;
+  const g = gemm(ins.x, ins.wGate);
+  const u = gemm(ins.x, ins.wUp);
+  const h = swigluLauncher.launch(ctx, 'portable', { gate: g, up: u }, {}, { y: { dtype: 'f16', shape: g.shape } }).y;
+  const y = gemm(h, ins.wDown);
+  const separate = be.rt.trace.map(key);
+  be.rt.trace = undefined;
+  expect(fused).toEqual(separate);
+  expect(fused).toHaveLength(4);
+  await be.sync();
+  for (const t of [...Object.values(ins), ...Object.values(res), g, u, h, y]) t.dispose();
 });
