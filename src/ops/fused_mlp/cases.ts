@@ -114,7 +114,20 @@ export const MLP_BACKWARD_CASES: OpCase[] = MLP_DEFS.map((d) => ({ label: mlpLab
 /** Llama-3-8B's MLP: T = 4096, hidden K = 4096, intermediate I = 14336, LoRA r = 16 on all three projections. */
 const BENCH: MlpDef = { lead: [4096], k: 4096, i: 14336, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 1 };
 
-export const MLP_BENCH: BenchShape[] = [{ label: 'T=4096,K=4096,I=14336,r=16', options: mlpOptions(BENCH, false), make: (dt, s) => mlpForwardInputs(BENCH, dt, s) }];
+/**
+ * Decode steps without LoRA (the model's MLP, B = T tokens): Llama-3.2-1B (K = 2048, I = 8192)
+ * and Llama-3-8B (K = 4096, I = 14336) at T = 1 and 8 — webgpu's one-dispatch gate/up GEMV
+ * against PMETAL_MLP_GEMV=0 (`bench --op fused_mlp --shape decode --variants`).
+ */
+const DECODE_BENCH: MlpDef[] = [1, 8].flatMap((t) => [
+  { lead: [t], k: 2048, i: 8192, ranks: {} },
+  { lead: [t], k: 4096, i: 14336, ranks: {} },
+]);
+
+export const MLP_BENCH: BenchShape[] = [
+  { label: 'T=4096,K=4096,I=14336,r=16', options: mlpOptions(BENCH, false), make: (dt, s) => mlpForwardInputs(BENCH, dt, s) },
+  ...DECODE_BENCH.map((d) => ({ label: `decode T=${d.lead[0]},K=${d.k},I=${d.i}`, options: {}, make: (dt: FloatDType, s: number) => mlpForwardInputs(d, dt, s) })),
+];
 export const MLP_BACKWARD_BENCH: BenchShape[] = [
   {
     label: 'T=4096,K=4096,I=14336,r=16',
