@@ -79,7 +79,7 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
   if (mlp) {
     // fused_mlp: at decode sizes one gate/up dispatch (g, u never stored) and the down GEMV
     // on webgpu, 2 dispatches instead of 4; at prefill sizes the launcher records what the
-    // separate ops would (or its one-pass gate/up kernel on the SIMT tiers).
+    // separate ops would (gate and up gemms, swiglu, the down gemm).
     const mlpOut = b.fusedMlp({ x: n2.y, wGate: mlp.gate, wUp: mlp.up, wDown: mlp.down }).y;
     n2.y.dispose();
     return { h: n2.h, delta: mlpOut };

@@ -91,6 +91,28 @@ describe('fused_mlp at M ≤ 16 on webgpu', () => {
   });
 });
 
+it('T = 64 without LoRA (prefill), f32 on lavapipe: the dispatches of the separate gemm, gemm, swiglu, gemm', async () => {
+  const host = mlpForwardInputs({ lead: [64], k: 96, i: 80, ranks: {} }, 'f32', 2);
+  const ins: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(host)) ins[k] = gpu.tensor(t.data, t.shape, t.dtype);
+  const key = (d: Dispatch) => JSON.stringify([d.pipeline.shader, d.pipeline.defines, d.workgroups]);
+  gpu.rt.trace = [];
+  const y = gpu.fusedMlp({ x: ins.x, wGate: ins.wGate, wUp: ins.wUp, wDown: ins.wDown }).y;
+  const fused = gpu.rt.trace.map(key);
+  gpu.rt.trace = [];
+  const g = gpu.gemm({ a: ins.x, b: ins.wGate }, { transB: true }).y;
+  const u = gpu.gemm({ a: ins.x, b: ins.wUp }, { transB: true }).y;
+  const h = gpu.swiglu({ gate: g, up: u }).y;
+  const y2 = gpu.gemm({ a: h, b: ins.wDown }, { transB: true }).y;
+  const separate = gpu.rt.trace.map(key);
+  gpu.rt.trace = undefined;
+  expect(fused).toEqual(separate);
+  expect(fused).toHaveLength(4);
+  // The same kernels in the same order: the same bits.
+  expect(Array.from(await gpu.read(y))).toEqual(Array.from(await gpu.read(y2)));
+  for (const t of [...Object.values(ins), y, g, u, h, y2]) t.dispose();
+});
+
 // The subgroup-matrix tier (not on lavapipe): the launch built and validated on Dawn's null
 // backend, which runs nothing. Before, that tier took two projections and swiglu (4).
 const NVIDIA: AdapterTraits = { subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }] as never, subgroupMinSize: 32, subgroupMaxSize: 32, limits: {} as GPUSupportedLimits };

@@ -44,7 +44,11 @@ export function projForward(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, i: 
  * gemm_gemv_rows SWIGLU_ROWS dispatch reads W_g and W_u once and writes h (and g, u when
  * recompute = false; mlp_gemv.ts), then the down projection is gemm's GEMV — 2 dispatches
  * where the projections + swiglu plan takes 4 (a decode step is host-bound on dispatches).
- * PMETAL_MLP_GEMV=0 turns it off.
+ * PMETAL_MLP_GEMV=0 turns it off. Larger T without LoRA on gate/up (the model's prefill, which
+ * calls this op for its MLP) takes two projections and swiglu on every tier, exactly the
+ * kernels the separate gemm, gemm, swiglu ops record: the one-pass kernel, which reads its
+ * operands element by element where gemm_tiled reads 16-byte words, has no timing without
+ * adapters to justify replacing them; with adapters it also takes their LoRA terms as c.
  */
 export const fusedMlpLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
@@ -64,7 +68,7 @@ export const fusedMlpLauncher: Launcher = {
         res.gate = reshapeOwned(r.g, outs.gate.shape);
         res.up = reshapeOwned(r.u, outs.up.shape);
       }
-    } else if (o.recompute && tier !== 'subgroup-matrix' && swigluGemmFits(ctx, t, inter, k, BYTES[x.dtype])) {
+    } else if (o.recompute && tier !== 'subgroup-matrix' && (i.gateA || i.upA) && swigluGemmFits(ctx, t, inter, k, BYTES[x.dtype])) {
       const side = (p: 'gate' | 'up') => (i[`${p}A`] ? loraSide(ctx, tier, x2, i[`${p}A`], i[`${p}B`], projOpts(o, p)) : undefined);
       const sg = side('gate');
       const su = side('up');
