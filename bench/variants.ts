@@ -81,6 +81,14 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   fused_lora_forward: SPLIT_K,
   fused_lora_backward: SPLIT_K,
   fused_mlp_backward: SPLIT_K,
+  // Decode sizes (T ≤ 16, no gate/up LoRA): one gemm_gemv_rows SWIGLU_ROWS dispatch + the down
+  // GEMV (default), the 4-dispatch plan (two projections + swiglu on the subgroup-matrix tier),
+  // and both GEMVs at 128 invocations.
+  fused_mlp: [
+    { name: 'default (gate/up GEMV + SwiGLU, 2 dispatches)', env: {} },
+    { name: '4-dispatch plan (PMETAL_MLP_GEMV=0)', env: { PMETAL_MLP_GEMV: '0' } },
+    { name: 'gemv rows, 128 invocations', env: { PMETAL_GEMV_VARIANT: 'rows128' } },
+  ],
   fused_norm_lora: NORM_LORA,
   fused_norm_lora_backward: NORM_LORA,
   // Decode (M ≤ 16): qgemv_rows (default) against the column kernel qgemv.

@@ -39,6 +39,7 @@ export function registerBench(program: Command): void {
       .option('--seq <n>', 'with --model: tokens of the prefill and training sequence', '2048')
       .option('--prompt <n>', 'with --model: prompt tokens before the decode steps', '512')
       .option('--steps <n>', 'with --model: timed decode steps (after --warmup untimed ones)', '32')
+      .addOption(new Option('--mlp-gemv <list>', 'with --model: PMETAL_MLP_GEMV values (1: fused_mlp\'s one-dispatch gate/up GEMV at decode, 0: the 4-dispatch plan), a decode row each').argParser(list))
       .addOption(new Option('--decode-loop <list>', 'with --model: decode loop variants, a decode row each (pipelined, pipelined2, serial; default pipelined)').argParser(list))
       .option('--train-steps <n>', 'with --model: timed LoRA optimizer steps (after one untimed)', '2')
       .option('--lora-r <n>', 'with --model: LoRA rank (alpha 2r; q,k,v,o,gate,up,down)', '16')

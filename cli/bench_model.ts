@@ -22,6 +22,8 @@ export async function benchModel(o: Record<string, unknown>): Promise<number> {
   const batches = ((o.batch as string[] | undefined) ?? ['1', '16']).map((b) => int('batch', b, 1));
   const loops = (o.decodeLoop as string[] | undefined) ?? [];
   for (const l of loops) if (!(DECODE_LOOP_VARIANTS as readonly string[]).includes(l)) throw new PmetalError('OPTIONS', `[bench] --decode-loop: expected some of ${DECODE_LOOP_VARIANTS.join(', ')}, got '${l}'`);
+  const mlpGemv = (o.mlpGemv as string[] | undefined) ?? [];
+  for (const v of mlpGemv) if (v !== '0' && v !== '1') throw new PmetalError('OPTIONS', `[bench] --mlp-gemv: expected some of 1, 0, got '${v}'`);
   const wanted = (o.backend as string[] | undefined) ?? ['webgpu'];
   if (wanted.length !== 1 || wanted[0] === 'cpu') throw new PmetalError('OPTIONS', `[bench] --backend with --model: expected one of webgpu, metal, got '${wanted.join(',')}'`);
   const opts = {
@@ -31,6 +33,7 @@ export async function benchModel(o: Record<string, unknown>): Promise<number> {
     phases: phases as Phase[],
     batches,
     ...(loops.length ? { decodeLoops: loops as DecodeLoopVariant[] } : {}),
+    ...(mlpGemv.length ? { mlpGemv: mlpGemv as ('0' | '1')[] } : {}),
     seq: int('seq', o.seq, 2),
     prompt: int('prompt', o.prompt, 1),
     steps: int('steps', o.steps, 1),

@@ -26,6 +26,8 @@ export interface ModelBenchOptions extends Omit<PhaseOptions, 'copyGbps'> {
   batches: readonly number[];
   /** Decode loop variants (decode_loop.ts), a decode record each per batch size; default: the loop's own default. */
   decodeLoops?: readonly DecodeLoopVariant[];
+  /** PMETAL_MLP_GEMV values (fused_mlp's decode plan, webgpu), a decode record each per batch size and loop; default: the switch as set. */
+  mlpGemv?: readonly ('0' | '1')[];
   /** prefill and train: tokens of the one sequence. */
   seq: number;
   /** Bytes of the copy kernel that measures bandwidth for the roofline (0: skip it). */
@@ -81,7 +83,11 @@ export async function runModelBench(backend: KernelBackend, o: ModelBenchOptions
     if (o.phases.includes('prefill')) await phase('prefill', 1, o.seq, () => prefillPhase(model, o.seq, po));
     if (o.phases.includes('decode')) {
       for (const B of o.batches) {
-        for (const loop of o.decodeLoops ?? [undefined]) await phase('decode', B, o.prompt, () => (loop ? withDecodeLoop(loop, () => decodePhase(model, B, po)) : decodePhase(model, B, po)));
+        for (const mg of o.mlpGemv ?? [undefined])
+          for (const loop of o.decodeLoops ?? [undefined]) {
+            const run = () => (loop ? withDecodeLoop(loop, () => decodePhase(model, B, po)) : decodePhase(model, B, po));
+            await phase('decode', B, o.prompt, () => (mg ? withMlpGemv(mg, run) : run()));
+          }
       }
     }
     if (o.phases.includes('train')) await phase('train', 1, o.seq, () => trainPhase(model, o.seq, po));
@@ -116,6 +122,18 @@ async function withDecodeLoop(loop: DecodeLoopVariant, run: () => Promise<PhaseR
   }
 }
 
+/** Runs `run` under PMETAL_MLP_GEMV=v (the webgpu tuning switches are read again at each submission), marking the record with it. */
+async function withMlpGemv(v: '0' | '1', run: () => Promise<PhaseRecord>): Promise<PhaseRecord> {
+  const before = process.env.PMETAL_MLP_GEMV;
+  process.env.PMETAL_MLP_GEMV = v;
+  try {
+    return { ...(await run()), mlpGemv: v };
+  } finally {
+    if (before === undefined) delete process.env.PMETAL_MLP_GEMV;
+    else process.env.PMETAL_MLP_GEMV = before;
+  }
+}
+
 const mib = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 20).toFixed(1));
 
 export function modelBenchTable(res: ModelBenchResult): string {
@@ -135,7 +153,7 @@ export function modelBenchTable(res: ModelBenchResult): string {
           r.roofline ? `${(r.roofline.fraction * 100).toFixed(0)}%` : '-',
           mib(r.peakLiveBytes),
           mib(r.peakAllocatedBytes),
-          r.error ?? [r.loss !== undefined ? `loss ${r.loss.toFixed(3)}` : r.loop ? `${r.loop} loop` : '', r.buffersPerCall !== undefined ? `${r.buffersPerCall.toFixed(0)} new buffers/step` : ''].filter(Boolean).join(', '),
+          r.error ?? [r.loss !== undefined ? `loss ${r.loss.toFixed(3)}` : r.loop ? `${r.loop} loop` : '', r.mlpGemv ? `PMETAL_MLP_GEMV=${r.mlpGemv}` : '', r.buffersPerCall !== undefined ? `${r.buffersPerCall.toFixed(0)} new buffers/step` : ''].filter(Boolean).join(', '),
         ],
   );
   const lines = [`${res.model}${res.quant ? ` ${res.quant}` : ''} ${res.dtype} (random weights) on ${res.device}: built in ${(res.buildMs / 1e3).toFixed(1)} s, weights ${mib(res.weightBytes)} MiB`, ...textTable(head, body)];

@@ -43,6 +43,8 @@ export interface PhaseRecord {
   hostMs?: number;
   /** decode: the loop variant timed, when the bench was asked for one (--decode-loop). */
   loop?: DecodeLoopVariant;
+  /** decode: the PMETAL_MLP_GEMV value timed, when the bench was asked for it (--mlp-gemv). */
+  mlpGemv?: '0' | '1';
   /** decode: the bandwidth bound — weights + KV read once per step at the copy kernel's GB/s. */
   roofline?: { bytesPerStep: number; ms: number; tokensPerS: number; fraction: number };
   /** train: the loss of the last timed step (finite, or the record is an error). */

@@ -75,6 +75,16 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
   o.dispose();
 
   const n2 = addNorm(b, { h: n1.h, delta: attnOut }, w.postNorm, c.rmsNormEps);
+  const mlp = denseMlp(w);
+  if (mlp) {
+    // fused_mlp: at decode sizes one gate/up dispatch (g, u never stored) and the down GEMV
+    // on webgpu, 2 dispatches instead of 4; at prefill sizes the launcher records what the
+    // separate ops would (gate and up gemms, swiglu, the down gemm).
+    const mlpOut = b.fusedMlp({ x: n2.y, wGate: mlp.gate, wUp: mlp.up, wDown: mlp.down }).y;
+    n2.y.dispose();
+    return { h: n2.h, delta: mlpOut };
+  }
+  // Quantized (or biased) linears: quantized_gemm has no fused MLP; the separate ops.
   const gate = lin(n2.y, w.gate);
   const up = lin(n2.y, w.up);
   n2.y.dispose();
@@ -84,4 +94,11 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
   const mlpOut = lin(act, w.down);
   act.dispose();
   return { h: n2.h, delta: mlpOut };
+}
+
+/** The three MLP weights when every one is a dense linear without bias (fused_mlp's inputs), else undefined. */
+function denseMlp(w: LayerWeights): { gate: Tensor; up: Tensor; down: Tensor } | undefined {
+  const ls = [w.gate, w.up, w.down];
+  if (!ls.every((l) => l.kind === 'dense' && !l.bias)) return undefined;
+  return { gate: w.gate.w, up: w.up.w, down: w.down.w };
 }

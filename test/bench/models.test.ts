@@ -128,6 +128,16 @@ describe('pmetal bench --model (bench/models)', () => {
     expect(modelBenchTable(res)).toContain('serial loop');
   });
 
+  it('--mlp-gemv 1,0: a decode record per PMETAL_MLP_GEMV value, each marked, the environment restored', { timeout: 300_000 }, async () => {
+    const res = await runModelBench(gpu, { model: 'tiny', dtype: 'f16', ...small, phases: ['decode'], batches: [2], mlpGemv: ['1', '0'], copyBytes: 0 });
+    expect(res.records.map((r) => [r.phase, r.batch, r.mlpGemv, r.error])).toEqual([
+      ['decode', 2, '1', undefined],
+      ['decode', 2, '0', undefined],
+    ]);
+    expect(process.env.PMETAL_MLP_GEMV).toBeUndefined();
+    expect(modelBenchTable(res)).toContain('PMETAL_MLP_GEMV=0');
+  });
+
   it('--profile: one call per phase timed dispatch by dispatch, by op and kernel, in the table', { timeout: 300_000 }, async () => {
     const res = await runModelBench(gpu, { model: 'tiny', dtype: 'f32', ...small, phases: ['decode', 'train'], batches: [1], profile: true });
     const [d, t] = res.records;

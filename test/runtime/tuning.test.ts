@@ -13,7 +13,9 @@ afterEach(() => {
 
 describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
   it('defaults when unset; a canonical key of what is set', () => {
-    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, gemvVariant: 'rows', qgemvVariant: 'rows', gemmBf16Variant: 'w512', key: '' });
+    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, gemvVariant: 'rows', qgemvVariant: 'rows', gemmBf16Variant: 'w512', mlpGemv: true, key: '' });
+    expect(parseTuning(undefined, undefined, undefined, undefined, undefined, undefined, '0')).toMatchObject({ mlpGemv: false, key: 'mlpgemv:0' });
+    expect(() => parseTuning(undefined, undefined, undefined, undefined, undefined, undefined, 'off')).toThrow(/PMETAL_MLP_GEMV: 'PMETAL_MLP_GEMV' expects 0 or 1, got 'off'/);
     const t = parseTuning('deep', ' wideN=0 , dbuf=1,gemv=1', '0');
     expect(t.gemm).toMatchObject({ wideN: false, dbuf: true, gemv: true });
     expect(t.key).toBe('vec:deep;gemm:dbuf=1,wideN=0;rope:vec=0');

@@ -47,6 +47,13 @@ struct Params {
   ea_bstride: u32,
   eb_bstride: u32,
 #endif
+#if SWIGLU_ROWS
+  // gemm_gemv_rows.wgsl's gate/up pair: the element bases of b2 (W_u) and, with WRITE_GU, of
+  // the g and u outputs (GEMM_GEMV_SWIGLU_PARAMS in launchers/gemm_params.ts).
+  b2_base: u32,
+  g_base: u32,
+  u_base: u32,
+#endif
 }
 @group(0) @binding(5) var<uniform> p: Params;
 

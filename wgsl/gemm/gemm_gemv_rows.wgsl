@@ -17,7 +17,15 @@
 // rows of a at a time: 16 groups of WG/16 partials, then the 16 group sums.
 // The launcher picks it where the rows are whole 16-byte words (bases and K multiples of 4
 // f32 or 8 f16/bf16 elements).
-// Defines: A_DT, Y_DT, HAS_C, HAS_BIAS, MT (= M, 1…16), WG (256 or 128).
+// Defines: A_DT, Y_DT, HAS_C, HAS_BIAS, MT (= M, 1…16), WG (256 or 128), SWIGLU_ROWS, WRITE_GU.
+//
+// SWIGLU_ROWS (fused_mlp's gate/up pair at decode sizes, launchers/mlp_gemv.ts): b is W_g, b2
+// (bound at 6) is W_u, and the workgroup's 4 rows are rows c, c+1 of W_g then rows c, c+1 of
+// W_u — the same loads, registers and reduction as a GEMV over the 2I rows of [W_g; W_u],
+// without concatenating them — so it owns 2 columns of y = h = silu(g)·u (I/2 workgroups)
+// and g, u stay in f32 registers (swiglu.wgsl's arithmetic, counted by the bound in
+// src/ops/fused_mlp/reference.ts; h rounded once). alpha = 1, no c, no bias. WRITE_GU also
+// stores g and u in y's dtype (bound at 7 and 8, laid out like y from g_base, u_base).
 
 #ifndef MT
 #define MT 1
@@ -31,6 +39,13 @@
 #include "common/vec.wgsl" (DT=A_DT)
 @group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
+#if SWIGLU_ROWS
+#include "gemm/gemm_gemv_swiglu.wgsl"
+#else
+// Rows 2 and 3 of the workgroup's 4 come from b, as rows 0 and 1.
+#define B23 b
+#define NCOL 4u
+#endif
 
 const NR: u32 = 4u;
 const ROUNDS: u32 = (MT + 3u) / 4u;
@@ -72,15 +87,23 @@ fn fold(aw: vec4<u32>, w: Bw) -> vec4<f32> {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c0 = wid.x * NR;
+  let c0 = wid.x * NCOL;
   let nv = p.k / EPV;
   let av0 = (p.a_base + wid.z * p.a_bstride) / EPV;
   let bv0 = (p.b_base + wid.z * p.b_bstride) / EPV;
   // Columns past N reread the last row of b (harmless) and are not stored.
+#if SWIGLU_ROWS
+  let b2v0 = p.b2_base / EPV;
+  let w0 = bv0 + min(c0, p.n - 1u) * nv;
+  let w1 = bv0 + min(c0 + 1u, p.n - 1u) * nv;
+  let w2 = b2v0 + min(c0, p.n - 1u) * nv;
+  let w3 = b2v0 + min(c0 + 1u, p.n - 1u) * nv;
+#else
   let w0 = bv0 + min(c0, p.n - 1u) * nv;
   let w1 = bv0 + min(c0 + 1u, p.n - 1u) * nv;
   let w2 = bv0 + min(c0 + 2u, p.n - 1u) * nv;
   let w3 = bv0 + min(c0 + 3u, p.n - 1u) * nv;
+#endif
 
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=0)
   var kv = lid;
@@ -89,12 +112,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (; kv + WG < nv; kv = kv + 2u * WG) {
     let x0 = b[w0 + kv];
     let x1 = b[w1 + kv];
-    let x2 = b[w2 + kv];
-    let x3 = b[w3 + kv];
+    let x2 = B23[w2 + kv];
+    let x3 = B23[w3 + kv];
     let y0 = b[w0 + kv + WG];
     let y1 = b[w1 + kv + WG];
-    let y2 = b[w2 + kv + WG];
-    let y3 = b[w3 + kv + WG];
+    let y2 = B23[w2 + kv + WG];
+    let y3 = B23[w3 + kv + WG];
     // All 8 loads are issued before the first is used; each word is decoded once.
     {
       let w = decode(x0, x1, x2, x3);
@@ -111,8 +134,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (; kv < nv; kv = kv + WG) {
     let x0 = b[w0 + kv];
     let x1 = b[w1 + kv];
-    let x2 = b[w2 + kv];
-    let x3 = b[w3 + kv];
+    let x2 = B23[w2 + kv];
+    let x3 = B23[w3 + kv];
     let w = decode(x0, x1, x2, x3);
     let kw = kv;
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)
@@ -138,6 +161,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       red[j * WG + g] = s;
     }
     workgroupBarrier();
+#if SWIGLU_ROWS
+    // Invocation t < 8: row 4q + t / 2 of a, column c0 + t % 2 (g in slot t % 2, u in t % 2 + 2).
+    swiglu_store(q, lid, c0, e0);
+#else
     // Invocation t < 16: row 4q + t / 4 of a, column c0 + t % 4.
     let r = 4u * q + lid / 4u;
     let col = c0 + lid % 4u;
@@ -149,5 +176,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let e = e0 + r * p.n + col;
       store_y(e, epilogue(s, e, col));
     }
+#endif
   }
 }

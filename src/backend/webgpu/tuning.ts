@@ -22,6 +22,11 @@ import { OptionsError } from '../../errors.js';
  *                                     (default) or 256 (fewer flushes vs. a tighter bound;
  *                                     both within bf16's, src/ops/gemm/bf16_mma.ts), or the
  *                                     portable f32 tile kernel (simt, the earlier path)
+ *   PMETAL_MLP_GEMV=1|0               fused_mlp at M ≤ 16 without LoRA on gate/up: g, u and
+ *                                     h = silu(g)·u in one gemm_gemv_rows dispatch (1,
+ *                                     default; launchers/mlp_gemv.ts), or the earlier plan (0:
+ *                                     two projections and swiglu on the subgroup-matrix tier,
+ *                                     gemm_tiled's SWIGLU pass on the others)
  */
 export type VecPlanMode = 'wide' | 'mid' | 'deep';
 
@@ -62,6 +67,8 @@ export interface Tuning {
   qgemvVariant: QgemvVariant;
   /** bf16 gemm on the subgroup-matrix tier (PMETAL_GEMM_BF16_VARIANT). */
   gemmBf16Variant: GemmBf16Variant;
+  /** fused_mlp's one-dispatch gate/up GEMV at M ≤ 16 (PMETAL_MLP_GEMV, default on). */
+  mlpGemv: boolean;
   /** The switches that are set, canonical (`gemm:wideN=0;vec:deep`), '' when none: part of every pipeline key. */
   key: string;
 }
@@ -83,7 +90,7 @@ function parseChoice<T extends string>(name: string, choices: readonly T[], v: s
   return v as T;
 }
 
-export function parseTuning(vec: string | undefined, gemm: string | undefined, rope: string | undefined, gemv?: string, qgemv?: string, gemmBf16?: string): Tuning {
+export function parseTuning(vec: string | undefined, gemm: string | undefined, rope: string | undefined, gemv?: string, qgemv?: string, gemmBf16?: string, mlpGemvEnv?: string): Tuning {
   const parts: string[] = [];
   let vecPlan: VecPlanMode | undefined;
   if (vec !== undefined && vec !== '') {
@@ -109,7 +116,12 @@ export function parseTuning(vec: string | undefined, gemm: string | undefined, r
   const gemvV = parseChoice('PMETAL_GEMV_VARIANT', GEMV_VARIANTS, gemv, parts, 'gemv');
   const qgemvV = parseChoice('PMETAL_QGEMV_VARIANT', QGEMV_VARIANTS, qgemv, parts, 'qgemv');
   const bf16V = parseChoice('PMETAL_GEMM_BF16_VARIANT', GEMM_BF16_VARIANTS, gemmBf16, parts, 'gemmbf16');
-  return { vecPlan, gemm: g, ropeVec, gemvVariant: gemvV, qgemvVariant: qgemvV, gemmBf16Variant: bf16V, key: parts.join(';') };
+  let mlpGemv = true;
+  if (mlpGemvEnv !== undefined && mlpGemvEnv !== '') {
+    mlpGemv = parseBit('PMETAL_MLP_GEMV', 'PMETAL_MLP_GEMV', mlpGemvEnv);
+    if (!mlpGemv) parts.push('mlpgemv:0');
+  }
+  return { vecPlan, gemm: g, ropeVec, gemvVariant: gemvV, qgemvVariant: qgemvV, gemmBf16Variant: bf16V, mlpGemv, key: parts.join(';') };
 }
 
 let cached: Tuning | undefined;
@@ -119,7 +131,7 @@ let cached: Tuning | undefined;
  * process.env reads cost ~0.5 µs each, too much for every launch of a small op).
  */
 export function tuning(): Tuning {
-  return (cached ??= parseTuning(env('PMETAL_VEC_PLAN'), env('PMETAL_GEMM_TUNE'), env('PMETAL_ROPE_VEC'), env('PMETAL_GEMV_VARIANT'), env('PMETAL_QGEMV_VARIANT'), env('PMETAL_GEMM_BF16_VARIANT')));
+  return (cached ??= parseTuning(env('PMETAL_VEC_PLAN'), env('PMETAL_GEMM_TUNE'), env('PMETAL_ROPE_VEC'), env('PMETAL_GEMV_VARIANT'), env('PMETAL_QGEMV_VARIANT'), env('PMETAL_GEMM_BF16_VARIANT'), env('PMETAL_MLP_GEMV')));
 }
 
 /** Reads the environment again at the next launch (the runtime calls it at each submission). */

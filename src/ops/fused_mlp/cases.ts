@@ -31,6 +31,14 @@ export const MLP_DEFS: MlpDef[] = [
   { lead: [2, 3], k: 65, i: 31, ranks: { gate: 8 }, alpha: 16, recompute: false, quick: true },
   { lead: [9], k: 24, i: 72, ranks: { gate: 1, up: 16, down: 8 }, alpha: 4, dropout: 0.5, seed: 7, accumulate: true, quick: true },
   { lead: [3], k: 40, i: 66, ranks: { up: 4, down: 4 }, dropout: 0.1, seed: 2 ** 32 - 2, recompute: false, quick: true },
+  // Decode sizes (M = 1, 3, 8, 16) without LoRA on gate/up: webgpu's one-dispatch gate/up
+  // GEMV (launchers/mlp_gemv.ts). K a whole number of 16-byte words (its precondition) but
+  // a multiple of no tile: one word short of, or one past, the workgroup's 256 (f16/bf16:
+  // 8 per word, f32: 4); I odd (a last workgroup with one column); g and u returned too.
+  { lead: [1], k: 200, i: 37, ranks: {}, quick: true },
+  { lead: [3], k: 136, i: 45, n: 19, ranks: {}, recompute: false, quick: true },
+  { lead: [8], k: 2056, i: 21, n: 24, ranks: { down: 4 }, quick: true },
+  { lead: [2, 8], k: 520, i: 75, n: 33, ranks: {}, recompute: false, quick: true },
   { lead: [40], k: 130, i: 200, ranks: {}, recompute: false },
   { lead: [64], k: 256, i: 700, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 5 },
   { lead: [2, 33], k: 515, i: 1030, ranks: { gate: 64, up: 64, down: 64 }, alpha: 64, accumulate: true },
@@ -106,7 +114,20 @@ export const MLP_BACKWARD_CASES: OpCase[] = MLP_DEFS.map((d) => ({ label: mlpLab
 /** Llama-3-8B's MLP: T = 4096, hidden K = 4096, intermediate I = 14336, LoRA r = 16 on all three projections. */
 const BENCH: MlpDef = { lead: [4096], k: 4096, i: 14336, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 1 };
 
-export const MLP_BENCH: BenchShape[] = [{ label: 'T=4096,K=4096,I=14336,r=16', options: mlpOptions(BENCH, false), make: (dt, s) => mlpForwardInputs(BENCH, dt, s) }];
+/**
+ * Decode steps without LoRA (the model's MLP, B = T tokens): Llama-3.2-1B (K = 2048, I = 8192)
+ * and Llama-3-8B (K = 4096, I = 14336) at T = 1 and 8 — webgpu's one-dispatch gate/up GEMV
+ * against PMETAL_MLP_GEMV=0 (`bench --op fused_mlp --shape decode --variants`).
+ */
+const DECODE_BENCH: MlpDef[] = [1, 8].flatMap((t) => [
+  { lead: [t], k: 2048, i: 8192, ranks: {} },
+  { lead: [t], k: 4096, i: 14336, ranks: {} },
+]);
+
+export const MLP_BENCH: BenchShape[] = [
+  { label: 'T=4096,K=4096,I=14336,r=16', options: mlpOptions(BENCH, false), make: (dt, s) => mlpForwardInputs(BENCH, dt, s) },
+  ...DECODE_BENCH.map((d) => ({ label: `decode T=${d.lead[0]},K=${d.k},I=${d.i}`, options: {}, make: (dt: FloatDType, s: number) => mlpForwardInputs(d, dt, s) })),
+];
 export const MLP_BACKWARD_BENCH: BenchShape[] = [
   {
     label: 'T=4096,K=4096,I=14336,r=16',

@@ -42,7 +42,7 @@ export const fusedMlp = defineOp({
   name: OP,
   summary:
     'SwiGLU MLP with optional LoRA on each projection, W frozen: g = x·W_gᵀ, u = x·W_uᵀ, h = silu(g)·u, y = h·W_dᵀ, each product + s·(drop(·)·Aᵀ)·Bᵀ when its adapter is given (s = alpha/r, a dropout mask per adapter); returns y, each adapter\'s xa (f32, for the backward) and, with recompute = false, g and u. ' +
-    'webgpu: g and u in one pass over x (gemm_tiled\'s SWIGLU variant), only h stored; metal and recompute = false: fused_lora\'s launches (a gemm without adapter) and the swiglu kernel.',
+    'webgpu: at T ≤ 16 without gate/up LoRA one GEMV dispatch (gemm_gemv_rows SWIGLU_ROWS) writes h, then the down GEMV; with gate/up LoRA on the SIMT tiers g and u in one pass over x (gemm_tiled\'s SWIGLU variant), only h stored; elsewhere, metal and recompute = false: fused_lora\'s launches (a gemm without adapter) and the swiglu kernel.',
   inputs: [
     { name: 'x', doc: '[..., K] f32/f16/bf16' },
     { name: 'wGate', doc: '[I, K], the frozen gate weight (dtype of x)' },

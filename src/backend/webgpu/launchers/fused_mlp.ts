@@ -9,6 +9,7 @@ import { fusedLoraForwardLauncher, loraSide } from './fused_lora.js';
 import { gemmLauncher } from './gemm.js';
 import { swigluLauncher } from './swiglu.js';
 import { swigluGemm, swigluGemmFits } from './swiglu_gemm.js';
+import { mlpGemv, mlpGemvFits } from './mlp_gemv.js';
 
 /**
  * One projection of a [T, in] operand: fused_lora_forward's launches when the adapter is
@@ -39,6 +40,15 @@ export function projForward(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, i: 
  * not used either: it is SIMT (gemm_tiled's tiles), where two matrix-unit projections plus the
  * swiglu kernel are the faster path — on the H100 (run S6, T=4096, K=4096, I=14336, r=16) the
  * one-pass forward took 53.9 ms, and one sgmat gemm of that size takes about 2.2 ms (run G1).
+ * Decode sizes (T ≤ 16) without LoRA on gate/up take neither, on every tier: one
+ * gemm_gemv_rows SWIGLU_ROWS dispatch reads W_g and W_u once and writes h (and g, u when
+ * recompute = false; mlp_gemv.ts), then the down projection is gemm's GEMV — 2 dispatches
+ * where the projections + swiglu plan takes 4 (a decode step is host-bound on dispatches).
+ * PMETAL_MLP_GEMV=0 turns it off. Larger T without LoRA on gate/up (the model's prefill, which
+ * calls this op for its MLP) takes two projections and swiglu on every tier, exactly the
+ * kernels the separate gemm, gemm, swiglu ops record: the one-pass kernel, which reads its
+ * operands element by element where gemm_tiled reads 16-byte words, has no timing without
+ * adapters to justify replacing them; with adapters it also takes their LoRA terms as c.
  */
 export const fusedMlpLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
@@ -51,7 +61,14 @@ export const fusedMlpLauncher: Launcher = {
     const x2 = viewAs(x, [t, k]);
     const res: Record<string, Tensor> = {};
     let h: Tensor;
-    if (o.recompute && tier !== 'subgroup-matrix' && swigluGemmFits(ctx, t, inter, k, BYTES[x.dtype])) {
+    if (!i.gateA && !i.upA && mlpGemvFits(ctx, x2, i.wGate, i.wUp)) {
+      const r = mlpGemv(ctx, tier, x2, i.wGate, i.wUp, !o.recompute);
+      h = r.h;
+      if (r.g && r.u) {
+        res.gate = reshapeOwned(r.g, outs.gate.shape);
+        res.up = reshapeOwned(r.u, outs.up.shape);
+      }
+    } else if (o.recompute && tier !== 'subgroup-matrix' && (i.gateA || i.upA) && swigluGemmFits(ctx, t, inter, k, BYTES[x.dtype])) {
       const side = (p: 'gate' | 'up') => (i[`${p}A`] ? loraSide(ctx, tier, x2, i[`${p}A`], i[`${p}B`], projOpts(o, p)) : undefined);
       const sg = side('gate');
       const su = side('up');
