@@ -57,5 +57,34 @@ export interface KernelBackend extends OpMethods, PlannedMethods {
   run<N extends OpName>(op: N, inputs: OpInputs<N>, options?: OpOptions<N>, call?: CallOptions): OpOutputs<N>;
   run(op: OpName, inputs: Record<string, Tensor | undefined>, options?: Record<string, unknown>, call?: CallOptions): Record<string, Tensor>;
 
+  /**
+   * Optional (webgpu): runs `fn` — its ops recorded and run as usual — and keeps what it
+   * recorded as a step graph that replays the same commands on the same tensors with next to
+   * no host cost (a decode step of fixed shapes: backend/webgpu/graph.ts). Backends without it
+   * leave it undefined; callers then call their step function each time.
+   */
+  captureGraph?<T>(fn: (capture: GraphCapture) => T): { result: T; graph: StepGraph };
+
+  dispose(): void;
+}
+
+/** What a captured step may record besides ops. */
+export interface GraphCapture {
+  /** Copies `src` into `dst` (same dtype and size), e.g. a step's sampled ids into the ids the next step reads. */
+  copy(src: Tensor, dst: Tensor): void;
+}
+
+/**
+ * A captured step (KernelBackend.captureGraph). Every tensor the step read or wrote keeps its
+ * buffer for the graph; the step's outputs are rewritten by each replay. Host data that changes
+ * between steps lives in tensors made before the capture and set with write() before a replay.
+ */
+export interface StepGraph {
+  /** Records the step again (submitted with the next read or sync, like any op). */
+  replay(): void;
+  /** Sets a tensor's elements (all of them) in order with the recorded work: the next replay reads them. */
+  write(t: Tensor, data: HostArray): void;
+  /** Dispatches one replay records. */
+  readonly dispatches: number;
   dispose(): void;
 }

@@ -3,6 +3,7 @@ import { OptionsError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { GenerateSettings } from './generate.js';
 import type { LlamaModel } from './llama.js';
+import { DecodeGraph, decodeGraphEnabled } from './decode_graph.js';
 
 /** Host-side timings of a decode loop (the model bench reads them). */
 export interface DecodeLoopStats {
@@ -33,6 +34,8 @@ export function decodeLoopVariant(v = process.env.PMETAL_DECODE_LOOP_VARIANT): D
 interface Drawn {
   tokens: Tensor;
   ids: Promise<HostArray>;
+  /** The tensor is the step graph's (decode_graph.ts): not disposed with the step. */
+  shared?: boolean;
 }
 
 /**
@@ -85,6 +88,21 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
     ids.catch(() => undefined);
     return { tokens: s.tokens, ids };
   };
+  // With step graphs, steps ≥ 1 replay step 1's commands; they read and rewrite the prefill's ids tensor.
+  let graph: DecodeGraph | undefined;
+  let graphIds: Tensor | undefined;
+  const useGraph = decodeGraphEnabled() && DecodeGraph.supported(b);
+  const drawGraph = (n: number, prev: Drawn): Drawn => {
+    if (!graph) {
+      graphIds = prev.tokens;
+      prev.shared = true;
+      graph = new DecodeGraph(model, cache, graphIds, { seeds, ...params });
+    }
+    const tokens = graph.step(n);
+    const ids = b.read(tokens);
+    ids.catch(() => undefined);
+    return { tokens, ids, shared: true };
+  };
   // Steps recorded and not yet consumed, oldest first; queue[0] is the step the loop awaits.
   const queue: Drawn[] = [];
   try {
@@ -95,11 +113,13 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
       // Keep `ahead` steps past this one recorded (none past maxNewTokens), each fed the ids of the one before.
       for (let n = step + queue.length; n < o.maxNewTokens && n <= step + ahead; n++) {
         const t0 = performance.now();
-        queue.push(draw(n, model.decodeLogits(queue[queue.length - 1].tokens, cache)));
+        const prev = queue[queue.length - 1];
+        queue.push(useGraph ? drawGraph(n, prev) : draw(n, model.decodeLogits(prev.tokens, cache)));
         stats?.recordMs.push(performance.now() - t0);
       }
       const drawn = Array.from((await queue[0].ids) as Int32Array);
-      queue.shift()!.tokens.dispose();
+      const done0 = queue.shift()!;
+      if (!done0.shared) done0.tokens.dispose();
       const out = drawn.map((t, i) => (done[i] ? -1 : t));
       out.forEach((t, i) => {
         // −1: every logit was −∞ or NaN; nothing sensible can follow.
@@ -113,8 +133,10 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
     // loop outlives it) and an error one raised is dropped with it (no token of it is seen).
     for (const d of queue) {
       await d.ids.catch(() => undefined);
-      d.tokens.dispose();
+      if (!d.shared) d.tokens.dispose();
     }
+    graph?.dispose();
+    graphIds?.dispose();
     cache.dispose();
     seeds.dispose();
     Object.values(params).forEach((t) => t.dispose());

@@ -164,11 +164,36 @@ export class LlamaModel {
    */
   decodeLogits(ids: Tensor, cache: ModelCache): Tensor {
     this.#checkCache(cache, cache?.batch);
-    if (!(ids instanceof Tensor) || ids.disposed) throw new OptionsError(`[model] decode ids: expected a live i32[${cache.batch}] Tensor, got ${ids instanceof Tensor ? ids.toString() : typeof ids}`);
-    if ((ids.owner as unknown) !== this.backend) throw new BackendMismatchError(`[model] decode ids: tensor belongs to backend ${ids.backendName}, not the model's ${this.backend.name}`);
-    if (ids.dtype !== 'i32') throw new DTypeError(`[model] decode ids: expected i32[${cache.batch}], got ${ids.describe()}`);
-    if (ids.shape.length !== 1 || ids.shape[0] !== cache.batch) throw new ShapeError(`[model] decode ids: expected i32[${cache.batch}] (one per sequence of the cache), got ${ids.describe()}`);
+    this.#checkIds('decode ids', ids, cache.batch);
     return this.#step(ids, cache, false, new Array<number>(cache.batch).fill(1));
+  }
+
+  /**
+   * decodeLogits with the cache positions already on the backend: `start` and `end` i32 [B],
+   * each sequence's length before and after this step. Nothing of the step comes from the host,
+   * so a step graph can replay it (decode_graph.ts writes start/end before each replay); the
+   * host's cache.lengths are the caller's to advance. Contiguous caches only; positions are
+   * checked on the device (kv_cache_copy writes nothing for a sequence whose slot is outside
+   * the cache) and, for this call, against the host lengths.
+   */
+  decodeLogitsAt(ids: Tensor, cache: KvCache, start: Tensor, end: Tensor): Tensor {
+    this.#checkCache(cache, cache?.batch);
+    if (!(cache instanceof KvCache)) throw new OptionsError('[model] decodeLogitsAt: expected a contiguous KvCache (createCache())');
+    this.#checkIds('decode ids', ids, cache.batch);
+    this.#checkIds('decode start', start, cache.batch);
+    this.#checkIds('decode end', end, cache.batch);
+    const hostStart = [...cache.lengths];
+    const over = hostStart.findIndex((n) => n + 1 > cache.capacity);
+    if (over >= 0) throw new OptionsError(`[model] cache: sequence ${over} would hold ${hostStart[over] + 1} tokens, over the capacity ${cache.capacity}`);
+    const hidden = this.#body(ids, start, cachedAttend(this.backend, this.config, { cache, newTokens: 1, start, hostStart, end, fresh: false }));
+    return this.#lmHead(hidden);
+  }
+
+  #checkIds(what: string, ids: Tensor, batch: number): void {
+    if (!(ids instanceof Tensor) || ids.disposed) throw new OptionsError(`[model] ${what}: expected a live i32[${batch}] Tensor, got ${ids instanceof Tensor ? ids.toString() : typeof ids}`);
+    if ((ids.owner as unknown) !== this.backend) throw new BackendMismatchError(`[model] ${what}: tensor belongs to backend ${ids.backendName}, not the model's ${this.backend.name}`);
+    if (ids.dtype !== 'i32') throw new DTypeError(`[model] ${what}: expected i32[${batch}], got ${ids.describe()}`);
+    if (ids.shape.length !== 1 || ids.shape[0] !== batch) throw new ShapeError(`[model] ${what}: expected i32[${batch}] (one per sequence of the cache), got ${ids.describe()}`);
   }
 
   /** Tokens of one prompt, drawn on the backend by `sample` over the KV cache; stops after EOS or maxNewTokens. */

@@ -131,6 +131,32 @@ describe('pipelined decode loop (generateBatch) ≡ step-by-step stepLogits + sa
     expect(decodeLoopVariant()).toBe('pipelined');
   });
 
+  it('webgpu: the decode step as a graph (PMETAL_DECODE_GRAPH=1, the default) yields the tokens of the op-by-op loop, launching no op after the capture', async () => {
+    const model = models.webgpu;
+    const b = backends.webgpu as WebGpuBackend;
+    const o = { seed: 9, maxNewTokens: 9, temperature: 0.9, eosTokenIds: [] };
+    const want = await stepByStep(model, PROMPTS, { seed: 9, maxNewTokens: 9, eos: [], temperature: 0.9 });
+    vi.stubEnv('PMETAL_DECODE_GRAPH', '0');
+    try {
+      const opByOp = await collect(generateBatch(model, PROMPTS, o));
+      expect(opByOp).toEqual(want);
+      vi.stubEnv('PMETAL_DECODE_GRAPH', '1');
+      const launches: number[] = [];
+      const graphed: number[][] = [];
+      for await (const t of generateBatch(model, PROMPTS, o)) {
+        graphed.push(t);
+        launches.push(b.tapeStats.recorded + b.tapeStats.replayed);
+      }
+      expect(graphed).toEqual(opByOp);
+      // Step n's yield comes after step n+1 is recorded: from the third yield on, only replays.
+      expect(new Set(launches.slice(2)).size).toBe(1);
+      vi.stubEnv('PMETAL_DECODE_GRAPH', 'yes');
+      await expect(collect(generateBatch(model, PROMPTS, o))).rejects.toThrow(/\[generate\] PMETAL_DECODE_GRAPH: expected 0 or 1, got 'yes'/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it.each(NAMES)('%s: step n+1 is recorded before step n is yielded; none past maxNewTokens', async (name) => {
     const model = models[name];
     const stats: DecodeLoopStats = { recordMs: [] };

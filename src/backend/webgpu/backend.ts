@@ -4,13 +4,14 @@ import type { TensorInfo } from '../../ops/types.js';
 import { LimitError } from '../../errors.js';
 import { shapeSize, type Tensor } from '../../tensor.js';
 import { BaseBackend } from '../base.js';
-import type { Capabilities, KernelBackend } from '../interface.js';
+import type { Capabilities, GraphCapture, KernelBackend, StepGraph } from '../interface.js';
 import { openDevice, type WebGpuOptions } from './device.js';
 import { TIERS, type AdapterTraits, type GpuStorage, type LaunchContext, type WebGpuTier } from './launch.js';
 import { LAUNCHERS } from './launchers/index.js';
 import { TapeRecorder, type Tape } from './launch_tape.js';
 import { reshapeOwned } from '../view.js';
 import { Runtime } from './runtime.js';
+import { captureStepGraph } from './step_graph.js';
 import { tuning } from './tuning.js';
 
 /** Recordings of one plan that may be spoiled before the launcher is left to run every call (launch_tape.ts). */
@@ -78,6 +79,12 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
         return t;
       },
     };
+  }
+
+  /** Step graphs (interface.ts captureGraph, graph.ts, step_graph.ts). */
+  captureGraph<T>(fn: (capture: GraphCapture) => T): { result: T; graph: StepGraph } {
+    this.alive('captureGraph');
+    return captureStepGraph(this.rt, this, fn);
   }
 
   get adapterName(): string {
