@@ -26,6 +26,9 @@ export const ROPE_PARAMS = defineParams([
   ['pos_bstride', 'u32'],
   ['offset', 'i32'],
   ['mscale', 'f32'],
+  ['heads_k', 'u32'],
+  ['k_base', 'u32'],
+  ['yk_base', 'u32'],
 ]);
 
 /** rope/rope_elementwise.wgsl: one invocation per output word, any layout. */
@@ -42,6 +45,11 @@ export const ROPE_ELEMENTWISE_PARAMS = defineParams([
   ['pos_bstride', 'u32'],
   ['offset', 'i32'],
   ['mscale', 'f32'],
+  ['count_k', 'u32'],
+  ['heads_k', 'u32'],
+  ['row0_k', 'u32'],
+  ['k_base', 'u32'],
+  ['yk_base', 'u32'],
 ]);
 
 const WG = 256;
@@ -105,6 +113,13 @@ function freqTable(ctx: LaunchContext, o: RopeOpts, rd: number): { buffer: GPUBu
   return entry;
 }
 
+/** One tensor the dispatch rotates: its input, output and heads per token. */
+interface Part {
+  x: Tensor;
+  y: Tensor;
+  heads: number;
+}
+
 /**
  * rope and rope_backward. Pairs that line up on 16-byte words (ropeVecPlan: every common
  * head size) take rope_vec.wgsl, which moves 16 bytes per load; otherwise the word kernel
@@ -113,49 +128,74 @@ function freqTable(ctx: LaunchContext, o: RopeOpts, rd: number): { buffer: GPUBu
  * layouts (odd D, NeoX with rotaryDim ≡ 2 mod 4) run rope_elementwise.wgsl, one output word
  * per invocation. Work is chunked (by tokens, or rows) so every binding fits the limits.
  * Portable only: nothing in an elementwise rotation benefits from subgroup operations.
+ *
+ * With the optional second tensor (k / dk), every kernel takes it under QK in the same
+ * dispatch: the token kernels see H + Hk heads per token (q's, then k's, sharing the
+ * token's angles), rope_elementwise covers y's words then yk's; chunks are whole tokens of
+ * both. When one of the two has no heads the other runs alone, as a plain call.
  */
-function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): Launcher {
+function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', kName: 'k' | 'dk', ykName: 'yk' | 'dxk', backward: boolean): Launcher {
   return {
     tiers: () => ['portable'],
     launch(ctx, _tier, i, o: RopeOpts, outs) {
       const x: Tensor = i[xName];
+      const kIn: Tensor | undefined = i[kName];
       const positions: Tensor | undefined = i.positions;
       const { b, s, h, d } = ropeDims(x.shape);
       const rd = rotaryDimOf(o, d);
       const neox = o.style === 'neox';
       const y = ctx.output(outs[yName]);
+      const yk: Tensor | undefined = kIn ? ctx.output(outs[ykName]) : undefined;
+      const result = { [yName]: y, ...(yk ? { [ykName]: yk } : {}) };
+      // The base launches nothing when every output is empty; one of q, k may still be.
+      const parts: Part[] = [];
+      if (h > 0) parts.push({ x, y, heads: h });
+      if (kIn && yk && ropeDims(kIn.shape).h > 0) parts.push({ x: kIn, y: yk, heads: ropeDims(kIn.shape).h });
+      if (!parts.length) return result;
+      const [main, second] = parts;
+      const qk = !!second;
+      const heads = main.heads + (second?.heads ?? 0);
       const table = freqTable(ctx, o, rd);
-      const shared = { heads: h, seq: s, pos_bstride: positions && positions.shape.length === 2 ? s : 0, offset: o.offset, mscale: table.attention };
-      const defines = { X_DT: dtCode(x.dtype), NEOX: neox, BACKWARD: backward, POSITIONS: !!positions };
-      const common = (xw: { b: Binding }, yw: { b: Binding }) => {
+      const shared = { heads: main.heads, heads_k: second?.heads ?? 0, seq: s, pos_bstride: positions && positions.shape.length === 2 ? s : 0, offset: o.offset, mscale: table.attention };
+      const defines = { X_DT: dtCode(x.dtype), NEOX: neox, BACKWARD: backward, POSITIONS: !!positions, QK: qk };
+      type W = { b: Binding; base: number };
+      const common = (xw: W, yw: W, kw?: W, ykw?: W) => {
         const bindings = [xw.b, { binding: 1, buffer: table.buffer, offset: 0, size: (rd / 2) * 4 }, yw.b];
         if (positions) bindings.push({ binding: 3, buffer: ctx.buffer(positions), offset: 0, size: positions.size * 4 });
+        if (kw && ykw) bindings.push(kw.b, ykw.b);
         return bindings;
       };
       // One token (or tpw tokens) per workgroup, all its heads sharing each cos/sin:
       // rope_vec.wgsl on 16-byte words where the pairs line up on them, else rope.wgsl on
       // 32-bit words where they line up on those (D even and, NeoX, rotaryDim/2 even).
-      const vec = ropeVecPlan(h, d, rd, BYTES[x.dtype], neox);
+      const vec = ropeVecPlan(heads, d, rd, BYTES[x.dtype], neox);
       const rotUnits = neox ? rd / 4 : rd / 2;
       const units = rotUnits + (d - rd) / 2;
       const plan = vec
         ? { shader: 'rope/rope_vec.wgsl', defines, wg: vec.wg, tpw: vec.tpw, lanes: vec.lanes, align: vec.epv, unit: vec.epv, rowWords: vec.rowWords, rotWords: vec.rotWords, rotUnits: vec.rotUnits, units: vec.units }
         : d % 2 === 0 && (!neox || (rd / 2) % 2 === 0)
           ? // The per-token kernel writes whole words only: no atomics needed. Bases in elements.
-            { shader: 'rope/rope.wgsl', defines: { ...defines, ATOMIC_OUT: false }, wg: h * units >= 256 ? 256 : h * units >= 128 ? 128 : 64, tpw: 1, lanes: 0, align: 2, unit: 1, rowWords: d / 2, rotWords: rd / 2, rotUnits, units }
+            { shader: 'rope/rope.wgsl', defines: { ...defines, ATOMIC_OUT: false }, wg: heads * units >= 256 ? 256 : heads * units >= 128 ? 128 : 64, tpw: 1, lanes: 0, align: 2, unit: 1, rowWords: d / 2, rotWords: rd / 2, rotUnits, units }
           : undefined;
+      // Chunks of whole tokens: every binding of a chunk (the larger of the two parts') fits.
+      const tokenChunks = () => rowChunks(ctx, b * s, Math.max(main.heads, second?.heads ?? 0) * d * BYTES[x.dtype]);
+      const windows = (pt: Part | undefined, t0: number, t1: number, bx: number, by: number) => {
+        if (!pt) return [undefined, undefined] as const;
+        const per = pt.heads * d;
+        return [windowOf(ctx, pt.x, bx, t0 * per, (t1 - t0) * per), windowOf(ctx, pt.y, by, t0 * per, (t1 - t0) * per)] as const;
+      };
       if (plan) {
-        const tokenElems = h * d;
-        for (const [t0, t1] of rowChunks(ctx, b * s, tokenElems * BYTES[x.dtype])) {
-          const cnt = (t1 - t0) * tokenElems;
-          const xw = windowOf(ctx, x, 0, t0 * tokenElems, cnt);
-          const yw = windowOf(ctx, y, 2, t0 * tokenElems, cnt);
+        for (const [t0, t1] of tokenChunks()) {
+          const [xw, yw] = windows(main, t0, t1, 0, 2);
+          const [kw, ykw] = windows(second, t0, t1, 5, 6);
           // Aligned by construction (windows start on whole tokens); the kernels rely on it.
-          if ((xw.base | yw.base) % plan.align) throw new Error(`[rope] internal: window base ${xw.base}/${yw.base} not on a ${plan.align}-element word`);
+          for (const w of [xw!, yw!, ...(kw && ykw ? [kw, ykw] : [])]) {
+            if (w.base % plan.align) throw new Error(`[rope] internal: window base ${w.base} not on a ${plan.align}-element word`);
+          }
           const g = grid(ctx, Math.ceil((t1 - t0) / plan.tpw));
           ctx.rt.dispatch({
             pipeline: { shader: plan.shader, defines: plan.defines, overrides: { WG: plan.wg } },
-            bindings: common(xw, yw),
+            bindings: common(xw!, yw!, kw, ykw),
             params: {
               binding: 4,
               data: packParams(ROPE_PARAMS, {
@@ -169,35 +209,57 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
                 lanes: plan.lanes,
                 tpw: plan.tpw,
                 groups_x: g.groupsX,
-                x_base: xw.base / plan.unit,
-                y_base: yw.base / plan.unit,
+                x_base: xw!.base / plan.unit,
+                y_base: yw!.base / plan.unit,
+                k_base: kw ? kw.base / plan.unit : 0,
+                yk_base: ykw ? ykw.base / plan.unit : 0,
               }),
             },
             workgroups: g.workgroups,
           });
         }
-        return { [yName]: y };
+        return result;
       }
-      for (const [r0, r1] of rowChunks(ctx, b * s * h, d * BYTES[x.dtype])) {
-        const cnt = (r1 - r0) * d;
-        const xw = windowOf(ctx, x, 0, r0 * d, cnt);
-        const yw = windowOf(ctx, y, 2, r0 * d, cnt);
-        const words = Math.ceil((cnt + (xw.base & 1)) / 2);
-        const g = grid(ctx, Math.ceil(words / WG));
+      // rope_elementwise: alone, chunks of head rows; with k, chunks of whole tokens of both
+      // (the grid covers y's words, then yk's).
+      const chunks: { r0: number; r1: number; k0: number; k1: number; t0: number; t1: number }[] = qk
+        ? tokenChunks().map(([t0, t1]) => ({ r0: t0 * main.heads, r1: t1 * main.heads, k0: t0 * second.heads, k1: t1 * second.heads, t0, t1 }))
+        : rowChunks(ctx, b * s * main.heads, d * BYTES[x.dtype]).map(([r0, r1]) => ({ r0, r1, k0: 0, k1: 0, t0: 0, t1: 0 }));
+      const words = (cnt: number, base: number) => Math.ceil((cnt + (base & 1)) / 2);
+      for (const c of chunks) {
+        const cnt = (c.r1 - c.r0) * d;
+        const xw = windowOf(ctx, main.x, 0, c.r0 * d, cnt);
+        const yw = windowOf(ctx, main.y, 2, c.r0 * d, cnt);
+        const [kw, ykw] = windows(second, c.t0, c.t1, 5, 6);
+        const cntK = (c.k1 - c.k0) * d;
+        const g = grid(ctx, Math.ceil((words(cnt, xw.base) + (kw ? words(cntK, kw.base) : 0)) / WG));
         ctx.rt.dispatch({
           pipeline: { shader: 'rope/rope_elementwise.wgsl', defines, overrides: { WG } },
-          bindings: common(xw, yw),
+          bindings: common(xw, yw, kw, ykw),
           params: {
             binding: 4,
-            data: packParams(ROPE_ELEMENTWISE_PARAMS, { ...shared, count: cnt, d, half: rd / 2, row0: r0, groups_x: g.groupsX, x_base: xw.base, y_base: yw.base }),
+            data: packParams(ROPE_ELEMENTWISE_PARAMS, {
+              ...shared,
+              count: cnt,
+              d,
+              half: rd / 2,
+              row0: c.r0,
+              groups_x: g.groupsX,
+              x_base: xw.base,
+              y_base: yw.base,
+              count_k: cntK,
+              row0_k: c.k0,
+              k_base: kw?.base ?? 0,
+              yk_base: ykw?.base ?? 0,
+            }),
           },
           workgroups: g.workgroups,
         });
       }
-      return { [yName]: y };
+      return result;
     },
   };
 }
 
-export const ropeForwardLauncher = ropeLauncher('x', 'y', false);
-export const ropeBackwardLauncher = ropeLauncher('dy', 'dx', true);
+export const ropeForwardLauncher = ropeLauncher('x', 'y', 'k', 'yk', false);
+export const ropeBackwardLauncher = ropeLauncher('dy', 'dx', 'dk', 'dxk', true);
