@@ -13,6 +13,7 @@ import { uniform } from '../../src/ops/random.js';
 import type { FloatDType } from '../../src/dtype.js';
 import type { Tensor } from '../../src/tensor.js';
 import { runConformance } from '../../conformance/runner.js';
+import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
 
 let gpu: WebGpuBackend;
 let metal: KernelBackend;
@@ -56,6 +57,50 @@ describe('rope with k', () => {
     }
     x.dispose();
     k.dispose();
+  });
+
+  it.each([
+    ['deep', 1],
+    ['split', 2],
+  ] as const)('webgpu PMETAL_ROPE_QK_VARIANT=%s: %i dispatch(es), the same bits as the default, not a replay of its launch tape', async (variant, n) => {
+    for (const [dt, l] of [
+      ['f16', { s: 3, h: 8, hk: 2, d: 64, options: {} }],
+      ['f32', { s: 300, h: 5, hk: 1, d: 16, options: { style: 'gptj' } }],
+      ['bf16', { s: 3, h: 3, hk: 2, d: 5, options: { rotaryDim: 4 } }],
+    ] as const) {
+      const x = gpu.tensor(uniform(dt, [l.s, l.h, l.d], 5, -2, 2).data, [l.s, l.h, l.d], dt);
+      const k = gpu.tensor(uniform(dt, [l.s, l.hk, l.d], 6, -2, 2).data, [l.s, l.hk, l.d], dt);
+      // The default twice: the second call replays its recorded launch.
+      const want = gpu.rope({ x, k }, l.options);
+      const again = gpu.rope({ x, k }, l.options);
+      process.env.PMETAL_ROPE_QK_VARIANT = variant;
+      refreshTuning();
+      try {
+        const before = gpu.rt.dispatchCount;
+        const got = gpu.rope({ x, k }, l.options);
+        expect(gpu.rt.dispatchCount - before, `${dt} ${JSON.stringify(l)}`).toBe(n);
+        expect(await bits(gpu, got.y)).toEqual(await bits(gpu, want.y));
+        expect(await bits(gpu, got.yk!)).toEqual(await bits(gpu, want.yk!));
+        for (const t of [got.y, got.yk!]) t.dispose();
+      } finally {
+        delete process.env.PMETAL_ROPE_QK_VARIANT;
+        refreshTuning();
+      }
+      for (const t of [x, k, want.y, want.yk!, again.y, again.yk!]) t.dispose();
+    }
+  });
+
+  it('webgpu: an unknown PMETAL_ROPE_QK_VARIANT is an OptionsError naming it', () => {
+    const x = gpu.tensor(new Float32Array(2 * 3 * 8), [2, 3, 8]);
+    process.env.PMETAL_ROPE_QK_VARIANT = 'fast';
+    refreshTuning();
+    try {
+      expect(() => gpu.rope({ x }, { offset: 77 })).toThrow(/^\[rope\] PMETAL_ROPE_QK_VARIANT: expected one of fused, deep, split, got 'fast'$/);
+    } finally {
+      delete process.env.PMETAL_ROPE_QK_VARIANT;
+      refreshTuning();
+      x.dispose();
+    }
   });
 
   it.each(['cpu', 'webgpu', 'metal'])('%s: y and yk are what two separate calls give; an empty q or k leaves the other alone', async (name) => {
