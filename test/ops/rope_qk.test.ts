@@ -14,6 +14,9 @@ import type { FloatDType } from '../../src/dtype.js';
 import type { Tensor } from '../../src/tensor.js';
 import { runConformance } from '../../conformance/runner.js';
 import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
+import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
+import { shaderSource } from '../../src/backend/webgpu/pipelines.js';
+import { layoutOf } from '../../src/backend/params.js';
 
 let gpu: WebGpuBackend;
 let metal: KernelBackend;
@@ -57,6 +60,31 @@ describe('rope with k', () => {
     }
     x.dispose();
     k.dispose();
+  });
+
+  it('webgpu binds exactly what each rope kernel uses with and without k, Params field for field (wgsl_reflect)', () => {
+    gpu.rt.trace = [];
+    for (const l of LAYOUTS)
+      for (const dt of ['f32', 'f16'] as const) {
+        const x = gpu.tensor(uniform(dt, [l.s, l.h, l.d], 1).data, [l.s, l.h, l.d], dt);
+        const k = gpu.tensor(uniform(dt, [l.s, l.hk, l.d], 2).data, [l.s, l.hk, l.d], dt);
+        const pos = gpu.tensor(Int32Array.from({ length: l.s }, (_, j) => 3 * j), [l.s], 'i32');
+        const outs = [gpu.rope({ x, k, positions: pos }, { ...l.options, offset: 0 }), gpu.ropeBackward({ dy: x, dk: k }, l.options), gpu.rope({ x }, l.options)];
+        for (const t of [x, k, pos, ...outs.flatMap((r) => Object.values(r) as Tensor[])]) t.dispose();
+      }
+    const trace = gpu.rt.trace;
+    gpu.rt.trace = undefined;
+    const shaders = new Set<string>();
+    for (const d of trace) {
+      const reflect = new WgslReflect(shaderSource(d.pipeline).code);
+      const used = reflect.entry.compute[0].resources.filter((r) => r.resourceType !== undefined && r.group === 0 && r.binding !== d.params?.binding);
+      expect(d.bindings.map((b) => b.binding).sort()).toEqual(used.map((r) => r.binding).sort());
+      const layout = d.params ? layoutOf.get(d.params.data) : undefined;
+      const u = reflect.uniforms.find((v) => v.binding === d.params?.binding);
+      expect((u!.members ?? []).map((m) => [m.name, m.type.name, m.offset])).toEqual(layout!.map(([n, t], j) => [n, t, j * 4]));
+      shaders.add(`${d.pipeline.shader}:QK=${Number(d.pipeline.defines?.QK)}`);
+    }
+    expect([...shaders].sort()).toEqual(['rope/rope.wgsl', 'rope/rope_elementwise.wgsl', 'rope/rope_vec.wgsl'].flatMap((f) => [`${f}:QK=0`, `${f}:QK=1`]));
   });
 
   it.each([
