@@ -1,13 +1,13 @@
 import { BYTES } from '../../../dtype.js';
-import { freqKey, ropeFrequencies } from '../../../ops/rope/frequencies.js';
 import { ropeDims, rotaryDimOf, type RopeOpts } from '../../../ops/rope/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { dtCode } from '../pipelines.js';
 import { defineParams, packParams } from '../../params.js';
 import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
 import { tuning } from '../tuning.js';
+import { freqTable } from './rope_table.js';
 import { ropeQkVariant, SMALL_TOKENS } from './rope_variant.js';
-import type { Binding, Runtime } from '../runtime.js';
+import type { Binding } from '../runtime.js';
 
 /** rope/rope.wgsl and rope/rope_vec.wgsl (wgsl/rope/rope_params.wgsl; lanes and tpw: rope_vec only). */
 export const ROPE_PARAMS = defineParams([
@@ -54,7 +54,6 @@ export const ROPE_ELEMENTWISE_PARAMS = defineParams([
 ]);
 
 const WG = 256;
-const TABLES_MAX = 32;
 /** Heads each rope_vec invocation aims to cover: its angles are computed once for all of them (1 for few tokens: rope_variant.ts). */
 const VEC_HEADS = 4;
 
@@ -79,39 +78,6 @@ export function ropeVecPlan(h: number, d: number, rd: number, elemBytes: number,
   const wg = Math.max(64, 2 ** Math.ceil(Math.log2(want)));
   const tpw = Math.max(1, Math.floor(wg / want));
   return { epv, rowWords: d / epv, rotWords, rotUnits, units, wg, tpw, lanes: Math.floor(wg / tpw) };
-}
-
-/**
- * Inverse-frequency tables (f32, computed in float64 on the host) per runtime, keyed by the
- * frequency options. Keyed on the Runtime so a disposed backend's buffers go with its
- * device; a table evicted from a full cache goes back to the pool, which is safe even while
- * the open batch still reads it (later writes to a reused buffer are ordered after it).
- */
-const tables = new WeakMap<Runtime, Map<string, { buffer: GPUBuffer; attention: number }>>();
-
-function freqTable(ctx: LaunchContext, o: RopeOpts, rd: number): { buffer: GPUBuffer; attention: number } {
-  let cache = tables.get(ctx.rt);
-  if (!cache) tables.set(ctx.rt, (cache = new Map()));
-  const key = freqKey(o, rd);
-  const hit = cache.get(key);
-  if (hit) {
-    // Most recently used last.
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
-  }
-  const { inv, attention } = ropeFrequencies(o, rd);
-  const data = Float32Array.from(inv);
-  const buffer = ctx.rt.createBuffer(data.byteLength);
-  ctx.rt.upload(buffer, data);
-  const entry = { buffer, attention };
-  cache.set(key, entry);
-  if (cache.size > TABLES_MAX) {
-    const [oldKey, old] = cache.entries().next().value!;
-    cache.delete(oldKey);
-    ctx.rt.releaseBuffer(old.buffer);
-  }
-  return entry;
 }
 
 /** One tensor the dispatch rotates: its input, output and heads per token. */
