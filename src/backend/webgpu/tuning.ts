@@ -133,7 +133,15 @@ export function tuning(): Tuning {
  * another variant is then not replayed (else `bench --variants` would time the first variant
  * again under every name).
  */
-const LAUNCHER_VARIANTS = ['PMETAL_ROPE_QK_VARIANT', 'PMETAL_DECODE_ATTENTION_VARIANT', 'PMETAL_SAMPLE_VARIANT'];
+export const LAUNCHER_VARIANTS = [
+  'PMETAL_ROPE_QK_VARIANT',
+  'PMETAL_DECODE_ATTENTION_VARIANT',
+  'PMETAL_SAMPLE_VARIANT',
+  'PMETAL_FA_BWD_NSG',
+  'PMETAL_FA_BWD_BT',
+  'PMETAL_FA_SGMAT_BK',
+  'PMETAL_FA_SGMAT_NSG',
+];
 
 /** Reads the environment again at the next launch (the runtime calls it at each submission). */
 export function refreshTuning(): void {
