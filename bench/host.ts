@@ -31,6 +31,8 @@ export const HOST_CASES: HostCase[] = [
   { op: 'softmax', label: '64x256 f32', options: { scale: 0.5 }, inputs: () => ({ x: uniform('f32', [64, 256], 3) }) },
   { op: 'swiglu', label: '64x256 f16', options: {}, inputs: () => ({ gate: uniform('f16', [64, 256], 4), up: uniform('f16', [64, 256], 5) }) },
   { op: 'rope', label: '1x4x8x64 f16', options: { offset: 100 }, inputs: () => ({ x: uniform('f16', [1, 4, 8, 64], 6) }) },
+  // A 1B Llama decode step's q (32 heads) and k (8) in one call: against two calls of the row above.
+  { op: 'rope', label: '1x1x(32+8)x64 f16, q and k', options: { offset: 100 }, inputs: () => ({ x: uniform('f16', [1, 1, 32, 64], 6), k: uniform('f16', [1, 1, 8, 64], 11) }) },
   { op: 'gemm', label: '1x256x256 f16 (decode)', options: { transB: true }, inputs: () => ({ a: uniform('f16', [1, 256], 7), b: uniform('f16', [256, 256], 8) }) },
   {
     op: 'cross_entropy',

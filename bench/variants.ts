@@ -24,6 +24,9 @@ const PLANS: Variant[] = [
 const ROPE: Variant[] = [
   { name: 'default (16-byte words)', env: {} },
   { name: 'word pairs (PMETAL_ROPE_VEC=0)', env: { PMETAL_ROPE_VEC: '0' } },
+  // With k (rope_variant.ts): 4 heads a lane at any token count; q and k as two dispatches.
+  { name: 'qk deep (PMETAL_ROPE_QK_VARIANT=deep)', env: { PMETAL_ROPE_QK_VARIANT: 'deep' } },
+  { name: 'qk split (PMETAL_ROPE_QK_VARIANT=split)', env: { PMETAL_ROPE_QK_VARIANT: 'split' } },
 ];
 const SPLIT_K: Variant[] = [
   { name: 'default (split-K)', env: {} },

@@ -22,10 +22,15 @@
 //
 // Function constant 0 (has_positions): positions come from an i32 [S] or [B, S] buffer at
 // [[buffer(3)]]; otherwise position = offset + s.
+// Function constant 1 (has_k): a second tensor k [[buffer(5)]] of heads_k heads per token is
+// rotated into yk [[buffer(6)]] by the same dispatch — q and k of an attention layer in one
+// launch. A token's heads are then q's (h < heads) followed by k's, all sharing its angles;
+// without has_k, heads_k is 0 and the k pointers are never formed.
 #include <metal_stdlib>
 using namespace metal;
 
 constant bool has_positions [[function_constant(0)]];
+constant bool has_k [[function_constant(1)]];
 
 struct RopeParams {
   uint tokens;      // B·S
@@ -39,6 +44,7 @@ struct RopeParams {
   uint pos_bstride; // elements between batches in positions: S for [B, S], 0 for [S]
   int offset;       // position of s = 0 without a positions buffer
   float mscale;     // attention factor (multiplies cos and sin)
+  uint heads_k;     // Hk: heads of k per token (0 without has_k)
 };
 
 // cos/sin of θ after the Cody–Waite reduction: 2π = C1 + C2, C1 = 6.28125 (8 significant
@@ -59,6 +65,8 @@ template <typename T, bool NEOX, bool BACKWARD>
                      device T* y [[buffer(2)]],
                      device const int* positions [[buffer(3), function_constant(has_positions)]],
                      constant RopeParams& p [[buffer(4)]],
+                     device const T* k [[buffer(5), function_constant(has_k)]],
+                     device T* yk [[buffer(6), function_constant(has_k)]],
                      uint tok [[threadgroup_position_in_grid]],
                      uint lid [[thread_index_in_threadgroup]],
                      uint tg [[threads_per_threadgroup]]) {
@@ -73,36 +81,51 @@ template <typename T, bool NEOX, bool BACKWARD>
   const ulong row0 = ulong(tok) * ulong(p.heads) * ulong(p.d);
   device const T* xt = x + row0;
   device T* yt = y + row0;
+  const uint nh = p.heads + p.heads_k;
   const uint half_rd = p.rd / 2;
   const uint units = p.pairs + (p.pass ? p.d - p.rd : 0u);
 
-  uint k = lid, k_step = tg, h0 = 0, h_step = 1;
+  uint k0 = lid, k_step = tg, h0 = 0, h_step = 1;
   if (units < tg) {
-    k = lid % units;
+    k0 = lid % units;
     k_step = units;
     h0 = lid / units;
     h_step = tg / units;
     if (h0 >= h_step) return;
   }
-  for (; k < units; k += k_step) {
-    if (k < p.pairs) {
-      const uint i = p.pair0 + k;
-      float2 cs = rope_cos_sin(pos * inv_freq[k]) * p.mscale;
+  for (uint u = k0; u < units; u += k_step) {
+    if (u < p.pairs) {
+      const uint i = p.pair0 + u;
+      float2 cs = rope_cos_sin(pos * inv_freq[u]) * p.mscale;
       if (BACKWARD) cs.y = -cs.y;
       const uint ia = NEOX ? i : 2 * i;
       const uint ib = NEOX ? i + half_rd : 2 * i + 1;
-      for (uint h = h0; h < p.heads; h += h_step) {
-        const uint o = h * p.d;
-        const float a = float(xt[o + ia]);
-        const float b = float(xt[o + ib]);
-        yt[o + ia] = T(fma(a, cs.x, -(b * cs.y)));
-        yt[o + ib] = T(fma(b, cs.x, a * cs.y));
+      for (uint h = h0; h < nh; h += h_step) {
+        // Head h of this token: in x/y for h < heads, else (has_k) in k/yk.
+        device const T* xr = xt + h * p.d;
+        device T* yr = yt + h * p.d;
+        if (has_k && h >= p.heads) {
+          const ulong kr = (ulong(tok) * ulong(p.heads_k) + (h - p.heads)) * ulong(p.d);
+          xr = k + kr;
+          yr = yk + kr;
+        }
+        const float a = float(xr[ia]);
+        const float b = float(xr[ib]);
+        yr[ia] = T(fma(a, cs.x, -(b * cs.y)));
+        yr[ib] = T(fma(b, cs.x, a * cs.y));
       }
     } else {
-      const uint e = p.rd + (k - p.pairs);
-      for (uint h = h0; h < p.heads; h += h_step) {
+      const uint e = p.rd + (u - p.pairs);
+      for (uint h = h0; h < nh; h += h_step) {
+        device const T* xr = xt + h * p.d;
+        device T* yr = yt + h * p.d;
+        if (has_k && h >= p.heads) {
+          const ulong kr = (ulong(tok) * ulong(p.heads_k) + (h - p.heads)) * ulong(p.d);
+          xr = k + kr;
+          yr = yk + kr;
+        }
         // A plain copy of the element: bit-exact, NaN payloads included.
-        yt[h * p.d + e] = xt[h * p.d + e];
+        yr[e] = xr[e];
       }
     }
   }

@@ -65,8 +65,10 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
   const k0 = heads(w.k, c.numKvHeads, w.kNorm);
   const v = heads(w.v, c.numKvHeads, undefined);
   n1.y.dispose();
-  const q = b.rope({ x: q0, positions: io.positions }, c.rope.options).y;
-  const k = b.rope({ x: k0, positions: io.positions }, c.rope.options).y;
+  // q and k rotated by one call (one dispatch: decode is launch-bound).
+  const qk = b.rope({ x: q0, k: k0, positions: io.positions }, c.rope.options);
+  const q = qk.y;
+  const k = qk.yk!;
   q0.dispose();
   k0.dispose();
   const attn = io.attend(q, k, v, layer, c.layerWindows[layer]);

@@ -93,7 +93,7 @@ describe('pmetal bench --model (bench/models)', () => {
     // Random weights at std 0.02 give logits of std ~0.02·√64 = 0.16: the loss sits at ln(V) + 0.16²/2.
     expect(Math.abs(train.loss! - Math.log(320))).toBeLessThan(0.1);
     // The model, caches, adapters and optimizer are gone; what stays live is the rope table the
-    // backend caches per rope options (launchers/rope.ts): D/2 f32 frequencies, one 256 B size class.
+    // backend caches per rope options (launchers/rope_table.ts): D/2 f32 frequencies, one 256 B size class.
     expect(gpu.rt.memory.liveBytes).toBe(256);
   });
 

@@ -106,10 +106,10 @@ describe.skipIf(!existsSync('dist/cli.js'))('pmetal CLI', () => {
   it('bench --variants times each tuning variant of an op and writes JSON', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pmetal-variants-'));
     const json = join(dir, 'v.json');
-    const r = (await cli(['bench', '--variants', '--op', 'rope', '--dtype', 'f32', '--shape', 'B=1', '--reps', '2', '--json', json])) as { stdout: string; code?: number };
+    const r = (await cli(['bench', '--variants', '--op', 'rope', '--dtype', 'f32', '--shape', 'B=1,S=4096,H=32,D=128', '--reps', '2', '--json', json])) as { stdout: string; code?: number };
     expect(r.code ?? 0).toBe(0);
     const out = JSON.parse(readFileSync(json, 'utf8')) as { rows: { variant: string; ms: number }[] };
-    expect(out.rows.map((x) => x.variant)).toEqual(['default (16-byte words)', 'word pairs (PMETAL_ROPE_VEC=0)']);
+    expect(out.rows.map((x) => x.variant)).toEqual(['default (16-byte words)', 'word pairs (PMETAL_ROPE_VEC=0)', 'qk deep (PMETAL_ROPE_QK_VARIANT=deep)', 'qk split (PMETAL_ROPE_QK_VARIANT=split)']);
     for (const row of out.rows) expect(row.ms).toBeGreaterThan(0);
     expect(r.stdout).toMatch(/of copy/);
   }, 120_000);

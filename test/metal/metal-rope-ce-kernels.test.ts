@@ -164,6 +164,19 @@ describe('metal3 rope / cross-entropy kernels on the MSL host runtime', () => {
     expect(await check('rope_backward', mk('dy', 'gptj'), 'bf16')).toBe(2);
   });
 
+  it('rope with k: q and k in one dispatch (GQA), and a table split over two dispatches covers both', async () => {
+    const gqa = OPS.rope.cases.find((c) => c.quick && c.label.startsWith('B=2,S=5,H=8,Hk=2,D=128'))!;
+    expect(await check('rope', gqa, 'f16')).toBe(1);
+    expect(await check('rope_backward', OPS.rope_backward.cases.find((c) => c.label.startsWith('S=1,H=32,Hk=8,D=64'))!, 'bf16')).toBe(1);
+    const mk = (name: string, kName: string, style: string): OpCase => ({
+      label: `S=2,H=2,Hk=1,D=2056,rotaryDim=2052,style=${style}`,
+      options: { rotaryDim: 2052, offset: 3, style },
+      make: (dt, seed) => ({ [name]: uniform(dt, [2, 2, 2056], seed, -2, 2), [kName]: uniform(dt, [2, 1, 2056], seed + 2, -2, 2) }),
+    });
+    expect(await check('rope', mk('x', 'k', 'gptj'), 'f16')).toBe(2);
+    expect(await check('rope_backward', mk('dy', 'dk', 'neox'), 'f32')).toBe(2);
+  });
+
   if (process.env.PMETAL_TEST_ALL) {
     for (const op of OPS_HERE) {
       it(`${op}: the full catalogue (PMETAL_TEST_ALL)`, async () => {
@@ -172,12 +185,16 @@ describe('metal3 rope / cross-entropy kernels on the MSL host runtime', () => {
     }
   }
 
-  it('no out-of-bounds access under ASan (invalid targets, partial rotary, positions)', async () => {
+  it('no out-of-bounds access under ASan (invalid targets, partial rotary, positions, q with k)', async () => {
     const pick = (op: OpName, pred: (l: string) => boolean) => OPS[op].cases.find((c) => c.quick && pred(c.label))!;
     await check('cross_entropy', pick('cross_entropy', (l) => l.includes('invalid-targets')), 'f16', 1, true);
     await check('cross_entropy_backward', pick('cross_entropy_backward', (l) => l.includes('invalid-targets')), 'bf16', 1, true);
     await check('rope', pick('rope', (l) => l.includes('positions=[B,S]')), 'f16', 1, true);
     await check('rope_backward', pick('rope_backward', (l) => l.includes('rotaryDim=6')), 'f32', 1, true);
+    // With k: GQA heads after q's, partial rotary, [B,S] positions; Hk > H; odd D.
+    await check('rope', pick('rope', (l) => l.includes('H=8,Hk=2,D=128')), 'bf16', 1, true);
+    await check('rope', pick('rope', (l) => l.includes('H=1,Hk=3')), 'f32', 1, true);
+    await check('rope_backward', pick('rope_backward', (l) => l.includes('Hk=2,D=5')), 'f16', 1, true);
   });
 
   afterAll(() => {

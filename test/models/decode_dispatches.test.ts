@@ -1,15 +1,17 @@
-// A decode step's dispatch count on webgpu (the 1B model's step is host-bound on Dawn's
-// per-dispatch submit cost): the MLP is fused_mlp's 2 dispatches per layer — the gate/up
-// GEMV with the SwiGLU epilogue and the down GEMV — where gate, up, swiglu and down were 4.
+// A decode step is host-bound on a big GPU (run S8: ~30 µs of host time per dispatch on the
+// H100 machine, op by op), so every dispatch a layer saves counts: the MLP is fused_mlp's 2
+// dispatches per layer — the gate/up GEMV with the SwiGLU epilogue and the down GEMV — where
+// gate, up, swiglu and down were 4, and q and k go through one rope call, not two.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KernelBackend } from '../../src/backend/interface.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { loadModel } from '../../src/models/load.js';
 import { writeTinyCheckpoint } from './tiny_checkpoint.js';
 
-const root = mkdtempSync(join(tmpdir(), 'pmetal-dispatches-'));
+const root = mkdtempSync(join(tmpdir(), 'pmetal-decode-dispatches-'));
 let gpu: WebGpuBackend;
 beforeAll(async () => {
   gpu = await WebGpuBackend.create();
@@ -21,15 +23,16 @@ afterAll(() => {
 
 /**
  * Dispatches of one B = 1 decode step of the tiny 3-layer Llama with the separate MLP ops
- * (gate, up, swiglu, down), counted on this test's scenario before decoderLayer called
- * fused_mlp (checked: this test fails with the separate ops restored).
+ * (gate, up, swiglu, down) and two rope calls, counted on this test's scenario before
+ * decoderLayer called fused_mlp (checked: this test fails with the separate ops restored).
  */
 const SEPARATE_MLP_STEP = 49;
 const LAYERS = 3;
 
 it('webgpu, tiny Llama, B = 1: a decode step records 2 dispatches fewer per layer than with the separate MLP ops', async () => {
-  writeTinyCheckpoint(root, { model_type: 'llama', layers: LAYERS });
-  const model = await loadModel(root, gpu);
+  const dir = join(root, 'mlp');
+  writeTinyCheckpoint(dir, { model_type: 'llama', layers: LAYERS });
+  const model = await loadModel(dir, gpu);
   const cache = model.createCache(1, 32);
   let logits = await model.prefill([[3, 14, 15, 9, 2]], cache);
   const next = () => [[logits[0].indexOf(Math.max(...logits[0]))]];
@@ -41,9 +44,52 @@ it('webgpu, tiny Llama, B = 1: a decode step records 2 dispatches fewer per laye
   const count = gpu.rt.dispatchCount - before;
   const trace = gpu.rt.trace;
   gpu.rt.trace = undefined;
-  expect(count).toBe(SEPARATE_MLP_STEP - 2 * LAYERS);
+  // 2 fewer per layer for the MLP, 1 fewer for rope (q and k in one call: the test below).
+  expect(count).toBe(SEPARATE_MLP_STEP - 3 * LAYERS);
   expect(trace.filter((d) => d.pipeline.defines?.SWIGLU_ROWS)).toHaveLength(LAYERS);
   expect(trace.filter((d) => d.pipeline.shader.startsWith('elementwise/swiglu'))).toHaveLength(0);
   cache.dispose();
   model.dispose();
+});
+
+/** The backend with rope({x, k}) split into rope({x}) and rope({x: k}): the two-call layer. */
+function splitRope(b: WebGpuBackend): KernelBackend {
+  return new Proxy(b, {
+    get(target, prop) {
+      if (prop === 'rope') {
+        return (i: Parameters<KernelBackend['rope']>[0], o: Parameters<KernelBackend['rope']>[1]) => {
+          if (!i.k) return target.rope(i, o);
+          const { k, ...q } = i;
+          return { y: target.rope(q, o).y, yk: target.rope({ ...q, x: k }, o).y };
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as unknown as KernelBackend;
+}
+
+describe('decode step dispatches', () => {
+  it('one rope dispatch per layer for q and k: a step records numLayers fewer dispatches than with two rope calls, same logits', async () => {
+    const layers = 3;
+    const dir = join(root, 'llama');
+    writeTinyCheckpoint(dir, { model_type: 'llama', layers });
+    const counts: number[] = [];
+    const logits: Float32Array[][] = [];
+    for (const b of [gpu, splitRope(gpu)]) {
+      const model = await loadModel(dir, b);
+      const cache = model.createCache(1, 32);
+      let out = await model.prefill([[3, 1, 4, 1, 5]], cache);
+      // Warm: the first step plans and records; count a later one.
+      out = await model.step([[out[0].indexOf(Math.max(...out[0]))]], cache);
+      const before = gpu.rt.dispatchCount;
+      out = await model.step([[out[0].indexOf(Math.max(...out[0]))]], cache);
+      counts.push(gpu.rt.dispatchCount - before);
+      logits.push(out);
+      cache.dispose();
+      model.dispose();
+    }
+    expect(counts[1] - counts[0]).toBe(layers);
+    expect([...logits[0][0]]).toEqual([...logits[1][0]]);
+  });
 });

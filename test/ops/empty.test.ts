@@ -75,6 +75,8 @@ const CASES: EmptyCase[] = [
   { op: 'rope', label: 'B=0', inputs: [['x', 'f32', [0, 3, 2, 8]]], want: { y: { shape: [0, 3, 2, 8] } } },
   { op: 'rope', label: 'S=0 with positions', inputs: [['x', 'f16', [0, 2, 8]], ['positions', 'i32', [0]]], want: { y: { shape: [0, 2, 8] } } },
   { op: 'rope_backward', label: 'H=0', inputs: [['dy', 'f32', [3, 0, 8]]], want: { dx: { shape: [3, 0, 8] } } },
+  { op: 'rope', label: 'S=0 with k', inputs: [['x', 'bf16', [0, 4, 8]], ['k', 'bf16', [0, 1, 8]]], want: { y: { shape: [0, 4, 8] }, yk: { shape: [0, 1, 8] } } },
+  { op: 'rope_backward', label: 'H=0 and Hk=0', inputs: [['dy', 'f16', [2, 3, 0, 8]], ['dk', 'f16', [2, 3, 0, 8]]], want: { dx: { shape: [2, 3, 0, 8] }, dxk: { shape: [2, 3, 0, 8] } } },
   { op: 'cross_entropy', label: 'T=0 mean: NaN', inputs: [['logits', 'f32', [0, 7]], ['targets', 'i32', [0]]], want: { loss: { shape: [1], fill: NaN }, lse: { shape: [0] } } },
   { op: 'cross_entropy', label: 'T=0 sum: 0', inputs: [['logits', 'f16', [0, 7]], ['targets', 'i32', [0]]], options: { reduction: 'sum' }, want: { loss: { shape: [1], fill: 0 }, lse: { shape: [0] } } },
   { op: 'cross_entropy', label: 'B=0 none', inputs: [['logits', 'f32', [0, 4, 7]], ['targets', 'i32', [0, 4]]], options: { reduction: 'none' }, want: { loss: { shape: [0] }, lse: { shape: [0] } } },

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { OptionsError } from '../../src/errors.js';
 import { pipelineKey } from '../../src/backend/webgpu/pipelines.js';
-import { GEMM_TUNE_DEFAULTS, parseTuning, refreshTuning, tuning } from '../../src/backend/webgpu/tuning.js';
+import { GEMM_TUNE_DEFAULTS, LAUNCHER_VARIANTS, parseTuning, refreshTuning, tuning } from '../../src/backend/webgpu/tuning.js';
 
 const saved = { ...process.env };
 afterEach(() => {
-  for (const k of ['PMETAL_VEC_PLAN', 'PMETAL_GEMM_TUNE', 'PMETAL_ROPE_VEC', 'PMETAL_GEMV_VARIANT', 'PMETAL_QGEMV_VARIANT']) {
+  for (const k of ['PMETAL_VEC_PLAN', 'PMETAL_GEMM_TUNE', 'PMETAL_ROPE_VEC', 'PMETAL_GEMV_VARIANT', 'PMETAL_QGEMV_VARIANT', ...LAUNCHER_VARIANTS]) {
     if (saved[k] === undefined) delete process.env[k];
     else process.env[k] = saved[k];
   }
@@ -31,6 +31,22 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
     expect(() => parseTuning(undefined, undefined, undefined, 'split')).toThrow(/PMETAL_GEMV_VARIANT: expected one of rows, rows128, column, got 'split'/);
     expect(() => parseTuning(undefined, undefined, undefined, undefined, 'rows128')).toThrow(/PMETAL_QGEMV_VARIANT: expected one of rows, column, got 'rows128'/);
     expect(() => parseTuning(undefined, undefined, undefined, undefined, undefined, 'w64')).toThrow(/PMETAL_GEMM_BF16_VARIANT: expected one of w512, w256, simt, got 'w64'/);
+  });
+
+  it('switches launchers read themselves join the key when set (a launch tape of another variant is not replayed)', () => {
+    for (const k of LAUNCHER_VARIANTS) delete process.env[k];
+    refreshTuning();
+    expect(tuning().key).toBe('');
+    process.env.PMETAL_SAMPLE_VARIANT = 'plain';
+    process.env.PMETAL_ROPE_QK_VARIANT = 'split';
+    process.env.PMETAL_GEMV_VARIANT = 'column';
+    refreshTuning();
+    expect(tuning().key).toBe('gemv:column;PMETAL_ROPE_QK_VARIANT=split;PMETAL_SAMPLE_VARIANT=plain');
+    delete process.env.PMETAL_SAMPLE_VARIANT;
+    delete process.env.PMETAL_ROPE_QK_VARIANT;
+    delete process.env.PMETAL_GEMV_VARIANT;
+    refreshTuning();
+    expect(tuning().key).toBe('');
   });
 
   it('the decode kernel variants: the default is unnamed, the others are in the key', () => {

@@ -18,8 +18,14 @@
 //
 // Only a portable tier: an elementwise op with no reduction has nothing for subgroups to do.
 //
+// QK=1: a second tensor kx (binding 5, heads_k heads per token) rotated into yk (binding 6)
+// in the same dispatch; a token's heads are q's then k's, sharing its angles (as in
+// rope_vec.wgsl). Word w < row_words of head h < heads + heads_k of token tok < tokens stays
+// below x_base/2 + tokens·heads·row_words (kx: k_base/2 + tokens·heads_k·row_words): inside
+// the windows the launcher binds.
+//
 // Defines: X_DT, NEOX (0/1), BACKWARD (0/1), POSITIONS (1: an i32 positions binding; 0:
-// position = offset + s).
+// position = offset + s), QK (0/1).
 
 override WG: u32 = 256;
 
@@ -31,10 +37,53 @@ override WG: u32 = 256;
 #if POSITIONS
 @group(0) @binding(3) var<storage, read> pos: array<i32>;
 #endif
+#if QK
+#include "common/tensor.wgsl" (NAME=kx, DT=X_DT, BINDING=5, WRITE=0)
+#include "common/tensor.wgsl" (NAME=yk, DT=X_DT, BINDING=6, WRITE=1)
+#endif
 
 #include "rope/rope_params.wgsl"
 
 #include "rope/token_angle.wgsl"
+
+// Word w of head h of token tok: q's heads (x, y) first, then k's (kx, yk) under QK.
+fn qw(base: u32, tok: u32, h: u32, w: u32) -> u32 {
+  return (base >> 1u) + (tok * p.heads + h) * p.row_words + w;
+}
+#if QK
+fn kw(base: u32, tok: u32, h: u32, w: u32) -> u32 {
+  return (base >> 1u) + (tok * p.heads_k + (h - p.heads)) * p.row_words + w;
+}
+#endif
+fn ld2(tok: u32, h: u32, w: u32) -> vec2<f32> {
+#if QK
+  if (h >= p.heads) {
+    return load2_kx(kw(p.k_base, tok, h, w));
+  }
+#endif
+  return load2_x(qw(p.x_base, tok, h, w));
+}
+fn st2(tok: u32, h: u32, w: u32, v: vec2<f32>) {
+#if QK
+  if (h >= p.heads) {
+    store2_yk(kw(p.yk_base, tok, h, w), v, true, true);
+    return;
+  }
+#endif
+  store2_y(qw(p.y_base, tok, h, w), v, true, true);
+}
+#if X_DT != 0
+// A 16-bit pass-through word as is: bit-exact, NaN payloads included.
+fn copyw(tok: u32, h: u32, w: u32) {
+#if QK
+  if (h >= p.heads) {
+    storew_yk(kw(p.yk_base, tok, h, w), word_kx(kw(p.k_base, tok, h, w)));
+    return;
+  }
+#endif
+  storew_y(qw(p.y_base, tok, h, w), word_x(qw(p.x_base, tok, h, w)));
+}
+#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -43,8 +92,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
   let ps = position(p.tok0 + tok);
-  let xw0 = (p.x_base >> 1u) + tok * p.heads * p.row_words;
-  let yw0 = (p.y_base >> 1u) + tok * p.heads * p.row_words;
+  // heads_k is 0 without QK (the launcher packs it so).
+  let nh = p.heads + p.heads_k;
   // Fewer units than invocations: invocation lid takes unit lid % units of heads
   // lid / units, + WG / units, ...; otherwise units lid, lid + WG, ... of every head.
   var k = lid;
@@ -68,30 +117,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let c = vec2<f32>(cs0.x, cs1.x);
       let s = vec2<f32>(cs0.y, cs1.y);
       let hw = p.rot_words / 2u;
-      for (var h = h0; h < p.heads; h = h + h_step) {
-        let o = h * p.row_words + k;
-        let a = load2_x(xw0 + o);
-        let b = load2_x(xw0 + o + hw);
-        store2_y(yw0 + o, a * c - b * s, true, true);
-        store2_y(yw0 + o + hw, b * c + a * s, true, true);
+      for (var h = h0; h < nh; h = h + h_step) {
+        let a = ld2(tok, h, k);
+        let b = ld2(tok, h, k + hw);
+        st2(tok, h, k, a * c - b * s);
+        st2(tok, h, k + hw, b * c + a * s);
       }
 #else
       let cs = angle_cs(ps, k);
-      for (var h = h0; h < p.heads; h = h + h_step) {
-        let o = h * p.row_words + k;
-        let v = load2_x(xw0 + o);
-        store2_y(yw0 + o, vec2<f32>(v.x * cs.x - v.y * cs.y, v.y * cs.x + v.x * cs.y), true, true);
+      for (var h = h0; h < nh; h = h + h_step) {
+        let v = ld2(tok, h, k);
+        st2(tok, h, k, vec2<f32>(v.x * cs.x - v.y * cs.y, v.y * cs.x + v.x * cs.y));
       }
 #endif
     } else {
       let w = p.rot_words + (k - p.rot_units);
-      for (var h = h0; h < p.heads; h = h + h_step) {
-        let o = h * p.row_words + w;
+      for (var h = h0; h < nh; h = h + h_step) {
 #if X_DT == 0
-        store2_y(yw0 + o, load2_x(xw0 + o), true, true);
+        st2(tok, h, w, ld2(tok, h, w));
 #else
-        // The 16-bit word as is: bit-exact, NaN payloads included.
-        storew_y(yw0 + o, word_x(xw0 + o));
+        copyw(tok, h, w);
 #endif
       }
     }

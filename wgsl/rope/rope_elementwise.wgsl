@@ -11,8 +11,13 @@
 //
 // Only a portable tier: an elementwise op with no reduction has nothing for subgroups to do.
 //
+// QK=1: a second tensor kx (binding 5) rotated into yk (binding 6) in the same dispatch:
+// the grid's invocations cover y's words of the chunk first, then yk's (count_k elements,
+// heads_k rows per token, its own window bases and parity). Each part indexes only its own
+// window: word q < ⌈(count + par)/2⌉ of a window of count elements from base.
+//
 // Defines: X_DT, NEOX (0/1), BACKWARD (0/1), POSITIONS (1: an i32 positions binding; 0:
-// position = offset + s).
+// position = offset + s), QK (0/1).
 
 override WG: u32 = 256;
 
@@ -23,6 +28,10 @@ override WG: u32 = 256;
 #include "rope/trig.wgsl"
 #if POSITIONS
 @group(0) @binding(3) var<storage, read> pos: array<i32>;
+#endif
+#if QK
+#include "common/tensor.wgsl" (NAME=kx, DT=X_DT, BINDING=5, WRITE=0)
+#include "common/tensor.wgsl" (NAME=yk, DT=X_DT, BINDING=6, WRITE=1)
 #endif
 
 struct Params {
@@ -41,36 +50,61 @@ struct Params {
   pos_bstride: u32,
   offset: i32,
   mscale: f32,
+  // QK: k's elements in this chunk, rows per token, first row, window bases (0 without QK).
+  count_k: u32,
+  heads_k: u32,
+  row0_k: u32,
+  k_base: u32,
+  yk_base: u32,
 }
 @group(0) @binding(4) var<uniform> p: Params;
 
-fn position(row: u32) -> f32 {
-  let s = (row / p.heads) % p.seq;
+// One part of the dispatch: x → y, or (QK) kx → yk.
+struct Part {
+  isk: bool,
+  count: u32,
+  heads: u32,
+  row0: u32,
+  x_base: u32,
+  y_base: u32,
+}
+
+fn ld(isk: bool, ei: u32) -> f32 {
+#if QK
+  if (isk) {
+    return load_kx(ei);
+  }
+#endif
+  return load_x(ei);
+}
+
+fn position(row: u32, heads: u32) -> f32 {
+  let s = (row / heads) % p.seq;
 #if POSITIONS
-  let b = row / (p.heads * p.seq);
+  let b = row / (heads * p.seq);
   return f32(pos[b * p.pos_bstride + s]);
 #else
   return f32(p.offset + i32(s));
 #endif
 }
 
-// Output element j of the chunk, whose own input value is `a`.
-fn elem(j: u32, a: f32) -> f32 {
+// Output element j of the part's chunk, whose own input value is `a`.
+fn elem(pt: Part, j: u32, a: f32) -> f32 {
   let dd = j % p.d;
   if (dd >= 2u * p.half) {
     return a;
   }
-  let xi = p.x_base + j;
+  let xi = pt.x_base + j;
 #if NEOX
   let lo = dd < p.half;
   let i = select(dd - p.half, dd, lo);
-  let b = load_x(select(xi - p.half, xi + p.half, lo));
+  let b = ld(pt.isk, select(xi - p.half, xi + p.half, lo));
 #else
   let lo = (dd & 1u) == 0u;
   let i = dd >> 1u;
-  let b = load_x(select(xi - 1u, xi + 1u, lo));
+  let b = ld(pt.isk, select(xi - 1u, xi + 1u, lo));
 #endif
-  let cs = cos_sin(position(p.row0 + j / p.d) * load_freq(i)) * p.mscale;
+  let cs = cos_sin(position(pt.row0 + j / p.d, pt.heads) * load_freq(i)) * p.mscale;
   let t = b * cs.y;
 #if BACKWARD
   let neg = !lo;
@@ -80,26 +114,51 @@ fn elem(j: u32, a: f32) -> f32 {
   return a * cs.x + select(t, -t, neg);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  // Word q of the chunk holds chunk elements 2q − par and 2q + 1 − par (x and y share the
-  // parity: their windows start at even element offsets).
-  let par = p.x_base & 1u;
-  let nwords = (p.count + par + 1u) / 2u;
-  let q = (wid.x + wid.y * p.groups_x) * WG + lid;
-  if (q >= nwords) {
-    return;
-  }
+// Word q of a part: chunk elements 2q − par and 2q + 1 − par (input and output windows
+// share the parity: they start at even element offsets).
+fn word(pt: Part, q: u32) {
+  let par = pt.x_base & 1u;
   let j0 = i32(2u * q) - i32(par);
   let m0 = j0 >= 0;
-  let m1 = u32(j0 + 1) < p.count;
-  let a = load2_x((p.x_base >> 1u) + q);
+  let m1 = u32(j0 + 1) < pt.count;
+  var a: vec2<f32>;
+#if QK
+  if (pt.isk) {
+    a = load2_kx((pt.x_base >> 1u) + q);
+  } else {
+    a = load2_x((pt.x_base >> 1u) + q);
+  }
+#else
+  a = load2_x((pt.x_base >> 1u) + q);
+#endif
   var v = vec2<f32>(0.0);
   if (m0) {
-    v.x = elem(u32(j0), a.x);
+    v.x = elem(pt, u32(j0), a.x);
   }
   if (m1) {
-    v.y = elem(u32(j0 + 1), a.y);
+    v.y = elem(pt, u32(j0 + 1), a.y);
   }
-  store2_y((p.y_base >> 1u) + q, v, m0, m1);
+#if QK
+  if (pt.isk) {
+    store2_yk((pt.y_base >> 1u) + q, v, m0, m1);
+    return;
+  }
+#endif
+  store2_y((pt.y_base >> 1u) + q, v, m0, m1);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let q = (wid.x + wid.y * p.groups_x) * WG + lid;
+  let nq = (p.count + (p.x_base & 1u) + 1u) / 2u;
+  if (q < nq) {
+    word(Part(false, p.count, p.heads, p.row0, p.x_base, p.y_base), q);
+    return;
+  }
+#if QK
+  let nk = (p.count_k + (p.k_base & 1u) + 1u) / 2u;
+  if (q - nq < nk) {
+    word(Part(true, p.count_k, p.heads_k, p.row0_k, p.k_base, p.yk_base), q - nq);
+  }
+#endif
 }

@@ -22,5 +22,9 @@ struct Params {
   pos_bstride: u32,
   offset: i32,
   mscale: f32,
+  // QK: k's heads per token (0 without QK) and its window bases (kx, yk), in the kernel's words.
+  heads_k: u32,
+  k_base: u32,
+  yk_base: u32,
 }
 @group(0) @binding(4) var<uniform> p: Params;

@@ -13,8 +13,15 @@
 // covers; a workgroup holds TPW = tpw tokens of `lanes` invocations each (small tokens —
 // few heads — would otherwise leave most of a workgroup idle).
 //
+// QK=1: a second tensor kx (binding 5, heads_k heads per token) rotated into yk (binding 6)
+// in the same dispatch — q and k of an attention layer, one launch. A token's heads are then
+// q's heads 0 … heads − 1 followed by k's (heads … heads + heads_k − 1), all sharing the
+// token's angles; ld/st pick the tensor. Word w < row_words of head h < heads + heads_k of
+// token tok < tokens indexes x below x_base + tokens·heads·row_words (or kx below k_base +
+// tokens·heads_k·row_words): inside the windows the launcher binds.
+//
 // Defines: X_DT, NEOX (0/1), BACKWARD (0/1), POSITIONS (1: an i32 positions binding; 0:
-// position = offset + s).
+// position = offset + s), QK (0/1).
 
 override WG: u32 = 64;
 
@@ -27,6 +34,10 @@ override WG: u32 = 64;
 @group(0) @binding(2) var<storage, read_write> y: array<vec4<u32>>;
 #if POSITIONS
 @group(0) @binding(3) var<storage, read> pos: array<i32>;
+#endif
+#if QK
+@group(0) @binding(5) var<storage, read> kx: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read_write> yk: array<vec4<u32>>;
 #endif
 
 #include "rope/rope_params.wgsl"
@@ -53,6 +64,25 @@ fn gptj2(v: vec4<f32>, c: vec2<f32>, s: vec2<f32>) -> vec4<f32> {
   return v * vec4<f32>(c.x, c.x, c.y, c.y) + v.yxwz * vec4<f32>(-s.x, s.x, -s.y, s.y);
 }
 
+// Word w of head h of token tok (q's heads first, then k's under QK), read and written.
+fn ld(tok: u32, h: u32, w: u32) -> vec4<u32> {
+#if QK
+  if (h >= p.heads) {
+    return kx[p.k_base + (tok * p.heads_k + (h - p.heads)) * p.row_words + w];
+  }
+#endif
+  return x[p.x_base + (tok * p.heads + h) * p.row_words + w];
+}
+fn st(tok: u32, h: u32, w: u32, v: vec4<u32>) {
+#if QK
+  if (h >= p.heads) {
+    yk[p.yk_base + (tok * p.heads_k + (h - p.heads)) * p.row_words + w] = v;
+    return;
+  }
+#endif
+  y[p.y_base + (tok * p.heads + h) * p.row_words + w] = v;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let slot = lid / p.lanes;
@@ -62,8 +92,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
   let ps = position(p.tok0 + tok);
-  let xw0 = p.x_base + tok * p.heads * p.row_words;
-  let yw0 = p.y_base + tok * p.heads * p.row_words;
+  // heads_k is 0 without QK (the launcher packs it so).
+  let nh = p.heads + p.heads_k;
   // Fewer units than lanes: lane l takes unit l % units of heads l / units, + lanes / units,
   // ...; otherwise units l, l + lanes, ... of every head.
   var k = l;
@@ -87,20 +117,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let hi = angles4(ps, k * EPV + 4u);
 #endif
       let hw = p.rot_words / 2u;
-      for (var h = h0; h < p.heads; h = h + h_step) {
-        let o = h * p.row_words + k;
-        let va = x[xw0 + o];
-        let vb = x[xw0 + o + hw];
+      for (var h = h0; h < nh; h = h + h_step) {
+        let va = ld(tok, h, k);
+        let vb = ld(tok, h, k + hw);
         let a0 = dec_lo(va);
         let b0 = dec_lo(vb);
 #if X_DT != 0
         let a1 = dec_hi(va);
         let b1 = dec_hi(vb);
-        y[yw0 + o] = enc(a0 * lo.c - b0 * lo.s, a1 * hi.c - b1 * hi.s);
-        y[yw0 + o + hw] = enc(b0 * lo.c + a0 * lo.s, b1 * hi.c + a1 * hi.s);
+        st(tok, h, k, enc(a0 * lo.c - b0 * lo.s, a1 * hi.c - b1 * hi.s));
+        st(tok, h, k + hw, enc(b0 * lo.c + a0 * lo.s, b1 * hi.c + a1 * hi.s));
 #else
-        y[yw0 + o] = enc(a0 * lo.c - b0 * lo.s, vec4<f32>(0.0));
-        y[yw0 + o + hw] = enc(b0 * lo.c + a0 * lo.s, vec4<f32>(0.0));
+        st(tok, h, k, enc(a0 * lo.c - b0 * lo.s, vec4<f32>(0.0)));
+        st(tok, h, k + hw, enc(b0 * lo.c + a0 * lo.s, vec4<f32>(0.0)));
 #endif
       }
 #else
@@ -111,23 +140,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let c1 = angle_cs(ps, k * 2u + 1u);
       let cs = Cs4(vec4<f32>(c0.x, c1.x, 0.0, 0.0), vec4<f32>(c0.y, c1.y, 0.0, 0.0));
 #endif
-      for (var h = h0; h < p.heads; h = h + h_step) {
-        let o = h * p.row_words + k;
-        let v = x[xw0 + o];
+      for (var h = h0; h < nh; h = h + h_step) {
+        let v = ld(tok, h, k);
         let lo = gptj2(dec_lo(v), cs.c.xy, cs.s.xy);
 #if X_DT != 0
-        y[yw0 + o] = enc(lo, gptj2(dec_hi(v), cs.c.zw, cs.s.zw));
+        st(tok, h, k, enc(lo, gptj2(dec_hi(v), cs.c.zw, cs.s.zw)));
 #else
-        y[yw0 + o] = enc(lo, vec4<f32>(0.0));
+        st(tok, h, k, enc(lo, vec4<f32>(0.0)));
 #endif
       }
 #endif
     } else {
       // Pass-through: the word as is, bit-exact (NaN payloads included).
       let w = p.rot_words + (k - p.rot_units);
-      for (var h = h0; h < p.heads; h = h + h_step) {
-        let o = h * p.row_words + w;
-        y[yw0 + o] = x[xw0 + o];
+      for (var h = h0; h < nh; h = h + h_step) {
+        st(tok, h, w, ld(tok, h, w));
       }
     }
   }

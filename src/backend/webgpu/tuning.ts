@@ -131,8 +131,29 @@ let cached: Tuning | undefined;
  * process.env reads cost ~0.5 µs each, too much for every launch of a small op).
  */
 export function tuning(): Tuning {
-  return (cached ??= parseTuning(env('PMETAL_VEC_PLAN'), env('PMETAL_GEMM_TUNE'), env('PMETAL_ROPE_VEC'), env('PMETAL_GEMV_VARIANT'), env('PMETAL_QGEMV_VARIANT'), env('PMETAL_GEMM_BF16_VARIANT'), env('PMETAL_MLP_GEMV')));
+  if (cached) return cached;
+  const t = parseTuning(env('PMETAL_VEC_PLAN'), env('PMETAL_GEMM_TUNE'), env('PMETAL_ROPE_VEC'), env('PMETAL_GEMV_VARIANT'), env('PMETAL_QGEMV_VARIANT'), env('PMETAL_GEMM_BF16_VARIANT'), env('PMETAL_MLP_GEMV'));
+  const extra = LAUNCHER_VARIANTS.map((n) => [n, env(n)] as const)
+    .filter(([, v]) => v)
+    .map(([n, v]) => `${n}=${v}`);
+  return (cached = extra.length ? { ...t, key: [t.key, ...extra].filter(Boolean).join(';') } : t);
 }
+
+/**
+ * Variant switches that launchers read and validate themselves. A launch tape replays what
+ * the launcher recorded without calling it, so a set one joins the key: a tape recorded under
+ * another variant is then not replayed (else `bench --variants` would time the first variant
+ * again under every name).
+ */
+export const LAUNCHER_VARIANTS = [
+  'PMETAL_ROPE_QK_VARIANT',
+  'PMETAL_DECODE_ATTENTION_VARIANT',
+  'PMETAL_SAMPLE_VARIANT',
+  'PMETAL_FA_BWD_NSG',
+  'PMETAL_FA_BWD_BT',
+  'PMETAL_FA_SGMAT_BK',
+  'PMETAL_FA_SGMAT_NSG',
+];
 
 /** Reads the environment again at the next launch (the runtime calls it at each submission). */
 export function refreshTuning(): void {

@@ -58,12 +58,12 @@ export function trainLayerBackward(b: KernelBackend, c: ModelConfig, w: LayerWei
   const fb = b.flashAttentionBackward({ q: s.q, k: s.k, v: s.v, o, dO, lse: s.lse, cuSeqlensQ: io.cu, cuSeqlensK: io.cu }, attentionOptions(window));
   o.dispose();
   dO.dispose();
-  const headBack = (t: 'q' | 'k' | 'v', d: Tensor, roped: boolean, n: number, norm?: { weight: Tensor; x: Tensor; rstd: Tensor }): Tensor => {
+  // The gradients of q and k rotated back by one call (one dispatch).
+  const rb = b.ropeBackward({ dy: fb.dq, dk: fb.dk, positions: io.positions }, c.rope.options);
+  fb.dq.dispose();
+  fb.dk.dispose();
+  const headBack = (t: 'q' | 'k' | 'v', d: Tensor, n: number, norm?: { weight: Tensor; x: Tensor; rstd: Tensor }): Tensor => {
     let dx = d;
-    if (roped) {
-      dx = b.ropeBackward({ dy: d, positions: io.positions }, c.rope.options).dx;
-      d.dispose();
-    }
     if (norm) {
       const r = b.rmsNormBackward({ dy: dx, x: norm.x, weight: norm.weight, rstd: norm.rstd }, eps);
       dx.dispose();
@@ -75,9 +75,9 @@ export function trainLayerBackward(b: KernelBackend, c: ModelConfig, w: LayerWei
     flat.dispose();
     return dn;
   };
-  const dq = headBack('q', fb.dq, true, c.numHeads, w.qNorm ? { weight: w.qNorm, x: s.qPre!, rstd: s.qRstd! } : undefined);
-  const dk = headBack('k', fb.dk, true, c.numKvHeads, w.kNorm ? { weight: w.kNorm, x: s.kPre!, rstd: s.kRstd! } : undefined);
-  const dv = headBack('v', fb.dv, false, c.numKvHeads);
+  const dq = headBack('q', rb.dx, c.numHeads, w.qNorm ? { weight: w.qNorm, x: s.qPre!, rstd: s.qRstd! } : undefined);
+  const dk = headBack('k', rb.dxk!, c.numKvHeads, w.kNorm ? { weight: w.kNorm, x: s.kPre!, rstd: s.kRstd! } : undefined);
+  const dv = headBack('v', fb.dv, c.numKvHeads);
   const dn1 = addAll(b, [dq, dk, dv], ones);
   const r1 = b.rmsNormBackward({ dy: dn1, x: s.h, weight: w.inputNorm, rstd: s.rstd1 }, eps);
   dn1.dispose();

@@ -107,8 +107,10 @@ export function trainLayerForward(b: KernelBackend, c: ModelConfig, w: LayerWeig
   const q0 = heads('q', c.numHeads, w.qNorm);
   const k0 = heads('k', c.numKvHeads, w.kNorm);
   const v = heads('v', c.numKvHeads, undefined).x;
-  const q = b.rope({ x: q0.x, positions: io.positions }, c.rope.options).y;
-  const k = b.rope({ x: k0.x, positions: io.positions }, c.rope.options).y;
+  // q and k rotated by one call (one dispatch).
+  const qk = b.rope({ x: q0.x, k: k0.x, positions: io.positions }, c.rope.options);
+  const q = qk.y;
+  const k = qk.yk!;
   q0.x.dispose();
   k0.x.dispose();
   const attn = b.flashAttentionForward({ q, k, v, cuSeqlensQ: io.cu, cuSeqlensK: io.cu }, attentionOptions(window));

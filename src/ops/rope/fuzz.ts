@@ -12,9 +12,10 @@ const SCALINGS = [
 
 /**
  * rope and rope_backward (x or dy): head dims 2…520 (odd pairs, tile ± 2), partial rotary,
- * both styles, every scaling, positions as [S] / [B,S] tensors or an offset.
+ * both styles, every scaling, positions as [S] / [B,S] tensors or an offset; half the draws
+ * rotate a second tensor (k or dk) of 1…9 heads in the same call.
  */
-export function ropeFuzz(xName: 'x' | 'dy'): (r: Rand) => OpCase {
+export function ropeFuzz(xName: 'x' | 'dy', kName: 'k' | 'dk'): (r: Rand) => OpCase {
   return (r) => {
     const d = chance(r, 0.5) ? pick(r, [64, 80, 96, 128, 256]) : 2 * dim(r, 260);
     const h = dim(r, 9);
@@ -29,12 +30,15 @@ export function ropeFuzz(xName: 'x' | 'dy'): (r: Rand) => OpCase {
     const positions = chance(r, 0.5) ? (b !== undefined && chance(r, 0.5) ? 'BS' : 'S') : undefined;
     const maxPos = pick(r, [16, 2048, 131072]);
     if (!positions && chance(r, 0.5)) options.offset = int(r, 0, maxPos);
-    const shape = b === undefined ? [s, h, d] : [b, s, h, d];
-    const label = [`${xName}=[${shape}]`, positions ? `positions=[${positions === 'S' ? 'S' : 'B,S'}]<${maxPos}` : '', ...Object.entries(options).map(([k, v]) => (k === 'scaling' ? `scaling=${(v as { type: string }).type}` : `${k}=${v}`))]
+    const hk = chance(r, 0.5) ? dim(r, 9) : undefined;
+    const shapeOf = (heads: number) => (b === undefined ? [s, heads, d] : [b, s, heads, d]);
+    const shape = shapeOf(h);
+    const label = [`${xName}=[${shape}]`, hk !== undefined ? `${kName}=[${shapeOf(hk)}]` : '', positions ? `positions=[${positions === 'S' ? 'S' : 'B,S'}]<${maxPos}` : '', ...Object.entries(options).map(([k, v]) => (k === 'scaling' ? `scaling=${(v as { type: string }).type}` : `${k}=${v}`))]
       .filter(Boolean)
       .join(',');
     return fuzzCase(label, options, (dtype, seed) => ({
       [xName]: uniform(dtype, shape, seed, -2, 2),
+      ...(hk !== undefined ? { [kName]: uniform(dtype, shapeOf(hk), seed + 2, -2, 2) } : {}),
       ...(positions ? { positions: randomInts('i32', positions === 'S' ? [s] : [b ?? 1, s], seed + 1, 0, maxPos) } : {}),
     }));
   };

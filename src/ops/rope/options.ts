@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FLOAT_DTYPES, maxFinite } from '../../dtype.js';
 import { OptionsError, ShapeError } from '../../errors.js';
-import { expectDtype, expectRank, finite, fmt, required } from '../check.js';
+import { expectDtype, expectRank, expectSameDtype, finite, fmt, required } from '../check.js';
 import type { TensorInfo } from '../types.js';
 import { ropeFrequencies } from './frequencies.js';
 
@@ -109,4 +109,21 @@ export function ropeCheck(op: string, xName: string, x0: TensorInfo | undefined,
     throw new OptionsError(`[${op}] scaling: expected every inverse frequency ≤ 2^96 (pos·inv_freq must stay finite in f32 for any i32 position), got inv_freq[${big}] = ${inv[big]} from base ${o.base} and ${JSON.stringify(o.scaling)}`);
   }
   return { dtype: x.dtype, shape: x.shape };
+}
+
+/**
+ * The optional second tensor rotated in the same call (k beside q; dk beside dy): x's rank,
+ * dtype, batch, sequence and head dim, its own head count (GQA: Hk < H, or 1). The same
+ * positions and options apply, so only the shapes need checking; one dispatch then covers
+ * both (a decode step saves a launch per layer).
+ */
+export function ropeCheckSecond(op: string, kName: string, k: TensorInfo, xName: string, x: TensorInfo): TensorInfo {
+  const { b, s, d } = ropeDims(x.shape);
+  const want = x.shape.length === 4 ? `${b},${s},Hk,${d}` : `${s},Hk,${d}`;
+  const what = `${x.dtype}[${want}] (the ${x.shape.length === 4 ? 'B, S' : 'S'} and D of ${xName}, any head count Hk)`;
+  expectRank(op, kName, k, [x.shape.length], what);
+  expectSameDtype(op, kName, k, x, xName);
+  const kd = ropeDims(k.shape);
+  if (kd.b !== b || kd.s !== s || kd.d !== d) throw new ShapeError(`[${op}] ${kName}: expected ${what}, got ${fmt(k)}`);
+  return { dtype: k.dtype, shape: k.shape };
 }

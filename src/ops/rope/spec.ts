@@ -9,5 +9,9 @@ export const rope = ropeOp({
   xDoc: '[B, S, H, D] or [S, H, D] queries or keys',
   y: 'y',
   yDoc: 'shape and dtype of x',
+  k: 'k',
+  kDoc: '[B, S, Hk, D] or [S, Hk, D] keys rotated in the same dispatch (x\'s B, S, D and dtype; any head count)',
+  yk: 'yk',
+  ykDoc: 'shape and dtype of k, produced when k is given',
   sign: 1,
 });

@@ -9,6 +9,10 @@ const op = ropeOp({
   xDoc: '[B, S, H, D] or [S, H, D] upstream gradient',
   y: 'dx',
   yDoc: 'shape and dtype of dy',
+  k: 'dk',
+  kDoc: "[B, S, Hk, D] or [S, Hk, D] upstream gradient of rope's yk, rotated back in the same dispatch",
+  yk: 'dxk',
+  ykDoc: 'shape and dtype of dk (the gradient of k), produced when dk is given',
   sign: -1,
 });
 
@@ -16,8 +20,8 @@ export const ropeBackward = {
   ...op,
   gradCheck: {
     forward: 'rope',
-    grads: { x: 'dx' },
-    upstream: { y: 'dy' },
-    backwardInputs: (fin, _fout, up) => ({ dy: up.y, ...(fin.positions ? { positions: fin.positions } : {}) }),
+    grads: { x: 'dx', k: 'dxk' },
+    upstream: { y: 'dy', yk: 'dk' },
+    backwardInputs: (fin, _fout, up) => ({ dy: up.y, ...(up.yk ? { dk: up.yk } : {}), ...(fin.positions ? { positions: fin.positions } : {}) }),
   },
 } satisfies typeof op;

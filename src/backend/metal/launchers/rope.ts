@@ -19,6 +19,7 @@ export const ROPE_PARAMS = defineParams([
   ['pos_bstride', 'u32'],
   ['offset', 'i32'],
   ['mscale', 'f32'],
+  ['heads_k', 'u32'],
 ]);
 
 /** Table entries per dispatch: the table goes in by setBytes, which Metal limits to 4 KiB. */
@@ -48,18 +49,31 @@ function freqTable(o: RopeOpts, rd: number): { inv: Float32Array; attention: num
  * each cos/sin; the f32 inverse-frequency table at [[buffer(1)]] by setBytes, in pair ranges
  * of ≤ 1024 entries (one dispatch each — every real head dim needs one). Metal 3 only: an
  * elementwise rotation has nothing for Metal 4's tensor ops to do, so no metal4 kernel exists.
+ * The optional second tensor (k / dk) goes in the same dispatch (function constant has_k,
+ * [[buffer(5)]] → [[buffer(6)]]): a token's threadgroup covers q's heads, then k's. When one
+ * of the two has no heads the other runs alone, as a plain call.
  */
-function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): MetalLauncher {
+function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', kName: 'k' | 'dk', ykName: 'yk' | 'dxk', backward: boolean): MetalLauncher {
   return {
     tiers: (_dtype: DType): MetalTier[] => ['metal3'],
     launch(ctx, _tier, i, o: RopeOpts, outs) {
-      const x: Tensor = i[xName];
+      const xIn: Tensor = i[xName];
+      const kIn: Tensor | undefined = i[kName];
       const positions: Tensor | undefined = i.positions;
-      const { b, s, h, d } = ropeDims(x.shape);
+      const { b, s, d } = ropeDims(xIn.shape);
       const rd = rotaryDimOf(o, d);
-      const y = ctx.output(outs[yName]);
+      const yOut = ctx.output(outs[yName]);
+      const ykOut: Tensor | undefined = kIn ? ctx.output(outs[ykName]) : undefined;
+      const result = { [yName]: yOut, ...(ykOut ? { [ykName]: ykOut } : {}) };
+      // q's heads then k's; an empty one of the two drops out (the other is then `x`).
+      const parts = [
+        { x: xIn, y: yOut, heads: ropeDims(xIn.shape).h },
+        ...(kIn && ykOut ? [{ x: kIn, y: ykOut, heads: ropeDims(kIn.shape).h }] : []),
+      ].filter((pt) => pt.heads > 0);
       const tokens = b * s;
-      if (tokens === 0 || h === 0 || d === 0) return { [yName]: y };
+      if (tokens === 0 || d === 0 || !parts.length) return result;
+      const [{ x, y, heads: h }, second] = parts;
+      const heads = h + (second?.heads ?? 0);
       const table = freqTable(o, rd);
       const fn = `rope_${backward ? 'backward_' : ''}${o.style === 'neox' ? 'neox' : 'gptj'}_${dtSuffix(x.dtype)}`;
       const half = rd / 2;
@@ -69,13 +83,16 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
         const pass = p0 === 0 && d > rd;
         const units = pairs + (pass ? d - rd : 0);
         if (units === 0) continue;
-        const tg = h * units >= 256 ? 256 : h * units >= 128 ? 128 : 64;
+        const tg = heads * units >= 256 ? 256 : heads * units >= 128 ? 128 : 64;
         // setBytes needs ≥ 4 bytes; an empty range still binds one float.
         const tab = pairs > 0 ? table.inv.slice(p0, p0 + pairs) : new Float32Array(1);
         const dispatch: MetalDispatch = {
           library: 'rope/rope.metal',
           fn,
-          constants: [{ index: 0, type: 'bool', value: !!positions }],
+          constants: [
+            { index: 0, type: 'bool', value: !!positions },
+            { index: 1, type: 'bool', value: !!second },
+          ],
           buffers: [
             { index: 0, tensor: x },
             { index: 2, tensor: y },
@@ -96,6 +113,7 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
                 pos_bstride: positions && positions.shape.length === 2 ? s : 0,
                 offset: o.offset,
                 mscale: table.attention,
+                heads_k: second?.heads ?? 0,
               }),
             },
           ],
@@ -103,12 +121,13 @@ function ropeLauncher(xName: 'x' | 'dy', yName: 'y' | 'dx', backward: boolean): 
           threadgroup: [tg, 1, 1],
         };
         if (positions) dispatch.buffers.push({ index: 3, tensor: positions });
+        if (second) dispatch.buffers.push({ index: 5, tensor: second.x }, { index: 6, tensor: second.y });
         ctx.dispatch(dispatch);
       }
-      return { [yName]: y };
+      return result;
     },
   };
 }
 
-export const ropeMetalLauncher = ropeLauncher('x', 'y', false);
-export const ropeBackwardMetalLauncher = ropeLauncher('dy', 'dx', true);
+export const ropeMetalLauncher = ropeLauncher('x', 'y', 'k', 'yk', false);
+export const ropeBackwardMetalLauncher = ropeLauncher('dy', 'dx', 'dk', 'dxk', true);
