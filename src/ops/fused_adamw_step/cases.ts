@@ -141,4 +141,6 @@ function benchDef(sizes: number[], decayNorms: boolean): AdamwDef {
 export const ADAMW_BENCH: BenchShape[] = [
   { d: benchDef(LORA_LAYER, true), label: 'lora-r16-llama3-8b-layer' },
   { d: benchDef(LLAMA_1B, false), label: 'llama3.2-1b-layers' },
+  // The trainer's form: the state updated in its own buffers (no outputs allocated).
+  { d: { ...benchDef(LORA_LAYER, true), options: { ...benchDef(LORA_LAYER, true).options, inPlace: true } }, label: 'lora-r16-llama3-8b-layer,in-place' },
 ].map(({ d, label }) => ({ label: `${label},P=${d.sizes.reduce((a, b) => a + b, 0)},segments=${d.sizes.length}`, options: d.options ?? {}, make: (dtype, seed) => adamwInputs(d, dtype, seed) }));
