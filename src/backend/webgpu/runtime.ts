@@ -530,7 +530,25 @@ export class Runtime {
     if (all.length) throw all[0];
   }
 
-  /** Reads a buffer range back (submitting the batch first); a spoiled tensor throws the error that spoiled it. */
+  /** The submission the reads begun in this synchronous stretch share (read()). */
+  #readFlush?: Promise<void>;
+
+  /**
+   * Submits the batch once the current synchronous stretch ends, for a read whose batch holds
+   * no dispatch: reads begun together (`Promise.all(ts.map(read))`: a training step's losses
+   * and AdamW flag, clipping's per-tensor squares) then cost two submissions — the first
+   * read's, with the recorded work, at once; the rest together — not one each. A read behind
+   * recorded dispatches still submits at once, so the GPU starts on them while the host goes
+   * on (the pipelined decode loop records step n+1 right after reading step n's ids).
+   */
+  #flushForReads(): Promise<void> {
+    return (this.#readFlush ??= Promise.resolve().then(() => {
+      this.#readFlush = undefined;
+      this.flush();
+    }));
+  }
+
+  /** Reads a buffer range back (submitting the batch first; see #flushForReads); a spoiled tensor throws the error that spoiled it. */
   async read(src: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     this.#alive();
     const from = this.#log.lease(src);
@@ -545,7 +563,8 @@ export class Runtime {
     const staging = this.device.createBuffer({ size: Math.max(4, size), usage: 0x01 /* MAP_READ */ | 0x08 });
     this.#encoderOnly().copyBufferToBuffer(src, offset, staging, 0, size);
     this.#log.record('read', [from], [copied]);
-    this.flush();
+    if (this.pendingDispatches > 0) this.flush();
+    else await this.#flushForReads();
     try {
       await this.#guard(staging.mapAsync(0x01));
     } catch (e) {
