@@ -11,6 +11,11 @@
 //   v ← β2·v + c2·g'², p ← p − (sz_g·m) / (√v / √(1 − β2^t) + eps); a set flag copies the
 //   inputs. src is the f32 master (has_master; params = the new master rounded to P) or the
 //   f32 params.
+// adamw_update_inplace_<p>_<g>: the same update written into src, m and v themselves (and
+//   the 16-bit params, has_master); a set flag writes nothing, so a skipped step leaves
+//   every buffer's bits as they were.
+// adamw_acc_flag: flag_out is the caller's accumulated flag (OR-ed into); `table` holds this
+//   call's flags only (what skips it).
 #include <metal_stdlib>
 using namespace metal;
 
@@ -46,6 +51,7 @@ struct AdamwUpdateParams {
 constant bool adamw_has_seg [[function_constant(0)]];
 constant bool adamw_has_scalars [[function_constant(1)]];
 constant bool adamw_has_master [[function_constant(2)]];
+constant bool adamw_acc_flag [[function_constant(3)]];
 
 #define ADAMW_TG 256
 
@@ -159,7 +165,7 @@ kernel void adamw_finalize(device const float2* part [[buffer(0)]],
     table[1] = as_type<uint>(clip);
     table[2] = as_type<uint>(bc2s);
     table[3] = n;
-    flag_out[0] = int(flags);
+    flag_out[0] = int(flags) | (adamw_acc_flag ? flag_out[0] : 0);
     norm_out[0] = norm;
   }
 }
@@ -213,6 +219,34 @@ kernel void adamw_update(device const float* src [[buffer(0)]],
   pout[e] = PT(pn);
 }
 
+// The update in place: each thread reads and writes its own element only.
+template <typename PT, typename G>
+kernel void adamw_update_inplace(device float* src [[buffer(0)]],
+                                 device const G* g [[buffer(1)]],
+                                 device float* m [[buffer(2)]],
+                                 device float* v [[buffer(3)]],
+                                 device const uint* table [[buffer(4)]],
+                                 device PT* pout [[buffer(5), function_constant(adamw_has_master)]],
+                                 constant AdamwUpdateParams& p [[buffer(9)]],
+                                 uint e [[thread_position_in_grid]]) {
+  if (e >= p.count || table[0] != 0u) return;
+  const float clip = as_type<float>(table[1]);
+  const float bc2s = as_type<float>(table[2]);
+  const uint gi = adamw_group(table, e);
+  const float sz = as_type<float>(table[8 + 2 * gi]);
+  const float dec = as_type<float>(table[9 + 2 * gi]);
+  const float gc = float(g[e]) * clip;
+  const float pd = src[e] * dec;
+  const float mn = p.beta1 * m[e] + p.c1 * gc;
+  const float vn = p.beta2 * v[e] + p.c2 * (gc * gc);
+  const float den = precise::sqrt(vn) / bc2s + p.eps;
+  const float pn = pd - (sz * mn) / den;
+  src[e] = pn;
+  m[e] = mn;
+  v[e] = vn;
+  if (adamw_has_master) pout[e] = PT(pn);
+}
+
 #define instantiate_adamw_reduce(name, G) \
   template [[host_name(name)]] [[kernel]] decltype(adamw_reduce<G>) adamw_reduce<G>;
 instantiate_adamw_reduce("adamw_reduce_f32", float)
@@ -226,3 +260,11 @@ instantiate_adamw_update("adamw_update_f16_f16", half, half)
 instantiate_adamw_update("adamw_update_f16_f32", half, float)
 instantiate_adamw_update("adamw_update_bf16_bf16", bfloat, bfloat)
 instantiate_adamw_update("adamw_update_bf16_f32", bfloat, float)
+
+#define instantiate_adamw_update_inplace(name, PT, G) \
+  template [[host_name(name)]] [[kernel]] decltype(adamw_update_inplace<PT, G>) adamw_update_inplace<PT, G>;
+instantiate_adamw_update_inplace("adamw_update_inplace_f32_f32", float, float)
+instantiate_adamw_update_inplace("adamw_update_inplace_f16_f16", half, half)
+instantiate_adamw_update_inplace("adamw_update_inplace_f16_f32", half, float)
+instantiate_adamw_update_inplace("adamw_update_inplace_bf16_bf16", bfloat, bfloat)
+instantiate_adamw_update_inplace("adamw_update_inplace_bf16_f32", bfloat, float)

@@ -2,7 +2,7 @@ import { BYTES, DTYPES, fromFloat64, hostArrayMatches, isDType, type DType, type
 import { BackendMismatchError, DTypeError, DisposedError, GpuOutOfMemoryError, NotSupportedError, PmetalError, ShapeError, TierUnavailableError } from '../errors.js';
 import { expectIndexable, parseOptions } from '../ops/check.js';
 import { OPS, OP_NAMES, PLANNED_OPS, getSpec, type OpName } from '../ops/registry.js';
-import type { EmptyValue, OpSpec, TensorInfo } from '../ops/types.js';
+import { inPlaceOf, type EmptyValue, type OpSpec, type TensorInfo } from '../ops/types.js';
 import { Tensor, shapeSize, type TensorOwner } from '../tensor.js';
 import { camel, type OpInputs, type OpMethods, type OpOptions, type OpOutputs, type PlannedMethod, type PlannedMethods } from '../ops/signature.js';
 import type { BackendName, CallOptions, Capabilities, KernelBackend, TierSupport } from './interface.js';
@@ -13,6 +13,8 @@ interface Plan {
   outInfos: Record<string, TensorInfo>;
   tier: string;
   fill?: Record<string, EmptyValue>;
+  /** Outputs updated in place (output → input), decided once per signature (inPlaceOf); undefined when none. */
+  inPlace?: Record<string, string>;
 }
 /** Signatures planned per backend before the cache starts over. */
 const PLAN_CACHE = 4096;
@@ -202,23 +204,23 @@ export abstract class BaseBackend implements TensorOwner {
     // A signature seen before (op, input shapes and dtypes, options, forced tier) reuses its
     // plan: options parsed, shapes checked, outputs and tier decided once (zod and the checks
     // were a third of recording a small op). Anything the key does not name is checked anew.
-    if (spec.inPlace) checkInPlace(op, spec.inPlace, given);
     const plan = this.#plan(op, spec, inputs, options, call, given, key);
-    const { opts, outInfos, tier, fill } = plan;
-    if (fill) return this.#filled(op, given, outInfos, fill, spec.inPlace);
-    if (!probe) return this.#executed(op, spec, tier, given, opts, outInfos);
+    const { opts, outInfos, tier, fill, inPlace } = plan;
+    if (inPlace) checkInPlace(op, inPlace, given);
+    if (fill) return this.#filled(op, given, outInfos, fill, inPlace);
+    if (!probe) return this.#executed(op, inPlace, tier, given, opts, outInfos);
     const t1 = performance.now();
-    const out = this.#executed(op, spec, tier, given, opts, outInfos);
+    const out = this.#executed(op, inPlace, tier, given, opts, outInfos);
     probe.validate.push(t1 - t0);
     probe.encode.push(performance.now() - t1);
     return out;
   }
 
   /** execute, and for an op with in-place outputs the check that each is its input's own Tensor (a launcher that copied would silently leave the caller's tensor stale). */
-  #executed(op: OpName, spec: OpSpec, tier: string, given: Record<string, Tensor>, opts: unknown, outInfos: Record<string, TensorInfo>): Record<string, Tensor> {
+  #executed(op: OpName, inPlace: Record<string, string> | undefined, tier: string, given: Record<string, Tensor>, opts: unknown, outInfos: Record<string, TensorInfo>): Record<string, Tensor> {
     const out = this.execute(op, tier, given, opts, outInfos);
-    if (spec.inPlace) {
-      for (const [o, i] of Object.entries(spec.inPlace) as [string, string][]) {
+    if (inPlace) {
+      for (const [o, i] of Object.entries(inPlace)) {
         if (o in outInfos && out[o] !== given[i]) throw new Error(`[${op}] ${o}: the ${this.name} backend returned a new tensor for an output updated in place (expected input '${i}' itself)`);
       }
     }
@@ -248,7 +250,8 @@ export abstract class BaseBackend implements TensorOwner {
     // Shapes frozen once here: every call's output Tensor shares them instead of copying.
     for (const [k, v] of Object.entries(outs)) if (v) outInfos[k] = { ...v, shape: Object.freeze([...v.shape]) };
     for (const [k, t] of [...Object.entries(infos), ...Object.entries(outInfos)]) expectIndexable(op, k, t);
-    for (const [o, i] of Object.entries(spec.inPlace ?? {}) as [string, string][]) {
+    const inPlaceMap = inPlaceOf(spec, infos, opts);
+    for (const [o, i] of Object.entries(inPlaceMap)) {
       const a = outInfos[o];
       const b = infos[i];
       if (a && (!b || a.dtype !== b.dtype || a.shape.join() !== b.shape.join())) throw new Error(`[${op}] ${o}: the spec updates input '${i}' in place but gives the output another dtype/shape`);
@@ -259,14 +262,14 @@ export abstract class BaseBackend implements TensorOwner {
     // a mean over zero targets) takes the value the op's spec gives, as PyTorch does.
     // An op updating inputs in place has no work when its primary input is empty (its
     // outputs are the inputs, empty or not).
-    const inPlace = new Set(Object.keys(spec.inPlace ?? {}));
+    const inPlace = new Set(Object.keys(inPlaceMap));
     const primary = infos[spec.inputs[0].name];
     const allEmpty = Object.entries(outInfos).every(([k, o]) => inPlace.has(k) || shapeSize(o.shape) === 0) && (!inPlace.size || (!!primary && shapeSize(primary.shape) === 0));
     let fill = (allEmpty ? {} : spec.emptyResult?.(infos, opts)) as Record<string, EmptyValue> | undefined;
     // An input scaled by a factor this backend cannot apply without a kernel (webgpu: its
     // buffers are not host-visible): the op's own kernels compute it.
     if (fill && Object.values(fill).some((v) => typeof v === 'object' && !this.copiesScaled(v.scale ?? 1))) fill = undefined;
-    const plan: Plan = { opts, outInfos, tier, fill };
+    const plan: Plan = { opts, outInfos, tier, fill, ...(inPlace.size ? { inPlace: inPlaceMap } : {}) };
     if (key !== undefined) {
       if (this.#plans.size >= PLAN_CACHE) this.#plans.clear();
       this.#plans.set(key, plan);
@@ -351,9 +354,9 @@ export abstract class BaseBackend implements TensorOwner {
  * An input updated in place must be a tensor of its own: sharing storage with another input
  * would make the op read what it writes (and on WebGPU bind one buffer twice, once writable).
  */
-function checkInPlace(op: string, inPlace: Record<string, string | undefined>, given: Record<string, Tensor>): void {
+function checkInPlace(op: string, inPlace: Record<string, string>, given: Record<string, Tensor>): void {
   for (const name of Object.values(inPlace)) {
-    const t = name === undefined ? undefined : given[name];
+    const t = given[name];
     if (!t) continue;
     const s = t.storage(`[${op}] ${name}`);
     for (const [other, u] of Object.entries(given)) {

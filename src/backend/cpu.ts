@@ -1,6 +1,6 @@
 import { allocHost, fromFloat64, toFloat64, type DType, type HostArray } from '../dtype.js';
 import { getSpec, type OpName } from '../ops/registry.js';
-import type { RefTensor, TensorInfo } from '../ops/types.js';
+import { inPlaceOf, type RefTensor, type TensorInfo } from '../ops/types.js';
 import type { Tensor } from '../tensor.js';
 import { BaseBackend } from './base.js';
 import type { Capabilities, KernelBackend } from './interface.js';
@@ -43,14 +43,19 @@ export class CpuBackend extends BaseBackend implements KernelBackend {
     for (const [k, t] of Object.entries(inputs)) refs[k] = { dtype: t.dtype, shape: t.shape, data: toFloat64(t.dtype, t.storage<HostArray>(op)) };
     const res = getSpec(op).reference(refs, options) as Record<string, RefTensor | undefined>;
     const out: Record<string, Tensor> = {};
+    const inPlace = inPlaceOf(getSpec(op), inputs, options);
     for (const [k, info] of Object.entries(outputs)) {
       const r = res[k];
       if (!r) throw new Error(`[${op}] reference produced no '${k}'`);
-      const src = getSpec(op).inPlace?.[k];
+      const src = inPlace[k];
       if (src === undefined) out[k] = this.newTensor(info, fromFloat64(info.dtype, r.data));
       else {
-        // Updated in place: the reference computed the new values on a copy; write them back.
-        inputs[src].storage<HostArray>(op).set(fromFloat64(info.dtype, r.data) as never);
+        // Updated in place: the reference computed the new values on a copy; write back the
+        // elements that changed, so an element the op leaves alone keeps its exact bits (a
+        // NaN's payload, which a float64 round trip would not keep: a skipped AdamW step).
+        const dst = inputs[src].storage<HostArray>(op);
+        const next = fromFloat64(info.dtype, r.data);
+        for (let e = 0; e < dst.length; e++) if (!Object.is(dst[e], next[e])) dst[e] = next[e];
         out[k] = inputs[src];
       }
     }

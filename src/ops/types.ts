@@ -69,6 +69,20 @@ export interface TensorDecl<N extends string = string> {
   readonly doc: string;
 }
 
+/** Outputs updated in place: output name → the input whose storage it is. */
+export type InPlaceMap<O extends string = string, I extends string = string> = { readonly [P in O]?: I };
+
+/**
+ * The outputs a call updates in place (empty when none): the spec's static map, or its
+ * function of this call's inputs and parsed options. Planned once per signature (base.ts).
+ */
+export function inPlaceOf(spec: Pick<OpSpec, 'inPlace'>, inputs: Infos<string>, options: unknown): Record<string, string> {
+  const m = typeof spec.inPlace === 'function' ? spec.inPlace(inputs, options) : spec.inPlace;
+  const out: Record<string, string> = {};
+  for (const [o, i] of Object.entries(m ?? {})) if (i !== undefined) out[o] = i as string;
+  return out;
+}
+
 /** An output's value on a call with no work (see OpSpec.emptyResult). */
 export type EmptyValue<I extends string = string> = number | { readonly input: I; readonly scale?: number };
 
@@ -84,8 +98,10 @@ export interface OpSpec<I extends string = string, O extends string = string, Op
    * it writes, not a copy of the cache. The reference works on copies (RefTensors) and
    * returns the updated values. An in-place input must not share storage with any other
    * input (checked on every call); the op has no work when its primary input is empty.
+   * A function decides it per call from the inputs given and the parsed options (an op whose
+   * in-place mode is an option, as PyTorch's optimizers update in place): see inPlaceOf.
    */
-  readonly inPlace?: { readonly [P in O]?: I };
+  readonly inPlace?: InPlaceMap<O, I> | ((inputs: Infos<I>, options: Opt) => InPlaceMap<O, I> | undefined);
   readonly options: z.ZodType<Opt>;
   /** The dtypes the op is defined for (of its primary, first input). */
   readonly dtypes: readonly FloatDType[];

@@ -5,6 +5,8 @@
 // with lr_g = lr·lrScale_g, wd_g = wd·wdScale_g. The partials are summed in a fixed order
 // (strided, then a tree), so the result is the same on every run. HAS_SCALARS: lr and the
 // step come from the device (bias corrections by square-and-multiply), else from Params.
+// ACC_FLAG: flag_out is the caller's accumulated flag (the op's `flag` input, in place):
+// this call's bits are OR-ed into it; `table` (what skips this call) holds this call's only.
 override WG: u32 = 256;
 
 @group(0) @binding(0) var<storage, read> part: array<vec2<f32>>;
@@ -128,7 +130,11 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     table[1] = bitcast<u32>(clip);
     table[2] = bitcast<u32>(bc2s);
     table[3] = n;
+#if ACC_FLAG
+    flag_out[0] = flag_out[0] | i32(flags);
+#else
     flag_out[0] = i32(flags);
+#endif
     norm_out[0] = norm;
   }
 }

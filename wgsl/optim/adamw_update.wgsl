@@ -7,23 +7,38 @@
 // every input to its output instead. src is the f32 master (MASTER) or the f32 params.
 // WRITE_P: the params output here (f32 params, or the master rounded to P_DT); without it
 // (a master step on an adapter with fewer than 9 storage bindings) adamw_cast.wgsl follows.
+// INPLACE: src (the master, or the f32 params), m and v are updated in their own buffers,
+// bound read_write (WebGPU forbids binding one buffer read-only and writable in one
+// dispatch), and a set flag writes nothing; with MASTER the 16-bit params are pout (WRITE_P).
+// Six storage bindings, so the in-place step never needs adamw_cast.wgsl.
 override WG: u32 = 256;
 
 #include "common/convert.wgsl"
+#if INPLACE
+@group(0) @binding(0) var<storage, read_write> src: array<f32>;
+#else
 @group(0) @binding(0) var<storage, read> src: array<f32>;
+#endif
 #include "common/tensor.wgsl" (NAME=g, DT=G_DT, BINDING=1, WRITE=0)
+#if INPLACE
+@group(0) @binding(2) var<storage, read_write> m: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+#else
 @group(0) @binding(2) var<storage, read> m: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
+#endif
 @group(0) @binding(4) var<storage, read> table: array<u32>;
 #if WRITE_P
 #define ATOMIC_OUT 0
 #include "common/tensor.wgsl" (NAME=pout, DT=P_DT, BINDING=5, WRITE=1)
 #endif
+#if INPLACE == 0
 #if MASTER
 @group(0) @binding(6) var<storage, read_write> master_out: array<f32>;
 #endif
 @group(0) @binding(7) var<storage, read_write> m_out: array<f32>;
 @group(0) @binding(8) var<storage, read_write> v_out: array<f32>;
+#endif
 
 struct Params {
   count: u32,
@@ -84,12 +99,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
   let two = e + 1u < p.count;
+#if INPLACE
+  // Skipped: every in-place buffer keeps its bits (out of place, the inputs are copied).
+  if (table[0] != 0u) {
+    return;
+  }
+#endif
   let g = load2_g(k);
   let a = adamw(e, g.x);
   var b = a;
   if (two) {
     b = adamw(e + 1u, g.y);
   }
+#if INPLACE
+  // Each element is read and written by this invocation only: no other invocation's read races these writes.
+  src[e] = a.x;
+  m[e] = a.y;
+  v[e] = a.z;
+  if (two) {
+    src[e + 1u] = b.x;
+    m[e + 1u] = b.y;
+    v[e + 1u] = b.z;
+  }
+#else
   m_out[e] = a.y;
   v_out[e] = a.z;
 #if MASTER
@@ -102,6 +134,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     master_out[e + 1u] = b.x;
 #endif
   }
+#endif
 #if WRITE_P
   store2_pout(k, vec2<f32>(a.x, b.x), true, two);
 #endif

@@ -69,7 +69,20 @@ export class Runtime {
   readonly device: GPUDevice;
   readonly cache: PipelineCache;
   readonly timestamps: boolean;
+  /**
+   * Freed buffers per size class, highest creation serial first: a hand-out takes the
+   * lowest-numbered free buffer (pop), not the last released one. Why: a training or decode
+   * loop allocates and frees the same sequence every step; with last-released-first, the
+   * free list's order changes each step (two tensors freed in the other order than taken
+   * trade buffers), so the same op got other buffers step after step, and new bind groups
+   * (~90% of a LoRA step's). Lowest-first makes the hand-outs a function of the *set* of free
+   * buffers, which a step that frees all it took leaves as it found it: the next step gets
+   * the very same buffers.
+   */
   #pool = new Map<number, GPUBuffer[]>();
+  /** Creation order of each storage buffer (the pool's hand-out order). */
+  #serial = new WeakMap<GPUBuffer, number>();
+  #nextSerial = 0;
   /** Byte size of each buffer this runtime made: GPUBuffer.size is a native getter (~0.15 µs), read per binding per call otherwise. */
   #sizes = new WeakMap<GPUBuffer, number>();
   #pooledBytes = 0;
@@ -210,6 +223,7 @@ export class Runtime {
     }
     const buf = this.device.createBuffer({ size, usage: STORAGE_USAGE });
     this.buffersCreated++;
+    this.#serial.set(buf, this.#nextSerial++);
     this.#storage.add(buf);
     this.#sizes.set(buf, size);
     const m = this.#memory;
@@ -284,7 +298,16 @@ export class Runtime {
     // Map order is the release order of size classes: re-inserting moves this one last.
     const list = this.#pool.get(size) ?? [];
     this.#pool.delete(size);
-    list.push(buf);
+    // Kept in descending serial order (binary search for the place): pop() is the lowest.
+    const serial = this.#serial.get(buf) ?? -1;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.#serial.get(list[mid]) ?? -1) > serial) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, buf);
     this.#pool.set(size, list);
     this.#pooledBytes += size;
   }
@@ -677,7 +700,25 @@ export class Runtime {
     if (all.length) throw all[0];
   }
 
-  /** Reads a buffer range back (submitting the batch first); a spoiled tensor throws the error that spoiled it. */
+  /** The submission the reads begun in this synchronous stretch share (read()). */
+  #readFlush?: Promise<void>;
+
+  /**
+   * Submits the batch once the current synchronous stretch ends, for a read whose batch holds
+   * no dispatch: reads begun together (`Promise.all(ts.map(read))`: a training step's losses
+   * and AdamW flag, clipping's per-tensor squares) then cost two submissions — the first
+   * read's, with the recorded work, at once; the rest together — not one each. A read behind
+   * recorded dispatches still submits at once, so the GPU starts on them while the host goes
+   * on (the pipelined decode loop records step n+1 right after reading step n's ids).
+   */
+  #flushForReads(): Promise<void> {
+    return (this.#readFlush ??= Promise.resolve().then(() => {
+      this.#readFlush = undefined;
+      this.flush();
+    }));
+  }
+
+  /** Reads a buffer range back (submitting the batch first; see #flushForReads); a spoiled tensor throws the error that spoiled it. */
   async read(src: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     this.#alive();
     const from = this.#log.lease(src);
@@ -693,7 +734,8 @@ export class Runtime {
     this.#touched.add(src);
     this.#encoderOnly().copyBufferToBuffer(src, offset, staging, 0, size);
     this.#log.record('read', [from], [copied]);
-    this.flush();
+    if (this.pendingDispatches > 0) this.flush();
+    else await this.#flushForReads();
     try {
       await this.#guard(staging.mapAsync(0x01));
     } catch (e) {

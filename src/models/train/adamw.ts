@@ -27,8 +27,12 @@ interface Slot {
 /**
  * AdamW over the adapters with fused_adamw_step, one call per A/B tensor (the adapters are
  * separate tensors, and the op takes one flat list: global-norm clipping across them is
- * therefore not offered here). Each step replaces the adapters' tensors with the updated
- * ones; the moments (and f32 master weights for 16-bit adapters) live on the backend.
+ * therefore not offered here). The update is in place (the op's `inPlace`, as PyTorch's
+ * optimizers): the adapters, their moments and f32 master weights (16-bit adapters) keep
+ * their tensors — and so their GPU buffers — for the whole run, so a training loop's later
+ * ops see the same buffers every step (bind groups and launch tapes reused; replacing them
+ * each step made ~90% of a step's bind groups new). Every call ORs its flag into one tensor:
+ * a step is one read, not one per adapter tensor.
  */
 export class LoraAdamW {
   readonly options: z.output<typeof loraAdamWOptions>;
@@ -51,9 +55,24 @@ export class LoraAdamW {
 
   /**
    * One update with `grads` (from loraStep; not consumed). `lr` overrides the options' (a
-   * schedule). Resolves to false when a non-finite gradient made the op skip the update.
+   * schedule). Resolves to false when a non-finite gradient made the op skip the update of
+   * some adapter tensor (that tensor, its moments and master are left as they were).
    */
   async step(grads: LoraGrads, lr = this.options.lr): Promise<boolean> {
+    const flag = this.record(grads, lr);
+    try {
+      return (await this.backend.read(flag))[0] === 0;
+    } finally {
+      flag.dispose();
+    }
+  }
+
+  /**
+   * step() without the wait: the update recorded, its flag (i32 [1]: 0, or the OR of every
+   * skipped tensor's bits) returned for the caller to read — with the loss, one wait a
+   * training step — and dispose.
+   */
+  record(grads: LoraGrads, lr = this.options.lr): Tensor {
     const b = this.backend;
     const a = this.adapters;
     if (grads.layers.length !== a.layers.length) throw new OptionsError(`[lora] grads: expected ${a.layers.length} layers, got ${grads.layers.length}`);
@@ -69,48 +88,37 @@ export class LoraAdamW {
     // lr and the step count go in as the op's device scalars, so every step has the same
     // options: the same plan and launch tape (run S7: with them in the options, every tensor's
     // update was planned and recorded afresh each step).
-    const o = { ...this.options, lr: 0, step: 1 };
+    const o = { ...this.options, lr: 0, step: 1, inPlace: true };
     const scalars = b.tensor(new Float32Array([lr, this.#step]), [2], 'f32');
-    const flags: Tensor[] = [];
+    const flag = b.zeros([1], 'i32');
     try {
       a.layers.forEach((la, l) => {
         for (const t of a.settings.targets) {
           const p = la[t];
           const g = grads.layers[l][t as LoraTarget];
           if (!p || !g) continue;
-          const A = this.#update(`${l}.${t}.A`, p.A, g.dA, o, scalars, flags);
-          const B = this.#update(`${l}.${t}.B`, p.B, g.dB, o, scalars, flags);
-          la[t] = { A, B };
-          p.A.dispose();
-          p.B.dispose();
+          this.#update(`${l}.${t}.A`, p.A, g.dA, o, scalars, flag);
+          this.#update(`${l}.${t}.B`, p.B, g.dB, o, scalars, flag);
         }
       });
-      // Read together: one wait for the GPU, not one round trip per tensor.
-      const read = await Promise.all(flags.map((f) => b.read(f)));
-      return read.every((f) => f[0] === 0);
+      return flag;
+    } catch (e) {
+      flag.dispose();
+      throw e;
     } finally {
-      for (const f of flags) f.dispose();
       scalars.dispose();
     }
   }
 
-  #update(key: string, param: Tensor, grad: Tensor, o: object, scalars: Tensor, flags: Tensor[]): Tensor {
+  #update(key: string, param: Tensor, grad: Tensor, o: object, scalars: Tensor, flag: Tensor): void {
     const b = this.backend;
     let s = this.#slots.get(key);
     if (!s) {
       s = { m: b.zeros(param.shape, 'f32'), v: b.zeros(param.shape, 'f32') };
       this.#slots.set(key, s);
     }
-    const r = b.fusedAdamwStep({ params: param, grads: grad, m: s.m, v: s.v, scalars, ...(s.master ? { master: s.master } : {}) }, o);
-    s.m.dispose();
-    s.v.dispose();
-    s.master?.dispose();
-    s.m = r.m;
-    s.v = r.v;
-    s.master = r.master;
-    flags.push(r.flag);
-    r.gradNorm.dispose();
-    return r.params;
+    // In place: params, m, v, master and flag are the tensors passed in.
+    b.fusedAdamwStep({ params: param, grads: grad, m: s.m, v: s.v, scalars, flag, ...(s.master ? { master: s.master } : {}) }, o).gradNorm.dispose();
   }
 
   /** For f16/bf16 adapters: f32 master copies of the current weights (read once from the backend). */

@@ -27,6 +27,14 @@ export interface TrainExample {
   readonly labels?: readonly number[] | Int32Array;
 }
 
+/** What recordLoraStep leaves on the backend: the loss not yet read. */
+export interface RecordedLoraStep {
+  /** f32 [1]: the mean cross-entropy (the caller reads and disposes it). */
+  readonly loss: Tensor;
+  readonly counted: number;
+  readonly grads: LoraGrads;
+}
+
 export interface LoraStepResult {
   /** Mean cross-entropy over the counted targets of the batch (f32, read back). */
   readonly loss: number;
@@ -45,6 +53,24 @@ export interface LoraStepResult {
  * step's result) are added into and returned.
  */
 export async function loraStep(model: LlamaModel, adapters: LoraAdapters, examples: readonly TrainExample[], options: LoraStepOptions = {}, accumulate?: LoraGrads): Promise<LoraStepResult> {
+  const r = recordLoraStep(model, adapters, examples, options, accumulate);
+  try {
+    return { loss: (await model.backend.read(r.loss))[0], counted: r.counted, grads: r.grads };
+  } catch (e) {
+    if (!accumulate) disposeGrads(r.grads);
+    throw e;
+  } finally {
+    r.loss.dispose();
+  }
+}
+
+/**
+ * loraStep without the wait: every op recorded, the loss left on the backend. The trainer
+ * records the optimizer step behind it and reads the loss with AdamW's flag — one wait a
+ * step, and the host records AdamW while the GPU runs the backward (a read here left the GPU
+ * idle while the host recorded the update, and the host idle while the GPU finished).
+ */
+export function recordLoraStep(model: LlamaModel, adapters: LoraAdapters, examples: readonly TrainExample[], options: LoraStepOptions = {}, accumulate?: LoraGrads): RecordedLoraStep {
   const p = loraStepOptions.safeParse(options);
   if (!p.success) throw new OptionsError(`[lora] options: ${p.error.issues[0].path.join('.')}: ${p.error.issues[0].message}`);
   const { seed, lossScale } = p.data;
@@ -64,6 +90,7 @@ export async function loraStep(model: LlamaModel, adapters: LoraAdapters, exampl
   const keep = <X extends Tensor>(t: X): X => (live.push(t), t);
   const saved: LayerSaved[] = [];
   const grads: LoraGrads = accumulate ?? { layers: Array.from({ length: c.numLayers }, () => ({})) };
+  let loss: Tensor | undefined;
   try {
     const ids = keep(b.tensor(batch.ids, [T], 'i32'));
     const io = { positions: keep(b.tensor(batch.positions, [T], 'i32')), cu: keep(b.tensor(batch.cu, [batch.cu.length], 'i32')), tokens: T, dtype: model.dtype };
@@ -84,7 +111,7 @@ export async function loraStep(model: LlamaModel, adapters: LoraAdapters, exampl
     keep(nf.rstd);
     const logits = keep(applyLinear(b, nf.y, w.lmHead, model.dtype));
     const ce = b.crossEntropy({ logits, targets: tgt }, { ignoreIndex: IGNORE, reduction: 'mean' });
-    keep(ce.loss);
+    loss = ce.loss;
     keep(ce.lse);
     const dloss = keep(b.tensor(new Float32Array([lossScale]), [1], 'f32'));
     const dlogits = keep(b.crossEntropyBackward({ logits, targets: tgt, lse: ce.lse, dloss }, { ignoreIndex: IGNORE, reduction: 'mean' }).dlogits);
@@ -100,9 +127,9 @@ export async function loraStep(model: LlamaModel, adapters: LoraAdapters, exampl
       dh = next;
     }
     dh.dispose();
-    const loss = (await b.read(ce.loss))[0];
     return { loss, counted, grads };
   } catch (e) {
+    loss?.dispose();
     if (!accumulate) disposeGrads(grads);
     throw e;
   } finally {

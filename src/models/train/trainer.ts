@@ -7,7 +7,8 @@ import { clipGradNorm } from './clip.js';
 import { disposeAdapters, disposeGrads, type LoraAdapters, type LoraGrads } from './adapters.js';
 import { IGNORE, shiftedTargets } from './labels.js';
 import { writePeftAdapter } from './peft_write.js';
-import { loraStep, type TrainExample } from './step.js';
+import { recordLoraStep, type TrainExample } from './step.js';
+import type { Tensor } from '../../tensor.js';
 
 export const trainerOptions = z
   .object({
@@ -51,6 +52,19 @@ export class LoraTrainer {
 
   /** Forward + backward of every micro-batch, the gradients summed (the caller disposes them). */
   async accumulate(microBatches: readonly (readonly TrainExample[])[], seed = this.#step): Promise<AccumulatedGrads> {
+    const r = this.#record(microBatches, seed);
+    try {
+      return { loss: await this.#loss(r), counted: r.counted, grads: r.grads };
+    } catch (e) {
+      disposeGrads(r.grads);
+      throw e;
+    } finally {
+      for (const l of r.losses) l.tensor.dispose();
+    }
+  }
+
+  /** Every micro-batch's forward and backward recorded, nothing read: the losses stay on the backend. */
+  #record(microBatches: readonly (readonly TrainExample[])[], seed: number): { losses: { tensor: Tensor; count: number }[]; counted: number; grads: LoraGrads } {
     if (!Array.isArray(microBatches) || microBatches.length === 0) throw new OptionsError('[lora] micro-batches: expected a non-empty array of example arrays');
     const V = this.model.config.vocabSize;
     const counts = microBatches.map((mb, i) => {
@@ -60,33 +74,48 @@ export class LoraTrainer {
     const total = counts.reduce((a, n) => a + n, 0);
     if (total === 0) throw new OptionsError(`[lora] labels: no target is counted in any micro-batch (every shifted label is ${IGNORE})`);
     let grads: LoraGrads | undefined;
-    let loss = 0;
+    const losses: { tensor: Tensor; count: number }[] = [];
     try {
       for (let i = 0; i < microBatches.length; i++) {
         if (counts[i] === 0) continue; // contributes nothing (and its own mean would be 0/0)
-        const r = await loraStep(this.model, this.adapters, microBatches[i], { seed: (seed * microBatches.length + i) >>> 0, lossScale: counts[i] / total }, grads);
+        const r = recordLoraStep(this.model, this.adapters, microBatches[i], { seed: (seed * microBatches.length + i) >>> 0, lossScale: counts[i] / total }, grads);
         grads = r.grads;
-        loss += (r.loss * counts[i]) / total;
+        losses.push({ tensor: r.loss, count: counts[i] });
       }
     } catch (e) {
       if (grads) disposeGrads(grads);
+      for (const l of losses) l.tensor.dispose();
       throw e;
     }
-    return { loss, counted: total, grads: grads! };
+    return { losses, counted: total, grads: grads! };
+  }
+
+  /** The step's mean loss: the micro-batches' means read together (one wait), each weighted by its share of the targets, in order. */
+  async #loss(r: { losses: { tensor: Tensor; count: number }[]; counted: number }): Promise<number> {
+    const read = await Promise.all(r.losses.map((l) => this.model.backend.read(l.tensor)));
+    let loss = 0;
+    read.forEach((v, i) => (loss += (v[0] * r.losses[i].count) / r.counted));
+    return loss;
   }
 
   /**
    * One optimizer step; `lr` overrides the optimizer's (a schedule, e.g. cosineWithWarmup(…).lr(steps taken)).
    * `gradNorm`: the global norm before clipping (when maxGradNorm is set); `skipped`: a non-finite gradient.
+   * Forward, backward and AdamW are recorded before anything is read: the losses and AdamW's
+   * flag come back in one wait.
    */
   async step(microBatches: readonly (readonly TrainExample[])[], lr?: number): Promise<{ loss: number; counted: number; gradNorm?: number; skipped: boolean }> {
-    const a = await this.accumulate(microBatches);
+    const a = this.#record(microBatches, this.#step);
+    let flag: Tensor | undefined;
     try {
       const gradNorm = this.maxGradNorm === undefined ? undefined : await clipGradNorm(this.model.backend, a.grads, this.maxGradNorm);
-      const ok = await this.optimizer.step(a.grads, lr);
+      flag = this.optimizer.record(a.grads, lr);
+      const [loss, f] = await Promise.all([this.#loss(a), this.model.backend.read(flag)]);
       this.#step++;
-      return { loss: a.loss, counted: a.counted, ...(gradNorm !== undefined ? { gradNorm } : {}), skipped: !ok };
+      return { loss, counted: a.counted, ...(gradNorm !== undefined ? { gradNorm } : {}), skipped: f[0] !== 0 };
     } finally {
+      flag?.dispose();
+      for (const l of a.losses) l.tensor.dispose();
       disposeGrads(a.grads);
     }
   }

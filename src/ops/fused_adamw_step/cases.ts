@@ -19,6 +19,8 @@ export interface AdamwDef {
   gradsF32?: boolean;
   /** Gradient range ±g (default 1). */
   g?: number;
+  /** An accumulated `flag` input holding these bits (OR-ed into by the call, in place). */
+  flagIn?: number;
   quick?: boolean;
 }
 
@@ -32,6 +34,7 @@ export function adamwLabel(d: AdamwDef): string {
   if (d.badTable) parts.push('bad-table');
   if (d.gradsF32) parts.push('grads-f32');
   if (d.g) parts.push(`g=±${d.g}`);
+  if (d.flagIn !== undefined) parts.push(`flag-in=${d.flagIn}`);
   return parts.join(',');
 }
 
@@ -63,6 +66,7 @@ export function adamwInputs(d: AdamwDef, dtype: FloatDType, seed: number): Recor
     out.groups = { dtype: 'f32', shape: [d.groups.length, 2], data: Float32Array.from(d.groups.flat()) };
   }
   if (d.scalars) out.scalars = { dtype: 'f32', shape: [2], data: Float32Array.from(d.scalars) };
+  if (d.flagIn !== undefined) out.flag = { dtype: 'i32', shape: [1], data: Int32Array.of(d.flagIn) };
   return out;
 }
 
@@ -80,6 +84,15 @@ export const ADAMW_DEFS: AdamwDef[] = [
   { sizes: [40, 60], groups: [[1, 1], [1, 0]], badTable: true, quick: true },
   { sizes: [99], scalars: [1e-3, 0.5], quick: true },
   { sizes: [333], gradsF32: true, options: { step: 2, weightDecay: 0 }, quick: true },
+  // In place (the state tensors updated in their own storage; the reference works on copies),
+  // and the accumulated flag: an earlier call's bits kept, a skip in place writing nothing.
+  { sizes: [1000], options: { lr: 0.01, weightDecay: 0.1, step: 10, inPlace: true }, quick: true },
+  { sizes: [100, 0, 37, 250], groups: [[1, 1], [2, 0], [0.5, 0], [1, 1]], options: { maxGradNorm: 0.5, step: 7, inPlace: true }, quick: true },
+  { sizes: [257], scalars: [3e-3, 25], options: { inPlace: true }, flagIn: 2, quick: true },
+  { sizes: [129], nonfinite: 'inf', options: { inPlace: true }, flagIn: 4, quick: true },
+  { sizes: [333], gradsF32: true, options: { step: 2, inPlace: true }, quick: true },
+  { sizes: [65], scalars: [1e-3, 1000], flagIn: 1, quick: true },
+  { sizes: [1 << 17], options: { maxGradNorm: 1, step: 100, inPlace: true } },
   { sizes: [1 << 17], options: { maxGradNorm: 1, step: 100 } },
   { sizes: [5000, 3, 70000, 1, 20000], groups: [[1, 1], [1, 0], [0.1, 1], [3, 0], [1, 1]], options: { lr: 3e-4, maxGradNorm: 0.1, step: 100000 }, g: 0.01 },
   { sizes: [100003], scalars: [2e-4, 16777216], gradsF32: true },
@@ -128,4 +141,6 @@ function benchDef(sizes: number[], decayNorms: boolean): AdamwDef {
 export const ADAMW_BENCH: BenchShape[] = [
   { d: benchDef(LORA_LAYER, true), label: 'lora-r16-llama3-8b-layer' },
   { d: benchDef(LLAMA_1B, false), label: 'llama3.2-1b-layers' },
+  // The trainer's form: the state updated in its own buffers (no outputs allocated).
+  { d: { ...benchDef(LORA_LAYER, true), options: { ...benchDef(LORA_LAYER, true).options, inPlace: true } }, label: 'lora-r16-llama3-8b-layer,in-place' },
 ].map(({ d, label }) => ({ label: `${label},P=${d.sizes.reduce((a, b) => a + b, 0)},segments=${d.sizes.length}`, options: d.options ?? {}, make: (dtype, seed) => adamwInputs(d, dtype, seed) }));

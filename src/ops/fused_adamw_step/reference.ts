@@ -10,6 +10,8 @@ export interface AdamwOpts {
   weightDecay: number;
   step: number;
   maxGradNorm?: number;
+  /** Update params/m/v/master in their own storage (spec.ts); the arithmetic is the same. */
+  inPlace?: boolean;
 }
 
 /** Bits of the `flag` output; any of them skips the step (every output equals its input). */
@@ -30,6 +32,8 @@ export interface AdamwInputs {
   segments?: RefTensor;
   groups?: RefTensor;
   scalars?: RefTensor;
+  /** Flags of earlier calls, OR-ed into the flag output. */
+  flag?: RefTensor;
 }
 
 /** Segment of element e: the largest g in [0, n) with offsets[g] ≤ e (empty segments are skipped over). */

@@ -13,7 +13,10 @@ import { adamwFuzz } from './fuzz.js';
  * maximize are not offered). `step` is the step being taken (1 for the first: bias
  * corrections 1 − β^step); `maxGradNorm` clips the gradients by their global norm first, as
  * torch.nn.utils.clip_grad_norm_ (factor min(maxGradNorm / (norm + 1e-6), 1)), on the GPU in
- * the same submission. A device `scalars` input overrides lr and step.
+ * the same submission. A device `scalars` input overrides lr and step. `inPlace`: params, m, v
+ * (and master) are updated in their own storage and returned as the same Tensors, as
+ * PyTorch's optimizers update in place — a training loop then keeps its buffers (and so its
+ * bind groups and launch tapes) from step to step; a skipped step leaves them untouched.
  */
 export const fusedAdamwStepOptions = z
   .object({
@@ -24,6 +27,7 @@ export const fusedAdamwStepOptions = z
     weightDecay: finite().min(0).default(1e-2),
     step: z.number().int().min(1).max(MAX_DEVICE_STEP).default(1),
     maxGradNorm: finite().positive().optional(),
+    inPlace: z.boolean().default(false),
   })
   .strict();
 export type FusedAdamwStepOptions = z.input<typeof fusedAdamwStepOptions>;
@@ -43,13 +47,14 @@ export const fusedAdamwStep = defineOp({
     { name: 'segments', optional: true, doc: 'i32 [n+1] offsets of the n tensors of the list (0 … P), with groups' },
     { name: 'groups', optional: true, doc: 'f32 [n, 2]: (lrScale, wdScale) of each segment (param groups: e.g. no decay on norms)' },
     { name: 'scalars', optional: true, doc: 'f32 [2] = (lr, step) on the device: overrides the options (a schedule without host values)' },
+    { name: 'flag', optional: true, doc: "i32 [1]: flags of earlier calls; the `flag` output is then this tensor, updated in place to its value | this call's bits (one read for a step over many tensors; only this call's bits skip this call)" },
   ],
   outputs: [
-    { name: 'params', doc: 'updated params (dtype of params)' },
-    { name: 'master', optional: true, doc: 'updated f32 master weights (when given)' },
-    { name: 'm', doc: 'updated f32 first moments' },
-    { name: 'v', doc: 'updated f32 second moments' },
-    { name: 'flag', doc: 'i32 [1]: 0, or bits 1 (non-finite gradient), 2 (bad segment table or group scale), 4 (bad device lr/step); the step was skipped' },
+    { name: 'params', doc: 'updated params (dtype of params; the input itself with inPlace)' },
+    { name: 'master', optional: true, doc: 'updated f32 master weights (when given; the input itself with inPlace)' },
+    { name: 'm', doc: 'updated f32 first moments (the input itself with inPlace)' },
+    { name: 'v', doc: 'updated f32 second moments (the input itself with inPlace)' },
+    { name: 'flag', doc: 'i32 [1]: 0, or bits 1 (non-finite gradient), 2 (bad segment table or group scale), 4 (bad device lr/step); the step was skipped. OR-ed into the `flag` input when given' },
     { name: 'gradNorm', doc: 'f32 [1]: the global L2 norm of the gradients before clipping' },
   ],
   options: fusedAdamwStepOptions,
@@ -76,6 +81,7 @@ export const fusedAdamwStep = defineOp({
       expectShape(OP, 'groups', i.groups!, [n, 2], 'f32');
     }
     if (i.scalars) expectShape(OP, 'scalars', i.scalars, [2], 'f32');
+    if (i.flag) expectShape(OP, 'flag', i.flag, [1], 'i32');
     return {
       params: { dtype: p.dtype, shape: p.shape },
       ...(i.master ? { master: { dtype: 'f32', shape: p.shape } } : {}),
@@ -85,6 +91,12 @@ export const fusedAdamwStep = defineOp({
       gradNorm: { dtype: 'f32', shape: [1] },
     };
   },
+  // In place (the option): the state tensors themselves; an accumulated flag whenever given.
+  // Aliasing among them (the same tensor as params and m) is refused by the framework (base.ts).
+  inPlace: (i, o) => ({
+    ...(o.inPlace ? { params: 'params', m: 'm', v: 'v', ...(i.master ? { master: 'master' } : {}) } : {}),
+    ...(i.flag ? { flag: 'flag' } : {}),
+  }),
   // An empty parameter list is a no-op, as PyTorch's AdamW over no parameters: nothing to
   // update or skip (flag 0), the norm of no gradients is 0; segments, groups and scalars are
   // not read (they describe no element).
@@ -94,12 +106,16 @@ export const fusedAdamwStep = defineOp({
   reference(i, o) {
     const r = adamwRef(i as AdamwInputs, o as AdamwOpts);
     const shape = i.params!.shape;
+    // Skipped in place: nothing is written, so 16-bit params stay as they were (out of place
+    // they are the master rounded, like every other output a copy of its input).
+    const p = r.flags && o.inPlace ? i.params!.data : r.p;
+    const flag = (i.flag ? i.flag.data[0] : 0) | r.flags;
     return {
-      params: { dtype: i.params!.dtype, shape, data: r.p },
+      params: { dtype: i.params!.dtype, shape, data: p },
       ...(i.master ? { master: { dtype: 'f32', shape, data: r.p } } : {}),
       m: { dtype: 'f32', shape, data: r.m },
       v: { dtype: 'f32', shape, data: r.v },
-      flag: { dtype: 'i32', shape: [1], data: Float64Array.of(r.flags) },
+      flag: { dtype: 'i32', shape: [1], data: Float64Array.of(flag) },
       gradNorm: { dtype: 'f32', shape: [1], data: Float64Array.of(r.norm) },
     };
   },

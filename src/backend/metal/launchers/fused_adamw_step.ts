@@ -39,7 +39,9 @@ const MAX_PARTS = 1024;
 /**
  * AdamW in three passes of one command buffer: the gradient pre-pass (a partial per
  * threadgroup), one threadgroup for the norm, clip, flags and per-segment constants, the
- * update (one thread an element). The skip decision stays on the GPU, in `table`.
+ * update (one thread an element). The skip decision stays on the GPU, in `table`. In place
+ * (`inPlace`), adamw_update_inplace writes src/m/v (and the 16-bit params) themselves; a
+ * `flag` input is OR-ed into.
  */
 export const fusedAdamwStepLauncher: MetalLauncher = {
   tiers: () => ['metal3'],
@@ -47,12 +49,13 @@ export const fusedAdamwStepLauncher: MetalLauncher = {
     const o = opts as AdamwOpts;
     const P = i.params.size;
     const master = i.master;
+    const inPlace = !!o.inPlace;
     const out = {
-      params: ctx.output(outs.params),
-      ...(master ? { master: ctx.output(outs.master) } : {}),
-      m: ctx.output(outs.m),
-      v: ctx.output(outs.v),
-      flag: ctx.output(outs.flag),
+      params: inPlace ? i.params : ctx.output(outs.params),
+      ...(master ? { master: inPlace ? master : ctx.output(outs.master) } : {}),
+      m: inPlace ? i.m : ctx.output(outs.m),
+      v: inPlace ? i.v : ctx.output(outs.v),
+      flag: i.flag ?? ctx.output(outs.flag),
       gradNorm: ctx.output(outs.gradNorm),
     };
     const span = Math.max(16 * TG, Math.ceil(P / MAX_PARTS));
@@ -79,6 +82,7 @@ export const fusedAdamwStepLauncher: MetalLauncher = {
       constants: [
         { index: 0, type: 'bool', value: !!i.segments },
         { index: 1, type: 'bool', value: !!i.scalars },
+        { index: 3, type: 'bool', value: !!i.flag },
       ],
       buffers: [
         { index: 0, tensor: part },
@@ -110,25 +114,36 @@ export const fusedAdamwStepLauncher: MetalLauncher = {
       grid: [1, 1, 1],
       threadgroup: [TG, 1, 1],
     });
+    const update = packParams(ADAMW_UPDATE_PARAMS, { count: P, beta1: o.beta1, c1: 1 - o.beta1, beta2: o.beta2, c2: 1 - o.beta2, eps: o.eps });
+    const suffix = `${dtSuffix(i.params.dtype)}_${gs}`;
     ctx.dispatch({
       library: LIB,
-      fn: `adamw_update_${dtSuffix(i.params.dtype)}_${gs}`,
+      fn: inPlace ? `adamw_update_inplace_${suffix}` : `adamw_update_${suffix}`,
       constants: [
         { index: 0, type: 'bool', value: !!i.segments },
         { index: 2, type: 'bool', value: !!master },
       ],
-      buffers: [
-        { index: 0, tensor: master ?? i.params },
-        { index: 1, tensor: i.grads },
-        { index: 2, tensor: i.m },
-        { index: 3, tensor: i.v },
-        { index: 4, tensor: table },
-        { index: 5, tensor: out.params },
-        ...(master ? [{ index: 6, tensor: out.master! }] : []),
-        { index: 7, tensor: out.m },
-        { index: 8, tensor: out.v },
-      ],
-      bytes: [{ index: 9, data: packParams(ADAMW_UPDATE_PARAMS, { count: P, beta1: o.beta1, c1: 1 - o.beta1, beta2: o.beta2, c2: 1 - o.beta2, eps: o.eps }) }],
+      buffers: inPlace
+        ? [
+            { index: 0, tensor: master ?? i.params },
+            { index: 1, tensor: i.grads },
+            { index: 2, tensor: i.m },
+            { index: 3, tensor: i.v },
+            { index: 4, tensor: table },
+            ...(master ? [{ index: 5, tensor: i.params }] : []),
+          ]
+        : [
+            { index: 0, tensor: master ?? i.params },
+            { index: 1, tensor: i.grads },
+            { index: 2, tensor: i.m },
+            { index: 3, tensor: i.v },
+            { index: 4, tensor: table },
+            { index: 5, tensor: out.params },
+            ...(master ? [{ index: 6, tensor: out.master! }] : []),
+            { index: 7, tensor: out.m },
+            { index: 8, tensor: out.v },
+          ],
+      bytes: [{ index: 9, data: update }],
       grid: [Math.ceil(P / TG), 1, 1],
       threadgroup: [TG, 1, 1],
     });

@@ -58,6 +58,8 @@ const UPDATE_BINDINGS_WITH_MASTER = 9;
  * master step on an adapter with 8 storage bindings, the 16-bit params from the new master).
  * No host read-back: the skip decision travels in `table`. Chunks are whole 512-element
  * blocks that fit one binding, so every window starts at its tensor's first element.
+ * In place (`inPlace`): the update writes src/m/v (and the 16-bit params) in their own
+ * buffers — six storage bindings, so never the cast pass; a `flag` input is OR-ed into.
  */
 export const fusedAdamwStepLauncher: Launcher = {
   tiers: (_d, f) => reductionTiers(f),
@@ -66,12 +68,13 @@ export const fusedAdamwStepLauncher: Launcher = {
     const P = i.params.size;
     const master = i.master;
     const src = master ?? i.params;
+    const inPlace = !!o.inPlace;
     const out = {
-      params: ctx.output(outs.params),
-      ...(master ? { master: ctx.output(outs.master) } : {}),
-      m: ctx.output(outs.m),
-      v: ctx.output(outs.v),
-      flag: ctx.output(outs.flag),
+      params: inPlace ? i.params : ctx.output(outs.params),
+      ...(master ? { master: inPlace ? master : ctx.output(outs.master) } : {}),
+      m: inPlace ? i.m : ctx.output(outs.m),
+      v: inPlace ? i.v : ctx.output(outs.v),
+      flag: i.flag ?? ctx.output(outs.flag),
       gradNorm: ctx.output(outs.gradNorm),
     };
     const chunks = flatChunks(ctx, P, 4);
@@ -100,7 +103,7 @@ export const fusedAdamwStepLauncher: Launcher = {
     if (i.segments) bindings.push(windowOf(ctx, i.segments, 4, 0, nseg + 1).b, windowOf(ctx, i.groups, 5, 0, 2 * nseg).b);
     if (i.scalars) bindings.push(windowOf(ctx, i.scalars, 6, 0, 2).b);
     ctx.rt.dispatch({
-      pipeline: { shader: 'optim/adamw_finalize.wgsl', defines: { HAS_SEG: !!i.segments, HAS_SCALARS: !!i.scalars }, overrides: { WG } },
+      pipeline: { shader: 'optim/adamw_finalize.wgsl', defines: { HAS_SEG: !!i.segments, HAS_SCALARS: !!i.scalars, ACC_FLAG: !!i.flag }, overrides: { WG } },
       bindings,
       params: {
         binding: 7,
@@ -121,7 +124,7 @@ export const fusedAdamwStepLauncher: Launcher = {
       },
       workgroups: [1],
     });
-    const split = !!master && ctx.limits.maxStorageBuffersPerShaderStage < UPDATE_BINDINGS_WITH_MASTER;
+    const split = !inPlace && !!master && ctx.limits.maxStorageBuffersPerShaderStage < UPDATE_BINDINGS_WITH_MASTER;
     for (const [a, b] of chunks) {
       const cnt = b - a;
       const win = (t: Tensor, binding: number) => {
@@ -129,14 +132,19 @@ export const fusedAdamwStepLauncher: Launcher = {
         if (w.base !== 0) throw new Error(`[fused_adamw_step] internal: chunk window of ${t.describe()} at ${a} has base ${w.base}`);
         return w.b;
       };
-      const ub = [win(src, 0), win(i.grads, 1), win(i.m, 2), win(i.v, 3), windowOf(ctx, table, 4, 0, table.size).b, win(out.m, 7), win(out.v, 8)];
-      if (!split) ub.push(win(out.params, 5));
-      if (master) ub.push(win(out.master!, 6));
+      const ub = [win(src, 0), win(i.grads, 1), win(i.m, 2), win(i.v, 3), windowOf(ctx, table, 4, 0, table.size).b];
+      // In place, src is the f32 params themselves (no pout) or the master (pout: the 16-bit params).
+      const writeP = inPlace ? !!master : !split;
+      if (writeP) ub.push(win(out.params, 5));
+      if (!inPlace) {
+        if (master) ub.push(win(out.master!, 6));
+        ub.push(win(out.m, 7), win(out.v, 8));
+      }
       const g = grid(ctx, Math.ceil(cnt / 2 / WG));
       ctx.rt.dispatch({
         pipeline: {
           shader: 'optim/adamw_update.wgsl',
-          defines: { G_DT: gDt, P_DT: dtCode(i.params.dtype), MASTER: !!master, WRITE_P: !split, HAS_SEG: !!i.segments },
+          defines: { G_DT: gDt, P_DT: dtCode(i.params.dtype), MASTER: !!master, WRITE_P: writeP, HAS_SEG: !!i.segments, INPLACE: inPlace },
           overrides: { WG },
         },
         bindings: ub,
