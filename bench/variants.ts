@@ -42,9 +42,9 @@ const NORM_LORA: Variant[] = [
 export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   // Split counts and keys in flight of decode_stream.wgsl (src/backend/webgpu/launchers/decode_plan.ts).
   decode_attention: [
-    { name: 'default (~1056 workgroups, splits ≥ 128 keys)', env: {} },
+    { name: 'default (deep: ~1056 workgroups, splits ≥ 128 keys, 4 keys in flight a team)', env: {} },
+    { name: 'balanced (2 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'balanced' } },
     { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
-    { name: 'deep (4 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'deep' } },
   ],
   softmax: PLANS,
   rms_norm: PLANS,

@@ -130,7 +130,7 @@ describe('decode stream plan', () => {
       expect(plans.wide.splits).toBeGreaterThan(plans.balanced.splits);
       expect([plans.balanced.u, plans.deep.u]).toEqual([2, 4]);
       delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
-      expect(decodeVariant()).toBe('balanced');
+      expect(decodeVariant()).toBe('deep');
       process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'fast';
       expect(() => decodeVariant()).toThrow(OptionsError);
       expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of balanced, wide, deep, got 'fast'$/);

@@ -11,9 +11,12 @@ import { maxdOf } from './flash_attention.js';
  * 128-invocation workgroups fit an SM's registers) against the partials each split writes and
  * decode_reduce.wgsl reads back (Dv floats a row per split); `u` is the keys a team loads
  * before using any (16-byte loads in flight a lane: u·(NW + NWV)) against registers.
- *   balanced (default): ~1056 workgroups (8 an SM), splits of at least 128 keys, 2 keys in flight
+ *   deep (default):     ~1056 workgroups (8 an SM), splits of at least 128 keys, 4 keys in flight
+ *                       a team (more loads a lane, fewer lanes). Run S8 on the H100 (`call-d`,
+ *                       timed after launch tapes stopped replaying one variant under every name):
+ *                       4–14% faster than balanced from B = 16 or 32k keys, within 2% at B = 1, 8k
+ *   balanced:           as deep with 2 keys in flight a team (the default before run S8)
  *   wide:               ~2112 workgroups, splits of at least 64 keys (B = 1: more workgroups)
- *   deep:               as balanced with 4 keys in flight a team (more loads a lane, fewer lanes)
  */
 export const DECODE_VARIANTS = {
   balanced: { workgroups: 1056, minKeys: 128, u: 2 },
@@ -24,7 +27,7 @@ export type DecodeVariant = keyof typeof DECODE_VARIANTS;
 
 export function decodeVariant(): DecodeVariant {
   const v = typeof process !== 'undefined' ? process.env.PMETAL_DECODE_ATTENTION_VARIANT : undefined;
-  if (v === undefined || v === '') return 'balanced';
+  if (v === undefined || v === '') return 'deep';
   if (!(v in DECODE_VARIANTS)) throw new OptionsError(`[decode_attention] PMETAL_DECODE_ATTENTION_VARIANT: expected one of ${Object.keys(DECODE_VARIANTS).join(', ')}, got '${v}'`);
   return v as DecodeVariant;
 }
