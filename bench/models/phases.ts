@@ -183,6 +183,26 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
   let stopped: number | undefined;
   let split: ReturnType<typeof hostSplit>;
   let stopProfile: (() => Promise<void>) | undefined;
+  const kvLen = o.prompt + o.warmupSteps + (o.steps + 1) / 2;
+  // The same step back to back at the timed steps' mean KV length (the GPU-time call below).
+  const withStep = async (run: (call: () => void) => Promise<void>) => {
+    const cache = model.createCache(batch, Math.ceil(kvLen) + 1);
+    try {
+      model.prefillLogits(prompts, cache).dispose();
+      const tok = Array.from({ length: batch }, () => [1]);
+      // Every call writes position kvLen − 1 again: a constant context, any number of calls.
+      await run(() => {
+        cache.lengths.fill(Math.ceil(kvLen) - 1);
+        model.stepLogits(tok, cache).dispose();
+      });
+    } finally {
+      cache.dispose();
+    }
+  };
+  // Clocks up first (bench/clock.ts): a decode loop alone keeps an idle H100 at its lowest
+  // clock for its first ~second (run S8 call E: 345 MHz, a first 1B loop at 3.3 ms a step
+  // over 200 steps and 6.4–7.3 over 32, the next ones 2.2).
+  await withStep((call) => warm(b, call, o.sustainMs));
   for await (const toks of generateBatch(model, prompts, { maxNewTokens: o.warmupSteps + o.steps + 1, temperature: 0, eosTokenIds: [] }, loop)) {
     // −1: the sampler found every logit −∞ or NaN (the generator then stops that sequence).
     if (toks.some((t) => t < 0)) stopped ??= i;
@@ -202,23 +222,12 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
   const total = times.reduce((a, t) => a + t, 0);
   // Throughput over the timed steps (their mean), the median beside it.
   const s = { ...summary(times), ms: total / times.length };
-  const kvLen = o.prompt + o.warmupSteps + (o.steps + 1) / 2;
-  const cache = model.createCache(batch, Math.ceil(kvLen) + 1);
   let gpu: number | undefined;
   let profile: { profile?: OpProfile[] } = {};
-  try {
-    model.prefillLogits(prompts, cache).dispose();
-    const tok = Array.from({ length: batch }, () => [1]);
-    // Every timed call writes position kvLen − 1 again: a constant context, any number of calls.
-    const call = () => {
-      cache.lengths.fill(Math.ceil(kvLen) - 1);
-      model.stepLogits(tok, cache).dispose();
-    };
+  await withStep(async (call) => {
     gpu = await gpuMs(b, call, 10, o.sustainMs);
     profile = await maybeProfile(b, o, call);
-  } finally {
-    cache.dispose();
-  }
+  });
   const rec: PhaseRecord = { phase: 'decode', batch, seq: o.prompt, ...s, tokensPerS: (batch / s.ms) * 1e3, ...(gpu !== undefined ? { gpuMs: gpu } : {}), ...(hostTimes.length ? { hostMs: median(hostTimes) } : {}), ...(host ? { host } : {}), ...profile };
   if (stopped !== undefined) rec.error = `a sequence stopped at step ${stopped}: every logit was −∞ or NaN`;
   if (o.copyGbps) {
