@@ -52,6 +52,8 @@ constant bool adamw_has_seg [[function_constant(0)]];
 constant bool adamw_has_scalars [[function_constant(1)]];
 constant bool adamw_has_master [[function_constant(2)]];
 constant bool adamw_acc_flag [[function_constant(3)]];
+// The op's normSq input (Σg² of the whole list): the norm and clip factor come from it.
+constant bool adamw_has_normsq [[function_constant(4)]];
 
 #define ADAMW_TG 256
 
@@ -110,6 +112,7 @@ kernel void adamw_finalize(device const float2* part [[buffer(0)]],
                            device const float* groups [[buffer(5), function_constant(adamw_has_seg)]],
                            device const float* scalars [[buffer(6), function_constant(adamw_has_scalars)]],
                            constant AdamwFinalizeParams& p [[buffer(7)]],
+                           device const float* norm_sq [[buffer(8), function_constant(adamw_has_normsq)]],
                            uint lid [[thread_index_in_threadgroup]]) {
   threadgroup float2 red[ADAMW_TG];
   threadgroup uint bad[ADAMW_TG];
@@ -132,7 +135,11 @@ kernel void adamw_finalize(device const float2* part [[buffer(0)]],
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
   }
-  const float2 tot = red[0];
+  float2 tot = red[0];
+  if (adamw_has_normsq) {
+    tot.x = norm_sq[0];
+    if (adamw_nonfinite(tot.x)) tot.y = 1.0f;
+  }
   uint flags = (tot.y > 0.0f ? 1u : 0u) | (bad[0] != 0 ? 2u : 0u);
   float lr = p.lr;
   float bc1 = p.bc1;

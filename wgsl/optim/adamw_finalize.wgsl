@@ -5,6 +5,7 @@
 // with lr_g = lr·lrScale_g, wd_g = wd·wdScale_g. The partials are summed in a fixed order
 // (strided, then a tree), so the result is the same on every run. HAS_SCALARS: lr and the
 // step come from the device (bias corrections by square-and-multiply), else from Params.
+// HAS_NORMSQ: the norm is √normSq (a list split across calls), not this call's Σg².
 // ACC_FLAG: flag_out is the caller's accumulated flag (the op's `flag` input, in place):
 // this call's bits are OR-ed into it; `table` (what skips this call) holds this call's only.
 override WG: u32 = 256;
@@ -19,6 +20,10 @@ override WG: u32 = 256;
 #endif
 #if HAS_SCALARS
 @group(0) @binding(6) var<storage, read> scalars: array<f32>;
+#endif
+#if HAS_NORMSQ
+// Σg² of the whole list (the op's normSq input): the norm and clip factor come from it.
+@group(0) @binding(8) var<storage, read> norm_sq: array<f32>;
 #endif
 
 struct Params {
@@ -88,7 +93,13 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
     workgroupBarrier();
   }
-  let tot = red[0];
+  var tot = red[0];
+#if HAS_NORMSQ
+  tot.x = norm_sq[0];
+  if (!finite(tot.x)) {
+    tot.y = 1.0;
+  }
+#endif
   var flags = select(0u, 1u, tot.y > 0.0) | select(0u, 2u, bad[0] != 0u);
   var lr = p.lr;
   var bc1 = p.bc1;

@@ -72,7 +72,7 @@ export class LoraAdamW {
    * skipped tensor's bits) returned for the caller to read — with the loss, one wait a
    * training step — and dispose.
    */
-  record(grads: LoraGrads, lr = this.options.lr): Tensor {
+  record(grads: LoraGrads, lr = this.options.lr, clip?: { normSq: Tensor; maxGradNorm: number }): Tensor {
     const b = this.backend;
     const a = this.adapters;
     if (grads.layers.length !== a.layers.length) throw new OptionsError(`[lora] grads: expected ${a.layers.length} layers, got ${grads.layers.length}`);
@@ -88,7 +88,7 @@ export class LoraAdamW {
     // lr and the step count go in as the op's device scalars, so every step has the same
     // options: the same plan and launch tape (run S7: with them in the options, every tensor's
     // update was planned and recorded afresh each step).
-    const o = { ...this.options, lr: 0, step: 1, inPlace: true };
+    const o = { ...this.options, lr: 0, step: 1, inPlace: true, ...(clip ? { maxGradNorm: clip.maxGradNorm } : {}) };
     const scalars = b.tensor(new Float32Array([lr, this.#step]), [2], 'f32');
     const flag = b.zeros([1], 'i32');
     try {
@@ -97,8 +97,8 @@ export class LoraAdamW {
           const p = la[t];
           const g = grads.layers[l][t as LoraTarget];
           if (!p || !g) continue;
-          this.#update(`${l}.${t}.A`, p.A, g.dA, o, scalars, flag);
-          this.#update(`${l}.${t}.B`, p.B, g.dB, o, scalars, flag);
+          this.#update(`${l}.${t}.A`, p.A, g.dA, o, scalars, flag, clip?.normSq);
+          this.#update(`${l}.${t}.B`, p.B, g.dB, o, scalars, flag, clip?.normSq);
         }
       });
       return flag;
@@ -110,7 +110,7 @@ export class LoraAdamW {
     }
   }
 
-  #update(key: string, param: Tensor, grad: Tensor, o: object, scalars: Tensor, flag: Tensor): void {
+  #update(key: string, param: Tensor, grad: Tensor, o: object, scalars: Tensor, flag: Tensor, normSq: Tensor | undefined): void {
     const b = this.backend;
     let s = this.#slots.get(key);
     if (!s) {
@@ -118,7 +118,7 @@ export class LoraAdamW {
       this.#slots.set(key, s);
     }
     // In place: params, m, v, master and flag are the tensors passed in.
-    b.fusedAdamwStep({ params: param, grads: grad, m: s.m, v: s.v, scalars, flag, ...(s.master ? { master: s.master } : {}) }, o).gradNorm.dispose();
+    b.fusedAdamwStep({ params: param, grads: grad, m: s.m, v: s.v, scalars, flag, ...(s.master ? { master: s.master } : {}), ...(normSq ? { normSq } : {}) }, o).gradNorm.dispose();
   }
 
   /** For f16/bf16 adapters: f32 master copies of the current weights (read once from the backend). */

@@ -50,3 +50,32 @@ export async function clipGradNorm(b: KernelBackend, grads: LoraGrads, maxNorm: 
     for (const s of squares) s.dispose();
   }
 }
+
+/**
+ * Σg² over every adapter gradient, on the backend (f32 [1]): each tensor's g[1, n]·g[1, n]ᵀ
+ * added to the running sum by gemm's c (β = 1), in list order — no read-back. The LoRA
+ * trainer hands it to fused_adamw_step's normSq so every adapter's update clips by the global
+ * norm (torch.nn.utils.clip_grad_norm_'s factor) without the host waiting in mid-step, which
+ * clipGradNorm does.
+ */
+export function gradNormSq(b: KernelBackend, grads: LoraGrads): Tensor {
+  const entries = grads.layers.flatMap((la) => Object.values(la).flatMap((p) => [p!]));
+  let total: Tensor | undefined;
+  try {
+    for (const p of entries) {
+      for (const k of ['dA', 'dB'] as const) {
+        const shape = p[k].shape;
+        const row = b.reshape(p[k], [1, p[k].size]);
+        const next = b.gemm({ a: row, b: row, ...(total ? { c: total } : {}) }, { transB: true, ...(total ? { beta: 1 } : {}) }).y;
+        total?.dispose();
+        total = next;
+        p[k] = b.reshape(row, shape);
+      }
+    }
+    const out = total ? b.reshape(total, [1]) : b.zeros([1], 'f32');
+    total = undefined;
+    return out;
+  } finally {
+    total?.dispose();
+  }
+}

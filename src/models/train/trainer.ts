@@ -3,7 +3,7 @@ import type { LlamaModel } from '../llama.js';
 import { packSequences } from '../batch.js';
 import { OptionsError } from '../../errors.js';
 import { LoraAdamW, type LoraAdamWOptions } from './adamw.js';
-import { clipGradNorm } from './clip.js';
+import { gradNormSq } from './clip.js';
 import { disposeAdapters, disposeGrads, type LoraAdapters, type LoraGrads } from './adapters.js';
 import { IGNORE, shiftedTargets } from './labels.js';
 import { writePeftAdapter } from './peft_write.js';
@@ -105,16 +105,23 @@ export class LoraTrainer {
    * flag come back in one wait.
    */
   async step(microBatches: readonly (readonly TrainExample[])[], lr?: number): Promise<{ loss: number; counted: number; gradNorm?: number; skipped: boolean }> {
+    const b = this.model.backend;
     const a = this.#record(microBatches, this.#step);
     let flag: Tensor | undefined;
+    let normSq: Tensor | undefined;
     try {
-      const gradNorm = this.maxGradNorm === undefined ? undefined : await clipGradNorm(this.model.backend, a.grads, this.maxGradNorm);
-      flag = this.optimizer.record(a.grads, lr);
-      const [loss, f] = await Promise.all([this.#loss(a), this.model.backend.read(flag)]);
+      // Clipping by the global norm stays on the backend: Σg² is summed there and each
+      // adapter's AdamW call clips by it (fused_adamw_step's normSq), so nothing is read
+      // before the step is recorded.
+      if (this.maxGradNorm !== undefined) normSq = gradNormSq(b, a.grads);
+      flag = this.optimizer.record(a.grads, lr, normSq && { normSq, maxGradNorm: this.maxGradNorm! });
+      const [loss, f, sq] = await Promise.all([this.#loss(a), b.read(flag), normSq ? b.read(normSq) : undefined]);
       this.#step++;
-      return { loss, counted: a.counted, ...(gradNorm !== undefined ? { gradNorm } : {}), skipped: f[0] !== 0 };
+      // A non-finite Σg² skipped every update (flag bit 1), as a non-finite gradient does.
+      return { loss, counted: a.counted, ...(sq ? { gradNorm: Math.sqrt(sq[0]) } : {}), skipped: f[0] !== 0 };
     } finally {
       flag?.dispose();
+      normSq?.dispose();
       for (const l of a.losses) l.tensor.dispose();
       disposeGrads(a.grads);
     }

@@ -21,6 +21,8 @@ export interface AdamwDef {
   g?: number;
   /** An accumulated `flag` input holding these bits (OR-ed into by the call, in place). */
   flagIn?: number;
+  /** A `normSq` input: Σg² of a larger list this call is part of (its own Σg² × this factor), or a non-finite value. */
+  normSq?: number | 'nan';
   quick?: boolean;
 }
 
@@ -35,6 +37,7 @@ export function adamwLabel(d: AdamwDef): string {
   if (d.gradsF32) parts.push('grads-f32');
   if (d.g) parts.push(`g=±${d.g}`);
   if (d.flagIn !== undefined) parts.push(`flag-in=${d.flagIn}`);
+  if (d.normSq !== undefined) parts.push(`norm-sq=${d.normSq === 'nan' ? 'nan' : `×${d.normSq}`}`);
   return parts.join(',');
 }
 
@@ -67,6 +70,14 @@ export function adamwInputs(d: AdamwDef, dtype: FloatDType, seed: number): Recor
   }
   if (d.scalars) out.scalars = { dtype: 'f32', shape: [2], data: Float32Array.from(d.scalars) };
   if (d.flagIn !== undefined) out.flag = { dtype: 'i32', shape: [1], data: Int32Array.of(d.flagIn) };
+  if (d.normSq !== undefined) {
+    // The rest of the list's gradients: Σg² of this call's (as drawn, f32) times the factor.
+    let own = 0;
+    const gv = out.grads.dtype === 'f32' ? Array.from(out.grads.data as Float32Array) : [];
+    for (const x of gv) own += x * x;
+    const v = d.normSq === 'nan' ? NaN : (gv.length ? own : p / 3) * d.normSq;
+    out.normSq = { dtype: 'f32', shape: [1], data: Float32Array.of(v) };
+  }
   return out;
 }
 
@@ -92,6 +103,12 @@ export const ADAMW_DEFS: AdamwDef[] = [
   { sizes: [129], nonfinite: 'inf', options: { inPlace: true }, flagIn: 4, quick: true },
   { sizes: [333], gradsF32: true, options: { step: 2, inPlace: true }, quick: true },
   { sizes: [65], scalars: [1e-3, 1000], flagIn: 1, quick: true },
+  // A list split across calls (the LoRA trainer's adapters): the clip factor from the whole
+  // list's Σg² (normSq), the step skipped when it is not finite.
+  { sizes: [513], options: { maxGradNorm: 1, inPlace: true }, g: 2, normSq: 40, quick: true },
+  { sizes: [100, 0, 37, 250], groups: [[1, 1], [2, 0], [0.5, 0], [1, 1]], options: { maxGradNorm: 0.5, step: 7 }, normSq: 3, quick: true },
+  { sizes: [257], scalars: [3e-3, 25], options: { maxGradNorm: 1e3, inPlace: true }, flagIn: 2, normSq: 0.5, quick: true },
+  { sizes: [129], options: { maxGradNorm: 1, inPlace: true }, normSq: 'nan', quick: true },
   { sizes: [1 << 17], options: { maxGradNorm: 1, step: 100, inPlace: true } },
   { sizes: [1 << 17], options: { maxGradNorm: 1, step: 100 } },
   { sizes: [5000, 3, 70000, 1, 20000], groups: [[1, 1], [1, 0], [0.1, 1], [3, 0], [1, 1]], options: { lr: 3e-4, maxGradNorm: 0.1, step: 100000 }, g: 0.01 },

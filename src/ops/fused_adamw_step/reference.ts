@@ -34,6 +34,8 @@ export interface AdamwInputs {
   scalars?: RefTensor;
   /** Flags of earlier calls, OR-ed into the flag output. */
   flag?: RefTensor;
+  /** Σg² of the whole list when this call updates part of it: the norm (and clip factor) come from it. */
+  normSq?: RefTensor;
 }
 
 /** Segment of element e: the largest g in [0, n) with offsets[g] ≤ e (empty segments are skipped over). */
@@ -71,6 +73,11 @@ export function adamwSetup(i: AdamwInputs, o: AdamwOpts) {
   if (i.scalars) {
     [lr, step] = i.scalars.data;
     if (!(Number.isFinite(lr) && lr >= 0 && Number.isInteger(step) && step >= 1 && step <= MAX_DEVICE_STEP)) flags |= FLAG_BAD_SCALARS;
+  }
+  if (i.normSq) {
+    // The list's Σg² as given (a list split across calls: every call clips by the same norm).
+    S = i.normSq.data[0];
+    if (!Number.isFinite(S)) flags |= FLAG_NONFINITE;
   }
   const norm = Math.sqrt(S);
   const clip = o.maxGradNorm === undefined ? 1 : Math.min(o.maxGradNorm / (norm + CLIP_EPS), 1);
@@ -150,7 +157,8 @@ export function adamwErrors(i: AdamwInputs, o: AdamwOpts) {
   const P = r.P;
   const zero = () => new Float64Array(P);
   const out = { p: zero(), m: zero(), v: zero(), norm: 0 };
-  const epsS = gamma(P) + (r.S > 0 ? (P * 2 ** -126) / r.S : 0);
+  // A given Σg² (normSq) is an input: exact; only its square root rounds.
+  const epsS = i.normSq ? 0 : gamma(P) + (r.S > 0 ? (P * 2 ** -126) / r.S : 0);
   const epsN = epsS / 2 + ULP.sqrt * u;
   out.norm = epsN * r.norm;
   if (r.flags) return { r, err: out };

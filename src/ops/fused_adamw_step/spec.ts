@@ -48,6 +48,7 @@ export const fusedAdamwStep = defineOp({
     { name: 'groups', optional: true, doc: 'f32 [n, 2]: (lrScale, wdScale) of each segment (param groups: e.g. no decay on norms)' },
     { name: 'scalars', optional: true, doc: 'f32 [2] = (lr, step) on the device: overrides the options (a schedule without host values)' },
     { name: 'flag', optional: true, doc: "i32 [1]: flags of earlier calls; the `flag` output is then this tensor, updated in place to its value | this call's bits (one read for a step over many tensors; only this call's bits skip this call)" },
+    { name: 'normSq', optional: true, doc: "f32 [1]: Σg² of the whole parameter list when this call updates only part of it (a list kept as separate tensors, one call each): gradNorm and maxGradNorm's clip factor come from it instead of this call's gradients, so every call clips by the same global norm with no host read-back (torch.nn.utils.clip_grad_norm_ over all of them); a non-finite value sets flag bit 1" },
   ],
   outputs: [
     { name: 'params', doc: 'updated params (dtype of params; the input itself with inPlace)' },
@@ -55,7 +56,7 @@ export const fusedAdamwStep = defineOp({
     { name: 'm', doc: 'updated f32 first moments (the input itself with inPlace)' },
     { name: 'v', doc: 'updated f32 second moments (the input itself with inPlace)' },
     { name: 'flag', doc: 'i32 [1]: 0, or bits 1 (non-finite gradient), 2 (bad segment table or group scale), 4 (bad device lr/step); the step was skipped. OR-ed into the `flag` input when given' },
-    { name: 'gradNorm', doc: 'f32 [1]: the global L2 norm of the gradients before clipping' },
+    { name: 'gradNorm', doc: 'f32 [1]: the global L2 norm of the gradients before clipping (√normSq when given)' },
   ],
   options: fusedAdamwStepOptions,
   dtypes: FLOAT_DTYPES,
@@ -82,6 +83,7 @@ export const fusedAdamwStep = defineOp({
     }
     if (i.scalars) expectShape(OP, 'scalars', i.scalars, [2], 'f32');
     if (i.flag) expectShape(OP, 'flag', i.flag, [1], 'i32');
+    if (i.normSq) expectShape(OP, 'normSq', i.normSq, [1], 'f32');
     return {
       params: { dtype: p.dtype, shape: p.shape },
       ...(i.master ? { master: { dtype: 'f32', shape: p.shape } } : {}),

@@ -83,6 +83,7 @@ export const fusedAdamwStepLauncher: MetalLauncher = {
         { index: 0, type: 'bool', value: !!i.segments },
         { index: 1, type: 'bool', value: !!i.scalars },
         { index: 3, type: 'bool', value: !!i.flag },
+        { index: 4, type: 'bool', value: !!i.normSq },
       ],
       buffers: [
         { index: 0, tensor: part },
@@ -91,6 +92,7 @@ export const fusedAdamwStepLauncher: MetalLauncher = {
         { index: 3, tensor: out.gradNorm },
         ...(i.segments ? [{ index: 4, tensor: i.segments }, { index: 5, tensor: i.groups }] : []),
         ...(i.scalars ? [{ index: 6, tensor: i.scalars }] : []),
+        ...(i.normSq ? [{ index: 8, tensor: i.normSq }] : []),
       ],
       bytes: [
         {

@@ -102,8 +102,9 @@ export const fusedAdamwStepLauncher: Launcher = {
     const bindings = [windowOf(ctx, part, 0, 0, 2 * totalParts).b, windowOf(ctx, table, 1, 0, table.size).b, windowOf(ctx, out.flag, 2, 0, 1).b, windowOf(ctx, out.gradNorm, 3, 0, 1).b];
     if (i.segments) bindings.push(windowOf(ctx, i.segments, 4, 0, nseg + 1).b, windowOf(ctx, i.groups, 5, 0, 2 * nseg).b);
     if (i.scalars) bindings.push(windowOf(ctx, i.scalars, 6, 0, 2).b);
+    if (i.normSq) bindings.push(windowOf(ctx, i.normSq, 8, 0, 1).b);
     ctx.rt.dispatch({
-      pipeline: { shader: 'optim/adamw_finalize.wgsl', defines: { HAS_SEG: !!i.segments, HAS_SCALARS: !!i.scalars, ACC_FLAG: !!i.flag }, overrides: { WG } },
+      pipeline: { shader: 'optim/adamw_finalize.wgsl', defines: { HAS_SEG: !!i.segments, HAS_SCALARS: !!i.scalars, ACC_FLAG: !!i.flag, HAS_NORMSQ: !!i.normSq }, overrides: { WG } },
       bindings,
       params: {
         binding: 7,
