@@ -43,6 +43,7 @@ export function registerBench(program: Command): void {
       .addOption(new Option('--decode-loop <list>', 'with --model: decode loop variants, a decode row each (pipelined, pipelined2, serial; default pipelined)').argParser(list))
       .option('--train-steps <n>', 'with --model: timed LoRA optimizer steps (after one untimed)', '2')
       .option('--lora-r <n>', 'with --model: LoRA rank (alpha 2r; q,k,v,o,gate,up,down)', '16')
+      .option('--max-grad-norm <n>', 'with --model: clip the train phase\'s global gradient norm (pmetal finetune clips at 1; default: no clipping)')
       .option('--copy-mib <n>', 'with --model: MiB the copy kernel moves for the decode roofline (0: skip)', '512')
       .option('--profile', 'with --model: one more call of each phase timed dispatch by dispatch, GPU ms by op and kernel (webgpu)')
       .option('--cpu-profile <dir>', "with --model: a V8 CPU profile of each phase's timed calls (warm-up and compilation left out) into DIR"),

@@ -13,6 +13,12 @@ const int = (name: string, v: unknown, min: number): number => {
   return n;
 };
 
+const positive = (name: string, v: unknown): number => {
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n > 0)) throw new PmetalError('OPTIONS', `[bench] --${name}: expected a finite number > 0, got '${String(v)}'`);
+  return n;
+};
+
 /** `pmetal bench --model NAME`: the model bench (bench/models) on one backend; returns the exit code. */
 export async function benchModel(o: Record<string, unknown>): Promise<number> {
   const phases = (o.phase as string[] | undefined) ?? [...PHASES];
@@ -41,6 +47,7 @@ export async function benchModel(o: Record<string, unknown>): Promise<number> {
     reps: int('reps', o.reps, 1),
     sustainMs: 300,
     loraR: int('lora-r', o.loraR, 1),
+    ...(o.maxGradNorm !== undefined ? { maxGradNorm: positive('max-grad-norm', o.maxGradNorm) } : {}),
     trainWarmup: 1,
     trainSteps: int('train-steps', o.trainSteps, 1),
     copyBytes: int('copy-mib', o.copyMib, 0) * 2 ** 20,

@@ -153,7 +153,7 @@ export function modelBenchTable(res: ModelBenchResult): string {
           r.roofline ? `${(r.roofline.fraction * 100).toFixed(0)}%` : '-',
           mib(r.peakLiveBytes),
           mib(r.peakAllocatedBytes),
-          r.error ?? [r.loss !== undefined ? `loss ${r.loss.toFixed(3)}` : r.loop ? `${r.loop} loop` : '', r.mlpGemv ? `PMETAL_MLP_GEMV=${r.mlpGemv}` : '', r.buffersPerCall !== undefined ? `${r.buffersPerCall.toFixed(0)} new buffers/step` : ''].filter(Boolean).join(', '),
+          r.error ?? [r.loss !== undefined ? `loss ${r.loss.toFixed(3)}${res.options.maxGradNorm !== undefined ? `, clip ${res.options.maxGradNorm}` : ''}` : r.loop ? `${r.loop} loop` : '', r.mlpGemv ? `PMETAL_MLP_GEMV=${r.mlpGemv}` : '', r.buffersPerCall !== undefined ? `${r.buffersPerCall.toFixed(0)} new buffers/step` : ''].filter(Boolean).join(', '),
         ],
   );
   const lines = [`${res.model}${res.quant ? ` ${res.quant}` : ''} ${res.dtype} (random weights) on ${res.device}: built in ${(res.buildMs / 1e3).toFixed(1)} s, weights ${mib(res.weightBytes)} MiB`, ...textTable(head, body)];

@@ -70,6 +70,8 @@ export interface PhaseOptions {
   steps: number;
   /** train: LoRA rank (alpha = 2r, PEFT's usual), untimed and timed optimizer steps. */
   loraR: number;
+  /** train: clip the global gradient norm at this value (as `pmetal finetune`, whose default is 1); absent: no clipping. */
+  maxGradNorm?: number;
   trainWarmup: number;
   trainSteps: number;
   /** The copy kernel's GB/s in this run (decode roofline). */
@@ -246,7 +248,7 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
 export async function trainPhase(model: LlamaModel, seq: number, o: PhaseOptions): Promise<PhaseRecord> {
   const b = model.backend;
   const adapters = initAdapters(model.config, loraSettings({ r: o.loraR, alpha: 2 * o.loraR }), b, model.dtype, 0);
-  const trainer = new LoraTrainer(model, adapters, { optimizer: { lr: 1e-4 } });
+  const trainer = new LoraTrainer(model, adapters, { optimizer: { lr: 1e-4 }, ...(o.maxGradNorm !== undefined ? { maxGradNorm: o.maxGradNorm } : {}) });
   try {
     if (model.dtype !== 'f32') await trainer.optimizer.initMasters();
     const ids = Array.from(randomIds(seq, model.config.vocabSize, 7));

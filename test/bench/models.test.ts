@@ -184,6 +184,15 @@ describe('pmetal bench --model (bench/models)', () => {
   });
 
   const built = existsSync('dist/cli.js');
+  it('--max-grad-norm: the train phase clips as pmetal finetune does (the note says so), with no new buffers a step', { timeout: 300_000 }, async () => {
+    const res = await runModelBench(gpu, { model: 'tiny', dtype: 'f16', ...small, phases: ['train'], batches: [1], copyBytes: 0, maxGradNorm: 1 });
+    const [t] = res.records;
+    expect(t.error).toBeUndefined();
+    expect(Number.isFinite(t.loss!)).toBe(true);
+    expect(t.buffersPerCall).toBe(0);
+    expect(modelBenchTable(res)).toContain('clip 1');
+  });
+
   it.skipIf(!built)('the CLI checks its options before opening a device', async () => {
     const run = promisify(execFile);
     const fail = async (...args: string[]) => {
@@ -195,6 +204,7 @@ describe('pmetal bench --model (bench/models)', () => {
     expect((await fail('--dtype', 'f16,f32')).stderr).toContain("[bench] --dtype with --model: expected one of f16, f32, bf16, got 'f16,f32'");
     expect((await fail('--backend', 'cpu')).stderr).toContain('[bench] --backend with --model: expected one of webgpu, metal');
     expect((await fail('--decode-loop', 'pipelined,eager')).stderr).toContain("[bench] --decode-loop: expected some of pipelined, pipelined2, serial, got 'eager'");
+    expect((await fail('--max-grad-norm', '0')).stderr).toContain("[bench] --max-grad-norm: expected a finite number > 0, got '0'");
     const bad = await fail('--quant', 'q4_0');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('q4_0');
