@@ -14,9 +14,7 @@ export interface HostSplit {
   bindGroupMs: number;
 }
 
-type Counters = HostSplit;
-
-function counters(b: WebGpuBackend): Counters {
+function counters(b: WebGpuBackend): HostSplit {
   const rt = b.rt;
   return { dispatches: rt.dispatchCount, submits: rt.submitCount, submitMs: rt.submitMs, newBindGroups: rt.bindGroups.misses, bindGroupMs: rt.bindGroups.createMs };
 }
@@ -28,7 +26,7 @@ export function hostSplit(b: KernelBackend): ((calls: number) => HostSplit) | un
   const c0 = counters(gpu);
   return (calls) => {
     const c1 = counters(gpu);
-    const per = (k: keyof Counters) => (c1[k] - c0[k]) / Math.max(1, calls);
+    const per = (k: keyof HostSplit) => (c1[k] - c0[k]) / Math.max(1, calls);
     return { dispatches: per('dispatches'), submits: per('submits'), submitMs: per('submitMs'), newBindGroups: per('newBindGroups'), bindGroupMs: per('bindGroupMs') };
   };
 }

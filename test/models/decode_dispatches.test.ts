@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KernelBackend } from '../../src/backend/interface.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { loadModel } from '../../src/models/load.js';
 import { writeTinyCheckpoint } from './tiny_checkpoint.js';
+import { splitRope } from './split_rope.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pmetal-decode-dispatches-'));
 let gpu: WebGpuBackend;
@@ -51,23 +51,6 @@ it('webgpu, tiny Llama, B = 1: a decode step records 2 dispatches fewer per laye
   cache.dispose();
   model.dispose();
 });
-
-/** The backend with rope({x, k}) split into rope({x}) and rope({x: k}): the two-call layer. */
-function splitRope(b: WebGpuBackend): KernelBackend {
-  return new Proxy(b, {
-    get(target, prop) {
-      if (prop === 'rope') {
-        return (i: Parameters<KernelBackend['rope']>[0], o: Parameters<KernelBackend['rope']>[1]) => {
-          if (!i.k) return target.rope(i, o);
-          const { k, ...q } = i;
-          return { y: target.rope(q, o).y, yk: target.rope({ ...q, x: k }, o).y };
-        };
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  }) as unknown as KernelBackend;
-}
 
 describe('decode step dispatches', () => {
   it('one rope dispatch per layer for q and k: a step records numLayers fewer dispatches than with two rope calls, same logits', async () => {

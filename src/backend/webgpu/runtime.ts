@@ -415,8 +415,10 @@ export class Runtime {
     this.#batch();
     this.trace?.push(d);
     const windows = d.bindings.map((b) => ({ binding: b.binding, buffer: b.buffer, offset: b.offset ?? 0, size: b.size }));
+    // The Params bytes' key, once: the slot, a capture and a launch tape all name it.
+    const pkey = d.params && paramsKey(d.params.data);
     if (d.params) {
-      const u = this.#uniforms.reserve(d.params.data);
+      const u = this.#uniforms.reserveKeyed(pkey!, d.params.data);
       windows.push({ binding: d.params.binding, buffer: u.buffer, offset: u.offset, size: u.size });
     }
     // Labelled with the op: Dawn's messages quote the label, so a GPU error can name the op.
@@ -430,12 +432,12 @@ export class Runtime {
     this.#log.record(op, reads, writes);
     if (this.#capture) {
       const x = { k: 'dispatch' as const, pipeline, group, x: d.workgroups[0], y: d.workgroups[1] ?? 1, z: d.workgroups[2] ?? 1, op, key };
-      this.#captured(x, d.bindings.map((b) => b.buffer), d.bindings.filter((b) => writable.has(b.binding)).map((b) => b.buffer), d.params && paramsKey(d.params.data));
+      this.#captured(x, d.bindings.map((b) => b.buffer), d.bindings.filter((b) => writable.has(b.binding)).map((b) => b.buffer), pkey);
     }
     const tape = this.tape;
     if (tape) {
       const bindings = d.bindings.map((b) => ({ binding: b.binding, ref: tape.refOf(b.buffer), offset: b.offset ?? 0, size: b.size }));
-      const params = d.params && { binding: d.params.binding, data: d.params.data, key: paramsKey(d.params.data) };
+      const params = d.params && { binding: d.params.binding, data: d.params.data, key: pkey! };
       const workgroups: [number, number, number] = [d.workgroups[0], d.workgroups[1] ?? 1, d.workgroups[2] ?? 1];
       tape.steps.push({ k: 'dispatch', d: { entry: { key, pipeline, layout }, op, writable, bindings, params, workgroups, recent: [] } });
     }

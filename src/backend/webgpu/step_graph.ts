@@ -2,18 +2,14 @@ import { BYTES, hostArrayMatches, type HostArray } from '../../dtype.js';
 import { BackendMismatchError, DTypeError, DisposedError, ShapeError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import type { GraphCapture, StepGraph } from '../interface.js';
+import type { GpuStorage } from './launch.js';
 import type { Runtime } from './runtime.js';
-
-interface GpuStorageLike {
-  buffer: GPUBuffer;
-  bytes: number;
-}
 
 /** The backend's side of captureGraph (interface.ts, graph.ts): capture, replay, write, dispose. */
 export function captureStepGraph<T>(rt: Runtime, owner: object, fn: (c: GraphCapture) => T): { result: T; graph: StepGraph } {
-  const buf = (t: Tensor, what: string): GpuStorageLike => {
+  const buf = (t: Tensor, what: string): GpuStorage => {
     if ((t.owner as unknown) !== owner) throw new BackendMismatchError(`[step graph] ${what}: tensor belongs to backend ${t.backendName}, not this one`);
-    return t.storage<GpuStorageLike>(`[step graph] ${what}`);
+    return t.storage<GpuStorage>(`[step graph] ${what}`);
   };
   const capture: GraphCapture = {
     copy(src, dst) {

@@ -3,6 +3,11 @@ import { OptionsError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import type { LoraGrads } from './adapters.js';
 
+/** Every adapter's gradient pair, layer by layer in target order (the order both sums take). */
+function gradEntries(grads: LoraGrads) {
+  return grads.layers.flatMap((la) => Object.values(la).flatMap((p) => [p!]));
+}
+
 /**
  * torch.nn.utils.clip_grad_norm_ over every adapter gradient together: the global L2 norm,
  * then every gradient × min(1, maxNorm / (norm + 1e-6)). fused_adamw_step clips one flat list
@@ -13,7 +18,7 @@ import type { LoraGrads } from './adapters.js';
  */
 export async function clipGradNorm(b: KernelBackend, grads: LoraGrads, maxNorm: number): Promise<number> {
   if (!(Number.isFinite(maxNorm) && maxNorm > 0)) throw new OptionsError(`[lora] maxGradNorm: expected a finite number > 0, got ${maxNorm}`);
-  const entries = grads.layers.flatMap((la) => Object.values(la).flatMap((p) => [p!]));
+  const entries = gradEntries(grads);
   const squares: Tensor[] = [];
   try {
     for (const p of entries) {
@@ -59,7 +64,7 @@ export async function clipGradNorm(b: KernelBackend, grads: LoraGrads, maxNorm: 
  * clipGradNorm does.
  */
 export function gradNormSq(b: KernelBackend, grads: LoraGrads): Tensor {
-  const entries = grads.layers.flatMap((la) => Object.values(la).flatMap((p) => [p!]));
+  const entries = gradEntries(grads);
   let total: Tensor | undefined;
   try {
     for (const p of entries) {

@@ -5,12 +5,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KernelBackend } from '../../../src/backend/interface.js';
 import { WebGpuBackend } from '../../../src/backend/webgpu/backend.js';
 import { loadModel } from '../../../src/models/load.js';
 import { disposeAdapters, disposeGrads } from '../../../src/models/train/adapters.js';
 import { readPeftAdapter } from '../../../src/models/train/peft.js';
 import { loraStep } from '../../../src/models/train/step.js';
+import { splitRope } from '../split_rope.js';
 
 const DIR = join(process.env.PMETAL_MODEL_FIXTURES ?? join(process.cwd(), 'test', 'fixtures', 'models'), 'llama');
 const HAVE = existsSync(join(DIR, 'lora', 'adapter_model.safetensors')) || existsSync(join(DIR, 'lora', 'grads.safetensors'));
@@ -20,30 +20,6 @@ beforeAll(async () => {
   gpu = await WebGpuBackend.create();
 });
 afterAll(() => gpu?.dispose());
-
-/** The backend with rope / rope_backward of two tensors split into two calls each. */
-function splitRope(b: WebGpuBackend): KernelBackend {
-  return new Proxy(b, {
-    get(target, prop) {
-      if (prop === 'rope') {
-        return (i: Parameters<KernelBackend['rope']>[0], o: Parameters<KernelBackend['rope']>[1]) => {
-          if (!i.k) return target.rope(i, o);
-          const { k, ...q } = i;
-          return { y: target.rope(q, o).y, yk: target.rope({ ...q, x: k }, o).y };
-        };
-      }
-      if (prop === 'ropeBackward') {
-        return (i: Parameters<KernelBackend['ropeBackward']>[0], o: Parameters<KernelBackend['ropeBackward']>[1]) => {
-          if (!i.dk) return target.ropeBackward(i, o);
-          const { dk, ...q } = i;
-          return { dx: target.ropeBackward(q, o).dx, dxk: target.ropeBackward({ ...q, dy: dk }, o).dx };
-        };
-      }
-      const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  }) as unknown as KernelBackend;
-}
 
 describe.skipIf(!HAVE)('LoRA step with q and k rotated together', () => {
   it('webgpu: two dispatches per layer fewer than with separate rope calls, the same loss and gradients bit for bit', async () => {
