@@ -45,6 +45,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'default (deep: ~1056 workgroups, splits ≥ 128 keys, 4 keys in flight a team)', env: {} },
     { name: 'balanced (2 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'balanced' } },
     { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
+    { name: 'short (~2112, ≥ 32 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short' } },
   ],
   softmax: PLANS,
   rms_norm: PLANS,

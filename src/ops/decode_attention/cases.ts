@@ -111,4 +111,9 @@ export const DECODE_BENCH: BenchShape[] = [
   benchProblem(32, 4096, false),
   benchProblem(32, 4096, true),
   ...[1, 16].flatMap((b) => [8192, 32768].flatMap((ctx) => [benchProblem(b, ctx, false), benchProblem(b, ctx, true)])),
+  // A step of the model bench's decode (`bench --model`, prompt 512 + 32 new tokens): the
+  // Llama-3.2-1B heads (D = 64) at B = 1 and 16, and Llama-3.1-8B's (D = 128) at B = 1.
+  { ...benchProblem(1, 544, false), d: 64 },
+  { ...benchProblem(16, 544, false), d: 64 },
+  benchProblem(1, 544, false),
 ].map((p: DecodeProblem) => ({ label: decodeLabel(p).replace(/len=\[[^\]]*\]/, `len=${p.lengths[0]}`), options: decodeOptionsOf(p), make: (d: FloatDType, s: number) => decodeInputs(p, d, s) }));

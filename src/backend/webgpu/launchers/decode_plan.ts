@@ -17,11 +17,14 @@ import { maxdOf } from './flash_attention.js';
  *                       4–14% faster than balanced from B = 16 or 32k keys, within 2% at B = 1, 8k
  *   balanced:           as deep with 2 keys in flight a team (the default before run S8)
  *   wide:               ~2112 workgroups, splits of at least 64 keys (B = 1: more workgroups)
+ *   short:              ~2112 workgroups, splits of at least 32 keys (short contexts: a 1B
+ *                       model's 544-key step gets 17 splits a kv head instead of 5)
  */
 export const DECODE_VARIANTS = {
   balanced: { workgroups: 1056, minKeys: 128, u: 2 },
   wide: { workgroups: 2112, minKeys: 64, u: 2 },
   deep: { workgroups: 1056, minKeys: 128, u: 4 },
+  short: { workgroups: 2112, minKeys: 32, u: 2 },
 } as const;
 export type DecodeVariant = keyof typeof DECODE_VARIANTS;
 
