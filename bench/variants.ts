@@ -46,6 +46,13 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'balanced (2 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'balanced' } },
     { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
     { name: 'short (~2112, ≥ 32 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short' } },
+    // Stage-by-stage ceiling (wrong results): what a step costs without its parts.
+    { name: 'stage: stream kernel returns at once', env: { PMETAL_BENCH_DECODE_STAGE: '1' } },
+    { name: 'stage: no key loop', env: { PMETAL_BENCH_DECODE_STAGE: '2' } },
+    { name: 'stage: no reduce dispatch', env: { PMETAL_BENCH_DECODE_STAGE: '3' } },
+    { name: 'short + no key loop', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short', PMETAL_BENCH_DECODE_STAGE: '2' } },
+    // Pinned plans (PMETAL_DECODE_PIN): how a step's time scales with keys in flight and steps.
+    ...['splits=17,u=1', 'splits=17,u=2,wg=64', 'splits=1,u=4', 'splits=1,u=1', 'splits=3,u=4', 'splits=5,u=8'].map((pin) => ({ name: `pin ${pin}`, env: { PMETAL_DECODE_PIN: pin } })),
   ],
   softmax: PLANS,
   rms_norm: PLANS,

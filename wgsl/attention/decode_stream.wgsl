@@ -27,7 +27,12 @@
 // Sequence checks: only what keeps every read in bounds (a length outside [0, capacity] reads
 // nothing; a block-table entry outside the cache reads zeros): decode_reduce.wgsl checks the
 // whole sequence (decode_seq.wgsl) and writes NaN for an invalid one, whatever its partials.
-// Defines: Q_DT, WG, TL (lanes a key, a power of two), NW, NWV (words a lane), RB, U, SUBGROUPS.
+// Defines: Q_DT, WG, TL (lanes a key, a power of two), NW, NWV (words a lane), RB, U, SUBGROUPS;
+// STAGE (bench only, PMETAL_BENCH_DECODE_STAGE, wrong results): 1 returns at once, 2 skips the
+// key loop — the stage-by-stage ceiling of a step.
+#ifndef STAGE
+#define STAGE 0
+#endif
 #if SUBGROUPS
 enable subgroups;
 #endif
@@ -121,6 +126,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (gid >= p.groups) {
     return;
   }
+#if STAGE == 1
+  if (gid < p.groups) {
+    return;
+  }
+#endif
   let blk = gid % p.blocks;
   let s = (gid / p.blocks) % p.splits;
   let kvh = (gid / (p.blocks * p.splits)) % p.hkv;
@@ -175,7 +185,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   // kstart/kend come from uniform values only: every lane runs the same number of steps
   // (the subgroup shuffles and the portable barriers need that).
+#if STAGE == 2
+  let steps = 0u;
+#else
   let steps = select(0u, (u32(kend - kstart) + KPS) / KPS, kend >= kstart);
+#endif
   for (var st = 0u; st < steps; st = st + 1u) {
     let kb = kstart + i32(st * KPS);
     // Load U keys per team first, then use them.

@@ -153,6 +153,8 @@ export const LAUNCHER_VARIANTS = [
   'PMETAL_FA_BWD_BT',
   'PMETAL_FA_SGMAT_BK',
   'PMETAL_FA_SGMAT_NSG',
+  'PMETAL_BENCH_DECODE_STAGE',
+  'PMETAL_DECODE_PIN',
 ];
 
 /** Reads the environment again at the next launch (the runtime calls it at each submission). */

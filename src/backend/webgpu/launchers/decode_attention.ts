@@ -1,4 +1,5 @@
 import { BYTES } from '../../../dtype.js';
+import { OptionsError } from '../../../errors.js';
 import { decodeDims, type DecodeDims } from '../../../ops/decode_attention/dims.js';
 import type { DecodeOptions } from '../../../ops/decode_attention/options.js';
 import { kernelScore, UNBOUNDED } from '../../../ops/flash_attention_forward/options.js';
@@ -80,8 +81,25 @@ export function launchDecode(ctx: LaunchContext, tier: WebGpuTier, i: Record<str
 
 export const decodeAttentionLauncher: Launcher = {
   tiers: (_d, f) => reductionTiers(f),
-  launch: (ctx, tier, i, o: DecodeOptions, outs) => launchDecode(ctx, tier, i, o, outs),
+  launch: (ctx, tier, i, o: DecodeOptions, outs) => launchDecode(ctx, tier, i, o, outs, pinnedPlan()),
 };
+
+/**
+ * PMETAL_DECODE_PIN (bench --variants only): plan fields pinned, e.g. `u=1,splits=17` — every
+ * pin gives correct results (the tests pin the same fields), the timing tells which plan a
+ * shape wants.
+ */
+function pinnedPlan(): Partial<StreamPlan> {
+  const v = typeof process !== 'undefined' ? process.env.PMETAL_DECODE_PIN : undefined;
+  if (!v) return {};
+  const out: Record<string, number> = {};
+  for (const kv of v.split(',')) {
+    const [k, x] = kv.split('=');
+    if (!['u', 'splits', 'tl', 'rb', 'wg'].includes(k) || !/^[1-9][0-9]*$/.test(x ?? '')) throw new OptionsError(`[decode_attention] PMETAL_DECODE_PIN: expected k=n pairs of u, splits, tl, rb, wg, got '${v}'`);
+    out[k] = Number(x);
+  }
+  return out as Partial<StreamPlan>;
+}
 
 function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<string, Tensor>, t: { out: Tensor; lse: Tensor; part: Tensor }, plan: StreamPlan, b0: number, b1: number): void {
   const nb = b1 - b0;
@@ -129,14 +147,18 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
     ...kernelScore(o, dm.d),
   };
   const dt = dtCode(i.q.dtype);
+  // Bench only (wrong results): the stage-by-stage ceiling of a step. 1: the stream kernel
+  // returns at once; 2: it skips the key loop; 3: the reduce is not dispatched.
+  const stage = Number(typeof process !== 'undefined' ? (process.env.PMETAL_BENCH_DECODE_STAGE ?? 0) : 0);
   const groups1 = plan.blocks * plan.splits * dm.hkv * nb;
   const g1 = grid(ctx, groups1);
   ctx.rt.dispatch({
-    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups } },
+    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups, ...(stage === 1 || stage === 2 ? { STAGE: stage } : {}) } },
     bindings: [qw.b, kw.b, vw.b, lw.b, tw.b, pw.b],
     params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, groups: groups1, groups_x: g1.groupsX }) },
     workgroups: g1.workgroups,
   });
+  if (stage === 3) return;
   const ow = windowOf(ctx, t.out, 6, b0 * dm.t * dm.hq * dm.dv, nb * dm.t * dm.hq * dm.dv);
   const lsw = windowOf(ctx, t.lse, 7, b0 * dm.hq * dm.t, nb * dm.hq * dm.t);
   const sw = i.sinks ? windowOf(ctx, i.sinks, 0, 0, dm.hq) : { b: { ...lw.b, binding: 0 }, base: 0 };
