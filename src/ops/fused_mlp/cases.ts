@@ -145,9 +145,21 @@ const DECODE_BENCH: MlpDef[] = [1, 8].flatMap((t) => [
   { lead: [t], k: 4096, i: 14336, ranks: {} },
 ]);
 
+/**
+ * The model's MLP block with its norm (normWeight + residual, as decoderLayer calls it) at
+ * decode sizes: Llama-3.2-1B at T = 1, 2, 4, 16 and Llama-3-8B at T = 1 — where the norm
+ * runs inside the gate/up GEMV (T ≤ 2 by default) against PMETAL_MLP_NORM_VARIANT=all|split
+ * (`bench --op fused_mlp --shape "norm T=1,K=2048" --variants`).
+ */
+const NORM_BENCH: MlpDef[] = [
+  ...[1, 2, 4, 16].map((t) => ({ lead: [t], k: 2048, i: 8192, ranks: {}, norm: 'norm+res' as const })),
+  { lead: [1], k: 4096, i: 14336, ranks: {}, norm: 'norm+res' },
+];
+
 export const MLP_BENCH: BenchShape[] = [
   { label: 'T=4096,K=4096,I=14336,r=16', options: mlpOptions(BENCH, false), make: (dt, s) => mlpForwardInputs(BENCH, dt, s) },
   ...DECODE_BENCH.map((d) => ({ label: `decode T=${d.lead[0]},K=${d.k},I=${d.i}`, options: {}, make: (dt: FloatDType, s: number) => mlpForwardInputs(d, dt, s) })),
+  ...NORM_BENCH.map((d) => ({ label: `norm T=${d.lead[0]},K=${d.k},I=${d.i}`, options: { eps: 1e-5 }, make: (dt: FloatDType, s: number) => mlpForwardInputs(d, dt, s) })),
 ];
 export const MLP_BACKWARD_BENCH: BenchShape[] = [
   {
