@@ -8,6 +8,10 @@ import { CpuBackend } from '../../src/backend/cpu.js';
 import { MetalBackend } from '../../src/backend/metal/backend.js';
 import { mlpNormVariant } from '../../src/backend/webgpu/launchers/mlp_norm.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
+import { fusedMlpLauncher } from '../../src/backend/webgpu/launchers/fused_mlp.js';
+import { getSpec } from '../../src/ops/registry.js';
+import type { Tensor } from '../../src/tensor.js';
 import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
 import type { FloatDType } from '../../src/dtype.js';
 import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
@@ -142,4 +146,33 @@ describe('fused_mlp norm input checks', () => {
     expect(mlpTakesNorm('0')).toBe(false);
     expect(() => mlpTakesNorm('no')).toThrow(/^\[model\] PMETAL_MLP_NORM: expected 0 or 1, got 'no'$/);
   });
+});
+
+// The subgroup-matrix tier (the H100's; not on lavapipe): the NORM launch built and validated
+// on Dawn's null backend (which runs nothing), with WebGPU's default 8 storage bindings.
+it('subgroup-matrix tier, T = 1, f16, with residual: one GEMV with the norm and the down GEMV, the launch validates', async () => {
+  const be = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
+  expect(be, "Dawn's null backend").toBeDefined();
+  try {
+    const limits = { ...be!.rt.opened.limits, maxStorageBuffersPerShaderStage: 8 } as GPUSupportedLimits;
+    const adapter: AdapterTraits = { subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }] as never, subgroupMinSize: 32, subgroupMaxSize: 32, limits };
+    const ctx: LaunchContext = { rt: be!.rt, features: be!.rt.opened.features, limits, adapter, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be!.zeros(info.shape, info.dtype) };
+    const ins: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(mlpForwardInputs({ lead: [1], k: 2048, i: 80, ranks: {}, norm: 'norm+res' }, 'f16', 1))) ins[k] = be!.tensor(t.data, t.shape, t.dtype);
+    const spec = getSpec('fused_mlp');
+    const o = spec.options.parse({ eps: 1e-5 });
+    be!.rt.trace = [];
+    const res = fusedMlpLauncher.launch(ctx, 'subgroup-matrix', ins, o, spec.check(ins, o) as never);
+    const trace = be!.rt.trace;
+    be!.rt.trace = undefined;
+    expect(trace.map((d) => [d.pipeline.shader, !!d.pipeline.defines?.NORM, d.bindings.length])).toEqual([
+      ['gemm/gemm_gemv_rows.wgsl', true, 8],
+      ['gemm/gemm_gemv_rows.wgsl', false, 3],
+    ]);
+    expect(Object.keys(res).sort()).toEqual(['residualOut', 'rstd', 'y']);
+    await be!.sync();
+    for (const t of [...Object.values(ins), ...Object.values(res)]) t.dispose();
+  } finally {
+    be?.dispose();
+  }
 });

@@ -17,8 +17,9 @@
 @group(0) @binding(9) var<storage, read> res: array<vec4<u32>>;
 @group(0) @binding(10) var<storage, read_write> sum_out: array<vec4<u32>>;
 #endif
-// Each row's r, for the whole main loop.
-var<workgroup> nrs: array<f32, MT>;
+// Row r's r is left in red[(r / 4)·WG + 16][r % 4] (past the 16 group sums of its round;
+// red is idle through the main loop, and the workgroup's 16 KiB — WebGPU's default limit —
+// has no room for another array); the main loop keeps it in a register (nr_F).
 
 // Word kw of row r of s in f32 (elements 0–3 and 4–7; f32 words have no hi).
 struct Sw {
@@ -42,15 +43,18 @@ fn norm_gamma(kw: u32) -> Sw {
 }
 
 // Word kw of row r of n, in A_DT (what the main loop folds in place of a's word).
-fn n_word(r: u32, kw: u32, nv: u32, g: Sw) -> vec4<u32> {
+fn n_word(r: u32, kw: u32, nv: u32, g: Sw, rr: f32) -> vec4<u32> {
   let s = s_word(r, kw, nv);
-  let rr = nrs[r];
   return enc(s.lo * rr * g.lo, s.hi * rr * g.hi);
 }
 
-// Every row's r into nrs (the reduction lays rows out in red as the main one does: row j in
+fn norm_r(r: u32) -> f32 {
+  return red[(r / 4u) * WG + 16u][r % 4u];
+}
+
+// Every row's r into red (the reduction lays rows out in red as the main one does: row j in
 // component j % 4 of the vectors of round j / 4); then the sum and r go out. Called in
-// uniform control flow before the main loop; red is free again when it returns.
+// uniform control flow before the main loop; red holds the r until the main reduction.
 fn norm_prologue(wgx: u32, lid: u32, nv: u32) {
   for (var r = 0u; r < MT; r = r + 1u) {
     var ss = 0.0;
@@ -78,7 +82,7 @@ fn norm_prologue(wgx: u32, lid: u32, nv: u32) {
       t = t + red[(lid / 4u) * WG + g][lid % 4u];
     }
     let r = inverseSqrt(t / f32(p.k) + p.eps);
-    nrs[lid] = r;
+    red[(lid / 4u) * WG + 16u][lid % 4u] = r;
     if (wgx == 0u) {
       rstd_out[p.rstd_base + lid] = r;
     }
