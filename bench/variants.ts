@@ -99,6 +99,10 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'default (gate/up GEMV + SwiGLU, 2 dispatches)', env: {} },
     { name: '4-dispatch plan (PMETAL_MLP_GEMV=0)', env: { PMETAL_MLP_GEMV: '0' } },
     { name: 'gemv rows, 128 invocations', env: { PMETAL_GEMV_VARIANT: 'rows128' } },
+    // With normWeight ('norm' shapes): the norm inside the gate/up GEMV at every T ≤ 16, or
+    // always as an rms_norm dispatch first (default: inside at T ≤ 2; launchers/mlp_norm.ts).
+    { name: 'norm in the GEMV at T <= 16 (PMETAL_MLP_NORM_VARIANT=all)', env: { PMETAL_MLP_NORM_VARIANT: 'all' } },
+    { name: 'norm as rms_norm first (PMETAL_MLP_NORM_VARIANT=split)', env: { PMETAL_MLP_NORM_VARIANT: 'split' } },
   ],
   fused_norm_lora: NORM_LORA,
   fused_norm_lora_backward: NORM_LORA,

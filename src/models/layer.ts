@@ -1,5 +1,6 @@
 import type { KernelBackend } from '../backend/interface.js';
 import type { FloatDType } from '../dtype.js';
+import { OptionsError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { Attend } from './attention.js';
 import type { ModelConfig } from './config.js';
@@ -76,12 +77,22 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
   const attnOut = lin(o, w.o);
   o.dispose();
 
-  const n2 = addNorm(b, { h: n1.h, delta: attnOut }, w.postNorm, c.rmsNormEps);
   const mlp = denseMlp(w);
+  if (mlp && mlpTakesNorm()) {
+    // fused_mlp takes the post-attention RMSNorm and its residual add too (normWeight,
+    // residual; the sum comes back as residualOut, the new h): at decode sizes on webgpu the
+    // gate/up dispatch computes the norm itself, so the MLP block is 2 dispatches (the norm,
+    // gate/up with the SwiGLU epilogue, down were 3); at prefill sizes the launcher records
+    // the rms_norm and what the separate ops would (gate and up gemms, swiglu, the down gemm).
+    const r = b.fusedMlp({ x: attnOut, residual: n1.h, normWeight: w.postNorm, wGate: mlp.gate, wUp: mlp.up, wDown: mlp.down }, { eps: c.rmsNormEps });
+    r.rstd?.dispose();
+    attnOut.dispose();
+    n1.h.dispose();
+    return { h: r.residualOut!, delta: r.y };
+  }
+  const n2 = addNorm(b, { h: n1.h, delta: attnOut }, w.postNorm, c.rmsNormEps);
   if (mlp) {
-    // fused_mlp: at decode sizes one gate/up dispatch (g, u never stored) and the down GEMV
-    // on webgpu, 2 dispatches instead of 4; at prefill sizes the launcher records what the
-    // separate ops would (gate and up gemms, swiglu, the down gemm).
+    // PMETAL_MLP_NORM=0: the norm as its own call, then fused_mlp on its output.
     const mlpOut = b.fusedMlp({ x: n2.y, wGate: mlp.gate, wUp: mlp.up, wDown: mlp.down }).y;
     n2.y.dispose();
     return { h: n2.h, delta: mlpOut };
@@ -96,6 +107,16 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
   const mlpOut = lin(act, w.down);
   act.dispose();
   return { h: n2.h, delta: mlpOut };
+}
+
+/**
+ * PMETAL_MLP_NORM (read at each layer's recording): 1 or unset, a dense MLP takes the
+ * post-attention norm into fused_mlp; 0, the norm stays its own rms_norm call (to time both).
+ */
+export function mlpTakesNorm(v = typeof process !== 'undefined' ? process.env.PMETAL_MLP_NORM : undefined): boolean {
+  if (v === undefined || v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new OptionsError(`[model] PMETAL_MLP_NORM: expected 0 or 1, got '${v}'`);
 }
 
 /** The three MLP weights when every one is a dense linear without bias (fused_mlp's inputs), else undefined. */

@@ -1,7 +1,9 @@
 // A decode step is host-bound on a big GPU (run S8: ~30 µs of host time per dispatch on the
 // H100 machine, op by op), so every dispatch a layer saves counts: the MLP is fused_mlp's 2
 // dispatches per layer — the gate/up GEMV with the SwiGLU epilogue and the down GEMV — where
-// gate, up, swiglu and down were 4, and q and k go through one rope call, not two.
+// gate, up, swiglu and down were 4, and the post-attention RMSNorm (with its residual add)
+// is computed inside the gate/up GEMV (fused_mlp's normWeight/residual), and q and k go
+// through one rope call, not two.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,27 +31,46 @@ afterAll(() => {
 const SEPARATE_MLP_STEP = 49;
 const LAYERS = 3;
 
-it('webgpu, tiny Llama, B = 1: a decode step records 2 dispatches fewer per layer than with the separate MLP ops', async () => {
-  const dir = join(root, 'mlp');
-  writeTinyCheckpoint(dir, { model_type: 'llama', layers: LAYERS });
+/** One B = 1 decode step after prefill and a warm-up step: its dispatch count, trace and greedy tokens. */
+async function decodeStep(dir: string) {
   const model = await loadModel(dir, gpu);
   const cache = model.createCache(1, 32);
   let logits = await model.prefill([[3, 14, 15, 9, 2]], cache);
   const next = () => [[logits[0].indexOf(Math.max(...logits[0]))]];
+  const tokens = [next()[0][0]];
   // One step first: plans and pipelines are built, buffers pooled.
   logits = await model.step(next(), cache);
+  tokens.push(next()[0][0]);
   gpu.rt.trace = [];
   const before = gpu.rt.dispatchCount;
   logits = await model.step(next(), cache);
   const count = gpu.rt.dispatchCount - before;
   const trace = gpu.rt.trace;
   gpu.rt.trace = undefined;
-  // 2 fewer per layer for the MLP, 1 fewer for rope (q and k in one call: the test below).
-  expect(count).toBe(SEPARATE_MLP_STEP - 3 * LAYERS);
-  expect(trace.filter((d) => d.pipeline.defines?.SWIGLU_ROWS)).toHaveLength(LAYERS);
-  expect(trace.filter((d) => d.pipeline.shader.startsWith('elementwise/swiglu'))).toHaveLength(0);
+  tokens.push(next()[0][0]);
   cache.dispose();
   model.dispose();
+  return { count, trace, tokens };
+}
+
+it('webgpu, tiny Llama, B = 1: a decode step records 3 dispatches fewer per layer than with the separate norm and MLP ops; PMETAL_MLP_NORM=0 keeps the norm separate (1 more per layer), same greedy tokens', async () => {
+  const dir = join(root, 'mlp');
+  writeTinyCheckpoint(dir, { model_type: 'llama', layers: LAYERS });
+  const fused = await decodeStep(dir);
+  // 2 fewer per layer for the MLP, 1 for the norm inside its gate/up GEMV, 1 for rope (q and
+  // k in one call: the test below).
+  expect(fused.count).toBe(SEPARATE_MLP_STEP - 4 * LAYERS);
+  expect(fused.trace.filter((d) => d.pipeline.defines?.SWIGLU_ROWS && d.pipeline.defines?.NORM && d.pipeline.defines?.NORM_RES)).toHaveLength(LAYERS);
+  expect(fused.trace.filter((d) => d.pipeline.shader.startsWith('elementwise/swiglu'))).toHaveLength(0);
+  process.env.PMETAL_MLP_NORM = '0';
+  try {
+    const separate = await decodeStep(dir);
+    expect(separate.count).toBe(SEPARATE_MLP_STEP - 3 * LAYERS);
+    expect(separate.trace.filter((d) => d.pipeline.defines?.SWIGLU_ROWS && !d.pipeline.defines?.NORM)).toHaveLength(LAYERS);
+    expect(fused.tokens).toEqual(separate.tokens);
+  } finally {
+    delete process.env.PMETAL_MLP_NORM;
+  }
 });
 
 describe('decode step dispatches', () => {

@@ -116,6 +116,12 @@ const CASES: EmptyCase[] = [
   },
   {
     op: 'fused_mlp',
+    label: 'tokens=0, with the norm prologue and a residual',
+    inputs: [['x', 'f16', [0, 8]], ['wGate', 'f16', [5, 8]], ['wUp', 'f16', [5, 8]], ['wDown', 'f16', [8, 5]], ['normWeight', 'f16', [8]], ['residual', 'f16', [0, 8]]],
+    want: { y: { shape: [0, 8] }, residualOut: { shape: [0, 8] }, rstd: { shape: [0] } },
+  },
+  {
+    op: 'fused_mlp',
     label: 'N=0 (no output features), no adapter',
     inputs: [['x', 'bf16', [3, 8]], ['wGate', 'bf16', [5, 8]], ['wUp', 'bf16', [5, 8]], ['wDown', 'bf16', [0, 5]]],
     want: { y: { shape: [3, 0] } },

@@ -53,6 +53,15 @@ struct Params {
   b2_base: u32,
   g_base: u32,
   u_base: u32,
+#if NORM
+  // Its NORM prologue (gemm_gemv_norm.wgsl): the element bases of γ, res, the sum and rstd,
+  // and eps (GEMM_GEMV_NORM_PARAMS).
+  gam_base: u32,
+  res_base: u32,
+  sum_base: u32,
+  rstd_base: u32,
+  eps: f32,
+#endif
 #endif
 }
 @group(0) @binding(5) var<uniform> p: Params;

@@ -26,6 +26,9 @@
 // and g, u stay in f32 registers (swiglu.wgsl's arithmetic, counted by the bound in
 // src/ops/fused_mlp/reference.ts; h rounded once). alpha = 1, no c, no bias. WRITE_GU also
 // stores g and u in y's dtype (bound at 7 and 8, laid out like y from g_base, u_base).
+// NORM (with SWIGLU_ROWS; NORM_RES adds a residual): a is x, and the rows folded are
+// n = rms_norm(x (+ res))·γ, each workgroup computing the rows' statistic itself
+// (gemm/gemm_gemv_norm.wgsl).
 
 #ifndef MT
 #define MT 1
@@ -41,6 +44,9 @@
 @group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
 #if SWIGLU_ROWS
 #include "gemm/gemm_gemv_swiglu.wgsl"
+#if NORM
+#include "gemm/gemm_gemv_norm.wgsl"
+#endif
 #else
 // Rows 2 and 3 of the workgroup's 4 come from b, as rows 0 and 1.
 #define B23 b
@@ -104,6 +110,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let w2 = bv0 + min(c0 + 2u, p.n - 1u) * nv;
   let w3 = bv0 + min(c0 + 3u, p.n - 1u) * nv;
 #endif
+#if NORM
+  norm_prologue(wid.x, lid, nv);
+#endif
 
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=0)
   var kv = lid;
@@ -122,11 +131,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     {
       let w = decode(x0, x1, x2, x3);
       let kw = kv;
+#if NORM
+      let gv = norm_gamma(kw);
+#endif
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)
     }
     {
       let w = decode(y0, y1, y2, y3);
       let kw = kv + WG;
+#if NORM
+      let gv = norm_gamma(kw);
+#endif
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)
     }
   }
@@ -138,6 +153,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let x3 = B23[w3 + kv];
     let w = decode(x0, x1, x2, x3);
     let kw = kv;
+#if NORM
+    let gv = norm_gamma(kw);
+#endif
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)
   }
 

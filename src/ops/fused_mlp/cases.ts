@@ -20,6 +20,10 @@ export interface MlpDef {
   accumulate?: boolean;
   /** false: the forward saves g and u and the backward reads them. */
   recompute?: boolean;
+  /** The forward's norm prologue: normWeight alone ('norm') or with a residual ('norm+res'). */
+  norm?: 'norm' | 'norm+res';
+  /** The prologue's eps (the op's default when undefined). */
+  eps?: number;
   quick?: boolean;
 }
 
@@ -42,6 +46,18 @@ export const MLP_DEFS: MlpDef[] = [
   { lead: [40], k: 130, i: 200, ranks: {}, recompute: false },
   { lead: [64], k: 256, i: 700, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 5 },
   { lead: [2, 33], k: 515, i: 1030, ranks: { gate: 64, up: 64, down: 64 }, alpha: 64, accumulate: true },
+  // The norm prologue (normWeight, with and without residual): at decode sizes (T = 1, 3, 16;
+  // K whole 16-byte words of f32 and f16/bf16 but one word off the workgroup's, I odd) webgpu
+  // computes rstd and n inside the gate/up GEMV (at T ≤ 2 by default; PMETAL_MLP_NORM_VARIANT
+  // all takes T ≤ 16, split none); T = 40 and K = 100 (not whole words), or gate/up LoRA, take
+  // one rms_norm dispatch first. n then feeds the same plans as x does without a norm.
+  { lead: [1], k: 2056, i: 37, n: 24, ranks: {}, norm: 'norm+res', quick: true },
+  { lead: [1], k: 248, i: 21, ranks: {}, norm: 'norm', eps: 1e-5, quick: true },
+  { lead: [3], k: 136, i: 45, n: 19, ranks: {}, norm: 'norm+res', recompute: false, quick: true },
+  { lead: [2, 8], k: 264, i: 31, ranks: { down: 2 }, norm: 'norm', quick: true },
+  { lead: [16], k: 200, i: 25, ranks: {}, norm: 'norm+res', quick: true },
+  { lead: [40], k: 136, i: 45, ranks: {}, norm: 'norm+res', quick: true },
+  { lead: [5], k: 100, i: 33, ranks: { gate: 4 }, norm: 'norm+res', dropout: 0.25, seed: 9, quick: true },
 ];
 
 export const mlpOptions = (d: MlpDef, backward: boolean): Record<string, unknown> => ({
@@ -50,11 +66,12 @@ export const mlpOptions = (d: MlpDef, backward: boolean): Record<string, unknown
   ...(d.seed !== undefined ? { seed: d.seed } : {}),
   ...(d.recompute === false ? { recompute: false } : {}),
   ...(backward && d.accumulate ? { accumulate: true } : {}),
+  ...(!backward && d.eps !== undefined ? { eps: d.eps } : {}),
 });
 
 export function mlpLabel(d: MlpDef, backward: boolean): string {
   const r = PROJS.filter((p) => d.ranks[p]).map((p) => `${p}:${d.ranks[p]}`);
-  return [`x=[${[...d.lead, d.k]}],i=${d.i},n=${d.n ?? d.k}`, r.length ? `lora=${r.join('/')}` : 'nolora', ...Object.entries(mlpOptions(d, backward)).map(([k, v]) => `${k}=${v}`)].join(',');
+  return [`x=[${[...d.lead, d.k]}],i=${d.i},n=${d.n ?? d.k}`, r.length ? `lora=${r.join('/')}` : 'nolora', ...(d.norm && !backward ? [d.norm] : []), ...Object.entries(mlpOptions(d, backward)).map(([k, v]) => `${k}=${v}`)].join(',');
 }
 
 /** The input dims of projection p: [out, in]. */
@@ -78,6 +95,9 @@ export function mlpForwardInputs(d: MlpDef, dtype: FloatDType, seed: number): Re
       out[`${p}B`] = m([o, r], seed + 3 + 3 * q, r);
     }
   });
+  // γ in [0.5, 1.5] (a trained norm's scale); the residual like x.
+  if (d.norm) out.normWeight = uniform(dtype, [d.k], seed + 10, 0.5, 1.5);
+  if (d.norm === 'norm+res') out.residual = uniform(dtype, [...d.lead, d.k], seed + 11, -2, 2);
   return out;
 }
 
@@ -85,7 +105,8 @@ const ref = (h: HostTensor): RefTensor => ({ dtype: h.dtype, shape: h.shape, dat
 
 /** The forward's inputs, dy, what the forward saves (xa per adapter, g and u without recompute) and dA/dB to add into. */
 export function mlpBackwardInputs(d: MlpDef, dtype: FloatDType, seed: number): Record<string, HostTensor> {
-  const f = mlpForwardInputs(d, dtype, seed);
+  // The backward takes the MLP's input as given (the norm's n, were there one): no norm inputs.
+  const f = mlpForwardInputs({ ...d, norm: undefined }, dtype, seed);
   const fw = mlpForwardRef(Object.fromEntries(Object.entries(f).map(([k, v]) => [k, ref(v)])) as MlpInputs, { alpha: d.alpha, dropout: d.dropout ?? 0, seed: d.seed ?? 0 });
   const out: Record<string, HostTensor> = { dy: uniform(dtype, [...d.lead, d.n ?? d.k], seed + 20), ...f };
   PROJS.forEach((p, q) => {
@@ -109,7 +130,7 @@ export function mlpBackwardInputs(d: MlpDef, dtype: FloatDType, seed: number): R
 }
 
 export const MLP_CASES: OpCase[] = MLP_DEFS.map((d) => ({ label: mlpLabel(d, false), options: mlpOptions(d, false), quick: d.quick, make: (dt, s) => mlpForwardInputs(d, dt, s) }));
-export const MLP_BACKWARD_CASES: OpCase[] = MLP_DEFS.map((d) => ({ label: mlpLabel(d, true), options: mlpOptions(d, true), quick: d.quick, make: (dt, s) => mlpBackwardInputs(d, dt, s) }));
+export const MLP_BACKWARD_CASES: OpCase[] = MLP_DEFS.filter((d) => !d.norm).map((d) => ({ label: mlpLabel(d, true), options: mlpOptions(d, true), quick: d.quick, make: (dt, s) => mlpBackwardInputs(d, dt, s) }));
 
 /** Llama-3-8B's MLP: T = 4096, hidden K = 4096, intermediate I = 14336, LoRA r = 16 on all three projections. */
 const BENCH: MlpDef = { lead: [4096], k: 4096, i: 14336, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 1 };
@@ -124,9 +145,21 @@ const DECODE_BENCH: MlpDef[] = [1, 8].flatMap((t) => [
   { lead: [t], k: 4096, i: 14336, ranks: {} },
 ]);
 
+/**
+ * The model's MLP block with its norm (normWeight + residual, as decoderLayer calls it) at
+ * decode sizes: Llama-3.2-1B at T = 1, 2, 4, 16 and Llama-3-8B at T = 1 — where the norm
+ * runs inside the gate/up GEMV (T ≤ 2 by default) against PMETAL_MLP_NORM_VARIANT=all|split
+ * (`bench --op fused_mlp --shape "norm T=1,K=2048" --variants`).
+ */
+const NORM_BENCH: MlpDef[] = [
+  ...[1, 2, 4, 16].map((t) => ({ lead: [t], k: 2048, i: 8192, ranks: {}, norm: 'norm+res' as const })),
+  { lead: [1], k: 4096, i: 14336, ranks: {}, norm: 'norm+res' },
+];
+
 export const MLP_BENCH: BenchShape[] = [
   { label: 'T=4096,K=4096,I=14336,r=16', options: mlpOptions(BENCH, false), make: (dt, s) => mlpForwardInputs(BENCH, dt, s) },
   ...DECODE_BENCH.map((d) => ({ label: `decode T=${d.lead[0]},K=${d.k},I=${d.i}`, options: {}, make: (dt: FloatDType, s: number) => mlpForwardInputs(d, dt, s) })),
+  ...NORM_BENCH.map((d) => ({ label: `norm T=${d.lead[0]},K=${d.k},I=${d.i}`, options: { eps: 1e-5 }, make: (dt: FloatDType, s: number) => mlpForwardInputs(d, dt, s) })),
 ];
 export const MLP_BACKWARD_BENCH: BenchShape[] = [
   {

@@ -54,3 +54,20 @@ export function checkMlp(op: string, i: Record<string, TensorInfo | undefined>) 
 export function expectAbsent(op: string, name: string, t: TensorInfo | undefined, why: string): void {
   if (t) throw new ShapeError(`[${op}] ${name}: given ${why} (it would be ignored); expected none, got ${fmt(t)}`);
 }
+
+/**
+ * fused_mlp's norm prologue inputs: normWeight (γ) [K] of x's dtype; residual of x's shape and
+ * dtype, only together with normWeight (alone it would be added to nothing the op uses).
+ * Returns whether the prologue runs and whether it adds a residual.
+ */
+export function checkMlpNorm(op: string, i: Record<string, TensorInfo | undefined>, x: TensorInfo, k: number): { norm: boolean; residual: boolean } {
+  const g = i.normWeight;
+  const r = i.residual;
+  if (!g) {
+    expectAbsent(op, 'residual', r, 'without normWeight (the residual is added before the norm)');
+    return { norm: false, residual: false };
+  }
+  expectShape(op, 'normWeight', g, [k], x.dtype);
+  if (r) expectShape(op, 'residual', r, x.shape, x.dtype);
+  return { norm: true, residual: !!r };
+}

@@ -3,7 +3,7 @@ import type { OpCase } from '../types.js';
 import { mlpBackwardInputs, mlpForwardInputs, mlpLabel, mlpOptions, type MlpDef } from './cases.js';
 import { PROJS, type Proj } from './reference.js';
 
-/** K, I, N that break tiles; an adapter on each projection with probability ½ (ranks 1–64); alpha, dropout, accumulate, recompute. */
+/** K, I, N that break tiles; an adapter on each projection with probability ½ (ranks 1–64); alpha, dropout, accumulate, recompute; the forward's norm prologue. */
 function draw(r: Rand): MlpDef {
   const k = dim(r, 300);
   const i = dim(r, 400);
@@ -23,6 +23,7 @@ function draw(r: Rand): MlpDef {
     seed: int(r, 0, 2 ** 31),
     accumulate: chance(r, 0.4),
     recompute: chance(r, 0.3) ? false : undefined,
+    norm: chance(r, 0.3) ? pick(r, ['norm', 'norm+res'] as const) : undefined,
   };
 }
 
@@ -32,6 +33,6 @@ export function mlpForwardFuzz(r: Rand): OpCase {
 }
 
 export function mlpBackwardFuzz(r: Rand): OpCase {
-  const d = draw(r);
+  const d = { ...draw(r), norm: undefined };
   return fuzzCase(mlpLabel(d, true), mlpOptions(d, true), (dt, s) => mlpBackwardInputs(d, dt, s));
 }

@@ -1,5 +1,6 @@
 import type { FloatDType } from '../../dtype.js';
 import { abs, accGamma, loraForwardErrors, loraForwardRef, mm, operandAbsShare, type LoraOpts, type OperandError } from '../fused_lora_forward/reference.js';
+import { rmsNormRef } from '../rms_norm/reference.js';
 import { sigmoid, swigluRef } from '../swiglu/reference.js';
 import { U32, ULP, gamma, toDtype } from '../tolerance.js';
 import type { RefTensor } from '../types.js';
@@ -90,16 +91,17 @@ export const SILU_LIP = 1.1;
  *   |silu(g')·u' − silu(g)·u| ≤ 1.1·E_g·(|u| + E_u) + |silu(g)|·E_u     (silu is 1.1-Lipschitz)
  * plus swiglu's own evaluation error (ULP.exp(|g| + E_g) + 1 + ULP.div + 2)·U32 of the
  * computed |h| (swiglu/spec.ts), then the rounding to the dtype; the down projection takes
- * that as a per-element operand error (OperandError.abs).
+ * that as a per-element operand error (OperandError.abs). `xErr`: x itself is computed (the
+ * norm prologue's n, mlpNormErrors), an operand error of the gate and up projections.
  */
-export function mlpForwardErrors(i: MlpInputs, o: LoraOpts) {
+export function mlpForwardErrors(i: MlpInputs, o: LoraOpts, xErr?: OperandError) {
   const f = mlpForwardRef(i, o);
   const dt = i.x.dtype as FloatDType;
   const ga = adapter(i, 'gate');
   const ua = adapter(i, 'up');
   const da = adapter(i, 'down');
-  const eg = projErrors(i.x, i.wGate, ga.a, ga.b, projOpts(o, 'gate'));
-  const eu = projErrors(i.x, i.wUp, ua.a, ua.b, projOpts(o, 'up'));
+  const eg = projErrors(i.x, i.wGate, ga.a, ga.b, projOpts(o, 'gate'), xErr);
+  const eu = projErrors(i.x, i.wUp, ua.a, ua.b, projOpts(o, 'up'), xErr);
   const hErr = hError(dt, f.g, f.u, f.h.data, eg.eY, eu.eY);
   const ed = projErrors(f.h, i.wDown, da.a, da.b, projOpts(o, 'down'), { rel: 0, abs: hErr });
   return { f, eG: eg.eY, eU: eu.eY, eY: ed.eY, eXa: { gate: eg.eXa, up: eu.eXa, down: ed.eXa } };
@@ -122,3 +124,23 @@ export function hError(dt: FloatDType, g: Float64Array, u: Float64Array, h: Floa
   return out;
 }
 
+
+/**
+ * The norm prologue (normWeight given): s = x (+ residual), n = rms_norm(s)·γ exactly as the
+ * rms_norm op defines it (rms_norm/reference.ts), in float64; the MLP then runs on n (as a
+ * tensor of x's dtype: the kernels round n to it where rms_norm rounds its y).
+ */
+export function mlpNormRef(x: RefTensor, normWeight: RefTensor, residual: RefTensor | undefined, eps: number) {
+  const { h, y, rstd } = rmsNormRef(x, normWeight, residual, eps);
+  return { s: h, n: { dtype: x.dtype, shape: x.shape, data: y } as RefTensor, rstd };
+}
+
+/**
+ * |n' − n| per element: rms_norm's bound on its y (rms_norm/spec.ts: (K/2 + 10)·U32 relative —
+ * Σs² over K terms, the square root, mean, +eps, inverseSqrt, s·r·γ and the residual add),
+ * then the rounding of n to x's dtype (toDtype). Also the relative bound of rstd.
+ */
+export function mlpNormErrors(dt: FloatDType, n: Float64Array, k: number): { nErr: Float64Array; rel: number } {
+  const rel = (k / 2 + 10) * U32;
+  return { nErr: n.map((v) => toDtype(dt, v, rel * Math.abs(v))), rel };
+}

@@ -6,6 +6,7 @@ import type { MetalContext, MetalLauncher, MetalTier } from '../launch.js';
 import { fusedLoraForwardLauncher } from './fused_lora.js';
 import { gemmLauncher } from './gemm.js';
 import { gemmOn } from './gemm_call.js';
+import { rmsNormLauncher } from './rms_norm.js';
 import { swigluLauncher } from './swiglu.js';
 
 /** One projection of a [T, in] operand, as on webgpu: fused_lora_forward's launches with the adapter, else one gemm. */
@@ -26,20 +27,33 @@ export function projForward(ctx: MetalContext, tier: MetalTier, x: Tensor, i: Re
  * g, u (two projections: fused_lora's launches or a gemm), h = swiglu(g, u) in the dtype, y =
  * the down projection of h: webgpu's composed plan. The one-pass gate/up product with the
  * SwiGLU epilogue (webgpu's gemm_tiled SWIGLU) has no metal gemm_tile counterpart yet.
+ * With normWeight, rms_norm's launch first (its residual input gives the sum, residualOut)
+ * and n takes x's place.
  */
 export const fusedMlpLauncher: MetalLauncher = {
   tiers: (d, chip) => gemmLauncher.tiers(d, chip),
   launch(ctx, tier, i, opts, outs) {
-    const o = opts as LoraOpts & { recompute: boolean };
+    const o = opts as LoraOpts & { recompute: boolean; eps: number };
     const x = i.x;
     const k = x.shape[x.shape.length - 1];
-    const x2 = viewAs(x, [x.size / k, k]);
+    const t = x.size / k;
+    let x2 = viewAs(x, [t, k]);
+    const res: Record<string, Tensor> = {};
+    let n: Tensor | undefined;
+    if (i.normWeight) {
+      const info = { dtype: x.dtype, shape: [t, k] };
+      const r = rmsNormLauncher.launch(ctx, 'metal3', { x: x2, weight: i.normWeight, ...(i.residual ? { residual: viewAs(i.residual, [t, k]) } : {}) }, { eps: o.eps }, { y: info, rstd: { dtype: 'f32', shape: [t] }, ...(i.residual ? { residual: info } : {}) });
+      if (r.residual) res.residualOut = reshapeOwned(r.residual, outs.residualOut.shape);
+      res.rstd = reshapeOwned(r.rstd, outs.rstd.shape);
+      x2 = n = r.y;
+    }
     const g = projForward(ctx, tier, x2, i, 'gate', o);
     const u = projForward(ctx, tier, x2, i, 'up', o);
+    n?.dispose();
     const h = swigluLauncher.launch(ctx, 'metal3', { gate: g.y, up: u.y }, {}, { y: { dtype: x.dtype, shape: g.y.shape } }).y;
     const d = projForward(ctx, tier, h, i, 'down', o);
     h.dispose();
-    const res: Record<string, Tensor> = { y: reshapeOwned(d.y, outs.y.shape) };
+    res.y = reshapeOwned(d.y, outs.y.shape);
     const xa: Record<Proj, Tensor | undefined> = { gate: g.xa, up: u.xa, down: d.xa };
     for (const p of PROJS) if (xa[p]) res[`${p}Xa`] = reshapeOwned(xa[p]!, outs[`${p}Xa`].shape);
     if (o.recompute) {

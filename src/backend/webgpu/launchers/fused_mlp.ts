@@ -9,7 +9,8 @@ import { fusedLoraForwardLauncher, loraSide } from './fused_lora.js';
 import { gemmLauncher } from './gemm.js';
 import { swigluLauncher } from './swiglu.js';
 import { swigluGemm, swigluGemmFits } from './swiglu_gemm.js';
-import { mlpGemv, mlpGemvFits } from './mlp_gemv.js';
+import { mlpGemv, mlpGemvFits, mlpGemvNormFits, type GemvNorm } from './mlp_gemv.js';
+import { mlpNormVariant, normFirst, normInGemv } from './mlp_norm.js';
 
 /**
  * One projection of a [T, in] operand: fused_lora_forward's launches when the adapter is
@@ -49,26 +50,44 @@ export function projForward(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, i: 
  * kernels the separate gemm, gemm, swiglu ops record: the one-pass kernel, which reads its
  * operands element by element where gemm_tiled reads 16-byte words, has no timing without
  * adapters to justify replacing them; with adapters it also takes their LoRA terms as c.
+ * With normWeight (the norm before the MLP, n = rms_norm(x (+ residual))·γ): on the GEMV
+ * route at small T (PMETAL_MLP_NORM_VARIANT, mlp_norm.ts) the gate/up dispatch computes n
+ * itself (gemm_gemv_norm.wgsl) and writes the sum and rstd — still 2 dispatches; elsewhere one
+ * rms_norm dispatch forms n, the sum and rstd, and n takes x's place in the plans above.
  */
 export const fusedMlpLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
   launch(ctx, tier, i, opts, outs) {
-    const o = opts as LoraOpts & { recompute: boolean };
-    const x = i.x;
-    const k = x.shape[x.shape.length - 1];
-    const t = x.size / k;
+    const o = opts as LoraOpts & { recompute: boolean; eps: number };
+    const k = i.x.shape[i.x.shape.length - 1];
+    const t = i.x.size / k;
     const inter = i.wGate.shape[0];
-    const x2 = viewAs(x, [t, k]);
     const res: Record<string, Tensor> = {};
+    const normOuts = (sum: Tensor | undefined, rstd: Tensor) => {
+      if (sum) res.residualOut = reshapeOwned(sum, outs.residualOut.shape);
+      res.rstd = reshapeOwned(rstd, outs.rstd.shape);
+    };
+    // x2: the MLP's input [T, K] — x, or n when the norm runs as its own dispatch (owned).
+    let x2 = viewAs(i.x, [t, k]);
+    let owned: Tensor | undefined;
+    const gemvRoute = (v: Tensor) => !i.gateA && !i.upA && mlpGemvFits(ctx, v, i.wGate, i.wUp);
+    let norm: GemvNorm | undefined = i.normWeight ? { gamma: i.normWeight, residual: i.residual && viewAs(i.residual, [t, k]), eps: o.eps } : undefined;
+    if (norm && !(gemvRoute(x2) && normInGemv(mlpNormVariant(), t) && mlpGemvNormFits(ctx, x2, norm, !o.recompute))) {
+      const r = normFirst(ctx, tier, x2, norm.gamma, norm.residual, norm.eps);
+      normOuts(r.sum, r.rstd);
+      x2 = owned = r.n;
+      norm = undefined;
+    }
     let h: Tensor;
-    if (!i.gateA && !i.upA && mlpGemvFits(ctx, x2, i.wGate, i.wUp)) {
-      const r = mlpGemv(ctx, tier, x2, i.wGate, i.wUp, !o.recompute);
+    if (gemvRoute(x2)) {
+      const r = mlpGemv(ctx, tier, x2, i.wGate, i.wUp, !o.recompute, norm);
       h = r.h;
       if (r.g && r.u) {
         res.gate = reshapeOwned(r.g, outs.gate.shape);
         res.up = reshapeOwned(r.u, outs.up.shape);
       }
-    } else if (o.recompute && tier !== 'subgroup-matrix' && (i.gateA || i.upA) && swigluGemmFits(ctx, t, inter, k, BYTES[x.dtype])) {
+      if (r.rstd) normOuts(r.sum, r.rstd);
+    } else if (o.recompute && tier !== 'subgroup-matrix' && (i.gateA || i.upA) && swigluGemmFits(ctx, t, inter, k, BYTES[i.x.dtype])) {
       const side = (p: 'gate' | 'up') => (i[`${p}A`] ? loraSide(ctx, tier, x2, i[`${p}A`], i[`${p}B`], projOpts(o, p)) : undefined);
       const sg = side('gate');
       const su = side('up');
@@ -81,7 +100,7 @@ export const fusedMlpLauncher: Launcher = {
     } else {
       const g = projForward(ctx, tier, x2, i, 'gate', o);
       const u = projForward(ctx, tier, x2, i, 'up', o);
-      h = swigluLauncher.launch(ctx, 'portable', { gate: g.y, up: u.y }, {}, { y: { dtype: x.dtype, shape: [t, inter] } }).y;
+      h = swigluLauncher.launch(ctx, 'portable', { gate: g.y, up: u.y }, {}, { y: { dtype: i.x.dtype, shape: [t, inter] } }).y;
       for (const [p, pr] of [['gate', g], ['up', u]] as const) if (pr.xa) res[`${p}Xa`] = reshapeOwned(pr.xa, outs[`${p}Xa`].shape);
       if (o.recompute) {
         g.y.dispose();
@@ -91,6 +110,7 @@ export const fusedMlpLauncher: Launcher = {
         res.up = reshapeOwned(u.y, outs.up.shape);
       }
     }
+    owned?.dispose();
     const d = projForward(ctx, tier, h, i, 'down', o);
     h.dispose();
     res.y = reshapeOwned(d.y, outs.y.shape);

@@ -23,6 +23,9 @@ export const GEMM_BF16_PARAMS = defineParams([...GEMM_PARAMS, ['kf', 'u32'], ['e
 /** GEMM_PARAMS and gemm_gemv_rows' SWIGLU_ROWS fields: the bases of W_u and of the g, u outputs (mlp_gemv.ts). */
 export const GEMM_GEMV_SWIGLU_PARAMS = defineParams([...GEMM_PARAMS, ['b2_base', 'u32'], ['g_base', 'u32'], ['u_base', 'u32']]);
 
+/** GEMM_GEMV_SWIGLU_PARAMS and its NORM prologue's fields: the bases of γ, the residual, the sum and rstd, and eps. */
+export const GEMM_GEMV_NORM_PARAMS = defineParams([...GEMM_GEMV_SWIGLU_PARAMS, ['gam_base', 'u32'], ['res_base', 'u32'], ['sum_base', 'u32'], ['rstd_base', 'u32'], ['eps', 'f32']]);
+
 /** The element base of each operand's window (absent c or bias: 0). */
 export interface GemmBases {
   a: { base: number };
