@@ -60,7 +60,8 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   rope: ROPE,
   rope_backward: ROPE,
   sample: [
-    { name: 'default (prefilter)', env: {} },
+    { name: 'default (bound: group-maximum bound, candidates ranked by counting)', env: {} },
+    { name: 'radix merge, prefilter (PMETAL_SAMPLE_VARIANT=prefilter)', env: { PMETAL_SAMPLE_VARIANT: 'prefilter' } },
     { name: 'no prefilter (PMETAL_SAMPLE_VARIANT=plain)', env: { PMETAL_SAMPLE_VARIANT: 'plain' } },
     { name: 'select always wide (PMETAL_SAMPLE_VARIANT=wide)', env: { PMETAL_SAMPLE_VARIANT: 'wide' } },
   ],

@@ -231,11 +231,12 @@ describe('draws follow the filtered distribution (chi-square)', () => {
 });
 
 describe('PMETAL_SAMPLE_VARIANT', () => {
-  it('defaults to prefilter and refuses an unknown value, naming the valid ones', () => {
-    expect(sampleVariant(undefined)).toBe('prefilter');
+  it('defaults to bound and refuses an unknown value, naming the valid ones', () => {
+    expect(sampleVariant(undefined)).toBe('bound');
     expect(sampleVariant('wide')).toBe('wide');
+    expect(sampleVariant('prefilter')).toBe('prefilter');
     expect(() => sampleVariant('fast')).toThrow(OptionsError);
-    expect(() => sampleVariant('fast')).toThrow(/^\[webgpu\] PMETAL_SAMPLE_VARIANT: expected one of prefilter, plain, wide, got 'fast'$/);
+    expect(() => sampleVariant('fast')).toThrow(/^\[webgpu\] PMETAL_SAMPLE_VARIANT: expected one of bound, prefilter, plain, wide, got 'fast'$/);
   });
 });
 

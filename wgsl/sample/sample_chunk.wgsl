@@ -11,6 +11,12 @@
 //     as the boundary bin is taken whole) then an ordered compaction. The row's top-c set is
 //     within the union of its chunks' top-c sets, which sample_select merges.
 // Rows that draw over the full vocabulary (row_plan(..).full or .open) also get their keys stored.
+// BOUND (PMETAL_SAMPLE_VARIANT=bound, the default): the list may be a superset of the first c —
+// every key ≥ lo, lo from one histogram of the invocations' maxima by their distance below the
+// chunk's largest key (obin: 1/8 of a binary order of distance a bin), so ≥ c keys are ≥ lo —
+// written whole when it fits KC pairs (no refinement rounds; typically c plus a few), else
+// refined to the exact first c as without BOUND. The record also gets the chunk's GROUPS group
+// maxima, from which sample_select bounds the row's c-th key before reading any candidate.
 // Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (reductions and scans), PREFILTER (below), VEC (the launcher
 // sets it when every row starts 16-byte aligned: V % 8 == 0 for 16-bit logits, V % 4 == 0
 // for f32 — an invocation's 16 logits are then 2 or 4 aligned vec4<u32> loads, and a
@@ -73,6 +79,28 @@ var<workgroup> hist: array<atomic<u32>, 256>;
 // chosen bin of a radix round: (bin, still needed, its count).
 var<workgroup> opts: array<u32, 7>;
 var<workgroup> pick: vec3<u32>;
+#if BOUND
+// The invocations' largest keys (for the group maxima).
+var<workgroup> gmax: array<u32, 256>;
+
+// The distance bin of d = (chunk max key) − (a key), ascending with d: d itself below 8, then
+// 8 bins per binary order (the 3 bits after the leading one), 240 bins for any u32.
+fn obin(d: u32) -> u32 {
+  if (d < 8u) {
+    return d;
+  }
+  let o = 32u - countLeadingZeros(d);
+  return 8u * (o - 3u) + ((d >> (o - 4u)) & 7u);
+}
+// The largest distance in bin b (wraps to 0xffffffff for the last bin of the top order).
+fn obin_top(b: u32) -> u32 {
+  if (b < 8u) {
+    return b;
+  }
+  let o = b / 8u + 3u;
+  return (1u << (o - 1u)) + (((b % 8u) + 1u) << (o - 4u)) - 1u;
+}
+#endif
 
 const LOG2E: f32 = 1.4426950408889634;
 const NO_MAX: f32 = -3.0e38;
@@ -133,6 +161,10 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
   let pres = bitcast<f32>(o[2]);
   let freq = bitcast<f32>(o[3]);
   let plan = row_plan(temp, bitcast<i32>(o[4]));
+#if BOUND
+  // Zeroed here: the reductions' barriers order it before the histogram below.
+  atomicStore(&hist[lid], 0u);
+#endif
 
   // Keys of the invocation's 16 consecutive tokens; past the row's end they stay 0 (below
   // every real key, so `key >= lo` leaves them out).
@@ -186,16 +218,23 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     }
     kk[i] = k;
   }
+#if BOUND
+  gmax[lid] = kmax;
+#endif
   let km = wg_max_u(kmax, lid, sg_size);
   let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid, sg_size);
   let mx = wg_max(st.x, lid, sg_size);
   let total = wg_sum(scale_down(st.y, st.x - mx), lid, sg_size);
+  // Pairs written below: the chunk's first c (all its tokens when it has fewer), or with
+  // BOUND possibly more (rewritten then).
+  let want = min(plan.c, len);
   if (lid == 0u) {
     let r = rec_at(row, chunk);
     cand[r] = km;
     cand[r + 1u] = id;
     cand[r + 2u] = bitcast<u32>(mx);
     cand[r + 3u] = bitcast<u32>(total);
+    cand[r + 4u] = want;
   }
   if (plan.c == 0u) {
     return;
@@ -206,9 +245,56 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
   // one key (then its `need` lowest ids). Only keys ≥ lo take part: 1 (every real key is
   // ≥ KEY_NEG_INF; the slots past the row's end hold 0) or, with PREFILTER, a lower bound on
   // the c-th key.
-  let want = min(plan.c, len);
   var lo = 1u;
-#if PREFILTER
+#if BOUND
+  // Group g's largest key (invocations 32g .. 32g + 31; the reductions' barriers ordered gmax).
+  if (lid < GROUPS) {
+    var g = 0u;
+    for (var i = 0u; i < GROUP_TOKENS / ITEMS; i = i + 1u) {
+      g = max(g, gmax[lid * (GROUP_TOKENS / ITEMS) + i]);
+    }
+    cand[rec_at(row, chunk) + 8u + lid] = g;
+  }
+  let holders = (len + ITEMS - 1u) / ITEMS;
+  if (want < len && want <= holders) {
+    // The invocations' maxima by distance below km; the bin holding the want-th largest
+    // bounds it: every maximum in bins up to it is ≥ lo, so ≥ want keys are.
+    if (t0 < len) {
+      atomicAdd(&hist[obin(km - kmax)], 1u);
+    }
+    workgroupBarrier();
+    let cnt = atomicLoad(&hist[lid]);
+    let incl = wg_scan2(vec2<u32>(cnt, 0u), lid, sg_size).x;
+    if (incl >= want && incl - cnt < want) {
+      pick.x = lid;
+    }
+    let top = obin_top(workgroupUniformLoad(&pick).x);
+    lo = select(1u, km - top, top < km);
+  }
+  // Every key ≥ lo, in id order, when they fit the chunk's KC slots.
+  var n = 0u;
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    n = n + select(0u, 1u, kk[i] >= lo);
+  }
+  let sx = wg_scan2(vec2<u32>(n, 0u), lid, sg_size).x - n;
+  let sn = scan_total().x;
+  if (sn <= KC) {
+    var at = pair_at(row, chunk) + 2u * sx;
+    for (var i = 0u; i < ITEMS; i = i + 1u) {
+      if (kk[i] >= lo) {
+        cand[at] = kk[i];
+        cand[at + 1u] = start + t0 + i;
+        at = at + 2u;
+      }
+    }
+    if (lid == 0u) {
+      cand[rec_at(row, chunk) + 4u] = sn;
+    }
+    return;
+  }
+  // Too many (ties at the bound): the exact first `want` below, among keys ≥ lo (the first
+  // round zeroes the histogram again; scan_total's barrier ordered the reads above).
+#elif PREFILTER
   // Most logits of a chunk share a few top-byte bins, so a histogram of all 4096 keys makes
   // thousands of workgroup atomics on a few addresses. The invocations' maxima bound the c-th
   // key from below: when c invocations hold keys, the 16-bit bin edge of the c-th largest

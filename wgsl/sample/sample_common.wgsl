@@ -84,9 +84,16 @@ fn mass_at(row: u32, c: u32) -> u32 {
   return MASS_WORDS * (row * p.nc + c);
 }
 
-// The slot of chunk c of a row in cand: its record (4 words) and its first candidate pair.
+// The slot of chunk c of a row in cand: its record (REC_WORDS words) and its first candidate
+// pair. The record: [0] the largest key, [1] the lowest id holding it, [2, 4) the online
+// (max, sum) of the log-sum-exp, [4] how many candidate pairs the chunk wrote (≤ KC; they
+// include its first c tokens of the order), [8, 8 + GROUPS) with BOUND the largest key of
+// each GROUP_TOKENS-token group of the chunk (0 for a group past the row's end).
+const REC_WORDS: u32 = 16u;
+const GROUPS: u32 = 8u;
+const GROUP_TOKENS: u32 = 512u;
 fn rec_at(row: u32, c: u32) -> u32 {
-  return 4u * (row * p.nc + c);
+  return REC_WORDS * (row * p.nc + c);
 }
 fn pair_at(row: u32, c: u32) -> u32 {
   return p.pair_base + 2u * KC * (row * p.nc + c);

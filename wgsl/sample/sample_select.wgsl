@@ -14,6 +14,11 @@
 //     prefix of weights first exceeds the target; `open` rows (no top-k) draw from
 //     sample_mass's bins (sample_open.wgsl); `full` rows go sample_full.wgsl's way over their
 //     keys. Everything is integer but z_j − lse.
+//  BOUND (the default variant): step 2 first bounds the row's c-th key from below by L, the
+//     c-th largest of the chunks' group maxima (c groups each hold a key ≥ L, so the c-th key
+//     is ≥ L), keeps the candidates ≥ L (one pass over the lists; typically c plus a few) in
+//     workgroup memory and ranks them by counting — no radix rounds, no rereads. When more
+//     than KC survive (ties at L, a flat row) it takes the radix merge below.
 // WG ≥ 256 (the launcher takes up to 1024: the full path's passes are latency-bound).
 // SUBGROUPS: the row-state reductions through subgroups.
 #if SUBGROUPS
@@ -50,12 +55,13 @@ fn scale_down(s: f32, shift: f32) -> f32 {
   return ldexp(s, i32(max(shift, -256.0)));
 }
 
-// Candidate j of a row's list (chunk j / c, position j % c), 0 for an empty slot (the
-// chunk's last, shorter than c) — real keys are ≥ KEY_NEG_INF > 0.
-fn cand_pos(row: u32, c: u32, j: u32) -> u32 {
-  let ch = j / c;
-  let q = j - ch * c;
-  if (q >= min(c, p.v - ch * CHUNK)) {
+// Candidate j of a row's lists seen as nm slots a chunk (nm: the longest list; chunk j / nm,
+// position j % nm), 0xffffffff past the chunk's list (its record's count) — read as key 0,
+// below every real key (≥ KEY_NEG_INF > 0).
+fn cand_pos(row: u32, nm: u32, j: u32) -> u32 {
+  let ch = j / nm;
+  let q = j - ch * nm;
+  if (q >= cand[rec_at(row, ch) + 4u]) {
     return 0xffffffffu;
   }
   return pair_at(row, ch) + 2u * q;
@@ -70,8 +76,8 @@ fn cand_key(at: u32) -> u32 {
 // The row's first c keys of the order into sel_key/sel_id (id order) and their ranks into ord.
 // Returns this invocation's element's rank (invocations < c). Its histogram is sample_full's
 // hist_lo (the two paths never run at once).
-fn merge_candidates(row: u32, c: u32, lid: u32, sg_size: u32) -> u32 {
-  let sp = span(lid, p.nc * c);
+fn merge_candidates(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) -> u32 {
+  let sp = span(lid, p.nc * nm);
   var prefix = 0u;
   var mask = 0u;
   var need = c;
@@ -83,7 +89,7 @@ fn merge_candidates(row: u32, c: u32, lid: u32, sg_size: u32) -> u32 {
     }
     workgroupBarrier();
     for (var j = sp.x; j < sp.y; j = j + 1u) {
-      let key = cand_key(cand_pos(row, c, j));
+      let key = cand_key(cand_pos(row, nm, j));
       if (key != 0u && (key & mask) == prefix) {
         atomicAdd(&hist_lo[(key >> shift) & 255u], 1u);
       }
@@ -108,7 +114,7 @@ fn merge_candidates(row: u32, c: u32, lid: u32, sg_size: u32) -> u32 {
   var above = 0u;
   var ties = 0u;
   for (var j = sp.x; j < sp.y; j = j + 1u) {
-    let key = cand_key(cand_pos(row, c, j));
+    let key = cand_key(cand_pos(row, nm, j));
     if (key != 0u) {
       let m = key & mask;
       above = above + select(0u, 1u, m > prefix);
@@ -119,7 +125,7 @@ fn merge_candidates(row: u32, c: u32, lid: u32, sg_size: u32) -> u32 {
   var at = ex.x + min(ex.y, lim);
   var tr = ex.y;
   for (var j = sp.x; j < sp.y; j = j + 1u) {
-    let pos = cand_pos(row, c, j);
+    let pos = cand_pos(row, nm, j);
     let key = cand_key(pos);
     if (key != 0u) {
       let m = key & mask;
@@ -149,6 +155,77 @@ fn merge_candidates(row: u32, c: u32, lid: u32, sg_size: u32) -> u32 {
   workgroupBarrier();
   return rank;
 }
+
+#if BOUND
+// The group maxima of the row's chunks (GROUPS a chunk, GMAX at most).
+const GMAX: u32 = 512u;
+var<workgroup> gm: array<u32, GMAX>;
+
+// BOUND's merge: the row's first c tokens are among its candidates ≥ L (L: the c-th largest
+// group maximum, 1 when there are fewer than c groups or more than GMAX); when at most KC
+// candidates are ≥ L they go to sel_key/sel_id in id order (chunks ascend in id, each list is
+// in id order, the compaction keeps that order) and each gets its rank among them; the first c
+// ranks are the first c tokens of the order. Returns the count (uniform; the invocation's
+// rank goes to bound_rank), or 0 when more than KC are ≥ L (the caller merges by radix select
+// instead). A separate return keeps the count uniform for WGSL's uniformity analysis.
+var<private> bound_rank: u32;
+fn merge_bound(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) -> u32 {
+  let g = GROUPS * p.nc;
+  var lo = 1u;
+  if (g >= c && g <= GMAX) {
+    for (var i = lid; i < g; i = i + WG) {
+      gm[i] = cand[rec_at(row, i / GROUPS) + 8u + i % GROUPS];
+    }
+    workgroupBarrier();
+    // Rank by counting (larger values, or equal ones at lower indices): one index has rank c − 1.
+    for (var i = lid; i < g; i = i + WG) {
+      let x = gm[i];
+      var r = 0u;
+      for (var j = 0u; j < g; j = j + 1u) {
+        let y = gm[j];
+        r = r + select(0u, 1u, y > x || (y == x && j < i));
+      }
+      if (r == c - 1u) {
+        pick.x = x;
+      }
+    }
+    lo = max(workgroupUniformLoad(&pick).x, 1u);
+  }
+  let sp = span(lid, p.nc * nm);
+  var n = 0u;
+  for (var j = sp.x; j < sp.y; j = j + 1u) {
+    n = n + select(0u, 1u, cand_key(cand_pos(row, nm, j)) >= lo);
+  }
+  let ex = wg_scan2(vec2<u32>(n, 0u), lid, sg_size).x - n;
+  let total = scan_total().x;
+  if (total > KC) {
+    return 0u;
+  }
+  var at = ex;
+  for (var j = sp.x; j < sp.y; j = j + 1u) {
+    let pos = cand_pos(row, nm, j);
+    let key = cand_key(pos);
+    if (key >= lo) {
+      sel_key[at] = key;
+      sel_id[at] = cand[pos + 1u];
+      at = at + 1u;
+    }
+  }
+  workgroupBarrier();
+  var rank = 0u;
+  if (lid < total) {
+    let kj = sel_key[lid];
+    for (var i = 0u; i < total; i = i + 1u) {
+      let ki = sel_key[i];
+      rank = rank + select(0u, 1u, ki > kj || (ki == kj && i < lid));
+    }
+    ord[rank] = lid;
+  }
+  workgroupBarrier();
+  bound_rank = rank;
+  return total;
+}
+#endif
 
 // T_p = max(1, ceil(W·P / 2^24)) for a 64-bit W < 2^49 (W·P < 2^73: 96 bits).
 fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
@@ -212,10 +289,26 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
   }
   let zmax = z_of_key(km);
 
-  // 2. The first c tokens of the order.
+  // 2. The first c tokens of the order, from nsel tokens in sel_key/sel_id (ranked in ord).
   var rank = 0u;
+  var nsel = plan.c;
   if (plan.c > 0u) {
-    rank = merge_candidates(row, plan.c, lid, sg_size);
+    // The longest chunk list (the records' counts).
+    var nl = 0u;
+    for (var c = lid; c < p.nc; c = c + WG) {
+      nl = max(nl, cand[rec_at(row, c) + 4u]);
+    }
+    let nm = max(wg_max_u(nl, lid, sg_size), 1u);
+#if BOUND
+    nsel = merge_bound(row, plan.c, nm, lid, sg_size);
+    rank = bound_rank;
+    if (nsel == 0u) {
+      nsel = plan.c;
+      rank = merge_candidates(row, plan.c, nm, lid, sg_size);
+    }
+#else
+    rank = merge_candidates(row, plan.c, nm, lid, sg_size);
+#endif
   }
 #if TOPN
   if (lid < p.topn) {
@@ -266,7 +359,7 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     }
     // The draw, in id order over the kept ranks.
     var wj = 0u;
-    if (lid < plan.c && rank < len) {
+    if (lid < nsel && rank < len) {
       wj = weight_key(sel_key[lid], km, zmax);
     }
     let incl = wg_scan_w(wj, lid, sg_size);

@@ -20,13 +20,21 @@ export const SAMPLE_PARAMS = defineParams([
 /** Logits per sample_chunk workgroup, and the largest top-k the candidate path serves (CHUNK, KC in sample_common.wgsl). */
 export const SAMPLE_CHUNK = 4096;
 export const SAMPLE_KC = 256;
+/** Words of a chunk's record in the candidate scratch (REC_WORDS in sample_common.wgsl). */
+export const SAMPLE_REC_WORDS = 16;
 /** Words of sample_mass's record per chunk (MASS_WORDS in sample_common.wgsl: weights per bin, bin offsets, slots). */
 export const SAMPLE_MASS_WORDS = 2796;
 
 /**
  * PMETAL_SAMPLE_VARIANT (read at each launch; all variants are exact, only their speed differs;
  * `pmetal bench --op sample --variants` times them):
- *   prefilter (default)  sample_chunk bounds the c-th key by its invocations' maxima first, so
+ *   bound (default)      sample_chunk keeps every key ≥ a bound from one histogram of its
+ *                        invocations' maxima (no refinement rounds when ≤ 256 of them) and
+ *                        writes 8 group maxima; sample_select bounds the row's c-th key by
+ *                        the c-th largest group maximum, keeps the candidates above it (one
+ *                        read) and ranks them by counting — no radix rounds on either side
+ *                        unless ties overflow 256 slots (then the radix passes below);
+ *   prefilter            sample_chunk bounds the c-th key by its invocations' maxima first, so
  *                        its radix histograms see a few keys, not 4096 (contended atomics);
  *                        sample_select runs 256 invocations when a topK tensor is given (rows
  *                        then mostly draw from ≤ 256 candidates), else up to 1024 (rows draw
@@ -34,10 +42,10 @@ export const SAMPLE_MASS_WORDS = 2796;
  *   plain                no prefilter (every key into the first histogram);
  *   wide                 prefilter, and sample_select always as wide as the adapter allows.
  */
-export const SAMPLE_VARIANTS = ['prefilter', 'plain', 'wide'] as const;
+export const SAMPLE_VARIANTS = ['bound', 'prefilter', 'plain', 'wide'] as const;
 export type SampleVariant = (typeof SAMPLE_VARIANTS)[number];
 export function sampleVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_SAMPLE_VARIANT : undefined): SampleVariant {
-  if (v === undefined || v === '') return 'prefilter';
+  if (v === undefined || v === '') return 'bound';
   if (!(SAMPLE_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[webgpu] PMETAL_SAMPLE_VARIANT: expected one of ${SAMPLE_VARIANTS.join(', ')}, got '${v}'`);
   return v as SampleVariant;
 }
@@ -77,6 +85,7 @@ export const sampleLauncher: Launcher = {
     const [b, v] = x.shape;
     const lim = ctx.limits;
     const variant = sampleVariant();
+    const bound = variant === 'bound';
     const nc = Math.ceil(v / SAMPLE_CHUNK);
     if (b > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${b} rows exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
     if (nc > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${nc} chunks of a row exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
@@ -85,8 +94,8 @@ export const sampleLauncher: Launcher = {
     }
     const keyWords = b * v;
     if (keyWords * 4 > lim.maxStorageBufferBindingSize) throw new RangeError(`[sample] the ${b}×${v} key scratch exceeds maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize})`);
-    // cand: 4 words of record per chunk, then KC (key, id) pairs per chunk.
-    const pairBase = 4 * b * nc;
+    // cand: SAMPLE_REC_WORDS of record per chunk, then KC (key, id) pairs per chunk.
+    const pairBase = SAMPLE_REC_WORDS * b * nc;
     const candWords = pairBase + 2 * SAMPLE_KC * b * nc;
     if (candWords * 4 > lim.maxStorageBufferBindingSize) throw new RangeError(`[sample] the ${b}×${nc}-chunk candidate scratch exceeds maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize})`);
 
@@ -116,7 +125,7 @@ export const sampleLauncher: Launcher = {
     if (i.logitBias) pass1.push(bind(3, ctx.buffer(i.logitBias)));
     if (i.counts) pass1.push(bind(4, ctx.buffer(i.counts)));
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant !== 'plain' }, overrides: { WG: 256 } },
+      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant !== 'plain', BOUND: bound }, overrides: { WG: 256 } },
       bindings: pass1,
       params: { binding: 5, data: params },
       workgroups: [nc, b],
@@ -139,7 +148,8 @@ export const sampleLauncher: Launcher = {
     // sample_select's workgroup memory: 2 KiB of histograms, 3 KiB of merged candidates, at most
     // 32 bytes per invocation (seven WG-word arrays and the subgroup totals), small state, and
     // the gathered set (CAP ids and CAP keys, CAP 64 to 2048). Halved down to fit the adapter's limit.
-    const fixed = (w: number) => 2048 + 3072 + 32 * w + 256;
+    // BOUND adds the row's group maxima (GMAX words).
+    const fixed = (w: number) => 2048 + 3072 + 32 * w + 256 + (bound ? 2048 : 0);
     while (wg > 256 && fixed(wg) + 8 * 64 > lim.maxComputeWorkgroupStorageSize) wg /= 2;
     let cap = 2048;
     while (cap > 64 && fixed(wg) + 8 * cap > lim.maxComputeWorkgroupStorageSize) cap /= 2;
@@ -153,7 +163,7 @@ export const sampleLauncher: Launcher = {
       pass2.push(bind(8, ctx.buffer(res.topIds)), bind(9, ctx.buffer(res.topLogprobs)));
     }
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0, SUBGROUPS: tier === 'subgroups' }, overrides: { WG: wg, CAP: cap } },
+      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0, SUBGROUPS: tier === 'subgroups', BOUND: bound }, overrides: { WG: wg, CAP: cap } },
       bindings: pass2,
       params: { binding: 5, data: params },
       workgroups: [b],
