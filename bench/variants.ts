@@ -52,7 +52,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'stage: no reduce dispatch', env: { PMETAL_BENCH_DECODE_STAGE: '3' } },
     { name: 'short + no key loop', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short', PMETAL_BENCH_DECODE_STAGE: '2' } },
     // Pinned plans (PMETAL_DECODE_PIN): how a step's time scales with keys in flight and steps.
-    ...['splits=17,u=1', 'splits=17,u=2,wg=64', 'splits=1,u=4', 'splits=1,u=1', 'splits=3,u=4', 'splits=5,u=8'].map((pin) => ({ name: `pin ${pin}`, env: { PMETAL_DECODE_PIN: pin } })),
+    ...['splits=17,u=1', 'splits=17,u=2,wg=64', 'splits=1,u=4', 'splits=1,u=1', 'splits=5,u=8', 'rb=1', 'rb=1,u=1', 'rb=2', 'rb=1,splits=17'].map((pin) => ({ name: `pin ${pin}`, env: { PMETAL_DECODE_PIN: pin } })),
   ],
   softmax: PLANS,
   rms_norm: PLANS,
