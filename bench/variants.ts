@@ -66,7 +66,13 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   ],
   gemm: [
     { name: 'default', env: {} },
-    // Decode rows (M ≤ 16, transB): gemm_gemv_rows with 128 invocations, the column kernel.
+    // Decode rows (M ≤ 16, transB). Default (auto): f16 at M ≥ 2 on the subgroup-matrix tier
+    // runs the matrix-unit gemm_gemv_sgmat (32 rows of W a workgroup), the rest gemm_gemv_rows;
+    // rows forces gemm_gemv_rows (the earlier default), sgmat / sgmat16 the matrix kernel at
+    // every M (M = 1 too) with 32 / 16 rows a workgroup; 128 invocations; the column kernel.
+    { name: 'gemv rows (SIMT, PMETAL_GEMV_VARIANT=rows)', env: { PMETAL_GEMV_VARIANT: 'rows' } },
+    { name: 'gemv sgmat, every M (PMETAL_GEMV_VARIANT=sgmat)', env: { PMETAL_GEMV_VARIANT: 'sgmat' } },
+    { name: 'gemv sgmat, 16 rows a workgroup (PMETAL_GEMV_VARIANT=sgmat16)', env: { PMETAL_GEMV_VARIANT: 'sgmat16' } },
     { name: 'gemv rows, 128 invocations', env: { PMETAL_GEMV_VARIANT: 'rows128' } },
     { name: 'gemv column kernel', env: { PMETAL_GEMV_VARIANT: 'column' } },
     { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
