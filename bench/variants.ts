@@ -105,6 +105,10 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'default (gate/up GEMV + SwiGLU, 2 dispatches)', env: {} },
     { name: '4-dispatch plan (PMETAL_MLP_GEMV=0)', env: { PMETAL_MLP_GEMV: '0' } },
     { name: 'gemv rows, 128 invocations', env: { PMETAL_GEMV_VARIANT: 'rows128' } },
+    // f16 on the subgroup-matrix tier at T ≥ 2 the default gate/up (and down) GEMV is
+    // gemm_gemv_sgmat; rows keeps both on gemm_gemv_rows, sgmat takes T = 1 too.
+    { name: 'gemv rows (SIMT, PMETAL_GEMV_VARIANT=rows)', env: { PMETAL_GEMV_VARIANT: 'rows' } },
+    { name: 'gemv sgmat, every T (PMETAL_GEMV_VARIANT=sgmat)', env: { PMETAL_GEMV_VARIANT: 'sgmat' } },
     // With normWeight ('norm' shapes): the norm inside the gate/up GEMV at every T ≤ 16, or
     // always as an rms_norm dispatch first (default: inside at T ≤ 2; launchers/mlp_norm.ts).
     { name: 'norm in the GEMV at T <= 16 (PMETAL_MLP_NORM_VARIANT=all)', env: { PMETAL_MLP_NORM_VARIANT: 'all' } },

@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
+import { fusedMlpLauncher } from '../../src/backend/webgpu/launchers/fused_mlp.js';
 import { gemmLauncher, gemmPipeline, gemvSgmatWorkgroupBytes, type GemmVariant } from '../../src/backend/webgpu/launchers/gemm.js';
 import { pipelineKey, shaderSource } from '../../src/backend/webgpu/pipelines.js';
 import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
@@ -95,7 +96,7 @@ describe('gemm decode shapes on the subgroup-matrix tier (null backend)', () => 
     }
     await be.sync();
     for (const t of [...Object.values(ins), ...Object.values(res)]) t.dispose();
-    return trace.map((d) => ({ shader: d.pipeline.shader, defines: d.pipeline.defines ?? {}, groups: d.workgroups }));
+    return trace.map((d) => ({ shader: d.pipeline.shader, defines: d.pipeline.defines ?? {}, groups: [...d.workgroups] as number[] }));
   }
   it.each([
     ['M = 8, N = 14336-like ragged N (NX = 8)', { m: 8, n: 200, k: 256 }, SGMAT, { MT: 8, NX: 8, NT: 2 }, [7, 1, 1]],
@@ -150,5 +151,56 @@ describe('gemm decode shapes on the subgroup-matrix tier (null backend)', () => 
       for (const t of [...Object.values(ins), ...Object.values(res)]) t.dispose();
     }
     expect(reached.filter((r) => /M (5|8|16)\)/.test(r)).length, reached.join('; ')).toBeGreaterThanOrEqual(3);
+  }, 60_000);
+});
+
+describe("fused_mlp's decode gate/up GEMV on the subgroup-matrix tier (null backend)", () => {
+  const spec = getSpec('fused_mlp');
+  async function gateUp(t: number, inter: number, k: number, extra: Record<string, unknown> = {}, norm = false) {
+    const be = nullGpu!;
+    const limits = be.rt.opened.limits;
+    const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits, adapter: { ...NVIDIA, limits }, buffer: (x) => x.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
+    const ins: Record<string, Tensor> = {
+      x: be.zeros([t, k], 'f16'),
+      wGate: be.zeros([inter, k], 'f16'),
+      wUp: be.zeros([inter, k], 'f16'),
+      wDown: be.zeros([k, inter], 'f16'),
+      ...(norm ? { normWeight: be.zeros([k], 'f16') } : {}),
+    };
+    const o = spec.options.parse(extra);
+    refreshTuning();
+    be.rt.trace = [];
+    const res = fusedMlpLauncher.launch(ctx, 'subgroup-matrix', ins, o, spec.check(ins, o) as never);
+    const trace = be.rt.trace;
+    be.rt.trace = undefined;
+    for (const d of trace) {
+      const code = shaderSource(d.pipeline).code;
+      const declared = [...code.matchAll(/@binding\((\d+)\)/g)].map((m) => Number(m[1])).sort();
+      const bound = [...d.bindings.map((b) => b.binding), ...(d.params ? [d.params.binding] : [])].sort();
+      expect(bound, d.pipeline.shader).toEqual(declared);
+    }
+    await be.sync();
+    for (const x of [...Object.values(ins), ...Object.values(res as Record<string, Tensor>)]) x?.dispose();
+    return trace.map((d) => ({ shader: d.pipeline.shader, defines: d.pipeline.defines ?? {}, groups: [...d.workgroups] as number[] }));
+  }
+  it.each([
+    ['T = 16, ragged I, K % 16 = 8', 16, 72, 136, {}, { MT: 16, NX: 16, SWIGLU_ROWS: true, WRITE_GU: false }, 5],
+    ['T = 8, recompute = false (g and u stored)', 8, 64, 128, { recompute: false }, { MT: 8, NX: 8, SWIGLU_ROWS: true, WRITE_GU: true }, 4],
+  ] as [string, number, number, number, Record<string, unknown>, Record<string, unknown>, number][])('%s: one gemm_gemv_sgmat SWIGLU_ROWS dispatch', async (_l, t, inter, k, extra, defs, groups) => {
+    expect(nullGpu, "Dawn's null backend").toBeDefined();
+    const [gu, down, ...rest] = await gateUp(t, inter, k, extra);
+    expect(gu.shader).toBe(SGMAT);
+    expect(gu.defines).toMatchObject(defs);
+    expect(gu.groups).toEqual([groups, 1, 1]);
+    // The down projection is gemm's decode GEMV, on the matrix units too.
+    expect(down.shader).toBe(SGMAT);
+    expect(rest).toEqual([]);
+  }, 60_000);
+  it('T = 1 and the NORM prologue (T ≤ 2 by default) keep gemm_gemv_rows', async () => {
+    const [a] = await gateUp(1, 64, 128);
+    expect(a.shader).toBe(ROWS);
+    const [b] = await gateUp(2, 64, 128, {}, true);
+    expect(b.shader).toBe(ROWS);
+    expect(b.defines).toMatchObject({ SWIGLU_ROWS: true, NORM: true });
   }, 60_000);
 });

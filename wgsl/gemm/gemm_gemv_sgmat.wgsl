@@ -34,7 +34,14 @@
 //   fragment).
 // Needs: subgroups of 32 (8 per workgroup); b's base and K multiples of 8 halves (16-byte
 // aligned tile rows, as cooperative-matrix loads require), a's base too; K ≥ 16, N ≥ 16.
-// Defines: Y_DT, HAS_C, HAS_BIAS, MT (= M, 1…16), NX (8 or 16), NT (1 or 2); A_DT is f16.
+// Defines: Y_DT, HAS_C, HAS_BIAS, MT (= M, 1…16), NX (8 or 16), NT (1 or 2); A_DT is f16;
+// SWIGLU_ROWS, WRITE_GU.
+//
+// SWIGLU_ROWS (fused_mlp's gate/up pair at decode sizes, launchers/mlp_gemv.ts; NT = 2): tile
+// 0 is 16 rows of W_g (b), tile 1 the same 16 rows of W_u (b2, bound at 6), so a workgroup
+// owns 16 columns of h = silu(g)·u (I/16 workgroups) and g, u leave the reduce in f32
+// registers (swiglu.wgsl's arithmetic, h rounded once, as gemm_gemv_rows' SWIGLU_ROWS);
+// WRITE_GU also stores g and u (bound at 7 and 8). alpha = 1, no c, no bias.
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -48,12 +55,32 @@ enable chromium_experimental_subgroup_matrix;
 #ifndef NT
 #define NT 2
 #endif
+// Tiles of b per subgroup (SWIGLU_ROWS: W_g's and W_u's).
+#if SWIGLU_ROWS || NT == 2
+#define TILES 2
+#else
+#define TILES 1
+#endif
 #define VEC 1
 #include "common/convert.wgsl"
 #include "gemm/gemm_common.wgsl"
 @group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 // b as halves: the matrix loads take an array of the component type.
 @group(0) @binding(1) var<storage, read> b: array<f16>;
+#if SWIGLU_ROWS
+#include "common/sigmoid.wgsl"
+@group(0) @binding(6) var<storage, read> b2: array<f16>;
+#if WRITE_GU
+#include "common/tensor.wgsl" (NAME=gout, DT=Y_DT, BINDING=7, WRITE=1)
+#include "common/tensor.wgsl" (NAME=uout, DT=Y_DT, BINDING=8, WRITE=1)
+#endif
+// Tile 1 is W_u's rows: the columns of y a workgroup owns are those of one tile.
+#define B1 b2
+#define COLS 16u
+#else
+#define B1 b
+#define COLS (16u * NT)
+#endif
 
 const KC: u32 = 256u;
 // No padding: NX = 16 uses exactly WebGPU's default 16 KiB (x chunk 8 KiB + stage 8 KiB).
@@ -98,7 +125,7 @@ fn x_stash(w: u32, v: vec4<u32>) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(subgroup_id) sg_id: u32) {
   let sg = sg_id % 8u;
-  let n0 = wid.x * (16u * NT);
+  let n0 = wid.x * COLS;
   let k16 = p.k - p.k % 16u;
   let nch = (k16 + KC - 1u) / KC;
   let av0 = (p.a_base + wid.z * p.a_bstride) / 8u;
@@ -106,7 +133,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // Tile rows (moved back at N's edge) and the first element of each tile's rows.
   let r0 = min(n0, p.n - 16u);
   let wb0 = bb + r0 * p.k;
-#if NT == 2
+#if SWIGLU_ROWS
+  let wb1 = p.b2_base + r0 * p.k;
+#elif TILES == 2
   let r1 = min(n0 + 16u, p.n - 16u);
   let wb1 = bb + r1 * p.k;
 #endif
@@ -115,7 +144,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let klast = k16 - 16u;
 
   var acc0 = RT();
-#if NT == 2
+#if TILES == 2
   var acc1 = RT();
 #endif
   // W tiles of the chunk in use (c*) and of the next one (n*); slice j of tile t is ctj.
@@ -123,7 +152,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var c01 = WT();
   var n00 = WT();
   var n01 = WT();
-#if NT == 2
+#if TILES == 2
   var c10 = WT();
   var c11 = WT();
   var n10 = WT();
@@ -138,9 +167,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let k1 = min(ks + 16u, klast);
     c00 = subgroupMatrixLoad<WT, row_major>(&b, wb0 + k0, p.k);
     c01 = subgroupMatrixLoad<WT, row_major>(&b, wb0 + k1, p.k);
-#if NT == 2
-    c10 = subgroupMatrixLoad<WT, row_major>(&b, wb1 + k0, p.k);
-    c11 = subgroupMatrixLoad<WT, row_major>(&b, wb1 + k1, p.k);
+#if TILES == 2
+    c10 = subgroupMatrixLoad<WT, row_major>(&B1, wb1 + k0, p.k);
+    c11 = subgroupMatrixLoad<WT, row_major>(&B1, wb1 + k1, p.k);
 #endif
     xv0 = x_word(av0, 0u, k16, lid);
 #if NX == 16
@@ -152,9 +181,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let k1 = min(KC + ks + 16u, klast);
     n00 = subgroupMatrixLoad<WT, row_major>(&b, wb0 + k0, p.k);
     n01 = subgroupMatrixLoad<WT, row_major>(&b, wb0 + k1, p.k);
-#if NT == 2
-    n10 = subgroupMatrixLoad<WT, row_major>(&b, wb1 + k0, p.k);
-    n11 = subgroupMatrixLoad<WT, row_major>(&b, wb1 + k1, p.k);
+#if TILES == 2
+    n10 = subgroupMatrixLoad<WT, row_major>(&B1, wb1 + k0, p.k);
+    n11 = subgroupMatrixLoad<WT, row_major>(&B1, wb1 + k1, p.k);
 #endif
   }
 
@@ -175,7 +204,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     var f00 = WT();
     var f01 = WT();
-#if NT == 2
+#if TILES == 2
     var f10 = WT();
     var f11 = WT();
 #endif
@@ -184,9 +213,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let k1 = min((c + 2u) * KC + ks + 16u, klast);
       f00 = subgroupMatrixLoad<WT, row_major>(&b, wb0 + k0, p.k);
       f01 = subgroupMatrixLoad<WT, row_major>(&b, wb0 + k1, p.k);
-#if NT == 2
-      f10 = subgroupMatrixLoad<WT, row_major>(&b, wb1 + k0, p.k);
-      f11 = subgroupMatrixLoad<WT, row_major>(&b, wb1 + k1, p.k);
+#if TILES == 2
+      f10 = subgroupMatrixLoad<WT, row_major>(&B1, wb1 + k0, p.k);
+      f11 = subgroupMatrixLoad<WT, row_major>(&B1, wb1 + k1, p.k);
 #endif
     }
     // Column-major xᵀ: element (k, m) at m·LD + k. Slices past K16 read staged zeros.
@@ -194,7 +223,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let x1 = subgroupMatrixLoad<XT, col_major>(&xs, ks + 16u, LD);
     acc0 = subgroupMatrixMultiplyAccumulate(c00, x0, acc0);
     acc0 = subgroupMatrixMultiplyAccumulate(c01, x1, acc0);
-#if NT == 2
+#if TILES == 2
     acc1 = subgroupMatrixMultiplyAccumulate(c10, x0, acc1);
     acc1 = subgroupMatrixMultiplyAccumulate(c11, x1, acc1);
 #endif
@@ -202,7 +231,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     c01 = n01;
     n00 = f00;
     n01 = f01;
-#if NT == 2
+#if TILES == 2
     c10 = n10;
     c11 = n11;
     n10 = f10;
@@ -233,15 +262,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let xt = subgroupMatrixLoad<XT, col_major>(&xs, xo, LD);
     let t0 = subgroupMatrixLoad<WT, row_major>(&b, wb0 + p.k - 16u, p.k);
     acc0 = subgroupMatrixMultiplyAccumulate(t0, xt, acc0);
-#if NT == 2
-    let t1 = subgroupMatrixLoad<WT, row_major>(&b, wb1 + p.k - 16u, p.k);
+#if TILES == 2
+    let t1 = subgroupMatrixLoad<WT, row_major>(&B1, wb1 + p.k - 16u, p.k);
     acc1 = subgroupMatrixMultiplyAccumulate(t1, xt, acc1);
 #endif
   }
 
   let e0 = p.y_base + wid.z * p.m * p.n;
+#if SWIGLU_ROWS
+#include "gemm/gemm_gemv_sgmat_swiglu.wgsl"
+#else
 #include "gemm/gemm_gemv_sgmat_out.wgsl" (T=0)
-#if NT == 2
+#if TILES == 2
 #include "gemm/gemm_gemv_sgmat_out.wgsl" (T=1)
+#endif
 #endif
 }
