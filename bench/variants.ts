@@ -67,13 +67,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   ],
   gemm: [
     { name: 'default', env: {} },
-    // Decode rows (M ≤ 16, transB). Default (auto): f16 at M ≥ 2 on the subgroup-matrix tier
-    // runs the matrix-unit gemm_gemv_sgmat (32 rows of W a workgroup), the rest gemm_gemv_rows;
-    // rows forces gemm_gemv_rows (the earlier default), sgmat / sgmat16 the matrix kernel at
-    // every M (M = 1 too) with 32 / 16 rows a workgroup; 128 invocations; the column kernel.
-    { name: 'gemv rows (SIMT, PMETAL_GEMV_VARIANT=rows)', env: { PMETAL_GEMV_VARIANT: 'rows' } },
-    { name: 'gemv sgmat, every M (PMETAL_GEMV_VARIANT=sgmat)', env: { PMETAL_GEMV_VARIANT: 'sgmat' } },
-    { name: 'gemv sgmat, 16 rows a workgroup (PMETAL_GEMV_VARIANT=sgmat16)', env: { PMETAL_GEMV_VARIANT: 'sgmat16' } },
+    // Decode rows (M ≤ 16, transB): gemm_gemv_rows with 128 invocations, the column kernel.
     { name: 'gemv rows, 128 invocations', env: { PMETAL_GEMV_VARIANT: 'rows128' } },
     { name: 'gemv column kernel', env: { PMETAL_GEMV_VARIANT: 'column' } },
     { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
@@ -106,10 +100,6 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'default (gate/up GEMV + SwiGLU, 2 dispatches)', env: {} },
     { name: '4-dispatch plan (PMETAL_MLP_GEMV=0)', env: { PMETAL_MLP_GEMV: '0' } },
     { name: 'gemv rows, 128 invocations', env: { PMETAL_GEMV_VARIANT: 'rows128' } },
-    // f16 on the subgroup-matrix tier at T ≥ 2 the default gate/up (and down) GEMV is
-    // gemm_gemv_sgmat; rows keeps both on gemm_gemv_rows, sgmat takes T = 1 too.
-    { name: 'gemv rows (SIMT, PMETAL_GEMV_VARIANT=rows)', env: { PMETAL_GEMV_VARIANT: 'rows' } },
-    { name: 'gemv sgmat, every T (PMETAL_GEMV_VARIANT=sgmat)', env: { PMETAL_GEMV_VARIANT: 'sgmat' } },
     // With normWeight ('norm' shapes): the norm inside the gate/up GEMV at every T ≤ 16, or
     // always as an rms_norm dispatch first (default: inside at T ≤ 2; launchers/mlp_norm.ts).
     { name: 'norm in the GEMV at T <= 16 (PMETAL_MLP_NORM_VARIANT=all)', env: { PMETAL_MLP_NORM_VARIANT: 'all' } },

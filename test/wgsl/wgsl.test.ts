@@ -87,7 +87,6 @@ const PINNED: Record<string, Record<string, number>> = {
   // element pairs (VEC is gemm_tiled's switch, which it shares includes with).
   'gemm/gemm_sgmat.wgsl': { A_DT: 1, VEC: 0 },
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
-  'gemm/gemm_gemv_sgmat.wgsl': { A_DT: 1 },
   'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
   // bf16 operands only (gemm_bf16.ts), read as 16-byte words by the kernel itself.
   'gemm/gemm_sgmat_bf16.wgsl': { A_DT: 2, NORM_A: 0, NORM_B: 0 },
@@ -110,8 +109,6 @@ const VALUES: Record<string, Record<string, number[]>> = {
   'attention/fa_forward_sgmat.wgsl': { STAGE: [0, 1, 2, 3] },
   // The decode kernels are specialised on M: one, two and four rounds of their reduction.
   'gemm/gemm_gemv_rows.wgsl': { MT: [1, 6, 16] },
-  // gemm_gemv_sgmat: x padded to 8 or 16 columns, 1 or 2 tiles of b per subgroup.
-  'gemm/gemm_gemv_sgmat.wgsl': { MT: [1, 5, 16], NX: [8, 16], NT: [1, 2] },
   'quant/qgemv_rows.wgsl': { MT: [1, 6, 16], WVEC: [0, 1] },
 };
 

@@ -10,16 +10,10 @@ import { OptionsError } from '../../errors.js';
  *   PMETAL_VEC_PLAN=wide|mid|deep     words per invocation of the register-resident row kernels
  *   PMETAL_GEMM_TUNE=k=v,…            gemm kernels and tiles (keys below, values 0 or 1)
  *   PMETAL_ROPE_VEC=0|1               rope on 16-byte words (1, default) or on word pairs (0)
- *   PMETAL_GEMV_VARIANT=auto|rows|rows128|column|sgmat|sgmat16
+ *   PMETAL_GEMV_VARIANT=rows|rows128|column
  *                                     gemm's small-M (M ≤ 16, b as [N,K]) kernel where rows are
- *                                     whole 16-byte words: auto (default) runs gemm_gemv_sgmat
- *                                     (matrix units, 32 rows of b per workgroup) for f16 at
- *                                     M ≥ 2 on the subgroup-matrix tier where it fits, else
- *                                     gemm_gemv_rows with 256 invocations; rows / rows128
- *                                     force gemm_gemv_rows (256 or 128 invocations); column the
- *                                     column kernel gemm_gemv; sgmat / sgmat16 gemm_gemv_sgmat
- *                                     with 32 or 16 rows of b per workgroup at every M (M = 1
- *                                     included) where it fits, gemm_gemv_rows elsewhere
+ *                                     whole 16-byte words: gemm_gemv_rows with 256 (default) or
+ *                                     128 invocations, or the column kernel gemm_gemv
  *   PMETAL_QGEMV_VARIANT=rows|column  quantized_gemm's decode kernel: qgemv_rows (default, 4
  *                                     rows of W per workgroup, 16-byte weight words) or qgemv
  *   PMETAL_GEMM_BF16_VARIANT=w512|w256|simt
@@ -55,7 +49,7 @@ export const GEMM_TUNE_DEFAULTS = {
 } as const;
 export type GemmTune = { -readonly [K in keyof typeof GEMM_TUNE_DEFAULTS]: boolean };
 
-export const GEMV_VARIANTS = ['auto', 'rows', 'rows128', 'column', 'sgmat', 'sgmat16'] as const;
+export const GEMV_VARIANTS = ['rows', 'rows128', 'column'] as const;
 export type GemvVariant = (typeof GEMV_VARIANTS)[number];
 export const QGEMV_VARIANTS = ['rows', 'column'] as const;
 export type QgemvVariant = (typeof QGEMV_VARIANTS)[number];

@@ -39,19 +39,6 @@ export const SGMAT_VEC_TILES = { narrow: { WIDE_N: 0, BM: 128, BN: 128 }, wide: 
 export const GEMV_TILE = { BM: 8, BN: 8, MAX_M: 16 } as const;
 /** gemm_gemv_rows: all M rows and 4 columns of y per workgroup. */
 export const GEMV_ROWS_BN = 4;
-/**
- * gemm_gemv_sgmat (f16 on the matrix units): the smallest M that PMETAL_GEMV_VARIANT=auto sends
- * there. At M = 1 gemm_gemv_rows already streams W at ~86% of copy on an H100 (one FMA per
- * weight element), and the matrix kernel's extra x traffic and per-chunk barriers buy nothing;
- * from M = 2 the SIMT kernel's FMAs and decodes per weight element grow with M while the
- * matrix kernel's lane work does not. (`bench --variants` times M = 1 under sgmat too.)
- */
-export const GEMV_SGMAT_MIN_M = 2;
-
-/** Workgroup bytes of gemm_gemv_sgmat.wgsl: the x chunk (NX × 256 halves) and the 8 partial 16 × NX f32 results. */
-export function gemvSgmatWorkgroupBytes(nx: 8 | 16): number {
-  return nx * 256 * 2 + 8 * 16 * nx * 4;
-}
 
 /** Workgroup bytes of gemm_sgmat.wgsl (mirrors its constants: f16 slices + 8 f32 16×16 stages). */
 export function sgmatWorkgroupBytes(wide: boolean, transA: boolean, transB: boolean): number {
@@ -89,7 +76,7 @@ export function tiledConfig(m: number, n: number): keyof typeof TILED_CONFIGS {
   return m > 64 && n > 64 ? 'large' : 'small';
 }
 
-export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat8' | 'sgmat_vec' | 'gemv' | 'gemv_rows' | 'gemv_sgmat';
+export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat8' | 'sgmat_vec' | 'gemv' | 'gemv_rows';
 
 export interface GemmPipelineOptions {
   /** Which kernel (default: gemm_sgmat on the subgroup-matrix tier, gemm_tiled otherwise). */
@@ -109,9 +96,6 @@ export interface GemmPipelineOptions {
   /** gemm_gemv_rows: M (1…16; the kernel is specialised on it) and the workgroup size (256 or 128). */
   rows?: number;
   wg?: number;
-  /** gemm_gemv_sgmat: columns of the right operand xᵀ (8: the 16×8×16 configuration, M ≤ 8) and 16-row tiles of b per subgroup. */
-  nx?: 8 | 16;
-  nt?: 1 | 2;
 }
 
 /** The pipeline a tier runs for a variant (exported so the tests can preprocess every one). */
@@ -126,19 +110,12 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
     case 'sgmat_vec':
       return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, SHALLOW_K: opts.shallowK ?? false, DBUF: opts.dbuf ?? false } };
     case 'gemv':
-    case 'gemv_rows':
-    case 'gemv_sgmat': {
+    case 'gemv_rows': {
       if (v.transA || !v.transB) throw new RangeError('[gemm] the gemv kernels take b as [N,K] and a untransposed');
       const { TRANS_A: _a, TRANS_B: _b, ...rest } = common;
       if (kernel === 'gemv') return { shader: 'gemm/gemm_gemv.wgsl', defines: { ...rest, VEC: opts.vec ?? false } };
       const rows = opts.rows ?? 1;
       if (!Number.isInteger(rows) || rows < 1 || rows > GEMV_TILE.MAX_M) throw new RangeError(`[gemm] gemm_gemv_rows takes 1…${GEMV_TILE.MAX_M} rows of a, got ${rows}`);
-      if (kernel === 'gemv_sgmat') {
-        if (aDtype !== 'f16') throw new RangeError(`[gemm] gemm_gemv_sgmat takes f16 a and b, got ${aDtype}`);
-        const nx = opts.nx ?? 16;
-        if (rows > nx) throw new RangeError(`[gemm] gemm_gemv_sgmat with NX = ${nx} takes at most ${nx} rows of a, got ${rows}`);
-        return { shader: 'gemm/gemm_gemv_sgmat.wgsl', defines: { ...rest, MT: rows, NX: nx, NT: opts.nt ?? 2 } };
-      }
       return { shader: 'gemm/gemm_gemv_rows.wgsl', defines: { ...rest, MT: rows, WG: opts.wg ?? 256 } };
     }
     default:
@@ -195,8 +172,6 @@ export function pickKernel(call: GemmCall, m: number, n: number, k: number, aBas
     // over the workgroup; PMETAL_GEMV_VARIANT picks its size or the column kernel, see
     // tuning.ts), unless N/4 workgroups exceed the grid; the rest the column kernel.
     const gv = tuning().gemvVariant;
-    const sg = gemvSgmatPlan(ctx, tier, aDtype, m, n, k, aBase, bBase);
-    if (sg) return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv_sgmat', rows: m, ...sg }), bm: m, bn: 16 * sg.nt };
     // m = 0 (an empty batch reaching the launcher inside a fused op): the column kernel, whose
     // grid is then empty; gemm_gemv_rows is specialised on 1…16 rows.
     if (gv !== 'column' && m >= 1 && vecAligned(16 / BYTES[aDtype], m, n, k, false, true, aBase, bBase) && Math.ceil(n / GEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
@@ -231,33 +206,6 @@ export function pickKernel(call: GemmCall, m: number, n: number, k: number, aBas
   const config = tiledConfig(m, n);
   const vec = tune.tiledVec && vecAligned(4, m, n, k, transA, transB, aBase, bBase);
   return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'tiled', config, vec }), bm: TILED_CONFIGS[config].BM, bn: TILED_CONFIGS[config].BN };
-}
-
-/** Whether the adapter reports the f16→f32 configuration M×N×K. */
-function hasF16Config(adapter: AdapterTraits, mm: number, nn: number, kk: number): boolean {
-  return (adapter.subgroupMatrixConfigs as SgmatConfig[]).some((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && Number(c.M) === mm && Number(c.N) === nn && Number(c.K) === kk);
-}
-
-/**
- * The matrix-unit GEMV (gemm_gemv_sgmat.wgsl) for a decode-shaped problem (b as [N,K], the
- * caller checked), or undefined where PMETAL_GEMV_VARIANT or the problem rules it out: f16 on
- * the subgroup-matrix tier with the f16→f32 16×16×16 kernel in subgroups of 32, M ≥
- * GEMV_SGMAT_MIN_M (auto) or ≥ 1 (sgmat, sgmat16), N and K ≥ 16 (its edge tiles are moved
- * back inside b), a, b and K on 8-half boundaries (16-byte tile rows), its workgroup memory
- * within the device's. NX = 8 (16×8×16) where M ≤ 8 and the adapter has that configuration.
- */
-export function gemvSgmatPlan(ctx: LaunchContext, tier: WebGpuTier, aDtype: DType, m: number, n: number, k: number, aBase: number, bBase: number): { nx: 8 | 16; nt: 1 | 2 } | undefined {
-  const gv = tuning().gemvVariant;
-  if (tier !== 'subgroup-matrix' || aDtype !== 'f16' || !(gv === 'auto' || gv === 'sgmat' || gv === 'sgmat16')) return undefined;
-  if (m < (gv === 'auto' ? GEMV_SGMAT_MIN_M : 1) || m > GEMV_TILE.MAX_M || n < 16 || k < 16) return undefined;
-  const c = sgmatChoice(ctx.adapter);
-  if (c.kernel !== 'f16-16' || c.subgroupSize !== 32) return undefined;
-  if (!vecAligned(8, m, n, k, false, true, aBase, bBase)) return undefined;
-  const nx = m <= 8 && hasF16Config(ctx.adapter, 16, 8, 16) ? 8 : 16;
-  const nt = gv === 'sgmat16' ? 1 : 2;
-  if (gemvSgmatWorkgroupBytes(nx) > ctx.limits.maxComputeWorkgroupStorageSize) return undefined;
-  if (Math.ceil(n / (16 * nt)) > ctx.limits.maxComputeWorkgroupsPerDimension) return undefined;
-  return { nx, nt };
 }
 
 /** The workgroup grid of an m×n output in bm×bn tiles, refused past the device's limit. */

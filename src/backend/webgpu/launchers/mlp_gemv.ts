@@ -3,7 +3,7 @@ import type { Tensor } from '../../../tensor.js';
 import { packParams } from '../../params.js';
 import { windowLimit, windowOf, type LaunchContext, type WebGpuTier } from '../launch.js';
 import { tuning } from '../tuning.js';
-import { GEMV_TILE, gemmPipeline, gemvSgmatPlan, vecAligned } from './gemm.js';
+import { GEMV_TILE, gemmPipeline, vecAligned } from './gemm.js';
 import { GEMM_GEMV_NORM_PARAMS, GEMM_GEMV_SWIGLU_PARAMS, gemmParamValues } from './gemm_params.js';
 
 /** Columns of h per workgroup of the SWIGLU_ROWS kernel (its 4 weight rows: 2 of W_g, 2 of W_u). */
@@ -77,15 +77,7 @@ export function mlpGemv(
   const u = keepGu ? out() : undefined;
   const whole = (v: Tensor, binding: number) => windowOf(ctx, v, binding, 0, v.size);
   const w = { a: whole(x, 0), b: whole(wg, 1), b2: whole(wu, 6), y: whole(h, 4), g: g && whole(g, 7), u: u && whole(u, 8) };
-  const variant = { yDtype: dt, transA: false, transB: true, hasC: false, hasBias: false };
-  // f16 on the subgroup-matrix tier without the norm prologue: gemm_gemv_sgmat's SWIGLU_ROWS
-  // (16 rows of W_g and of W_u per workgroup on the matrix units; gemm's PMETAL_GEMV_VARIANT
-  // rule: auto at T ≥ 2, sgmat / sgmat16 at every T), I/16 workgroups.
-  const sg = norm ? undefined : gemvSgmatPlan(ctx, tier, dt, t, inter, k, w.a.base, w.b.base);
-  const sgmat = sg && Math.ceil(inter / 16) <= ctx.limits.maxComputeWorkgroupsPerDimension ? sg : undefined;
-  const base = sgmat
-    ? gemmPipeline(tier, dt, variant, { kernel: 'gemv_sgmat', rows: t, nx: sgmat.nx, nt: 2 })
-    : gemmPipeline(tier, dt, variant, { kernel: 'gemv_rows', rows: t, wg: tuning().gemvVariant === 'rows128' ? 128 : 256 });
+  const base = gemmPipeline(tier, dt, { yDtype: dt, transA: false, transB: true, hasC: false, hasBias: false }, { kernel: 'gemv_rows', rows: t, wg: tuning().gemvVariant === 'rows128' ? 128 : 256 });
   const bindings = [w.a.b, w.b.b, w.y.b, w.b2.b];
   if (w.g && w.u) bindings.push(w.g.b, w.u.b);
   const values = {
@@ -121,7 +113,7 @@ export function mlpGemv(
     pipeline: { ...base, defines: { ...base.defines, SWIGLU_ROWS: true, WRITE_GU: keepGu, ...(norm ? { NORM: true, NORM_RES: !!norm.residual } : {}) } },
     bindings,
     params: { binding: 5, data },
-    workgroups: [Math.ceil(inter / (sgmat ? 16 : MLP_GEMV_COLS)), 1, 1],
+    workgroups: [Math.ceil(inter / MLP_GEMV_COLS), 1, 1],
   });
   return { h, g, u, sum, rstd };
 }
