@@ -140,7 +140,7 @@ const BENCH: MlpDef = { lead: [4096], k: 4096, i: 14336, ranks: { gate: 16, up: 
  * and Llama-3-8B (K = 4096, I = 14336) at T = 1 and 8 — webgpu's one-dispatch gate/up GEMV
  * against PMETAL_MLP_GEMV=0 (`bench --op fused_mlp --shape decode --variants`).
  */
-const DECODE_BENCH: MlpDef[] = [1, 8].flatMap((t) => [
+const DECODE_BENCH: MlpDef[] = [1, 8, 16].flatMap((t) => [
   { lead: [t], k: 2048, i: 8192, ranks: {} },
   { lead: [t], k: 4096, i: 14336, ranks: {} },
 ]);

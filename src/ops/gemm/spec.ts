@@ -180,6 +180,12 @@ export const gemm = defineOp({
     gemmCase({ m: 12, n: 37, k: 264, transB: true, batchA: 2, batchB: 2, beta: 0.5, bias: true, quick: true }),
     gemmCase({ m: 5, n: 21, k: 100, transB: true, batchB: 2, quick: true }),
     gemmCase({ m: 3, n: 9, k: 37, transB: true, quick: true }),
+    // …and f16 on the subgroup-matrix tier's matrix-unit GEMV (gemm_gemv_sgmat, K a multiple
+    // of 8): N and K no multiples of 16 (its moved-back edge tile, the K % 16 = 8 tail step),
+    // K past one 256-wide chunk with dead slices in the last, M = 5, 8 (16×8×16) and 16.
+    gemmCase({ m: 5, n: 37, k: 136, transB: true, quick: true }),
+    gemmCase({ m: 8, n: 50, k: 600, transB: true, beta: 0.5, bias: true, quick: true }),
+    gemmCase({ m: 16, n: 45, k: 280, transB: true, batchA: 2, outDtype: 'f32', quick: true }),
     // Few output tiles over a long K (LoRA's T×r and r×K products): the webgpu split-K path
     // (gemm_splitk.ts: f32 partials of K chunks, then one epilogue), ragged chunks included.
     gemmCase({ m: 24, n: 20, k: 4100, alpha: 0.5, beta: -1.5, bias: true, quick: true }),
@@ -221,8 +227,8 @@ export const gemm = defineOp({
       options: { transB: true },
       make: (d: FloatDType, s: number) => makeInputs({ m: 2048, n: v, k: 4096, transB: true }, d, s),
     })),
-    // Decode (GEMV): 1 and 8 tokens through the MLP's projections (weights stored [N, K]).
-    ...[1, 8].flatMap((m) =>
+    // Decode (GEMV): 1, 8 and 16 tokens through the MLP's projections (weights stored [N, K]).
+    ...[1, 8, 16].flatMap((m) =>
       [
         [14336, 4096],
         [4096, 14336],
