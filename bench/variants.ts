@@ -42,7 +42,8 @@ const NORM_LORA: Variant[] = [
 export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   // Split counts and keys in flight of decode_stream.wgsl (src/backend/webgpu/launchers/decode_plan.ts).
   decode_attention: [
-    { name: 'default (deep: ~1056 workgroups, splits ≥ 128 keys, 4 keys in flight a team)', env: {} },
+    { name: 'default (rows1: a row a workgroup, 1 key in flight a team)', env: {} },
+    { name: 'deep (~1056 workgroups, splits ≥ 128 keys, 4 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'deep' } },
     { name: 'balanced (2 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'balanced' } },
     { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
     { name: 'short (~2112, ≥ 32 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short' } },
@@ -68,7 +69,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   gemm: [
     { name: 'default', env: {} },
     // Decode rows (M ≤ 16, transB): gemm_gemv_rows with 128 invocations, the column kernel.
-    { name: 'gemv rows, 128 invocations', env: { PMETAL_GEMV_VARIANT: 'rows128' } },
+    { name: 'gemv rows, 256 invocations', env: { PMETAL_GEMV_VARIANT: 'rows' } },
     { name: 'gemv column kernel', env: { PMETAL_GEMV_VARIANT: 'column' } },
     { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
     { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
@@ -99,7 +100,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   fused_mlp: [
     { name: 'default (gate/up GEMV + SwiGLU, 2 dispatches)', env: {} },
     { name: '4-dispatch plan (PMETAL_MLP_GEMV=0)', env: { PMETAL_MLP_GEMV: '0' } },
-    { name: 'gemv rows, 128 invocations', env: { PMETAL_GEMV_VARIANT: 'rows128' } },
+    { name: 'gemv rows, 256 invocations', env: { PMETAL_GEMV_VARIANT: 'rows' } },
     // With normWeight ('norm' shapes): the norm inside the gate/up GEMV at every T ≤ 16, or
     // always as an rms_norm dispatch first (default: inside at T ≤ 2; launchers/mlp_norm.ts).
     { name: 'norm in the GEMV at T <= 16 (PMETAL_MLP_NORM_VARIANT=all)', env: { PMETAL_MLP_NORM_VARIANT: 'all' } },

@@ -123,17 +123,19 @@ describe('decode stream plan', () => {
     const saved = process.env.PMETAL_DECODE_ATTENTION_VARIANT;
     try {
       const dm = issueDims(1, 32768, false);
-      const plans = Object.fromEntries((['balanced', 'wide', 'deep'] as const).map((v) => {
+      const plans = Object.fromEntries((['rows1', 'balanced', 'wide', 'deep'] as const).map((v) => {
         process.env.PMETAL_DECODE_ATTENTION_VARIANT = v;
         return [v, streamPlan(dm, 'f16', h100, 32, decodeVariant())];
       }));
       expect(plans.wide.splits).toBeGreaterThan(plans.balanced.splits);
       expect([plans.balanced.u, plans.deep.u]).toEqual([2, 4]);
+      // rows1: one query head a workgroup (the 4 heads of a kv head in 4 row blocks), 1 key in flight.
+      expect(plans.rows1).toMatchObject({ rb: 1, blocks: 4, u: 1 });
       delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
-      expect(decodeVariant()).toBe('deep');
+      expect(decodeVariant()).toBe('rows1');
       process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'fast';
       expect(() => decodeVariant()).toThrow(OptionsError);
-      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of balanced, wide, deep, got 'fast'$/);
+      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of rows1, balanced, wide, deep, short, got 'fast'$/);
     } finally {
       if (saved === undefined) delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
       else process.env.PMETAL_DECODE_ATTENTION_VARIANT = saved;

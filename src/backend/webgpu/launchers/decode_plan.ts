@@ -11,7 +11,14 @@ import { maxdOf } from './flash_attention.js';
  * 128-invocation workgroups fit an SM's registers) against the partials each split writes and
  * decode_reduce.wgsl reads back (Dv floats a row per split); `u` is the keys a team loads
  * before using any (16-byte loads in flight a lane: u·(NW + NWV)) against registers.
- *   deep (default):     ~1056 workgroups (8 an SM), splits of at least 128 keys, 4 keys in flight
+ *   rows1 (default):    one problem row (query head) a workgroup, 1 key in flight a team, ~1056
+ *                       workgroups, splits of at least 128 keys. Run S9 on the H100 (call C, the
+ *                       model bench's 544-key step, D = 64): 0.024 ms at B = 1 and 0.040 at B = 16
+ *                       where deep took 0.037 / 0.064 — with RB > 1 rows the driver leaves the
+ *                       row loops rolled and the per-row arrays (m, l, acc, scores) go to local
+ *                       memory (pinning rb = 1 alone: 0.026 / 0.042); each G-head group then
+ *                       reads its keys G times, from L2 after the first.
+ *   deep:               ~1056 workgroups (8 an SM), splits of at least 128 keys, 4 keys in flight
  *                       a team (more loads a lane, fewer lanes). Run S8 on the H100 (`call-d`,
  *                       timed after launch tapes stopped replaying one variant under every name):
  *                       4–14% faster than balanced from B = 16 or 32k keys, within 2% at B = 1, 8k
@@ -20,17 +27,18 @@ import { maxdOf } from './flash_attention.js';
  *   short:              ~2112 workgroups, splits of at least 32 keys (short contexts: a 1B
  *                       model's 544-key step gets 17 splits a kv head instead of 5)
  */
-export const DECODE_VARIANTS = {
+export const DECODE_VARIANTS: Record<string, { workgroups: number; minKeys: number; u: number; rb?: number }> = {
+  rows1: { workgroups: 1056, minKeys: 128, u: 1, rb: 1 },
   balanced: { workgroups: 1056, minKeys: 128, u: 2 },
   wide: { workgroups: 2112, minKeys: 64, u: 2 },
   deep: { workgroups: 1056, minKeys: 128, u: 4 },
   short: { workgroups: 2112, minKeys: 32, u: 2 },
-} as const;
-export type DecodeVariant = keyof typeof DECODE_VARIANTS;
+};
+export type DecodeVariant = 'rows1' | 'balanced' | 'wide' | 'deep' | 'short';
 
 export function decodeVariant(): DecodeVariant {
   const v = typeof process !== 'undefined' ? process.env.PMETAL_DECODE_ATTENTION_VARIANT : undefined;
-  if (v === undefined || v === '') return 'deep';
+  if (v === undefined || v === '') return 'rows1';
   if (!(v in DECODE_VARIANTS)) throw new OptionsError(`[decode_attention] PMETAL_DECODE_ATTENTION_VARIANT: expected one of ${Object.keys(DECODE_VARIANTS).join(', ')}, got '${v}'`);
   return v as DecodeVariant;
 }
@@ -80,8 +88,8 @@ export function streamPlan(dm: DecodeDims, dtype: DType, limits: { storage: numb
   const nwv = Math.ceil(wv / tl);
   const rows = Math.max(1, dm.t * dm.group);
   const perRow = (nw + nwv) * epv;
-  const rb = force.rb ?? Math.min(8, pow2(rows), Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, 128 / perRow)))));
   const v = DECODE_VARIANTS[variant];
+  const rb = force.rb ?? v.rb ?? Math.min(8, pow2(rows), Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, 128 / perRow)))));
   const u = force.u ?? v.u;
   let wg = force.wg ?? Math.min(128, limits.invocations);
   while (wg > tl && streamBytes({ tl, nwv, rb, u, wg, subgroups }, dtype) > limits.storage) wg /= 2;
