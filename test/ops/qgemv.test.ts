@@ -51,7 +51,7 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
   const want = (variant: string, d: QgemmCaseDef): string => {
     if (variant === 'column') return 'quant/qgemv.wgsl';
     if (variant === 'rows') return `quant/qgemv_rows.wgsl${d.format.startsWith('mlx') ? ' WVEC' : ''}`;
-    const vec = d.format.startsWith('mlx') || d.format === 'q4_k' ? ' UVEC WVEC' : d.format === 'q4_0' && (d.k / 32) % 2 === 0 ? ' UVEC' : '';
+    const vec = d.format.startsWith('mlx') || d.format === 'q4_k' || (d.format === 'q4_0' && (d.k / 32) % 2 === 0) ? ' UVEC' : '';
     return `quant/qgemv_sg.wgsl${vec} WG=${variant === 'sg128' ? 128 : 64}`;
   };
   const runs: [string, FloatDType, QgemmCaseDef[]][] = [

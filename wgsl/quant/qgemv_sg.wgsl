@@ -30,9 +30,22 @@
 // instead of per weight) — it rounds s·Σq·x and b·Σx separately, whose error is relative to
 // |s·q| + |b| rather than |s·q + b|, so src/ops/quantized_gemm/spec.ts's bound (γ_K·Σ|x|·|ŵ|)
 // would not cover it where s·q and b cancel. f32 accumulation in any order: that bound.
-// Defines: the format's (launchers/quant.ts), X_DT, Y_DT, MT (= M, 1…16), WG, UVEC (rows
-// read by qunit.wgsl: MLX and Q4_K 16-byte aligned, Q4_0 4-byte aligned), WVEC (wq4 binding).
+// Defines: the format's (launchers/quant.ts), X_DT, Y_DT, MT (= M, 1…16), WG, UVEC (the
+// launcher's check that the rows are aligned for qunit.wgsl: MLX and Q4_K on 16-byte
+// boundaries, Q4_0 on 4-byte ones), GALIGN (decode32.wgsl's).
 enable subgroups;
+// qunit.wgsl reads the formats it has a reader for; it binds W as 16-byte words (WVEC) for
+// MLX and Q4_K.
+#if UVEC && (MLX || Q4_K || !(Q8_0 || Q6_K))
+#define QUNIT 1
+#else
+#define QUNIT 0
+#endif
+#if QUNIT && (MLX || Q4_K)
+#define WVEC 1
+#else
+#define WVEC 0
+#endif
 #ifndef MT
 #define MT 1
 #endif
@@ -62,7 +75,7 @@ const MAGIC: u32 = 0x4b000000u;
 fn magic4(v: vec4<u32>) -> vec4<f32> {
   return bitcast<vec4<f32>>(v | vec4<u32>(MAGIC)) - vec4<f32>(8388608.0);
 }
-#if UVEC
+#if QUNIT
 #include "quant/qunit.wgsl"
 #else
 #include "quant/decode32.wgsl"

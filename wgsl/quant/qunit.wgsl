@@ -20,9 +20,22 @@
 //   unaligned reads and a separate read of d.
 // Needs quant/decode.wgsl (wq4 under WVEC, wq otherwise), magic4.
 
-// GGUF's nibbles: q as floats for the 4 fields of width 4 at bit `shift`, `shift`+8, +16, +24 of x.
-fn nib4v(x: u32, shift: u32) -> vec4<f32> {
-  return magic4(vec4<u32>(x >> shift, x >> (shift + 8u), x >> (shift + 16u), x >> (shift + 24u)) & vec4<u32>(15u));
+// GGUF's nibbles (Q4_0, Q4_K: byte i of a 32-bit word holds weight i in its low nibble and
+// weight i + 16 (Q4_0) or i + 32 (Q4_K) in its high one), SCALED like MLX's: the nibble at
+// bit b is masked in place where b + 3 ≤ 22 (q·2^b stays below 2²³) and read from y = x >> 12
+// otherwise, so a word costs one shift, 8 and/or and 8 subtractions instead of 8 shifts too.
+// Field i of the low nibbles is q·LO_POW[i], of the high ones q·HI_POW[i]; the scales are
+// multiplied by the inverse powers (exact: a power of two, and an f16 d or d·sc is at least
+// 2^-24, so no f32 underflow at 2^-16), so (q·2^b)·(s·2^-b) = s·q exactly.
+const LO_INV: vec4<f32> = vec4<f32>(1.0, 0.00390625, 0.0000152587890625, 0.000244140625);
+const HI_INV: vec4<f32> = vec4<f32>(0.0625, 0.000244140625, 0.00390625, 0.0000152587890625);
+fn lo_bits(x: u32) -> vec4<u32> {
+  let y = x >> 12u;
+  return (vec4<u32>(x, x, x, y) & vec4<u32>(0xfu, 0xf00u, 0xf0000u, 0xf000u)) | vec4<u32>(MAGIC);
+}
+fn hi_bits(x: u32) -> vec4<u32> {
+  let y = x >> 12u;
+  return (vec4<u32>(x, x, y, y) & vec4<u32>(0xf0u, 0xf000u, 0xf00u, 0xf0000u)) | vec4<u32>(MAGIC);
 }
 
 #if MLX
@@ -108,11 +121,12 @@ fn unit_count() -> u32 {
 fn unit_k(u: u32, j: u32) -> u32 {
   return 256u * (u / 8u) + 64u * ((u % 8u) / 2u) + 16u * (u % 2u) + 8u * (j & 1u) + 32u * (j / 2u);
 }
+// dsa / dsb: (d·sc)·LO_INV for sub-block 2j, (d·sc)·HI_INV for 2j+1; dma / dmb: dmin·m.
 struct Unit {
   q: vec4<u32>,
-  dsa: f32,
+  dsa: vec4<f32>,
   dma: f32,
-  dsb: f32,
+  dsb: vec4<f32>,
   dmb: f32,
 }
 // Byte i (0–11) of the scale bytes (the first word's bytes 4–15).
@@ -136,15 +150,16 @@ fn unit_load(row: u32, u: u32) -> Unit {
   let j = (u % 8u) / 2u;
   let a = kscale(h, 2u * j);
   let b = kscale(h, 2u * j + 1u);
-  return Unit(q, dd.x * a.x, dd.y * a.y, dd.x * b.x, dd.y * b.y);
+  return Unit(q, (dd.x * a.x) * LO_INV, dd.y * a.y, (dd.x * b.x) * HI_INV, dd.y * b.y);
 }
+// (d·sc)·q − dmin·m: the product exact, one rounding (decode8's).
 fn unit_part(w: Unit, j: u32) -> W8 {
   let a = w.q[(2u * j) & 3u];
   let b = w.q[(2u * j + 1u) & 3u];
-  let sh = select(0u, 4u, j >= 2u);
-  let ds = select(w.dsa, w.dsb, j >= 2u);
-  let dm = select(w.dma, w.dmb, j >= 2u);
-  return W8(nib4v(a, sh) * ds - dm, nib4v(b, sh) * ds - dm);
+  if (j < 2u) {
+    return W8((bitcast<vec4<f32>>(lo_bits(a)) - 8388608.0) * w.dsa - w.dma, (bitcast<vec4<f32>>(lo_bits(b)) - 8388608.0) * w.dsa - w.dma);
+  }
+  return W8((bitcast<vec4<f32>>(hi_bits(a)) - 8388608.0) * w.dsb - w.dmb, (bitcast<vec4<f32>>(hi_bits(b)) - 8388608.0) * w.dsb - w.dmb);
 }
 
 #else
@@ -155,10 +170,15 @@ fn unit_count() -> u32 {
 fn unit_k(u: u32, j: u32) -> u32 {
   return 32u * u + 8u * j;
 }
+// lo / hi: d·LO_INV, d·HI_INV.
 struct Unit {
   q: vec4<u32>,
-  d: f32,
+  lo: vec4<f32>,
+  hi: vec4<f32>,
 }
+// 2²³ + 8·2^b per field: subtracting it from 2²³ + q·2^b leaves (q − 8)·2^b exactly (both in [2²³, 2²⁴)).
+const LO_OFF: vec4<f32> = vec4<f32>(8388616.0, 8390656.0, 8912896.0, 8421376.0);
+const HI_OFF: vec4<f32> = vec4<f32>(8388736.0, 8421376.0, 8390656.0, 8912896.0);
 fn unit_load(row: u32, u: u32) -> Unit {
   let at = p.w_base + row * p.row_units + 18u * u;
   let i = at / 4u;
@@ -170,12 +190,16 @@ fn unit_load(row: u32, u: u32) -> Unit {
   let w4 = wq[i + 4u];
   let odd = (at & 2u) != 0u;
   let q = select(vec4<u32>((w0 >> 16u) | (w1 << 16u), (w1 >> 16u) | (w2 << 16u), (w2 >> 16u) | (w3 << 16u), (w3 >> 16u) | (w4 << 16u)), vec4<u32>(w1, w2, w3, w4), odd);
-  return Unit(q, unpack2x16float(select(w0, w0 >> 16u, odd)).x);
+  let d = unpack2x16float(select(w0, w0 >> 16u, odd)).x;
+  return Unit(q, d * LO_INV, d * HI_INV);
 }
+// (q − 8)·d, exact (decode8's).
 fn unit_part(w: Unit, j: u32) -> W8 {
-  let sh = select(0u, 4u, j >= 2u);
   let a = w.q[(2u * j) & 3u];
   let b = w.q[(2u * j + 1u) & 3u];
-  return W8((nib4v(a, sh) - 8.0) * w.d, (nib4v(b, sh) - 8.0) * w.d);
+  if (j < 2u) {
+    return W8((bitcast<vec4<f32>>(lo_bits(a)) - LO_OFF) * w.lo, (bitcast<vec4<f32>>(lo_bits(b)) - LO_OFF) * w.lo);
+  }
+  return W8((bitcast<vec4<f32>>(hi_bits(a)) - HI_OFF) * w.hi, (bitcast<vec4<f32>>(hi_bits(b)) - HI_OFF) * w.hi);
 }
 #endif

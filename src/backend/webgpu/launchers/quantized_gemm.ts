@@ -50,7 +50,7 @@ export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims,
     if (variant !== 'rows' && tier !== 'portable') {
       const k16 = d.format === 'q4_k' && wBase % 16 === 0 && d.rowUnits % 16 === 0;
       const uvec = mlxVec || k16 || (d.format === 'q4_0' && galign);
-      return { shader: 'quant/qgemv_sg.wgsl', defines: { MT: m, WG: QGEMV_SG_WG[variant], UVEC: uvec, WVEC: mlxVec || k16, GALIGN: galign }, bn: QGEMV_ROWS_BN };
+      return { shader: 'quant/qgemv_sg.wgsl', defines: { MT: m, WG: QGEMV_SG_WG[variant], UVEC: uvec, GALIGN: galign }, bn: QGEMV_ROWS_BN };
     }
     return { shader: 'quant/qgemv_rows.wgsl', defines: { MT: m, WVEC: mlxVec, GALIGN: galign }, bn: QGEMV_ROWS_BN };
   }
