@@ -11,7 +11,8 @@
 // 128–160 B a lane, ~4–5 KB a 32-lane subgroup, so 4 resident subgroups per SM cover it.
 // The limit at M = 1 is rather the ALU: per 8 weights of a row, MLX4 (f16 scales) takes 1
 // shift, 8 and/or (one LOP3 each), 8 subtractions of 2²³, 8 FMAs s·q + b and 8 FMAs with x
-// = 33 operations, 4.1 a weight; Q4_0/Q4_K (nib4v: a shift per nibble) ~5. At 0.5625 bytes a
+// = 33 operations, 4.1 a weight; Q4_0/Q4_K the same plus 1 shift a word (qunit.wgsl: their
+// nibbles are masked in place too; Q4_K's scale bytes add ~1 a weight). At 0.5625 bytes a
 // weight (4 bits + a 16-bit scale and bias per 64, or GGUF's 18/32, 144/256), 70% of copy
 // (~1.9 TB/s) is 3.4·10¹² weights/s, ~14–17·10¹² operations/s of the ~30·10¹² an H100 issues
 // (132 SMs × 128 lanes × 1.75 GHz): the ALU must overlap the loads, so the kernel keeps the
