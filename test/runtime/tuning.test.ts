@@ -50,7 +50,9 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
   });
 
   it('the decode kernel variants: the default is unnamed, the others are in the key', () => {
-    expect(parseTuning(undefined, undefined, undefined, 'rows', 'rows').key).toBe('');
+    expect(parseTuning(undefined, undefined, undefined, 'rows', 'sg').key).toBe('');
+    // qgemv_rows is no longer the default: naming it puts it in the key.
+    expect(parseTuning(undefined, undefined, undefined, 'rows', 'rows').key).toBe('qgemv:rows');
     const t = parseTuning(undefined, 'wideN=0', undefined, 'column', 'column');
     expect(t).toMatchObject({ gemvVariant: 'column', qgemvVariant: 'column' });
     expect(t.key).toBe('gemm:wideN=0;gemv:column;qgemv:column');
