@@ -108,9 +108,12 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   ],
   fused_norm_lora: NORM_LORA,
   fused_norm_lora_backward: NORM_LORA,
-  // Decode (M ≤ 16): qgemv_rows (default) against the column kernel qgemv.
+  // Decode (M ≤ 16): qgemv_sg with 64 invocations (default) or 128, the earlier default
+  // qgemv_rows, the column kernel qgemv.
   quantized_gemm: [
-    { name: 'default', env: {} },
+    { name: 'default (qgemv_sg, 64 invocations)', env: {} },
+    { name: 'qgemv_sg, 128 invocations', env: { PMETAL_QGEMV_VARIANT: 'sg128' } },
+    { name: 'qgemv_rows (earlier default)', env: { PMETAL_QGEMV_VARIANT: 'rows' } },
     { name: 'qgemv column kernel', env: { PMETAL_QGEMV_VARIANT: 'column' } },
   ],
 };

@@ -6,11 +6,13 @@ import { qgemmCase, qgemmInputs, qgemmLabel, type QgemmCaseDef } from '../../src
 import { checkAgainstReference } from './against_reference.js';
 
 // quantized_gemm's decode kernels (M ≤ 16) on the webgpu backend against the float64
-// reference through the op's derived bound, with the kernel that ran checked: qgemv_rows
-// (MLX on 16-byte words, GGUF through decode8) by default, qgemv under
-// PMETAL_QGEMV_VARIANT=column. K spans more than one 128-unit sweep of the workgroup (its
-// loop runs twice, the second time part-way), N is ragged (a partial workgroup), and M
-// takes 1, 2 and 4 rounds of the reduction.
+// reference through the op's derived bound, with the kernel that ran checked: qgemv_sg
+// (default, 64 invocations; 'sg128': 128) with MLX and Q4_K rows on 16-byte words and Q4_0
+// on aligned 4-byte words (UVEC), the others through decode32; qgemv_rows under 'rows' (MLX
+// on 16-byte words, GGUF through decode8), qgemv under 'column'. K spans more than one
+// 128-unit sweep of the workgroup (the loops run their paired and single steps, the last
+// part-way), N is ragged (a partial workgroup), and M takes 1, 2 and 4 rounds of qgemv_rows'
+// reduction and the paired (M ≤ 8) and single-unit (M > 8) loops of qgemv_sg.
 const CASES: QgemmCaseDef[] = [
   { format: 'mlx4', m: 1, n: 9, k: 4224, groupSize: 64 },
   { format: 'mlx4', m: 6, n: 5, k: 4160, groupSize: 32, scaleDtype: 'bf16', mode: 'bits', outDtype: 'f32' },
@@ -21,6 +23,9 @@ const CASES: QgemmCaseDef[] = [
   { format: 'q8_0', m: 1, n: 5, k: 4128, mode: 'bits' },
   { format: 'q4_k', m: 8, n: 5, k: 4352, mode: 'bits' },
   { format: 'q6_k', m: 2, n: 3, k: 4352, mode: 'bits', outDtype: 'bf16' },
+  // An even number of Q4_0 blocks a row (rows on 4-byte boundaries: qgemv_sg's aligned
+  // words, blocks starting 0 and 2 bytes into a word); the case above has an odd number.
+  { format: 'q4_0', m: 1, n: 7, k: 4160, mode: 'bits' },
 ];
 
 describe('quantized_gemm decode kernels (webgpu)', () => {
@@ -31,7 +36,8 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
     const rt = gpu.rt;
     const dispatch = rt.dispatch.bind(rt);
     rt.dispatch = (d) => {
-      shaders.push(`${d.pipeline.shader}${d.pipeline.defines.WVEC ? ' WVEC' : ''}`);
+      const df = d.pipeline.defines;
+      shaders.push(`${d.pipeline.shader}${df.UVEC ? ' UVEC' : ''}${df.WVEC ? ' WVEC' : ''}${df.WG ? ` WG=${df.WG}` : ''}`);
       dispatch(d);
     };
   });
@@ -41,7 +47,18 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
     gpu?.dispose();
   });
 
+  // What each variant runs for a format (lavapipe offers subgroups: the subgroups tier).
+  const want = (variant: string, d: QgemmCaseDef): string => {
+    if (variant === 'column') return 'quant/qgemv.wgsl';
+    if (variant === 'rows') return `quant/qgemv_rows.wgsl${d.format.startsWith('mlx') ? ' WVEC' : ''}`;
+    const vec = d.format.startsWith('mlx') || d.format === 'q4_k' || (d.format === 'q4_0' && (d.k / 32) % 2 === 0) ? ' UVEC' : '';
+    return `quant/qgemv_sg.wgsl${vec} WG=${variant === 'sg128' ? 128 : 64}`;
+  };
   const runs: [string, FloatDType, QgemmCaseDef[]][] = [
+    ['sg', 'f16', CASES],
+    ['sg', 'f32', [CASES[1], CASES[2], CASES[8]]],
+    ['sg', 'bf16', [CASES[0], CASES[6]]],
+    ['sg128', 'f16', CASES],
     ['rows', 'f16', CASES],
     ['rows', 'f32', [CASES[1], CASES[2]]],
     ['rows', 'bf16', [CASES[0], CASES[6]]],
@@ -55,8 +72,7 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
         shaders.length = 0;
         const r = await checkAgainstReference(gpu, 'quantized_gemm', qgemmInputs(d, dtype, 7 * i + 3), qgemmCase(d).options);
         expect(r.bad, qgemmLabel(d)).toEqual([]);
-        const want = variant === 'column' ? 'quant/qgemv.wgsl' : `quant/qgemv_rows.wgsl${d.format.startsWith('mlx') ? ' WVEC' : ''}`;
-        expect(shaders, qgemmLabel(d)).toEqual([want]);
+        expect(shaders, qgemmLabel(d)).toEqual([want(variant, d)]);
       }
     });
   }

@@ -110,6 +110,7 @@ const VALUES: Record<string, Record<string, number[]>> = {
   // The decode kernels are specialised on M: one, two and four rounds of their reduction.
   'gemm/gemm_gemv_rows.wgsl': { MT: [1, 6, 16] },
   'quant/qgemv_rows.wgsl': { MT: [1, 6, 16], WVEC: [0, 1] },
+  'quant/qgemv_sg.wgsl': { MT: [1, 6, 16] },
 };
 
 // Kernels are the files no other file includes whose source (includes pasted) has an entry

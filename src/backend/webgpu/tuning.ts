@@ -16,8 +16,12 @@ import { OptionsError } from '../../errors.js';
  *                                     the H100, run S9 call C, 0.072 vs 0.096 ms at M = 8,
  *                                     14336×4096; fused_mlp's T = 1 gate/up 0.059 vs 0.076) or 256
  *                                     invocations, or the column kernel gemm_gemv
- *   PMETAL_QGEMV_VARIANT=rows|column  quantized_gemm's decode kernel: qgemv_rows (default, 4
- *                                     rows of W per workgroup, 16-byte weight words) or qgemv
+ *   PMETAL_QGEMV_VARIANT=sg|sg128|rows|column
+ *                                     quantized_gemm's decode kernel: qgemv_sg with 64
+ *                                     (default) or 128 invocations (subgroups tiers; aligned
+ *                                     word units, subgroupAdd reduction), qgemv_rows (the
+ *                                     earlier default, 4 rows of W per workgroup, a workgroup-
+ *                                     memory tree) or the column kernel qgemv
  *   PMETAL_GEMM_BF16_VARIANT=w512|w256|simt
  *                                     bf16 gemm on the subgroup-matrix tier: the matrix-unit
  *                                     kernel gemm_sgmat_bf16 with K windows of at most 512
@@ -53,7 +57,7 @@ export type GemmTune = { -readonly [K in keyof typeof GEMM_TUNE_DEFAULTS]: boole
 
 export const GEMV_VARIANTS = ['rows128', 'rows', 'column'] as const;
 export type GemvVariant = (typeof GEMV_VARIANTS)[number];
-export const QGEMV_VARIANTS = ['rows', 'column'] as const;
+export const QGEMV_VARIANTS = ['sg', 'sg128', 'rows', 'column'] as const;
 export type QgemvVariant = (typeof QGEMV_VARIANTS)[number];
 export const GEMM_BF16_VARIANTS = ['w512', 'w256', 'simt'] as const;
 export type GemmBf16Variant = (typeof GEMM_BF16_VARIANTS)[number];

@@ -25,22 +25,34 @@ export const QGEMM_PARAMS = defineParams([
 
 /** Decode kernel (qgemv.wgsl): rows of x per pass (all of them: M ≤ MAX_M) and columns per workgroup. */
 export const QGEMV_TILE = { MAX_M: 16, BN: 8 } as const;
-/** Decode kernel qgemv_rows.wgsl (the default): columns of y (rows of W) per workgroup. */
+/** Decode kernels qgemv_sg.wgsl (the default) and qgemv_rows.wgsl: columns of y (rows of W) per workgroup. */
 export const QGEMV_ROWS_BN = 4;
+/** qgemv_sg.wgsl's invocations per workgroup by variant ('sg', the default, and 'sg128'). */
+export const QGEMV_SG_WG = { sg: 64, sg128: 128 } as const;
 
 /**
- * The decode kernel for rows [n0, n0 + n) of W: qgemv_rows (PMETAL_QGEMV_VARIANT=rows, the
- * default) specialised on M, with W read as 16-byte words (WVEC) where the format is MLX and
- * the chunk's packed rows start on 16-byte boundaries (K is a multiple of 32, so every row
- * then does), GGUF rows as aligned 4-byte words where they start on 4-byte boundaries
- * (GALIGN); the column kernel qgemv under 'column' or where N/4 workgroups exceed the grid.
+ * The decode kernel for rows [n0, n0 + n) of W, by PMETAL_QGEMV_VARIANT (tuning.ts):
+ * - 'sg' (default) / 'sg128': qgemv_sg.wgsl with 64 / 128 invocations, on tiers with
+ *   subgroups (its reduction is subgroupAdd); rows read as whole aligned words where the
+ *   chunk's packed rows allow it (UVEC: MLX and Q4_K on 16-byte boundaries — K is a multiple
+ *   of 32, resp. Q4_K rows of 144-byte super-blocks, so every row then is —, Q4_0 on 4-byte
+ *   boundaries), else through decode32.wgsl;
+ * - 'rows' (and the portable tier): qgemv_rows.wgsl, the earlier default;
+ * - 'column', or where N/4 workgroups exceed the grid: the column kernel qgemv.wgsl.
+ * All specialised on M.
  */
 export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number): { shader: string; defines: Record<string, number | boolean>; bn: number } {
-  if (tuning().qgemvVariant === 'rows' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
-    const wvec = d.info.kind === 'mlx' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
+  const variant = tuning().qgemvVariant;
+  if (variant !== 'column' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
+    const mlxVec = d.info.kind === 'mlx' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
     // GGUF rows in bytes: every row starts on a 4-byte boundary (Q4_K's word reads).
     const galign = d.info.kind === 'gguf' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
-    return { shader: 'quant/qgemv_rows.wgsl', defines: { MT: m, WVEC: wvec, GALIGN: galign }, bn: QGEMV_ROWS_BN };
+    if (variant !== 'rows' && tier !== 'portable') {
+      const k16 = d.format === 'q4_k' && wBase % 16 === 0 && d.rowUnits % 16 === 0;
+      const uvec = mlxVec || k16 || (d.format === 'q4_0' && galign);
+      return { shader: 'quant/qgemv_sg.wgsl', defines: { MT: m, WG: QGEMV_SG_WG[variant], UVEC: uvec, GALIGN: galign }, bn: QGEMV_ROWS_BN };
+    }
+    return { shader: 'quant/qgemv_rows.wgsl', defines: { MT: m, WVEC: mlxVec, GALIGN: galign }, bn: QGEMV_ROWS_BN };
   }
   // The column kernel keeps the next power of two ≥ M accumulators per lane (ROWS).
   const rows = 2 ** Math.ceil(Math.log2(Math.max(1, m)));
