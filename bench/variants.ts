@@ -47,6 +47,13 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
     { name: 'short (~2112, ≥ 32 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short' } },
   ],
+  // fused_norm_qkv's plan (launchers/norm_qkv_gemv.ts): the one-dispatch GEMV up to T = 16,
+  // only up to T = 4, or always the separate ops' launches.
+  fused_norm_qkv: [
+    { name: 'default (GEMV at T <= 16)', env: {} },
+    { name: 'GEMV at T <= 4 (PMETAL_NORM_QKV_VARIANT=gemv4)', env: { PMETAL_NORM_QKV_VARIANT: 'gemv4' } },
+    { name: 'separate launches (PMETAL_NORM_QKV_VARIANT=composed)', env: { PMETAL_NORM_QKV_VARIANT: 'composed' } },
+  ],
   softmax: PLANS,
   rms_norm: PLANS,
   rms_norm_backward: PLANS,
