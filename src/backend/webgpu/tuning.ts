@@ -153,6 +153,7 @@ export const LAUNCHER_VARIANTS = [
   'PMETAL_FA_BWD_BT',
   'PMETAL_FA_SGMAT_BK',
   'PMETAL_FA_SGMAT_NSG',
+  'PMETAL_NORM_QKV_VARIANT',
 ];
 
 /** Reads the environment again at the next launch (the runtime calls it at each submission). */
