@@ -50,28 +50,7 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
   const D = c.headDim;
   const lin = (x: Tensor, l: LayerWeights['q']) => applyLinear(b, x, l, io.dtype);
 
-  const n1 = addNorm(b, s, w.inputNorm, c.rmsNormEps);
-  const heads = (proj: LayerWeights['q'], n: number, norm: Tensor | undefined): Tensor => {
-    let x = b.reshape(lin(n1.y, proj), [T, n, D]);
-    if (norm) {
-      // Qwen3: RMSNorm over each head's D values, before rope.
-      const r = b.rmsNorm({ x, weight: norm }, { eps: c.rmsNormEps });
-      r.rstd.dispose();
-      x.dispose();
-      x = r.y;
-    }
-    return x;
-  };
-  const q0 = heads(w.q, c.numHeads, w.qNorm);
-  const k0 = heads(w.k, c.numKvHeads, w.kNorm);
-  const v = heads(w.v, c.numKvHeads, undefined);
-  n1.y.dispose();
-  // q and k rotated by one call (one dispatch: decode is launch-bound).
-  const qk = b.rope({ x: q0, k: k0, positions: io.positions }, c.rope.options);
-  const q = qk.y;
-  const k = qk.yk!;
-  q0.dispose();
-  k0.dispose();
+  const { q, k, v, h: h1 } = attentionInput(b, c, w, s, io);
   const attn = io.attend(q, k, v, layer, c.layerWindows[layer]);
   const o = b.reshape(attn, [T, c.numHeads * D]);
   const attnOut = lin(o, w.o);
@@ -84,13 +63,13 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
     // gate/up dispatch computes the norm itself, so the MLP block is 2 dispatches (the norm,
     // gate/up with the SwiGLU epilogue, down were 3); at prefill sizes the launcher records
     // the rms_norm and what the separate ops would (gate and up gemms, swiglu, the down gemm).
-    const r = b.fusedMlp({ x: attnOut, residual: n1.h, normWeight: w.postNorm, wGate: mlp.gate, wUp: mlp.up, wDown: mlp.down }, { eps: c.rmsNormEps });
+    const r = b.fusedMlp({ x: attnOut, residual: h1, normWeight: w.postNorm, wGate: mlp.gate, wUp: mlp.up, wDown: mlp.down }, { eps: c.rmsNormEps });
     r.rstd?.dispose();
     attnOut.dispose();
-    n1.h.dispose();
+    h1.dispose();
     return { h: r.residualOut!, delta: r.y };
   }
-  const n2 = addNorm(b, { h: n1.h, delta: attnOut }, w.postNorm, c.rmsNormEps);
+  const n2 = addNorm(b, { h: h1, delta: attnOut }, w.postNorm, c.rmsNormEps);
   if (mlp) {
     // PMETAL_MLP_NORM=0: the norm as its own call, then fused_mlp on its output.
     const mlpOut = b.fusedMlp({ x: n2.y, wGate: mlp.gate, wUp: mlp.up, wDown: mlp.down }).y;
@@ -117,6 +96,67 @@ export function mlpTakesNorm(v = typeof process !== 'undefined' ? process.env.PM
   if (v === undefined || v === '' || v === '1') return true;
   if (v === '0') return false;
   throw new OptionsError(`[model] PMETAL_MLP_NORM: expected 0 or 1, got '${v}'`);
+}
+
+/**
+ * The attention input: q and k rotated ([T, H, D] and [T, Hkv, D]), v, and the new residual
+ * h. With dense q/k/v linears (biases allowed) and no q/k norm, one fused_norm_qkv call (the
+ * norm with its residual add, the three projections and rope: on webgpu one dispatch at
+ * decode sizes, the separate ops' kernels past them); PMETAL_NORM_QKV=0 keeps the separate
+ * ops. Qwen3's per-head q/k RMSNorm sits between the projections and rope, so it keeps them
+ * too. Consumes the stream.
+ */
+function attentionInput(b: KernelBackend, c: ModelConfig, w: LayerWeights, s: Stream, io: LayerInputs): { q: Tensor; k: Tensor; v: Tensor; h: Tensor } {
+  const T = io.tokens;
+  const D = c.headDim;
+  const dense = denseQkv(w);
+  if (dense && normQkvEnabled()) {
+    const r = b.fusedNormQkv(
+      { x: s.delta, residual: s.h, gamma: w.inputNorm, ...dense, positions: io.positions },
+      { eps: c.rmsNormEps, heads: { q: c.numHeads, kv: c.numKvHeads }, rope: c.rope.options },
+    );
+    let h = s.delta;
+    if (s.h) {
+      s.h.dispose();
+      s.delta.dispose();
+      h = r.residualOut!;
+    }
+    return { q: b.reshape(r.q, [T, c.numHeads, D]), k: b.reshape(r.k, [T, c.numKvHeads, D]), v: b.reshape(r.v, [T, c.numKvHeads, D]), h };
+  }
+  const lin = (x: Tensor, l: LayerWeights['q']) => applyLinear(b, x, l, io.dtype);
+  const n1 = addNorm(b, s, w.inputNorm, c.rmsNormEps);
+  const heads = (proj: LayerWeights['q'], n: number, norm: Tensor | undefined): Tensor => {
+    let x = b.reshape(lin(n1.y, proj), [T, n, D]);
+    if (norm) {
+      // Qwen3: RMSNorm over each head's D values, before rope.
+      const r = b.rmsNorm({ x, weight: norm }, { eps: c.rmsNormEps });
+      r.rstd.dispose();
+      x.dispose();
+      x = r.y;
+    }
+    return x;
+  };
+  const q0 = heads(w.q, c.numHeads, w.qNorm);
+  const k0 = heads(w.k, c.numKvHeads, w.kNorm);
+  const v = heads(w.v, c.numKvHeads, undefined);
+  n1.y.dispose();
+  // q and k rotated by one call (one dispatch: decode is launch-bound).
+  const qk = b.rope({ x: q0, k: k0, positions: io.positions }, c.rope.options);
+  q0.dispose();
+  k0.dispose();
+  return { q: qk.y, k: qk.yk!, v, h: n1.h };
+}
+
+/** PMETAL_NORM_QKV=0: the model records the separate norm, projection and rope ops (to time both plans). */
+export function normQkvEnabled(): boolean {
+  return typeof process === 'undefined' || process.env.PMETAL_NORM_QKV !== '0';
+}
+
+/** fused_norm_qkv's weight inputs when q, k and v are dense linears (biases allowed) and the model has no q/k norm, else undefined. */
+function denseQkv(w: LayerWeights): { wq: Tensor; wk: Tensor; wv: Tensor; bq?: Tensor; bk?: Tensor; bv?: Tensor } | undefined {
+  const { q, k, v } = w;
+  if (w.qNorm || w.kNorm || q.kind !== 'dense' || k.kind !== 'dense' || v.kind !== 'dense') return undefined;
+  return { wq: q.w, wk: k.w, wv: v.w, ...(q.bias ? { bq: q.bias } : {}), ...(k.bias ? { bk: k.bias } : {}), ...(v.bias ? { bv: v.bias } : {}) };
 }
 
 /** The three MLP weights when every one is a dense linear without bias (fused_mlp's inputs), else undefined. */

@@ -12,6 +12,7 @@ import { fusedLoraBackward } from './fused_lora_backward/spec.js';
 import { fusedLoraForward } from './fused_lora_forward/spec.js';
 import { fusedNormLora } from './fused_norm_lora/spec.js';
 import { fusedNormLoraBackward } from './fused_norm_lora_backward/spec.js';
+import { fusedNormQkv } from './fused_norm_qkv/spec.js';
 import { fusedMlp } from './fused_mlp/spec.js';
 import { fusedMlpBackward } from './fused_mlp_backward/spec.js';
 import { dequantize } from './dequantize/spec.js';
@@ -50,6 +51,7 @@ export const OPS = {
   fused_mlp_backward: fusedMlpBackward,
   fused_norm_lora: fusedNormLora,
   fused_norm_lora_backward: fusedNormLoraBackward,
+  fused_norm_qkv: fusedNormQkv,
   dequantize,
   flash_attention_forward: flashAttentionForward,
   gemm,

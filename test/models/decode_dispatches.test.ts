@@ -1,13 +1,14 @@
 // A decode step is host-bound on a big GPU (run S8: ~30 µs of host time per dispatch on the
 // H100 machine, op by op), so every dispatch a layer saves counts: the MLP is fused_mlp's 2
 // dispatches per layer — the gate/up GEMV with the SwiGLU epilogue and the down GEMV — where
-// gate, up, swiglu and down were 4, and the post-attention RMSNorm (with its residual add)
-// is computed inside the gate/up GEMV (fused_mlp's normWeight/residual), and q and k go
-// through one rope call, not two.
+// gate, up, swiglu and down were 4, and the post-attention RMSNorm (with its residual add) is
+// computed inside the gate/up GEMV (fused_mlp's normWeight/residual); the attention input is one fused_norm_qkv dispatch where
+// rms_norm, the q, k, v gemms and rope were 5 (PMETAL_NORM_QKV=0 keeps those); and with the
+// separate ops, q and k go through one rope call, not two.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { loadModel } from '../../src/models/load.js';
 import { writeTinyCheckpoint } from './tiny_checkpoint.js';
@@ -21,6 +22,9 @@ beforeAll(async () => {
 afterAll(() => {
   gpu?.dispose();
   rmSync(root, { recursive: true, force: true });
+});
+afterEach(() => {
+  delete process.env.PMETAL_NORM_QKV;
 });
 
 /**
@@ -53,19 +57,21 @@ async function decodeStep(dir: string) {
   return { count, trace, tokens };
 }
 
-it('webgpu, tiny Llama, B = 1: a decode step records 3 dispatches fewer per layer than with the separate norm and MLP ops; PMETAL_MLP_NORM=0 keeps the norm separate (1 more per layer), same greedy tokens', async () => {
+it('webgpu, tiny Llama, B = 1: a decode step records 3 dispatches fewer per layer than with the separate norm and MLP ops and 4 fewer for the attention input; PMETAL_MLP_NORM=0 keeps the norm separate (1 more per layer), same greedy tokens', async () => {
   const dir = join(root, 'mlp');
   writeTinyCheckpoint(dir, { model_type: 'llama', layers: LAYERS });
   const fused = await decodeStep(dir);
   // 2 fewer per layer for the MLP, 1 for the norm inside its gate/up GEMV, 1 for rope (q and
-  // k in one call: the test below).
-  expect(fused.count).toBe(SEPARATE_MLP_STEP - 4 * LAYERS);
+  // k in one call: the last test), 4 for the attention input (one fused_norm_qkv GEMV: the
+  // next tests).
+  expect(fused.count).toBe(SEPARATE_MLP_STEP - 4 * LAYERS - 4 * LAYERS);
+  expect(fused.trace.filter((d) => d.pipeline.shader === 'gemm/gemv_norm_qkv.wgsl')).toHaveLength(LAYERS);
   expect(fused.trace.filter((d) => d.pipeline.defines?.SWIGLU_ROWS && d.pipeline.defines?.NORM && d.pipeline.defines?.NORM_RES)).toHaveLength(LAYERS);
   expect(fused.trace.filter((d) => d.pipeline.shader.startsWith('elementwise/swiglu'))).toHaveLength(0);
   process.env.PMETAL_MLP_NORM = '0';
   try {
     const separate = await decodeStep(dir);
-    expect(separate.count).toBe(SEPARATE_MLP_STEP - 3 * LAYERS);
+    expect(separate.count).toBe(SEPARATE_MLP_STEP - 3 * LAYERS - 4 * LAYERS);
     expect(separate.trace.filter((d) => d.pipeline.defines?.SWIGLU_ROWS && !d.pipeline.defines?.NORM)).toHaveLength(LAYERS);
     expect(fused.tokens).toEqual(separate.tokens);
   } finally {
@@ -73,8 +79,50 @@ it('webgpu, tiny Llama, B = 1: a decode step records 3 dispatches fewer per laye
   }
 });
 
+/** Greedy tokens of `steps` decode steps after a prompt, and the dispatches of the last step. */
+async function greedy(dir: string, steps: number): Promise<{ tokens: number[]; last: number }> {
+  const model = await loadModel(dir, gpu);
+  const cache = model.createCache(1, 32);
+  let out = await model.prefill([[3, 1, 4, 1, 5]], cache);
+  const tokens: number[] = [];
+  let last = 0;
+  for (let s = 0; s < steps; s++) {
+    tokens.push(out[0].indexOf(Math.max(...out[0])));
+    const before = gpu.rt.dispatchCount;
+    out = await model.step([[tokens[s]]], cache);
+    last = gpu.rt.dispatchCount - before;
+  }
+  cache.dispose();
+  model.dispose();
+  return { tokens, last };
+}
+
 describe('decode step dispatches', () => {
-  it('one rope dispatch per layer for q and k: a step records numLayers fewer dispatches than with two rope calls, same logits', async () => {
+  it.each([
+    ['llama', {}],
+    ['qwen2 (q/k/v biases)', { model_type: 'qwen2' }],
+  ] as const)('%s: the attention input is one fused_norm_qkv dispatch a layer, 4 fewer than PMETAL_NORM_QKV=0 records, same greedy tokens', async (name, spec) => {
+    const dir = join(root, `qkv-${name.split(' ')[0]}`);
+    writeTinyCheckpoint(dir, { model_type: 'llama', layers: LAYERS, ...spec });
+    const fused = await greedy(dir, 4);
+    process.env.PMETAL_NORM_QKV = '0';
+    const separate = await greedy(dir, 4);
+    expect(separate.last - fused.last).toBe(4 * LAYERS);
+    expect(fused.tokens).toEqual(separate.tokens);
+  });
+
+  it('qwen3 (q/k RMSNorm between the projections and rope) keeps the separate ops', async () => {
+    const dir = join(root, 'qkv-qwen3');
+    writeTinyCheckpoint(dir, { model_type: 'qwen3', layers: LAYERS });
+    const a = await greedy(dir, 2);
+    process.env.PMETAL_NORM_QKV = '0';
+    const b = await greedy(dir, 2);
+    expect(a.last).toBe(b.last);
+    expect(a.tokens).toEqual(b.tokens);
+  });
+
+  it('one rope dispatch per layer for q and k (PMETAL_NORM_QKV=0, the separate ops): a step records numLayers fewer dispatches than with two rope calls, same logits', async () => {
+    process.env.PMETAL_NORM_QKV = '0';
     const layers = 3;
     const dir = join(root, 'llama');
     writeTinyCheckpoint(dir, { model_type: 'llama', layers });

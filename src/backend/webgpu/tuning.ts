@@ -162,6 +162,7 @@ export const LAUNCHER_VARIANTS = [
   'PMETAL_BENCH_DECODE_STAGE',
   'PMETAL_DECODE_PIN',
   'PMETAL_MLP_NORM_VARIANT',
+  'PMETAL_NORM_QKV_VARIANT',
 ];
 
 /** Reads the environment again at the next launch (the runtime calls it at each submission). */

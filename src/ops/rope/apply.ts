@@ -46,14 +46,19 @@ export function trigError(theta: number, pos: number): number {
  *   ŷ = fl(fl(a·cm) ± fl(b·sm)), the 2-term rotation: γ2·(|a·cm| + |b·sm|) on top, so
  *   |ŷ − y| ≤ m·(|a| + |b|)·(e_cs + γ2·(1 + e_t)·(1+u)²), then toDtype.
  * Pass-through dims are copied exactly (bound: toDtype of 0).
+ *
+ * `inErr` (with `dtype`): x is itself a computed result that the kernel reads with error
+ * |x' − x| ≤ inErr per element (fused_norm_qkv rotates its rounded projections): the
+ * rotation's own bound is taken on |x| + inErr, and the rotated input error adds
+ * m·(inErr_a + inErr_b) (|cos|, |sin| ≤ 1); a pass-through element keeps inErr.
  */
-export function ropeApply(x: RefTensor, positions: RefTensor | undefined, o: RopeOpts, sign: 1 | -1, dtype?: FloatDType) {
+export function ropeApply(x: RefTensor, positions: RefTensor | undefined, o: RopeOpts, sign: 1 | -1, dtype?: FloatDType, inErr?: Float64Array) {
   const { b: B, s: S, h: H, d: D } = ropeDims(x.shape);
   const rd = rotaryDimOf(o, D);
   const half = rd / 2;
   const { inv, attention: m } = ropeFrequencies(o, rd);
   const out = new Float64Array(x.data);
-  const bound = dtype ? new Float64Array(x.data.length) : undefined;
+  const bound = dtype ? (inErr ? new Float64Array(inErr) : new Float64Array(x.data.length)) : undefined;
   const u = U32;
   for (let bi = 0; bi < B; bi++) {
     for (let s = 0; s < S; s++) {
@@ -73,7 +78,9 @@ export function ropeApply(x: RefTensor, positions: RefTensor | undefined, o: Rop
           if (bound) {
             const et = trigError(th, pos);
             const ecs = m === 1 ? et : et * (1 + u) ** 2 + 2 * u + u * u;
-            const e = m * (Math.abs(xa) + Math.abs(xb)) * (ecs + gamma(2) * (1 + et) * (m === 1 ? 1 : (1 + u) ** 2));
+            const ea = inErr ? inErr[ia] : 0;
+            const eb = inErr ? inErr[ib] : 0;
+            const e = m * (Math.abs(xa) + ea + Math.abs(xb) + eb) * (ecs + gamma(2) * (1 + et) * (m === 1 ? 1 : (1 + u) ** 2)) + m * (ea + eb);
             bound[ia] = e;
             bound[ib] = e;
           }

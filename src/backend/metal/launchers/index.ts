@@ -9,6 +9,7 @@ import { fusedDistillLossBackwardLauncher, fusedDistillLossLauncher } from './fu
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { fusedNormLoraBackwardLauncher, fusedNormLoraLauncher } from './fused_norm_lora.js';
 import { fusedMlpLauncher } from './fused_mlp.js';
+import { fusedNormQkvLauncher } from './fused_norm_qkv.js';
 import { fusedMlpBackwardLauncher } from './fused_mlp_backward.js';
 import { dequantizeMetalLauncher } from './dequantize.js';
 import { flashAttentionForwardMetalLauncher } from './flash_attention.js';
@@ -44,6 +45,7 @@ export const METAL_LAUNCHERS: Partial<Record<OpName, MetalLauncher>> = {
   fused_mlp_backward: fusedMlpBackwardLauncher,
   fused_norm_lora: fusedNormLoraLauncher,
   fused_norm_lora_backward: fusedNormLoraBackwardLauncher,
+  fused_norm_qkv: fusedNormQkvLauncher,
   dequantize: dequantizeMetalLauncher,
   flash_attention_forward: flashAttentionForwardMetalLauncher,
   gemm: gemmLauncher,

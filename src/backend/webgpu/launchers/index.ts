@@ -9,6 +9,7 @@ import { fusedDistillLossBackwardLauncher, fusedDistillLossLauncher } from './fu
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from './fused_lora.js';
 import { fusedNormLoraBackwardLauncher, fusedNormLoraLauncher } from './fused_norm_lora.js';
 import { fusedMlpLauncher } from './fused_mlp.js';
+import { fusedNormQkvLauncher } from './fused_norm_qkv.js';
 import { fusedMlpBackwardLauncher } from './fused_mlp_backward.js';
 import { dequantizeLauncher } from './dequantize.js';
 import { flashAttentionForwardLauncher } from './flash_attention.js';
@@ -41,6 +42,7 @@ export const LAUNCHERS: Partial<Record<OpName, Launcher>> = {
   fused_mlp_backward: fusedMlpBackwardLauncher,
   fused_norm_lora: fusedNormLoraLauncher,
   fused_norm_lora_backward: fusedNormLoraBackwardLauncher,
+  fused_norm_qkv: fusedNormQkvLauncher,
   dequantize: dequantizeLauncher,
   flash_attention_forward: flashAttentionForwardLauncher,
   gemm: gemmLauncher,

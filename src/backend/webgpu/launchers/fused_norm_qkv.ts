@@ -1,0 +1,68 @@
+import { gemmOptions } from '../../../ops/gemm/spec.js';
+import { QKV } from '../../../ops/fused_norm_qkv/check.js';
+import type { NormQkvOpts } from '../../../ops/fused_norm_qkv/options.js';
+import { ropeOptions } from '../../../ops/rope/options.js';
+import type { Tensor } from '../../../tensor.js';
+import { reshapeOwned, viewAs } from '../../view.js';
+import type { LaunchContext, Launcher, WebGpuTier } from '../launch.js';
+import { gemmLauncher } from './gemm.js';
+import { normQkvGemv, normQkvGemvFits, type NormQkvRope } from './norm_qkv_gemv.js';
+import { rmsNormLauncher } from './rms_norm.js';
+import { ropeForwardLauncher } from './rope.js';
+
+/** The rope layout of a call with positions (the op's check resolved heads and D). */
+export function normQkvRope(i: Record<string, Tensor | undefined>, o: NormQkvOpts): NormQkvRope | undefined {
+  if (!i.positions || !o.heads) return undefined;
+  return { hq: o.heads.q, hkv: o.heads.kv, d: i.wq!.shape[0] / o.heads.q, o: o.rope ?? ropeOptions.parse({}) };
+}
+
+/**
+ * The separate ops' launches: rms_norm (its rstd dropped), a gemm per projection (the bias as
+ * gemm's bias), then one rope over q and k. What the op records past the GEMV's range, and
+ * exactly the kernels the model recorded before this op existed.
+ */
+export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: NormQkvOpts, r: NormQkvRope | undefined): Record<string, Tensor> {
+  const x = i.x;
+  const [t, k] = x.shape;
+  const dt = x.dtype;
+  // rms_norm's tiers are subgroups/portable; the op's subgroup-matrix tier is gemm's.
+  const rmsTier: WebGpuTier = tier === 'subgroup-matrix' ? (ctx.features.has('subgroups') ? 'subgroups' : 'portable') : tier;
+  const info = { dtype: dt, shape: [t, k] };
+  const nr = rmsNormLauncher.launch(ctx, rmsTier, { x, weight: i.gamma, ...(i.residual ? { residual: i.residual } : {}) }, { eps: o.eps }, { y: info, rstd: { dtype: 'f32', shape: [t] }, ...(i.residual ? { residual: info } : {}) });
+  nr.rstd.dispose();
+  const out: Record<string, Tensor> = {};
+  for (const p of QKV) {
+    const w = i[p.w];
+    const bias = i[p.b];
+    out[p.y] = gemmLauncher.launch(ctx, tier, { a: nr.y, b: w, ...(bias ? { bias } : {}) }, gemmOptions.parse({ transB: true }), { y: { dtype: dt, shape: [t, w.shape[0]] } }).y;
+  }
+  nr.y.dispose();
+  if (nr.residual) out.residualOut = nr.residual;
+  if (r && i.positions) {
+    const q3 = viewAs(out.q, [t, r.hq, r.d]);
+    const k3 = viewAs(out.k, [t, r.hkv, r.d]);
+    const rot = ropeForwardLauncher.launch(ctx, 'portable', { x: q3, k: k3, positions: i.positions }, r.o, { y: { dtype: dt, shape: q3.shape }, yk: { dtype: dt, shape: k3.shape } });
+    out.q.dispose();
+    out.k.dispose();
+    out.q = reshapeOwned(rot.y, [t, r.hq * r.d]);
+    out.k = reshapeOwned(rot.yk, [t, r.hkv * r.d]);
+  }
+  return out;
+}
+
+/**
+ * fused_norm_qkv on every webgpu tier: decode sizes (T ≤ 16, K on 16-byte words; see
+ * normQkvGemvFits) one gemv_norm_qkv dispatch, the same kernel on every tier (a GEMV gains
+ * nothing from matrix units or subgroup reductions at these sizes); otherwise the separate
+ * ops' launches on the tier (gemm's subgroup-matrix kernels included).
+ * PMETAL_NORM_QKV_VARIANT (norm_qkv_gemv.ts) moves the boundary for the bench.
+ */
+export const fusedNormQkvLauncher: Launcher = {
+  tiers: (d, f, a) => gemmLauncher.tiers(d, f, a),
+  launch(ctx, tier, i, opts) {
+    const o = opts as NormQkvOpts;
+    const r = normQkvRope(i, o);
+    if (normQkvGemvFits(ctx, i)) return normQkvGemv(ctx, i, o.eps, r);
+    return normQkvComposed(ctx, tier, i, o, r);
+  },
+};

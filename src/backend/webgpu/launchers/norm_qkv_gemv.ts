@@ -1,0 +1,195 @@
+import { BYTES } from '../../../dtype.js';
+import { OptionsError } from '../../../errors.js';
+import { rotaryDimOf, type RopeOpts } from '../../../ops/rope/options.js';
+import type { Tensor } from '../../../tensor.js';
+import { defineParams, packParams } from '../../params.js';
+import { grid, windowLimit, windowOf, type LaunchContext } from '../launch.js';
+import { dtCode } from '../pipelines.js';
+import type { Binding } from '../runtime.js';
+import { GEMV_TILE } from './gemm.js';
+import { freqTable } from './rope_table.js';
+
+/** gemm/gemv_norm_qkv.wgsl's Params (its struct, field by field). */
+export const NORM_QKV_PARAMS = defineParams([
+  ['nv', 'u32'],
+  ['k', 'u32'],
+  ['groups_x', 'u32'],
+  ['eps', 'f32'],
+  ['mscale', 'f32'],
+  ['n_q', 'u32'],
+  ['n_k', 'u32'],
+  ['n_v', 'u32'],
+  ['wg_q', 'u32'],
+  ['wg_k', 'u32'],
+  ['wg_v', 'u32'],
+  ['rot_q', 'u32'],
+  ['rot_k', 'u32'],
+  ['hd_q', 'u32'],
+  ['rd_q', 'u32'],
+  ['pl_q', 'u32'],
+  ['hd_k', 'u32'],
+  ['rd_k', 'u32'],
+  ['pl_k', 'u32'],
+  ['hd_v', 'u32'],
+  ['pl_v', 'u32'],
+  ['half', 'u32'],
+  ['neox', 'u32'],
+]);
+
+/**
+ * PMETAL_NORM_QKV_VARIANT (read at each launch, so `pmetal bench --variants` can switch it;
+ * every variant is within the op's one bound):
+ *   gemv (default)  T ≤ 16: the one-dispatch GEMV (gemv_norm_qkv.wgsl);
+ *   gemv4           the GEMV only up to T = 4: each of its workgroups re-normalises all T·K
+ *                   values of n (~15 ALU operations an element, rounding included) beside
+ *                   its 4·T·K multiply-adds, which at T = 16 may make it ALU-bound where the
+ *                   separate launches are not;
+ *   composed        always rms_norm, three gemms and rope (the separate ops' kernels).
+ */
+export const NORM_QKV_VARIANTS = ['gemv', 'gemv4', 'composed'] as const;
+export type NormQkvVariant = (typeof NORM_QKV_VARIANTS)[number];
+
+export function normQkvVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_NORM_QKV_VARIANT : undefined): NormQkvVariant {
+  if (v === undefined || v === '') return 'gemv';
+  if (!(NORM_QKV_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[fused_norm_qkv] PMETAL_NORM_QKV_VARIANT: expected one of ${NORM_QKV_VARIANTS.join(', ')}, got '${v}'`);
+  return v as NormQkvVariant;
+}
+
+/** Rows of one weight per workgroup (2 rope pairs). */
+const ROWS = 4;
+/** Workgroup bytes besides the reduction array: the 16 rstd values. */
+const RSTD_BYTES = 64;
+
+/** The head layout of a call with rope: heads of q and k, head dim, rotary dim, style. */
+export interface NormQkvRope {
+  hq: number;
+  hkv: number;
+  d: number;
+  o: RopeOpts;
+}
+
+/** Storage bindings the kernel takes for these inputs (≤ 15: under the 16 Dawn offers on lavapipe and NVIDIA). */
+function storageBindings(i: Record<string, Tensor | undefined>): number {
+  return 8 + (i.residual ? 2 : 0) + (['bq', 'bk', 'bv'] as const).filter((b) => i[b]).length + (i.positions ? 2 : 0);
+}
+
+/**
+ * The workgroup size the GEMV can take here (256, or 128 where the adapter's workgroup
+ * memory is WebGPU's default 16 KiB: its reduction array is 16·WG bytes), or undefined.
+ */
+function gemvWg(ctx: LaunchContext): number | undefined {
+  for (const wg of [256, 128]) {
+    if (16 * wg + RSTD_BYTES <= ctx.limits.maxComputeWorkgroupStorageSize && wg <= ctx.limits.maxComputeInvocationsPerWorkgroup) return wg;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the call runs as the one-dispatch GEMV: 1 ≤ T ≤ 16 (gemm's GEMV range; 4 with
+ * the gemv4 variant), K a whole number of 16-byte words (every binding is a whole tensor
+ * from element 0, so rows then start on words), each tensor within one binding, the
+ * kernel's storage bindings within the adapter's limit, and its workgroups within the grid.
+ */
+export function normQkvGemvFits(ctx: LaunchContext, i: Record<string, Tensor>): boolean {
+  const variant = normQkvVariant();
+  if (variant === 'composed') return false;
+  const [t, k] = i.x.shape;
+  if (t < 1 || t > (variant === 'gemv4' ? 4 : GEMV_TILE.MAX_M)) return false;
+  const e = BYTES[i.x.dtype];
+  if ((k * e) % 16 !== 0) return false;
+  const n = i.wq.shape[0] + i.wk.shape[0] + i.wv.shape[0];
+  if (Math.max(t * k, i.wq.shape[0] * k, i.wk.shape[0] * k, i.wv.shape[0] * k) * e > windowLimit(ctx)) return false;
+  if (storageBindings(i) > ctx.limits.maxStorageBuffersPerShaderStage) return false;
+  if (gemvWg(ctx) === undefined) return false;
+  // At most one workgroup per 4 rows plus the rope's partial last pair of each head segment.
+  return Math.ceil(n / ROWS) + 2 <= ctx.limits.maxComputeWorkgroupsPerDimension ** 2;
+}
+
+/** One segment's row map (the kernel's header): workgroups, rotated workgroups, (hd, rd, pl). */
+function segment(n: number, heads: number | undefined, r: NormQkvRope | undefined) {
+  if (!r || heads === undefined) return { wg: Math.ceil(n / ROWS), rot: 0, hd: Math.max(1, n), rd: 0, pl: Math.max(1, n) };
+  const rd = rotaryDimOf(r.o, r.d);
+  const rot = Math.ceil((heads * rd) / 2 / 2);
+  const plain = heads * (r.d - rd);
+  return { wg: rot + Math.ceil(plain / ROWS), rot, hd: r.d, rd, pl: Math.max(1, r.d - rd) };
+}
+
+/**
+ * q, k, v (and residualOut) in one dispatch of gemv_norm_qkv.wgsl (the caller checked
+ * normQkvGemvFits): Nq/4 + Nk/4 + Nv/4 workgroups (rope pairs kept together), each
+ * normalising the T rows itself.
+ */
+export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: number, r: NormQkvRope | undefined): { q: Tensor; k: Tensor; v: Tensor; residualOut?: Tensor } {
+  const x = i.x;
+  const [t, k] = x.shape;
+  const dt = x.dtype;
+  const epv = 16 / BYTES[dt];
+  const nq = i.wq.shape[0];
+  const nk = i.wk.shape[0];
+  const nv = i.wv.shape[0];
+  const q = ctx.output({ dtype: dt, shape: [t, nq] });
+  const kk = ctx.output({ dtype: dt, shape: [t, nk] });
+  const v = ctx.output({ dtype: dt, shape: [t, nv] });
+  const ro = i.residual ? ctx.output({ dtype: dt, shape: [t, k] }) : undefined;
+  const whole = (tt: Tensor, binding: number): Binding => {
+    const w = windowOf(ctx, tt, binding, 0, tt.size);
+    if (w.base !== 0) throw new Error(`[fused_norm_qkv] internal: window of binding ${binding} starts at element ${w.base}, not 0`);
+    return w.b;
+  };
+  const bindings: Binding[] = [whole(x, 0), whole(i.gamma, 1), whole(i.wq, 2), whole(i.wk, 3), whole(i.wv, 4), whole(q, 6), whole(kk, 7), whole(v, 8)];
+  if (i.residual && ro) bindings.push(whole(i.residual, 9), whole(ro, 10));
+  (['bq', 'bk', 'bv'] as const).forEach((b, j) => {
+    if (i[b]) bindings.push(whole(i[b], 11 + j));
+  });
+  let mscale = 1;
+  let half = 1;
+  if (r && i.positions) {
+    const rd = rotaryDimOf(r.o, r.d);
+    const table = freqTable(ctx, r.o, rd);
+    mscale = table.attention;
+    half = rd / 2;
+    bindings.push(whole(i.positions, 14), { binding: 15, buffer: table.buffer, offset: 0, size: half * 4 });
+  }
+  const sq = segment(nq, r?.hq, r);
+  const sk = segment(nk, r?.hkv, r);
+  const sv = segment(nv, undefined, undefined);
+  const g = grid(ctx, sq.wg + sk.wg + sv.wg);
+  const wg = gemvWg(ctx)!;
+  ctx.rt.dispatch({
+    pipeline: {
+      shader: 'gemm/gemv_norm_qkv.wgsl',
+      defines: { X_DT: dtCode(dt), MT: t, WG: wg, HAS_RES: !!i.residual, HAS_BQ: !!i.bq, HAS_BK: !!i.bk, HAS_BV: !!i.bv, ROPE: !!r },
+    },
+    bindings,
+    params: {
+      binding: 5,
+      data: packParams(NORM_QKV_PARAMS, {
+        nv: k / epv,
+        k,
+        groups_x: g.groupsX,
+        eps,
+        mscale,
+        n_q: nq,
+        n_k: nk,
+        n_v: nv,
+        wg_q: sq.wg,
+        wg_k: sk.wg,
+        wg_v: sv.wg,
+        rot_q: sq.rot,
+        rot_k: sk.rot,
+        hd_q: sq.hd,
+        rd_q: sq.rd,
+        pl_q: sq.pl,
+        hd_k: sk.hd,
+        rd_k: sk.rd,
+        pl_k: sk.pl,
+        hd_v: sv.hd,
+        pl_v: sv.pl,
+        half,
+        neox: r ? Number(r.o.style === 'neox') : 1,
+      }),
+    },
+    workgroups: g.workgroups,
+  });
+  return { q, k: kk, v, ...(ro ? { residualOut: ro } : {}) };
+}

@@ -1,0 +1,43 @@
+import { chance, dim, fuzzCase, int, pick, type Rand } from '../fuzz.js';
+import type { OpCase } from '../types.js';
+import { normQkvInputs, normQkvLabel, normQkvOptions, type NormQkvDef } from './cases.js';
+
+const SCALINGS = [
+  undefined,
+  { type: 'linear', factor: 4 },
+  { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 },
+  { type: 'yarn', factor: 4, originalMaxPositions: 4096 },
+] as const;
+
+/**
+ * T across the GEMV's range and past it, K off the tiles (odd or a word ± 1), head counts and
+ * dims (GQA and not), v's own width, each optional input with probability ½, rope styles,
+ * partial rotary and scalings.
+ */
+export function normQkvFuzz(r: Rand): OpCase {
+  const d0 = chance(r, 0.5) ? pick(r, [8, 16, 32, 64]) : 2 * dim(r, 40);
+  const hkv = dim(r, 4);
+  const hq = hkv * pick(r, [1, 2, 4]);
+  const k = chance(r, 0.5) ? 8 * dim(r, 300) : dim(r, 1100);
+  const n = (hq + 2 * hkv) * d0;
+  const t = chance(r, 0.7) ? dim(r, 16) : dim(r, Math.max(1, Math.min(48, Math.floor((1 << 19) / (k * n)))));
+  const rope: Record<string, unknown> = {};
+  if (chance(r, 0.4)) rope.style = 'gptj';
+  if (chance(r, 0.3)) rope.rotaryDim = 2 * int(r, 1, d0 / 2);
+  const sc = pick(r, SCALINGS);
+  if (sc) rope.scaling = sc;
+  const def: NormQkvDef = {
+    t,
+    k,
+    hq,
+    hkv,
+    d: d0,
+    nv: chance(r, 0.3) ? dim(r, 200) : undefined,
+    residual: chance(r, 0.5),
+    bias: chance(r, 0.4),
+    maxPos: chance(r, 0.7) ? pick(r, [16, 4096, 131072]) : undefined,
+    rope,
+  };
+  if (def.maxPos === undefined) def.rope = undefined;
+  return fuzzCase(normQkvLabel(def), normQkvOptions(def), (dt, s) => normQkvInputs(def, dt, s));
+}

@@ -1,0 +1,128 @@
+// fused_norm_qkv (a decoder layer's attention input as one op): at decode sizes one
+// gemv_norm_qkv dispatch on webgpu (launchers/norm_qkv_gemv.ts), past them the separate ops'
+// launches; both within the op's one derived bound. Also its argument checks and the fallback
+// where the adapter offers too few storage bindings for the fused kernel.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../../src/backend/cpu.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { fusedNormQkvLauncher } from '../../src/backend/webgpu/launchers/fused_norm_qkv.js';
+import { toFloat64, type FloatDType } from '../../src/dtype.js';
+import { OptionsError, ShapeError } from '../../src/errors.js';
+import { normQkvInputs, type NormQkvDef } from '../../src/ops/fused_norm_qkv/cases.js';
+import { normQkvOptions } from '../../src/ops/fused_norm_qkv/cases.js';
+import { getSpec } from '../../src/ops/registry.js';
+import type { RefTensor } from '../../src/ops/types.js';
+import type { Tensor } from '../../src/tensor.js';
+import { compare } from '../../conformance/compare.js';
+import { checkAgainstReference } from './against_reference.js';
+import { limitedContext } from './limits.js';
+
+let gpu: WebGpuBackend;
+beforeAll(async () => {
+  gpu = await WebGpuBackend.create();
+});
+afterAll(() => gpu?.dispose());
+afterEach(() => {
+  delete process.env.PMETAL_NORM_QKV_VARIANT;
+});
+
+/** A 1B-like layer shrunk for lavapipe: GQA 4:1, residual, positions, NeoX rope. */
+const SMALL: NormQkvDef = { t: 1, k: 64, hq: 4, hkv: 1, d: 16, residual: true, maxPos: 2048 };
+
+async function record(def: NormQkvDef, dtype: FloatDType) {
+  gpu.rt.trace = [];
+  const before = gpu.rt.dispatchCount;
+  const checked = await checkAgainstReference(gpu, 'fused_norm_qkv', normQkvInputs(def, dtype, 5), normQkvOptions(def));
+  const dispatches = gpu.rt.dispatchCount - before;
+  const shaders = gpu.rt.trace.map((d) => d.pipeline.shader);
+  gpu.rt.trace = undefined;
+  return { checked, dispatches, shaders };
+}
+
+describe('fused_norm_qkv on webgpu', () => {
+  it.each(['f32', 'f16', 'bf16'] as const)('T = 1, %s: exactly one dispatch (the norm, q/k/v and rope), every output within the bound', async (dt) => {
+    const { checked, dispatches, shaders } = await record(SMALL, dt);
+    expect(checked.bad).toEqual([]);
+    expect(Object.keys(checked.got).sort()).toEqual(['k', 'q', 'residualOut', 'v']);
+    expect(dispatches).toBe(1);
+    expect(shaders).toEqual(['gemm/gemv_norm_qkv.wgsl']);
+  });
+
+  it('T = 2 with biases, GPT-J pairs and partial rotary, no residual: one dispatch, within the bound', async () => {
+    const { checked, dispatches } = await record({ t: 2, k: 96, hq: 4, hkv: 2, d: 8, bias: true, maxPos: 64, rope: { style: 'gptj', rotaryDim: 4 } }, 'f16');
+    expect(checked.bad).toEqual([]);
+    expect(Object.keys(checked.got).sort()).toEqual(['k', 'q', 'v']);
+    expect(dispatches).toBe(1);
+  });
+
+  it('T = 40 (past the GEMV): rms_norm, three gemms and one rope, within the bound', async () => {
+    const { checked, dispatches, shaders } = await record({ ...SMALL, t: 40, bias: true }, 'f32');
+    expect(checked.bad).toEqual([]);
+    expect(dispatches).toBe(5);
+    expect(shaders.some((s) => s.includes('norm_qkv'))).toBe(false);
+  });
+
+  it('PMETAL_NORM_QKV_VARIANT=composed keeps the separate launches at T = 1; gemv4 the GEMV up to T = 4; a bad value is an OptionsError', async () => {
+    process.env.PMETAL_NORM_QKV_VARIANT = 'composed';
+    const c = await record(SMALL, 'f32');
+    expect(c.checked.bad).toEqual([]);
+    expect(c.dispatches).toBe(5);
+    process.env.PMETAL_NORM_QKV_VARIANT = 'gemv4';
+    expect((await record({ ...SMALL, t: 4 }, 'f32')).dispatches).toBe(1);
+    expect((await record({ ...SMALL, t: 5 }, 'f32')).dispatches).toBe(5);
+    process.env.PMETAL_NORM_QKV_VARIANT = 'fastest';
+    const x = gpu.tensor(new Float32Array(64), [1, 64]);
+    const w = gpu.tensor(new Float32Array(64 * 64), [64, 64]);
+    const g = gpu.tensor(new Float32Array(64), [64]);
+    expect(() => gpu.fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of gemv, gemv4, composed, got 'fastest'/);
+    for (const t of [x, w, g]) t.dispose();
+  });
+
+  it('an adapter with 8 storage bindings (the kernel needs 12 here): the separate launches, within the bound', async () => {
+    const host = normQkvInputs(SMALL, 'f32', 9);
+    const spec = getSpec('fused_norm_qkv');
+    const opts = spec.options.parse(normQkvOptions(SMALL));
+    const refIn: Record<string, RefTensor> = {};
+    for (const [k, h] of Object.entries(host)) refIn[k] = { dtype: h.dtype, shape: h.shape, data: toFloat64(h.dtype, h.data) };
+    const ref = spec.reference(refIn, opts) as Record<string, RefTensor>;
+    const bounds = spec.bounds(refIn, opts, ref) as Record<string, Float64Array>;
+    const inputs: Record<string, Tensor> = {};
+    for (const [k, h] of Object.entries(host)) inputs[k] = gpu.tensor(h.data, h.shape, h.dtype);
+    gpu.rt.trace = [];
+    const outs = Object.fromEntries(Object.entries(spec.check(inputs, opts)).map(([k, t]) => [k, { dtype: t!.dtype, shape: [...t!.shape] }]));
+    const got = fusedNormQkvLauncher.launch(limitedContext(gpu, { maxStorageBuffersPerShaderStage: 8 }), 'portable', inputs, opts, outs);
+    const shaders = gpu.rt.trace.map((d) => d.pipeline.shader);
+    gpu.rt.trace = undefined;
+    expect(shaders.some((s) => s.includes('norm_qkv'))).toBe(false);
+    for (const [name, t] of Object.entries(got)) {
+      const cmp = compare(toFloat64('f32', await gpu.read(t)), ref[name].data, bounds[name], 'f32');
+      expect(cmp.pass, name).toBe(true);
+      t.dispose();
+    }
+    for (const t of Object.values(inputs)) t.dispose();
+  });
+});
+
+describe('fused_norm_qkv argument checks (every backend: the spec)', () => {
+  const cpu = new CpuBackend();
+  const mk = (shape: number[], dtype: 'f32' | 'f16' | 'i32' = 'f32') => cpu.zeros(shape, dtype);
+  const base = () => ({ x: mk([2, 8]), gamma: mk([8]), wq: mk([8, 8]), wk: mk([4, 8]), wv: mk([4, 8]) });
+  it('errors name the argument and what was expected', () => {
+    expect(() => cpu.fusedNormQkv({ ...base(), gamma: mk([8], 'f16') })).toThrow(/^\[fused_norm_qkv\] gamma: expected f32\[8\], got f16\[8\]/);
+    expect(() => cpu.fusedNormQkv({ ...base(), wk: mk([4, 7]) })).toThrow(ShapeError);
+    expect(() => cpu.fusedNormQkv({ ...base(), bv: mk([5]) })).toThrow(/bv: expected f32\[4\], got f32\[5\]/);
+    expect(() => cpu.fusedNormQkv({ ...base(), residual: mk([1, 8]) })).toThrow(/residual: expected f32\[2,8\]/);
+    expect(() => cpu.fusedNormQkv(base(), { rope: {} })).toThrow(OptionsError);
+    expect(() => cpu.fusedNormQkv(base(), { heads: { q: 2, kv: 1 } })).toThrow(/heads: given without positions/);
+    const positions = mk([2], 'i32');
+    expect(() => cpu.fusedNormQkv({ ...base(), positions })).toThrow(/heads: expected \{ q, kv \}/);
+    expect(() => cpu.fusedNormQkv({ ...base(), positions }, { heads: { q: 2, kv: 2 } })).toThrow(/wk: expected heads.kv · D = 2 · 4 = 8 rows/);
+    expect(() => cpu.fusedNormQkv({ ...base(), positions: mk([3], 'i32') }, { heads: { q: 2, kv: 1 } })).toThrow(/positions: expected i32\[2\]/);
+    expect(() => cpu.fusedNormQkv({ ...base(), positions }, { heads: { q: 2, kv: 1 }, rope: { rotaryDim: 6 } })).toThrow(/rotaryDim: expected an even number ≤ 4/);
+    expect(() => cpu.fusedNormQkv({ ...base(), positions }, { heads: { q: 2, kv: 1 }, rope: { offset: 3 } })).toThrow(/offset: expected 0 when positions is given/);
+    const ok = cpu.fusedNormQkv({ ...base(), positions }, { heads: { q: 2, kv: 1 } });
+    expect(ok.q.shape).toEqual([2, 8]);
+    expect(ok.k.shape).toEqual([2, 4]);
+    expect(ok.residualOut).toBeUndefined();
+  });
+});

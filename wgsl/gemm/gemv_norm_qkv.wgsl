@@ -1,0 +1,346 @@
+// fused_norm_qkv at decode sizes (T = MT ≤ 16 tokens), one dispatch: s = x (+ residual),
+// n = rms_norm(s)·γ rounded to the dtype, q/k/v = n·Wᵀ (+ b) rounded to the dtype, q and k
+// rotated (ROPE) and rounded again — the rounding points of the separate rms_norm, gemm and
+// rope launches, so src/ops/fused_norm_qkv/reference.ts bounds both plans at once.
+//
+// The weight streaming is gemm_gemv_rows.wgsl's (read its header for the H100 reasoning): a
+// workgroup owns 4 rows of ONE of W_q, W_k, W_v (its segment, chosen from the workgroup id —
+// a workgroup-uniform branch, each segment's loop a copy of gemv_norm_qkv_loop.wgsl on its
+// binding), its WG invocations stride over K in 16-byte words, 2 words of each row in flight
+// (MT ≤ 8), and the 4·MT sums are added across the workgroup through workgroup memory. The
+// operand is n instead of a: each workgroup first computes the MT rows' rstd itself (the
+// x rows are MT·K elements against the 4·K weight elements it streams, and sit in L2 for
+// every workgroup), then re-forms each word of n from x, residual and γ as it folds it —
+// exactly rms_norm_vec's (h·r)·w, rounded to the dtype by enc().
+//
+// Rope in the epilogue: a rotation couples two rows of a head (NeoX: i and i + rd/2; GPT-J:
+// 2i and 2i + 1), so a rotated workgroup's 4 rows are the two rows of pairs 2w and 2w + 1
+// (slots 0, 1: the first rows; 2, 3: their partners). Its finishing invocation t < 8 adds up
+// both rows of one pair for one token, rounds them to the dtype (what the rope op reads),
+// rotates them by rope_vec's arithmetic (rope/trig.wgsl, host inv_freq table, mscale) and
+// stores both. Rows past rotaryDim (and every row of v, and of q/k without ROPE) go 4
+// consecutive "plain" rows a workgroup: plain row j of a segment is row
+// (j / pl)·hd + rd + j % pl, with (hd, rd, pl) = (D, rotaryDim, D − rotaryDim) for rotated
+// q/k and (N, 0, N) otherwise. Rows past a segment's end reread a valid row and are not stored.
+// Workgroup 0 also writes s (residualOut) as whole words.
+//
+// The launcher (launchers/norm_qkv_gemv.ts) binds whole tensors (every window base 0) and
+// checks K % EPV == 0. Defines: X_DT, MT, WG, HAS_RES, HAS_BQ, HAS_BK, HAS_BV, ROPE.
+
+#ifndef MT
+#define MT 1
+#endif
+#ifndef WG
+#define WG 256
+#endif
+#include "common/convert.wgsl"
+#include "common/vec.wgsl" (DT=X_DT)
+
+@group(0) @binding(0) var<storage, read> x: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> gam: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read> wq: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> wk: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read> wv: array<vec4<u32>>;
+#include "common/tensor.wgsl" (NAME=qo, DT=X_DT, BINDING=6, WRITE=1)
+#include "common/tensor.wgsl" (NAME=ko, DT=X_DT, BINDING=7, WRITE=1)
+#include "common/tensor.wgsl" (NAME=vo, DT=X_DT, BINDING=8, WRITE=1)
+#if HAS_RES
+@group(0) @binding(9) var<storage, read> res: array<vec4<u32>>;
+@group(0) @binding(10) var<storage, read_write> ro: array<vec4<u32>>;
+#endif
+#if HAS_BQ
+#include "common/tensor.wgsl" (NAME=bq, DT=X_DT, BINDING=11, WRITE=0)
+#endif
+#if HAS_BK
+#include "common/tensor.wgsl" (NAME=bk, DT=X_DT, BINDING=12, WRITE=0)
+#endif
+#if HAS_BV
+#include "common/tensor.wgsl" (NAME=bv, DT=X_DT, BINDING=13, WRITE=0)
+#endif
+#if ROPE
+@group(0) @binding(14) var<storage, read> pos: array<i32>;
+#include "common/tensor.wgsl" (NAME=freq, DT=DT_F32, BINDING=15, WRITE=0)
+#include "rope/trig.wgsl"
+#endif
+
+// NORM_QKV_PARAMS in launchers/norm_qkv_gemv.ts. Per segment s ∈ {q, k, v}: n_s (rows),
+// wg_s (workgroups), rot_s (rotated workgroups, the first ones), hd_s / rd_s / pl_s (the
+// plain-row map above).
+struct Params {
+  nv: u32,
+  k: u32,
+  groups_x: u32,
+  eps: f32,
+  mscale: f32,
+  n_q: u32,
+  n_k: u32,
+  n_v: u32,
+  wg_q: u32,
+  wg_k: u32,
+  wg_v: u32,
+  rot_q: u32,
+  rot_k: u32,
+  hd_q: u32,
+  rd_q: u32,
+  pl_q: u32,
+  hd_k: u32,
+  rd_k: u32,
+  pl_k: u32,
+  hd_v: u32,
+  pl_v: u32,
+  // Pairs per head row (rotaryDim / 2) and whether pairs are NeoX (i, i + half) or GPT-J (2i, 2i + 1).
+  half: u32,
+  neox: u32,
+}
+@group(0) @binding(5) var<uniform> p: Params;
+
+const ROUNDS: u32 = (MT + 3u) / 4u;
+// 4 vectors per invocation: the MT rows' Σs² (phase 1) and then the 4·MT column sums, 4 rows
+// of x a round (16 KiB at WG = 256, as gemm_gemv_rows).
+var<workgroup> red: array<vec4<f32>, 4u * WG>;
+var<workgroup> rstd_s: array<f32, 16>;
+
+// Word kw of row r of n = (h·rstd)·γ rounded to the dtype (g: γ's word, decoded).
+fn nword(r: u32, kw: u32, gl: vec4<f32>, gh: vec4<f32>, rs: f32) -> vec4<u32> {
+  let xw = x[r * p.nv + kw];
+  var lo = dec_lo(xw);
+  var hi = dec_hi(xw);
+#if HAS_RES
+  let rw = res[r * p.nv + kw];
+  lo = lo + dec_lo(rw);
+  hi = hi + dec_hi(rw);
+#endif
+  return enc(lo * rs * gl, hi * rs * gh);
+}
+
+// The 4 rows' words at one K step, decoded once for every row of n (as gemm_gemv_rows).
+struct Bw {
+  l0: vec4<f32>,
+  l1: vec4<f32>,
+  l2: vec4<f32>,
+  l3: vec4<f32>,
+#if X_DT != 0
+  h0: vec4<f32>,
+  h1: vec4<f32>,
+  h2: vec4<f32>,
+  h3: vec4<f32>,
+#endif
+}
+fn decode(x0: vec4<u32>, x1: vec4<u32>, x2: vec4<u32>, x3: vec4<u32>) -> Bw {
+#if X_DT == 0
+  return Bw(dec_lo(x0), dec_lo(x1), dec_lo(x2), dec_lo(x3));
+#else
+  return Bw(dec_lo(x0), dec_lo(x1), dec_lo(x2), dec_lo(x3), dec_hi(x0), dec_hi(x1), dec_hi(x2), dec_hi(x3));
+#endif
+}
+fn fold(aw: vec4<u32>, w: Bw) -> vec4<f32> {
+  let xl = dec_lo(aw);
+#if X_DT == 0
+  return vec4<f32>(dot(xl, w.l0), dot(xl, w.l1), dot(xl, w.l2), dot(xl, w.l3));
+#else
+  let xh = dec_hi(aw);
+  return vec4<f32>(dot(xl, w.l0) + dot(xh, w.h0), dot(xl, w.l1) + dot(xh, w.h1), dot(xl, w.l2) + dot(xh, w.h2), dot(xl, w.l3) + dot(xh, w.h3));
+#endif
+}
+
+// A value rounded to the dtype and back (exact round-to-nearest-even, as the stores).
+fn rnd(v: f32) -> f32 {
+#if X_DT == 0
+  return v;
+#elif X_DT == 1
+  return unpack2x16float(f32_to_f16(v)).x;
+#else
+  return bf16_to_f32(f32_to_bf16(v));
+#endif
+}
+
+// Row of plain row j of a segment (hd, rd, pl): see the header.
+fn plain_row(j: u32, hd: u32, rd: u32, pl: u32) -> u32 {
+  return (j / pl) * hd + rd + j % pl;
+}
+// The two rows of rotation pair q of a segment of head dim hd.
+fn pair_rows(q: u32, hd: u32) -> vec2<u32> {
+  let h = q / p.half;
+  let i = q % p.half;
+  if (p.neox != 0u) {
+    return vec2<u32>(h * hd + i, h * hd + i + p.half);
+  }
+  return vec2<u32>(h * hd + 2u * i, h * hd + 2u * i + 1u);
+}
+
+// Bias of column c of segment s (0 when that bias is absent).
+fn bias(s: u32, c: u32) -> f32 {
+#if HAS_BQ
+  if (s == 0u) {
+    return load_bq(c);
+  }
+#endif
+#if HAS_BK
+  if (s == 1u) {
+    return load_bk(c);
+  }
+#endif
+#if HAS_BV
+  if (s == 2u) {
+    return load_bv(c);
+  }
+#endif
+  return 0.0;
+}
+fn store_out(s: u32, e: u32, v: f32) {
+  if (s == 0u) {
+    store_qo(e, v);
+  } else if (s == 1u) {
+    store_ko(e, v);
+  } else {
+    store_vo(e, v);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wgi = wid.x + wid.y * p.groups_x;
+  if (wgi >= p.wg_q + p.wg_k + p.wg_v) {
+    return;
+  }
+  let nv = p.nv;
+
+  // Phase 1: Σ s² of the MT rows (and, workgroup 0, s itself as residualOut).
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=3)
+  for (var kv = lid; kv < nv; kv = kv + WG) {
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=4)
+  }
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=5)
+  workgroupBarrier();
+  if (lid < 64u) {
+    // Row group j (rows 4j … 4j + 3), partial group g: WG/16 partials g, g + 16, …
+    let j = lid / 16u;
+    let g = lid % 16u;
+    var s = vec4<f32>(0.0);
+    for (var i = 0u; i < WG / 16u; i = i + 1u) {
+      s = s + red[j * WG + g + 16u * i];
+    }
+    red[j * WG + g] = s;
+  }
+  workgroupBarrier();
+  if (lid < MT) {
+    var s = 0.0;
+    for (var g = 0u; g < 16u; g = g + 1u) {
+      s = s + red[(lid / 4u) * WG + g][lid % 4u];
+    }
+    // rms_norm_vec.wgsl's formula.
+    rstd_s[lid] = inverseSqrt(s / f32(p.k) + p.eps);
+  }
+  workgroupBarrier();
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=6)
+
+  // This workgroup's segment and its 4 rows (slots 0–3), each with a store flag.
+  var seg = 0u;
+  var sw = wgi;
+  var n = p.n_q;
+  var rot = sw < p.rot_q;
+  var hd = p.hd_q;
+  var rd = p.rd_q;
+  var pl = p.pl_q;
+  if (wgi >= p.wg_q + p.wg_k) {
+    seg = 2u;
+    sw = wgi - p.wg_q - p.wg_k;
+    n = p.n_v;
+    rot = false;
+    hd = p.hd_v;
+    rd = 0u;
+    pl = p.pl_v;
+  } else if (wgi >= p.wg_q) {
+    seg = 1u;
+    sw = wgi - p.wg_q;
+    n = p.n_k;
+    rot = sw < p.rot_k;
+    hd = p.hd_k;
+    rd = p.rd_k;
+    pl = p.pl_k;
+  }
+  var rows = vec4<u32>(0u);
+  var ok = vec4<bool>(false);
+  if (rot) {
+    // Pairs 2·sw, 2·sw + 1 of the segment's (n / hd)·half.
+    let pairs = (n / hd) * p.half;
+    let a = pair_rows(2u * sw, hd);
+    let b = pair_rows(min(2u * sw + 1u, pairs - 1u), hd);
+    rows = vec4<u32>(a.x, b.x, a.y, b.y);
+    let okb = 2u * sw + 1u < pairs;
+    ok = vec4<bool>(true, okb, true, okb);
+  } else {
+    let rw = select(0u, p.rot_q, seg == 0u) + select(0u, p.rot_k, seg == 1u);
+    let j0 = 4u * (sw - rw);
+    let plain = (n / hd) * pl;
+    for (var c = 0u; c < 4u; c = c + 1u) {
+      rows[c] = plain_row(min(j0 + c, plain - 1u), hd, rd, pl);
+      ok[c] = j0 + c < plain;
+    }
+  }
+  let w0 = rows.x * nv;
+  let w1 = rows.y * nv;
+  let w2 = rows.z * nv;
+  let w3 = rows.w * nv;
+
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=0)
+  if (seg == 0u) {
+#include "gemm/gemv_norm_qkv_loop.wgsl" (W=wq)
+  } else if (seg == 1u) {
+#include "gemm/gemv_norm_qkv_loop.wgsl" (W=wk)
+  } else {
+#include "gemm/gemv_norm_qkv_loop.wgsl" (W=wv)
+  }
+
+  // 4 rows of n per round: every invocation's 4 vectors, then 16 groups of WG/16, then 16.
+  let gs = WG / 16u;
+  for (var q = 0u; q < ROUNDS; q = q + 1u) {
+    workgroupBarrier();
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=2)
+    workgroupBarrier();
+    if (lid < 64u) {
+      let j = lid / 16u;
+      let g = lid % 16u;
+      var s = vec4<f32>(0.0);
+      for (var i = 0u; i < gs; i = i + 1u) {
+        s = s + red[j * WG + g + 16u * i];
+      }
+      red[j * WG + g] = s;
+    }
+    workgroupBarrier();
+    // Invocation t < 8: token 4q + t / 2, slots t % 2 and t % 2 + 2 (a rotation pair when rot).
+    let r = 4u * q + lid / 2u;
+    let sa = lid % 2u;
+    if (lid < 8u && r < MT) {
+      var ya = 0.0;
+      var yb = 0.0;
+      for (var g = 0u; g < 16u; g = g + 1u) {
+        let v = red[(lid / 2u) * WG + g];
+        ya = ya + v[sa];
+        yb = yb + v[sa + 2u];
+      }
+      let ra = rows[sa];
+      let rb = rows[sa + 2u];
+      // gemm's epilogue (alpha = 1: acc + bias), rounded to the dtype as gemm stores it.
+      ya = rnd(ya + bias(seg, ra));
+      yb = rnd(yb + bias(seg, rb));
+#if ROPE
+      if (rot) {
+        // rope_vec.wgsl's rotation of the stored values: frequency i of the pair, this token's position.
+        let i = (2u * sw + sa) % p.half;
+        let cs = cos_sin(f32(pos[r]) * load_freq(i)) * p.mscale;
+        let a = ya;
+        let b = yb;
+        ya = a * cs.x - b * cs.y;
+        yb = b * cs.x + a * cs.y;
+      }
+#endif
+      if (ok[sa]) {
+        store_out(seg, r * n + ra, ya);
+      }
+      if (ok[sa + 2u]) {
+        store_out(seg, r * n + rb, yb);
+      }
+    }
+  }
+}
