@@ -68,9 +68,9 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   rope: ROPE,
   rope_backward: ROPE,
   sample: [
-    { name: 'default (bound: group-maximum bound, candidates ranked by counting)', env: {} },
+    { name: 'default (plain: radix merge without prefilter)', env: {} },
+    { name: 'bound: group-maximum bound, candidates ranked by counting (PMETAL_SAMPLE_VARIANT=bound)', env: { PMETAL_SAMPLE_VARIANT: 'bound' } },
     { name: 'radix merge, prefilter (PMETAL_SAMPLE_VARIANT=prefilter)', env: { PMETAL_SAMPLE_VARIANT: 'prefilter' } },
-    { name: 'no prefilter (PMETAL_SAMPLE_VARIANT=plain)', env: { PMETAL_SAMPLE_VARIANT: 'plain' } },
     { name: 'select always wide (PMETAL_SAMPLE_VARIANT=wide)', env: { PMETAL_SAMPLE_VARIANT: 'wide' } },
   ],
   gemm: [

@@ -231,12 +231,12 @@ describe('draws follow the filtered distribution (chi-square)', () => {
 });
 
 describe('PMETAL_SAMPLE_VARIANT', () => {
-  it('defaults to bound and refuses an unknown value, naming the valid ones', () => {
-    expect(sampleVariant(undefined)).toBe('bound');
+  it('defaults to plain and refuses an unknown value, naming the valid ones', () => {
+    expect(sampleVariant(undefined)).toBe('plain');
     expect(sampleVariant('wide')).toBe('wide');
     expect(sampleVariant('prefilter')).toBe('prefilter');
     expect(() => sampleVariant('fast')).toThrow(OptionsError);
-    expect(() => sampleVariant('fast')).toThrow(/^\[webgpu\] PMETAL_SAMPLE_VARIANT: expected one of bound, prefilter, plain, wide, got 'fast'$/);
+    expect(() => sampleVariant('fast')).toThrow(/^\[webgpu\] PMETAL_SAMPLE_VARIANT: expected one of plain, bound, prefilter, wide, got 'fast'$/);
   });
 });
 

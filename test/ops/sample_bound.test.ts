@@ -6,7 +6,7 @@ import { f32ArrayTo16 } from '../../src/dtype.js';
 import { sampleInputs } from '../../src/ops/sample/cases.js';
 import type { HostTensor } from '../../src/ops/types.js';
 
-// The webgpu sampler's default 'bound' path at its edges (launchers/sample.ts): sample_chunk keeps
+// The webgpu sampler's 'bound' path (PMETAL_SAMPLE_VARIANT=bound) at its edges (launchers/sample.ts): sample_chunk keeps
 // every key above a bound when ≤ 256 of them (else refines to the exact first c), sample_select
 // bounds the row's c-th key by the c-th largest group maximum (512-token groups) and ranks the
 // candidates above it when ≤ 256 survive (else merges by radix select). Every row must draw
@@ -14,10 +14,16 @@ import type { HostTensor } from '../../src/ops/types.js';
 
 const cpu = new CpuBackend();
 let gpu: WebGpuBackend;
+const saved = process.env.PMETAL_SAMPLE_VARIANT;
 beforeAll(async () => {
+  process.env.PMETAL_SAMPLE_VARIANT = 'bound';
   gpu = await WebGpuBackend.create();
 });
-afterAll(() => gpu.dispose());
+afterAll(() => {
+  gpu.dispose();
+  if (saved === undefined) delete process.env.PMETAL_SAMPLE_VARIANT;
+  else process.env.PMETAL_SAMPLE_VARIANT = saved;
+});
 
 async function draw(b: CpuBackend | WebGpuBackend, host: Record<string, HostTensor>): Promise<Record<string, number[]>> {
   const ins = Object.fromEntries(Object.entries(host).map(([k, h]) => [k, b.tensor(h.data, h.shape, h.dtype)]));
@@ -69,9 +75,9 @@ function inputs(dtype: 'f16' | 'f32'): Record<string, HostTensor> {
   };
 }
 
-describe("sample, webgpu 'bound' path (the default variant)", () => {
-  it('is the default', () => {
-    expect(sampleVariant(undefined)).toBe('bound');
+describe("sample, webgpu 'bound' path", () => {
+  it('is what PMETAL_SAMPLE_VARIANT=bound selects', () => {
+    expect(sampleVariant()).toBe('bound');
   });
   it.each(['f16', 'f32'] as const)('%s: every row draws the reference token and top-20', async (dtype) => {
     const host = inputs(dtype);

@@ -28,7 +28,11 @@ export const SAMPLE_MASS_WORDS = 2796;
 /**
  * PMETAL_SAMPLE_VARIANT (read at each launch; all variants are exact, only their speed differs;
  * `pmetal bench --op sample --variants` times them):
- *   bound (default)      sample_chunk keeps every key ≥ a bound from one histogram of its
+ *   plain (default)      no prefilter (every key into the first histogram). Run S9 on the H100
+ *                        (call C, f16, top-k 50 + top-p 0.9): 0.065 / 0.066 ms at B = 1 and
+ *                        0.100 / 0.111 at B = 32 (V = 128256 / 151936), the fastest of the four
+ *                        but for B = 32 at V = 128256, where bound took 0.094;
+ *   bound                sample_chunk keeps every key ≥ a bound from one histogram of its
  *                        invocations' maxima (no refinement rounds when ≤ 256 of them) and
  *                        writes 8 group maxima; sample_select bounds the row's c-th key by
  *                        the c-th largest group maximum, keeps the candidates above it (one
@@ -39,13 +43,12 @@ export const SAMPLE_MASS_WORDS = 2796;
  *                        sample_select runs 256 invocations when a topK tensor is given (rows
  *                        then mostly draw from ≤ 256 candidates), else up to 1024 (rows draw
  *                        over the whole vocabulary, bound by loads in flight);
- *   plain                no prefilter (every key into the first histogram);
  *   wide                 prefilter, and sample_select always as wide as the adapter allows.
  */
-export const SAMPLE_VARIANTS = ['bound', 'prefilter', 'plain', 'wide'] as const;
+export const SAMPLE_VARIANTS = ['plain', 'bound', 'prefilter', 'wide'] as const;
 export type SampleVariant = (typeof SAMPLE_VARIANTS)[number];
 export function sampleVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_SAMPLE_VARIANT : undefined): SampleVariant {
-  if (v === undefined || v === '') return 'bound';
+  if (v === undefined || v === '') return 'plain';
   if (!(SAMPLE_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[webgpu] PMETAL_SAMPLE_VARIANT: expected one of ${SAMPLE_VARIANTS.join(', ')}, got '${v}'`);
   return v as SampleVariant;
 }
