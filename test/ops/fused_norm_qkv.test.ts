@@ -103,6 +103,18 @@ describe('fused_norm_qkv on webgpu', () => {
   });
 });
 
+describe('fused_norm_qkv with an empty weight', () => {
+  // Checked: before normQkvGemvFits refused an empty weight, the GEMV bound a zero-size
+  // window and the call was a GpuValidationError on webgpu (cpu: an empty q).
+  it('Nq = 0 at T = 1 on webgpu: an empty q, and k, v within the bound (the separate launches)', async () => {
+    const host = normQkvInputs({ t: 1, k: 64, hq: 1, hkv: 1, d: 16, residual: true }, 'f32', 2);
+    const checked = await checkAgainstReference(gpu, 'fused_norm_qkv', { ...host, wq: { dtype: 'f32', shape: [0, 64], data: new Float32Array(0) } }, {});
+    expect(checked.bad).toEqual([]);
+    expect(checked.got.q.length).toBe(0);
+    expect(checked.got.k.length).toBe(16);
+  });
+});
+
 describe('fused_norm_qkv argument checks (every backend: the spec)', () => {
   const cpu = new CpuBackend();
   const mk = (shape: number[], dtype: 'f32' | 'f16' | 'i32' = 'f32') => cpu.zeros(shape, dtype);

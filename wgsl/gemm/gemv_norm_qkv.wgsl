@@ -187,6 +187,16 @@ fn bias(s: u32, c: u32) -> f32 {
 #endif
   return 0.0;
 }
+// Word i of segment s's weight (a workgroup-uniform branch).
+fn wload(s: u32, i: u32) -> vec4<u32> {
+  if (s == 0u) {
+    return wq[i];
+  }
+  if (s == 1u) {
+    return wk[i];
+  }
+  return wv[i];
+}
 fn store_out(s: u32, e: u32, v: f32) {
   if (s == 0u) {
     store_qo(e, v);
@@ -204,35 +214,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
   let nv = p.nv;
-
-  // Phase 1: Σ s² of the MT rows (and, workgroup 0, s itself as residualOut).
-#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=3)
-  for (var kv = lid; kv < nv; kv = kv + WG) {
-#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=4)
-  }
-#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=5)
-  workgroupBarrier();
-  if (lid < 64u) {
-    // Row group j (rows 4j … 4j + 3), partial group g: WG/16 partials g, g + 16, …
-    let j = lid / 16u;
-    let g = lid % 16u;
-    var s = vec4<f32>(0.0);
-    for (var i = 0u; i < WG / 16u; i = i + 1u) {
-      s = s + red[j * WG + g + 16u * i];
-    }
-    red[j * WG + g] = s;
-  }
-  workgroupBarrier();
-  if (lid < MT) {
-    var s = 0.0;
-    for (var g = 0u; g < 16u; g = g + 1u) {
-      s = s + red[(lid / 4u) * WG + g][lid % 4u];
-    }
-    // rms_norm_vec.wgsl's formula.
-    rstd_s[lid] = inverseSqrt(s / f32(p.k) + p.eps);
-  }
-  workgroupBarrier();
-#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=6)
 
   // This workgroup's segment and its 4 rows (slots 0–3), each with a store flag.
   var seg = 0u;
@@ -283,7 +264,75 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let w2 = rows.z * nv;
   let w3 = rows.w * nv;
 
+  // The first K step's weight words (two steps for MT ≤ 8: the loop's 8 loads) do not depend
+  // on rstd: issued before phase 1, their memory latency overlaps it (at T = 1 the GEMV is
+  // one or two steps a lane — K = 2048 or 4096 — so this hides most of phase 1).
+  let k0 = min(lid, nv - 1u);
+  let p0 = wload(seg, w0 + k0);
+  let p1 = wload(seg, w1 + k0);
+  let p2 = wload(seg, w2 + k0);
+  let p3 = wload(seg, w3 + k0);
+#if MT <= 8
+  let k1 = min(lid + WG, nv - 1u);
+  let q0 = wload(seg, w0 + k1);
+  let q1 = wload(seg, w1 + k1);
+  let q2 = wload(seg, w2 + k1);
+  let q3 = wload(seg, w3 + k1);
+#endif
+
+  // Phase 1: Σ s² of the MT rows (and, workgroup 0, s itself as residualOut).
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=3)
+  for (var kv = lid; kv < nv; kv = kv + WG) {
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=4)
+  }
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=5)
+  workgroupBarrier();
+  if (lid < 64u) {
+    // Row group j (rows 4j … 4j + 3), partial group g: WG/16 partials g, g + 16, …
+    let j = lid / 16u;
+    let g = lid % 16u;
+    var s = vec4<f32>(0.0);
+    for (var i = 0u; i < WG / 16u; i = i + 1u) {
+      s = s + red[j * WG + g + 16u * i];
+    }
+    red[j * WG + g] = s;
+  }
+  workgroupBarrier();
+  if (lid < MT) {
+    var s = 0.0;
+    for (var g = 0u; g < 16u; g = g + 1u) {
+      s = s + red[(lid / 4u) * WG + g][lid % 4u];
+    }
+    // rms_norm_vec.wgsl's formula.
+    rstd_s[lid] = inverseSqrt(s / f32(p.k) + p.eps);
+  }
+  workgroupBarrier();
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=6)
+
+
 #include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=0)
+  // The prefetched step(s), then the rest of K in the segment's own loop.
+  var kv = lid;
+  if (kv < nv) {
+    let w = decode(p0, p1, p2, p3);
+    let kw = kv;
+    let gw = gam[kw];
+    let gl = dec_lo(gw);
+    let gh = dec_hi(gw);
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=1)
+  }
+  kv = kv + WG;
+#if MT <= 8
+  if (kv < nv) {
+    let w = decode(q0, q1, q2, q3);
+    let kw = kv;
+    let gw = gam[kw];
+    let gl = dec_lo(gw);
+    let gh = dec_hi(gw);
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=1)
+  }
+  kv = kv + WG;
+#endif
   if (seg == 0u) {
 #include "gemm/gemv_norm_qkv_loop.wgsl" (W=wq)
   } else if (seg == 1u) {

@@ -1,6 +1,6 @@
-// The K loop of gemv_norm_qkv.wgsl over weight binding W (its segment's): gemm_gemv_rows'
-// loop with n's words formed by nword() (γ's word decoded once per step for every row).
-var kv = lid;
+// The K loop of gemv_norm_qkv.wgsl over weight binding W (its segment's), from word kv on
+// (the prefetched steps are done): gemm_gemv_rows' loop with n's words formed by nword()
+// (γ's word decoded once per step for every row).
 #if MT <= 8
 // Two words of each row in flight (8 loads), then the odd one out.
 for (; kv + WG < nv; kv = kv + 2u * WG) {

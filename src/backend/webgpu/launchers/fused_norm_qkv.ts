@@ -34,7 +34,9 @@ export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<
   for (const p of QKV) {
     const w = i[p.w];
     const bias = i[p.b];
-    out[p.y] = gemmLauncher.launch(ctx, tier, { a: nr.y, b: w, ...(bias ? { bias } : {}) }, gemmOptions.parse({ transB: true }), { y: { dtype: dt, shape: [t, w.shape[0]] } }).y;
+    const y = { dtype: dt, shape: [t, w.shape[0]] };
+    // An empty weight gives an empty output: nothing to launch.
+    out[p.y] = w.shape[0] === 0 ? ctx.output(y) : gemmLauncher.launch(ctx, tier, { a: nr.y, b: w, ...(bias ? { bias } : {}) }, gemmOptions.parse({ transB: true }), { y }).y;
   }
   nr.y.dispose();
   if (nr.residual) out.residualOut = nr.residual;

@@ -86,7 +86,7 @@ function gemvWg(ctx: LaunchContext): number | undefined {
 
 /**
  * Whether the call runs as the one-dispatch GEMV: 1 ≤ T ≤ 16 (gemm's GEMV range; 4 with
- * the gemv4 variant), K a whole number of 16-byte words (every binding is a whole tensor
+ * the gemv4 variant), no empty weight, K a whole number of 16-byte words (every binding is a whole tensor
  * from element 0, so rows then start on words), each tensor within one binding, the
  * kernel's storage bindings within the adapter's limit, and its workgroups within the grid.
  */
@@ -98,6 +98,8 @@ export function normQkvGemvFits(ctx: LaunchContext, i: Record<string, Tensor>): 
   const e = BYTES[i.x.dtype];
   if ((k * e) % 16 !== 0) return false;
   const n = i.wq.shape[0] + i.wk.shape[0] + i.wv.shape[0];
+  // An empty weight (N = 0, valid: an empty output) would be a zero-size binding.
+  if (Math.min(i.wq.shape[0], i.wk.shape[0], i.wv.shape[0]) === 0) return false;
   if (Math.max(t * k, i.wq.shape[0] * k, i.wk.shape[0] * k, i.wv.shape[0] * k) * e > windowLimit(ctx)) return false;
   if (storageBindings(i) > ctx.limits.maxStorageBuffersPerShaderStage) return false;
   if (gemvWg(ctx) === undefined) return false;
