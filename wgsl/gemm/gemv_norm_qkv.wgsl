@@ -4,10 +4,14 @@
 // rope launches, so src/ops/fused_norm_qkv/reference.ts bounds both plans at once.
 //
 // The weight streaming is gemm_gemv_rows.wgsl's (read its header for the H100 reasoning): a
-// workgroup owns 4 rows of ONE of W_q, W_k, W_v (its segment, chosen from the workgroup id —
-// a workgroup-uniform branch, each segment's loop a copy of gemv_norm_qkv_loop.wgsl on its
-// binding), its WG invocations stride over K in 16-byte words, 2 words of each row in flight
-// (MT ≤ 8), and the 4·MT sums are added across the workgroup through workgroup memory. The
+// workgroup owns 4 rows of ONE of W_q, W_k, W_v (its segment, chosen from the workgroup id;
+// wload() picks the binding by a workgroup-uniform branch per load), its WG invocations
+// stride over K in 16-byte words, and the 4·MT sums are added across the workgroup through
+// workgroup memory. The first one or two K steps (8 loads in flight for MT ≤ 8) are loaded
+// before the rstd phase; the rest of K (past 2·WG words: K > 4096 in f16) goes one step a
+// trip. One loop body for the three weights rather than a copy per binding: the kernel is
+// specialised per T, and lavapipe (the tests) took tens of seconds to compile each T with
+// three copies of the unrolled rows. The
 // operand is n instead of a: each workgroup first computes the MT rows' rstd itself (the
 // x rows are MT·K elements against the 4·K weight elements it streams, and sit in L2 for
 // every workgroup), then re-forms each word of n from x, residual and γ as it folds it —
@@ -333,12 +337,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   kv = kv + WG;
 #endif
-  if (seg == 0u) {
-#include "gemm/gemv_norm_qkv_loop.wgsl" (W=wq)
-  } else if (seg == 1u) {
-#include "gemm/gemv_norm_qkv_loop.wgsl" (W=wk)
-  } else {
-#include "gemm/gemv_norm_qkv_loop.wgsl" (W=wv)
+  // The rest of K, one step (4 loads) a trip: K past 2·WG words (16 K elements in f16 at WG = 256).
+  for (; kv < nv; kv = kv + WG) {
+    let x0 = wload(seg, w0 + kv);
+    let x1 = wload(seg, w1 + kv);
+    let x2 = wload(seg, w2 + kv);
+    let x3 = wload(seg, w3 + kv);
+    let w = decode(x0, x1, x2, x3);
+    let kw = kv;
+    let gw = gam[kw];
+    let gl = dec_lo(gw);
+    let gh = dec_hi(gw);
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=1)
   }
 
   // 4 rows of n per round: every invocation's 4 vectors, then 16 groups of WG/16, then 16.
