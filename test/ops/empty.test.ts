@@ -127,6 +127,13 @@ const CASES: EmptyCase[] = [
     want: { y: { shape: [3, 0] } },
   },
   {
+    op: 'fused_norm_qkv',
+    label: 'tokens=0, residual, biases and rope',
+    inputs: [['x', 'f16', [0, 8]], ['residual', 'f16', [0, 8]], ['gamma', 'f16', [8]], ['wq', 'f16', [8, 8]], ['wk', 'f16', [4, 8]], ['wv', 'f16', [4, 8]], ['bq', 'f16', [8]], ['bk', 'f16', [4]], ['bv', 'f16', [4]], ['positions', 'i32', [0]]],
+    options: { heads: { q: 2, kv: 1 }, rope: {} },
+    want: { q: { shape: [0, 8] }, k: { shape: [0, 4] }, v: { shape: [0, 4] }, residualOut: { shape: [0, 8] } },
+  },
+  {
     op: 'fused_mlp_backward',
     label: 'tokens=0: every dA, dB 0',
     inputs: [['dy', 'f32', [0, 8]], ['x', 'f32', [0, 8]], ['wGate', 'f32', [5, 8]], ['wUp', 'f32', [5, 8]], ['wDown', 'f32', [8, 5]], ['upA', 'f32', [2, 8]], ['upB', 'f32', [5, 2]], ['upXa', 'f32', [0, 2]], ['downA', 'f32', [3, 5]], ['downB', 'f32', [8, 3]], ['downXa', 'f32', [0, 3]]],
