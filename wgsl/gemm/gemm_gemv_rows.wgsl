@@ -44,7 +44,7 @@
 @group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
 #if SWIGLU_ROWS
 #include "gemm/gemm_gemv_swiglu.wgsl"
-#if NORM
+#if SWIGLU_ROWS && NORM
 #include "gemm/gemm_gemv_norm.wgsl"
 #endif
 #else
@@ -110,7 +110,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let w2 = bv0 + min(c0 + 2u, p.n - 1u) * nv;
   let w3 = bv0 + min(c0 + 3u, p.n - 1u) * nv;
 #endif
-#if NORM
+#if SWIGLU_ROWS && NORM
   norm_prologue(wid.x, lid, nv);
 #endif
 
@@ -131,7 +131,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     {
       let w = decode(x0, x1, x2, x3);
       let kw = kv;
-#if NORM
+#if SWIGLU_ROWS && NORM
       let gv = norm_gamma(kw);
 #endif
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)
@@ -139,7 +139,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     {
       let w = decode(y0, y1, y2, y3);
       let kw = kv + WG;
-#if NORM
+#if SWIGLU_ROWS && NORM
       let gv = norm_gamma(kw);
 #endif
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)
@@ -153,7 +153,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let x3 = B23[w3 + kv];
     let w = decode(x0, x1, x2, x3);
     let kw = kv;
-#if NORM
+#if SWIGLU_ROWS && NORM
     let gv = norm_gamma(kw);
 #endif
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=1)

@@ -3,11 +3,11 @@
 // reduction when row F is in round q.
 #if STEP == 0
 var acc_##F = vec4<f32>(0.0);
-#if NORM
+#if SWIGLU_ROWS && NORM
 let nr_##F = norm_r(F##u);
 #endif
 #elif STEP == 1
-#if NORM
+#if SWIGLU_ROWS && NORM
 // Row F of n (gemm_gemv_norm.wgsl) in place of a's.
 acc_##F = acc_##F + fold(n_word(F##u, kw, nv, gv, nr_##F), w);
 #else
