@@ -137,6 +137,9 @@ export const fusedMlpBackward = defineOp({
   },
   gradCheck: {
     forward: 'fused_mlp',
+    // The norm prologue (normWeight, residual) is forward-only: this backward takes the
+    // normalised input, so forward cases with it (labels `norm` / `norm+res`) are not its gradient.
+    applies: (c) => !/(^|,)norm(\+res)?(,|$)/.test(c.label),
     grads: { x: 'dx', gateA: 'gateDA', gateB: 'gateDB', upA: 'upDA', upB: 'upDB', downA: 'downDA', downB: 'downDB' },
     upstream: { y: 'dy' },
     backwardInputs: (fin, fout, up) => {
