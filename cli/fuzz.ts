@@ -49,7 +49,7 @@ export function registerFuzz(program: Command): void {
       },
     });
     console.log(textTable(['backend/tier', 'runs'], Object.entries(res.perTarget).map(([k, v]) => [k, String(v)])).join('\n'));
-    console.log(textTable(['op', 'runs'], Object.entries(res.perOp).map(([k, v]) => [k, String(v)])).join('\n'));
+    console.log(textTable(['op', 'runs', 'ms'], Object.entries(res.perOp).map(([k, v]) => [k, String(v), (res.msPerOp[k] ?? 0).toFixed(0)])).join('\n'));
     const secs = (Date.now() - t0) / 1000;
     console.log(`${res.cases} cases, ${res.runs} runs, ${res.failures.length} failures (seed ${seed}, ${secs.toFixed(1)} s)`);
     if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), seed, devices: Object.fromEntries(backends.map((b) => [b.name, b.capabilities().device])), seconds: secs, ...res }, null, 2));

@@ -45,6 +45,8 @@ export interface FuzzResult {
   failures: FuzzFailure[];
   /** Runs per op. */
   perOp: Record<string, number>;
+  /** Wall milliseconds per op (case preparation, every run and the cross-check): where a run's time goes. */
+  msPerOp: Record<string, number>;
   /** Runs per backend/tier. */
   perTarget: Record<string, number>;
 }
@@ -61,7 +63,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const ops = (o.ops?.length ? o.ops : Object.keys(OPS)).map((n) => getSpec(n).name as OpName);
   // Which op and dtype each index tests comes from a stream of its own (the case itself does not).
   const chooser = rng(o.seed ^ 0x5eed);
-  const res: FuzzResult = { cases: 0, runs: 0, failures: [], perOp: {}, perTarget: {} };
+  const res: FuzzResult = { cases: 0, runs: 0, failures: [], perOp: {}, msPerOp: {}, perTarget: {} };
   const first = o.only ?? 0;
   const last = o.only ?? o.cases - 1;
   for (let index = 0; index <= last; index++) {
@@ -77,6 +79,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       }
     }
     if (!targets.length) continue;
+    const started = performance.now();
     const { c, inputSeed } = fuzzCaseOf(op, dtype, o.seed, index);
     const id = `${op}:${dtype}:fuzz#${index}:${c.label}`;
     const prepared = prepareCase(op, dtype, id, c, inputSeed);
@@ -90,6 +93,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       res.perTarget[key] = (res.perTarget[key] ?? 0) + 1;
     }
     crossCheck(outs, prepared.bounds);
+    res.msPerOp[op] = (res.msPerOp[op] ?? 0) + performance.now() - started;
     for (const { rec } of outs) {
       if (rec.pass) continue;
       const f: FuzzFailure = {

@@ -11,6 +11,7 @@
 // stored; the f16 rounding is the exact integer one of common/convert.wgsl).
 // Workgroups share the writes of the sum s (NORM_RES, bound at 10) word-interleaved;
 // workgroup 0 writes r (rstd, f32, bound at 3). γ is bound at 2, res at 9.
+#include "gemm/gemv_row_rstd.wgsl"
 @group(0) @binding(2) var<storage, read> gam: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read_write> rstd_out: array<f32>;
 #if NORM_RES
@@ -64,24 +65,8 @@ fn norm_prologue(wgx: u32, lid: u32, nv: u32) {
     }
     red[(r / 4u) * WG + lid][r % 4u] = ss;
   }
-  workgroupBarrier();
-  // Invocation t < 16·ROUNDS: round t / 16, group t % 16 (WG/16 partials g, g + 16, …).
-  if (lid < 16u * ROUNDS) {
-    let j = lid / 16u;
-    let g = lid % 16u;
-    var s = vec4<f32>(0.0);
-    for (var i = 0u; i < WG / 16u; i = i + 1u) {
-      s = s + red[j * WG + g + 16u * i];
-    }
-    red[j * WG + g] = s;
-  }
-  workgroupBarrier();
+  let r = gemv_row_rstd(lid, p.k, p.eps);
   if (lid < MT) {
-    var t = 0.0;
-    for (var g = 0u; g < 16u; g = g + 1u) {
-      t = t + red[(lid / 4u) * WG + g][lid % 4u];
-    }
-    let r = inverseSqrt(t / f32(p.k) + p.eps);
     red[(lid / 4u) * WG + 16u][lid % 4u] = r;
     if (wgx == 0u) {
       rstd_out[p.rstd_base + lid] = r;

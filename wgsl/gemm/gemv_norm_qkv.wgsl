@@ -66,6 +66,7 @@
 #include "common/tensor.wgsl" (NAME=freq, DT=DT_F32, BINDING=15, WRITE=0)
 #include "rope/trig.wgsl"
 #endif
+#include "gemm/gemv_row_rstd.wgsl"
 
 // NORM_QKV_PARAMS in launchers/norm_qkv_gemv.ts. Per segment s ∈ {q, k, v}: n_s (rows),
 // wg_s (workgroups), rot_s (rotated workgroups, the first ones), hd_s / rd_s / pl_s (the
@@ -290,25 +291,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=4)
   }
 #include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=5)
-  workgroupBarrier();
-  if (lid < 64u) {
-    // Row group j (rows 4j … 4j + 3), partial group g: WG/16 partials g, g + 16, …
-    let j = lid / 16u;
-    let g = lid % 16u;
-    var s = vec4<f32>(0.0);
-    for (var i = 0u; i < WG / 16u; i = i + 1u) {
-      s = s + red[j * WG + g + 16u * i];
-    }
-    red[j * WG + g] = s;
-  }
-  workgroupBarrier();
+  let rstd = gemv_row_rstd(lid, p.k, p.eps);
   if (lid < MT) {
-    var s = 0.0;
-    for (var g = 0u; g < 16u; g = g + 1u) {
-      s = s + red[(lid / 4u) * WG + g][lid % 4u];
-    }
-    // rms_norm_vec.wgsl's formula.
-    rstd_s[lid] = inverseSqrt(s / f32(p.k) + p.eps);
+    rstd_s[lid] = rstd;
   }
   workgroupBarrier();
 #include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=6)
