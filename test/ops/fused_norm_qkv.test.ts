@@ -62,7 +62,20 @@ describe('fused_norm_qkv on webgpu', () => {
     expect(shaders.some((s) => s.includes('norm_qkv'))).toBe(false);
   });
 
-  it('PMETAL_NORM_QKV_VARIANT=composed keeps the separate launches at T = 1; gemv4 the GEMV up to T = 4; a bad value is an OptionsError', async () => {
+  it('T = 5 (past the default GEMV range): the separate launches, within the bound', async () => {
+    const { checked, dispatches } = await record({ ...SMALL, t: 5 }, 'f16');
+    expect(checked.bad).toEqual([]);
+    expect(dispatches).toBe(5);
+  });
+
+  it.each([9, 16])('PMETAL_NORM_QKV_VARIANT=gemv16 runs T = %i as one dispatch, within the bound', async (t) => {
+    process.env.PMETAL_NORM_QKV_VARIANT = 'gemv16';
+    const { checked, dispatches } = await record({ ...SMALL, t, bias: true }, 'f16');
+    expect(checked.bad).toEqual([]);
+    expect(dispatches).toBe(1);
+  });
+
+  it('PMETAL_NORM_QKV_VARIANT=composed keeps the separate launches at T = 1; gemv4 (the default) the GEMV up to T = 4; a bad value is an OptionsError', async () => {
     process.env.PMETAL_NORM_QKV_VARIANT = 'composed';
     const c = await record(SMALL, 'f32');
     expect(c.checked.bad).toEqual([]);
@@ -74,7 +87,7 @@ describe('fused_norm_qkv on webgpu', () => {
     const x = gpu.tensor(new Float32Array(64), [1, 64]);
     const w = gpu.tensor(new Float32Array(64 * 64), [64, 64]);
     const g = gpu.tensor(new Float32Array(64), [64]);
-    expect(() => gpu.fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of gemv, gemv4, composed, got 'fastest'/);
+    expect(() => gpu.fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of gemv4, gemv16, composed, got 'fastest'/);
     for (const t of [x, w, g]) t.dispose();
   });
 

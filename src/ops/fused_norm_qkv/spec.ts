@@ -18,7 +18,7 @@ export const fusedNormQkv = defineOp({
   name: OP,
   summary:
     'RMSNorm (+ residual add) then the q, k, v projections (+ biases) and rope on q and k: a decoder layer\'s attention input. ' +
-    'webgpu: at T ≤ 16 one GEMV dispatch (gemm/gemv_norm_qkv.wgsl: each workgroup normalises the T rows itself and streams 4 weight rows of one of W_q, W_k, W_v; rope pairs in one workgroup, rotated in registers); larger T, metal and cpu: rms_norm, three gemms, rope.',
+    'webgpu: at T ≤ 4 one GEMV dispatch (gemm/gemv_norm_qkv.wgsl: each workgroup normalises the T rows itself and streams 4 weight rows of one of W_q, W_k, W_v; rope pairs in one workgroup, rotated in registers); larger T, metal and cpu: rms_norm, three gemms, rope.',
   inputs: [
     { name: 'x', doc: '[T, K] f32/f16/bf16' },
     { name: 'residual', optional: true, doc: '[T, K] added to x first; the sum is returned as residualOut' },

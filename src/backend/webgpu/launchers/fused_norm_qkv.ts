@@ -53,7 +53,7 @@ export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<
 }
 
 /**
- * fused_norm_qkv on every webgpu tier: decode sizes (T ≤ 16, K on 16-byte words; see
+ * fused_norm_qkv on every webgpu tier: decode sizes (T ≤ 4 — 16 with PMETAL_NORM_QKV_VARIANT=gemv16 —, K on 16-byte words; see
  * normQkvGemvFits) one gemv_norm_qkv dispatch, the same kernel on every tier (a GEMV gains
  * nothing from matrix units or subgroup reductions at these sizes); otherwise the separate
  * ops' launches on the tier (gemm's subgroup-matrix kernels included).

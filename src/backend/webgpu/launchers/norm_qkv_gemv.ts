@@ -39,18 +39,19 @@ export const NORM_QKV_PARAMS = defineParams([
 /**
  * PMETAL_NORM_QKV_VARIANT (read at each launch, so `pmetal bench --variants` can switch it;
  * every variant is within the op's one bound):
- *   gemv (default)  T ≤ 16: the one-dispatch GEMV (gemv_norm_qkv.wgsl);
- *   gemv4           the GEMV only up to T = 4: each of its workgroups re-normalises all T·K
- *                   values of n (~15 ALU operations an element, rounding included) beside
- *                   its 4·T·K multiply-adds, which at T = 16 may make it ALU-bound where the
- *                   separate launches are not;
- *   composed        always rms_norm, three gemms and rope (the separate ops' kernels).
+ *   gemv4 (default)  the one-dispatch GEMV (gemv_norm_qkv.wgsl) up to T = 4;
+ *   gemv16           the GEMV up to T = 16. Each of its workgroups re-normalises all T·K values
+ *                    of n (~15 ALU operations an element, rounding included) beside its 4·T·K
+ *                    multiply-adds: on an H200 (run S10 call A) T = 16 took 0.082 ms at the 1B
+ *                    shape and 0.278 at the 8B one, against 0.069 / 0.115 for the separate
+ *                    launches, while T = 1 was the same under both GEMV variants;
+ *   composed         always rms_norm, three gemms and rope (the separate ops' kernels).
  */
-export const NORM_QKV_VARIANTS = ['gemv', 'gemv4', 'composed'] as const;
+export const NORM_QKV_VARIANTS = ['gemv4', 'gemv16', 'composed'] as const;
 export type NormQkvVariant = (typeof NORM_QKV_VARIANTS)[number];
 
 export function normQkvVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_NORM_QKV_VARIANT : undefined): NormQkvVariant {
-  if (v === undefined || v === '') return 'gemv';
+  if (v === undefined || v === '') return 'gemv4';
   if (!(NORM_QKV_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[fused_norm_qkv] PMETAL_NORM_QKV_VARIANT: expected one of ${NORM_QKV_VARIANTS.join(', ')}, got '${v}'`);
   return v as NormQkvVariant;
 }
@@ -85,8 +86,8 @@ function gemvWg(ctx: LaunchContext): number | undefined {
 }
 
 /**
- * Whether the call runs as the one-dispatch GEMV: 1 ≤ T ≤ 16 (gemm's GEMV range; 4 with
- * the gemv4 variant), no empty weight, K a whole number of 16-byte words (every binding is a whole tensor
+ * Whether the call runs as the one-dispatch GEMV: 1 ≤ T ≤ 4 (16, gemm's GEMV range, with
+ * the gemv16 variant), no empty weight, K a whole number of 16-byte words (every binding is a whole tensor
  * from element 0, so rows then start on words), each tensor within one binding, the
  * kernel's storage bindings within the adapter's limit, and its workgroups within the grid.
  */
