@@ -56,6 +56,40 @@ describe('webgpu buffer pool', () => {
   });
 });
 
+describe('webgpu buffer pool, adaptive (no PMETAL_POOL_MIB)', () => {
+  // A 16 KiB floor: past it the pool keeps what fits under the most bytes ever live at once.
+  let ad: Runtime;
+  beforeAll(async () => {
+    ad = new Runtime(await openDevice(), undefined, 16 * 1024);
+  });
+  afterAll(() => ad?.destroy());
+
+  it('keeps every freed buffer of a step that had them all live, and reuses them the next step', () => {
+    const step = () => [ad.createBuffer(32 * 1024), ad.createBuffer(32 * 1024), ad.createBuffer(64 * 1024)];
+    const first = step();
+    expect(ad.memory.liveBytes).toBe(128 * 1024);
+    for (const b of first) ad.releaseBuffer(b);
+    // 128 KiB pooled: far past the floor, within the 128 KiB live ceiling.
+    expect(ad.pooledBytes).toBe(128 * 1024);
+    const created = ad.buffersCreated;
+    const second = step();
+    expect(ad.buffersCreated).toBe(created);
+    expect(new Set([...second, ...first]).size).toBe(3);
+    for (const b of second) ad.releaseBuffer(b);
+  });
+
+  it('a new size makes pooled buffers give way: live + pooled stays within the live ceiling', () => {
+    expect(ad.pooledBytes).toBe(128 * 1024);
+    const other = ad.createBuffer(96 * 1024);
+    // live 96 KiB under a 128 KiB ceiling: 32 KiB of room (over the 16 KiB floor).
+    expect(ad.pooledBytes).toBeLessThanOrEqual(32 * 1024);
+    expect(ad.memory.liveBytes + ad.pooledBytes).toBeLessThanOrEqual(128 * 1024);
+    ad.releaseBuffer(other);
+    ad.trimPool();
+    expect(ad.pooledBytes).toBe(0);
+  });
+});
+
 describe('webgpu batches', () => {
   let gpu: WebGpuBackend;
   beforeAll(async () => {
