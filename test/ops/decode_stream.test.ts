@@ -55,7 +55,24 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
       ).map(([name, p, dtype]) => [`${label}, ${tier}, ${name} ${dtype}`, force, tier, p, dtype] as const),
     ),
   );
-  it.each(cases)('%s', async (_l, force, tier, p, dtype) => {
+  // The loops unrolled by the preprocessor, as on a GPU (lavapipe leaves them rolled: its
+  // compile of the unrolled body takes seconds a plan), on a plan of 2 rows and 2 keys in flight.
+  const unrolled = [
+    ['unrolled: 8 lanes, 2 rows, 2 keys in flight, subgroups, paged f16', { tl: 8, rb: 2, u: 2, wg: 64 }, 'subgroups', PAGED, 'f16'],
+    ['unrolled: 8 lanes, 2 rows, 2 keys in flight, portable, flat bf16', { tl: 8, rb: 2, u: 2, wg: 64 }, 'portable', FLAT, 'bf16'],
+  ] as const;
+  it.each(unrolled)('%s', async (_l, force, tier, p, dtype) => {
+    process.env.PMETAL_DECODE_UNROLL = '1';
+    try {
+      await check(force, tier, p, dtype, true);
+    } finally {
+      delete process.env.PMETAL_DECODE_UNROLL;
+    }
+  });
+
+  it.each(cases)('%s', async (_l, force, tier, p, dtype) => check(force, tier, p, dtype, false));
+
+  async function check(force: Partial<StreamPlan>, tier: 'subgroups' | 'portable', p: DecodeProblem, dtype: FloatDType, unroll: boolean) {
     if (tier === 'subgroups' && (gpu.adapter.subgroupMinSize ?? 0) < (force.tl ?? 1)) return;
     const h = decodeInputs(p, dtype as FloatDType, 11);
     const options = dec.options.parse(decodeOptionsOf(p));
@@ -69,14 +86,14 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
     gpu.rt.trace = [];
     const got = launchDecode(ctx, tier, ins, options, outs, force);
     // The forced plan reached the kernel.
-    expect(gpu.rt.trace[0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ...(force.rb ? { RB: force.rb } : {}) });
+    expect(gpu.rt.trace[0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ROLL_FOR: !unroll, ...(force.rb ? { RB: force.rb } : {}) });
     gpu.rt.trace = undefined;
     for (const name of ['o', 'lse']) {
       const c = compare(toFloat64(got[name].dtype, await gpu.read(got[name])), want[name].data, bounds[name]);
       expect(c.firstBad, name).toBeUndefined();
     }
     for (const t of [...Object.values(ins), ...Object.values(got)]) t.dispose();
-  });
+  }
 });
 
 /** The dims of a decode step of B sequences of one new token at context `ctx` (paged: blocks of 16). */

@@ -149,40 +149,48 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let s1 = min(i32((s + 1u) * p.split_len), i32(seq_len)) - 1;
 
   // Each row's keys [lo, hi] within the split, its q words, and the workgroup's key range.
+  // Every loop over rows (RI), keys in flight (UI) and a lane's words (WI) is unrolled by the
+  // preprocessor (#for): the per-row arrays are then indexed by constants only and stay in
+  // registers — rolled, the driver sent them to local memory (run S9: RB = 4 ran slower than
+  // one row a workgroup reading its keys G times).
   var rlo: array<i32, RB>;
   var rhi: array<i32, RB>;
   var qr: array<V8, RB * NW>;
   var kstart = s1 + 1;
   var kend = s0 - 1;
-  for (var r = 0u; r < RB; r = r + 1u) {
-    let row = blk * RB + r;
+#for RI RB
+  {
+    let row = blk * RB + RI;
     let rc = min(row, p.rows - 1u);
     let pos = i32(seq_len) - i32(p.t) + i32(rc / p.group);
-    rlo[r] = max(max(pos - p.left, 0), s0);
-    rhi[r] = select(s0 - 1, min(pos, s1), row < p.rows);
-    if (rlo[r] <= rhi[r]) {
-      kstart = min(kstart, rlo[r]);
-      kend = max(kend, rhi[r]);
+    rlo[RI] = max(max(pos - p.left, 0), s0);
+    rhi[RI] = select(s0 - 1, min(pos, s1), row < p.rows);
+    if (rlo[RI] <= rhi[RI]) {
+      kstart = min(kstart, rlo[RI]);
+      kend = max(kend, rhi[RI]);
     }
     let h = kvh * p.group + rc % p.group;
     let qw = (p.q_base + ((b * p.t + rc / p.group) * p.hq + h) * p.d) / EPV;
-    for (var i = 0u; i < NW; i = i + 1u) {
-      let w = tl + i * TL;
+#for WI NW
+    {
+      let w = tl + WI * TL;
       var x = V8(vec4<f32>(0.0), vec4<f32>(0.0));
       if (w < wk && row < p.rows) {
         x = dec(q[qw + w]);
       }
-      qr[r * NW + i] = x;
+      qr[RI * NW + WI] = x;
     }
+#endfor
   }
+#endfor
 
   var m: array<f32, RB>;
   var l: array<f32, RB>;
   var acc: array<V8, RB * NWV>;
-  for (var r = 0u; r < RB; r = r + 1u) {
-    m[r] = LOWEST;
-    l[r] = 0.0;
-  }
+#for RI RB
+  m[RI] = LOWEST;
+  l[RI] = 0.0;
+#endfor
   // kstart/kend come from uniform values only: every lane runs the same number of steps
   // (the subgroup shuffles and the portable barriers need that).
 #if STAGE == 2
@@ -196,8 +204,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var kw: array<vec4<u32>, U * NW>;
     var vw: array<vec4<u32>, U * NWV>;
     var kj: array<i32, U>;
-    for (var u = 0u; u < U; u = u + 1u) {
-      let j = kb + i32(u * NT + team);
+#for UI U
+    {
+      let j = kb + i32(UI * NT + team);
       var slot = -1;
       if (j <= kend) {
         slot = key_slot(b, kvh, u32(j));
@@ -206,45 +215,56 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let kwo = select(-1, i32((p.k_base + u32(slot) * p.d) / EPV), slot >= 0);
       let vwo = select(-1, i32((p.v_base + u32(slot) * p.dv) / EPV), slot >= 0);
       // A key outside the range (or unreadable) sees no row: j past every row's hi.
-      kj[u] = select(j, kend + 1, kwo < 0);
-      for (var i = 0u; i < NW; i = i + 1u) {
-        let w = tl + i * TL;
+      kj[UI] = select(j, kend + 1, kwo < 0);
+#for WI NW
+      {
+        let w = tl + WI * TL;
         var x = vec4<u32>(0u);
         if (kwo >= 0 && w < wk) {
           x = k[u32(kwo) + w];
         }
-        kw[u * NW + i] = x;
+        kw[UI * NW + WI] = x;
       }
-      for (var i = 0u; i < NWV; i = i + 1u) {
-        let w = tl + i * TL;
+#endfor
+#for WI NWV
+      {
+        let w = tl + WI * TL;
         var x = vec4<u32>(0u);
         if (vwo >= 0 && w < wv) {
           x = v[u32(vwo) + w];
         }
-        vw[u * NWV + i] = x;
+        vw[UI * NWV + WI] = x;
       }
+#endfor
     }
+#endfor
     // The team's scores: partial dot products, summed over the team's lanes.
     var sc: array<f32, U * RB>;
-    for (var u = 0u; u < U; u = u + 1u) {
-      for (var r = 0u; r < RB; r = r + 1u) {
-        var dt = 0.0;
-        for (var i = 0u; i < NW; i = i + 1u) {
-          dt = dt + wdot(qr[r * NW + i], kw[u * NW + i]);
-        }
-        sc[u * RB + r] = dt;
-      }
+#for UI U
+#for RI RB
+    {
+      var dt = 0.0;
+#for WI NW
+      dt = dt + wdot(qr[RI * NW + WI], kw[UI * NW + WI]);
+#endfor
+      sc[UI * RB + RI] = dt;
     }
+#endfor
+#endfor
 #if SUBGROUPS
-    for (var x = 0u; x < U * RB; x = x + 1u) {
-      for (var o = 1u; o < TL; o = o * 2u) {
-        sc[x] = sc[x] + subgroupShuffleXor(sc[x], o);
-      }
+#for UI U
+#for RI RB
+    for (var o = 1u; o < TL; o = o * 2u) {
+      sc[UI * RB + RI] = sc[UI * RB + RI] + subgroupShuffleXor(sc[UI * RB + RI], o);
     }
+#endfor
+#endfor
 #else
-    for (var x = 0u; x < U * RB; x = x + 1u) {
-      dot_part[x * WG + lid] = sc[x];
-    }
+#for UI U
+#for RI RB
+    dot_part[(UI * RB + RI) * WG + lid] = sc[UI * RB + RI];
+#endfor
+#endfor
     workgroupBarrier();
     for (var x = tl; x < U * RB; x = x + TL) {
       var t = 0.0;
@@ -254,67 +274,74 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       dot_sum[team * U * RB + x] = t;
     }
     workgroupBarrier();
-    for (var x = 0u; x < U * RB; x = x + 1u) {
-      sc[x] = dot_sum[team * U * RB + x];
-    }
+#for UI U
+#for RI RB
+    sc[UI * RB + RI] = dot_sum[team * U * RB + UI * RB + RI];
+#endfor
+#endfor
 #endif
-    for (var u = 0u; u < U; u = u + 1u) {
-      let j = kj[u];
+#for UI U
+    {
+      let j = kj[UI];
       var vx: array<V8, NWV>;
-      for (var i = 0u; i < NWV; i = i + 1u) {
-        vx[i] = dec(vw[u * NWV + i]);
-      }
-      for (var r = 0u; r < RB; r = r + 1u) {
-        if (j >= rlo[r] && j <= rhi[r]) {
-          var z = p.scale * sc[u * RB + r];
-          if (p.has_cap != 0u) {
-            z = softcap(z, p.cap, p.inv_cap).x;
-          }
-          if (z > m[r] + TAU) {
-            let alpha = select(exp(m[r] - z), 0.0, m[r] == LOWEST);
-            l[r] = l[r] * alpha;
-            for (var i = 0u; i < NWV; i = i + 1u) {
-              acc[r * NWV + i].lo = acc[r * NWV + i].lo * alpha;
-              acc[r * NWV + i].hi = acc[r * NWV + i].hi * alpha;
-            }
-            m[r] = z;
-          }
-          let pj = exp(z - m[r]);
-          l[r] = l[r] + pj;
-          for (var i = 0u; i < NWV; i = i + 1u) {
-            acc[r * NWV + i].lo = acc[r * NWV + i].lo + pj * vx[i].lo;
-#if Q_DT != 0
-            acc[r * NWV + i].hi = acc[r * NWV + i].hi + pj * vx[i].hi;
-#endif
-          }
+#for WI NWV
+      vx[WI] = dec(vw[UI * NWV + WI]);
+#endfor
+#for RI RB
+      if (j >= rlo[RI] && j <= rhi[RI]) {
+        var z = p.scale * sc[UI * RB + RI];
+        if (p.has_cap != 0u) {
+          z = softcap(z, p.cap, p.inv_cap).x;
         }
+        if (z > m[RI] + TAU) {
+          let alpha = select(exp(m[RI] - z), 0.0, m[RI] == LOWEST);
+          l[RI] = l[RI] * alpha;
+#for WI NWV
+          acc[RI * NWV + WI].lo = acc[RI * NWV + WI].lo * alpha;
+          acc[RI * NWV + WI].hi = acc[RI * NWV + WI].hi * alpha;
+#endfor
+          m[RI] = z;
+        }
+        let pj = exp(z - m[RI]);
+        l[RI] = l[RI] + pj;
+#for WI NWV
+        acc[RI * NWV + WI].lo = acc[RI * NWV + WI].lo + pj * vx[WI].lo;
+#if Q_DT != 0
+        acc[RI * NWV + WI].hi = acc[RI * NWV + WI].hi + pj * vx[WI].hi;
+#endif
+#endfor
       }
+#endfor
     }
+#endfor
   }
 
   // Combine the teams: M = max of their m, each team's l and acc rescaled by exp(m − M).
   if (tl == 0u) {
-    for (var r = 0u; r < RB; r = r + 1u) {
-      team_m[team * RB + r] = m[r];
-      team_l[team * RB + r] = l[r];
-    }
+#for RI RB
+    team_m[team * RB + RI] = m[RI];
+    team_l[team * RB + RI] = l[RI];
+#endfor
   }
   workgroupBarrier();
   let dv4 = p.dv / 4u;
-  for (var r = 0u; r < RB; r = r + 1u) {
-    let row = blk * RB + r;
+#for RI RB
+  {
+    let row = blk * RB + RI;
     var mx = LOWEST;
     for (var tt = 0u; tt < NT; tt = tt + 1u) {
-      mx = max(mx, team_m[tt * RB + r]);
+      mx = max(mx, team_m[tt * RB + RI]);
     }
-    let w = exp(m[r] - mx);
-    for (var i = 0u; i < NWV; i = i + 1u) {
-      let c = (tl + i * TL) * VPW;
-      team_acc[team * TL * NWV * VPW + c] = acc[r * NWV + i].lo * w;
+    let w = exp(m[RI] - mx);
+#for WI NWV
+    {
+      let c = (tl + WI * TL) * VPW;
+      team_acc[team * TL * NWV * VPW + c] = acc[RI * NWV + WI].lo * w;
 #if Q_DT != 0
-      team_acc[team * TL * NWV * VPW + c + 1u] = acc[r * NWV + i].hi * w;
+      team_acc[team * TL * NWV * VPW + c + 1u] = acc[RI * NWV + WI].hi * w;
 #endif
     }
+#endfor
     workgroupBarrier();
     if (row < p.rows) {
       let t = row / p.group;
@@ -323,7 +350,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (lid == 0u) {
         var lt = 0.0;
         for (var tt = 0u; tt < NT; tt = tt + 1u) {
-          lt = lt + team_l[tt * RB + r] * exp(team_m[tt * RB + r] - mx);
+          lt = lt + team_l[tt * RB + RI] * exp(team_m[tt * RB + RI] - mx);
         }
         part[rec] = vec4<f32>(mx, lt, 0.0, 0.0);
       }
@@ -337,4 +364,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
   }
+#endfor
 }

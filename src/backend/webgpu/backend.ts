@@ -55,8 +55,8 @@ export class WebGpuBackend extends BaseBackend implements KernelBackend {
   private constructor(rt: Runtime) {
     super();
     this.rt = rt;
-    const info = rt.opened.adapter.info as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number };
-    this.adapter = { subgroupMatrixConfigs: rt.opened.subgroupMatrixConfigs, subgroupMaxSize: info.subgroupMaxSize, subgroupMinSize: info.subgroupMinSize, limits: rt.opened.limits };
+    const info = rt.opened.adapter.info as unknown as { subgroupMinSize?: number; subgroupMaxSize?: number; isFallbackAdapter?: boolean; architecture?: string };
+    this.adapter = { subgroupMatrixConfigs: rt.opened.subgroupMatrixConfigs, subgroupMaxSize: info.subgroupMaxSize, subgroupMinSize: info.subgroupMinSize, limits: rt.opened.limits, software: info.isFallbackAdapter === true || info.architecture === 'software' };
     this.#ctx = {
       adapter: this.adapter,
       rt,

@@ -34,6 +34,8 @@ export interface AdapterTraits {
   /** The adapter's smallest subgroup size (a kernel that maps lanes to rows needs min = max). */
   subgroupMinSize?: number;
   limits: GPUSupportedLimits;
+  /** A CPU implementation (lavapipe: adapter.info.isFallbackAdapter): a kernel's shape for speed there is moot, its compile time is not. */
+  software?: boolean;
 }
 
 export interface Launcher {

@@ -7,6 +7,15 @@
  *   #define NAME value                replace the whole word NAME from here on
  *   #if EXPR / #elif EXPR / #else / #endif, #ifdef NAME / #ifndef NAME
  *   a##b                              token paste (after replacement: load_##NAME → load_x)
+ *   #for NAME COUNT … #endfor          the body pasted COUNT times, the whole word NAME replaced
+ *                                     by 0, 1, … (COUNT an EXPR; a u suffix is allowed: 4u).
+ *                                     Loops the shader compiler must not leave rolled: an array
+ *                                     indexed only by constants stays in registers (a rolled
+ *                                     loop's dynamic index sends it to local memory on NVIDIA).
+ *                                     Where the define ROLL_FOR is nonzero it becomes a WGSL loop
+ *                                     instead (`for (var NAME = 0u; …)`, the same body): llvmpipe
+ *                                     compiles big unrolled bodies slowly (tens of seconds). A
+ *                                     body's #if must then not test NAME.
  *
  * EXPR: integers, defined names (undefined ones are 0), ( ) ! == != < <= > >= && || + -.
  * Every output line remembers its file and line, so compile errors point at the source.
@@ -26,7 +35,7 @@ export function preprocess(files: Record<string, string>, entry: string, defines
   const lineMap: Preprocessed['lineMap'] = [];
   const included = new Set<string>();
 
-  const emit = (file: string, text: string, subst: Map<string, string>, depth: number) => {
+  const emit = (file: string, text: string, subst: Map<string, string>, depth: number, firstLine = 1) => {
     if (depth > 16) throw new Error(`#include nesting too deep at ${file}`);
     const lines = text.split('\n');
     // Stack of [active, anyBranchTaken, parentActive].
@@ -36,7 +45,7 @@ export function preprocess(files: Record<string, string>, entry: string, defines
     for (let n = 0; n < lines.length; n++) {
       const raw = lines[n];
       const t = raw.trim();
-      const where = `${file}:${n + 1}`;
+      const where = `${file}:${n + firstLine}`;
       if (t.startsWith('#')) {
         const m = /^#(\w+)\s*(.*)$/.exec(t);
         if (!m) throw new Error(`${where}: bad directive '${t}'`);
@@ -65,6 +74,32 @@ export function preprocess(files: Record<string, string>, entry: string, defines
           if (!stack.pop()) throw new Error(`${where}: #endif without #if`);
         } else if (!active()) {
           continue;
+        } else if (dir === 'for') {
+          const f = /^(\w+)\s+(.+)$/.exec(rest);
+          if (!f) throw new Error(`${where}: bad #for (expected #for NAME COUNT)`);
+          const count = evalExpr(sub(f[2]).replace(/\b(\d+)u\b/g, '$1'), where);
+          // The body: up to the matching #endfor (nested #for … #endfor pairs inside).
+          let nest = 0;
+          let end = n + 1;
+          for (; end < lines.length; end++) {
+            const d = /^#(\w+)/.exec(lines[end].trim())?.[1];
+            if (d === 'for') nest++;
+            else if (d === 'endfor' && nest-- === 0) break;
+          }
+          if (end === lines.length) throw new Error(`${where}: #for without #endfor`);
+          const body = lines.slice(n + 1, end).join('\n');
+          if (evalExpr(sub('ROLL_FOR'), where)) {
+            out.push(`for (var ${f[1]} = 0u; ${f[1]} < ${count}u; ${f[1]} = ${f[1]} + 1u) {`);
+            lineMap.push({ file, line: n + firstLine });
+            emit(file, body, subst, depth + 1, n + 1 + firstLine);
+            out.push('}');
+            lineMap.push({ file, line: end + firstLine });
+          } else {
+            for (let k = 0; k < count; k++) emit(file, body, new Map([...subst, [f[1], String(k)]]), depth + 1, n + 1 + firstLine);
+          }
+          n = end;
+        } else if (dir === 'endfor') {
+          throw new Error(`${where}: #endfor without #for`);
         } else if (dir === 'define') {
           const d = /^(\w+)\s*(.*)$/.exec(rest);
           if (!d) throw new Error(`${where}: bad #define`);
@@ -95,7 +130,7 @@ export function preprocess(files: Record<string, string>, entry: string, defines
       }
       if (!active()) continue;
       out.push(sub(raw));
-      lineMap.push({ file, line: n + 1 });
+      lineMap.push({ file, line: n + firstLine });
     }
     if (stack.length) throw new Error(`${file}: unterminated #if`);
   };

@@ -101,6 +101,20 @@ function pinnedPlan(): Partial<StreamPlan> {
   return out as Partial<StreamPlan>;
 }
 
+/**
+ * Whether decode_stream.wgsl's loops over rows, keys in flight and words are unrolled by the
+ * preprocessor (#for; per-row arrays then indexed by constants, kept in registers) or left
+ * as WGSL loops (ROLL_FOR). PMETAL_DECODE_UNROLL=0|1, read at each launch; by default
+ * unrolled except on a software adapter, where llvmpipe takes ~15 s to compile a 4-row plan
+ * unrolled (the same body, so the tests there check the arithmetic the GPU runs).
+ */
+export function decodeUnroll(ctx: Pick<LaunchContext, 'adapter'>): boolean {
+  const v = typeof process !== 'undefined' ? process.env.PMETAL_DECODE_UNROLL : undefined;
+  if (v === undefined || v === '') return !ctx.adapter.software;
+  if (v !== '0' && v !== '1') throw new OptionsError(`[decode_attention] PMETAL_DECODE_UNROLL: expected 0 or 1, got '${v}'`);
+  return v === '1';
+}
+
 function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<string, Tensor>, t: { out: Tensor; lse: Tensor; part: Tensor }, plan: StreamPlan, b0: number, b1: number): void {
   const nb = b1 - b0;
   const recWords = 1 + dm.dv / 4;
@@ -153,7 +167,7 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
   const groups1 = plan.blocks * plan.splits * dm.hkv * nb;
   const g1 = grid(ctx, groups1);
   ctx.rt.dispatch({
-    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups, ...(stage === 1 || stage === 2 ? { STAGE: stage } : {}) } },
+    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups, ROLL_FOR: !decodeUnroll(ctx), ...(stage === 1 || stage === 2 ? { STAGE: stage } : {}) } },
     bindings: [qw.b, kw.b, vw.b, lw.b, tw.b, pw.b],
     params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, groups: groups1, groups_x: g1.groupsX }) },
     workgroups: g1.workgroups,
