@@ -47,13 +47,16 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'balanced (2 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'balanced' } },
     { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
     { name: 'short (~2112, ≥ 32 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short' } },
+    // The kernel's loops left rolled (PMETAL_DECODE_UNROLL=0: per-row arrays indexed at run time).
+    { name: 'rolled: default', env: { PMETAL_DECODE_UNROLL: '0' } },
+    { name: 'rolled: deep', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'deep', PMETAL_DECODE_UNROLL: '0' } },
     // Stage-by-stage ceiling (wrong results): what a step costs without its parts.
     { name: 'stage: stream kernel returns at once', env: { PMETAL_BENCH_DECODE_STAGE: '1' } },
     { name: 'stage: no key loop', env: { PMETAL_BENCH_DECODE_STAGE: '2' } },
     { name: 'stage: no reduce dispatch', env: { PMETAL_BENCH_DECODE_STAGE: '3' } },
     { name: 'short + no key loop', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short', PMETAL_BENCH_DECODE_STAGE: '2' } },
     // Pinned plans (PMETAL_DECODE_PIN): how a step's time scales with keys in flight and steps.
-    ...['splits=17,u=1', 'splits=17,u=2,wg=64', 'splits=1,u=4', 'splits=1,u=1', 'splits=5,u=8', 'rb=1', 'rb=1,u=1', 'rb=2', 'rb=1,splits=17'].map((pin) => ({ name: `pin ${pin}`, env: { PMETAL_DECODE_PIN: pin } })),
+    ...['splits=17,u=1', 'splits=17,u=2,wg=64', 'splits=1,u=4', 'splits=1,u=1', 'splits=5,u=8', 'rb=1', 'rb=1,u=1', 'rb=2', 'rb=1,splits=17', 'rb=4,u=1', 'rb=4,u=2', 'rb=2,u=2'].map((pin) => ({ name: `pin ${pin}`, env: { PMETAL_DECODE_PIN: pin } })),
   ],
   // fused_norm_qkv's plan (launchers/norm_qkv_gemv.ts): the one-dispatch GEMV up to T = 4,
   // up to T = 16, or always the separate ops' launches.
@@ -138,13 +141,14 @@ export interface VariantRow {
 }
 
 /** Times every bench shape of `ops` (default: those with variants) under each variant, GPU timestamps after a clock warm-up. */
-export async function runVariants(gpu: WebGpuBackend, o: { ops?: string[]; dtypes?: string[]; shape?: string; reps?: number; onRow?: (r: VariantRow) => void }): Promise<{ rows: VariantRow[]; copyGbps?: number }> {
+export async function runVariants(gpu: WebGpuBackend, o: { ops?: string[]; dtypes?: string[]; shape?: string; variant?: string[]; reps?: number; onRow?: (r: VariantRow) => void }): Promise<{ rows: VariantRow[]; copyGbps?: number }> {
   const copy = await copyBandwidth(gpu, 512 * 2 ** 20);
   const rows: VariantRow[] = [];
   const ops = (o.ops?.length ? o.ops : Object.keys(VARIANTS)) as OpName[];
   for (const op of ops) {
     const spec = getSpec(op);
-    const variants = VARIANTS[op] ?? [{ name: 'default', env: {} }];
+    // --variant: only the variants whose names contain one of the given substrings.
+    const variants = (VARIANTS[op] ?? [{ name: 'default', env: {} }]).filter((v) => !o.variant?.length || o.variant.some((x) => v.name.includes(x)));
     for (const dtype of spec.dtypes.filter((d) => !o.dtypes?.length || o.dtypes.includes(d))) {
       if (!gpu.supports(op, dtype)) continue;
       for (const shape of spec.bench.filter((s) => !o.shape || s.label.includes(o.shape))) {

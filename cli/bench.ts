@@ -29,6 +29,7 @@ export function registerBench(program: Command): void {
       .option('--quick', 'with --peers: small shapes (lavapipe, the tests)')
       .option('--html <file>', 'with --peers: write a self-contained HTML report with charts')
       .option('--variants', "webgpu: time each op's tuning variants side by side (bench/variants.ts; the first is the default)")
+      .addOption(new Option('--variant <list>', 'with --variants: only the variants whose names contain one of these substrings').argParser(list))
       .option('--sgmat-ceiling', 'webgpu: the subgroup-matrix gemm loop stage by stage (bench/sgmat_ceiling.ts)')
       .option('--host', 'host cost of recording small ops: µs per call in validation, encoding and submit (bench/host.ts)')
       .option('--calls <n>', 'with --host: calls per op', '10000')
@@ -79,7 +80,7 @@ export function registerBench(program: Command): void {
     if (o.variants) {
       const { runVariants, variantsTable } = await import('../bench/variants.js');
       const [gpu] = (await loadBackends(o, ['webgpu'])) as WebGpuBackend[];
-      const res = await runVariants(gpu, { ops: o.op, dtypes: o.dtype, shape: o.shape, reps: Number(o.reps), onRow: (r) => process.stderr.write(`${r.op} ${r.dtype} ${r.shape} ${r.variant}: ${r.error ?? `${r.ms.toFixed(4)} ms`}\n`) });
+      const res = await runVariants(gpu, { ops: o.op, dtypes: o.dtype, shape: o.shape, variant: o.variant, reps: Number(o.reps), onRow: (r) => process.stderr.write(`${r.op} ${r.dtype} ${r.shape} ${r.variant}: ${r.error ?? `${r.ms.toFixed(4)} ms`}\n`) });
       console.log(variantsTable(res));
       if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), adapter: gpu.adapterName, ...res }, null, 2));
       gpu.dispose();
