@@ -13,10 +13,10 @@ R=$OUT
 timeout 200 $NODE dist/cli.js bench --op decode_attention --variants --variant default,deep,balanced,rolled,rb=4,rb=2 --dtype f16 --shape len=8192 --reps 10 $D --json $R/decode-8k.json > $R/decode-8k.txt 2>&1
 echo "decode exit $?"; grep -E "^decode_attention " $R/decode-8k.txt | head -60
 for i in 1 2; do
-  PMETAL_NORM_QKV=0 PMETAL_MLP_NORM=0 timeout 45 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1,16 --decode-loop pipelined,serial --copy-mib 256 $D --json $R/unfused-$i.json > $R/unfused-$i.txt 2>&1
+  PMETAL_NORM_QKV=0 PMETAL_MLP_NORM=0 timeout 45 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1,16 --decode-loop pipelined,serial --copy-mib 256 $D > $R/unfused-$i.txt 2>&1
   echo "unfused $i exit $?"; grep -E "^decode  " $R/unfused-$i.txt | head -4
-  timeout 45 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1,16 --decode-loop pipelined,serial --copy-mib 256 $D --json $R/fused-$i.json > $R/fused-$i.txt 2>&1
+  timeout 45 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1,16 --decode-loop pipelined,serial --copy-mib 256 $D > $R/fused-$i.txt 2>&1
   echo "fused $i exit $?"; grep -E "^decode  " $R/fused-$i.txt | head -4
 done
-timeout 150 $NODE dist/cli.js bench --model llama-8b --phase train --max-grad-norm 1 $D --json $R/train-8b.json > $R/train-8b.txt 2>&1
+timeout 150 $NODE dist/cli.js bench --model llama-8b --phase train --max-grad-norm 1 $D > $R/train-8b.txt 2>&1
 echo "8b train exit $?"; grep -E "^train" $R/train-8b.txt | head -4
