@@ -166,6 +166,17 @@ export const LAUNCHER_VARIANTS = [
   'PMETAL_NORM_QKV_VARIANT',
 ];
 
+/**
+ * A bench-only stage switch (PMETAL_BENCH_FA_STAGE, PMETAL_BENCH_DECODE_STAGE): the stage
+ * named in the environment when it is one of `stages`, else 0 (the whole kernel). A stage
+ * gives wrong results by design — the stage-by-stage ceiling of a kernel — so only the
+ * benches set these.
+ */
+export function benchStage(name: string, stages: readonly number[]): number {
+  const s = Number(env(name));
+  return stages.includes(s) ? s : 0;
+}
+
 /** Reads the environment again at the next launch (the runtime calls it at each submission). */
 export function refreshTuning(): void {
   cached = undefined;

@@ -1,3 +1,4 @@
+import { benchStage } from '../tuning.js';
 import { BYTES } from '../../../dtype.js';
 import { OptionsError } from '../../../errors.js';
 import { decodeDims, type DecodeDims } from '../../../ops/decode_attention/dims.js';
@@ -163,7 +164,7 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
   const dt = dtCode(i.q.dtype);
   // Bench only (wrong results): the stage-by-stage ceiling of a step. 1: the stream kernel
   // returns at once; 2: it skips the key loop; 3: the reduce is not dispatched.
-  const stage = Number(typeof process !== 'undefined' ? (process.env.PMETAL_BENCH_DECODE_STAGE ?? 0) : 0);
+  const stage = benchStage('PMETAL_BENCH_DECODE_STAGE', [1, 2, 3]);
   const groups1 = plan.blocks * plan.splits * dm.hkv * nb;
   const g1 = grid(ctx, groups1);
   ctx.rt.dispatch({

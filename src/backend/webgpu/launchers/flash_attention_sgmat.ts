@@ -1,3 +1,4 @@
+import { benchStage } from '../tuning.js';
 import type { AttnDims } from '../../../ops/flash_attention_forward/dims.js';
 import type { AdapterTraits } from '../launch.js';
 import type { PipelineSpec } from '../pipelines.js';
@@ -45,10 +46,7 @@ export function sgmatPlan(d: number, dv: number, storage: number, maxInvocations
 }
 
 /** bench --fa-ceiling's stage (fa_forward_sgmat.wgsl STAGE; 0 = the kernel). Wrong results otherwise: never set it outside that bench. */
-export const faCeilingStage = (): number => {
-  const s = env('PMETAL_BENCH_FA_STAGE');
-  return [1, 2, 3].includes(s) ? s : 0;
-};
+export const faCeilingStage = (): number => benchStage('PMETAL_BENCH_FA_STAGE', [1, 2, 3]);
 
 /** The pipeline for exact head dims (every fragment loop is unrolled for them). */
 export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan): PipelineSpec {
