@@ -39,6 +39,7 @@
 #define VEC 1
 #include "common/convert.wgsl"
 #include "gemm/gemm_common.wgsl"
+#include "common/red_groups16.wgsl"
 #include "common/vec.wgsl" (DT=A_DT)
 @group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
@@ -161,23 +162,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   // 4 rows of a per round: every invocation's 4 vectors, then 16 groups of WG/16, then 16.
   let e0 = p.y_base + wid.z * p.m * p.n;
-  let gs = WG / 16u;
   for (var q = 0u; q < ROUNDS; q = q + 1u) {
     workgroupBarrier();
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=2)
     workgroupBarrier();
-    if (lid < 64u) {
-      // Row j of the round, group g: WG/16 partials g, g + 16, … (consecutive lanes read
-      // consecutive vectors).
-      let j = lid / 16u;
-      let g = lid % 16u;
-      var s = vec4<f32>(0.0);
-      for (var i = 0u; i < gs; i = i + 1u) {
-        s = s + red[j * WG + g + 16u * i];
-      }
-      // In place: red[j·WG + g] is read by this invocation only (its i = 0).
-      red[j * WG + g] = s;
-    }
+    red_groups16(lid, 4u);
     workgroupBarrier();
 #if SWIGLU_ROWS
     // Invocation t < 8: row 4q + t / 2 of a, column c0 + t % 2 (g in slot t % 2, u in t % 2 + 2).

@@ -67,6 +67,7 @@
 #include "rope/trig.wgsl"
 #endif
 #include "gemm/gemv_row_rstd.wgsl"
+#include "common/red_groups16.wgsl"
 
 // NORM_QKV_PARAMS in launchers/norm_qkv_gemv.ts. Per segment s ∈ {q, k, v}: n_s (rows),
 // wg_s (workgroups), rot_s (rotated workgroups, the first ones), hd_s / rd_s / pl_s (the
@@ -337,20 +338,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 
   // 4 rows of n per round: every invocation's 4 vectors, then 16 groups of WG/16, then 16.
-  let gs = WG / 16u;
   for (var q = 0u; q < ROUNDS; q = q + 1u) {
     workgroupBarrier();
 #include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=2)
     workgroupBarrier();
-    if (lid < 64u) {
-      let j = lid / 16u;
-      let g = lid % 16u;
-      var s = vec4<f32>(0.0);
-      for (var i = 0u; i < gs; i = i + 1u) {
-        s = s + red[j * WG + g + 16u * i];
-      }
-      red[j * WG + g] = s;
-    }
+    red_groups16(lid, 4u);
     workgroupBarrier();
     // Invocation t < 8: token 4q + t / 2, slots t % 2 and t % 2 + 2 (a rotation pair when rot).
     let r = 4u * q + lid / 2u;

@@ -3,18 +3,10 @@
 // partial an invocation. Returns rsqrt(Σ/k + eps) (rms_norm_vec.wgsl's formula) to invocation
 // lid < MT for row lid, 0 to the others. Call in uniform control flow; red's rounds are
 // reused, so the caller re-fills them before its next reduction.
+#include "common/red_groups16.wgsl"
 fn gemv_row_rstd(lid: u32, k: u32, eps: f32) -> f32 {
   workgroupBarrier();
-  // Invocation t < 16·ROUNDS: round t / 16, group t % 16 (WG/16 partials g, g + 16, …).
-  if (lid < 16u * ROUNDS) {
-    let j = lid / 16u;
-    let g = lid % 16u;
-    var s = vec4<f32>(0.0);
-    for (var i = 0u; i < WG / 16u; i = i + 1u) {
-      s = s + red[j * WG + g + 16u * i];
-    }
-    red[j * WG + g] = s;
-  }
+  red_groups16(lid, ROUNDS);
   workgroupBarrier();
   var r = 0.0;
   if (lid < MT) {

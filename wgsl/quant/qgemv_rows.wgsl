@@ -29,6 +29,7 @@
 #define WVEC 0
 #endif
 #include "quant/qgemm_common.wgsl"
+#include "common/red_groups16.wgsl"
 
 const NR: u32 = 4u;
 const WG: u32 = 128u;
@@ -154,16 +155,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
 #include "common/frags.wgsl" (FRAG=quant/qgemv_rows_slot.wgsl, N=MT, STEP=2)
     workgroupBarrier();
-    if (lid < 64u) {
-      let j = lid / 16u;
-      let g = lid % 16u;
-      var s = vec4<f32>(0.0);
-      for (var i = 0u; i < WG / 16u; i = i + 1u) {
-        s = s + red[j * WG + g + 16u * i];
-      }
-      // In place: red[j·WG + g] is read by this invocation only (its i = 0).
-      red[j * WG + g] = s;
-    }
+    red_groups16(lid, 4u);
     workgroupBarrier();
     // Invocation t < 16: row 4q + t / 4 of x, column c0 + t % 4.
     let r = 4u * q + lid / 4u;
