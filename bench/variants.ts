@@ -42,13 +42,15 @@ const NORM_LORA: Variant[] = [
 export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   // Split counts and keys in flight of decode_stream.wgsl (src/backend/webgpu/launchers/decode_plan.ts).
   decode_attention: [
-    { name: 'default (rows1: a row a workgroup, 1 key in flight a team)', env: {} },
+    { name: 'default (auto: group where its grid has >= 256 workgroups, else rows1)', env: {} },
+    { name: 'group (a kv head\'s query heads a workgroup, 1 key in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'group' } },
+    { name: 'rows1 (a row a workgroup, 1 key in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'rows1' } },
     { name: 'deep (~1056 workgroups, splits ≥ 128 keys, 4 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'deep' } },
     { name: 'balanced (2 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'balanced' } },
     { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
     { name: 'short (~2112, ≥ 32 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short' } },
     // The kernel's loops left rolled (PMETAL_DECODE_UNROLL=0: per-row arrays indexed at run time).
-    { name: 'rolled: default', env: { PMETAL_DECODE_UNROLL: '0' } },
+    { name: 'rolled: group', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'group', PMETAL_DECODE_UNROLL: '0' } },
     { name: 'rolled: deep', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'deep', PMETAL_DECODE_UNROLL: '0' } },
     // Stage-by-stage ceiling (wrong results): what a step costs without its parts.
     { name: 'stage: stream kernel returns at once', env: { PMETAL_BENCH_DECODE_STAGE: '1' } },

@@ -136,6 +136,16 @@ describe('decode stream plan', () => {
     }
   });
 
+  it('auto (the default) groups a kv head\'s query heads where that grid has ≥ 256 workgroups, else one head a workgroup', () => {
+    const at = (b: number, ctx: number) => streamPlan(issueDims(b, ctx, false), 'f16', h100, 32, 'auto');
+    // 8192 keys: B = 1 → 8 kv heads × 64 splits = 512 workgroups, grouped (4 rows, 1 key in flight).
+    expect(at(1, 8192)).toMatchObject({ rb: 4, blocks: 1, u: 1, splits: 64 });
+    expect(at(16, 8192)).toMatchObject({ rb: 4, blocks: 1, u: 1 });
+    // 544 keys (the 1B bench's step): B = 1 has 8 × 5 = 40 grouped workgroups → rows1; B = 16 640 → grouped.
+    expect(at(1, 544)).toMatchObject({ rb: 1, blocks: 4, u: 1 });
+    expect(at(16, 544)).toMatchObject({ rb: 4, blocks: 1, u: 1 });
+  });
+
   it('PMETAL_DECODE_ATTENTION_VARIANT picks the split count and keys in flight; anything else is an OptionsError naming it', () => {
     const saved = process.env.PMETAL_DECODE_ATTENTION_VARIANT;
     try {
@@ -149,10 +159,10 @@ describe('decode stream plan', () => {
       // rows1: one query head a workgroup (the 4 heads of a kv head in 4 row blocks), 1 key in flight.
       expect(plans.rows1).toMatchObject({ rb: 1, blocks: 4, u: 1 });
       delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
-      expect(decodeVariant()).toBe('rows1');
+      expect(decodeVariant()).toBe('auto');
       process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'fast';
       expect(() => decodeVariant()).toThrow(OptionsError);
-      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of rows1, balanced, wide, deep, short, got 'fast'$/);
+      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of auto, group, rows1, balanced, wide, deep, short, got 'fast'$/);
     } finally {
       if (saved === undefined) delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
       else process.env.PMETAL_DECODE_ATTENTION_VARIANT = saved;

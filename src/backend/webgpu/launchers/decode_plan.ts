@@ -11,12 +11,21 @@ import { maxdOf } from './flash_attention.js';
  * 128-invocation workgroups fit an SM's registers) against the partials each split writes and
  * decode_reduce.wgsl reads back (Dv floats a row per split); `u` is the keys a team loads
  * before using any (16-byte loads in flight a lane: u·(NW + NWV)) against registers.
- *   rows1 (default):    one problem row (query head) a workgroup, 1 key in flight a team, ~1056
+ *   auto (default):     `group` where its grid has ≥ 256 workgroups, else `rows1`. Run S10 on
+ *                       the H100 (f16, Hq 32, Hkv 8; `bench/results/2026-12-06-S10`): at 8192
+ *                       keys group took 0.052 / 0.438 ms at B = 1 / 16 against rows1's 0.054 /
+ *                       0.590; at the 1B model's 544-key step (D = 64) 0.0356 against 0.0393 at
+ *                       B = 16 (640 workgroups), but 0.032 against 0.024 at B = 1, where its grid
+ *                       is 40 workgroups (D = 128: 0.040 against 0.028).
+ *   group:              the G query heads of a kv head (and T tokens) in one workgroup — each
+ *                       K/V byte read once for them — with 1 key in flight a team, ~1056
+ *                       workgroups, splits of at least 128 keys. Its per-row state stays in
+ *                       registers since the kernel's loops are unrolled (#for; rolled, the same
+ *                       plan at 4 keys in flight took 1.087 ms where unrolled took 0.543).
+ *   rows1:              one problem row (query head) a workgroup, 1 key in flight a team, ~1056
  *                       workgroups, splits of at least 128 keys. Run S9 on the H100 (call C, the
  *                       model bench's 544-key step, D = 64): 0.024 ms at B = 1 and 0.040 at B = 16
- *                       where deep took 0.037 / 0.064 — with RB > 1 rows the driver leaves the
- *                       row loops rolled and the per-row arrays (m, l, acc, scores) go to local
- *                       memory (pinning rb = 1 alone: 0.026 / 0.042); each G-head group then
+ *                       where deep took 0.037 / 0.064 (its loops then rolled); each G-head group
  *                       reads its keys G times, from L2 after the first.
  *   deep:               ~1056 workgroups (8 an SM), splits of at least 128 keys, 4 keys in flight
  *                       a team (more loads a lane, fewer lanes). Run S8 on the H100 (`call-d`,
@@ -28,18 +37,22 @@ import { maxdOf } from './flash_attention.js';
  *                       model's 544-key step gets 17 splits a kv head instead of 5)
  */
 export const DECODE_VARIANTS: Record<string, { workgroups: number; minKeys: number; u: number; rb?: number }> = {
+  group: { workgroups: 1056, minKeys: 128, u: 1 },
   rows1: { workgroups: 1056, minKeys: 128, u: 1, rb: 1 },
   balanced: { workgroups: 1056, minKeys: 128, u: 2 },
   wide: { workgroups: 2112, minKeys: 64, u: 2 },
   deep: { workgroups: 1056, minKeys: 128, u: 4 },
   short: { workgroups: 2112, minKeys: 32, u: 2 },
 };
-export type DecodeVariant = 'rows1' | 'balanced' | 'wide' | 'deep' | 'short';
+export type DecodeVariant = 'auto' | 'group' | 'rows1' | 'balanced' | 'wide' | 'deep' | 'short';
+
+/** `auto`'s threshold: the grouped plan where its grid has at least this many workgroups. */
+const GROUP_MIN_WORKGROUPS = 256;
 
 export function decodeVariant(): DecodeVariant {
   const v = typeof process !== 'undefined' ? process.env.PMETAL_DECODE_ATTENTION_VARIANT : undefined;
-  if (v === undefined || v === '') return 'rows1';
-  if (!(v in DECODE_VARIANTS)) throw new OptionsError(`[decode_attention] PMETAL_DECODE_ATTENTION_VARIANT: expected one of ${Object.keys(DECODE_VARIANTS).join(', ')}, got '${v}'`);
+  if (v === undefined || v === '') return 'auto';
+  if (v !== 'auto' && !(v in DECODE_VARIANTS)) throw new OptionsError(`[decode_attention] PMETAL_DECODE_ATTENTION_VARIANT: expected one of auto, ${Object.keys(DECODE_VARIANTS).join(', ')}, got '${v}'`);
   return v as DecodeVariant;
 }
 
@@ -76,6 +89,10 @@ export function streamBytes(p: Pick<StreamPlan, 'tl' | 'nwv' | 'rb' | 'u' | 'wg'
  * `force` pins fields (tests: every team width on an adapter of narrow subgroups).
  */
 export function streamPlan(dm: DecodeDims, dtype: DType, limits: { storage: number; invocations: number }, subgroupMin: number | undefined, variant: DecodeVariant, force: Partial<StreamPlan> = {}): StreamPlan {
+  if (variant === 'auto') {
+    const g = streamPlan(dm, dtype, limits, subgroupMin, 'group', force);
+    return dm.batch * dm.hkv * g.blocks * g.splits >= GROUP_MIN_WORKGROUPS ? g : streamPlan(dm, dtype, limits, subgroupMin, 'rows1', force);
+  }
   const epv = 16 / BYTES[dtype];
   // Words of each head dim's class (flash attention's MAXD classes), not of the exact dims:
   // fewer pipelines to compile (lanes past a row's words are masked at run time).
