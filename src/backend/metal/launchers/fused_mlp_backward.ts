@@ -1,80 +1,29 @@
-import type { LoraOpts } from '../../../ops/fused_lora_forward/reference.js';
-import { PROJS, projOpts, weightName, type Proj } from '../../../ops/fused_mlp/reference.js';
+import { mlpBackward, type MlpBackwardOpts } from '../../compose/mlp_backward.js';
 import type { Tensor } from '../../../tensor.js';
-import { reshapeOwned, viewAs } from '../../view.js';
-import type { MetalContext, MetalLauncher, MetalTier } from '../launch.js';
+import type { MetalLauncher } from '../launch.js';
 import { loraBackward } from './fused_lora.js';
 import { projForward } from './fused_mlp.js';
 import { gemmLauncher } from './gemm.js';
 import { gemmOn } from './gemm_call.js';
 import { swigluBackwardLauncher, swigluLauncher } from './swiglu.js';
 
-type MlpOpts = LoraOpts & { recompute: boolean; accumulate: boolean };
-
-/**
- * One projection's backward for dy [T, out] and its input x [T, in]: fused_lora_backward's
- * launches with the adapter (dxIn added under its mask), else dx = dy·W (+ dxIn as the gemm's c).
- */
-function projBackward(ctx: MetalContext, tier: MetalTier, dy: Tensor, x: Tensor, i: Record<string, Tensor>, p: Proj, o: MlpOpts, dxIn?: Tensor): { dx: Tensor; dA?: Tensor; dB?: Tensor } {
-  const w = i[weightName(p)];
-  const a = i[`${p}A`];
-  if (a) {
-    const pick = Object.fromEntries(Object.entries({ dy, x, weight: w, loraA: a, loraB: i[`${p}B`], xa: viewAs(i[`${p}Xa`], [x.shape[0], a.shape[0]]), dAIn: i[`${p}DAIn`], dBIn: i[`${p}DBIn`] }).filter(([, v]) => v)) as Record<string, Tensor>;
-    return loraBackward(ctx, tier, pick, projOpts(o, p), dxIn);
-  }
-  const y = { dtype: dy.dtype, shape: [dy.shape[0], w.shape[1]] };
-  return { dx: gemmOn(ctx, tier, w.shape[0], { a: dy, b: w, c: dxIn }, { beta: dxIn ? 1 : 0, outDtype: dy.dtype as 'f32' }, y) };
-}
-
-/**
- * As on webgpu: g, u (the forward's launches again, or the saved ones), h = swiglu(g, u); the down
- * projection's backward gives dh (and its dA, dB); swiglu_backward gives dg, du; the gate
- * projection's backward, then the up one with the gate's dx added into its own.
- */
+/** fused_mlp_backward on metal: the separate ops' launches, as on webgpu (compose/mlp_backward.ts). */
 export const fusedMlpBackwardLauncher: MetalLauncher = {
   tiers: (d, chip) => gemmLauncher.tiers(d, chip),
   launch(ctx, tier, i, opts, outs) {
-    const o = opts as MlpOpts;
-    const x = i.x;
-    const k = x.shape[x.shape.length - 1];
-    const t = x.size / k;
-    const inter = i.wGate.shape[0];
-    const x2 = viewAs(x, [t, k]);
-    const owned: Tensor[] = [];
-    const gu = (p: 'gate' | 'up'): Tensor => {
-      if (!o.recompute) return viewAs(i[p], [t, inter]);
-      const f = projForward(ctx, tier, x2, i, p, o);
-      f.xa?.dispose();
-      owned.push(f.y);
-      return f.y;
-    };
-    const g = gu('gate');
-    const u = gu('up');
-    const info = { dtype: x.dtype, shape: [t, inter] };
-    // Zero tokens reach here only with accumulate (dA = dAIn through the products over T = 0):
-    // the elementwise steps have no elements and are not launched.
-    const empty = t === 0;
-    const h = empty ? ctx.output(info) : swigluLauncher.launch(ctx, 'metal3', { gate: g, up: u }, {}, { y: info }).y;
-    const dy2 = viewAs(i.dy, [t, i.wDown.shape[0]]);
-    const d = projBackward(ctx, tier, dy2, h, i, 'down', o);
-    h.dispose();
-    const sw = empty ? { dgate: ctx.output(info), dup: ctx.output(info) } : swigluBackwardLauncher.launch(ctx, 'metal3', { dy: d.dx, gate: g, up: u }, {}, { dgate: info, dup: info });
-    d.dx.dispose();
-    for (const tt of owned) tt.dispose();
-    const gb = projBackward(ctx, tier, sw.dgate, x2, i, 'gate', o);
-    sw.dgate.dispose();
-    const ub = projBackward(ctx, tier, sw.dup, x2, i, 'up', o, gb.dx);
-    sw.dup.dispose();
-    gb.dx.dispose();
-    const res: Record<string, Tensor> = { dx: reshapeOwned(ub.dx, outs.dx.shape) };
-    const grads = { gate: gb, up: ub, down: d };
-    for (const p of PROJS) {
-      const gr = grads[p];
-      if (gr.dA && gr.dB) {
-        res[`${p}DA`] = gr.dA;
-        res[`${p}DB`] = gr.dB;
-      }
-    }
-    return res;
+    const o = opts as MlpBackwardOpts;
+    return mlpBackward(
+      {
+        projForward: (x, p) => projForward(ctx, tier, x, i, p, o),
+        loraBackward: (pick, lo, dxIn) => loraBackward(ctx, tier, pick, lo, dxIn),
+        gemm: (dy, w, c, y) => gemmOn(ctx, tier, w.shape[0], { a: dy, b: w, c }, { beta: c ? 1 : 0, outDtype: dy.dtype as 'f32' }, y),
+        swiglu: (g, u, y) => swigluLauncher.launch(ctx, 'metal3', { gate: g, up: u }, {}, { y }).y,
+        swigluBackward: (dy, g, u, info) => swigluBackwardLauncher.launch(ctx, 'metal3', { dy, gate: g, up: u }, {}, { dgate: info, dup: info }) as { dgate: Tensor; dup: Tensor },
+        output: (info) => ctx.output(info),
+      },
+      i,
+      o,
+      outs.dx.shape,
+    );
   },
 };
