@@ -4,13 +4,39 @@
 #pragma once
 #include <metal_stdlib>
 #include "attention/attention.h"
-#include "attention/fa_params.h"
 using namespace metal;
 
 // FaParams' fields, then the backward's tiles (FA_BWD_METAL_PARAMS in
 // src/backend/metal/launchers/flash_attention_backward.ts).
 struct FaBwdParams {
-  FA_PARAM_FIELDS
+  uint rows;
+  uint batches;
+  uint sq;
+  uint sk;
+  uint hq;
+  uint hkv;
+  uint group;
+  uint d;
+  uint dv;
+  uint q_sb;
+  uint q_ss;
+  uint q_sh;
+  uint k_sb;
+  uint k_ss;
+  uint k_sh;
+  uint v_sb;
+  uint v_ss;
+  uint v_sh;
+  uint o_sb;
+  uint o_ss;
+  uint o_sh;
+  uint has_offset;
+  int offset;
+  int left;
+  int right;
+  float scale;
+  float cap;
+  float inv_cap;
   uint bk;
   uint bq;
 };

@@ -5,37 +5,33 @@
 #include <metal_stdlib>
 using namespace metal;
 
-// The fields, in order; FaBwdParams (attention/fa_bwd.h) starts with the same ones.
-#define FA_PARAM_FIELDS \
-  uint rows; \
-  uint batches; \
-  uint sq; \
-  uint sk; \
-  uint hq; \
-  uint hkv; \
-  uint group; \
-  uint d; \
-  uint dv; \
-  uint q_sb; \
-  uint q_ss; \
-  uint q_sh; \
-  uint k_sb; \
-  uint k_ss; \
-  uint k_sh; \
-  uint v_sb; \
-  uint v_ss; \
-  uint v_sh; \
-  uint o_sb; \
-  uint o_ss; \
-  uint o_sh; \
-  uint has_offset; \
-  int offset; \
-  int left; \
-  int right; \
-  float scale; \
-  float cap; \
-  float inv_cap;
-
 struct FaParams {
-  FA_PARAM_FIELDS
+  uint rows;
+  uint batches;
+  uint sq;
+  uint sk;
+  uint hq;
+  uint hkv;
+  uint group;
+  uint d;
+  uint dv;
+  uint q_sb;
+  uint q_ss;
+  uint q_sh;
+  uint k_sb;
+  uint k_ss;
+  uint k_sh;
+  uint v_sb;
+  uint v_ss;
+  uint v_sh;
+  uint o_sb;
+  uint o_ss;
+  uint o_sh;
+  uint has_offset;
+  int offset;
+  int left;
+  int right;
+  float scale;
+  float cap;
+  float inv_cap;
 };
