@@ -304,22 +304,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // The prefetched step(s), then the rest of K in the segment's own loop.
   var kv = lid;
   if (kv < nv) {
-    let w = decode(p0, p1, p2, p3);
-    let kw = kv;
-    let gw = gam[kw];
-    let gl = dec_lo(gw);
-    let gh = dec_hi(gw);
-#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=1)
+#include "gemm/gemv_norm_qkv_step.wgsl" (X0=p0, X1=p1, X2=p2, X3=p3)
   }
   kv = kv + WG;
 #if MT <= 8
   if (kv < nv) {
-    let w = decode(q0, q1, q2, q3);
-    let kw = kv;
-    let gw = gam[kw];
-    let gl = dec_lo(gw);
-    let gh = dec_hi(gw);
-#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=1)
+#include "gemm/gemv_norm_qkv_step.wgsl" (X0=q0, X1=q1, X2=q2, X3=q3)
   }
   kv = kv + WG;
 #endif
@@ -329,12 +319,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let x1 = wload(seg, w1 + kv);
     let x2 = wload(seg, w2 + kv);
     let x3 = wload(seg, w3 + kv);
-    let w = decode(x0, x1, x2, x3);
-    let kw = kv;
-    let gw = gam[kw];
-    let gl = dec_lo(gw);
-    let gh = dec_hi(gw);
-#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=1)
+#include "gemm/gemv_norm_qkv_step.wgsl" (X0=x0, X1=x1, X2=x2, X3=x3)
   }
 
   // 4 rows of n per round: every invocation's 4 vectors, then 16 groups of WG/16, then 16.
