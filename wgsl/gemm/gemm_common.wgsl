@@ -40,6 +40,13 @@ struct Params {
   // SPLIT_K: the K chunk of batch z (z·k_chunk … min(k, (z+1)·k_chunk)); y's batch z holds
   // that chunk's f32 partial sums (gemm_splitk_reduce.wgsl adds them up). Else unused.
   k_chunk: u32,
+#if LORA_K
+  // gemm_sgmat_lora.wgsl: the rank and the element bases of lora_a and lora_b
+  // (GEMM_LORA_PARAMS in launchers/gemm_params.ts).
+  lora_r: u32,
+  lora_a_base: u32,
+  lora_b_base: u32,
+#endif
 #if BF16_MMA
   // gemm_sgmat_bf16.wgsl: the K window and the entries between batches of the exps arrays
   // (0: the operand is broadcast over the batch).

@@ -37,6 +37,10 @@ enable chromium_experimental_subgroup_matrix;
 #include "gemm/gemm_common.wgsl"
 @group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
+#if LORA_K
+@group(0) @binding(9) var<storage, read> lora_a: array<vec4<u32>>;
+@group(0) @binding(10) var<storage, read> lora_b: array<vec4<u32>>;
+#endif
 
 const BM: u32 = 128u;
 #if WIDE_N
@@ -142,6 +146,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #include "gemm/gemm_sgmat_slice.wgsl" (BUF=0)
     workgroupBarrier();
   }
+#endif
+#if LORA_K
+#include "gemm/gemm_sgmat_lora.wgsl"
 #endif
 
   let ybz = p.y_base + wid.z * p.m * p.n;

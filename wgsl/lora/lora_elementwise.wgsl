@@ -5,7 +5,8 @@
 //   (the 1/(1 − p) scale is folded into the products' alpha). Element e is kept iff
 //   mix32((e0 + e) XOR seed_mix) ≥ thr, seed_mix = mix32(seed), thr = ⌊p·2^32⌋ (the same
 //   integer steps as src/ops/fused_lora_forward/dropout.ts and msl/lora/lora.metal).
-// CAST = 1: dst = f32 src rounded to X_DT (exact round-to-nearest-even).
+// CAST = 1: dst = scale·src (f32) rounded to X_DT (exact round-to-nearest-even); scale = 1
+//   leaves src as it is, s folds LoRA's scale into xa for lora_gemm.ts.
 // MASK_ADD = 1: dst = add + mask(src) in f32, rounded to X_DT (fused_mlp's backward sums the
 //   gate and up projections' x-gradients, each with its own dropout mask).
 override WG: u32 = 256;
@@ -35,6 +36,7 @@ struct Params {
   e0: u32,
   thr: u32,
   seed_mix: u32,
+  scale: f32,
 }
 @group(0) @binding(2) var<uniform> p: Params;
 
@@ -60,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   store2_dst(k, load2_add(k) + m, true, two);
 #elif CAST
   let hi = src[min(e + 1u, p.count - 1u)];
-  store2_dst(k, vec2<f32>(src[e], select(0.0, hi, two)), true, two);
+  store2_dst(k, vec2<f32>(src[e], select(0.0, hi, two)) * p.scale, true, two);
 #elif X_DT == 0
   dst[e] = select(0u, src[e], keep(e));
   if (two) {

@@ -34,6 +34,11 @@ export const LORA_DEFS: LoraDef[] = [
   { lead: [9], k: 65, n: 31, r: 16, alpha: 32, dropout: 0.5, seed: 7, bias: true, quick: true },
   { lead: [32], k: 64, n: 70, r: 32, dropout: 0.1, seed: 11, accumulate: true, quick: true },
   { lead: [4], k: 300, n: 3, r: 256, alpha: 16, quick: true },
+  // T > 16, K on 16-byte words, r a multiple of 8, no split: f16 on webgpu's subgroup-matrix
+  // tier takes the LoRA term into the base product's K loop (lora_gemm.ts) — r = 24 ends
+  // inside a 32-deep slice, r = 72 spans three; N past a 128- and a 256-column tile.
+  { lead: [48], k: 96, n: 130, r: 24, alpha: 8, dropout: 0.2, seed: 6, quick: true },
+  { lead: [40], k: 256, n: 264, r: 72, alpha: 36, bias: true, quick: true },
   { lead: [64], k: 1024, n: 1000, r: 64, alpha: 128, dropout: 0.1, seed: 5 },
   { lead: [2, 64], k: 515, n: 2049, r: 16, bias: true, accumulate: true },
   { lead: [33], k: 4096, n: 64, r: 128, dropout: 0.05, seed: 1 },

@@ -10,6 +10,7 @@ import { dtCode } from '../pipelines.js';
 import { grid, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
 import { dequantizeLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
+import { loraGemm, loraGemmFits } from './lora_gemm.js';
 import { flatChunks } from './swiglu.js';
 
 /** lora/lora_elementwise.wgsl. */
@@ -19,12 +20,13 @@ export const LORA_ELEMENTWISE_PARAMS = defineParams([
   ['e0', 'u32'],
   ['thr', 'u32'],
   ['seed_mix', 'u32'],
+  ['scale', 'f32'],
 ]);
 
 const WG = 256;
 
-/** One pass of lora_elementwise.wgsl from `src` into a new tensor of `dtype` (CAST: f32 → dtype; else the dropout mask). */
-export function loraElementwise(ctx: LaunchContext, src: Tensor, dtype: DType, cast: boolean, o: LoraOpts): Tensor {
+/** One pass of lora_elementwise.wgsl from `src` into a new tensor of `dtype` (CAST: scale·f32 → dtype; else the dropout mask). */
+export function loraElementwise(ctx: LaunchContext, src: Tensor, dtype: DType, cast: boolean, o: LoraOpts, scale = 1): Tensor {
   const dst = ctx.output({ dtype, shape: src.shape });
   const count = src.size;
   for (const [a, b] of flatChunks(ctx, count, Math.max(BYTES[src.dtype], BYTES[dtype]))) {
@@ -35,7 +37,7 @@ export function loraElementwise(ctx: LaunchContext, src: Tensor, dtype: DType, c
     ctx.rt.dispatch({
       pipeline: { shader: 'lora/lora_elementwise.wgsl', defines: { X_DT: dtCode(dtype), CAST: cast }, overrides: { WG } },
       bindings: [sw.b, dw.b],
-      params: { binding: 2, data: packParams(LORA_ELEMENTWISE_PARAMS, { count: b - a, groups_x: g.groupsX, e0: a >>> 0, thr: dropThreshold(o.dropout), seed_mix: mix32(o.seed >>> 0) }) },
+      params: { binding: 2, data: packParams(LORA_ELEMENTWISE_PARAMS, { count: b - a, groups_x: g.groupsX, e0: a >>> 0, thr: dropThreshold(o.dropout), seed_mix: mix32(o.seed >>> 0), scale }) },
       workgroups: g.workgroups,
     });
   }
@@ -59,29 +61,36 @@ function denseWeight(ctx: LaunchContext, i: Record<string, Tensor>, o: LoraWeigh
   return dequantizeLauncher.launch(ctx, 'portable', q, { format: o.format, groupSize: o.groupSize }, { y: { dtype: i.x.dtype, shape: [n, k] } }).y;
 }
 
+/** xa = mask(x2)·Aᵀ·(1/(1−p)) in f32 [T, r]: the saved output of the forward. */
+function loraXa(ctx: LaunchContext, tier: WebGpuTier, x2: Tensor, loraA: Tensor, o: LoraOpts): Tensor {
+  const xm = o.dropout > 0 ? loraElementwise(ctx, x2, x2.dtype, false, o) : x2;
+  const xa = gemm(ctx, tier, { a: xm, b: loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [x2.shape[0], loraA.shape[0]]);
+  if (xm !== x2) xm.dispose();
+  return xa;
+}
+
 /**
- * The LoRA side of a projection of x2 [T, K]: xa = mask(x)·Aᵀ·(1/(1−p)) in f32 (the saved
- * output) and t = s·xa'·Bᵀ in the dtype (xa' = xa rounded to it), the term the base product
- * takes as its c.
+ * The LoRA side of a projection of x2 [T, K]: xa (loraXa) and t = s·xa'·Bᵀ in the dtype
+ * (xa' = xa rounded to it), the term the base product takes as its c.
  */
 export function loraSide(ctx: LaunchContext, tier: WebGpuTier, x2: Tensor, loraA: Tensor, loraB: Tensor, o: LoraOpts): { xa: Tensor; tt: Tensor } {
-  const [t] = x2.shape;
   const r = loraA.shape[0];
   const dt = x2.dtype;
-  const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
-  const xa = gemm(ctx, tier, { a: xm, b: loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
+  const xa = loraXa(ctx, tier, x2, loraA, o);
   const xad = dt === 'f32' ? xa : loraElementwise(ctx, xa, dt, true, o);
-  const tt = gemm(ctx, tier, { a: xad, b: loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [t, loraB.shape[0]]);
-  if (xm !== x2) xm.dispose();
+  const tt = gemm(ctx, tier, { a: xad, b: loraB }, { transB: true, alpha: loraScale(o, r) }, dt, [x2.shape[0], loraB.shape[0]]);
   if (xad !== xa) xad.dispose();
   return { xa, tt };
 }
 
 /**
- * y = x·Wᵀ + bias + s·(drop(x)·Aᵀ)·Bᵀ as three gemm launches: xa = mask(x)·Aᵀ·(1/(1−p)) in
- * f32 (kept as the saved output), t = s·xa'·Bᵀ in the dtype (xa' = xa rounded to it, as the
- * gemm kernels take one operand dtype), y = x·Wᵀ + t + bias (t enters as the gemm's c).
- * The tiers are gemm's. A quantized W (QLoRA) is dequantized first (denseWeight).
+ * y = x·Wᵀ + bias + s·(drop(x)·Aᵀ)·Bᵀ. Where lora_gemm.ts applies (f16 on the
+ * subgroup-matrix tier at prefill and training sizes): xa = mask(x)·Aᵀ·(1/(1−p)) in f32 (the
+ * saved output), xs = s·xa rounded to f16 (lora_elementwise's CAST), then one dispatch adds
+ * xs·Bᵀ as r more K columns of x·Wᵀ. Elsewhere three gemm launches: xa, t = s·xa'·Bᵀ in the
+ * dtype (xa' = xa rounded to it, as the gemm kernels take one operand dtype), y = x·Wᵀ + t +
+ * bias (t enters as the gemm's c). The tiers are gemm's. A quantized W (QLoRA) is dequantized
+ * first (denseWeight).
  */
 export const fusedLoraForwardLauncher: Launcher = {
   tiers: (d, f) => gemmLauncher.tiers(d, f),
@@ -90,10 +99,20 @@ export const fusedLoraForwardLauncher: Launcher = {
     const { k, t, n } = loraDims(i.x, i.loraA, weightRows(i));
     const w = denseWeight(ctx, i, o, n, k);
     const x2 = viewAs(i.x, [t, k]);
-    const { xa, tt } = loraSide(ctx, tier, x2, i.loraA, i.loraB, o);
-    const y = gemm(ctx, tier, { a: x2, b: w, c: tt, bias: i.bias }, { transB: true, beta: 1 }, i.x.dtype, [t, n]);
+    let y: Tensor;
+    let xa: Tensor;
+    if (loraGemmFits(ctx, tier, x2, w, i.loraB)) {
+      xa = loraXa(ctx, tier, x2, i.loraA, o);
+      const xs = loraElementwise(ctx, xa, 'f16', true, o, loraScale(o, i.loraA.shape[0]));
+      y = loraGemm(ctx, x2, w, xs, i.loraB, i.bias);
+      xs.dispose();
+    } else {
+      const side = loraSide(ctx, tier, x2, i.loraA, i.loraB, o);
+      xa = side.xa;
+      y = gemm(ctx, tier, { a: x2, b: w, c: side.tt, bias: i.bias }, { transB: true, beta: 1 }, i.x.dtype, [t, n]);
+      side.tt.dispose();
+    }
     if (w !== i.weight) w.dispose();
-    tt.dispose();
     return { y: reshapeOwned(y, outs.y.shape), xa: reshapeOwned(xa, outs.xa.shape) };
   },
 };
@@ -113,7 +132,7 @@ export function loraMaskAdd(ctx: LaunchContext, src: Tensor, add: Tensor, o: Lor
     ctx.rt.dispatch({
       pipeline: { shader: 'lora/lora_elementwise.wgsl', defines: { X_DT: dtCode(dtype), CAST: false, MASK_ADD: true }, overrides: { WG } },
       bindings: ws.map((w) => w.b),
-      params: { binding: 2, data: packParams(LORA_ELEMENTWISE_PARAMS, { count: b - a, groups_x: g.groupsX, e0: a >>> 0, thr: dropThreshold(o.dropout), seed_mix: mix32(o.seed >>> 0) }) },
+      params: { binding: 2, data: packParams(LORA_ELEMENTWISE_PARAMS, { count: b - a, groups_x: g.groupsX, e0: a >>> 0, thr: dropThreshold(o.dropout), seed_mix: mix32(o.seed >>> 0), scale: 1 }) },
       workgroups: g.workgroups,
     });
   }

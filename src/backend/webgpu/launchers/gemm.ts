@@ -189,23 +189,34 @@ export function pickKernel(call: GemmCall, m: number, n: number, k: number, aBas
     if (choice.kernel === 'f32-8') {
       return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'sgmat8', sgSize }), bm: SGMAT8_TILE.BM, bn: SGMAT8_TILE.BN };
     }
+    const vec = sgmatVecKernel(ctx, aDtype, variant, m, n, k, aBase, bBase);
+    if (vec) return vec;
     const storage = ctx.limits.maxComputeWorkgroupStorageSize;
-    if (sgSize === 32 && tune.sgmatVec && vecAligned(8, m, n, k, transA, transB, aBase, bBase)) {
-      // Defaults measured on an H100 at 4096³ (bench --variants): 128×256 tiles, 32-deep
-      // slices, one buffer. Double buffering fits 48 KiB with 128×256 tiles only at
-      // 16-deep slices (shallowK).
-      const { dbuf, wideN, shallowK } = tune;
-      const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
-      if (sgmatVecWorkgroupBytes(wideN, transA, transB, dbuf, shallowK) <= storage) {
-        return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'sgmat_vec', wideN, shallowK, dbuf }), bm: t.BM, bn: t.BN };
-      }
-    }
     const wide = sgmatWorkgroupBytes(true, transA, transB) <= storage;
     return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'sgmat', sgSize, wide }), bm: SGMAT_TILE.BM, bn: SGMAT_TILE.BN };
   }
   const config = tiledConfig(m, n);
   const vec = tune.tiledVec && vecAligned(4, m, n, k, transA, transB, aBase, bBase);
   return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'tiled', config, vec }), bm: TILED_CONFIGS[config].BM, bn: TILED_CONFIGS[config].BN };
+}
+
+/**
+ * gemm_sgmat_vec for an m×n×k problem on the subgroup-matrix tier, where it applies: f16
+ * operands, NVIDIA's f16 16×16 configuration in subgroups of 32, a and b on 16-byte words
+ * (vecAligned) and the tile's workgroup memory within the device's limit; else undefined.
+ * Defaults measured on an H100 at 4096³ (bench --variants): 128×256 tiles, 32-deep slices,
+ * one buffer. Double buffering fits 48 KiB with 128×256 tiles only at 16-deep slices
+ * (shallowK).
+ */
+export function sgmatVecKernel(ctx: LaunchContext, aDtype: DType, variant: GemmVariant, m: number, n: number, k: number, aBase: number, bBase: number): { pipeline: PipelineSpec; bm: number; bn: number } | undefined {
+  const tune = tuning().gemm;
+  const choice = sgmatChoice(ctx.adapter);
+  if (aDtype !== 'f16' || choice.kernel !== 'f16-16' || choice.subgroupSize !== 32 || !tune.sgmatVec) return undefined;
+  if (!vecAligned(8, m, n, k, variant.transA, variant.transB, aBase, bBase)) return undefined;
+  const { dbuf, wideN, shallowK } = tune;
+  if (sgmatVecWorkgroupBytes(wideN, variant.transA, variant.transB, dbuf, shallowK) > ctx.limits.maxComputeWorkgroupStorageSize) return undefined;
+  const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
+  return { pipeline: gemmPipeline('subgroup-matrix', aDtype, variant, { kernel: 'sgmat_vec', wideN, shallowK, dbuf }), bm: t.BM, bn: t.BN };
 }
 
 /** The workgroup grid of an m×n output in bm×bn tiles, refused past the device's limit. */

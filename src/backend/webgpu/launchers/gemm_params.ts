@@ -20,6 +20,9 @@ export const GEMM_PARAMS = defineParams([
 /** GEMM_PARAMS and the window fields of gemm_common.wgsl's `#if BF16_MMA` (gemm_bf16.ts). */
 export const GEMM_BF16_PARAMS = defineParams([...GEMM_PARAMS, ['kf', 'u32'], ['ea_bstride', 'u32'], ['eb_bstride', 'u32']]);
 
+/** GEMM_PARAMS and gemm_sgmat_lora.wgsl's fields: the rank and the element bases of lora_a and lora_b (lora_gemm.ts). */
+export const GEMM_LORA_PARAMS = defineParams([...GEMM_PARAMS, ['lora_r', 'u32'], ['lora_a_base', 'u32'], ['lora_b_base', 'u32']]);
+
 /** GEMM_PARAMS and gemm_gemv_rows' SWIGLU_ROWS fields: the bases of W_u and of the g, u outputs (mlp_gemv.ts). */
 export const GEMM_GEMV_SWIGLU_PARAMS = defineParams([...GEMM_PARAMS, ['b2_base', 'u32'], ['g_base', 'u32'], ['u_base', 'u32']]);
 

@@ -7,7 +7,7 @@ import { windowLimit, windowOf, type LaunchContext, type WebGpuTier } from '../l
 import type { PipelineSpec } from '../pipelines.js';
 import type { Binding } from '../runtime.js';
 import { tuning } from '../tuning.js';
-import { GEMM_PARAMS, gemmParamValues, SGMAT_VEC_TILES, TILED_CONFIGS, gemmPipeline, sgmatChoice, sgmatVecWorkgroupBytes, tiledConfig, vecAligned, type GemmCall, type GemmVariant } from './gemm.js';
+import { GEMM_PARAMS, gemmParamValues, TILED_CONFIGS, gemmPipeline, sgmatVecKernel, tiledConfig, vecAligned, type GemmCall, type GemmVariant } from './gemm.js';
 import { recordSplitKReduce, splitKPlan } from './gemm_splitk.js';
 
 /** NormParams in gemm/gemm_norm.wgsl (a storage buffer, bound at 8). */
@@ -28,17 +28,9 @@ export interface NormOperand {
   seedMix: number;
 }
 
-/** The aligned subgroup-matrix kernel with the norm switch, when this problem can take it (else the tiled path runs). */
+/** The aligned subgroup-matrix kernel with the norm switch, when this problem can take it (γ read as 16-byte words too; else the tiled path runs). */
 function sgmatNormKernel(ctx: LaunchContext, aDtype: DType, v: GemmVariant, m: number, n: number, k: number, bases: { a: number; b: number; g: number }): { pipeline: PipelineSpec; bm: number; bn: number } | undefined {
-  const tune = tuning().gemm;
-  const choice = sgmatChoice(ctx.adapter);
-  // gemm_sgmat_vec's own conditions (gemm.ts pickKernel), plus γ read as 16-byte words.
-  if (aDtype !== 'f16' || choice.kernel !== 'f16-16' || choice.subgroupSize !== 32 || !tune.sgmatVec) return undefined;
-  if (!vecAligned(8, m, n, k, v.transA, v.transB, bases.a, bases.b) || bases.g % 8 !== 0) return undefined;
-  const { dbuf, wideN, shallowK } = tune;
-  if (sgmatVecWorkgroupBytes(wideN, v.transA, v.transB, dbuf, shallowK) > ctx.limits.maxComputeWorkgroupStorageSize) return undefined;
-  const t = SGMAT_VEC_TILES[wideN ? 'wide' : 'narrow'];
-  return { pipeline: gemmPipeline('subgroup-matrix', aDtype, v, { kernel: 'sgmat_vec', wideN, shallowK, dbuf }), bm: t.BM, bn: t.BN };
+  return bases.g % 8 === 0 ? sgmatVecKernel(ctx, aDtype, v, m, n, k, bases.a, bases.b) : undefined;
 }
 
 /**
