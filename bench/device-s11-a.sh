@@ -2,13 +2,13 @@
 # Device call (run S11 call A): the LoRA term inside the base product's K loop
 # (lora_gemm.ts) — quick conformance of the LoRA / MLP ops on every webgpu tier, then
 # fused_lora_forward and fused_mlp against the composed launches and the plain gemms of the
-# same shapes in this call; then what S10 prepared and never ran: issue 12's bandwidth rows
+# same shapes in this call; flash attention's D = 64 stage ceiling (the 1B prefill's); then what S10 prepared and never ran: issue 12's bandwidth rows
 # and issue 14's 4-bit decode GEMV as a fraction of copy. Outputs straight into $OUT.
 set -u
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 D="--toggles $T --disable-toggles timestamp_quantization"
 R=$OUT
-timeout 120 $NODE dist/cli.js conformance --quick --backend webgpu --op fused_lora_forward,fused_mlp,fused_lora_backward,fused_mlp_backward --toggles $T --json $R/conf.json > $R/conf.txt 2>&1
+timeout 100 $NODE dist/cli.js conformance --quick --backend webgpu --op fused_lora_forward,fused_mlp,fused_lora_backward,fused_mlp_backward --toggles $T --json $R/conf.json > $R/conf.txt 2>&1
 echo "conformance exit $?"; grep -E "^FAIL" $R/conf.txt | head -8; tail -1 $R/conf.txt
 timeout 40 $NODE dist/cli.js bench --op gemm --dtype f16 --shape m=4096,n=14336,k=4096 --reps 10 $D > $R/gemm.txt 2>&1
 timeout 40 $NODE dist/cli.js bench --op gemm --dtype f16 --shape m=4096,n=4096,k=14336 --reps 10 $D >> $R/gemm.txt 2>&1
@@ -17,7 +17,9 @@ timeout 90 $NODE dist/cli.js bench --op fused_lora_forward --variants --dtype f1
 echo "lora exit $?"; grep -E "^fused_lora_forward " $R/lora.txt | head -20
 timeout 90 $NODE dist/cli.js bench --op fused_mlp --variants --variant default,composed --dtype f16 --shape T=4096 --reps 5 $D --json $R/mlp.json > $R/mlp.txt 2>&1
 echo "mlp exit $?"; grep -E "^fused_mlp " $R/mlp.txt | head -8
-timeout 150 $NODE dist/cli.js bench --op fused_adamw_step,embedding_backward,fused_distill_loss,fused_distill_loss_backward --reps 10 $D --json $R/train-bw.json > $R/train-bw.txt 2>&1
+timeout 80 $NODE dist/cli.js bench --op flash_attention_forward --variants --dtype f16 --shape d=64, --reps 5 $D --json $R/fa.json > $R/fa.txt 2>&1
+echo "fa exit $?"; grep -E "^flash_attention_forward " $R/fa.txt | head -16
+timeout 120 $NODE dist/cli.js bench --op fused_adamw_step,embedding_backward,fused_distill_loss,fused_distill_loss_backward --reps 10 $D --json $R/train-bw.json > $R/train-bw.txt 2>&1
 echo "train-bw exit $?"; grep -vE "^(fused_|embedding)[a-z_]* [a-z0-9]+ .*: " $R/train-bw.txt | head -60
 timeout 40 $NODE dist/cli.js bench --op quantized_gemm --dtype f16 --shape m=1, --reps 10 $D --json $R/qgemv.json > $R/qgemv.txt 2>&1
 echo "qgemv exit $?"; grep -E "^quantized_gemm " $R/qgemv.txt | head -20

@@ -96,6 +96,17 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'bf16 windows <= 256', env: { PMETAL_GEMM_BF16_VARIANT: 'w256' } },
     { name: 'bf16 portable tiles', env: { PMETAL_GEMM_BF16_VARIANT: 'simt' } },
   ],
+  // The subgroup-matrix forward's tile (flash_attention_sgmat.ts: 8 subgroups and 64-key
+  // tiles up to D = 128 by default) and its stage-by-stage ceiling (wrong results): the kernel
+  // without the softmax arithmetic, without the K/V tile loads, without both.
+  flash_attention_forward: [
+    { name: 'default', env: {} },
+    { name: 'NSG=4', env: { PMETAL_FA_SGMAT_NSG: '4' } },
+    { name: 'BK=32', env: { PMETAL_FA_SGMAT_BK: '32' } },
+    { name: 'stage: no softmax arithmetic', env: { PMETAL_BENCH_FA_STAGE: '1' } },
+    { name: 'stage: no K/V tile loads', env: { PMETAL_BENCH_FA_STAGE: '2' } },
+    { name: 'stage: neither', env: { PMETAL_BENCH_FA_STAGE: '3' } },
+  ],
   // The subgroup-matrix backward's plan (flash_attention_backward_sgmat.ts): subgroups per
   // workgroup and query rows per tile; the default takes 4 subgroups where 8 would leave
   // fewer than 264 workgroups.
