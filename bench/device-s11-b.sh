@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Device call (run S11 call B): whole models with the LoRA term inside the base product's K
+# loop — the 1B LoRA training step with it and with the three-gemm plan
+# (PMETAL_LORA_GEMM_VARIANT=composed), alternating processes; the 1B prefill; then the 8B LoRA
+# step under the adaptive buffer pool (no PMETAL_POOL_MIB). Outputs straight into $OUT.
+set -u
+T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
+D="--toggles $T --disable-toggles timestamp_quantization"
+R=$OUT
+for i in 1 2; do
+  PMETAL_LORA_GEMM_VARIANT=composed timeout 60 $NODE dist/cli.js bench --model llama-1b --phase train --max-grad-norm 1 $D --json $R/train-1b-composed-$i.json > $R/train-1b-composed-$i.txt 2>&1
+  echo "1b composed $i exit $?"; grep -E "^train" $R/train-1b-composed-$i.txt | head -2
+  timeout 60 $NODE dist/cli.js bench --model llama-1b --phase train,prefill --max-grad-norm 1 $D --json $R/train-1b-fused-$i.json > $R/train-1b-fused-$i.txt 2>&1
+  echo "1b fused $i exit $?"; grep -E "^(train|prefill)" $R/train-1b-fused-$i.txt | head -3
+done
+timeout 170 $NODE dist/cli.js bench --model llama-8b --phase train --max-grad-norm 1 $D --json $R/train-8b.json > $R/train-8b.txt 2>&1
+echo "8b train exit $?"; grep -E "^train" $R/train-8b.txt | head -4; tail -3 $R/train-8b.txt
