@@ -2,7 +2,8 @@
 # Device call (run S11 call A): the LoRA term inside the base product's K loop
 # (lora_gemm.ts) — quick conformance of the LoRA / MLP ops on every webgpu tier, then
 # fused_lora_forward and fused_mlp against the composed launches and the plain gemms of the
-# same shapes in this call; flash attention's D = 64 stage ceiling (the 1B prefill's); then what S10 prepared and never ran: issue 12's bandwidth rows
+# same shapes in this call; flash attention's D = 64 stage ceiling (the 1B prefill's) and its
+# register prefetch of the next K/V tile (conformance and time); then what S10 prepared and never ran: issue 12's bandwidth rows
 # and issue 14's 4-bit decode GEMV as a fraction of copy. Outputs straight into $OUT.
 set -u
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
@@ -10,6 +11,8 @@ D="--toggles $T --disable-toggles timestamp_quantization"
 R=$OUT
 timeout 100 $NODE dist/cli.js conformance --quick --backend webgpu --op fused_lora_forward,fused_mlp,fused_lora_backward,fused_mlp_backward --toggles $T --json $R/conf.json > $R/conf.txt 2>&1
 echo "conformance exit $?"; grep -E "^FAIL" $R/conf.txt | head -8; tail -1 $R/conf.txt
+PMETAL_FA_SGMAT_PREFETCH=1 timeout 60 $NODE dist/cli.js conformance --quick --backend webgpu --tier subgroup-matrix --op flash_attention_forward --toggles $T --json $R/conf-fa-prefetch.json > $R/conf-fa-prefetch.txt 2>&1
+echo "conformance fa prefetch exit $?"; grep -E "^FAIL" $R/conf-fa-prefetch.txt | head -8; tail -1 $R/conf-fa-prefetch.txt
 timeout 40 $NODE dist/cli.js bench --op gemm --dtype f16 --shape m=4096,n=14336,k=4096 --reps 10 $D > $R/gemm.txt 2>&1
 timeout 40 $NODE dist/cli.js bench --op gemm --dtype f16 --shape m=4096,n=4096,k=14336 --reps 10 $D >> $R/gemm.txt 2>&1
 echo "gemm exit $?"; grep -E "^gemm " $R/gemm.txt | head -4

@@ -103,6 +103,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'default', env: {} },
     { name: 'NSG=4', env: { PMETAL_FA_SGMAT_NSG: '4' } },
     { name: 'BK=32', env: { PMETAL_FA_SGMAT_BK: '32' } },
+    { name: 'next K/V tile prefetched into registers (PMETAL_FA_SGMAT_PREFETCH=1)', env: { PMETAL_FA_SGMAT_PREFETCH: '1' } },
     { name: 'stage: no softmax arithmetic', env: { PMETAL_BENCH_FA_STAGE: '1' } },
     { name: 'stage: no K/V tile loads', env: { PMETAL_BENCH_FA_STAGE: '2' } },
     { name: 'stage: neither', env: { PMETAL_BENCH_FA_STAGE: '3' } },

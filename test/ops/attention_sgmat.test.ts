@@ -109,11 +109,13 @@ describe('fa_forward_sgmat.wgsl: the tile plan and every head-dim pipeline', () 
   it('nothing fits a tiny limit: undefined (the SIMT kernel runs)', () => {
     expect(sgmatPlan(256, 256, 4096, 256)).toBeUndefined();
   });
-  it.each(dims)('D = %i, Dv = %i compiles on the null backend at 16 and 48 KiB', async (d, dv) => {
+  it.each(dims)('D = %i, Dv = %i compiles on the null backend at 16 and 48 KiB, with and without PREFETCH', async (d, dv) => {
     expect(nullGpu, "Dawn's null backend").toBeDefined();
     const dev = nullGpu!.rt.device;
-    for (const storage of [16384, 49152]) {
-      const spec = faSgmatPipeline(d, dv, sgmatPlan(d, dv, storage, 256)!);
+    for (const [storage, prefetch] of [[16384, false], [49152, false], [16384, true], [49152, true]] as const) {
+      const plan = sgmatPlan(d, dv, storage, 256)!;
+      const spec = faSgmatPipeline(d, dv, plan, prefetch);
+      expect(!!spec.defines?.PREFETCH).toBe(prefetch && !plan.kvShared);
       const src = shaderSource(spec);
       dev.pushErrorScope('validation');
       const mod = dev.createShaderModule({ code: src.code });

@@ -23,9 +23,12 @@
 // aligned whatever order the driver places them in (16×16 f16 loads may use ldmatrix).
 // Keys outside the block's range never reach S or P·V (zeros in the tiles; masked scores
 // give p = 0 exactly); head dims, varlen, sinks and softcap as fa_forward.wgsl.
+// PREFETCH (not with KV_SHARED): the next tile's K and V words are loaded into registers
+// (KPER, VPER words an invocation) right after this tile is staged, and stored to workgroup
+// memory at the next tile's start, so global latency overlaps S, the softmax and P·V.
 // Defines: D, DV, NQ = D/16, NV = DV/16, BK (16, 32 or 64), NKF = BK/16, NSG (subgroups: 4 or
 // 8), KV_SHARED (V reuses the K tile's buffer, for adapters with little workgroup memory), KT
-// (that buffer's halves), STAGE (0; 1..3 leave parts out for bench --fa-ceiling only: results
+// (that buffer's halves), PREFETCH, KPER, VPER, STAGE (0; 1..3 leave parts out for bench --fa-ceiling only: results
 // are wrong then).
 enable f16;
 enable subgroups;
@@ -78,6 +81,10 @@ var<workgroup> ktile: array<f16, KT>;
 var<workgroup> vtile: array<f16, BK * LDV>;
 #define VT vtile
 #endif
+#if PREFETCH
+var<private> kreg: array<vec4<u32>, KPER>;
+var<private> vreg: array<vec4<u32>, VPER>;
+#endif
 var<workgroup> stage: array<f32, NSG * SSZ>;
 var<workgroup> pstage: array<f16, NSG * PSZ>;
 // fa_validate.wgsl's flags and the rescale counts (one per tile parity), each padded to 16 bytes.
@@ -115,6 +122,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     l = select(0.0, 1.0, half == 0u);
   }
   var parity = 0u;
+#if PREFETCH && STAGE < 2
+#include "attention/fa_sg_fetch.wgsl" (NAME=k, REG=kreg, PER=KPER, DW=(D / 8u), KN=kstart)
+#include "attention/fa_sg_fetch.wgsl" (NAME=v, REG=vreg, PER=VPER, DW=(DV / 8u), KN=kstart)
+#endif
   for (var k0 = kstart; k0 <= kend; k0 = k0 + i32(BK)) {
     workgroupBarrier();
 #if STAGE >= 2
@@ -122,6 +133,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (p.groups == 0xffffffffu) {
       ktile[0] = bitcast<vec2<f16>>(k[0].x).x + bitcast<vec2<f16>>(v[0].x).x;
     }
+#elif PREFETCH
+#include "attention/fa_sg_stash.wgsl" (REG=kreg, PER=KPER, ARR=ktile, LD=LDK, DW=(D / 8u))
+#include "attention/fa_sg_stash.wgsl" (REG=vreg, PER=VPER, ARR=vtile, LD=LDV, DW=(DV / 8u))
 #else
 #include "attention/fa_sg_tile.wgsl" (NAME=k, ARR=ktile, LD=LDK, DW=(D / 8u))
 #if !KV_SHARED
@@ -129,6 +143,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
 #endif
     workgroupBarrier();
+#if PREFETCH && STAGE < 2
+    if (k0 + i32(BK) <= kend) {
+      let kn = k0 + i32(BK);
+#include "attention/fa_sg_fetch.wgsl" (NAME=k, REG=kreg, PER=KPER, DW=(D / 8u), KN=kn)
+#include "attention/fa_sg_fetch.wgsl" (NAME=v, REG=vreg, PER=VPER, DW=(DV / 8u), KN=kn)
+    }
+#endif
 #include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NKF, LEFT=qf, TILE=ktile, LD=LDK, NL=NQ, DST=stage, STRIDE=BK)
     workgroupBarrier();
 

@@ -48,11 +48,33 @@ export function sgmatPlan(d: number, dv: number, storage: number, maxInvocations
 /** bench --fa-ceiling's stage (fa_forward_sgmat.wgsl STAGE; 0 = the kernel). Wrong results otherwise: never set it outside that bench. */
 export const faCeilingStage = (): number => benchStage('PMETAL_BENCH_FA_STAGE', [1, 2, 3]);
 
+/**
+ * PMETAL_FA_SGMAT_PREFETCH=1: the next K/V tile is loaded into registers while this one is
+ * multiplied (fa_sg_fetch.wgsl / fa_sg_stash.wgsl; not with a shared K/V buffer). Off by
+ * default until the H100 times it against the direct tile loads.
+ */
+export const faSgmatPrefetch = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_PREFETCH : undefined) === '1';
+
 /** The pipeline for exact head dims (every fragment loop is unrolled for them). */
-export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan): PipelineSpec {
+export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan, prefetch = faSgmatPrefetch()): PipelineSpec {
+  const on = prefetch && !plan.kvShared;
+  // Words of a K / V tile each invocation moves (the last round may be partial).
+  const per = (dim: number) => Math.ceil((plan.bk * dim) / 8 / (plan.nsg * 32));
   return {
     shader: 'attention/fa_forward_sgmat.wgsl',
-    defines: { D: d, DV: dv, NQ: d / 16, NV: dv / 16, BK: plan.bk, NKF: plan.bk / 16, NSG: plan.nsg, STAGE: faCeilingStage(), KV_SHARED: plan.kvShared, KT: plan.bk * (plan.kvShared ? Math.max(d, dv) + 8 : d + 8) },
+    defines: {
+      D: d,
+      DV: dv,
+      NQ: d / 16,
+      NV: dv / 16,
+      BK: plan.bk,
+      NKF: plan.bk / 16,
+      NSG: plan.nsg,
+      STAGE: faCeilingStage(),
+      KV_SHARED: plan.kvShared,
+      KT: plan.bk * (plan.kvShared ? Math.max(d, dv) + 8 : d + 8),
+      ...(on ? { PREFETCH: true, KPER: per(d), VPER: per(dv) } : {}),
+    },
   };
 }
 
