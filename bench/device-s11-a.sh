@@ -22,7 +22,7 @@ timeout 90 $NODE dist/cli.js bench --op fused_mlp --variants --variant default,c
 echo "mlp exit $?"; grep -E "^fused_mlp " $R/mlp.txt | head -8
 timeout 80 $NODE dist/cli.js bench --op flash_attention_forward --variants --dtype f16 --shape d=64, --reps 5 $D --json $R/fa.json > $R/fa.txt 2>&1
 echo "fa exit $?"; grep -E "^flash_attention_forward " $R/fa.txt | head -16
-timeout 120 $NODE dist/cli.js bench --op fused_adamw_step,embedding_backward,fused_distill_loss,fused_distill_loss_backward --reps 10 $D --json $R/train-bw.json > $R/train-bw.txt 2>&1
+timeout 100 $NODE dist/cli.js bench --op fused_adamw_step,embedding_backward,fused_distill_loss,fused_distill_loss_backward --reps 10 $D --json $R/train-bw.json > $R/train-bw.txt 2>&1
 echo "train-bw exit $?"; grep -vE "^(fused_|embedding)[a-z_]* [a-z0-9]+ .*: " $R/train-bw.txt | head -60
 timeout 40 $NODE dist/cli.js bench --op quantized_gemm --dtype f16 --shape m=1, --reps 10 $D --json $R/qgemv.json > $R/qgemv.txt 2>&1
 echo "qgemv exit $?"; grep -E "^quantized_gemm " $R/qgemv.txt | head -20
