@@ -4,7 +4,8 @@
 # fused_lora_forward and fused_mlp against the composed launches and the plain gemms of the
 # same shapes in this call; flash attention's D = 64 stage ceiling (the 1B prefill's) and its
 # register prefetch of the next K/V tile (conformance and time); then what S10 prepared and never ran: issue 12's bandwidth rows
-# and issue 14's 4-bit decode GEMV as a fraction of copy. Outputs straight into $OUT.
+# and issue 14's 4-bit decode GEMV as a fraction of copy; last, gemm_gemv_rows in teams (a's
+# words from L1 for 8 or 16 rows of b) at M = 8, 16, 1. Outputs straight into $OUT.
 set -u
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 D="--toggles $T --disable-toggles timestamp_quantization"
@@ -26,3 +27,7 @@ timeout 100 $NODE dist/cli.js bench --op fused_adamw_step,embedding_backward,fus
 echo "train-bw exit $?"; grep -vE "^(fused_|embedding)[a-z_]* [a-z0-9]+ .*: " $R/train-bw.txt | head -60
 timeout 40 $NODE dist/cli.js bench --op quantized_gemm --dtype f16 --shape m=1, --reps 10 $D --json $R/qgemv.json > $R/qgemv.txt 2>&1
 echo "qgemv exit $?"; grep -E "^quantized_gemm " $R/qgemv.txt | head -20
+for m in 8 16 1; do
+  timeout 30 $NODE dist/cli.js bench --op gemm --variants --variant default,256,teams --dtype f16 --shape m=$m,n --reps 10 $D --json $R/gemv-m$m.json > $R/gemv-m$m.txt 2>&1
+  echo "gemv m=$m exit $?"; grep -E "^gemm " $R/gemv-m$m.txt | head -8
+done

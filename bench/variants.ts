@@ -86,6 +86,8 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     // Decode rows (M ≤ 16, transB): gemm_gemv_rows with 128 invocations, the column kernel.
     { name: 'gemv rows, 256 invocations', env: { PMETAL_GEMV_VARIANT: 'rows' } },
     { name: 'gemv column kernel', env: { PMETAL_GEMV_VARIANT: 'column' } },
+    { name: 'gemv rows, 2 teams of 128 (8 rows of b a workgroup)', env: { PMETAL_GEMV_VARIANT: 'teams2' } },
+    { name: 'gemv rows, 4 teams of 64 (16 rows of b a workgroup)', env: { PMETAL_GEMV_VARIANT: 'teams4' } },
     { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
     { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },

@@ -9,7 +9,8 @@ import { checkAgainstReference } from './against_reference.js';
 // gemm's decode kernels (M ≤ 16, b as [N,K]) on the webgpu backend, each PMETAL_GEMV_VARIANT,
 // against the float64 reference through the op's derived bound, with the kernel that ran
 // checked: gemm_gemv_rows where rows are whole 16-byte words (its two-word loop and the odd
-// word, 1 to 4 rounds of the reduction, ragged N, batches, the epilogue), the column kernel
+// word, 1 to 4 rounds of the reduction, ragged N, batches, the epilogue; its 2- and 4-team
+// workgroups), the column kernel
 // otherwise and under 'column'.
 
 interface Shape {
@@ -29,6 +30,8 @@ const SHAPES: Shape[] = [
   { m: 9, n: 3, k: 48, bias: true },
   // K not a multiple of 8: f16/bf16 rows are no whole words (the column kernel), f32 ones are.
   { m: 4, n: 5, k: 100 },
+  // teams2 / teams4: three workgroups of 16 (8) columns, the last one partly past N.
+  { m: 8, n: 37, k: 1040, bias: true },
 ];
 
 function inputs(s: Shape, dtype: FloatDType, seed: number): Record<string, HostTensor> {
@@ -67,6 +70,8 @@ describe('gemm decode kernels (webgpu)', () => {
     ['rows', 'f32', [SHAPES[0], SHAPES[4]]],
     ['rows', 'bf16', [SHAPES[1], SHAPES[2]]],
     ['rows128', 'f16', [SHAPES[1]]],
+    ['teams4', 'f16', [SHAPES[5], SHAPES[2]]],
+    ['teams2', 'f32', [SHAPES[5], SHAPES[1]]],
     ['column', 'bf16', [SHAPES[1]]],
   ];
   for (const [variant, dtype, shapes] of runs) {

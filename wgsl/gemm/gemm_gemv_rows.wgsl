@@ -17,7 +17,13 @@
 // rows of a at a time: 16 groups of WG/16 partials, then the 16 group sums.
 // The launcher picks it where the rows are whole 16-byte words (bases and K multiples of 4
 // f32 or 8 f16/bf16 elements).
-// Defines: A_DT, Y_DT, HAS_C, HAS_BIAS, MT (= M, 1…16), WG (256 or 128), SWIGLU_ROWS, WRITE_GU.
+// TEAMS (2 or 4; not with SWIGLU_ROWS): the workgroup is TEAMS teams of TW = WG/TEAMS
+// invocations, team t owning rows 4t … 4t+3 of the workgroup's 4·TEAMS rows of b and splitting K
+// over its TW invocations. Every team reads the same words of a at about the same time, so
+// they come from the SM's L1 once for TEAMS·4 rows of b: at M = 8 a is 64 KiB a workgroup, and
+// with 4 rows a workgroup the L2 → SM traffic of a (N/4 · 64 KiB) is twice the weight bytes.
+// Defines: A_DT, Y_DT, HAS_C, HAS_BIAS, MT (= M, 1…16), WG (256 or 128), TEAMS, SWIGLU_ROWS,
+// WRITE_GU.
 //
 // SWIGLU_ROWS (fused_mlp's gate/up pair at decode sizes, launchers/mlp_gemv.ts): b is W_g, b2
 // (bound at 6) is W_u, and the workgroup's 4 rows are rows c, c+1 of W_g then rows c, c+1 of
@@ -36,6 +42,11 @@
 #ifndef WG
 #define WG 256
 #endif
+#ifndef TEAMS
+#define TEAMS 1
+#endif
+// Invocations of a team, which split K between them.
+const TW: u32 = WG / TEAMS;
 #define VEC 1
 #include "common/convert.wgsl"
 #include "gemm/gemm_common.wgsl"
@@ -49,9 +60,9 @@
 #include "gemm/gemm_gemv_norm.wgsl"
 #endif
 #else
-// Rows 2 and 3 of the workgroup's 4 come from b, as rows 0 and 1.
+// Rows 2 and 3 of a team's 4 come from b, as rows 0 and 1.
 #define B23 b
-#define NCOL 4u
+#define NCOL (4u * TEAMS)
 #endif
 
 const NR: u32 = 4u;
@@ -92,6 +103,23 @@ fn fold(aw: vec4<u32>, w: Bw) -> vec4<f32> {
 #endif
 }
 
+#if TEAMS > 1
+// red_groups16 per team: run j (a row of a) of team tm is red[j·WG + tm·TW ..][TW]; invocation
+// t < 64·TEAMS sums that run's partials g, g + 16, … (g = t mod 16) into its element g.
+fn red_teams16(lid: u32) {
+  if (lid < 64u * TEAMS) {
+    let j = lid / (16u * TEAMS);
+    let tm = (lid / 16u) % TEAMS;
+    let g = lid % 16u;
+    var s = vec4<f32>(0.0);
+    for (var i = 0u; i < TW / 16u; i = i + 1u) {
+      s = s + red[j * WG + tm * TW + g + 16u * i];
+    }
+    red[j * WG + tm * TW + g] = s;
+  }
+}
+#endif
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let c0 = wid.x * NCOL;
@@ -106,28 +134,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let w2 = b2v0 + min(c0, p.n - 1u) * nv;
   let w3 = b2v0 + min(c0 + 1u, p.n - 1u) * nv;
 #else
-  let w0 = bv0 + min(c0, p.n - 1u) * nv;
-  let w1 = bv0 + min(c0 + 1u, p.n - 1u) * nv;
-  let w2 = bv0 + min(c0 + 2u, p.n - 1u) * nv;
-  let w3 = bv0 + min(c0 + 3u, p.n - 1u) * nv;
+  // This invocation's team's 4 rows.
+  let ct = c0 + 4u * (lid / TW);
+  let w0 = bv0 + min(ct, p.n - 1u) * nv;
+  let w1 = bv0 + min(ct + 1u, p.n - 1u) * nv;
+  let w2 = bv0 + min(ct + 2u, p.n - 1u) * nv;
+  let w3 = bv0 + min(ct + 3u, p.n - 1u) * nv;
 #endif
 #if SWIGLU_ROWS && NORM
   norm_prologue(wid.x, lid, nv);
 #endif
 
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=0)
-  var kv = lid;
+  var kv = lid % TW;
 #if MT <= 8
   // Two words of each row in flight (8 loads), then the odd one out.
-  for (; kv + WG < nv; kv = kv + 2u * WG) {
+  for (; kv + TW < nv; kv = kv + 2u * TW) {
     let x0 = b[w0 + kv];
     let x1 = b[w1 + kv];
     let x2 = B23[w2 + kv];
     let x3 = B23[w3 + kv];
-    let y0 = b[w0 + kv + WG];
-    let y1 = b[w1 + kv + WG];
-    let y2 = B23[w2 + kv + WG];
-    let y3 = B23[w3 + kv + WG];
+    let y0 = b[w0 + kv + TW];
+    let y1 = b[w1 + kv + TW];
+    let y2 = B23[w2 + kv + TW];
+    let y3 = B23[w3 + kv + TW];
     // All 8 loads are issued before the first is used; each word is decoded once.
     {
       let w = decode(x0, x1, x2, x3);
@@ -139,7 +169,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     {
       let w = decode(y0, y1, y2, y3);
-      let kw = kv + WG;
+      let kw = kv + TW;
 #if SWIGLU_ROWS && NORM
       let gv = norm_gamma(kw);
 #endif
@@ -147,7 +177,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
 #endif
-  for (; kv < nv; kv = kv + WG) {
+  for (; kv < nv; kv = kv + TW) {
     let x0 = b[w0 + kv];
     let x1 = b[w1 + kv];
     let x2 = B23[w2 + kv];
@@ -166,19 +196,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=2)
     workgroupBarrier();
+#if TEAMS > 1
+    red_teams16(lid);
+#else
     red_groups16(lid, 4u);
+#endif
     workgroupBarrier();
 #if SWIGLU_ROWS
     // Invocation t < 8: row 4q + t / 2 of a, column c0 + t % 2 (g in slot t % 2, u in t % 2 + 2).
     swiglu_store(q, lid, c0, e0);
 #else
-    // Invocation t < 16: row 4q + t / 4 of a, column c0 + t % 4.
-    let r = 4u * q + lid / 4u;
-    let col = c0 + lid % 4u;
-    if (lid < 16u && r < MT && col < p.n) {
+    // Invocation t < 16·TEAMS: row 4q + j of a (j = t / (4·TEAMS)), column c0 + (t mod 4·TEAMS)
+    // — team tm = (t mod 4·TEAMS) / 4, its column tm·4 + t mod 4.
+    let j = lid / NCOL;
+    let tm = (lid % NCOL) / 4u;
+    let r = 4u * q + j;
+    let col = c0 + lid % NCOL;
+    if (lid < 4u * NCOL && r < MT && col < p.n) {
       var s = 0.0;
       for (var g = 0u; g < 16u; g = g + 1u) {
-        s = s + red[(lid / 4u) * WG + g][lid % 4u];
+        s = s + red[j * WG + tm * TW + g][lid % 4u];
       }
       let e = e0 + r * p.n + col;
       store_y(e, epilogue(s, e, col));

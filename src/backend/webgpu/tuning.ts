@@ -10,12 +10,13 @@ import { OptionsError } from '../../errors.js';
  *   PMETAL_VEC_PLAN=wide|mid|deep     words per invocation of the register-resident row kernels
  *   PMETAL_GEMM_TUNE=k=v,…            gemm kernels and tiles (keys below, values 0 or 1)
  *   PMETAL_ROPE_VEC=0|1               rope on 16-byte words (1, default) or on word pairs (0)
- *   PMETAL_GEMV_VARIANT=rows128|rows|column
+ *   PMETAL_GEMV_VARIANT=rows128|rows|teams2|teams4|column
  *                                     gemm's small-M (M ≤ 16, b as [N,K]) kernel where rows are
  *                                     whole 16-byte words: gemm_gemv_rows with 128 (default: on
  *                                     the H100, run S9 call C, 0.072 vs 0.096 ms at M = 8,
  *                                     14336×4096; fused_mlp's T = 1 gate/up 0.059 vs 0.076) or 256
- *                                     invocations, or the column kernel gemm_gemv
+ *                                     invocations, 256 in 2 or 4 teams of 4 rows of b (a read
+ *                                     once from L2 for 8 / 16 rows), or the column kernel gemm_gemv
  *   PMETAL_QGEMV_VARIANT=sg|sg128|rows|column
  *                                     quantized_gemm's decode kernel: qgemv_sg with 64
  *                                     (default) or 128 invocations (subgroups tiers; aligned
@@ -55,7 +56,7 @@ export const GEMM_TUNE_DEFAULTS = {
 } as const;
 export type GemmTune = { -readonly [K in keyof typeof GEMM_TUNE_DEFAULTS]: boolean };
 
-export const GEMV_VARIANTS = ['rows128', 'rows', 'column'] as const;
+export const GEMV_VARIANTS = ['rows128', 'rows', 'teams2', 'teams4', 'column'] as const;
 export type GemvVariant = (typeof GEMV_VARIANTS)[number];
 export const QGEMV_VARIANTS = ['sg', 'sg128', 'rows', 'column'] as const;
 export type QgemvVariant = (typeof QGEMV_VARIANTS)[number];

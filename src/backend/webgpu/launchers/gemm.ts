@@ -37,7 +37,13 @@ export const SGMAT_TILE = { BM: 128, BN: 128 } as const;
 export const SGMAT_VEC_TILES = { narrow: { WIDE_N: 0, BM: 128, BN: 128 }, wide: { WIDE_N: 1, BM: 128, BN: 256 } } as const;
 /** Small-M kernel (gemm_gemv): rows and columns of y per workgroup, and the largest M it takes. */
 export const GEMV_TILE = { BM: 8, BN: 8, MAX_M: 16 } as const;
-/** gemm_gemv_rows: all M rows and 4 columns of y per workgroup. */
+/**
+ * gemm_gemv_rows' workgroup per PMETAL_GEMV_VARIANT: invocations, and teams of them each owning
+ * 4 columns of y (teams2 / teams4: 8 / 16 columns a workgroup, a's words read from L1 by
+ * every team).
+ */
+export const GEMV_ROWS_SHAPES = { rows128: { wg: 128, teams: 1 }, rows: { wg: 256, teams: 1 }, teams2: { wg: 256, teams: 2 }, teams4: { wg: 256, teams: 4 } } as const;
+/** gemm_gemv_rows: all M rows and 4 columns of y per team. */
 export const GEMV_ROWS_BN = 4;
 
 /** Workgroup bytes of gemm_sgmat.wgsl (mirrors its constants: f16 slices + 8 f32 16×16 stages). */
@@ -93,9 +99,10 @@ export interface GemmPipelineOptions {
   dbuf?: boolean;
   /** gemm_tiled / gemm_gemv: vector reads of a and b (the launcher checks the alignment). */
   vec?: boolean;
-  /** gemm_gemv_rows: M (1…16; the kernel is specialised on it) and the workgroup size (256 or 128). */
+  /** gemm_gemv_rows: M (1…16; the kernel is specialised on it), the workgroup size (256 or 128) and its teams (1, 2, 4; teams·64 ≤ wg). */
   rows?: number;
   wg?: number;
+  teams?: number;
 }
 
 /** The pipeline a tier runs for a variant (exported so the tests can preprocess every one). */
@@ -116,7 +123,10 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
       if (kernel === 'gemv') return { shader: 'gemm/gemm_gemv.wgsl', defines: { ...rest, VEC: opts.vec ?? false } };
       const rows = opts.rows ?? 1;
       if (!Number.isInteger(rows) || rows < 1 || rows > GEMV_TILE.MAX_M) throw new RangeError(`[gemm] gemm_gemv_rows takes 1…${GEMV_TILE.MAX_M} rows of a, got ${rows}`);
-      return { shader: 'gemm/gemm_gemv_rows.wgsl', defines: { ...rest, MT: rows, WG: opts.wg ?? 256 } };
+      const wg = opts.wg ?? 256;
+      const teams = opts.teams ?? 1;
+      if (![1, 2, 4].includes(teams) || (teams > 1 && teams * 64 > wg)) throw new RangeError(`[gemm] gemm_gemv_rows takes 1, 2 or 4 teams of at least 64 invocations, got ${teams} in ${wg}`);
+      return { shader: 'gemm/gemm_gemv_rows.wgsl', defines: { ...rest, MT: rows, WG: wg, ...(teams > 1 ? { TEAMS: teams } : {}) } };
     }
     default:
       return { shader: 'gemm/gemm_tiled.wgsl', defines: { ...common, LARGE_TILE: TILED_CONFIGS[opts.config ?? 'small'].LARGE_TILE, VEC: opts.vec ?? false } };
@@ -174,8 +184,9 @@ export function pickKernel(call: GemmCall, m: number, n: number, k: number, aBas
     const gv = tuning().gemvVariant;
     // m = 0 (an empty batch reaching the launcher inside a fused op): the column kernel, whose
     // grid is then empty; gemm_gemv_rows is specialised on 1…16 rows.
-    if (gv !== 'column' && m >= 1 && vecAligned(16 / BYTES[aDtype], m, n, k, false, true, aBase, bBase) && Math.ceil(n / GEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
-      return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv_rows', rows: m, wg: gv === 'rows128' ? 128 : 256 }), bm: m, bn: GEMV_ROWS_BN };
+    const shape = GEMV_ROWS_SHAPES[gv === 'column' ? 'rows128' : gv];
+    if (gv !== 'column' && m >= 1 && vecAligned(16 / BYTES[aDtype], m, n, k, false, true, aBase, bBase) && Math.ceil(n / (GEMV_ROWS_BN * shape.teams)) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
+      return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv_rows', rows: m, ...shape }), bm: m, bn: GEMV_ROWS_BN * shape.teams };
     }
     const vec = vecAligned(4, m, n, k, false, true, aBase, bBase);
     return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'gemv', vec }), bm: GEMV_TILE.BM, bn: GEMV_TILE.BN };
