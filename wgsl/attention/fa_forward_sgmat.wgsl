@@ -28,8 +28,8 @@
 // memory at the next tile's start, so global latency overlaps S, the softmax and P·V.
 // Defines: D, DV, NQ = D/16, NV = DV/16, BK (16, 32 or 64), NKF = BK/16, NSG (subgroups: 4 or
 // 8), KV_SHARED (V reuses the K tile's buffer, for adapters with little workgroup memory), KT
-// (that buffer's halves), PREFETCH, KPER, VPER, STAGE (0; 1..3 leave parts out for bench --fa-ceiling only: results
-// are wrong then).
+// (that buffer's halves), PREFETCH, KPER, VPER, STAGE (0; 1..3 leave parts out for bench
+// --fa-ceiling only: results are wrong then).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -44,6 +44,17 @@ enable chromium_experimental_subgroup_matrix;
 #define NKF 2
 #define NSG 4
 #define KT 2304
+#endif
+// The prefetch needs K and V apart (the launcher never sets both).
+#if PREFETCH && !KV_SHARED
+#define PF 1
+#else
+#define PF 0
+#endif
+#ifndef KPER
+// PREFETCH's words per invocation at those defaults (32 keys × 8 words over 128 invocations).
+#define KPER 2
+#define VPER 2
 #endif
 
 const WG: u32 = NSG * 32u;
@@ -81,7 +92,7 @@ var<workgroup> ktile: array<f16, KT>;
 var<workgroup> vtile: array<f16, BK * LDV>;
 #define VT vtile
 #endif
-#if PREFETCH
+#if PF
 var<private> kreg: array<vec4<u32>, KPER>;
 var<private> vreg: array<vec4<u32>, VPER>;
 #endif
@@ -122,7 +133,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     l = select(0.0, 1.0, half == 0u);
   }
   var parity = 0u;
-#if PREFETCH && STAGE < 2
+#if PF && STAGE < 2
 #include "attention/fa_sg_fetch.wgsl" (NAME=k, REG=kreg, PER=KPER, DW=(D / 8u), KN=kstart)
 #include "attention/fa_sg_fetch.wgsl" (NAME=v, REG=vreg, PER=VPER, DW=(DV / 8u), KN=kstart)
 #endif
@@ -133,7 +144,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (p.groups == 0xffffffffu) {
       ktile[0] = bitcast<vec2<f16>>(k[0].x).x + bitcast<vec2<f16>>(v[0].x).x;
     }
-#elif PREFETCH
+#elif PF
 #include "attention/fa_sg_stash.wgsl" (REG=kreg, PER=KPER, ARR=ktile, LD=LDK, DW=(D / 8u))
 #include "attention/fa_sg_stash.wgsl" (REG=vreg, PER=VPER, ARR=vtile, LD=LDV, DW=(DV / 8u))
 #else
@@ -143,7 +154,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
 #endif
     workgroupBarrier();
-#if PREFETCH && STAGE < 2
+#if PF && STAGE < 2
     if (k0 + i32(BK) <= kend) {
       let kn = k0 + i32(BK);
 #include "attention/fa_sg_fetch.wgsl" (NAME=k, REG=kreg, PER=KPER, DW=(D / 8u), KN=kn)
