@@ -7,7 +7,6 @@
 // subgroup-matrix --toggles allow_unsafe_apis,vulkan_enable_f16_on_nvidia`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
-import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { fusedLoraForwardLauncher } from '../../src/backend/webgpu/launchers/fused_lora.js';
 import { gemmPipeline, sgmatVecWorkgroupBytes } from '../../src/backend/webgpu/launchers/gemm.js';
 import { loraGemmVariant } from '../../src/backend/webgpu/launchers/lora_gemm.js';
@@ -18,9 +17,7 @@ import { dropoutMask } from '../../src/ops/fused_lora_forward/dropout.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { RefTensor } from '../../src/ops/types.js';
 import type { Tensor } from '../../src/tensor.js';
-
-const cfg = (componentType: string, resultComponentType: string, M: number, N: number, K: number) => ({ componentType, resultComponentType, M, N, K });
-const NVIDIA: AdapterTraits = { subgroupMatrixConfigs: [cfg('f16', 'f32', 16, 16, 16)], subgroupMinSize: 32, subgroupMaxSize: 32, limits: { maxComputeInvocationsPerWorkgroup: 1024 } as GPUSupportedLimits };
+import { compileErrors, recordPlan } from './null_plan.js';
 
 let nullGpu: WebGpuBackend | undefined;
 beforeAll(async () => {
@@ -43,35 +40,11 @@ function loraSpecs(): PipelineSpec[] {
 describe('gemm_sgmat_vec with LORA_K (null backend)', () => {
   it('every variant compiles (a pipeline where its workgroup memory fits)', async () => {
     expect(nullGpu, "Dawn's null backend").toBeDefined();
-    const dev = nullGpu!.rt.device;
-    const storage = nullGpu!.rt.opened.limits.maxComputeWorkgroupStorageSize;
-    const bad: string[] = [];
-    for (const s of loraSpecs()) {
-      const d = s.defines;
-      const src = shaderSource(s);
-      expect(src.code).toContain('lora_a_base');
-      dev.pushErrorScope('validation');
-      const mod = dev.createShaderModule({ code: src.code });
-      const info = await mod.getCompilationInfo();
-      if (sgmatVecWorkgroupBytes(!!d.WIDE_N, false, true, !!d.DBUF, !!d.SHALLOW_K) <= storage) dev.createComputePipeline({ layout: 'auto', compute: { module: mod, entryPoint: 'main' } });
-      const err = await dev.popErrorScope();
-      const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `${src.lineMap[m.lineNum - 1]?.file}:${src.lineMap[m.lineNum - 1]?.line}: ${m.message}`);
-      if (msgs.length || err) bad.push(`${JSON.stringify(d)}: ${msgs[0] ?? err?.message}`);
-    }
-    expect(bad).toEqual([]);
+    for (const spec of loraSpecs()) expect(shaderSource(spec).code).toContain('lora_a_base');
+    const fits = (s: PipelineSpec, storage: number) => sgmatVecWorkgroupBytes(!!s.defines!.WIDE_N, false, true, !!s.defines!.DBUF, !!s.defines!.SHALLOW_K) <= storage;
+    expect(await compileErrors(nullGpu!, loraSpecs(), fits)).toEqual([]);
   });
 });
-
-/** Binding numbers a shader declares. */
-const declared = (spec: PipelineSpec) => [...shaderSource(spec).code.matchAll(/@binding\((\d+)\)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
-
-/** GPUSupportedLimits as a plain object (its fields are getters). */
-function limitsOf(be: WebGpuBackend): Record<string, number> {
-  const l = be.rt.opened.limits as unknown as Record<string, number>;
-  const out: Record<string, number> = {};
-  for (const k in l) out[k] = l[k];
-  return out;
-}
 
 /**
  * The forward's dispatches on the null backend's buffers with 48 KiB of workgroup memory
@@ -81,25 +54,15 @@ function limitsOf(be: WebGpuBackend): Record<string, number> {
 function plan(t: number, k: number, n: number, r: number, opts: Record<string, unknown> = {}, bias = false): Dispatch[] {
   expect(nullGpu, "Dawn's null backend").toBeDefined();
   const be = nullGpu!;
-  const recorded: Dispatch[] = [];
-  const rt = new Proxy(be.rt, {
-    get(target, prop) {
-      if (prop === 'dispatch') return (d: Dispatch) => recorded.push(d);
-      const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
+  return recordPlan(be, 49152, (ctx) => {
+    const ins: Record<string, Tensor> = { x: be.zeros([t, k], 'f16'), weight: be.zeros([n, k], 'f16'), loraA: be.zeros([r, k], 'f16'), loraB: be.zeros([n, r], 'f16') };
+    if (bias) ins.bias = be.zeros([n], 'f16');
+    const spec = getSpec('fused_lora_forward');
+    const o = spec.options.parse(opts);
+    const outs = spec.check(ins, o) as Record<string, { dtype: 'f32'; shape: number[] }>;
+    const res = fusedLoraForwardLauncher.launch(ctx, 'subgroup-matrix', ins, o, outs);
+    for (const x of [...Object.values(ins), ...Object.values(res)]) x.dispose();
   });
-  const limits = { ...limitsOf(be), maxComputeWorkgroupStorageSize: 49152 } as GPUSupportedLimits;
-  const ctx: LaunchContext = { rt, features: be.rt.opened.features, limits, adapter: { ...NVIDIA, limits }, buffer: (x) => x.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
-  const ins: Record<string, Tensor> = { x: be.zeros([t, k], 'f16'), weight: be.zeros([n, k], 'f16'), loraA: be.zeros([r, k], 'f16'), loraB: be.zeros([n, r], 'f16') };
-  if (bias) ins.bias = be.zeros([n], 'f16');
-  const spec = getSpec('fused_lora_forward');
-  const o = spec.options.parse(opts);
-  const outs = spec.check(ins, o) as Record<string, { dtype: 'f32'; shape: number[] }>;
-  const res = fusedLoraForwardLauncher.launch(ctx, 'subgroup-matrix', ins, o, outs);
-  for (const x of [...Object.values(ins), ...Object.values(res)]) x.dispose();
-  for (const d of recorded) expect({ s: d.pipeline.shader, b: [...d.bindings.map((b) => b.binding), ...(d.params ? [d.params.binding] : [])].sort((a, b) => a - b) }).toEqual({ s: d.pipeline.shader, b: declared(d.pipeline) });
-  return recorded;
 }
 
 const label = (d: Dispatch) => `${d.pipeline.shader.split('/')[1]}${d.pipeline.defines?.LORA_K ? ' LORA_K' : ''}${d.pipeline.defines?.SPLIT_K ? ' SPLIT_K' : ''}${d.pipeline.defines?.CAST ? ' CAST' : ''}`;

@@ -8,20 +8,19 @@
 // — and that the bound counts n's rounding to f16 for the matrix units.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
-import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
+import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { gemmPipeline, sgmatVecWorkgroupBytes, type GemmVariant } from '../../src/backend/webgpu/launchers/gemm.js';
 import { fusedNormLoraBackwardLauncher, fusedNormLoraLauncher } from '../../src/backend/webgpu/launchers/fused_norm_lora.js';
-import { shaderSource, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
+import type { PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
 import { unitRoundoff } from '../../src/dtype.js';
 import { normOperandError } from '../../src/ops/fused_norm_lora/reference.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
 import type { Dispatch } from '../../src/backend/webgpu/runtime.js';
 import { U32 } from '../../src/ops/tolerance.js';
+import { NVIDIA, compileErrors, recordPlan } from './null_plan.js';
 
 const FEATURES = new Set(['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups']);
-const cfg = (componentType: string, resultComponentType: string, M: number, N: number, K: number) => ({ componentType, resultComponentType, M, N, K });
-const NVIDIA: AdapterTraits = { subgroupMatrixConfigs: [cfg('f16', 'f32', 16, 16, 16), cfg('i8', 'i32', 16, 16, 32)], subgroupMinSize: 32, subgroupMaxSize: 32, limits: { maxComputeInvocationsPerWorkgroup: 1024 } as GPUSupportedLimits };
 
 let gpu: WebGpuBackend;
 let nullGpu: WebGpuBackend | undefined;
@@ -69,26 +68,8 @@ describe('gemm_sgmat_vec with NORM_A / NORM_B (null backend)', () => {
   // 16 KiB holds none of them: their modules are compiled and checked).
   it('every variant compiles (a pipeline where its workgroup memory fits)', async () => {
     expect(nullGpu, "Dawn's null backend").toBeDefined();
-    const dev = nullGpu!.rt.device;
-    const storage = nullGpu!.rt.opened.limits.maxComputeWorkgroupStorageSize;
-    const bad: string[] = [];
-    let compiled = 0;
-    for (const s of normSpecs()) {
-      const d = s.defines;
-      const src = shaderSource(s);
-      dev.pushErrorScope('validation');
-      const mod = dev.createShaderModule({ code: src.code });
-      const info = await mod.getCompilationInfo();
-      if (sgmatVecWorkgroupBytes(!!d.WIDE_N, !!d.TRANS_A, !!d.TRANS_B, !!d.DBUF, !!d.SHALLOW_K) <= storage) {
-        dev.createComputePipeline({ layout: 'auto', compute: { module: mod, entryPoint: 'main' } });
-      }
-      compiled++;
-      const err = await dev.popErrorScope();
-      const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `${src.lineMap[m.lineNum - 1]?.file}:${src.lineMap[m.lineNum - 1]?.line}: ${m.message}`);
-      if (msgs.length || err) bad.push(`${JSON.stringify(d)}: ${msgs[0] ?? err?.message}`);
-    }
-    expect(bad).toEqual([]);
-    expect(compiled).toBe(normSpecs().length);
+    const fits = (s: PipelineSpec, storage: number) => sgmatVecWorkgroupBytes(!!s.defines!.WIDE_N, !!s.defines!.TRANS_A, !!s.defines!.TRANS_B, !!s.defines!.DBUF, !!s.defines!.SHALLOW_K) <= storage;
+    expect(await compileErrors(nullGpu!, normSpecs(), fits)).toEqual([]);
   });
 });
 
@@ -103,9 +84,6 @@ function inputs(be: WebGpuBackend, t: number, k: number, n: number, r: number, b
 const label = (d: Dispatch) =>
   `${d.pipeline.shader.slice(5)}${d.pipeline.defines?.NORM_A ? ' NORM_A' : ''}${d.pipeline.defines?.NORM_B ? ' NORM_B' : ''}${d.pipeline.defines?.SPLIT_K ? ' SPLIT_K' : ''}`;
 
-/** Binding numbers a shader declares. */
-const declared = (spec: PipelineSpec) => [...shaderSource(spec).code.matchAll(/@binding\((\d+)\)/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
-
 /**
  * Runs a launcher on the null backend's buffers with `storage` bytes of workgroup memory
  * assumed (the null adapter offers 16 KiB; gemm_sgmat_vec needs 28–48), recording its
@@ -115,33 +93,14 @@ const declared = (spec: PipelineSpec) => [...shaderSource(spec).code.matchAll(/@
 function plan(t: number, k: number, n: number, r: number, backward: boolean, opts: Record<string, unknown>, extra: (be: WebGpuBackend) => Record<string, Tensor> = () => ({}), storage = 49152): Dispatch[] {
   expect(nullGpu, "Dawn's null backend").toBeDefined();
   const be = nullGpu!;
-  const recorded: Dispatch[] = [];
-  const rt = new Proxy(be.rt, {
-    get(target, prop) {
-      if (prop === 'dispatch') return (d: Dispatch) => recorded.push(d);
-      const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
+  return recordPlan(be, storage, (ctx) => {
+    const ins = { ...inputs(be, t, k, n, r, backward), ...extra(be) };
+    const spec = getSpec(backward ? 'fused_norm_lora_backward' : 'fused_norm_lora');
+    const o = spec.options.parse(opts);
+    const outs = spec.check(ins, o) as Record<string, { dtype: 'f32'; shape: number[] }>;
+    const res = (backward ? fusedNormLoraBackwardLauncher : fusedNormLoraLauncher).launch(ctx, 'subgroup-matrix', ins, o, outs);
+    for (const x of [...Object.values(ins), ...Object.values(res)]) x.dispose();
   });
-  const limits = { ...limitsOf(be), maxComputeWorkgroupStorageSize: storage } as GPUSupportedLimits;
-  const ctx: LaunchContext = { rt, features: be.rt.opened.features, limits, adapter: { ...NVIDIA, limits }, buffer: (x) => x.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
-  const ins = { ...inputs(be, t, k, n, r, backward), ...extra(be) };
-  const spec = getSpec(backward ? 'fused_norm_lora_backward' : 'fused_norm_lora');
-  const o = spec.options.parse(opts);
-  const outs = spec.check(ins, o) as Record<string, { dtype: 'f32'; shape: number[] }>;
-  const res = (backward ? fusedNormLoraBackwardLauncher : fusedNormLoraLauncher).launch(ctx, 'subgroup-matrix', ins, o, outs);
-  for (const x of [...Object.values(ins), ...Object.values(res)]) x.dispose();
-  // Every dispatch binds exactly what its shader declares (its Params at its own binding).
-  for (const d of recorded) expect({ s: d.pipeline.shader, b: [...d.bindings.map((b) => b.binding), ...(d.params ? [d.params.binding] : [])].sort((a, b) => a - b) }).toEqual({ s: d.pipeline.shader, b: declared(d.pipeline) });
-  return recorded;
-}
-
-/** GPUSupportedLimits as a plain object (its fields are getters). */
-function limitsOf(be: WebGpuBackend): Record<string, number> {
-  const l = be.rt.opened.limits as unknown as Record<string, number>;
-  const out: Record<string, number> = {};
-  for (const k in l) out[k] = l[k];
-  return out;
 }
 
 const gemms = (ds: Dispatch[]) => ds.filter((d) => d.pipeline.shader.startsWith('gemm/')).map(label);
