@@ -12,7 +12,7 @@ set -u
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 D="--toggles $T --disable-toggles timestamp_quantization"
 R=$OUT
-timeout 100 $NODE dist/cli.js conformance --quick --backend webgpu --op fused_lora_forward,fused_mlp,fused_lora_backward,fused_mlp_backward --toggles $T --json $R/conf.json > $R/conf.txt 2>&1
+PMETAL_LORA_GEMM_VARIANT=fused timeout 100 $NODE dist/cli.js conformance --quick --backend webgpu --op fused_lora_forward,fused_mlp,fused_lora_backward,fused_mlp_backward --toggles $T --json $R/conf.json > $R/conf.txt 2>&1
 echo "conformance exit $?"; grep -E "^FAIL" $R/conf.txt | head -8; tail -1 $R/conf.txt
 PMETAL_GEMM_TUNE=direct=1 timeout 60 $NODE dist/cli.js conformance --quick --backend webgpu --tier subgroup-matrix --op gemm --dtype f16 --toggles $T --json $R/conf-gemm-direct.json > $R/conf-gemm-direct.txt 2>&1
 echo "conformance gemm direct exit $?"; grep -E "^FAIL" $R/conf-gemm-direct.txt | head -8; tail -1 $R/conf-gemm-direct.txt
@@ -29,7 +29,7 @@ for m in 8 16 1; do
   echo "gemv m=$m exit $?"; grep -E "^gemm " $R/gemv-m$m.txt | head -8
 done
 timeout 40 $NODE dist/cli.js bench --op gemm --dtype f16 --shape m=4096,n=4096,k=14336 --reps 10 $D >> $R/gemm.txt 2>&1
-timeout 90 $NODE dist/cli.js bench --op fused_mlp --variants --variant default,composed --dtype f16 --shape T=4096 --reps 5 $D --json $R/mlp.json > $R/mlp.txt 2>&1
+timeout 90 $NODE dist/cli.js bench --op fused_mlp --variants --variant default,fused --dtype f16 --shape T=4096 --reps 5 $D --json $R/mlp.json > $R/mlp.txt 2>&1
 echo "mlp exit $?"; grep -E "^fused_mlp " $R/mlp.txt | head -8; grep -E "^gemm " $R/gemm.txt | tail -2
 timeout 100 $NODE dist/cli.js bench --op fused_adamw_step,embedding_backward,fused_distill_loss,fused_distill_loss_backward --reps 10 $D --json $R/train-bw.json > $R/train-bw.txt 2>&1
 echo "train-bw exit $?"; grep -vE "^(fused_|embedding)[a-z_]* [a-z0-9]+ .*: " $R/train-bw.txt | head -60

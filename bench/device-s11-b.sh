@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Device call (run S11 call B): whole models with the LoRA term inside the base product's K
-# loop — the 1B LoRA training step with it and with the three-gemm plan
-# (PMETAL_LORA_GEMM_VARIANT=composed), alternating processes; the 1B prefill; the 1B decode step
+# loop (PMETAL_LORA_GEMM_VARIANT=fused) — the 1B LoRA training step with it and with the
+# three-gemm plan (the default), alternating processes; the 1B prefill; the 1B decode step
 # with gemm_gemv_rows in 4 teams against the default; then the 8B LoRA
 # step under the adaptive buffer pool (no PMETAL_POOL_MIB). Outputs straight into $OUT.
 set -u
@@ -9,9 +9,9 @@ T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 D="--toggles $T --disable-toggles timestamp_quantization"
 R=$OUT
 for i in 1 2; do
-  PMETAL_LORA_GEMM_VARIANT=composed timeout 60 $NODE dist/cli.js bench --model llama-1b --phase train --max-grad-norm 1 $D --json $R/train-1b-composed-$i.json > $R/train-1b-composed-$i.txt 2>&1
+  timeout 60 $NODE dist/cli.js bench --model llama-1b --phase train --max-grad-norm 1 $D --json $R/train-1b-composed-$i.json > $R/train-1b-composed-$i.txt 2>&1
   echo "1b composed $i exit $?"; grep -E "^train" $R/train-1b-composed-$i.txt | head -2
-  timeout 60 $NODE dist/cli.js bench --model llama-1b --phase train,prefill --max-grad-norm 1 $D --json $R/train-1b-fused-$i.json > $R/train-1b-fused-$i.txt 2>&1
+  PMETAL_LORA_GEMM_VARIANT=fused timeout 60 $NODE dist/cli.js bench --model llama-1b --phase train,prefill --max-grad-norm 1 $D --json $R/train-1b-fused-$i.json > $R/train-1b-fused-$i.txt 2>&1
   echo "1b fused $i exit $?"; grep -E "^(train|prefill)" $R/train-1b-fused-$i.txt | head -3
 done
 for v in rows128 teams4; do

@@ -32,9 +32,9 @@ const SPLIT_K: Variant[] = [
   { name: 'default (split-K)', env: {} },
   { name: 'no split-K (PMETAL_GEMM_TUNE=splitK=0)', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
 ];
-// fused_lora_forward's LoRA term (and fused_mlp's projections', which run it) as three gemm
-// launches, t = s·xa'·Bᵀ written [T, N] and read back as the base product's c.
-const LORA_COMPOSED: Variant = { name: 'LoRA term as three gemms (PMETAL_LORA_GEMM_VARIANT=composed)', env: { PMETAL_LORA_GEMM_VARIANT: 'composed' } };
+// fused_lora_forward's LoRA term (and fused_mlp's projections', which run it) inside the base
+// product's K loop (lora_gemm.ts; the default is three gemm launches until the H100 has passed it).
+const LORA_FUSED: Variant = { name: 'LoRA term in the K loop (PMETAL_LORA_GEMM_VARIANT=fused)', env: { PMETAL_LORA_GEMM_VARIANT: 'fused' } };
 // fused_norm_lora's products on the subgroup-matrix tier follow gemm's switches (its
 // normalised ones on gemm_sgmat_vec with NORM_A / NORM_B, the T×r and r×K ones split over K).
 const NORM_LORA: Variant[] = [
@@ -121,8 +121,8 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'NSG=4, BT=32', env: { PMETAL_FA_BWD_NSG: '4', PMETAL_FA_BWD_BT: '32' } },
   ],
   // LoRA's rank-r products are where split-K applies (gemm_splitk.ts); the forward's LoRA
-  // term in the base product's K loop (lora_gemm.ts) or as three gemms.
-  fused_lora_forward: [...SPLIT_K, LORA_COMPOSED],
+  // term as three gemms or in the base product's K loop (lora_gemm.ts).
+  fused_lora_forward: [...SPLIT_K, LORA_FUSED],
   fused_lora_backward: SPLIT_K,
   fused_mlp_backward: SPLIT_K,
   // Decode sizes (T ≤ 16, no gate/up LoRA): one gemm_gemv_rows SWIGLU_ROWS dispatch + the down
@@ -131,7 +131,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   fused_mlp: [
     { name: 'default (gate/up GEMV + SwiGLU, 2 dispatches)', env: {} },
     { name: '4-dispatch plan (PMETAL_MLP_GEMV=0)', env: { PMETAL_MLP_GEMV: '0' } },
-    LORA_COMPOSED,
+    LORA_FUSED,
     { name: 'gemv rows, 256 invocations', env: { PMETAL_GEMV_VARIANT: 'rows' } },
     // With normWeight ('norm' shapes): the norm inside the gate/up GEMV at every T ≤ 16, or
     // always as an rms_norm dispatch first (default: inside at T ≤ 2; launchers/mlp_norm.ts).

@@ -11,16 +11,19 @@ import { splitKPlan } from './gemm_splitk.js';
 /**
  * PMETAL_LORA_GEMM_VARIANT (read at each launch, so `pmetal bench --variants` can switch it;
  * both are within fused_lora_forward's one bound, loraForwardErrors):
- *   fused (default)  the LoRA term as r more K columns of the base product, one
- *                    gemm_sgmat_vec dispatch (gemm_sgmat_lora.wgsl) where it applies;
- *   composed         always three gemm launches, the term t = s·xa'·Bᵀ written [T, N] and
- *                    read back as the base product's c.
+ *   composed (default)  three gemm launches, the term t = s·xa'·Bᵀ written [T, N] and read back
+ *                       as the base product's c;
+ *   fused               the LoRA term as r more K columns of the base product, one
+ *                       gemm_sgmat_vec dispatch (gemm_sgmat_lora.wgsl) where it applies.
+ * `fused` becomes the default once the H100's quick conformance has passed it (lavapipe has no
+ * subgroup matrices: here it is compiled, validated and its plan and bound tested only;
+ * bench/device-s11-c.sh runs both).
  */
-export const LORA_GEMM_VARIANTS = ['fused', 'composed'] as const;
+export const LORA_GEMM_VARIANTS = ['composed', 'fused'] as const;
 export type LoraGemmVariant = (typeof LORA_GEMM_VARIANTS)[number];
 
 export function loraGemmVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_LORA_GEMM_VARIANT : undefined): LoraGemmVariant {
-  if (v === undefined || v === '') return 'fused';
+  if (v === undefined || v === '') return 'composed';
   if (!(LORA_GEMM_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[fused_lora_forward] PMETAL_LORA_GEMM_VARIANT: expected one of ${LORA_GEMM_VARIANTS.join(', ')}, got '${v}'`);
   return v as LoraGemmVariant;
 }
