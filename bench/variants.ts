@@ -33,7 +33,8 @@ const SPLIT_K: Variant[] = [
   { name: 'no split-K (PMETAL_GEMM_TUNE=splitK=0)', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
 ];
 // fused_lora_forward's LoRA term (and fused_mlp's projections', which run it) inside the base
-// product's K loop (lora_gemm.ts; the default is three gemm launches until the H100 has passed it).
+// product's K loop on the matrix units too (lora_gemm.ts; by default only on gemm_tiled until
+// the H100 has passed gemm_sgmat_vec's).
 const LORA_FUSED: Variant = { name: 'LoRA term in the K loop (PMETAL_LORA_GEMM_VARIANT=fused)', env: { PMETAL_LORA_GEMM_VARIANT: 'fused' } };
 // fused_norm_lora's products on the subgroup-matrix tier follow gemm's switches (its
 // normalised ones on gemm_sgmat_vec with NORM_A / NORM_B, the T×r and r×K ones split over K).

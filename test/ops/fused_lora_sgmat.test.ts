@@ -1,6 +1,7 @@
 // fused_lora_forward's one-dispatch LoRA term on webgpu's 'subgroup-matrix' tier
 // (launchers/lora_gemm.ts, gemm/gemm_sgmat_lora.wgsl): every LORA_K pipeline compiles, the
-// launch plan takes it where it applies and the three-gemm plan elsewhere, and the f16 bound
+// launch plan takes it where it applies and the three-gemm plan elsewhere (and gemm_tiled's
+// LORA_K on the portable tier, whose numbers lavapipe checks in the conformance run), and the f16 bound
 // covers its arithmetic (an f32/f16 emulation of the kernel's roundings against the float64
 // reference). Lavapipe has no subgroup matrices: the numbers are checked on the H100 with
 // `pmetal conformance --quick --op fused_lora_forward,fused_mlp --backend webgpu --tier
@@ -52,7 +53,7 @@ describe('gemm_sgmat_vec with LORA_K (null backend)', () => {
  * instead of encoded, each checked to bind exactly what its shader declares; `variant` is
  * PMETAL_LORA_GEMM_VARIANT for the call ('' : the default).
  */
-function plan(t: number, k: number, n: number, r: number, opts: Record<string, unknown> = {}, bias = false, variant = 'fused'): Dispatch[] {
+function plan(t: number, k: number, n: number, r: number, opts: Record<string, unknown> = {}, bias = false, variant = 'fused', tier: 'subgroup-matrix' | 'portable' = 'subgroup-matrix'): Dispatch[] {
   expect(nullGpu, "Dawn's null backend").toBeDefined();
   const be = nullGpu!;
   process.env.PMETAL_LORA_GEMM_VARIANT = variant;
@@ -63,7 +64,7 @@ function plan(t: number, k: number, n: number, r: number, opts: Record<string, u
       const spec = getSpec('fused_lora_forward');
       const o = spec.options.parse(opts);
       const outs = spec.check(ins, o) as Record<string, { dtype: 'f32'; shape: number[] }>;
-      const res = fusedLoraForwardLauncher.launch(ctx, 'subgroup-matrix', ins, o, outs);
+      const res = fusedLoraForwardLauncher.launch(ctx, tier, ins, o, outs);
       for (const x of [...Object.values(ins), ...Object.values(res)]) x.dispose();
     });
   } finally {
@@ -104,9 +105,13 @@ describe('fused_lora_forward on the subgroup-matrix tier: the launch plan with 4
       expect(plan(t, k, n, r, o, bias).map(label).slice(-1)).toEqual(['gemm_sgmat_vec.wgsl LORA_K']);
     }
   });
+  it('the portable tier (gemm_tiled) takes the K-loop term by default, any r; composed on request', () => {
+    expect(plan(40, 48, 70, 5, { alpha: 3 }, true, '', 'portable').map(label).slice(-2)).toEqual(['lora_elementwise.wgsl CAST', 'gemm_tiled.wgsl LORA_K']);
+    expect(plan(40, 48, 70, 5, {}, false, 'composed', 'portable').some((d) => d.pipeline.defines?.LORA_K)).toBe(false);
+  });
   it('PMETAL_LORA_GEMM_VARIANT is validated', () => {
-    expect(loraGemmVariant(undefined)).toBe('composed');
-    expect(() => loraGemmVariant('fast')).toThrow(/PMETAL_LORA_GEMM_VARIANT: expected one of composed, fused, got 'fast'/);
+    expect(loraGemmVariant(undefined)).toBe('auto');
+    expect(() => loraGemmVariant('fast')).toThrow(/PMETAL_LORA_GEMM_VARIANT: expected one of auto, fused, composed, got 'fast'/);
   });
 });
 

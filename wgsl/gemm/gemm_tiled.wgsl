@@ -15,8 +15,11 @@
 // gemm/gemm_norm.wgsl (fused_norm_lora: the normalised activations are never stored).
 // SWIGLU: a second B operand and accumulator set, y = silu(g)·u (gemm/gemm_swiglu.wgsl;
 // never with NORM_A / NORM_B, which take the same bindings, nor with VEC or HAS_BIAS).
+// LORA_K: a rank-r term lora_a·op(lora_b) joins the sum as r more K columns after the base
+// loop (gemm/gemm_tiled_lora.wgsl, bound at 9 and 10; fused_lora_forward; only with a
+// untransposed, never with SPLIT_K, NORM_A, NORM_B or SWIGLU).
 // Defines: A_DT, Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, LARGE_TILE, VEC, NORM_A, NORM_B,
-// SWIGLU, HAS_C2.
+// SWIGLU, HAS_C2, LORA_K.
 
 #include "common/convert.wgsl"
 #include "gemm/gemm_common.wgsl"
@@ -110,12 +113,16 @@ fn run_cnt(r: u32, rlim: u32, c: u32, lim: u32) -> u32 {
 }
 
 fn fetch(lid: u32, k0: u32, k_end: u32, m0: u32, n0: u32, a0: u32, b0: u32) {
-#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=A_PER, REG=ra, RUN=run_a, CONTIG_K=!TRANS_A, TILE=BM, O0=m0, EXT=p.m, BASE=a0, NORM=NORM_A)
-#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb, RUN=run_b, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=b0, NORM=NORM_B)
+#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=A_PER, REG=ra, RUN=run_a, CONTIG_K=!TRANS_A, TILE=BM, O0=m0, EXT=p.m, BASE=a0, LDK=p.k, NORM=NORM_A)
+#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb, RUN=run_b, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=b0, LDK=p.k, NORM=NORM_B)
 #if SWIGLU
-#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb2, RUN=run_b2, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=sp.b2_base, NORM=0)
+#include "gemm/gemm_tiled_fetch_op.wgsl" (PER=B_PER, REG=rb2, RUN=run_b2, CONTIG_K=TRANS_B, TILE=BN, O0=n0, EXT=p.n, BASE=sp.b2_base, LDK=p.k, NORM=0)
 #endif
 }
+
+#if LORA_K
+#include "gemm/gemm_tiled_lora.wgsl"
+#endif
 
 fn stash(lid: u32) {
 #include "gemm/gemm_tiled_stash_op.wgsl" (PER=A_PER, REG=ra, ARR=As, CONTIG_K=!TRANS_A, TILE=BM)
@@ -180,37 +187,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (k0 + BK < k_end) {
       fetch(lid, k0 + BK, k_end, m0, n0, a0, b0);
     }
-    for (var kk = 0u; kk < BK; kk = kk + 1u) {
-      var av: array<vec4<f32>, R>;
-      var bv: array<vec4<f32>, R>;
-      for (var q = 0u; q < R; q = q + 1u) {
-        av[q] = As[kk * (BM / 4u) + q * 16u + ty];
-        bv[q] = Bs[kk * (BN / 4u) + q * 16u + tx];
-      }
-      for (var bi = 0u; bi < R; bi = bi + 1u) {
-        for (var i = 0u; i < 4u; i = i + 1u) {
-          for (var bj = 0u; bj < R; bj = bj + 1u) {
-            let t = (bi * 4u + i) * R + bj;
-            acc[t] = acc[t] + av[bi][i] * bv[bj];
-          }
-        }
-      }
-#if SWIGLU
-      for (var q = 0u; q < R; q = q + 1u) {
-        bv[q] = Bs2[kk * (BN / 4u) + q * 16u + tx];
-      }
-      for (var bi = 0u; bi < R; bi = bi + 1u) {
-        for (var i = 0u; i < 4u; i = i + 1u) {
-          for (var bj = 0u; bj < R; bj = bj + 1u) {
-            let t = (bi * 4u + i) * R + bj;
-            acc2[t] = acc2[t] + av[bi][i] * bv[bj];
-          }
-        }
-      }
-#endif
-    }
+#include "gemm/gemm_tiled_slice.wgsl" (AT=slice)
     workgroupBarrier();
   }
+#if LORA_K
+  // The rank-r term as r more K columns (gemm_tiled_lora.wgsl), after the base loop's last
+  // barrier: fetch, stash, barrier, the slice's products, barrier.
+  for (var kr = 0u; kr < p.lora_r; kr = kr + BK) {
+    fetch_lora(lid, kr, m0, n0);
+    stash(lid);
+    workgroupBarrier();
+#include "gemm/gemm_tiled_slice.wgsl" (AT=slice)
+    workgroupBarrier();
+  }
+#endif
 
   // Accumulators are read with constant indices only: a store loop indexing acc would let
   // the compiler demote the whole array to local memory (measured 15× slower on an H100

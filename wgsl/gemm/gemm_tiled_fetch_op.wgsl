@@ -3,16 +3,16 @@
 // untransposed, b transposed), else its outer dimension (m or n, tile origin O0, extent
 // EXT, tile width TILE) is. BASE: the batch's first element. NORM: the operand is
 // normalised as it is fetched (gemm/gemm_norm.wgsl), at its stored (row, column). K runs
-// to k_end (fetch's argument); p.k stays the leading dimension.
+// to k_end (fetch's argument); LDK (p.k) is the leading dimension where K is contiguous.
 for (var i = 0u; i < PER; i = i + 1u) {
   let t = lid + i * WG;
 #if CONTIG_K
   let rc = run_rc(t, true, TILE);
   let go = O0 + rc.x;
   let gk = k0 + rc.y;
-  REG[i] = RUN(BASE + go * p.k + gk, run_cnt(go, EXT, gk, k_end));
+  REG[i] = RUN(BASE + go * LDK + gk, run_cnt(go, EXT, gk, k_end));
 #if NORM
-  REG[i] = norm_run(REG[i], go, gk, p.k, run_cnt(go, EXT, gk, k_end));
+  REG[i] = norm_run(REG[i], go, gk, LDK, run_cnt(go, EXT, gk, k_end));
 #endif
 #else
   let rc = run_rc(t, false, TILE);

@@ -95,9 +95,9 @@ export function loraForwardRef(i: { x: RefTensor; weight: RefTensor; loraA: RefT
  *   E_xa' = E_xa + u_d·|xa| + σ_d            (u_d, σ_d: unit roundoff, least subnormal of the dtype)
  *   E_t = s·Σ_j |B|·E_xa' + s·Σ_j |xa'·B|·(γ_r·(1+u)³ + γ_3 + u) + u_d·|t| + σ_d
  *   E_y = γ_K·S2·(1+u)³ + γ_3·(S2 + |t| + E_t + |bias|) + E_t,  S2 = Σ_k |x·W|
- * f16 on the subgroup-matrix tier (webgpu lora_gemm.ts) takes another launch: xs = s·xa
- * rounded to f16 through f32 (fl(s)·xa in f32, then RNE), and y = x·Wᵀ + xs·Bᵀ + bias as one
- * (K + r)-term f32 sum, so for f16 the bound is the larger of the two models per element:
+ * The webgpu K-loop launch (lora_gemm.ts) is another: xs = s·xa rounded to the dtype
+ * through f32 (fl(s)·xa in f32, then RNE; u_d = σ_d = 0 for f32), and y = x·Wᵀ + xs·Bᵀ + bias
+ * as one (K + r)-term f32 sum, so the bound is the larger of the two models per element:
  *   E_xs = s·E_xa + ((1+u)² − 1 + u_d·(1+u)²)·s·(|xa| + E_xa) + σ_d
  *   E_y' = γ_{K+r}·(S2 + S3)·(1+u)³ + γ_3·(S2 + S3 + |bias|) + Σ_j |B|·E_xs,
  *   S3 = Σ_j (s·|xa| + E_xs)·|B|
@@ -143,7 +143,7 @@ export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: R
     const b = i.bias ? Math.abs(i.bias.data[q % n]) : 0;
     eY[q] = accGamma(dt, k) * S2[q] * (1 + u) ** 3 + g3 * (S2[q] + tv + eT + b) + eT + dY[q] + (E2 ? E2[q] : 0);
   }
-  if (dt === 'f16') {
+  {
     const eXs = eXa.map((e, q) => s * e + ((1 + u) ** 2 - 1 + ud * (1 + u) ** 2) * s * (Math.abs(f.xa[q]) + e) + sd);
     const xsMag = f.xa.map((v, q) => s * Math.abs(v) + eXs[q]);
     const sB3 = mm(eXs, false, absB, true, t, n, r);

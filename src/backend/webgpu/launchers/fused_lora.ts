@@ -10,7 +10,7 @@ import { dtCode } from '../pipelines.js';
 import { grid, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
 import { dequantizeLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
-import { loraGemm, loraGemmFits } from './lora_gemm.js';
+import { loraGemm, loraGemmPlan } from './lora_gemm.js';
 import { flatChunks } from './swiglu.js';
 
 /** lora/lora_elementwise.wgsl. */
@@ -84,10 +84,11 @@ export function loraSide(ctx: LaunchContext, tier: WebGpuTier, x2: Tensor, loraA
 }
 
 /**
- * y = x·Wᵀ + bias + s·(drop(x)·Aᵀ)·Bᵀ. Where lora_gemm.ts applies (f16 on the
- * subgroup-matrix tier at prefill and training sizes): xa = mask(x)·Aᵀ·(1/(1−p)) in f32 (the
- * saved output), xs = s·xa rounded to f16 (lora_elementwise's CAST), then one dispatch adds
- * xs·Bᵀ as r more K columns of x·Wᵀ. Elsewhere three gemm launches: xa, t = s·xa'·Bᵀ in the
+ * y = x·Wᵀ + bias + s·(drop(x)·Aᵀ)·Bᵀ. Where lora_gemm.ts applies (prefill and training
+ * sizes on gemm_tiled; gemm_sgmat_vec with PMETAL_LORA_GEMM_VARIANT=fused): xa =
+ * mask(x)·Aᵀ·(1/(1−p)) in f32 (the saved output), xs = s·xa rounded to x's dtype
+ * (lora_elementwise's CAST), then one dispatch adds xs·Bᵀ as r more K columns of x·Wᵀ.
+ * Elsewhere three gemm launches: xa, t = s·xa'·Bᵀ in the
  * dtype (xa' = xa rounded to it, as the gemm kernels take one operand dtype), y = x·Wᵀ + t +
  * bias (t enters as the gemm's c). The tiers are gemm's. A quantized W (QLoRA) is dequantized
  * first (denseWeight).
@@ -101,10 +102,11 @@ export const fusedLoraForwardLauncher: Launcher = {
     const x2 = viewAs(i.x, [t, k]);
     let y: Tensor;
     let xa: Tensor;
-    if (loraGemmFits(ctx, tier, x2, w, i.loraB)) {
+    const plan = loraGemmPlan(ctx, tier, x2, w, i.loraB, !!i.bias);
+    if (plan) {
       xa = loraXa(ctx, tier, x2, i.loraA, o);
-      const xs = loraElementwise(ctx, xa, 'f16', true, o, loraScale(o, i.loraA.shape[0]));
-      y = loraGemm(ctx, x2, w, xs, i.loraB, i.bias);
+      const xs = loraElementwise(ctx, xa, i.x.dtype, true, o, loraScale(o, i.loraA.shape[0]));
+      y = loraGemm(ctx, plan, x2, w, xs, i.loraB, i.bias);
       xs.dispose();
     } else {
       const side = loraSide(ctx, tier, x2, i.loraA, i.loraB, o);
