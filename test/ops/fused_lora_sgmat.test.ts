@@ -8,7 +8,7 @@
 // subgroup-matrix --toggles allow_unsafe_apis,vulkan_enable_f16_on_nvidia`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
-import { fusedLoraForwardLauncher } from '../../src/backend/webgpu/launchers/fused_lora.js';
+import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from '../../src/backend/webgpu/launchers/fused_lora.js';
 import { gemmPipeline, sgmatVecWorkgroupBytes } from '../../src/backend/webgpu/launchers/gemm.js';
 import { loraGemmVariant } from '../../src/backend/webgpu/launchers/lora_gemm.js';
 import { shaderSource, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
@@ -108,6 +108,36 @@ describe('fused_lora_forward on the subgroup-matrix tier: the launch plan with 4
   it('the portable tier (gemm_tiled) takes the K-loop term by default, any r; composed on request', () => {
     expect(plan(40, 48, 70, 5, { alpha: 3 }, true, '', 'portable').map(label).slice(-2)).toEqual(['lora_elementwise.wgsl CAST', 'gemm_tiled.wgsl LORA_K']);
     expect(plan(40, 48, 70, 5, {}, false, 'composed', 'portable').some((d) => d.pipeline.defines?.LORA_K)).toBe(false);
+  });
+  it('backward without dropout: dx = dy·W + gs·A in one LORA_K dispatch (b untransposed), g in f32 then cast twice; with dropout the h plan', () => {
+    const bwd = (dropout: number, tier: 'subgroup-matrix' | 'portable', variant: string) => {
+      const be = nullGpu!;
+      process.env.PMETAL_LORA_GEMM_VARIANT = variant;
+      try {
+        return recordPlan(be, 49152, (ctx) => {
+          const [t, k, n, r] = [1024, 2048, 512, 16];
+          const ins: Record<string, Tensor> = { dy: be.zeros([t, n], 'f16'), x: be.zeros([t, k], 'f16'), weight: be.zeros([n, k], 'f16'), loraA: be.zeros([r, k], 'f16'), loraB: be.zeros([n, r], 'f16'), xa: be.zeros([t, r], 'f32') };
+          const spec = getSpec('fused_lora_backward');
+          const o = spec.options.parse(dropout ? { dropout, seed: 3 } : {});
+          const outs = spec.check(ins, o) as Record<string, { dtype: 'f32'; shape: number[] }>;
+          const res = fusedLoraBackwardLauncher.launch(ctx, tier, ins, o, outs);
+          for (const x of [...Object.values(ins), ...Object.values(res)]) x.dispose();
+        });
+      } finally {
+        delete process.env.PMETAL_LORA_GEMM_VARIANT;
+      }
+    };
+    for (const [tier, variant, shader] of [['portable', '', 'gemm_tiled.wgsl'], ['subgroup-matrix', 'fused', 'gemm_sgmat_vec.wgsl']] as const) {
+      const ds = bwd(0, tier, variant);
+      const last = ds[ds.length - 1];
+      expect(label(last)).toBe(`${shader} LORA_K`);
+      expect(last.pipeline.defines?.TRANS_B).toBe(false);
+      // Casts: xa' (for dB), g' (for dA), gs.
+      expect(ds.filter((d) => d.pipeline.defines?.CAST).length).toBe(3);
+      expect(bwd(0.1, tier, variant).some((d) => d.pipeline.defines?.LORA_K)).toBe(false);
+    }
+    // The matrix units keep the h plan by default.
+    expect(bwd(0, 'subgroup-matrix', '').some((d) => d.pipeline.defines?.LORA_K)).toBe(false);
   });
   it('PMETAL_LORA_GEMM_VARIANT is validated', () => {
     expect(loraGemmVariant(undefined)).toBe('auto');

@@ -45,6 +45,12 @@ export function loraBackwardRef(i: LoraBackwardInputs, o: LoraOpts) {
  *   dx  = gemm(dy, W, c = mask(h), β = 1):       γ_N·S·(1+u)³ + γ_3·(S + |h| + E_h) + E_h (kept elements)
  * A quantized W (QLoRA) reaches the gemm as W' with |W' − W| ≤ wErr (fused_lora_forward/
  * qweight.ts): S takes |W| + wErr for |W'|, and dx gains Σ_n |dy|·wErr.
+ * Without dropout webgpu may take another launch for dx (lora_gemm.ts): g in f32 (E_g32 = E_g
+ * less u_d·|g| + σ_d), gs = fl(s/(1−p))·g rounded to the dtype,
+ *   E_gs = s·inv·E_g32 + ((1+u)² − 1 + u_d·(1+u)²)·s·inv·(|g| + E_g32) + σ_d,
+ * and dx = dy·W + gs·A as one (N + r)-term f32 sum:
+ *   γ_{N+r}·(S + S4)·(1+u)³ + γ_3·(S + S4) + Σ_j E_gs·|A|,  S4 = Σ_j (s·inv·|g| + E_gs)·|A|;
+ * dx's bound is then the larger of the two models per element.
  */
 export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts, wErr?: Float64Array, xErr?: OperandError) {
   const b = loraBackwardRef(i, o);
@@ -84,6 +90,20 @@ export function loraBackwardErrors(i: LoraBackwardInputs, o: LoraOpts, wErr?: Fl
     const hv = b.keep[q] ? Math.abs(s * inv * b.h[q]) : 0;
     const eH = b.keep[q] ? s * inv * (eHIn[q] + sH[q] * (accGamma(dt, r) * (1 + u) ** 3 + g3 + u)) + ud * hv + sd : 0;
     eDX[q] = accGamma(dt, n) * sDx[q] * (1 + u) ** 3 + g3 * (sDx[q] + hv + eH) + eH + (eW ? eW[q] : 0);
+  }
+  if (o.dropout === 0) {
+    // The webgpu K-loop launch (lora_gemm.ts): g in f32 (E_g less its rounding to the dtype),
+    // gs = fl(s/(1−p))·g in f32 rounded to the dtype, dx = dy·W + gs·A as one (N + r)-term sum.
+    const eGs = eG.map((e, q) => {
+      const e32 = e - ud * Math.abs(b.g[q]) - sd;
+      return s * inv * e32 + ((1 + u) ** 2 - 1 + (dt === 'f32' ? 0 : ud) * (1 + u) ** 2) * s * inv * (Math.abs(b.g[q]) + e32) + sd;
+    });
+    const sGs = mm(eGs, false, absA, false, t, k, r);
+    const S4 = mm(b.g.map((v, q) => s * inv * Math.abs(v) + eGs[q]), false, absA, false, t, k, r);
+    for (let q = 0; q < t * k; q++) {
+      const fused = accGamma(dt, n + r) * (sDx[q] + S4[q]) * (1 + u) ** 3 + g3 * (sDx[q] + S4[q]) + sGs[q] + (eW ? eW[q] : 0);
+      eDX[q] = Math.max(eDX[q], fused);
+    }
   }
   return { b, eDX, eDA, eDB };
 }

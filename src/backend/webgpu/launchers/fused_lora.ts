@@ -102,11 +102,11 @@ export const fusedLoraForwardLauncher: Launcher = {
     const x2 = viewAs(i.x, [t, k]);
     let y: Tensor;
     let xa: Tensor;
-    const plan = loraGemmPlan(ctx, tier, x2, w, i.loraB, !!i.bias);
+    const plan = loraGemmPlan(ctx, tier, x2, w, i.loraB, true, !!i.bias);
     if (plan) {
       xa = loraXa(ctx, tier, x2, i.loraA, o);
       const xs = loraElementwise(ctx, xa, i.x.dtype, true, o, loraScale(o, i.loraA.shape[0]));
-      y = loraGemm(ctx, plan, x2, w, xs, i.loraB, i.bias);
+      y = loraGemm(ctx, plan, x2, w, xs, i.loraB, true, i.bias);
       xs.dispose();
     } else {
       const side = loraSide(ctx, tier, x2, i.loraA, i.loraB, o);
@@ -146,6 +146,9 @@ export function loraMaskAdd(ctx: LaunchContext, src: Tensor, add: Tensor, o: Lor
  * dB = s·dyᵀ·xa' (+ dBIn), g = dy·B, dA = s/(1−p)·gᵀ·mask(x) (+ dAIn),
  * dx = dy·W + mask(s/(1−p)·g·A) — the mask regenerated from the seed, never stored.
  * dxIn (fused_mlp): added into dx with the masked term, dx = dy·W + (dxIn + mask(…)).
+ * Without dropout, dxIn or a quantized W, where lora_gemm.ts applies: g in f32, g' = g rounded
+ * to the dtype (what the gemm's own store gives) for dA, gs = s/(1−p)·g rounded to the dtype,
+ * and dx = dy·W + gs·A in one LORA_K dispatch — no h = gs·A of [T, K] written and read back.
  */
 export function loraBackward(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: LoraOpts & LoraWeightOpts, dxIn?: Tensor): { dx: Tensor; dA: Tensor; dB: Tensor } {
   const { k, t, r, n } = loraDims(i.x, i.loraA, weightRows(i));
@@ -158,20 +161,30 @@ export function loraBackward(ctx: LaunchContext, tier: WebGpuTier, i: Record<str
   const xa2 = viewAs(i.xa, [t, r]);
   const xad = dt === 'f32' ? xa2 : loraElementwise(ctx, xa2, dt, true, o);
   const dB = gemm(ctx, tier, { a: dy2, b: xad, c: i.dBIn }, { transA: true, alpha: s, beta: acc }, 'f32', [n, r]);
-  const g = gemm(ctx, tier, { a: dy2, b: i.loraB }, {}, dt, [t, r]);
+  const plan = !dxIn && o.dropout === 0 && !o.format ? loraGemmPlan(ctx, tier, dy2, i.weight, i.loraA, false, false) : undefined;
+  const g32 = plan ? gemm(ctx, tier, { a: dy2, b: i.loraB }, {}, 'f32', [t, r]) : undefined;
+  const g = g32 ? (dt === 'f32' ? g32 : loraElementwise(ctx, g32, dt, true, o)) : gemm(ctx, tier, { a: dy2, b: i.loraB }, {}, dt, [t, r]);
   const xm = o.dropout > 0 ? loraElementwise(ctx, x2, dt, false, o) : x2;
   const dA = gemm(ctx, tier, { a: g, b: xm, c: i.dAIn }, { transA: true, alpha: sInv, beta: acc }, 'f32', [r, k]);
-  const h = gemm(ctx, tier, { a: g, b: i.loraA }, { alpha: sInv }, dt, [t, k]);
-  const hm = dxIn ? loraMaskAdd(ctx, h, viewAs(dxIn, [t, k]), o) : o.dropout > 0 ? loraElementwise(ctx, h, dt, false, o) : h;
-  // Dequantized only now, so the copy of W is not alive during the other products.
-  const w = denseWeight(ctx, i, o, n, k);
-  const dx = gemm(ctx, tier, { a: dy2, b: w, c: hm }, { beta: 1 }, dt, [t, k]);
-  if (w !== i.weight) w.dispose();
-  if (xad !== xa2) xad.dispose();
   if (xm !== x2) xm.dispose();
-  if (hm !== h) hm.dispose();
+  let dx: Tensor;
+  if (plan && g32) {
+    const gs = loraElementwise(ctx, g32, dt, true, o, sInv);
+    dx = loraGemm(ctx, plan, dy2, i.weight, gs, i.loraA, false, undefined);
+    gs.dispose();
+  } else {
+    const h = gemm(ctx, tier, { a: g, b: i.loraA }, { alpha: sInv }, dt, [t, k]);
+    const hm = dxIn ? loraMaskAdd(ctx, h, viewAs(dxIn, [t, k]), o) : o.dropout > 0 ? loraElementwise(ctx, h, dt, false, o) : h;
+    // Dequantized only now, so the copy of W is not alive during the other products.
+    const w = denseWeight(ctx, i, o, n, k);
+    dx = gemm(ctx, tier, { a: dy2, b: w, c: hm }, { beta: 1 }, dt, [t, k]);
+    if (w !== i.weight) w.dispose();
+    if (hm !== h) hm.dispose();
+    h.dispose();
+  }
+  if (xad !== xa2) xad.dispose();
+  if (g32 && g32 !== g) g32.dispose();
   g.dispose();
-  h.dispose();
   return { dx, dA, dB };
 }
 

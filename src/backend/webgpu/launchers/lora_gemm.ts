@@ -38,30 +38,37 @@ export interface LoraGemmPlan {
   bn: number;
 }
 
+/** The sizes of y = a·op(b) + la·op(lb): a [m, k], b [n, k] (transB) or [k, n], lb like b with r for k. */
+function loraDimsOf(a: Tensor, b: Tensor, lb: Tensor, transB: boolean) {
+  const [m, k] = a.shape;
+  return { m, k, n: transB ? b.shape[0] : b.shape[1], r: transB ? lb.shape[1] : lb.shape[0] };
+}
+
 /**
- * Where y = x·Wᵀ (+ bias) + xs·Bᵀ runs as one LORA_K dispatch, its plan: the kernel gemm
- * would pick for x·Wᵀ on this tier (pickKernel), if that is gemm_tiled (any dtype, any r) or
- * — with the `fused` variant — gemm_sgmat_vec (f16, r a multiple of 8 and B on 16-byte words,
- * so its 16-byte reads never straddle an edge); more rows than the decode GEMV takes (T ≤ 16
- * stays on it); every operand within one binding; a product the split-K model would not split
- * (those keep gemm's split: one tile row over a long K gains more from it). Else undefined.
+ * Where y = a·op(b) (+ bias) + la·op(lb) runs as one LORA_K dispatch, its plan — the forward's
+ * y = x·Wᵀ + xs·Bᵀ (transB) and the backward's dx = dy·W + gs·A (b, lb untransposed): the
+ * kernel gemm would pick for a·op(b) on this tier (pickKernel), if that is gemm_tiled (any
+ * dtype, any r) or — with the `fused` variant — gemm_sgmat_vec (f16, r a multiple of 8 and lb
+ * on 16-byte words, so its 16-byte reads never straddle an edge); more rows than the decode
+ * GEMV takes (m ≤ 16 stays on it); every operand within one binding; a product the split-K
+ * model would not split (those keep gemm's split: one tile row over a long K gains more from
+ * it). Else undefined.
  */
-export function loraGemmPlan(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, w: Tensor, loraB: Tensor, hasBias: boolean): LoraGemmPlan | undefined {
+export function loraGemmPlan(ctx: LaunchContext, tier: WebGpuTier, a: Tensor, b: Tensor, lb: Tensor, transB: boolean, hasBias: boolean): LoraGemmPlan | undefined {
   const variant = loraGemmVariant();
   if (variant === 'composed') return undefined;
-  const [m, k] = x.shape;
-  const [n, r] = loraB.shape;
+  const { m, k, n, r } = loraDimsOf(a, b, lb, transB);
   if (m <= GEMV_TILE.MAX_M || n === 0) return undefined;
   const limit = windowLimit(ctx);
-  if (Math.max(x.size, w.size, loraB.size, m * n, m * r) * BYTES[x.dtype] > limit) return undefined;
-  const call: GemmCall = { ctx, tier, aDtype: x.dtype, variant: { yDtype: x.dtype, transA: false, transB: true, hasC: false, hasBias }, alpha: 1, beta: 0 };
-  const pick = pickKernel(call, m, n, k, windowOf(ctx, x, 0, 0, x.size).base, windowOf(ctx, w, 1, 0, w.size).base);
+  if (Math.max(a.size, b.size, lb.size, m * n, m * r) * BYTES[a.dtype] > limit) return undefined;
+  const call: GemmCall = { ctx, tier, aDtype: a.dtype, variant: { yDtype: a.dtype, transA: false, transB, hasC: false, hasBias }, alpha: 1, beta: 0 };
+  const pick = pickKernel(call, m, n, k, windowOf(ctx, a, 0, 0, a.size).base, windowOf(ctx, b, 1, 0, b.size).base);
   const shader = pick.pipeline.shader;
   const sgmat = shader === 'gemm/gemm_sgmat_vec.wgsl';
   // On the subgroup-matrix tier only its own kernel: bf16 there runs gemm_bf16's matrix-unit
   // windows, which pickKernel does not name (it answers gemm_tiled for them).
   if (tier === 'subgroup-matrix' ? !(sgmat && variant === 'fused') : shader !== 'gemm/gemm_tiled.wgsl') return undefined;
-  if (sgmat && (r % 8 !== 0 || windowOf(ctx, loraB, 10, 0, loraB.size).base % 8 !== 0)) return undefined;
+  if (sgmat && (r % 8 !== 0 || windowOf(ctx, lb, 10, 0, lb.size).base % 8 !== 0)) return undefined;
   const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (Math.ceil(n / pick.bn) > maxGroups || Math.ceil(m / pick.bm) > maxGroups) return undefined;
   if (tuning().gemm.splitK && splitKPlan(m, n, k, pick.bm, pick.bn, limit)) return undefined;
@@ -69,18 +76,18 @@ export function loraGemmPlan(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, w:
 }
 
 /**
- * y = x·Wᵀ (+ bias) + xs·Bᵀ in one dispatch of `plan` (loraGemmPlan): xs [T, r] (the caller's
- * s·xa rounded to x's dtype, a fresh tensor) and B [N, r] enter as r more K columns of the
- * same f32 accumulators, so the LoRA term adds r/K to the matrix work and nothing to the memory
- * traffic but xs and B themselves.
+ * y = a·op(b) (+ bias) + la·op(lb) in one dispatch of `plan` (loraGemmPlan, the same transB):
+ * la [m, r] (the caller's scaled LoRA operand in a's dtype — the forward's xs = s·xa, the
+ * backward's gs = s/(1−p)·g —, a fresh tensor) and lb enter as r more K columns of the same
+ * f32 accumulators, so the LoRA term adds r/K to the matrix work and nothing to the memory
+ * traffic but la and lb themselves.
  */
-export function loraGemm(ctx: LaunchContext, plan: LoraGemmPlan, x: Tensor, w: Tensor, xs: Tensor, loraB: Tensor, bias: Tensor | undefined): Tensor {
-  const [m, k] = x.shape;
-  const [n, r] = loraB.shape;
-  const y = ctx.output({ dtype: x.dtype, shape: [m, n] });
+export function loraGemm(ctx: LaunchContext, plan: LoraGemmPlan, a: Tensor, b: Tensor, la: Tensor, lb: Tensor, transB: boolean, bias: Tensor | undefined): Tensor {
+  const { m, k, n, r } = loraDimsOf(a, b, lb, transB);
+  const y = ctx.output({ dtype: a.dtype, shape: [m, n] });
   const whole = (t: Tensor, binding: number) => windowOf(ctx, t, binding, 0, t.size);
-  const ws = { a: whole(x, 0), b: whole(w, 1), y: whole(y, 4), la: whole(xs, 9), lb: whole(loraB, 10), bias: bias ? windowOf(ctx, bias, 3, 0, n) : undefined };
-  if (plan.pipeline.shader === 'gemm/gemm_sgmat_vec.wgsl' && ws.la.base % 8 !== 0) throw new Error('[fused_lora_forward] internal: xs does not start on a 16-byte word');
+  const ws = { a: whole(a, 0), b: whole(b, 1), y: whole(y, 4), la: whole(la, 9), lb: whole(lb, 10), bias: bias ? windowOf(ctx, bias, 3, 0, n) : undefined };
+  if (plan.pipeline.shader === 'gemm/gemm_sgmat_vec.wgsl' && ws.la.base % 8 !== 0) throw new Error(`[${ctx.rt.op ?? 'fused_lora'}] internal: the LoRA operand does not start on a 16-byte word`);
   const bindings = [ws.a.b, ws.b.b, ws.y.b, ws.la.b, ws.lb.b];
   if (ws.bias) bindings.push(ws.bias.b);
   ctx.rt.dispatch({
