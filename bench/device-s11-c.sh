@@ -8,7 +8,7 @@ set -u
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 D="--toggles $T --disable-toggles timestamp_quantization"
 R=$OUT
-PMETAL_LORA_GEMM_VARIANT=fused timeout 60 $NODE dist/cli.js conformance --quick --backend webgpu --tier subgroup-matrix --op fused_lora_forward,fused_mlp --toggles $T --json $R/conf.json > $R/conf.txt 2>&1
+PMETAL_LORA_GEMM_VARIANT=fused timeout 60 $NODE dist/cli.js conformance --quick --backend webgpu --tier subgroup-matrix --op fused_lora_forward,fused_mlp,fused_lora_backward,fused_mlp_backward --toggles $T --json $R/conf.json > $R/conf.txt 2>&1
 echo "conformance lora/mlp exit $?"; grep -E "^FAIL" $R/conf.txt | head -8; tail -1 $R/conf.txt
 PMETAL_GEMM_TUNE=direct=1 timeout 40 $NODE dist/cli.js conformance --quick --backend webgpu --tier subgroup-matrix --op gemm --dtype f16 --toggles $T > $R/conf-gemm-direct.txt 2>&1
 echo "conformance gemm direct exit $?"; grep -E "^FAIL" $R/conf-gemm-direct.txt | head -8; tail -1 $R/conf-gemm-direct.txt
