@@ -2,8 +2,7 @@
 # Device call (run S11 call A), most wanted first: the LoRA term inside the base product's K
 # loop (lora_gemm.ts) — quick conformance of the LoRA / MLP ops on every webgpu tier, then
 # fused_lora_forward against the composed launches and the plain gemm of the same shape in this
-# call, and gemm with fragments loaded straight from the buffers (gemm_sgmat_direct: conformance
-# and time); flash attention's D = 64 stage ceiling (the 1B prefill's) and its register prefetch of
+# call; flash attention's D = 64 stage ceiling (the 1B prefill's) and its register prefetch of
 # the next K/V tile (conformance and time); gemm_gemv_rows in teams (a's words from L1 for 8 or
 # 16 rows of b) at M = 8, 16, 1; fused_mlp with and without the K-loop LoRA term; then what S10
 # prepared and never ran: issue 12's bandwidth rows and issue 14's 4-bit decode GEMV as a
@@ -14,9 +13,7 @@ D="--toggles $T --disable-toggles timestamp_quantization"
 R=$OUT
 PMETAL_LORA_GEMM_VARIANT=fused timeout 100 $NODE dist/cli.js conformance --quick --backend webgpu --op fused_lora_forward,fused_mlp,fused_lora_backward,fused_mlp_backward --toggles $T --json $R/conf.json > $R/conf.txt 2>&1
 echo "conformance exit $?"; grep -E "^FAIL" $R/conf.txt | head -8; tail -1 $R/conf.txt
-PMETAL_GEMM_TUNE=direct=1 timeout 60 $NODE dist/cli.js conformance --quick --backend webgpu --tier subgroup-matrix --op gemm --dtype f16 --toggles $T --json $R/conf-gemm-direct.json > $R/conf-gemm-direct.txt 2>&1
-echo "conformance gemm direct exit $?"; grep -E "^FAIL" $R/conf-gemm-direct.txt | head -8; tail -1 $R/conf-gemm-direct.txt
-timeout 60 $NODE dist/cli.js bench --op gemm --variants --variant default,direct --dtype f16 --shape m=4096,n=14336,k=4096 --reps 10 $D --json $R/gemm.json > $R/gemm.txt 2>&1
+timeout 40 $NODE dist/cli.js bench --op gemm --dtype f16 --shape m=4096,n=14336,k=4096 --reps 10 $D > $R/gemm.txt 2>&1
 echo "gemm exit $?"; grep -E "^gemm " $R/gemm.txt | head -4
 timeout 90 $NODE dist/cli.js bench --op fused_lora_forward --variants --dtype f16 --reps 10 $D --json $R/lora.json > $R/lora.txt 2>&1
 echo "lora exit $?"; grep -E "^fused_lora_forward " $R/lora.txt | head -20

@@ -94,7 +94,6 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },
     { name: 'sgmat double-buffered 16-deep', env: { PMETAL_GEMM_TUNE: 'dbuf=1,shallowK=1' } },
     { name: 'no split-K', env: { PMETAL_GEMM_TUNE: 'splitK=0' } },
-    { name: 'sgmat direct: fragments from the buffers, no staging (PMETAL_GEMM_TUNE=direct=1)', env: { PMETAL_GEMM_TUNE: 'direct=1' } },
     // bf16 on the subgroup-matrix tier (gemm_bf16.ts): matrix-unit windows of ≤ 256 (default
     // ≤ 512), or the portable f32 tiles it replaced.
     { name: 'bf16 windows <= 256', env: { PMETAL_GEMM_BF16_VARIANT: 'w256' } },
@@ -107,7 +106,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'default', env: {} },
     { name: 'NSG=4', env: { PMETAL_FA_SGMAT_NSG: '4' } },
     { name: 'BK=32', env: { PMETAL_FA_SGMAT_BK: '32' } },
-    { name: 'next K/V tile prefetched into registers (PMETAL_FA_SGMAT_PREFETCH=1)', env: { PMETAL_FA_SGMAT_PREFETCH: '1' } },
+    { name: 'each K/V tile staged straight from global memory (PMETAL_FA_SGMAT_PREFETCH=0)', env: { PMETAL_FA_SGMAT_PREFETCH: '0' } },
     { name: 'stage: no softmax arithmetic', env: { PMETAL_BENCH_FA_STAGE: '1' } },
     { name: 'stage: no K/V tile loads', env: { PMETAL_BENCH_FA_STAGE: '2' } },
     { name: 'stage: neither', env: { PMETAL_BENCH_FA_STAGE: '3' } },

@@ -23,9 +23,10 @@
 // aligned whatever order the driver places them in (16×16 f16 loads may use ldmatrix).
 // Keys outside the block's range never reach S or P·V (zeros in the tiles; masked scores
 // give p = 0 exactly); head dims, varlen, sinks and softcap as fa_forward.wgsl.
-// PREFETCH (not with KV_SHARED): the next tile's K and V words are loaded into registers
-// (KPER, VPER words an invocation) right after this tile is staged, and stored to workgroup
-// memory at the next tile's start, so global latency overlaps S, the softmax and P·V.
+// PREFETCH (not with KV_SHARED; the launcher's default): the next tile's K and V words are
+// loaded into registers (KPER, VPER words an invocation) right after this tile is staged, and
+// stored to workgroup memory at the next tile's start, so global latency overlaps S, the
+// softmax and P·V (H100, run S11: 12–13% faster at D = 64).
 // Defines: D, DV, NQ = D/16, NV = DV/16, BK (16, 32 or 64), NKF = BK/16, NSG (subgroups: 4 or
 // 8), KV_SHARED (V reuses the K tile's buffer, for adapters with little workgroup memory), KT
 // (that buffer's halves), PREFETCH, KPER, VPER, STAGE (0; 1..3 leave parts out for bench

@@ -53,8 +53,6 @@ export const GEMM_TUNE_DEFAULTS = {
   dbuf: false,
   /** Split-K for products with few output tiles and a long K (gemm_splitk.ts). */
   splitK: true,
-  /** gemm_sgmat_direct (fragments straight from the storage buffers, no staging) where M, N, K are multiples of 16: an experiment. */
-  direct: false,
 } as const;
 export type GemmTune = { -readonly [K in keyof typeof GEMM_TUNE_DEFAULTS]: boolean };
 

@@ -202,9 +202,8 @@ export const gemm = defineOp({
     gemmCase({ m: 40, n: 72, k: 200, quick: true }),
     gemmCase({ m: 24, n: 40, k: 136, transA: true, transB: true, batchA: 2, beta: 0.5, bias: true, quick: true }),
     gemmCase({ m: 32, n: 104, k: 264, transB: true, outDtype: 'f32', quick: true }),
-    // M, N, K multiples of 16 (past the decode sizes): what PMETAL_GEMM_TUNE=direct=1's
-    // gemm_sgmat_direct takes — both layouts of each operand, batches, the epilogue (with
-    // 64×64×64, 16×64×768 and 64×16×1024 above).
+    // M, N, K multiples of 16 past the decode sizes, whole fragments everywhere: both layouts
+    // of each operand, batches, the epilogue.
     gemmCase({ m: 48, n: 32, k: 80, transA: true, transB: true, batchA: 2, batchB: 2, beta: 0.5, bias: true, quick: true }),
     gemmCase({ m: 32, n: 48, k: 144, transB: true, batchB: 2, alpha: 2, quick: true }),
     // K = 0: y = beta·C + bias (torch.addmm), on every kernel that can be picked.

@@ -82,7 +82,7 @@ export function tiledConfig(m: number, n: number): keyof typeof TILED_CONFIGS {
   return m > 64 && n > 64 ? 'large' : 'small';
 }
 
-export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat8' | 'sgmat_vec' | 'sgmat_direct' | 'gemv' | 'gemv_rows';
+export type GemmKernel = 'tiled' | 'sgmat' | 'sgmat8' | 'sgmat_vec' | 'gemv' | 'gemv_rows';
 
 export interface GemmPipelineOptions {
   /** Which kernel (default: gemm_sgmat on the subgroup-matrix tier, gemm_tiled otherwise). */
@@ -114,8 +114,6 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
       return { shader: 'gemm/gemm_sgmat.wgsl', defines: { ...common, WIDE_SMEM: opts.wide ?? true }, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
     case 'sgmat8':
       return { shader: 'gemm/gemm_sgmat8.wgsl', defines: common, overrides: { SG_SIZE: opts.sgSize ?? 32 } };
-    case 'sgmat_direct':
-      return { shader: 'gemm/gemm_sgmat_direct.wgsl', defines: common };
     case 'sgmat_vec':
       return { shader: 'gemm/gemm_sgmat_vec.wgsl', defines: { ...common, WIDE_N: opts.wideN ?? false, SHALLOW_K: opts.shallowK ?? false, DBUF: opts.dbuf ?? false } };
     case 'gemv':
@@ -203,9 +201,6 @@ export function pickKernel(call: GemmCall, m: number, n: number, k: number, aBas
       return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'sgmat8', sgSize }), bm: SGMAT8_TILE.BM, bn: SGMAT8_TILE.BN };
     }
     const vec = sgmatVecKernel(ctx, aDtype, variant, m, n, k, aBase, bBase);
-    // The experiment (PMETAL_GEMM_TUNE=direct=1): fragments straight from the buffers, where
-    // every fragment is whole (plain gemm only: the fused launches keep gemm_sgmat_vec).
-    if (vec && tune.direct && m % 16 === 0 && n % 16 === 0 && k % 16 === 0) return { pipeline: gemmPipeline(tier, aDtype, variant, { kernel: 'sgmat_direct' }), bm: 128, bn: 128 };
     if (vec) return vec;
     const storage = ctx.limits.maxComputeWorkgroupStorageSize;
     const wide = sgmatWorkgroupBytes(true, transA, transB) <= storage;

@@ -1,0 +1,1 @@
+source .gpu/prelude.sh; bench fused_adamw_step,embedding_backward,fused_distill_loss,fused_distill_loss_backward (timed out at 110 s after the AdamW rows) and quantized_gemm --shape m=1, (timed out at 40 s) on the same warm H100
