@@ -171,6 +171,17 @@ export const LAUNCHER_VARIANTS = [
 ];
 
 /**
+ * A launcher-read variant switch (one of LAUNCHER_VARIANTS): `v` — the environment's value of
+ * `name` unless given — as one of `choices`, the first when unset, else an OptionsError naming
+ * the op and the switch.
+ */
+export function launcherVariant<T extends string>(op: string, name: string, choices: readonly T[], v = typeof process !== 'undefined' ? process.env[name] : undefined): T {
+  if (v === undefined || v === '') return choices[0];
+  if (!(choices as readonly string[]).includes(v)) throw new OptionsError(`[${op}] ${name}: expected one of ${choices.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
+/**
  * A bench-only stage switch (PMETAL_BENCH_FA_STAGE, PMETAL_BENCH_DECODE_STAGE): the stage
  * named in the environment when it is one of `stages`, else 0 (the whole kernel). A stage
  * gives wrong results by design — the stage-by-stage ceiling of a kernel — so only the

@@ -1,10 +1,9 @@
 import { BYTES } from '../../../dtype.js';
-import { OptionsError } from '../../../errors.js';
 import type { Tensor } from '../../../tensor.js';
 import { packParams } from '../../params.js';
 import { windowLimit, windowOf, type LaunchContext, type WebGpuTier } from '../launch.js';
 import type { PipelineSpec } from '../pipelines.js';
-import { tuning } from '../tuning.js';
+import { launcherVariant, tuning } from '../tuning.js';
 import { GEMV_TILE, gemmParamValues, pickKernel, type GemmCall } from './gemm.js';
 import { GEMM_LORA_PARAMS } from './gemm_params.js';
 import { splitKPlan } from './gemm_splitk.js';
@@ -25,10 +24,8 @@ import { splitKPlan } from './gemm_splitk.js';
 export const LORA_GEMM_VARIANTS = ['auto', 'fused', 'composed'] as const;
 export type LoraGemmVariant = (typeof LORA_GEMM_VARIANTS)[number];
 
-export function loraGemmVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_LORA_GEMM_VARIANT : undefined): LoraGemmVariant {
-  if (v === undefined || v === '') return 'auto';
-  if (!(LORA_GEMM_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[fused_lora_forward] PMETAL_LORA_GEMM_VARIANT: expected one of ${LORA_GEMM_VARIANTS.join(', ')}, got '${v}'`);
-  return v as LoraGemmVariant;
+export function loraGemmVariant(v?: string): LoraGemmVariant {
+  return launcherVariant('fused_lora_forward', 'PMETAL_LORA_GEMM_VARIANT', LORA_GEMM_VARIANTS, v);
 }
 
 /** The base product's kernel with LORA_K, its tile, and the bases of the operands' windows. */

@@ -1,4 +1,4 @@
-import { OptionsError } from '../../../errors.js';
+import { launcherVariant } from '../tuning.js';
 import type { Tensor } from '../../../tensor.js';
 import { viewAs } from '../../view.js';
 import { reductionTiers, type LaunchContext, type WebGpuTier } from '../launch.js';
@@ -24,10 +24,8 @@ export const MLP_NORM_VARIANTS = ['small', 'all', 'split'] as const;
 export type MlpNormVariant = (typeof MLP_NORM_VARIANTS)[number];
 export const SMALL_T = 2;
 
-export function mlpNormVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_MLP_NORM_VARIANT : undefined): MlpNormVariant {
-  if (v === undefined || v === '') return 'small';
-  if (!(MLP_NORM_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[fused_mlp] PMETAL_MLP_NORM_VARIANT: expected one of ${MLP_NORM_VARIANTS.join(', ')}, got '${v}'`);
-  return v as MlpNormVariant;
+export function mlpNormVariant(v?: string): MlpNormVariant {
+  return launcherVariant('fused_mlp', 'PMETAL_MLP_NORM_VARIANT', MLP_NORM_VARIANTS, v);
 }
 
 /** Whether T rows take the norm inside the GEMV under this variant. */

@@ -1,5 +1,5 @@
+import { launcherVariant } from '../tuning.js';
 import { BYTES } from '../../../dtype.js';
-import { OptionsError } from '../../../errors.js';
 import { rotaryDimOf, type RopeOpts } from '../../../ops/rope/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
@@ -50,10 +50,8 @@ export const NORM_QKV_PARAMS = defineParams([
 export const NORM_QKV_VARIANTS = ['gemv4', 'gemv16', 'composed'] as const;
 export type NormQkvVariant = (typeof NORM_QKV_VARIANTS)[number];
 
-export function normQkvVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_NORM_QKV_VARIANT : undefined): NormQkvVariant {
-  if (v === undefined || v === '') return 'gemv4';
-  if (!(NORM_QKV_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[fused_norm_qkv] PMETAL_NORM_QKV_VARIANT: expected one of ${NORM_QKV_VARIANTS.join(', ')}, got '${v}'`);
-  return v as NormQkvVariant;
+export function normQkvVariant(v?: string): NormQkvVariant {
+  return launcherVariant('fused_norm_qkv', 'PMETAL_NORM_QKV_VARIANT', NORM_QKV_VARIANTS, v);
 }
 
 /** Rows of one weight per workgroup (2 rope pairs). */

@@ -1,4 +1,4 @@
-import { OptionsError } from '../../../errors.js';
+import { launcherVariant } from '../tuning.js';
 
 /**
  * PMETAL_ROPE_QK_VARIANT (read at each launch; every variant gives the same bits, only the
@@ -14,10 +14,8 @@ import { OptionsError } from '../../../errors.js';
 export const ROPE_QK_VARIANTS = ['fused', 'deep', 'split'] as const;
 export type RopeQkVariant = (typeof ROPE_QK_VARIANTS)[number];
 
-export function ropeQkVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_ROPE_QK_VARIANT : undefined): RopeQkVariant {
-  if (v === undefined || v === '') return 'fused';
-  if (!(ROPE_QK_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[rope] PMETAL_ROPE_QK_VARIANT: expected one of ${ROPE_QK_VARIANTS.join(', ')}, got '${v}'`);
-  return v as RopeQkVariant;
+export function ropeQkVariant(v?: string): RopeQkVariant {
+  return launcherVariant('rope', 'PMETAL_ROPE_QK_VARIANT', ROPE_QK_VARIANTS, v);
 }
 
 /**

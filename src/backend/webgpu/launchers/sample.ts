@@ -1,5 +1,5 @@
+import { launcherVariant } from '../tuning.js';
 import { BYTES } from '../../../dtype.js';
-import { OptionsError } from '../../../errors.js';
 import { EXP2_TABLE } from '../../../ops/sample/weights.js';
 import type { SampleOptions } from '../../../ops/sample/reference.js';
 import type { Tensor } from '../../../tensor.js';
@@ -47,10 +47,8 @@ export const SAMPLE_MASS_WORDS = 2796;
  */
 export const SAMPLE_VARIANTS = ['plain', 'bound', 'prefilter', 'wide'] as const;
 export type SampleVariant = (typeof SAMPLE_VARIANTS)[number];
-export function sampleVariant(v = typeof process !== 'undefined' ? process.env.PMETAL_SAMPLE_VARIANT : undefined): SampleVariant {
-  if (v === undefined || v === '') return 'plain';
-  if (!(SAMPLE_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[webgpu] PMETAL_SAMPLE_VARIANT: expected one of ${SAMPLE_VARIANTS.join(', ')}, got '${v}'`);
-  return v as SampleVariant;
+export function sampleVariant(v?: string): SampleVariant {
+  return launcherVariant('webgpu', 'PMETAL_SAMPLE_VARIANT', SAMPLE_VARIANTS, v);
 }
 
 const f32Bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0];
