@@ -1,7 +1,8 @@
 // gemm_sgmat_vec.wgsl's LORA_K tail: a rank-r term added as r more K columns of the same
 // accumulators, y = [a | lora_a]·[op(b) ; op(lora_b)] — fused_lora_forward's x·Wᵀ + (s·xa)·Bᵀ
-// with lora_a = s·xa rounded to f16 [M, r] and lora_b = B (launchers/lora_gemm.ts), so the
-// LoRA term costs r/K more matrix work instead of a [M, N] temporary written and read again.
+// (lora_a = s·xa rounded to f16 [M, r], lora_b = B) or fused_lora_backward's dy·W + gs·A
+// (launchers/lora_gemm.ts), so the LoRA term costs r/K more matrix work instead of a [M, N]
+// temporary written and read again.
 // lora_a is stored [M, r]; lora_b like b: [N, r] with TRANS_B, else [r, N]. r is a multiple
 // of 8 and both bases multiples of 8 (the launcher checks), so 16-byte words never straddle
 // an edge; slices past r load zeros. The main loop may end without its closing barrier

@@ -20,15 +20,7 @@ struct SwigluParams {
 // SWIGLU_PARAMS in src/backend/webgpu/launchers/swiglu_gemm.ts.
 @group(0) @binding(8) var<storage, read> sp: SwigluParams;
 
-fn run_b2(g: u32, cnt: u32) -> vec4<f32> {
-  var v = vec4<f32>();
-  for (var j = 0u; j < 4u; j = j + 1u) {
-    if (j < cnt) {
-      v[j] = load_b2(g + j);
-    }
-  }
-  return v;
-}
+#include "gemm/gemm_tiled_run.wgsl" (NAME=b2, VECTOR=0)
 
 // u's epilogue: alpha·acc2 (+ beta·c2), as epilogue() for g.
 fn epilogue2(acc: f32, yi: u32) -> f32 {

@@ -16,8 +16,8 @@
 // SWIGLU: a second B operand and accumulator set, y = silu(g)·u (gemm/gemm_swiglu.wgsl;
 // never with NORM_A / NORM_B, which take the same bindings, nor with VEC or HAS_BIAS).
 // LORA_K: a rank-r term lora_a·op(lora_b) joins the sum as r more K columns after the base
-// loop (gemm/gemm_tiled_lora.wgsl, bound at 9 and 10; fused_lora_forward; only with a
-// untransposed, never with SPLIT_K, NORM_A, NORM_B or SWIGLU).
+// loop (gemm/gemm_tiled_lora.wgsl, bound at 9 and 10; fused_lora_forward / backward; only
+// with a untransposed, never with SPLIT_K, NORM_A, NORM_B or SWIGLU).
 // Defines: A_DT, Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, LARGE_TILE, VEC, NORM_A, NORM_B,
 // SWIGLU, HAS_C2, LORA_K.
 
@@ -69,39 +69,9 @@ fn run_rc(t: u32, contiguous_is_k: bool, rows: u32) -> vec2<u32> {
   return vec2<u32>(t / (rows / 4u), (t % (rows / 4u)) * 4u);
 }
 
-// Elements g, g+1, g+2, g+3 (element offsets; `cnt` of them in bounds, 0 when outside).
-fn run_a(g: u32, cnt: u32) -> vec4<f32> {
-#if VEC
-  if (cnt == 0u) {
-    return vec4<f32>();
-  }
-  return va(g / 4u);
-#else
-  var v = vec4<f32>();
-  for (var j = 0u; j < 4u; j = j + 1u) {
-    if (j < cnt) {
-      v[j] = load_a(g + j);
-    }
-  }
-  return v;
-#endif
-}
-fn run_b(g: u32, cnt: u32) -> vec4<f32> {
-#if VEC
-  if (cnt == 0u) {
-    return vec4<f32>();
-  }
-  return vb(g / 4u);
-#else
-  var v = vec4<f32>();
-  for (var j = 0u; j < 4u; j = j + 1u) {
-    if (j < cnt) {
-      v[j] = load_b(g + j);
-    }
-  }
-  return v;
-#endif
-}
+// run_a, run_b: elements g … g+3 of a and b (gemm_tiled_run.wgsl).
+#include "gemm/gemm_tiled_run.wgsl" (NAME=a, VECTOR=VEC)
+#include "gemm/gemm_tiled_run.wgsl" (NAME=b, VECTOR=VEC)
 
 // Elements of a run within limits: `c` its first index along a dimension of length `lim`
 // (row index `r` against `rlim`).
