@@ -26,8 +26,11 @@
 // SPLIT_K: workgroup z sums only its K chunk into y's batch z (f32 partials; see gemm_common).
 // NORM_A / NORM_B: that operand is RMS-normalised (and dropout-masked) between fetch and
 // stash, rounded to f16 for the matrix units (gemm_sgmat_norm.wgsl; fused_norm_lora).
+// LORA_K: a rank-r term lora_a·op(lora_b) joins the sum as r more K columns after the base
+// loop (gemm_sgmat_lora.wgsl, bound at 9 and 10; fused_lora_forward / backward; not with
+// SPLIT_K, NORM_A or NORM_B).
 // Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, SHALLOW_K, DBUF, SPLIT_K, NORM_A,
-// NORM_B (A_DT is f16).
+// NORM_B, LORA_K (A_DT is f16).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
