@@ -135,24 +135,20 @@ export function loraForwardErrors(i: { x: RefTensor; weight: RefTensor; loraA: R
   const xadMag = f.xa.map((v, q) => Math.abs(v) + eXad[q]);
   const sB = mm(eXad, false, absB, true, t, n, r);
   const sXB = mm(xadMag, false, absB, true, t, n, r);
+  // The K-loop launch's xs = fl(s)·xa rounded to the dtype, and its share of y.
+  const eXs = eXa.map((e, q) => s * e + ((1 + u) ** 2 - 1 + ud * (1 + u) ** 2) * s * (Math.abs(f.xa[q]) + e) + sd);
+  const sB3 = mm(eXs, false, absB, true, t, n, r);
+  const S3 = mm(f.xa.map((v, q) => s * Math.abs(v) + eXs[q]), false, absB, true, t, n, r);
   const eY = new Float64Array(t * n);
   const eXaOut = eXa;
   for (let q = 0; q < t * n; q++) {
     const tv = Math.abs(s * f.lora[q]);
     const eT = s * sB[q] + s * sXB[q] * (accGamma(dt, r) * (1 + u) ** 3 + g3 + u) + ud * tv + sd;
     const b = i.bias ? Math.abs(i.bias.data[q % n]) : 0;
-    eY[q] = accGamma(dt, k) * S2[q] * (1 + u) ** 3 + g3 * (S2[q] + tv + eT + b) + eT + dY[q] + (E2 ? E2[q] : 0);
-  }
-  {
-    const eXs = eXa.map((e, q) => s * e + ((1 + u) ** 2 - 1 + ud * (1 + u) ** 2) * s * (Math.abs(f.xa[q]) + e) + sd);
-    const xsMag = f.xa.map((v, q) => s * Math.abs(v) + eXs[q]);
-    const sB3 = mm(eXs, false, absB, true, t, n, r);
-    const S3 = mm(xsMag, false, absB, true, t, n, r);
-    for (let q = 0; q < t * n; q++) {
-      const b = i.bias ? Math.abs(i.bias.data[q % n]) : 0;
-      const fused = accGamma(dt, k + r) * (S2[q] + S3[q]) * (1 + u) ** 3 + g3 * (S2[q] + S3[q] + b) + sB3[q] + dY[q] + (E2 ? E2[q] : 0);
-      eY[q] = Math.max(eY[q], fused);
-    }
+    const extra = dY[q] + (E2 ? E2[q] : 0);
+    const composed = accGamma(dt, k) * S2[q] * (1 + u) ** 3 + g3 * (S2[q] + tv + eT + b) + eT;
+    const fused = accGamma(dt, k + r) * (S2[q] + S3[q]) * (1 + u) ** 3 + g3 * (S2[q] + S3[q] + b) + sB3[q];
+    eY[q] = Math.max(composed, fused) + extra;
   }
   return { f, eY, eXa: eXaOut };
 }
