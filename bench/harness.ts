@@ -29,6 +29,8 @@ export interface BenchRecord {
   sameSizeFraction?: number;
   /** Wall time per call with `reps` calls in one submission, to completion: what a caller sees, host work included. */
   wallMs?: number;
+  /** With `profile`: one more call, each dispatch timed in a pass of its own, in dispatch order. */
+  dispatches?: { kernel: string; ms: number }[];
   error?: string;
 }
 
@@ -43,6 +45,8 @@ export interface BenchOptions {
   reps?: number;
   /** Back-to-back calls before timing, in ms of wall time, so the GPU clocks are up (bench/clock.ts). */
   sustainMs?: number;
+  /** webgpu: one more call of each record timed dispatch by dispatch (the op's stage breakdown). */
+  profile?: boolean;
   onRecord?: (r: BenchRecord) => void;
 }
 
@@ -135,6 +139,7 @@ async function benchOne(
     // Memory-bound rows only (under 16 flops a byte; gemm at 4096³ has ~700): what a copy of
     // the same bytes reaches.
     const same = gpu && cost.flops < 16 * cost.bytes ? await sameSize(gpu, cost.bytes) : undefined;
+    const passes = gpu && o.profile ? await gpu.profile(call) : undefined;
     return {
       ...base,
       ms,
@@ -147,6 +152,7 @@ async function benchOne(
       copyFraction: copyGbps ? gbps / copyGbps : undefined,
       sameSizeFraction: same ? gbps / same : undefined,
       wallMs,
+      ...(passes ? { dispatches: passes.map((p) => ({ kernel: p.kernel, ms: p.ns / 1e6 })) } : {}),
     };
   } catch (e) {
     return { ...base, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
@@ -169,4 +175,20 @@ export function benchTable(res: BenchResult): string {
   const lines = textTable(head, body);
   if (res.copy) lines.push(`copy kernel: ${res.copy.gbps.toFixed(0)} GB/s over ${res.copy.bytes / 2 ** 20} MiB (the "of copy" baseline)`);
   return lines.join('\n');
+}
+
+/**
+ * `bench --profile`: each record's dispatches in order with their GPU ms, so the stage that
+ * holds a fused op back is named before anything is rewritten. Each dispatch ran in a pass of
+ * its own, so the sum is above the batched median by a pass boundary per dispatch.
+ */
+export function dispatchTable(res: BenchResult): string {
+  const out: string[] = [];
+  for (const r of res.records) {
+    if (!r.dispatches?.length) continue;
+    const sum = r.dispatches.reduce((a, d) => a + d.ms, 0);
+    out.push(`${r.op} ${r.tier} ${r.dtype} ${r.shape}: ${r.dispatches.length} dispatches, ${fixed(sum, 4)} ms summed (median batched ${fixed(r.ms, 4)})`);
+    out.push(...textTable(['#', 'kernel', 'GPU ms', 'share'], r.dispatches.map((d, i) => [String(i), d.kernel, fixed(d.ms, 4), `${((d.ms / sum) * 100).toFixed(1)}%`])));
+  }
+  return out.join('\n');
 }

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { benchTable, runBench } from '../bench/harness.js';
+import { benchTable, dispatchTable, runBench } from '../bench/harness.js';
 import { HOST_TIMINGS_REFUSAL, metalBenchTable, runMetalBench, type MetalBenchRow } from '../bench/metal.js';
 import type { MetalBackend } from '../src/backend/metal/backend.js';
 import type { WebGpuBackend } from '../src/backend/webgpu/backend.js';
@@ -46,7 +46,7 @@ export function registerBench(program: Command): void {
       .option('--lora-r <n>', 'with --model: LoRA rank (alpha 2r; q,k,v,o,gate,up,down)', '16')
       .option('--max-grad-norm <n>', 'with --model: clip the train phase\'s global gradient norm (pmetal finetune clips at 1; default: no clipping)')
       .option('--copy-mib <n>', 'with --model: MiB the copy kernel moves for the decode roofline (0: skip)', '512')
-      .option('--profile', 'with --model: one more call of each phase timed dispatch by dispatch, GPU ms by op and kernel (webgpu)')
+      .option('--profile', 'webgpu: one more call timed dispatch by dispatch — with --model, GPU ms by op and kernel; for ops, each dispatch in order')
       .option('--cpu-profile <dir>', "with --model: a V8 CPU profile of each phase's timed calls (warm-up and compilation left out) into DIR"),
   ).action(async (o) => {
     if (o.model) {
@@ -137,9 +137,11 @@ export function registerBench(program: Command): void {
       shape: o.shape,
       reps: Number(o.reps),
       warmup: Number(o.warmup),
+      profile: !!o.profile,
       onRecord: (r) => process.stderr.write(`${r.op} ${r.tier} ${r.dtype} ${r.shape}: ${r.error ?? `${r.ms.toFixed(3)} ms`}\n`),
     });
     console.log(benchTable(res));
+    if (o.profile) console.log(dispatchTable(res));
     for (const [k, v] of Object.entries(res.device)) console.log(`${k}: ${v}`);
     if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), ...res, ...(metalRows ? { metal: metalRows, chip: metal?.chip } : {}) }, null, 2));
     for (const b of backends) b.dispose();
