@@ -22,6 +22,16 @@ prof sample b=32,v=128256,topK=0 40
 prof decode_attention b=16,t=1,len=8192 40
 prof quantized_gemm m=1,n=128256 60
 prof quantized_gemm m=1,n=14336 40
+# Stage ceilings of the kernels whose targets are missed (wrong results by design).
+v() { # op shape variants timeout
+  timeout $4 $NODE dist/cli.js bench --op $1 --variants --variant "$3" --dtype f16 --shape "$2" --reps 10 $D > /tmp/v.txt 2>&1
+  echo "== variants $1 $2 exit $?"; grep -E "^$1 f16" /tmp/v.txt | head -12; cat /tmp/v.txt >> $R/stages.txt
+}
+v gemm m=8,n default,stage 40
+v gemm m=1,n=14336 default,stage 30
+v decode_attention b=16,t=1,len=8192,hq=32,hkv=8,d=128,smax default,stage 40
+v flash_attention_forward b=4,sq=4096,sk=4096,hq=32,hkv=8,d=128,causal default,stage 60
+prof flash_attention_backward b=4,sq=4096,sk=4096,hq=32,hkv=8,d=128,causal 60
 for op in embedding_backward fused_distill_loss fused_distill_loss_backward; do
   timeout 100 $NODE dist/cli.js bench --op $op --reps 10 $D --json $R/bw-$op.json >> $R/train-bw.txt 2>&1
   echo "$op exit $?"; grep -E "^$op " $R/train-bw.txt | grep -v ": " | tail -4; grep -E "copy kernel" $R/train-bw.txt | tail -1

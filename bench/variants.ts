@@ -60,6 +60,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'stage: stream kernel returns at once', env: { PMETAL_BENCH_DECODE_STAGE: '1' } },
     { name: 'stage: no key loop', env: { PMETAL_BENCH_DECODE_STAGE: '2' } },
     { name: 'stage: no reduce dispatch', env: { PMETAL_BENCH_DECODE_STAGE: '3' } },
+    { name: 'stage: keys loaded, no scores or softmax', env: { PMETAL_BENCH_DECODE_STAGE: '4' } },
     { name: 'short + no key loop', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short', PMETAL_BENCH_DECODE_STAGE: '2' } },
     // Pinned plans (PMETAL_DECODE_PIN): how a step's time scales with keys in flight and steps.
     ...['splits=17,u=1', 'splits=17,u=2,wg=64', 'splits=1,u=4', 'splits=1,u=1', 'splits=5,u=8', 'rb=1', 'rb=1,u=1', 'rb=2', 'rb=1,splits=17', 'rb=4,u=1', 'rb=4,u=2', 'rb=2,u=2'].map((pin) => ({ name: `pin ${pin}`, env: { PMETAL_DECODE_PIN: pin } })),
@@ -89,6 +90,9 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'gemv column kernel', env: { PMETAL_GEMV_VARIANT: 'column' } },
     { name: 'gemv rows, 2 teams of 128 (8 rows of b a workgroup)', env: { PMETAL_GEMV_VARIANT: 'teams2' } },
     { name: 'gemv rows, 4 teams of 64 (16 rows of b a workgroup)', env: { PMETAL_GEMV_VARIANT: 'teams4' } },
+    // gemm_gemv_rows' stage-by-stage ceiling (wrong results): the weight loads alone, then with a's.
+    { name: 'stage: gemv rows, loads of b only', env: { PMETAL_BENCH_GEMV_STAGE: '1' } },
+    { name: 'stage: gemv rows, loads of a and b, no arithmetic', env: { PMETAL_BENCH_GEMV_STAGE: '2' } },
     { name: 'sgmat 128x128', env: { PMETAL_GEMM_TUNE: 'wideN=0' } },
     { name: 'sgmat 16-deep K', env: { PMETAL_GEMM_TUNE: 'shallowK=1' } },
     { name: 'sgmat double-buffered 128x128', env: { PMETAL_GEMM_TUNE: 'dbuf=1,wideN=0' } },

@@ -29,7 +29,8 @@
 // whole sequence (decode_seq.wgsl) and writes NaN for an invalid one, whatever its partials.
 // Defines: Q_DT, WG, TL (lanes a key, a power of two), NW, NWV (words a lane), RB, U, SUBGROUPS;
 // STAGE (bench only, PMETAL_BENCH_DECODE_STAGE, wrong results): 1 returns at once, 2 skips the
-// key loop — the stage-by-stage ceiling of a step.
+// key loop, 4 loads every key's words but skips the scores and the softmax — the
+// stage-by-stage ceiling of a step.
 #ifndef STAGE
 #define STAGE 0
 #endif
@@ -238,6 +239,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endfor
     }
 #endfor
+#if STAGE == 4
+    // Loads only (bench): every word consumed by one integer op; no scores, no softmax.
+    var sink = vec4<u32>(0u);
+#for UI U
+#for WI NW
+    sink = sink ^ kw[UI * NW + WI];
+#endfor
+#for WI NWV
+    sink = sink ^ vw[UI * NWV + WI];
+#endfor
+#endfor
+    acc[0].lo = acc[0].lo + bitcast<vec4<f32>>(sink & vec4<u32>(0x3c00u));
+#else
     // The team's scores: partial dot products, summed over the team's lanes.
     var sc: array<f32, U * RB>;
 #for UI U
@@ -314,6 +328,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endfor
     }
 #endfor
+#endif
   }
 
   // Combine the teams: M = max of their m, each team's l and acc rescaled by exp(m − M).

@@ -23,7 +23,9 @@
 // they come from the SM's L1 once for TEAMS·4 rows of b: at M = 8 a is 64 KiB a workgroup, and
 // with 4 rows a workgroup the L2 → SM traffic of a (N/4 · 64 KiB) is twice the weight bytes.
 // Defines: A_DT, Y_DT, HAS_C, HAS_BIAS, MT (= M, 1…16), WG (256 or 128), TEAMS, SWIGLU_ROWS,
-// WRITE_GU.
+// WRITE_GU; STAGE (bench only, PMETAL_BENCH_GEMV_STAGE, wrong results): 1 folds each step's
+// 4 words of b by integer ops alone (a never read), 2 also reads a's words and adds each one
+// once (no decode, no dot products) — the stage-by-stage ceiling of the loads.
 //
 // SWIGLU_ROWS (fused_mlp's gate/up pair at decode sizes, launchers/mlp_gemv.ts): b is W_g, b2
 // (bound at 6) is W_u, and the workgroup's 4 rows are rows c, c+1 of W_g then rows c, c+1 of
@@ -44,6 +46,9 @@
 #endif
 #ifndef TEAMS
 #define TEAMS 1
+#endif
+#ifndef STAGE
+#define STAGE 0
 #endif
 // Invocations of a team, which split K between them.
 const TW: u32 = WG / TEAMS;
@@ -86,7 +91,15 @@ struct Bw {
 #endif
 }
 fn decode(x0: vec4<u32>, x1: vec4<u32>, x2: vec4<u32>, x3: vec4<u32>) -> Bw {
+#if STAGE > 0
+  let z = vec4<f32>(0.0);
+  let x = bitcast<vec4<f32>>((x0 ^ x1 ^ x2 ^ x3) & vec4<u32>(0x3c00u));
 #if A_DT == 0
+  return Bw(x, z, z, z);
+#else
+  return Bw(x, z, z, z, z, z, z, z);
+#endif
+#elif A_DT == 0
   return Bw(dec_lo(x0), dec_lo(x1), dec_lo(x2), dec_lo(x3));
 #else
   return Bw(dec_lo(x0), dec_lo(x1), dec_lo(x2), dec_lo(x3), dec_hi(x0), dec_hi(x1), dec_hi(x2), dec_hi(x3));
@@ -94,12 +107,16 @@ fn decode(x0: vec4<u32>, x1: vec4<u32>, x2: vec4<u32>, x3: vec4<u32>) -> Bw {
 }
 // One word of a row of a against the decoded words: the 4 partial dot products.
 fn fold(aw: vec4<u32>, w: Bw) -> vec4<f32> {
+#if STAGE == 2
+  return w.l0 + bitcast<vec4<f32>>(aw & vec4<u32>(0x3c00u));
+#else
   let xl = dec_lo(aw);
 #if A_DT == 0
   return vec4<f32>(dot(xl, w.l0), dot(xl, w.l1), dot(xl, w.l2), dot(xl, w.l3));
 #else
   let xh = dec_hi(aw);
   return vec4<f32>(dot(xl, w.l0) + dot(xh, w.h0), dot(xl, w.l1) + dot(xh, w.h1), dot(xl, w.l2) + dot(xh, w.h2), dot(xl, w.l3) + dot(xh, w.h3));
+#endif
 #endif
 }
 
@@ -146,6 +163,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
 
 #include "common/frags.wgsl" (FRAG=gemm/gemm_gemv_rows_slot.wgsl, N=MT, STEP=0)
+#if STAGE == 1
+  // a stays bound: a read that never happens.
+  if (p.n == 0xffffffffu) {
+    acc_0 = acc_0 + bitcast<vec4<f32>>(a[0]);
+  }
+#endif
   var kv = lid % TW;
 #if MT <= 8
   // Two words of each row in flight (8 loads), then the odd one out.

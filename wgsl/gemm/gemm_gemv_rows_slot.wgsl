@@ -10,6 +10,9 @@ let nr_##F = norm_r(F##u);
 #if SWIGLU_ROWS && NORM
 // Row F of n (gemm_gemv_norm.wgsl) in place of a's.
 acc_##F = acc_##F + fold(n_word(F##u, kw, nv, gv, nr_##F), w);
+#elif STAGE == 1
+// Bench stage 1: a is not read.
+acc_##F = acc_##F + w.l0;
 #else
 acc_##F = acc_##F + fold(a[av0 + F##u * nv + kw], w);
 #endif

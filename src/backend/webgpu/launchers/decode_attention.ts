@@ -163,12 +163,13 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
   };
   const dt = dtCode(i.q.dtype);
   // Bench only (wrong results): the stage-by-stage ceiling of a step. 1: the stream kernel
-  // returns at once; 2: it skips the key loop; 3: the reduce is not dispatched.
-  const stage = benchStage('PMETAL_BENCH_DECODE_STAGE', [1, 2, 3]);
+  // returns at once; 2: it skips the key loop; 3: the reduce is not dispatched; 4: the keys
+  // are loaded but neither scored nor weighed (the loads' own ceiling).
+  const stage = benchStage('PMETAL_BENCH_DECODE_STAGE', [1, 2, 3, 4]);
   const groups1 = plan.blocks * plan.splits * dm.hkv * nb;
   const g1 = grid(ctx, groups1);
   ctx.rt.dispatch({
-    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups, ROLL_FOR: !decodeUnroll(ctx), ...(stage === 1 || stage === 2 ? { STAGE: stage } : {}) } },
+    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups, ROLL_FOR: !decodeUnroll(ctx), ...(stage === 1 || stage === 2 || stage === 4 ? { STAGE: stage } : {}) } },
     bindings: [qw.b, kw.b, vw.b, lw.b, tw.b, pw.b],
     params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, groups: groups1, groups_x: g1.groupsX }) },
     workgroups: g1.workgroups,

@@ -5,7 +5,7 @@ import { packParams } from '../../params.js';
 import type { PipelineSpec } from '../pipelines.js';
 import { dtCode } from '../pipelines.js';
 import { rowChunks, windowLimit, windowOf, type AdapterTraits, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
-import { tuning } from '../tuning.js';
+import { benchStage, tuning } from '../tuning.js';
 import { pickSgmatKernel, type SgmatChoice, type SgmatConfig } from '../sgmat_configs.js';
 import type { Binding } from '../runtime.js';
 import { LimitError, TierUnavailableError } from '../../../errors.js';
@@ -126,7 +126,9 @@ export function gemmPipeline(tier: WebGpuTier, aDtype: DType, v: GemmVariant, op
       const wg = opts.wg ?? 256;
       const teams = opts.teams ?? 1;
       if (![1, 2, 4].includes(teams) || (teams > 1 && teams * 64 > wg)) throw new RangeError(`[gemm] gemm_gemv_rows takes 1, 2 or 4 teams of at least 64 invocations, got ${teams} in ${wg}`);
-      return { shader: 'gemm/gemm_gemv_rows.wgsl', defines: { ...rest, MT: rows, WG: wg, ...(teams > 1 ? { TEAMS: teams } : {}) } };
+      // Bench only (wrong results): the loads' stage-by-stage ceiling (gemm_gemv_rows.wgsl STAGE).
+      const stage = benchStage('PMETAL_BENCH_GEMV_STAGE', [1, 2]);
+      return { shader: 'gemm/gemm_gemv_rows.wgsl', defines: { ...rest, MT: rows, WG: wg, ...(teams > 1 ? { TEAMS: teams } : {}), ...(stage ? { STAGE: stage } : {}) } };
     }
     default:
       return { shader: 'gemm/gemm_tiled.wgsl', defines: { ...common, LARGE_TILE: TILED_CONFIGS[opts.config ?? 'small'].LARGE_TILE, VEC: opts.vec ?? false } };
