@@ -107,8 +107,9 @@ const PINNED: Record<string, Record<string, number>> = {
 const VALUES: Record<string, Record<string, number[]>> = {
   'bench/sgmat_ceiling.wgsl': { STAGE: [0, 1, 2, 3] },
   'attention/fa_forward_sgmat.wgsl': { STAGE: [0, 1, 2, 3] },
+  'attention/decode_stream.wgsl': { STAGE: [0, 1, 2, 4] },
   // The decode kernels are specialised on M: one, two and four rounds of their reduction.
-  'gemm/gemm_gemv_rows.wgsl': { MT: [1, 6, 16] },
+  'gemm/gemm_gemv_rows.wgsl': { MT: [1, 6, 16], STAGE: [0, 1, 2] },
   'gemm/gemv_norm_qkv.wgsl': { MT: [1, 6, 16] },
   'quant/qgemv_rows.wgsl': { MT: [1, 6, 16], WVEC: [0, 1] },
   'quant/qgemv_sg.wgsl': { MT: [1, 6, 16] },
