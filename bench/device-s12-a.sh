@@ -14,6 +14,10 @@ prof() { # op shape timeout
   echo "== $1 $2 exit $?"; grep -E "^[0-9]+ |dispatches" /tmp/prof.txt | head -40; cat /tmp/prof.txt >> $R/prof.txt
 }
 timeout 40 $NODE dist/cli.js bench --op gemm --dtype f16 --shape m=4096,n=14336,k=4096 --reps 10 $D > $R/gemm.txt 2>&1; grep -E "^gemm " $R/gemm.txt | head -3
+PMETAL_LORA_GEMM_VARIANT=first timeout 60 $NODE dist/cli.js conformance --quick --backend webgpu --tier subgroup-matrix --op fused_lora_forward,fused_mlp --toggles $T > $R/conf-first.txt 2>&1
+echo "conformance lora first exit $?"; grep -E "^FAIL" $R/conf-first.txt | head -5; tail -1 $R/conf-first.txt
+timeout 80 $NODE dist/cli.js bench --op fused_lora_forward --variants --variant default,K loop --dtype f16 --shape T=4096,K=4096,N=14336,r=16 --reps 10 $D > $R/lora-variants.txt 2>&1
+echo "lora variants exit $?"; grep -E "^fused_lora_forward f16" $R/lora-variants.txt | head
 prof fused_lora_forward T=4096,K=4096,N=14336,r=16 60
 prof fused_lora_backward T=4096,K=4096,N=14336,r=16 60
 prof fused_mlp T=4096,K=4096,I=14336,r=16 60

@@ -36,6 +36,7 @@ const SPLIT_K: Variant[] = [
 // product's K loop on the matrix units too (lora_gemm.ts; by default only on gemm_tiled until
 // the H100 has passed gemm_sgmat_vec's).
 const LORA_FUSED: Variant = { name: 'LoRA term in the K loop (PMETAL_LORA_GEMM_VARIANT=fused)', env: { PMETAL_LORA_GEMM_VARIANT: 'fused' } };
+const LORA_FIRST: Variant = { name: 'LoRA term in the K loop, before the base loop (PMETAL_LORA_GEMM_VARIANT=first)', env: { PMETAL_LORA_GEMM_VARIANT: 'first' } };
 // fused_norm_lora's products on the subgroup-matrix tier follow gemm's switches (its
 // normalised ones on gemm_sgmat_vec with NORM_A / NORM_B, the T×r and r×K ones split over K).
 const NORM_LORA: Variant[] = [
@@ -126,7 +127,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   ],
   // LoRA's rank-r products are where split-K applies (gemm_splitk.ts); the forward's LoRA
   // term as three gemms or in the base product's K loop (lora_gemm.ts).
-  fused_lora_forward: [...SPLIT_K, LORA_FUSED],
+  fused_lora_forward: [...SPLIT_K, LORA_FUSED, LORA_FIRST],
   fused_lora_backward: SPLIT_K,
   fused_mlp_backward: SPLIT_K,
   // Decode sizes (T ≤ 16, no gate/up LoRA): one gemm_gemv_rows SWIGLU_ROWS dispatch + the down

@@ -33,7 +33,7 @@ function loraSpecs(): PipelineSpec[] {
     for (const wideN of [false, true])
       for (const mode of [{}, { dbuf: true, shallowK: true }, { shallowK: true }, { dbuf: true }]) {
         const p = gemmPipeline('subgroup-matrix', 'f16', { yDtype: 'f16', transA: false, transB: true, hasC: false, hasBias }, { kernel: 'sgmat_vec', wideN, ...mode });
-        out.push({ ...p, defines: { ...p.defines, LORA_K: true } });
+        for (const first of [false, true]) out.push({ ...p, defines: { ...p.defines, LORA_K: true, ...(first ? { LORA_FIRST: true } : {}) } });
       }
   return out;
 }
@@ -84,6 +84,15 @@ describe('fused_lora_forward on the subgroup-matrix tier: the launch plan with 4
     // GEMM_LORA_PARAMS: r after the 13 gemm fields; the cast's scale (s = 2) after its 5.
     expect(new Uint32Array(last.params!.data)[13]).toBe(16);
     expect(new Float32Array(ds[ds.length - 2].params!.data)[5]).toBe(2);
+  });
+  it("the 'first' variant puts the r columns before the base loop (LORA_FIRST), the same plan otherwise", () => {
+    const fused = plan(1024, 512, 2048, 16, { alpha: 32 }, true);
+    const first = plan(1024, 512, 2048, 16, { alpha: 32 }, true, 'first');
+    expect(first.map(label)).toEqual(fused.map(label));
+    expect(first[first.length - 1].pipeline.defines?.LORA_FIRST).toBe(true);
+    expect(fused[fused.length - 1].pipeline.defines?.LORA_FIRST).toBeUndefined();
+    const src = shaderSource(first[first.length - 1].pipeline).code;
+    expect(src.indexOf('lora_a_base')).toBeLessThan(src.indexOf('k0 = k_begin'));
   });
   it('with dropout the mask runs first and reaches xa only', () => {
     const ds = plan(1024, 512, 2048, 16, { dropout: 0.1, seed: 7 }).map(label);
@@ -141,7 +150,7 @@ describe('fused_lora_forward on the subgroup-matrix tier: the launch plan with 4
   });
   it('PMETAL_LORA_GEMM_VARIANT is validated', () => {
     expect(loraGemmVariant(undefined)).toBe('auto');
-    expect(() => loraGemmVariant('fast')).toThrow(/PMETAL_LORA_GEMM_VARIANT: expected one of auto, fused, composed, got 'fast'/);
+    expect(() => loraGemmVariant('fast')).toThrow(/PMETAL_LORA_GEMM_VARIANT: expected one of auto, fused, composed, first, got 'fast'/);
   });
 });
 

@@ -28,9 +28,10 @@
 // stash, rounded to f16 for the matrix units (gemm_sgmat_norm.wgsl; fused_norm_lora).
 // LORA_K: a rank-r term lora_a·op(lora_b) joins the sum as r more K columns after the base
 // loop (gemm_sgmat_lora.wgsl, bound at 9 and 10; fused_lora_forward / backward; not with
-// SPLIT_K, NORM_A or NORM_B).
+// SPLIT_K, NORM_A or NORM_B); LORA_FIRST: before it instead (the accumulators start from the
+// LoRA term; the f32 sums' order is not part of the bound).
 // Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, SHALLOW_K, DBUF, SPLIT_K, NORM_A,
-// NORM_B, LORA_K (A_DT is f16).
+// NORM_B, LORA_K, LORA_FIRST (A_DT is f16).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -112,6 +113,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var c33 = subgroup_matrix_result<f32, 16, 16>();
 #endif
 
+#if LORA_K && LORA_FIRST
+#include "gemm/gemm_sgmat_lora.wgsl"
+#endif
 #include "gemm/gemm_sgmat_fetch.wgsl" (KN=k_begin)
 #if DBUF
 #include "gemm/gemm_sgmat_stash.wgsl" (BUF=0)
@@ -150,7 +154,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
 #endif
-#if LORA_K
+#if LORA_K && !LORA_FIRST
 #include "gemm/gemm_sgmat_lora.wgsl"
 #endif
 

@@ -18,10 +18,13 @@ import { splitKPlan } from './gemm_splitk.js';
  *                   matrix units: there it is compiled, validated and its plan tested only;
  *                   bench/device-s11-c.sh runs it);
  *   fused           the K-loop term on both kernels (gemm_sgmat_lora.wgsl for gemm_sgmat_vec);
+ *   first           as fused, with gemm_sgmat_vec's r columns before the base loop instead of
+ *                   after it (LORA_FIRST: the run S11 slowdown of the tail is a code-layout
+ *                   effect on the base loop, so its place is measured on its own);
  *   composed        always three gemm launches, t = s·xa'·Bᵀ written [T, N] and read back as
  *                   the base product's c.
  */
-export const LORA_GEMM_VARIANTS = ['auto', 'fused', 'composed'] as const;
+export const LORA_GEMM_VARIANTS = ['auto', 'fused', 'composed', 'first'] as const;
 export type LoraGemmVariant = (typeof LORA_GEMM_VARIANTS)[number];
 
 export function loraGemmVariant(v?: string): LoraGemmVariant {
@@ -64,12 +67,12 @@ export function loraGemmPlan(ctx: LaunchContext, tier: WebGpuTier, a: Tensor, b:
   const sgmat = shader === 'gemm/gemm_sgmat_vec.wgsl';
   // On the subgroup-matrix tier only its own kernel: bf16 there runs gemm_bf16's matrix-unit
   // windows, which pickKernel does not name (it answers gemm_tiled for them).
-  if (tier === 'subgroup-matrix' ? !(sgmat && variant === 'fused') : shader !== 'gemm/gemm_tiled.wgsl') return undefined;
+  if (tier === 'subgroup-matrix' ? !(sgmat && (variant === 'fused' || variant === 'first')) : shader !== 'gemm/gemm_tiled.wgsl') return undefined;
   if (sgmat && (r % 8 !== 0 || windowOf(ctx, lb, 10, 0, lb.size).base % 8 !== 0)) return undefined;
   const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (Math.ceil(n / pick.bn) > maxGroups || Math.ceil(m / pick.bm) > maxGroups) return undefined;
   if (tuning().gemm.splitK && splitKPlan(m, n, k, pick.bm, pick.bn, limit)) return undefined;
-  return { pipeline: { ...pick.pipeline, defines: { ...pick.pipeline.defines, LORA_K: true } }, bm: pick.bm, bn: pick.bn };
+  return { pipeline: { ...pick.pipeline, defines: { ...pick.pipeline.defines, LORA_K: true, ...(sgmat && variant === 'first' ? { LORA_FIRST: true } : {}) } }, bm: pick.bm, bn: pick.bn };
 }
 
 /**
