@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Device call (run S12 call A): stage breakdowns before any rewrite. `bench --profile` times
+# Device call (run S12 call A), most wanted first: stage breakdowns before any rewrite, and the
+# runtime/gemm issue's peers table re-run with today's kernels and host path. `bench --profile` times
 # every dispatch of one call of the ops whose targets are missed (fused_lora_forward /
 # backward against the plain gemm, the sampler at B 32, decode attention at B 16 / 8k, the
 # 4-bit LM-head GEMV, the flash-attention backward at its target shape); the stage ceilings of
@@ -24,23 +25,16 @@ v() { # op shape variants timeout
   echo "== variants $1 $2 exit $? (${SECONDS} s)"; grep -E "^$1 f16" /tmp/v.txt | head -12; cat /tmp/v.txt >> $R/stages.txt
 }
 timeout 40 $NODE dist/cli.js bench --op gemm --dtype f16 --shape m=4096,n=14336,k=4096 --reps 10 $D > $R/gemm.txt 2>&1; grep -E "^gemm |copy kernel" $R/gemm.txt | head -3
-prof fused_lora_forward T=4096,K=4096,N=14336,r=16 45
 v gemm m=8,n default,stage 40
 v gemm m=1,n=14336 default,stage 30
 v decode_attention b=16,t=1,len=8192,hq=32,hkv=8,d=128,smax default,stage 40
 prof flash_attention_backward b=4,sq=4096,sk=4096,hq=32,hkv=8,d=128,causal 50
-prof sample b=32,v=128256,topK=50 30
-prof decode_attention b=16,t=1,len=8192,hq=32,hkv=8,d=128,smax 30
-prof quantized_gemm m=1,n=128256 40
-prof fused_lora_backward T=4096,K=4096,N=14336,r=16 45
-if room 420 "lora first"; then
-  PMETAL_LORA_GEMM_VARIANT=first timeout 60 $NODE dist/cli.js conformance --quick --backend webgpu --tier subgroup-matrix --op fused_lora_forward --toggles $T > $R/conf-first.txt 2>&1
-  echo "conformance lora first exit $?"; grep -E "^FAIL" $R/conf-first.txt | head -5; tail -1 $R/conf-first.txt
-  v fused_lora_forward T=4096,K=4096,N=14336,r=16 "default,K loop" 60
+prof fused_lora_forward T=4096,K=4096,N=14336,r=16 45
+if room 330 "peers"; then
+  timeout $((560 - SECONDS)) $NODE dist/cli.js bench --peers --toggles $T --json $R/peers.json > $R/peers.txt 2> $R/peers.err
+  echo "peers exit $? (${SECONDS} s)"; grep -vE "one-time" $R/peers.txt | head -45; tail -2 $R/peers.err
 fi
+prof sample b=32,v=128256,topK=50 30
+prof quantized_gemm m=1,n=128256 40
+prof decode_attention b=16,t=1,len=8192,hq=32,hkv=8,d=128,smax 30
 v flash_attention_forward b=4,sq=4096,sk=4096,hq=32,hkv=8,d=128,causal default,stage 60
-for op in embedding_backward fused_distill_loss; do
-  room 480 "$op" || continue
-  timeout 75 $NODE dist/cli.js bench --op $op --reps 10 $D --json $R/bw-$op.json >> $R/train-bw.txt 2>&1
-  echo "$op exit $? (${SECONDS} s)"; grep -E "^$op " $R/train-bw.txt | grep -v ": " | tail -4; grep -E "copy kernel" $R/train-bw.txt | tail -1
-done
