@@ -7,7 +7,7 @@
 # the decode GEMV, decode attention and the flash-attention forward at the target shape
 # (`--variants` stage rows: wrong results by design); the LoRA columns before the base loop
 # (PMETAL_LORA_GEMM_VARIANT=first: conformance, then time); issue 12's untimed bandwidth rows,
-# one op per process. Steps are skipped once the call nears 240 s (`room`): the session's device
+# one op per process. Steps are skipped once the call nears 150 s (`room`): the session's device
 # time left after failed starts.
 # Key lines to stdout; whole outputs appended into a few files of $OUT.
 set -u
@@ -16,12 +16,12 @@ D="--toggles $T --disable-toggles timestamp_quantization"
 R=$OUT
 room() { if [ $SECONDS -gt $1 ]; then echo "skipped (at ${SECONDS} s): $2"; return 1; fi; }
 prof() { # op shape timeout
-  room $((235 - $3)) "prof $1 $2" || return 0
+  room $((150 - $3)) "prof $1 $2" || return 0
   timeout $3 $NODE dist/cli.js bench --op $1 --tier subgroup-matrix,subgroups --dtype f16 --shape "$2" --reps 10 --profile $D > /tmp/prof.txt 2>&1
   echo "== $1 $2 exit $? (${SECONDS} s)"; grep -E "^[0-9]+ |dispatches" /tmp/prof.txt | head -30; cat /tmp/prof.txt >> $R/prof.txt
 }
 v() { # op shape variants timeout
-  room $((235 - $4)) "variants $1 $2" || return 0
+  room $((150 - $4)) "variants $1 $2" || return 0
   timeout $4 $NODE dist/cli.js bench --op $1 --variants --variant "$3" --dtype f16 --shape "$2" --reps 10 $D > /tmp/v.txt 2>&1
   echo "== variants $1 $2 exit $? (${SECONDS} s)"; grep -E "^$1 f16" /tmp/v.txt | head -12; cat /tmp/v.txt >> $R/stages.txt
 }
