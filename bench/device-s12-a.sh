@@ -6,7 +6,8 @@
 # 4-bit LM-head GEMV, the flash-attention backward at its target shape); the stage ceilings of
 # the decode GEMV, decode attention and the flash-attention forward at the target shape
 # (`--variants` stage rows: wrong results by design); the LoRA columns before the base loop
-# (PMETAL_LORA_GEMM_VARIANT=first: conformance, then time); issue 12's untimed bandwidth rows,
+# (PMETAL_LORA_GEMM_VARIANT=first: conformance, then time) and x·Aᵀ through the decode GEMV
+# (PMETAL_LORA_XA_VARIANT=gemv); issue 12's untimed bandwidth rows,
 # one op per process. Steps are skipped once the call nears its 600 s limit (`room`).
 # Key lines to stdout; whole outputs appended into a few files of $OUT.
 set -u
@@ -37,10 +38,10 @@ fi
 prof sample b=32,v=128256,topK=50 30
 prof quantized_gemm m=1,n=128256 40
 prof fused_lora_backward T=4096,K=4096,N=14336,r=16 40
-if room 450 "lora first"; then
+if room 440 "lora first"; then
   PMETAL_LORA_GEMM_VARIANT=first timeout 60 $NODE dist/cli.js conformance --quick --backend webgpu --tier subgroup-matrix --op fused_lora_forward --toggles $T > $R/conf-first.txt 2>&1
   echo "conformance lora first exit $?"; grep -E "^FAIL" $R/conf-first.txt | head -5; tail -1 $R/conf-first.txt
-  v fused_lora_forward T=4096,K=4096,N=14336,r=16 "default,K loop" 60
+  v fused_lora_forward T=4096,K=4096,N=14336,r=16 "default,K loop,GEMV" 60
 fi
 v flash_attention_forward b=4,sq=4096,sk=4096,hq=32,hkv=8,d=128,causal default,stage 60
 for op in embedding_backward fused_distill_loss; do

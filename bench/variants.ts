@@ -127,7 +127,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   ],
   // LoRA's rank-r products are where split-K applies (gemm_splitk.ts); the forward's LoRA
   // term as three gemms or in the base product's K loop (lora_gemm.ts).
-  fused_lora_forward: [...SPLIT_K, LORA_FUSED, LORA_FIRST],
+  fused_lora_forward: [...SPLIT_K, LORA_FUSED, LORA_FIRST, { name: 'x·Aᵀ through the decode GEMV, transposed (PMETAL_LORA_XA_VARIANT=gemv)', env: { PMETAL_LORA_XA_VARIANT: 'gemv' } }],
   fused_lora_backward: SPLIT_K,
   fused_mlp_backward: SPLIT_K,
   // Decode sizes (T ≤ 16, no gate/up LoRA): one gemm_gemv_rows SWIGLU_ROWS dispatch + the down

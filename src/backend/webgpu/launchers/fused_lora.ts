@@ -11,6 +11,7 @@ import { grid, windowOf, type LaunchContext, type Launcher, type WebGpuTier } fr
 import { dequantizeLauncher } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
 import { loraGemm, loraGemmPlan } from './lora_gemm.js';
+import { loraXaByGemv, transposeF32 } from './lora_xa.js';
 import { flatChunks } from './swiglu.js';
 
 /** lora/lora_elementwise.wgsl. */
@@ -61,10 +62,22 @@ function denseWeight(ctx: LaunchContext, i: Record<string, Tensor>, o: LoraWeigh
   return dequantizeLauncher.launch(ctx, 'portable', q, { format: o.format, groupSize: o.groupSize }, { y: { dtype: i.x.dtype, shape: [n, k] } }).y;
 }
 
-/** xa = mask(x2)·Aᵀ·(1/(1−p)) in f32 [T, r]: the saved output of the forward. */
+/**
+ * xa = mask(x2)·Aᵀ·(1/(1−p)) in f32 [T, r]: the saved output of the forward. With
+ * PMETAL_LORA_XA_VARIANT=gemv (r ≤ 16): xaᵀ = A·mask(x2)ᵀ through the decode GEMV, then
+ * transposed (lora_xa.ts).
+ */
 function loraXa(ctx: LaunchContext, tier: WebGpuTier, x2: Tensor, loraA: Tensor, o: LoraOpts): Tensor {
   const xm = o.dropout > 0 ? loraElementwise(ctx, x2, x2.dtype, false, o) : x2;
-  const xa = gemm(ctx, tier, { a: xm, b: loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [x2.shape[0], loraA.shape[0]]);
+  const [t, r] = [x2.shape[0], loraA.shape[0]];
+  let xa: Tensor;
+  if (loraXaByGemv(ctx, t, r)) {
+    const xat = gemm(ctx, tier, { a: loraA, b: xm }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [r, t]);
+    xa = transposeF32(ctx, xat);
+    xat.dispose();
+  } else {
+    xa = gemm(ctx, tier, { a: xm, b: loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
+  }
   if (xm !== x2) xm.dispose();
   return xa;
 }
