@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { fusedLoraForwardLauncher } from '../../src/backend/webgpu/launchers/fused_lora.js';
 import { loraXaVariant } from '../../src/backend/webgpu/launchers/lora_xa.js';
-import { loraForwardInputs, loraOptions } from '../../src/ops/fused_lora_forward/cases.js';
+import type { FloatDType } from '../../src/dtype.js';
+import { loraForwardInputs, loraOptions, type LoraDef } from '../../src/ops/fused_lora_forward/cases.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
 import { checkAgainstReference } from './against_reference.js';
@@ -59,11 +60,12 @@ describe('fused_lora_forward: x·Aᵀ through the decode GEMV', () => {
     expect(loraXaVariant()).toBe('gemm');
     expect(() => loraXaVariant('fast')).toThrow(/PMETAL_LORA_XA_VARIANT: expected one of gemm, gemv, got 'fast'/);
   });
-  it.each([
+  const cases: [FloatDType, LoraDef][] = [
     ['f32', { lead: [40], k: 96, n: 50, r: 16, alpha: 32, bias: true }],
     ['f16', { lead: [3, 11], k: 72, n: 24, r: 5, dropout: 0.3, seed: 9 }],
     ['bf16', { lead: [20], k: 33, n: 17, r: 12, alpha: 8 }],
-  ] as const)('%s: y and xa within the bounds on lavapipe (%j)', async (dtype, d) => {
+  ];
+  it.each(cases)('%s: y and xa within the bounds on lavapipe (%j)', async (dtype, d) => {
     expect(gpu, 'a webgpu adapter').toBeDefined();
     const host = loraForwardInputs(d, dtype, 21);
     const res = await withVariant('gemv', () => checkAgainstReference(gpu!, 'fused_lora_forward', host, loraOptions(d, false)));
