@@ -70,13 +70,14 @@ function denseWeight(ctx: LaunchContext, i: Record<string, Tensor>, o: LoraWeigh
 function loraXa(ctx: LaunchContext, tier: WebGpuTier, x2: Tensor, loraA: Tensor, o: LoraOpts): Tensor {
   const xm = o.dropout > 0 ? loraElementwise(ctx, x2, x2.dtype, false, o) : x2;
   const [t, r] = [x2.shape[0], loraA.shape[0]];
+  const opts = { transB: true, alpha: 1 / (1 - o.dropout) };
   let xa: Tensor;
   if (loraXaByGemv(ctx, t, r)) {
-    const xat = gemm(ctx, tier, { a: loraA, b: xm }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [r, t]);
+    const xat = gemm(ctx, tier, { a: loraA, b: xm }, opts, 'f32', [r, t]);
     xa = transposeF32(ctx, xat);
     xat.dispose();
   } else {
-    xa = gemm(ctx, tier, { a: xm, b: loraA }, { transB: true, alpha: 1 / (1 - o.dropout) }, 'f32', [t, r]);
+    xa = gemm(ctx, tier, { a: xm, b: loraA }, opts, 'f32', [t, r]);
   }
   if (xm !== x2) xm.dispose();
   return xa;
