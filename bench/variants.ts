@@ -54,6 +54,12 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'balanced (2 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'balanced' } },
     { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
     { name: 'short (~2112, ≥ 32 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short' } },
+    // The next step's keys loaded before the current ones are used (PMETAL_DECODE_PREFETCH=1).
+    { name: 'prefetch: default', env: { PMETAL_DECODE_PREFETCH: '1' } },
+    { name: 'prefetch: group', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'group', PMETAL_DECODE_PREFETCH: '1' } },
+    { name: 'prefetch: rows1', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'rows1', PMETAL_DECODE_PREFETCH: '1' } },
+    { name: 'prefetch: balanced (2 keys in flight a team)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'balanced', PMETAL_DECODE_PREFETCH: '1' } },
+    { name: 'prefetch + stage: keys loaded, no scores or softmax', env: { PMETAL_DECODE_PREFETCH: '1', PMETAL_BENCH_DECODE_STAGE: '4' } },
     // The kernel's loops left rolled (PMETAL_DECODE_UNROLL=0: per-row arrays indexed at run time).
     { name: 'rolled: group', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'group', PMETAL_DECODE_UNROLL: '0' } },
     { name: 'rolled: deep', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'deep', PMETAL_DECODE_UNROLL: '0' } },

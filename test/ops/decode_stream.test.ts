@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../conformance/compare.js';
 import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
-import { launchDecode } from '../../src/backend/webgpu/launchers/decode_attention.js';
+import { decodePrefetch, launchDecode } from '../../src/backend/webgpu/launchers/decode_attention.js';
 import { DECODE_VARIANTS, decodeVariant, streamBytes, streamPlan, type StreamPlan } from '../../src/backend/webgpu/launchers/decode_plan.js';
 import { toFloat64, type FloatDType } from '../../src/dtype.js';
 import { OptionsError } from '../../src/errors.js';
@@ -72,7 +72,40 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
 
   it.each(cases)('%s', async (_l, force, tier, p, dtype) => check(force, tier, p, dtype, false));
 
-  async function check(force: Partial<StreamPlan>, tier: 'subgroups' | 'portable', p: DecodeProblem, dtype: FloatDType, unroll: boolean) {
+  // PMETAL_DECODE_PREFETCH=1: the next step's keys loaded before the current ones are used
+  // (a prologue load, then each step's loads of step + 1) — plans of many steps, 1 and 3 keys
+  // in flight, forced splits (a split's last step loads nothing), both tiers, rolled and unrolled.
+  const prefetched = [
+    ['prefetch: 4 lanes, 3 keys in flight, subgroups, paged f16', { tl: 4, rb: 2, u: 3, wg: 64 }, 'subgroups', PAGED, 'f16', false],
+    ['prefetch: 2 lanes, 1 row, 5 splits, portable, paged f16', { tl: 2, rb: 1, wg: 32, splits: 5 }, 'portable', PAGED, 'f16', false],
+    ['prefetch: 8 lanes, 8 rows, 1 key in flight, portable, flat f32', { tl: 8, rb: 8, u: 1, splits: 1 }, 'portable', FLAT, 'f32', false],
+    ['prefetch: 8 lanes, 2 rows, 3 splits, subgroups, flat bf16', { tl: 8, rb: 2, wg: 64, splits: 3 }, 'subgroups', FLAT, 'bf16', false],
+    ['prefetch, unrolled: 8 lanes, 2 rows, 2 keys in flight, subgroups, paged f16', { tl: 8, rb: 2, u: 2, wg: 64 }, 'subgroups', PAGED, 'f16', true],
+  ] as const;
+  it.each(prefetched)('%s', async (_l, force, tier, p, dtype, unroll) => {
+    process.env.PMETAL_DECODE_PREFETCH = '1';
+    if (unroll) process.env.PMETAL_DECODE_UNROLL = '1';
+    try {
+      await check(force, tier, p, dtype, unroll, true);
+    } finally {
+      delete process.env.PMETAL_DECODE_PREFETCH;
+      delete process.env.PMETAL_DECODE_UNROLL;
+    }
+  });
+
+  it('PMETAL_DECODE_PREFETCH accepts 0 or 1 only: anything else is an OptionsError naming it', () => {
+    process.env.PMETAL_DECODE_PREFETCH = 'yes';
+    try {
+      expect(() => decodePrefetch()).toThrow(/^\[decode_attention\] PMETAL_DECODE_PREFETCH: expected 0 or 1, got 'yes'$/);
+      process.env.PMETAL_DECODE_PREFETCH = '0';
+      expect(decodePrefetch()).toBe(false);
+    } finally {
+      delete process.env.PMETAL_DECODE_PREFETCH;
+    }
+    expect(decodePrefetch()).toBe(false);
+  });
+
+  async function check(force: Partial<StreamPlan>, tier: 'subgroups' | 'portable', p: DecodeProblem, dtype: FloatDType, unroll: boolean, prefetch = false) {
     if (tier === 'subgroups' && (gpu.adapter.subgroupMinSize ?? 0) < (force.tl ?? 1)) return;
     const h = decodeInputs(p, dtype as FloatDType, 11);
     const options = dec.options.parse(decodeOptionsOf(p));
@@ -86,7 +119,7 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
     gpu.rt.trace = [];
     const got = launchDecode(ctx, tier, ins, options, outs, force);
     // The forced plan reached the kernel.
-    expect(gpu.rt.trace[0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ROLL_FOR: !unroll, ...(force.rb ? { RB: force.rb } : {}) });
+    expect(gpu.rt.trace[0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ROLL_FOR: !unroll, PREFETCH: prefetch, ...(force.rb ? { RB: force.rb } : {}) });
     gpu.rt.trace = undefined;
     for (const name of ['o', 'lse']) {
       const c = compare(toFloat64(got[name].dtype, await gpu.read(got[name])), want[name].data, bounds[name]);

@@ -27,7 +27,8 @@
 // Sequence checks: only what keeps every read in bounds (a length outside [0, capacity] reads
 // nothing; a block-table entry outside the cache reads zeros): decode_reduce.wgsl checks the
 // whole sequence (decode_seq.wgsl) and writes NaN for an invalid one, whatever its partials.
-// Defines: Q_DT, WG, TL (lanes a key, a power of two), NW, NWV (words a lane), RB, U, SUBGROUPS;
+// Defines: Q_DT, WG, TL (lanes a key, a power of two), NW, NWV (words a lane), RB, U, SUBGROUPS,
+// PREFETCH (the next step's keys loaded before the current ones are used);
 // STAGE (bench only, PMETAL_BENCH_DECODE_STAGE, wrong results): 1 returns at once, 2 skips the
 // key loop, 4 loads every key's words but skips the scores and the softmax — the
 // stage-by-stage ceiling of a step.
@@ -199,55 +200,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #else
   let steps = select(0u, (u32(kend - kstart) + KPS) / KPS, kend >= kstart);
 #endif
+  // The keys of a step: each lane's words of its team's U keys (decode_load.wgsl).
+  var kw: array<vec4<u32>, U * NW>;
+  var vw: array<vec4<u32>, U * NWV>;
+  var kj: array<i32, U>;
+#if PREFETCH
+  if (steps > 0u) {
+#include "attention/decode_load.wgsl" (KB=kstart)
+  }
+#endif
   for (var st = 0u; st < steps; st = st + 1u) {
     let kb = kstart + i32(st * KPS);
-    // Load U keys per team first, then use them.
-    var kw: array<vec4<u32>, U * NW>;
-    var vw: array<vec4<u32>, U * NWV>;
-    var kj: array<i32, U>;
-#for UI U
-    {
-      let j = kb + i32(UI * NT + team);
-      var slot = -1;
-      if (j <= kend) {
-        slot = key_slot(b, kvh, u32(j));
-      }
-      // 16-byte word offsets of the K and V rows (bases and head dims are multiples of 8 elements).
-      let kwo = select(-1, i32((p.k_base + u32(slot) * p.d) / EPV), slot >= 0);
-      let vwo = select(-1, i32((p.v_base + u32(slot) * p.dv) / EPV), slot >= 0);
-      // A key outside the range (or unreadable) sees no row: j past every row's hi.
-      kj[UI] = select(j, kend + 1, kwo < 0);
-#for WI NW
-      {
-        let w = tl + WI * TL;
-        var x = vec4<u32>(0u);
-        if (kwo >= 0 && w < wk) {
-          x = k[u32(kwo) + w];
-        }
-        kw[UI * NW + WI] = x;
-      }
-#endfor
-#for WI NWV
-      {
-        let w = tl + WI * TL;
-        var x = vec4<u32>(0u);
-        if (vwo >= 0 && w < wv) {
-          x = v[u32(vwo) + w];
-        }
-        vw[UI * NWV + WI] = x;
-      }
-#endfor
+    // Load U keys per team first, then use them. PREFETCH: the next step's keys are loaded
+    // before this step's are used (kw / vw hold the next step's words while the scores and the
+    // softmax of the current ones run: twice the loads in flight a lane, no more unrolling).
+#if PREFETCH
+    var ckw = kw;
+    var cvw = vw;
+    var ckj = kj;
+    if (st + 1u < steps) {
+      let kn = kb + i32(KPS);
+#include "attention/decode_load.wgsl" (KB=kn)
     }
-#endfor
+#else
+#include "attention/decode_load.wgsl" (KB=kb)
+    var ckw = kw;
+    var cvw = vw;
+    var ckj = kj;
+#endif
 #if STAGE == 4
     // Loads only (bench): every word consumed by one integer op; no scores, no softmax.
     var sink = vec4<u32>(0u);
 #for UI U
 #for WI NW
-    sink = sink ^ kw[UI * NW + WI];
+    sink = sink ^ ckw[UI * NW + WI];
 #endfor
 #for WI NWV
-    sink = sink ^ vw[UI * NWV + WI];
+    sink = sink ^ cvw[UI * NWV + WI];
 #endfor
 #endfor
     acc[0].lo = acc[0].lo + bitcast<vec4<f32>>(sink & vec4<u32>(0x3c00u));
@@ -259,7 +248,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     {
       var dt = 0.0;
 #for WI NW
-      dt = dt + wdot(qr[RI * NW + WI], kw[UI * NW + WI]);
+      dt = dt + wdot(qr[RI * NW + WI], ckw[UI * NW + WI]);
 #endfor
       sc[UI * RB + RI] = dt;
     }
@@ -296,10 +285,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
 #for UI U
     {
-      let j = kj[UI];
+      let j = ckj[UI];
       var vx: array<V8, NWV>;
 #for WI NWV
-      vx[WI] = dec(vw[UI * NWV + WI]);
+      vx[WI] = dec(cvw[UI * NWV + WI]);
 #endfor
 #for RI RB
       if (j >= rlo[RI] && j <= rhi[RI]) {

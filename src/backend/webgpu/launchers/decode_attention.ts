@@ -116,6 +116,21 @@ export function decodeUnroll(ctx: Pick<LaunchContext, 'adapter'>): boolean {
   return v === '1';
 }
 
+/**
+ * Whether decode_stream.wgsl loads a step's keys before the previous step's are used
+ * (PREFETCH: a register double buffer, so each lane keeps its next K/V words in flight while
+ * it scores the current ones — what the flash-attention forward's tile prefetch gained in run
+ * S11, here without more keys a step and so without more unrolled code).
+ * PMETAL_DECODE_PREFETCH=0|1, read at each launch; off by default until the H100 times it
+ * (`bench --variants --op decode_attention`).
+ */
+export function decodePrefetch(): boolean {
+  const v = typeof process !== 'undefined' ? process.env.PMETAL_DECODE_PREFETCH : undefined;
+  if (v === undefined || v === '') return false;
+  if (v !== '0' && v !== '1') throw new OptionsError(`[decode_attention] PMETAL_DECODE_PREFETCH: expected 0 or 1, got '${v}'`);
+  return v === '1';
+}
+
 function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<string, Tensor>, t: { out: Tensor; lse: Tensor; part: Tensor }, plan: StreamPlan, b0: number, b1: number): void {
   const nb = b1 - b0;
   const recWords = 1 + dm.dv / 4;
@@ -169,7 +184,7 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
   const groups1 = plan.blocks * plan.splits * dm.hkv * nb;
   const g1 = grid(ctx, groups1);
   ctx.rt.dispatch({
-    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups, ROLL_FOR: !decodeUnroll(ctx), ...(stage === 1 || stage === 2 || stage === 4 ? { STAGE: stage } : {}) } },
+    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups, ROLL_FOR: !decodeUnroll(ctx), PREFETCH: decodePrefetch(), ...(stage === 1 || stage === 2 || stage === 4 ? { STAGE: stage } : {}) } },
     bindings: [qw.b, kw.b, vw.b, lw.b, tw.b, pw.b],
     params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, groups: groups1, groups_x: g1.groupsX }) },
     workgroups: g1.workgroups,
