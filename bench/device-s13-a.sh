@@ -25,9 +25,9 @@ v decode_attention b=16,t=1,len=8192,hq=32,hkv=8,d=128,smax "default,stage,prefe
 prof flash_attention_backward b=4,sq=4096,sk=4096,hq=32,hkv=8,d=128,causal 45
 v gemm m=8,n default,stage 40
 v gemm m=1,n=14336 default,stage 30
+prof sample b=32,v=128256,topK=50 30
 if room 280 "peers"; then
   timeout 240 $NODE dist/cli.js bench --peers --op gemm,softmax,rms_norm,swiglu,rope,cross_entropy --toggles $T --json $R/peers.json > $R/peers.txt 2> $R/peers.err
   echo "peers exit $? (${SECONDS} s)"; grep -vE "one-time" $R/peers.txt | head -45; tail -2 $R/peers.err
 fi
 v fused_lora_forward T=4096,K=4096,N=14336,r=16 "default,GEMV" 50
-prof sample b=32,v=128256,topK=50 30
