@@ -50,8 +50,6 @@ struct Params {
 }
 @group(0) @binding(4) var<uniform> p: Params;
 
-const LOG2E: f32 = 1.4426950408889634;
-const LN2: f32 = 0.6931471805599453;
 // Below every t; a shift from it is clamped, and ldexp(0, ·) stays 0.
 const NO_MAX: f32 = -3.0e38;
 
@@ -63,23 +61,7 @@ fn logit(x: f32) -> f32 {
 #endif
 }
 
-// ldexp by a non-positive integer-valued shift; clamped so the i32 conversion is defined.
-fn scale_down(s: f32, shift: f32) -> f32 {
-  return ldexp(s, i32(max(shift, -256.0)));
-}
-
-// One term into the running (m, s).
-fn online(st: vec2<f32>, z: f32) -> vec2<f32> {
-  let t = z * LOG2E;
-  var m = st.x;
-  var s = st.y;
-  if (t > m) {
-    let mn = ceil(t);
-    s = scale_down(s, m - mn);
-    m = mn;
-  }
-  return vec2<f32>(m, s + exp2(t - m));
-}
+#include "loss/lse_online.wgsl"
 
 #if VEC
 struct Absorbed {

@@ -1,9 +1,13 @@
-// fused_distill_loss, one workgroup a row, streamed over the vocabulary in three passes of
+// fused_distill_loss, one workgroup a row, streamed over the vocabulary in two passes of
 // word pairs (word k holds row elements 2k − par and 2k + 1 − par; elements outside the row
-// are masked): 1) the maxima of s = fl(z·inv_t) and t (student, teacher), 2) Σexp(s − M)
-// and Σexp(t − M), lse = M + log(Σ), 3) the divergence's terms (distill_term.wgsl) from
-// lq = fl(s − lse_s), lp = fl(t − lse_t). row_loss[row0 + row] = fl(D·scale), scale = τ².
-// Writes both lse for the backward.
+// are masked): 1) both lse of s = fl(z·inv_t) and t (student, teacher) at once, through
+// cross_entropy's online log2-domain sum (loss/lse_online.wgsl: one read of the row where a
+// max pass then a sum pass read it twice — a row pair of 0.5 MB is gone from L2 between
+// passes, so each pass is a full read from memory), 2) the divergence's terms
+// (distill_term.wgsl) from lq = fl(s − lse_s), lp = fl(t − lse_t).
+// row_loss[row0 + row] = fl(D·scale), scale = τ². Writes both lse for the backward. The
+// lse bound is the larger of this online sum's (cross_entropy's lseError) and the two-pass
+// one's (metal's kernel): src/ops/fused_distill_loss/reference.ts.
 #if SUBGROUPS
 enable subgroups;
 #endif
@@ -18,6 +22,7 @@ override WG: u32 = 256;
 @group(0) @binding(4) var<storage, read_write> lse_t: array<f32>;
 #include "common/reduce.wgsl"
 #include "loss/distill_term.wgsl"
+#include "loss/lse_online.wgsl"
 
 struct Params {
   rows: u32,
@@ -37,27 +42,27 @@ const NO_MAX: f32 = -3.0e38;
   let par = start & 1u;
   let nwords = (p.v + par + 1u) / 2u;
   let w0 = start >> 1u;
-  var ms = vec2<f32>(NO_MAX);
-  var mt = vec2<f32>(NO_MAX);
+  // Each invocation's running (m, s) of the student's and the teacher's x = fl(z·inv_t).
+  var sts = vec2<f32>(NO_MAX, 0.0);
+  var stt = vec2<f32>(NO_MAX, 0.0);
   for (var k = lid; k < nwords; k = k + WG) {
     let j0 = i32(2u * k) - i32(par);
-    let m = vec2<bool>((j0 >= 0), (u32(j0 + 1) < p.v));
-    ms = max(ms, select(vec2<f32>(NO_MAX), load2_zs(w0 + k) * p.inv_t, m));
-    mt = max(mt, select(vec2<f32>(NO_MAX), load2_zt(w0 + k) * p.inv_t, m));
+    let xs = load2_zs(w0 + k) * p.inv_t;
+    let xt = load2_zt(w0 + k) * p.inv_t;
+    if (j0 >= 0) {
+      sts = online(sts, xs.x);
+      stt = online(stt, xt.x);
+    }
+    if (u32(j0 + 1) < p.v) {
+      sts = online(sts, xs.y);
+      stt = online(stt, xt.y);
+    }
   }
-  let max_s = wg_max(max(ms.x, ms.y), lid, sg_size);
-  let max_t = wg_max(max(mt.x, mt.y), lid, sg_size);
-  var acc = vec2<f32>(0.0);
-  for (var k = lid; k < nwords; k = k + WG) {
-    let j0 = i32(2u * k) - i32(par);
-    let m = vec2<bool>((j0 >= 0), (u32(j0 + 1) < p.v));
-    let es = select(vec2<f32>(0.0), exp(load2_zs(w0 + k) * p.inv_t - max_s), m);
-    let et = select(vec2<f32>(0.0), exp(load2_zt(w0 + k) * p.inv_t - max_t), m);
-    acc = acc + vec2<f32>(es.x + es.y, et.x + et.y);
-  }
-  let sums = wg_sum2(acc, lid, sg_size);
-  let ls = max_s + log(sums.x);
-  let lt = max_t + log(sums.y);
+  let max_s = wg_max(sts.x, lid, sg_size);
+  let max_t = wg_max(stt.x, lid, sg_size);
+  let sums = wg_sum2(vec2<f32>(scale_down(sts.y, sts.x - max_s), scale_down(stt.y, stt.x - max_t)), lid, sg_size);
+  let ls = max_s * LN2 + log(sums.x);
+  let lt = max_t * LN2 + log(sums.y);
   var tot = 0.0;
   for (var k = lid; k < nwords; k = k + WG) {
     let j0 = i32(2u * k) - i32(par);

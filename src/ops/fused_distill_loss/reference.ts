@@ -1,6 +1,7 @@
 import { rowsCols } from '../check.js';
 import { ULP, U32, gamma } from '../tolerance.js';
 import type { RefTensor } from '../types.js';
+import { lseError as onlineLseError } from '../cross_entropy/reference.js';
 
 export type DistillLoss = 'kl' | 'reverse_kl' | 'js' | 'soft_ce';
 
@@ -28,14 +29,14 @@ function lseRow(x: Float64Array, off: number, v: number, tau: number) {
 }
 
 /**
- * The kernels' lse of s = z/τ (pass 1 the max M of x_j = fl(z_j·fl(1/τ)), pass 2
+ * metal's two-pass lse of s = z/τ (pass 1 the max M of x_j = fl(z_j·fl(1/τ)), pass 2
  * S = Σ exp(fl(x_j − M)), then fl(M + log S)), against the true log Σ exp(s_j):
  *   x_j errs by ex_j = 2u·|s_j| (1/τ's rounding and the product); shifting by any M is exact
  *   in the math, so term j carries ρ_j = ex_j + u·|d_j| (the subtraction) + ULP.exp(|d_j|)·u
  *   relative, d_j = s_j − M; S: Σ_j w_j·ρ_j + γ_V + V·2^-126 (flushed terms, S ≥ 1) with
  *   w_j = softmax_j; log S: ρ_S/(1 − ρ_S) + max(2^-21, 6u·|log S|); the final add u·|lse|.
  */
-function lseError(x: Float64Array, off: number, v: number, tau: number, lse: number): number {
+function twoPassLseError(x: Float64Array, off: number, v: number, tau: number, lse: number): number {
   let m = -Infinity;
   for (let j = 0; j < v; j++) m = Math.max(m, x[off + j] / tau);
   let rho = 0;
@@ -47,6 +48,22 @@ function lseError(x: Float64Array, off: number, v: number, tau: number, lse: num
   rho += gamma(v) + v * FLUSH;
   const logS = lse - m;
   return rho / (1 - rho) + Math.max(LOG_ABS, ULP.log * u * Math.abs(logS)) + u * Math.abs(lse);
+}
+
+/**
+ * The lse bound of both kernels' arithmetic, the larger of the two models: metal's two passes
+ * (twoPassLseError) and WGSL's one online log2-domain pass (loss/distill.wgsl through
+ * loss/lse_online.wgsl: cross_entropy's lseError, its logits being x_j = fl(z_j·fl(1/τ)),
+ * whose error against s_j = z_j/τ is ≤ (2u + u²)|s_j| — 1/τ's rounding and the product).
+ */
+function lseError(x: Float64Array, off: number, v: number, tau: number, lse: number): number {
+  const s = new Float64Array(v);
+  const ds = new Float64Array(v);
+  for (let j = 0; j < v; j++) {
+    s[j] = x[off + j] / tau;
+    ds[j] = (2 * u + u * u) * Math.abs(s[j]);
+  }
+  return Math.max(twoPassLseError(x, off, v, tau, lse), onlineLseError(s, ds, 0, v, lse));
 }
 
 /** Per element: the exact log-probabilities and their kernel errors e = ex + E_lse + u·|log p| (fl(x − lse)). */

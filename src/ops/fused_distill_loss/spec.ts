@@ -68,8 +68,8 @@ export const fusedDistillLoss = defineOp({
   },
   bounds(i, o, ref) {
     // Derived operation by operation in reference.ts (lseError, rowLogs, distillRow): the
-    // kernels' three passes (max, Σexp, the divergence's terms), WGSL's exp/log accuracy,
-    // the V-term and T-term sums.
+    // kernels' lse (metal's max and Σexp passes, WGSL's online log2-domain pass: the larger
+    // bound), the divergence's terms, WGSL's exp/log accuracy, the V-term and T-term sums.
     const f = distillForward(i.student!, i.teacher!, o as DistillOpts);
     return {
       loss: boundsOf('f32', ref.loss!.data, (k) => f.eLoss[k]),
