@@ -1,13 +1,18 @@
-// fused_distill_loss, one workgroup a row, streamed over the vocabulary in two passes of
-// word pairs (word k holds row elements 2k − par and 2k + 1 − par; elements outside the row
-// are masked): 1) both lse of s = fl(z·inv_t) and t (student, teacher) at once, through
-// cross_entropy's online log2-domain sum (loss/lse_online.wgsl: one read of the row where a
-// max pass then a sum pass read it twice — a row pair of 0.5 MB is gone from L2 between
-// passes, so each pass is a full read from memory), 2) the divergence's terms
-// (distill_term.wgsl) from lq = fl(s − lse_s), lp = fl(t − lse_t).
-// row_loss[row0 + row] = fl(D·scale), scale = τ². Writes both lse for the backward. The
-// lse bound is the larger of this online sum's (cross_entropy's lseError) and the two-pass
-// one's (metal's kernel): src/ops/fused_distill_loss/reference.ts.
+// fused_distill_loss, one workgroup a row, the vocabulary streamed in word pairs (word k holds
+// row elements 2k − par and 2k + 1 − par; elements outside the row are masked). Both lse of
+// s = fl(z·inv_t) and t (student, teacher) come from cross_entropy's online log2-domain sums
+// (loss/lse_online.wgsl), so the row is read once for them — a row pair of 0.5 MB is gone from
+// L2 by the time a second pass would reread it, so every pass is a full read from memory.
+//   kl, reverse_kl, soft_ce: one pass. The divergence is an expectation under one side, w
+//     (t for kl and soft_ce, s for reverse_kl), plus lse's: KL = E_p[t − s] − lse_t + lse_s,
+//     reverse = E_q[s − t] − lse_s + lse_t, soft_ce = lse_s − E_p[s]. Beside w's sum
+//     S = Σ 2^(w·log2e − m) the pass keeps A = Σ 2^(w·log2e − m)·d (d = t − s, s − t or s),
+//     rescaled by the same exact ldexp whenever m grows: E = A/S.
+//   js: two passes — its log((p + q)/2) needs both lse first: then the terms of
+//     distill_term.wgsl from lq = fl(s − lse_s), lp = fl(t − lse_t).
+// row_loss[row0 + row] = fl(D·scale), scale = τ². Writes both lse for the backward. The bounds
+// (src/ops/fused_distill_loss/reference.ts) take the larger of this arithmetic's model and
+// metal's (max, Σexp, terms).
 #if SUBGROUPS
 enable subgroups;
 #endif
@@ -37,11 +42,43 @@ struct Params {
 
 const NO_MAX: f32 = -3.0e38;
 
+#if LOSS != 2
+// One element into the weighting side's (m, S, A) — A rescaled with S — and the other's (m, S).
+struct Absorbed {
+  w: vec3<f32>,
+  o: vec2<f32>,
+}
+fn online_a(st: vec3<f32>, x: f32, d: f32) -> vec3<f32> {
+  let t = x * LOG2E;
+  var m = st.x;
+  var s = st.y;
+  var a = st.z;
+  if (t > m) {
+    let mn = ceil(t);
+    s = scale_down(s, m - mn);
+    a = scale_down(a, m - mn);
+    m = mn;
+  }
+  let e = exp2(t - m);
+  return vec3<f32>(m, s + e, a + e * d);
+}
+fn absorb(sw: vec3<f32>, so: vec2<f32>, xs: f32, xt: f32) -> Absorbed {
+#if LOSS == 1
+  return Absorbed(online_a(sw, xs, xs - xt), online(so, xt));
+#elif LOSS == 0
+  return Absorbed(online_a(sw, xt, xt - xs), online(so, xs));
+#else
+  return Absorbed(online_a(sw, xt, xs), online(so, xs));
+#endif
+}
+#endif
+
 #include "common/row_entry.wgsl"
   let start = p.x_base + row * p.v;
   let par = start & 1u;
   let nwords = (p.v + par + 1u) / 2u;
   let w0 = start >> 1u;
+#if LOSS == 2
   // Each invocation's running (m, s) of the student's and the teacher's x = fl(z·inv_t).
   var sts = vec2<f32>(NO_MAX, 0.0);
   var stt = vec2<f32>(NO_MAX, 0.0);
@@ -76,6 +113,46 @@ const NO_MAX: f32 = -3.0e38;
     }
   }
   let d = wg_sum(tot, lid, sg_size);
+#else
+  // The weighting side's running (m, S, A) and the other side's (m, S).
+  var sw = vec3<f32>(NO_MAX, 0.0, 0.0);
+  var so = vec2<f32>(NO_MAX, 0.0);
+  for (var k = lid; k < nwords; k = k + WG) {
+    let j0 = i32(2u * k) - i32(par);
+    let xs = load2_zs(w0 + k) * p.inv_t;
+    let xt = load2_zt(w0 + k) * p.inv_t;
+    if (j0 >= 0) {
+      let r = absorb(sw, so, xs.x, xt.x);
+      sw = r.w;
+      so = r.o;
+    }
+    if (u32(j0 + 1) < p.v) {
+      let r = absorb(sw, so, xs.y, xt.y);
+      sw = r.w;
+      so = r.o;
+    }
+  }
+  let max_w = wg_max(sw.x, lid, sg_size);
+  let max_o = wg_max(so.x, lid, sg_size);
+  let sums = wg_sum2(vec2<f32>(scale_down(sw.y, sw.x - max_w), scale_down(so.y, so.x - max_o)), lid, sg_size);
+  let asum = wg_sum(scale_down(sw.z, sw.x - max_w), lid, sg_size);
+  let lw = max_w * LN2 + log(sums.x);
+  let lo = max_o * LN2 + log(sums.y);
+  let e = asum / sums.x;
+#if LOSS == 1
+  let ls = lw;
+  let lt = lo;
+  let d = e + (lt - ls);
+#elif LOSS == 0
+  let ls = lo;
+  let lt = lw;
+  let d = e + (ls - lt);
+#else
+  let ls = lo;
+  let lt = lw;
+  let d = ls - e;
+#endif
+#endif
   if (lid == 0u) {
     row_loss[p.row0 + row] = d * p.scale;
     lse_s[p.row0 + row] = ls;

@@ -150,6 +150,57 @@ export function distillRow(loss: DistillLoss, g: RowLogs, v: number) {
   return { val, err: err + gamma(v) * mag };
 }
 
+/**
+ * WGSL's one-pass divergence (loss/distill.wgsl; kl, reverse_kl, soft_ce), D before τ²: under
+ * the weighting side w (t for kl and soft_ce, s for reverse_kl) with p_j = softmax(w)_j,
+ * E = A/S with S = Σ e_j, A = Σ e_j·d_j, e_j = 2^(fl(x_w,j·log2e) − m) (m an integer running
+ * maximum, rescales exact), d = t − s (kl), s − t (reverse), s (soft_ce); then
+ * D = fl(E + fl(lse_o − lse_w)) (kl, reverse) or fl(lse_s − E) (soft_ce). Error:
+ *   e_j relative ρ_j: cross_entropy's term model (lseError there) with the logit error
+ *     ex_w = (2u + u²)|w_j|: ρ_j = ex_w + 2u|w_j| + ln2·u·W_j + ULP.exp(W_j)·u,
+ *     W_j = (max w − w_j)·log2e + 1;
+ *   d̂_j: ex_a + ex_b + u|d_j| (a subtraction of two rounded x), or ex_s (soft_ce);
+ *   A: Σ p_j·(|d_j|·(ρ_j + u) + ed_j) (relative to S; the product's u), γ_V·Σ p_j|d_j| (V
+ *     terms of either sign, any order), and whatever flushes below 2^-126 — a term, a product
+ *     or a rescale, (3V + 1024) of them, each < 2^-126·(1 + max|d|) against S ≥ 1/2;
+ *   E = Â/Ŝ: that over (1 − r_S), plus |E|·(r_S/(1 − r_S) + 2.5u) (WGSL's division),
+ *     r_S = Σ p_j ρ_j + γ_V + (2V + 1024)·2^-125 (S's relative error, as in lseError);
+ *   D: + the lse errors it uses, u·|lse_o − lse_w| (their difference), u·|D| (the last add).
+ */
+function onePassRowError(loss: DistillLoss, s: Float64Array, t: Float64Array, off: number, v: number, tau: number, lseS: number, lseT: number, eLseS: number, eLseT: number, val: number): number {
+  const [w, lw, o] = loss === 'reverse_kl' ? [s, lseS, t] : [t, lseT, s];
+  let mw = -Infinity;
+  let maxD = 0;
+  for (let j = 0; j < v; j++) mw = Math.max(mw, w[off + j] / tau);
+  let num = 0;
+  let rS = 0;
+  let mag = 0;
+  let e = 0;
+  for (let j = 0; j < v; j++) {
+    const xw = w[off + j] / tau;
+    const xo = o[off + j] / tau;
+    const pj = Math.exp(xw - lw);
+    const W = (mw - xw) * Math.LOG2E + 1;
+    const exw = (2 * u + u * u) * Math.abs(xw);
+    const exo = (2 * u + u * u) * Math.abs(xo);
+    const rho = exw + 2 * u * Math.abs(xw) + Math.LN2 * u * W + ULP.exp(W) * u;
+    // d and its error: soft_ce's d is x_s (the other side), kl's / reverse's x_w − x_o.
+    const d = loss === 'soft_ce' ? xo : xw - xo;
+    const ed = loss === 'soft_ce' ? exo : exw + exo + u * Math.abs(d);
+    maxD = Math.max(maxD, Math.abs(d));
+    num += pj * (Math.abs(d) * (rho + u) + ed);
+    mag += pj * Math.abs(d);
+    rS += pj * rho;
+    e += pj * d;
+  }
+  rS += gamma(v) + (2 * v + 1024) * 2 * FLUSH;
+  num += gamma(v) * mag + (3 * v + 1024) * 2 * FLUSH * (1 + maxD);
+  const eE = num / (1 - rS) + Math.abs(e) * (rS / (1 - rS) + ULP.div * u);
+  const lseErr = loss === 'soft_ce' ? eLseS : eLseS + eLseT;
+  const diff = loss === 'soft_ce' ? 0 : u * Math.abs(lseS - lseT);
+  return eE + lseErr + diff + u * Math.abs(val);
+}
+
 /** Forward in float64: per-row divergence·τ², both lse's, the reduction; with every output's error bound. */
 export function distillForward(student: RefTensor, teacher: RefTensor, o: DistillOpts) {
   const [rows, v] = rowsCols(student.shape);
@@ -169,6 +220,8 @@ export function distillForward(student: RefTensor, teacher: RefTensor, o: Distil
     eLseT[r] = lseError(teacher.data, off, v, tau, lseT[r]);
     const g = rowLogs(student.data, teacher.data, off, v, tau, lseS[r], lseT[r], eLseS[r], eLseT[r]);
     const d = distillRow(o.loss, g, v);
+    // Both kernels' arithmetic: metal's terms (distillRow), and WGSL's one pass where it has one.
+    if (o.loss !== 'js') d.err = Math.max(d.err, onePassRowError(o.loss, student.data, teacher.data, off, v, tau, lseS[r], lseT[r], eLseS[r], eLseT[r], d.val));
     rowLoss[r] = d.val * t2;
     // fl(τ²) from the host (u), the product (u).
     eRow[r] = d.err * t2 + 2 * u * Math.abs(rowLoss[r]);
