@@ -20,8 +20,20 @@ enable subgroups;
 override WG: u32 = 256;
 
 #include "common/convert.wgsl"
+// js reads its rows twice through word pairs: VEC is the one-pass losses' switch.
+#if LOSS == 2
+#define VEC 0
+#endif
+#if VEC
+// Rows on 16-byte boundaries (the launcher's check; one-pass losses): 16-byte loads of both
+// tensors, two words of each in flight an invocation before any is absorbed.
+#include "common/vec.wgsl" (DT=X_DT)
+@group(0) @binding(0) var<storage, read> zsq: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> ztq: array<vec4<u32>>;
+#else
 #include "common/tensor.wgsl" (NAME=zs, DT=X_DT, BINDING=0, WRITE=0)
 #include "common/tensor.wgsl" (NAME=zt, DT=X_DT, BINDING=1, WRITE=0)
+#endif
 @group(0) @binding(2) var<storage, read_write> row_loss: array<f32>;
 @group(0) @binding(3) var<storage, read_write> lse_s: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse_t: array<f32>;
@@ -71,6 +83,23 @@ fn absorb(sw: vec3<f32>, so: vec2<f32>, xs: f32, xt: f32) -> Absorbed {
   return Absorbed(online_a(sw, xt, xs), online(so, xs));
 #endif
 }
+#if VEC
+// Four elements of each side (x = fl(z·inv_t) already), in order.
+fn absorb4(st: Absorbed, xs: vec4<f32>, xt: vec4<f32>) -> Absorbed {
+  var r = absorb(st.w, st.o, xs.x, xt.x);
+  r = absorb(r.w, r.o, xs.y, xt.y);
+  r = absorb(r.w, r.o, xs.z, xt.z);
+  return absorb(r.w, r.o, xs.w, xt.w);
+}
+// One 16-byte word of each side: EPV elements.
+fn absorb_word(st: Absorbed, a: vec4<u32>, b: vec4<u32>) -> Absorbed {
+  var r = absorb4(st, dec_lo(a) * p.inv_t, dec_lo(b) * p.inv_t);
+#if X_DT != 0
+  r = absorb4(r, dec_hi(a) * p.inv_t, dec_hi(b) * p.inv_t);
+#endif
+  return r;
+}
+#endif
 #endif
 
 #include "common/row_entry.wgsl"
@@ -117,6 +146,24 @@ fn absorb(sw: vec3<f32>, so: vec2<f32>, xs: f32, xt: f32) -> Absorbed {
   // The weighting side's running (m, S, A) and the other side's (m, S).
   var sw = vec3<f32>(NO_MAX, 0.0, 0.0);
   var so = vec2<f32>(NO_MAX, 0.0);
+#if VEC
+  let nv = p.v / EPV;
+  let q0 = start / EPV;
+  var st = Absorbed(sw, so);
+  var k = lid;
+  for (; k + WG < nv; k = k + 2u * WG) {
+    let a0 = zsq[q0 + k];
+    let b0 = ztq[q0 + k];
+    let a1 = zsq[q0 + k + WG];
+    let b1 = ztq[q0 + k + WG];
+    st = absorb_word(absorb_word(st, a0, b0), a1, b1);
+  }
+  if (k < nv) {
+    st = absorb_word(st, zsq[q0 + k], ztq[q0 + k]);
+  }
+  sw = st.w;
+  so = st.o;
+#else
   for (var k = lid; k < nwords; k = k + WG) {
     let j0 = i32(2u * k) - i32(par);
     let xs = load2_zs(w0 + k) * p.inv_t;
@@ -132,6 +179,7 @@ fn absorb(sw: vec3<f32>, so: vec2<f32>, xs: f32, xt: f32) -> Absorbed {
       so = r.o;
     }
   }
+#endif
   let max_w = wg_max(sw.x, lid, sg_size);
   let max_o = wg_max(so.x, lid, sg_size);
   let sums = wg_sum2(vec2<f32>(scale_down(sw.y, sw.x - max_w), scale_down(so.y, so.x - max_o)), lid, sg_size);

@@ -20,6 +20,11 @@ export const DISTILL_DEFS: DistillDef[] = [
   { shape: [2, 3, 50], options: { loss: 'js', reduction: 'none' }, quick: true },
   { shape: [5, 77], options: { loss: 'reverse_kl', reduction: 'sum' }, quick: true, range: 30 },
   { shape: [4, 257], options: { loss: 'kl', temperature: 4, reduction: 'none' }, quick: true },
+  // Rows of whole 16-byte words (V % 8 = 0): the one-pass losses' vector loads, an odd word
+  // count an invocation (V = 520: 65 f16 words) and rows past two words a lane (V = 4096).
+  { shape: [3, 520], options: { loss: 'kl', temperature: 2 }, quick: true, range: 20 },
+  { shape: [2, 4096], options: { loss: 'reverse_kl', reduction: 'none' }, quick: true, range: 30 },
+  { shape: [5, 96], options: { loss: 'soft_ce', temperature: 0.7, reduction: 'sum' }, quick: true },
   { shape: [3, 32000], options: { loss: 'js', temperature: 2 }, quick: true },
   { shape: [2, 128256], options: { loss: 'kl', temperature: 2 }, range: 30 },
   { shape: [64, 4097], options: { loss: 'reverse_kl', reduction: 'sum' } },

@@ -58,8 +58,11 @@ export const fusedDistillLossLauncher: Launcher = {
       const sw = windowOf(ctx, i.student, 0, r0 * v, (r1 - r0) * v);
       const tw = windowOf(ctx, i.teacher, 1, r0 * v, (r1 - r0) * v);
       const g = grid(ctx, r1 - r0);
+      // Every row on a 16-byte boundary: the one-pass losses read 16-byte words (js: pairs).
+      const epv = 16 / BYTES[i.student.dtype];
+      const vec = o.loss !== 'js' && v % epv === 0 && sw.base % epv === 0;
       ctx.rt.dispatch({
-        pipeline: { shader: 'loss/distill.wgsl', defines: { X_DT: dtCode(i.student.dtype), LOSS: DISTILL_LOSS_CODE[o.loss], SUBGROUPS: tier === 'subgroups' }, overrides: { WG: wg } },
+        pipeline: { shader: 'loss/distill.wgsl', defines: { X_DT: dtCode(i.student.dtype), LOSS: DISTILL_LOSS_CODE[o.loss], SUBGROUPS: tier === 'subgroups', VEC: vec }, overrides: { WG: wg } },
         bindings: [sw.b, tw.b, windowOf(ctx, rowLoss, 2, 0, rows).b, windowOf(ctx, lseS, 3, 0, rows).b, windowOf(ctx, lseT, 4, 0, rows).b],
         params: { binding: 5, data: packParams(DISTILL_PARAMS, { rows: r1 - r0, v, groups_x: g.groupsX, x_base: sw.base, row0: r0, inv_t: 1 / o.temperature, scale: o.temperature * o.temperature }) },
         workgroups: g.workgroups,
