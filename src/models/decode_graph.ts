@@ -1,4 +1,5 @@
 import type { KernelBackend, StepGraph } from '../backend/interface.js';
+import { envFlag } from '../env_flag.js';
 import { OptionsError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { KvCache } from './kv_cache.js';
@@ -12,9 +13,7 @@ import type { LlamaModel } from './llama.js';
  * op by op, as before; both give the same tokens.
  */
 export function decodeGraphEnabled(v = process.env.PMETAL_DECODE_GRAPH): boolean {
-  if (v === undefined || v === '' || v === '1') return true;
-  if (v === '0') return false;
-  throw new OptionsError(`[generate] PMETAL_DECODE_GRAPH: expected 0 or 1, got '${v}'`);
+  return envFlag('generate', 'PMETAL_DECODE_GRAPH', true, v);
 }
 
 /** `sample`'s per-row tensors for a step (the loop's constants). */

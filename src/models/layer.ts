@@ -1,6 +1,6 @@
 import type { KernelBackend } from '../backend/interface.js';
 import type { FloatDType } from '../dtype.js';
-import { OptionsError } from '../errors.js';
+import { envFlag } from '../env_flag.js';
 import type { Tensor } from '../tensor.js';
 import type { Attend } from './attention.js';
 import type { ModelConfig } from './config.js';
@@ -93,9 +93,7 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
  * post-attention norm into fused_mlp; 0, the norm stays its own rms_norm call (to time both).
  */
 export function mlpTakesNorm(v = typeof process !== 'undefined' ? process.env.PMETAL_MLP_NORM : undefined): boolean {
-  if (v === undefined || v === '' || v === '1') return true;
-  if (v === '0') return false;
-  throw new OptionsError(`[model] PMETAL_MLP_NORM: expected 0 or 1, got '${v}'`);
+  return envFlag('model', 'PMETAL_MLP_NORM', true, v);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { benchStage } from '../tuning.js';
 import { BYTES } from '../../../dtype.js';
+import { envFlag } from '../../../env_flag.js';
 import { OptionsError } from '../../../errors.js';
 import { decodeDims, type DecodeDims } from '../../../ops/decode_attention/dims.js';
 import type { DecodeOptions } from '../../../ops/decode_attention/options.js';
@@ -110,10 +111,7 @@ function pinnedPlan(): Partial<StreamPlan> {
  * unrolled (the same body, so the tests there check the arithmetic the GPU runs).
  */
 export function decodeUnroll(ctx: Pick<LaunchContext, 'adapter'>): boolean {
-  const v = typeof process !== 'undefined' ? process.env.PMETAL_DECODE_UNROLL : undefined;
-  if (v === undefined || v === '') return !ctx.adapter.software;
-  if (v !== '0' && v !== '1') throw new OptionsError(`[decode_attention] PMETAL_DECODE_UNROLL: expected 0 or 1, got '${v}'`);
-  return v === '1';
+  return envFlag('decode_attention', 'PMETAL_DECODE_UNROLL', !ctx.adapter.software);
 }
 
 /**
@@ -127,10 +125,7 @@ export function decodeUnroll(ctx: Pick<LaunchContext, 'adapter'>): boolean {
  * arithmetic, which this does not shorten (`bench --variants --op decode_attention`).
  */
 export function decodePrefetch(): boolean {
-  const v = typeof process !== 'undefined' ? process.env.PMETAL_DECODE_PREFETCH : undefined;
-  if (v === undefined || v === '') return false;
-  if (v !== '0' && v !== '1') throw new OptionsError(`[decode_attention] PMETAL_DECODE_PREFETCH: expected 0 or 1, got '${v}'`);
-  return v === '1';
+  return envFlag('decode_attention', 'PMETAL_DECODE_PREFETCH', false);
 }
 
 function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<string, Tensor>, t: { out: Tensor; lse: Tensor; part: Tensor }, plan: StreamPlan, b0: number, b1: number): void {
