@@ -99,6 +99,19 @@ export function softcapError(x: number, cap: number | undefined): { dz: number; 
 }
 
 /**
+ * One term 2^(t_j − m) of the online log2-domain sum (loss/lse_online.wgsl), relative to its
+ * exact exp(z_j − max z): the logit's error dz, 2u·|z| (log2e's rounding and the product),
+ * ln2·u·W (the subtraction t − m, |t − m| ≤ W = (max z − z)·log2e + 1) and exp2's own.
+ */
+export function onlineTermError(z: number, dz: number, mz: number): number {
+  const w = (mz - z) * Math.LOG2E + 1;
+  return dz + 2 * U32 * Math.abs(z) + Math.LN2 * U32 * w + ULP.exp(w) * U32;
+}
+
+/** The online sum's own relative error over V terms: γ_V, and terms / rescales flushed below 2^-126 against S > 1/2. */
+export const onlineSumError = (v: number) => gamma(v) + (2 * v + 1024) * 2 * FLUSH;
+
+/**
  * The kernel's lse (wgsl/loss/cross_entropy.wgsl) in the log2 domain: t_j = fl(z_j·log2e),
  * per-thread integer running maxima m (ceil of t), S = Σ 2^(t_j − m) rescaled by exact
  * powers of two (ldexp), so every term sees exactly one exp2; then lse = M·ln2 + log(S).
@@ -119,12 +132,8 @@ export function lseError(z: Float64Array, dz: Float64Array, off: number, v: numb
   let mz = -Infinity;
   for (let j = 0; j < v; j++) mz = Math.max(mz, z[off + j]);
   let rel = 0;
-  for (let j = 0; j < v; j++) {
-    const w = (mz - z[off + j]) * Math.LOG2E + 1;
-    const rho = dz[off + j] + 2 * U32 * Math.abs(z[off + j]) + Math.LN2 * U32 * w + ULP.exp(w) * U32;
-    rel += Math.exp(z[off + j] - lse) * rho;
-  }
-  rel += gamma(v) + (2 * v + 1024) * 2 * FLUSH;
+  for (let j = 0; j < v; j++) rel += Math.exp(z[off + j] - lse) * onlineTermError(z[off + j], dz[off + j], mz);
+  rel += onlineSumError(v);
   const logS = Math.abs(lse - mz) + Math.LN2;
   const logErr = Math.max(2 ** -21, ULP.log * U32 * logS);
   return rel / (1 - rel) + logErr + 2 * U32 * (Math.abs(mz) + 1) + U32 * Math.abs(lse);

@@ -1,7 +1,7 @@
 import { rowsCols } from '../check.js';
 import { ULP, U32, gamma } from '../tolerance.js';
 import type { RefTensor } from '../types.js';
-import { lseError as onlineLseError } from '../cross_entropy/reference.js';
+import { lseError as onlineLseError, onlineSumError, onlineTermError } from '../cross_entropy/reference.js';
 
 export type DistillLoss = 'kl' | 'reverse_kl' | 'js' | 'soft_ce';
 
@@ -180,10 +180,9 @@ function onePassRowError(loss: DistillLoss, s: Float64Array, t: Float64Array, of
     const xw = w[off + j] / tau;
     const xo = o[off + j] / tau;
     const pj = Math.exp(xw - lw);
-    const W = (mw - xw) * Math.LOG2E + 1;
     const exw = (2 * u + u * u) * Math.abs(xw);
     const exo = (2 * u + u * u) * Math.abs(xo);
-    const rho = exw + 2 * u * Math.abs(xw) + Math.LN2 * u * W + ULP.exp(W) * u;
+    const rho = onlineTermError(xw, exw, mw);
     // d and its error: soft_ce's d is x_s (the other side), kl's / reverse's x_w − x_o.
     const d = loss === 'soft_ce' ? xo : xw - xo;
     const ed = loss === 'soft_ce' ? exo : exw + exo + u * Math.abs(d);
@@ -193,7 +192,7 @@ function onePassRowError(loss: DistillLoss, s: Float64Array, t: Float64Array, of
     rS += pj * rho;
     e += pj * d;
   }
-  rS += gamma(v) + (2 * v + 1024) * 2 * FLUSH;
+  rS += onlineSumError(v);
   num += gamma(v) * mag + (3 * v + 1024) * 2 * FLUSH * (1 + maxD);
   const eE = num / (1 - rS) + Math.abs(e) * (rS / (1 - rS) + ULP.div * u);
   const lseErr = loss === 'soft_ce' ? eLseS : eLseS + eLseT;
