@@ -50,9 +50,6 @@ struct Params {
 }
 @group(0) @binding(4) var<uniform> p: Params;
 
-// Below every t; a shift from it is clamped, and ldexp(0, ·) stays 0.
-const NO_MAX: f32 = -3.0e38;
-
 fn logit(x: f32) -> f32 {
 #if SOFTCAP
   return softcap(x, p.cap, p.inv_cap).x;

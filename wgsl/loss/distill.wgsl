@@ -52,8 +52,6 @@ struct Params {
 }
 @group(0) @binding(5) var<uniform> p: Params;
 
-const NO_MAX: f32 = -3.0e38;
-
 #if LOSS != 2
 // One element into the weighting side's (m, S, A) — A rescaled with S — and the other's (m, S).
 struct Absorbed {
@@ -74,22 +72,19 @@ fn online_a(st: vec3<f32>, x: f32, d: f32) -> vec3<f32> {
   let e = exp2(t - m);
   return vec3<f32>(m, s + e, a + e * d);
 }
-fn absorb(sw: vec3<f32>, so: vec2<f32>, xs: f32, xt: f32) -> Absorbed {
+fn absorb(st: Absorbed, xs: f32, xt: f32) -> Absorbed {
 #if LOSS == 1
-  return Absorbed(online_a(sw, xs, xs - xt), online(so, xt));
+  return Absorbed(online_a(st.w, xs, xs - xt), online(st.o, xt));
 #elif LOSS == 0
-  return Absorbed(online_a(sw, xt, xt - xs), online(so, xs));
+  return Absorbed(online_a(st.w, xt, xt - xs), online(st.o, xs));
 #else
-  return Absorbed(online_a(sw, xt, xs), online(so, xs));
+  return Absorbed(online_a(st.w, xt, xs), online(st.o, xs));
 #endif
 }
 #if VEC
 // Four elements of each side (x = fl(z·inv_t) already), in order.
 fn absorb4(st: Absorbed, xs: vec4<f32>, xt: vec4<f32>) -> Absorbed {
-  var r = absorb(st.w, st.o, xs.x, xt.x);
-  r = absorb(r.w, r.o, xs.y, xt.y);
-  r = absorb(r.w, r.o, xs.z, xt.z);
-  return absorb(r.w, r.o, xs.w, xt.w);
+  return absorb(absorb(absorb(absorb(st, xs.x, xt.x), xs.y, xt.y), xs.z, xt.z), xs.w, xt.w);
 }
 // One 16-byte word of each side: EPV elements.
 fn absorb_word(st: Absorbed, a: vec4<u32>, b: vec4<u32>) -> Absorbed {
@@ -144,12 +139,10 @@ fn absorb_word(st: Absorbed, a: vec4<u32>, b: vec4<u32>) -> Absorbed {
   let d = wg_sum(tot, lid, sg_size);
 #else
   // The weighting side's running (m, S, A) and the other side's (m, S).
-  var sw = vec3<f32>(NO_MAX, 0.0, 0.0);
-  var so = vec2<f32>(NO_MAX, 0.0);
+  var st = Absorbed(vec3<f32>(NO_MAX, 0.0, 0.0), vec2<f32>(NO_MAX, 0.0));
 #if VEC
   let nv = p.v / EPV;
   let q0 = start / EPV;
-  var st = Absorbed(sw, so);
   var k = lid;
   for (; k + WG < nv; k = k + 2u * WG) {
     let a0 = zsq[q0 + k];
@@ -161,29 +154,23 @@ fn absorb_word(st: Absorbed, a: vec4<u32>, b: vec4<u32>) -> Absorbed {
   if (k < nv) {
     st = absorb_word(st, zsq[q0 + k], ztq[q0 + k]);
   }
-  sw = st.w;
-  so = st.o;
 #else
   for (var k = lid; k < nwords; k = k + WG) {
     let j0 = i32(2u * k) - i32(par);
     let xs = load2_zs(w0 + k) * p.inv_t;
     let xt = load2_zt(w0 + k) * p.inv_t;
     if (j0 >= 0) {
-      let r = absorb(sw, so, xs.x, xt.x);
-      sw = r.w;
-      so = r.o;
+      st = absorb(st, xs.x, xt.x);
     }
     if (u32(j0 + 1) < p.v) {
-      let r = absorb(sw, so, xs.y, xt.y);
-      sw = r.w;
-      so = r.o;
+      st = absorb(st, xs.y, xt.y);
     }
   }
 #endif
-  let max_w = wg_max(sw.x, lid, sg_size);
-  let max_o = wg_max(so.x, lid, sg_size);
-  let sums = wg_sum2(vec2<f32>(scale_down(sw.y, sw.x - max_w), scale_down(so.y, so.x - max_o)), lid, sg_size);
-  let asum = wg_sum(scale_down(sw.z, sw.x - max_w), lid, sg_size);
+  let max_w = wg_max(st.w.x, lid, sg_size);
+  let max_o = wg_max(st.o.x, lid, sg_size);
+  let sums = wg_sum2(vec2<f32>(scale_down(st.w.y, st.w.x - max_w), scale_down(st.o.y, st.o.x - max_o)), lid, sg_size);
+  let asum = wg_sum(scale_down(st.w.z, st.w.x - max_w), lid, sg_size);
   let lw = max_w * LN2 + log(sums.x);
   let lo = max_o * LN2 + log(sums.y);
   let e = asum / sums.x;

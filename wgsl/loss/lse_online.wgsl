@@ -7,6 +7,9 @@
 // S in (1/2, V].
 const LOG2E: f32 = 1.4426950408889634;
 const LN2: f32 = 0.6931471805599453;
+// The running maximum before any term: below every t; a shift from it is clamped, and
+// ldexp(0, ·) stays 0.
+const NO_MAX: f32 = -3.0e38;
 
 // ldexp by a non-positive integer-valued shift; clamped so the i32 conversion is defined.
 fn scale_down(s: f32, shift: f32) -> f32 {
