@@ -37,6 +37,7 @@ const SPLIT_K: Variant[] = [
 // the H100 has passed gemm_sgmat_vec's).
 const LORA_FUSED: Variant = { name: 'LoRA term in the K loop (PMETAL_LORA_GEMM_VARIANT=fused)', env: { PMETAL_LORA_GEMM_VARIANT: 'fused' } };
 const LORA_FIRST: Variant = { name: 'LoRA term in the K loop, before the base loop (PMETAL_LORA_GEMM_VARIANT=first)', env: { PMETAL_LORA_GEMM_VARIANT: 'first' } };
+const LORA_EPI: Variant = { name: 'LoRA term in the epilogue (PMETAL_LORA_GEMM_VARIANT=epi)', env: { PMETAL_LORA_GEMM_VARIANT: 'epi' } };
 // fused_norm_lora's products on the subgroup-matrix tier follow gemm's switches (its
 // normalised ones on gemm_sgmat_vec with NORM_A / NORM_B, the T×r and r×K ones split over K).
 const NORM_LORA: Variant[] = [
@@ -133,9 +134,9 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   ],
   // LoRA's rank-r products are where split-K applies (gemm_splitk.ts); the forward's LoRA
   // term as three gemms or in the base product's K loop (lora_gemm.ts).
-  fused_lora_forward: [...SPLIT_K, LORA_FUSED, LORA_FIRST, { name: 'x·Aᵀ through the decode GEMV, transposed (PMETAL_LORA_XA_VARIANT=gemv)', env: { PMETAL_LORA_XA_VARIANT: 'gemv' } }],
-  fused_lora_backward: SPLIT_K,
-  fused_mlp_backward: SPLIT_K,
+  fused_lora_forward: [...SPLIT_K, LORA_FUSED, LORA_FIRST, LORA_EPI, { name: 'x·Aᵀ through the decode GEMV, transposed (PMETAL_LORA_XA_VARIANT=gemv)', env: { PMETAL_LORA_XA_VARIANT: 'gemv' } }],
+  fused_lora_backward: [...SPLIT_K, LORA_EPI],
+  fused_mlp_backward: [...SPLIT_K, LORA_EPI],
   // Decode sizes (T ≤ 16, no gate/up LoRA): one gemm_gemv_rows SWIGLU_ROWS dispatch + the down
   // GEMV (default), the 4-dispatch plan (two projections + swiglu on the subgroup-matrix tier),
   // and both GEMVs at 128 invocations.
@@ -143,6 +144,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'default (gate/up GEMV + SwiGLU, 2 dispatches)', env: {} },
     { name: '4-dispatch plan (PMETAL_MLP_GEMV=0)', env: { PMETAL_MLP_GEMV: '0' } },
     LORA_FUSED,
+    LORA_EPI,
     { name: 'gemv rows, 256 invocations', env: { PMETAL_GEMV_VARIANT: 'rows' } },
     // With normWeight ('norm' shapes): the norm inside the gate/up GEMV at every T ≤ 16, or
     // always as an rms_norm dispatch first (default: inside at T ≤ 2; launchers/mlp_norm.ts).

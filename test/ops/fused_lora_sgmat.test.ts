@@ -1,5 +1,6 @@
 // fused_lora_forward's one-dispatch LoRA term on webgpu's 'subgroup-matrix' tier
-// (launchers/lora_gemm.ts, gemm/gemm_sgmat_lora.wgsl): every LORA_K pipeline compiles, the
+// (launchers/lora_gemm.ts, gemm/gemm_sgmat_lora.wgsl and, the default, the epilogue's
+// gemm/gemm_sgmat_lora_epi.wgsl): every LORA_K / LORA_EPI pipeline compiles, the
 // launch plan takes it where it applies and the three-gemm plan elsewhere (and gemm_tiled's
 // LORA_K on the portable tier, whose numbers lavapipe checks in the conformance run), and the f16 bound
 // covers its arithmetic (an f32/f16 emulation of the kernel's roundings against the float64
@@ -34,6 +35,11 @@ function loraSpecs(): PipelineSpec[] {
       for (const mode of [{}, { dbuf: true, shallowK: true }, { shallowK: true }, { dbuf: true }]) {
         const p = gemmPipeline('subgroup-matrix', 'f16', { yDtype: 'f16', transA: false, transB: true, hasC: false, hasBias }, { kernel: 'sgmat_vec', wideN, ...mode });
         for (const first of [false, true]) out.push({ ...p, defines: { ...p.defines, LORA_K: true, ...(first ? { LORA_FIRST: true } : {}) } });
+        // LORA_EPI with b transposed (the forward) and not (the backward's dx = dy·W + gs·A).
+        for (const transB of [true, false]) {
+          const q = gemmPipeline('subgroup-matrix', 'f16', { yDtype: 'f16', transA: false, transB, hasC: false, hasBias }, { kernel: 'sgmat_vec', wideN, ...mode });
+          out.push({ ...q, defines: { ...q.defines, LORA_K: true, LORA_EPI: true } });
+        }
       }
   return out;
 }
@@ -94,6 +100,19 @@ describe('fused_lora_forward on the subgroup-matrix tier: the launch plan with 4
     const src = shaderSource(first[first.length - 1].pipeline).code;
     expect(src.indexOf('lora_a_base')).toBeLessThan(src.indexOf('k0 = k_begin'));
   });
+  it("the 'epi' variant adds the term in the epilogue (LORA_EPI, no K-loop tail), r ≤ 32; three launches past that", () => {
+    const fused = plan(1024, 512, 2048, 16, { alpha: 32 }, true);
+    const epi = plan(1024, 512, 2048, 16, { alpha: 32 }, true, 'epi');
+    expect(epi.map(label)).toEqual(fused.map(label));
+    const last = epi[epi.length - 1];
+    expect(last.pipeline.defines?.LORA_EPI).toBe(true);
+    const src = shaderSource(last.pipeline).code;
+    // The staging follows the base loop and the tail's fetch of lora_a into ra is gone.
+    expect(src.indexOf('lora_a[lav')).toBeGreaterThan(src.indexOf('k0 = k_begin'));
+    expect(src).not.toContain('lora_a[lav + gr');
+    for (const r of [8, 24, 32]) expect(plan(256, 128, 512, r, {}, false, 'epi').at(-1)!.pipeline.defines?.LORA_EPI).toBe(true);
+    expect(plan(256, 128, 512, 40, {}, false, 'epi').some((d) => d.pipeline.defines?.LORA_K)).toBe(false);
+  });
   it('with dropout the mask runs first and reaches xa only', () => {
     const ds = plan(1024, 512, 2048, 16, { dropout: 0.1, seed: 7 }).map(label);
     expect(ds[0]).toBe('lora_elementwise.wgsl');
@@ -106,8 +125,9 @@ describe('fused_lora_forward on the subgroup-matrix tier: the launch plan with 4
     expect(composed(plan(128, 4096, 256, 16))).toBe(true);
     expect(composed(plan(512, 1024, 1024, 16))).toBe(true);
     expect(composed(plan(1024, 512, 2048, 16, {}, false, 'composed'))).toBe(true);
-    // The default until the H100 has run the fused plan's conformance.
-    expect(composed(plan(1024, 512, 2048, 16, {}, false, ''))).toBe(true);
+    // The default takes the epilogue term up to r = 32 (run S14), three launches past it.
+    expect(plan(1024, 512, 2048, 16, {}, false, '').at(-1)!.pipeline.defines?.LORA_EPI).toBe(true);
+    expect(composed(plan(1024, 512, 2048, 40, {}, false, ''))).toBe(true);
   });
   it('the quick conformance cases reach LORA_K (x=[32,64] r=32, x=[48,96] r=24, x=[40,256] r=72), so the H100 quick run covers it', () => {
     for (const [t, k, n, r, o, bias] of [[32, 64, 70, 32, { dropout: 0.1, seed: 11 }, false], [48, 96, 130, 24, { alpha: 8, dropout: 0.2, seed: 6 }, false], [40, 256, 264, 72, { alpha: 36 }, true]] as const) {
@@ -145,12 +165,13 @@ describe('fused_lora_forward on the subgroup-matrix tier: the launch plan with 4
       expect(ds.filter((d) => d.pipeline.defines?.CAST).length).toBe(3);
       expect(bwd(0.1, tier, variant).some((d) => d.pipeline.defines?.LORA_K)).toBe(false);
     }
-    // The matrix units keep the h plan by default.
-    expect(bwd(0, 'subgroup-matrix', '').some((d) => d.pipeline.defines?.LORA_K)).toBe(false);
+    // By default the matrix units take dx's term in the epilogue (LORA_EPI, r = 16).
+    expect(bwd(0, 'subgroup-matrix', '').at(-1)!.pipeline.defines?.LORA_EPI).toBe(true);
+    expect(bwd(0, 'subgroup-matrix', 'composed').some((d) => d.pipeline.defines?.LORA_K)).toBe(false);
   });
   it('PMETAL_LORA_GEMM_VARIANT is validated', () => {
     expect(loraGemmVariant(undefined)).toBe('auto');
-    expect(() => loraGemmVariant('fast')).toThrow(/PMETAL_LORA_GEMM_VARIANT: expected one of auto, fused, composed, first, got 'fast'/);
+    expect(() => loraGemmVariant('fast')).toThrow(/PMETAL_LORA_GEMM_VARIANT: expected one of auto, fused, composed, first, epi, got 'fast'/);
   });
 });
 

@@ -29,9 +29,11 @@
 // LORA_K: a rank-r term lora_a·op(lora_b) joins the sum as r more K columns after the base
 // loop (gemm_sgmat_lora.wgsl, bound at 9 and 10; fused_lora_forward / backward; not with
 // SPLIT_K, NORM_A or NORM_B); LORA_FIRST: before it instead (the accumulators start from the
-// LoRA term; the f32 sums' order is not part of the bound).
+// LoRA term; the f32 sums' order is not part of the bound). LORA_EPI (with LORA_K's bindings
+// and fields): the term instead joins each accumulator in the epilogue, 16-deep products from
+// operands staged once per tile (gemm_sgmat_lora_epi.wgsl; r ≤ 32), leaving the loop as is.
 // Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, SHALLOW_K, DBUF, SPLIT_K, NORM_A,
-// NORM_B, LORA_K, LORA_FIRST (A_DT is f16).
+// NORM_B, LORA_K, LORA_FIRST, LORA_EPI (A_DT is f16).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -154,8 +156,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
 #endif
-#if LORA_K && !LORA_FIRST
+#if LORA_K && !LORA_FIRST && !LORA_EPI
 #include "gemm/gemm_sgmat_lora.wgsl"
+#endif
+#if LORA_EPI
+#include "gemm/gemm_sgmat_lora_epi.wgsl"
 #endif
 
   let ybz = p.y_base + wid.z * p.m * p.n;

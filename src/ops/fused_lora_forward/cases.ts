@@ -39,6 +39,9 @@ export const LORA_DEFS: LoraDef[] = [
   // inside a 32-deep slice, r = 72 spans three; N past a 128- and a 256-column tile.
   { lead: [48], k: 96, n: 130, r: 24, alpha: 8, dropout: 0.2, seed: 6, quick: true },
   { lead: [40], k: 256, n: 264, r: 72, alpha: 36, bias: true, quick: true },
+  // r = 16 without dropout: one 16-deep product per result under PMETAL_LORA_GEMM_VARIANT=epi
+  // (forward, and the backward's dx = dy·W + gs·A with b untransposed).
+  { lead: [24], k: 64, n: 136, r: 16, alpha: 32, bias: true, quick: true },
   { lead: [64], k: 1024, n: 1000, r: 64, alpha: 128, dropout: 0.1, seed: 5 },
   { lead: [2, 64], k: 515, n: 2049, r: 16, bias: true, accumulate: true },
   { lead: [33], k: 4096, n: 64, r: 128, dropout: 0.05, seed: 1 },

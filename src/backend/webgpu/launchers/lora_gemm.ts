@@ -13,18 +13,30 @@ import { splitKPlan } from './gemm_splitk.js';
  * all are within fused_lora_forward's one bound, loraForwardErrors):
  *   auto (default)  the LoRA term inside the base product's K loop where that product runs
  *                   gemm_tiled (gemm_tiled_lora.wgsl: the portable and subgroups tiers, checked
- *                   on lavapipe), three gemm launches where it runs gemm_sgmat_vec — until the
- *                   H100's quick conformance has passed that kernel's LORA_K (lavapipe has no
- *                   matrix units: there it is compiled, validated and its plan tested only;
- *                   bench/device-s11-c.sh runs it);
+ *                   on lavapipe), in its epilogue where it runs gemm_sgmat_vec (as epi: the
+ *                   H100's quick conformance passed it, 205 cases, and it was the fastest plan
+ *                   in run S14: 2.34 against the composed 2.72 ms at T 4096, K 4096, N 14336,
+ *                   r 16, the plain gemm 2.21), three gemm launches past epi's r ≤ 32;
  *   fused           the K-loop term on both kernels (gemm_sgmat_lora.wgsl for gemm_sgmat_vec);
  *   first           as fused, with gemm_sgmat_vec's r columns before the base loop instead of
  *                   after it (LORA_FIRST: the run S11 slowdown of the tail is a code-layout
- *                   effect on the base loop, so its place is measured on its own);
+ *                   effect on the base loop, so its place is measured on its own; run S13:
+ *                   3.149 ms against the composed 2.686);
+ *   epi             as fused, with gemm_sgmat_vec's term joining each accumulator in the
+ *                   epilogue instead of a K-loop tail (LORA_EPI, gemm_sgmat_lora_epi.wgsl:
+ *                   xs and B staged once per tile, one or two 16-deep products per 16×16
+ *                   result just before its store; r ≤ 32, else three launches);
  *   composed        always three gemm launches, t = s·xa'·Bᵀ written [T, N] and read back as
  *                   the base product's c.
  */
-export const LORA_GEMM_VARIANTS = ['auto', 'fused', 'composed', 'first'] as const;
+export const LORA_GEMM_VARIANTS = ['auto', 'fused', 'composed', 'first', 'epi'] as const;
+/**
+ * LORA_EPI's staged rank (gemm_sgmat_lora_epi.wgsl's LRMAX): 32, or 16 where the tile's
+ * single 16-deep slices (SHALLOW_K without DBUF) leave room for no more.
+ */
+export function loraEpiMaxR(defines: Record<string, unknown> | undefined): number {
+  return defines?.SHALLOW_K && !defines?.DBUF ? 16 : 32;
+}
 export type LoraGemmVariant = (typeof LORA_GEMM_VARIANTS)[number];
 
 export function loraGemmVariant(v?: string): LoraGemmVariant {
@@ -48,8 +60,8 @@ function loraDimsOf(a: Tensor, b: Tensor, lb: Tensor, transB: boolean) {
  * Where y = a·op(b) (+ bias) + la·op(lb) runs as one LORA_K dispatch, its plan — the forward's
  * y = x·Wᵀ + xs·Bᵀ (transB) and the backward's dx = dy·W + gs·A (b, lb untransposed): the
  * kernel gemm would pick for a·op(b) on this tier (pickKernel), if that is gemm_tiled (any
- * dtype, any r) or — with the `fused` variant — gemm_sgmat_vec (f16, r a multiple of 8 and lb
- * on 16-byte words, so its 16-byte reads never straddle an edge); more rows than the decode
+ * dtype, any r) or gemm_sgmat_vec (f16, r a multiple of 8 and lb on 16-byte words, so its
+ * 16-byte reads never straddle an edge; r ≤ loraEpiMaxR for the epilogue); more rows than the decode
  * GEMV takes (m ≤ 16 stays on it); every operand within one binding; a product the split-K
  * model would not split (those keep gemm's split: one tile row over a long K gains more from
  * it). Else undefined.
@@ -67,12 +79,14 @@ export function loraGemmPlan(ctx: LaunchContext, tier: WebGpuTier, a: Tensor, b:
   const sgmat = shader === 'gemm/gemm_sgmat_vec.wgsl';
   // On the subgroup-matrix tier only its own kernel: bf16 there runs gemm_bf16's matrix-unit
   // windows, which pickKernel does not name (it answers gemm_tiled for them).
-  if (tier === 'subgroup-matrix' ? !(sgmat && (variant === 'fused' || variant === 'first')) : shader !== 'gemm/gemm_tiled.wgsl') return undefined;
+  if (tier === 'subgroup-matrix' ? !sgmat : shader !== 'gemm/gemm_tiled.wgsl') return undefined;
   if (sgmat && (r % 8 !== 0 || windowOf(ctx, lb, 10, 0, lb.size).base % 8 !== 0)) return undefined;
+  const epi = sgmat && (variant === 'epi' || variant === 'auto');
+  if (epi && r > loraEpiMaxR(pick.pipeline.defines)) return undefined;
   const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (Math.ceil(n / pick.bn) > maxGroups || Math.ceil(m / pick.bm) > maxGroups) return undefined;
   if (tuning().gemm.splitK && splitKPlan(m, n, k, pick.bm, pick.bn, limit)) return undefined;
-  return { pipeline: { ...pick.pipeline, defines: { ...pick.pipeline.defines, LORA_K: true, ...(sgmat && variant === 'first' ? { LORA_FIRST: true } : {}) } }, bm: pick.bm, bn: pick.bn };
+  return { pipeline: { ...pick.pipeline, defines: { ...pick.pipeline.defines, LORA_K: true, ...(sgmat && variant === 'first' ? { LORA_FIRST: true } : {}), ...(epi ? { LORA_EPI: true } : {}) } }, bm: pick.bm, bn: pick.bn };
 }
 
 /**

@@ -1,0 +1,73 @@
+// gemm_sgmat_vec.wgsl's LORA_EPI: the rank-r term lora_a·op(lora_b) joins each accumulator in
+// the epilogue, one or two 16-deep products just before the result goes to `stage`
+// (gemm_sgmat_out.wgsl), instead of as r more K columns after the base loop (LORA_K's tail,
+// gemm_sgmat_lora.wgsl). Run S11 measured that tail slowing the base loop itself by ~45% on
+// an H100 (the staging registers and slices it shares with the loop); here nothing after the
+// loop touches ra, rb or a live accumulator except to consume it into its store.
+// This part stages the term's operands once per tile into the loop's own arrays (free after
+// the loop): lora_a's rows m0.. ([M, r]) into As as [BM][LR], lora_b's rows n0.. into Bs as
+// [BN][LR] with TRANS_B ([N, r], read column-major like b's slices), else its r rows of [r, N]
+// as [LRMAX][LDL] (row-major). Columns (rows) from r up to LRMAX are zeros, so a 16-deep
+// product over r = 8 or 24 adds nothing past r. r ≤ LRMAX (32, or 16) and a multiple of 8, both bases
+// multiples of 8 (launchers/lora_gemm.ts checks): each 16-byte word lies inside or outside.
+// The main loop may end without its closing barrier (DBUF's early break), hence the barrier.
+  // The staged rank: 32, or 16 where single 16-deep slices leave too little room
+  // (launchers/lora_gemm.ts loraEpiMaxR).
+#if SHALLOW_K && !DBUF
+  const LRMAX: u32 = 16u;
+#else
+  const LRMAX: u32 = 32u;
+#endif
+  const LR: u32 = LRMAX + PAD;
+  const_assert BM * LR <= NBUF * A_SZ;
+#if TRANS_B
+  const_assert BN * LR <= NBUF * B_SZ;
+#else
+  const LDL: u32 = BN + PAD;
+  const_assert LRMAX * LDL <= NBUF * B_SZ;
+#endif
+  workgroupBarrier();
+  {
+    let rv = p.lora_r / 8u;
+    let lav = p.lora_a_base / 8u;
+    let lbv = p.lora_b_base / 8u;
+    // lora_a: BM rows × LRMAX/8 words.
+    for (var i = 0u; i < BM * (LRMAX / 8u) / WGT; i = i + 1u) {
+      let t = lid + i * WGT;
+      let row = t / (LRMAX / 8u);
+      let wv = t % (LRMAX / 8u);
+      var v = vec4<u32>();
+      if (m0 + row < p.m && wv < rv) {
+        v = lora_a[lav + (m0 + row) * rv + wv];
+      }
+#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=As, O=row * LR + wv * 8u)
+    }
+#if TRANS_B
+    // lora_b [N, r]: BN rows × LRMAX/8 words.
+    for (var i = 0u; i < BN * (LRMAX / 8u) / WGT; i = i + 1u) {
+      let t = lid + i * WGT;
+      let row = t / (LRMAX / 8u);
+      let wv = t % (LRMAX / 8u);
+      var v = vec4<u32>();
+      if (n0 + row < p.n && wv < rv) {
+        v = lora_b[lbv + (n0 + row) * rv + wv];
+      }
+#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=Bs, O=row * LR + wv * 8u)
+    }
+#else
+    // lora_b [r, N]: LRMAX rows × BN/8 words (N is a multiple of 8, as b's rows are).
+    for (var i = 0u; i < LRMAX * (BN / 8u) / WGT; i = i + 1u) {
+      let t = lid + i * WGT;
+      let row = t / (BN / 8u);
+      let wv = t % (BN / 8u);
+      var v = vec4<u32>();
+      if (row < p.lora_r && n0 + wv * 8u < p.n) {
+        v = lora_b[lbv + row * (p.n / 8u) + n0 / 8u + wv];
+      }
+#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=Bs, O=row * LDL + wv * 8u)
+    }
+#endif
+  }
+  workgroupBarrier();
+  // The second 16-deep product runs only where r > 16 (a uniform branch per fragment).
+  let lora_two = LRMAX > 16u && p.lora_r > 16u;
