@@ -25,7 +25,8 @@ import { splitKPlan } from './gemm_splitk.js';
  *   epi             as fused, with gemm_sgmat_vec's term joining each accumulator in the
  *                   epilogue instead of a K-loop tail (LORA_EPI, gemm_sgmat_lora_epi.wgsl:
  *                   xs and B staged once per tile, one or two 16-deep products per 16×16
- *                   result just before its store; r ≤ 32, else three launches);
+ *                   result just before its store; r ≤ 32, else three launches) — auto's plan,
+ *                   by name, for `bench --variants`;
  *   composed        always three gemm launches, t = s·xa'·Bᵀ written [T, N] and read back as
  *                   the base product's c.
  */
