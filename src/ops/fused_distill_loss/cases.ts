@@ -61,10 +61,16 @@ export function distillBackwardInputs(d: DistillDef, dtype: FloatDType, seed: nu
 export const DISTILL_FORWARD_CASES: OpCase[] = DISTILL_DEFS.map((d) => ({ label: distillLabel(d), options: d.options, quick: d.quick, make: (dt, s) => distillInputs(d, dt, s) }));
 export const DISTILL_BACKWARD_CASES: OpCase[] = DISTILL_DEFS.map((d) => ({ label: distillLabel(d), options: d.options, quick: d.quick, make: (dt, s) => distillBackwardInputs(d, dt, s) }));
 
-/** Llama-3's vocabulary on a 4096-token batch: the two ends of the cost (kl: one exp a logit pair; js: three exps and a log). */
+/**
+ * Llama-3's vocabulary on a 4096-token batch, every loss: kl (one exp a logit pair), reverse_kl
+ * and soft_ce (the same one-pass loop weighted by the other side / one term), js (three exps
+ * and a log, and a second read of each row).
+ */
 const BENCH: DistillDef[] = [
   { shape: [4096, 128256], options: { loss: 'kl', temperature: 2 } },
   { shape: [4096, 128256], options: { loss: 'js', temperature: 2 } },
+  { shape: [4096, 128256], options: { loss: 'reverse_kl', temperature: 2 } },
+  { shape: [4096, 128256], options: { loss: 'soft_ce', temperature: 2 } },
 ];
 export const DISTILL_FORWARD_BENCH: BenchShape[] = BENCH.map((d) => ({ label: `rows=4096,vocab=128256,${d.options.loss}`, options: d.options, make: (dt, s) => distillInputs(d, dt, s) }));
 export const DISTILL_BACKWARD_BENCH: BenchShape[] = BENCH.map((d) => ({
