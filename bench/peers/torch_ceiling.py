@@ -181,6 +181,69 @@ for dt in ["f16", "bf16"] if want("training") else []:
         dy = torch.randn_like(y)
         R.append(rec("fused_lora_backward", dt, label + " (autograd: dx, dA, dB)", timed(lambda: torch.autograd.grad(y, (x, a, bb), dy, retain_graph=True)), 2 * 4096 * 14336 * 4096, 0))
         del x, w, a, bb, y, dy
+    # fused_mlp (T=4096,K=4096,I=14336,r=16, alpha 32, dropout 0.05): peft's LoRA on gate, up
+    # and down, eager silu(g)·u between; forward, then autograd's backward (dx and the six
+    # adapter gradients).
+    T_, K_, I_, r_ = 4096, 4096, 14336, 16
+    xm = torch.randn(T_, K_, device=dev, dtype=t, requires_grad=True)
+    ws = [torch.randn(I_, K_, device=dev, dtype=t), torch.randn(I_, K_, device=dev, dtype=t), torch.randn(K_, I_, device=dev, dtype=t)]
+    ad = [(torch.randn(r_, w_.shape[1], device=dev, dtype=t, requires_grad=True), torch.randn(w_.shape[0], r_, device=dev, dtype=t, requires_grad=True)) for w_ in ws]
+    dropm = torch.nn.Dropout(0.05)
+    lin = lambda z, i: z @ ws[i].t() + 2.0 * ((dropm(z) @ ad[i][0].t()) @ ad[i][1].t())
+    mlp = lambda: lin(F.silu(lin(xm, 0)) * lin(xm, 1), 2)
+    R.append(rec("fused_mlp", dt, "T=4096,K=4096,I=14336,r=16 (eager peft-style)", timed(mlp), 2 * 3 * T_ * K_ * I_, 0))
+    ym = mlp()
+    dym = torch.randn_like(ym)
+    grads = [xm] + [p_ for pair in ad for p_ in pair]
+    R.append(rec("fused_mlp_backward", dt, "T=4096,K=4096,I=14336,r=16 (autograd: dx and the adapters)", timed(lambda: torch.autograd.grad(ym, grads, dym, retain_graph=True)), 2 * 2 * 3 * T_ * K_ * I_, 0))
+    del xm, ws, ad, ym, dym, grads
+    # dw_gemm_accum: C (f32) = Aᵀ·B (+ C), f16 operands; torch.mm with an f32 result where this
+    # PyTorch has out_dtype, else the f16 product cast (what eager code writes).
+    for tt, m_, n_, mb, beta in [(4096, 4096, 14336, 1, 0), (1024, 4096, 4096, 4, 1)]:
+        A_ = torch.randn(mb, tt, m_, device=dev, dtype=t)
+        B_ = torch.randn(mb, tt, n_, device=dev, dtype=t)
+        C_ = torch.zeros(m_, n_, device=dev, dtype=torch.float32)
+        try:
+            torch.mm(A_[0].t(), B_[0], out_dtype=torch.float32)
+            prod, how = (lambda i: torch.mm(A_[i].t(), B_[i], out_dtype=torch.float32)), "mm out_dtype=f32"
+        except (TypeError, RuntimeError):
+            prod, how = (lambda i: (A_[i].t() @ B_[i]).float()), "f16 mm, cast"
+
+        def dw():
+            if not beta:
+                C_.zero_()
+            for i in range(mb):
+                C_.add_(prod(i))
+
+        lab = f"t={tt},m={m_},n={n_}" + (f",mb={mb},beta=1" if beta else "")
+        R.append(rec("dw_gemm_accum", dt, f"{lab} ({how})", timed(dw), 2 * mb * tt * m_ * n_, 0))
+        del A_, B_, C_
+    # embedding_backward V=128256,H=4096,T=4096: aten's dense embedding backward (f32 dW, as
+    # autograd runs it for F.embedding).
+    ids = torch.randint(0, 128256, (4096,), device=dev)
+    gy = torch.randn(4096, 4096, device=dev, dtype=t)
+    R.append(rec("embedding_backward", dt, "V=128256,H=4096,T=4096 (aten embedding_dense_backward)", timed(lambda: torch.ops.aten.embedding_dense_backward(gy, ids, 128256, -1, False)), 0, gy.numel() * gy.element_size() + 128256 * 4096 * gy.element_size()))
+    del ids, gy
+    # fused_distill_loss rows=4096,vocab=128256, temperature 2, every loss: log_softmax in f32
+    # of both sides, then the divergence, eager (the bytes: both logit tensors once).
+    st = torch.randn(4096, 128256, device=dev, dtype=t)
+    te = torch.randn(4096, 128256, device=dev, dtype=t)
+
+    def distill(loss):
+        ls = F.log_softmax(st.float() / 2.0, -1)
+        lt = F.log_softmax(te.float() / 2.0, -1)
+        if loss == "kl":
+            return F.kl_div(ls, lt, log_target=True, reduction="batchmean")
+        if loss == "reverse_kl":
+            return F.kl_div(lt, ls, log_target=True, reduction="batchmean")
+        if loss == "soft_ce":
+            return -(lt.exp() * ls).sum(-1).mean()
+        lm = torch.logaddexp(ls, lt) - 0.6931471805599453
+        return 0.5 * (F.kl_div(lm, lt, log_target=True, reduction="batchmean") + F.kl_div(lm, ls, log_target=True, reduction="batchmean"))
+
+    for loss in ("kl", "js", "reverse_kl", "soft_ce"):
+        R.append(rec("fused_distill_loss", dt, f"rows=4096,vocab=128256,{loss} (eager log_softmax + kl_div)", timed(lambda: distill(loss)), 0, 2 * st.numel() * st.element_size()))
+    del st, te
     h, kv, ff = 2048, 512, 8192
     sizes = [h * h, kv * h, kv * h, h * h, ff * h, ff * h, h * ff, h, h] * 16 + [h]
     ps = [torch.randn(n, device=dev, dtype=torch.float32, requires_grad=True) for n in sizes]
