@@ -160,6 +160,8 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'qgemv_sg, 128 invocations', env: { PMETAL_QGEMV_VARIANT: 'sg128' } },
     { name: 'qgemv_rows (earlier default)', env: { PMETAL_QGEMV_VARIANT: 'rows' } },
     { name: 'qgemv column kernel', env: { PMETAL_QGEMV_VARIANT: 'column' } },
+    // Prefill (M > 16): W decoded once to f16, then the f16 gemm (qgemm_prefill.ts).
+    { name: 'prefill: dequantize, then the f16 gemm (PMETAL_QGEMM_PREFILL=dequant)', env: { PMETAL_QGEMM_PREFILL: 'dequant' } },
   ],
 };
 

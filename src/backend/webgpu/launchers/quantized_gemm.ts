@@ -8,6 +8,7 @@ import { dtCode } from '../pipelines.js';
 import { reductionTiers, rowChunks, windowOf, type AdapterTraits, type Launcher, type LaunchContext, type WebGpuTier } from '../launch.js';
 import { sgmatChoice } from './gemm.js';
 import { quantDefines, quantRowBytes, quantWindows } from './quant.js';
+import { dequantPrefill } from './qgemm_prefill.js';
 
 export const QGEMM_PARAMS = defineParams([
   ['m', 'u32'],
@@ -104,8 +105,11 @@ export const quantizedGemmLauncher: Launcher = {
     const x = i.x;
     const [m, k] = rowsCols(x.shape);
     const d = checkQuantWeight('quantized_gemm', i, o, k);
-    const y = ctx.output(outs.y);
     const decode = m <= QGEMV_TILE.MAX_M;
+    // PMETAL_QGEMM_PREFILL=dequant: W decoded once to f16, then the f16 gemm (qgemm_prefill.ts).
+    const viaGemm = decode ? undefined : dequantPrefill(ctx, tier, i, o, d, outs.y);
+    if (viaGemm) return { y: viaGemm };
+    const y = ctx.output(outs.y);
     const prefill = decode ? undefined : prefillKernel(ctx, tier);
     const common = { ...quantDefines(d), X_DT: dtCode(x.dtype), Y_DT: dtCode(y.dtype) };
     const maxGroups = ctx.limits.maxComputeWorkgroupsPerDimension;

@@ -1,0 +1,44 @@
+import { gemmOptions } from '../../../ops/gemm/spec.js';
+import type { QuantDims, QuantOptions } from '../../../ops/quant/formats.js';
+import type { Tensor } from '../../../tensor.js';
+import type { TensorInfo } from '../../../ops/types.js';
+import { reshapeOwned, viewAs } from '../../view.js';
+import type { LaunchContext, WebGpuTier } from '../launch.js';
+import { launcherVariant } from '../tuning.js';
+import { dequantizeLauncher } from './dequantize.js';
+import { gemmLauncher } from './gemm.js';
+
+/**
+ * PMETAL_QGEMM_PREFILL (quantized_gemm at M > 16, read at each launch):
+ *   tiles (default)  qgemm_sgmat / qgemm_tiled: W's tiles decoded into workgroup memory inside
+ *                    the product, W read once per tile row;
+ *   dequant          W dequantized once into an f16 temporary [N, K] (the dequantize kernel,
+ *                    ŵ rounded to f16 exactly as qgemm_sgmat stages it), then the f16 gemm
+ *                    (its matrix-unit kernels on the subgroup-matrix tier) — what llama.cpp
+ *                    does past its batch threshold. The decode is ~K·N·2 bytes written and read
+ *                    once, a few percent of a prefill product; the product then runs at the
+ *                    f16 gemm's rate. Only f16 x (the bound counts ŵ's f16 rounding for f16 x
+ *                    alone) and a temporary of at most QGEMM_DEQUANT_MAX_BYTES; else tiles.
+ */
+export const QGEMM_PREFILL_VARIANTS = ['tiles', 'dequant'] as const;
+export type QgemmPrefillVariant = (typeof QGEMM_PREFILL_VARIANTS)[number];
+/** The largest f16 copy of W the dequant plan makes (an 8B model's LM head, 128256×4096, is 1 GiB). */
+export const QGEMM_DEQUANT_MAX_BYTES = 2 ** 30;
+
+export function qgemmPrefillVariant(v?: string): QgemmPrefillVariant {
+  return launcherVariant('quantized_gemm', 'PMETAL_QGEMM_PREFILL', QGEMM_PREFILL_VARIANTS, v);
+}
+
+/**
+ * y = x·ŵᵀ through the dequant plan where it applies (see above), else undefined (the caller
+ * runs its tiled kernels). x is [M, K] or [B, S, K]; `y` the op's output info.
+ */
+export function dequantPrefill(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: QuantOptions, d: QuantDims, y: TensorInfo): Tensor | undefined {
+  if (qgemmPrefillVariant() !== 'dequant' || i.x.dtype !== 'f16' || d.n * d.k * 2 > QGEMM_DEQUANT_MAX_BYTES) return undefined;
+  const q = Object.fromEntries(['w', 'scales', 'biases'].filter((name) => i[name]).map((name) => [name, i[name]]));
+  const wd = dequantizeLauncher.launch(ctx, 'portable', q, { format: o.format, groupSize: o.groupSize }, { y: { dtype: 'f16', shape: [d.n, d.k] } }).y;
+  const m = i.x.size / d.k;
+  const out = gemmLauncher.launch(ctx, tier, { a: viewAs(i.x, [m, d.k]), b: wd }, gemmOptions.parse({ transB: true, outDtype: y.dtype }), { y: { dtype: y.dtype, shape: [m, d.n] } }).y;
+  wd.dispose();
+  return reshapeOwned(out, y.shape);
+}

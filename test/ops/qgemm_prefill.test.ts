@@ -1,0 +1,83 @@
+// quantized_gemm's dequant prefill plan (PMETAL_QGEMM_PREFILL=dequant, launchers/qgemm_prefill.ts):
+// W decoded once to f16, then the f16 gemm. The plan an H100 would get (Dawn's null backend),
+// the fallbacks (decode sizes, x not f16), and the numbers on lavapipe against the float64
+// reference through the op's bound (which counts ŵ's f16 rounding for f16 x), every format.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { qgemmPrefillVariant } from '../../src/backend/webgpu/launchers/qgemm_prefill.js';
+import { quantizedGemmLauncher } from '../../src/backend/webgpu/launchers/quantized_gemm.js';
+import type { FloatDType } from '../../src/dtype.js';
+import { qgemmCase, qgemmInputs, type QgemmCaseDef } from '../../src/ops/quantized_gemm/cases.js';
+import { getSpec } from '../../src/ops/registry.js';
+import type { Tensor } from '../../src/tensor.js';
+import { checkAgainstReference } from './against_reference.js';
+import { recordPlan } from './null_plan.js';
+
+let nullGpu: WebGpuBackend | undefined;
+let gpu: WebGpuBackend | undefined;
+beforeAll(async () => {
+  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
+  gpu = await WebGpuBackend.create().catch(() => undefined);
+});
+afterAll(() => {
+  nullGpu?.dispose();
+  gpu?.dispose();
+});
+
+function withVariant<T>(v: string | undefined, fn: () => T): T {
+  if (v === undefined) delete process.env.PMETAL_QGEMM_PREFILL;
+  else process.env.PMETAL_QGEMM_PREFILL = v;
+  try {
+    return fn();
+  } finally {
+    delete process.env.PMETAL_QGEMM_PREFILL;
+  }
+}
+
+/** The shaders quantized_gemm records for `d` with x in `dtype` on `tier`, on the null backend. */
+function plan(d: QgemmCaseDef, dtype: FloatDType, variant: string | undefined, tier: 'subgroup-matrix' | 'portable' = 'subgroup-matrix'): string[] {
+  const be = nullGpu!;
+  const host = qgemmInputs(d, dtype, 3);
+  return withVariant(variant, () =>
+    recordPlan(be, 49152, (ctx) => {
+      const ins: Record<string, Tensor> = Object.fromEntries(Object.entries(host).map(([k, h]) => [k, be.tensor(h.data, h.shape, h.dtype)]));
+      const spec = getSpec('quantized_gemm');
+      const o = spec.options.parse(qgemmCase(d).options);
+      const res = quantizedGemmLauncher.launch(ctx, tier, ins, o, spec.check(ins, o) as never);
+      for (const x of [...Object.values(ins), ...Object.values(res)]) x.dispose();
+    }),
+  ).map((p) => p.pipeline.shader);
+}
+
+describe('quantized_gemm: the dequant prefill plan', () => {
+  const big: QgemmCaseDef = { format: 'mlx4', m: 256, n: 512, k: 1024, groupSize: 64 };
+  it('decodes W once, then the f16 gemm (matrix units on the subgroup-matrix tier); tiles by default, at decode sizes and for x not f16', () => {
+    expect(nullGpu, "Dawn's null backend").toBeDefined();
+    // (the gemm may split K at this size: its reduce follows)
+    const dq = plan(big, 'f16', 'dequant');
+    expect(dq.slice(0, 2)).toEqual(['quant/dequantize.wgsl', 'gemm/gemm_sgmat_vec.wgsl']);
+    expect(dq.filter((s) => s.startsWith('quant/'))).toEqual(['quant/dequantize.wgsl']);
+    expect(plan({ ...big, m: 4096, n: 4096 }, 'f16', 'dequant')).toEqual(['quant/dequantize.wgsl', 'gemm/gemm_sgmat_vec.wgsl']);
+    expect(plan(big, 'f16', undefined)).toEqual(['quant/qgemm_sgmat.wgsl']);
+    expect(plan({ ...big, m: 8 }, 'f16', 'dequant')).toEqual(['quant/qgemv_sg.wgsl']);
+    expect(plan(big, 'f32', 'dequant', 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
+  });
+  it('PMETAL_QGEMM_PREFILL is validated', () => {
+    expect(qgemmPrefillVariant()).toBe('tiles');
+    expect(() => qgemmPrefillVariant('fast')).toThrow(/PMETAL_QGEMM_PREFILL: expected one of tiles, dequant, got 'fast'/);
+  });
+  const cases: QgemmCaseDef[] = [
+    { format: 'mlx4', m: 40, n: 70, k: 128, groupSize: 32, scaleDtype: 'bf16' },
+    { format: 'mlx8', m: 33, n: 17, k: 256, groupSize: 128 },
+    { format: 'q4_0', m: 24, n: 40, k: 96, batch: 2, mode: 'bits' },
+    { format: 'q8_0', m: 20, n: 33, k: 64, outDtype: 'f32' },
+    { format: 'q4_k', m: 50, n: 21, k: 512 },
+    { format: 'q6_k', m: 17, n: 9, k: 256, mode: 'bits' },
+  ];
+  it.each(cases)('f16 x within the bound on lavapipe: %j', async (d) => {
+    expect(gpu, 'a webgpu adapter').toBeDefined();
+    const host = qgemmInputs(d, 'f16', 17);
+    const res = await withVariant('dequant', () => checkAgainstReference(gpu!, 'quantized_gemm', host, qgemmCase(d).options));
+    expect(res.bad).toEqual([]);
+  });
+});
