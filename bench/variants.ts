@@ -160,8 +160,10 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'qgemv_sg, 128 invocations', env: { PMETAL_QGEMV_VARIANT: 'sg128' } },
     { name: 'qgemv_rows (earlier default)', env: { PMETAL_QGEMV_VARIANT: 'rows' } },
     { name: 'qgemv column kernel', env: { PMETAL_QGEMV_VARIANT: 'column' } },
-    // Prefill (M > 16): W decoded once to f16, then the f16 gemm (qgemm_prefill.ts).
+    // Prefill (M > 16): W decoded once to f16, then the f16 gemm (qgemm_prefill.ts; the default
+    // on the subgroup-matrix tier), or its tiles decoded inside the product.
     { name: 'prefill: dequantize, then the f16 gemm (PMETAL_QGEMM_PREFILL=dequant)', env: { PMETAL_QGEMM_PREFILL: 'dequant' } },
+    { name: 'prefill: tiles decoded in the product (PMETAL_QGEMM_PREFILL=tiles)', env: { PMETAL_QGEMM_PREFILL: 'tiles' } },
   ],
 };
 

@@ -51,20 +51,22 @@ function plan(d: QgemmCaseDef, dtype: FloatDType, variant: string | undefined, t
 
 describe('quantized_gemm: the dequant prefill plan', () => {
   const big: QgemmCaseDef = { format: 'mlx4', m: 256, n: 512, k: 1024, groupSize: 64 };
-  it('decodes W once, then the f16 gemm (matrix units on the subgroup-matrix tier); tiles by default, at decode sizes and for x not f16', () => {
+  it('decodes W once, then the f16 gemm (matrix units on the subgroup-matrix tier, by default there); tiles on request, at decode sizes and for x not f16', () => {
     expect(nullGpu, "Dawn's null backend").toBeDefined();
     // (the gemm may split K at this size: its reduce follows)
     const dq = plan(big, 'f16', 'dequant');
     expect(dq.slice(0, 2)).toEqual(['quant/dequantize.wgsl', 'gemm/gemm_sgmat_vec.wgsl']);
     expect(dq.filter((s) => s.startsWith('quant/'))).toEqual(['quant/dequantize.wgsl']);
     expect(plan({ ...big, m: 4096, n: 4096 }, 'f16', 'dequant')).toEqual(['quant/dequantize.wgsl', 'gemm/gemm_sgmat_vec.wgsl']);
-    expect(plan(big, 'f16', undefined)).toEqual(['quant/qgemm_sgmat.wgsl']);
+    expect(plan(big, 'f16', undefined).slice(0, 2)).toEqual(['quant/dequantize.wgsl', 'gemm/gemm_sgmat_vec.wgsl']);
+    expect(plan(big, 'f16', 'tiles')).toEqual(['quant/qgemm_sgmat.wgsl']);
+    expect(plan(big, 'f16', undefined, 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
     expect(plan({ ...big, m: 8 }, 'f16', 'dequant')).toEqual(['quant/qgemv_sg.wgsl']);
     expect(plan(big, 'f32', 'dequant', 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
   });
   it('PMETAL_QGEMM_PREFILL is validated', () => {
-    expect(qgemmPrefillVariant()).toBe('tiles');
-    expect(() => qgemmPrefillVariant('fast')).toThrow(/PMETAL_QGEMM_PREFILL: expected one of tiles, dequant, got 'fast'/);
+    expect(qgemmPrefillVariant()).toBe('auto');
+    expect(() => qgemmPrefillVariant('fast')).toThrow(/PMETAL_QGEMM_PREFILL: expected one of auto, tiles, dequant, got 'fast'/);
   });
   const cases: QgemmCaseDef[] = [
     { format: 'mlx4', m: 40, n: 70, k: 128, groupSize: 32, scaleDtype: 'bf16' },
