@@ -153,11 +153,15 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   ],
   fused_norm_lora: NORM_LORA,
   fused_norm_lora_backward: NORM_LORA,
-  // Decode (M ≤ 16): qgemv_sg with 64 invocations (default) or 128, the earlier default
+  // Decode (M ≤ 16): qgemv_sg with 64 invocations (default) or 128, qgemv_wide (8 rows a
+  // workgroup; MLX 4-bit, Q4_0, Q4_K at M ≤ 4, else qgemv_sg), the earlier default
   // qgemv_rows, the column kernel qgemv.
   quantized_gemm: [
     { name: 'default (qgemv_sg, 64 invocations)', env: {} },
     { name: 'qgemv_sg, 128 invocations', env: { PMETAL_QGEMV_VARIANT: 'sg128' } },
+    { name: 'qgemv_wide, 8 rows, 64 invocations, 1 unit a row in flight (PMETAL_QGEMV_VARIANT=wide)', env: { PMETAL_QGEMV_VARIANT: 'wide' } },
+    { name: 'qgemv_wide, 8 rows, 64 invocations, 2 units a row in flight (PMETAL_QGEMV_VARIANT=wide2)', env: { PMETAL_QGEMV_VARIANT: 'wide2' } },
+    { name: 'qgemv_wide, 8 rows, 128 invocations, 1 unit a row in flight (PMETAL_QGEMV_VARIANT=wide128)', env: { PMETAL_QGEMV_VARIANT: 'wide128' } },
     { name: 'qgemv_rows (earlier default)', env: { PMETAL_QGEMV_VARIANT: 'rows' } },
     { name: 'qgemv column kernel', env: { PMETAL_QGEMV_VARIANT: 'column' } },
     // Prefill (M > 16): W decoded once to f16, then the f16 gemm (qgemm_prefill.ts; the default

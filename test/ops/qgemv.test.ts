@@ -8,7 +8,8 @@ import { checkAgainstReference } from './against_reference.js';
 // quantized_gemm's decode kernels (M ≤ 16) on the webgpu backend against the float64
 // reference through the op's derived bound, with the kernel that ran checked: qgemv_sg
 // (default, 64 invocations; 'sg128': 128) with MLX and Q4_K rows on 16-byte words and Q4_0
-// on aligned 4-byte words (UVEC), the others through decode32; qgemv_rows under 'rows' (MLX
+// on aligned 4-byte words (UVEC), the others through decode32; qgemv_wide under 'wide',
+// 'wide2', 'wide128' (and their fallback to qgemv_sg); qgemv_rows under 'rows' (MLX
 // on 16-byte words, GGUF through decode8), qgemv under 'column'. K spans more than one
 // 128-unit sweep of the workgroup (the loops run their paired and single steps, the last
 // part-way), N is ragged (a partial workgroup), and M takes 1, 2 and 4 rounds of qgemv_rows'
@@ -27,6 +28,17 @@ const CASES: QgemmCaseDef[] = [
   // words, blocks starting 0 and 2 bytes into a word); the case above has an odd number.
   { format: 'q4_0', m: 1, n: 7, k: 4160, mode: 'bits' },
 ];
+// qgemv_wide (M ≤ 4: MLX 4-bit, Q4_K, Q4_0 on aligned words): 8 rows a workgroup, so N
+// spans 2–3 workgroups with the last partial; MLX at every group size and scale dtype (GS),
+// Q4_K from random bits (every scale byte pattern kpair unpacks, both sides of 4), M up to 4.
+const WIDE: QgemmCaseDef[] = [
+  { format: 'mlx4', m: 4, n: 13, k: 4224, groupSize: 128, scaleDtype: 'f32', mode: 'bits' },
+  { format: 'mlx4', m: 3, n: 17, k: 4160, groupSize: 32, scaleDtype: 'bf16' },
+  { format: 'mlx4', m: 2, n: 9, k: 4352, groupSize: 64, mode: 'bits', outDtype: 'f32' },
+  { format: 'q4_k', m: 2, n: 9, k: 4352, mode: 'bits' },
+  { format: 'q4_k', m: 4, n: 20, k: 4608 },
+  { format: 'q4_0', m: 4, n: 10, k: 4160, mode: 'bits' },
+];
 
 describe('quantized_gemm decode kernels (webgpu)', () => {
   let gpu: WebGpuBackend;
@@ -37,7 +49,7 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
     const dispatch = rt.dispatch.bind(rt);
     rt.dispatch = (d) => {
       const df = d.pipeline.defines;
-      shaders.push(`${d.pipeline.shader}${df.UVEC ? ' UVEC' : ''}${df.WVEC ? ' WVEC' : ''}${df.WG ? ` WG=${df.WG}` : ''}`);
+      shaders.push(`${d.pipeline.shader}${df.UVEC ? ' UVEC' : ''}${df.WVEC ? ' WVEC' : ''}${df.WG ? ` WG=${df.WG}` : ''}${df.UF ? ` UF=${df.UF}` : ''}`);
       dispatch(d);
     };
   });
@@ -48,10 +60,14 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
   });
 
   // What each variant runs for a format (lavapipe offers subgroups: the subgroups tier).
+  // qgemv_wide where it applies, else qgemv_sg with 64 invocations.
+  const WIDE_RUN: Record<string, string> = { wide: 'WG=64 UF=1', wide2: 'WG=64 UF=2', wide128: 'WG=128 UF=1' };
   const want = (variant: string, d: QgemmCaseDef): string => {
     if (variant === 'column') return 'quant/qgemv.wgsl';
     if (variant === 'rows') return `quant/qgemv_rows.wgsl${d.format.startsWith('mlx') ? ' WVEC' : ''}`;
-    const vec = d.format.startsWith('mlx') || d.format === 'q4_k' || (d.format === 'q4_0' && (d.k / 32) % 2 === 0) ? ' UVEC' : '';
+    const q40 = d.format === 'q4_0' && (d.k / 32) % 2 === 0;
+    if (WIDE_RUN[variant] && d.m <= 4 && (d.format === 'mlx4' || d.format === 'q4_k' || q40)) return `quant/qgemv_wide.wgsl ${WIDE_RUN[variant]}`;
+    const vec = d.format.startsWith('mlx') || d.format === 'q4_k' || q40 ? ' UVEC' : '';
     return `quant/qgemv_sg.wgsl${vec} WG=${variant === 'sg128' ? 128 : 64}`;
   };
   const runs: [string, FloatDType, QgemmCaseDef[]][] = [
@@ -59,6 +75,12 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
     ['sg', 'f32', [CASES[1], CASES[2], CASES[8]]],
     ['sg', 'bf16', [CASES[0], CASES[6]]],
     ['sg128', 'f16', CASES],
+    ['wide', 'f16', [...WIDE, ...CASES]],
+    ['wide', 'f32', [WIDE[0], WIDE[3], CASES[0], CASES[8]]],
+    ['wide', 'bf16', [WIDE[1], WIDE[4], WIDE[5]]],
+    // wide2's 16-unit bodies compile slowly on lavapipe: one case per format and its paired step.
+    ['wide2', 'f16', [WIDE[0], WIDE[3], WIDE[5], CASES[4]]],
+    ['wide128', 'f16', [...WIDE, CASES[0], CASES[8]]],
     ['rows', 'f16', CASES],
     ['rows', 'f32', [CASES[1], CASES[2]]],
     ['rows', 'bf16', [CASES[0], CASES[6]]],

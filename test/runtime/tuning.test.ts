@@ -29,7 +29,7 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
     expect(() => parseTuning('widest', undefined, undefined)).toThrow(/PMETAL_VEC_PLAN: expected one of wide, mid, deep, got 'widest'/);
     expect(() => parseTuning(undefined, undefined, 'off')).toThrow(/PMETAL_ROPE_VEC/);
     expect(() => parseTuning(undefined, undefined, undefined, 'split')).toThrow(/PMETAL_GEMV_VARIANT: expected one of rows128, rows, teams2, teams4, column, got 'split'/);
-    expect(() => parseTuning(undefined, undefined, undefined, undefined, 'rows128')).toThrow(/PMETAL_QGEMV_VARIANT: expected one of sg, sg128, rows, column, got 'rows128'/);
+    expect(() => parseTuning(undefined, undefined, undefined, undefined, 'rows128')).toThrow(/PMETAL_QGEMV_VARIANT: expected one of sg, sg128, wide, wide2, wide128, rows, column, got 'rows128'/);
     expect(() => parseTuning(undefined, undefined, undefined, undefined, undefined, 'w64')).toThrow(/PMETAL_GEMM_BF16_VARIANT: expected one of w512, w256, simt, got 'w64'/);
   });
 

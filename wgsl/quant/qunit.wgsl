@@ -45,8 +45,14 @@ fn unit_count() -> u32 {
 fn unit_k(u: u32, j: u32) -> u32 {
   return 32u * u + 8u * j;
 }
+// GS (qgemv_wide.wgsl): the group size as a constant, so the unit's group is a shift
+// instead of a division by the uniform p.group (a ~20-instruction sequence per unit and row).
 fn mlx_group(row: u32, u: u32) -> u32 {
+#if GS
+  return p.s_base + row * p.gpr + u / (GS / 32u);
+#else
   return p.s_base + row * p.gpr + (32u * u) / p.group;
+#endif
 }
 #if BITS8
 struct Unit {
@@ -142,15 +148,37 @@ fn kscale(h: vec4<u32>, i: u32) -> vec2<f32> {
   let m = (kbyte(h, i + 4u) >> 4u) | ((kbyte(h, i) >> 6u) << 4u);
   return vec2<f32>(f32(sc), f32(m));
 }
+#if KSEL
+// KSEL (qgemv_wide.wgsl): kscale for sub-blocks 2j and 2j+1 at once and without a branch —
+// (sc, m, sc', m') as floats. Both lie on one side of 4 (j < 2: the low 6 bits of bytes 2j,
+// 2j+1 and 2j+4, 2j+5; else the 4-bit halves of bytes 2j+4, 2j+5 with the top 2 bits of
+// bytes 2j−4, 2j−3 and 2j, 2j+1 as bits 4–5), at bit offsets 16·(j & 1) and +8 of the
+// scale words h.y (bytes 0–3), h.z (4–7), h.w (8–11); kscale's branch splits the lanes of
+// one subgroup (j = (u % 8) / 2 is a lane's constant), so both sides would run.
+fn kpair(h: vec4<u32>, j: u32) -> vec4<f32> {
+  let s = 16u * (j & 1u);
+  let y = vec2<u32>(h.y >> s, h.y >> (s + 8u));
+  let z = vec2<u32>(h.z >> s, h.z >> (s + 8u));
+  let w = vec2<u32>(h.w >> s, h.w >> (s + 8u));
+  let sc = select(y & vec2<u32>(63u), (w & vec2<u32>(15u)) | ((y >> vec2<u32>(2u)) & vec2<u32>(48u)), j >= 2u);
+  let m = select(z & vec2<u32>(63u), ((w >> vec2<u32>(4u)) & vec2<u32>(15u)) | ((z >> vec2<u32>(2u)) & vec2<u32>(48u)), j >= 2u);
+  return magic4(vec4<u32>(sc.x, m.x, sc.y, m.y));
+}
+#endif
 fn unit_load(row: u32, u: u32) -> Unit {
   let sb = (p.w_base + row * p.row_units) / 16u + (u / 8u) * 9u;
   let h = wq4[sb];
   let q = wq4[sb + 1u + u % 8u];
   let dd = unpack2x16float(h.x);
   let j = (u % 8u) / 2u;
+#if KSEL
+  let k = kpair(h, j);
+  return Unit(q, (dd.x * k.x) * LO_INV, dd.y * k.y, (dd.x * k.z) * HI_INV, dd.y * k.w);
+#else
   let a = kscale(h, 2u * j);
   let b = kscale(h, 2u * j + 1u);
   return Unit(q, (dd.x * a.x) * LO_INV, dd.y * a.y, (dd.x * b.x) * HI_INV, dd.y * b.y);
+#endif
 }
 // (d·sc)·q − dmin·m: the product exact, one rounding (decode8's).
 fn unit_part(w: Unit, j: u32) -> W8 {

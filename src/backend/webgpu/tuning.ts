@@ -17,12 +17,16 @@ import { OptionsError } from '../../errors.js';
  *                                     14336×4096; fused_mlp's T = 1 gate/up 0.059 vs 0.076) or 256
  *                                     invocations, 256 in 2 or 4 teams of 4 rows of b (a read
  *                                     once from L2 for 8 / 16 rows), or the column kernel gemm_gemv
- *   PMETAL_QGEMV_VARIANT=sg|sg128|rows|column
+ *   PMETAL_QGEMV_VARIANT=sg|sg128|wide|wide2|wide128|rows|column
  *                                     quantized_gemm's decode kernel: qgemv_sg with 64
  *                                     (default) or 128 invocations (subgroups tiers; aligned
- *                                     word units, subgroupAdd reduction), qgemv_rows (the
- *                                     earlier default, 4 rows of W per workgroup, a workgroup-
- *                                     memory tree) or the column kernel qgemv
+ *                                     word units, subgroupAdd reduction), qgemv_wide (8 rows
+ *                                     of W a workgroup, fewer instructions a weight; 64
+ *                                     invocations with 1 or 2 units of each row in flight, or
+ *                                     128 with 1; MLX 4-bit, Q4_0, Q4_K at M ≤ 4, else
+ *                                     qgemv_sg), qgemv_rows (the earlier default, 4 rows of W
+ *                                     per workgroup, a workgroup-memory tree) or the column
+ *                                     kernel qgemv
  *   PMETAL_GEMM_BF16_VARIANT=w512|w256|simt
  *                                     bf16 gemm on the subgroup-matrix tier: the matrix-unit
  *                                     kernel gemm_sgmat_bf16 with K windows of at most 512
@@ -58,7 +62,7 @@ export type GemmTune = { -readonly [K in keyof typeof GEMM_TUNE_DEFAULTS]: boole
 
 export const GEMV_VARIANTS = ['rows128', 'rows', 'teams2', 'teams4', 'column'] as const;
 export type GemvVariant = (typeof GEMV_VARIANTS)[number];
-export const QGEMV_VARIANTS = ['sg', 'sg128', 'rows', 'column'] as const;
+export const QGEMV_VARIANTS = ['sg', 'sg128', 'wide', 'wide2', 'wide128', 'rows', 'column'] as const;
 export type QgemvVariant = (typeof QGEMV_VARIANTS)[number];
 export const GEMM_BF16_VARIANTS = ['w512', 'w256', 'simt'] as const;
 export type GemmBf16Variant = (typeof GEMM_BF16_VARIANTS)[number];

@@ -30,9 +30,19 @@ export const QGEMV_TILE = { MAX_M: 16, BN: 8 } as const;
 export const QGEMV_ROWS_BN = 4;
 /** qgemv_sg.wgsl's invocations per workgroup by variant ('sg', the default, and 'sg128'). */
 export const QGEMV_SG_WG = { sg: 64, sg128: 128 } as const;
+/**
+ * qgemv_wide.wgsl by variant: invocations per workgroup (WG) and 16-byte units of each row
+ * in flight per invocation (UF); rows of W per workgroup (BN); the largest M it takes (its
+ * sums: 8 a row of x per invocation).
+ */
+export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, wide128: { WG: 128, UF: 1 }, BN: 8, MAX_M: 4 } as const;
 
 /**
  * The decode kernel for rows [n0, n0 + n) of W, by PMETAL_QGEMV_VARIANT (tuning.ts):
+ * - 'wide' / 'wide2' / 'wide128': qgemv_wide.wgsl (8 rows a workgroup; QGEMV_WIDE) on tiers
+ *   with subgroups for M ≤ 4 and the formats it reads as aligned words — MLX 4-bit on
+ *   16-byte boundaries, Q4_K on 16-byte boundaries, Q4_0 on 4-byte ones; everything else
+ *   (MLX 8-bit, Q8_0, Q6_K, unaligned rows, M > 4) runs 'sg';
  * - 'sg' (default) / 'sg128': qgemv_sg.wgsl with 64 / 128 invocations, on tiers with
  *   subgroups (its reduction is subgroupAdd); rows read as whole aligned words where the
  *   chunk's packed rows allow it (UVEC: MLX and Q4_K on 16-byte boundaries — K is a multiple
@@ -50,8 +60,16 @@ export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims,
     const galign = d.info.kind === 'gguf' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
     if (variant !== 'rows' && tier !== 'portable') {
       const k16 = d.format === 'q4_k' && wBase % 16 === 0 && d.rowUnits % 16 === 0;
-      const uvec = mlxVec || k16 || (d.format === 'q4_0' && galign);
-      return { shader: 'quant/qgemv_sg.wgsl', defines: { MT: m, WG: QGEMV_SG_WG[variant], UVEC: uvec, GALIGN: galign }, bn: QGEMV_ROWS_BN };
+      const q40 = d.format === 'q4_0' && galign;
+      const uvec = mlxVec || k16 || q40;
+      if (variant === 'wide' || variant === 'wide2' || variant === 'wide128') {
+        const w = QGEMV_WIDE[variant];
+        if (m <= QGEMV_WIDE.MAX_M && ((mlxVec && d.format === 'mlx4') || k16 || q40)) {
+          return { shader: 'quant/qgemv_wide.wgsl', defines: { MT: m, WG: w.WG, UF: w.UF, GS: d.info.kind === 'mlx' ? d.group : 0, KSEL: k16, GALIGN: galign }, bn: QGEMV_WIDE.BN };
+        }
+      }
+      const wg = variant === 'sg128' ? QGEMV_SG_WG.sg128 : QGEMV_SG_WG.sg;
+      return { shader: 'quant/qgemv_sg.wgsl', defines: { MT: m, WG: wg, UVEC: uvec, GALIGN: galign }, bn: QGEMV_ROWS_BN };
     }
     return { shader: 'quant/qgemv_rows.wgsl', defines: { MT: m, WVEC: mlxVec, GALIGN: galign }, bn: QGEMV_ROWS_BN };
   }
