@@ -93,12 +93,15 @@ const PINNED: Record<string, Record<string, number>> = {
   // The ceiling probe stages gemm_sgmat_vec's fetch/stash pieces without their norm switches
   // (fused_norm_lora's, whose bindings and registers only gemm_sgmat_vec.wgsl declares).
   'bench/sgmat_ceiling.wgsl': { NORM_A: 0, NORM_B: 0 },
-  // quantized_gemm's subgroup-matrix tier takes f16 x only (qgemmTiers) and stages its raw words.
-  'quant/qgemm_sgmat.wgsl': { X_DT: 1, WVEC: 0 },
-  // decode.wgsl's WVEC (16-byte MLX words, no decode8) is qgemv_rows.wgsl's alone.
+  // decode.wgsl's WVEC (16-byte MLX words, no decode8) is qgemv_rows.wgsl's alone; qunit.wgsl's
+  // GS (the MLX group size as a constant) and KSEL are qgemv_wide.wgsl's alone.
   'quant/qgemv.wgsl': { WVEC: 0 },
-  'quant/qgemm_tiled.wgsl': { WVEC: 0 },
-  'quant/dequantize.wgsl': { WVEC: 0 },
+  'quant/qgemv_sg.wgsl': { GS: 0, KSEL: 0 },
+  'quant/qgemv_rows.wgsl': { GS: 0, KSEL: 0 },
+  // quantized_gemm's subgroup-matrix tier takes f16 x only (qgemmTiers) and stages its raw words.
+  'quant/qgemm_sgmat.wgsl': { X_DT: 1, WVEC: 0, GS: 0, KSEL: 0 },
+  'quant/qgemm_tiled.wgsl': { WVEC: 0, GS: 0, KSEL: 0 },
+  'quant/dequantize.wgsl': { WVEC: 0, GS: 0, KSEL: 0 },
   // The dq kernel shares its head with the dk/dv one; DV_PASS is that one's switch.
   'attention/fa_bwd_dq_sgmat.wgsl': { DV_PASS: 0 },
 };
@@ -113,6 +116,9 @@ const VALUES: Record<string, Record<string, number[]>> = {
   'gemm/gemv_norm_qkv.wgsl': { MT: [1, 6, 16] },
   'quant/qgemv_rows.wgsl': { MT: [1, 6, 16], WVEC: [0, 1] },
   'quant/qgemv_sg.wgsl': { MT: [1, 6, 16] },
+  // qgemv_wide (launchers/quantized_gemm.ts QGEMV_WIDE): M ≤ 4, 64 or 128 invocations, 1 or 2
+  // units in flight, MLX's group size as a constant (0: GGUF).
+  'quant/qgemv_wide.wgsl': { MT: [1, 4], WG: [64, 128], UF: [1, 2], GS: [0, 32, 64, 128] },
 };
 
 // Kernels are the files no other file includes whose source (includes pasted) has an entry

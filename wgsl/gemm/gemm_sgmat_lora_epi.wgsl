@@ -5,23 +5,24 @@
 // an H100 (the staging registers and slices it shares with the loop); here nothing after the
 // loop touches ra, rb or a live accumulator except to consume it into its store.
 // This part stages the term's operands once per tile into the loop's own arrays (free after
-// the loop): lora_a's rows m0.. ([M, r]) into As as [BM][LR], lora_b's rows n0.. into Bs as
-// [BN][LR] with TRANS_B ([N, r], read column-major like b's slices), else its r rows of [r, N]
-// as [LRMAX][LDL] (row-major). Columns (rows) from r up to LRMAX are zeros, so a 16-deep
-// product over r = 8 or 24 adds nothing past r. r ≤ LRMAX (32, or 16) and a multiple of 8, both bases
-// multiples of 8 (launchers/lora_gemm.ts checks): each 16-byte word lies inside or outside.
-// The main loop may end without its closing barrier (DBUF's early break), hence the barrier.
-  // The staged rank: 32, or 16 where single 16-deep slices leave too little room
-  // (launchers/lora_gemm.ts loraEpiMaxR).
-#if SHALLOW_K && !DBUF
-  const LRMAX: u32 = 16u;
+// the loop), in the loop's own layouts with r in K's place: lora_a's rows m0.. ([M, r]) into As
+// as [BM][LRA] (or [LRMAX][LDA], transposed, under TRANS_A), lora_b's rows n0.. into Bs as
+// [BN][LRA] with TRANS_B ([N, r], read column-major like b's slices), else its r rows of
+// [r, N] as [LRMAX][LDL]. Columns (rows) from r up to LRMAX are zeros, so a 16-deep product
+// over r = 8 or 24 adds nothing past r. LRMAX = min(32, NBUF·BK) — the staged K depth the
+// loop's arrays hold in every one of those layouts (launchers/lora_gemm.ts loraEpiMaxR) —; r
+// ≤ LRMAX and a multiple of 8, both bases multiples of 8 (the launcher checks): each 16-byte
+// word lies inside or outside. The main loop may end without its closing barrier (DBUF's
+// early break), hence the barrier.
+  const LRMAX: u32 = min(32u, NBUF * BK);
+  const LRA: u32 = LRMAX + PAD;
+#if TRANS_A
+  const_assert LRMAX * LDA <= NBUF * A_SZ;
 #else
-  const LRMAX: u32 = 32u;
+  const_assert BM * LRA <= NBUF * A_SZ;
 #endif
-  const LR: u32 = LRMAX + PAD;
-  const_assert BM * LR <= NBUF * A_SZ;
 #if TRANS_B
-  const_assert BN * LR <= NBUF * B_SZ;
+  const_assert BN * LRA <= NBUF * B_SZ;
 #else
   const LDL: u32 = BN + PAD;
   const_assert LRMAX * LDL <= NBUF * B_SZ;
@@ -40,7 +41,11 @@
       if (m0 + row < p.m && wv < rv) {
         v = lora_a[lav + (m0 + row) * rv + wv];
       }
-#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=As, O=row * LR + wv * 8u)
+#if TRANS_A
+#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=As, O=wv * 8u * LDA + row, STRIDE=LDA)
+#else
+#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=As, O=row * LRA + wv * 8u, STRIDE=1u)
+#endif
     }
 #if TRANS_B
     // lora_b [N, r]: BN rows × LRMAX/8 words.
@@ -52,7 +57,7 @@
       if (n0 + row < p.n && wv < rv) {
         v = lora_b[lbv + (n0 + row) * rv + wv];
       }
-#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=Bs, O=row * LR + wv * 8u)
+#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=Bs, O=row * LRA + wv * 8u, STRIDE=1u)
     }
 #else
     // lora_b [r, N]: LRMAX rows × BN/8 words (N is a multiple of 8, as b's rows are).
@@ -64,7 +69,7 @@
       if (row < p.lora_r && n0 + wv * 8u < p.n) {
         v = lora_b[lbv + row * (p.n / 8u) + n0 / 8u + wv];
       }
-#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=Bs, O=row * LDL + wv * 8u)
+#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=Bs, O=row * LDL + wv * 8u, STRIDE=1u)
     }
 #endif
   }

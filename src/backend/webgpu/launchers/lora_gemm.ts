@@ -32,8 +32,8 @@ import { splitKPlan } from './gemm_splitk.js';
  */
 export const LORA_GEMM_VARIANTS = ['auto', 'fused', 'composed', 'first', 'epi'] as const;
 /**
- * LORA_EPI's staged rank (gemm_sgmat_lora_epi.wgsl's LRMAX): 32, or 16 where the tile's
- * single 16-deep slices (SHALLOW_K without DBUF) leave room for no more.
+ * LORA_EPI's staged rank (gemm_sgmat_lora_epi.wgsl's LRMAX = min(32, NBUF·BK)): 32, or 16
+ * where the tile's single 16-deep slices (SHALLOW_K without DBUF) leave room for no more.
  */
 export function loraEpiMaxR(defines: Record<string, unknown> | undefined): number {
   return defines?.SHALLOW_K && !defines?.DBUF ? 16 : 32;
