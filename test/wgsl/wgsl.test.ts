@@ -113,6 +113,8 @@ const VALUES: Record<string, Record<string, number[]>> = {
   'gemm/gemv_norm_qkv.wgsl': { MT: [1, 6, 16] },
   'quant/qgemv_rows.wgsl': { MT: [1, 6, 16], WVEC: [0, 1] },
   'quant/qgemv_sg.wgsl': { MT: [1, 6, 16] },
+  // kl, reverse_kl, js (two passes, loss/distill_js_row.wgsl; PERSIST is its switch), soft_ce.
+  'loss/distill.wgsl': { LOSS: [0, 1, 2, 3] },
 };
 
 // Kernels are the files no other file includes whose source (includes pasted) has an entry
