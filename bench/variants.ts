@@ -153,6 +153,17 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   ],
   fused_norm_lora: NORM_LORA,
   fused_norm_lora_backward: NORM_LORA,
+  // js on a persistent grid (launchers/distill_js_plan.ts): G workgroups walk the rows, each
+  // reading a row's two passes back to back so the second can hit L2 (G × 0.5 MB live in
+  // f16, 1 MB in f32); 4 word pairs of each side in flight an invocation unless named. Names
+  // are 'js G=<n>' so --variant 'G=32' does not also pick 'G=132'. The other losses ignore
+  // these switches (their rows are timed once a variant as a check).
+  fused_distill_loss: [
+    { name: 'default (one workgroup a row)', env: {} },
+    { name: 'one workgroup a row, 4 pairs in flight (PMETAL_DISTILL_JS_INFLIGHT=4)', env: { PMETAL_DISTILL_JS_INFLIGHT: '4' } },
+    ...[32, 48, 64, 96, 132, 264].map((g) => ({ name: `js G=${g} (PMETAL_DISTILL_JS_GROUPS=${g})`, env: { PMETAL_DISTILL_JS_GROUPS: String(g) } })),
+    ...[64, 132].flatMap((g) => [1, 8].map((u) => ({ name: `js G=${g} U=${u} (PMETAL_DISTILL_JS_GROUPS=${g}, PMETAL_DISTILL_JS_INFLIGHT=${u})`, env: { PMETAL_DISTILL_JS_GROUPS: String(g), PMETAL_DISTILL_JS_INFLIGHT: String(u) } }))),
+  ],
   // Decode (M ≤ 16): qgemv_sg with 64 invocations (default) or 128, qgemv_wide (8 rows a
   // workgroup; MLX 4-bit, Q4_0, Q4_K at M ≤ 4, else qgemv_sg), the earlier default
   // qgemv_rows, the column kernel qgemv.

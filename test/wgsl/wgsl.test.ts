@@ -119,6 +119,8 @@ const VALUES: Record<string, Record<string, number[]>> = {
   // qgemv_wide (launchers/quantized_gemm.ts QGEMV_WIDE): M ≤ 4, 64 or 128 invocations, 1 or 2
   // units in flight, MLX's group size as a constant (0: GGUF).
   'quant/qgemv_wide.wgsl': { MT: [1, 4], WG: [64, 128], UF: [1, 2], GS: [0, 32, 64, 128] },
+  // kl, reverse_kl, js (two passes, loss/distill_js_row.wgsl; PERSIST is its switch), soft_ce.
+  'loss/distill.wgsl': { LOSS: [0, 1, 2, 3] },
 };
 
 // Kernels are the files no other file includes whose source (includes pasted) has an entry

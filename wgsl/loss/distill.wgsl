@@ -9,7 +9,11 @@
 //     S = Σ 2^(w·log2e − m) the pass keeps A = Σ 2^(w·log2e − m)·d (d = t − s, s − t or s),
 //     rescaled by the same exact ldexp whenever m grows: E = A/S.
 //   js: two passes — its log((p + q)/2) needs both lse first: then the terms of
-//     distill_term.wgsl from lq = fl(s − lse_s), lp = fl(t − lse_t).
+//     distill_term.wgsl from lq = fl(s − lse_s), lp = fl(t − lse_t) (loss/distill_js_row.wgsl).
+//     PERSIST: the grid is p.groups_x workgroups, each taking rows wid, wid + groups_x, … and
+//     both passes of a row back to back, so only that many rows are live between a row's two
+//     reads and the second can come from L2 (launchers/distill_js_plan.ts). Each row's
+//     arithmetic is the one-workgroup-a-row kernel's, so its results are the same bits.
 // row_loss[row0 + row] = fl(D·scale), scale = τ². Writes both lse for the backward. The bounds
 // (src/ops/fused_distill_loss/reference.ts) take the larger of this arithmetic's model and
 // metal's (max, Σexp, terms).
@@ -51,6 +55,10 @@ struct Params {
   scale: f32,
 }
 @group(0) @binding(5) var<uniform> p: Params;
+
+#if LOSS == 2
+#include "loss/distill_js_row.wgsl"
+#endif
 
 #if LOSS != 2
 // One element into the weighting side's (m, S, A) — A rescaled with S — and the other's (m, S).
@@ -97,47 +105,31 @@ fn absorb_word(st: Absorbed, a: vec4<u32>, b: vec4<u32>) -> Absorbed {
 #endif
 #endif
 
+#if LOSS == 2 && PERSIST
+// Grid-stride over the chunk's rows: the bound and step are uniform, so every invocation of a
+// workgroup runs js_row's barriers together.
+#include "common/wg_entry.wgsl"
+  for (var row = wid.x; row < p.rows; row = row + p.groups_x) {
+    let r = js_row(row, lid, sg_size);
+    if (lid == 0u) {
+      row_loss[p.row0 + row] = r.x * p.scale;
+      lse_s[p.row0 + row] = r.y;
+      lse_t[p.row0 + row] = r.z;
+    }
+  }
+}
+#else
 #include "common/row_entry.wgsl"
+#if LOSS == 2
+  let r = js_row(row, lid, sg_size);
+  let d = r.x;
+  let ls = r.y;
+  let lt = r.z;
+#else
   let start = p.x_base + row * p.v;
   let par = start & 1u;
   let nwords = (p.v + par + 1u) / 2u;
   let w0 = start >> 1u;
-#if LOSS == 2
-  // Each invocation's running (m, s) of the student's and the teacher's x = fl(z·inv_t).
-  var sts = vec2<f32>(NO_MAX, 0.0);
-  var stt = vec2<f32>(NO_MAX, 0.0);
-  for (var k = lid; k < nwords; k = k + WG) {
-    let j0 = i32(2u * k) - i32(par);
-    let xs = load2_zs(w0 + k) * p.inv_t;
-    let xt = load2_zt(w0 + k) * p.inv_t;
-    if (j0 >= 0) {
-      sts = online(sts, xs.x);
-      stt = online(stt, xt.x);
-    }
-    if (u32(j0 + 1) < p.v) {
-      sts = online(sts, xs.y);
-      stt = online(stt, xt.y);
-    }
-  }
-  let max_s = wg_max(sts.x, lid, sg_size);
-  let max_t = wg_max(stt.x, lid, sg_size);
-  let sums = wg_sum2(vec2<f32>(scale_down(sts.y, sts.x - max_s), scale_down(stt.y, stt.x - max_t)), lid, sg_size);
-  let ls = max_s * LN2 + log(sums.x);
-  let lt = max_t * LN2 + log(sums.y);
-  var tot = 0.0;
-  for (var k = lid; k < nwords; k = k + WG) {
-    let j0 = i32(2u * k) - i32(par);
-    let lq = load2_zs(w0 + k) * p.inv_t - ls;
-    let lp = load2_zt(w0 + k) * p.inv_t - lt;
-    if (j0 >= 0) {
-      tot = tot + distill_term(lp.x, lq.x);
-    }
-    if (u32(j0 + 1) < p.v) {
-      tot = tot + distill_term(lp.y, lq.y);
-    }
-  }
-  let d = wg_sum(tot, lid, sg_size);
-#else
   // The weighting side's running (m, S, A) and the other side's (m, S).
   var st = Absorbed(vec3<f32>(NO_MAX, 0.0, 0.0), vec2<f32>(NO_MAX, 0.0));
 #if VEC
@@ -194,3 +186,4 @@ fn absorb_word(st: Absorbed, a: vec4<u32>, b: vec4<u32>) -> Absorbed {
     lse_t[p.row0 + row] = lt;
   }
 }
+#endif

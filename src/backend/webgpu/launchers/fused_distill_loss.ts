@@ -3,7 +3,9 @@ import { rowsCols } from '../../../ops/check.js';
 import type { DistillLoss, DistillOpts } from '../../../ops/fused_distill_loss/reference.js';
 import { defineParams, packParams } from '../../params.js';
 import { dtCode } from '../pipelines.js';
+import type { Defines } from '../preprocess.js';
 import { grid, reductionTiers, rowChunks, windowOf, type Launcher } from '../launch.js';
+import { distillJsPlan } from './distill_js_plan.js';
 
 /** loss/distill.wgsl. */
 export const DISTILL_PARAMS = defineParams([
@@ -42,7 +44,8 @@ const rowWg = (v: number) => (v >= 1024 ? 256 : v >= 256 ? 128 : 64);
 /**
  * One workgroup a row (rows chunked so the logits' windows fit one binding), writing each
  * row's loss (the output itself for 'none', else a scratch that distill_reduce.wgsl sums in a
- * fixed order) and both lse.
+ * fixed order) and both lse. js with PMETAL_DISTILL_JS_GROUPS=N: N workgroups (at most the
+ * chunk's rows) walk the chunk's rows instead, the same arithmetic a row (distill_js_plan.ts).
  */
 export const fusedDistillLossLauncher: Launcher = {
   tiers: (_d, f) => reductionTiers(f),
@@ -54,15 +57,22 @@ export const fusedDistillLossLauncher: Launcher = {
     const lseT = ctx.output(outs.teacherLse);
     const rowLoss = o.reduction === 'none' ? loss : ctx.output({ dtype: 'f32', shape: [rows] });
     const wg = rowWg(v);
+    // Read (and validated) for every loss, so a malformed value fails at once.
+    const js = distillJsPlan();
     for (const [r0, r1] of rowChunks(ctx, rows, v * BYTES[i.student.dtype])) {
       const sw = windowOf(ctx, i.student, 0, r0 * v, (r1 - r0) * v);
       const tw = windowOf(ctx, i.teacher, 1, r0 * v, (r1 - r0) * v);
-      const g = grid(ctx, r1 - r0);
+      // Persistent js: a 1-D grid of min(N, rows) workgroups (N ≤ 65535, the guaranteed
+      // per-dimension limit), p.groups_x their count and so the kernel's row stride.
+      const persist = o.loss === 'js' && js.groups > 0;
+      const n = Math.min(js.groups, r1 - r0);
+      const g = persist ? { workgroups: [n, 1] as [number, number], groupsX: n } : grid(ctx, r1 - r0);
       // Every row on a 16-byte boundary: the one-pass losses read 16-byte words (js: pairs).
       const epv = 16 / BYTES[i.student.dtype];
       const vec = o.loss !== 'js' && v % epv === 0 && sw.base % epv === 0;
+      const jsDefines: Defines = o.loss === 'js' ? { PERSIST: persist, JS_U: js.inflight } : {};
       ctx.rt.dispatch({
-        pipeline: { shader: 'loss/distill.wgsl', defines: { X_DT: dtCode(i.student.dtype), LOSS: DISTILL_LOSS_CODE[o.loss], SUBGROUPS: tier === 'subgroups', VEC: vec }, overrides: { WG: wg } },
+        pipeline: { shader: 'loss/distill.wgsl', defines: { X_DT: dtCode(i.student.dtype), LOSS: DISTILL_LOSS_CODE[o.loss], SUBGROUPS: tier === 'subgroups', VEC: vec, ...jsDefines }, overrides: { WG: wg } },
         bindings: [sw.b, tw.b, windowOf(ctx, rowLoss, 2, 0, rows).b, windowOf(ctx, lseS, 3, 0, rows).b, windowOf(ctx, lseT, 4, 0, rows).b],
         params: { binding: 5, data: packParams(DISTILL_PARAMS, { rows: r1 - r0, v, groups_x: g.groupsX, x_base: sw.base, row0: r0, inv_t: 1 / o.temperature, scale: o.temperature * o.temperature }) },
         workgroups: g.workgroups,
