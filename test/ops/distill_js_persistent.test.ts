@@ -54,8 +54,9 @@ async function bits(be: WebGpuBackend, host: ReturnType<typeof distillInputs>, o
 
 describe('fused_distill_loss js: the persistent plan', () => {
   it('PMETAL_DISTILL_JS_GROUPS and PMETAL_DISTILL_JS_INFLIGHT are validated', () => {
-    expect(distillJsPlan(undefined, undefined)).toEqual({ groups: 0, inflight: 1 });
-    expect(distillJsPlan('', '')).toEqual({ groups: 0, inflight: 1 });
+    expect(distillJsPlan(undefined, undefined)).toEqual({ groups: 0, inflight: 4 });
+    expect(distillJsPlan('', '')).toEqual({ groups: 0, inflight: 4 });
+    expect(distillJsPlan('0', '1')).toEqual({ groups: 0, inflight: 1 });
     expect(distillJsPlan('48', undefined)).toEqual({ groups: 48, inflight: 4 });
     expect(distillJsPlan('132', '8')).toEqual({ groups: 132, inflight: 8 });
     expect(distillJsPlan('0', '2')).toEqual({ groups: 0, inflight: 2 });

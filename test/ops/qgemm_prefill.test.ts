@@ -61,7 +61,7 @@ describe('quantized_gemm: the dequant prefill plan', () => {
     expect(plan(big, 'f16', undefined).slice(0, 2)).toEqual(['quant/dequantize.wgsl', 'gemm/gemm_sgmat_vec.wgsl']);
     expect(plan(big, 'f16', 'tiles')).toEqual(['quant/qgemm_sgmat.wgsl']);
     expect(plan(big, 'f16', undefined, 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
-    expect(plan({ ...big, m: 8 }, 'f16', 'dequant')).toEqual(['quant/qgemv_sg.wgsl']);
+    expect(plan({ ...big, m: 8 }, 'f16', 'dequant')).toEqual(['quant/qgemv_rows.wgsl']);
     expect(plan(big, 'f32', 'dequant', 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
   });
   it('PMETAL_QGEMM_PREFILL is validated', () => {

@@ -13,7 +13,7 @@ afterEach(() => {
 
 describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
   it('defaults when unset; a canonical key of what is set', () => {
-    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, gemvVariant: 'rows128', qgemvVariant: 'sg', gemmBf16Variant: 'w512', mlpGemv: true, key: '' });
+    expect(parseTuning(undefined, undefined, undefined)).toEqual({ vecPlan: undefined, gemm: GEMM_TUNE_DEFAULTS, ropeVec: true, gemvVariant: 'rows128', qgemvVariant: 'auto', gemmBf16Variant: 'w512', mlpGemv: true, key: '' });
     expect(parseTuning(undefined, undefined, undefined, undefined, undefined, undefined, '0')).toMatchObject({ mlpGemv: false, key: 'mlpgemv:0' });
     expect(() => parseTuning(undefined, undefined, undefined, undefined, undefined, undefined, 'off')).toThrow(/PMETAL_MLP_GEMV: 'PMETAL_MLP_GEMV' expects 0 or 1, got 'off'/);
     const t = parseTuning('deep', ' wideN=0 , dbuf=1,gemv=1', '0');
@@ -29,7 +29,7 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
     expect(() => parseTuning('widest', undefined, undefined)).toThrow(/PMETAL_VEC_PLAN: expected one of wide, mid, deep, got 'widest'/);
     expect(() => parseTuning(undefined, undefined, 'off')).toThrow(/PMETAL_ROPE_VEC/);
     expect(() => parseTuning(undefined, undefined, undefined, 'split')).toThrow(/PMETAL_GEMV_VARIANT: expected one of rows128, rows, teams2, teams4, column, got 'split'/);
-    expect(() => parseTuning(undefined, undefined, undefined, undefined, 'rows128')).toThrow(/PMETAL_QGEMV_VARIANT: expected one of sg, sg128, wide, wide2, wide128, rows, column, got 'rows128'/);
+    expect(() => parseTuning(undefined, undefined, undefined, undefined, 'rows128')).toThrow(/PMETAL_QGEMV_VARIANT: expected one of auto, sg, sg128, wide, wide2, wide128, rows, column, got 'rows128'/);
     expect(() => parseTuning(undefined, undefined, undefined, undefined, undefined, 'w64')).toThrow(/PMETAL_GEMM_BF16_VARIANT: expected one of w512, w256, simt, got 'w64'/);
   });
 
@@ -50,10 +50,11 @@ describe('tuning switches (src/backend/webgpu/tuning.ts)', () => {
   });
 
   it('the decode kernel variants: the default is unnamed, the others are in the key', () => {
-    expect(parseTuning(undefined, undefined, undefined, 'rows128', 'sg').key).toBe('');
+    expect(parseTuning(undefined, undefined, undefined, 'rows128', 'auto').key).toBe('');
     expect(parseTuning(undefined, undefined, undefined, 'rows').key).toBe('gemv:rows');
-    // qgemv_rows is no longer the default: naming it puts it in the key.
+    // Naming a kernel (auto picks among them by M and N) puts it in the key.
     expect(parseTuning(undefined, undefined, undefined, 'rows128', 'rows').key).toBe('qgemv:rows');
+    expect(parseTuning(undefined, undefined, undefined, 'rows128', 'sg').key).toBe('qgemv:sg');
     const t = parseTuning(undefined, 'wideN=0', undefined, 'column', 'column');
     expect(t).toMatchObject({ gemvVariant: 'column', qgemvVariant: 'column' });
     expect(t.key).toBe('gemm:wideN=0;gemv:column;qgemv:column');

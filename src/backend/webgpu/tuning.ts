@@ -62,7 +62,7 @@ export type GemmTune = { -readonly [K in keyof typeof GEMM_TUNE_DEFAULTS]: boole
 
 export const GEMV_VARIANTS = ['rows128', 'rows', 'teams2', 'teams4', 'column'] as const;
 export type GemvVariant = (typeof GEMV_VARIANTS)[number];
-export const QGEMV_VARIANTS = ['sg', 'sg128', 'wide', 'wide2', 'wide128', 'rows', 'column'] as const;
+export const QGEMV_VARIANTS = ['auto', 'sg', 'sg128', 'wide', 'wide2', 'wide128', 'rows', 'column'] as const;
 export type QgemvVariant = (typeof QGEMV_VARIANTS)[number];
 export const GEMM_BF16_VARIANTS = ['w512', 'w256', 'simt'] as const;
 export type GemmBf16Variant = (typeof GEMM_BF16_VARIANTS)[number];

@@ -11,6 +11,11 @@ import { OptionsError } from '../../../errors.js';
  * `inflight`: word pairs of each side an invocation loads before it absorbs any (the same
  * words in the same order, so the same sums for every value); few workgroups an SM need more
  * loads in flight each to cover memory latency.
+ * Run S14 on an H100 (4096 × 128256, f16; bench/results/2026-12-07-S14/call-b): one workgroup
+ * a row 1.748 ms, with 4 pairs in flight **1.527** (now the default), persistent G = 264 /
+ * 132 / 64 / 32: 3.38 / 6.34 / 11.9 / 22.5 ms — with fewer rows in flight js's exp/log work
+ * (about six a logit pair) runs on too few lanes, so L2 reuse cannot pay for it; the
+ * persistent plan stays a variant.
  */
 export interface DistillJsPlan {
   /** 0: one workgroup a row; N: N workgroups walking the rows (grid-stride). */
@@ -25,8 +30,8 @@ const INFLIGHT = [1, 2, 4, 8] as const;
 const env = (name: string): string | undefined => (typeof process !== 'undefined' ? process.env[name] : undefined);
 
 /**
- * PMETAL_DISTILL_JS_GROUPS=0|N (default 0) and PMETAL_DISTILL_JS_INFLIGHT=1|2|4|8 (default 1
- * with one workgroup a row, the plan as it was; 4 in the persistent plan). Read at each launch;
+ * PMETAL_DISTILL_JS_GROUPS=0|N (default 0) and PMETAL_DISTILL_JS_INFLIGHT=1|2|4|8 (default 4:
+ * the same sums as 1, 13% faster with one workgroup a row on the H100). Read at each launch;
  * a malformed value is an OptionsError naming the switch (the arguments override the environment:
  * tests).
  */
@@ -38,7 +43,7 @@ export function distillJsPlan(groupsEnv = env('PMETAL_DISTILL_JS_GROUPS'), infli
     }
     groups = Number(groupsEnv);
   }
-  let inflight: DistillJsPlan['inflight'] = groups > 0 ? 4 : 1;
+  let inflight: DistillJsPlan['inflight'] = 4;
   if (inflightEnv !== undefined && inflightEnv !== '') {
     const n = INFLIGHT.find((x) => String(x) === inflightEnv);
     if (n === undefined) throw new OptionsError(`[fused_distill_loss] PMETAL_DISTILL_JS_INFLIGHT: expected one of ${INFLIGHT.join(', ')}, got '${inflightEnv}'`);

@@ -26,34 +26,42 @@ export const QGEMM_PARAMS = defineParams([
 
 /** Decode kernel (qgemv.wgsl): rows of x per pass (all of them: M ≤ MAX_M) and columns per workgroup. */
 export const QGEMV_TILE = { MAX_M: 16, BN: 8 } as const;
-/** Decode kernels qgemv_sg.wgsl (the default) and qgemv_rows.wgsl: columns of y (rows of W) per workgroup. */
+/** Decode kernels qgemv_sg.wgsl and qgemv_rows.wgsl: columns of y (rows of W) per workgroup. */
 export const QGEMV_ROWS_BN = 4;
-/** qgemv_sg.wgsl's invocations per workgroup by variant ('sg', the default, and 'sg128'). */
+/** qgemv_sg.wgsl's invocations per workgroup by variant ('sg' and 'sg128'). */
 export const QGEMV_SG_WG = { sg: 64, sg128: 128 } as const;
 /**
  * qgemv_wide.wgsl by variant: invocations per workgroup (WG) and 16-byte units of each row
  * in flight per invocation (UF); rows of W per workgroup (BN); the largest M it takes (its
- * sums: 8 a row of x per invocation).
+ * sums: 8 a row of x per invocation); the rows of W from which 'auto' takes 'wide' over
+ * 'wide128' (AUTO_N).
  */
-export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, wide128: { WG: 128, UF: 1 }, BN: 8, MAX_M: 4 } as const;
+export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, wide128: { WG: 128, UF: 1 }, BN: 8, MAX_M: 4, AUTO_N: 65536 } as const;
 
 /**
  * The decode kernel for rows [n0, n0 + n) of W, by PMETAL_QGEMV_VARIANT (tuning.ts):
+ * - 'auto' (default), from run S14's H100 rows (bench/results/2026-12-07-S14/call-b): at
+ *   M ≤ 4 in the formats qgemv_wide reads, 'wide' where the grid is large (n ≥
+ *   QGEMV_WIDE.AUTO_N: the LM head, mlx4 / q4_k / q4_0 at 0.156 / 0.193 / 0.162 ms against
+ *   qgemv_sg's 0.175 / 0.302 / 0.172), else 'wide128' (128 lanes a workgroup keep more loads
+ *   in flight on a grid of a few thousand workgroups: the MLP shapes, 0.026–0.032 ms); the
+ *   other formats at M ≤ 4 'sg'; M > 4 'rows' (M = 8: 0.066–0.094 ms against 'sg' 0.086–0.112);
  * - 'wide' / 'wide2' / 'wide128': qgemv_wide.wgsl (8 rows a workgroup; QGEMV_WIDE) on tiers
  *   with subgroups for M ≤ 4 and the formats it reads as aligned words — MLX 4-bit on
  *   16-byte boundaries, Q4_K on 16-byte boundaries, Q4_0 on 4-byte ones; everything else
  *   (MLX 8-bit, Q8_0, Q6_K, unaligned rows, M > 4) runs 'sg';
- * - 'sg' (default) / 'sg128': qgemv_sg.wgsl with 64 / 128 invocations, on tiers with
+ * - 'sg' / 'sg128': qgemv_sg.wgsl with 64 / 128 invocations, on tiers with
  *   subgroups (its reduction is subgroupAdd); rows read as whole aligned words where the
  *   chunk's packed rows allow it (UVEC: MLX and Q4_K on 16-byte boundaries — K is a multiple
  *   of 32, resp. Q4_K rows of 144-byte super-blocks, so every row then is —, Q4_0 on 4-byte
  *   boundaries), else through decode32.wgsl;
- * - 'rows' (and the portable tier): qgemv_rows.wgsl, the earlier default;
+ * - 'rows' (and the portable tier): qgemv_rows.wgsl;
  * - 'column', or where N/4 workgroups exceed the grid: the column kernel qgemv.wgsl.
  * All specialised on M.
  */
 export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number): { shader: string; defines: Record<string, number | boolean>; bn: number } {
-  const variant = tuning().qgemvVariant;
+  const chosen = tuning().qgemvVariant;
+  const variant = chosen !== 'auto' ? chosen : m > QGEMV_WIDE.MAX_M ? 'rows' : n >= QGEMV_WIDE.AUTO_N ? 'wide' : 'wide128';
   if (variant !== 'column' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
     const mlxVec = d.info.kind === 'mlx' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
     // GGUF rows in bytes: every row starts on a 4-byte boundary (Q4_K's word reads).
