@@ -86,6 +86,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   rope_backward: ROPE,
   sample: [
     { name: 'default (plain: radix merge without prefilter)', env: {} },
+    { name: 'ranked: chunk lists ranked, row bound from the list heads (PMETAL_SAMPLE_VARIANT=ranked)', env: { PMETAL_SAMPLE_VARIANT: 'ranked' } },
     { name: 'bound: group-maximum bound, candidates ranked by counting (PMETAL_SAMPLE_VARIANT=bound)', env: { PMETAL_SAMPLE_VARIANT: 'bound' } },
     { name: 'radix merge, prefilter (PMETAL_SAMPLE_VARIANT=prefilter)', env: { PMETAL_SAMPLE_VARIANT: 'prefilter' } },
     { name: 'select always wide (PMETAL_SAMPLE_VARIANT=wide)', env: { PMETAL_SAMPLE_VARIANT: 'wide' } },

@@ -82,6 +82,32 @@ var<workgroup> pick: vec3<u32>;
 #if BOUND
 // The invocations' largest keys (for the group maxima).
 var<workgroup> gmax: array<u32, 256>;
+#endif
+#if RANKED
+// The kept keys and their ids, in id order (at most KC), before they are ranked.
+var<workgroup> sk: array<u32, KC>;
+var<workgroup> si: array<u32, KC>;
+
+// The chunk's list: of the n kept keys (sk/si, in id order, n ≤ KC, their first `want` in the
+// order among them), the first `want` written to cand in the order (key desc, id asc) — the
+// rank of each by counting, ties by position (= by id).
+fn write_ranked(row: u32, chunk: u32, lid: u32, n: u32, want: u32) {
+  if (lid < n) {
+    let k = sk[lid];
+    var r = 0u;
+    for (var u = 0u; u < n; u = u + 1u) {
+      let x = sk[u];
+      r = r + select(0u, 1u, x > k || (x == k && u < lid));
+    }
+    if (r < want) {
+      let at = pair_at(row, chunk) + 2u * r;
+      cand[at] = k;
+      cand[at + 1u] = si[lid];
+    }
+  }
+}
+#endif
+#if BOUND || RANKED
 
 // The distance bin of d = (chunk max key) − (a key), ascending with d: d itself below 8, then
 // 8 bins per binary order (the 3 bits after the leading one), 240 bins for any u32.
@@ -161,7 +187,7 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
   let pres = bitcast<f32>(o[2]);
   let freq = bitcast<f32>(o[3]);
   let plan = row_plan(temp, bitcast<i32>(o[4]));
-#if BOUND
+#if BOUND || RANKED
   // Zeroed here: the reductions' barriers order it before the histogram below.
   atomicStore(&hist[lid], 0u);
 #endif
@@ -255,6 +281,8 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     }
     cand[rec_at(row, chunk) + 8u + lid] = g;
   }
+#endif
+#if BOUND || RANKED
   let holders = (len + ITEMS - 1u) / ITEMS;
   if (want < len && want <= holders) {
     // The invocations' maxima by distance below km; the bin holding the want-th largest
@@ -271,6 +299,31 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     let top = obin_top(workgroupUniformLoad(&pick).x);
     lo = select(1u, km - top, top < km);
   }
+#endif
+#if RANKED
+  // Every key ≥ lo (≥ want of them), in id order into workgroup memory when they fit, then
+  // ranked there: no refinement rounds.
+  var n = 0u;
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    n = n + select(0u, 1u, kk[i] >= lo);
+  }
+  let sx = wg_scan2(vec2<u32>(n, 0u), lid, sg_size).x - n;
+  let sn = scan_total().x;
+  if (sn <= KC) {
+    var at = sx;
+    for (var i = 0u; i < ITEMS; i = i + 1u) {
+      if (kk[i] >= lo) {
+        sk[at] = kk[i];
+        si[at] = start + t0 + i;
+        at = at + 1u;
+      }
+    }
+    workgroupBarrier();
+    write_ranked(row, chunk, lid, sn, want);
+    return;
+  }
+  // Too many (ties at the bound): the exact first `want` below, among keys ≥ lo, then ranked.
+#elif BOUND
   // Every key ≥ lo, in id order, when they fit the chunk's KC slots.
   var n = 0u;
   for (var i = 0u; i < ITEMS; i = i + 1u) {
@@ -351,7 +404,11 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     }
   }
   let ex = wg_scan2(vec2<u32>(above, ties), lid, sg_size) - vec2<u32>(above, ties);
+#if RANKED
+  var at = ex.x + min(ex.y, lim);
+#else
   var at = pair_at(row, chunk) + 2u * (ex.x + min(ex.y, lim));
+#endif
   var tr = ex.y;
   for (var i = 0u; i < ITEMS; i = i + 1u) {
     if (kk[i] >= lo) {
@@ -362,10 +419,20 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
         tr = tr + 1u;
       }
       if (take) {
+#if RANKED
+        sk[at] = kk[i];
+        si[at] = start + t0 + i;
+        at = at + 1u;
+#else
         cand[at] = kk[i];
         cand[at + 1u] = start + t0 + i;
         at = at + 2u;
+#endif
       }
     }
   }
+#if RANKED
+  workgroupBarrier();
+  write_ranked(row, chunk, lid, want, want);
+#endif
 }

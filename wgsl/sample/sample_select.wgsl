@@ -55,6 +55,15 @@ fn scale_down(s: f32, shift: f32) -> f32 {
   return ldexp(s, i32(max(shift, -256.0)));
 }
 
+// The longest chunk list of the row (the records' counts), at least 1.
+fn longest_list(row: u32, lid: u32, sg_size: u32) -> u32 {
+  var nl = 0u;
+  for (var c = lid; c < p.nc; c = c + WG) {
+    nl = max(nl, cand[rec_at(row, c) + 4u]);
+  }
+  return max(wg_max_u(nl, lid, sg_size), 1u);
+}
+
 // Candidate j of a row's lists seen as nm slots a chunk (nm: the longest list; chunk j / nm,
 // position j % nm), 0xffffffff past the chunk's list (its record's count) — read as key 0,
 // below every real key (≥ KEY_NEG_INF > 0).
@@ -73,10 +82,10 @@ fn cand_key(at: u32) -> u32 {
   return cand[at];
 }
 
-// The row's first c keys of the order into sel_key/sel_id (id order) and their ranks into ord.
-// Returns this invocation's element's rank (invocations < c). Its histogram is sample_full's
-// hist_lo (the two paths never run at once).
-fn merge_candidates(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) -> u32 {
+// The row's first c keys of the order into sel_key/sel_id, in the order the lists are read
+// (chunk by chunk, each list from its start: equal keys in id order). Its histogram is
+// sample_full's hist_lo (the two paths never run at once).
+fn merge_radix(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) {
   let sp = span(lid, p.nc * nm);
   var prefix = 0u;
   var mask = 0u;
@@ -142,7 +151,12 @@ fn merge_candidates(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) -> u32 {
     }
   }
   workgroupBarrier();
-  // Ranks: the tokens before it in the order (larger keys, or equal keys at lower ids).
+}
+
+// The ranks of c tokens in sel_key/sel_id whose equal keys stand in id order (merge_radix's,
+// or every list in id order): the tokens before each in the order (larger keys, or equal keys
+// earlier) into ord. Returns this invocation's element's rank (invocations < c).
+fn rank_by_position(c: u32, lid: u32) -> u32 {
   var rank = 0u;
   if (lid < c) {
     let kj = sel_key[lid];
@@ -227,6 +241,10 @@ fn merge_bound(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) -> u32 {
 }
 #endif
 
+#if RANKED
+#include "sample/sample_heads.wgsl"
+#endif
+
 // T_p = max(1, ceil(W·P / 2^24)) for a 64-bit W < 2^49 (W·P < 2^73: 96 bits).
 fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
   let lo = mul32(w.x, P);
@@ -293,21 +311,27 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
   var rank = 0u;
   var nsel = plan.c;
   if (plan.c > 0u) {
-    // The longest chunk list (the records' counts).
-    var nl = 0u;
-    for (var c = lid; c < p.nc; c = c + WG) {
-      nl = max(nl, cand[rec_at(row, c) + 4u]);
+#if RANKED
+    nsel = merge_heads(row, plan.c, lid, sg_size);
+    if (nsel == 0u) {
+      nsel = plan.c;
+      merge_radix(row, plan.c, longest_list(row, lid, sg_size), lid, sg_size);
     }
-    let nm = max(wg_max_u(nl, lid, sg_size), 1u);
+    rank = rank_selected(nsel, lid);
+#else
+    let nm = longest_list(row, lid, sg_size);
+#endif
 #if BOUND
     nsel = merge_bound(row, plan.c, nm, lid, sg_size);
     rank = bound_rank;
     if (nsel == 0u) {
       nsel = plan.c;
-      rank = merge_candidates(row, plan.c, nm, lid, sg_size);
+      merge_radix(row, plan.c, nm, lid, sg_size);
+      rank = rank_by_position(plan.c, lid);
     }
-#else
-    rank = merge_candidates(row, plan.c, nm, lid, sg_size);
+#elif !RANKED
+    merge_radix(row, plan.c, nm, lid, sg_size);
+    rank = rank_by_position(plan.c, lid);
 #endif
   }
 #if TOPN
@@ -357,10 +381,18 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
       wg_scan2(vec2<u32>(select(0u, 1u, lid < kq && w >= thr), 0u), lid, sg_size);
       len = min(len, scan_total().x);
     }
-    // The draw, in id order over the kept ranks.
+    // The draw, in id order over the kept ranks: invocation t holds the element of the t-th
+    // lowest id (the sel_* index, and its rank).
+    var e = lid;
+#if RANKED
+    if (lid < nsel) {
+      e = idord[lid];
+      rank = rk[e];
+    }
+#endif
     var wj = 0u;
     if (lid < nsel && rank < len) {
-      wj = weight_key(sel_key[lid], km, zmax);
+      wj = weight_key(sel_key[e], km, zmax);
     }
     let incl = wg_scan_w(wj, lid, sg_size);
     let wt = scan_total();
@@ -368,8 +400,8 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     // The target floor(u·W / 2^32) = hi(u·W.lo) + u·W.hi.
     let goal = add64(vec2<u32>(mul32(u, wt.x).y, 0u), mul32(u, wt.y));
     if (wj > 0u && ge64(goal, sub64(incl, vec2<u32>(wj, 0u))) && !ge64(goal, incl)) {
-      tokens[row] = i32(sel_id[lid]);
-      logprobs[row] = logprob(z_of_key(sel_key[lid]), lse);
+      tokens[row] = i32(sel_id[e]);
+      logprobs[row] = logprob(z_of_key(sel_key[e]), lse);
     }
   }
 }

@@ -45,7 +45,7 @@ export const SAMPLE_MASS_WORDS = 2796;
  *                        over the whole vocabulary, bound by loads in flight);
  *   wide                 prefilter, and sample_select always as wide as the adapter allows.
  */
-export const SAMPLE_VARIANTS = ['plain', 'bound', 'prefilter', 'wide'] as const;
+export const SAMPLE_VARIANTS = ['plain', 'ranked', 'bound', 'prefilter', 'wide'] as const;
 export type SampleVariant = (typeof SAMPLE_VARIANTS)[number];
 export function sampleVariant(v?: string): SampleVariant {
   return launcherVariant('webgpu', 'PMETAL_SAMPLE_VARIANT', SAMPLE_VARIANTS, v);
@@ -87,6 +87,7 @@ export const sampleLauncher: Launcher = {
     const lim = ctx.limits;
     const variant = sampleVariant();
     const bound = variant === 'bound';
+    const ranked = variant === 'ranked';
     const nc = Math.ceil(v / SAMPLE_CHUNK);
     if (b > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${b} rows exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
     if (nc > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${nc} chunks of a row exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
@@ -126,7 +127,7 @@ export const sampleLauncher: Launcher = {
     if (i.logitBias) pass1.push(bind(3, ctx.buffer(i.logitBias)));
     if (i.counts) pass1.push(bind(4, ctx.buffer(i.counts)));
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant !== 'plain', BOUND: bound }, overrides: { WG: 256 } },
+      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant === 'prefilter' || variant === 'wide', BOUND: bound, RANKED: ranked }, overrides: { WG: 256 } },
       bindings: pass1,
       params: { binding: 5, data: params },
       workgroups: [nc, b],
@@ -149,8 +150,8 @@ export const sampleLauncher: Launcher = {
     // sample_select's workgroup memory: 2 KiB of histograms, 3 KiB of merged candidates, at most
     // 32 bytes per invocation (seven WG-word arrays and the subgroup totals), small state, and
     // the gathered set (CAP ids and CAP keys, CAP 64 to 2048). Halved down to fit the adapter's limit.
-    // BOUND adds the row's group maxima (GMAX words).
-    const fixed = (w: number) => 2048 + 3072 + 32 * w + 256 + (bound ? 2048 : 0);
+    // BOUND adds the row's group maxima (GMAX words), RANKED the id order and ranks (2·KC words).
+    const fixed = (w: number) => 2048 + 3072 + 32 * w + 256 + (bound || ranked ? 2048 : 0);
     while (wg > 256 && fixed(wg) + 8 * 64 > lim.maxComputeWorkgroupStorageSize) wg /= 2;
     let cap = 2048;
     while (cap > 64 && fixed(wg) + 8 * cap > lim.maxComputeWorkgroupStorageSize) cap /= 2;
@@ -164,7 +165,7 @@ export const sampleLauncher: Launcher = {
       pass2.push(bind(8, ctx.buffer(res.topIds)), bind(9, ctx.buffer(res.topLogprobs)));
     }
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0, SUBGROUPS: tier === 'subgroups', BOUND: bound }, overrides: { WG: wg, CAP: cap } },
+      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0, SUBGROUPS: tier === 'subgroups', BOUND: bound, RANKED: ranked }, overrides: { WG: wg, CAP: cap } },
       bindings: pass2,
       params: { binding: 5, data: params },
       workgroups: [b],
