@@ -4,14 +4,21 @@
 // temperature: each step one correctly rounded f32 operation then canon, as
 // src/ops/sample/weights.ts processLogit) into order keys held in registers, and the chunk
 // writes to cand:
-//   its record (rec_at: 4 words) — the largest key, the lowest id holding it, and the
-//     cross-entropy forward's online log2-domain (max, sum) of the processed logits;
+//   its record (rec_at: 5 words) — the largest key, the lowest id holding it, the
+//     cross-entropy forward's online log2-domain (max, sum) of the processed logits (four
+//     reductions in two rounds of barriers), and its list's length;
 //   its first c = row_plan(..).c keys in the order (key desc, id asc) with their ids, in id
 //     order (pair_at: up to KC pairs) — exact: a radix select (8 bits a round, stopping as soon
 //     as the boundary bin is taken whole) then an ordered compaction. The row's top-c set is
 //     within the union of its chunks' top-c sets, which sample_select merges.
 // Rows that draw over the full vocabulary (row_plan(..).full or .open) also get their keys stored.
-// BOUND (PMETAL_SAMPLE_VARIANT=bound, the default): the list may be a superset of the first c —
+// RANKED (PMETAL_SAMPLE_VARIANT=ranked, the default): the list is the first c in the order
+// itself (key desc, id asc), which sample_select's heads bound needs — every key ≥ lo (lo as
+// BOUND's, below: ≥ c keys are ≥ lo, typically c plus a few) compacted into workgroup memory
+// and ranked there by counting; when over KC keys are ≥ lo (ties) the radix select below
+// finds the exact first c among them, which are then ranked the same way. One histogram of
+// 256 maxima instead of up to 4 rounds over 4096 keys.
+// BOUND (PMETAL_SAMPLE_VARIANT=bound): the list may be a superset of the first c —
 // every key ≥ lo, lo from one histogram of the invocations' maxima by their distance below the
 // chunk's largest key (obin: 1/8 of a binary order of distance a bin), so ≥ c keys are ≥ lo —
 // written whole when it fits KC pairs (no refinement rounds; typically c plus a few), else
@@ -71,7 +78,6 @@ fn load16(e0: u32) -> array<f32, ITEMS> {
 @group(0) @binding(4) var<storage, read> counts: array<i32>;
 #endif
 @group(0) @binding(6) var<storage, read_write> cand: array<u32>;
-#include "common/reduce.wgsl"
 #include "sample/sample_scan.wgsl"
 
 var<workgroup> hist: array<atomic<u32>, 256>;
@@ -247,10 +253,13 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
 #if BOUND
   gmax[lid] = kmax;
 #endif
-  let km = wg_max_u(kmax, lid, sg_size);
-  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid, sg_size);
-  let mx = wg_max(st.x, lid, sg_size);
-  let total = wg_sum(scale_down(st.y, st.x - mx), lid, sg_size);
+  // The record's four reductions in two rounds of barriers (km with mx, then id with the sum).
+  let kx = wg_max_kf(kmax, st.x, lid, sg_size);
+  let km = kx.x;
+  let mx = bitcast<f32>(kx.y);
+  let ks = wg_min_sum(select(0xffffffffu, kid, kmax == km), scale_down(st.y, st.x - mx), lid, sg_size);
+  let id = ks.x;
+  let total = bitcast<f32>(ks.y);
   // Pairs written below: the chunk's first c (all its tokens when it has fewer), or with
   // BOUND possibly more (rewritten then).
   let want = min(plan.c, len);

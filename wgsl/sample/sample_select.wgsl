@@ -14,7 +14,11 @@
 //     prefix of weights first exceeds the target; `open` rows (no top-k) draw from
 //     sample_mass's bins (sample_open.wgsl); `full` rows go sample_full.wgsl's way over their
 //     keys. Everything is integer but z_j − lse.
-//  BOUND (the default variant): step 2 first bounds the row's c-th key from below by L, the
+//  RANKED (the default variant): the lists are in the order, and step 2 is sample_heads.wgsl's
+//     merge — the row's c-th key bounded by the c-th largest list head, the list prefixes
+//     above it gathered (typically c tokens, read once) and ranked by counting, ties by id;
+//     the draw walks them in id order (idord). The radix merge when over KC survive.
+//  BOUND: step 2 first bounds the row's c-th key from below by L, the
 //     c-th largest of the chunks' group maxima (c groups each hold a key ≥ L, so the c-th key
 //     is ≥ L), keeps the candidates ≥ L (one pass over the lists; typically c plus a few) in
 //     workgroup memory and ranks them by counting — no radix rounds, no rereads. When more
@@ -35,7 +39,6 @@ override WG: u32 = 256;
 @group(0) @binding(8) var<storage, read_write> top_ids: array<i32>;
 @group(0) @binding(9) var<storage, read_write> top_lp: array<f32>;
 #endif
-#include "common/reduce.wgsl"
 #include "sample/sample_scan.wgsl"
 #include "sample/sample_full.wgsl"
 #include "sample/sample_open.wgsl"
@@ -289,15 +292,18 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     }
     m = max(m, bitcast<f32>(cand[r + 2u]));
   }
-  let km = wg_max_u(kmax, lid, sg_size);
-  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid, sg_size);
-  let mx = wg_max(m, lid, sg_size);
+  // Two rounds of barriers: km with mx, then id with the sum.
+  let kx = wg_max_kf(kmax, m, lid, sg_size);
+  let km = kx.x;
+  let mx = bitcast<f32>(kx.y);
   var s = 0.0;
   for (var c = lid; c < p.nc; c = c + WG) {
     let r = rec_at(row, c);
     s = s + scale_down(bitcast<f32>(cand[r + 3u]), bitcast<f32>(cand[r + 2u]) - mx);
   }
-  let total = wg_sum(s, lid, sg_size);
+  let ks = wg_min_sum(select(0xffffffffu, kid, kmax == km), s, lid, sg_size);
+  let id = ks.x;
+  let total = bitcast<f32>(ks.y);
   var lse = mx * LN2 + log(total);
   // A +∞ logit makes the sum ∞ − ∞ (NaN, as the reference defines); all −∞ gives −∞.
   if (km == KEY_POS_INF) {
@@ -363,6 +369,9 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     var w = 0u;
     if (lid < kq) {
       w = weight_key(sel_key[ord[lid]], km, zmax);
+      // Kept by sel_* index for the draw (sample_full's ct: free on this path; the scan's
+      // barriers order it before the reads).
+      ct[ord[lid]] = w;
     }
     let wi = wg_scan_w(w, lid, sg_size);
     let wk = scan_total();
@@ -392,7 +401,7 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
 #endif
     var wj = 0u;
     if (lid < nsel && rank < len) {
-      wj = weight_key(sel_key[e], km, zmax);
+      wj = ct[e];
     }
     let incl = wg_scan_w(wj, lid, sg_size);
     let wt = scan_total();
