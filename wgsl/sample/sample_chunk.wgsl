@@ -101,7 +101,11 @@ fn write_ranked(row: u32, chunk: u32, lid: u32, n: u32, want: u32) {
   if (lid < n) {
     let k = sk[lid];
     var r = 0u;
-    for (var u = 0u; u < n; u = u + 1u) {
+    // A constant bound (and a break at n): Dawn's robustness proves u < KC, no clamp per read.
+    for (var u = 0u; u < KC; u = u + 1u) {
+      if (u >= n) {
+        break;
+      }
       let x = sk[u];
       r = r + select(0u, 1u, x > k || (x == k && u < lid));
     }

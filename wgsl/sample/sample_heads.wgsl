@@ -48,7 +48,11 @@ fn merge_heads(row: u32, c: u32, lid: u32, sg_size: u32) -> u32 {
     // L: the head of rank c − 1 among the heads (larger keys, or equal ones at lower slots).
     if (lid < nh) {
       var r = 0u;
-      for (var u = 0u; u < nh; u = u + 1u) {
+      // A constant bound (and a break at nh): Dawn's robustness proves u < HEADS ≤ WG.
+      for (var u = 0u; u < HEADS; u = u + 1u) {
+        if (u >= nh) {
+          break;
+        }
         let x = cs_lo[u];
         r = r + select(0u, 1u, x > hk || (x == hk && u < lid));
       }
@@ -118,7 +122,10 @@ fn rank_selected(n: u32, lid: u32) -> u32 {
     let k = sel_key[lid];
     let id = sel_id[lid];
     var below = 0u;
-    for (var u = 0u; u < n; u = u + 1u) {
+    for (var u = 0u; u < KC; u = u + 1u) {
+      if (u >= n) {
+        break;
+      }
       let x = sel_key[u];
       let lower = sel_id[u] < id;
       r = r + select(0u, 1u, x > k || (x == k && lower));
