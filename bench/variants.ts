@@ -86,7 +86,8 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   rope: ROPE,
   rope_backward: ROPE,
   sample: [
-    { name: 'default (plain: radix merge without prefilter)', env: {} },
+    { name: 'default (ranked: chunk lists ranked, row bound from the list heads)', env: {} },
+    { name: 'plain: radix merge without prefilter (PMETAL_SAMPLE_VARIANT=plain)', env: { PMETAL_SAMPLE_VARIANT: 'plain' } },
     { name: 'bound: group-maximum bound, candidates ranked by counting (PMETAL_SAMPLE_VARIANT=bound)', env: { PMETAL_SAMPLE_VARIANT: 'bound' } },
     { name: 'radix merge, prefilter (PMETAL_SAMPLE_VARIANT=prefilter)', env: { PMETAL_SAMPLE_VARIANT: 'prefilter' } },
     { name: 'select always wide (PMETAL_SAMPLE_VARIANT=wide)', env: { PMETAL_SAMPLE_VARIANT: 'wide' } },

@@ -231,12 +231,13 @@ describe('draws follow the filtered distribution (chi-square)', () => {
 });
 
 describe('PMETAL_SAMPLE_VARIANT', () => {
-  it('defaults to plain and refuses an unknown value, naming the valid ones', () => {
-    expect(sampleVariant(undefined)).toBe('plain');
+  it('defaults to ranked and refuses an unknown value, naming the valid ones', () => {
+    expect(sampleVariant(undefined)).toBe('ranked');
+    expect(sampleVariant('plain')).toBe('plain');
     expect(sampleVariant('wide')).toBe('wide');
     expect(sampleVariant('prefilter')).toBe('prefilter');
     expect(() => sampleVariant('fast')).toThrow(OptionsError);
-    expect(() => sampleVariant('fast')).toThrow(/^\[webgpu\] PMETAL_SAMPLE_VARIANT: expected one of plain, bound, prefilter, wide, got 'fast'$/);
+    expect(() => sampleVariant('fast')).toThrow(/^\[webgpu\] PMETAL_SAMPLE_VARIANT: expected one of ranked, plain, bound, prefilter, wide, got 'fast'$/);
   });
 });
 

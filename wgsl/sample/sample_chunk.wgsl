@@ -4,14 +4,21 @@
 // temperature: each step one correctly rounded f32 operation then canon, as
 // src/ops/sample/weights.ts processLogit) into order keys held in registers, and the chunk
 // writes to cand:
-//   its record (rec_at: 4 words) — the largest key, the lowest id holding it, and the
-//     cross-entropy forward's online log2-domain (max, sum) of the processed logits;
+//   its record (rec_at: 5 words) — the largest key, the lowest id holding it, the
+//     cross-entropy forward's online log2-domain (max, sum) of the processed logits (four
+//     reductions in two rounds of barriers), and its list's length;
 //   its first c = row_plan(..).c keys in the order (key desc, id asc) with their ids, in id
 //     order (pair_at: up to KC pairs) — exact: a radix select (8 bits a round, stopping as soon
 //     as the boundary bin is taken whole) then an ordered compaction. The row's top-c set is
 //     within the union of its chunks' top-c sets, which sample_select merges.
 // Rows that draw over the full vocabulary (row_plan(..).full or .open) also get their keys stored.
-// BOUND (PMETAL_SAMPLE_VARIANT=bound, the default): the list may be a superset of the first c —
+// RANKED (PMETAL_SAMPLE_VARIANT=ranked, the default): the list is the first c in the order
+// itself (key desc, id asc), which sample_select's heads bound needs — every key ≥ lo (lo as
+// BOUND's, below: ≥ c keys are ≥ lo, typically c plus a few) compacted into workgroup memory
+// and ranked there by counting; when over KC keys are ≥ lo (ties) the radix select below
+// finds the exact first c among them, which are then ranked the same way. One histogram of
+// 256 maxima instead of up to 4 rounds over 4096 keys.
+// BOUND (PMETAL_SAMPLE_VARIANT=bound): the list may be a superset of the first c —
 // every key ≥ lo, lo from one histogram of the invocations' maxima by their distance below the
 // chunk's largest key (obin: 1/8 of a binary order of distance a bin), so ≥ c keys are ≥ lo —
 // written whole when it fits KC pairs (no refinement rounds; typically c plus a few), else
@@ -71,7 +78,6 @@ fn load16(e0: u32) -> array<f32, ITEMS> {
 @group(0) @binding(4) var<storage, read> counts: array<i32>;
 #endif
 @group(0) @binding(6) var<storage, read_write> cand: array<u32>;
-#include "common/reduce.wgsl"
 #include "sample/sample_scan.wgsl"
 
 var<workgroup> hist: array<atomic<u32>, 256>;
@@ -82,6 +88,36 @@ var<workgroup> pick: vec3<u32>;
 #if BOUND
 // The invocations' largest keys (for the group maxima).
 var<workgroup> gmax: array<u32, 256>;
+#endif
+#if RANKED
+// The kept keys and their ids, in id order (at most KC), before they are ranked.
+var<workgroup> sk: array<u32, KC>;
+var<workgroup> si: array<u32, KC>;
+
+// The chunk's list: of the n kept keys (sk/si, in id order, n ≤ KC, their first `want` in the
+// order among them), the first `want` written to cand in the order (key desc, id asc) — the
+// rank of each by counting, ties by position (= by id).
+fn write_ranked(row: u32, chunk: u32, lid: u32, n: u32, want: u32) {
+  if (lid < n) {
+    let k = sk[lid];
+    var r = 0u;
+    // A constant bound (and a break at n): Dawn's robustness proves u < KC, no clamp per read.
+    for (var u = 0u; u < KC; u = u + 1u) {
+      if (u >= n) {
+        break;
+      }
+      let x = sk[u];
+      r = r + select(0u, 1u, x > k || (x == k && u < lid));
+    }
+    if (r < want) {
+      let at = pair_at(row, chunk) + 2u * r;
+      cand[at] = k;
+      cand[at + 1u] = si[lid];
+    }
+  }
+}
+#endif
+#if BOUND || RANKED
 
 // The distance bin of d = (chunk max key) − (a key), ascending with d: d itself below 8, then
 // 8 bins per binary order (the 3 bits after the leading one), 240 bins for any u32.
@@ -161,7 +197,7 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
   let pres = bitcast<f32>(o[2]);
   let freq = bitcast<f32>(o[3]);
   let plan = row_plan(temp, bitcast<i32>(o[4]));
-#if BOUND
+#if BOUND || RANKED
   // Zeroed here: the reductions' barriers order it before the histogram below.
   atomicStore(&hist[lid], 0u);
 #endif
@@ -221,10 +257,13 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
 #if BOUND
   gmax[lid] = kmax;
 #endif
-  let km = wg_max_u(kmax, lid, sg_size);
-  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid, sg_size);
-  let mx = wg_max(st.x, lid, sg_size);
-  let total = wg_sum(scale_down(st.y, st.x - mx), lid, sg_size);
+  // The record's four reductions in two rounds of barriers (km with mx, then id with the sum).
+  let kx = wg_max_kf(kmax, st.x, lid, sg_size);
+  let km = kx.x;
+  let mx = bitcast<f32>(kx.y);
+  let ks = wg_min_sum(select(0xffffffffu, kid, kmax == km), scale_down(st.y, st.x - mx), lid, sg_size);
+  let id = ks.x;
+  let total = bitcast<f32>(ks.y);
   // Pairs written below: the chunk's first c (all its tokens when it has fewer), or with
   // BOUND possibly more (rewritten then).
   let want = min(plan.c, len);
@@ -255,6 +294,8 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     }
     cand[rec_at(row, chunk) + 8u + lid] = g;
   }
+#endif
+#if BOUND || RANKED
   let holders = (len + ITEMS - 1u) / ITEMS;
   if (want < len && want <= holders) {
     // The invocations' maxima by distance below km; the bin holding the want-th largest
@@ -271,6 +312,31 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     let top = obin_top(workgroupUniformLoad(&pick).x);
     lo = select(1u, km - top, top < km);
   }
+#endif
+#if RANKED
+  // Every key ≥ lo (≥ want of them), in id order into workgroup memory when they fit, then
+  // ranked there: no refinement rounds.
+  var n = 0u;
+  for (var i = 0u; i < ITEMS; i = i + 1u) {
+    n = n + select(0u, 1u, kk[i] >= lo);
+  }
+  let sx = wg_scan2(vec2<u32>(n, 0u), lid, sg_size).x - n;
+  let sn = scan_total().x;
+  if (sn <= KC) {
+    var at = sx;
+    for (var i = 0u; i < ITEMS; i = i + 1u) {
+      if (kk[i] >= lo) {
+        sk[at] = kk[i];
+        si[at] = start + t0 + i;
+        at = at + 1u;
+      }
+    }
+    workgroupBarrier();
+    write_ranked(row, chunk, lid, sn, want);
+    return;
+  }
+  // Too many (ties at the bound): the exact first `want` below, among keys ≥ lo, then ranked.
+#elif BOUND
   // Every key ≥ lo, in id order, when they fit the chunk's KC slots.
   var n = 0u;
   for (var i = 0u; i < ITEMS; i = i + 1u) {
@@ -351,7 +417,11 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     }
   }
   let ex = wg_scan2(vec2<u32>(above, ties), lid, sg_size) - vec2<u32>(above, ties);
+#if RANKED
+  var at = ex.x + min(ex.y, lim);
+#else
   var at = pair_at(row, chunk) + 2u * (ex.x + min(ex.y, lim));
+#endif
   var tr = ex.y;
   for (var i = 0u; i < ITEMS; i = i + 1u) {
     if (kk[i] >= lo) {
@@ -362,10 +432,20 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
         tr = tr + 1u;
       }
       if (take) {
+#if RANKED
+        sk[at] = kk[i];
+        si[at] = start + t0 + i;
+        at = at + 1u;
+#else
         cand[at] = kk[i];
         cand[at + 1u] = start + t0 + i;
         at = at + 2u;
+#endif
       }
     }
   }
+#if RANKED
+  workgroupBarrier();
+  write_ranked(row, chunk, lid, want, want);
+#endif
 }

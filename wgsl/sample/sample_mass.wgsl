@@ -29,26 +29,21 @@ var<workgroup> wlo: array<atomic<u32>, 256>;
 var<workgroup> whi: array<atomic<u32>, 256>;
 // The grouped local indices, two 16-bit halves a word (OR-ed in, so zeroed first).
 var<workgroup> slotw: array<atomic<u32>, 2048>;
-var<workgroup> opts: array<u32, 4>;
 // The chunk's count of weighed tokens (from the last bin's invocation).
 var<workgroup> weighed: u32;
 
 #include "common/wg_entry.wgsl"
   let chunk = wid.x;
   let row = wid.y;
-  if (lid == 0u) {
-    opts[0] = opt_u(SEG_TEMP, row);
-    opts[1] = opt_u(SEG_TOPK, row);
-    opts[2] = opt_u(SEG_TOPP, row);
-    opts[3] = opt_u(SEG_MINP, row);
-  }
-  let o = workgroupUniformLoad(&opts);
-  let plan = row_plan(bitcast<f32>(o[0]), bitcast<i32>(o[1]));
+  // Every invocation reads the row's options itself (the same words: one broadcast load a
+  // subgroup), so the workgroups of other rows — every one when the rows have a top-k —
+  // return without a barrier.
+  let plan = row_plan(opt_f(SEG_TEMP, row), bitcast<i32>(opt_u(SEG_TOPK, row)));
   if (!plan.open) {
     return;
   }
-  let tp = bitcast<f32>(o[2]);
-  let mp = bitcast<f32>(o[3]);
+  let tp = opt_f(SEG_TOPP, row);
+  let mp = opt_f(SEG_MINP, row);
   // Slots are needed when a filter's boundary may fall inside a bin (a min-p below 2^-24
   // keeps everything).
   let slots_on = tp < 1.0 || u32(min(mp, 1.0) * 16777216.0) > 0u;

@@ -137,6 +137,79 @@ fn wg_min_u(v: u32, lid: u32, sg: u32) -> u32 {
 }
 #endif
 
+// Two reductions for one set of barriers (a row's or a chunk's record): (max of a u32 key, max
+// of an f32) and (min of a u32 id, sum of an f32), f32s as their bits. The same order of
+// operations as wg_max_u/wg_min_u and common/reduce.wgsl's wg_max/wg_sum (the sum's partials
+// added in the same order: the same bits), uniform results. Through scan_buf (between scans).
+fn pair_max(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  return vec2<u32>(max(a.x, b.x), bitcast<u32>(max(bitcast<f32>(a.y), bitcast<f32>(b.y))));
+}
+fn pair_min_sum(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  return vec2<u32>(min(a.x, b.x), bitcast<u32>(bitcast<f32>(a.y) + bitcast<f32>(b.y)));
+}
+#if SUBGROUPS
+fn wg_max_kf(k: u32, f: f32, lid: u32, sg: u32) -> vec2<u32> {
+  let a = vec2<u32>(subgroupMax(k), bitcast<u32>(subgroupMax(f)));
+  if (lid % sg == 0u) {
+    scan_buf[lid / sg] = a;
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    var r = scan_buf[0];
+    for (var i = 1u; i < WG / sg; i = i + 1u) {
+      r = pair_max(r, scan_buf[i]);
+    }
+    scan_buf[WG - 1u] = r;
+  }
+  let r = workgroupUniformLoad(&scan_buf[WG - 1u]);
+  workgroupBarrier();
+  return r;
+}
+fn wg_min_sum(k: u32, f: f32, lid: u32, sg: u32) -> vec2<u32> {
+  let a = vec2<u32>(subgroupMin(k), bitcast<u32>(subgroupAdd(f)));
+  if (lid % sg == 0u) {
+    scan_buf[lid / sg] = a;
+  }
+  workgroupBarrier();
+  if (lid == 0u) {
+    // wg_sum's order: 0 + the partials from the first.
+    var r = pair_min_sum(vec2<u32>(0xffffffffu, 0u), scan_buf[0]);
+    for (var i = 1u; i < WG / sg; i = i + 1u) {
+      r = pair_min_sum(r, scan_buf[i]);
+    }
+    scan_buf[WG - 1u] = r;
+  }
+  let r = workgroupUniformLoad(&scan_buf[WG - 1u]);
+  workgroupBarrier();
+  return r;
+}
+#else
+fn wg_max_kf(k: u32, f: f32, lid: u32, sg: u32) -> vec2<u32> {
+  scan_buf[lid] = vec2<u32>(k, bitcast<u32>(f));
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) {
+      scan_buf[lid] = pair_max(scan_buf[lid], scan_buf[lid + s]);
+    }
+  }
+  let r = workgroupUniformLoad(&scan_buf[0]);
+  workgroupBarrier();
+  return r;
+}
+fn wg_min_sum(k: u32, f: f32, lid: u32, sg: u32) -> vec2<u32> {
+  scan_buf[lid] = vec2<u32>(k, bitcast<u32>(f));
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) {
+      scan_buf[lid] = pair_min_sum(scan_buf[lid], scan_buf[lid + s]);
+    }
+  }
+  let r = workgroupUniformLoad(&scan_buf[0]);
+  workgroupBarrier();
+  return r;
+}
+#endif
+
 // Inclusive 64-bit scan of one value x < 2^51 per invocation whose workgroup total stays below
 // 2^51 (the open rows' weights: V ≤ NCMAX·CHUNK = 2^20 tokens of ≤ 2^31): one wg_scan2 of its
 // 22-bit low limb (WG ≤ 1024 of them sum below 2^32) and of the rest, recombined.

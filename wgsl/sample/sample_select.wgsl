@@ -14,7 +14,11 @@
 //     prefix of weights first exceeds the target; `open` rows (no top-k) draw from
 //     sample_mass's bins (sample_open.wgsl); `full` rows go sample_full.wgsl's way over their
 //     keys. Everything is integer but z_j − lse.
-//  BOUND (the default variant): step 2 first bounds the row's c-th key from below by L, the
+//  RANKED (the default variant): the lists are in the order, and step 2 is sample_heads.wgsl's
+//     merge — the row's c-th key bounded by the c-th largest list head, the list prefixes
+//     above it gathered (typically c tokens, read once) and ranked by counting, ties by id;
+//     the draw walks them in id order (idord). The radix merge when over KC survive.
+//  BOUND: step 2 first bounds the row's c-th key from below by L, the
 //     c-th largest of the chunks' group maxima (c groups each hold a key ≥ L, so the c-th key
 //     is ≥ L), keeps the candidates ≥ L (one pass over the lists; typically c plus a few) in
 //     workgroup memory and ranks them by counting — no radix rounds, no rereads. When more
@@ -35,7 +39,6 @@ override WG: u32 = 256;
 @group(0) @binding(8) var<storage, read_write> top_ids: array<i32>;
 @group(0) @binding(9) var<storage, read_write> top_lp: array<f32>;
 #endif
-#include "common/reduce.wgsl"
 #include "sample/sample_scan.wgsl"
 #include "sample/sample_full.wgsl"
 #include "sample/sample_open.wgsl"
@@ -53,6 +56,15 @@ const LN2: f32 = 0.6931471805599453;
 const NO_MAX: f32 = -3.0e38;
 fn scale_down(s: f32, shift: f32) -> f32 {
   return ldexp(s, i32(max(shift, -256.0)));
+}
+
+// The longest chunk list of the row (the records' counts), at least 1.
+fn longest_list(row: u32, lid: u32, sg_size: u32) -> u32 {
+  var nl = 0u;
+  for (var c = lid; c < p.nc; c = c + WG) {
+    nl = max(nl, cand[rec_at(row, c) + 4u]);
+  }
+  return max(wg_max_u(nl, lid, sg_size), 1u);
 }
 
 // Candidate j of a row's lists seen as nm slots a chunk (nm: the longest list; chunk j / nm,
@@ -73,10 +85,10 @@ fn cand_key(at: u32) -> u32 {
   return cand[at];
 }
 
-// The row's first c keys of the order into sel_key/sel_id (id order) and their ranks into ord.
-// Returns this invocation's element's rank (invocations < c). Its histogram is sample_full's
-// hist_lo (the two paths never run at once).
-fn merge_candidates(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) -> u32 {
+// The row's first c keys of the order into sel_key/sel_id, in the order the lists are read
+// (chunk by chunk, each list from its start: equal keys in id order). Its histogram is
+// sample_full's hist_lo (the two paths never run at once).
+fn merge_radix(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) {
   let sp = span(lid, p.nc * nm);
   var prefix = 0u;
   var mask = 0u;
@@ -142,7 +154,12 @@ fn merge_candidates(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) -> u32 {
     }
   }
   workgroupBarrier();
-  // Ranks: the tokens before it in the order (larger keys, or equal keys at lower ids).
+}
+
+// The ranks of c tokens in sel_key/sel_id whose equal keys stand in id order (merge_radix's,
+// or every list in id order): the tokens before each in the order (larger keys, or equal keys
+// earlier) into ord. Returns this invocation's element's rank (invocations < c).
+fn rank_by_position(c: u32, lid: u32) -> u32 {
   var rank = 0u;
   if (lid < c) {
     let kj = sel_key[lid];
@@ -227,6 +244,10 @@ fn merge_bound(row: u32, c: u32, nm: u32, lid: u32, sg_size: u32) -> u32 {
 }
 #endif
 
+#if RANKED
+#include "sample/sample_heads.wgsl"
+#endif
+
 // T_p = max(1, ceil(W·P / 2^24)) for a 64-bit W < 2^49 (W·P < 2^73: 96 bits).
 fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
   let lo = mul32(w.x, P);
@@ -271,15 +292,18 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     }
     m = max(m, bitcast<f32>(cand[r + 2u]));
   }
-  let km = wg_max_u(kmax, lid, sg_size);
-  let id = wg_min_u(select(0xffffffffu, kid, kmax == km), lid, sg_size);
-  let mx = wg_max(m, lid, sg_size);
+  // Two rounds of barriers: km with mx, then id with the sum.
+  let kx = wg_max_kf(kmax, m, lid, sg_size);
+  let km = kx.x;
+  let mx = bitcast<f32>(kx.y);
   var s = 0.0;
   for (var c = lid; c < p.nc; c = c + WG) {
     let r = rec_at(row, c);
     s = s + scale_down(bitcast<f32>(cand[r + 3u]), bitcast<f32>(cand[r + 2u]) - mx);
   }
-  let total = wg_sum(s, lid, sg_size);
+  let ks = wg_min_sum(select(0xffffffffu, kid, kmax == km), s, lid, sg_size);
+  let id = ks.x;
+  let total = bitcast<f32>(ks.y);
   var lse = mx * LN2 + log(total);
   // A +∞ logit makes the sum ∞ − ∞ (NaN, as the reference defines); all −∞ gives −∞.
   if (km == KEY_POS_INF) {
@@ -293,21 +317,27 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
   var rank = 0u;
   var nsel = plan.c;
   if (plan.c > 0u) {
-    // The longest chunk list (the records' counts).
-    var nl = 0u;
-    for (var c = lid; c < p.nc; c = c + WG) {
-      nl = max(nl, cand[rec_at(row, c) + 4u]);
+#if RANKED
+    nsel = merge_heads(row, plan.c, lid, sg_size);
+    if (nsel == 0u) {
+      nsel = plan.c;
+      merge_radix(row, plan.c, longest_list(row, lid, sg_size), lid, sg_size);
     }
-    let nm = max(wg_max_u(nl, lid, sg_size), 1u);
+    rank = rank_selected(nsel, lid);
+#else
+    let nm = longest_list(row, lid, sg_size);
+#endif
 #if BOUND
     nsel = merge_bound(row, plan.c, nm, lid, sg_size);
     rank = bound_rank;
     if (nsel == 0u) {
       nsel = plan.c;
-      rank = merge_candidates(row, plan.c, nm, lid, sg_size);
+      merge_radix(row, plan.c, nm, lid, sg_size);
+      rank = rank_by_position(plan.c, lid);
     }
-#else
-    rank = merge_candidates(row, plan.c, nm, lid, sg_size);
+#elif !RANKED
+    merge_radix(row, plan.c, nm, lid, sg_size);
+    rank = rank_by_position(plan.c, lid);
 #endif
   }
 #if TOPN
@@ -339,6 +369,9 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     var w = 0u;
     if (lid < kq) {
       w = weight_key(sel_key[ord[lid]], km, zmax);
+      // Kept by sel_* index for the draw (sample_full's ct: free on this path; the scan's
+      // barriers order it before the reads).
+      ct[ord[lid]] = w;
     }
     let wi = wg_scan_w(w, lid, sg_size);
     let wk = scan_total();
@@ -357,10 +390,18 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
       wg_scan2(vec2<u32>(select(0u, 1u, lid < kq && w >= thr), 0u), lid, sg_size);
       len = min(len, scan_total().x);
     }
-    // The draw, in id order over the kept ranks.
+    // The draw, in id order over the kept ranks: invocation t holds the element of the t-th
+    // lowest id (the sel_* index, and its rank).
+    var e = lid;
+#if RANKED
+    if (lid < nsel) {
+      e = idord[lid];
+      rank = rk[e];
+    }
+#endif
     var wj = 0u;
     if (lid < nsel && rank < len) {
-      wj = weight_key(sel_key[lid], km, zmax);
+      wj = ct[e];
     }
     let incl = wg_scan_w(wj, lid, sg_size);
     let wt = scan_total();
@@ -368,8 +409,8 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
     // The target floor(u·W / 2^32) = hi(u·W.lo) + u·W.hi.
     let goal = add64(vec2<u32>(mul32(u, wt.x).y, 0u), mul32(u, wt.y));
     if (wj > 0u && ge64(goal, sub64(incl, vec2<u32>(wj, 0u))) && !ge64(goal, incl)) {
-      tokens[row] = i32(sel_id[lid]);
-      logprobs[row] = logprob(z_of_key(sel_key[lid]), lse);
+      tokens[row] = i32(sel_id[e]);
+      logprobs[row] = logprob(z_of_key(sel_key[e]), lse);
     }
   }
 }

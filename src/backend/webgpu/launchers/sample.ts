@@ -28,7 +28,19 @@ export const SAMPLE_MASS_WORDS = 2796;
 /**
  * PMETAL_SAMPLE_VARIANT (read at each launch; all variants are exact, only their speed differs;
  * `pmetal bench --op sample --variants` times them):
- *   plain (default)      no prefilter (every key into the first histogram). Run S9 on the H100
+ *   ranked (default)     sample_chunk bounds its c-th key by one histogram of its invocations'
+ *                        maxima (as bound), ranks the keys ≥ the bound (typically c plus a
+ *                        few) by counting in workgroup memory and writes its first c in the
+ *                        order (key desc, id asc) — radix rounds only when ties put over 256
+ *                        keys at the bound; sample_select bounds the row's c-th key by L, the
+ *                        c-th largest of the lists' first J entries (J = min(256 / chunks, c):
+ *                        8 at 32 chunks), gathers each list's prefix ≥ L (typically c tokens in
+ *                        all, one read) and ranks them by counting — the radix merge only when
+ *                        over 256 survive (ties at L) or a row has over 256 chunks. Per fast
+ *                        row: 256 workgroup atomics a chunk instead of 4 rounds over 4096
+ *                        keys, one pass over ~c candidates instead of six over c · chunks.
+ *                        The default by that count of work; not yet timed on the H100;
+ *   plain                no prefilter (every key into the first histogram). Run S9 on the H100
  *                        (call C, f16, top-k 50 + top-p 0.9): 0.065 / 0.066 ms at B = 1 and
  *                        0.100 / 0.111 at B = 32 (V = 128256 / 151936), the fastest of the four
  *                        but for B = 32 at V = 128256, where bound took 0.094;
@@ -45,7 +57,7 @@ export const SAMPLE_MASS_WORDS = 2796;
  *                        over the whole vocabulary, bound by loads in flight);
  *   wide                 prefilter, and sample_select always as wide as the adapter allows.
  */
-export const SAMPLE_VARIANTS = ['plain', 'bound', 'prefilter', 'wide'] as const;
+export const SAMPLE_VARIANTS = ['ranked', 'plain', 'bound', 'prefilter', 'wide'] as const;
 export type SampleVariant = (typeof SAMPLE_VARIANTS)[number];
 export function sampleVariant(v?: string): SampleVariant {
   return launcherVariant('webgpu', 'PMETAL_SAMPLE_VARIANT', SAMPLE_VARIANTS, v);
@@ -75,9 +87,11 @@ const TABLE = 768;
  * defaults) into one buffer; sample_chunk.wgsl — a workgroup per 4096 logits of a row —
  * writes each chunk's record and exact top-c candidates (and the keys of rows drawn over the
  * whole vocabulary); sample_mass.wgsl — the same grid — bins the weights of rows without
- * top-k per chunk (other rows' workgroups return at once); sample_select.wgsl — a workgroup
- * per row — merges them and picks the tokens. Three dispatches whatever the options. 'subgroups' takes the max and sum reductions
- * through subgroups.
+ * top-k per chunk (other rows' workgroups read their row's options and return, no barrier);
+ * sample_select.wgsl — a workgroup per row — merges them and picks the tokens. Three
+ * dispatches whatever the options: the host cannot see a device topK tensor, so sample_mass
+ * is launched even when no row needs it. 'subgroups' takes the max and sum reductions through
+ * subgroups.
  */
 export const sampleLauncher: Launcher = {
   tiers: (_d, f) => reductionTiers(f),
@@ -87,6 +101,7 @@ export const sampleLauncher: Launcher = {
     const lim = ctx.limits;
     const variant = sampleVariant();
     const bound = variant === 'bound';
+    const ranked = variant === 'ranked';
     const nc = Math.ceil(v / SAMPLE_CHUNK);
     if (b > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${b} rows exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
     if (nc > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${nc} chunks of a row exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
@@ -126,7 +141,7 @@ export const sampleLauncher: Launcher = {
     if (i.logitBias) pass1.push(bind(3, ctx.buffer(i.logitBias)));
     if (i.counts) pass1.push(bind(4, ctx.buffer(i.counts)));
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant !== 'plain', BOUND: bound }, overrides: { WG: 256 } },
+      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant === 'prefilter' || variant === 'wide', BOUND: bound, RANKED: ranked }, overrides: { WG: 256 } },
       bindings: pass1,
       params: { binding: 5, data: params },
       workgroups: [nc, b],
@@ -149,8 +164,8 @@ export const sampleLauncher: Launcher = {
     // sample_select's workgroup memory: 2 KiB of histograms, 3 KiB of merged candidates, at most
     // 32 bytes per invocation (seven WG-word arrays and the subgroup totals), small state, and
     // the gathered set (CAP ids and CAP keys, CAP 64 to 2048). Halved down to fit the adapter's limit.
-    // BOUND adds the row's group maxima (GMAX words).
-    const fixed = (w: number) => 2048 + 3072 + 32 * w + 256 + (bound ? 2048 : 0);
+    // BOUND adds the row's group maxima (GMAX words), RANKED the id order and ranks (2·KC words).
+    const fixed = (w: number) => 2048 + 3072 + 32 * w + 256 + (bound || ranked ? 2048 : 0);
     while (wg > 256 && fixed(wg) + 8 * 64 > lim.maxComputeWorkgroupStorageSize) wg /= 2;
     let cap = 2048;
     while (cap > 64 && fixed(wg) + 8 * cap > lim.maxComputeWorkgroupStorageSize) cap /= 2;
@@ -164,7 +179,7 @@ export const sampleLauncher: Launcher = {
       pass2.push(bind(8, ctx.buffer(res.topIds)), bind(9, ctx.buffer(res.topLogprobs)));
     }
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0, SUBGROUPS: tier === 'subgroups', BOUND: bound }, overrides: { WG: wg, CAP: cap } },
+      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0, SUBGROUPS: tier === 'subgroups', BOUND: bound, RANKED: ranked }, overrides: { WG: wg, CAP: cap } },
       bindings: pass2,
       params: { binding: 5, data: params },
       workgroups: [b],
