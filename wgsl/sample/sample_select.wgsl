@@ -317,6 +317,7 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
   var rank = 0u;
   var nsel = plan.c;
   if (plan.c > 0u) {
+    // RANKED and BOUND are separate variants (launchers/sample.ts); RANKED wins if both are set.
 #if RANKED
     nsel = merge_heads(row, plan.c, lid, sg_size);
     if (nsel == 0u) {
@@ -324,10 +325,8 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
       merge_radix(row, plan.c, longest_list(row, lid, sg_size), lid, sg_size);
     }
     rank = rank_selected(nsel, lid);
-#else
+#elif BOUND
     let nm = longest_list(row, lid, sg_size);
-#endif
-#if BOUND
     nsel = merge_bound(row, plan.c, nm, lid, sg_size);
     rank = bound_rank;
     if (nsel == 0u) {
@@ -335,7 +334,8 @@ fn topp_target(w: vec2<u32>, P: u32) -> vec2<u32> {
       merge_radix(row, plan.c, nm, lid, sg_size);
       rank = rank_by_position(plan.c, lid);
     }
-#elif !RANKED
+#else
+    let nm = longest_list(row, lid, sg_size);
     merge_radix(row, plan.c, nm, lid, sg_size);
     rank = rank_by_position(plan.c, lid);
 #endif
