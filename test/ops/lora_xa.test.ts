@@ -11,6 +11,7 @@ import { loraForwardInputs, loraOptions, type LoraDef } from '../../src/ops/fuse
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
 import { checkAgainstReference } from './against_reference.js';
+import { withEnv } from './env_variant.js';
 import { recordPlan } from './null_plan.js';
 
 let nullGpu: WebGpuBackend | undefined;
@@ -24,15 +25,7 @@ afterAll(() => {
   gpu?.dispose();
 });
 
-function withVariant<T>(v: string | undefined, fn: () => T): T {
-  if (v === undefined) delete process.env.PMETAL_LORA_XA_VARIANT;
-  else process.env.PMETAL_LORA_XA_VARIANT = v;
-  try {
-    return fn();
-  } finally {
-    delete process.env.PMETAL_LORA_XA_VARIANT;
-  }
-}
+const withVariant = <T>(v: string | undefined, fn: () => T): T => withEnv('PMETAL_LORA_XA_VARIANT', v, fn);
 
 function plan(t: number, k: number, n: number, r: number, variant?: string) {
   const be = nullGpu!;

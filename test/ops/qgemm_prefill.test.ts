@@ -11,6 +11,7 @@ import { qgemmCase, qgemmInputs, type QgemmCaseDef } from '../../src/ops/quantiz
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
 import { checkAgainstReference } from './against_reference.js';
+import { withEnv } from './env_variant.js';
 import { recordPlan } from './null_plan.js';
 
 let nullGpu: WebGpuBackend | undefined;
@@ -24,15 +25,7 @@ afterAll(() => {
   gpu?.dispose();
 });
 
-function withVariant<T>(v: string | undefined, fn: () => T): T {
-  if (v === undefined) delete process.env.PMETAL_QGEMM_PREFILL;
-  else process.env.PMETAL_QGEMM_PREFILL = v;
-  try {
-    return fn();
-  } finally {
-    delete process.env.PMETAL_QGEMM_PREFILL;
-  }
-}
+const withVariant = <T>(v: string | undefined, fn: () => T): T => withEnv('PMETAL_QGEMM_PREFILL', v, fn);
 
 /** The shaders quantized_gemm records for `d` with x in `dtype` on `tier`, on the null backend. */
 function plan(d: QgemmCaseDef, dtype: FloatDType, variant: string | undefined, tier: 'subgroup-matrix' | 'portable' = 'subgroup-matrix'): string[] {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { sampleVariant } from '../../src/backend/webgpu/launchers/sample.js';
 import { f32ArrayTo16 } from '../../src/dtype.js';
 import { sampleInputs } from '../../src/ops/sample/cases.js';
 import type { HostTensor } from '../../src/ops/types.js';
+import { drawTop20, webgpuWithSampleVariant } from './sample_variant_suite.js';
 
 // The webgpu sampler's 'bound' path (PMETAL_SAMPLE_VARIANT=bound) at its edges (launchers/sample.ts): sample_chunk keeps
 // every key above a bound when ≤ 256 of them (else refines to the exact first c), sample_select
@@ -13,26 +13,8 @@ import type { HostTensor } from '../../src/ops/types.js';
 // the reference's token and report its top-20, whichever branch it takes.
 
 const cpu = new CpuBackend();
-let gpu: WebGpuBackend;
-const saved = process.env.PMETAL_SAMPLE_VARIANT;
-beforeAll(async () => {
-  process.env.PMETAL_SAMPLE_VARIANT = 'bound';
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => {
-  gpu.dispose();
-  if (saved === undefined) delete process.env.PMETAL_SAMPLE_VARIANT;
-  else process.env.PMETAL_SAMPLE_VARIANT = saved;
-});
-
-async function draw(b: CpuBackend | WebGpuBackend, host: Record<string, HostTensor>): Promise<Record<string, number[]>> {
-  const ins = Object.fromEntries(Object.entries(host).map(([k, h]) => [k, b.tensor(h.data, h.shape, h.dtype)]));
-  const out = b.sample(ins as never, { topLogprobs: 20 });
-  const res: Record<string, number[]> = {};
-  for (const [k, t] of Object.entries(out)) if (t) res[k] = Array.from(await b.read(t));
-  [...Object.values(ins), ...Object.values(out)].forEach((t) => t?.dispose());
-  return res;
-}
+const webgpu = webgpuWithSampleVariant('bound');
+const draw = drawTop20;
 
 // 10 chunks (the last 77 tokens, fewer than most k below): 80 group maxima.
 const V = 9 * 4096 + 77;
@@ -82,7 +64,7 @@ describe("sample, webgpu 'bound' path", () => {
   it.each(['f16', 'f32'] as const)('%s: every row draws the reference token and top-20', async (dtype) => {
     const host = inputs(dtype);
     const want = await draw(cpu, host);
-    const got = await draw(gpu, host);
+    const got = await draw(webgpu(), host);
     expect(got.tokens).toEqual(want.tokens);
     expect(got.topIds).toEqual(want.topIds);
   }, 600_000);

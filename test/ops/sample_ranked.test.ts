@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { sampleVariant } from '../../src/backend/webgpu/launchers/sample.js';
 import { f32ArrayTo16 } from '../../src/dtype.js';
 import { sampleInputs } from '../../src/ops/sample/cases.js';
 import type { HostTensor } from '../../src/ops/types.js';
+import { drawTop20, webgpuWithSampleVariant } from './sample_variant_suite.js';
 
 // The webgpu sampler's 'ranked' path (PMETAL_SAMPLE_VARIANT=ranked, launchers/sample.ts) at the
 // edges of each branch: sample_chunk ranks every key above its bound when ≤ 256 of them (else
@@ -15,26 +15,8 @@ import type { HostTensor } from '../../src/ops/types.js';
 // Every row must draw the reference's token and report its top-20, on both webgpu tiers.
 
 const cpu = new CpuBackend();
-let gpu: WebGpuBackend;
-const saved = process.env.PMETAL_SAMPLE_VARIANT;
-beforeAll(async () => {
-  process.env.PMETAL_SAMPLE_VARIANT = 'ranked';
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => {
-  gpu.dispose();
-  if (saved === undefined) delete process.env.PMETAL_SAMPLE_VARIANT;
-  else process.env.PMETAL_SAMPLE_VARIANT = saved;
-});
-
-async function draw(b: CpuBackend | WebGpuBackend, host: Record<string, HostTensor>): Promise<Record<string, number[]>> {
-  const ins = Object.fromEntries(Object.entries(host).map(([k, h]) => [k, b.tensor(h.data, h.shape, h.dtype)]));
-  const out = b.sample(ins as never, { topLogprobs: 20 });
-  const res: Record<string, number[]> = {};
-  for (const [k, t] of Object.entries(out)) if (t) res[k] = Array.from(await b.read(t));
-  [...Object.values(ins), ...Object.values(out)].forEach((t) => t?.dispose());
-  return res;
-}
+const webgpu = webgpuWithSampleVariant('ranked');
+const draw = drawTop20;
 
 // How a row's logits are rewritten (uniform ±8 otherwise): `cluster` puts the row's top 120
 // tokens (distinct values) in one chunk — its list's every head survives, the rest of its
@@ -104,13 +86,13 @@ describe("sample, webgpu 'ranked' path", () => {
     it.each(cases)(`V %i, %s, ${tier}: every row draws the reference token and top-20`, async (v, dtype) => {
       const host = inputs(v, dtype, 7);
       const want = await draw(cpu, host);
-      gpu.setTier('sample', tier);
+      webgpu().setTier('sample', tier);
       try {
-        const got = await draw(gpu, host);
+        const got = await draw(webgpu(), host);
         expect(got.tokens).toEqual(want.tokens);
         expect(got.topIds).toEqual(want.topIds);
       } finally {
-        gpu.setTier('sample', undefined);
+        webgpu().setTier('sample', undefined);
       }
     }, 600_000);
   }
@@ -120,7 +102,7 @@ describe("sample, webgpu 'ranked' path", () => {
     host.topK = { dtype: 'i32', shape: [2], data: Int32Array.from([50, 7]) };
     host.topP = { dtype: 'f32', shape: [2], data: Float32Array.from([0.9, 1]) };
     const want = await draw(cpu, host);
-    const got = await draw(gpu, host);
+    const got = await draw(webgpu(), host);
     expect(got.tokens).toEqual(want.tokens);
     expect(got.topIds).toEqual(want.topIds);
   }, 600_000);

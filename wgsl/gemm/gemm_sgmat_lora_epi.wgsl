@@ -33,32 +33,14 @@
     let lav = p.lora_a_base / 8u;
     let lbv = p.lora_b_base / 8u;
     // lora_a: BM rows × LRMAX/8 words.
-    for (var i = 0u; i < BM * (LRMAX / 8u) / WGT; i = i + 1u) {
-      let t = lid + i * WGT;
-      let row = t / (LRMAX / 8u);
-      let wv = t % (LRMAX / 8u);
-      var v = vec4<u32>();
-      if (m0 + row < p.m && wv < rv) {
-        v = lora_a[lav + (m0 + row) * rv + wv];
-      }
 #if TRANS_A
-#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=As, O=wv * 8u * LDA + row, STRIDE=LDA)
+#include "gemm/gemm_sgmat_lora_rows.wgsl" (ROWS=BM, SRC=lora_a, O0=m0, EXT=p.m, BASE=lav, ARR=As, O=wv * 8u * LDA + row, STRIDE=LDA)
 #else
-#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=As, O=row * LRA + wv * 8u, STRIDE=1u)
+#include "gemm/gemm_sgmat_lora_rows.wgsl" (ROWS=BM, SRC=lora_a, O0=m0, EXT=p.m, BASE=lav, ARR=As, O=row * LRA + wv * 8u, STRIDE=1u)
 #endif
-    }
 #if TRANS_B
     // lora_b [N, r]: BN rows × LRMAX/8 words.
-    for (var i = 0u; i < BN * (LRMAX / 8u) / WGT; i = i + 1u) {
-      let t = lid + i * WGT;
-      let row = t / (LRMAX / 8u);
-      let wv = t % (LRMAX / 8u);
-      var v = vec4<u32>();
-      if (n0 + row < p.n && wv < rv) {
-        v = lora_b[lbv + (n0 + row) * rv + wv];
-      }
-#include "gemm/gemm_sgmat_lora_put.wgsl" (ARR=Bs, O=row * LRA + wv * 8u, STRIDE=1u)
-    }
+#include "gemm/gemm_sgmat_lora_rows.wgsl" (ROWS=BN, SRC=lora_b, O0=n0, EXT=p.n, BASE=lbv, ARR=Bs, O=row * LRA + wv * 8u, STRIDE=1u)
 #else
     // lora_b [r, N]: LRMAX rows × BN/8 words (N is a multiple of 8, as b's rows are).
     for (var i = 0u; i < LRMAX * (BN / 8u) / WGT; i = i + 1u) {

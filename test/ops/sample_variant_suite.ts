@@ -1,0 +1,36 @@
+// Shared by the sampler's variant edge tests (sample_bound, sample_ranked): a webgpu backend
+// opened with PMETAL_SAMPLE_VARIANT set for the whole file (restored after), and one draw —
+// tokens, their log-probabilities and the top-20 — read back from any backend.
+import { afterAll, beforeAll } from 'vitest';
+import type { CpuBackend } from '../../src/backend/cpu.js';
+import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import type { HostTensor } from '../../src/ops/types.js';
+
+/** Registers the file's hooks; the getter gives the backend once beforeAll has run. */
+export function webgpuWithSampleVariant(variant: string): () => WebGpuBackend {
+  let gpu: WebGpuBackend | undefined;
+  const saved = process.env.PMETAL_SAMPLE_VARIANT;
+  beforeAll(async () => {
+    process.env.PMETAL_SAMPLE_VARIANT = variant;
+    gpu = await WebGpuBackend.create();
+  });
+  afterAll(() => {
+    gpu?.dispose();
+    if (saved === undefined) delete process.env.PMETAL_SAMPLE_VARIANT;
+    else process.env.PMETAL_SAMPLE_VARIANT = saved;
+  });
+  return () => {
+    if (!gpu) throw new Error('the webgpu backend is opened in beforeAll');
+    return gpu;
+  };
+}
+
+/** One sample call with the top-20 on `b`, every output read back as numbers. */
+export async function drawTop20(b: CpuBackend | WebGpuBackend, host: Record<string, HostTensor>): Promise<Record<string, number[]>> {
+  const ins = Object.fromEntries(Object.entries(host).map(([k, h]) => [k, b.tensor(h.data, h.shape, h.dtype)]));
+  const out = b.sample(ins as never, { topLogprobs: 20 });
+  const res: Record<string, number[]> = {};
+  for (const [k, t] of Object.entries(out)) if (t) res[k] = Array.from(await b.read(t));
+  [...Object.values(ins), ...Object.values(out)].forEach((t) => t?.dispose());
+  return res;
+}
