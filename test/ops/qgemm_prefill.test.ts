@@ -4,7 +4,7 @@
 // reference through the op's bound (which counts ŵ's f16 rounding for f16 x), every format.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
-import { qgemmPrefillVariant } from '../../src/backend/webgpu/launchers/qgemm_prefill.js';
+import { dequantTempFits, QGEMM_DEQUANT_MAX_BYTES, qgemmPrefillVariant } from '../../src/backend/webgpu/launchers/qgemm_prefill.js';
 import { quantizedGemmLauncher } from '../../src/backend/webgpu/launchers/quantized_gemm.js';
 import type { FloatDType } from '../../src/dtype.js';
 import { qgemmCase, qgemmInputs, type QgemmCaseDef } from '../../src/ops/quantized_gemm/cases.js';
@@ -56,6 +56,12 @@ describe('quantized_gemm: the dequant prefill plan', () => {
     expect(plan(big, 'f16', undefined, 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
     expect(plan({ ...big, m: 8 }, 'f16', 'dequant')).toEqual(['quant/qgemv_rows.wgsl']);
     expect(plan(big, 'f32', 'dequant', 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
+  });
+  it("the f16 copy of W stays within 1 GiB and the device's maxBufferSize (else the tiles)", () => {
+    expect(dequantTempFits(128256 * 4096 * 2, 2 ** 31)).toBe(true);
+    expect(dequantTempFits(QGEMM_DEQUANT_MAX_BYTES + 2, 2 ** 34)).toBe(false);
+    expect(dequantTempFits(14336 * 4096 * 2, 2 ** 26)).toBe(false);
+    expect(dequantTempFits(4096 * 4096 * 2, 2 ** 28)).toBe(true);
   });
   it('PMETAL_QGEMM_PREFILL is validated', () => {
     expect(qgemmPrefillVariant()).toBe('auto');

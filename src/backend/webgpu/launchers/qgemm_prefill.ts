@@ -21,12 +21,17 @@ import { gemmLauncher } from './gemm.js';
  *                    f16 gemm's rate: on an H100 (run S14) 2.30 ms at 4096×14336×4096 (mlx4;
  *                    q4_k 2.33) against qgemm_sgmat's 20.3 and the f16 gemm's 2.21. Only f16 x
  *                    (the bound counts ŵ's f16 rounding for f16 x alone) and a temporary of at
- *                    most QGEMM_DEQUANT_MAX_BYTES; else tiles.
+ *                    most QGEMM_DEQUANT_MAX_BYTES and the device's maxBufferSize; else tiles.
  */
 export const QGEMM_PREFILL_VARIANTS = ['auto', 'tiles', 'dequant'] as const;
 export type QgemmPrefillVariant = (typeof QGEMM_PREFILL_VARIANTS)[number];
 /** The largest f16 copy of W the dequant plan makes (an 8B model's LM head, 128256×4096, is 1 GiB). */
 export const QGEMM_DEQUANT_MAX_BYTES = 2 ** 30;
+
+/** Whether W's f16 copy (`bytes`) is one the dequant plan makes: within its cap and the device's maxBufferSize. */
+export function dequantTempFits(bytes: number, maxBufferSize: number): boolean {
+  return bytes <= Math.min(QGEMM_DEQUANT_MAX_BYTES, maxBufferSize);
+}
 
 export function qgemmPrefillVariant(v?: string): QgemmPrefillVariant {
   return launcherVariant('quantized_gemm', 'PMETAL_QGEMM_PREFILL', QGEMM_PREFILL_VARIANTS, v);
@@ -39,7 +44,7 @@ export function qgemmPrefillVariant(v?: string): QgemmPrefillVariant {
 export function dequantPrefill(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: QuantOptions, d: QuantDims, y: TensorInfo): Tensor | undefined {
   const v = qgemmPrefillVariant();
   const dequant = v === 'dequant' || (v === 'auto' && tier === 'subgroup-matrix');
-  if (!dequant || i.x.dtype !== 'f16' || d.n * d.k * 2 > QGEMM_DEQUANT_MAX_BYTES) return undefined;
+  if (!dequant || i.x.dtype !== 'f16' || !dequantTempFits(d.n * d.k * 2, ctx.limits.maxBufferSize)) return undefined;
   const q = Object.fromEntries(['w', 'scales', 'biases'].filter((name) => i[name]).map((name) => [name, i[name]]));
   const wd = dequantizeLauncher.launch(ctx, 'portable', q, { format: o.format, groupSize: o.groupSize }, { y: { dtype: 'f16', shape: [d.n, d.k] } }).y;
   const m = i.x.size / d.k;
