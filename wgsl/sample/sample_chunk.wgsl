@@ -313,15 +313,17 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     lo = select(1u, km - top, top < km);
   }
 #endif
-#if RANKED
-  // Every key ≥ lo (≥ want of them), in id order into workgroup memory when they fit, then
-  // ranked there: no refinement rounds.
+#if RANKED || BOUND
+  // Every key ≥ lo (≥ want of them), counted and placed in id order by one scan.
   var n = 0u;
   for (var i = 0u; i < ITEMS; i = i + 1u) {
     n = n + select(0u, 1u, kk[i] >= lo);
   }
   let sx = wg_scan2(vec2<u32>(n, 0u), lid, sg_size).x - n;
   let sn = scan_total().x;
+#endif
+#if RANKED
+  // Into workgroup memory when they fit, then ranked there: no refinement rounds.
   if (sn <= KC) {
     var at = sx;
     for (var i = 0u; i < ITEMS; i = i + 1u) {
@@ -337,13 +339,7 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
   }
   // Too many (ties at the bound): the exact first `want` below, among keys ≥ lo, then ranked.
 #elif BOUND
-  // Every key ≥ lo, in id order, when they fit the chunk's KC slots.
-  var n = 0u;
-  for (var i = 0u; i < ITEMS; i = i + 1u) {
-    n = n + select(0u, 1u, kk[i] >= lo);
-  }
-  let sx = wg_scan2(vec2<u32>(n, 0u), lid, sg_size).x - n;
-  let sn = scan_total().x;
+  // Into the chunk's KC candidate slots when they fit.
   if (sn <= KC) {
     var at = pair_at(row, chunk) + 2u * sx;
     for (var i = 0u; i < ITEMS; i = i + 1u) {
