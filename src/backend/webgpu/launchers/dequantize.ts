@@ -1,8 +1,9 @@
-import { BYTES } from '../../../dtype.js';
+import { BYTES, type DType } from '../../../dtype.js';
 import { checkQuantWeight, type QuantOptions } from '../../../ops/quant/formats.js';
 import { defineParams, packParams } from '../../params.js';
 import { dtCode } from '../pipelines.js';
-import { grid, rowChunks, windowOf, type Launcher } from '../launch.js';
+import type { Tensor } from '../../../tensor.js';
+import { grid, rowChunks, windowOf, type LaunchContext, type Launcher } from '../launch.js';
 import { quantDefines, quantRowBytes, quantWindows } from './quant.js';
 
 export const DEQUANTIZE_PARAMS = defineParams([
@@ -45,3 +46,13 @@ export const dequantizeLauncher: Launcher = {
     return { y };
   },
 };
+
+/**
+ * A quantized weight (inputs w, scales?, biases? of `i`; `o` its format and group) decoded
+ * into a fresh [n, k] tensor of `dtype` by the dequantize kernel — the temporary W that
+ * fused_lora's QLoRA products and quantized_gemm's dequant prefill then multiply densely.
+ */
+export function dequantizedWeight(ctx: LaunchContext, i: Record<string, Tensor | undefined>, o: QuantOptions, dtype: DType, n: number, k: number): Tensor {
+  const q = Object.fromEntries(['w', 'scales', 'biases'].filter((name) => i[name]).map((name) => [name, i[name]!]));
+  return dequantizeLauncher.launch(ctx, 'portable', q, { format: o.format, groupSize: o.groupSize }, { y: { dtype, shape: [n, k] } }).y;
+}

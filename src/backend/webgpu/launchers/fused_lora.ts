@@ -8,7 +8,7 @@ import { defineParams, packParams } from '../../params.js';
 import { reshapeOwned, viewAs } from '../../view.js';
 import { dtCode } from '../pipelines.js';
 import { grid, windowOf, type LaunchContext, type Launcher, type WebGpuTier } from '../launch.js';
-import { dequantizeLauncher } from './dequantize.js';
+import { dequantizedWeight } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
 import { loraGemm, loraGemmPlan } from './lora_gemm.js';
 import { loraXaByGemv, transposeF32 } from './lora_xa.js';
@@ -58,8 +58,7 @@ function gemm(ctx: LaunchContext, tier: WebGpuTier, inputs: { a: Tensor; b: Tens
  */
 function denseWeight(ctx: LaunchContext, i: Record<string, Tensor>, o: LoraWeightOpts, n: number, k: number): Tensor {
   if (!o.format) return i.weight;
-  const q = Object.fromEntries(['w', 'scales', 'biases'].filter((name) => i[name]).map((name) => [name, i[name]]));
-  return dequantizeLauncher.launch(ctx, 'portable', q, { format: o.format, groupSize: o.groupSize }, { y: { dtype: i.x.dtype, shape: [n, k] } }).y;
+  return dequantizedWeight(ctx, i, { format: o.format, groupSize: o.groupSize }, i.x.dtype, n, k);
 }
 
 /**

@@ -36,7 +36,7 @@ export const LORA_GEMM_VARIANTS = ['auto', 'fused', 'composed', 'first', 'epi'] 
  * where the tile's single 16-deep slices (SHALLOW_K without DBUF) leave room for no more.
  */
 export function loraEpiMaxR(defines: Record<string, unknown> | undefined): number {
-  return defines?.SHALLOW_K && !defines?.DBUF ? 16 : 32;
+  return Math.min(32, (defines?.DBUF ? 2 : 1) * (defines?.SHALLOW_K ? 16 : 32));
 }
 export type LoraGemmVariant = (typeof LORA_GEMM_VARIANTS)[number];
 

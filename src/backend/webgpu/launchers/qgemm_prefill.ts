@@ -5,7 +5,7 @@ import type { TensorInfo } from '../../../ops/types.js';
 import { reshapeOwned, viewAs } from '../../view.js';
 import type { LaunchContext, WebGpuTier } from '../launch.js';
 import { launcherVariant } from '../tuning.js';
-import { dequantizeLauncher } from './dequantize.js';
+import { dequantizedWeight } from './dequantize.js';
 import { gemmLauncher } from './gemm.js';
 
 /**
@@ -45,8 +45,7 @@ export function dequantPrefill(ctx: LaunchContext, tier: WebGpuTier, i: Record<s
   const v = qgemmPrefillVariant();
   const dequant = v === 'dequant' || (v === 'auto' && tier === 'subgroup-matrix');
   if (!dequant || i.x.dtype !== 'f16' || !dequantTempFits(d.n * d.k * 2, ctx.limits.maxBufferSize)) return undefined;
-  const q = Object.fromEntries(['w', 'scales', 'biases'].filter((name) => i[name]).map((name) => [name, i[name]]));
-  const wd = dequantizeLauncher.launch(ctx, 'portable', q, { format: o.format, groupSize: o.groupSize }, { y: { dtype: 'f16', shape: [d.n, d.k] } }).y;
+  const wd = dequantizedWeight(ctx, i, o, 'f16', d.n, d.k);
   const m = i.x.size / d.k;
   const out = gemmLauncher.launch(ctx, tier, { a: viewAs(i.x, [m, d.k]), b: wd }, gemmOptions.parse({ transB: true, outDtype: y.dtype }), { y: { dtype: y.dtype, shape: [m, d.n] } }).y;
   wd.dispose();

@@ -132,7 +132,8 @@ export const quantizedGemmLauncher: Launcher = {
     const [m, k] = rowsCols(x.shape);
     const d = checkQuantWeight('quantized_gemm', i, o, k);
     const decode = m <= QGEMV_TILE.MAX_M;
-    // PMETAL_QGEMM_PREFILL=dequant: W decoded once to f16, then the f16 gemm (qgemm_prefill.ts).
+    // Prefill on the matrix units (or PMETAL_QGEMM_PREFILL=dequant): W decoded once to f16, then
+    // the f16 gemm (qgemm_prefill.ts).
     const viaGemm = decode ? undefined : dequantPrefill(ctx, tier, i, o, d, outs.y);
     if (viaGemm) return { y: viaGemm };
     const y = ctx.output(outs.y);
