@@ -8,7 +8,7 @@
 // Sᵀ = K·Qᵀ (and dPᵀ = V·dOᵀ) into f32 stages; per lane half a key row: P = exp(z − lse) (dv)
 // or dS = P·(dP − D)·∂z/∂x (dk), rounded to f16 into the P stage; dV += Pᵀ·dO or dK += dSᵀ·Q.
 // dk = scale·dK. Keys past the last sequence (varlen) get 0; malformed cu_seqlens NaN.
-// Deterministic: fixed order. Defines: D, DV, NQ, NV, NSG, BT (rows per tile), NT = BT/16,
+// Deterministic: fixed order. Defines: D, DV, NQ, NV, NSG, BT (rows per tile), NT = BT/16, SWZ (fa_sg_rot.wgsl),
 // DV_PASS.
 #include "attention/fa_bwd_sg_head.wgsl"
 #include "attention/fa_seqk.wgsl"
@@ -43,6 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let sg = sg_id % NSG;
   let row = sg_lane / 2u;
   let half = sg_lane % 2u;
+#include "attention/fa_sg_rot.wgsl"
   let j0 = kblk * NSG * 16u;
   let j1 = min(j0 + NSG * 16u, p.sk) - 1u;
   let jk = j0 + sg * 16u + row;
@@ -97,7 +98,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
     workgroupBarrier();
     for (var c = 0u; c < HB; c = c + 1u) {
-      let t = half * HB + c;
+      let t = half * HB + ((c + rot) % HB);
       var val = 0.0;
       if (key_ok && i32(jk) >= rlo[t] && i32(jk) <= rhi[t]) {
         let e = sg * SSZ + row * BT + t;

@@ -8,7 +8,7 @@
 // 65504; the bound counts the rounding) into the P stage; dQ += dS·K (K's tile rows as the
 // right operand). dq = scale·dQ. Deterministic: fixed order. Rows past the last query write
 // nothing; malformed cu_seqlens give NaN. Defines: D, DV, NQ = D/16, NV = DV/16, NSG, BT
-// (keys per tile, 16 or 32), NT = BT/16.
+// (keys per tile, 16 or 32), NT = BT/16, SWZ (fa_sg_rot.wgsl).
 #include "attention/fa_bwd_sg_head.wgsl"
 
 const BQ: u32 = NSG * 16u;
@@ -25,6 +25,7 @@ var<workgroup> cu_bad_flag16: array<u32, 4>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(subgroup_id) sg_id: u32, @builtin(subgroup_invocation_id) sg_lane: u32) {
 #include "attention/fa_sg_block.wgsl"
+#include "attention/fa_sg_rot.wgsl"
   var lsed = vec2<f32>(0.0);
   if (live && g.lo <= g.hi) {
     lsed = ld[g.lse];
@@ -45,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NT, LEFT=df, TILE=vtile, LD=LDV, NL=NV, DST=stage2, STRIDE=BT)
     workgroupBarrier();
     for (var c = 0u; c < HB; c = c + 1u) {
-      let col = half * HB + c;
+      let col = half * HB + ((c + rot) % HB);
       let j = k0 + i32(col);
       var ds = 0.0;
       if (live && j >= g.lo && j <= g.hi) {

@@ -14,6 +14,7 @@ enable chromium_experimental_subgroup_matrix;
 #define NSG 4
 #define BT 32
 #define NT 2
+#define SWZ 1
 #endif
 
 const WG: u32 = NSG * 32u;

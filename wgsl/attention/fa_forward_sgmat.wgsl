@@ -29,7 +29,7 @@
 // softmax and P·V (H100, run S11: 12–13% faster at D = 64).
 // Defines: D, DV, NQ = D/16, NV = DV/16, BK (16, 32 or 64), NKF = BK/16, NSG (subgroups: 4 or
 // 8), KV_SHARED (V reuses the K tile's buffer, for adapters with little workgroup memory), KT
-// (that buffer's halves), PREFETCH, KPER, VPER, STAGE (0; 1..3 leave parts out for bench
+// (that buffer's halves), PREFETCH, KPER, VPER, SWZ (fa_sg_rot.wgsl), STAGE (0; 1..3 leave parts out for bench
 // --fa-ceiling only: results are wrong then).
 enable f16;
 enable subgroups;
@@ -45,6 +45,7 @@ enable chromium_experimental_subgroup_matrix;
 #define NKF 2
 #define NSG 4
 #define KT 2304
+#define SWZ 1
 #endif
 // The prefetch needs K and V apart (the launcher never sets both).
 #if PREFETCH && !KV_SHARED
@@ -117,6 +118,7 @@ fn score(x: f32, j: i32, live: bool, g: RowGeom) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
         @builtin(subgroup_id) sg_id: u32, @builtin(subgroup_invocation_id) sg_lane: u32) {
 #include "attention/fa_sg_block.wgsl"
+#include "attention/fa_sg_rot.wgsl"
   // For the mask-free tiles: every row of the block a live query, the largest lo, the smallest hi.
   let block_full = cu_ok && r_first + BQ <= p.rows;
   let lo_last = row_geom(r_last * p.group + hg, bz, kvh, cu_ok).lo;
@@ -176,7 +178,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #else
     if (full) {
       for (var c = 0u; c < HB; c = c + 1u) {
-        var x = p.scale * stage[sg * SSZ + row * BK + half * HB + c];
+        var x = p.scale * stage[sg * SSZ + row * BK + half * HB + ((c + rot) % HB)];
         if (p.has_cap != 0u) {
           x = softcap(x, p.cap, p.inv_cap).x;
         }
@@ -185,7 +187,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     } else {
       for (var c = 0u; c < HB; c = c + 1u) {
-        let col = half * HB + c;
+        let col = half * HB + ((c + rot) % HB);
         sc[c] = score(stage[sg * SSZ + row * BK + col], k0 + i32(col), live, g);
         mt = max(mt, sc[c]);
       }
@@ -204,7 +206,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 #if STAGE == 1 || STAGE == 3
     for (var c = 0u; c < HB; c = c + 1u) {
-      pstage[sg * PSZ + row * BK + half * HB + c] = f16(0.015625);
+      pstage[sg * PSZ + row * BK + half * HB + ((c + rot) % HB)] = f16(0.015625);
     }
     l = l + 1.0;
 #else
@@ -216,7 +218,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       // The hardware conversion: WGSL lets it round either way (one of the two neighbours),
       // which the f16 bound counts (bounds.ts: faithful rounding of P), at a tenth of the ALU
       // work of an exact round-to-nearest-even in integer ops.
-      pstage[sg * PSZ + row * BK + half * HB + c] = f16(pe);
+      pstage[sg * PSZ + row * BK + half * HB + ((c + rot) % HB)] = f16(pe);
     }
 #endif
 #if KV_SHARED && STAGE < 2

@@ -56,6 +56,13 @@ export const faCeilingStage = (): number => benchStage('PMETAL_BENCH_FA_STAGE', 
  */
 export const faSgmatPrefetch = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_PREFETCH : undefined) !== '0';
 
+/**
+ * Each lane reads its half row of S (and writes P) from a rotated column (fa_sg_rot.wgsl), so
+ * the 32 lanes of a subgroup hit 32 banks instead of one or two; forward and backward alike.
+ * PMETAL_FA_SGMAT_SWIZZLE=0 keeps the plain order (to time both).
+ */
+export const faSgmatSwizzle = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_SWIZZLE : undefined) !== '0';
+
 /** The pipeline for exact head dims (every fragment loop is unrolled for them). */
 export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan, prefetch = faSgmatPrefetch()): PipelineSpec {
   const on = prefetch && !plan.kvShared;
@@ -72,6 +79,7 @@ export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan, prefetch
       NKF: plan.bk / 16,
       NSG: plan.nsg,
       STAGE: faCeilingStage(),
+      SWZ: faSgmatSwizzle(),
       KV_SHARED: plan.kvShared,
       KT: plan.bk * (plan.kvShared ? Math.max(d, dv) + 8 : d + 8),
       ...(on ? { PREFETCH: true, KPER: per(d), VPER: per(dv) } : {}),
