@@ -8,7 +8,7 @@
 // 65504; the bound counts the rounding) into the P stage; dQ += dS·K (K's tile rows as the
 // right operand). dq = scale·dQ. Deterministic: fixed order. Rows past the last query write
 // nothing; malformed cu_seqlens give NaN. Defines: D, DV, NQ = D/16, NV = DV/16, NSG, BT
-// (keys per tile, 16 or 32), NT = BT/16, SWZ (fa_sg_rot.wgsl).
+// (keys per tile, 16 or 32), NT = BT/16, SWZ (fa_sg_rot.wgsl), LATE_FIRST (fa_sg_block.wgsl).
 #include "attention/fa_bwd_sg_head.wgsl"
 
 const BQ: u32 = NSG * 16u;

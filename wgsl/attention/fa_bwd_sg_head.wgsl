@@ -15,6 +15,7 @@ enable chromium_experimental_subgroup_matrix;
 #define BT 32
 #define NT 2
 #define SWZ 1
+#define LATE_FIRST 1
 #endif
 
 const WG: u32 = NSG * 32u;

@@ -29,7 +29,7 @@
 // softmax and P·V (H100, run S11: 12–13% faster at D = 64).
 // Defines: D, DV, NQ = D/16, NV = DV/16, BK (16, 32 or 64), NKF = BK/16, NSG (subgroups: 4 or
 // 8), KV_SHARED (V reuses the K tile's buffer, for adapters with little workgroup memory), KT
-// (that buffer's halves), PREFETCH, KPER, VPER, SWZ (fa_sg_rot.wgsl), STAGE (0; 1..3 leave parts out for bench
+// (that buffer's halves), PREFETCH, KPER, VPER, SWZ (fa_sg_rot.wgsl), LATE_FIRST (fa_sg_block.wgsl), STAGE (0; 1..3 leave parts out for bench
 // --fa-ceiling only: results are wrong then).
 enable f16;
 enable subgroups;
@@ -46,6 +46,7 @@ enable chromium_experimental_subgroup_matrix;
 #define NSG 4
 #define KT 2304
 #define SWZ 1
+#define LATE_FIRST 1
 #endif
 // The prefetch needs K and V apart (the launcher never sets both).
 #if PREFETCH && !KV_SHARED

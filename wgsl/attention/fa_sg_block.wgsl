@@ -6,8 +6,14 @@
   if (gid >= p.groups) {
     return;
   }
-  // Workgroups: (row block, query head, batch); rows are positions of one head.
+  // Workgroups: (row block, query head, batch); rows are positions of one head. LATE_FIRST:
+  // a head's last row block first — under a causal mask the later blocks see the most keys,
+  // and starting the longest workgroups first leaves short ones, not long ones, for the tail.
+#if LATE_FIRST
+  let blk = p.blocks - 1u - gid % p.blocks;
+#else
   let blk = gid % p.blocks;
+#endif
   let h = (gid / p.blocks) % p.hq;
   let bz = gid / (p.blocks * p.hq);
   let kvh = h / p.group;

@@ -1,5 +1,5 @@
 import type { PipelineSpec } from '../pipelines.js';
-import { faSgmatSwizzle } from './flash_attention_sgmat.js';
+import { faSgmatLateFirst, faSgmatSwizzle } from './flash_attention_sgmat.js';
 
 /** Tiles of fa_bwd_dq_sgmat.wgsl / fa_bwd_dkv_sgmat.wgsl: subgroups (16 rows or keys each) and the tile they walk (keys for dq, query rows for dk/dv). */
 export interface BwdSgmatPlan {
@@ -37,6 +37,6 @@ export function bwdSgmatPlan(bytes: (p: BwdSgmatPlan) => number, storage: number
   return undefined;
 }
 
-const defines = (d: number, dv: number, p: BwdSgmatPlan) => ({ D: d, DV: dv, NQ: d / 16, NV: dv / 16, NSG: p.nsg, BT: p.bt, NT: p.bt / 16, SWZ: faSgmatSwizzle() });
+const defines = (d: number, dv: number, p: BwdSgmatPlan) => ({ D: d, DV: dv, NQ: d / 16, NV: dv / 16, NSG: p.nsg, BT: p.bt, NT: p.bt / 16, SWZ: faSgmatSwizzle(), LATE_FIRST: faSgmatLateFirst() });
 export const bwdSgDqPipeline = (d: number, dv: number, p: BwdSgmatPlan): PipelineSpec => ({ shader: 'attention/fa_bwd_dq_sgmat.wgsl', defines: defines(d, dv, p) });
 export const bwdSgDkvPipeline = (d: number, dv: number, p: BwdSgmatPlan, dvPass: boolean): PipelineSpec => ({ shader: 'attention/fa_bwd_dkv_sgmat.wgsl', defines: { ...defines(d, dv, p), DV_PASS: dvPass } });

@@ -63,6 +63,13 @@ export const faSgmatPrefetch = (): boolean => (typeof process !== 'undefined' ? 
  */
 export const faSgmatSwizzle = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_SWIZZLE : undefined) !== '0';
 
+/**
+ * A head's row blocks are launched last block first (fa_sg_block.wgsl LATE_FIRST; forward and
+ * dq): under a causal mask the last rows see the most keys. PMETAL_FA_SGMAT_LATE_FIRST=0
+ * launches them in row order (to time both).
+ */
+export const faSgmatLateFirst = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_LATE_FIRST : undefined) !== '0';
+
 /** The pipeline for exact head dims (every fragment loop is unrolled for them). */
 export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan, prefetch = faSgmatPrefetch()): PipelineSpec {
   const on = prefetch && !plan.kvShared;
@@ -80,6 +87,7 @@ export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan, prefetch
       NSG: plan.nsg,
       STAGE: faCeilingStage(),
       SWZ: faSgmatSwizzle(),
+      LATE_FIRST: faSgmatLateFirst(),
       KV_SHARED: plan.kvShared,
       KT: plan.bk * (plan.kvShared ? Math.max(d, dv) + 8 : d + 8),
       ...(on ? { PREFETCH: true, KPER: per(d), VPER: per(dv) } : {}),
