@@ -86,11 +86,17 @@ export function rowChunks(ctx: LaunchContext, rows: number, rowBytes: number): [
   return out;
 }
 
-/** A 2-D grid for `n` workgroups within maxComputeWorkgroupsPerDimension; kernels guard the tail. */
+/**
+ * A 2-D grid for `n` workgroups within maxComputeWorkgroupsPerDimension; kernels guard the
+ * tail. The rows are balanced (x = ⌈n / y⌉), so fewer than y workgroups idle: a full first
+ * row of 65535 left up to 65534 empty workgroups in the last one — at 65536 workgroups
+ * (a 256 MiB copy) half the grid, which the H100 paid for at about a quarter of a real one.
+ */
 export function grid(ctx: LaunchContext, n: number): { workgroups: [number, number]; groupsX: number } {
   const max = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const x = Math.min(n, max);
-  return { workgroups: [Math.max(1, x), Math.max(1, Math.ceil(n / max))], groupsX: Math.max(1, x) };
+  const y = Math.max(1, Math.ceil(n / max));
+  const x = Math.max(1, Math.ceil(n / y));
+  return { workgroups: [x, y], groupsX: x };
 }
 
 /**
