@@ -8,21 +8,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/models/load.js';
 import { writeTinyCheckpoint } from './tiny_checkpoint.js';
 import { splitRope } from './split_rope.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pmetal-decode-dispatches-'));
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => {
-  gpu?.dispose();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const gpu = useWebGpu();
 afterEach(() => {
   delete process.env.PMETAL_NORM_QKV;
 });
@@ -37,7 +31,7 @@ const LAYERS = 3;
 
 /** One B = 1 decode step after prefill and a warm-up step: its dispatch count, trace and greedy tokens. */
 async function decodeStep(dir: string) {
-  const model = await loadModel(dir, gpu);
+  const model = await loadModel(dir, gpu());
   const cache = model.createCache(1, 32);
   let logits = await model.prefill([[3, 14, 15, 9, 2]], cache);
   const next = () => [[logits[0].indexOf(Math.max(...logits[0]))]];
@@ -45,12 +39,12 @@ async function decodeStep(dir: string) {
   // One step first: plans and pipelines are built, buffers pooled.
   logits = await model.step(next(), cache);
   tokens.push(next()[0][0]);
-  gpu.rt.trace = [];
-  const before = gpu.rt.dispatchCount;
+  gpu().rt.trace = [];
+  const before = gpu().rt.dispatchCount;
   logits = await model.step(next(), cache);
-  const count = gpu.rt.dispatchCount - before;
-  const trace = gpu.rt.trace;
-  gpu.rt.trace = undefined;
+  const count = gpu().rt.dispatchCount - before;
+  const trace = gpu().rt.trace!;
+  gpu().rt.trace = undefined;
   tokens.push(next()[0][0]);
   cache.dispose();
   model.dispose();
@@ -81,16 +75,16 @@ it('webgpu, tiny Llama, B = 1: a decode step records 3 dispatches fewer per laye
 
 /** Greedy tokens of `steps` decode steps after a prompt, and the dispatches of the last step. */
 async function greedy(dir: string, steps: number): Promise<{ tokens: number[]; last: number }> {
-  const model = await loadModel(dir, gpu);
+  const model = await loadModel(dir, gpu());
   const cache = model.createCache(1, 32);
   let out = await model.prefill([[3, 1, 4, 1, 5]], cache);
   const tokens: number[] = [];
   let last = 0;
   for (let s = 0; s < steps; s++) {
     tokens.push(out[0].indexOf(Math.max(...out[0])));
-    const before = gpu.rt.dispatchCount;
+    const before = gpu().rt.dispatchCount;
     out = await model.step([[tokens[s]]], cache);
-    last = gpu.rt.dispatchCount - before;
+    last = gpu().rt.dispatchCount - before;
   }
   cache.dispose();
   model.dispose();
@@ -128,15 +122,15 @@ describe('decode step dispatches', () => {
     writeTinyCheckpoint(dir, { model_type: 'llama', layers });
     const counts: number[] = [];
     const logits: Float32Array[][] = [];
-    for (const b of [gpu, splitRope(gpu)]) {
+    for (const b of [gpu(), splitRope(gpu())]) {
       const model = await loadModel(dir, b);
       const cache = model.createCache(1, 32);
       let out = await model.prefill([[3, 1, 4, 1, 5]], cache);
       // Warm: the first step plans and records; count a later one.
       out = await model.step([[out[0].indexOf(Math.max(...out[0]))]], cache);
-      const before = gpu.rt.dispatchCount;
+      const before = gpu().rt.dispatchCount;
       out = await model.step([[out[0].indexOf(Math.max(...out[0]))]], cache);
-      counts.push(gpu.rt.dispatchCount - before);
+      counts.push(gpu().rt.dispatchCount - before);
       logits.push(out);
       cache.dispose();
       model.dispose();

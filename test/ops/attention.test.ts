@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../conformance/compare.js';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import { MetalBackend } from '../../src/backend/metal/backend.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { flashAttentionForwardLauncher, simtBytes, simtPlan } from '../../src/backend/webgpu/launchers/flash_attention.js';
 import { bwdDkvBytes, bwdDqBytes, bwdPlan, flashAttentionBackwardLauncher } from '../../src/backend/webgpu/launchers/flash_attention_backward.js';
@@ -20,6 +19,7 @@ import { getSpec } from '../../src/ops/registry.js';
 import type { HostTensor, RefTensor } from '../../src/ops/types.js';
 import type { KernelBackend } from '../../src/backend/interface.js';
 import type { Tensor } from '../../src/tensor.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 const cpu = new CpuBackend();
 const spec = getSpec('flash_attention_forward');
@@ -228,11 +228,7 @@ const MALFORMED: [string, number[], number[]][] = [
 ];
 
 describe('webgpu attention', () => {
-  let gpu: WebGpuBackend;
-  beforeAll(async () => {
-    gpu = await WebGpuBackend.create();
-  });
-  afterAll(() => gpu?.dispose());
+  const gpu = useWebGpu();
 
   it('fits WebGPU\'s default 16 KiB of workgroup memory for every head-dim class (K/V sharing a buffer where needed)', () => {
     for (const [d, dv] of [[8, 8], [64, 64], [128, 128], [256, 256], [24, 256]]) {
@@ -245,30 +241,30 @@ describe('webgpu attention', () => {
   });
 
   it('under the default limits (16 KiB workgroup memory, 4 KiB bindings: one dispatch per batch), within bounds', async () => {
-    const lim = gpu.rt.opened.limits;
+    const lim = gpu().rt.opened.limits;
     const limits = { ...Object.fromEntries(['maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment', 'maxComputeInvocationsPerWorkgroup'].map((k) => [k, lim[k as keyof GPUSupportedLimits]])), maxComputeWorkgroupStorageSize: 16384, maxStorageBufferBindingSize: 4096 } as unknown as GPUSupportedLimits;
-    const ctx: LaunchContext = { rt: gpu.rt, features: gpu.rt.opened.features, limits, adapter: { ...gpu.adapter, limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
-    gpu.rt.trace = [];
+    const ctx: LaunchContext = { rt: gpu().rt, features: gpu().rt.opened.features, limits, adapter: { ...gpu().adapter, limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu().zeros(info.shape, info.dtype) };
+    gpu().rt.trace = [];
     for (const [p, o] of [
       [{ b: 3, sq: 5, sk: 6, hq: 2, hkv: 1, d: 128, causal: true }, { causal: true }],
       [{ b: 2, sq: 3, sk: 4, hq: 2, hkv: 1, d: 256, layout: 'bhsd' }, { layout: 'bhsd' }],
     ] as [AttnProblem, Record<string, unknown>][]) {
       for (const tier of ['portable', 'subgroups'] as const) {
-        await check(gpu, p, 'f16', o, (ins) => {
+        await check(gpu(), p, 'f16', o, (ins) => {
           const outs = spec.check(ins, spec.options.parse(o)) as Record<string, { dtype: 'f32'; shape: number[] }>;
           return flashAttentionForwardLauncher.launch(ctx, tier, ins, spec.options.parse(o), outs);
         });
       }
     }
     // A batch of q is 2560 / 3072 bytes: one batch per dispatch, 3 + 2 per tier.
-    expect(gpu.rt.trace.length).toBe(2 * (3 + 2));
-    gpu.rt.trace = undefined;
+    expect(gpu().rt.trace!.length).toBe(2 * (3 + 2));
+    gpu().rt.trace = undefined;
   });
 
   it.each(MALFORMED)('malformed cu_seqlens (%s): every output is NaN', async (_l, cuQ, cuK) => {
-    const got = await check(gpu, { sq: 9, sk: 12, cuQ, cuK, hq: 2, hkv: 1, d: 16, sinks: true }, 'f16', {});
+    const got = await check(gpu(), { sq: 9, sk: 12, cuQ, cuK, hq: 2, hkv: 1, d: 16, sinks: true }, 'f16', {});
     expect(got.o.every(Number.isNaN) && got.lse.every(Number.isNaN)).toBe(true);
-    const g = await check(gpu, { sq: 9, sk: 12, cuQ, cuK, hq: 2, hkv: 1, d: 16, sinks: true }, 'f16', {}, undefined, true);
+    const g = await check(gpu(), { sq: 9, sk: 12, cuQ, cuK, hq: 2, hkv: 1, d: 16, sinks: true }, 'f16', {}, undefined, true);
     expect(Object.values(g).every((a) => a.every(Number.isNaN))).toBe(true);
   });
 
@@ -281,33 +277,33 @@ describe('webgpu attention', () => {
   });
 
   it('backward under the default limits (16 KiB, 4 KiB bindings: a dispatch set per batch, dsinks summed over them), within bounds', async () => {
-    const lim = gpu.rt.opened.limits;
+    const lim = gpu().rt.opened.limits;
     const limits = { ...Object.fromEntries(['maxComputeWorkgroupsPerDimension', 'minStorageBufferOffsetAlignment', 'maxComputeInvocationsPerWorkgroup'].map((k) => [k, lim[k as keyof GPUSupportedLimits]])), maxComputeWorkgroupStorageSize: 16384, maxStorageBufferBindingSize: 4096 } as unknown as GPUSupportedLimits;
-    const ctx: LaunchContext = { rt: gpu.rt, features: gpu.rt.opened.features, limits, adapter: { ...gpu.adapter, limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
+    const ctx: LaunchContext = { rt: gpu().rt, features: gpu().rt.opened.features, limits, adapter: { ...gpu().adapter, limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu().zeros(info.shape, info.dtype) };
     // D = 256 takes the smallest tiles (4 keys per dq tile); every batch is a dispatch set.
     for (const [p, o, batches] of [
       [{ b: 3, sq: 5, sk: 6, hq: 4, hkv: 2, d: 64, causal: true, sinks: true, window: { left: 3 } }, { causal: true, window: { left: 3 } }, 3],
       [{ b: 2, sq: 3, sk: 5, hq: 2, hkv: 1, d: 256, dv: 128, sinks: true }, {}, 2],
     ] as [AttnProblem, Record<string, unknown>, number][]) {
-      gpu.rt.trace = [];
-      await check(gpu, p, 'bf16', o, (ins) => {
+      gpu().rt.trace = [];
+      await check(gpu(), p, 'bf16', o, (ins) => {
         const outs = bwd.check(ins, bwd.options.parse(o)) as Record<string, { dtype: 'f32'; shape: number[] }>;
         return flashAttentionBackwardLauncher.launch(ctx, 'portable', ins, bwd.options.parse(o), outs);
       }, true);
       // Per batch: prep, dq, dk, dv, dsink.
-      expect(gpu.rt.trace.map((d) => d.pipeline.shader.split('/')[1])).toEqual(Array(batches).fill(['fa_bwd_prep.wgsl', 'fa_bwd_dq.wgsl', 'fa_bwd_dkv.wgsl', 'fa_bwd_dkv.wgsl', 'fa_bwd_dsink.wgsl']).flat());
+      expect(gpu().rt.trace!.map((d) => d.pipeline.shader.split('/')[1])).toEqual(Array(batches).fill(['fa_bwd_prep.wgsl', 'fa_bwd_dq.wgsl', 'fa_bwd_dkv.wgsl', 'fa_bwd_dkv.wgsl', 'fa_bwd_dsink.wgsl']).flat());
     }
-    gpu.rt.trace = undefined;
+    gpu().rt.trace = undefined;
   });
 
   it.each(BAD_DECODE)('decode with invalid %s: NaN for those sequences, the others within bounds', async (_l, p) => {
-    await checkBadDecode(gpu, p);
+    await checkBadDecode(gpu(), p);
   });
 
   it('backward is deterministic (bitwise the same twice)', async () => {
     const p: AttnProblem = { b: 2, sq: 37, sk: 45, hq: 8, hkv: 2, d: 32, causal: true, sinks: true };
-    const a = await check(gpu, p, 'f32', { causal: true }, undefined, true);
-    const b = await check(gpu, p, 'f32', { causal: true }, undefined, true);
+    const a = await check(gpu(), p, 'f32', { causal: true }, undefined, true);
+    const b = await check(gpu(), p, 'f32', { causal: true }, undefined, true);
     for (const k of Object.keys(a)) expect(Array.from(b[k])).toEqual(Array.from(a[k]));
   });
 });

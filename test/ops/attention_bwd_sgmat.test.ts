@@ -3,8 +3,7 @@
 // validate in Dawn — on the null backend, which runs nothing (the numbers are checked on the
 // H100: `pmetal conformance --op flash_attention_backward --tier subgroup-matrix --quick
 // --toggles allow_unsafe_apis,vulkan_enable_f16_on_nvidia`).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
 import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { flashAttentionBackwardLauncher } from '../../src/backend/webgpu/launchers/flash_attention_backward.js';
 import { bwdSgDkvBytes, bwdSgDkvPipeline, bwdSgDqBytes, bwdSgDqPipeline, bwdSgmatPlan } from '../../src/backend/webgpu/launchers/flash_attention_backward_sgmat.js';
@@ -13,16 +12,13 @@ import { problemOptions, type AttnProblem } from '../../src/ops/flash_attention_
 import { getSpec } from '../../src/ops/registry.js';
 import { backwardInputs } from '../../src/ops/flash_attention_backward/cases.js';
 import type { Tensor } from '../../src/tensor.js';
+import { useDawnNull } from '../webgpu_backends.js';
 
 const FEATURES = new Set(['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups']);
 const cfg = (componentType: string, resultComponentType: string, M: number, N: number, K: number) => ({ componentType, resultComponentType, M, N, K });
 const NVIDIA: AdapterTraits = { subgroupMatrixConfigs: [cfg('f16', 'f32', 16, 16, 16)], subgroupMinSize: 32, subgroupMaxSize: 32, limits: {} as GPUSupportedLimits };
 
-let nullGpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
-});
-afterAll(() => nullGpu?.dispose());
+const nullGpu = useDawnNull();
 
 describe('flash_attention_backward: the subgroup-matrix tier', () => {
   it('offered for f16 on an NVIDIA-like adapter, never for bf16/f32 or without matrices', () => {
@@ -55,8 +51,8 @@ describe('flash_attention_backward: the subgroup-matrix tier', () => {
   });
 
   it.each(dims)('D = %i, Dv = %i: the dq, dk and dv pipelines compile on the null backend', async (d, dv) => {
-    expect(nullGpu, "Dawn's null backend").toBeDefined();
-    const dev = nullGpu!.rt.device;
+    expect(nullGpu(), "Dawn's null backend").toBeDefined();
+    const dev = nullGpu()!.rt.device;
     const dq = bwdSgmatPlan((p) => bwdSgDqBytes(d, dv, p), 49152, 256)!;
     const dkv = bwdSgmatPlan((p) => bwdSgDkvBytes(d, dv, p), 49152, 256)!;
     for (const spec of [bwdSgDqPipeline(d, dv, dq), bwdSgDkvPipeline(d, dv, dkv, false), bwdSgDkvPipeline(d, dv, dkv, true)]) {
@@ -76,8 +72,8 @@ describe('flash_attention_backward: the subgroup-matrix tier', () => {
     ['varlen with an empty sequence', { sq: 0, sk: 0, seqQ: [5, 0, 9], seqK: [7, 3, 12], padQ: 2, hq: 2, hkv: 2, d: 32 }, true],
     ['D = 24: the portable kernels on this tier', { b: 1, sq: 9, sk: 9, hq: 2, hkv: 1, d: 24 }, false],
   ] as [string, AttnProblem, boolean][])('%s', async (_l, p, sgmat) => {
-    expect(nullGpu, "Dawn's null backend").toBeDefined();
-    const be = nullGpu!;
+    expect(nullGpu(), "Dawn's null backend").toBeDefined();
+    const be = nullGpu()!;
     const spec = getSpec('flash_attention_backward');
     const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: be.rt.opened.limits, adapter: { ...NVIDIA, limits: be.rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
     const h = backwardInputs(p, 'f16', 3);

@@ -4,8 +4,7 @@
 // pipelines and bind groups but runs nothing (its numbers are checked on the H100:
 // `pmetal conformance --op flash_attention_forward --tier subgroup-matrix --quick --toggles
 // allow_unsafe_apis,vulkan_enable_f16_on_nvidia`).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
 import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { FA_SGMAT, flashAttentionForwardLauncher } from '../../src/backend/webgpu/launchers/flash_attention.js';
 import { faSgmatPipeline, sgmatBytes, sgmatPlan } from '../../src/backend/webgpu/launchers/flash_attention_sgmat.js';
@@ -14,6 +13,7 @@ import { TierUnavailableError } from '../../src/errors.js';
 import { problemInputs, problemOptions, type AttnProblem } from '../../src/ops/flash_attention_forward/cases.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
+import { useWebGpu, useDawnNull } from '../webgpu_backends.js';
 
 const spec = getSpec('flash_attention_forward');
 const FEATURES = new Set(['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups']);
@@ -21,16 +21,8 @@ const cfg = (componentType: string, resultComponentType: string, M: number, N: n
 const limits = {} as GPUSupportedLimits;
 const NVIDIA: AdapterTraits = { subgroupMatrixConfigs: [cfg('f16', 'f32', 16, 16, 16), cfg('f16', 'f32', 16, 8, 16), cfg('i8', 'i32', 16, 16, 32)], subgroupMinSize: 32, subgroupMaxSize: 32, limits };
 
-let gpu: WebGpuBackend;
-let nullGpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
-});
-afterAll(() => {
-  gpu?.dispose();
-  nullGpu?.dispose();
-});
+const gpu = useWebGpu();
+const nullGpu = useDawnNull();
 
 describe('flash_attention_forward: where the subgroup-matrix tier is offered', () => {
   it('by default; PMETAL_FA_SGMAT=0 (enabled = false) leaves it out', () => {
@@ -54,13 +46,13 @@ describe('flash_attention_forward: where the subgroup-matrix tier is offered', (
   });
 
   it('lavapipe (no subgroup matrices): not advertised, a forced call is a typed error, routing takes the SIMT tiers', () => {
-    const caps = gpu.capabilities().ops.flash_attention_forward.map((t) => t.tier);
+    const caps = gpu().capabilities().ops.flash_attention_forward.map((t) => t.tier);
     expect(caps).not.toContain('subgroup-matrix');
     const h = problemInputs({ b: 1, sq: 4, sk: 4, hq: 2, hkv: 1, d: 16 }, 'f16', 1);
     const ins: Record<string, Tensor> = {};
-    for (const [k, t] of Object.entries(h)) ins[k] = gpu.tensor(t.data, t.shape, t.dtype);
-    expect(() => gpu.flashAttentionForward(ins as never, {}, { tier: 'subgroup-matrix' })).toThrow(TierUnavailableError);
-    expect(gpu.route('flash_attention_forward', ins)).toBe(caps[0]);
+    for (const [k, t] of Object.entries(h)) ins[k] = gpu().tensor(t.data, t.shape, t.dtype);
+    expect(() => gpu().flashAttentionForward(ins as never, {}, { tier: 'subgroup-matrix' })).toThrow(TierUnavailableError);
+    expect(gpu().route('flash_attention_forward', ins)).toBe(caps[0]);
     for (const t of Object.values(ins)) t.dispose();
   });
 });
@@ -75,8 +67,8 @@ describe('flash_attention_forward subgroup-matrix launches validate in Dawn (nul
     ['varlen with an empty sequence', { sq: 0, sk: 0, seqQ: [5, 0, 9], seqK: [7, 3, 12], padQ: 2, hq: 2, hkv: 2, d: 32 }, ['attention/fa_forward_sgmat.wgsl']],
     ['D = 24 (not whole fragments): the subgroups kernel on this tier', { b: 1, sq: 9, sk: 9, hq: 2, hkv: 1, d: 24 }, ['attention/fa_forward.wgsl']],
   ] as [string, AttnProblem, string[]][])('%s', async (_l, p, shaders) => {
-    expect(nullGpu, "Dawn's null backend").toBeDefined();
-    const be = nullGpu!;
+    expect(nullGpu(), "Dawn's null backend").toBeDefined();
+    const be = nullGpu()!;
     const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: be.rt.opened.limits, adapter: { ...NVIDIA, limits: be.rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
     const h = problemInputs(p, 'f16', 2);
     const ins: Record<string, Tensor> = {};
@@ -110,8 +102,8 @@ describe('fa_forward_sgmat.wgsl: the tile plan and every head-dim pipeline', () 
     expect(sgmatPlan(256, 256, 4096, 256)).toBeUndefined();
   });
   it.each(dims)('D = %i, Dv = %i compiles on the null backend at 16 and 48 KiB, with and without PREFETCH', async (d, dv) => {
-    expect(nullGpu, "Dawn's null backend").toBeDefined();
-    const dev = nullGpu!.rt.device;
+    expect(nullGpu(), "Dawn's null backend").toBeDefined();
+    const dev = nullGpu()!.rt.device;
     for (const [storage, prefetch] of [[16384, false], [49152, false], [16384, true], [49152, true]] as const) {
       const plan = sgmatPlan(d, dv, storage, 256)!;
       const spec = faSgmatPipeline(d, dv, plan, prefetch);

@@ -6,10 +6,9 @@
 // within the reference's bounds; and the plan itself at the shapes on an H100-like
 // adapter (each K/V byte read once per kv head, enough workgroups), under WebGPU's default
 // 16 KiB of workgroup memory, and the variant switch.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compare } from '../../conformance/compare.js';
 import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { decodePrefetch, launchDecode } from '../../src/backend/webgpu/launchers/decode_attention.js';
 import { DECODE_VARIANTS, decodeVariant, streamBytes, streamPlan, type StreamPlan } from '../../src/backend/webgpu/launchers/decode_plan.js';
 import { toFloat64, type FloatDType } from '../../src/dtype.js';
@@ -19,6 +18,7 @@ import { decodeDims } from '../../src/ops/decode_attention/dims.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { RefTensor } from '../../src/ops/types.js';
 import type { Tensor } from '../../src/tensor.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 const dec = getSpec('decode_attention');
 
@@ -36,13 +36,11 @@ const PLANS: [string, Partial<StreamPlan>][] = [
 ];
 
 describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () => {
-  let gpu: WebGpuBackend;
+  const gpu = useWebGpu();
   let ctx: LaunchContext;
-  beforeAll(async () => {
-    gpu = await WebGpuBackend.create();
-    ctx = { rt: gpu.rt, features: gpu.rt.opened.features, limits: gpu.rt.opened.limits, adapter: gpu.adapter, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
+  beforeAll(() => {
+    ctx = { rt: gpu().rt, features: gpu().rt.opened.features, limits: gpu().rt.opened.limits, adapter: gpu().adapter, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu().zeros(info.shape, info.dtype) };
   });
-  afterAll(() => gpu?.dispose());
 
   const cases = PLANS.flatMap(([label, force]) =>
     (['subgroups', 'portable'] as const).flatMap((tier) =>
@@ -106,7 +104,7 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
   });
 
   async function check(force: Partial<StreamPlan>, tier: 'subgroups' | 'portable', p: DecodeProblem, dtype: FloatDType, unroll: boolean, prefetch = false) {
-    if (tier === 'subgroups' && (gpu.adapter.subgroupMinSize ?? 0) < (force.tl ?? 1)) return;
+    if (tier === 'subgroups' && (gpu().adapter.subgroupMinSize ?? 0) < (force.tl ?? 1)) return;
     const h = decodeInputs(p, dtype as FloatDType, 11);
     const options = dec.options.parse(decodeOptionsOf(p));
     const refs: Record<string, RefTensor> = {};
@@ -114,15 +112,15 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
     const want = dec.reference(refs, options) as Record<string, RefTensor>;
     const bounds = dec.bounds(refs, options, want) as Record<string, Float64Array>;
     const ins: Record<string, Tensor> = {};
-    for (const [k, t] of Object.entries(h)) ins[k] = gpu.tensor(t.data, t.shape, t.dtype);
+    for (const [k, t] of Object.entries(h)) ins[k] = gpu().tensor(t.data, t.shape, t.dtype);
     const outs = dec.check(ins, options) as Record<string, { dtype: 'f32'; shape: number[] }>;
-    gpu.rt.trace = [];
+    gpu().rt.trace = [];
     const got = launchDecode(ctx, tier, ins, options, outs, force);
     // The forced plan reached the kernel.
-    expect(gpu.rt.trace[0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ROLL_FOR: !unroll, PREFETCH: prefetch, ...(force.rb ? { RB: force.rb } : {}) });
-    gpu.rt.trace = undefined;
+    expect(gpu().rt.trace![0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ROLL_FOR: !unroll, PREFETCH: prefetch, ...(force.rb ? { RB: force.rb } : {}) });
+    gpu().rt.trace = undefined;
     for (const name of ['o', 'lse']) {
-      const c = compare(toFloat64(got[name].dtype, await gpu.read(got[name])), want[name].data, bounds[name]);
+      const c = compare(toFloat64(got[name].dtype, await gpu().read(got[name])), want[name].data, bounds[name]);
       expect(c.firstBad, name).toBeUndefined();
     }
     for (const t of [...Object.values(ins), ...Object.values(got)]) t.dispose();

@@ -3,8 +3,8 @@
 // arithmetic is the one-workgroup-a-row kernel's, so on lavapipe it must give the same bits as
 // the default plan (both tiers) and lie within the float64 reference's bounds — with more
 // rows than workgroups, fewer, and rows split over several binding windows (chunks).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
+import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { distillJsPlan } from '../../src/backend/webgpu/launchers/distill_js_plan.js';
 import { fusedDistillLossLauncher } from '../../src/backend/webgpu/launchers/fused_distill_loss.js';
@@ -16,12 +16,9 @@ import type { RefTensor } from '../../src/ops/types.js';
 import type { Tensor } from '../../src/tensor.js';
 import { compare } from '../../conformance/compare.js';
 import { checkAgainstReference } from './against_reference.js';
+import { useWebGpuIfAny } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create().catch(() => undefined);
-});
-afterAll(() => gpu?.dispose());
+const gpu = useWebGpuIfAny();
 
 const SWITCHES = ['PMETAL_DISTILL_JS_GROUPS', 'PMETAL_DISTILL_JS_INFLIGHT'] as const;
 function withPlan<T>(groups: string | undefined, inflight: string | undefined, fn: () => T): T {
@@ -68,11 +65,11 @@ describe('fused_distill_loss js: the persistent plan', () => {
   });
 
   it('a bad value fails the op on webgpu with the same message', () => {
-    expect(gpu, 'a webgpu adapter').toBeDefined();
+    expect(gpu(), 'a webgpu adapter').toBeDefined();
     const host = distillInputs({ shape: [2, 5], options: {} }, 'f32', 1);
-    const ins = Object.values(host).map((h) => gpu!.tensor(h.data, h.shape, h.dtype));
+    const ins = Object.values(host).map((h) => gpu()!.tensor(h.data, h.shape, h.dtype));
     try {
-      expect(() => withPlan('many', undefined, () => gpu!.run('fused_distill_loss', { student: ins[0], teacher: ins[1] }, { loss: 'js' }))).toThrow(/PMETAL_DISTILL_JS_GROUPS: expected 0 .* got 'many'/);
+      expect(() => withPlan('many', undefined, () => gpu()!.run('fused_distill_loss', { student: ins[0], teacher: ins[1] }, { loss: 'js' }))).toThrow(/PMETAL_DISTILL_JS_GROUPS: expected 0 .* got 'many'/);
     } finally {
       for (const t of ins) t.dispose();
     }
@@ -93,26 +90,26 @@ describe('fused_distill_loss js: the persistent plan', () => {
   for (const dt of ['f32', 'f16', 'bf16'] as FloatDType[]) for (const u of ['1', '4', '8']) for (const d of defs) cases.push([dt, u, d]);
 
   it.each(cases)('%s, G = 3, JS_U = %s: within the bounds, and the default plan\'s bits on every tier (%j)', async (dtype, u, d) => {
-    expect(gpu, 'a webgpu adapter').toBeDefined();
+    expect(gpu(), 'a webgpu adapter').toBeDefined();
     const host = distillInputs(d, dtype, 5);
     const rows = d.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    gpu!.rt.trace = [];
-    const res = await withPlan('3', u, () => checkAgainstReference(gpu!, 'fused_distill_loss', host, d.options));
-    const js = gpu!.rt.trace.filter((x) => x.pipeline.shader === 'loss/distill.wgsl');
-    gpu!.rt.trace = undefined;
+    gpu()!.rt.trace = [];
+    const res = await withPlan('3', u, () => checkAgainstReference(gpu()!, 'fused_distill_loss', host, d.options));
+    const js = gpu()!.rt.trace!.filter((x) => x.pipeline.shader === 'loss/distill.wgsl');
+    gpu()!.rt.trace = undefined;
     expect(res.bad).toEqual([]);
     // The persistent kernel ran: one dispatch of min(G, rows) workgroups.
     expect(js.map((x) => [x.pipeline.defines?.PERSIST, x.pipeline.defines?.JS_U, x.workgroups])).toEqual([[true, Number(u), [Math.min(3, rows), 1]]]);
-    for (const tier of gpu!.capabilities().tiers.filter((t) => t !== 'subgroup-matrix')) {
-      const want = await bits(gpu!, host, d.options, tier);
-      const got = await withPlan('3', u, () => bits(gpu!, host, d.options, tier));
+    for (const tier of gpu()!.capabilities().tiers.filter((t) => t !== 'subgroup-matrix')) {
+      const want = await bits(gpu()!, host, d.options, tier);
+      const got = await withPlan('3', u, () => bits(gpu()!, host, d.options, tier));
       expect(got, tier).toEqual(want);
     }
   });
 
   it('rows split over binding windows: each chunk gets min(G, its rows) workgroups, the same bits', async () => {
-    expect(gpu, 'a webgpu adapter').toBeDefined();
-    const be = gpu!;
+    expect(gpu(), 'a webgpu adapter').toBeDefined();
+    const be = gpu()!;
     const spec = getSpec('fused_distill_loss');
     const d: DistillDef = { shape: [20, 101], options: { loss: 'js', temperature: 0.7, reduction: 'none' } };
     const o = spec.options.parse(d.options);

@@ -1,29 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { OptionsError, ShapeError } from '../../src/errors.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend;
+const gpu = useWebGpu();
 const cpu = new CpuBackend();
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
 
 describe('dw_gemm_accum', () => {
   it('sums over the micro-batches: [mb, T, M] gives the same C as the [mb·T, M] rows, and its inputs stay usable', async () => {
     const a = Float32Array.from({ length: 2 * 5 * 3 }, (_, k) => (k % 7) - 3);
     const b = Float32Array.from({ length: 2 * 5 * 4 }, (_, k) => (k % 5) - 2);
-    const ta = gpu.tensor(a, [2, 5, 3]);
-    const tb = gpu.tensor(b, [2, 5, 4]);
-    const r3 = await gpu.read(gpu.dwGemmAccum({ a: ta, b: tb }).c);
-    const r2 = await gpu.read(gpu.dwGemmAccum({ a: gpu.tensor(a, [10, 3]), b: gpu.tensor(b, [10, 4]) }).c);
+    const ta = gpu().tensor(a, [2, 5, 3]);
+    const tb = gpu().tensor(b, [2, 5, 4]);
+    const r3 = await gpu().read(gpu().dwGemmAccum({ a: ta, b: tb }).c);
+    const r2 = await gpu().read(gpu().dwGemmAccum({ a: gpu().tensor(a, [10, 3]), b: gpu().tensor(b, [10, 4]) }).c);
     expect(Array.from(r3)).toEqual(Array.from(r2));
     // Small integers: every sum is exact, so the product is known exactly.
     const want = new Float32Array(12);
     for (let t = 0; t < 10; t++) for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) want[i * 4 + j] += a[t * 3 + i] * b[t * 4 + j];
     expect(Array.from(r3)).toEqual(Array.from(want));
-    expect(Array.from(await gpu.read(ta))).toEqual(Array.from(a));
+    expect(Array.from(await gpu().read(ta))).toEqual(Array.from(a));
   });
 
   const f = (shape: number[]) => cpu.tensor(new Float32Array(shape.reduce((x, y) => x * y, 1)), shape);

@@ -1,20 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { embeddingBackwardLauncher, embeddingLauncher } from '../../src/backend/webgpu/launchers/embedding.js';
 import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
 import { randomInts, uniform } from '../../src/ops/random.js';
 import type { HostTensor } from '../../src/ops/types.js';
 import { limitedContext } from './limits.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend;
+const gpu = useWebGpu();
 const cpu = new CpuBackend();
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
 
-const smallLimits = (bytes: number) => limitedContext(gpu, { maxStorageBufferBindingSize: bytes });
+const smallLimits = (bytes: number) => limitedContext(gpu(), { maxStorageBufferBindingSize: bytes });
 
 const up = (b: CpuBackend | WebGpuBackend, h: HostTensor) => b.tensor(h.data, h.shape, h.dtype);
 
@@ -25,9 +22,9 @@ describe('embedding on webgpu with tables larger than one binding', () => {
     const ids = randomInts('i32', [97], 4, -5, 305);
     const want = cpu.embedding({ weight: up(cpu, w), ids: up(cpu, ids) });
     const ctx = smallLimits(4096);
-    const got = embeddingLauncher.launch(ctx, 'portable', { weight: up(gpu, w), ids: up(gpu, ids) }, {}, { y: { dtype, shape: [97, 24] }, invalid: { dtype: 'i32', shape: [1] } });
-    expect(Array.from(await gpu.read(got.y))).toEqual(Array.from(await cpu.read(want.y)));
-    expect(Array.from(await gpu.read(got.invalid))).toEqual(Array.from(await cpu.read(want.invalid)));
+    const got = embeddingLauncher.launch(ctx, 'portable', { weight: up(gpu(), w), ids: up(gpu(), ids) }, {}, { y: { dtype, shape: [97, 24] }, invalid: { dtype: 'i32', shape: [1] } });
+    expect(Array.from(await gpu().read(got.y))).toEqual(Array.from(await cpu.read(want.y)));
+    expect(Array.from(await gpu().read(got.invalid))).toEqual(Array.from(await cpu.read(want.invalid)));
   });
 
   it('dW windows of rows, with dwIn', async () => {
@@ -35,8 +32,8 @@ describe('embedding on webgpu with tables larger than one binding', () => {
     const ids = randomInts('i32', [200], 6, 0, 40);
     const dwIn = uniform('f32', [40, 12], 7);
     const want = cpu.embeddingBackward({ dy: up(cpu, dy), ids: up(cpu, ids), dwIn: up(cpu, dwIn) }, { paddingIdx: 3 });
-    const got = embeddingBackwardLauncher.launch(smallLimits(8192), 'portable', { dy: up(gpu, dy), ids: up(gpu, ids), dwIn: up(gpu, dwIn) }, { paddingIdx: 3 }, { dw: { dtype: 'f32', shape: [40, 12] } });
-    const g = (await gpu.read(got.dw)) as Float32Array;
+    const got = embeddingBackwardLauncher.launch(smallLimits(8192), 'portable', { dy: up(gpu(), dy), ids: up(gpu(), ids), dwIn: up(gpu(), dwIn) }, { paddingIdx: 3 }, { dw: { dtype: 'f32', shape: [40, 12] } });
+    const g = (await gpu().read(got.dw)) as Float32Array;
     const c = (await cpu.read(want.dw)) as Float32Array;
     // Token-order f32 sums: the cpu's float64 sum rounded once may differ in the last bits.
     for (let k = 0; k < c.length; k++) expect(Math.abs(g[k] - c[k])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(c[k])));
@@ -50,8 +47,8 @@ describe('embedding_backward is deterministic', () => {
     const ids = randomInts('i32', [2048], 10, 0, 3);
     const runs: number[][] = [];
     for (let k = 0; k < 3; k++) {
-      const { dw } = gpu.embeddingBackward({ dy: up(gpu, dy), ids: up(gpu, ids) }, { numEmbeddings: 5 });
-      runs.push(Array.from(await gpu.read(dw)));
+      const { dw } = gpu().embeddingBackward({ dy: up(gpu(), dy), ids: up(gpu(), ids) }, { numEmbeddings: 5 });
+      runs.push(Array.from(await gpu().read(dw)));
     }
     expect(runs[1]).toEqual(runs[0]);
     expect(runs[2]).toEqual(runs[0]);

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { fusedAdamwStepLauncher } from '../../src/backend/webgpu/launchers/fused_adamw_step.js';
 import { toFloat64 } from '../../src/dtype.js';
 import { DTypeError, ShapeError } from '../../src/errors.js';
@@ -11,19 +10,16 @@ import { compare } from '../../conformance/compare.js';
 import type { HostTensor, RefTensor } from '../../src/ops/types.js';
 import type { Tensor } from '../../src/tensor.js';
 import { limitedContext } from './limits.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend;
+const gpu = useWebGpu();
 const cpu = new CpuBackend();
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
 
 const ref = (h: HostTensor): RefTensor => ({ dtype: h.dtype, shape: h.shape, data: toFloat64(h.dtype, h.data) });
-const upload = (host: Record<string, HostTensor>) => Object.fromEntries(Object.entries(host).map(([k, h]) => [k, gpu.tensor(h.data, h.shape, h.dtype)])) as Record<string, Tensor>;
+const upload = (host: Record<string, HostTensor>) => Object.fromEntries(Object.entries(host).map(([k, h]) => [k, gpu().tensor(h.data, h.shape, h.dtype)])) as Record<string, Tensor>;
 async function readAll(out: Record<string, Tensor>) {
   const r: Record<string, number[]> = {};
-  for (const [k, t] of Object.entries(out)) r[k] = Array.from(await gpu.read(t));
+  for (const [k, t] of Object.entries(out)) r[k] = Array.from(await gpu().read(t));
   return r;
 }
 
@@ -64,19 +60,19 @@ describe('fused_adamw_step on webgpu: the paths for large lists and small adapte
     const infos = Object.fromEntries(Object.entries(want).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape }]));
     // 4.5 KiB bindings: 1024-element chunks (several partial sets and update dispatches);
     // 8 storage bindings: the master step writes params in a separate cast pass.
-    const ctx = limitedContext(gpu, { maxStorageBufferBindingSize: 4096 + 512, maxStorageBuffersPerShaderStage: 8 });
+    const ctx = limitedContext(gpu(), { maxStorageBufferBindingSize: 4096 + 512, maxStorageBuffersPerShaderStage: 8 });
     const got = fusedAdamwStepLauncher.launch(ctx, 'portable', upload(host), o, infos);
     expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
     for (const [k, t] of Object.entries(got)) {
-      const c = compare(toFloat64(t.dtype, await gpu.read(t)), want[k].data, bounds[k]);
+      const c = compare(toFloat64(t.dtype, await gpu().read(t)), want[k].data, bounds[k]);
       expect(c.firstBad, k).toBeUndefined();
     }
   });
 
   it('is bitwise deterministic (clipping, segments, bf16 master)', async () => {
     const host = adamwInputs({ ...def, gradsF32: false }, 'bf16', 12);
-    const a = await readAll(gpu.fusedAdamwStep(upload(host) as never, def.options) as Record<string, Tensor>);
-    const b = await readAll(gpu.fusedAdamwStep(upload(host) as never, def.options) as Record<string, Tensor>);
+    const a = await readAll(gpu().fusedAdamwStep(upload(host) as never, def.options) as Record<string, Tensor>);
+    const b = await readAll(gpu().fusedAdamwStep(upload(host) as never, def.options) as Record<string, Tensor>);
     expect(b).toEqual(a);
   });
 });

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { loraBackwardInputs, loraForwardInputs, loraOptions, type LoraDef } from '../../src/ops/fused_lora_forward/cases.js';
 import { OptionsError, ShapeError } from '../../src/errors.js';
 import { dropThreshold, dropoutMask, mix32 } from '../../src/ops/fused_lora_forward/dropout.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 const cpu = new CpuBackend();
 
@@ -85,11 +85,7 @@ describe('fused_lora input checks', () => {
 });
 
 describe('QLoRA on webgpu', () => {
-  let gpu: WebGpuBackend;
-  beforeAll(async () => {
-    gpu = await WebGpuBackend.create();
-  });
-  afterAll(() => gpu?.dispose());
+  const gpu = useWebGpu();
 
   // The quantized W is the dense path on dequantize's output, bit for bit: one dequantization
   // into x's dtype, nothing else different (the bounds of spec.ts assume exactly that).
@@ -97,19 +93,19 @@ describe('QLoRA on webgpu', () => {
     { lead: [5], k: 96, n: 33, r: 8, dropout: 0.25, seed: 3, quant: { format: 'q4_0', mode: 'bits' } },
     { lead: [7], k: 192, n: 17, r: 4, quant: { format: 'mlx4', groupSize: 64, scaleDtype: 'bf16' } },
   ] as LoraDef[])('$quant.format: the forward and backward equal the dense ops on dequantize(W)', async (d) => {
-    const up = (h: Record<string, { data: never; shape: number[]; dtype: never }>) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, gpu.tensor(v.data, v.shape, v.dtype)]));
+    const up = (h: Record<string, { data: never; shape: number[]; dtype: never }>) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, gpu().tensor(v.data, v.shape, v.dtype)]));
     const fq = up(loraForwardInputs(d, 'f16', 11) as never);
     const bq = up(loraBackwardInputs(d, 'f16', 11) as never);
     const o = loraOptions(d, false) as { format: 'q4_0' };
     const { w, scales, biases, ...fRest } = fq;
-    const weight = gpu.dequantize({ w, scales, biases }, { format: o.format, groupSize: d.quant!.groupSize as 64 | undefined, outDtype: 'f16' }).y;
+    const weight = gpu().dequantize({ w, scales, biases }, { format: o.format, groupSize: d.quant!.groupSize as 64 | undefined, outDtype: 'f16' }).y;
     const { format: _f, groupSize: _g, ...dense } = o as Record<string, unknown>;
-    const yq = gpu.fusedLoraForward(fq as never, o);
-    const yd = gpu.fusedLoraForward({ ...fRest, weight } as never, dense);
-    expect(Array.from(await gpu.read(yq.y))).toEqual(Array.from(await gpu.read(yd.y)));
+    const yq = gpu().fusedLoraForward(fq as never, o);
+    const yd = gpu().fusedLoraForward({ ...fRest, weight } as never, dense);
+    expect(Array.from(await gpu().read(yq.y))).toEqual(Array.from(await gpu().read(yd.y)));
     const { w: _w, scales: _s, biases: _b, ...bRest } = bq;
-    const gq = gpu.fusedLoraBackward(bq as never, o);
-    const gd = gpu.fusedLoraBackward({ ...bRest, weight } as never, dense);
-    for (const name of ['dx', 'dA', 'dB'] as const) expect(Array.from(await gpu.read(gq[name]))).toEqual(Array.from(await gpu.read(gd[name])));
+    const gq = gpu().fusedLoraBackward(bq as never, o);
+    const gd = gpu().fusedLoraBackward({ ...bRest, weight } as never, dense);
+    for (const name of ['dx', 'dA', 'dB'] as const) expect(Array.from(await gpu().read(gq[name]))).toEqual(Array.from(await gpu().read(gd[name])));
   });
 });

@@ -7,8 +7,7 @@
 // reference). Lavapipe has no subgroup matrices: the numbers are checked on the H100 with
 // `pmetal conformance --quick --op fused_lora_forward,fused_mlp --backend webgpu --tier
 // subgroup-matrix --toggles allow_unsafe_apis,vulkan_enable_f16_on_nvidia`.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
 import { fusedLoraBackwardLauncher, fusedLoraForwardLauncher } from '../../src/backend/webgpu/launchers/fused_lora.js';
 import { gemmPipeline, sgmatVecWorkgroupBytes } from '../../src/backend/webgpu/launchers/gemm.js';
 import { loraGemmVariant } from '../../src/backend/webgpu/launchers/lora_gemm.js';
@@ -20,12 +19,9 @@ import { getSpec } from '../../src/ops/registry.js';
 import type { RefTensor } from '../../src/ops/types.js';
 import type { Tensor } from '../../src/tensor.js';
 import { compileErrors, recordPlan } from './null_plan.js';
+import { useDawnNull } from '../webgpu_backends.js';
 
-let nullGpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
-});
-afterAll(() => nullGpu?.dispose());
+const nullGpu = useDawnNull();
 
 /** gemm_sgmat_vec with LORA_K in every shape lora_gemm.ts launches it with (x·Wᵀ, f16 out). */
 function loraSpecs(): PipelineSpec[] {
@@ -46,10 +42,10 @@ function loraSpecs(): PipelineSpec[] {
 
 describe('gemm_sgmat_vec with LORA_K (null backend)', () => {
   it('every variant compiles (a pipeline where its workgroup memory fits)', async () => {
-    expect(nullGpu, "Dawn's null backend").toBeDefined();
+    expect(nullGpu(), "Dawn's null backend").toBeDefined();
     for (const spec of loraSpecs()) expect(shaderSource(spec).code).toContain('lora_a_base');
     const fits = (s: PipelineSpec, storage: number) => sgmatVecWorkgroupBytes(!!s.defines!.WIDE_N, false, true, !!s.defines!.DBUF, !!s.defines!.SHALLOW_K) <= storage;
-    expect(await compileErrors(nullGpu!, loraSpecs(), fits)).toEqual([]);
+    expect(await compileErrors(nullGpu()!, loraSpecs(), fits)).toEqual([]);
   });
 });
 
@@ -60,8 +56,8 @@ describe('gemm_sgmat_vec with LORA_K (null backend)', () => {
  * PMETAL_LORA_GEMM_VARIANT for the call ('' : the default).
  */
 function plan(t: number, k: number, n: number, r: number, opts: Record<string, unknown> = {}, bias = false, variant = 'fused', tier: 'subgroup-matrix' | 'portable' = 'subgroup-matrix'): Dispatch[] {
-  expect(nullGpu, "Dawn's null backend").toBeDefined();
-  const be = nullGpu!;
+  expect(nullGpu(), "Dawn's null backend").toBeDefined();
+  const be = nullGpu()!;
   process.env.PMETAL_LORA_GEMM_VARIANT = variant;
   try {
     return recordPlan(be, 49152, (ctx) => {
@@ -140,7 +136,7 @@ describe('fused_lora_forward on the subgroup-matrix tier: the launch plan with 4
   });
   it('backward without dropout: dx = dy·W + gs·A in one LORA_K dispatch (b untransposed), g in f32 then cast twice; with dropout the h plan', () => {
     const bwd = (dropout: number, tier: 'subgroup-matrix' | 'portable', variant: string) => {
-      const be = nullGpu!;
+      const be = nullGpu()!;
       process.env.PMETAL_LORA_GEMM_VARIANT = variant;
       try {
         return recordPlan(be, 49152, (ctx) => {

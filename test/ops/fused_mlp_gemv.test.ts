@@ -1,8 +1,7 @@
 // fused_mlp at decode sizes (M ≤ 16, no LoRA on gate/up): one gemm_gemv_rows SWIGLU_ROWS
 // dispatch for g, u and h = silu(g)·u, then the down projection's GEMV — 2 dispatches on
 // every webgpu tier (launchers/mlp_gemv.ts), and PMETAL_MLP_GEMV=0 restores the earlier plans.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
 import type { Dispatch } from '../../src/backend/webgpu/runtime.js';
 import { fusedMlpLauncher } from '../../src/backend/webgpu/launchers/fused_mlp.js';
@@ -15,12 +14,9 @@ import { mlpForwardInputs, type MlpDef } from '../../src/ops/fused_mlp/cases.js'
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
 import { checkAgainstReference } from './against_reference.js';
+import { useWebGpu, useDawnNull } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
+const gpu = useWebGpu();
 afterEach(() => {
   delete process.env.PMETAL_MLP_GEMV;
   refreshTuning();
@@ -31,12 +27,12 @@ const M1: MlpDef = { lead: [1], k: 200, i: 37, ranks: {} };
 /** The op on lavapipe: its dispatches (count and trace) and every output checked against the reference's bounds. */
 async function record(def: MlpDef, dtype: FloatDType, options: Record<string, unknown>) {
   const host = mlpForwardInputs(def, dtype, 3);
-  gpu.rt.trace = [];
-  const before = gpu.rt.dispatchCount;
-  const checked = await checkAgainstReference(gpu, 'fused_mlp', host, options);
-  const dispatches = gpu.rt.dispatchCount - before;
-  const trace = gpu.rt.trace;
-  gpu.rt.trace = undefined;
+  gpu().rt.trace = [];
+  const before = gpu().rt.dispatchCount;
+  const checked = await checkAgainstReference(gpu(), 'fused_mlp', host, options);
+  const dispatches = gpu().rt.dispatchCount - before;
+  const trace = gpu().rt.trace!;
+  gpu().rt.trace = undefined;
   return { checked, dispatches, trace };
 }
 
@@ -94,37 +90,33 @@ describe('fused_mlp at M ≤ 16 on webgpu', () => {
 it('T = 64 without LoRA (prefill), f32 on lavapipe: the dispatches of the separate gemm, gemm, swiglu, gemm', async () => {
   const host = mlpForwardInputs({ lead: [64], k: 96, i: 80, ranks: {} }, 'f32', 2);
   const ins: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(host)) ins[k] = gpu.tensor(t.data, t.shape, t.dtype);
+  for (const [k, t] of Object.entries(host)) ins[k] = gpu().tensor(t.data, t.shape, t.dtype);
   const key = (d: Dispatch) => JSON.stringify([d.pipeline.shader, d.pipeline.defines, d.workgroups]);
-  gpu.rt.trace = [];
-  const y = gpu.fusedMlp({ x: ins.x, wGate: ins.wGate, wUp: ins.wUp, wDown: ins.wDown }).y;
-  const fused = gpu.rt.trace.map(key);
-  gpu.rt.trace = [];
-  const g = gpu.gemm({ a: ins.x, b: ins.wGate }, { transB: true }).y;
-  const u = gpu.gemm({ a: ins.x, b: ins.wUp }, { transB: true }).y;
-  const h = gpu.swiglu({ gate: g, up: u }).y;
-  const y2 = gpu.gemm({ a: h, b: ins.wDown }, { transB: true }).y;
-  const separate = gpu.rt.trace.map(key);
-  gpu.rt.trace = undefined;
+  gpu().rt.trace = [];
+  const y = gpu().fusedMlp({ x: ins.x, wGate: ins.wGate, wUp: ins.wUp, wDown: ins.wDown }).y;
+  const fused = gpu().rt.trace!.map(key);
+  gpu().rt.trace = [];
+  const g = gpu().gemm({ a: ins.x, b: ins.wGate }, { transB: true }).y;
+  const u = gpu().gemm({ a: ins.x, b: ins.wUp }, { transB: true }).y;
+  const h = gpu().swiglu({ gate: g, up: u }).y;
+  const y2 = gpu().gemm({ a: h, b: ins.wDown }, { transB: true }).y;
+  const separate = gpu().rt.trace!.map(key);
+  gpu().rt.trace = undefined;
   expect(fused).toEqual(separate);
   expect(fused).toHaveLength(4);
   // The same kernels in the same order: the same bits.
-  expect(Array.from(await gpu.read(y))).toEqual(Array.from(await gpu.read(y2)));
+  expect(Array.from(await gpu().read(y))).toEqual(Array.from(await gpu().read(y2)));
   for (const t of [...Object.values(ins), y, g, u, h, y2]) t.dispose();
 });
 
 // The subgroup-matrix tier (not on lavapipe): the launch built and validated on Dawn's null
 // backend, which runs nothing. Before, that tier took two projections and swiglu (4).
 const NVIDIA: AdapterTraits = { subgroupMatrixConfigs: [{ componentType: 'f16', resultComponentType: 'f32', M: 16, N: 16, K: 16 }] as never, subgroupMinSize: 32, subgroupMaxSize: 32, limits: {} as GPUSupportedLimits };
-let nullGpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
-});
-afterAll(() => nullGpu?.dispose());
+const nullGpu = useDawnNull();
 
 it.each([true, false])('subgroup-matrix tier, M = 1, f16, recompute %s: 2 dispatches, the launch validates', async (recompute) => {
-  expect(nullGpu, "Dawn's null backend").toBeDefined();
-  const be = nullGpu!;
+  expect(nullGpu(), "Dawn's null backend").toBeDefined();
+  const be = nullGpu()!;
   const spec = getSpec('fused_mlp');
   const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: be.rt.opened.limits, adapter: { ...NVIDIA, limits: be.rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
   const ins: Record<string, Tensor> = {};
@@ -148,8 +140,8 @@ it.each([true, false])('subgroup-matrix tier, M = 1, f16, recompute %s: 2 dispat
 // dispatches as the separate ops decoderLayer recorded before — gate and up gemms, swiglu,
 // the down gemm — so prefill is not slowed by the switch to fused_mlp.
 it('subgroup-matrix tier, T = 64, f16: the dispatches of gemm, gemm, swiglu, gemm', async () => {
-  expect(nullGpu, "Dawn's null backend").toBeDefined();
-  const be = nullGpu!;
+  expect(nullGpu(), "Dawn's null backend").toBeDefined();
+  const be = nullGpu()!;
   const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: be.rt.opened.limits, adapter: { ...NVIDIA, limits: be.rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
   const ins: Record<string, Tensor> = {};
   for (const [k, t] of Object.entries(mlpForwardInputs({ lead: [64], k: 256, i: 512, ranks: {} }, 'f16', 1))) ins[k] = be.tensor(t.data, t.shape, t.dtype);

@@ -3,7 +3,7 @@
 // the gate/up GEMV computes n itself (gemm_gemv_norm.wgsl) — the MLP stays 2 dispatches —
 // at T ≤ 2 by default (PMETAL_MLP_NORM_VARIANT: small | all | split); elsewhere one rms_norm
 // dispatch comes first. Every output is checked against the reference's derived bounds.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import { MetalBackend } from '../../src/backend/metal/backend.js';
 import { mlpNormVariant } from '../../src/backend/webgpu/launchers/mlp_norm.js';
@@ -18,12 +18,9 @@ import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
 import { mlpTakesNorm } from '../../src/models/layer.js';
 import { mlpForwardInputs, type MlpDef } from '../../src/ops/fused_mlp/cases.js';
 import { checkAgainstReference } from './against_reference.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
+const gpu = useWebGpu();
 afterEach(() => {
   delete process.env.PMETAL_MLP_NORM_VARIANT;
   refreshTuning();
@@ -38,12 +35,12 @@ const variant = (v: string | undefined) => {
 /** The op on lavapipe: dispatch count and trace, every output checked against the reference. */
 async function record(def: MlpDef, dtype: FloatDType, options: Record<string, unknown> = {}) {
   const host = mlpForwardInputs(def, dtype, 5);
-  gpu.rt.trace = [];
-  const before = gpu.rt.dispatchCount;
-  const checked = await checkAgainstReference(gpu, 'fused_mlp', host, options);
-  const dispatches = gpu.rt.dispatchCount - before;
-  const trace = gpu.rt.trace.map((d) => ({ shader: d.pipeline.shader, norm: !!d.pipeline.defines?.NORM, res: !!d.pipeline.defines?.NORM_RES }));
-  gpu.rt.trace = undefined;
+  gpu().rt.trace = [];
+  const before = gpu().rt.dispatchCount;
+  const checked = await checkAgainstReference(gpu(), 'fused_mlp', host, options);
+  const dispatches = gpu().rt.dispatchCount - before;
+  const trace = gpu().rt.trace!.map((d) => ({ shader: d.pipeline.shader, norm: !!d.pipeline.defines?.NORM, res: !!d.pipeline.defines?.NORM_RES }));
+  gpu().rt.trace = undefined;
   return { checked, dispatches, trace };
 }
 
@@ -84,7 +81,7 @@ describe('fused_mlp with normWeight on webgpu', () => {
     expect(checked.bad).toEqual([]);
     expect(Object.keys(checked.got).sort()).toEqual(['gate', 'residualOut', 'rstd', 'up', 'y']);
     // lavapipe's per-stage storage limit takes the 10 bindings; WebGPU's default 8 would not.
-    expect(trace.filter((d) => d.norm)).toHaveLength(gpu.rt.opened.limits.maxStorageBuffersPerShaderStage >= 10 ? 1 : 0);
+    expect(trace.filter((d) => d.norm)).toHaveLength(gpu().rt.opened.limits.maxStorageBuffersPerShaderStage >= 10 ? 1 : 0);
     expect(dispatches).toBe(trace[0].norm ? 2 : 3);
   });
 

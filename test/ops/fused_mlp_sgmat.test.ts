@@ -2,26 +2,22 @@
 // gemm_tiled tiles): two matrix-unit projections and the swiglu kernel instead, the path
 // recompute = false already takes (its bound covers g and u rounded to the dtype). Checked on
 // Dawn's null backend, which builds and validates the launch but runs nothing.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { expect, it } from 'vitest';
 import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { fusedMlpLauncher } from '../../src/backend/webgpu/launchers/fused_mlp.js';
 import { MLP_DEFS, mlpForwardInputs, mlpOptions } from '../../src/ops/fused_mlp/cases.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
+import { useDawnNull } from '../webgpu_backends.js';
 
 const cfg = (componentType: string, resultComponentType: string, M: number, N: number, K: number) => ({ componentType, resultComponentType, M, N, K });
 const NVIDIA: AdapterTraits = { subgroupMatrixConfigs: [cfg('f16', 'f32', 16, 16, 16)], subgroupMinSize: 32, subgroupMaxSize: 32, limits: {} as GPUSupportedLimits };
 
-let nullGpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
-});
-afterAll(() => nullGpu?.dispose());
+const nullGpu = useDawnNull();
 
 it('subgroup-matrix tier: no SWIGLU one-pass dispatch, one swiglu pass, the launch validates', async () => {
-  expect(nullGpu, "Dawn's null backend").toBeDefined();
-  const be = nullGpu!;
+  expect(nullGpu(), "Dawn's null backend").toBeDefined();
+  const be = nullGpu()!;
   const spec = getSpec('fused_mlp');
   const def = MLP_DEFS.find((d) => d.quick)!;
   const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: be.rt.opened.limits, adapter: { ...NVIDIA, limits: be.rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };

@@ -6,8 +6,8 @@
 // are checked on the H100: `pmetal conformance --quick --op fused_norm_lora,fused_norm_lora_backward
 // --backend webgpu --tier subgroup-matrix --toggles allow_unsafe_apis,vulkan_enable_f16_on_nvidia`)
 // — and that the bound counts n's rounding to f16 for the matrix units.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
+import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { gemmPipeline, sgmatVecWorkgroupBytes, type GemmVariant } from '../../src/backend/webgpu/launchers/gemm.js';
 import { fusedNormLoraBackwardLauncher, fusedNormLoraLauncher } from '../../src/backend/webgpu/launchers/fused_norm_lora.js';
@@ -19,19 +19,12 @@ import type { Tensor } from '../../src/tensor.js';
 import type { Dispatch } from '../../src/backend/webgpu/runtime.js';
 import { U32 } from '../../src/ops/tolerance.js';
 import { NVIDIA, compileErrors, recordPlan } from './null_plan.js';
+import { useWebGpu, useDawnNull } from '../webgpu_backends.js';
 
 const FEATURES = new Set(['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups']);
 
-let gpu: WebGpuBackend;
-let nullGpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
-});
-afterAll(() => {
-  gpu?.dispose();
-  nullGpu?.dispose();
-});
+const gpu = useWebGpu();
+const nullGpu = useDawnNull();
 
 describe('fused_norm_lora: where the subgroup-matrix tier is offered', () => {
   it.each([
@@ -43,7 +36,7 @@ describe('fused_norm_lora: where the subgroup-matrix tier is offered', () => {
     for (const l of [fusedNormLoraLauncher, fusedNormLoraBackwardLauncher]) expect(l.tiers(dtype, features as Set<string>, adapter)).toEqual(tiers);
   });
   it('lavapipe: not advertised', () => {
-    for (const op of ['fused_norm_lora', 'fused_norm_lora_backward'] as const) expect(gpu.capabilities().ops[op].map((t) => t.tier)).not.toContain('subgroup-matrix');
+    for (const op of ['fused_norm_lora', 'fused_norm_lora_backward'] as const) expect(gpu().capabilities().ops[op].map((t) => t.tier)).not.toContain('subgroup-matrix');
   });
 });
 
@@ -67,9 +60,9 @@ describe('gemm_sgmat_vec with NORM_A / NORM_B (null backend)', () => {
   // Pipelines too where the device's workgroup memory fits the variant (the null adapter's
   // 16 KiB holds none of them: their modules are compiled and checked).
   it('every variant compiles (a pipeline where its workgroup memory fits)', async () => {
-    expect(nullGpu, "Dawn's null backend").toBeDefined();
+    expect(nullGpu(), "Dawn's null backend").toBeDefined();
     const fits = (s: PipelineSpec, storage: number) => sgmatVecWorkgroupBytes(!!s.defines!.WIDE_N, !!s.defines!.TRANS_A, !!s.defines!.TRANS_B, !!s.defines!.DBUF, !!s.defines!.SHALLOW_K) <= storage;
-    expect(await compileErrors(nullGpu!, normSpecs(), fits)).toEqual([]);
+    expect(await compileErrors(nullGpu()!, normSpecs(), fits)).toEqual([]);
   });
 });
 
@@ -91,8 +84,8 @@ const label = (d: Dispatch) =>
  * there): the launch plan as it would be on an H100.
  */
 function plan(t: number, k: number, n: number, r: number, backward: boolean, opts: Record<string, unknown>, extra: (be: WebGpuBackend) => Record<string, Tensor> = () => ({}), storage = 49152): Dispatch[] {
-  expect(nullGpu, "Dawn's null backend").toBeDefined();
-  const be = nullGpu!;
+  expect(nullGpu(), "Dawn's null backend").toBeDefined();
+  const be = nullGpu()!;
   return recordPlan(be, storage, (ctx) => {
     const ins = { ...inputs(be, t, k, n, r, backward), ...extra(be) };
     const spec = getSpec(backward ? 'fused_norm_lora_backward' : 'fused_norm_lora');
@@ -153,8 +146,8 @@ describe('fused_norm_lora on the subgroup-matrix tier validates in Dawn (null ba
     ['forward with dropout', false, { dropout: 0.1 }],
     ['backward', true, { dropout: 0.1 }],
   ] as const)('%s', async (_l, backward, opts) => {
-    expect(nullGpu, "Dawn's null backend").toBeDefined();
-    const be = nullGpu!;
+    expect(nullGpu(), "Dawn's null backend").toBeDefined();
+    const be = nullGpu()!;
     const ins = inputs(be, 256, 512, 256, 16, backward);
     const spec = getSpec(backward ? 'fused_norm_lora_backward' : 'fused_norm_lora');
     const o = spec.options.parse(opts);

@@ -2,9 +2,8 @@
 // gemv_norm_qkv dispatch on webgpu (launchers/norm_qkv_gemv.ts), past them the separate ops'
 // launches; both within the op's one derived bound. Also its argument checks and the fallback
 // where the adapter offers too few storage bindings for the fused kernel.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { fusedNormQkvLauncher } from '../../src/backend/webgpu/launchers/fused_norm_qkv.js';
 import { toFloat64, type FloatDType } from '../../src/dtype.js';
 import { OptionsError, ShapeError } from '../../src/errors.js';
@@ -16,12 +15,9 @@ import type { Tensor } from '../../src/tensor.js';
 import { compare } from '../../conformance/compare.js';
 import { checkAgainstReference } from './against_reference.js';
 import { limitedContext } from './limits.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
+const gpu = useWebGpu();
 afterEach(() => {
   delete process.env.PMETAL_NORM_QKV_VARIANT;
 });
@@ -30,12 +26,12 @@ afterEach(() => {
 const SMALL: NormQkvDef = { t: 1, k: 64, hq: 4, hkv: 1, d: 16, residual: true, maxPos: 2048 };
 
 async function record(def: NormQkvDef, dtype: FloatDType) {
-  gpu.rt.trace = [];
-  const before = gpu.rt.dispatchCount;
-  const checked = await checkAgainstReference(gpu, 'fused_norm_qkv', normQkvInputs(def, dtype, 5), normQkvOptions(def));
-  const dispatches = gpu.rt.dispatchCount - before;
-  const shaders = gpu.rt.trace.map((d) => d.pipeline.shader);
-  gpu.rt.trace = undefined;
+  gpu().rt.trace = [];
+  const before = gpu().rt.dispatchCount;
+  const checked = await checkAgainstReference(gpu(), 'fused_norm_qkv', normQkvInputs(def, dtype, 5), normQkvOptions(def));
+  const dispatches = gpu().rt.dispatchCount - before;
+  const shaders = gpu().rt.trace!.map((d) => d.pipeline.shader);
+  gpu().rt.trace = undefined;
   return { checked, dispatches, shaders };
 }
 
@@ -84,10 +80,10 @@ describe('fused_norm_qkv on webgpu', () => {
     expect((await record({ ...SMALL, t: 4 }, 'f32')).dispatches).toBe(1);
     expect((await record({ ...SMALL, t: 5 }, 'f32')).dispatches).toBe(5);
     process.env.PMETAL_NORM_QKV_VARIANT = 'fastest';
-    const x = gpu.tensor(new Float32Array(64), [1, 64]);
-    const w = gpu.tensor(new Float32Array(64 * 64), [64, 64]);
-    const g = gpu.tensor(new Float32Array(64), [64]);
-    expect(() => gpu.fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of gemv4, gemv16, composed, got 'fastest'/);
+    const x = gpu().tensor(new Float32Array(64), [1, 64]);
+    const w = gpu().tensor(new Float32Array(64 * 64), [64, 64]);
+    const g = gpu().tensor(new Float32Array(64), [64]);
+    expect(() => gpu().fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of gemv4, gemv16, composed, got 'fastest'/);
     for (const t of [x, w, g]) t.dispose();
   });
 
@@ -100,15 +96,15 @@ describe('fused_norm_qkv on webgpu', () => {
     const ref = spec.reference(refIn, opts) as Record<string, RefTensor>;
     const bounds = spec.bounds(refIn, opts, ref) as Record<string, Float64Array>;
     const inputs: Record<string, Tensor> = {};
-    for (const [k, h] of Object.entries(host)) inputs[k] = gpu.tensor(h.data, h.shape, h.dtype);
-    gpu.rt.trace = [];
+    for (const [k, h] of Object.entries(host)) inputs[k] = gpu().tensor(h.data, h.shape, h.dtype);
+    gpu().rt.trace = [];
     const outs = Object.fromEntries(Object.entries(spec.check(inputs, opts)).map(([k, t]) => [k, { dtype: t!.dtype, shape: [...t!.shape] }]));
-    const got = fusedNormQkvLauncher.launch(limitedContext(gpu, { maxStorageBuffersPerShaderStage: 8 }), 'portable', inputs, opts, outs);
-    const shaders = gpu.rt.trace.map((d) => d.pipeline.shader);
-    gpu.rt.trace = undefined;
+    const got = fusedNormQkvLauncher.launch(limitedContext(gpu(), { maxStorageBuffersPerShaderStage: 8 }), 'portable', inputs, opts, outs);
+    const shaders = gpu().rt.trace!.map((d) => d.pipeline.shader);
+    gpu().rt.trace = undefined;
     expect(shaders.some((s) => s.includes('norm_qkv'))).toBe(false);
     for (const [name, t] of Object.entries(got)) {
-      const cmp = compare(toFloat64('f32', await gpu.read(t)), ref[name].data, bounds[name], 'f32');
+      const cmp = compare(toFloat64('f32', await gpu().read(t)), ref[name].data, bounds[name], 'f32');
       expect(cmp.pass, name).toBe(true);
       t.dispose();
     }
@@ -121,7 +117,7 @@ describe('fused_norm_qkv with an empty weight', () => {
   // window and the call was a GpuValidationError on webgpu (cpu: an empty q).
   it('Nq = 0 at T = 1 on webgpu: an empty q, and k, v within the bound (the separate launches)', async () => {
     const host = normQkvInputs({ t: 1, k: 64, hq: 1, hkv: 1, d: 16, residual: true }, 'f32', 2);
-    const checked = await checkAgainstReference(gpu, 'fused_norm_qkv', { ...host, wq: { dtype: 'f32', shape: [0, 64], data: new Float32Array(0) } }, {});
+    const checked = await checkAgainstReference(gpu(), 'fused_norm_qkv', { ...host, wq: { dtype: 'f32', shape: [0, 64], data: new Float32Array(0) } }, {});
     expect(checked.bad).toEqual([]);
     expect(checked.got.q.length).toBe(0);
     expect(checked.got.k.length).toBe(16);

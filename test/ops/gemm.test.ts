@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import type { KernelBackend } from '../../src/backend/interface.js';
 import { openDevice, type OpenedDevice } from '../../src/backend/webgpu/device.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { GEMM_PARAMS, TILED_CONFIGS, gemmLauncher, gemmPipeline, sgmatVecWorkgroupBytes, sgmatWorkgroupBytes, vecAligned, type GemmVariant } from '../../src/backend/webgpu/launchers/gemm.js';
 import { shaderSource, pipelineKey, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
 import { DTypeError, OptionsError, ShapeError } from '../../src/errors.js';
 import type { FloatDType } from '../../src/dtype.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 const Y_DTYPES: FloatDType[] = ['f32', 'f16', 'bf16'];
 const bools = [false, true];
@@ -138,24 +138,20 @@ describe('gemm kernels', () => {
   });
 
   describe('on the default adapter', () => {
-    let gpu: WebGpuBackend;
-    beforeAll(async () => {
-      gpu = await WebGpuBackend.create();
-    });
-    afterAll(() => gpu?.dispose());
+    const gpu = useWebGpu();
 
     it('the subgroup-matrix kernel compiles and links where the adapter offers it', async (t) => {
-      const f = gpu.rt.opened.features;
+      const f = gpu().rt.opened.features;
       if (!f.has('chromium-experimental-subgroup-matrix') || !f.has('shader-f16')) return t.skip();
-      const sg = (gpu.rt.opened.adapter.info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize ?? 32;
-      expect(await compileAll(gpu.rt.device, sgmatSpecs(sg), true)).toEqual([]);
+      const sg = (gpu().rt.opened.adapter.info as unknown as { subgroupMaxSize?: number }).subgroupMaxSize ?? 32;
+      expect(await compileAll(gpu().rt.device, sgmatSpecs(sg), true)).toEqual([]);
     });
 
     it('invalid inputs are typed errors and the device stays usable', async () => {
-      await expectInvalid(gpu);
-      const a = gpu.tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
-      const { y } = gpu.gemm({ a, b: a });
-      expect([...(await gpu.read(y))]).toEqual([7, 10, 15, 22]);
+      await expectInvalid(gpu());
+      const a = gpu().tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+      const { y } = gpu().gemm({ a, b: a });
+      expect([...(await gpu().read(y))]).toEqual([7, 10, 15, 22]);
     });
   });
 

@@ -6,8 +6,7 @@
 // allow_unsafe_apis,vulkan_enable_f16_on_nvidia`. The prepass itself runs on lavapipe here
 // (it needs no matrices) and is checked against windowEntry; the method's numerics are
 // emulated exactly in gemm_bf16_mma.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
 import { windowOf, type AdapterTraits, type LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { GEMM_PARAMS, gemmLauncher, type GemmVariant } from '../../src/backend/webgpu/launchers/gemm.js';
 import { GEMM_BF16_EXPS_PARAMS, GEMM_BF16_PARAMS, recordExps, sgmatBf16Pipeline, sgmatBf16WorkgroupBytes } from '../../src/backend/webgpu/launchers/gemm_bf16.js';
@@ -17,6 +16,7 @@ import { windowEntry } from '../../src/ops/gemm/bf16_mma.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
 import type { FloatDType } from '../../src/dtype.js';
+import { useWebGpu, useDawnNull } from '../webgpu_backends.js';
 
 const bools = [false, true];
 const FEATURES = new Set(['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups']);
@@ -38,16 +38,8 @@ function limitsOf(l: GPUSupportedLimits): Record<string, number> {
   return out;
 }
 
-let gpu: WebGpuBackend;
-let nullGpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
-});
-afterAll(() => {
-  gpu?.dispose();
-  nullGpu?.dispose();
-});
+const gpu = useWebGpu();
+const nullGpu = useDawnNull();
 
 describe('bf16 gemm: where the subgroup-matrix tier is offered', () => {
   it.each([
@@ -58,7 +50,7 @@ describe('bf16 gemm: where the subgroup-matrix tier is offered', () => {
     expect(gemmLauncher.tiers('bf16', FEATURES, adapter as AdapterTraits)[0] === 'subgroup-matrix').toBe(offered);
   });
   it('lavapipe (no subgroup matrices): not advertised', () => {
-    expect(gpu.capabilities().ops.gemm.map((t) => t.tier)).not.toContain('subgroup-matrix');
+    expect(gpu().capabilities().ops.gemm.map((t) => t.tier)).not.toContain('subgroup-matrix');
   });
 });
 
@@ -73,8 +65,8 @@ describe('gemm_sgmat_bf16.wgsl', () => {
     for (const ta of bools) for (const tb of bools) expect(sgmatBf16WorkgroupBytes(ta, tb)).toBeLessThanOrEqual(49152);
   });
   it("every variant compiles on Dawn's null backend (WGSL validation and uniformity)", async () => {
-    expect(nullGpu, "Dawn's null backend").toBeDefined();
-    const dev = nullGpu!.rt.device;
+    expect(nullGpu(), "Dawn's null backend").toBeDefined();
+    const dev = nullGpu()!.rt.device;
     const bad: string[] = [];
     for (const v of variants()) {
       const s = sgmatBf16Pipeline({ variant: v });
@@ -110,8 +102,8 @@ describe('bf16 gemm launches on the subgroup-matrix tier (null backend)', () => 
   ] as [string, { m: number; n: number; k: number; batchA?: number; bias?: boolean; beta?: number }, Record<string, unknown>, string[]][])(
     '%s',
     async (_l, s, opts, shaders) => {
-      expect(nullGpu, "Dawn's null backend").toBeDefined();
-      const be = nullGpu!;
+      expect(nullGpu(), "Dawn's null backend").toBeDefined();
+      const be = nullGpu()!;
       // The null adapter offers 16 KiB of workgroup memory; the kernel needs ~30 (H100: 48):
       // the launch is planned as for 48 KiB and its pipeline is then refused for that alone.
       const big = { ...limitsOf(be.rt.opened.limits), maxComputeWorkgroupStorageSize: 49152 } as GPUSupportedLimits;
@@ -157,7 +149,7 @@ describe('bf16 gemm launches on the subgroup-matrix tier (null backend)', () => 
     60_000,
   );
   it("the quick conformance cases reach the kernel (so the H100's quick run checks it)", async () => {
-    const be = nullGpu!;
+    const be = nullGpu()!;
     const big = { ...limitsOf(be.rt.opened.limits), maxComputeWorkgroupStorageSize: 49152 } as GPUSupportedLimits;
     const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: big, adapter: { ...NVIDIA, limits: big }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
     refreshTuning();
@@ -179,7 +171,7 @@ describe('bf16 gemm launches on the subgroup-matrix tier (null backend)', () => 
     process.env.PMETAL_GEMM_BF16_VARIANT = 'simt';
     try {
       refreshTuning();
-      const be = nullGpu!;
+      const be = nullGpu()!;
       const ctx: LaunchContext = { rt: be.rt, features: be.rt.opened.features, limits: be.rt.opened.limits, adapter: { ...NVIDIA, limits: be.rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => be.zeros(info.shape, info.dtype) };
       const ins = { a: be.zeros([64, 512], 'bf16'), b: be.zeros([512, 64], 'bf16') };
       const o = spec.options.parse({});
@@ -230,11 +222,11 @@ describe('gemm_bf16_exps.wgsl (runs on lavapipe) against windowEntry', () => {
     for (let z = 0; z < batches; z++)
       for (let i = 0; i < r; i++) for (let j = 0; j < k; j++) stored[z * r * k + (kContig ? i * k + j : j * r + i)] = data[(z * r + i) * k + j];
     const nwin = Math.ceil(k / kf);
-    const ctx: LaunchContext = { rt: gpu.rt, features: gpu.rt.opened.features, limits: gpu.rt.opened.limits, adapter: { ...NVIDIA, limits: gpu.rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu.zeros(info.shape, info.dtype) };
-    const src = gpu.tensor(stored, [stored.length], 'bf16');
-    const out = gpu.zeros([batches * r * nwin], 'u32');
+    const ctx: LaunchContext = { rt: gpu().rt, features: gpu().rt.opened.features, limits: gpu().rt.opened.limits, adapter: { ...NVIDIA, limits: gpu().rt.opened.limits }, buffer: (t) => t.storage<{ buffer: GPUBuffer }>('test').buffer, output: (info) => gpu().zeros(info.shape, info.dtype) };
+    const src = gpu().tensor(stored, [stored.length], 'bf16');
+    const out = gpu().zeros([batches * r * nwin], 'u32');
     recordExps(ctx, windowOf(ctx, src, 0, 0, src.size), windowOf(ctx, out, 1, 0, out.size), r, k, kf, kContig, batches, r * k);
-    const got = (await gpu.read(out)) as Uint32Array;
+    const got = (await gpu().read(out)) as Uint32Array;
     src.dispose();
     out.dispose();
     const want: number[] = [];

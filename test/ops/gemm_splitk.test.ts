@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { splitKPlan } from '../../src/backend/webgpu/launchers/gemm_splitk.js';
 import { gemm as gemmOp } from '../../src/ops/gemm/spec.js';
 import { toFloat64 } from '../../src/dtype.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 // Split-K (gemm_splitk.ts): which problems split, that the split path is what runs for them
 // on webgpu (the partial pass with SPLIT_K, then gemm_splitk_reduce), that its result is
@@ -29,13 +29,9 @@ describe('gemm split-K plan', () => {
 });
 
 describe('gemm split-K on webgpu', () => {
-  let gpu: WebGpuBackend;
-  beforeAll(async () => {
-    gpu = await WebGpuBackend.create();
-  });
+  const gpu = useWebGpu();
   afterAll(() => {
     delete process.env.PMETAL_GEMM_TUNE;
-    gpu?.dispose();
   });
 
   const shape = { m: 24, n: 20, k: 4096 };
@@ -48,12 +44,12 @@ describe('gemm split-K on webgpu', () => {
   };
   const opts = { alpha: 0.5, beta: -1.5 };
   const run = async () => {
-    const t = Object.fromEntries(Object.entries(host).map(([k, v]) => [k, gpu.tensor(v.data, v.shape, v.dtype)]));
-    gpu.rt.trace = [];
-    const { y } = gpu.gemm(t as never, opts);
-    const trace = gpu.rt.trace;
-    gpu.rt.trace = undefined;
-    const out = (await gpu.read(y)) as Float32Array;
+    const t = Object.fromEntries(Object.entries(host).map(([k, v]) => [k, gpu().tensor(v.data, v.shape, v.dtype)]));
+    gpu().rt.trace = [];
+    const { y } = gpu().gemm(t as never, opts);
+    const trace = gpu().rt.trace!;
+    gpu().rt.trace = undefined;
+    const out = (await gpu().read(y)) as Float32Array;
     Object.values(t).forEach((x) => x.dispose());
     y.dispose();
     return { out, shaders: trace.map((d) => d.pipeline.shader), defines: trace.map((d) => d.pipeline.defines) };

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
 import type { FloatDType } from '../../src/dtype.js';
 import { uniform } from '../../src/ops/random.js';
 import type { HostTensor } from '../../src/ops/types.js';
 import { checkAgainstReference } from './against_reference.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 // gemm's decode kernels (M ≤ 16, b as [N,K]) on the webgpu backend, each PMETAL_GEMV_VARIANT,
 // against the float64 reference through the op's derived bound, with the kernel that ran
@@ -46,11 +46,10 @@ function inputs(s: Shape, dtype: FloatDType, seed: number): Record<string, HostT
 }
 
 describe('gemm decode kernels (webgpu)', () => {
-  let gpu: WebGpuBackend;
+  const gpu = useWebGpu();
   const shaders: string[] = [];
-  beforeAll(async () => {
-    gpu = await WebGpuBackend.create();
-    const rt = gpu.rt;
+  beforeAll(() => {
+    const rt = gpu().rt;
     const dispatch = rt.dispatch.bind(rt);
     rt.dispatch = (d) => {
       shaders.push(d.pipeline.shader);
@@ -60,7 +59,6 @@ describe('gemm decode kernels (webgpu)', () => {
   afterAll(() => {
     delete process.env.PMETAL_GEMV_VARIANT;
     refreshTuning();
-    gpu?.dispose();
   });
 
   // lavapipe compiles each M's pipeline in seconds: the 128-invocation and column variants
@@ -82,7 +80,7 @@ describe('gemm decode kernels (webgpu)', () => {
         for (const [i, s] of shapes.entries()) {
           shaders.length = 0;
           const opts = { transB: true, ...(s.beta ? { beta: s.beta } : {}), ...(s.outDtype ? { outDtype: s.outDtype } : {}) };
-          const r = await checkAgainstReference(gpu, 'gemm', inputs(s, dtype, 10 * i + 1), opts);
+          const r = await checkAgainstReference(gpu(), 'gemm', inputs(s, dtype, 10 * i + 1), opts);
           expect(r.bad, JSON.stringify(s)).toEqual([]);
           const words = s.k % (dtype === 'f32' ? 4 : 8) === 0;
           expect(shaders, JSON.stringify(s)).toEqual([variant !== 'column' && words ? 'gemm/gemm_gemv_rows.wgsl' : 'gemm/gemm_gemv.wgsl']);

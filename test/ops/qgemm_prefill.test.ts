@@ -2,8 +2,7 @@
 // W decoded once to f16, then the f16 gemm. The plan an H100 would get (Dawn's null backend),
 // the fallbacks (decode sizes, x not f16), and the numbers on lavapipe against the float64
 // reference through the op's bound (which counts ŵ's f16 rounding for f16 x), every format.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
 import { dequantTempFits, QGEMM_DEQUANT_MAX_BYTES, qgemmPrefillVariant } from '../../src/backend/webgpu/launchers/qgemm_prefill.js';
 import { quantizedGemmLauncher } from '../../src/backend/webgpu/launchers/quantized_gemm.js';
 import type { FloatDType } from '../../src/dtype.js';
@@ -13,23 +12,16 @@ import type { Tensor } from '../../src/tensor.js';
 import { checkAgainstReference } from './against_reference.js';
 import { withEnv } from './env_variant.js';
 import { recordPlan } from './null_plan.js';
+import { useWebGpuIfAny, useDawnNull } from '../webgpu_backends.js';
 
-let nullGpu: WebGpuBackend | undefined;
-let gpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
-  gpu = await WebGpuBackend.create().catch(() => undefined);
-});
-afterAll(() => {
-  nullGpu?.dispose();
-  gpu?.dispose();
-});
+const nullGpu = useDawnNull();
+const gpu = useWebGpuIfAny();
 
 const withVariant = <T>(v: string | undefined, fn: () => T): T => withEnv('PMETAL_QGEMM_PREFILL', v, fn);
 
 /** The shaders quantized_gemm records for `d` with x in `dtype` on `tier`, on the null backend. */
 function plan(d: QgemmCaseDef, dtype: FloatDType, variant: string | undefined, tier: 'subgroup-matrix' | 'portable' = 'subgroup-matrix'): string[] {
-  const be = nullGpu!;
+  const be = nullGpu()!;
   const host = qgemmInputs(d, dtype, 3);
   return withVariant(variant, () =>
     recordPlan(be, 49152, (ctx) => {
@@ -45,7 +37,7 @@ function plan(d: QgemmCaseDef, dtype: FloatDType, variant: string | undefined, t
 describe('quantized_gemm: the dequant prefill plan', () => {
   const big: QgemmCaseDef = { format: 'mlx4', m: 256, n: 512, k: 1024, groupSize: 64 };
   it('decodes W once, then the f16 gemm (matrix units on the subgroup-matrix tier, by default there); tiles on request, at decode sizes and for x not f16', () => {
-    expect(nullGpu, "Dawn's null backend").toBeDefined();
+    expect(nullGpu(), "Dawn's null backend").toBeDefined();
     // (the gemm may split K at this size: its reduce follows)
     const dq = plan(big, 'f16', 'dequant');
     expect(dq.slice(0, 2)).toEqual(['quant/dequantize.wgsl', 'gemm/gemm_sgmat_vec.wgsl']);
@@ -76,9 +68,9 @@ describe('quantized_gemm: the dequant prefill plan', () => {
     { format: 'q6_k', m: 17, n: 9, k: 256, mode: 'bits' },
   ];
   it.each(cases)('f16 x within the bound on lavapipe: %j', async (d) => {
-    expect(gpu, 'a webgpu adapter').toBeDefined();
+    expect(gpu(), 'a webgpu adapter').toBeDefined();
     const host = qgemmInputs(d, 'f16', 17);
-    const res = await withVariant('dequant', () => checkAgainstReference(gpu!, 'quantized_gemm', host, qgemmCase(d).options));
+    const res = await withVariant('dequant', () => checkAgainstReference(gpu()!, 'quantized_gemm', host, qgemmCase(d).options));
     expect(res.bad).toEqual([]);
   });
 });

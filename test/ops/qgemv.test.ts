@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
 import type { FloatDType } from '../../src/dtype.js';
 import { qgemmCase, qgemmInputs, qgemmLabel, type QgemmCaseDef } from '../../src/ops/quantized_gemm/cases.js';
 import { checkAgainstReference } from './against_reference.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 // quantized_gemm's decode kernels (M ≤ 16) on the webgpu backend against the float64
 // reference through the op's derived bound, with the kernel that ran checked: qgemv_sg
@@ -41,11 +41,10 @@ const WIDE: QgemmCaseDef[] = [
 ];
 
 describe('quantized_gemm decode kernels (webgpu)', () => {
-  let gpu: WebGpuBackend;
+  const gpu = useWebGpu();
   const shaders: string[] = [];
-  beforeAll(async () => {
-    gpu = await WebGpuBackend.create();
-    const rt = gpu.rt;
+  beforeAll(() => {
+    const rt = gpu().rt;
     const dispatch = rt.dispatch.bind(rt);
     rt.dispatch = (d) => {
       const df = d.pipeline.defines;
@@ -56,7 +55,6 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
   afterAll(() => {
     delete process.env.PMETAL_QGEMV_VARIANT;
     refreshTuning();
-    gpu?.dispose();
   });
 
   // What each variant runs for a format (lavapipe offers subgroups: the subgroups tier).
@@ -92,7 +90,7 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
       refreshTuning();
       for (const [i, d] of defs.entries()) {
         shaders.length = 0;
-        const r = await checkAgainstReference(gpu, 'quantized_gemm', qgemmInputs(d, dtype, 7 * i + 3), qgemmCase(d).options);
+        const r = await checkAgainstReference(gpu(), 'quantized_gemm', qgemmInputs(d, dtype, 7 * i + 3), qgemmCase(d).options);
         expect(r.bad, qgemmLabel(d)).toEqual([]);
         expect(shaders, qgemmLabel(d)).toEqual([want(variant, d)]);
       }

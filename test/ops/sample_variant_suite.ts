@@ -3,26 +3,22 @@
 // tokens, their log-probabilities and the top-20 — read back from any backend.
 import { afterAll, beforeAll } from 'vitest';
 import type { CpuBackend } from '../../src/backend/cpu.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { HostTensor } from '../../src/ops/types.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 /** Registers the file's hooks; the getter gives the backend once beforeAll has run. */
 export function webgpuWithSampleVariant(variant: string): () => WebGpuBackend {
-  let gpu: WebGpuBackend | undefined;
   const saved = process.env.PMETAL_SAMPLE_VARIANT;
-  beforeAll(async () => {
+  // Registered before the backend's hooks: set before it opens, restored after it is disposed.
+  beforeAll(() => {
     process.env.PMETAL_SAMPLE_VARIANT = variant;
-    gpu = await WebGpuBackend.create();
   });
   afterAll(() => {
-    gpu?.dispose();
     if (saved === undefined) delete process.env.PMETAL_SAMPLE_VARIANT;
     else process.env.PMETAL_SAMPLE_VARIANT = saved;
   });
-  return () => {
-    if (!gpu) throw new Error('the webgpu backend is opened in beforeAll');
-    return gpu;
-  };
+  return useWebGpu();
 }
 
 /** One sample call with the top-20 on `b`, every output read back as numbers. */

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import type { KernelBackend } from '../../src/backend/interface.js';
 import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
@@ -20,19 +20,16 @@ import { fromFloat64, toFloat64 } from '../../src/dtype.js';
 import { Tensor } from '../../src/tensor.js';
 import { PLANNED_OPS } from '../../src/ops/registry.js';
 import { camel } from '../../src/ops/signature.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend;
+const gpu = useWebGpu();
 const cpu = new CpuBackend();
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
 
 const f32 = (n: number, v = 1) => new Float32Array(n).fill(v);
 
 describe.each(['cpu', 'webgpu'])('invalid input on %s is rejected before any GPU work, with a typed error', (name) => {
-  const b = (): KernelBackend => (name === 'cpu' ? cpu : gpu);
-  const submits = () => (name === 'webgpu' ? gpu.rt.dispatchCount : 0);
+  const b = (): KernelBackend => (name === 'cpu' ? cpu : gpu());
+  const submits = () => (name === 'webgpu' ? gpu().rt.dispatchCount : 0);
 
   const cases: [string, () => unknown, new (...a: never[]) => PmetalError, RegExp][] = [
     ['wrong weight length', () => b().rmsNorm({ x: b().tensor(f32(16), [2, 8]), weight: b().tensor(f32(7), [7]) }), ShapeError, /^\[rms_norm\] weight: expected f32\[8\], got f32\[7\]$/],
@@ -93,7 +90,7 @@ describe.each(['cpu', 'webgpu'])('invalid input on %s is rejected before any GPU
     x.dispose();
     expect(() => b().rmsNorm({ x, weight: w })).toThrow(DisposedError);
     await expect(b().read(x)).rejects.toThrow(DisposedError);
-    const other = name === 'cpu' ? gpu : cpu;
+    const other = name === 'cpu' ? gpu() : cpu;
     const foreign = other.tensor(f32(8, 2), [1, 8]);
     expect(() => b().rmsNorm({ x: foreign, weight: w })).toThrow(BackendMismatchError);
     // Still usable: a valid call gives the right answer (x = 2 everywhere → y = 1).
@@ -116,25 +113,25 @@ describe.each(['cpu', 'webgpu'])('invalid input on %s is rejected before any GPU
 describe('GPU-side failures surface as typed errors', () => {
   it('a shader compile error names the cache key and the source line', async () => {
     WGSL['test/broken.wgsl'] = '@compute @workgroup_size(1)\nfn main() {\n  let x: u32 = 1.5;\n}\n';
-    const buf = gpu.rt.createBuffer(16);
-    gpu.rt.dispatch({ pipeline: { shader: 'test/broken.wgsl', defines: {} }, bindings: [], workgroups: [1] });
-    const err = await gpu.sync().catch((e: unknown) => e);
+    const buf = gpu().rt.createBuffer(16);
+    gpu().rt.dispatch({ pipeline: { shader: 'test/broken.wgsl', defines: {} }, bindings: [], workgroups: [1] });
+    const err = await gpu().sync().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ShaderCompileError);
     expect((err as ShaderCompileError).key).toBe('test/broken||');
     expect((err as Error).message).toMatch(/test\/broken\.wgsl:3:/);
-    gpu.rt.releaseBuffer(buf);
+    gpu().rt.releaseBuffer(buf);
     delete WGSL['test/broken.wgsl'];
   });
 
   it('a validation error (binding too small) becomes GpuValidationError and the device keeps working', async () => {
-    const small = gpu.rt.createBuffer(16);
+    const small = gpu().rt.createBuffer(16);
     // Two buffers: one bound for reading and writing would be refused at the call (aliasing).
-    const dst = gpu.rt.createBuffer(16);
-    gpu.rt.dispatch({ pipeline: { shader: 'bench/copy.wgsl', defines: {}, overrides: { WG: 64 } }, bindings: [{ binding: 0, buffer: small, size: 4 }, { binding: 1, buffer: dst }], workgroups: [1] });
-    await expect(gpu.sync()).rejects.toThrow(GpuValidationError);
-    const x = gpu.tensor(fromFloat64('f16', [1, 2, 3, 4]), [1, 4], 'f16');
-    const { y } = gpu.softmax({ x });
-    const got = toFloat64('f16', await gpu.read(y));
+    const dst = gpu().rt.createBuffer(16);
+    gpu().rt.dispatch({ pipeline: { shader: 'bench/copy.wgsl', defines: {}, overrides: { WG: 64 } }, bindings: [{ binding: 0, buffer: small, size: 4 }, { binding: 1, buffer: dst }], workgroups: [1] });
+    await expect(gpu().sync()).rejects.toThrow(GpuValidationError);
+    const x = gpu().tensor(fromFloat64('f16', [1, 2, 3, 4]), [1, 4], 'f16');
+    const { y } = gpu().softmax({ x });
+    const got = toFloat64('f16', await gpu().read(y));
     expect(got.reduce((a, v) => a + v, 0)).toBeCloseTo(1, 2);
   });
 

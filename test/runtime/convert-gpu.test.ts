@@ -1,16 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
 import { grid, type LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { defineParams, packParams } from '../../src/backend/params.js';
 import { f32BitsToBf16, f32BitsToF16 } from '../../src/dtype.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 const PARAMS = defineParams([['count', 'u32']]);
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
+const gpu = useWebGpu();
 
 /** f32 patterns where rounding to f16/bf16 can go wrong: around every f16/bf16 midpoint and boundary. */
 function hardPatterns(): Uint32Array {
@@ -45,7 +41,7 @@ function hardPatterns(): Uint32Array {
 describe('WGSL f32 → f16/bf16 encoders (common/convert.wgsl) on the GPU', () => {
   it('match the host encoders bit for bit on every rounding midpoint, boundary and 100k random patterns', async () => {
     const pats = hardPatterns();
-    const rt = gpu.rt;
+    const rt = gpu().rt;
     const src = rt.createBuffer(pats.byteLength);
     const dst = rt.createBuffer(pats.byteLength * 2);
     rt.upload(src, pats);

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
 import type { LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { gemmLauncher } from '../../src/backend/webgpu/launchers/gemm.js';
 import { fromFloat64, toFloat64, type FloatDType } from '../../src/dtype.js';
@@ -7,12 +6,9 @@ import { LimitError } from '../../src/errors.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { RefTensor } from '../../src/ops/types.js';
 import type { Tensor } from '../../src/tensor.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
+const gpu = useWebGpu();
 
 /** Deterministic values in [-1, 1), rounded to the dtype. */
 function values(n: number, seed: number): Float64Array {
@@ -65,31 +61,31 @@ async function splitGemm(c: Case, limit: number) {
   const ref = spec.reference(host, opts) as Record<string, RefTensor>;
   const bounds = spec.bounds(host, opts, ref) as Record<string, Float64Array>;
 
-  const real = gpu.rt.opened.limits;
+  const real = gpu().rt.opened.limits;
   const limits = new Proxy(real, { get: (t, k) => (k === 'maxStorageBufferBindingSize' ? limit : (t as unknown as Record<string | symbol, unknown>)[k]) });
   const made: Tensor[] = [];
   const ctx: LaunchContext = {
-    rt: gpu.rt,
-    features: gpu.rt.opened.features,
+    rt: gpu().rt,
+    features: gpu().rt.opened.features,
     limits,
-    adapter: { ...gpu.adapter, limits },
+    adapter: { ...gpu().adapter, limits },
     buffer: (t) => t.storage<{ buffer: GPUBuffer }>('webgpu').buffer,
     output: (info) => {
-      const t = gpu.zeros(info.shape, info.dtype);
+      const t = gpu().zeros(info.shape, info.dtype);
       made.push(t);
       return t;
     },
   };
   const inputs: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(host)) made.push((inputs[k] = gpu.tensor(fromFloat64(v.dtype, v.data), v.shape, v.dtype)));
-  gpu.rt.op = 'gemm';
+  for (const [k, v] of Object.entries(host)) made.push((inputs[k] = gpu().tensor(fromFloat64(v.dtype, v.data), v.shape, v.dtype)));
+  gpu().rt.op = 'gemm';
   let y: Tensor;
   try {
     y = gemmLauncher.launch(ctx, 'portable', inputs, opts, { y: { dtype: od, shape: yShape } }).y;
   } finally {
-    gpu.rt.op = undefined;
+    gpu().rt.op = undefined;
   }
-  const got = toFloat64(od, await gpu.read(y));
+  const got = toFloat64(od, await gpu().read(y));
   let bad = 0;
   for (let i = 0; i < got.length; i++) if (!(Math.abs(got[i] - ref.y.data[i]) <= bounds.y[i])) bad++;
   for (const t of made) t.dispose();
@@ -129,7 +125,7 @@ describe('gemm over the real 128 MiB binding limit (lavapipe)', () => {
   // both N blocks and their seam) against float64 within the spec's bound.
   it('[8,4096] × [4096,14336] f32 on every gemm tier', async () => {
     const [M, K, N] = [8, 4096, 14336];
-    expect(K * N * 4).toBeGreaterThan(gpu.rt.opened.limits.maxStorageBufferBindingSize);
+    expect(K * N * 4).toBeGreaterThan(gpu().rt.opened.limits.maxStorageBufferBindingSize);
     const a32 = Float32Array.from(values(M * K, 11));
     const b32 = new Float32Array(K * N);
     // b[k, j] = small pseudo-random values; a cheap LCG (values() over 58M elements is slow).
@@ -138,14 +134,14 @@ describe('gemm over the real 128 MiB binding limit (lavapipe)', () => {
       s = (Math.imul(s, 1103515245) + 12345) >>> 0;
       b32[i] = (s >>> 8) / 2 ** 23 - 1;
     }
-    const a = gpu.tensor(a32, [M, K]);
-    const b = gpu.tensor(b32, [K, N]);
+    const a = gpu().tensor(a32, [M, K]);
+    const b = gpu().tensor(b32, [K, N]);
     const cols = [0, 1, 63, 4095, 8191, 8192, 8193, 12000, N - 1];
     const spec = getSpec('gemm');
     const opts = spec.options.parse({}) as Record<string, unknown>;
-    for (const t of gpu.capabilities().ops.gemm.filter((x) => x.dtypes.includes('f32'))) {
-      const { y } = gpu.run('gemm', { a, b }, {}, { tier: t.tier });
-      const got = (await gpu.read(y)) as Float32Array;
+    for (const t of gpu().capabilities().ops.gemm.filter((x) => x.dtypes.includes('f32'))) {
+      const { y } = gpu().run('gemm', { a, b }, {}, { tier: t.tier });
+      const got = (await gpu().read(y)) as Float32Array;
       y.dispose();
       expect(got.every(Number.isFinite), `${t.tier}: all finite`).toBe(true);
       for (const j of cols) {

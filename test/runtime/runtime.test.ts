@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FLUSH_DISPATCHES, WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { FLUSH_DISPATCHES } from '../../src/backend/webgpu/backend.js';
 import { openDevice } from '../../src/backend/webgpu/device.js';
 import { Runtime } from '../../src/backend/webgpu/runtime.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 let rt: Runtime;
 beforeAll(async () => {
@@ -91,60 +92,56 @@ describe('webgpu buffer pool, adaptive (no PMETAL_POOL_MIB)', () => {
 });
 
 describe('webgpu batches', () => {
-  let gpu: WebGpuBackend;
-  beforeAll(async () => {
-    gpu = await WebGpuBackend.create();
-  });
-  afterAll(() => gpu?.dispose());
+  const gpu = useWebGpu();
 
   it('a run of ops is submitted every FLUSH_DISPATCHES dispatches, between ops', async () => {
-    await gpu.sync();
-    const before = gpu.rt.submitCount;
-    const x = gpu.tensor(new Float32Array(8).fill(1), [1, 8]);
-    const w = gpu.tensor(new Float32Array(8).fill(1), [8]);
-    for (let i = 0; i < 3 * FLUSH_DISPATCHES + 10; i++) for (const t of Object.values(gpu.run('rms_norm', { x, weight: w }, { eps: 0.5 }))) t.dispose();
+    await gpu().sync();
+    const before = gpu().rt.submitCount;
+    const x = gpu().tensor(new Float32Array(8).fill(1), [1, 8]);
+    const w = gpu().tensor(new Float32Array(8).fill(1), [8]);
+    for (let i = 0; i < 3 * FLUSH_DISPATCHES + 10; i++) for (const t of Object.values(gpu().run('rms_norm', { x, weight: w }, { eps: 0.5 }))) t.dispose();
     // The uploads and the first 64 dispatches, the next 64, the next 64: three submissions
     // before the last ten, which wait in the open batch.
-    expect(gpu.rt.submitCount - before).toBe(3);
-    expect(gpu.rt.pendingDispatches).toBe(10);
+    expect(gpu().rt.submitCount - before).toBe(3);
+    expect(gpu().rt.pendingDispatches).toBe(10);
     x.dispose();
     w.dispose();
-    await gpu.sync();
+    await gpu().sync();
   });
 
   it('600 dispatches in one batch each read their own Params (several 64 KiB uniform blocks)', async () => {
     // One batch: the backend's periodic submissions off for this test.
-    gpu.flushDispatches = Infinity;
-    const before = gpu.rt.submitCount;
+    gpu().flushDispatches = Infinity;
+    const before = gpu().rt.submitCount;
     const outs = [];
     for (let i = 0; i < 600; i++) {
       // A different eps per call: rows of ones give y = 1/sqrt(1 + eps), so a Params slot
       // read by the wrong dispatch shows in the output.
-      const x = gpu.tensor(new Float32Array(8).fill(1), [1, 8]);
-      const w = gpu.tensor(new Float32Array(8).fill(1), [8]);
-      outs.push({ eps: (i + 1) / 100, y: gpu.run('rms_norm', { x, weight: w }, { eps: (i + 1) / 100 }).y, x, w });
+      const x = gpu().tensor(new Float32Array(8).fill(1), [1, 8]);
+      const w = gpu().tensor(new Float32Array(8).fill(1), [8]);
+      outs.push({ eps: (i + 1) / 100, y: gpu().run('rms_norm', { x, weight: w }, { eps: (i + 1) / 100 }).y, x, w });
     }
     // Nothing was submitted while recording: the 600 dispatches (and uploads) are one batch.
-    expect(gpu.rt.submitCount).toBe(before);
-    const got = await Promise.all(outs.map((o) => gpu.read(o.y)));
+    expect(gpu().rt.submitCount).toBe(before);
+    const got = await Promise.all(outs.map((o) => gpu().read(o.y)));
     for (const [i, o] of outs.entries()) {
       const want = 1 / Math.sqrt(1 + o.eps);
       expect(Math.abs((got[i] as Float32Array)[0] - want), `call ${i}`).toBeLessThan(1e-6);
       for (const t of [o.x, o.w, o.y]) t.dispose();
     }
-    gpu.flushDispatches = FLUSH_DISPATCHES;
+    gpu().flushDispatches = FLUSH_DISPATCHES;
   });
 
   it('Params slots and bind groups are reused by repeated calls; 1500 distinct Params over batches re-assign slots correctly', async () => {
-    const x = gpu.tensor(new Float32Array(8).fill(1), [1, 8]);
-    const w = gpu.tensor(new Float32Array(8).fill(1), [8]);
-    await gpu.sync();
-    const bg = gpu.rt.bindGroups;
-    const call = (eps: number) => gpu.run('rms_norm', { x, weight: w }, { eps });
+    const x = gpu().tensor(new Float32Array(8).fill(1), [1, 8]);
+    const w = gpu().tensor(new Float32Array(8).fill(1), [8]);
+    await gpu().sync();
+    const bg = gpu().rt.bindGroups;
+    const call = (eps: number) => gpu().run('rms_norm', { x, weight: w }, { eps });
     // The same call on the same (pooled) buffers: y and rstd share a size class and swap
     // buffers from one call to the next, so two bind groups, hit from then on.
     for (let i = 0; i < 2; i++) for (const t of Object.values(call(0.5))) t.dispose();
-    await gpu.sync();
+    await gpu().sync();
     const [hits, misses] = [bg.hits, bg.misses];
     for (let i = 0; i < 50; i++) for (const t of Object.values(call(0.5))) t.dispose();
     expect(bg.misses).toBe(misses);
@@ -157,7 +154,7 @@ describe('webgpu batches', () => {
         const eps = (round * 500 + i + 1) / 1000;
         outs.push({ eps, y: call(eps).y });
       }
-      const got = await Promise.all(outs.map((o) => gpu.read(o.y)));
+      const got = await Promise.all(outs.map((o) => gpu().read(o.y)));
       for (const [i, o] of outs.entries()) {
         expect(Math.abs((got[i] as Float32Array)[0] - 1 / Math.sqrt(1 + o.eps)), `round ${round} call ${i}`).toBeLessThan(1e-6);
         o.y.dispose();
@@ -168,32 +165,32 @@ describe('webgpu batches', () => {
   });
 
   it('a destroyed buffer takes its cached bind groups along', async () => {
-    const x = gpu.tensor(new Float32Array(8).fill(2), [1, 8]);
-    const w = gpu.tensor(new Float32Array(8).fill(1), [8]);
-    const before = gpu.rt.bindGroups.size;
-    const { y, rstd } = gpu.run('rms_norm', { x, weight: w }, { eps: 0.25 });
-    expect(gpu.rt.bindGroups.size).toBe(before + 1);
-    await gpu.read(y);
+    const x = gpu().tensor(new Float32Array(8).fill(2), [1, 8]);
+    const w = gpu().tensor(new Float32Array(8).fill(1), [8]);
+    const before = gpu().rt.bindGroups.size;
+    const { y, rstd } = gpu().run('rms_norm', { x, weight: w }, { eps: 0.25 });
+    expect(gpu().rt.bindGroups.size).toBe(before + 1);
+    await gpu().read(y);
     // trimPool destroys every pooled buffer: the groups naming them must go (a later call
     // on a new buffer that reuses nothing still works).
     for (const t of [x, w, y, rstd]) t.dispose();
-    gpu.rt.trimPool();
-    expect(gpu.rt.bindGroups.size).toBeLessThanOrEqual(before);
-    const x2 = gpu.tensor(new Float32Array(8).fill(2), [1, 8]);
-    const w2 = gpu.tensor(new Float32Array(8).fill(1), [8]);
-    const y2 = gpu.run('rms_norm', { x: x2, weight: w2 }, { eps: 0.25 }).y;
-    expect((await gpu.read(y2))[0]).toBeCloseTo(2 / Math.sqrt(4.25), 6);
+    gpu().rt.trimPool();
+    expect(gpu().rt.bindGroups.size).toBeLessThanOrEqual(before);
+    const x2 = gpu().tensor(new Float32Array(8).fill(2), [1, 8]);
+    const w2 = gpu().tensor(new Float32Array(8).fill(1), [8]);
+    const y2 = gpu().run('rms_norm', { x: x2, weight: w2 }, { eps: 0.25 }).y;
+    expect((await gpu().read(y2))[0]).toBeCloseTo(2 / Math.sqrt(4.25), 6);
     for (const t of [x2, w2, y2]) t.dispose();
   });
 
   it('gpuTimes gives one GPU time per call of a multi-dispatch op, when the adapter has timestamps', async () => {
-    const logits = gpu.tensor(new Float32Array(4 * 64).fill(0.5), [4, 64]);
-    const targets = gpu.tensor(new Int32Array([1, 2, 3, 4]), [4]);
+    const logits = gpu().tensor(new Float32Array(4 * 64).fill(0.5), [4, 64]);
+    const targets = gpu().tensor(new Int32Array([1, 2, 3, 4]), [4]);
     const call = () => {
-      for (const t of Object.values(gpu.run('cross_entropy', { logits, targets }, { reduction: 'mean' }))) t.dispose();
+      for (const t of Object.values(gpu().run('cross_entropy', { logits, targets }, { reduction: 'mean' }))) t.dispose();
     };
-    const ns = await gpu.gpuTimes(call, 5);
-    if (!gpu.rt.timestamps) expect(ns).toBeUndefined();
+    const ns = await gpu().gpuTimes(call, 5);
+    if (!gpu().rt.timestamps) expect(ns).toBeUndefined();
     else {
       expect(ns).toHaveLength(5);
       for (const t of ns!) expect(t).toBeGreaterThan(0);

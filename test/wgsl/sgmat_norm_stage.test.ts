@@ -7,8 +7,7 @@
 // tile origins, the edges), the f32 normalisation with its f16 rounding and the dropout mask
 // are checked against the host — everything of the NORM path but the matrix products, which
 // are gemm_sgmat_vec's own.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
+import { describe, expect, it } from 'vitest';
 import { GEMM_PARAMS } from '../../src/backend/webgpu/launchers/gemm.js';
 import { NORM_PARAMS } from '../../src/backend/webgpu/launchers/norm_gemm.js';
 import { DT_CODES } from '../../src/backend/webgpu/pipelines.js';
@@ -19,6 +18,7 @@ import { WGSL } from '../../src/generated/kernels.js';
 import { dropThreshold, dropoutMask, mix32 } from '../../src/ops/fused_lora_forward/dropout.js';
 import { normOperandError } from '../../src/ops/fused_norm_lora/reference.js';
 import { rng } from '../../src/ops/random.js';
+import { useWebGpu } from '../webgpu_backends.js';
 
 // gemm_sgmat_vec.wgsl's tile constants (BN = 128: no WIDE_N; BK = 32: no SHALLOW_K) and its
 // fetch/stash pieces; the slice's K origin comes in p.k_chunk (this harness's own use).
@@ -84,11 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 `;
 
-let gpu: WebGpuBackend;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-});
-afterAll(() => gpu?.dispose());
+const gpu = useWebGpu();
 
 const rand = (n: number, lo: number, hi: number, seed: number) => {
   const r = rng(seed);
@@ -112,7 +108,7 @@ interface Case {
 async function stage(c: Case) {
   const transA = c.norm === 'b';
   const transB = c.norm === 'a';
-  const dev = gpu.rt.device;
+  const dev = gpu().rt.device;
   const code = preprocess({ ...WGSL, 'test/stage.wgsl': STAGE }, 'test/stage.wgsl', { ...DT_CODES, A_DT: 1, Y_DT: 0, HAS_C: 0, HAS_BIAS: 0, SPLIT_K: 0, TRANS_A: transA, TRANS_B: transB, NORM_A: c.norm === 'a', NORM_B: c.norm === 'b' }).code;
   // a: [m, k] (or [k, m] with transA), b: [k, n] (or [n, k] with transB); 8 halves of padding
   // before each operand and γ, 3 floats before rs, so every base is non-zero.

@@ -1,24 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { CpuBackend } from '../../src/backend/cpu.js';
-import { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import { pipelineKey, shaderSource, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
 import { layoutOf } from '../../src/backend/params.js';
 import { WGSL } from '../../src/generated/kernels.js';
 import { runConformance } from '../../conformance/runner.js';
+import { useWebGpu, useDawnNull } from '../webgpu_backends.js';
 
-let gpu: WebGpuBackend;
+const gpu = useWebGpu();
 // Dawn's null backend offers every feature (with allow_unsafe_apis), so the subgroup-matrix
 // kernels, which lavapipe cannot run, are still parsed and validated by Tint here.
-let nullGpu: WebGpuBackend | undefined;
-beforeAll(async () => {
-  gpu = await WebGpuBackend.create();
-  nullGpu = await WebGpuBackend.create({ dawnBackend: 'null', toggles: ['allow_unsafe_apis'] }).catch(() => undefined);
-});
-afterAll(() => {
-  gpu?.dispose();
-  nullGpu?.dispose();
-});
+const nullGpu = useDawnNull();
 
 /** Every #if/#ifdef switch a kernel (and its includes) reads, with the values it can take. */
 function switches(file: string, seen = new Set<string>()): Map<string, number[]> {
@@ -137,7 +129,7 @@ describe('every WGSL kernel compiles with Dawn in every switch combination', () 
     for (const defines of combos(sw)) {
       const src = shaderSource({ shader: file, defines });
       const needsMatrix = /enable\s+chromium_experimental_subgroup_matrix/.test(src.code);
-      const on = needsMatrix && !gpu.rt.opened.features.has('chromium-experimental-subgroup-matrix') && nullGpu ? nullGpu : gpu;
+      const on = needsMatrix && !gpu().rt.opened.features.has('chromium-experimental-subgroup-matrix') && nullGpu() ? nullGpu()! : gpu();
       const dev = on.rt.device;
       const features = on.rt.opened.features;
       if (/enable\s+subgroups/.test(src.code) && !features.has('subgroups')) continue;
@@ -159,16 +151,16 @@ describe('every WGSL kernel compiles with Dawn in every switch combination', () 
 
 describe('launchers bind exactly what each shader uses (wgsl_reflect)', () => {
   it('every dispatch of a quick conformance run matches its shader', { timeout: 600_000 }, async () => {
-    gpu.rt.trace = [];
-    const res = await runConformance({ backends: [new CpuBackend(), gpu], quick: true, dtypes: ['f16'] });
+    gpu().rt.trace = [];
+    const res = await runConformance({ backends: [new CpuBackend(), gpu()], quick: true, dtypes: ['f16'] });
     expect(res.failed).toBe(0);
     const seen = new Map<string, { pipeline: PipelineSpec; bindings: number[]; layout?: readonly (readonly [string, string])[]; paramsBinding?: number }>();
-    for (const d of gpu.rt.trace) {
+    for (const d of gpu().rt.trace!) {
       // wgsl_reflect does not parse the subgroup-matrix extension; Dawn checks those shaders.
       if (d.pipeline.shader.includes('sgmat')) continue;
       seen.set(pipelineKey(d.pipeline), { pipeline: d.pipeline, bindings: d.bindings.map((b) => b.binding).sort(), layout: d.params ? layoutOf.get(d.params.data) : undefined, paramsBinding: d.params?.binding });
     }
-    gpu.rt.trace = undefined;
+    gpu().rt.trace = undefined;
     expect(seen.size).toBeGreaterThan(3);
     for (const [key, s] of seen) {
       const reflect = new WgslReflect(shaderSource(s.pipeline).code);

@@ -6,7 +6,7 @@
 // still skipped (for that tensor) and reported.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FLUSH_DISPATCHES, WebGpuBackend } from '../../../src/backend/webgpu/backend.js';
+import { FLUSH_DISPATCHES } from '../../../src/backend/webgpu/backend.js';
 import { loadModel } from '../../../src/models/load.js';
 import type { LlamaModel } from '../../../src/models/llama.js';
 import { LoraAdamW } from '../../../src/models/train/adamw.js';
@@ -15,6 +15,7 @@ import { initAdapters, loraSettings } from '../../../src/models/train/init.js';
 import { loraStep } from '../../../src/models/train/step.js';
 import { LoraTrainer } from '../../../src/models/train/trainer.js';
 import type { Tensor } from '../../../src/tensor.js';
+import { useWebGpu } from '../../webgpu_backends.js';
 
 const FIXTURE = join(process.cwd(), 'test', 'fixtures', 'models', 'llama');
 const STEPS = 5;
@@ -23,19 +24,15 @@ const WARMUP = 2;
 const LR = 1e-2;
 const batch = [[{ ids: Array.from({ length: 64 }, (_, i) => (i * 7) % 300) }], [{ ids: Array.from({ length: 40 }, (_, i) => (i * 11 + 3) % 300) }]];
 
-let b: WebGpuBackend;
+const b = useWebGpu();
 let model: LlamaModel;
 beforeAll(async () => {
-  b = await WebGpuBackend.create();
-  model = await loadModel(FIXTURE, b);
+  model = await loadModel(FIXTURE, b());
 });
-afterAll(() => {
-  model?.dispose();
-  b?.dispose();
-});
+afterAll(() => model?.dispose());
 
-const adapters = () => initAdapters(model.config, loraSettings({ r: 4, alpha: 8 }), b, 'f32', 3);
-const bits = async (t: Tensor) => Array.from(new Uint32Array((await b.read(t)).buffer));
+const adapters = () => initAdapters(model.config, loraSettings({ r: 4, alpha: 8 }), b(), 'f32', 3);
+const bits = async (t: Tensor) => Array.from(new Uint32Array((await b().read(t)).buffer));
 async function weights(a: LoraAdapters): Promise<number[][]> {
   const out: number[][] = [];
   for (const l of a.layers) for (const p of Object.values(l)) if (p) out.push(await bits(p.A), await bits(p.B));
@@ -59,15 +56,15 @@ async function outOfPlace(a: LoraAdapters): Promise<number[]> {
       loss += (r.loss * counts[i]) / total;
     }
     losses.push(loss);
-    const scalars = b.tensor(new Float32Array([LR, s]), [2], 'f32');
+    const scalars = b().tensor(new Float32Array([LR, s]), [2], 'f32');
     layers.forEach((la, l) => {
       for (const [t, p] of Object.entries(la)) {
         const g = grads!.layers[l][t as 'q']!;
         const next: Record<string, Tensor> = {};
         for (const [k, gk] of [['A', g.dA], ['B', g.dB]] as const) {
           const key = `${l}.${t}.${k}`;
-          const st = state.get(key) ?? { m: b.zeros(p[k].shape, 'f32'), v: b.zeros(p[k].shape, 'f32') };
-          const r = b.fusedAdamwStep({ params: p[k], grads: gk, m: st.m, v: st.v, scalars }, { lr: 0, step: 1, weightDecay: 0 });
+          const st = state.get(key) ?? { m: b().zeros(p[k].shape, 'f32'), v: b().zeros(p[k].shape, 'f32') };
+          const r = b().fusedAdamwStep({ params: p[k], grads: gk, m: st.m, v: st.v, scalars }, { lr: 0, step: 1, weightDecay: 0 });
           st.m.dispose();
           st.v.dispose();
           p[k].dispose();
@@ -88,7 +85,7 @@ async function outOfPlace(a: LoraAdapters): Promise<number[]> {
 
 describe('LoRA training step on webgpu: steady state', () => {
   it(`after ${WARMUP} warm-up steps a step creates no bind group and no buffer, submits its batches and one wait; losses and weights equal the out-of-place loop's bit for bit`, async () => {
-    const rt = b.rt;
+    const rt = b().rt;
     const trainer = new LoraTrainer(model, adapters(), { optimizer: { lr: LR } });
     const ref = adapters();
     try {
@@ -122,7 +119,7 @@ describe('LoRA training step on webgpu: steady state', () => {
 
   it('keeps each adapter Tensor for the run; a non-finite gradient skips that tensor (left bit for bit) and the step reports it', async () => {
     const a = adapters();
-    const opt = new LoraAdamW(b, a, { lr: LR });
+    const opt = new LoraAdamW(b(), a, { lr: LR });
     try {
       const held = a.layers.map((l) => ({ ...l }));
       const r = await loraStep(model, a, batch[0]);
@@ -135,11 +132,11 @@ describe('LoRA training step on webgpu: steady state', () => {
       // A NaN in layer 0's q.B gradient: that tensor is skipped, every other one updated. (The
       // B tensors: every A gradient of this first batch is 0, since B starts at 0, as in PEFT.)
       const q = r.grads.layers[0].q!;
-      const bad = new Float32Array(await b.read(q.dB));
+      const bad = new Float32Array(await b().read(q.dB));
       bad[1] = NaN;
       const shape = q.dB.shape;
       q.dB.dispose();
-      q.dB = b.tensor(bad, shape, 'f32');
+      q.dB = b().tensor(bad, shape, 'f32');
       const before = await weights(a);
       expect(await opt.step(r.grads)).toBe(false);
       const after = await weights(a);
