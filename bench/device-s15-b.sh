@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Device call (run S15 call B): where the 1B f16 decode step's time goes, by ceilings of the
 # whole loop (bench-only switches; the tokens are wrong under a STAGE, the step's work is not):
-# the step as is; without decode attention's reduce dispatch (STAGE 3); with the stream kernel
+# the step as is; every dispatch cut to its first workgroup (the launches' own floor); without
+# decode attention's reduce dispatch (STAGE 3); with the stream kernel
 # returning at once (STAGE 1, attention ≈ two empty launches); the other attention plans; the
 # op-by-op recording instead of the step graph; and the f16 8B step for the same roofline.
 set -u
@@ -11,7 +12,7 @@ R=$OUT
 room() { if [ $SECONDS -gt $1 ]; then echo "skipped (at ${SECONDS} s): $2"; return 1; fi; }
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader
 n=0
-for v in PMETAL_NONE=1 PMETAL_BENCH_DECODE_STAGE=3 PMETAL_BENCH_DECODE_STAGE=1 PMETAL_DECODE_ATTENTION_VARIANT=short PMETAL_DECODE_ATTENTION_VARIANT=group PMETAL_DECODE_GRAPH=0; do
+for v in PMETAL_NONE=1 PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_BENCH_DECODE_STAGE=3 PMETAL_BENCH_DECODE_STAGE=1 PMETAL_DECODE_ATTENTION_VARIANT=short PMETAL_DECODE_ATTENTION_VARIANT=group PMETAL_DECODE_GRAPH=0; do
   room 480 "decode $v" || break
   n=$((n + 1))
   env $v timeout 60 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1 $D > $R/decode-$n.txt 2>&1

@@ -7,7 +7,7 @@ import { FailureLog, type Lease, type Recorded } from './failures.js';
 import type { TapeDispatch, TapeRecorder } from './launch_tape.js';
 import { ParamsPool, paramsKey } from './params_pool.js';
 import { PipelineCache, type PipelineSpec } from './pipelines.js';
-import { refreshTuning } from './tuning.js';
+import { benchStage, refreshTuning } from './tuning.js';
 
 export interface Binding {
   binding: number;
@@ -100,6 +100,12 @@ export class Runtime {
   #encoder?: GPUCommandEncoder;
   /** The compute pass consecutive dispatches share (each dispatch is its own usage scope, so Dawn still orders them). */
   #pass?: GPUComputePassEncoder;
+  /**
+   * Bench only (PMETAL_BENCH_ONE_WORKGROUP=1, read once when the runtime opens; wrong results):
+   * every dispatch runs its first workgroup alone — a step's chain of dependent launches with
+   * almost no work in them, the floor the launches themselves set (bench/device-s15-b.sh).
+   */
+  readonly #oneWorkgroup = benchStage('PMETAL_BENCH_ONE_WORKGROUP', [1]) === 1;
   /** What the open pass has bound: a dispatch that repeats it skips the native call (~0.6–0.9 µs each in dawn.node). */
   #passPipeline?: GPUComputePipeline;
   #passGroup?: GPUBindGroup;
@@ -547,7 +553,8 @@ export class Runtime {
     // Pass state persists between dispatches of one pass (WebGPU), so setting what is set is a no-op.
     if (pipeline !== this.#passPipeline) pass.setPipeline((this.#passPipeline = pipeline));
     if (group !== this.#passGroup) pass.setBindGroup(0, (this.#passGroup = group));
-    pass.dispatchWorkgroups(x, y, z);
+    if (this.#oneWorkgroup) pass.dispatchWorkgroups(1, 1, 1);
+    else pass.dispatchWorkgroups(x, y, z);
     if (timed) {
       pass.end();
       this.#pass = undefined;
