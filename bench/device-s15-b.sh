@@ -3,8 +3,9 @@
 # whole loop (bench-only switches; the tokens are wrong under a STAGE, the step's work is not):
 # the step as is; every dispatch cut to its first workgroup (the launches' own floor); without
 # decode attention's reduce dispatch (STAGE 3); with the stream kernel
-# returning at once (STAGE 1, attention ≈ two empty launches); the other attention plans; the
-# op-by-op recording instead of the step graph; and the f16 8B step for the same roofline.
+# returning at once (STAGE 1, attention ≈ two empty launches); attention plans pinned to fewer
+# keys a workgroup and more in flight (PMETAL_DECODE_PIN, correct results), the register
+# prefetch, the short-split variant; and the f16 8B step for the same roofline.
 set -u
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 D="--toggles $T --disable-toggles timestamp_quantization"
@@ -12,7 +13,7 @@ R=$OUT
 room() { if [ $SECONDS -gt $1 ]; then echo "skipped (at ${SECONDS} s): $2"; return 1; fi; }
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader
 n=0
-for v in PMETAL_NONE=1 PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_BENCH_DECODE_STAGE=3 PMETAL_BENCH_DECODE_STAGE=1 PMETAL_DECODE_ATTENTION_VARIANT=short PMETAL_DECODE_ATTENTION_VARIANT=group PMETAL_DECODE_GRAPH=0; do
+for v in PMETAL_NONE=1 PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_BENCH_DECODE_STAGE=3 PMETAL_BENCH_DECODE_STAGE=1 PMETAL_DECODE_PIN=u=4,splits=9 PMETAL_DECODE_PIN=u=2,splits=17 PMETAL_DECODE_PIN=u=4,splits=17 PMETAL_DECODE_PREFETCH=1 PMETAL_DECODE_ATTENTION_VARIANT=short; do
   room 480 "decode $v" || break
   n=$((n + 1))
   env $v timeout 60 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1 $D > $R/decode-$n.txt 2>&1
