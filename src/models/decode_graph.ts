@@ -16,8 +16,8 @@ export function decodeGraphEnabled(v = process.env.PMETAL_DECODE_GRAPH): boolean
   return envFlag('generate', 'PMETAL_DECODE_GRAPH', true, v);
 }
 
-/** `sample`'s per-row tensors for a step (the loop's constants). */
-export type SampleInputs = Record<'seeds' | 'temperature' | 'topK' | 'topP' | 'minP', Tensor>;
+/** `sample`'s per-row tensors for a step (the loop's constants; an absent option is sample's default). */
+export type SampleInputs = { seeds: Tensor } & Partial<Record<'temperature' | 'topK' | 'topP' | 'minP', Tensor>>;
 
 /**
  * The decode loop's step as a graph. The ids the step reads are one tensor (`ids`, given: the

@@ -65,11 +65,14 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
   const cache = model.createCache(B, longest + o.maxNewTokens);
   const row = <T>(v: T) => new Array<T>(B).fill(v);
   const seeds = b.tensor(new Uint32Array(Array.from({ length: B }, (_, i) => [o.seed, i]).flat()), [B, 2], 'u32');
-  const params = {
-    temperature: b.tensor(new Float32Array(row(o.temperature)), [B], 'f32'),
-    topK: b.tensor(new Int32Array(row(o.topK)), [B], 'i32'),
-    topP: b.tensor(new Float32Array(row(o.topP)), [B], 'f32'),
-    minP: b.tensor(new Float32Array(row(o.minP)), [B], 'f32'),
+  // Only the options that differ from sample's defaults (temperature 1, no top-k, top-p 1,
+  // min-p 0) become tensors: an absent one is its default, and each given one is a copy into
+  // the sampler's option buffer on every step (a greedy step needs the temperature alone).
+  const params: Partial<Record<'temperature' | 'topK' | 'topP' | 'minP', Tensor>> = {
+    ...(o.temperature !== 1 ? { temperature: b.tensor(new Float32Array(row(o.temperature)), [B], 'f32') } : {}),
+    ...(o.topK > 0 ? { topK: b.tensor(new Int32Array(row(o.topK)), [B], 'i32') } : {}),
+    ...(o.topP < 1 ? { topP: b.tensor(new Float32Array(row(o.topP)), [B], 'f32') } : {}),
+    ...(o.minP > 0 ? { minP: b.tensor(new Float32Array(row(o.minP)), [B], 'f32') } : {}),
   };
   // Samples step `step`'s tokens from `logits` (consumed) and starts reading them back: the
   // read submits the open batch and maps after it, so it waits for nothing recorded later.
@@ -139,6 +142,6 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
     graphIds?.dispose();
     cache.dispose();
     seeds.dispose();
-    Object.values(params).forEach((t) => t.dispose());
+    Object.values(params).forEach((t) => t?.dispose());
   }
 }
