@@ -2,8 +2,7 @@
 # Device call (run S15 call A): quick conformance of the S14 defaults that had not met an H100
 # (quantized_gemm's qgemv picks, js's loads in flight) and of flash attention with its lanes'
 # rotated S columns (fa_sg_rot.wgsl, new default); the attention kernels against the plain
-# order (PMETAL_FA_SGMAT_SWIZZLE=0) at every bench shape; the 1B prefill and decode profiles
-# (the copy yardstick now on a balanced grid: launch.ts grid()).
+# order (PMETAL_FA_SGMAT_SWIZZLE=0) at every bench shape; the 1B prefill profile.
 set -u
 T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
 D="--toggles $T --disable-toggles timestamp_quantization"
@@ -19,10 +18,6 @@ if room 420 "fa bwd"; then
   echo "fa bwd exit $? (${SECONDS} s)"; grep -E "^flash_attention_backward f16" $R/fa-bwd.txt | head -20
 fi
 if room 380 "1b profile"; then
-  timeout 90 $NODE dist/cli.js bench --model llama-1b --phase prefill,decode --batch 1 --profile $D > $R/1b-profile.txt 2>&1
+  timeout 90 $NODE dist/cli.js bench --model llama-1b --phase prefill --profile $D > $R/1b-profile.txt 2>&1
   echo "1b profile exit $? (${SECONDS} s)"; grep -vE "^\s*$" $R/1b-profile.txt | head -60
-fi
-if room 470 "8b prefill profile"; then
-  timeout 110 $NODE dist/cli.js bench --model llama-8b --phase prefill --profile --copy-mib 256 $D > $R/8b-profile.txt 2>&1
-  echo "8b profile exit $? (${SECONDS} s)"; grep -vE "^\s*$" $R/8b-profile.txt | head -40
 fi
