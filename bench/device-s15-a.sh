@@ -11,10 +11,10 @@ room() { if [ $SECONDS -gt $1 ]; then echo "skipped (at ${SECONDS} s): $2"; retu
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader
 timeout 240 $NODE dist/cli.js conformance --quick --op quantized_gemm,fused_distill_loss,flash_attention_forward,flash_attention_backward --backend webgpu $D > $R/conformance.txt 2>&1
 echo "conformance exit $? (${SECONDS} s)"; grep -E "FAIL|passed" $R/conformance.txt | tail -8
-timeout 120 $NODE dist/cli.js bench --op flash_attention_forward --variants --variant "default,SWIZZLE,LATE_FIRST" --tier subgroup-matrix --dtype f16 --reps 10 $D > $R/fa-fwd.txt 2>&1
+timeout 120 $NODE dist/cli.js bench --op flash_attention_forward --variants --variant "default,SWIZZLE,LATE_FIRST,NSG=4" --tier subgroup-matrix --dtype f16 --reps 10 $D > $R/fa-fwd.txt 2>&1
 echo "fa fwd exit $? (${SECONDS} s)"; grep -E "^flash_attention_forward f16" $R/fa-fwd.txt | head -20
 if room 420 "fa bwd"; then
-  timeout 100 $NODE dist/cli.js bench --op flash_attention_backward --variants --variant "default,SWIZZLE,LATE_FIRST" --tier subgroup-matrix --dtype f16 --reps 5 $D > $R/fa-bwd.txt 2>&1
+  timeout 100 $NODE dist/cli.js bench --op flash_attention_backward --variants --variant "default,SWIZZLE,BT=" --tier subgroup-matrix --dtype f16 --reps 5 $D > $R/fa-bwd.txt 2>&1
   echo "fa bwd exit $? (${SECONDS} s)"; grep -E "^flash_attention_backward f16" $R/fa-bwd.txt | head -20
 fi
 if room 380 "1b profile"; then
