@@ -4,11 +4,7 @@
 # rotated S columns (fa_sg_rot.wgsl, new default); the attention kernels against the plain
 # order (PMETAL_FA_SGMAT_SWIZZLE=0) at every bench shape; the 1B prefill profile.
 set -u
-T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
-D="--toggles $T --disable-toggles timestamp_quantization"
-R=$OUT
-room() { if [ $SECONDS -gt $1 ]; then echo "skipped (at ${SECONDS} s): $2"; return 1; fi; }
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader
+source bench/device_common.sh
 timeout 240 $NODE dist/cli.js conformance --quick --op quantized_gemm,fused_distill_loss,flash_attention_forward,flash_attention_backward --backend webgpu $D > $R/conformance.txt 2>&1
 echo "conformance exit $? (${SECONDS} s)"; grep -E "FAIL|passed" $R/conformance.txt | tail -8
 timeout 120 $NODE dist/cli.js bench --op flash_attention_forward --variants --variant "default,SWIZZLE,LATE_FIRST,NSG=4" --tier subgroup-matrix --dtype f16 --reps 10 $D > $R/fa-fwd.txt 2>&1

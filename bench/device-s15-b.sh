@@ -7,11 +7,7 @@
 # keys a workgroup and more in flight (PMETAL_DECODE_PIN, correct results), the register
 # prefetch, the short-split variant; and the f16 8B step for the same roofline.
 set -u
-T=allow_unsafe_apis,vulkan_enable_f16_on_nvidia
-D="--toggles $T --disable-toggles timestamp_quantization"
-R=$OUT
-room() { if [ $SECONDS -gt $1 ]; then echo "skipped (at ${SECONDS} s): $2"; return 1; fi; }
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader
+source bench/device_common.sh
 n=0
 for v in PMETAL_NONE=1 PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_BENCH_DECODE_STAGE=3 PMETAL_BENCH_DECODE_STAGE=1 PMETAL_DECODE_PIN=u=4,splits=9 PMETAL_DECODE_PIN=u=2,splits=17 PMETAL_DECODE_PIN=u=4,splits=17 PMETAL_DECODE_PREFETCH=1 PMETAL_DECODE_ATTENTION_VARIANT=short; do
   room 480 "decode $v" || break
