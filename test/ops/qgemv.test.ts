@@ -28,9 +28,10 @@ const CASES: QgemmCaseDef[] = [
   // words, blocks starting 0 and 2 bytes into a word); the case above has an odd number.
   { format: 'q4_0', m: 1, n: 7, k: 4160, mode: 'bits' },
 ];
-// qgemv_wide (M ≤ 4: MLX 4-bit, Q4_K, Q4_0 on aligned words): 8 rows a workgroup, so N
+// qgemv_wide (M ≤ 8: MLX 4-bit, Q4_K, Q4_0 on aligned words): 8 rows a workgroup, so N
 // spans 2–3 workgroups with the last partial; MLX at every group size and scale dtype (GS),
-// Q4_K from random bits (every scale byte pattern kpair unpacks, both sides of 4), M up to 4.
+// Q4_K from random bits (every scale byte pattern kpair unpacks, both sides of 4), M up to 8
+// (auto gives it M ≤ 4; the explicit variants up to 8, where its 64 lanes store 8·M sums).
 const WIDE: QgemmCaseDef[] = [
   { format: 'mlx4', m: 4, n: 13, k: 4224, groupSize: 128, scaleDtype: 'f32', mode: 'bits' },
   { format: 'mlx4', m: 3, n: 17, k: 4160, groupSize: 32, scaleDtype: 'bf16' },
@@ -38,6 +39,8 @@ const WIDE: QgemmCaseDef[] = [
   { format: 'q4_k', m: 2, n: 9, k: 4352, mode: 'bits' },
   { format: 'q4_k', m: 4, n: 20, k: 4608 },
   { format: 'q4_0', m: 4, n: 10, k: 4160, mode: 'bits' },
+  { format: 'mlx4', m: 8, n: 11, k: 4160, groupSize: 32 },
+  { format: 'q4_k', m: 7, n: 9, k: 4352, mode: 'bits' },
 ];
 
 describe('quantized_gemm decode kernels (webgpu)', () => {
@@ -64,7 +67,7 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
     if (variant === 'column') return 'quant/qgemv.wgsl';
     if (variant === 'rows') return `quant/qgemv_rows.wgsl${d.format.startsWith('mlx') ? ' WVEC' : ''}`;
     const q40 = d.format === 'q4_0' && (d.k / 32) % 2 === 0;
-    if (WIDE_RUN[variant] && d.m <= 4 && (d.format === 'mlx4' || d.format === 'q4_k' || q40)) return `quant/qgemv_wide.wgsl ${WIDE_RUN[variant]}`;
+    if (WIDE_RUN[variant] && d.m <= 8 && (d.format === 'mlx4' || d.format === 'q4_k' || q40)) return `quant/qgemv_wide.wgsl ${WIDE_RUN[variant]}`;
     const vec = d.format.startsWith('mlx') || d.format === 'q4_k' || q40 ? ' UVEC' : '';
     return `quant/qgemv_sg.wgsl${vec} WG=${variant === 'sg128' ? 128 : 64}`;
   };
@@ -74,7 +77,7 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
     ['sg', 'bf16', [CASES[0], CASES[6]]],
     ['sg128', 'f16', CASES],
     ['wide', 'f16', [...WIDE, ...CASES]],
-    ['wide', 'f32', [WIDE[0], WIDE[3], CASES[0], CASES[8]]],
+    ['wide', 'f32', [WIDE[0], WIDE[3], WIDE[6], CASES[0], CASES[8]]],
     ['wide', 'bf16', [WIDE[1], WIDE[4], WIDE[5]]],
     // wide2's 16-unit bodies compile slowly on lavapipe: one case per format and its paired step.
     ['wide2', 'f16', [WIDE[0], WIDE[3], WIDE[5], CASES[4]]],

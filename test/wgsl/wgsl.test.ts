@@ -108,9 +108,9 @@ const VALUES: Record<string, Record<string, number[]>> = {
   'gemm/gemv_norm_qkv.wgsl': { MT: [1, 6, 16] },
   'quant/qgemv_rows.wgsl': { MT: [1, 6, 16], WVEC: [0, 1] },
   'quant/qgemv_sg.wgsl': { MT: [1, 6, 16] },
-  // qgemv_wide (launchers/quantized_gemm.ts QGEMV_WIDE): M ≤ 4, 64 or 128 invocations, 1 or 2
+  // qgemv_wide (launchers/quantized_gemm.ts QGEMV_WIDE): M ≤ 8, 64 or 128 invocations, 1 or 2
   // units in flight, MLX's group size as a constant (0: GGUF).
-  'quant/qgemv_wide.wgsl': { MT: [1, 4], WG: [64, 128], UF: [1, 2], GS: [0, 32, 64, 128] },
+  'quant/qgemv_wide.wgsl': { MT: [1, 4, 8], WG: [64, 128], UF: [1, 2], GS: [0, 32, 64, 128] },
   // kl, reverse_kl, js (two passes, loss/distill_js_row.wgsl; PERSIST is its switch), soft_ce.
   'loss/distill.wgsl': { LOSS: [0, 1, 2, 3] },
 };

@@ -33,10 +33,13 @@ export const QGEMV_SG_WG = { sg: 64, sg128: 128 } as const;
 /**
  * qgemv_wide.wgsl by variant: invocations per workgroup (WG) and 16-byte units of each row
  * in flight per invocation (UF); rows of W per workgroup (BN); the largest M it takes (its
- * sums: 8 a row of x per invocation); the rows of W from which 'auto' takes 'wide' over
+ * sums: 8 a row of x per invocation, and 8·M ≤ 64 invocations store them); the largest M
+ * 'auto' gives it (AUTO_M: M = 5…8 is timed only as the explicit variants so far — each x
+ * word there serves 8 rows of W instead of qgemv_rows' 4, half the L1/L2 traffic of x, which
+ * is 16× the weight bytes at M = 8 in f32); the rows of W from which 'auto' takes 'wide' over
  * 'wide128' (AUTO_N).
  */
-export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, wide128: { WG: 128, UF: 1 }, BN: 8, MAX_M: 4, AUTO_N: 65536 } as const;
+export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, wide128: { WG: 128, UF: 1 }, BN: 8, MAX_M: 8, AUTO_M: 4, AUTO_N: 65536 } as const;
 
 /**
  * The decode kernel for rows [n0, n0 + n) of W, by PMETAL_QGEMV_VARIANT (tuning.ts):
@@ -47,9 +50,9 @@ export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, w
  *   in flight on a grid of a few thousand workgroups: the MLP shapes, 0.026–0.032 ms); the
  *   other formats at M ≤ 4 'sg'; M > 4 'rows' (M = 8: 0.066–0.094 ms against 'sg' 0.086–0.112);
  * - 'wide' / 'wide2' / 'wide128': qgemv_wide.wgsl (8 rows a workgroup; QGEMV_WIDE) on tiers
- *   with subgroups for M ≤ 4 and the formats it reads as aligned words — MLX 4-bit on
+ *   with subgroups for M ≤ 8 and the formats it reads as aligned words — MLX 4-bit on
  *   16-byte boundaries, Q4_K on 16-byte boundaries, Q4_0 on 4-byte ones; everything else
- *   (MLX 8-bit, Q8_0, Q6_K, unaligned rows, M > 4) runs 'sg';
+ *   (MLX 8-bit, Q8_0, Q6_K, unaligned rows, M > 8) runs 'sg';
  * - 'sg' / 'sg128': qgemv_sg.wgsl with 64 / 128 invocations, on tiers with
  *   subgroups (its reduction is subgroupAdd); rows read as whole aligned words where the
  *   chunk's packed rows allow it (UVEC: MLX and Q4_K on 16-byte boundaries — K is a multiple
@@ -61,7 +64,7 @@ export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, w
  */
 export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number): { shader: string; defines: Record<string, number | boolean>; bn: number } {
   const chosen = tuning().qgemvVariant;
-  const variant = chosen !== 'auto' ? chosen : m > QGEMV_WIDE.MAX_M ? 'rows' : n >= QGEMV_WIDE.AUTO_N ? 'wide' : 'wide128';
+  const variant = chosen !== 'auto' ? chosen : m > QGEMV_WIDE.AUTO_M ? 'rows' : n >= QGEMV_WIDE.AUTO_N ? 'wide' : 'wide128';
   if (variant !== 'column' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
     const mlxVec = d.info.kind === 'mlx' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
     // GGUF rows in bytes: every row starts on a 4-byte boundary (Q4_K's word reads).
