@@ -25,3 +25,7 @@ if room 450 "1b profile"; then
   timeout 90 $NODE dist/cli.js bench --model llama-1b --phase prefill --profile $D > $R/1b-profile.txt 2>&1
   echo "1b profile exit $? (${SECONDS} s)"; grep -vE "^\s*$" $R/1b-profile.txt | head -40
 fi
+if room 480 "qgemv M=8"; then
+  timeout 60 $NODE dist/cli.js bench --op quantized_gemm --variants --variant "default,wide" --tier subgroups --dtype f32,f16 --shape m=8,n=14336 --reps 10 $D > $R/qgemv-m8.txt 2>&1
+  echo "qgemv m8 exit $? (${SECONDS} s)"; grep -E "^quantized_gemm" $R/qgemv-m8.txt | head -12
+fi
