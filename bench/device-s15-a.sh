@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Device call (run S15 call A), most wanted first (each later step runs only with room): quick
 # conformance of flash attention (forward, backward) on every webgpu tier with the lanes'
-# rotated S columns and late-first row blocks (the new defaults); the forward against the plain
-# order and row order at every bench shape; quick conformance of the S14 defaults that had not
+# rotated S columns and late-first row blocks (opt-in: PMETAL_FA_SGMAT_SWIZZLE=1,
+# PMETAL_FA_SGMAT_LATE_FIRST=1); the forward with them against the default at every bench shape; quick conformance of the S14 defaults that had not
 # met an H100 (quantized_gemm's qgemv picks, js's loads in flight); the backward's variants;
 # the 1B prefill profile.
 set -u
 source bench/device_common.sh
-timeout 150 $NODE dist/cli.js conformance --quick --op flash_attention_forward,flash_attention_backward --backend webgpu $D > $R/conformance-fa.txt 2>&1
+PMETAL_FA_SGMAT_SWIZZLE=1 PMETAL_FA_SGMAT_LATE_FIRST=1 timeout 150 $NODE dist/cli.js conformance --quick --op flash_attention_forward,flash_attention_backward --backend webgpu $D > $R/conformance-fa.txt 2>&1
 echo "conformance fa exit $? (${SECONDS} s)"; grep -E "FAIL|passed" $R/conformance-fa.txt | tail -6
 if room 330 "fa fwd variants"; then
   timeout 120 $NODE dist/cli.js bench --op flash_attention_forward --variants --variant "default,SWIZZLE,LATE_FIRST,NSG=4" --tier subgroup-matrix --dtype f16 --reps 10 $D > $R/fa-fwd.txt 2>&1

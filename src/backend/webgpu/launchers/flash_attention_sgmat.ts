@@ -57,18 +57,19 @@ export const faCeilingStage = (): number => benchStage('PMETAL_BENCH_FA_STAGE', 
 export const faSgmatPrefetch = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_PREFETCH : undefined) !== '0';
 
 /**
- * Each lane reads its half row of S (and writes P) from a rotated column (fa_sg_rot.wgsl), so
- * the 32 lanes of a subgroup hit 32 banks instead of one or two; forward and backward alike.
- * PMETAL_FA_SGMAT_SWIZZLE=0 keeps the plain order (to time both).
+ * PMETAL_FA_SGMAT_SWIZZLE=1: each lane reads its half row of S (and writes P) from a rotated
+ * column (fa_sg_rot.wgsl), so the 32 lanes of a subgroup meet 32 banks instead of one or two;
+ * forward and backward alike. Opt-in until an H100 run has checked it by conformance and timed
+ * it (run S15 had no device time); unset, the plain order.
  */
-export const faSgmatSwizzle = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_SWIZZLE : undefined) !== '0';
+export const faSgmatSwizzle = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_SWIZZLE : undefined) === '1';
 
 /**
- * A head's row blocks are launched last block first (fa_sg_block.wgsl LATE_FIRST; forward and
- * dq): under a causal mask the last rows see the most keys. PMETAL_FA_SGMAT_LATE_FIRST=0
- * launches them in row order (to time both).
+ * PMETAL_FA_SGMAT_LATE_FIRST=1: a head's row blocks are launched last block first
+ * (fa_sg_block.wgsl LATE_FIRST; forward and dq): under a causal mask the last rows see the
+ * most keys. Opt-in until an H100 run has timed it; unset, row order.
  */
-export const faSgmatLateFirst = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_LATE_FIRST : undefined) !== '0';
+export const faSgmatLateFirst = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_LATE_FIRST : undefined) === '1';
 
 /** The pipeline for exact head dims (every fragment loop is unrolled for them). */
 export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan, prefetch = faSgmatPrefetch()): PipelineSpec {
