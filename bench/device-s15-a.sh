@@ -10,7 +10,7 @@ source bench/device_common.sh
 PMETAL_FA_SGMAT_SWIZZLE=1 PMETAL_FA_SGMAT_LATE_FIRST=1 timeout 150 $NODE dist/cli.js conformance --quick --op flash_attention_forward,flash_attention_backward --backend webgpu $D > $R/conformance-fa.txt 2>&1
 echo "conformance fa exit $? (${SECONDS} s)"; grep -E "FAIL|passed" $R/conformance-fa.txt | tail -6
 if room 330 "fa fwd variants"; then
-  timeout 120 $NODE dist/cli.js bench --op flash_attention_forward --variants --variant "default,SWIZZLE,LATE_FIRST,NSG=4" --tier subgroup-matrix --dtype f16 --reps 10 $D > $R/fa-fwd.txt 2>&1
+  timeout 120 $NODE dist/cli.js bench --op flash_attention_forward --variants --variant "default,SWIZZLE,LATE_FIRST" --tier subgroup-matrix --dtype f16 --reps 5 $D > $R/fa-fwd.txt 2>&1
   echo "fa fwd exit $? (${SECONDS} s)"; grep -E "^flash_attention_forward f16" $R/fa-fwd.txt | head -40
 fi
 if room 360 "conformance qgemm/distill"; then
