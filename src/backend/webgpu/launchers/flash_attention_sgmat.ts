@@ -1,3 +1,4 @@
+import { envFlag } from '../../../env_flag.js';
 import { benchStage } from '../tuning.js';
 import type { AttnDims } from '../../../ops/flash_attention_forward/dims.js';
 import type { AdapterTraits } from '../launch.js';
@@ -62,14 +63,14 @@ export const faSgmatPrefetch = (): boolean => (typeof process !== 'undefined' ? 
  * forward and backward alike. Opt-in until an H100 run has checked it by conformance and timed
  * it (run S15 had no device time); unset, the plain order.
  */
-export const faSgmatSwizzle = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_SWIZZLE : undefined) === '1';
+export const faSgmatSwizzle = (): boolean => envFlag('flash_attention', 'PMETAL_FA_SGMAT_SWIZZLE', false);
 
 /**
  * PMETAL_FA_SGMAT_LATE_FIRST=1: a head's row blocks are launched last block first
  * (fa_sg_block.wgsl LATE_FIRST; forward and dq): under a causal mask the last rows see the
  * most keys. Opt-in until an H100 run has timed it; unset, row order.
  */
-export const faSgmatLateFirst = (): boolean => (typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_LATE_FIRST : undefined) === '1';
+export const faSgmatLateFirst = (): boolean => envFlag('flash_attention', 'PMETAL_FA_SGMAT_LATE_FIRST', false);
 
 /** The pipeline for exact head dims (every fragment loop is unrolled for them). */
 export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan, prefetch = faSgmatPrefetch()): PipelineSpec {
