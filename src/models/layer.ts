@@ -50,8 +50,8 @@ export function decoderLayer(b: KernelBackend, c: ModelConfig, layer: number, w:
   const D = c.headDim;
   const lin = (x: Tensor, l: LayerWeights['q']) => applyLinear(b, x, l, io.dtype);
 
-  const { q, k, v, h: h1 } = attentionInput(b, c, w, s, io);
-  const attn = io.attend(q, k, v, layer, c.layerWindows[layer]);
+  const { q, k, v, h: h1, written } = attentionInput(b, c, layer, w, s, io);
+  const attn = io.attend(q, k, v, layer, c.layerWindows[layer], written);
   const o = b.reshape(attn, [T, c.numHeads * D]);
   const attnOut = lin(o, w.o);
   o.dispose();
@@ -104,14 +104,16 @@ export function mlpTakesNorm(v = typeof process !== 'undefined' ? process.env.PM
  * ops. Qwen3's per-head q/k RMSNorm sits between the projections and rope, so it keeps them
  * too. Consumes the stream.
  */
-function attentionInput(b: KernelBackend, c: ModelConfig, w: LayerWeights, s: Stream, io: LayerInputs): { q: Tensor; k: Tensor; v: Tensor; h: Tensor } {
+function attentionInput(b: KernelBackend, c: ModelConfig, layer: number, w: LayerWeights, s: Stream, io: LayerInputs): { q: Tensor; k: Tensor; v: Tensor; h: Tensor; written?: boolean } {
   const T = io.tokens;
   const D = c.headDim;
   const dense = denseQkv(w);
   if (dense && normQkvEnabled()) {
+    // A cached step: the op writes k and v into the layer's cache too (attention.ts).
+    const cw = io.attend.cacheWrite?.(layer);
     const r = b.fusedNormQkv(
-      { x: s.delta, residual: s.h, gamma: w.inputNorm, ...dense, positions: io.positions },
-      { eps: c.rmsNormEps, heads: { q: c.numHeads, kv: c.numKvHeads }, rope: c.rope.options },
+      { x: s.delta, residual: s.h, gamma: w.inputNorm, ...dense, positions: io.positions, ...cw?.inputs },
+      { eps: c.rmsNormEps, heads: { q: c.numHeads, kv: c.numKvHeads }, rope: c.rope.options, ...cw?.options },
     );
     let h = s.delta;
     if (s.h) {
@@ -119,7 +121,7 @@ function attentionInput(b: KernelBackend, c: ModelConfig, w: LayerWeights, s: St
       s.delta.dispose();
       h = r.residualOut!;
     }
-    return { q: b.reshape(r.q, [T, c.numHeads, D]), k: b.reshape(r.k, [T, c.numKvHeads, D]), v: b.reshape(r.v, [T, c.numKvHeads, D]), h };
+    return { q: b.reshape(r.q, [T, c.numHeads, D]), k: b.reshape(r.k, [T, c.numKvHeads, D]), v: b.reshape(r.v, [T, c.numKvHeads, D]), h, written: !!cw };
   }
   const lin = (x: Tensor, l: LayerWeights['q']) => applyLinear(b, x, l, io.dtype);
   const n1 = addNorm(b, s, w.inputNorm, c.rmsNormEps);

@@ -3,8 +3,10 @@
 // dispatches per layer — the gate/up GEMV with the SwiGLU epilogue and the down GEMV — where
 // gate, up, swiglu and down were 4, and the post-attention RMSNorm (with its residual add) is
 // computed inside the gate/up GEMV (fused_mlp's normWeight/residual); the attention input is one fused_norm_qkv dispatch where
-// rms_norm, the q, k, v gemms and rope were 5 (PMETAL_NORM_QKV=0 keeps those); and with the
-// separate ops, q and k go through one rope call, not two.
+// rms_norm, the q, k, v gemms and rope were 5 (PMETAL_NORM_QKV=0 keeps those), and that GEMV
+// also writes k and v into the KV cache where kv_cache_copy was a dispatch of its own
+// (PMETAL_NORM_QKV_CACHE=0 keeps it); and with the separate ops, q and k go through one rope
+// call, not two.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const gpu = useWebGpu();
 afterEach(() => {
   delete process.env.PMETAL_NORM_QKV;
+  delete process.env.PMETAL_NORM_QKV_CACHE;
 });
 
 /**
@@ -51,21 +54,22 @@ async function decodeStep(dir: string) {
   return { count, trace, tokens };
 }
 
-it('webgpu, tiny Llama, B = 1: a decode step records 3 dispatches fewer per layer than with the separate norm and MLP ops and 4 fewer for the attention input; PMETAL_MLP_NORM=0 keeps the norm separate (1 more per layer), same greedy tokens', async () => {
+it('webgpu, tiny Llama, B = 1: a decode step records 3 dispatches fewer per layer than with the separate norm and MLP ops, 4 fewer for the attention input and 1 for the cache write; PMETAL_MLP_NORM=0 keeps the norm separate (1 more per layer), same greedy tokens', async () => {
   const dir = join(root, 'mlp');
   writeTinyCheckpoint(dir, { model_type: 'llama', layers: LAYERS });
   const fused = await decodeStep(dir);
   // 2 fewer per layer for the MLP, 1 for the norm inside its gate/up GEMV, 1 for rope (q and
   // k in one call: the last test), 4 for the attention input (one fused_norm_qkv GEMV: the
-  // next tests).
-  expect(fused.count).toBe(SEPARATE_MLP_STEP - 4 * LAYERS - 4 * LAYERS);
+  // next tests), 1 for kv_cache_copy (written by that GEMV).
+  expect(fused.count).toBe(SEPARATE_MLP_STEP - 4 * LAYERS - 4 * LAYERS - LAYERS);
+  expect(fused.trace.filter((d) => d.pipeline.shader === 'attention/kv_cache_copy.wgsl')).toHaveLength(0);
   expect(fused.trace.filter((d) => d.pipeline.shader === 'gemm/gemv_norm_qkv.wgsl')).toHaveLength(LAYERS);
   expect(fused.trace.filter((d) => d.pipeline.defines?.SWIGLU_ROWS && d.pipeline.defines?.NORM && d.pipeline.defines?.NORM_RES)).toHaveLength(LAYERS);
   expect(fused.trace.filter((d) => d.pipeline.shader.startsWith('elementwise/swiglu'))).toHaveLength(0);
   process.env.PMETAL_MLP_NORM = '0';
   try {
     const separate = await decodeStep(dir);
-    expect(separate.count).toBe(SEPARATE_MLP_STEP - 3 * LAYERS - 4 * LAYERS);
+    expect(separate.count).toBe(SEPARATE_MLP_STEP - 3 * LAYERS - 4 * LAYERS - LAYERS);
     expect(separate.trace.filter((d) => d.pipeline.defines?.SWIGLU_ROWS && !d.pipeline.defines?.NORM)).toHaveLength(LAYERS);
     expect(fused.tokens).toEqual(separate.tokens);
   } finally {
@@ -92,16 +96,29 @@ async function greedy(dir: string, steps: number): Promise<{ tokens: number[]; l
 }
 
 describe('decode step dispatches', () => {
+  // Llama: the GEMV writes the cache in every layer (15 storage bindings with the residual);
+  // Qwen2's three biases put the residual layers at 18, over lavapipe's 16, so only layer 0
+  // (no residual yet: 16) writes it in the GEMV and the others launch kv_cache_copy after.
   it.each([
-    ['llama', {}],
-    ['qwen2 (q/k/v biases)', { model_type: 'qwen2' }],
-  ] as const)('%s: the attention input is one fused_norm_qkv dispatch a layer, 4 fewer than PMETAL_NORM_QKV=0 records, same greedy tokens', async (name, spec) => {
+    ['llama', {}, LAYERS],
+    ['qwen2 (q/k/v biases)', { model_type: 'qwen2' }, 1],
+  ] as const)('%s: the attention input is one fused_norm_qkv dispatch a layer, 4 fewer than PMETAL_NORM_QKV=0 records (and 1 more where it writes the cache), same greedy tokens', async (name, spec, cacheInGemv) => {
     const dir = join(root, `qkv-${name.split(' ')[0]}`);
     writeTinyCheckpoint(dir, { model_type: 'llama', layers: LAYERS, ...spec });
     const fused = await greedy(dir, 4);
     process.env.PMETAL_NORM_QKV = '0';
     const separate = await greedy(dir, 4);
-    expect(separate.last - fused.last).toBe(4 * LAYERS);
+    expect(separate.last - fused.last).toBe(4 * LAYERS + cacheInGemv);
+    expect(fused.tokens).toEqual(separate.tokens);
+  });
+
+  it('PMETAL_NORM_QKV_CACHE=0: kv_cache_copy is its own dispatch again (1 more a layer), same greedy tokens', async () => {
+    const dir = join(root, 'qkv-cache');
+    writeTinyCheckpoint(dir, { model_type: 'llama', layers: LAYERS });
+    const fused = await greedy(dir, 5);
+    process.env.PMETAL_NORM_QKV_CACHE = '0';
+    const separate = await greedy(dir, 5);
+    expect(separate.last - fused.last).toBe(LAYERS);
     expect(fused.tokens).toEqual(separate.tokens);
   });
 

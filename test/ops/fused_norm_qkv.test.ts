@@ -124,6 +124,73 @@ describe('fused_norm_qkv with an empty weight', () => {
   });
 });
 
+describe('fused_norm_qkv with a KV-cache write on webgpu', () => {
+  /** A 1B-like decode step shrunk for lavapipe (residual, llama rope) writing B sequences' k and v. */
+  const step = (t: number, cache: NormQkvDef['cache']): NormQkvDef => ({ t, k: 64, hq: 4, hkv: 2, d: 16, residual: true, maxPos: 64, cache });
+  const paged = { blockSize: 4, numBlocks: 9, maxBlocks: 3 };
+
+  // One or two dtypes a case: lavapipe takes ~15 s to compile each T > 1 specialisation.
+  it.each([
+    ['contiguous, B = 1', step(1, { positions: [6], smax: 8 }), ['f32', 'bf16']],
+    ['contiguous, B = 2 (one sequence past its cache: not written)', step(2, { positions: [3, 8], smax: 8 }), ['f16']],
+    ['paged f16 cache, B = 4, T = 4 (GEMV range)', step(4, { positions: [0, 5, 11, 2], paged, cache: 'f16' }), ['f32']],
+  ] as const)('%s: one GEMV dispatch writes the cache, every output within the bound, the cache equal to kv_cache_copy of k and v', async (_name, def, dtypes) => {
+    for (const dt of dtypes) {
+      const host = normQkvInputs(def, dt, 3);
+      const { checked, dispatches, shaders } = await record(def, dt);
+      expect(checked.bad).toEqual([]);
+      expect(Object.keys(checked.got).sort()).toEqual(['k', 'kCache', 'q', 'residualOut', 'v', 'vCache']);
+      expect(dispatches).toBe(1);
+      expect(shaders).toEqual(['gemm/gemv_norm_qkv.wgsl']);
+      // The same inputs again, the cache then written by kv_cache_copy from the op's k and v.
+      const b = gpu();
+      const t = (name: string) => b.tensor(host[name].data, host[name].shape, host[name].dtype);
+      const fusedIn = Object.fromEntries(Object.keys(host).map((k) => [k, t(k)]));
+      const fused = b.fusedNormQkv(fusedIn as never, normQkvOptions(def));
+      const { kCache: _k, vCache: _v, cachePositions: _p, blockTable: _t, ...rest } = fusedIn;
+      const noCache = b.fusedNormQkv(rest as never, normQkvOptions({ ...def, cache: undefined }));
+      const plain = { kCache: t('kCache'), vCache: t('vCache') };
+      const B = def.cache!.positions.length;
+      const view = (x: Tensor, hd: number) => b.reshape(x, [B, def.t / B, def.hkv, hd]);
+      b.kvCacheCopy({ k: view(noCache.k, def.d), v: view(noCache.v, def.d), kCache: plain.kCache, vCache: plain.vCache, positions: fusedIn.cachePositions, ...(fusedIn.blockTable ? { blockTable: fusedIn.blockTable } : {}) });
+      expect(Buffer.from(await b.read(fused.kCache!))).toEqual(Buffer.from(await b.read(plain.kCache)));
+      expect(Buffer.from(await b.read(fused.vCache!))).toEqual(Buffer.from(await b.read(plain.vCache)));
+      for (const x of [...Object.values(fusedIn), fused.q, fused.k, fused.v, fused.residualOut!, plain.kCache, plain.vCache, noCache.q, noCache.residualOut!]) x.dispose();
+    }
+  });
+
+  it('T = 8 (past the GEMV): the separate launches, then kv_cache_copy; within the bound', async () => {
+    const { checked, shaders } = await record(step(8, { positions: [1, 0], paged, cache: 'bf16' }), 'f16');
+    expect(checked.bad).toEqual([]);
+    expect(shaders.at(-1)).toBe('attention/kv_cache_copy.wgsl');
+  });
+
+  it('an adapter with 14 storage bindings (the cache write needs 15 here): the GEMV, then kv_cache_copy; within the bound', async () => {
+    const def = step(1, { positions: [2], smax: 4 });
+    const host = normQkvInputs(def, 'f32', 4);
+    const spec = getSpec('fused_norm_qkv');
+    const opts = spec.options.parse(normQkvOptions(def));
+    const refIn: Record<string, RefTensor> = {};
+    for (const [k, h] of Object.entries(host)) refIn[k] = { dtype: h.dtype, shape: h.shape, data: toFloat64(h.dtype, h.data) };
+    const ref = spec.reference(refIn, opts) as Record<string, RefTensor>;
+    const bounds = spec.bounds(refIn, opts, ref) as Record<string, Float64Array>;
+    const inputs: Record<string, Tensor> = {};
+    for (const [k, h] of Object.entries(host)) inputs[k] = gpu().tensor(h.data, h.shape, h.dtype);
+    gpu().rt.trace = [];
+    const outs = Object.fromEntries(Object.entries(spec.check(inputs, opts)).map(([k, t]) => [k, { dtype: t!.dtype, shape: [...t!.shape] }]));
+    const got = fusedNormQkvLauncher.launch(limitedContext(gpu(), { maxStorageBuffersPerShaderStage: 14 }), 'portable', inputs, opts, outs);
+    const shaders = gpu().rt.trace!.map((d) => d.pipeline.shader);
+    gpu().rt.trace = undefined;
+    expect(shaders).toEqual(['gemm/gemv_norm_qkv.wgsl', 'attention/kv_cache_copy.wgsl']);
+    expect(got.kCache).toBe(inputs.kCache);
+    for (const [name, t] of Object.entries(got)) {
+      const cmp = compare(toFloat64('f32', await gpu().read(t)), ref[name].data, bounds[name], 'f32');
+      expect(cmp.pass, name).toBe(true);
+    }
+    for (const t of new Set([...Object.values(got), ...Object.values(inputs)])) t.dispose();
+  });
+});
+
 describe('fused_norm_qkv argument checks (every backend: the spec)', () => {
   const cpu = new CpuBackend();
   const mk = (shape: number[], dtype: 'f32' | 'f16' | 'i32' = 'f32') => cpu.zeros(shape, dtype);
@@ -141,6 +208,20 @@ describe('fused_norm_qkv argument checks (every backend: the spec)', () => {
     expect(() => cpu.fusedNormQkv({ ...base(), positions: mk([3], 'i32') }, { heads: { q: 2, kv: 1 } })).toThrow(/positions: expected i32\[2\]/);
     expect(() => cpu.fusedNormQkv({ ...base(), positions }, { heads: { q: 2, kv: 1 }, rope: { rotaryDim: 6 } })).toThrow(/rotaryDim: expected an even number ≤ 4/);
     expect(() => cpu.fusedNormQkv({ ...base(), positions }, { heads: { q: 2, kv: 1 }, rope: { offset: 3 } })).toThrow(/offset: expected 0 when positions is given/);
+    // The cache write: kCache [B, Hkv, Smax, D] with Hkv·D = Nk = 4, T a multiple of B.
+    // (Nk = Nv = 8: one kv head of D = 8, a head dim decode_attention reads), T a multiple of B.
+    const cb = () => ({ ...base(), wk: mk([8, 8]), wv: mk([8, 8]) });
+    const cache = () => ({ kCache: mk([1, 1, 4, 8]), vCache: mk([1, 1, 4, 8]), cachePositions: mk([1], 'i32') });
+    expect(() => cpu.fusedNormQkv({ ...cb(), kCache: mk([1, 1, 4, 8]) })).toThrow(/^\[fused_norm_qkv\] vCache: required with kCache/);
+    expect(() => cpu.fusedNormQkv({ ...cb(), ...cache(), kCache: mk([1, 2, 4, 8]) })).toThrow(/kCache: expected \[B, Hkv, Smax, D\] with Hkv·D = Nk = 8/);
+    expect(() => cpu.fusedNormQkv({ ...base(), ...cache(), kCache: mk([1, 1, 4, 4]) })).toThrow(/kCache: expected a head dim that is a multiple of 8/);
+    expect(() => cpu.fusedNormQkv({ ...cb(), ...cache(), cachePositions: mk([3], 'i32') })).toThrow(/x: expected T a multiple of B = 3/);
+    expect(() => cpu.fusedNormQkv({ ...cb(), ...cache() }, { hostCachePositions: [3] })).toThrow(/hostCachePositions\[0\]: expected a start position in \[0, 2\]/);
+    expect(() => cpu.fusedNormQkv({ ...cb(), blockTable: mk([1, 1], 'i32') })).toThrow(/blockTable: given without kCache/);
+    expect(() => cpu.fusedNormQkv(cb(), { hostCachePositions: [0] })).toThrow(OptionsError);
+    expect(() => cpu.fusedNormQkv({ ...cb(), ...cache(), kCache: mk([1, 1, 4, 8], 'f16') })).toThrow(/vCache: expected f16/);
+    const w = cpu.fusedNormQkv({ ...cb(), ...cache() }, { hostCachePositions: [2] });
+    expect(w.kCache!.shape).toEqual([1, 1, 4, 8]);
     const ok = cpu.fusedNormQkv({ ...base(), positions }, { heads: { q: 2, kv: 1 } });
     expect(ok.q.shape).toEqual([2, 8]);
     expect(ok.k.shape).toEqual([2, 4]);

@@ -28,8 +28,16 @@
 // q/k and (N, 0, N) otherwise. Rows past a segment's end reread a valid row and are not stored.
 // Workgroup 0 also writes s (residualOut) as whole words.
 //
+// CACHE: every k and v value stored is also stored into the KV cache (kc, vc, of dtype C_DT),
+// where kv_cache_copy.wgsl would put it: token r is token r % snew of sequence r / snew, at
+// position cpos[sequence] + that; contiguous [B, Hkv, Smax, D] or (PAGED) through the block
+// table. A sequence whose start or (paged) used table entries fall outside the cache writes
+// nothing, kv_cache_copy's rule. The value is the one the k / v output holds (already in
+// X_DT), converted once to C_DT — so the cache holds what kv_cache_copy of the outputs writes.
+//
 // The launcher (launchers/norm_qkv_gemv.ts) binds whole tensors (every window base 0) and
-// checks K % EPV == 0. Defines: X_DT, MT, WG, HAS_RES, HAS_BQ, HAS_BK, HAS_BV, ROPE.
+// checks K % EPV == 0. Defines: X_DT, MT, WG, HAS_RES, HAS_BQ, HAS_BK, HAS_BV, ROPE, CACHE,
+// C_DT, PAGED.
 
 #ifndef MT
 #define MT 1
@@ -66,6 +74,14 @@
 #include "common/tensor.wgsl" (NAME=freq, DT=DT_F32, BINDING=15, WRITE=0)
 #include "rope/trig.wgsl"
 #endif
+#if CACHE
+#include "common/tensor.wgsl" (NAME=kc, DT=C_DT, BINDING=16, WRITE=1)
+#include "common/tensor.wgsl" (NAME=vc, DT=C_DT, BINDING=17, WRITE=1)
+@group(0) @binding(18) var<storage, read> cpos: array<i32>;
+#if PAGED
+@group(0) @binding(19) var<storage, read> ctable: array<i32>;
+#endif
+#endif
 #include "gemm/gemv_row_rstd.wgsl"
 #include "common/red_groups16.wgsl"
 
@@ -97,6 +113,17 @@ struct Params {
   // Pairs per head row (rotaryDim / 2) and whether pairs are NeoX (i, i + half) or GPT-J (2i, 2i + 1).
   half: u32,
   neox: u32,
+  // The cache write (CACHE): new tokens a sequence, kv heads, head dims of k and v, the
+  // contiguous Smax or the paged block size / block count / table width, positions a sequence.
+  c_snew: u32,
+  c_hkv: u32,
+  c_d: u32,
+  c_dv: u32,
+  c_smax: u32,
+  c_block_size: u32,
+  c_num_blocks: u32,
+  c_max_blocks: u32,
+  c_capacity: u32,
 }
 @group(0) @binding(5) var<uniform> p: Params;
 
@@ -211,6 +238,52 @@ fn store_out(s: u32, e: u32, v: f32) {
   } else {
     store_vo(e, v);
   }
+}
+
+#if CACHE
+// Column c of token r's k (seg 1) or v (seg 2) row into the cache, as kv_cache_copy.wgsl
+// places it; nothing when the token's sequence is invalid there (its check, per element: at
+// most 8 invocations store 2 values each, against a sequence's few table entries).
+fn store_cache(seg: u32, r: u32, c: u32, v: f32) {
+  let b = r / p.c_snew;
+  let start = cpos[b];
+  if (start < 0 || u32(start) > p.c_capacity - p.c_snew) {
+    return;
+  }
+  let j = u32(start) + r % p.c_snew;
+  let hd = select(p.c_dv, p.c_d, seg == 1u);
+  let h = c / hd;
+  let x = c % hd;
+#if PAGED
+  let e1 = (u32(start) + p.c_snew - 1u) / p.c_block_size;
+  for (var e = u32(start) / p.c_block_size; e <= e1; e = e + 1u) {
+    let blk = ctable[b * p.c_max_blocks + e];
+    if (blk < 0 || u32(blk) >= p.c_num_blocks) {
+      return;
+    }
+  }
+  let blk = u32(ctable[b * p.c_max_blocks + j / p.c_block_size]);
+  let at = ((blk * p.c_block_size + j % p.c_block_size) * p.c_hkv + h) * hd + x;
+#else
+  let at = ((b * p.c_hkv + h) * p.c_smax + j) * hd + x;
+#endif
+  if (seg == 1u) {
+    store_kc(at, v);
+  } else {
+    store_vc(at, v);
+  }
+}
+#endif
+
+// Column c of token r of segment s: the output, and (CACHE) k's and v's cache slot.
+fn store_col(s: u32, r: u32, n: u32, c: u32, v: f32) {
+  store_out(s, r * n + c, v);
+#if CACHE
+  if (s != 0u) {
+    // The output's value (rotated values are rounded by the store; here explicitly), then C_DT.
+    store_cache(s, r, c, rnd(v));
+  }
+#endif
 }
 
 @compute @workgroup_size(WG)
@@ -357,10 +430,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
 #endif
       if (ok[sa]) {
-        store_out(seg, r * n + ra, ya);
+        store_col(seg, r, n, ra, ya);
       }
       if (ok[sa + 2u]) {
-        store_out(seg, r * n + rb, yb);
+        store_col(seg, r, n, rb, yb);
       }
     }
   }

@@ -1,6 +1,14 @@
 import type { FloatDType } from '../../dtype.js';
+import { kvInputs, kvLabel, type KvProblem } from '../kv_cache_copy/cases.js';
 import { randomInts, uniform } from '../random.js';
 import type { BenchShape, HostTensor, OpCase } from '../types.js';
+
+/**
+ * A cache write (kCache, vCache, cachePositions, blockTable): kv_cache_copy's problem without
+ * the parts the call fixes — Snew = T / B (B = positions' length), Hkv, D and Dv from the
+ * projections. The caches start random, as kv_cache_copy's cases do.
+ */
+export type NormQkvCache = Omit<KvProblem, 'snew' | 'hkv' | 'd' | 'dv' | 'range' | 'quick'>;
 
 /**
  * A fused_norm_qkv case: T tokens of K features, q/k/v widths (heads × D for q and k; v's
@@ -19,6 +27,7 @@ export interface NormQkvDef {
   /** Positions below this bound (and the rope); absent: no rope. */
   maxPos?: number;
   rope?: Record<string, unknown>;
+  cache?: NormQkvCache;
   quick?: boolean;
 }
 
@@ -45,6 +54,16 @@ export const NORM_QKV_DEFS: NormQkvDef[] = [
   { t: 1, k: 2048, hq: 32, hkv: 8, d: 64, residual: true, maxPos: 8192, rope: llama3 },
   { t: 16, k: 1024, hq: 8, hkv: 2, d: 128, bias: true, residual: true, maxPos: 32768, rope: { base: 1000000 } },
   { t: 33, k: 512, hq: 8, hkv: 2, d: 64, residual: true, maxPos: 4096 },
+  // Cache writes: a decode step (contiguous; one sequence at its last slot), a batch of 4
+  // decode steps into a paged f16 cache with biases, 2 sequences of 3 tokens (one invalid:
+  // nothing written) into a bf16 cache without rope and Dv ≠ D, 2 of 20 (past the GEMV) with a
+  // bad block-table entry, an f32 cache under f16/bf16 rows.
+  { t: 1, k: 64, hq: 4, hkv: 2, d: 16, residual: true, maxPos: 64, cache: { positions: [7], smax: 8 }, quick: true },
+  { t: 4, k: 96, hq: 4, hkv: 2, d: 8, bias: true, maxPos: 64, rope: { style: 'gptj' }, cache: { positions: [3, 14, 0, 7], paged: { blockSize: 4, numBlocks: 16, maxBlocks: 5 }, cache: 'f16' }, quick: true },
+  { t: 6, k: 40, hq: 2, hkv: 1, d: 8, nv: 16, residual: true, cache: { positions: [-1, 2], smax: 5, cache: 'bf16' }, quick: true },
+  { t: 40, k: 64, hq: 4, hkv: 1, d: 16, residual: true, maxPos: 8192, rope: llama3, cache: { positions: [0, 30], paged: { blockSize: 8, numBlocks: 12, maxBlocks: 8 }, badTable: 1 }, quick: true },
+  { t: 2, k: 136, hq: 8, hkv: 2, d: 8, maxPos: 100, cache: { positions: [1], smax: 4, cache: 'f32' }, quick: true },
+  { t: 1, k: 2048, hq: 32, hkv: 8, d: 64, residual: true, maxPos: 8192, rope: llama3, cache: { positions: [700], smax: 1024 } },
 ];
 
 export const normQkvOptions = (d: NormQkvDef): Record<string, unknown> =>
@@ -53,7 +72,14 @@ export const normQkvOptions = (d: NormQkvDef): Record<string, unknown> =>
 export function normQkvLabel(d: NormQkvDef): string {
   const flags = [d.residual ? 'residual' : '', d.bias ? 'bias' : '', d.maxPos !== undefined ? `positions<${d.maxPos}` : 'norope'];
   const r = Object.entries(d.rope ?? {}).map(([k, v]) => (k === 'scaling' ? `scaling=${(v as { type: string }).type}` : `${k}=${String(v)}`));
-  return [`T=${d.t},K=${d.k},Hq=${d.hq},Hkv=${d.hkv},D=${d.d},Nv=${d.nv ?? d.hkv * d.d}`, ...flags, ...r].filter(Boolean).join(',');
+  const c = d.cache ? `cache(${kvLabel(cacheProblem(d))})` : '';
+  return [`T=${d.t},K=${d.k},Hq=${d.hq},Hkv=${d.hkv},D=${d.d},Nv=${d.nv ?? d.hkv * d.d}`, ...flags, ...r, c].filter(Boolean).join(',');
+}
+
+/** kv_cache_copy's problem for a case's cache write. */
+function cacheProblem(d: NormQkvDef): KvProblem {
+  const c = d.cache!;
+  return { ...c, snew: d.t / c.positions.length, hkv: d.hkv, d: d.d, dv: (d.nv ?? d.hkv * d.d) / d.hkv };
 }
 
 /**
@@ -79,6 +105,13 @@ export function normQkvInputs(d: NormQkvDef, dtype: FloatDType, seed: number): R
     out.bv = uniform(dtype, [nv], seed + 8);
   }
   if (d.maxPos !== undefined) out.positions = randomInts('i32', [d.t], seed + 9, 0, d.maxPos);
+  if (d.cache) {
+    const c = kvInputs(cacheProblem(d), d.cache.cache ?? dtype, seed + 10);
+    out.kCache = c.kCache;
+    out.vCache = c.vCache;
+    out.cachePositions = c.positions;
+    if (c.blockTable) out.blockTable = c.blockTable;
+  }
   return out;
 }
 

@@ -5,8 +5,18 @@ import { HEAD_DIM_MAX, HEAD_DIM_STEP } from '../flash_attention_forward/dims.js'
 import type { Infos, TensorInfo } from '../types.js';
 import type { KvCacheCopyOptions } from './options.js';
 
-const OP = 'kv_cache_copy';
 export type KvIn = 'k' | 'v' | 'kCache' | 'vCache' | 'positions' | 'blockTable';
+
+/**
+ * Whose call a check names: kv_cache_copy's own, or an op that writes a cache as it does
+ * (fused_norm_qkv's kCache / vCache, its start positions under the name `cachePositions`).
+ */
+export interface KvNames {
+  op: string;
+  positions: string;
+  hostPositions: string;
+}
+export const KV_COPY_NAMES: KvNames = { op: 'kv_cache_copy', positions: 'positions', hostPositions: 'hostPositions' };
 
 /**
  * The geometry of a KV-cache write: new k [B, Snew, Hkv, D] and v [B, Snew, Hkv, Dv] into the
@@ -30,19 +40,19 @@ export interface KvCopyDims {
   readonly capacity: number;
 }
 
-const headDim = (name: string, x: number, t: TensorInfo) => {
-  if (x % HEAD_DIM_STEP !== 0 || x < HEAD_DIM_STEP || x > HEAD_DIM_MAX) throw new ShapeError(`[${OP}] ${name}: expected a head dim that is a multiple of ${HEAD_DIM_STEP} from ${HEAD_DIM_STEP} to ${HEAD_DIM_MAX} (those decode_attention reads), got ${fmt(t)}`);
-};
-const rank4 = (name: string, t: TensorInfo, what: string, nonEmptyFrom: number) => {
-  if (t.shape.length !== 4 || t.shape.some((x, i) => !Number.isInteger(x) || x < (i >= nonEmptyFrom ? 1 : 0))) throw new ShapeError(`[${OP}] ${name}: expected ${what}, got ${fmt(t)}`);
-};
-
-export function kvCopyDims(i: Infos<KvIn>): KvCopyDims {
+export function kvCopyDims(i: Infos<KvIn>, names: KvNames = KV_COPY_NAMES): KvCopyDims {
+  const OP = names.op;
+  const headDim = (name: string, x: number, t: TensorInfo) => {
+    if (x % HEAD_DIM_STEP !== 0 || x < HEAD_DIM_STEP || x > HEAD_DIM_MAX) throw new ShapeError(`[${OP}] ${name}: expected a head dim that is a multiple of ${HEAD_DIM_STEP} from ${HEAD_DIM_STEP} to ${HEAD_DIM_MAX} (those decode_attention reads), got ${fmt(t)}`);
+  };
+  const rank4 = (name: string, t: TensorInfo, what: string, nonEmptyFrom: number) => {
+    if (t.shape.length !== 4 || t.shape.some((x, i) => !Number.isInteger(x) || x < (i >= nonEmptyFrom ? 1 : 0))) throw new ShapeError(`[${OP}] ${name}: expected ${what}, got ${fmt(t)}`);
+  };
   const k = required(OP, 'k', i.k);
   const v = required(OP, 'v', i.v);
   const kc = required(OP, 'kCache', i.kCache);
   const vc = required(OP, 'vCache', i.vCache);
-  const pos = required(OP, 'positions', i.positions);
+  const pos = required(OP, names.positions, i.positions);
   const table = i.blockTable;
   expectDtype(OP, 'k', k, FLOAT_DTYPES);
   expectSameDtype(OP, 'v', v, k, 'k');
@@ -67,7 +77,7 @@ export function kvCopyDims(i: Infos<KvIn>): KvCopyDims {
   if (paged ? kc.shape[0] < 1 || kc.shape[1] < 1 : kc.shape[2] < 1) throw new ShapeError(`[${OP}] kCache: expected ${paged ? 'numBlocks, blockSize' : 'Smax'} ≥ 1, got ${fmt(kc)}`);
   const vWant = [kc.shape[0], kc.shape[1], kc.shape[2], dv];
   if (vc.shape.length !== 4 || vc.shape.some((x, j) => x !== vWant[j])) throw new ShapeError(`[${OP}] vCache: expected ${vc.dtype}[${vWant}] (the layout of kCache, head dim Dv), got ${fmt(vc)}`);
-  if (pos.dtype !== 'i32' || pos.shape.length !== 1 || pos.shape[0] !== batch) throw new ShapeError(`[${OP}] positions: expected i32[${batch}], got ${fmt(pos)}`);
+  if (pos.dtype !== 'i32' || pos.shape.length !== 1 || pos.shape[0] !== batch) throw new ShapeError(`[${OP}] ${names.positions}: expected i32[${batch}], got ${fmt(pos)}`);
   if (table && (table.dtype !== 'i32' || table.shape.length !== 2 || table.shape[0] !== batch || table.shape[1] < 1)) throw new ShapeError(`[${OP}] blockTable: expected i32[${batch}, maxBlocks], got ${fmt(table)}`);
   const blockSize = paged ? kc.shape[1] : 0;
   const maxBlocks = paged ? table!.shape[1] : 0;
@@ -83,16 +93,18 @@ export const usedEntries = (dm: KvCopyDims, pos: number): [number, number] => [M
 export const positionValid = (dm: KvCopyDims, pos: number): boolean => pos >= 0 && pos <= dm.capacity - dm.snew;
 
 /** The host copies of positions / the block table, when given: every sequence must be valid (OptionsError naming the first that is not). */
-export function checkHostData(dm: KvCopyDims, o: KvCacheCopyOptions): void {
+export function checkHostData(dm: KvCopyDims, o: KvCacheCopyOptions, names: KvNames = KV_COPY_NAMES): void {
+  const OP = names.op;
+  const HP = names.hostPositions;
   const hp = o.hostPositions;
   const ht = o.hostBlockTable;
   if (ht && !dm.paged) throw new OptionsError(`[${OP}] hostBlockTable: only applies to a paged cache (blockTable given), got it for a contiguous one`);
-  if (ht && !hp) throw new OptionsError(`[${OP}] hostBlockTable: needs hostPositions too (the positions say which entries are written)`);
+  if (ht && !hp) throw new OptionsError(`[${OP}] hostBlockTable: needs ${HP} too (the positions say which entries are written)`);
   if (!hp) return;
-  if (hp.length !== dm.batch) throw new OptionsError(`[${OP}] hostPositions: expected ${dm.batch} positions (one per sequence), got ${hp.length}`);
+  if (hp.length !== dm.batch) throw new OptionsError(`[${OP}] ${HP}: expected ${dm.batch} positions (one per sequence), got ${hp.length}`);
   if (ht && (ht.length !== dm.batch || ht.some((row) => row.length !== dm.maxBlocks))) throw new OptionsError(`[${OP}] hostBlockTable: expected ${dm.batch} rows of ${dm.maxBlocks} entries (blockTable's shape), got ${ht.length} rows of [${ht.map((r) => r.length)}]`);
   for (let b = 0; b < dm.batch; b++) {
-    if (!positionValid(dm, hp[b])) throw new OptionsError(`[${OP}] hostPositions[${b}]: expected a start position in [0, ${dm.capacity - dm.snew}] (capacity ${dm.capacity} − Snew ${dm.snew}), got ${hp[b]}`);
+    if (!positionValid(dm, hp[b])) throw new OptionsError(`[${OP}] ${HP}[${b}]: expected a start position in [0, ${dm.capacity - dm.snew}] (capacity ${dm.capacity} − Snew ${dm.snew}), got ${hp[b]}`);
     if (!ht || dm.snew === 0) continue;
     const [e0, e1] = usedEntries(dm, hp[b]);
     for (let x = e0; x <= e1; x++) {

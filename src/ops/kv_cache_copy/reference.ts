@@ -39,9 +39,10 @@ export function sequenceWritable(dm: KvCopyDims, i: KvInputs, b: number): boolea
 /**
  * The caches after the write, in float64, on copies of the inputs: row (b, t, h) of k goes to
  * position positions[b] + t of sequence b's cache (through the block table when paged),
- * rounded to the cache's dtype; every other element keeps its value.
+ * rounded to the cache's dtype (`rounded` false: the exact value, for an op whose k is itself
+ * a float64 reference with a bound); every other element keeps its value.
  */
-export function kvCopyRef(dm: KvCopyDims, i: KvInputs): { kCache: Float64Array; vCache: Float64Array } {
+export function kvCopyRef(dm: KvCopyDims, i: KvInputs, rounded = true): { kCache: Float64Array; vCache: Float64Array } {
   const kc = i.kCache.data.slice();
   const vc = i.vCache.data.slice();
   const dt = i.kCache.dtype;
@@ -55,7 +56,7 @@ export function kvCopyRef(dm: KvCopyDims, i: KvInputs): { kCache: Float64Array; 
         for (const [src, dst, hd] of [[i.k, kc, dm.d], [i.v, vc, dm.dv]] as const) {
           const from = ((b * dm.snew + t) * dm.hkv + h) * hd;
           const to = cacheOffset(dm, hd, b, h, j, block);
-          for (let x = 0; x < hd; x++) dst[to + x] = roundTo(dt, src.data[from + x]);
+          for (let x = 0; x < hd; x++) dst[to + x] = rounded ? roundTo(dt, src.data[from + x]) : src.data[from + x];
         }
       }
     }

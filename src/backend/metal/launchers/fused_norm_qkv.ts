@@ -1,3 +1,4 @@
+import { normQkvCacheDims } from '../../../ops/fused_norm_qkv/cache.js';
 import { QKV } from '../../../ops/fused_norm_qkv/check.js';
 import type { NormQkvOpts } from '../../../ops/fused_norm_qkv/options.js';
 import { ropeOptions } from '../../../ops/rope/options.js';
@@ -6,14 +7,16 @@ import { reshapeOwned, viewAs } from '../../view.js';
 import type { MetalLauncher } from '../launch.js';
 import { gemmLauncher } from './gemm.js';
 import { gemmOn } from './gemm_call.js';
+import { kvCacheCopyMetalLauncher } from './kv_cache_copy.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { ropeMetalLauncher } from './rope.js';
 
 /**
  * fused_norm_qkv as the separate ops' metal launches: rms_norm (its rstd dropped), one gemm per
  * projection on the op's tier (gemmOn: metal4 where K allows; the bias as gemm's bias), then
- * one rope over q and k. No fused Metal kernel yet: the same rounding points as webgpu's GEMV,
- * so the op's one bound holds here too.
+ * one rope over q and k, and with a cache write kv_cache_copy's launch on k and v. No fused
+ * Metal kernel yet: the same rounding points as webgpu's GEMV, so the op's one bound holds
+ * here too.
  */
 export const fusedNormQkvLauncher: MetalLauncher = {
   tiers: (d, chip) => gemmLauncher.tiers(d, chip),
@@ -43,6 +46,11 @@ export const fusedNormQkvLauncher: MetalLauncher = {
       out.q = reshapeOwned(rot.y, [t, o.heads.q * d]);
       out.k = reshapeOwned(rot.yk, [t, o.heads.kv * d]);
     }
-    return out;
+    const dm = normQkvCacheDims(i, o, t, out.k.shape[1], out.v.shape[1]);
+    if (!dm) return out;
+    const k4 = viewAs(out.k, [dm.batch, dm.snew, dm.hkv, dm.d]);
+    const v4 = viewAs(out.v, [dm.batch, dm.snew, dm.hkv, dm.dv]);
+    kvCacheCopyMetalLauncher.launch(ctx, 'metal3', { k: k4, v: v4, kCache: i.kCache, vCache: i.vCache, positions: i.cachePositions, ...(i.blockTable ? { blockTable: i.blockTable } : {}) }, {}, {});
+    return { ...out, kCache: i.kCache, vCache: i.vCache };
   },
 };

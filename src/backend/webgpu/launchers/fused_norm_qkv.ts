@@ -1,12 +1,15 @@
 import { gemmOptions } from '../../../ops/gemm/spec.js';
+import { normQkvCacheDims } from '../../../ops/fused_norm_qkv/cache.js';
 import { QKV } from '../../../ops/fused_norm_qkv/check.js';
+import type { KvCopyDims } from '../../../ops/kv_cache_copy/dims.js';
 import type { NormQkvOpts } from '../../../ops/fused_norm_qkv/options.js';
 import { ropeOptions } from '../../../ops/rope/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { reshapeOwned, viewAs } from '../../view.js';
 import type { LaunchContext, Launcher, WebGpuTier } from '../launch.js';
 import { gemmLauncher } from './gemm.js';
-import { normQkvGemv, normQkvGemvFits, type NormQkvRope } from './norm_qkv_gemv.js';
+import { kvCacheCopyLauncher } from './kv_cache_copy.js';
+import { normQkvCacheFits, normQkvGemv, normQkvGemvFits, type NormQkvRope } from './norm_qkv_gemv.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { ropeForwardLauncher } from './rope.js';
 
@@ -53,18 +56,35 @@ export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<
 }
 
 /**
+ * The cache write after the launches when the GEMV did not do it: kv_cache_copy's kernel on k
+ * and v as [B, Snew, Hkv, D] (the op's check ran kv_cache_copy's checks on them).
+ */
+function copyToCache(ctx: LaunchContext, i: Record<string, Tensor>, dm: KvCopyDims, k: Tensor, v: Tensor): void {
+  const k4 = viewAs(k, [dm.batch, dm.snew, dm.hkv, dm.d]);
+  const v4 = viewAs(v, [dm.batch, dm.snew, dm.hkv, dm.dv]);
+  kvCacheCopyLauncher.launch(ctx, 'portable', { k: k4, v: v4, kCache: i.kCache, vCache: i.vCache, positions: i.cachePositions, ...(i.blockTable ? { blockTable: i.blockTable } : {}) }, {}, {});
+}
+
+/**
  * fused_norm_qkv on every webgpu tier: decode sizes (T ≤ 4 — 16 with PMETAL_NORM_QKV_VARIANT=gemv16 —, K on 16-byte words; see
  * normQkvGemvFits) one gemv_norm_qkv dispatch, the same kernel on every tier (a GEMV gains
  * nothing from matrix units or subgroup reductions at these sizes); otherwise the separate
  * ops' launches on the tier (gemm's subgroup-matrix kernels included).
- * PMETAL_NORM_QKV_VARIANT (norm_qkv_gemv.ts) moves the boundary for the bench.
+ * PMETAL_NORM_QKV_VARIANT (norm_qkv_gemv.ts) moves the boundary for the bench. A cache write
+ * goes into the GEMV's epilogue where its bindings fit (normQkvCacheFits), else it is one
+ * kv_cache_copy launch after.
  */
 export const fusedNormQkvLauncher: Launcher = {
   tiers: (d, f, a) => gemmLauncher.tiers(d, f, a),
   launch(ctx, tier, i, opts) {
     const o = opts as NormQkvOpts;
     const r = normQkvRope(i, o);
-    if (normQkvGemvFits(ctx, i)) return normQkvGemv(ctx, i, o.eps, r);
-    return normQkvComposed(ctx, tier, i, o, r);
+    const dm = normQkvCacheDims(i, o, i.x.shape[0], i.wk.shape[0], i.wv.shape[0]);
+    const gemv = normQkvGemvFits(ctx, i);
+    const fused = gemv && dm !== undefined && normQkvCacheFits(ctx, i, dm);
+    const out = gemv ? normQkvGemv(ctx, i, o.eps, r, fused ? dm : undefined) : normQkvComposed(ctx, tier, i, o, r);
+    if (!dm) return out;
+    if (!fused) copyToCache(ctx, i, dm, out.k, out.v);
+    return { ...out, kCache: i.kCache, vCache: i.vCache };
   },
 };

@@ -1,5 +1,6 @@
 import { launcherVariant } from '../tuning.js';
 import { BYTES } from '../../../dtype.js';
+import type { KvCopyDims } from '../../../ops/kv_cache_copy/dims.js';
 import { rotaryDimOf, type RopeOpts } from '../../../ops/rope/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
@@ -34,6 +35,15 @@ export const NORM_QKV_PARAMS = defineParams([
   ['pl_v', 'u32'],
   ['half', 'u32'],
   ['neox', 'u32'],
+  ['c_snew', 'u32'],
+  ['c_hkv', 'u32'],
+  ['c_d', 'u32'],
+  ['c_dv', 'u32'],
+  ['c_smax', 'u32'],
+  ['c_block_size', 'u32'],
+  ['c_num_blocks', 'u32'],
+  ['c_max_blocks', 'u32'],
+  ['c_capacity', 'u32'],
 ]);
 
 /**
@@ -70,6 +80,20 @@ export interface NormQkvRope {
 /** Storage bindings the kernel takes for these inputs (≤ 15: under the 16 Dawn offers on lavapipe and NVIDIA). */
 function storageBindings(i: Record<string, Tensor | undefined>): number {
   return 8 + (i.residual ? 2 : 0) + (['bq', 'bk', 'bv'] as const).filter((b) => i[b]).length + (i.positions ? 2 : 0);
+}
+
+/** Storage bindings a cache write adds: kCache, vCache, cachePositions, and a paged cache's table. */
+const cacheBindings = (dm: KvCopyDims) => 3 + (dm.paged ? 1 : 0);
+
+/**
+ * Whether the GEMV (normQkvGemvFits already true) can also write the caches in its epilogue:
+ * the extra bindings within the adapter's storage-binding limit, and each cache bound whole
+ * within one binding. Otherwise the launcher writes them with one kv_cache_copy launch.
+ */
+export function normQkvCacheFits(ctx: LaunchContext, i: Record<string, Tensor>, dm: KvCopyDims): boolean {
+  if (storageBindings(i) + cacheBindings(dm) > ctx.limits.maxStorageBuffersPerShaderStage) return false;
+  const lim = windowLimit(ctx);
+  return i.kCache.size * BYTES[i.kCache.dtype] <= lim && i.vCache.size * BYTES[i.vCache.dtype] <= lim;
 }
 
 /**
@@ -120,7 +144,7 @@ function segment(n: number, heads: number | undefined, r: NormQkvRope | undefine
  * normQkvGemvFits): Nq/4 + Nk/4 + Nv/4 workgroups (rope pairs kept together), each
  * normalising the T rows itself.
  */
-export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: number, r: NormQkvRope | undefined): { q: Tensor; k: Tensor; v: Tensor; residualOut?: Tensor } {
+export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: number, r: NormQkvRope | undefined, cache?: KvCopyDims): { q: Tensor; k: Tensor; v: Tensor; residualOut?: Tensor } {
   const x = i.x;
   const [t, k] = x.shape;
   const dt = x.dtype;
@@ -151,6 +175,10 @@ export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: 
     half = rd / 2;
     bindings.push(whole(i.positions, 14), { binding: 15, buffer: table.buffer, offset: 0, size: half * 4 });
   }
+  if (cache) {
+    bindings.push(whole(i.kCache, 16), whole(i.vCache, 17), whole(i.cachePositions, 18));
+    if (cache.paged) bindings.push(whole(i.blockTable, 19));
+  }
   const sq = segment(nq, r?.hq, r);
   const sk = segment(nk, r?.hkv, r);
   const sv = segment(nv, undefined, undefined);
@@ -159,7 +187,17 @@ export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: 
   ctx.rt.dispatch({
     pipeline: {
       shader: 'gemm/gemv_norm_qkv.wgsl',
-      defines: { X_DT: dtCode(dt), MT: t, WG: wg, HAS_RES: !!i.residual, HAS_BQ: !!i.bq, HAS_BK: !!i.bk, HAS_BV: !!i.bv, ROPE: !!r },
+      defines: {
+        X_DT: dtCode(dt),
+        MT: t,
+        WG: wg,
+        HAS_RES: !!i.residual,
+        HAS_BQ: !!i.bq,
+        HAS_BK: !!i.bk,
+        HAS_BV: !!i.bv,
+        ROPE: !!r,
+        ...(cache ? { CACHE: true, C_DT: dtCode(i.kCache.dtype), PAGED: cache.paged } : {}),
+      },
     },
     bindings,
     params: {
@@ -188,6 +226,15 @@ export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: 
         pl_v: sv.pl,
         half,
         neox: r ? Number(r.o.style === 'neox') : 1,
+        c_snew: cache?.snew ?? 0,
+        c_hkv: cache?.hkv ?? 0,
+        c_d: cache?.d ?? 0,
+        c_dv: cache?.dv ?? 0,
+        c_smax: cache?.smax ?? 0,
+        c_block_size: cache?.blockSize ?? 0,
+        c_num_blocks: cache?.numBlocks ?? 0,
+        c_max_blocks: cache?.maxBlocks ?? 0,
+        c_capacity: cache?.capacity ?? 0,
       }),
     },
     workgroups: g.workgroups,
