@@ -12,7 +12,8 @@ const SCALINGS = [
 /**
  * T across the GEMV's range and past it, K off the tiles (odd or a word ± 1), head counts and
  * dims (GQA and not), v's own width, each optional input with probability ½, rope styles,
- * partial rotary and scalings.
+ * partial rotary and scalings, and a KV-cache write (either layout) on ~30% of the cases whose
+ * head dims allow one.
  */
 export function normQkvFuzz(r: Rand): OpCase {
   const d0 = chance(r, 0.5) ? pick(r, [8, 16, 32, 64]) : 2 * dim(r, 40);
@@ -39,5 +40,24 @@ export function normQkvFuzz(r: Rand): OpCase {
     rope,
   };
   if (def.maxPos === undefined) def.rope = undefined;
+  // A cache write where the head dims are ones decode_attention reads (multiples of 8): B a
+  // divisor of T, contiguous or paged, the cache's own dtype, start positions up to one past
+  // the last valid one (that sequence writes nothing).
+  const dv = def.nv === undefined ? d0 : def.nv / hkv;
+  if (d0 % 8 === 0 && d0 <= 256 && Number.isInteger(dv) && dv % 8 === 0 && dv <= 256 && chance(r, 0.3)) {
+    const bs = Array.from({ length: t }, (_, j) => j + 1).filter((b) => t % b === 0);
+    const b = pick(r, bs);
+    const snew = t / b;
+    const cap = snew + int(r, 0, 40);
+    const positions = Array.from({ length: b }, () => int(r, 0, cap - snew + (chance(r, 0.1) ? 1 : 0)));
+    const cdt = pick(r, [undefined, 'f32', 'f16', 'bf16'] as const);
+    if (chance(r, 0.5)) {
+      const blockSize = pick(r, [1, 4, 16]);
+      const maxBlocks = Math.ceil(cap / blockSize);
+      def.cache = { positions, paged: { blockSize, numBlocks: b * maxBlocks, maxBlocks }, ...(cdt ? { cache: cdt } : {}) };
+    } else {
+      def.cache = { positions, smax: cap, ...(cdt ? { cache: cdt } : {}) };
+    }
+  }
   return fuzzCase(normQkvLabel(def), normQkvOptions(def), (dt, s) => normQkvInputs(def, dt, s));
 }
