@@ -13,7 +13,7 @@ pm 8b 200 --model llama-8b --phase prefill,decode --batch 1,16
 # cache write as kv_cache_copy's own dispatch again (run S16's fusion off); every
 # dispatch cut to its first workgroup (the launches' own floor; wrong tokens), and decode
 # attention pinned to more, shorter splits with more keys in flight (correct results).
-for v in PMETAL_NORM_QKV_CACHE=0 PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_DECODE_PIN=u=4,splits=9 PMETAL_DECODE_PIN=u=2,splits=17; do
+for v in PMETAL_NORM_QKV_CACHE=0 PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_DECODE_ATTENTION_VARIANT=latency PMETAL_DECODE_PIN=u=2,splits=17; do
   room 500 "decode $v" || break
   env $v timeout 50 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1 $D > $R/decode-${v//[=,]/-}.txt 2>&1
   echo "== $v exit $? (${SECONDS} s)"; grep -E "^decode +1 " $R/decode-${v//[=,]/-}.txt | head -1

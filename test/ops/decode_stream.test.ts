@@ -91,6 +91,16 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
     }
   });
 
+  it('PMETAL_DECODE_ATTENTION_VARIANT=latency (splits of one workgroup step): within the bound, flat and paged', async () => {
+    process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'latency';
+    try {
+      await check({ tl: 8, rb: 1, u: 4 }, 'portable', FLAT, 'f16', false);
+      await check({ tl: 4, rb: 1, u: 4, wg: 64 }, 'portable', PAGED, 'f32', false);
+    } finally {
+      delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
+    }
+  });
+
   it('PMETAL_DECODE_PREFETCH accepts 0 or 1 only: anything else is an OptionsError naming it', () => {
     process.env.PMETAL_DECODE_PREFETCH = 'yes';
     try {
@@ -189,11 +199,18 @@ describe('decode stream plan', () => {
       expect([plans.balanced.u, plans.deep.u]).toEqual([2, 4]);
       // rows1: one query head a workgroup (the 4 heads of a kv head in 4 row blocks), 1 key in flight.
       expect(plans.rows1).toMatchObject({ rb: 1, blocks: 4, u: 1 });
+      // latency at the 1B bench's 544 keys (D = 64: 8-lane teams, 16 a workgroup, 4 keys each):
+      // splits of one 64-key step, 9 of them; at 32768 keys the 2112-workgroup cap holds.
+      process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'latency';
+      const small = decodeDims('decode_attention', { dtype: 'f16', shape: [1, 1, 32, 64] }, { dtype: 'f16', shape: [1, 8, 544, 64] }, { dtype: 'f16', shape: [1, 8, 544, 64] }, { dtype: 'i32', shape: [1] });
+      expect(streamPlan(small, 'f16', h100, 32, decodeVariant())).toMatchObject({ rb: 1, blocks: 4, u: 4, tl: 8, len: 64, splits: 9 });
+      const long = streamPlan(dm, 'f16', h100, 32, decodeVariant());
+      expect(long.splits * 8 * long.blocks).toBeLessThanOrEqual(2112);
       delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
       expect(decodeVariant()).toBe('auto');
       process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'fast';
       expect(() => decodeVariant()).toThrow(OptionsError);
-      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of auto, group, rows1, balanced, wide, deep, short, got 'fast'$/);
+      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of auto, group, rows1, balanced, wide, deep, short, latency, got 'fast'$/);
     } finally {
       if (saved === undefined) delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
       else process.env.PMETAL_DECODE_ATTENTION_VARIANT = saved;

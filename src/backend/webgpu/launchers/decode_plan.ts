@@ -35,6 +35,12 @@ import { maxdOf } from './flash_attention.js';
  *   wide:               ~2112 workgroups, splits of at least 64 keys (B = 1: more workgroups)
  *   short:              ~2112 workgroups, splits of at least 32 keys (short contexts: a 1B
  *                       model's 544-key step gets 17 splits a kv head instead of 5)
+ *   latency:            one query head a workgroup, 4 keys in flight a team, and splits of ONE
+ *                       workgroup step (64 keys at D = 64, 32 at D = 128) up to ~2112
+ *                       workgroups: a short context at small B is a chain of dependent
+ *                       16-key steps under rows1 (7 at the 1B bench's 544 keys), each a memory
+ *                       latency; here every key of a split is loaded at once (the 1B step: 9
+ *                       splits × 32 heads = 288 workgroups of one step). Not yet timed.
  */
 export const DECODE_VARIANTS: Record<string, { workgroups: number; minKeys: number; u: number; rb?: number }> = {
   group: { workgroups: 1056, minKeys: 128, u: 1 },
@@ -43,8 +49,10 @@ export const DECODE_VARIANTS: Record<string, { workgroups: number; minKeys: numb
   wide: { workgroups: 2112, minKeys: 64, u: 2 },
   deep: { workgroups: 1056, minKeys: 128, u: 4 },
   short: { workgroups: 2112, minKeys: 32, u: 2 },
+  // minKeys 0: a split is one workgroup step (the plan's keys a step).
+  latency: { workgroups: 2112, minKeys: 0, u: 4, rb: 1 },
 };
-export type DecodeVariant = 'auto' | 'group' | 'rows1' | 'balanced' | 'wide' | 'deep' | 'short';
+export type DecodeVariant = 'auto' | 'group' | 'rows1' | 'balanced' | 'wide' | 'deep' | 'short' | 'latency';
 
 /** `auto`'s threshold: the grouped plan where its grid has at least this many workgroups. */
 const GROUP_MIN_WORKGROUPS = 256;
@@ -115,7 +123,7 @@ export function streamPlan(dm: DecodeDims, dtype: DType, limits: { storage: numb
   }
   const blocks = Math.ceil(rows / rb);
   const kps = (wg / tl) * u;
-  const most = Math.max(1, Math.ceil(dm.capacity / v.minKeys));
+  const most = Math.max(1, Math.ceil(dm.capacity / (v.minKeys || kps)));
   const want = force.splits ?? Math.min(most, Math.max(1, Math.ceil(v.workgroups / Math.max(1, dm.batch * dm.hkv * blocks))));
   const len = Math.max(kps, Math.ceil(Math.ceil(dm.capacity / want) / kps) * kps);
   return { tl, nw, nwv, rb, blocks, u, wg, subgroups, splits: Math.max(1, Math.ceil(dm.capacity / len)), len };
