@@ -4,7 +4,7 @@
 # rotated S columns and late-first row blocks (opt-in since S15); the forward with them against
 # the default at every bench shape; the 1B decode step with the KV-cache write inside
 # fused_norm_qkv (the new default) against kv_cache_copy's own dispatch, and decode attention's
-# `latency` plan; quick conformance of fused_norm_qkv (its cache write) and of the S14 defaults
+# `latency` plan; fused_norm_qkv's rms_norm + GEMV plan at T = 16 against the separate launches; quick conformance of fused_norm_qkv (its cache write) and of the S14 defaults
 # that had not met an H100 (quantized_gemm's qgemv picks, js's loads in flight).
 set -u
 source bench/device_common.sh
@@ -19,6 +19,10 @@ for v in PMETAL_NORM_QKV_CACHE=1 PMETAL_NORM_QKV_CACHE=0 PMETAL_DECODE_ATTENTION
   env $v timeout 50 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1 $D > $R/decode-${v//[=,]/-}.txt 2>&1
   echo "== $v exit $? (${SECONDS} s)"; grep -E "^decode +1 |^copy kernel" $R/decode-${v//[=,]/-}.txt | head -2
 done
+if room 420 "norm_qkv variants"; then
+  timeout 60 $NODE dist/cli.js bench --op fused_norm_qkv --variants --variant "default,gemv4" --dtype f16 --reps 10 $D > $R/norm-qkv.txt 2>&1
+  echo "norm_qkv exit $? (${SECONDS} s)"; grep -E "^fused_norm_qkv f16" $R/norm-qkv.txt | head -12
+fi
 if room 450 "conformance qkv/qgemm/distill"; then
   timeout 100 $NODE dist/cli.js conformance --quick --op fused_norm_qkv,quantized_gemm,fused_distill_loss --backend webgpu $D > $R/conformance.txt 2>&1
   echo "conformance exit $? (${SECONDS} s)"; grep -E "FAIL|passed" $R/conformance.txt | tail -6

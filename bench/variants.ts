@@ -74,10 +74,12 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     // Pinned plans (PMETAL_DECODE_PIN): how a step's time scales with keys in flight and steps.
     ...['splits=17,u=1', 'splits=17,u=2,wg=64', 'splits=1,u=4', 'splits=1,u=1', 'splits=5,u=8', 'rb=1', 'rb=1,u=1', 'rb=2', 'rb=1,splits=17', 'rb=4,u=1', 'rb=4,u=2', 'rb=2,u=2'].map((pin) => ({ name: `pin ${pin}`, env: { PMETAL_DECODE_PIN: pin } })),
   ],
-  // fused_norm_qkv's plan (launchers/norm_qkv_gemv.ts): the one-dispatch GEMV up to T = 4,
-  // up to T = 16, or always the separate ops' launches.
+  // fused_norm_qkv's plan (launchers/norm_qkv_gemv.ts): the one-dispatch GEMV up to T = 4
+  // and rms_norm + the GEMV on its output up to 16 (auto), the GEMV alone up to 4 or 16, or
+  // always the separate ops' launches.
   fused_norm_qkv: [
-    { name: 'default (GEMV at T <= 4)', env: {} },
+    { name: 'default (GEMV at T <= 4, rms_norm + GEMV at T <= 16)', env: {} },
+    { name: 'GEMV at T <= 4, separate launches past it (PMETAL_NORM_QKV_VARIANT=gemv4, the default before run S16)', env: { PMETAL_NORM_QKV_VARIANT: 'gemv4' } },
     { name: 'GEMV at T <= 16 (PMETAL_NORM_QKV_VARIANT=gemv16)', env: { PMETAL_NORM_QKV_VARIANT: 'gemv16' } },
     { name: 'separate launches (PMETAL_NORM_QKV_VARIANT=composed)', env: { PMETAL_NORM_QKV_VARIANT: 'composed' } },
   ],

@@ -89,10 +89,12 @@ describe('fused_norm_qkv on webgpu', () => {
     expect(shaders.some((s) => s.includes('norm_qkv'))).toBe(false);
   });
 
-  it('T = 5 (past the default GEMV range): the separate launches, within the bound', async () => {
-    const { checked, dispatches } = await record({ ...SMALL, t: 5 }, 'f16');
+  it('T = 5 (past the normalising GEMV): rms_norm, then the GEMV on its output (PRENORM) with rope; within the bound', async () => {
+    const { checked, dispatches, shaders } = await record({ ...SMALL, t: 5 }, 'f16');
     expect(checked.bad).toEqual([]);
-    expect(dispatches).toBe(5);
+    expect(Object.keys(checked.got).sort()).toEqual(['k', 'q', 'residualOut', 'v']);
+    expect(dispatches).toBe(2);
+    expect(shaders).toEqual(['norm/rms_norm_vec.wgsl', 'gemm/gemv_norm_qkv.wgsl']);
   });
 
   it.each([9, 16])('PMETAL_NORM_QKV_VARIANT=gemv16 runs T = %i as one dispatch, within the bound', async (t) => {
@@ -102,7 +104,7 @@ describe('fused_norm_qkv on webgpu', () => {
     expect(dispatches).toBe(1);
   });
 
-  it('PMETAL_NORM_QKV_VARIANT=composed keeps the separate launches at T = 1; gemv4 (the default) the GEMV up to T = 4; a bad value is an OptionsError', async () => {
+  it('PMETAL_NORM_QKV_VARIANT=composed keeps the separate launches at T = 1; gemv4 the GEMV up to T = 4 and the separate launches past it; a bad value is an OptionsError', async () => {
     process.env.PMETAL_NORM_QKV_VARIANT = 'composed';
     const c = await record(SMALL, 'f32');
     expect(c.checked.bad).toEqual([]);
@@ -114,7 +116,7 @@ describe('fused_norm_qkv on webgpu', () => {
     const x = gpu().tensor(new Float32Array(64), [1, 64]);
     const w = gpu().tensor(new Float32Array(64 * 64), [64, 64]);
     const g = gpu().tensor(new Float32Array(64), [64]);
-    expect(() => gpu().fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of gemv4, gemv16, composed, got 'fastest'/);
+    expect(() => gpu().fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of auto, gemv4, gemv16, composed, got 'fastest'/);
     for (const t of [x, w, g]) t.dispose();
   });
 
@@ -169,8 +171,14 @@ describe('fused_norm_qkv with a KV-cache write on webgpu', () => {
     }
   });
 
-  it('T = 8 (past the GEMV): the separate launches, then kv_cache_copy; within the bound', async () => {
+  it('T = 8 (rms_norm, then the GEMV on its output): the GEMV writes the cache; within the bound', async () => {
     const { checked, shaders } = await record(step(8, { positions: [1, 0], paged, cache: 'bf16' }), 'f16');
+    expect(checked.bad).toEqual([]);
+    expect(shaders).toEqual(['norm/rms_norm_vec.wgsl', 'gemm/gemv_norm_qkv.wgsl']);
+  });
+
+  it('T = 40 (past every GEMV): the separate launches, then kv_cache_copy; within the bound', async () => {
+    const { checked, shaders } = await record({ ...step(40, { positions: [3, 0], smax: 24 }), k: 32 }, 'f32');
     expect(checked.bad).toEqual([]);
     expect(shaders.at(-1)).toBe('attention/kv_cache_copy.wgsl');
   });

@@ -35,9 +35,13 @@
 // nothing, kv_cache_copy's rule. The value is the one the k / v output holds (already in
 // X_DT), converted once to C_DT — so the cache holds what kv_cache_copy of the outputs writes.
 //
+// PRENORM: x is already n (rms_norm's output, rounded to the dtype: the op's T > 4 plan runs
+// rms_norm first), so there is no phase 1, no γ and no residual, and the rows are folded as
+// they are — the same products, rope and stores as the normalising kernel.
+//
 // The launcher (launchers/norm_qkv_gemv.ts) binds whole tensors (every window base 0) and
 // checks K % EPV == 0. Defines: X_DT, MT, WG, HAS_RES, HAS_BQ, HAS_BK, HAS_BV, ROPE, CACHE,
-// C_DT, PAGED.
+// C_DT, PAGED, PRENORM.
 
 #ifndef MT
 #define MT 1
@@ -49,7 +53,9 @@
 #include "common/vec.wgsl" (DT=X_DT)
 
 @group(0) @binding(0) var<storage, read> x: array<vec4<u32>>;
+#if PRENORM == 0
 @group(0) @binding(1) var<storage, read> gam: array<vec4<u32>>;
+#endif
 @group(0) @binding(2) var<storage, read> wq: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> wk: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read> wv: array<vec4<u32>>;
@@ -133,6 +139,7 @@ const ROUNDS: u32 = (MT + 3u) / 4u;
 var<workgroup> red: array<vec4<f32>, 4u * WG>;
 var<workgroup> rstd_s: array<f32, 16>;
 
+#if PRENORM == 0
 // Word kw of row r of n = (h·rstd)·γ rounded to the dtype (g: γ's word, decoded).
 fn nword(r: u32, kw: u32, gl: vec4<f32>, gh: vec4<f32>, rs: f32) -> vec4<u32> {
   let xw = x[r * p.nv + kw];
@@ -145,6 +152,7 @@ fn nword(r: u32, kw: u32, gl: vec4<f32>, gh: vec4<f32>, rs: f32) -> vec4<u32> {
 #endif
   return enc(lo * rs * gl, hi * rs * gh);
 }
+#endif
 
 // The 4 rows' words at one K step, decoded once for every row of n (as gemm_gemv_rows).
 struct Bw {
@@ -359,6 +367,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let q3 = wload(seg, w3 + k1);
 #endif
 
+#if PRENORM == 0
   // Phase 1: Σ s² of the MT rows (and, workgroup 0, s itself as residualOut).
 #include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=3)
   for (var kv = lid; kv < nv; kv = kv + WG) {
@@ -371,6 +380,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   workgroupBarrier();
 #include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=6)
+#endif
 
 
 #include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=0)

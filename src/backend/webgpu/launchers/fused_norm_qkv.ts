@@ -9,7 +9,7 @@ import { reshapeOwned, viewAs } from '../../view.js';
 import type { LaunchContext, Launcher, WebGpuTier } from '../launch.js';
 import { gemmLauncher } from './gemm.js';
 import { kvCacheCopyLauncher } from './kv_cache_copy.js';
-import { normQkvCacheFits, normQkvGemv, normQkvGemvFits, type NormQkvRope } from './norm_qkv_gemv.js';
+import { normQkvCacheFits, normQkvGemv, normQkvPlan, type NormQkvRope } from './norm_qkv_gemv.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { ropeForwardLauncher } from './rope.js';
 
@@ -24,15 +24,23 @@ export function normQkvRope(i: Record<string, Tensor | undefined>, o: NormQkvOpt
  * gemm's bias), then one rope over q and k. What the op records past the GEMV's range, and
  * exactly the kernels the model recorded before this op existed.
  */
-export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: NormQkvOpts, r: NormQkvRope | undefined): Record<string, Tensor> {
+/** rms_norm of x (+ residual) on the op's tier's reduction tier: n, and the sum when residual is given (rstd dropped). */
+function normLaunch(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: NormQkvOpts): { y: Tensor; residual?: Tensor } {
   const x = i.x;
   const [t, k] = x.shape;
-  const dt = x.dtype;
   // rms_norm's tiers are subgroups/portable; the op's subgroup-matrix tier is gemm's.
   const rmsTier: WebGpuTier = tier === 'subgroup-matrix' ? (ctx.features.has('subgroups') ? 'subgroups' : 'portable') : tier;
-  const info = { dtype: dt, shape: [t, k] };
+  const info = { dtype: x.dtype, shape: [t, k] };
   const nr = rmsNormLauncher.launch(ctx, rmsTier, { x, weight: i.gamma, ...(i.residual ? { residual: i.residual } : {}) }, { eps: o.eps }, { y: info, rstd: { dtype: 'f32', shape: [t] }, ...(i.residual ? { residual: info } : {}) });
   nr.rstd.dispose();
+  return { y: nr.y, ...(nr.residual ? { residual: nr.residual } : {}) };
+}
+
+export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: NormQkvOpts, r: NormQkvRope | undefined): Record<string, Tensor> {
+  const x = i.x;
+  const [t] = x.shape;
+  const dt = x.dtype;
+  const nr = normLaunch(ctx, tier, i, o);
   const out: Record<string, Tensor> = {};
   for (const p of QKV) {
     const w = i[p.w];
@@ -66,10 +74,11 @@ function copyToCache(ctx: LaunchContext, i: Record<string, Tensor>, dm: KvCopyDi
 }
 
 /**
- * fused_norm_qkv on every webgpu tier: decode sizes (T ≤ 4 — 16 with PMETAL_NORM_QKV_VARIANT=gemv16 —, K on 16-byte words; see
- * normQkvGemvFits) one gemv_norm_qkv dispatch, the same kernel on every tier (a GEMV gains
- * nothing from matrix units or subgroup reductions at these sizes); otherwise the separate
- * ops' launches on the tier (gemm's subgroup-matrix kernels included).
+ * fused_norm_qkv on every webgpu tier: decode sizes (T ≤ 4, K on 16-byte words; see
+ * normQkvPlan) one gemv_norm_qkv dispatch, the same kernel on every tier (a GEMV gains
+ * nothing from matrix units or subgroup reductions at these sizes); 4 < T ≤ 16 rms_norm and
+ * that GEMV on its output; otherwise the separate ops' launches on the tier (gemm's
+ * subgroup-matrix kernels included).
  * PMETAL_NORM_QKV_VARIANT (norm_qkv_gemv.ts) moves the boundary for the bench. A cache write
  * goes into the GEMV's epilogue where its bindings fit (normQkvCacheFits), else it is one
  * kv_cache_copy launch after.
@@ -80,9 +89,23 @@ export const fusedNormQkvLauncher: Launcher = {
     const o = opts as NormQkvOpts;
     const r = normQkvRope(i, o);
     const dm = normQkvCacheDims(i, o, i.x.shape[0], i.wk.shape[0], i.wv.shape[0]);
-    const gemv = normQkvGemvFits(ctx, i);
-    const fused = gemv && dm !== undefined && normQkvCacheFits(ctx, i, dm);
-    const out = gemv ? normQkvGemv(ctx, i, o.eps, r, fused ? dm : undefined) : normQkvComposed(ctx, tier, i, o, r);
+    const plan = normQkvPlan(ctx, i);
+    let out: Record<string, Tensor>;
+    let fused = false;
+    if (plan === 'composed') {
+      out = normQkvComposed(ctx, tier, i, o, r);
+    } else {
+      // norm-gemv: n from rms_norm, then the GEMV folds it as it is (no gamma, no residual).
+      const nr = plan === 'norm-gemv' ? normLaunch(ctx, tier, i, o) : undefined;
+      const { gamma: _g, residual: _r, ...rest } = i;
+      const gi = nr ? { ...rest, x: nr.y } : i;
+      fused = dm !== undefined && normQkvCacheFits(ctx, gi, dm);
+      out = normQkvGemv(ctx, gi, o.eps, r, fused ? dm : undefined);
+      if (nr) {
+        nr.y.dispose();
+        if (nr.residual) out.residualOut = nr.residual;
+      }
+    }
     if (!dm) return out;
     if (!fused) copyToCache(ctx, i, dm, out.k, out.v);
     return { ...out, kCache: i.kCache, vCache: i.vCache };

@@ -49,7 +49,13 @@ export const NORM_QKV_PARAMS = defineParams([
 /**
  * PMETAL_NORM_QKV_VARIANT (read at each launch, so `pmetal bench --variants` can switch it;
  * every variant is within the op's one bound):
- *   gemv4 (default)  the one-dispatch GEMV (gemv_norm_qkv.wgsl) up to T = 4;
+ *   auto (default)   the one-dispatch GEMV (gemv_norm_qkv.wgsl) up to T = 4; at 4 < T ≤ 16
+ *                    rms_norm first, then the same GEMV on its output (PRENORM: no phase 1, no
+ *                    re-normalising) — 2 dispatches where the separate launches record 5 (and
+ *                    kv_cache_copy a sixth): the GEMV's streaming is gemm's GEMV at those T, so
+ *                    what goes is launches (not yet timed against `gemv4`);
+ *   gemv4            the one-dispatch GEMV up to T = 4, the separate launches past it (the
+ *                    default before run S16);
  *   gemv16           the GEMV up to T = 16. Each of its workgroups re-normalises all T·K values
  *                    of n (~15 ALU operations an element, rounding included) beside its 4·T·K
  *                    multiply-adds: on an H200 (run S10 call A) T = 16 took 0.082 ms at the 1B
@@ -57,7 +63,7 @@ export const NORM_QKV_PARAMS = defineParams([
  *                    launches, while T = 1 was the same under both GEMV variants;
  *   composed         always rms_norm, three gemms and rope (the separate ops' kernels).
  */
-export const NORM_QKV_VARIANTS = ['gemv4', 'gemv16', 'composed'] as const;
+export const NORM_QKV_VARIANTS = ['auto', 'gemv4', 'gemv16', 'composed'] as const;
 export type NormQkvVariant = (typeof NORM_QKV_VARIANTS)[number];
 
 export function normQkvVariant(v?: string): NormQkvVariant {
@@ -77,16 +83,16 @@ export interface NormQkvRope {
   o: RopeOpts;
 }
 
-/** Storage bindings the kernel takes for these inputs (≤ 15: under the 16 Dawn offers on lavapipe and NVIDIA). */
+/** Storage bindings the kernel takes for these inputs (≤ 15: under the 16 Dawn offers on lavapipe and NVIDIA; PRENORM inputs have no gamma). */
 function storageBindings(i: Record<string, Tensor | undefined>): number {
-  return 8 + (i.residual ? 2 : 0) + (['bq', 'bk', 'bv'] as const).filter((b) => i[b]).length + (i.positions ? 2 : 0);
+  return 7 + (i.gamma ? 1 : 0) + (i.residual ? 2 : 0) + (['bq', 'bk', 'bv'] as const).filter((b) => i[b]).length + (i.positions ? 2 : 0);
 }
 
 /** Storage bindings a cache write adds: kCache, vCache, cachePositions, and a paged cache's table. */
 const cacheBindings = (dm: KvCopyDims) => 3 + (dm.paged ? 1 : 0);
 
 /**
- * Whether the GEMV (normQkvGemvFits already true) can also write the caches in its epilogue:
+ * Whether the GEMV (normQkvPlan chose it) can also write the caches in its epilogue:
  * the extra bindings within the adapter's storage-binding limit, and each cache bound whole
  * within one binding. Otherwise the launcher writes them with one kv_cache_copy launch.
  */
@@ -107,27 +113,34 @@ function gemvWg(ctx: LaunchContext): number | undefined {
   return undefined;
 }
 
+/** How the op runs: the normalising GEMV, rms_norm then the PRENORM GEMV, or the separate ops' launches. */
+export type NormQkvPlan = 'gemv' | 'norm-gemv' | 'composed';
+
 /**
- * Whether the call runs as the one-dispatch GEMV: 1 ≤ T ≤ 4 (16, gemm's GEMV range, with
- * the gemv16 variant), no empty weight, K a whole number of 16-byte words (every binding is a whole tensor
- * from element 0, so rows then start on words), each tensor within one binding, the
- * kernel's storage bindings within the adapter's limit, and its workgroups within the grid.
+ * The plan of a call: the GEMV for 1 ≤ T ≤ 4 (16 with the gemv16 variant), rms_norm + the
+ * PRENORM GEMV for 4 < T ≤ 16 under `auto`, where the GEMV fits: no empty weight, K a whole
+ * number of 16-byte words (every binding is a whole tensor from element 0, so rows then start
+ * on words), each tensor within one binding, the kernel's storage bindings within the
+ * adapter's limit, and its workgroups within the grid; else the separate launches.
  */
-export function normQkvGemvFits(ctx: LaunchContext, i: Record<string, Tensor>): boolean {
+export function normQkvPlan(ctx: LaunchContext, i: Record<string, Tensor>): NormQkvPlan {
   const variant = normQkvVariant();
-  if (variant === 'composed') return false;
+  if (variant === 'composed') return 'composed';
   const [t, k] = i.x.shape;
-  if (t < 1 || t > (variant === 'gemv4' ? 4 : GEMV_TILE.MAX_M)) return false;
+  const gemvMax = variant === 'gemv16' ? GEMV_TILE.MAX_M : 4;
+  const max = variant === 'auto' ? GEMV_TILE.MAX_M : gemvMax;
+  if (t < 1 || t > max) return 'composed';
   const e = BYTES[i.x.dtype];
-  if ((k * e) % 16 !== 0) return false;
+  if ((k * e) % 16 !== 0) return 'composed';
   const n = i.wq.shape[0] + i.wk.shape[0] + i.wv.shape[0];
   // An empty weight (N = 0, valid: an empty output) would be a zero-size binding.
-  if (Math.min(i.wq.shape[0], i.wk.shape[0], i.wv.shape[0]) === 0) return false;
-  if (Math.max(t * k, i.wq.shape[0] * k, i.wk.shape[0] * k, i.wv.shape[0] * k) * e > windowLimit(ctx)) return false;
-  if (storageBindings(i) > ctx.limits.maxStorageBuffersPerShaderStage) return false;
-  if (gemvWg(ctx) === undefined) return false;
+  if (Math.min(i.wq.shape[0], i.wk.shape[0], i.wv.shape[0]) === 0) return 'composed';
+  if (Math.max(t * k, i.wq.shape[0] * k, i.wk.shape[0] * k, i.wv.shape[0] * k) * e > windowLimit(ctx)) return 'composed';
+  if (storageBindings(i) > ctx.limits.maxStorageBuffersPerShaderStage) return 'composed';
+  if (gemvWg(ctx) === undefined) return 'composed';
   // At most one workgroup per 4 rows plus the rope's partial last pair of each head segment.
-  return Math.ceil(n / ROWS) + 2 <= ctx.limits.maxComputeWorkgroupsPerDimension ** 2;
+  if (Math.ceil(n / ROWS) + 2 > ctx.limits.maxComputeWorkgroupsPerDimension ** 2) return 'composed';
+  return t <= gemvMax ? 'gemv' : 'norm-gemv';
 }
 
 /** One segment's row map (the kernel's header): workgroups, rotated workgroups, (hd, rd, pl). */
@@ -141,8 +154,8 @@ function segment(n: number, heads: number | undefined, r: NormQkvRope | undefine
 
 /**
  * q, k, v (and residualOut) in one dispatch of gemv_norm_qkv.wgsl (the caller checked
- * normQkvGemvFits): Nq/4 + Nk/4 + Nv/4 workgroups (rope pairs kept together), each
- * normalising the T rows itself.
+ * normQkvPlan): Nq/4 + Nk/4 + Nv/4 workgroups (rope pairs kept together), each normalising the
+ * T rows itself — or, given no gamma (PRENORM), folding x as n (rms_norm's output).
  */
 export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: number, r: NormQkvRope | undefined, cache?: KvCopyDims): { q: Tensor; k: Tensor; v: Tensor; residualOut?: Tensor } {
   const x = i.x;
@@ -161,7 +174,9 @@ export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: 
     if (w.base !== 0) throw new Error(`[fused_norm_qkv] internal: window of binding ${binding} starts at element ${w.base}, not 0`);
     return w.b;
   };
-  const bindings: Binding[] = [whole(x, 0), whole(i.gamma, 1), whole(i.wq, 2), whole(i.wk, 3), whole(i.wv, 4), whole(q, 6), whole(kk, 7), whole(v, 8)];
+  const prenorm = !i.gamma;
+  const bindings: Binding[] = [whole(x, 0), whole(i.wq, 2), whole(i.wk, 3), whole(i.wv, 4), whole(q, 6), whole(kk, 7), whole(v, 8)];
+  if (!prenorm) bindings.push(whole(i.gamma, 1));
   if (i.residual && ro) bindings.push(whole(i.residual, 9), whole(ro, 10));
   (['bq', 'bk', 'bv'] as const).forEach((b, j) => {
     if (i[b]) bindings.push(whole(i[b], 11 + j));
@@ -196,6 +211,7 @@ export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: 
         HAS_BK: !!i.bk,
         HAS_BV: !!i.bv,
         ROPE: !!r,
+        PRENORM: prenorm,
         ...(cache ? { CACHE: true, C_DT: dtCode(i.kCache.dtype), PAGED: cache.paged } : {}),
       },
     },
