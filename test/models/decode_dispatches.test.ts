@@ -122,6 +122,40 @@ describe('decode step dispatches', () => {
     expect(fused.tokens).toEqual(separate.tokens);
   });
 
+  it('B = 6 (past the normalising GEMV): the attention input is rms_norm + the GEMV on its output, which writes the cache — 4 dispatches a layer fewer than PMETAL_NORM_QKV_VARIANT=gemv4 (the separate launches and kv_cache_copy), same greedy tokens', async () => {
+    const dir = join(root, 'qkv-b6');
+    writeTinyCheckpoint(dir, { model_type: 'llama', layers: LAYERS });
+    const run = async () => {
+      const model = await loadModel(dir, gpu());
+      const cache = model.createCache(6, 32);
+      const prompts = Array.from({ length: 6 }, (_, b) => [3 + b, 1, 4, 1 + b, 5]);
+      let out = await model.prefill(prompts, cache);
+      const argmax = () => out.map((row) => [row.indexOf(Math.max(...row))]);
+      const tokens = [argmax()];
+      out = await model.step(argmax(), cache);
+      tokens.push(argmax());
+      gpu().rt.trace = [];
+      out = await model.step(argmax(), cache);
+      const shaders = gpu().rt.trace!.map((d) => d.pipeline.shader);
+      gpu().rt.trace = undefined;
+      tokens.push(argmax());
+      cache.dispose();
+      model.dispose();
+      return { tokens, shaders };
+    };
+    const fused = await run();
+    expect(fused.shaders.filter((x) => x === 'gemm/gemv_norm_qkv.wgsl')).toHaveLength(LAYERS);
+    expect(fused.shaders.filter((x) => x === 'attention/kv_cache_copy.wgsl')).toHaveLength(0);
+    process.env.PMETAL_NORM_QKV_VARIANT = 'gemv4';
+    try {
+      const separate = await run();
+      expect(separate.shaders.length - fused.shaders.length).toBe(4 * LAYERS);
+      expect(fused.tokens).toEqual(separate.tokens);
+    } finally {
+      delete process.env.PMETAL_NORM_QKV_VARIANT;
+    }
+  });
+
   it('qwen3 (q/k RMSNorm between the projections and rope) keeps the separate ops', async () => {
     const dir = join(root, 'qkv-qwen3');
     writeTinyCheckpoint(dir, { model_type: 'qwen3', layers: LAYERS });
