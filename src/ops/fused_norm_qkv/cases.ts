@@ -120,15 +120,20 @@ export const NORM_QKV_CASES: OpCase[] = NORM_QKV_DEFS.map((d) => ({ label: normQ
 /**
  * A decode step's attention input (residual, positions, llama3 rope) at Llama-3.2-1B (K = 2048,
  * 32 q heads, 8 kv heads, D = 64) and Llama-3-8B (K = 4096, 32/8 heads, D = 128), T = 1 and 16:
- * the GEMV against PMETAL_NORM_QKV_VARIANT=composed (`bench --op fused_norm_qkv --variants`).
+ * the GEMV against PMETAL_NORM_QKV_VARIANT=composed (`bench --op fused_norm_qkv --variants`);
+ * and at the 1B shape with the KV-cache write (B = T sequences of one token).
  */
-const BENCH_DEFS: NormQkvDef[] = [1, 16].flatMap((t) => [
-  { t, k: 2048, hq: 32, hkv: 8, d: 64, residual: true, maxPos: 1024, rope: llama3 },
-  { t, k: 4096, hq: 32, hkv: 8, d: 128, residual: true, maxPos: 1024, rope: llama3 },
-]);
+const BENCH_DEFS: NormQkvDef[] = [
+  ...[1, 16].flatMap((t) => [
+    { t, k: 2048, hq: 32, hkv: 8, d: 64, residual: true, maxPos: 1024, rope: llama3 },
+    { t, k: 4096, hq: 32, hkv: 8, d: 128, residual: true, maxPos: 1024, rope: llama3 },
+  ]),
+  // The model's decode step: the same call writing t sequences' k and v into a 1024-slot cache.
+  ...[1, 16].map((t) => ({ t, k: 2048, hq: 32, hkv: 8, d: 64, residual: true, maxPos: 1024, rope: llama3, cache: { positions: Array(t).fill(700), smax: 1024 } })),
+];
 
 export const NORM_QKV_BENCH: BenchShape[] = BENCH_DEFS.map((d) => ({
-  label: `decode T=${d.t},K=${d.k},Nq=${d.hq * d.d},Nkv=${d.hkv * d.d}`,
+  label: `decode T=${d.t},K=${d.k},Nq=${d.hq * d.d},Nkv=${d.hkv * d.d}${d.cache ? ',cache' : ''}`,
   options: normQkvOptions(d),
   make: (dt, s) => normQkvInputs(d, dt, s),
 }));
