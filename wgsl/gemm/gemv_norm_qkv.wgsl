@@ -88,7 +88,9 @@
 @group(0) @binding(19) var<storage, read> ctable: array<i32>;
 #endif
 #endif
+#if PRENORM == 0
 #include "gemm/gemv_row_rstd.wgsl"
+#endif
 #include "common/red_groups16.wgsl"
 
 // NORM_QKV_PARAMS in launchers/norm_qkv_gemv.ts. Per segment s ∈ {q, k, v}: n_s (rows),
@@ -137,7 +139,9 @@ const ROUNDS: u32 = (MT + 3u) / 4u;
 // 4 vectors per invocation: the MT rows' Σs² (phase 1) and then the 4·MT column sums, 4 rows
 // of x a round (16 KiB at WG = 256, as gemm_gemv_rows).
 var<workgroup> red: array<vec4<f32>, 4u * WG>;
+#if PRENORM == 0
 var<workgroup> rstd_s: array<f32, 16>;
+#endif
 
 #if PRENORM == 0
 // Word kw of row r of n = (h·rstd)·γ rounded to the dtype (g: γ's word, decoded).

@@ -1,7 +1,6 @@
 import { OptionsError, ShapeError } from '../../errors.js';
 import { fmt } from '../check.js';
-import { HEAD_DIM_MAX, HEAD_DIM_STEP } from '../flash_attention_forward/dims.js';
-import { checkHostData, kvCopyDims, type KvCopyDims, type KvNames } from '../kv_cache_copy/dims.js';
+import { checkHostData, expectHeadDim, kvCopyDims, type KvCopyDims, type KvNames } from '../kv_cache_copy/dims.js';
 import { kvCopyRef } from '../kv_cache_copy/reference.js';
 import { toDtype } from '../tolerance.js';
 import type { RefTensor, TensorInfo } from '../types.js';
@@ -25,9 +24,11 @@ export const CACHE_INPUTS = ['kCache', 'vCache', 'cachePositions'] as const;
 /**
  * The write's geometry, or undefined when no cache is given. Hkv and the head dims come from
  * the caches (kCache [B, Hkv, Smax, D] or paged [blocks, blockSize, Hkv, D]); they must
- * account for every column of k and v (Nk = Hkv·D, Nv = Hkv·Dv) and agree with heads.kv.
+ * account for every column of k and v (Nk = Hkv·D, Nv = Hkv·Dv: wk's and wv's rows) and agree
+ * with heads.kv. Shapes only (launchers call it on every step); the op's check adds the host
+ * copies' check (normQkvCacheCheck).
  */
-export function normQkvCacheDims(i: Record<string, TensorInfo | undefined>, o: NormQkvOpts, t: number, nk: number, nv: number): KvCopyDims | undefined {
+export function normQkvCacheDims(i: Record<string, TensorInfo | undefined>, o: NormQkvOpts): KvCopyDims | undefined {
   const given = CACHE_INPUTS.filter((n) => i[n]);
   if (given.length === 0) {
     if (i.blockTable) throw new OptionsError(`[${OP}] blockTable: given without kCache (it would be ignored); expected a block table only with a paged cache write`);
@@ -38,6 +39,9 @@ export function normQkvCacheDims(i: Record<string, TensorInfo | undefined>, o: N
     const missing = CACHE_INPUTS.filter((n) => !i[n]);
     throw new ShapeError(`[${OP}] ${missing[0]}: required with ${given.join(', ')} (a cache write takes kCache, vCache and cachePositions), got none`);
   }
+  const t = i.x!.shape[0];
+  const nk = i.wk!.shape[0];
+  const nv = i.wv!.shape[0];
   const kc = i.kCache!;
   const vc = i.vCache!;
   const pos = i.cachePositions!;
@@ -48,9 +52,8 @@ export function normQkvCacheDims(i: Record<string, TensorInfo | undefined>, o: N
   const hkv = paged ? kc.shape[2] : kc.shape[1];
   const d = kc.shape[3];
   const dv = vc.shape[3];
-  for (const [name, t, hd] of [['kCache', kc, d], ['vCache', vc, dv]] as const) {
-    if (hd % HEAD_DIM_STEP !== 0 || hd < HEAD_DIM_STEP || hd > HEAD_DIM_MAX) throw new ShapeError(`[${OP}] ${name}: expected a head dim that is a multiple of ${HEAD_DIM_STEP} from ${HEAD_DIM_STEP} to ${HEAD_DIM_MAX} (those decode_attention reads), got ${fmt(t)}`);
-  }
+  expectHeadDim(OP, 'kCache', d, kc);
+  expectHeadDim(OP, 'vCache', dv, vc);
   if (hkv * d !== nk) throw new ShapeError(`[${OP}] kCache: expected ${layout} with Hkv·D = Nk = ${nk} (wk's rows), got ${fmt(kc)}`);
   if (hkv * dv !== nv) throw new ShapeError(`[${OP}] vCache: expected Hkv·Dv = Nv = ${nv} (wv's rows) with kCache's Hkv = ${hkv}, got ${fmt(vc)}`);
   if (o.heads && o.heads.kv !== hkv) throw new ShapeError(`[${OP}] kCache: expected heads.kv = ${o.heads.kv} kv heads, got ${fmt(kc)} (${hkv})`);
@@ -59,8 +62,13 @@ export function normQkvCacheDims(i: Record<string, TensorInfo | undefined>, o: N
   if (b === 0 ? t !== 0 : t % b !== 0) throw new ShapeError(`[${OP}] x: expected T a multiple of B = ${b} (cachePositions' length: B sequences of T / B new tokens), got T = ${t}`);
   const snew = b === 0 ? 0 : t / b;
   const dt = i.x!.dtype;
-  const dm = kvCopyDims({ k: { dtype: dt, shape: [b, snew, hkv, d] }, v: { dtype: dt, shape: [b, snew, hkv, dv] }, kCache: kc, vCache: vc, positions: pos, blockTable: i.blockTable }, CACHE_NAMES);
-  checkHostData(dm, { hostPositions: o.hostCachePositions, hostBlockTable: o.hostBlockTable }, CACHE_NAMES);
+  return kvCopyDims({ k: { dtype: dt, shape: [b, snew, hkv, d] }, v: { dtype: dt, shape: [b, snew, hkv, dv] }, kCache: kc, vCache: vc, positions: pos, blockTable: i.blockTable }, CACHE_NAMES);
+}
+
+/** The op's check of a cache write: its geometry, and every host-copied start and table entry in range (kv_cache_copy's rule). */
+export function normQkvCacheCheck(i: Record<string, TensorInfo | undefined>, o: NormQkvOpts): KvCopyDims | undefined {
+  const dm = normQkvCacheDims(i, o);
+  if (dm) checkHostData(dm, { hostPositions: o.hostCachePositions, hostBlockTable: o.hostBlockTable }, CACHE_NAMES);
   return dm;
 }
 

@@ -1,6 +1,6 @@
 import { BYTES, FLOAT_DTYPES } from '../../dtype.js';
-import { defineOp, type Infos, type RefTensor, type TensorInfo } from '../types.js';
-import { normQkvCacheBounds, normQkvCacheDims, normQkvCacheRef } from './cache.js';
+import { defineOp, type RefTensor, type TensorInfo } from '../types.js';
+import { normQkvCacheBounds, normQkvCacheCheck, normQkvCacheDims, normQkvCacheRef } from './cache.js';
 import { NORM_QKV_BENCH, NORM_QKV_CASES } from './cases.js';
 import { OP, QKV, checkNormQkv } from './check.js';
 import { normQkvFuzz } from './fuzz.js';
@@ -8,12 +8,6 @@ import { fusedNormQkvOptions, type NormQkvOpts } from './options.js';
 import { normQkvErrors, normQkvRef, type NormQkvInputs } from './reference.js';
 
 export { fusedNormQkvOptions, type FusedNormQkvOptions } from './options.js';
-
-/** The cache write's geometry (cache.ts), from the inputs' shapes. */
-function cacheDims(i: Infos<string>, o: NormQkvOpts) {
-  const [t] = i.x!.shape;
-  return normQkvCacheDims(i, o, t, i.wk!.shape[0], i.wv!.shape[0]);
-}
 
 /**
  * A decoder layer's attention input as one op: s = x (+ residual), n = rms_norm(s)·γ,
@@ -59,7 +53,7 @@ export const fusedNormQkv = defineOp({
     const dt = i.x!.dtype;
     const out: Record<string, TensorInfo> = { q: { dtype: dt, shape: [d.t, d.nq] }, k: { dtype: dt, shape: [d.t, d.nk] }, v: { dtype: dt, shape: [d.t, d.nv] } };
     if (i.residual) out.residualOut = { dtype: dt, shape: [d.t, d.k] };
-    if (normQkvCacheDims(i, o as NormQkvOpts, d.t, d.nk, d.nv)) {
+    if (normQkvCacheCheck(i, o as NormQkvOpts)) {
       out.kCache = { dtype: i.kCache!.dtype, shape: i.kCache!.shape };
       out.vCache = { dtype: i.vCache!.dtype, shape: i.vCache!.shape };
     }
@@ -70,7 +64,7 @@ export const fusedNormQkv = defineOp({
     const x = i.x!;
     const t = x.shape[0];
     const of = (name: 'q' | 'k' | 'v', w: 'wq' | 'wk' | 'wv') => ({ dtype: x.dtype, shape: [t, i[w]!.shape[0]], data: f[name] });
-    const dm = cacheDims(i, o as NormQkvOpts);
+    const dm = normQkvCacheDims(i, o as NormQkvOpts);
     const c = dm && normQkvCacheRef(dm, i, f.k, f.v);
     const cache = (name: 'kCache' | 'vCache', data: Float64Array): RefTensor => ({ dtype: i[name]!.dtype, shape: i[name]!.shape, data });
     return {
@@ -85,7 +79,7 @@ export const fusedNormQkv = defineOp({
     // Derived in reference.ts (normQkvErrors): rms_norm's bound for n, gemm's for the products
     // with n's error as an operand error, the rope op's on the rounded q and k.
     const e = normQkvErrors(i as NormQkvInputs, o as NormQkvOpts);
-    const dm = cacheDims(i, o as NormQkvOpts);
+    const dm = normQkvCacheDims(i, o as NormQkvOpts);
     // The caches: k's and v's bounds where the op writes (cache.ts), 0 elsewhere.
     const c = dm && normQkvCacheBounds(dm, i, { kCache: ref.kCache!.data, vCache: ref.vCache!.data }, e.errs.k, e.errs.v);
     // Each is already the final bound of an output element (after its rounding to the dtype).

@@ -40,11 +40,14 @@ export interface KvCopyDims {
   readonly capacity: number;
 }
 
+/** A head dim decode_attention reads (a multiple of HEAD_DIM_STEP up to HEAD_DIM_MAX), else a ShapeError naming `op`'s argument. */
+export function expectHeadDim(op: string, name: string, x: number, t: TensorInfo): void {
+  if (x % HEAD_DIM_STEP !== 0 || x < HEAD_DIM_STEP || x > HEAD_DIM_MAX) throw new ShapeError(`[${op}] ${name}: expected a head dim that is a multiple of ${HEAD_DIM_STEP} from ${HEAD_DIM_STEP} to ${HEAD_DIM_MAX} (those decode_attention reads), got ${fmt(t)}`);
+}
+
 export function kvCopyDims(i: Infos<KvIn>, names: KvNames = KV_COPY_NAMES): KvCopyDims {
   const OP = names.op;
-  const headDim = (name: string, x: number, t: TensorInfo) => {
-    if (x % HEAD_DIM_STEP !== 0 || x < HEAD_DIM_STEP || x > HEAD_DIM_MAX) throw new ShapeError(`[${OP}] ${name}: expected a head dim that is a multiple of ${HEAD_DIM_STEP} from ${HEAD_DIM_STEP} to ${HEAD_DIM_MAX} (those decode_attention reads), got ${fmt(t)}`);
-  };
+  const headDim = (name: string, x: number, t: TensorInfo) => expectHeadDim(OP, name, x, t);
   const rank4 = (name: string, t: TensorInfo, what: string, nonEmptyFrom: number) => {
     if (t.shape.length !== 4 || t.shape.some((x, i) => !Number.isInteger(x) || x < (i >= nonEmptyFrom ? 1 : 0))) throw new ShapeError(`[${OP}] ${name}: expected ${what}, got ${fmt(t)}`);
   };

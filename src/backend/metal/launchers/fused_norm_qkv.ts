@@ -3,6 +3,7 @@ import { QKV } from '../../../ops/fused_norm_qkv/check.js';
 import type { NormQkvOpts } from '../../../ops/fused_norm_qkv/options.js';
 import { ropeOptions } from '../../../ops/rope/options.js';
 import type { Tensor } from '../../../tensor.js';
+import { cacheCopyInputs } from '../../compose/norm_qkv_cache.js';
 import { reshapeOwned, viewAs } from '../../view.js';
 import type { MetalLauncher } from '../launch.js';
 import { gemmLauncher } from './gemm.js';
@@ -46,11 +47,9 @@ export const fusedNormQkvLauncher: MetalLauncher = {
       out.q = reshapeOwned(rot.y, [t, o.heads.q * d]);
       out.k = reshapeOwned(rot.yk, [t, o.heads.kv * d]);
     }
-    const dm = normQkvCacheDims(i, o, t, out.k.shape[1], out.v.shape[1]);
+    const dm = normQkvCacheDims(i, o);
     if (!dm) return out;
-    const k4 = viewAs(out.k, [dm.batch, dm.snew, dm.hkv, dm.d]);
-    const v4 = viewAs(out.v, [dm.batch, dm.snew, dm.hkv, dm.dv]);
-    kvCacheCopyMetalLauncher.launch(ctx, 'metal3', { k: k4, v: v4, kCache: i.kCache, vCache: i.vCache, positions: i.cachePositions, ...(i.blockTable ? { blockTable: i.blockTable } : {}) }, {}, {});
+    kvCacheCopyMetalLauncher.launch(ctx, 'metal3', cacheCopyInputs(i, dm, out.k, out.v), {}, {});
     return { ...out, kCache: i.kCache, vCache: i.vCache };
   },
 };

@@ -1,10 +1,10 @@
 import { gemmOptions } from '../../../ops/gemm/spec.js';
 import { normQkvCacheDims } from '../../../ops/fused_norm_qkv/cache.js';
 import { QKV } from '../../../ops/fused_norm_qkv/check.js';
-import type { KvCopyDims } from '../../../ops/kv_cache_copy/dims.js';
 import type { NormQkvOpts } from '../../../ops/fused_norm_qkv/options.js';
 import { ropeOptions } from '../../../ops/rope/options.js';
 import type { Tensor } from '../../../tensor.js';
+import { cacheCopyInputs } from '../../compose/norm_qkv_cache.js';
 import { reshapeOwned, viewAs } from '../../view.js';
 import type { LaunchContext, Launcher, WebGpuTier } from '../launch.js';
 import { gemmLauncher } from './gemm.js';
@@ -19,11 +19,6 @@ export function normQkvRope(i: Record<string, Tensor | undefined>, o: NormQkvOpt
   return { hq: o.heads.q, hkv: o.heads.kv, d: i.wq!.shape[0] / o.heads.q, o: o.rope ?? ropeOptions.parse({}) };
 }
 
-/**
- * The separate ops' launches: rms_norm (its rstd dropped), a gemm per projection (the bias as
- * gemm's bias), then one rope over q and k. What the op records past the GEMV's range, and
- * exactly the kernels the model recorded before this op existed.
- */
 /** rms_norm of x (+ residual) on the op's tier's reduction tier: n, and the sum when residual is given (rstd dropped). */
 function normLaunch(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: NormQkvOpts): { y: Tensor; residual?: Tensor } {
   const x = i.x;
@@ -36,6 +31,11 @@ function normLaunch(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tens
   return { y: nr.y, ...(nr.residual ? { residual: nr.residual } : {}) };
 }
 
+/**
+ * The separate ops' launches: rms_norm (its rstd dropped), a gemm per projection (the bias as
+ * gemm's bias), then one rope over q and k. What the op records past the GEMV's range, and
+ * exactly the kernels the model recorded before this op existed.
+ */
 export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: NormQkvOpts, r: NormQkvRope | undefined): Record<string, Tensor> {
   const x = i.x;
   const [t] = x.shape;
@@ -64,16 +64,6 @@ export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<
 }
 
 /**
- * The cache write after the launches when the GEMV did not do it: kv_cache_copy's kernel on k
- * and v as [B, Snew, Hkv, D] (the op's check ran kv_cache_copy's checks on them).
- */
-function copyToCache(ctx: LaunchContext, i: Record<string, Tensor>, dm: KvCopyDims, k: Tensor, v: Tensor): void {
-  const k4 = viewAs(k, [dm.batch, dm.snew, dm.hkv, dm.d]);
-  const v4 = viewAs(v, [dm.batch, dm.snew, dm.hkv, dm.dv]);
-  kvCacheCopyLauncher.launch(ctx, 'portable', { k: k4, v: v4, kCache: i.kCache, vCache: i.vCache, positions: i.cachePositions, ...(i.blockTable ? { blockTable: i.blockTable } : {}) }, {}, {});
-}
-
-/**
  * fused_norm_qkv on every webgpu tier: decode sizes (T ≤ 4, K on 16-byte words; see
  * normQkvPlan) one gemv_norm_qkv dispatch, the same kernel on every tier (a GEMV gains
  * nothing from matrix units or subgroup reductions at these sizes); 4 < T ≤ 16 rms_norm and
@@ -88,7 +78,7 @@ export const fusedNormQkvLauncher: Launcher = {
   launch(ctx, tier, i, opts) {
     const o = opts as NormQkvOpts;
     const r = normQkvRope(i, o);
-    const dm = normQkvCacheDims(i, o, i.x.shape[0], i.wk.shape[0], i.wv.shape[0]);
+    const dm = normQkvCacheDims(i, o);
     const plan = normQkvPlan(ctx, i);
     let out: Record<string, Tensor>;
     let fused = false;
@@ -107,7 +97,8 @@ export const fusedNormQkvLauncher: Launcher = {
       }
     }
     if (!dm) return out;
-    if (!fused) copyToCache(ctx, i, dm, out.k, out.v);
+    // The GEMV did not write the caches: kv_cache_copy's kernel on k and v.
+    if (!fused) kvCacheCopyLauncher.launch(ctx, 'portable', cacheCopyInputs(i, dm, out.k, out.v), {}, {});
     return { ...out, kCache: i.kCache, vCache: i.vCache };
   },
 };
