@@ -123,23 +123,22 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'NSG=4', env: { PMETAL_FA_SGMAT_NSG: '4' } },
     { name: 'BK=32', env: { PMETAL_FA_SGMAT_BK: '32' } },
     { name: 'each K/V tile staged straight from global memory (PMETAL_FA_SGMAT_PREFETCH=0)', env: { PMETAL_FA_SGMAT_PREFETCH: '0' } },
-    { name: 'lanes read S from rotated columns (PMETAL_FA_SGMAT_SWIZZLE=1)', env: { PMETAL_FA_SGMAT_SWIZZLE: '1' } },
+    { name: 'lanes read S from plain columns (PMETAL_FA_SGMAT_SWIZZLE=0, the default before run S17)', env: { PMETAL_FA_SGMAT_SWIZZLE: '0' } },
     { name: 'row blocks last first (PMETAL_FA_SGMAT_LATE_FIRST=1)', env: { PMETAL_FA_SGMAT_LATE_FIRST: '1' } },
-    { name: 'both (PMETAL_FA_SGMAT_SWIZZLE=1, PMETAL_FA_SGMAT_LATE_FIRST=1)', env: { PMETAL_FA_SGMAT_SWIZZLE: '1', PMETAL_FA_SGMAT_LATE_FIRST: '1' } },
     { name: 'stage: no softmax arithmetic', env: { PMETAL_BENCH_FA_STAGE: '1' } },
     { name: 'stage: no K/V tile loads', env: { PMETAL_BENCH_FA_STAGE: '2' } },
     { name: 'stage: neither', env: { PMETAL_BENCH_FA_STAGE: '3' } },
   ],
   // The subgroup-matrix backward's plan (flash_attention_backward_sgmat.ts): subgroups per
-  // workgroup and query rows per tile; the default takes 4 subgroups where 8 would leave
-  // fewer than 264 workgroups.
+  // workgroup and query rows per tile; the default takes 4 subgroups at head dims ≤ 64 or
+  // where 8 would leave fewer than 264 workgroups.
   flash_attention_backward: [
     { name: 'default', env: {} },
     { name: 'NSG=8, BT=16', env: { PMETAL_FA_BWD_NSG: '8', PMETAL_FA_BWD_BT: '16' } },
     { name: 'NSG=4, BT=16', env: { PMETAL_FA_BWD_NSG: '4', PMETAL_FA_BWD_BT: '16' } },
     { name: 'NSG=4, BT=32', env: { PMETAL_FA_BWD_NSG: '4', PMETAL_FA_BWD_BT: '32' } },
-    { name: 'lanes read S from rotated columns (PMETAL_FA_SGMAT_SWIZZLE=1)', env: { PMETAL_FA_SGMAT_SWIZZLE: '1' } },
-    { name: 'both (PMETAL_FA_SGMAT_SWIZZLE=1, PMETAL_FA_SGMAT_LATE_FIRST=1)', env: { PMETAL_FA_SGMAT_SWIZZLE: '1', PMETAL_FA_SGMAT_LATE_FIRST: '1' } },
+    { name: 'lanes read S from plain columns (PMETAL_FA_SGMAT_SWIZZLE=0, the default before run S17)', env: { PMETAL_FA_SGMAT_SWIZZLE: '0' } },
+    { name: 'row blocks last first (PMETAL_FA_SGMAT_LATE_FIRST=1)', env: { PMETAL_FA_SGMAT_LATE_FIRST: '1' } },
   ],
   // LoRA's rank-r products are where split-K applies (gemm_splitk.ts); the forward's LoRA
   // term as three gemms or in the base product's K loop (lora_gemm.ts).

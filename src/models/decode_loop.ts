@@ -12,20 +12,23 @@ export interface DecodeLoopStats {
 }
 
 /**
- * PMETAL_DECODE_LOOP_VARIANT=pipelined|pipelined2|serial, read at each loop's start; all give
+ * PMETAL_DECODE_LOOP_VARIANT=pipelined2|pipelined|serial, read at each loop's start; all give
  * the same tokens, kept so one bench run on a GPU (`bench --model --decode-loop`) can time them:
- * - `pipelined` (default): step n+1 is submitted before step n's ids are awaited. The GPU
- *   idles only when the read-back latency plus one step's recording exceed a step's GPU time.
- * - `pipelined2`: two steps ahead (n+1 and n+2 submitted before n is awaited): hides a
- *   read-back latency of up to about one more step's GPU time; the stop check lags two steps.
+ * - `pipelined2` (default since run S17): two steps ahead (n+1 and n+2 submitted before n's
+ *   ids are awaited): hides a read-back latency of up to about one more step's GPU time; the
+ *   stop check lags two steps. On the H100 (run S17 call C, 1B f16 decode at B = 1, four
+ *   processes) it took 1.69 ms a step in every one, where `pipelined` took 5.96, 3.11, 3.92
+ *   and 1.71 — the same GPU work, whose one-step lead the read-back's latency often outran.
+ * - `pipelined`: step n+1 is submitted before step n's ids are awaited. The GPU
+ *   idles when the read-back latency plus one step's recording exceed a step's GPU time.
  * - `serial`: step n's ids are awaited before step n+1 is recorded (the GPU idles through
- *   each read-back and recording, as the loop did before pipelining).
+ *   each read-back and recording, as the loop did before pipelining; 2.30–2.50 ms there).
  */
-export const DECODE_LOOP_VARIANTS = ['pipelined', 'pipelined2', 'serial'] as const;
+export const DECODE_LOOP_VARIANTS = ['pipelined2', 'pipelined', 'serial'] as const;
 export type DecodeLoopVariant = (typeof DECODE_LOOP_VARIANTS)[number];
 
 export function decodeLoopVariant(v = process.env.PMETAL_DECODE_LOOP_VARIANT): DecodeLoopVariant {
-  if (v === undefined || v === '') return 'pipelined';
+  if (v === undefined || v === '') return 'pipelined2';
   if (!(DECODE_LOOP_VARIANTS as readonly string[]).includes(v)) throw new OptionsError(`[generate] PMETAL_DECODE_LOOP_VARIANT: expected one of ${DECODE_LOOP_VARIANTS.join(', ')}, got '${v}'`);
   return v as DecodeLoopVariant;
 }
@@ -40,14 +43,15 @@ interface Drawn {
 
 /**
  * The generation loop, pipelined: the ids `sample` draws at step n stay on the backend and
- * feed step n+1's embedding (LlamaModel.decodeLogits), and step n+1 is recorded and
- * submitted before the host awaits step n's ids. The GPU then runs step n+1 while the host
- * reads step n back, checks it for EOS and yields it; the host round trip no longer idles
- * the GPU. Positions and cache lengths need no ids: every step adds one token per sequence.
+ * feed step n+1's embedding (LlamaModel.decodeLogits), and steps n+1 and n+2 (n+1 alone with
+ * `pipelined`) are recorded and submitted before the host awaits step n's ids. The GPU then
+ * runs them while the host reads step n back, checks it for EOS and yields it; the host round
+ * trip no longer idles the GPU. Positions and cache lengths need no ids: every step adds one
+ * token per sequence.
  *
- * The stop check lags one step (two with `pipelined2`): when every sequence has stopped at
- * step n (or the consumer returns early), step n+1 was already computed, and is awaited and
- * discarded. It stays
+ * The stop check lags two steps (one with `pipelined`): when every sequence has stopped at
+ * step n (or the consumer returns early), the steps after it were already computed, and are
+ * awaited and discarded. It stays
  * within the cache's capacity (no step past maxNewTokens is recorded) and the yielded
  * tokens are those of the unpipelined loop: a stopped sequence's row is computed and
  * ignored as before (it is fed its own draws instead of 0, which only its row sees —

@@ -203,7 +203,7 @@ describe('pmetal bench --model (bench/models)', () => {
     expect((await fail('--batch', '0')).stderr).toContain("[bench] --batch: expected an integer ≥ 1, got '0'");
     expect((await fail('--dtype', 'f16,f32')).stderr).toContain("[bench] --dtype with --model: expected one of f16, f32, bf16, got 'f16,f32'");
     expect((await fail('--backend', 'cpu')).stderr).toContain('[bench] --backend with --model: expected one of webgpu, metal');
-    expect((await fail('--decode-loop', 'pipelined,eager')).stderr).toContain("[bench] --decode-loop: expected some of pipelined, pipelined2, serial, got 'eager'");
+    expect((await fail('--decode-loop', 'pipelined,eager')).stderr).toContain("[bench] --decode-loop: expected some of pipelined2, pipelined, serial, got 'eager'");
     expect((await fail('--max-grad-norm', '0')).stderr).toContain("[bench] --max-grad-norm: expected a finite number > 0, got '0'");
     const bad = await fail('--quant', 'q4_0');
     expect(bad.code).not.toBe(0);

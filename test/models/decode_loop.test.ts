@@ -100,8 +100,8 @@ describe('pipelined decode loop (generateBatch) ≡ step-by-step stepLogits + sa
   it.each([
     ['cpu', 'serial'],
     ['webgpu', 'serial'],
-    ['cpu', 'pipelined2'],
-    ['webgpu', 'pipelined2'],
+    ['cpu', 'pipelined'],
+    ['webgpu', 'pipelined'],
   ])('%s: PMETAL_DECODE_LOOP_VARIANT=%s yields the same tokens, records no step past maxNewTokens, and an early return leaks nothing', async (name, variant) => {
     const model = models[name];
     const b = backends[name];
@@ -124,11 +124,11 @@ describe('pipelined decode loop (generateBatch) ≡ step-by-step stepLogits + sa
       await gen.return(undefined);
       expect(live()).toBe(before);
       vi.stubEnv('PMETAL_DECODE_LOOP_VARIANT', 'overlapped');
-      await expect(collect(generateBatch(model, PROMPTS, { seed: 5, maxNewTokens: 8 }))).rejects.toThrow(/\[generate\] PMETAL_DECODE_LOOP_VARIANT: expected one of pipelined, pipelined2, serial, got 'overlapped'/);
+      await expect(collect(generateBatch(model, PROMPTS, { seed: 5, maxNewTokens: 8 }))).rejects.toThrow(/\[generate\] PMETAL_DECODE_LOOP_VARIANT: expected one of pipelined2, pipelined, serial, got 'overlapped'/);
     } finally {
       vi.unstubAllEnvs();
     }
-    expect(decodeLoopVariant()).toBe('pipelined');
+    expect(decodeLoopVariant()).toBe('pipelined2');
   });
 
   it('webgpu: the decode step as a graph (PMETAL_DECODE_GRAPH=1, the default) yields the tokens of the op-by-op loop, launching no op after the capture', async () => {
@@ -157,14 +157,19 @@ describe('pipelined decode loop (generateBatch) ≡ step-by-step stepLogits + sa
     }
   });
 
-  it.each(NAMES)('%s: step n+1 is recorded before step n is yielded; none past maxNewTokens', async (name) => {
+  it.each(NAMES.flatMap((n) => [[n, 'pipelined2', 2], [n, 'pipelined', 1]] as const))('%s, %s: %i steps past n are recorded before step n is yielded; none past maxNewTokens', async (name, variant, ahead) => {
     const model = models[name];
     const stats: DecodeLoopStats = { recordMs: [] };
     let steps = 0;
-    for await (const _ of generateBatch(model, PROMPTS, { maxNewTokens: 6, temperature: 0, eosTokenIds: [] }, stats)) {
-      // At step n's yield, steps 1…n+1 (all but the prefill's) were recorded — the last one excepted.
-      expect(stats.recordMs.length).toBe(Math.min(steps + 1, 5));
-      steps++;
+    vi.stubEnv('PMETAL_DECODE_LOOP_VARIANT', variant === 'pipelined2' ? '' : variant);
+    try {
+      for await (const _ of generateBatch(model, PROMPTS, { maxNewTokens: 6, temperature: 0, eosTokenIds: [] }, stats)) {
+        // At step n's yield, steps 1…n+ahead (all but the prefill's) were recorded — none past the 6th token.
+        expect(stats.recordMs.length).toBe(Math.min(steps + ahead, 5));
+        steps++;
+      }
+    } finally {
+      vi.unstubAllEnvs();
     }
     expect(steps).toBe(6);
     expect(stats.recordMs.every((ms) => ms >= 0 && Number.isFinite(ms))).toBe(true);

@@ -14,7 +14,7 @@ enable chromium_experimental_subgroup_matrix;
 #define NSG 4
 #define BT 32
 #define NT 2
-#define SWZ 0
+#define SWZ 1
 #define LATE_FIRST 0
 #endif
 

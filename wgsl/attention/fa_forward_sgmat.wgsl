@@ -45,7 +45,7 @@ enable chromium_experimental_subgroup_matrix;
 #define NKF 2
 #define NSG 4
 #define KT 2304
-#define SWZ 0
+#define SWZ 1
 #define LATE_FIRST 0
 #endif
 // The prefetch needs K and V apart (the launcher never sets both).

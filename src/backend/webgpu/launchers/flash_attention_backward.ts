@@ -75,8 +75,9 @@ function sgPlans(ctx: LaunchContext, dm: AttnDims): { dq: BwdSgmatPlan; dkv: Bwd
   const inv = ctx.limits.maxComputeInvocationsPerWorkgroup;
   // 16-row units of each kernel's grid: query rows (position × head of the group) for dq, keys for dk/dv.
   const batches = dm.varlen ? 1 : dm.batch;
-  const dq = bwdSgmatPlan((p) => bwdSgDqBytes(dm.d, dm.dv, p), st, inv, batches * dm.hkv * Math.ceil((dm.sq * dm.group) / 16));
-  const dkv = bwdSgmatPlan((p) => bwdSgDkvBytes(dm.d, dm.dv, p), st, inv, batches * dm.hkv * Math.ceil(dm.sk / 16));
+  const hd = Math.max(dm.d, dm.dv);
+  const dq = bwdSgmatPlan((p) => bwdSgDqBytes(dm.d, dm.dv, p), st, inv, batches * dm.hkv * Math.ceil((dm.sq * dm.group) / 16), hd);
+  const dkv = bwdSgmatPlan((p) => bwdSgDkvBytes(dm.d, dm.dv, p), st, inv, batches * dm.hkv * Math.ceil(dm.sk / 16), hd);
   return dq && dkv ? { dq, dkv } : undefined;
 }
 

@@ -24,12 +24,16 @@ const env = (name: string): number => Number(typeof process !== 'undefined' ? pr
  * Unless that leaves the GPU half empty: `units` (16-row or 16-key units over every batch and
  * kv head) over 8 subgroups under MIN_GROUPS workgroups takes 4 — a Llama-3.2-1B training
  * step's dk/dv kernel (S = 2048, 8 kv heads) had 128 workgroups for an H100's 132 SMs.
+ * And at head dims ≤ 64 (`headDim`, the larger of D and Dv) 4 come first: on the H100 (run S17
+ * call B, causal, f16) 4 took 3.25 ms where 8 took 3.34 at the 1B training step's shape
+ * (S 2048, 32 heads, D 64) and 23.4 where 8 took 27.0 at B 2, S 8192, 16 heads, D 64; at D 128
+ * 8 won (39.3 against 42.0 ms at B 4, S 4096).
  * `PMETAL_FA_BWD_NSG` (4, 8) and `PMETAL_FA_BWD_BT` (16, 32) pin them for benchmarks.
  */
-export function bwdSgmatPlan(bytes: (p: BwdSgmatPlan) => number, storage: number, maxInvocations: number, units = Infinity): BwdSgmatPlan | undefined {
+export function bwdSgmatPlan(bytes: (p: BwdSgmatPlan) => number, storage: number, maxInvocations: number, units = Infinity, headDim = 128): BwdSgmatPlan | undefined {
   const pinN = env('PMETAL_FA_BWD_NSG');
   const pinT = env('PMETAL_FA_BWD_BT');
-  const order = units / 8 < MIN_GROUPS ? [4, 8] : [8, 4];
+  const order = headDim <= 64 || units / 8 < MIN_GROUPS ? [4, 8] : [8, 4];
   for (const nsg of [4, 8].includes(pinN) ? [pinN] : order) {
     if (nsg * 32 > maxInvocations) continue;
     for (const bt of [16, 32].includes(pinT) ? [pinT] : [16, 32]) if (bytes({ nsg, bt }) <= storage) return { nsg, bt };
