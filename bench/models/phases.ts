@@ -205,7 +205,12 @@ export async function decodePhase(model: LlamaModel, batch: number, o: PhaseOpti
   // clock for its first ~second (run S8 call E: 345 MHz, a first 1B loop at 3.3 ms a step
   // over 200 steps and 6.4–7.3 over 32, the next ones 2.2).
   await withStep((call) => warm(b, call, o.sustainMs));
-  for await (const toks of generateBatch(model, prompts, { maxNewTokens: o.warmupSteps + o.steps + 1, temperature: 0, eosTokenIds: [] }, loop)) {
+  const settings = { maxNewTokens: o.warmupSteps + o.steps + 1, temperature: 0, eosTokenIds: [] };
+  // And one whole loop untimed: on the H100 (run S17 calls C and D) the first loop of a process
+  // took 3.1–6.0 ms a 1B step after the warm-up above, every later loop 1.69–1.71 ms, whichever
+  // loop variant came first — the same GPU work (its timestamps: 2.56 ms either way).
+  for await (const _ of generateBatch(model, prompts, settings));
+  for await (const toks of generateBatch(model, prompts, settings, loop)) {
     // −1: the sampler found every logit −∞ or NaN (the generator then stops that sequence).
     if (toks.some((t) => t < 0)) stopped ??= i;
     if (i === o.warmupSteps) {

@@ -16,9 +16,8 @@ export interface DecodeLoopStats {
  * the same tokens, kept so one bench run on a GPU (`bench --model --decode-loop`) can time them:
  * - `pipelined2` (default since run S17): two steps ahead (n+1 and n+2 submitted before n's
  *   ids are awaited): hides a read-back latency of up to about one more step's GPU time; the
- *   stop check lags two steps. On the H100 (run S17 call C, 1B f16 decode at B = 1, four
- *   processes) it took 1.69 ms a step in every one, where `pipelined` took 5.96, 3.11, 3.92
- *   and 1.71 — the same GPU work, whose one-step lead the read-back's latency often outran.
+ *   stop check lags two steps. On the H100 (run S17 calls C and D, 1B f16, warmed) 1.69 ms a
+ *   step at B = 1 where `pipelined` took 1.70–1.71; 4.27 against 4.42 ms at B = 16.
  * - `pipelined`: step n+1 is submitted before step n's ids are awaited. The GPU
  *   idles when the read-back latency plus one step's recording exceed a step's GPU time.
  * - `serial`: step n's ids are awaited before step n+1 is recorded (the GPU idles through
