@@ -31,7 +31,7 @@ const CASES: QgemmCaseDef[] = [
 // qgemv_wide (M ≤ 8: MLX 4-bit, Q4_K, Q4_0 on aligned words): 8 rows a workgroup, so N
 // spans 2–3 workgroups with the last partial; MLX at every group size and scale dtype (GS),
 // Q4_K from random bits (every scale byte pattern kpair unpacks, both sides of 4), M up to 8
-// (auto gives it M ≤ 4; the explicit variants up to 8, where its 64 lanes store 8·M sums).
+// (the explicit variants up to 8, where its 64 lanes store 8·M sums; auto: below).
 const WIDE: QgemmCaseDef[] = [
   { format: 'mlx4', m: 4, n: 13, k: 4224, groupSize: 128, scaleDtype: 'f32', mode: 'bits' },
   { format: 'mlx4', m: 3, n: 17, k: 4160, groupSize: 32, scaleDtype: 'bf16' },
@@ -63,7 +63,9 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
   // What each variant runs for a format (lavapipe offers subgroups: the subgroups tier).
   // qgemv_wide where it applies, else qgemv_sg with 64 invocations.
   const WIDE_RUN: Record<string, string> = { wide: 'WG=64 UF=1', wide2: 'WG=64 UF=2', wide128: 'WG=128 UF=1' };
-  const want = (variant: string, d: QgemmCaseDef): string => {
+  const want = (variant: string, d: QgemmCaseDef, dtype: FloatDType): string => {
+    // 'auto' at M = 5…8 (midM): f32 x → wide128; 16-bit x → wide for Q4_K, else rows.
+    if (variant === 'auto') return want(dtype === 'f32' ? 'wide128' : d.format === 'q4_k' ? 'wide' : 'rows', d, dtype);
     if (variant === 'column') return 'quant/qgemv.wgsl';
     if (variant === 'rows') return `quant/qgemv_rows.wgsl${d.format.startsWith('mlx') ? ' WVEC' : ''}`;
     const q40 = d.format === 'q4_0' && (d.k / 32) % 2 === 0;
@@ -86,6 +88,8 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
     ['rows', 'f32', [CASES[1], CASES[2]]],
     ['rows', 'bf16', [CASES[0], CASES[6]]],
     ['column', 'f16', [CASES[0]]],
+    ['auto', 'f32', [WIDE[6], WIDE[7]]],
+    ['auto', 'f16', [WIDE[6], WIDE[7]]],
   ];
   for (const [variant, dtype, defs] of runs) {
     it(`${variant} ${dtype}`, { timeout: 900_000 }, async () => {
@@ -95,7 +99,7 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
         shaders.length = 0;
         const r = await checkAgainstReference(gpu(), 'quantized_gemm', qgemmInputs(d, dtype, 7 * i + 3), qgemmCase(d).options);
         expect(r.bad, qgemmLabel(d)).toEqual([]);
-        expect(shaders, qgemmLabel(d)).toEqual([want(variant, d)]);
+        expect(shaders, qgemmLabel(d)).toEqual([want(variant, d, dtype)]);
       }
     });
   }

@@ -1,4 +1,4 @@
-import { BYTES } from '../../../dtype.js';
+import { BYTES, type DType } from '../../../dtype.js';
 import { rowsCols } from '../../../ops/check.js';
 import { checkQuantWeight, type QuantDims, type QuantOptions } from '../../../ops/quant/formats.js';
 import { tuning } from '../tuning.js';
@@ -34,12 +34,23 @@ export const QGEMV_SG_WG = { sg: 64, sg128: 128 } as const;
  * qgemv_wide.wgsl by variant: invocations per workgroup (WG) and 16-byte units of each row
  * in flight per invocation (UF); rows of W per workgroup (BN); the largest M it takes (its
  * sums: 8 a row of x per invocation, and 8·M ≤ 64 invocations store them); the largest M
- * 'auto' gives it (AUTO_M: M = 5…8 is timed only as the explicit variants so far — each x
- * word there serves 8 rows of W instead of qgemv_rows' 4, half the L1/L2 traffic of x, which
- * is 16× the weight bytes at M = 8 in f32); the rows of W from which 'auto' takes 'wide' over
- * 'wide128' (AUTO_N).
+ * 'auto' gives it in every case (AUTO_M; M = 5…8: midM); the rows of W from which 'auto' takes
+ * 'wide' over 'wide128' (AUTO_N).
  */
 export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, wide128: { WG: 128, UF: 1 }, BN: 8, MAX_M: 8, AUTO_M: 4, AUTO_N: 65536 } as const;
+
+/**
+ * 'auto' at AUTO_M < M ≤ MAX_M, from run S17's H100 rows (call D, M = 8, 14336×4096): with f32
+ * x 'wide128' — 0.105 / 0.085 / 0.104 ms (mlx4 / q4_k / q4_0) against qgemv_rows' 0.138 / 0.158 /
+ * 0.146, x's words (twice f16's) served to 8 rows of W instead of 4; with 16-bit x 'wide' for
+ * q4_k (0.077 against 0.090), 'rows' for the others (mlx4 0.065 against 0.075, q4_0 0.076
+ * against 0.090). Past MAX_M 'rows'.
+ */
+function midM(d: QuantDims, m: number, xDtype: DType): 'rows' | 'wide' | 'wide128' {
+  if (m > QGEMV_WIDE.MAX_M) return 'rows';
+  if (xDtype === 'f32') return 'wide128';
+  return d.format === 'q4_k' ? 'wide' : 'rows';
+}
 
 /**
  * The decode kernel for rows [n0, n0 + n) of W, by PMETAL_QGEMV_VARIANT (tuning.ts):
@@ -48,7 +59,8 @@ export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, w
  *   QGEMV_WIDE.AUTO_N: the LM head, mlx4 / q4_k / q4_0 at 0.156 / 0.193 / 0.162 ms against
  *   qgemv_sg's 0.175 / 0.302 / 0.172), else 'wide128' (128 lanes a workgroup keep more loads
  *   in flight on a grid of a few thousand workgroups: the MLP shapes, 0.026–0.032 ms); the
- *   other formats at M ≤ 4 'sg'; M > 4 'rows' (M = 8: 0.066–0.094 ms against 'sg' 0.086–0.112);
+ *   other formats at M ≤ 4 'sg'; M = 5…8 as midM picks; M > 8 'rows' (M = 8, run S14:
+ *   0.066–0.094 ms against 'sg' 0.086–0.112);
  * - 'wide' / 'wide2' / 'wide128': qgemv_wide.wgsl (8 rows a workgroup; QGEMV_WIDE) on tiers
  *   with subgroups for M ≤ 8 and the formats it reads as aligned words — MLX 4-bit on
  *   16-byte boundaries, Q4_K on 16-byte boundaries, Q4_0 on 4-byte ones; everything else
@@ -62,9 +74,9 @@ export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, w
  * - 'column', or where N/4 workgroups exceed the grid: the column kernel qgemv.wgsl.
  * All specialised on M.
  */
-export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number): { shader: string; defines: Record<string, number | boolean>; bn: number } {
+export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number, xDtype: DType = 'f16'): { shader: string; defines: Record<string, number | boolean>; bn: number } {
   const chosen = tuning().qgemvVariant;
-  const variant = chosen !== 'auto' ? chosen : m > QGEMV_WIDE.AUTO_M ? 'rows' : n >= QGEMV_WIDE.AUTO_N ? 'wide' : 'wide128';
+  const variant = chosen !== 'auto' ? chosen : m > QGEMV_WIDE.AUTO_M ? midM(d, m, xDtype) : n >= QGEMV_WIDE.AUTO_N ? 'wide' : 'wide128';
   if (variant !== 'column' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
     const mlxVec = d.info.kind === 'mlx' && wBase % 4 === 0 && d.rowUnits % 4 === 0;
     // GGUF rows in bytes: every row starts on a 4-byte boundary (Q4_K's word reads).
@@ -150,7 +162,7 @@ export const quantizedGemmLauncher: Launcher = {
         const q = quantWindows(ctx, d, i, n0, n1);
         const xw = windowOf(ctx, x, 3, m0 * k, (m1 - m0) * k);
         const yw = windowOf(ctx, y, 4, m0 * d.n + n0, (m1 - m0 - 1) * d.n + n);
-        const dk = prefill ? undefined : decodeKernel(ctx, tier, d, m, n, q.params.w_base);
+        const dk = prefill ? undefined : decodeKernel(ctx, tier, d, m, n, q.params.w_base, x.dtype);
         const shader = prefill?.shader ?? dk!.shader;
         const defines = { ...common, ...(prefill ? prefill.defines : dk!.defines) };
         const gx = Math.ceil(n / (prefill?.bn ?? dk!.bn));
