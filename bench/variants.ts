@@ -187,7 +187,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'qgemv column kernel', env: { PMETAL_QGEMV_VARIANT: 'column' } },
     // Prefill (M > 16): W decoded once to f16, then the f16 gemm (qgemm_prefill.ts; the default
     // on the subgroup-matrix tier), or its tiles decoded inside the product.
-    { name: 'prefill: dequantize, then the f16 gemm (PMETAL_QGEMM_PREFILL=dequant)', env: { PMETAL_QGEMM_PREFILL: 'dequant' } },
+    { name: "prefill: dequantize, then the gemm in x's dtype (PMETAL_QGEMM_PREFILL=dequant)", env: { PMETAL_QGEMM_PREFILL: 'dequant' } },
     { name: 'prefill: tiles decoded in the product (PMETAL_QGEMM_PREFILL=tiles)', env: { PMETAL_QGEMM_PREFILL: 'tiles' } },
   ],
 };

@@ -1,7 +1,8 @@
 // quantized_gemm's dequant prefill plan (PMETAL_QGEMM_PREFILL=dequant, launchers/qgemm_prefill.ts):
-// W decoded once to f16, then the f16 gemm. The plan an H100 would get (Dawn's null backend),
-// the fallbacks (decode sizes, x not f16), and the numbers on lavapipe against the float64
-// reference through the op's bound (which counts ŵ's f16 rounding for f16 x), every format.
+// W decoded once to f16 (f32 for f32 x, on request only), then the gemm of x's dtype. The plan an
+// H100 would get (Dawn's null backend), the fallbacks (decode sizes, bf16 x), and the numbers on
+// lavapipe against the float64 reference through the op's bound (which counts ŵ's f16 rounding
+// for f16 x), every format, f16 and f32 x.
 import { describe, expect, it } from 'vitest';
 import { dequantTempFits, QGEMM_DEQUANT_MAX_BYTES, qgemmPrefillVariant } from '../../src/backend/webgpu/launchers/qgemm_prefill.js';
 import { quantizedGemmLauncher } from '../../src/backend/webgpu/launchers/quantized_gemm.js';
@@ -47,7 +48,13 @@ describe('quantized_gemm: the dequant prefill plan', () => {
     expect(plan(big, 'f16', 'tiles')).toEqual(['quant/qgemm_sgmat.wgsl']);
     expect(plan(big, 'f16', undefined, 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
     expect(plan({ ...big, m: 8 }, 'f16', 'dequant')).toEqual(['quant/qgemv_rows.wgsl']);
-    expect(plan(big, 'f32', 'dequant', 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
+    // f32 x: the dequant plan only on request (W decoded to f32, then the f32 gemm); bf16 x never.
+    const f32 = plan(big, 'f32', 'dequant', 'portable');
+    expect(f32[0]).toBe('quant/dequantize.wgsl');
+    expect(f32.slice(1).every((s) => s.startsWith('gemm/'))).toBe(true);
+    expect(plan(big, 'f32', undefined, 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
+    expect(plan(big, 'f32', undefined).every((s) => s.startsWith('quant/qgemm'))).toBe(true);
+    expect(plan(big, 'bf16', 'dequant').every((s) => s.startsWith('quant/qgemm'))).toBe(true);
   });
   it("the f16 copy of W stays within 1 GiB and the device's maxBufferSize (else the tiles)", () => {
     expect(dequantTempFits(128256 * 4096 * 2, 2 ** 31)).toBe(true);
@@ -67,9 +74,9 @@ describe('quantized_gemm: the dequant prefill plan', () => {
     { format: 'q4_k', m: 50, n: 21, k: 512 },
     { format: 'q6_k', m: 17, n: 9, k: 256, mode: 'bits' },
   ];
-  it.each(cases)('f16 x within the bound on lavapipe: %j', async (d) => {
+  it.each(cases.flatMap((d) => [['f16', d], ['f32', d]] as const))('%s x within the bound on lavapipe: %j', async (dtype, d) => {
     expect(gpu(), 'a webgpu adapter').toBeDefined();
-    const host = qgemmInputs(d, 'f16', 17);
+    const host = qgemmInputs(d, dtype, 17);
     const res = await withVariant('dequant', () => checkAgainstReference(gpu()!, 'quantized_gemm', host, qgemmCase(d).options));
     expect(res.bad).toEqual([]);
   });

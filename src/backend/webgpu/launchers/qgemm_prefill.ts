@@ -1,3 +1,4 @@
+import { BYTES } from '../../../dtype.js';
 import { gemmOptions } from '../../../ops/gemm/spec.js';
 import type { QuantDims, QuantOptions } from '../../../ops/quant/formats.js';
 import type { Tensor } from '../../../tensor.js';
@@ -19,16 +20,20 @@ import { gemmLauncher } from './gemm.js';
  *                    does past its batch threshold. The decode writes and reads K·N·2 bytes
  *                    once, a few percent of a prefill product, and the product then runs at the
  *                    f16 gemm's rate: on an H100 (run S14) 2.30 ms at 4096×14336×4096 (mlx4;
- *                    q4_k 2.33) against qgemm_sgmat's 20.3 and the f16 gemm's 2.21. Only f16 x
- *                    (the bound counts ŵ's f16 rounding for f16 x alone) and a temporary of at
- *                    most QGEMM_DEQUANT_MAX_BYTES and the device's maxBufferSize; else tiles.
+ *                    q4_k 2.33) against qgemm_sgmat's 20.3 and the f16 gemm's 2.21. f16 x
+ *                    (the bound counts ŵ's f16 rounding for f16 x alone) and, on request only,
+ *                    f32 x: W dequantized to f32 (ŵ exactly as the tiles compute it, the same
+ *                    bound) and the f32 gemm — on the H100 the f32 gemm took 4.75 ms at
+ *                    4096³ (run G1) where qgemm_tiled took 5.72 at the same shape (mlx4, run
+ *                    S14), so it may win; not yet timed itself, hence not `auto`. A temporary
+ *                    of at most QGEMM_DEQUANT_MAX_BYTES and the device's maxBufferSize; else tiles.
  */
 export const QGEMM_PREFILL_VARIANTS = ['auto', 'tiles', 'dequant'] as const;
 export type QgemmPrefillVariant = (typeof QGEMM_PREFILL_VARIANTS)[number];
-/** The largest f16 copy of W the dequant plan makes (an 8B model's LM head, 128256×4096, is 1 GiB). */
+/** The largest copy of W the dequant plan makes (an 8B model's LM head, 128256×4096, is 1 GiB in f16). */
 export const QGEMM_DEQUANT_MAX_BYTES = 2 ** 30;
 
-/** Whether W's f16 copy (`bytes`) is one the dequant plan makes: within its cap and the device's maxBufferSize. */
+/** Whether W's f16 / f32 copy (`bytes`) is one the dequant plan makes: within its cap and the device's maxBufferSize. */
 export function dequantTempFits(bytes: number, maxBufferSize: number): boolean {
   return bytes <= Math.min(QGEMM_DEQUANT_MAX_BYTES, maxBufferSize);
 }
@@ -43,9 +48,10 @@ export function qgemmPrefillVariant(v?: string): QgemmPrefillVariant {
  */
 export function dequantPrefill(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: QuantOptions, d: QuantDims, y: TensorInfo): Tensor | undefined {
   const v = qgemmPrefillVariant();
-  const dequant = v === 'dequant' || (v === 'auto' && tier === 'subgroup-matrix');
-  if (!dequant || i.x.dtype !== 'f16' || !dequantTempFits(d.n * d.k * 2, ctx.limits.maxBufferSize)) return undefined;
-  const wd = dequantizedWeight(ctx, i, o, 'f16', d.n, d.k);
+  const dt = i.x.dtype;
+  const dequant = (v === 'dequant' && (dt === 'f16' || dt === 'f32')) || (v === 'auto' && tier === 'subgroup-matrix' && dt === 'f16');
+  if (!dequant || !dequantTempFits(d.n * d.k * BYTES[dt], ctx.limits.maxBufferSize)) return undefined;
+  const wd = dequantizedWeight(ctx, i, o, dt, d.n, d.k);
   const m = i.x.size / d.k;
   const out = gemmLauncher.launch(ctx, tier, { a: viewAs(i.x, [m, d.k]), b: wd }, gemmOptions.parse({ transB: true, outDtype: y.dtype }), { y: { dtype: y.dtype, shape: [m, d.n] } }).y;
   wd.dispose();
