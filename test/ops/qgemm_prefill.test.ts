@@ -48,12 +48,16 @@ describe('quantized_gemm: the dequant prefill plan', () => {
     expect(plan(big, 'f16', 'tiles')).toEqual(['quant/qgemm_sgmat.wgsl']);
     expect(plan(big, 'f16', undefined, 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
     expect(plan({ ...big, m: 8 }, 'f16', 'dequant')).toEqual(['quant/qgemv_rows.wgsl']);
-    // f32 x: the dequant plan only on request (W decoded to f32, then the f32 gemm); bf16 x never.
-    const f32 = plan(big, 'f32', 'dequant', 'portable');
-    expect(f32[0]).toBe('quant/dequantize.wgsl');
-    expect(f32.slice(1).every((s) => s.startsWith('gemm/'))).toBe(true);
+    // f32 x: W decoded to f32, then the f32 gemm (by default on the subgroup-matrix tier, on
+    // request elsewhere); bf16 x never.
+    for (const [variant, tier] of [[undefined, 'subgroup-matrix'], ['dequant', 'portable']] as const) {
+      const f32 = plan(big, 'f32', variant, tier);
+      expect(f32[0]).toBe('quant/dequantize.wgsl');
+      expect(f32.slice(1).length).toBeGreaterThan(0);
+      expect(f32.slice(1).every((s) => s.startsWith('gemm/'))).toBe(true);
+    }
     expect(plan(big, 'f32', undefined, 'portable')).toEqual(['quant/qgemm_tiled.wgsl']);
-    expect(plan(big, 'f32', undefined).every((s) => s.startsWith('quant/qgemm'))).toBe(true);
+    expect(plan(big, 'f32', 'tiles').every((s) => s.startsWith('quant/qgemm'))).toBe(true);
     expect(plan(big, 'bf16', 'dequant').every((s) => s.startsWith('quant/qgemm'))).toBe(true);
   });
   it("the f16 copy of W stays within 1 GiB and the device's maxBufferSize (else the tiles)", () => {

@@ -11,7 +11,8 @@ import { gemmLauncher } from './gemm.js';
 
 /**
  * PMETAL_QGEMM_PREFILL (quantized_gemm at M > 16, read at each launch):
- *   auto (default)   dequant on the subgroup-matrix tier, tiles on the SIMT tiers;
+ *   auto (default)   dequant on the subgroup-matrix tier (f16 and f32 x), tiles on the SIMT
+ *                    tiers;
  *   tiles            qgemm_sgmat / qgemm_tiled: W's tiles decoded into workgroup memory inside
  *                    the product, W read once per tile row;
  *   dequant          W dequantized once into an f16 temporary [N, K] (the dequantize kernel,
@@ -21,11 +22,11 @@ import { gemmLauncher } from './gemm.js';
  *                    once, a few percent of a prefill product, and the product then runs at the
  *                    f16 gemm's rate: on an H100 (run S14) 2.30 ms at 4096×14336×4096 (mlx4;
  *                    q4_k 2.33) against qgemm_sgmat's 20.3 and the f16 gemm's 2.21. f16 x
- *                    (the bound counts ŵ's f16 rounding for f16 x alone) and, on request only,
- *                    f32 x: W dequantized to f32 (ŵ exactly as the tiles compute it, the same
- *                    bound) and the f32 gemm — on the H100 the f32 gemm took 4.75 ms at
- *                    4096³ (run G1) where qgemm_tiled took 5.72 at the same shape (mlx4, run
- *                    S14), so it may win; not yet timed itself, hence not `auto`. A temporary
+ *                    (the bound counts ŵ's f16 rounding for f16 x alone) and f32 x: W
+ *                    dequantized to f32 (ŵ exactly as the tiles compute it, the same bound),
+ *                    then the f32 gemm — on the H100 5.12 ms at 4096×4096×4096 (mlx4, run S17,
+ *                    1.37× onnxruntime-web's MatMulNBits in the same call) where qgemm_tiled
+ *                    took 5.72 (run S14, 1.17×). bf16 x keeps the tiles. A temporary
  *                    of at most QGEMM_DEQUANT_MAX_BYTES and the device's maxBufferSize; else tiles.
  */
 export const QGEMM_PREFILL_VARIANTS = ['auto', 'tiles', 'dequant'] as const;
@@ -49,7 +50,7 @@ export function qgemmPrefillVariant(v?: string): QgemmPrefillVariant {
 export function dequantPrefill(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: QuantOptions, d: QuantDims, y: TensorInfo): Tensor | undefined {
   const v = qgemmPrefillVariant();
   const dt = i.x.dtype;
-  const dequant = (v === 'dequant' && (dt === 'f16' || dt === 'f32')) || (v === 'auto' && tier === 'subgroup-matrix' && dt === 'f16');
+  const dequant = (dt === 'f16' || dt === 'f32') && (v === 'dequant' || (v === 'auto' && tier === 'subgroup-matrix'));
   if (!dequant || !dequantTempFits(d.n * d.k * BYTES[dt], ctx.limits.maxBufferSize)) return undefined;
   const wd = dequantizedWeight(ctx, i, o, dt, d.n, d.k);
   const m = i.x.size / d.k;
