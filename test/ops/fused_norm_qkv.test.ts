@@ -20,6 +20,8 @@ import { useWebGpu } from '../webgpu_backends.js';
 const gpu = useWebGpu();
 afterEach(() => {
   delete process.env.PMETAL_NORM_QKV_VARIANT;
+  delete process.env.PMETAL_NORM_QKV_WG;
+  delete process.env.PMETAL_BENCH_NORM_QKV_STAGE;
 });
 
 /** A 1B-like layer shrunk for lavapipe: GQA 4:1, residual, positions, NeoX rope. */
@@ -118,6 +120,44 @@ describe('fused_norm_qkv on webgpu', () => {
     const g = gpu().tensor(new Float32Array(64), [64]);
     expect(() => gpu().fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of auto, gemv4, gemv16, composed, got 'fastest'/);
     for (const t of [x, w, g]) t.dispose();
+  });
+
+  // K = 3072 in f16 is 384 words a row: at 128 invocations both prefetched steps and one
+  // more trip of the loop; at 256 one and a half steps.
+  it.each([
+    ['128', 'f16', { ...SMALL, k: 3072 }],
+    ['128', 'f32', { ...SMALL, t: 3, bias: true }],
+    ['128', 'bf16', step(2, { positions: [3, 0], smax: 8 })],
+    ['256', 'f16', { ...SMALL, k: 3072, t: 6 }],
+  ] as const)('PMETAL_NORM_QKV_WG=%s, %s: the GEMV of that many invocations, within the bound', async (wg, dt, def) => {
+    process.env.PMETAL_NORM_QKV_WG = wg;
+    gpu().rt.trace = [];
+    const checked = await checkAgainstReference(gpu(), 'fused_norm_qkv', normQkvInputs(def, dt, 5), normQkvOptions(def));
+    const gemvs = gpu().rt.trace!.filter((d) => d.pipeline.shader === 'gemm/gemv_norm_qkv.wgsl');
+    gpu().rt.trace = undefined;
+    expect(checked.bad).toEqual([]);
+    expect(gemvs.map((d) => d.pipeline.defines.WG)).toEqual([Number(wg)]);
+  });
+
+  it('PMETAL_NORM_QKV_WG is validated', async () => {
+    process.env.PMETAL_NORM_QKV_WG = '64';
+    await expect(record(SMALL, 'f32')).rejects.toThrow(/PMETAL_NORM_QKV_WG: expected one of auto, 256, 128, got '64'/);
+  });
+
+  // Bench-only stages (wrong results by design): each keeps every binding of the kernel, so
+  // the launch with residual, biases, rope and a paged cache still validates and runs.
+  it.each([1, 2, 3, 4])('PMETAL_BENCH_NORM_QKV_STAGE=%i: the GEMV with every binding validates and runs', async (stage) => {
+    process.env.PMETAL_BENCH_NORM_QKV_STAGE = String(stage);
+    const def: NormQkvDef = { ...step(2, { positions: [1, 4], paged: { blockSize: 4, numBlocks: 6, maxBlocks: 3 } }), bias: true };
+    const ins: Record<string, Tensor> = {};
+    for (const [k, h] of Object.entries(normQkvInputs(def, 'f16', 3))) ins[k] = gpu().tensor(h.data, h.shape, h.dtype);
+    gpu().rt.trace = [];
+    const outs = gpu().run('fused_norm_qkv', ins, normQkvOptions(def));
+    await gpu().sync();
+    const stages = gpu().rt.trace!.filter((d) => d.pipeline.shader === 'gemm/gemv_norm_qkv.wgsl').map((d) => d.pipeline.defines.STAGE);
+    gpu().rt.trace = undefined;
+    expect(stages).toEqual([stage]);
+    for (const t of new Set([...Object.values(outs), ...Object.values(ins)])) t.dispose();
   });
 
   it('an adapter with 8 storage bindings (the kernel needs 12 here): the separate launches, within the bound', async () => {

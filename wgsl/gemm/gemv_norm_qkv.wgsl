@@ -41,10 +41,16 @@
 //
 // The launcher (launchers/norm_qkv_gemv.ts) binds whole tensors (every window base 0) and
 // checks K % EPV == 0. Defines: X_DT, MT, WG, HAS_RES, HAS_BQ, HAS_BK, HAS_BV, ROPE, CACHE,
-// C_DT, PAGED, PRENORM.
+// C_DT, PAGED, PRENORM; STAGE (bench only, PMETAL_BENCH_NORM_QKV_STAGE, wrong results — the
+// stage-by-stage ceiling of the kernel): 1 skips phase 1 (rstd = 1: no statistic, no
+// reduction before the GEMV), 2 stores each sum as it is (no bias, rope or cache write), 3
+// both, 4 returns at once (the launch of this grid alone).
 
 #ifndef MT
 #define MT 1
+#endif
+#ifndef STAGE
+#define STAGE 0
 #endif
 #ifndef WG
 #define WG 256
@@ -301,6 +307,11 @@ fn store_col(s: u32, r: u32, n: u32, c: u32, v: f32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let wgi = wid.x + wid.y * p.groups_x;
+#if STAGE == 4
+  if (wgi < 0xffffffffu) {
+    return;
+  }
+#endif
   if (wgi >= p.wg_q + p.wg_k + p.wg_v) {
     return;
   }
@@ -371,7 +382,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let q3 = wload(seg, w3 + k1);
 #endif
 
-#if PRENORM == 0
+#if PRENORM == 0 && (STAGE == 1 || STAGE == 3)
+#include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=7)
+#if HAS_RES
+  // residualOut stays bound (the pipeline's layout comes from the bindings the kernel uses).
+  if (nv == 0xffffffffu) {
+    ro[0] = res[0];
+  }
+#endif
+#elif PRENORM == 0
   // Phase 1: Σ s² of the MT rows (and, workgroup 0, s itself as residualOut).
 #include "common/frags.wgsl" (FRAG=gemm/gemv_norm_qkv_slot.wgsl, N=MT, STEP=3)
   for (var kv = lid; kv < nv; kv = kv + WG) {
@@ -429,6 +448,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       let ra = rows[sa];
       let rb = rows[sa + 2u];
+#if STAGE == 2 || STAGE == 3
+      // Every binding of the epilogue stays bound: a branch never taken.
+      if (p.nv == 0xffffffffu) {
+        var z = bias(seg, ra);
+#if ROPE
+        z = z + f32(pos[r]) * load_freq(0u);
+#endif
+        store_col(seg, r, n, ra, z);
+      }
+      if (ok[sa]) {
+        store_out(seg, r * n + ra, ya);
+      }
+      if (ok[sa + 2u]) {
+        store_out(seg, r * n + rb, yb);
+      }
+#else
       // gemm's epilogue (alpha = 1: acc + bias), rounded to the dtype as gemm stores it.
       ya = rnd(ya + bias(seg, ra));
       yb = rnd(yb + bias(seg, rb));
@@ -449,6 +484,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (ok[sa + 2u]) {
         store_col(seg, r, n, rb, yb);
       }
+#endif
     }
   }
 }

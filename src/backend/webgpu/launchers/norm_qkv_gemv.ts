@@ -1,4 +1,4 @@
-import { launcherVariant } from '../tuning.js';
+import { benchStage, launcherVariant } from '../tuning.js';
 import { BYTES } from '../../../dtype.js';
 import type { KvCopyDims } from '../../../ops/kv_cache_copy/dims.js';
 import { rotaryDimOf, type RopeOpts } from '../../../ops/rope/options.js';
@@ -103,11 +103,26 @@ export function normQkvCacheFits(ctx: LaunchContext, i: Record<string, Tensor>, 
 }
 
 /**
+ * PMETAL_NORM_QKV_WG=256|128 pins the GEMV's workgroup size (bench --variants; both correct).
+ * gemm's own GEMV runs 128 invocations by default since run S9 (faster on the H100 there);
+ * this kernel's 256 is untimed against 128.
+ */
+export function normQkvWgPin(): 256 | 128 | undefined {
+  const v = launcherVariant('fused_norm_qkv', 'PMETAL_NORM_QKV_WG', ['auto', '256', '128'] as const);
+  return v === 'auto' ? undefined : v === '256' ? 256 : 128;
+}
+
+/** bench's stage switch of gemv_norm_qkv.wgsl (PMETAL_BENCH_NORM_QKV_STAGE, 1–4; 0 = the kernel). Wrong results otherwise. */
+export const normQkvStage = (): number => benchStage('PMETAL_BENCH_NORM_QKV_STAGE', [1, 2, 3, 4]);
+
+/**
  * The workgroup size the GEMV can take here (256, or 128 where the adapter's workgroup
- * memory is WebGPU's default 16 KiB: its reduction array is 16·WG bytes), or undefined.
+ * memory is WebGPU's default 16 KiB: its reduction array is 16·WG bytes; the pin first where
+ * it fits), or undefined.
  */
 function gemvWg(ctx: LaunchContext): number | undefined {
-  for (const wg of [256, 128]) {
+  const pin = normQkvWgPin();
+  for (const wg of pin ? [pin, 256, 128] : [256, 128]) {
     if (16 * wg + RSTD_BYTES <= ctx.limits.maxComputeWorkgroupStorageSize && wg <= ctx.limits.maxComputeInvocationsPerWorkgroup) return wg;
   }
   return undefined;
@@ -212,6 +227,7 @@ export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: 
         HAS_BV: !!i.bv,
         ROPE: !!r,
         PRENORM: prenorm,
+        STAGE: normQkvStage(),
         ...(cache ? { CACHE: true, C_DT: dtCode(i.kCache.dtype), PAGED: cache.paged } : {}),
       },
     },
