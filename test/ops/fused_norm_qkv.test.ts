@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backend/cpu.js';
 import { fusedNormQkvLauncher } from '../../src/backend/webgpu/launchers/fused_norm_qkv.js';
+import { gemvWg } from '../../src/backend/webgpu/launchers/norm_qkv_gemv.js';
 import { toFloat64, type FloatDType } from '../../src/dtype.js';
 import { OptionsError, ShapeError } from '../../src/errors.js';
 import { normQkvInputs, type NormQkvDef } from '../../src/ops/fused_norm_qkv/cases.js';
@@ -137,6 +138,15 @@ describe('fused_norm_qkv on webgpu', () => {
     gpu().rt.trace = undefined;
     expect(checked.bad).toEqual([]);
     expect(gemvs.map((d) => d.pipeline.defines.WG)).toEqual([Number(wg)]);
+  });
+
+  it("the GEMV's workgroup: 128 by default; a 256 pin only where 64·256 bytes of reduction array and the rstd fit", () => {
+    const at = (storage: number) => gemvWg({ limits: { maxComputeWorkgroupStorageSize: storage, maxComputeInvocationsPerWorkgroup: 256 } } as never);
+    expect(at(16384)).toBe(128);
+    process.env.PMETAL_NORM_QKV_WG = '256';
+    expect(at(16384)).toBe(128);
+    expect(at(16448)).toBe(256);
+    expect(at(8192)).toBeUndefined();
   });
 
   it('PMETAL_NORM_QKV_WG is validated', async () => {

@@ -104,8 +104,10 @@ export function normQkvCacheFits(ctx: LaunchContext, i: Record<string, Tensor>, 
 
 /**
  * PMETAL_NORM_QKV_WG=256|128 pins the GEMV's workgroup size (bench --variants; both correct).
- * gemm's own GEMV runs 128 invocations by default since run S9 (faster on the H100 there);
- * this kernel's 256 is untimed against 128.
+ * 128 by default since run S17, as gemm's GEMV family since run S9: on the H100 fused_mlp's
+ * gate/up GEMV at the 1B shape (T 1, K 2048 — this kernel's K there) took 0.0588 ms with 128
+ * invocations against 0.0760 with 256 (fewer registers a workgroup: more of the grid resident at
+ * once). Not yet timed for this kernel itself (bench/device-s18-a.sh).
  */
 export function normQkvWgPin(): 256 | 128 | undefined {
   const v = launcherVariant('fused_norm_qkv', 'PMETAL_NORM_QKV_WG', ['auto', '256', '128'] as const);
@@ -116,14 +118,14 @@ export function normQkvWgPin(): 256 | 128 | undefined {
 export const normQkvStage = (): number => benchStage('PMETAL_BENCH_NORM_QKV_STAGE', [1, 2, 3, 4]);
 
 /**
- * The workgroup size the GEMV can take here (256, or 128 where the adapter's workgroup
- * memory is WebGPU's default 16 KiB: its reduction array is 16·WG bytes; the pin first where
- * it fits), or undefined.
+ * The workgroup size the GEMV takes here (128; the pin first where it fits), or undefined.
+ * Its workgroup memory: the reduction array, 4·WG vec4s (64·WG bytes: 16 KiB at 256, all of
+ * WebGPU's default limit, so 256 needs an adapter offering more), and the rstd array.
  */
-function gemvWg(ctx: LaunchContext): number | undefined {
+export function gemvWg(ctx: Pick<LaunchContext, 'limits'>): number | undefined {
   const pin = normQkvWgPin();
-  for (const wg of pin ? [pin, 256, 128] : [256, 128]) {
-    if (16 * wg + RSTD_BYTES <= ctx.limits.maxComputeWorkgroupStorageSize && wg <= ctx.limits.maxComputeInvocationsPerWorkgroup) return wg;
+  for (const wg of pin ? [pin, 128] : [128]) {
+    if (64 * wg + RSTD_BYTES <= ctx.limits.maxComputeWorkgroupStorageSize && wg <= ctx.limits.maxComputeInvocationsPerWorkgroup) return wg;
   }
   return undefined;
 }
