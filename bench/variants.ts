@@ -184,7 +184,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
   // workgroup; MLX 4-bit, Q4_0, Q4_K at M ≤ 4, else qgemv_sg), the earlier default
   // qgemv_rows, the column kernel qgemv.
   quantized_gemm: [
-    { name: 'default (auto: qgemv_wide at M ≤ 4; at M = 5…8 wide128 with f32 x, wide for q4_k, else qgemv_rows)', env: {} },
+    { name: 'default (auto: qgemv_wide at M ≤ 4; at M = 5…8 wide128 with f32 x, wide for q4_k with f16 x, else qgemv_rows)', env: {} },
     { name: 'qgemv_sg, 128 invocations', env: { PMETAL_QGEMV_VARIANT: 'sg128' } },
     { name: 'qgemv_wide, 8 rows, 64 invocations, 1 unit a row in flight (PMETAL_QGEMV_VARIANT=wide)', env: { PMETAL_QGEMV_VARIANT: 'wide' } },
     { name: 'qgemv_wide, 8 rows, 64 invocations, 2 units a row in flight (PMETAL_QGEMV_VARIANT=wide2)', env: { PMETAL_QGEMV_VARIANT: 'wide2' } },

@@ -64,8 +64,8 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
   // qgemv_wide where it applies, else qgemv_sg with 64 invocations.
   const WIDE_RUN: Record<string, string> = { wide: 'WG=64 UF=1', wide2: 'WG=64 UF=2', wide128: 'WG=128 UF=1' };
   const want = (variant: string, d: QgemmCaseDef, dtype: FloatDType): string => {
-    // 'auto' at M = 5…8 (midM): f32 x → wide128; 16-bit x → wide for Q4_K, else rows.
-    if (variant === 'auto') return want(dtype === 'f32' ? 'wide128' : d.format === 'q4_k' ? 'wide' : 'rows', d, dtype);
+    // 'auto' at M = 5…8 (midM): f32 x → wide128; f16 x → wide for Q4_K; else rows.
+    if (variant === 'auto') return want(dtype === 'f32' ? 'wide128' : dtype === 'f16' && d.format === 'q4_k' ? 'wide' : 'rows', d, dtype);
     if (variant === 'column') return 'quant/qgemv.wgsl';
     if (variant === 'rows') return `quant/qgemv_rows.wgsl${d.format.startsWith('mlx') ? ' WVEC' : ''}`;
     const q40 = d.format === 'q4_0' && (d.k / 32) % 2 === 0;
@@ -90,6 +90,7 @@ describe('quantized_gemm decode kernels (webgpu)', () => {
     ['column', 'f16', [CASES[0]]],
     ['auto', 'f32', [WIDE[6], WIDE[7]]],
     ['auto', 'f16', [WIDE[6], WIDE[7]]],
+    ['auto', 'bf16', [WIDE[7]]],
   ];
   for (const [variant, dtype, defs] of runs) {
     it(`${variant} ${dtype}`, { timeout: 900_000 }, async () => {

@@ -42,14 +42,15 @@ export const QGEMV_WIDE = { wide: { WG: 64, UF: 1 }, wide2: { WG: 64, UF: 2 }, w
 /**
  * 'auto' at AUTO_M < M ≤ MAX_M, from run S17's H100 rows (call D, M = 8, 14336×4096): with f32
  * x 'wide128' — 0.105 / 0.085 / 0.104 ms (mlx4 / q4_k / q4_0) against qgemv_rows' 0.138 / 0.158 /
- * 0.146, x's words (twice f16's) served to 8 rows of W instead of 4; with 16-bit x 'wide' for
+ * 0.146, x's words (twice f16's) served to 8 rows of W instead of 4; with f16 x 'wide' for
  * q4_k (0.077 against 0.090), 'rows' for the others (mlx4 0.065 against 0.075, q4_0 0.076
- * against 0.090). Past MAX_M 'rows'.
+ * against 0.090) and for bf16 x (untimed). Past MAX_M 'rows'.
  */
 function midM(d: QuantDims, m: number, xDtype: DType): 'rows' | 'wide' | 'wide128' {
   if (m > QGEMV_WIDE.MAX_M) return 'rows';
   if (xDtype === 'f32') return 'wide128';
-  return d.format === 'q4_k' ? 'wide' : 'rows';
+  // bf16 x was not timed: it keeps the earlier default.
+  return xDtype === 'f16' && d.format === 'q4_k' ? 'wide' : 'rows';
 }
 
 /**
