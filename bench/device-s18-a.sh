@@ -8,7 +8,7 @@
 # 1.69–1.71), the SM clock logged every 100 ms (clocks.txt), both pipelined loops in two
 # processes; then, warmed the same way, the step with every dispatch cut to its first workgroup
 # (the launches' floor, wrong tokens), decode attention's `latency` plan and fused_norm_qkv at
-# 256 invocations in the model.
+# 256 invocations in the model; last, the sampler's chunk-pass stage ceiling at the issue's shapes.
 set -u
 source bench/device_common.sh
 timeout 80 $NODE dist/cli.js bench --op fused_norm_qkv --variants --variant "default,WG=256,stage" --dtype f16 --reps 10 $D > $R/norm-qkv.txt 2>&1
@@ -27,3 +27,7 @@ for v in PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_DECODE_ATTENTION_VARIANT=latency PM
 done
 kill $smi
 awk -F', ' '{print $2}' $R/clocks.txt | uniq -c | head -30
+if room 470 "sample stages"; then
+  timeout 60 $NODE dist/cli.js bench --op sample --variants --variant "default,stage" --tier subgroups --dtype f16 --reps 10 $D > $R/sample-stages.txt 2>&1
+  echo "sample exit $? (${SECONDS} s)"; grep -E "^sample f16" $R/sample-stages.txt | head -12
+fi

@@ -100,6 +100,9 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'bound: group-maximum bound, candidates ranked by counting (PMETAL_SAMPLE_VARIANT=bound)', env: { PMETAL_SAMPLE_VARIANT: 'bound' } },
     { name: 'radix merge, prefilter (PMETAL_SAMPLE_VARIANT=prefilter)', env: { PMETAL_SAMPLE_VARIANT: 'prefilter' } },
     { name: 'select always wide (PMETAL_SAMPLE_VARIANT=wide)', env: { PMETAL_SAMPLE_VARIANT: 'wide' } },
+    // The chunk pass's stage-by-stage ceiling (sample_chunk.wgsl STAGE; wrong tokens).
+    { name: 'stage: chunk pass returns after its keys', env: { PMETAL_BENCH_SAMPLE_STAGE: '1' } },
+    { name: 'stage: chunk pass returns after its record (no top-c selection)', env: { PMETAL_BENCH_SAMPLE_STAGE: '2' } },
   ],
   gemm: [
     { name: 'default', env: {} },

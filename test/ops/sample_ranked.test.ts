@@ -96,6 +96,23 @@ describe("sample, webgpu 'ranked' path", () => {
       }
     }, 600_000);
   }
+  // Bench-only stages of the chunk pass (wrong tokens by design): the launch validates (every
+  // binding kept), the chunk pipeline carries the stage, and the call completes with a token a
+  // row (whatever the select pass makes of lists the chunk pass did not write).
+  it.each([1, 2])('PMETAL_BENCH_SAMPLE_STAGE=%i: the chunk pass stops early, the call still completes', async (stage) => {
+    process.env.PMETAL_BENCH_SAMPLE_STAGE = String(stage);
+    const v = 3 * 4096 + 77;
+    try {
+      webgpu().rt.trace = [];
+      const got = await draw(webgpu(), inputs(v, 'f16', 5));
+      const chunk = webgpu().rt.trace!.filter((d) => d.pipeline.shader === 'sample/sample_chunk.wgsl');
+      expect(chunk.map((d) => d.pipeline.defines.STAGE)).toEqual([stage]);
+      expect(got.tokens.length).toBe(ROWS.length);
+    } finally {
+      webgpu().rt.trace = undefined;
+      delete process.env.PMETAL_BENCH_SAMPLE_STAGE;
+    }
+  }, 600_000);
   it('over 256 chunks a row (no heads bound): the radix merge of the ranked lists', async () => {
     const v = 257 * 4096 + 3;
     const host = sampleInputs({ b: 2, v, offsets: true, temperature: true }, 'bf16', 3);

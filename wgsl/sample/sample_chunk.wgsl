@@ -24,6 +24,9 @@
 // written whole when it fits KC pairs (no refinement rounds; typically c plus a few), else
 // refined to the exact first c as without BOUND. The record also gets the chunk's GROUPS group
 // maxima, from which sample_select bounds the row's c-th key before reading any candidate.
+// STAGE (bench only, PMETAL_BENCH_SAMPLE_STAGE, wrong tokens — the chunk pass's stage-by-stage
+// ceiling): 1 returns after each invocation's 16 keys (loads and logit processing alone), 2 after
+// the chunk's record (its reductions too, no top-c selection).
 // Switches: X_DT, HAS_BIAS, HAS_COUNTS, SUBGROUPS (reductions and scans), PREFILTER (below), VEC (the launcher
 // sets it when every row starts 16-byte aligned: V % 8 == 0 for 16-bit logits, V % 4 == 0
 // for f32 — an invocation's 16 logits are then 2 or 4 aligned vec4<u32> loads, and a
@@ -34,6 +37,9 @@ enable subgroups;
 
 // 256: one histogram bin per invocation (the launcher never overrides it).
 override WG: u32 = 256;
+#ifndef STAGE
+#define STAGE 0
+#endif
 const ITEMS: u32 = 16u;
 
 #include "sample/sample_common.wgsl"
@@ -254,6 +260,16 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     }
     kk[i] = k;
   }
+#if STAGE == 1
+  // A store no key reaches keeps the loop's work live; the return is on a uniform value (the
+  // barriers after it), and the rest stays reachable (every binding in the layout).
+  if (kmax == 0xfffffffeu && st.y < 0.0) {
+    cand[0] = kid;
+  }
+  if (chunk < 0xffffffffu) {
+    return;
+  }
+#endif
 #if BOUND
   gmax[lid] = kmax;
 #endif
@@ -275,6 +291,11 @@ fn pick_bin(lid: u32, sg_size: u32, need: u32) -> vec3<u32> {
     cand[r + 3u] = bitcast<u32>(total);
     cand[r + 4u] = want;
   }
+#if STAGE == 2
+  if (chunk < 0xffffffffu) {
+    return;
+  }
+#endif
   if (plan.c == 0u) {
     return;
   }

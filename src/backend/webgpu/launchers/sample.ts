@@ -1,4 +1,4 @@
-import { launcherVariant } from '../tuning.js';
+import { benchStage, launcherVariant } from '../tuning.js';
 import { BYTES } from '../../../dtype.js';
 import { EXP2_TABLE } from '../../../ops/sample/weights.js';
 import type { SampleOptions } from '../../../ops/sample/reference.js';
@@ -62,6 +62,9 @@ export type SampleVariant = (typeof SAMPLE_VARIANTS)[number];
 export function sampleVariant(v?: string): SampleVariant {
   return launcherVariant('webgpu', 'PMETAL_SAMPLE_VARIANT', SAMPLE_VARIANTS, v);
 }
+
+/** bench's stage switch of sample_chunk.wgsl (PMETAL_BENCH_SAMPLE_STAGE 1–2; 0 = the kernel). Wrong tokens otherwise: never set it outside the bench. */
+export const sampleStage = (): number => benchStage('PMETAL_BENCH_SAMPLE_STAGE', [1, 2]);
 
 const f32Bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0];
 
@@ -141,7 +144,7 @@ export const sampleLauncher: Launcher = {
     if (i.logitBias) pass1.push(bind(3, ctx.buffer(i.logitBias)));
     if (i.counts) pass1.push(bind(4, ctx.buffer(i.counts)));
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant === 'prefilter' || variant === 'wide', BOUND: bound, RANKED: ranked }, overrides: { WG: 256 } },
+      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant === 'prefilter' || variant === 'wide', BOUND: bound, RANKED: ranked, STAGE: sampleStage() }, overrides: { WG: 256 } },
       bindings: pass1,
       params: { binding: 5, data: params },
       workgroups: [nc, b],
