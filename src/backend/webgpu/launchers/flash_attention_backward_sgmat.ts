@@ -24,8 +24,8 @@ const env = (name: string): number => Number(typeof process !== 'undefined' ? pr
  * Unless that leaves the GPU half empty: `units` (16-row or 16-key units over every batch and
  * kv head) over 8 subgroups under MIN_GROUPS workgroups takes 4 — a Llama-3.2-1B training
  * step's dk/dv kernel (S = 2048, 8 kv heads) had 128 workgroups for an H100's 132 SMs.
- * And at head dims ≤ 64 (`headDim`, the larger of D and Dv) 4 come first: on the H100 (run S17
- * call B, causal, f16) 4 took 3.25 ms where 8 took 3.34 at the 1B training step's shape
+ * And at head dims ≤ 64 (`headDim`, the larger of D and Dv) 4 come first: on the H100 (run S17,
+ * bench/device-s17-b.sh and call C; causal, f16) 4 took 3.25 ms where 8 took 3.34 at the 1B training step's shape
  * (S 2048, 32 heads, D 64) and 23.4 where 8 took 27.0 at B 2, S 8192, 16 heads, D 64; at D 128
  * 8 won (39.3 against 42.0 ms at B 4, S 4096).
  * `PMETAL_FA_BWD_NSG` (4, 8) and `PMETAL_FA_BWD_BT` (16, 32) pin them for benchmarks.
