@@ -137,7 +137,7 @@ const tn = (t: [boolean, boolean]) => `${t[0] ? 't' : 'n'}${t[1] ? 't' : 'n'}`;
 
 beforeAll(async () => {
   dev = loadNative().openDevice({ chip: 'M5' });
-  for (const lib of ['gemm/gemm.metal', 'gemm/gemm_mpp.metal']) {
+  for (const lib of ['gemm/gemm.metal', 'gemm/gemm_mpp.metal', 'gemm/gemv.metal']) {
     libs[lib] = await dev.compileLibrary(readFileSync(join(mslDir, lib), 'utf8'), { filename: lib, includeDirs: [mslDir], asan: !!process.env.GEMM_ASAN });
   }
 });
@@ -187,6 +187,44 @@ describe.each(['metal3', 'metal4'] as const)('metal gemm kernels: %s', (tier) =>
     await check(tier, 'f16', { m: 20, n: 24, k: K(18), batchA: 3 });
     await check(tier, 'f32', { m: 19, n: 23, k: K(22), batchB: 2, transB: true });
     await check(tier, 'bf16', { m: 23, n: 41, k: K(35), batchA: 2, batchB: 2, bias: true, beta: 1, outDtype: 'f32', transA: true });
+  });
+});
+
+// The Metal 3 decode kernel (gemm/gemv.metal): M ≤ 16, a untransposed, b stored [N, K]. K with
+// and without a tail past its runs of 8 (and past one SIMD-group's 256 elements), N past whole
+// threadgroups of 8 columns, every M up to 16, the epilogue, batches, every output dtype.
+describe('metal gemm kernels: metal3 decode GEMV', () => {
+  it('takes M ≤ 16 with b as [N, K] and a untransposed; tiles otherwise', () => {
+    expect(gemmKernel('metal3', 'f16', 'f16', false, true, 16, 4096).fn).toBe('gemv_f16_f16');
+    expect(gemmKernel('metal3', 'f16', 'f16', false, true, 17, 4096).fn).toBe('gemm_nt_f16_f16_bm32_bn32_bk16');
+    expect(gemmKernel('metal3', 'f16', 'f16', false, false, 1, 4096).fn).toBe('gemm_nn_f16_f16_bm32_bn32_bk16');
+    expect(gemmKernel('metal3', 'f16', 'f16', true, true, 1, 4096).fn).toBe('gemm_tt_f16_f16_bm32_bn32_bk16');
+    expect(gemmKernel('metal4', 'f16', 'f16', false, true, 8, 4096).library).toBe('gemm/gemm_mpp.metal');
+  });
+  it.each(DTYPES)('%s: M 1…16, ragged K and N', async (dtype) => {
+    for (const [m, n, k] of [
+      [1, 65, 264],
+      [3, 9, 7],
+      [8, 17, 520],
+      [16, 24, 300],
+    ])
+      await check('metal3', dtype, { m, n, k, transB: true });
+  });
+  it.each(DTYPES)('%s: alpha, beta·c, bias; every output dtype', async (dtype) => {
+    await check('metal3', dtype, { m: 4, n: 33, k: 72, transB: true, alpha: 0.5, beta: -1.5, bias: true });
+    for (const od of DTYPES) if (od !== dtype) await check('metal3', dtype, { m: 2, n: 20, k: 40, transB: true, outDtype: od, beta: 0.25, bias: true });
+  });
+  it('batches: a broadcast, b broadcast, both batched', async () => {
+    await check('metal3', 'f16', { m: 5, n: 24, k: 48, batchA: 3, transB: true });
+    await check('metal3', 'f32', { m: 1, n: 23, k: 22, batchB: 2, transB: true });
+    await check('metal3', 'bf16', { m: 6, n: 41, k: 35, batchA: 2, batchB: 2, bias: true, beta: 1, outDtype: 'f32', transB: true });
+  });
+  it('dispatch: 8 columns a threadgroup of 256 threads, one row of threadgroups, batches over z', () => {
+    const { ctx, dispatches } = context();
+    const a = upload(uniform('f16', [2, 3, 40], 1)) as unknown as Tensor;
+    const b = upload(uniform('f16', [130, 40], 2)) as unknown as Tensor;
+    gemmLauncher.launch(ctx, 'metal3', { a, b }, gemmOptions.parse({ transB: true }), { y: { dtype: 'f16', shape: [2, 3, 130] } });
+    expect(dispatches.map((d) => [d.library, d.fn, d.grid, d.threadgroup])).toEqual([['gemm/gemv.metal', 'gemv_f16_f16', [17, 1, 2], [256, 1, 1]]]);
   });
 });
 

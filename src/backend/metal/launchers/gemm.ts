@@ -30,6 +30,13 @@ export const METAL3_TILES = {
 /** Metal 4 tile (msl/gemm/gemm_mpp.metal): 64×32 on 4 SIMD-groups, K in slices of 32. */
 export const METAL4_TILE = { BM: 64, BN: 32, BK: 32, threads: 128 } as const;
 
+/**
+ * The Metal 3 decode kernel (msl/gemm/gemv.metal): M ≤ MAX_M rows of a untransposed against b
+ * stored [N, K] — a decode step's projections — streams b once, 8 columns of y a threadgroup
+ * of 8 SIMD-groups (256 threads), where a 32×32 tile computes 32 rows of y to keep M.
+ */
+export const METAL3_GEMV = { MAX_M: 16, BN: 8, threads: 256 } as const;
+
 export function metal3Tile(m: number, n: number): keyof typeof METAL3_TILES {
   return m > 64 && n > 64 ? 'large' : 'small';
 }
@@ -50,6 +57,9 @@ export function gemmKernel(
   if (tier === 'metal4') {
     const t = METAL4_TILE;
     return { library: 'gemm/gemm_mpp.metal', fn: `gemm_mpp_${tr}_${aDtype}_${yDtype}_bm${t.BM}_bn${t.BN}_bk${t.BK}`, BM: t.BM, BN: t.BN, threads: t.threads };
+  }
+  if (!transA && transB && m <= METAL3_GEMV.MAX_M) {
+    return { library: 'gemm/gemv.metal', fn: `gemv_${aDtype}_${yDtype}`, BM: METAL3_GEMV.MAX_M, BN: METAL3_GEMV.BN, threads: METAL3_GEMV.threads };
   }
   const t = METAL3_TILES[metal3Tile(m, n)];
   return { library: 'gemm/gemm.metal', fn: `gemm_${tr}_${aDtype}_${yDtype}_bm${t.BM}_bn${t.BN}_bk${t.BK}`, BM: t.BM, BN: t.BN, threads: t.threads };
