@@ -75,7 +75,7 @@ function midM(d: QuantDims, m: number, xDtype: DType): 'rows' | 'wide' | 'wide12
  * - 'column', or where N/4 workgroups exceed the grid: the column kernel qgemv.wgsl.
  * All specialised on M.
  */
-export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number, xDtype: DType = 'f16'): { shader: string; defines: Record<string, number | boolean>; bn: number } {
+export function decodeKernel(ctx: LaunchContext, tier: WebGpuTier, d: QuantDims, m: number, n: number, wBase: number, xDtype: DType): { shader: string; defines: Record<string, number | boolean>; bn: number } {
   const chosen = tuning().qgemvVariant;
   const variant = chosen !== 'auto' ? chosen : m > QGEMV_WIDE.AUTO_M ? midM(d, m, xDtype) : n >= QGEMV_WIDE.AUTO_N ? 'wide' : 'wide128';
   if (variant !== 'column' && Math.ceil(n / QGEMV_ROWS_BN) <= ctx.limits.maxComputeWorkgroupsPerDimension) {
