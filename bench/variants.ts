@@ -167,6 +167,10 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     // always as an rms_norm dispatch first (default: inside at T ≤ 2; launchers/mlp_norm.ts).
     { name: 'norm in the GEMV at T <= 16 (PMETAL_MLP_NORM_VARIANT=all)', env: { PMETAL_MLP_NORM_VARIANT: 'all' } },
     { name: 'norm as rms_norm first (PMETAL_MLP_NORM_VARIANT=split)', env: { PMETAL_MLP_NORM_VARIANT: 'split' } },
+    // Prefill sizes on the subgroup-matrix tier (no gate/up LoRA, recompute): the gate/up pair
+    // in one gemm_sgmat_vec dispatch writing h (gu_gemm.ts) against two projections + swiglu.
+    { name: 'gate/up pair writing h (PMETAL_MLP_GU=1)', env: { PMETAL_MLP_GU: '1' } },
+    { name: 'gate, up, swiglu (PMETAL_MLP_GU=0)', env: { PMETAL_MLP_GU: '0' } },
   ],
   fused_norm_lora: NORM_LORA,
   fused_norm_lora_backward: NORM_LORA,

@@ -81,10 +81,11 @@ const PINNED: Record<string, Record<string, number>> = {
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
   'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
   // bf16 operands only (gemm_bf16.ts), read as 16-byte words by the kernel itself.
-  'gemm/gemm_sgmat_bf16.wgsl': { A_DT: 2, NORM_A: 0, NORM_B: 0 },
-  // The ceiling probe stages gemm_sgmat_vec's fetch/stash pieces without their norm switches
-  // (fused_norm_lora's, whose bindings and registers only gemm_sgmat_vec.wgsl declares).
-  'bench/sgmat_ceiling.wgsl': { NORM_A: 0, NORM_B: 0 },
+  'gemm/gemm_sgmat_bf16.wgsl': { A_DT: 2, NORM_A: 0, NORM_B: 0, GU: 0 },
+  // The ceiling probe stages gemm_sgmat_vec's fetch/stash pieces without their norm and
+  // gate/up switches (fused_norm_lora's and fused_mlp's, whose bindings, registers and names
+  // only gemm_sgmat_vec.wgsl declares).
+  'bench/sgmat_ceiling.wgsl': { NORM_A: 0, NORM_B: 0, GU: 0 },
   // decode.wgsl's WVEC (16-byte MLX words, no decode8) is qgemv_rows.wgsl's alone; qunit.wgsl's
   // GS (the MLX group size as a constant) and KSEL are qgemv_wide.wgsl's alone.
   'quant/qgemv.wgsl': { WVEC: 0 },
@@ -96,6 +97,18 @@ const PINNED: Record<string, Record<string, number>> = {
   'quant/dequantize.wgsl': { WVEC: 0, GS: 0, KSEL: 0 },
   // The dq kernel shares its head with the dk/dv one; DV_PASS is that one's switch.
   'attention/fa_bwd_dq_sgmat.wgsl': { DV_PASS: 0 },
+};
+
+/**
+ * Switches that only come with another (the launchers' contract): set, they set it too, so
+ * a sampled combination is one a launcher can ask for (LORA_EPI and LORA_FIRST are modes of
+ * LORA_K's term and read its Params fields).
+ */
+const IMPLIES: Record<string, [string, string][]> = {
+  'gemm/gemm_sgmat_vec.wgsl': [
+    ['LORA_EPI', 'LORA_K'],
+    ['LORA_FIRST', 'LORA_K'],
+  ],
 };
 
 /** Switches that take more than two values (the rest are 0/1 or dtype codes). */
@@ -127,6 +140,7 @@ describe('every WGSL kernel compiles with Dawn in every switch combination', () 
     for (const [k, v] of Object.entries(PINNED[file] ?? {})) sw.set(k, [v]);
     for (const [k, v] of Object.entries(VALUES[file] ?? {})) sw.set(k, v);
     for (const defines of combos(sw)) {
+      for (const [a, b] of IMPLIES[file] ?? []) if (defines[a]) defines[b] = 1;
       const src = shaderSource({ shader: file, defines });
       const needsMatrix = /enable\s+chromium_experimental_subgroup_matrix/.test(src.code);
       const on = needsMatrix && !gpu().rt.opened.features.has('chromium-experimental-subgroup-matrix') && nullGpu() ? nullGpu()! : gpu();

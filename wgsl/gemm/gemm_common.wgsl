@@ -54,9 +54,10 @@ struct Params {
   ea_bstride: u32,
   eb_bstride: u32,
 #endif
-#if SWIGLU_ROWS
-  // gemm_gemv_rows.wgsl's gate/up pair: the element bases of b2 (W_u) and, with WRITE_GU, of
-  // the g and u outputs (GEMM_GEMV_SWIGLU_PARAMS in launchers/gemm_params.ts).
+#if SWIGLU_ROWS || GU
+  // gemm_gemv_rows.wgsl's gate/up pair (and gemm_sgmat_vec.wgsl's GU): the element bases of
+  // b2 (W_u) and, with WRITE_GU, of the g and u outputs (GEMM_GEMV_SWIGLU_PARAMS in
+  // launchers/gemm_params.ts).
   b2_base: u32,
   g_base: u32,
   u_base: u32,

@@ -32,8 +32,13 @@
 // LoRA term; the f32 sums' order is not part of the bound). LORA_EPI (with LORA_K's bindings
 // and fields): the term instead joins each accumulator in the epilogue, 16-deep products from
 // operands staged once per tile (gemm_sgmat_lora_epi.wgsl; r ≤ 32), leaving the loop as is.
+// GU (fused_mlp's gate/up pair, launchers/gu_gemm.ts): b is W_g and b2 (binding 11) W_u, both
+// [I, K] (TRANS_B); the tile's BN columns are BN/2 columns of h from each, interleaved per
+// subgroup block (gemm_sgmat_fetch_gu.wgsl), and the epilogue writes h = silu(g)·u [M, I]
+// (p.n = I) instead of g and u (gemm_sgmat_gu_out.wgsl) — one pass over x, no g or u in
+// memory, no swiglu dispatch. Not with SPLIT_K, NORM_B, the LoRA terms, HAS_C or HAS_BIAS.
 // Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, SHALLOW_K, DBUF, SPLIT_K, NORM_A,
-// NORM_B, LORA_K, LORA_FIRST, LORA_EPI (A_DT is f16).
+// NORM_B, LORA_K, LORA_FIRST, LORA_EPI, GU (A_DT is f16).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -43,6 +48,9 @@ enable chromium_experimental_subgroup_matrix;
 #include "gemm/gemm_common.wgsl"
 @group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
+#if GU
+@group(0) @binding(11) var<storage, read> b2: array<vec4<u32>>;
+#endif
 #if LORA_K
 @group(0) @binding(9) var<storage, read> lora_a: array<vec4<u32>>;
 @group(0) @binding(10) var<storage, read> lora_b: array<vec4<u32>>;
@@ -81,6 +89,11 @@ var<workgroup> stage: array<f32, 8u * 256u>;
 #endif
 
 #include "gemm/gemm_sgmat_flush.wgsl" (FRU=16u, STG=256u, RUNS=4u, ITEMS=64u)
+#if GU
+var<workgroup> stage2: array<f32, 8u * 256u>;
+#include "common/sigmoid.wgsl"
+#include "gemm/gemm_sgmat_gu_flush.wgsl"
+#endif
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
@@ -95,6 +108,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let sg = sg_id % 8u;
   let wr = (sg / 4u) * 64u;
   let wc = (sg % 4u) * WN;
+#if GU
+  // The tile's first h column, W_u's first word, and this subgroup's first h column.
+  let n0h = wid.x * (BN / 2u);
+  let b2v = p.b2_base / 8u;
+  let wch = (sg % 4u) * (WN / 2u);
+#endif
 
   var c00 = subgroup_matrix_result<f32, 16, 16>();
   var c01 = subgroup_matrix_result<f32, 16, 16>();
@@ -164,8 +183,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
 
   let ybz = p.y_base + wid.z * p.m * p.n;
+#if GU
+#include "gemm/gemm_sgmat_gu_out.wgsl" (I=0)
+#include "gemm/gemm_sgmat_gu_out.wgsl" (I=1)
+#include "gemm/gemm_sgmat_gu_out.wgsl" (I=2)
+#include "gemm/gemm_sgmat_gu_out.wgsl" (I=3)
+#else
 #include "gemm/gemm_sgmat_out.wgsl" (I=0)
 #include "gemm/gemm_sgmat_out.wgsl" (I=1)
 #include "gemm/gemm_sgmat_out.wgsl" (I=2)
 #include "gemm/gemm_sgmat_out.wgsl" (I=3)
+#endif
 }

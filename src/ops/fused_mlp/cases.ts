@@ -44,6 +44,10 @@ export const MLP_DEFS: MlpDef[] = [
   { lead: [8], k: 2056, i: 21, n: 24, ranks: { down: 4 }, quick: true },
   { lead: [2, 8], k: 520, i: 75, n: 33, ranks: {}, recompute: false, quick: true },
   { lead: [40], k: 130, i: 200, ranks: {}, recompute: false },
+  // Prefill sizes on webgpu's subgroup-matrix tier (no gate/up LoRA, recompute): the gate/up
+  // pair in one gemm_sgmat_vec dispatch (GU, launchers/gu_gemm.ts) — two row tiles (the
+  // second ragged), I = 300 over three tiles of h columns (the last ragged), a down adapter.
+  { lead: [200], k: 264, i: 300, ranks: { down: 4 }, quick: true },
   { lead: [64], k: 256, i: 700, ranks: { gate: 16, up: 16, down: 16 }, alpha: 32, dropout: 0.05, seed: 5 },
   { lead: [2, 33], k: 515, i: 1030, ranks: { gate: 64, up: 64, down: 64 }, alpha: 64, accumulate: true },
   // The norm prologue (normWeight, with and without residual): at decode sizes (T = 1, 3, 16;
@@ -156,9 +160,20 @@ const NORM_BENCH: MlpDef[] = [
   { lead: [1], k: 4096, i: 14336, ranks: {}, norm: 'norm+res' },
 ];
 
+/**
+ * Prefill sizes without LoRA (the model's MLP over a 2048-token prompt): Llama-3.2-1B and
+ * Llama-3-8B — on the subgroup-matrix tier the gate/up pair (GU) against gate, up and swiglu
+ * (`bench --op fused_mlp --shape prefill --variants`).
+ */
+const PREFILL_BENCH: MlpDef[] = [
+  { lead: [2048], k: 2048, i: 8192, ranks: {} },
+  { lead: [2048], k: 4096, i: 14336, ranks: {} },
+];
+
 export const MLP_BENCH: BenchShape[] = [
   { label: 'T=4096,K=4096,I=14336,r=16', options: mlpOptions(BENCH, false), make: (dt, s) => mlpForwardInputs(BENCH, dt, s) },
   ...DECODE_BENCH.map((d) => ({ label: `decode T=${d.lead[0]},K=${d.k},I=${d.i}`, options: {}, make: (dt: FloatDType, s: number) => mlpForwardInputs(d, dt, s) })),
+  ...PREFILL_BENCH.map((d) => ({ label: `prefill T=${d.lead[0]},K=${d.k},I=${d.i}`, options: {}, make: (dt: FloatDType, s: number) => mlpForwardInputs(d, dt, s) })),
   ...NORM_BENCH.map((d) => ({ label: `norm T=${d.lead[0]},K=${d.k},I=${d.i}`, options: { eps: 1e-5 }, make: (dt: FloatDType, s: number) => mlpForwardInputs(d, dt, s) })),
 ];
 export const MLP_BACKWARD_BENCH: BenchShape[] = [

@@ -9,6 +9,7 @@ import { fusedLoraForwardLauncher, loraSide } from './fused_lora.js';
 import { gemmLauncher } from './gemm.js';
 import { swigluLauncher } from './swiglu.js';
 import { swigluGemm, swigluGemmFits } from './swiglu_gemm.js';
+import { sgmatGu, sgmatGuFits } from './gu_gemm.js';
 import { mlpGemv, mlpGemvFits, mlpGemvNormFits, type GemvNorm } from './mlp_gemv.js';
 import { mlpNormVariant, normFirst, normInGemv } from './mlp_norm.js';
 
@@ -45,8 +46,10 @@ export function projForward(ctx: LaunchContext, tier: WebGpuTier, x: Tensor, i: 
  * gemm_gemv_rows SWIGLU_ROWS dispatch reads W_g and W_u once and writes h (and g, u when
  * recompute = false; mlp_gemv.ts), then the down projection is gemm's GEMV — 2 dispatches
  * where the projections + swiglu plan takes 4 (a decode step is host-bound on dispatches).
- * PMETAL_MLP_GEMV=0 turns it off. Larger T without LoRA on gate/up (the model's prefill, which
- * calls this op for its MLP) takes two projections and swiglu on every tier, exactly the
+ * PMETAL_MLP_GEMV=0 turns it off. Larger T without LoRA on gate/up with recompute on the
+ * 'subgroup-matrix' tier (the model's prefill) takes gemm_sgmat_vec's gate/up pair (GU,
+ * gu_gemm.ts): one dispatch writing h only, where the kernels below write g and u and read
+ * them back. Otherwise larger T without LoRA on gate/up takes two projections and swiglu, exactly the
  * kernels the separate gemm, gemm, swiglu ops record: the one-pass kernel, which reads its
  * operands element by element where gemm_tiled reads 16-byte words, has no timing without
  * adapters to justify replacing them; with adapters it also takes their LoRA terms as c.
@@ -97,6 +100,8 @@ export const fusedMlpLauncher: Launcher = {
         sd.tt.dispose();
         res[`${p}Xa`] = reshapeOwned(sd.xa, outs[`${p}Xa`].shape);
       }
+    } else if (o.recompute && tier === 'subgroup-matrix' && !i.gateA && !i.upA && sgmatGuFits(ctx, x2, i.wGate, i.wUp)) {
+      h = sgmatGu(ctx, x2, i.wGate, i.wUp);
     } else {
       const g = projForward(ctx, tier, x2, i, 'gate', o);
       const u = projForward(ctx, tier, x2, i, 'up', o);
