@@ -83,6 +83,8 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'GEMV at T <= 16 (PMETAL_NORM_QKV_VARIANT=gemv16)', env: { PMETAL_NORM_QKV_VARIANT: 'gemv16' } },
     { name: 'separate launches (PMETAL_NORM_QKV_VARIANT=composed)', env: { PMETAL_NORM_QKV_VARIANT: 'composed' } },
     { name: 'GEMV of 256 invocations (PMETAL_NORM_QKV_WG=256, the default before run S17)', env: { PMETAL_NORM_QKV_WG: '256' } },
+    // Prefill sizes on the subgroup-matrix tier: the three products in one dispatch (qkv_gemm.ts).
+    { name: 'q/k/v in one gemm (PMETAL_QKV_GEMM=1)', env: { PMETAL_QKV_GEMM: '1' } },
     // The GEMV's stage-by-stage ceiling (gemv_norm_qkv.wgsl STAGE; wrong results).
     { name: 'stage: no rstd phase', env: { PMETAL_BENCH_NORM_QKV_STAGE: '1' } },
     { name: 'stage: sums stored as they are (no bias, rope, cache write)', env: { PMETAL_BENCH_NORM_QKV_STAGE: '2' } },

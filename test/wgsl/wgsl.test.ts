@@ -81,11 +81,10 @@ const PINNED: Record<string, Record<string, number>> = {
   'gemm/gemm_sgmat_vec.wgsl': { A_DT: 1 },
   'gemm/gemm_sgmat8.wgsl': { A_DT: 1, VEC: 0 },
   // bf16 operands only (gemm_bf16.ts), read as 16-byte words by the kernel itself.
-  'gemm/gemm_sgmat_bf16.wgsl': { A_DT: 2, NORM_A: 0, NORM_B: 0, GU: 0 },
-  // The ceiling probe stages gemm_sgmat_vec's fetch/stash pieces without their norm and
-  // gate/up switches (fused_norm_lora's and fused_mlp's, whose bindings, registers and names
-  // only gemm_sgmat_vec.wgsl declares).
-  'bench/sgmat_ceiling.wgsl': { NORM_A: 0, NORM_B: 0, GU: 0 },
+  'gemm/gemm_sgmat_bf16.wgsl': { A_DT: 2, NORM_A: 0, NORM_B: 0 },
+  // The ceiling probe stages gemm_sgmat_vec's fetch/stash pieces without their norm switches
+  // (fused_norm_lora's, whose bindings and registers only gemm_sgmat_vec.wgsl declares).
+  'bench/sgmat_ceiling.wgsl': { NORM_A: 0, NORM_B: 0 },
   // decode.wgsl's WVEC (16-byte MLX words, no decode8) is qgemv_rows.wgsl's alone; qunit.wgsl's
   // GS (the MLX group size as a constant) and KSEL are qgemv_wide.wgsl's alone.
   'quant/qgemv.wgsl': { WVEC: 0 },
@@ -100,14 +99,15 @@ const PINNED: Record<string, Record<string, number>> = {
 };
 
 /**
- * Switches that only come with another (the launchers' contract): set, they set it too, so
- * a sampled combination is one a launcher can ask for (LORA_EPI and LORA_FIRST are modes of
- * LORA_K's term and read its Params fields).
+ * The launchers' contract between switches: [a, b, v] — where a is set, b is v — so a sampled
+ * combination is one a launcher can ask for (LORA_EPI and LORA_FIRST are modes of LORA_K's
+ * term and read its Params fields; GU and QKV are two uses of the same extra bindings).
  */
-const IMPLIES: Record<string, [string, string][]> = {
+const IMPLIES: Record<string, [string, string, number][]> = {
   'gemm/gemm_sgmat_vec.wgsl': [
-    ['LORA_EPI', 'LORA_K'],
-    ['LORA_FIRST', 'LORA_K'],
+    ['LORA_EPI', 'LORA_K', 1],
+    ['LORA_FIRST', 'LORA_K', 1],
+    ['GU', 'QKV', 0],
   ],
 };
 
@@ -138,9 +138,11 @@ describe('every WGSL kernel compiles with Dawn in every switch combination', () 
     let compiled = 0;
     const sw = switches(file);
     for (const [k, v] of Object.entries(PINNED[file] ?? {})) sw.set(k, [v]);
+    // gemm_sgmat_vec's own modes, seen through gemm_common.wgsl's Params by every gemm kernel.
+    if (file !== 'gemm/gemm_sgmat_vec.wgsl') for (const k of ['GU', 'QKV']) if (sw.has(k)) sw.set(k, [0]);
     for (const [k, v] of Object.entries(VALUES[file] ?? {})) sw.set(k, v);
     for (const defines of combos(sw)) {
-      for (const [a, b] of IMPLIES[file] ?? []) if (defines[a]) defines[b] = 1;
+      for (const [a, b, v] of IMPLIES[file] ?? []) if (defines[a]) defines[b] = v;
       const src = shaderSource({ shader: file, defines });
       const needsMatrix = /enable\s+chromium_experimental_subgroup_matrix/.test(src.code);
       const on = needsMatrix && !gpu().rt.opened.features.has('chromium-experimental-subgroup-matrix') && nullGpu() ? nullGpu()! : gpu();
@@ -227,6 +229,8 @@ describe('subgroup-matrix kernels: every workgroup variable is a multiple of 16 
   it.each(sgmatKernels)('%s', (file) => {
     const sw = switches(file);
     for (const [k, v] of Object.entries(PINNED[file] ?? {})) sw.set(k, [v]);
+    // gemm_sgmat_vec's own modes, seen through gemm_common.wgsl's Params by every gemm kernel.
+    if (file !== 'gemm/gemm_sgmat_vec.wgsl') for (const k of ['GU', 'QKV']) if (sw.has(k)) sw.set(k, [0]);
     for (const [k, v] of Object.entries(VALUES[file] ?? {})) sw.set(k, v);
     for (const [k, v] of Object.entries(SGMAT_VALUES[file] ?? {})) sw.set(k, v);
     const bad: string[] = [];

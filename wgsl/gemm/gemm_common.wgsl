@@ -54,7 +54,17 @@ struct Params {
   ea_bstride: u32,
   eb_bstride: u32,
 #endif
-#if SWIGLU_ROWS || GU
+#if QKV
+  // gemm_sgmat_vec.wgsl's QKV: where W_k's and W_v's columns start in the virtual N (= N_q,
+  // N_q + N_k), the element bases of W_k, W_v and of the k, v outputs (GEMM_QKV_PARAMS in
+  // launchers/gemm_params.ts).
+  n_k0: u32,
+  n_v0: u32,
+  b2_base: u32,
+  b3_base: u32,
+  y2_base: u32,
+  y3_base: u32,
+#elif SWIGLU_ROWS || GU
   // gemm_gemv_rows.wgsl's gate/up pair (and gemm_sgmat_vec.wgsl's GU): the element bases of
   // b2 (W_u) and, with WRITE_GU, of the g and u outputs (GEMM_GEMV_SWIGLU_PARAMS in
   // launchers/gemm_params.ts).
@@ -87,25 +97,8 @@ fn epilogue(acc: f32, yi: u32, col: u32) -> f32 {
   return v;
 }
 
-// Stores the first `cnt` (≤ 4) of four consecutive elements of a row starting at element
-// e of y. 16-bit outputs go out as whole words where the run covers them; a word shared
-// with a neighbouring run (odd e or cnt) is written half by half by store2's masks.
+#include "gemm/gemm_run4.wgsl" (NAME=y)
+// y's row-run store (gemm_run4.wgsl).
 fn store_run4(e: u32, v: vec4<f32>, cnt: u32) {
-#if Y_DT == 0
-  for (var j = 0u; j < 4u; j = j + 1u) {
-    if (j < cnt) {
-      store_y(e + j, v[j]);
-    }
-  }
-#else
-  let w = e >> 1u;
-  if ((e & 1u) == 0u) {
-    store2_y(w, v.xy, cnt > 0u, cnt > 1u);
-    store2_y(w + 1u, v.zw, cnt > 2u, cnt > 3u);
-  } else {
-    store2_y(w, vec2<f32>(0.0, v.x), false, cnt > 0u);
-    store2_y(w + 1u, v.yz, cnt > 1u, cnt > 2u);
-    store2_y(w + 2u, vec2<f32>(v.w, 0.0), cnt > 3u, false);
-  }
-#endif
+  store_run4_y(e, v, cnt);
 }

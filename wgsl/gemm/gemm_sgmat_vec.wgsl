@@ -37,8 +37,13 @@
 // subgroup block (gemm_sgmat_fetch_gu.wgsl), and the epilogue writes h = silu(g)·u [M, I]
 // (p.n = I) instead of g and u (gemm_sgmat_gu_out.wgsl) — one pass over x, no g or u in
 // memory, no swiglu dispatch. Not with SPLIT_K, NORM_B, the LoRA terms, HAS_C or HAS_BIAS.
+// QKV (fused_norm_qkv's projections, launchers/qkv_gemm.ts): b is W_q, b2 (11) W_k, b3 (12)
+// W_v, all [N_s, K] (TRANS_B), read as one B of N_q + N_k + N_v columns, each tile within one
+// weight (gemm_sgmat_fetch_qkv.wgsl), its results stored to q (y), k (y2, 13) or v (y3, 14)
+// (gemm_sgmat_qkv_out.wgsl) — one dispatch for the three products. Not with GU, SPLIT_K,
+// NORM_B, the LoRA terms, HAS_C or HAS_BIAS.
 // Defines: Y_DT, TRANS_A, TRANS_B, HAS_C, HAS_BIAS, WIDE_N, SHALLOW_K, DBUF, SPLIT_K, NORM_A,
-// NORM_B, LORA_K, LORA_FIRST, LORA_EPI, GU (A_DT is f16).
+// NORM_B, LORA_K, LORA_FIRST, LORA_EPI, GU, QKV (A_DT is f16).
 enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
@@ -48,8 +53,15 @@ enable chromium_experimental_subgroup_matrix;
 #include "gemm/gemm_common.wgsl"
 @group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
-#if GU
+#if GU || QKV
 @group(0) @binding(11) var<storage, read> b2: array<vec4<u32>>;
+#endif
+#if QKV
+@group(0) @binding(12) var<storage, read> b3: array<vec4<u32>>;
+#include "common/tensor.wgsl" (NAME=y2, DT=Y_DT, BINDING=13, WRITE=1)
+#include "common/tensor.wgsl" (NAME=y3, DT=Y_DT, BINDING=14, WRITE=1)
+#include "gemm/gemm_run4.wgsl" (NAME=y2)
+#include "gemm/gemm_run4.wgsl" (NAME=y3)
 #endif
 #if LORA_K
 @group(0) @binding(9) var<storage, read> lora_a: array<vec4<u32>>;
@@ -94,6 +106,9 @@ var<workgroup> stage2: array<f32, 8u * 256u>;
 #include "common/sigmoid.wgsl"
 #include "gemm/gemm_sgmat_gu_flush.wgsl"
 #endif
+#if QKV
+#include "gemm/gemm_sgmat_qkv_flush.wgsl"
+#endif
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32,
@@ -113,6 +128,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n0h = wid.x * (BN / 2u);
   let b2v = p.b2_base / 8u;
   let wch = (sg % 4u) * (WN / 2u);
+#endif
+#if QKV
+  // The tile's weight (0 W_q, 1 W_k, 2 W_v), its first virtual column, its rows, and its first word.
+  let seg = select(select(2u, 1u, n0 < p.n_v0), 0u, n0 < p.n_k0);
+  let s0 = select(select(p.n_v0, p.n_k0, seg == 1u), 0u, seg == 0u);
+  let sn = select(select(p.n - p.n_v0, p.n_v0 - p.n_k0, seg == 1u), p.n_k0, seg == 0u);
+  let bsv = select(select(p.b3_base, p.b2_base, seg == 1u), p.b_base, seg == 0u) / 8u;
 #endif
 
   var c00 = subgroup_matrix_result<f32, 16, 16>();
@@ -183,7 +205,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
 
   let ybz = p.y_base + wid.z * p.m * p.n;
-#if GU
+#if QKV
+#include "gemm/gemm_sgmat_qkv_out.wgsl" (I=0)
+#include "gemm/gemm_sgmat_qkv_out.wgsl" (I=1)
+#include "gemm/gemm_sgmat_qkv_out.wgsl" (I=2)
+#include "gemm/gemm_sgmat_qkv_out.wgsl" (I=3)
+#elif GU
 #include "gemm/gemm_sgmat_gu_out.wgsl" (I=0)
 #include "gemm/gemm_sgmat_gu_out.wgsl" (I=1)
 #include "gemm/gemm_sgmat_gu_out.wgsl" (I=2)

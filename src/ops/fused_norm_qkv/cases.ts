@@ -54,6 +54,10 @@ export const NORM_QKV_DEFS: NormQkvDef[] = [
   { t: 1, k: 2048, hq: 32, hkv: 8, d: 64, residual: true, maxPos: 8192, rope: llama3 },
   { t: 16, k: 1024, hq: 8, hkv: 2, d: 128, bias: true, residual: true, maxPos: 32768, rope: { base: 1000000 } },
   { t: 33, k: 512, hq: 8, hkv: 2, d: 64, residual: true, maxPos: 4096 },
+  // Prefill-sized with N_q = 512 and N_k = 256 (whole 256-wide tiles) and v ragged (200): the
+  // subgroup-matrix tier's three products in one dispatch (PMETAL_QKV_GEMM=1, qkv_gemm.ts) —
+  // two row tiles, the second ragged; the composed plan elsewhere.
+  { t: 130, k: 264, hq: 8, hkv: 4, d: 64, nv: 200, residual: true, maxPos: 4096, rope: llama3, quick: true },
   // Cache writes: a decode step (contiguous; one sequence at its last slot), a batch of 4
   // decode steps into a paged f16 cache with biases, 2 sequences of 3 tokens (one invalid:
   // nothing written) into a bf16 cache without rope and Dv ≠ D, 2 of 20 (past the GEMV) with a
@@ -132,8 +136,18 @@ const BENCH_DEFS: NormQkvDef[] = [
   ...[1, 16].map((t) => ({ t, k: 2048, hq: 32, hkv: 8, d: 64, residual: true, maxPos: 1024, rope: llama3, cache: { positions: Array(t).fill(700), smax: 1024 } })),
 ];
 
-export const NORM_QKV_BENCH: BenchShape[] = BENCH_DEFS.map((d) => ({
-  label: `decode T=${d.t},K=${d.k},Nq=${d.hq * d.d},Nkv=${d.hkv * d.d}${d.cache ? ',cache' : ''}`,
+/**
+ * A 2048-token prefill's attention input at the 1B and 8B shapes: on the subgroup-matrix tier
+ * the three products in one dispatch (PMETAL_QKV_GEMM=1) against three gemms
+ * (`bench --op fused_norm_qkv --shape prefill --variants`).
+ */
+const PREFILL_DEFS: NormQkvDef[] = [
+  { t: 2048, k: 2048, hq: 32, hkv: 8, d: 64, residual: true, maxPos: 4096, rope: llama3 },
+  { t: 2048, k: 4096, hq: 32, hkv: 8, d: 128, residual: true, maxPos: 4096, rope: llama3 },
+];
+
+export const NORM_QKV_BENCH: BenchShape[] = [...BENCH_DEFS, ...PREFILL_DEFS].map((d) => ({
+  label: `${d.t > 16 ? 'prefill' : 'decode'} T=${d.t},K=${d.k},Nq=${d.hq * d.d},Nkv=${d.hkv * d.d}${d.cache ? ',cache' : ''}`,
   options: normQkvOptions(d),
   make: (dt, s) => normQkvInputs(d, dt, s),
 }));

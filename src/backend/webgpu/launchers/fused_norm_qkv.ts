@@ -10,6 +10,7 @@ import type { LaunchContext, Launcher, WebGpuTier } from '../launch.js';
 import { gemmLauncher } from './gemm.js';
 import { kvCacheCopyLauncher } from './kv_cache_copy.js';
 import { normQkvCacheFits, normQkvGemv, normQkvPlan, type NormQkvRope } from './norm_qkv_gemv.js';
+import { qkvGemm, qkvGemmFits } from './qkv_gemm.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { ropeForwardLauncher } from './rope.js';
 
@@ -34,7 +35,9 @@ function normLaunch(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tens
 /**
  * The separate ops' launches: rms_norm (its rstd dropped), a gemm per projection (the bias as
  * gemm's bias), then one rope over q and k. What the op records past the GEMV's range, and
- * exactly the kernels the model recorded before this op existed.
+ * exactly the kernels the model recorded before this op existed — except that with
+ * PMETAL_QKV_GEMM=1 the subgroup-matrix tier takes the three products in one dispatch where
+ * qkvGemmFits (qkv_gemm.ts; the same products and stores).
  */
 export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<string, Tensor>, o: NormQkvOpts, r: NormQkvRope | undefined): Record<string, Tensor> {
   const x = i.x;
@@ -42,7 +45,8 @@ export function normQkvComposed(ctx: LaunchContext, tier: WebGpuTier, i: Record<
   const dt = x.dtype;
   const nr = normLaunch(ctx, tier, i, o);
   const out: Record<string, Tensor> = {};
-  for (const p of QKV) {
+  if (tier === 'subgroup-matrix' && qkvGemmFits(ctx, nr.y, i)) Object.assign(out, qkvGemm(ctx, nr.y, i.wq, i.wk, i.wv));
+  else for (const p of QKV) {
     const w = i[p.w];
     const bias = i[p.b];
     const y = { dtype: dt, shape: [t, w.shape[0]] };

@@ -26,6 +26,9 @@ export const GEMM_LORA_PARAMS = defineParams([...GEMM_PARAMS, ['lora_r', 'u32'],
 /** GEMM_PARAMS and gemm_gemv_rows' SWIGLU_ROWS fields: the bases of W_u and of the g, u outputs (mlp_gemv.ts). */
 export const GEMM_GEMV_SWIGLU_PARAMS = defineParams([...GEMM_PARAMS, ['b2_base', 'u32'], ['g_base', 'u32'], ['u_base', 'u32']]);
 
+/** GEMM_PARAMS and gemm_sgmat_vec's QKV fields: W_k's and W_v's first virtual columns, the bases of W_k, W_v and the k, v outputs (qkv_gemm.ts). */
+export const GEMM_QKV_PARAMS = defineParams([...GEMM_PARAMS, ['n_k0', 'u32'], ['n_v0', 'u32'], ['b2_base', 'u32'], ['b3_base', 'u32'], ['y2_base', 'u32'], ['y3_base', 'u32']]);
+
 /** GEMM_GEMV_SWIGLU_PARAMS and its NORM prologue's fields: the bases of γ, the residual, the sum and rstd, and eps. */
 export const GEMM_GEMV_NORM_PARAMS = defineParams([...GEMM_GEMV_SWIGLU_PARAMS, ['gam_base', 'u32'], ['res_base', 'u32'], ['sum_base', 'u32'], ['rstd_base', 'u32'], ['eps', 'f32']]);
 
