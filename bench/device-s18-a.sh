@@ -8,11 +8,11 @@
 # 1.69–1.71), the SM clock logged every 100 ms (clocks.txt), both pipelined loops in two
 # processes; then, warmed the same way, the step with every dispatch cut to its first workgroup
 # (the launches' floor, wrong tokens), decode attention's `latency` plan and fused_norm_qkv at
-# 256 invocations in the model, and the step without decode_reduce's dispatch (DECODE_STAGE 3:
+# 256 invocations and as rms_norm + the PRENORM GEMV (`prenorm`) in the model, and the step without decode_reduce's dispatch (DECODE_STAGE 3:
 # what one attention dispatch a layer instead of two would save at most); last, the sampler's chunk-pass stage ceiling at the issue's shapes.
 set -u
 source bench/device_common.sh
-timeout 80 $NODE dist/cli.js bench --op fused_norm_qkv --variants --variant "default,WG=256,stage" --dtype f16 --reps 10 $D > $R/norm-qkv.txt 2>&1
+timeout 80 $NODE dist/cli.js bench --op fused_norm_qkv --variants --variant "default,WG=256,prenorm,stage" --dtype f16 --reps 10 $D > $R/norm-qkv.txt 2>&1
 echo "norm_qkv exit $? (${SECONDS} s)"; grep -E "^fused_norm_qkv f16 decode T=1," $R/norm-qkv.txt | head -24
 nvidia-smi --query-gpu=timestamp,clocks.sm,utilization.gpu --format=csv,noheader -lms 100 > $R/clocks.txt 2>&1 &
 smi=$!
@@ -21,7 +21,7 @@ for n in 1 2; do
   timeout 50 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1 --decode-loop pipelined,pipelined2 $D > $R/loops-$n.txt 2>&1
   echo "== loops $n exit $? (${SECONDS} s)"; grep -E "^decode " $R/loops-$n.txt | head -4
 done
-for v in PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_DECODE_ATTENTION_VARIANT=latency PMETAL_NORM_QKV_WG=256 PMETAL_BENCH_DECODE_STAGE=3; do
+for v in PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_DECODE_ATTENTION_VARIANT=latency PMETAL_NORM_QKV_WG=256 PMETAL_NORM_QKV_VARIANT=prenorm PMETAL_BENCH_DECODE_STAGE=3; do
   room 420 "decode $v" || break
   env $v timeout 40 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1 $D > $R/decode-${v//[=,]/-}.txt 2>&1
   echo "== $v exit $? (${SECONDS} s)"; grep -E "^decode +1 " $R/decode-${v//[=,]/-}.txt | head -1

@@ -81,6 +81,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'default (GEMV at T <= 4, rms_norm + GEMV at T <= 16)', env: {} },
     { name: 'GEMV at T <= 4, separate launches past it (PMETAL_NORM_QKV_VARIANT=gemv4, the default before run S16)', env: { PMETAL_NORM_QKV_VARIANT: 'gemv4' } },
     { name: 'GEMV at T <= 16 (PMETAL_NORM_QKV_VARIANT=gemv16)', env: { PMETAL_NORM_QKV_VARIANT: 'gemv16' } },
+    { name: 'rms_norm + PRENORM GEMV at every T <= 16 (PMETAL_NORM_QKV_VARIANT=prenorm)', env: { PMETAL_NORM_QKV_VARIANT: 'prenorm' } },
     { name: 'separate launches (PMETAL_NORM_QKV_VARIANT=composed)', env: { PMETAL_NORM_QKV_VARIANT: 'composed' } },
     { name: 'GEMV of 256 invocations (PMETAL_NORM_QKV_WG=256, the default before run S17)', env: { PMETAL_NORM_QKV_WG: '256' } },
     // Prefill sizes on the subgroup-matrix tier: the three products in one dispatch (qkv_gemm.ts).

@@ -107,6 +107,14 @@ describe('fused_norm_qkv on webgpu', () => {
     expect(dispatches).toBe(1);
   });
 
+  it.each(['f32', 'f16'] as const)('PMETAL_NORM_QKV_VARIANT=prenorm runs T = 1 as rms_norm then the PRENORM GEMV (with the cache write), %s, within the bound', async (dt) => {
+    process.env.PMETAL_NORM_QKV_VARIANT = 'prenorm';
+    const { checked, dispatches, shaders } = await record(step(1, { positions: [5], smax: 8 }), dt);
+    expect(checked.bad).toEqual([]);
+    expect(dispatches).toBe(2);
+    expect(shaders).toEqual(['norm/rms_norm_vec.wgsl', 'gemm/gemv_norm_qkv.wgsl']);
+  });
+
   it('PMETAL_NORM_QKV_VARIANT=composed keeps the separate launches at T = 1; gemv4 the GEMV up to T = 4 and the separate launches past it; a bad value is an OptionsError', async () => {
     process.env.PMETAL_NORM_QKV_VARIANT = 'composed';
     const c = await record(SMALL, 'f32');
@@ -119,7 +127,7 @@ describe('fused_norm_qkv on webgpu', () => {
     const x = gpu().tensor(new Float32Array(64), [1, 64]);
     const w = gpu().tensor(new Float32Array(64 * 64), [64, 64]);
     const g = gpu().tensor(new Float32Array(64), [64]);
-    expect(() => gpu().fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of auto, gemv4, gemv16, composed, got 'fastest'/);
+    expect(() => gpu().fusedNormQkv({ x, gamma: g, wq: w, wk: w, wv: w })).toThrow(/PMETAL_NORM_QKV_VARIANT: expected one of auto, gemv4, gemv16, prenorm, composed, got 'fastest'/);
     for (const t of [x, w, g]) t.dispose();
   });
 

@@ -61,9 +61,12 @@ export const NORM_QKV_PARAMS = defineParams([
  *                    multiply-adds: on an H200 (run S10 call A) T = 16 took 0.082 ms at the 1B
  *                    shape and 0.278 at the 8B one, against 0.069 / 0.115 for the separate
  *                    launches, while T = 1 was the same under both GEMV variants;
+ *   prenorm          rms_norm then the PRENORM GEMV at every T ≤ 16 (T = 1 included): each
+ *                    workgroup skips the rstd phase — its reduction and barrier before the
+ *                    weights are folded — for one more small dispatch (not yet timed);
  *   composed         always rms_norm, three gemms and rope (the separate ops' kernels).
  */
-export const NORM_QKV_VARIANTS = ['auto', 'gemv4', 'gemv16', 'composed'] as const;
+export const NORM_QKV_VARIANTS = ['auto', 'gemv4', 'gemv16', 'prenorm', 'composed'] as const;
 export type NormQkvVariant = (typeof NORM_QKV_VARIANTS)[number];
 
 export function normQkvVariant(v?: string): NormQkvVariant {
@@ -145,7 +148,7 @@ export function normQkvPlan(ctx: LaunchContext, i: Record<string, Tensor>): Norm
   if (variant === 'composed') return 'composed';
   const [t, k] = i.x.shape;
   const gemvMax = variant === 'gemv16' ? GEMV_TILE.MAX_M : 4;
-  const max = variant === 'auto' ? GEMV_TILE.MAX_M : gemvMax;
+  const max = variant === 'auto' || variant === 'prenorm' ? GEMV_TILE.MAX_M : gemvMax;
   if (t < 1 || t > max) return 'composed';
   const e = BYTES[i.x.dtype];
   if ((k * e) % 16 !== 0) return 'composed';
@@ -157,7 +160,7 @@ export function normQkvPlan(ctx: LaunchContext, i: Record<string, Tensor>): Norm
   if (gemvWg(ctx) === undefined) return 'composed';
   // At most one workgroup per 4 rows plus the rope's partial last pair of each head segment.
   if (Math.ceil(n / ROWS) + 2 > ctx.limits.maxComputeWorkgroupsPerDimension ** 2) return 'composed';
-  return t <= gemvMax ? 'gemv' : 'norm-gemv';
+  return t <= gemvMax && variant !== 'prenorm' ? 'gemv' : 'norm-gemv';
 }
 
 /** One segment's row map (the kernel's header): workgroups, rotated workgroups, (hd, rd, pl). */
