@@ -5,6 +5,7 @@
 // capacity − Snew and, paged, every block-table entry its positions use names a block of the
 // cache — and an invalid sequence writes nothing, so every index below is in range.
 #include <metal_stdlib>
+#include "attention/kv_cvt.h"
 using namespace metal;
 
 // Same fields, in order, as KV_COPY_METAL_PARAMS in src/backend/metal/launchers/kv_cache_copy.ts.
@@ -20,22 +21,6 @@ struct KvCopyParams {
   uint num_blocks;
   uint max_blocks;
   uint capacity;
-};
-
-// S → C: the same type copies its bits; bfloat → float by its bits (exact even for a
-// subnormal, which a float conversion might flush); otherwise through float (exact) and one
-// rounding to C.
-template <typename C, typename S>
-struct KvCvt {
-  static C run(S x) { return C(float(x)); }
-};
-template <typename T>
-struct KvCvt<T, T> {
-  static T run(T x) { return x; }
-};
-template <>
-struct KvCvt<float, bfloat> {
-  static float run(bfloat x) { return as_type<float>(uint(as_type<ushort>(x)) << 16); }
 };
 
 template <typename S, typename C>

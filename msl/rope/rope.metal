@@ -27,6 +27,7 @@
 // launch. A token's heads are then q's (h < heads) followed by k's, all sharing its angles;
 // without has_k, heads_k is 0 and the k pointers are never formed.
 #include <metal_stdlib>
+#include "rope/cos_sin.h"
 using namespace metal;
 
 constant bool has_positions [[function_constant(0)]];
@@ -46,18 +47,6 @@ struct RopeParams {
   float mscale;     // attention factor (multiplies cos and sin)
   uint heads_k;     // Hk: heads of k per token (0 without has_k)
 };
-
-// cos/sin of θ after the Cody–Waite reduction: 2π = C1 + C2, C1 = 6.28125 (8 significant
-// bits: k·C1 exact for |k| < 2^16, θ − k·C1 exact by Sterbenz), clamp to the largest f32
-// below π absorbing k's rounding near ±π. Constants as bit patterns: exact f32 values.
-inline float2 rope_cos_sin(float theta) {
-  const float inv_2pi = as_type<float>(0x3e22f983u);
-  const float c2 = as_type<float>(0x3afdaa22u);
-  const float pi_in = as_type<float>(0x40490fdau);
-  const float k = rint(theta * inv_2pi);
-  const float r = clamp(fma(-k, c2, fma(-k, 6.28125f, theta)), -pi_in, pi_in);
-  return float2(precise::cos(r), precise::sin(r));
-}
 
 template <typename T, bool NEOX, bool BACKWARD>
 [[kernel]] void rope(device const T* x [[buffer(0)]],

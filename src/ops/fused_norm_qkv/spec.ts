@@ -19,8 +19,8 @@ export const fusedNormQkv = defineOp({
   name: OP,
   summary:
     'RMSNorm (+ residual add) then the q, k, v projections (+ biases) and rope on q and k: a decoder layer\'s attention input. ' +
-    'webgpu: at T ≤ 4 one GEMV dispatch (gemm/gemv_norm_qkv.wgsl: each workgroup normalises the T rows itself and streams 4 weight rows of one of W_q, W_k, W_v; rope pairs in one workgroup, rotated in registers); larger T, metal and cpu: rms_norm, three gemms, rope. ' +
-    'With kCache, vCache and cachePositions, k and v are also written into a KV cache as kv_cache_copy writes them (webgpu GEMV: in its epilogue, no dispatch of its own; otherwise a kv_cache_copy launch after).',
+    'webgpu: at T ≤ 4 one GEMV dispatch (gemm/gemv_norm_qkv.wgsl: each workgroup normalises the T rows itself and streams 4 weight rows of one of W_q, W_k, W_v; rope pairs in one workgroup, rotated in registers); metal: at T ≤ 4 one dispatch of gemm/gemv_norm_qkv.metal (each SIMD-group 4 weight rows, rope pairs in one SIMD-group) wherever its products would be GEMVs (metal3; metal4 only with K off its 32-slices); larger T and elsewhere, and cpu: rms_norm, three gemms, rope. ' +
+    'With kCache, vCache and cachePositions, k and v are also written into a KV cache as kv_cache_copy writes them (the webgpu and metal GEMVs: in their epilogue, no dispatch of its own; otherwise a kv_cache_copy launch after).',
   inputs: [
     { name: 'x', doc: '[T, K] f32/f16/bf16' },
     { name: 'residual', optional: true, doc: '[T, K] added to x first; the sum is returned as residualOut' },

@@ -9,20 +9,27 @@ import type { MetalLauncher } from '../launch.js';
 import { gemmLauncher } from './gemm.js';
 import { gemmOn } from './gemm_call.js';
 import { kvCacheCopyMetalLauncher } from './kv_cache_copy.js';
+import { normQkvGemv, normQkvGemvFits } from './norm_qkv_gemv.js';
 import { rmsNormLauncher } from './rms_norm.js';
 import { ropeMetalLauncher } from './rope.js';
 
 /**
- * fused_norm_qkv as the separate ops' metal launches: rms_norm (its rstd dropped), one gemm per
- * projection on the op's tier (gemmOn: metal4 where K allows; the bias as gemm's bias), then
- * one rope over q and k, and with a cache write kv_cache_copy's launch on k and v. No fused
- * Metal kernel yet: the same rounding points as webgpu's GEMV, so the op's one bound holds
- * here too.
+ * fused_norm_qkv on metal. At decode sizes (T ≤ 4, wherever the separate plan's products would
+ * run on gemv.metal: normQkvGemvFits) one gemv_norm_qkv.metal dispatch does it all, the cache
+ * write included. Otherwise the separate ops' launches: rms_norm (its rstd dropped), one gemm
+ * per projection on the op's tier (gemmOn: metal4 where K allows; the bias as gemm's bias),
+ * then one rope over q and k, and with a cache write kv_cache_copy's launch on k and v. Both
+ * round where the separate ops do, so the op's one bound holds for either.
  */
 export const fusedNormQkvLauncher: MetalLauncher = {
   tiers: (d, chip) => gemmLauncher.tiers(d, chip),
   launch(ctx, tier, i, opts) {
     const o = opts as NormQkvOpts;
+    if (normQkvGemvFits(tier, i, o)) {
+      const cache = normQkvCacheDims(i, o);
+      const out = normQkvGemv(ctx, i, o, cache);
+      return cache ? { ...out, kCache: i.kCache, vCache: i.vCache } : out;
+    }
     const x = i.x;
     const [t, k] = x.shape;
     const dt = x.dtype;

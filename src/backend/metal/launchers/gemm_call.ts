@@ -11,7 +11,12 @@ import { METAL4_TILE, gemmLauncher } from './gemm.js';
  * metal3; on `metal3` every product does.
  */
 export function gemmOn(ctx: MetalContext, tier: MetalTier, k: number, inputs: { a: Tensor; b: Tensor; c?: Tensor; bias?: Tensor }, options: GemmOptions, y: TensorInfo): Tensor {
-  const t: MetalTier = tier === 'metal4' && k % METAL4_TILE.BK === 0 ? 'metal4' : 'metal3';
+  const t = gemmTierOn(tier, k);
   const given = Object.fromEntries(Object.entries(inputs).filter(([, v]) => v !== undefined)) as Record<string, Tensor>;
   return gemmLauncher.launch(ctx, t, given, gemmOptions.parse(options), { y }).y;
+}
+
+/** The tier gemmOn runs a product of reduction length `k` on, for an op on `tier`. */
+export function gemmTierOn(tier: MetalTier, k: number): MetalTier {
+  return tier === 'metal4' && k % METAL4_TILE.BK === 0 ? 'metal4' : 'metal3';
 }

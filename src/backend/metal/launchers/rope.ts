@@ -29,9 +29,10 @@ const TABLES_MAX = 32;
 /**
  * Inverse-frequency tables (computed in float64 by ropeFrequencies, rounded to f32), keyed by
  * the frequency options; most recently used last. Host data only, so nothing to release.
+ * Exported for the kernels that rotate as rope does (norm_qkv_gemv.ts).
  */
 const tables = new Map<string, { inv: Float32Array; attention: number }>();
-function freqTable(o: RopeOpts, rd: number): { inv: Float32Array; attention: number } {
+export function freqTable(o: RopeOpts, rd: number): { inv: Float32Array; attention: number } {
   const key = freqKey(o, rd);
   let hit = tables.get(key);
   if (hit) tables.delete(key);
