@@ -18,15 +18,15 @@ PMETAL_MLP_GU=1 PMETAL_QKV_GEMM=1 pm 1b-fused 70 --model llama-1b --phase prefil
 pm 1b-plain 70 --model llama-1b --phase prefill
 pt torch-1b 90 --model llama-1b --phase prefill
 for v in PMETAL_NONE=1 PMETAL_BENCH_ONE_WORKGROUP=1 PMETAL_BENCH_DECODE_STAGE=3 PMETAL_DECODE_ATTENTION_VARIANT=latency PMETAL_NORM_QKV_VARIANT=prenorm; do
-  room 470 "decode $v" || break
+  room 400 "decode $v" || break
   env $v timeout 45 $NODE dist/cli.js bench --model llama-1b --phase decode --batch 1 $D > $R/decode-${v//[=,]/-}.txt 2>&1
   echo "== $v exit $? (${SECONDS} s)"; grep -E "^decode +1 " $R/decode-${v//[=,]/-}.txt | head -1
 done
-if room 500 "norm_qkv stages"; then
+if room 420 "norm_qkv stages"; then
   timeout 50 $NODE dist/cli.js bench --op fused_norm_qkv --shape "decode T=1,K=2048" --variants --variant "default,WG=256,prenorm,stage" --dtype f16 --reps 10 $D > $R/norm-qkv.txt 2>&1
   echo "norm_qkv exit $? (${SECONDS} s)"; grep -E "^fused_norm_qkv f16" $R/norm-qkv.txt | head -12
 fi
-if room 520 "sample stages"; then
+if room 450 "sample stages"; then
   timeout 35 $NODE dist/cli.js bench --op sample --variants --variant "default,stage" --tier subgroups --dtype f16 --reps 10 $D > $R/sample-stages.txt 2>&1
   echo "sample exit $? (${SECONDS} s)"; grep -E "^sample f16" $R/sample-stages.txt | head -12
 fi
