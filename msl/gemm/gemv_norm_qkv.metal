@@ -11,7 +11,8 @@
 // sums the same elements in the same order, simd_sum, then the partials in SIMD-group order
 // (tg_sum's order; the SIMD-groups past norm_threads add nothing), precise::rsqrt(Σ/K + eps).
 // The T·K values of x sit in cache for every threadgroup; re-reading them is cheaper than a
-// launch. Threadgroup 0 also writes residualOut = T(x + residual), rms_norm's h.
+// launch. Threadgroup 0 also writes residualOut = T(x + residual), rms_norm's h. (The
+// statistic, n's element and the sum are norm/rms_rows.h's, rms_norm.metal's own code.)
 //
 // Phase 2, the GEMV (gemv.metal's pattern): each SIMD-group owns NQKV_SLOTS = 4 rows of ONE
 // of W_q, W_k, W_v; its lanes stride along K in runs of 8, each run's 4 weight rows read once
@@ -34,6 +35,7 @@
 // Named gemv_norm_qkv_<x>_<cache>; without a cache write the launcher takes <cache> = <x>.
 #include <metal_stdlib>
 #include "attention/kv_cvt.h"
+#include "norm/rms_rows.h"
 #include "rope/cos_sin.h"
 using namespace metal;
 
@@ -111,42 +113,13 @@ template <typename T, typename C>
                               uint lid [[thread_index_in_threadgroup]],
                               uint sg [[simdgroup_index_in_threadgroup]],
                               uint lane [[thread_index_in_simdgroup]]) {
-  threadgroup float part[NQKV_MAX_T][NQKV_SGS];
+  threadgroup float part[NQKV_MAX_T * NQKV_SGS];
   const uint kk = p.k;
 
   // ---- phase 1: rstd of the T rows (rms_norm's order), residualOut from threadgroup 0 ----
-  float ss[NQKV_MAX_T];
-  for (uint t = 0; t < NQKV_MAX_T; t++) ss[t] = 0.0f;
-  if (lid < p.norm_threads) {
-    for (uint t = 0; t < NQKV_MAX_T; t++) {
-      if (t < p.t) {
-        for (uint j = lid; j < kk; j += p.norm_threads) {
-          float v = float(x[t * kk + j]);
-          if (nqkv_has_res) v += float(res[t * kk + j]);
-          ss[t] += v * v;
-        }
-      }
-    }
-  }
-  if (nqkv_has_res && tgi == 0) {
-    for (uint e = lid; e < p.t * kk; e += NQKV_SGS * 32) {
-      float v = float(x[e]);
-      v += float(res[e]);
-      ro[e] = T(v);
-    }
-  }
-  for (uint t = 0; t < NQKV_MAX_T; t++) {
-    const float s = simd_sum(ss[t]);
-    if (lane == 0) part[t][sg] = s;
-  }
-  threadgroup_barrier(mem_flags::mem_threadgroup);
+  if (nqkv_has_res && tgi == 0) rms_rows_write_sum(x, res, ro, p.t * kk, lid, NQKV_SGS * 32);
   float rstd[NQKV_MAX_T];
-  const uint nsg = p.norm_threads / 32;
-  for (uint t = 0; t < NQKV_MAX_T; t++) {
-    float total = 0.0f;
-    for (uint i = 0; i < nsg; i++) total += part[t][i];
-    rstd[t] = precise::rsqrt(total / float(kk) + p.eps);
-  }
+  rms_rows_rstd<T, NQKV_MAX_T>(rstd, x, res, nqkv_has_res, p.t, kk, p.norm_threads, p.eps, part, NQKV_SGS, lid, sg, lane);
 
   // ---- phase 2: this SIMD-group's segment and 4 rows (no barrier below: idle groups leave) ----
   const uint gsg = tgi * NQKV_SGS + sg;
@@ -217,7 +190,7 @@ template <typename T, typename C>
         for (uint u = 0; u < 8; u++) {
           float v = float(x[t * kk + e0 + u]);
           if (nqkv_has_res) v += float(res[t * kk + e0 + u]);
-          nv[u] = float(T(v * rstd[t] * g[u]));
+          nv[u] = float(rms_norm_elem<T>(v, rstd[t], g[u]));
         }
         for (uint c = 0; c < NQKV_SLOTS; c++) {
           float s = 0.0f;
@@ -234,7 +207,7 @@ template <typename T, typename C>
       if (t < p.t) {
         float v = float(x[t * kk + e]);
         if (nqkv_has_res) v += float(res[t * kk + e]);
-        const float nv = float(T(v * rstd[t] * g));
+        const float nv = float(rms_norm_elem<T>(v, rstd[t], g));
         for (uint c = 0; c < NQKV_SLOTS; c++) acc[c][t] += nv * float(w[wo[c] + e]);
       }
     }

@@ -2,8 +2,10 @@
 // a row. Writes rstd (f32) for the backward and, with has_residual, h as the new residual.
 // f32 accumulation; outputs rounded once to T (float → half / bfloat is round-to-nearest-even).
 // rms_norm_rstd_*: rstd alone (fused_norm_lora, whose gemms normalise x as they stage it).
+// The arithmetic is norm/rms_rows.h's, shared with the GEMVs that normalise their own rows.
 #include <metal_stdlib>
 #include "common/reduce.h"
+#include "norm/rms_rows.h"
 using namespace metal;
 
 constant bool has_residual [[function_constant(0)]];
@@ -19,14 +21,9 @@ struct RmsNormParams {
 template <typename T>
 inline float rms_row_rstd(device const T* x, device const T* res, bool with_res, ulong base, uint n, float eps,
                           threadgroup float* scratch, uint lid, uint tpg, uint sg, uint lane, uint nsg) {
-  float ss = 0.0f;
-  for (uint j = lid; j < n; j += tpg) {
-    float v = float(x[base + j]);
-    if (with_res) v += float(res[base + j]);
-    ss += v * v;
-  }
+  const float ss = rms_partial_ss(x, res, with_res, base, n, lid, tpg);
   const float total = tg_sum(ss, scratch, sg, lane, nsg);
-  return precise::rsqrt(total / float(n) + eps);
+  return rms_rstd_of(total, n, eps);
 }
 
 template <typename T>
@@ -53,7 +50,7 @@ kernel void rms_norm(device const T* x [[buffer(0)]],
       v += float(res[base + j]);
       h[base + j] = T(v);
     }
-    y[base + j] = T(v * r * float(w[j]));
+    y[base + j] = rms_norm_elem<T>(v, r, float(w[j]));
   }
 }
 

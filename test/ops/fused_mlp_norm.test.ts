@@ -110,7 +110,7 @@ describe('fused_mlp with normWeight on webgpu', () => {
   });
 });
 
-it('metal (the rms_norm launch, then the MLP plan), T = 3, f16, with residual: within the bound', async () => {
+it('metal (the norm inside gemv_swiglu.metal: test/ops/fused_mlp_metal.test.ts), T = 3, f16, with residual: within the bound', async () => {
   const metal = await MetalBackend.create(process.platform !== 'darwin' ? { chip: 'M5' } : {});
   try {
     const host = mlpForwardInputs({ lead: [3], k: 40, i: 17, ranks: {}, norm: 'norm+res' }, 'f16', 2);

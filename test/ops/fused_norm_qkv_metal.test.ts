@@ -109,7 +109,12 @@ describe('fused_norm_qkv on metal: the one-dispatch decode kernel', () => {
     const kv = keep(metal.reshape(rot.yk!, [B, def.t / B, def.hkv, d]));
     const vv = keep(metal.reshape(v, [B, def.t / B, def.hkv, d]));
     metal.kvCacheCopy({ k: kv, v: vv, ...caches, positions: ins.cachePositions, ...(ins.blockTable ? { blockTable: ins.blockTable } : {}) });
-    const same = async (a: Tensor, b: Tensor) => expect(Buffer.from(await metal.read(a))).toEqual(Buffer.from(await metal.read(b)));
+    // The tensors' bytes (Buffer.from of a typed array alone would take each element mod 256).
+    const bytes = async (t: Tensor) => {
+      const d = await metal.read(t);
+      return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+    };
+    const same = async (a: Tensor, b: Tensor) => expect(await bytes(a)).toEqual(await bytes(b));
     await same(fused.q, rot.y);
     await same(fused.k, kv);
     await same(fused.v, vv);
