@@ -3,6 +3,7 @@ import type { NormQkvOpts } from '../../../ops/fused_norm_qkv/options.js';
 import { ropeOptions, rotaryDimOf } from '../../../ops/rope/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
+import { NORM_QKV_CACHE_PARAMS, normQkvCacheValues, normQkvSegment } from '../../compose/norm_qkv_rows.js';
 import type { MetalConstant, MetalContext, MetalTier } from '../launch.js';
 import { dtSuffix, rowThreads } from './common.js';
 import { gemmKernel } from './gemm.js';
@@ -32,15 +33,7 @@ export const NORM_QKV_METAL_PARAMS = defineParams([
   ['pl_k', 'u32'],
   ['half_rd', 'u32'],
   ['neox', 'u32'],
-  ['c_snew', 'u32'],
-  ['c_hkv', 'u32'],
-  ['c_d', 'u32'],
-  ['c_dv', 'u32'],
-  ['c_smax', 'u32'],
-  ['c_block_size', 'u32'],
-  ['c_num_blocks', 'u32'],
-  ['c_max_blocks', 'u32'],
-  ['c_capacity', 'u32'],
+  ...NORM_QKV_CACHE_PARAMS,
 ]);
 
 /** The kernel's shape: tokens it takes (its NQKV_MAX_T), rows a SIMD-group, SIMD-groups a threadgroup. */
@@ -79,11 +72,8 @@ export function normQkvGemvFits(tier: MetalTier, i: Record<string, Tensor | unde
 
 /** One segment's SIMD-groups and plain-row map (the kernel's header): rotated groups hold 2 pairs, plain ones 4 rows. */
 function segment(n: number, heads: number | undefined, r: Rope | undefined) {
-  const { SLOTS } = NORM_QKV_GEMV;
-  if (!r || heads === undefined) return { sg: Math.ceil(n / SLOTS), rot: 0, hd: n, rd: 0, pl: n };
-  const rot = Math.ceil((heads * r.rd) / 2 / 2);
-  const plain = heads * (r.d - r.rd);
-  return { sg: rot + Math.ceil(plain / SLOTS), rot, hd: r.d, rd: r.rd, pl: Math.max(1, r.d - r.rd) };
+  const s = normQkvSegment(n, NORM_QKV_GEMV.SLOTS, r && heads !== undefined ? { heads, d: r.d, rd: r.rd } : undefined);
+  return { ...s, sg: s.groups };
 }
 
 /**
@@ -158,15 +148,7 @@ export function normQkvGemv(ctx: MetalContext, i: Record<string, Tensor>, o: Nor
       pl_k: sk.pl,
       half_rd: r ? r.rd / 2 : 1,
       neox: r && o.rope?.style === 'gptj' ? 0 : 1,
-      c_snew: cache?.snew ?? 0,
-      c_hkv: cache?.hkv ?? 0,
-      c_d: cache?.d ?? 0,
-      c_dv: cache?.dv ?? 0,
-      c_smax: cache?.smax ?? 0,
-      c_block_size: cache?.blockSize ?? 0,
-      c_num_blocks: cache?.numBlocks ?? 0,
-      c_max_blocks: cache?.maxBlocks ?? 0,
-      c_capacity: cache?.capacity ?? 0,
+      ...normQkvCacheValues(cache),
     }),
   });
   const { SGS } = NORM_QKV_GEMV;

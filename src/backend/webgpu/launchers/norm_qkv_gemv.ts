@@ -4,6 +4,7 @@ import type { KvCopyDims } from '../../../ops/kv_cache_copy/dims.js';
 import { rotaryDimOf, type RopeOpts } from '../../../ops/rope/options.js';
 import type { Tensor } from '../../../tensor.js';
 import { defineParams, packParams } from '../../params.js';
+import { NORM_QKV_CACHE_PARAMS, normQkvCacheValues, normQkvSegment } from '../../compose/norm_qkv_rows.js';
 import { grid, windowLimit, windowOf, type LaunchContext } from '../launch.js';
 import { dtCode } from '../pipelines.js';
 import type { Binding } from '../runtime.js';
@@ -35,15 +36,7 @@ export const NORM_QKV_PARAMS = defineParams([
   ['pl_v', 'u32'],
   ['half', 'u32'],
   ['neox', 'u32'],
-  ['c_snew', 'u32'],
-  ['c_hkv', 'u32'],
-  ['c_d', 'u32'],
-  ['c_dv', 'u32'],
-  ['c_smax', 'u32'],
-  ['c_block_size', 'u32'],
-  ['c_num_blocks', 'u32'],
-  ['c_max_blocks', 'u32'],
-  ['c_capacity', 'u32'],
+  ...NORM_QKV_CACHE_PARAMS,
 ]);
 
 /**
@@ -165,11 +158,8 @@ export function normQkvPlan(ctx: LaunchContext, i: Record<string, Tensor>): Norm
 
 /** One segment's row map (the kernel's header): workgroups, rotated workgroups, (hd, rd, pl). */
 function segment(n: number, heads: number | undefined, r: NormQkvRope | undefined) {
-  if (!r || heads === undefined) return { wg: Math.ceil(n / ROWS), rot: 0, hd: Math.max(1, n), rd: 0, pl: Math.max(1, n) };
-  const rd = rotaryDimOf(r.o, r.d);
-  const rot = Math.ceil((heads * rd) / 2 / 2);
-  const plain = heads * (r.d - rd);
-  return { wg: rot + Math.ceil(plain / ROWS), rot, hd: r.d, rd, pl: Math.max(1, r.d - rd) };
+  const s = normQkvSegment(n, ROWS, r && heads !== undefined ? { heads, d: r.d, rd: rotaryDimOf(r.o, r.d) } : undefined);
+  return { ...s, wg: s.groups };
 }
 
 /**
@@ -263,15 +253,7 @@ export function normQkvGemv(ctx: LaunchContext, i: Record<string, Tensor>, eps: 
         pl_v: sv.pl,
         half,
         neox: r ? Number(r.o.style === 'neox') : 1,
-        c_snew: cache?.snew ?? 0,
-        c_hkv: cache?.hkv ?? 0,
-        c_d: cache?.d ?? 0,
-        c_dv: cache?.dv ?? 0,
-        c_smax: cache?.smax ?? 0,
-        c_block_size: cache?.blockSize ?? 0,
-        c_num_blocks: cache?.numBlocks ?? 0,
-        c_max_blocks: cache?.maxBlocks ?? 0,
-        c_capacity: cache?.capacity ?? 0,
+        ...normQkvCacheValues(cache),
       }),
     },
     workgroups: g.workgroups,
