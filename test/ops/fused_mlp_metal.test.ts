@@ -130,6 +130,19 @@ describe('fused_mlp on metal: the gate/up GEMV with the SwiGLU epilogue', () => 
     for (const j of [1, 2, 4]) expect(fns[j].startsWith(`gemm_nt_${dt}_${dt}_`)).toBe(true);
   });
 
+  it('PMETAL_METAL_DECODE_FUSED=0 keeps T = 1 on the separate plan (rms_norm, the projections, swiglu, the down GEMV)', async () => {
+    process.env.PMETAL_METAL_DECODE_FUSED = '0';
+    try {
+      const { checked, fns } = await record(mlp(1, { norm: 'norm+res' }), 'f16');
+      expect(checked.bad).toEqual([]);
+      expect(fns.some((f) => f.startsWith(FUSED))).toBe(false);
+      expect(fns[0]).toBe('rms_norm_f16');
+      expect(fns.filter((f) => f === 'swiglu_f16')).toHaveLength(1);
+    } finally {
+      delete process.env.PMETAL_METAL_DECODE_FUSED;
+    }
+  });
+
   it('metal4 tier: the fused kernel where K is off the MPP slices (the products would be GEMVs), MPP products where K % 32 == 0', async () => {
     const ragged = await record(mlp(2, { norm: 'norm+res' }), 'f16', 'metal4');
     expect(ragged.checked.bad).toEqual([]);

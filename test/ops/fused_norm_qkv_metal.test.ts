@@ -65,6 +65,20 @@ describe('fused_norm_qkv on metal: the one-dispatch decode kernel', () => {
     expect(fns).toEqual([`rms_norm_${dt}`, `gemv_${dt}_${dt}`, `gemv_${dt}_${dt}`, `gemv_${dt}_${dt}`, `rope_neox_${dt}`, `kv_cache_copy_${dt}_${dt}`]);
   });
 
+  it('PMETAL_METAL_DECODE_FUSED=0 keeps T = 1 on the separate plan; a bad value is an OptionsError', async () => {
+    process.env.PMETAL_METAL_DECODE_FUSED = '0';
+    try {
+      const { checked, fns } = await record(step(1), 'f32');
+      expect(checked.bad).toEqual([]);
+      expect(fns.some((f) => f.startsWith(FUSED))).toBe(false);
+      expect(fns[0]).toBe('rms_norm_f32');
+      process.env.PMETAL_METAL_DECODE_FUSED = 'no';
+      await expect(record(step(1), 'f32')).rejects.toThrow(/PMETAL_METAL_DECODE_FUSED: expected 0 or 1, got 'no'/);
+    } finally {
+      delete process.env.PMETAL_METAL_DECODE_FUSED;
+    }
+  });
+
   it('metal4 tier: the fused kernel where K is off the MPP slices (the products would be GEMVs), MPP products where K % 32 == 0', async () => {
     const ragged = await record(step(2), 'f16', 'metal4');
     expect(ragged.checked.bad).toEqual([]);

@@ -5,6 +5,7 @@ import type { MetalConstant, MetalContext, MetalTier } from '../launch.js';
 import { dtSuffix, rowThreads } from './common.js';
 import { METAL3_GEMV, gemmKernel } from './gemm.js';
 import { gemmTierOn } from './gemm_call.js';
+import { metalDecodeFused } from './decode_fused.js';
 
 /** msl/gemm/gemv_swiglu.metal's SwigluGemvParams, field for field. */
 export const SWIGLU_GEMV_PARAMS = defineParams([
@@ -33,7 +34,7 @@ export const SWIGLU_GEMV = { MAX_T: METAL3_GEMV.MAX_M, SGS: 8, STEP: 256, CHUNK_
  * 32-slices) — elsewhere the metal4 MPP products stay.
  */
 export function mlpGemvFits(tier: MetalTier, t: number, i: Record<string, Tensor | undefined>): boolean {
-  if (t < 1 || t > SWIGLU_GEMV.MAX_T) return false;
+  if (t < 1 || t > SWIGLU_GEMV.MAX_T || !metalDecodeFused('fused_mlp')) return false;
   if (i.gateA || i.gateB || i.upA || i.upB) return false;
   const wg = i.wGate!;
   if (wg.size === 0 || i.wUp!.size === 0) return false;

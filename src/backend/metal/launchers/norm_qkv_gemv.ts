@@ -6,6 +6,7 @@ import { defineParams, packParams } from '../../params.js';
 import { NORM_QKV_CACHE_PARAMS, normQkvCacheValues, normQkvSegment } from '../../compose/norm_qkv_rows.js';
 import type { MetalConstant, MetalContext, MetalTier } from '../launch.js';
 import { dtSuffix, rowThreads } from './common.js';
+import { metalDecodeFused } from './decode_fused.js';
 import { gemmKernel } from './gemm.js';
 import { gemmTierOn } from './gemm_call.js';
 import { ROPE_TABLE_MAX, freqTable } from './rope.js';
@@ -61,7 +62,7 @@ function ropeOf(i: Record<string, Tensor | undefined>, o: NormQkvOpts): Rope | u
  */
 export function normQkvGemvFits(tier: MetalTier, i: Record<string, Tensor | undefined>, o: NormQkvOpts): boolean {
   const [t, k] = i.x!.shape;
-  if (t < 1 || t > NORM_QKV_GEMV.MAX_T) return false;
+  if (t < 1 || t > NORM_QKV_GEMV.MAX_T || !metalDecodeFused('fused_norm_qkv')) return false;
   const ns = [i.wq!, i.wk!, i.wv!].map((w) => w.shape[0]);
   if (Math.min(...ns) === 0) return false;
   const dt = i.x!.dtype;
