@@ -4,15 +4,7 @@
 // output dtype — exactly what the two projections' stores and swiglu's kernel compute
 // (swiglu_vec.wgsl: (g·σ(g))·u, σ from common/sigmoid.wgsl), so fused_mlp's bound holds
 // unchanged. Same item layout as flush (16 rows × 4 runs of 4 columns).
-fn gu_round(v: f32) -> f32 {
-#if Y_DT == 2
-  return bf16_to_f32(f32_to_bf16(v));
-#elif Y_DT == 1
-  return f16_to_f32(f32_to_f16(v));
-#else
-  return v;
-#endif
-}
+#include "common/round_dt.wgsl" (DT=Y_DT)
 
 fn flush_gu(sg: u32, lane: u32, sg_size: u32, r0: u32, c0: u32, ybz: u32) {
   workgroupBarrier();
@@ -24,8 +16,8 @@ fn flush_gu(sg: u32, lane: u32, sg_size: u32, r0: u32, c0: u32, ybz: u32) {
       let src = sg * 256u + (s / 4u) * 16u + (s % 4u) * 4u;
       var v: vec4<f32>;
       for (var q = 0u; q < 4u; q = q + 1u) {
-        let g = gu_round(stage[src + q]);
-        let u = gu_round(stage2[src + q]);
+        let g = round_dt(stage[src + q]);
+        let u = round_dt(stage2[src + q]);
         v[q] = g * sigmoid_pair(g).x * u;
       }
       store_run4(e, v, min(4u, p.n - col));

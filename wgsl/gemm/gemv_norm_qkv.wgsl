@@ -194,16 +194,8 @@ fn fold(aw: vec4<u32>, w: Bw) -> vec4<f32> {
 #endif
 }
 
-// A value rounded to the dtype and back (exact round-to-nearest-even, as the stores).
-fn rnd(v: f32) -> f32 {
-#if X_DT == 0
-  return v;
-#elif X_DT == 1
-  return unpack2x16float(f32_to_f16(v)).x;
-#else
-  return bf16_to_f32(f32_to_bf16(v));
-#endif
-}
+// round_dt: a value rounded to the dtype and back, as the stores round it.
+#include "common/round_dt.wgsl" (DT=X_DT)
 
 // Row of plain row j of a segment (hd, rd, pl): see the header.
 fn plain_row(j: u32, hd: u32, rd: u32, pl: u32) -> u32 {
@@ -299,7 +291,7 @@ fn store_col(s: u32, r: u32, n: u32, c: u32, v: f32) {
 #if CACHE
   if (s != 0u) {
     // The output's value (rotated values are rounded by the store; here explicitly), then C_DT.
-    store_cache(s, r, c, rnd(v));
+    store_cache(s, r, c, round_dt(v));
   }
 #endif
 }
@@ -465,8 +457,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
 #else
       // gemm's epilogue (alpha = 1: acc + bias), rounded to the dtype as gemm stores it.
-      ya = rnd(ya + bias(seg, ra));
-      yb = rnd(yb + bias(seg, rb));
+      ya = round_dt(ya + bias(seg, ra));
+      yb = round_dt(yb + bias(seg, rb));
 #if ROPE
       if (rot) {
         // rope_vec.wgsl's rotation of the stored values: frequency i of the pair, this token's position.
