@@ -9,13 +9,13 @@
 // op's bound covers it unchanged.
 import { afterEach, describe, expect, it } from 'vitest';
 import { fusedMlpLauncher } from '../../src/backend/webgpu/launchers/fused_mlp.js';
-import { gemmPipeline, sgmatVecWorkgroupBytes } from '../../src/backend/webgpu/launchers/gemm.js';
+import { sgmatVecWorkgroupBytes } from '../../src/backend/webgpu/launchers/gemm.js';
 import { shaderSource, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
 import type { Dispatch } from '../../src/backend/webgpu/runtime.js';
 import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
-import { compileErrors, recordPlan } from './null_plan.js';
+import { compileErrors, recordPlan, sgmatVecXwtSpecs } from './null_plan.js';
 import { useDawnNull } from '../webgpu_backends.js';
 
 const nullGpu = useDawnNull();
@@ -24,15 +24,7 @@ afterEach(() => {
   delete process.env.PMETAL_MLP_GU;
 });
 
-function guSpecs(): PipelineSpec[] {
-  const out: PipelineSpec[] = [];
-  for (const wideN of [false, true])
-    for (const mode of [{}, { dbuf: true, shallowK: true }, { shallowK: true }, { dbuf: true }]) {
-      const p = gemmPipeline('subgroup-matrix', 'f16', { yDtype: 'f16', transA: false, transB: true, hasC: false, hasBias: false }, { kernel: 'sgmat_vec', wideN, ...mode });
-      out.push({ ...p, defines: { ...p.defines, GU: true } });
-    }
-  return out;
-}
+const guSpecs = () => sgmatVecXwtSpecs({ GU: true });
 
 describe('gemm_sgmat_vec with GU (null backend)', () => {
   it('every variant compiles (a pipeline where its workgroup memory, the second stage included, fits)', async () => {

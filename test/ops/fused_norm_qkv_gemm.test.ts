@@ -8,13 +8,13 @@
 // gemm computes for that projection alone, stored the same way, so the op's bound holds.
 import { afterEach, describe, expect, it } from 'vitest';
 import { fusedNormQkvLauncher } from '../../src/backend/webgpu/launchers/fused_norm_qkv.js';
-import { gemmPipeline, sgmatVecWorkgroupBytes } from '../../src/backend/webgpu/launchers/gemm.js';
+import { sgmatVecWorkgroupBytes } from '../../src/backend/webgpu/launchers/gemm.js';
 import { shaderSource, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
 import type { Dispatch } from '../../src/backend/webgpu/runtime.js';
 import { refreshTuning } from '../../src/backend/webgpu/tuning.js';
 import { getSpec } from '../../src/ops/registry.js';
 import type { Tensor } from '../../src/tensor.js';
-import { compileErrors, recordPlan } from './null_plan.js';
+import { compileErrors, recordPlan, sgmatVecXwtSpecs } from './null_plan.js';
 import { useDawnNull } from '../webgpu_backends.js';
 
 const nullGpu = useDawnNull();
@@ -25,15 +25,7 @@ afterEach(() => {
   refreshTuning();
 });
 
-function qkvSpecs(): PipelineSpec[] {
-  const out: PipelineSpec[] = [];
-  for (const wideN of [false, true])
-    for (const mode of [{}, { dbuf: true, shallowK: true }, { shallowK: true }, { dbuf: true }]) {
-      const p = gemmPipeline('subgroup-matrix', 'f16', { yDtype: 'f16', transA: false, transB: true, hasC: false, hasBias: false }, { kernel: 'sgmat_vec', wideN, ...mode });
-      out.push({ ...p, defines: { ...p.defines, QKV: true } });
-    }
-  return out;
-}
+const qkvSpecs = () => sgmatVecXwtSpecs({ QKV: true });
 
 describe('gemm_sgmat_vec with QKV (null backend)', () => {
   it('every variant compiles (a pipeline where its workgroup memory fits)', async () => {

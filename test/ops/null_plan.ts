@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 import type { WebGpuBackend } from '../../src/backend/webgpu/backend.js';
 import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
+import { XWT_F16, gemmPipeline } from '../../src/backend/webgpu/launchers/gemm.js';
 import { shaderSource, type PipelineSpec } from '../../src/backend/webgpu/pipelines.js';
 import type { Dispatch } from '../../src/backend/webgpu/runtime.js';
 
@@ -64,4 +65,15 @@ export async function compileErrors(be: WebGpuBackend, specs: PipelineSpec[], fi
     if (msgs.length || err) bad.push(`${JSON.stringify(s.defines)}: ${msgs[0] ?? err?.message}`);
   }
   return bad;
+}
+
+/** gemm_sgmat_vec's x·Wᵀ f16 pipeline in every tile variant (128×128 / 128×256; one buffer or two; 32- or 16-deep slices) with `defines` added: a fused mode's compile set. */
+export function sgmatVecXwtSpecs(defines: Record<string, boolean>): PipelineSpec[] {
+  const out: PipelineSpec[] = [];
+  for (const wideN of [false, true])
+    for (const mode of [{}, { dbuf: true, shallowK: true }, { shallowK: true }, { dbuf: true }]) {
+      const p = gemmPipeline('subgroup-matrix', 'f16', XWT_F16, { kernel: 'sgmat_vec', wideN, ...mode });
+      out.push({ ...p, defines: { ...p.defines, ...defines } });
+    }
+  return out;
 }

@@ -78,6 +78,9 @@ export interface GemmVariant {
   splitK?: boolean;
 }
 
+/** y = x·Wᵀ in f16, W stored [N, K], no C or bias: the variant of fused ops' products on gemm_sgmat_vec (gu_gemm.ts, qkv_gemm.ts). */
+export const XWT_F16: GemmVariant = { yDtype: 'f16', transA: false, transB: true, hasC: false, hasBias: false };
+
 export function tiledConfig(m: number, n: number): keyof typeof TILED_CONFIGS {
   return m > 64 && n > 64 ? 'large' : 'small';
 }

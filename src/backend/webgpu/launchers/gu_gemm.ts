@@ -3,18 +3,18 @@ import type { Tensor } from '../../../tensor.js';
 import { packParams } from '../../params.js';
 import { windowLimit, windowOf, type LaunchContext } from '../launch.js';
 import { GEMM_GEMV_SWIGLU_PARAMS, gemmParamValues } from './gemm_params.js';
-import { sgmatVecKernel, sgmatVecWorkgroupBytes } from './gemm.js';
+import { XWT_F16, sgmatVecKernel, sgmatVecWorkgroupBytes } from './gemm.js';
 import { tuning } from '../tuning.js';
 
 /** The second staging area GU adds to gemm_sgmat_vec's workgroup memory (8 f32 16×16 results). */
 const GU_STAGE_BYTES = 8 * 256 * 4;
 
 /**
- * PMETAL_MLP_GU=0 turns the gate/up pair off (fused_mlp then records gate, up and swiglu as
- * before). On by default from the count of work: the pair reads x's tiles once for both
- * weights, writes h only (g and u, 2·T·I values, are neither written nor read back) and drops
- * swiglu's dispatch — at the 1B prefill's shape (run S17 call B's profile) swiglu's kernel
- * alone was 2.1% of the forward. Not yet timed on the H100 (bench/device-s18-b.sh).
+ * PMETAL_MLP_GU=1 turns the gate/up pair on (off by default: fused_mlp records gate, up and
+ * swiglu) until the H100 has checked and timed it (bench/device-s18-c.sh). What it saves, by
+ * the count of work: the pair writes h only (g and u, 2·T·I values, are neither written nor
+ * read back) and drops swiglu's dispatch — at the 1B prefill's shape (run S17 call B's
+ * profile) swiglu's kernel alone was 2.1% of the forward.
  */
 export const guEnabled = (): boolean => envFlag('fused_mlp', 'PMETAL_MLP_GU', false);
 
@@ -26,10 +26,10 @@ export const guEnabled = (): boolean => envFlag('fused_mlp', 'PMETAL_MLP_GU', fa
 export function sgmatGuFits(ctx: LaunchContext, x: Tensor, wg: Tensor, wu: Tensor): boolean {
   if (!guEnabled() || x.dtype !== 'f16' || wg.dtype !== 'f16' || wu.dtype !== 'f16') return false;
   const [t, k] = x.shape;
+  // W_u's shape is W_g's (fused_mlp's check).
   const inter = wg.shape[0];
-  if (t === 0 || inter === 0 || k === 0 || wu.shape[0] !== inter || wu.shape[1] !== k) return false;
-  const variant = { yDtype: x.dtype, transA: false, transB: true, hasC: false, hasBias: false };
-  const pick = sgmatVecKernel(ctx, x.dtype, variant, t, 2 * inter, k, 0, 0);
+  if (t === 0 || inter === 0 || k === 0) return false;
+  const pick = sgmatVecKernel(ctx, 'f16', XWT_F16, t, 2 * inter, k, 0, 0);
   if (!pick) return false;
   const { wideN, dbuf, shallowK } = tuning().gemm;
   if (sgmatVecWorkgroupBytes(wideN, false, true, dbuf, shallowK) + GU_STAGE_BYTES > ctx.limits.maxComputeWorkgroupStorageSize) return false;
@@ -52,8 +52,7 @@ export function sgmatGu(ctx: LaunchContext, x: Tensor, wg: Tensor, wu: Tensor): 
   const w = { a: whole(x, 0), b: whole(wg, 1), y: whole(h, 4), b2: whole(wu, 11) };
   // The kernel reads 16-byte words from each operand's base: refuse a window that would not.
   if (w.a.base % 8 || w.b.base % 8 || w.b2.base % 8) throw new Error(`[fused_mlp] internal: gate/up windows start at elements ${w.a.base}, ${w.b.base}, ${w.b2.base}, not multiples of 8`);
-  const variant = { yDtype: x.dtype, transA: false, transB: true, hasC: false, hasBias: false };
-  const pick = sgmatVecKernel(ctx, x.dtype, variant, m, 2 * n, k, w.a.base, w.b.base)!;
+  const pick = sgmatVecKernel(ctx, 'f16', XWT_F16, m, 2 * n, k, w.a.base, w.b.base)!;
   ctx.rt.dispatch({
     pipeline: { ...pick.pipeline, defines: { ...pick.pipeline.defines, GU: true } },
     bindings: [w.a.b, w.b.b, w.y.b, w.b2.b],

@@ -3,7 +3,7 @@ import type { Tensor } from '../../../tensor.js';
 import { packParams } from '../../params.js';
 import { windowLimit, windowOf, type LaunchContext } from '../launch.js';
 import { GEMM_QKV_PARAMS, gemmParamValues } from './gemm_params.js';
-import { sgmatVecKernel } from './gemm.js';
+import { XWT_F16, sgmatVecKernel } from './gemm.js';
 
 /**
  * PMETAL_QKV_GEMM=1 takes fused_norm_qkv's three projections in one gemm_sgmat_vec dispatch
@@ -14,12 +14,9 @@ import { sgmatVecKernel } from './gemm.js';
  */
 export const qkvGemmEnabled = (): boolean => envFlag('fused_norm_qkv', 'PMETAL_QKV_GEMM', false);
 
-const variant = { yDtype: 'f16' as const, transA: false, transB: true, hasC: false, hasBias: false };
-
 /**
- * The tile width qkvGemm would use for n [T, K] against W_q, W_k, W_v, or undefined where it
- * does not apply: f16 throughout, no biases, gemm_sgmat_vec's aligned kernel for the virtual
- * [T, N_q + N_k + N_v] product, N_q and N_k multiples of its tile width (each tile within one
+ * Whether qkvGemm takes n [T, K] against W_q, W_k, W_v: f16 throughout, no biases,
+ * gemm_sgmat_vec's aligned kernel for the virtual [T, N_q + N_k + N_v] product, N_q and N_k multiples of its tile width (each tile within one
  * weight), every operand within one binding, 7 storage bindings, the grid within limits.
  */
 export function qkvGemmFits(ctx: LaunchContext, n: Tensor, i: Record<string, Tensor | undefined>): boolean {
@@ -28,7 +25,7 @@ export function qkvGemmFits(ctx: LaunchContext, n: Tensor, i: Record<string, Ten
   if (n.dtype !== 'f16' || ws.some((w) => !w || w.dtype !== 'f16' || w.shape[0] === 0)) return false;
   const [t, k] = n.shape;
   const [nq, nk, nv] = ws.map((w) => w!.shape[0]);
-  const pick = sgmatVecKernel(ctx, 'f16', variant, t, nq + nk + nv, k, 0, 0);
+  const pick = sgmatVecKernel(ctx, 'f16', XWT_F16, t, nq + nk + nv, k, 0, 0);
   if (!pick || nq % pick.bn !== 0 || nk % pick.bn !== 0) return false;
   if (ctx.limits.maxStorageBuffersPerShaderStage < 7) return false;
   if (Math.max(t * k, t * Math.max(nq, nk, nv), ...ws.map((w) => w!.size)) * 2 > windowLimit(ctx)) return false;
@@ -48,7 +45,7 @@ export function qkvGemm(ctx: LaunchContext, n: Tensor, wq: Tensor, wk: Tensor, w
   const w = { a: whole(n, 0), b: whole(wq, 1), b2: whole(wk, 11), b3: whole(wv, 12), y: whole(q, 4), y2: whole(k, 13), y3: whole(v, 14) };
   // gemm_sgmat_vec reads 16-byte words from each operand's base.
   if ([w.a, w.b, w.b2, w.b3].some((x) => x.base % 8)) throw new Error('[fused_norm_qkv] internal: a q/k/v operand window does not start on 8 halves');
-  const pick = sgmatVecKernel(ctx, 'f16', variant, t, nq + nk + nv, kd, w.a.base, w.b.base)!;
+  const pick = sgmatVecKernel(ctx, 'f16', XWT_F16, t, nq + nk + nv, kd, w.a.base, w.b.base)!;
   ctx.rt.dispatch({
     pipeline: { ...pick.pipeline, defines: { ...pick.pipeline.defines, QKV: true } },
     bindings: [w.a.b, w.b.b, w.b2.b, w.b3.b, w.y.b, w.y2.b, w.y3.b],
