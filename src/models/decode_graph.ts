@@ -37,6 +37,7 @@ export class DecodeGraph {
     /** i32 [B]: read by every step and rewritten with its draw (owned by the caller, who keeps it alive). */
     private readonly ids: Tensor,
     private readonly sampling: SampleInputs,
+    private readonly sampleOpts: { rowsWithoutTopK: boolean },
   ) {}
 
   static supported(b: KernelBackend): boolean {
@@ -60,7 +61,7 @@ export class DecodeGraph {
         const logits = this.model.decodeLogitsAt(this.ids, c, io.start, io.end);
         let s: ReturnType<typeof b.sample>;
         try {
-          s = b.sample({ logits, offsets: io.offsets, ...this.sampling });
+          s = b.sample({ logits, offsets: io.offsets, ...this.sampling }, this.sampleOpts);
         } finally {
           logits.dispose();
         }

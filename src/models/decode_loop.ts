@@ -77,13 +77,15 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
     ...(o.topP < 1 ? { topP: b.tensor(new Float32Array(row(o.topP)), [B], 'f32') } : {}),
     ...(o.minP > 0 ? { minP: b.tensor(new Float32Array(row(o.minP)), [B], 'f32') } : {}),
   };
+  // Every row is greedy or keeps a top-k: the sampler may skip the pass rows without one need.
+  const sampleOpts = { rowsWithoutTopK: !(o.temperature <= 0 || (o.topK >= 1 && o.topK < model.config.vocabSize)) };
   // Samples step `step`'s tokens from `logits` (consumed) and starts reading them back: the
   // read submits the open batch and maps after it, so it waits for nothing recorded later.
   const draw = (step: number, logits: Tensor): Drawn => {
     const offsets = b.tensor(new Uint32Array(B).fill(step), [B], 'u32');
     let s: ReturnType<typeof b.sample>;
     try {
-      s = b.sample({ logits, seeds, offsets, ...params });
+      s = b.sample({ logits, seeds, offsets, ...params }, sampleOpts);
     } finally {
       offsets.dispose();
       logits.dispose();
@@ -102,7 +104,7 @@ export async function* decodeLoop(model: LlamaModel, prompts: readonly (readonly
     if (!graph) {
       graphIds = prev.tokens;
       prev.shared = true;
-      graph = new DecodeGraph(model, cache, graphIds, { seeds, ...params });
+      graph = new DecodeGraph(model, cache, graphIds, { seeds, ...params }, sampleOpts);
     }
     const tokens = graph.step(n);
     const ids = b.read(tokens);

@@ -62,7 +62,14 @@ fn row_plan(temp: f32, k: i32) -> Plan {
   let sampled = temp > 0.0;
   let topk = k >= 1 && u32(k) < p.v;
   let fast = sampled && topk && u32(k) <= KC;
+#if NO_MASS
+  // The caller said no row samples without a top-k (sample's rowsWithoutTopK: false), so
+  // sample_mass was not launched: a row that has none anyway takes the full-vocabulary path
+  // (same token, slower).
+  let open = false;
+#else
   let open = sampled && !topk && p.nc <= NCMAX;
+#endif
   return Plan(fast, open, sampled && !fast && !open, max(p.topn, select(0u, u32(k), fast)));
 }
 // `open` rows: sample_mass bins each token of weight w > 0 by the fixed-point exponent t of

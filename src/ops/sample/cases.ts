@@ -20,12 +20,14 @@ export interface SampleCaseDef {
   bias?: boolean;
   offsets?: boolean;
   topLogprobs?: number;
+  /** The rowsWithoutTopK hint set to false (rows without a top-k then break it: same tokens). */
+  noTopKHint?: boolean;
   quick?: boolean;
 }
 
 export function sampleLabel(d: SampleCaseDef): string {
   const on = (['temperature', 'topK', 'topP', 'minP', 'penalties', 'bias', 'offsets', 'ties', 'masked'] as const).filter((k) => d[k]);
-  return [`b=${d.b},v=${d.v}`, ...on, d.range ? `range=${d.range}` : '', d.topLogprobs ? `top=${d.topLogprobs}` : ''].filter(Boolean).join(',');
+  return [`b=${d.b},v=${d.v}`, ...on, d.range ? `range=${d.range}` : '', d.topLogprobs ? `top=${d.topLogprobs}` : '', d.noTopKHint ? 'rowsWithoutTopK=false' : ''].filter(Boolean).join(',');
 }
 
 const f32 = (shape: number[], values: number[]): HostTensor => ({ dtype: 'f32', shape, data: Float32Array.from(values) });
@@ -68,7 +70,8 @@ export function sampleInputs(d: SampleCaseDef, dtype: FloatDType, seed: number):
 }
 
 export function sampleCase(d: SampleCaseDef): OpCase {
-  return { label: sampleLabel(d), options: d.topLogprobs ? { topLogprobs: d.topLogprobs } : {}, quick: d.quick, make: (dtype, seed) => sampleInputs(d, dtype, seed) };
+  const options = { ...(d.topLogprobs ? { topLogprobs: d.topLogprobs } : {}), ...(d.noTopKHint ? { rowsWithoutTopK: false } : {}) };
+  return { label: sampleLabel(d), options, quick: d.quick, make: (dtype, seed) => sampleInputs(d, dtype, seed) };
 }
 
 const ALL = { temperature: true, topK: true, topP: true, minP: true };
@@ -80,6 +83,7 @@ const DEFS: SampleCaseDef[] = [
   { b: 5, v: 300, ...ALL, penalties: true, bias: true, offsets: true, quick: true, topLogprobs: 2 },
   { b: 4, v: 50, ...ALL, masked: true, quick: true, topLogprobs: 4 },
   { b: 7, v: 1000, ...ALL, range: 30, quick: true },
+  { b: 7, v: 5000, ...ALL, offsets: true, noTopKHint: true, quick: true, topLogprobs: 3 },
   { b: 2, v: 4097, ...ALL, ties: true, offsets: true, quick: true, topLogprobs: 20 },
   { b: 6, v: 257, temperature: true, minP: true, penalties: true, quick: true },
   // Three distinct logits over 8000 tokens: the top-k boundary ties with more tokens than the
@@ -96,11 +100,12 @@ export const SAMPLE_CASES: OpCase[] = DEFS.map(sampleCase);
  * The issue's shapes: B = 1 and 32 at V = 128256 and 151936, temperature 0.7 with top-k 50 and
  * top-p 0.9 (rows drawn from the merged top-k candidates), with a topK tensor of zeros and
  * top-p 0.9 (rows without top-k: the weight bins of sample_mass), and at V = 128256 with
- * temperature alone (no topK or topP tensor).
+ * temperature alone (no topK or topP tensor); and the top-k rows again with the rowsWithoutTopK
+ * hint (false) that the decode loop gives.
  */
-const benchShape = (b: number, v: number, k: number | undefined, p: number | undefined): BenchShape => ({
-  label: [`b=${b},v=${v}`, k === undefined ? '' : `topK=${k}`, p === undefined ? '' : `topP=${p}`, 'temperature=0.7'].filter(Boolean).join(','),
-  options: {},
+const benchShape = (b: number, v: number, k: number | undefined, p: number | undefined, hint = false): BenchShape => ({
+  label: [`b=${b},v=${v}`, k === undefined ? '' : `topK=${k}`, p === undefined ? '' : `topP=${p}`, 'temperature=0.7', hint ? 'rowsWithoutTopK=false' : ''].filter(Boolean).join(','),
+  options: hint ? { rowsWithoutTopK: false } : {},
   make: (dtype: FloatDType, seed: number) => {
     const x = sampleInputs({ b, v }, dtype, seed);
     return {
@@ -115,4 +120,6 @@ export const SAMPLE_BENCH: BenchShape[] = [
   ...[1, 32].flatMap((b) => [128256, 151936].map((v) => benchShape(b, v, 50, 0.9))),
   ...[1, 32].flatMap((b) => [128256, 151936].map((v) => benchShape(b, v, 0, 0.9))),
   ...[1, 32].map((b) => benchShape(b, 128256, undefined, undefined)),
+  // The decode loop's call when every row keeps a top-k: no weight-bin pass.
+  ...[1, 32].map((b) => benchShape(b, 128256, 50, 0.9, true)),
 ];

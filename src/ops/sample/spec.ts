@@ -36,6 +36,13 @@ export const sampleOptions = z
   .object({
     /** Also return the n most likely tokens of each row and their log-probabilities (0–20). */
     topLogprobs: z.number().int().min(0).max(20).default(0),
+    /**
+     * Whether some sampled row may have no top-k (the default). false, when every row is greedy
+     * or has 1 ≤ top-k < V, lets a backend skip the pass such rows need (webgpu's weight bins: one
+     * dispatch of ⌈V/4096⌉·B workgroups); a row that has none anyway still gets its token, the
+     * same one, by the slower full-vocabulary path.
+     */
+    rowsWithoutTopK: z.boolean().default(true),
   })
   .strict();
 export type SampleOpOptions = z.input<typeof sampleOptions>;

@@ -92,9 +92,9 @@ const TABLE = 768;
  * whole vocabulary); sample_mass.wgsl — the same grid — bins the weights of rows without
  * top-k per chunk (other rows' workgroups read their row's options and return, no barrier);
  * sample_select.wgsl — a workgroup per row — merges them and picks the tokens. Three
- * dispatches whatever the options: the host cannot see a device topK tensor, so sample_mass
- * is launched even when no row needs it. 'subgroups' takes the max and sum reductions through
- * subgroups.
+ * dispatches whatever the tensors hold: the host cannot see a device topK tensor, so sample_mass
+ * is launched even when no row needs it — unless the caller says so (rowsWithoutTopK: false;
+ * then two). 'subgroups' takes the max and sum reductions through subgroups.
  */
 export const sampleLauncher: Launcher = {
   tiers: (_d, f) => reductionTiers(f),
@@ -106,6 +106,8 @@ export const sampleLauncher: Launcher = {
     const bound = variant === 'bound';
     const ranked = variant === 'ranked';
     const nc = Math.ceil(v / SAMPLE_CHUNK);
+    // The caller promised no sampled row lacks a top-k: no weight-bin pass (NO_MASS).
+    const noMass = o.rowsWithoutTopK === false;
     if (b > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${b} rows exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
     if (nc > lim.maxComputeWorkgroupsPerDimension) throw new RangeError(`[sample] ${nc} chunks of a row exceed maxComputeWorkgroupsPerDimension (${lim.maxComputeWorkgroupsPerDimension})`);
     for (const [name, t] of Object.entries(i)) {
@@ -120,7 +122,7 @@ export const sampleLauncher: Launcher = {
 
     // mass: sample_mass's per-chunk bins for rows without top-k (the `open` rows).
     const massWords = SAMPLE_MASS_WORDS * b * nc;
-    if (massWords * 4 > lim.maxStorageBufferBindingSize) throw new RangeError(`[sample] the ${b}×${nc}-chunk weight-bin scratch exceeds maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize})`);
+    if (!noMass && massWords * 4 > lim.maxStorageBufferBindingSize) throw new RangeError(`[sample] the ${b}×${nc}-chunk weight-bin scratch exceeds maxStorageBufferBindingSize (${lim.maxStorageBufferBindingSize})`);
 
     const optWords = TABLE + 10 * b;
     const init = new Uint32Array(optWords);
@@ -144,20 +146,23 @@ export const sampleLauncher: Launcher = {
     if (i.logitBias) pass1.push(bind(3, ctx.buffer(i.logitBias)));
     if (i.counts) pass1.push(bind(4, ctx.buffer(i.counts)));
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, PREFILTER: variant === 'prefilter' || variant === 'wide', BOUND: bound, RANKED: ranked, STAGE: sampleStage() }, overrides: { WG: 256 } },
+      pipeline: { shader: 'sample/sample_chunk.wgsl', defines: { X_DT: dtCode(x.dtype), HAS_BIAS: !!i.logitBias, HAS_COUNTS: !!i.counts, SUBGROUPS: tier === 'subgroups', VEC: vec, NO_MASS: noMass, PREFILTER: variant === 'prefilter' || variant === 'wide', BOUND: bound, RANKED: ranked, STAGE: sampleStage() }, overrides: { WG: 256 } },
       bindings: pass1,
       params: { binding: 5, data: params },
       workgroups: [nc, b],
     });
 
-    // Rows without top-k: each chunk's weights per bin and its tokens grouped by bin.
-    const mass = ctx.rt.createBuffer(massWords * 4);
-    ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_mass.wgsl', defines: { SUBGROUPS: tier === 'subgroups' }, overrides: { WG: 256 } },
-      bindings: [bind(1, keys), bind(2, rowopts), bind(3, cand), bind(4, mass)],
-      params: { binding: 5, data: params },
-      workgroups: [nc, b],
-    });
+    // Rows without top-k: each chunk's weights per bin and its tokens grouped by bin — unless
+    // the caller said there are none (NO_MASS: such a row takes the full path instead).
+    const mass = ctx.rt.createBuffer(noMass ? 4 : massWords * 4);
+    if (!noMass) {
+      ctx.rt.dispatch({
+        pipeline: { shader: 'sample/sample_mass.wgsl', defines: { SUBGROUPS: tier === 'subgroups' }, overrides: { WG: 256 } },
+        bindings: [bind(1, keys), bind(2, rowopts), bind(3, cand), bind(4, mass)],
+        params: { binding: 5, data: params },
+        workgroups: [nc, b],
+      });
+    }
 
     // A row's full-vocabulary passes are bound by loads in flight in one workgroup: as many
     // invocations as the adapter allows, up to 1024 (256 is every adapter's minimum). Rows with
@@ -182,7 +187,7 @@ export const sampleLauncher: Launcher = {
       pass2.push(bind(8, ctx.buffer(res.topIds)), bind(9, ctx.buffer(res.topLogprobs)));
     }
     ctx.rt.dispatch({
-      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0, SUBGROUPS: tier === 'subgroups', BOUND: bound, RANKED: ranked }, overrides: { WG: wg, CAP: cap } },
+      pipeline: { shader: 'sample/sample_select.wgsl', defines: { TOPN: o.topLogprobs > 0, NO_MASS: noMass, SUBGROUPS: tier === 'subgroups', BOUND: bound, RANKED: ranked }, overrides: { WG: wg, CAP: cap } },
       bindings: pass2,
       params: { binding: 5, data: params },
       workgroups: [b],
