@@ -56,6 +56,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'wide (~2112, ≥ 64 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'wide' } },
     { name: 'short (~2112, ≥ 32 keys)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'short' } },
     { name: 'latency (a row a workgroup, 4 keys in flight a team, a split one step)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'latency' } },
+    { name: 'single (one split of up to 1024 invocations, finished in the stream kernel: no reduce dispatch)', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'single' } },
     // The next step's keys loaded before the current ones are used (PMETAL_DECODE_PREFETCH=1).
     { name: 'prefetch: default', env: { PMETAL_DECODE_PREFETCH: '1' } },
     { name: 'prefetch: group', env: { PMETAL_DECODE_ATTENTION_VARIANT: 'group', PMETAL_DECODE_PREFETCH: '1' } },

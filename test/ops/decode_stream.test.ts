@@ -101,6 +101,17 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
     }
   });
 
+  it('PMETAL_DECODE_ATTENTION_VARIANT=single (one split, finished in the stream kernel): within the bound, flat and paged, both tiers', async () => {
+    process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'single';
+    try {
+      await check({ tl: 8, rb: 1 }, 'portable', FLAT, 'f16', false);
+      await check({ tl: 4, rb: 1, wg: 64 }, 'subgroups', PAGED, 'f32', false);
+      await check({ tl: 8, rb: 2, u: 2 }, 'subgroups', FLAT, 'bf16', false);
+    } finally {
+      delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
+    }
+  });
+
   it('PMETAL_DECODE_PREFETCH accepts 0 or 1 only: anything else is an OptionsError naming it', () => {
     process.env.PMETAL_DECODE_PREFETCH = 'yes';
     try {
@@ -126,8 +137,12 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
     const outs = dec.check(ins, options) as Record<string, { dtype: 'f32'; shape: number[] }>;
     gpu().rt.trace = [];
     const got = launchDecode(ctx, tier, ins, options, outs, force);
-    // The forced plan reached the kernel.
-    expect(gpu().rt.trace![0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ROLL_FOR: !unroll, PREFETCH: prefetch, ...(force.rb ? { RB: force.rb } : {}) });
+    // The forced plan reached the kernel; one split is finished by the stream kernel alone (DIRECT).
+    const trace = gpu().rt.trace!;
+    expect(trace[0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ROLL_FOR: !unroll, PREFETCH: prefetch, ...(force.rb ? { RB: force.rb } : {}) });
+    const direct = trace[0].pipeline.defines?.DIRECT === true;
+    expect(trace.map((d) => d.pipeline.shader)).toEqual(direct ? ['attention/decode_stream.wgsl'] : ['attention/decode_stream.wgsl', 'attention/decode_reduce.wgsl']);
+    if (force.splits !== undefined) expect(direct).toBe(force.splits === 1);
     gpu().rt.trace = undefined;
     for (const name of ['o', 'lse']) {
       const c = compare(toFloat64(got[name].dtype, await gpu().read(got[name])), want[name].data, bounds[name]);
@@ -177,6 +192,11 @@ describe('decode stream plan', () => {
     }
   });
 
+  it('single: one split of 1024 invocations (4 keys in flight a team) on an H100, fewer where the adapter allows fewer', () => {
+    expect(streamPlan(issueDims(1, 544, false), 'f16', h100, 32, 'single')).toMatchObject({ splits: 1, wg: 1024, u: 4, rb: 1, tl: 16 });
+    expect(streamPlan(issueDims(1, 8192, false), 'f16', { storage: 16384, invocations: 256 }, 32, 'single')).toMatchObject({ splits: 1, wg: 256 });
+  });
+
   it('auto (the default) groups a kv head\'s query heads where that grid has ≥ 256 workgroups, else one head a workgroup', () => {
     const at = (b: number, ctx: number) => streamPlan(issueDims(b, ctx, false), 'f16', h100, 32, 'auto');
     // 8192 keys: B = 1 → 8 kv heads × 64 splits = 512 workgroups, grouped (4 rows, 1 key in flight).
@@ -210,7 +230,7 @@ describe('decode stream plan', () => {
       expect(decodeVariant()).toBe('auto');
       process.env.PMETAL_DECODE_ATTENTION_VARIANT = 'fast';
       expect(() => decodeVariant()).toThrow(OptionsError);
-      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of auto, group, rows1, balanced, wide, deep, short, latency, got 'fast'$/);
+      expect(() => decodeVariant()).toThrow(/^\[decode_attention\] PMETAL_DECODE_ATTENTION_VARIANT: expected one of auto, group, rows1, balanced, wide, deep, short, latency, single, got 'fast'$/);
     } finally {
       if (saved === undefined) delete process.env.PMETAL_DECODE_ATTENTION_VARIANT;
       else process.env.PMETAL_DECODE_ATTENTION_VARIANT = saved;

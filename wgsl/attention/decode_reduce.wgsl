@@ -22,28 +22,15 @@ const LOWEST: f32 = -0x1.fffffep+127f;
 @group(0) @binding(3) var<storage, read> lengths: array<i32>;
 @group(0) @binding(4) var<storage, read> table: array<i32>;
 @group(0) @binding(5) var<storage, read> part: array<vec4<f32>>;
-#if Q_DT == 0
-@group(0) @binding(6) var<storage, read_write> o: array<vec4<f32>>;
-#else
-@group(0) @binding(6) var<storage, read_write> o: array<vec2<u32>>;
-#endif
-@group(0) @binding(7) var<storage, read_write> lse: array<f32>;
 #include "attention/decode_params.wgsl"
 @group(0) @binding(8) var<uniform> p: Params;
+#include "attention/decode_out.wgsl"
 
 var<workgroup> seq_bad_count: atomic<u32>;
 var<workgroup> seq_bad_flag: u32;
 var<workgroup> red_m: array<f32, WG>;
 var<workgroup> red_l: array<f32, SL>;
 var<workgroup> red_acc: array<vec4<f32>, WG>;
-
-fn enc4(x: vec4<f32>) -> vec2<u32> {
-#if Q_DT == 1
-  return vec2<u32>(f32_to_f16(x.x) | (f32_to_f16(x.y) << 16u), f32_to_f16(x.z) | (f32_to_f16(x.w) << 16u));
-#else
-  return vec2<u32>(f32_to_bf16(x.x) | (f32_to_bf16(x.y) << 16u), f32_to_bf16(x.z) | (f32_to_bf16(x.w) << 16u));
-#endif
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -111,23 +98,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (p.has_sinks != 0u) {
       lt = lt + exp(sink - mx);
     }
-    let nan = quiet_nan(lid);
-    let empty = lt == 0.0;
     if (c < dv4) {
-      var x = select(acc / lt, vec4<f32>(0.0), empty);
-      if (!seq_ok) {
-        x = vec4<f32>(nan);
-      }
-      let oi = p.o_base / 4u + ((b * p.t + t) * p.hq + h) * dv4 + c;
-#if Q_DT == 0
-      o[oi] = x;
-#else
-      o[oi] = enc4(x);
-#endif
+      out_word(b, t, h, c, acc, lt, seq_ok);
     }
     if (lid == 0u) {
-      let ninf = bitcast<f32>(0xff800000u | (lid & 0u));
-      lse[p.lse_base + gid] = select(select(mx + log(lt), ninf, empty), nan, !seq_ok);
+      out_lse(b, t, h, mx, lt, seq_ok);
     }
   }
 }

@@ -27,8 +27,11 @@
 // Sequence checks: only what keeps every read in bounds (a length outside [0, capacity] reads
 // nothing; a block-table entry outside the cache reads zeros): decode_reduce.wgsl checks the
 // whole sequence (decode_seq.wgsl) and writes NaN for an invalid one, whatever its partials.
+// DIRECT (the plan has one split: every key of a row in one workgroup): the row is finished
+// here as decode_reduce.wgsl finishes one split (decode_out.wgsl; sinks at binding 9, the
+// sequence check below) — no partials, no second dispatch.
 // Defines: Q_DT, WG, TL (lanes a key, a power of two), NW, NWV (words a lane), RB, U, SUBGROUPS,
-// PREFETCH (the next step's keys loaded before the current ones are used);
+// PREFETCH (the next step's keys loaded before the current ones are used), DIRECT;
 // STAGE (bench only, PMETAL_BENCH_DECODE_STAGE, wrong results): 1 returns at once, 2 skips the
 // key loop, 4 loads every key's words but skips the scores and the softmax — the
 // stage-by-stage ceiling of a step.
@@ -82,9 +85,18 @@ struct V8 {
 @group(0) @binding(2) var<storage, read> v: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> lengths: array<i32>;
 @group(0) @binding(4) var<storage, read> table: array<i32>;
+#if DIRECT
+@group(0) @binding(9) var<storage, read> sinks: array<f32>;
+#else
 @group(0) @binding(5) var<storage, read_write> part: array<vec4<f32>>;
+#endif
 #include "attention/decode_params.wgsl"
 @group(0) @binding(8) var<uniform> p: Params;
+#if DIRECT
+#include "attention/decode_out.wgsl"
+var<workgroup> seq_bad_count: atomic<u32>;
+var<workgroup> seq_bad_flag: u32;
+#endif
 
 var<workgroup> seq_raw_wg: i32;
 // The teams' (m, l) per row, then their rescaled acc of one row (vec4 words, team-major).
@@ -320,6 +332,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
   }
 
+#if DIRECT
+  // The whole sequence's check (decode_seq.wgsl's rule, which decode_reduce applies otherwise).
+  var seq_ok = seq_raw >= 0 && u32(seq_raw) <= p.capacity;
+  if (p.paged != 0u) {
+    let used = (seq_len + p.block_size - 1u) / p.block_size;
+    for (var x = lid; x < used; x = x + WG) {
+      let e = table[p.table_base + b * p.max_blocks + x];
+      if (e < 0 || u32(e) >= p.num_blocks) {
+        atomicAdd(&seq_bad_count, 1u);
+      }
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+      seq_bad_flag = atomicLoad(&seq_bad_count);
+    }
+    seq_ok = seq_ok && workgroupUniformLoad(&seq_bad_flag) == 0u;
+  }
+#endif
   // Combine the teams: M = max of their m, each team's l and acc rescaled by exp(m − M).
   if (tl == 0u) {
 #for RI RB
@@ -350,6 +380,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (row < p.rows) {
       let t = row / p.group;
       let h = kvh * p.group + row % p.group;
+#if DIRECT
+      // The one split's (mx, lt, acc) finished as decode_reduce finishes one split: its
+      // weight w = exp(mx − M) against the sink, o = w·acc / (w·lt + exp(sink − M)).
+      var lt = 0.0;
+      for (var tt = 0u; tt < NT; tt = tt + 1u) {
+        lt = lt + team_l[tt * RB + RI] * exp(team_m[tt * RB + RI] - mx);
+      }
+      var big = select(LOWEST, mx, lt > 0.0);
+      var sink = 0.0;
+      if (p.has_sinks != 0u) {
+        sink = sinks[p.sink_base + h];
+        big = max(big, sink);
+      }
+      let w = select(0.0, exp(mx - big), lt > 0.0);
+      var lw = w * lt;
+      if (p.has_sinks != 0u) {
+        lw = lw + exp(sink - big);
+      }
+      for (var c = lid; c < dv4; c = c + WG) {
+        var a = vec4<f32>(0.0);
+        for (var tt = 0u; tt < NT; tt = tt + 1u) {
+          a = a + team_acc[tt * TL * NWV * VPW + c];
+        }
+        out_word(b, t, h, c, w * a, lw, seq_ok);
+      }
+      if (lid == 0u) {
+        out_lse(b, t, h, big, lw, seq_ok);
+      }
+#else
       let rec = p.part_base + (((b * p.hq + h) * p.t + t) * p.splits + s) * p.rec_words;
       if (lid == 0u) {
         var lt = 0.0;
@@ -365,6 +424,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
         part[rec + 1u + c] = a;
       }
+#endif
     }
     workgroupBarrier();
   }

@@ -61,7 +61,8 @@ function subgroupMin(ctx: LaunchContext, tier: WebGpuTier): number | undefined {
 /**
  * decode_attention on WebGPU ('subgroups', 'portable'): decode_stream.wgsl per (row block,
  * split, kv head, sequence) streams the cache and writes the split's partials into an f32
- * scratch, decode_reduce.wgsl per (sequence, head, token) combines them. Chunked by whole
+ * scratch, decode_reduce.wgsl per (sequence, head, token) combines them — or, when the plan
+ * has one split, decode_stream finishes the rows itself (DIRECT: one dispatch). Chunked by whole
  * sequences within maxStorageBufferBindingSize; a paged cache is bound whole (any sequence may
  * use any block), so it must fit one binding. `force` pins plan fields (tests).
  */
@@ -75,9 +76,10 @@ export function launchDecode(ctx: LaunchContext, tier: WebGpuTier, i: Record<str
   const e = BYTES[i.q.dtype];
   const perSeq = Math.max(dm.t * dm.hq * Math.max(dm.d, dm.dv) * e, dm.paged ? 0 : dm.hkv * dm.smax * Math.max(dm.d, dm.dv) * e, dm.hq * dm.t * plan.splits * recWords * 16);
   if (dm.paged) rowChunks(ctx, 1, dm.numBlocks * dm.blockSize * dm.hkv * Math.max(dm.d, dm.dv) * e);
-  const part = ctx.output({ dtype: 'f32', shape: [dm.batch * dm.hq * dm.t * plan.splits * recWords * 4] });
+  // One split: the stream kernel finishes the rows itself (DIRECT), no partials.
+  const part = plan.splits > 1 ? ctx.output({ dtype: 'f32', shape: [dm.batch * dm.hq * dm.t * plan.splits * recWords * 4] }) : undefined;
   for (const [b0, b1] of rowChunks(ctx, dm.batch, perSeq)) run(ctx, dm, o, i, { out, lse, part }, plan, b0, b1);
-  part.dispose();
+  part?.dispose();
   return { o: out, lse };
 }
 
@@ -128,7 +130,7 @@ export function decodePrefetch(): boolean {
   return envFlag('decode_attention', 'PMETAL_DECODE_PREFETCH', false);
 }
 
-function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<string, Tensor>, t: { out: Tensor; lse: Tensor; part: Tensor }, plan: StreamPlan, b0: number, b1: number): void {
+function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<string, Tensor>, t: { out: Tensor; lse: Tensor; part?: Tensor }, plan: StreamPlan, b0: number, b1: number): void {
   const nb = b1 - b0;
   const recWords = 1 + dm.dv / 4;
   const perRec = dm.hq * dm.t * plan.splits * recWords * 4;
@@ -139,7 +141,11 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
   const lw = windowOf(ctx, i.lengths, 3, b0, nb);
   // Contiguous caches have no table: the lengths stand in (never read then).
   const tw = dm.paged ? windowOf(ctx, i.blockTable, 4, b0 * dm.maxBlocks, nb * dm.maxBlocks) : { b: { ...lw.b, binding: 4 }, base: 0 };
-  const pw = windowOf(ctx, t.part, 5, b0 * perRec, nb * perRec);
+  const pw = t.part ? windowOf(ctx, t.part, 5, b0 * perRec, nb * perRec) : undefined;
+  const ow = windowOf(ctx, t.out, 6, b0 * dm.t * dm.hq * dm.dv, nb * dm.t * dm.hq * dm.dv);
+  const lsw = windowOf(ctx, t.lse, 7, b0 * dm.hq * dm.t, nb * dm.hq * dm.t);
+  // Absent sinks: the lengths stand in (never read then).
+  const sinkAt = (binding: number) => (i.sinks ? windowOf(ctx, i.sinks, binding, 0, dm.hq) : { b: { ...lw.b, binding }, base: 0 });
   const common = {
     rows: dm.t * dm.group,
     blocks: plan.blocks,
@@ -163,7 +169,7 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
     v_base: vw.base,
     len_base: lw.base,
     table_base: tw.base,
-    part_base: pw.base / 4,
+    part_base: pw ? pw.base / 4 : 0,
     rec_words: recWords,
     o_base: 0,
     lse_base: 0,
@@ -180,22 +186,24 @@ function run(ctx: LaunchContext, dm: DecodeDims, o: DecodeOptions, i: Record<str
   const stage = benchStage('PMETAL_BENCH_DECODE_STAGE', [1, 2, 3, 4]);
   const groups1 = plan.blocks * plan.splits * dm.hkv * nb;
   const g1 = grid(ctx, groups1);
+  const direct = !pw;
+  const sd = direct ? sinkAt(9) : undefined;
+  const outs = sd ? [ow.b, lsw.b, sd.b] : [pw!.b];
+  const ends = sd ? { o_base: ow.base, lse_base: lsw.base, sink_base: sd.base } : {};
   ctx.rt.dispatch({
-    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups, ROLL_FOR: !decodeUnroll(ctx), PREFETCH: decodePrefetch(), ...(stage === 1 || stage === 2 || stage === 4 ? { STAGE: stage } : {}) } },
-    bindings: [qw.b, kw.b, vw.b, lw.b, tw.b, pw.b],
-    params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, groups: groups1, groups_x: g1.groupsX }) },
+    pipeline: { shader: 'attention/decode_stream.wgsl', defines: { Q_DT: dt, WG: plan.wg, TL: plan.tl, NW: plan.nw, NWV: plan.nwv, RB: plan.rb, U: plan.u, SUBGROUPS: plan.subgroups, ROLL_FOR: !decodeUnroll(ctx), PREFETCH: decodePrefetch(), DIRECT: direct, ...(stage === 1 || stage === 2 || stage === 4 ? { STAGE: stage } : {}) } },
+    bindings: [qw.b, kw.b, vw.b, lw.b, tw.b, ...outs],
+    params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, ...ends, groups: groups1, groups_x: g1.groupsX }) },
     workgroups: g1.workgroups,
   });
-  if (stage === 3) return;
-  const ow = windowOf(ctx, t.out, 6, b0 * dm.t * dm.hq * dm.dv, nb * dm.t * dm.hq * dm.dv);
-  const lsw = windowOf(ctx, t.lse, 7, b0 * dm.hq * dm.t, nb * dm.hq * dm.t);
-  const sw = i.sinks ? windowOf(ctx, i.sinks, 0, 0, dm.hq) : { b: { ...lw.b, binding: 0 }, base: 0 };
+  if (stage === 3 || direct) return;
+  const sw = sinkAt(0);
   const groups = nb * dm.hq * dm.t;
   const g2 = grid(ctx, groups);
   ctx.rt.dispatch({
     // COLS: invocations a split's record (a power of two ≥ Dv/4 words); the rest of the 256 take other splits.
     pipeline: { shader: 'attention/decode_reduce.wgsl', defines: { Q_DT: dt, COLS: 2 ** Math.ceil(Math.log2(dm.dv / 4)) } },
-    bindings: [sw.b, lw.b, tw.b, pw.b, ow.b, lsw.b],
+    bindings: [sw.b, lw.b, tw.b, pw!.b, ow.b, lsw.b],
     params: { binding: 8, data: packParams(DECODE_PARAMS, { ...common, o_base: ow.base, lse_base: lsw.base, sink_base: sw.base, groups, groups_x: g2.groupsX }) },
     workgroups: g2.workgroups,
   });

@@ -41,8 +41,14 @@ import { maxdOf } from './flash_attention.js';
  *                       16-key steps under rows1 (7 at the 1B bench's 544 keys), each a memory
  *                       latency; here every key of a split is loaded at once (the 1B step: 9
  *                       splits × 32 heads = 288 workgroups of one step). Not yet timed.
+ *   single:             one split: a workgroup of up to 1024 invocations (128 teams at D = 64
+ *                       f16) holds a whole row, 4 keys in flight a team (the 1B step's 544 keys
+ *                       in about two steps), and finishes it itself — decode_stream.wgsl
+ *                       DIRECT, one dispatch where the others take two (run S17's op bench:
+ *                       the reduce dispatch and its barrier cost ~10 µs of the 1B step's 24).
+ *                       Any plan that comes out with one split goes DIRECT too. Not yet timed.
  */
-export const DECODE_VARIANTS: Record<string, { workgroups: number; minKeys: number; u: number; rb?: number }> = {
+export const DECODE_VARIANTS: Record<string, { workgroups: number; minKeys: number; u: number; rb?: number; wg?: number; one?: boolean }> = {
   group: { workgroups: 1056, minKeys: 128, u: 1 },
   rows1: { workgroups: 1056, minKeys: 128, u: 1, rb: 1 },
   balanced: { workgroups: 1056, minKeys: 128, u: 2 },
@@ -51,8 +57,10 @@ export const DECODE_VARIANTS: Record<string, { workgroups: number; minKeys: numb
   short: { workgroups: 2112, minKeys: 32, u: 2 },
   // minKeys 0: a split is one workgroup step (the plan's keys a step).
   latency: { workgroups: 2112, minKeys: 0, u: 4, rb: 1 },
+  // One split (`one`): the stream kernel finishes its rows (DIRECT), no reduce dispatch.
+  single: { workgroups: 0, minKeys: 0, u: 4, rb: 1, wg: 1024, one: true },
 };
-export type DecodeVariant = 'auto' | 'group' | 'rows1' | 'balanced' | 'wide' | 'deep' | 'short' | 'latency';
+export type DecodeVariant = 'auto' | 'group' | 'rows1' | 'balanced' | 'wide' | 'deep' | 'short' | 'latency' | 'single';
 
 /** `auto`'s threshold: the grouped plan where its grid has at least this many workgroups. */
 const GROUP_MIN_WORKGROUPS = 256;
@@ -116,7 +124,7 @@ export function streamPlan(dm: DecodeDims, dtype: DType, limits: { storage: numb
   const v = DECODE_VARIANTS[variant];
   const rb = force.rb ?? v.rb ?? Math.min(8, pow2(rows), Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, 128 / perRow)))));
   const u = force.u ?? v.u;
-  let wg = force.wg ?? Math.min(128, limits.invocations);
+  let wg = force.wg ?? Math.min(v.wg ?? 128, limits.invocations);
   while (wg > tl && streamBytes({ tl, nwv, rb, u, wg, subgroups }, dtype) > limits.storage) wg /= 2;
   if (streamBytes({ tl, nwv, rb, u, wg, subgroups }, dtype) > limits.storage) {
     throw new NotSupportedError(`[decode_attention] head dim ${Math.max(dm.d, dm.dv)} needs more workgroup memory than this adapter's ${limits.storage} bytes`);
@@ -124,7 +132,7 @@ export function streamPlan(dm: DecodeDims, dtype: DType, limits: { storage: numb
   const blocks = Math.ceil(rows / rb);
   const kps = (wg / tl) * u;
   const most = Math.max(1, Math.ceil(dm.capacity / (v.minKeys || kps)));
-  const want = force.splits ?? Math.min(most, Math.max(1, Math.ceil(v.workgroups / Math.max(1, dm.batch * dm.hkv * blocks))));
+  const want = force.splits ?? (v.one ? 1 : undefined) ?? Math.min(most, Math.max(1, Math.ceil(v.workgroups / Math.max(1, dm.batch * dm.hkv * blocks))));
   const len = Math.max(kps, Math.ceil(Math.ceil(dm.capacity / want) / kps) * kps);
   return { tl, nw, nwv, rb, blocks, u, wg, subgroups, splits: Math.max(1, Math.ceil(dm.capacity / len)), len };
 }
