@@ -44,8 +44,8 @@ import { maxdOf } from './flash_attention.js';
  *   single:             one split: a workgroup of up to 1024 invocations (128 teams at D = 64
  *                       f16) holds a whole row, 4 keys in flight a team (the 1B step's 544 keys
  *                       in about two steps), and finishes it itself — decode_stream.wgsl
- *                       DIRECT, one dispatch where the others take two (run S17's op bench:
- *                       the reduce dispatch and its barrier cost ~10 µs of the 1B step's 24).
+ *                       DIRECT, one dispatch where the others take two (run S9's op bench, the
+ *                       1B step under `deep`: 0.0364 ms, 0.0260 without the reduce dispatch).
  *                       Any plan that comes out with one split goes DIRECT too. Not yet timed.
  */
 export const DECODE_VARIANTS: Record<string, { workgroups: number; minKeys: number; u: number; rb?: number; wg?: number; one?: boolean }> = {
