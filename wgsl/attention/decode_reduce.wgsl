@@ -28,6 +28,7 @@ const LOWEST: f32 = -0x1.fffffep+127f;
 
 var<workgroup> seq_bad_count: atomic<u32>;
 var<workgroup> seq_bad_flag: u32;
+#include "attention/decode_table_ok.wgsl"
 var<workgroup> red_m: array<f32, WG>;
 var<workgroup> red_l: array<f32, SL>;
 var<workgroup> red_acc: array<vec4<f32>, WG>;

@@ -96,6 +96,7 @@ struct V8 {
 #include "attention/decode_out.wgsl"
 var<workgroup> seq_bad_count: atomic<u32>;
 var<workgroup> seq_bad_flag: u32;
+#include "attention/decode_table_ok.wgsl"
 #endif
 
 var<workgroup> seq_raw_wg: i32;
@@ -334,21 +335,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 #if DIRECT
   // The whole sequence's check (decode_seq.wgsl's rule, which decode_reduce applies otherwise).
-  var seq_ok = seq_raw >= 0 && u32(seq_raw) <= p.capacity;
-  if (p.paged != 0u) {
-    let used = (seq_len + p.block_size - 1u) / p.block_size;
-    for (var x = lid; x < used; x = x + WG) {
-      let e = table[p.table_base + b * p.max_blocks + x];
-      if (e < 0 || u32(e) >= p.num_blocks) {
-        atomicAdd(&seq_bad_count, 1u);
-      }
-    }
-    workgroupBarrier();
-    if (lid == 0u) {
-      seq_bad_flag = atomicLoad(&seq_bad_count);
-    }
-    seq_ok = seq_ok && workgroupUniformLoad(&seq_bad_flag) == 0u;
-  }
+  let tab_ok = table_ok(b, seq_len, lid);
+  let seq_ok = seq_raw >= 0 && u32(seq_raw) <= p.capacity && tab_ok;
 #endif
   // Combine the teams: M = max of their m, each team's l and acc rescaled by exp(m − M).
   if (tl == 0u) {
