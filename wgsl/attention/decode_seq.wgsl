@@ -6,5 +6,5 @@
   let seq_raw = lengths[p.len_base + b];
   let len_ok = seq_raw >= 0 && u32(seq_raw) <= p.capacity;
   let seq_len = select(0u, u32(seq_raw), len_ok);
-  let tab_ok = table_ok(b, seq_len, lid);
+  let tab_ok = table_ok(b, 0u, seq_len, lid);
   let seq_ok = len_ok && tab_ok;

@@ -154,7 +154,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     seq_raw_wg = lengths[p.len_base + b];
   }
   let seq_raw = workgroupUniformLoad(&seq_raw_wg);
-  let seq_len = select(0u, u32(seq_raw), seq_raw >= 0 && u32(seq_raw) <= p.capacity);
+  let len_ok = seq_raw >= 0 && u32(seq_raw) <= p.capacity;
+  let seq_len = select(0u, u32(seq_raw), len_ok);
 
   let team = lid / TL;
   let tl = lid % TL;
@@ -335,8 +336,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 #if DIRECT
   // The whole sequence's check (decode_seq.wgsl's rule, which decode_reduce applies otherwise).
-  let tab_ok = table_ok(b, seq_len, lid);
-  let seq_ok = seq_raw >= 0 && u32(seq_raw) <= p.capacity && tab_ok;
+  let tab_ok = table_ok(b, 0u, seq_len, lid);
+  let seq_ok = len_ok && tab_ok;
 #endif
   // Combine the teams: M = max of their m, each team's l and acc rescaled by exp(m − M).
   if (tl == 0u) {

@@ -47,6 +47,7 @@ struct Params {
 
 var<workgroup> seq_bad_count: atomic<u32>;
 var<workgroup> seq_bad_flag: u32;
+#include "attention/decode_table_ok.wgsl"
 
 // An octet as the bit patterns of its 8 elements (16-bit ones in the low half of a u32).
 struct Oct {
@@ -145,23 +146,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let raw = positions[p.pos_base + b];
   let pos_ok = raw >= 0 && u32(raw) <= p.capacity - p.snew;
   let pos = select(0u, u32(raw), pos_ok);
-  if (!pos_ok && lid == 0u) {
-    atomicAdd(&seq_bad_count, 1u);
-  }
-  if (p.paged != 0u) {
-    let last = (pos + p.snew - 1u) / p.block_size;
-    for (var x = pos / p.block_size + lid; x <= last; x = x + WG) {
-      let e = table[p.table_base + b * p.max_blocks + x];
-      if (e < 0 || u32(e) >= p.num_blocks) {
-        atomicAdd(&seq_bad_count, 1u);
-      }
-    }
-  }
-  workgroupBarrier();
-  if (lid == 0u) {
-    seq_bad_flag = atomicLoad(&seq_bad_count);
-  }
-  if (workgroupUniformLoad(&seq_bad_flag) != 0u) {
+  // The blocks the new tokens land in.
+  let tab_ok = table_ok(b, pos, pos + p.snew, lid);
+  if (!pos_ok || !tab_ok) {
     return;
   }
 
