@@ -4,6 +4,7 @@ import { f32ArrayTo16 } from '../../src/dtype.js';
 import { sampleInputs } from '../../src/ops/sample/cases.js';
 import type { HostTensor } from '../../src/ops/types.js';
 import { useWebGpu } from '../webgpu_backends.js';
+import { drawSample } from './sample_variant_suite.js';
 
 // sample's rowsWithoutTopK: false (the decode loop passes it when every row is greedy or keeps a
 // top-k): the webgpu launcher skips sample_mass, and a row that has no top-k after all takes the
@@ -38,14 +39,7 @@ function inputs(): Record<string, HostTensor> {
   };
 }
 
-async function draw(b: CpuBackend | ReturnType<typeof webgpu>, host: Record<string, HostTensor>, rowsWithoutTopK: boolean) {
-  const ins = Object.fromEntries(Object.entries(host).map(([k, h]) => [k, b.tensor(h.data, h.shape, h.dtype)]));
-  const out = b.sample(ins as never, { topLogprobs: 4, rowsWithoutTopK });
-  const res: Record<string, number[]> = {};
-  for (const [k, t] of Object.entries(out)) if (t) res[k] = Array.from(await b.read(t));
-  [...Object.values(ins), ...Object.values(out)].forEach((t) => t?.dispose());
-  return res;
-}
+const draw = (b: CpuBackend | ReturnType<typeof webgpu>, host: Record<string, HostTensor>, rowsWithoutTopK: boolean) => drawSample(b, host, { topLogprobs: 4, rowsWithoutTopK });
 
 describe('sample, rowsWithoutTopK: false', () => {
   it('draws the reference tokens and top-4 whether or not the rows keep the promise', async () => {
