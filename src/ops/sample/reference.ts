@@ -8,7 +8,7 @@ import { KEY_NEG_INF, clampScale, keyOf, processLogit, weightOfKey, zOfKey } fro
 export interface SampleOptions {
   topLogprobs: number;
   /** A hint only (spec.ts): the token never depends on it. */
-  rowsWithoutTopK?: boolean;
+  rowsWithoutTopK: boolean;
 }
 
 type Inputs = Partial<Record<'logits' | 'seeds' | 'offsets' | 'temperature' | 'topK' | 'topP' | 'minP' | 'repetitionPenalty' | 'presencePenalty' | 'frequencyPenalty' | 'counts' | 'logitBias', RefTensor>>;
