@@ -7,6 +7,9 @@
 //     split's partial (m, l, acc) unnormalised.
 //   decode_reduce_<dt>: a threadgroup per (sequence, head, token) combines the partials:
 //     M = max m_s (and the sink), l = Σ exp(m_s − M)·l_s, o = Σ exp(m_s − M)·acc_s / l.
+//   decode_direct_<dt>_c<N>: decode_split for a plan of one split (every key of a row in one
+//     threadgroup): the row is finished there as decode_reduce finishes one split (da_finish,
+//     the same operations in the same order) — no partials, no second dispatch.
 // Query t of a sequence of `length` keys sits at position length − T + t. Each sequence is
 // checked first (0 ≤ length ≤ capacity; paged: every block-table entry it uses names a block):
 // an invalid one reads nothing and its o and lse are NaN.
@@ -14,14 +17,17 @@
 #include "attention/decode.h"
 using namespace metal;
 
-template <typename T, int CPW>
+template <typename T, int CPW, bool DIRECT>
 [[kernel]] void decode_split(device const T* q [[buffer(0)]],
                              device const T* k [[buffer(1)]],
                              device const T* v [[buffer(2)]],
                              device const int* lengths [[buffer(3)]],
                              device const int* table [[buffer(4)]],
                              device float* part [[buffer(5)]],
+                             device T* o [[buffer(6)]],
+                             device float* lse [[buffer(7)]],
                              constant DecodeParams& p [[buffer(8)]],
+                             device const float* sinks [[buffer(9)]],
                              threadgroup float* smem [[threadgroup(0)]],
                              uint3 tg [[threadgroup_position_in_grid]],
                              uint lid [[thread_index_in_threadgroup]],
@@ -93,7 +99,25 @@ template <typename T, int CPW>
       }
     }
   }
-  if (in_rows) {
+  if (in_rows && DIRECT) {
+    // decode_reduce's arithmetic for one split: M = max(m if it saw a key, sink), its weight
+    // w = exp(m − M), l' = w·l (+ exp(sink − M)), o = w·acc / l'.
+    float mx = l > 0.0f ? m : FA_LOWEST;
+    const float sink = p.has_sinks ? sinks[h] : 0.0f;
+    if (p.has_sinks) mx = max(mx, sink);
+    const float w = l > 0.0f ? precise::exp(m - mx) : 0.0f;
+    float lt = w * l;
+    if (p.has_sinks) lt += precise::exp(sink - mx);
+    const float nan = as_type<float>(0x7fc00000u);
+    const bool empty = lt == 0.0f;
+    device T* orow = o + ((b * p.t + t) * p.hq + h) * p.dv;
+    for (int i = 0; i < CPW; i++) {
+      const uint wd = lane + uint(i) * 8;
+      if (wd * 8 < dv)
+        for (int e = 0; e < 8; e++) orow[wd * 8 + e] = T(!ok ? nan : empty ? 0.0f : (w * acc[i * 8 + e]) / lt);
+    }
+    if (lane == 0) lse[(b * p.hq + h) * p.t + t] = !ok ? nan : empty ? -INFINITY : mx + precise::log(lt);
+  } else if (in_rows) {
     // The partial of (b, h, t, s): (m, l, 0, 0), then acc.
     device float* rec = part + (((b * p.hq + h) * p.t + t) * p.splits + s) * p.rec;
     if (lane == 0) {
@@ -156,9 +180,11 @@ template <typename T>
 #define da_str(x) da_str_(x)
 #define instantiate_decode(tname, T)                                                                                  \
   template [[host_name(da_str(decode_reduce_##tname))]] [[kernel]] decltype(decode_reduce<T>) decode_reduce<T>;         \
-  template [[host_name(da_str(decode_split_##tname##_c1))]] [[kernel]] decltype(decode_split<T, 1>) decode_split<T, 1>; \
-  template [[host_name(da_str(decode_split_##tname##_c2))]] [[kernel]] decltype(decode_split<T, 2>) decode_split<T, 2>; \
-  template [[host_name(da_str(decode_split_##tname##_c4))]] [[kernel]] decltype(decode_split<T, 4>) decode_split<T, 4>;
+  instantiate_decode_split(tname, T, split, false) instantiate_decode_split(tname, T, direct, true)
+#define instantiate_decode_split(tname, T, kind, D)                                                                              \
+  template [[host_name(da_str(decode_##kind##_##tname##_c1))]] [[kernel]] decltype(decode_split<T, 1, D>) decode_split<T, 1, D>; \
+  template [[host_name(da_str(decode_##kind##_##tname##_c2))]] [[kernel]] decltype(decode_split<T, 2, D>) decode_split<T, 2, D>; \
+  template [[host_name(da_str(decode_##kind##_##tname##_c4))]] [[kernel]] decltype(decode_split<T, 4, D>) decode_split<T, 4, D>;
 
 instantiate_decode(f32, float)
 instantiate_decode(f16, half)

@@ -55,7 +55,9 @@ export function decodeMetalTiles(d: number, dv: number): { bq: number; bk: numbe
  * msl/attention/decode_attention_mpp.metal: Q·Kᵀ and P·V on the MPP tile matmul, the T·G rows
  * of a kv head as the M side). The router takes metal4 whenever that kernel takes the head dims
  * (the forward's rule, fa4Unsupported: its tiles and operand types are the forward's); a forced
- * metal4 it cannot take is refused here.
+ * metal4 it cannot take is refused here. On metal3 a plan of one split (capacity ≤ 256 keys)
+ * is one dispatch: decode_direct finishes the rows itself (decode_reduce's arithmetic for one
+ * split), as decode_stream's DIRECT does on webgpu; metal4's MPP tile keeps the reduce.
  */
 export const decodeAttentionMetalLauncher: MetalLauncher = {
   tiers: (d, chip) => flashAttentionForwardMetalLauncher.tiers(d, chip),
@@ -74,7 +76,9 @@ export const decodeAttentionMetalLauncher: MetalLauncher = {
     const tiles = m4 ? { bq: FA4_TILE.BQ, bk: FA4_TILE.BK } : decodeMetalTiles(dm.d, dm.dv);
     const sp = splitPlan(dm.capacity, tiles.bk);
     const rec = 4 + dm.dv;
-    const part = ctx.output({ dtype: 'f32', shape: [dm.batch * dm.hq * dm.t * sp.splits * rec] });
+    const direct = !m4 && sp.splits === 1;
+    // No partials when the split kernel finishes the rows (a stand-in binds its slot).
+    const part = direct ? undefined : ctx.output({ dtype: 'f32', shape: [dm.batch * dm.hq * dm.t * sp.splits * rec] });
     const rows = dm.t * dm.group;
     const params = packParams(DECODE_METAL_PARAMS, {
       rows,
@@ -111,22 +115,25 @@ export const decodeAttentionMetalLauncher: MetalLauncher = {
       { index: 2, tensor: i.vCache },
       { index: 3, tensor: i.lengths },
       { index: 4, tensor: table },
-      { index: 5, tensor: part },
+      { index: 5, tensor: part ?? out },
     ];
     const grid: [number, number, number] = [Math.ceil(rows / tiles.bq), sp.splits * dm.hkv, dm.batch];
     if (m4) {
       ctx.dispatch({ library: LIB4, fn: `decode_split_mpp_${t}_dv${dm.dv}`, buffers: splitBuffers, bytes: [{ index: 8, data: params }], grid, threadgroup: [FA4_TILE.threads, 1, 1] });
     } else {
+      // decode_direct binds o, lse and the sinks too; decode_split never touches them (stand-ins).
+      const finish = direct ? [{ index: 6, tensor: out }, { index: 7, tensor: lse }, { index: 9, tensor: i.sinks ?? i.lengths }] : [{ index: 6, tensor: i.lengths }, { index: 7, tensor: i.lengths }, { index: 9, tensor: i.lengths }];
       ctx.dispatch({
         library: LIB,
-        fn: `decode_split_${t}_c${cpw}`,
-        buffers: splitBuffers,
+        fn: `decode_${direct ? 'direct' : 'split'}_${t}_c${cpw}`,
+        buffers: [...splitBuffers, ...finish],
         bytes: [{ index: 8, data: params }],
         threadgroupMemory: [{ index: 0, byteLength: 4 * (tiles.bk * (dm.d + dm.dv) + tiles.bq * tiles.bk) }],
         grid,
         threadgroup: [8 * tiles.bq, 1, 1],
       });
     }
+    if (!part) return { o: out, lse };
     ctx.dispatch({
       library: LIB,
       fn: `decode_reduce_${t}`,
