@@ -36,6 +36,8 @@ const LAYERS = 3;
  * attention plan has one split, so decode_stream finishes the rows itself (DIRECT).
  */
 const REDUCE = LAYERS;
+/** embedding_count's dispatch, now counted inside the embedding gather (its COUNT). */
+const COUNT = 1;
 
 /** One B = 1 decode step after prefill and a warm-up step: its dispatch count, trace and greedy tokens. */
 async function decodeStep(dir: string) {
@@ -65,8 +67,10 @@ it('webgpu, tiny Llama, B = 1: a decode step records 3 dispatches fewer per laye
   const fused = await decodeStep(dir);
   // 2 fewer per layer for the MLP, 1 for the norm inside its gate/up GEMV, 1 for rope (q and
   // k in one call: the last test), 4 for the attention input (one fused_norm_qkv GEMV: the
-  // next tests), 1 for kv_cache_copy (written by that GEMV), 1 for decode_reduce (REDUCE).
-  expect(fused.count).toBe(SEPARATE_MLP_STEP - 4 * LAYERS - 4 * LAYERS - LAYERS - REDUCE);
+  // next tests), 1 for kv_cache_copy (written by that GEMV), 1 for decode_reduce (REDUCE);
+  // and 1 a step for embedding_count (COUNT).
+  expect(fused.count).toBe(SEPARATE_MLP_STEP - 4 * LAYERS - 4 * LAYERS - LAYERS - REDUCE - COUNT);
+  expect(fused.trace.filter((d) => d.pipeline.shader === 'embedding/embedding_count.wgsl')).toHaveLength(0);
   expect(fused.trace.filter((d) => d.pipeline.shader === 'attention/decode_reduce.wgsl')).toHaveLength(0);
   expect(fused.trace.filter((d) => d.pipeline.shader === 'attention/decode_stream.wgsl' && d.pipeline.defines?.DIRECT)).toHaveLength(LAYERS);
   expect(fused.trace.filter((d) => d.pipeline.shader === 'attention/kv_cache_copy.wgsl')).toHaveLength(0);
@@ -76,7 +80,7 @@ it('webgpu, tiny Llama, B = 1: a decode step records 3 dispatches fewer per laye
   process.env.PMETAL_MLP_NORM = '0';
   try {
     const separate = await decodeStep(dir);
-    expect(separate.count).toBe(SEPARATE_MLP_STEP - 3 * LAYERS - 4 * LAYERS - LAYERS - REDUCE);
+    expect(separate.count).toBe(SEPARATE_MLP_STEP - 3 * LAYERS - 4 * LAYERS - LAYERS - REDUCE - COUNT);
     expect(separate.trace.filter((d) => d.pipeline.defines?.SWIGLU_ROWS && !d.pipeline.defines?.NORM)).toHaveLength(LAYERS);
     expect(fused.tokens).toEqual(separate.tokens);
   } finally {

@@ -27,6 +27,32 @@ describe('embedding on webgpu with tables larger than one binding', () => {
     expect(Array.from(await gpu().read(got.invalid))).toEqual(Array.from(await cpu.read(want.invalid)));
   });
 
+  it.each([
+    ['one binding', 1 << 20, ['embedding/embedding.wgsl'], [true]],
+    // 32 KiB: three windows of the 96 KiB table, the 700 tokens' 22 KiB of y in one chunk: the first window counts.
+    ['vocabulary windows', 32768, undefined, [true, false, false]],
+    // 8 KiB: the tokens in three chunks, so no dispatch sees every id: embedding_count after.
+    ['token chunks', 8192, undefined, [false]],
+  ] as const)('the invalid-id count rides in the first dispatch that sees every id (%s), else embedding_count', async (_name, bytes, shaders, counts) => {
+    const w = uniform('f32', [3000, 8], 3);
+    // 700 ids, more than a workgroup's 256 invocations, about 40% of them outside [0, 3000).
+    const ids = randomInts('i32', [700], 8, -1000, 4000);
+    const want = cpu.embedding({ weight: up(cpu, w), ids: up(cpu, ids) });
+    gpu().rt.trace = [];
+    const got = embeddingLauncher.launch(smallLimits(bytes), 'portable', { weight: up(gpu(), w), ids: up(gpu(), ids) }, {}, { y: { dtype: 'f32', shape: [700, 8] }, invalid: { dtype: 'i32', shape: [1] } });
+    const trace = gpu().rt.trace!;
+    gpu().rt.trace = undefined;
+    if (shaders) expect(trace.map((d) => d.pipeline.shader)).toEqual(shaders);
+    const gathers = trace.filter((d) => d.pipeline.shader === 'embedding/embedding.wgsl');
+    expect(gathers.slice(0, counts.length).map((d) => d.pipeline.defines?.COUNT)).toEqual(counts);
+    expect(gathers.filter((d) => d.pipeline.defines?.COUNT)).toHaveLength(counts[0] ? 1 : 0);
+    expect(trace.filter((d) => d.pipeline.shader === 'embedding/embedding_count.wgsl')).toHaveLength(counts[0] ? 0 : 1);
+    const n = (await cpu.read(want.invalid))[0];
+    expect(n).toBeGreaterThan(200);
+    expect(Array.from(await gpu().read(got.invalid))).toEqual([n]);
+    expect(Array.from(await gpu().read(got.y))).toEqual(Array.from(await cpu.read(want.y)));
+  });
+
   it('dW windows of rows, with dwIn', async () => {
     const dy = uniform('f16', [200, 12], 5);
     const ids = randomInts('i32', [200], 6, 0, 40);

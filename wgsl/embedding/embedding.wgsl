@@ -6,6 +6,9 @@
 // VEC: rows of a multiple of 16 bytes, copied in vec4<u32> words (h and bases in words).
 // Otherwise E16 = 1 (f16/bf16): element by element into packed words, the words a row
 // shares with its neighbours (odd rows) written half by half with atomics; E16 = 0: f32.
+// COUNT (the launcher's choice when this dispatch's ids are all of them): the first workgroup
+// also writes the op's `invalid` output, embedding_count.wgsl's count of ids outside
+// [0, vocab), so that count is not a dispatch of its own (a decode step's first launch).
 override WG: u32 = 256;
 
 @group(0) @binding(0) var<storage, read> ids: array<i32>;
@@ -33,6 +36,10 @@ struct Params {
   zero_invalid: u32,
 }
 @group(0) @binding(3) var<uniform> p: Params;
+#if COUNT
+@group(0) @binding(4) var<storage, read_write> invalid: array<i32>;
+var<workgroup> bad: atomic<u32>;
+#endif
 
 #if E16 && !VEC
 // The 16 bits of element e of w.
@@ -44,6 +51,25 @@ fn half_w(e: u32) -> u32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * p.groups_x;
+#if COUNT
+  // Integer counts: the order of the atomics does not matter.
+  if (row == 0u) {
+    if (lid == 0u) {
+      atomicStore(&bad, 0u);
+    }
+    workgroupBarrier();
+    for (var i = lid; i < p.rows; i = i + WG) {
+      let x = ids[p.ids_base + i];
+      if (x < 0 || u32(x) >= p.vocab) {
+        atomicAdd(&bad, 1u);
+      }
+    }
+    workgroupBarrier();
+    if (lid == 0u) {
+      invalid[0] = i32(atomicLoad(&bad));
+    }
+  }
+#endif
   if (row >= p.rows) {
     return;
   }

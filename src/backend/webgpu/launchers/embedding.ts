@@ -57,8 +57,8 @@ function whole(ctx: LaunchContext, op: string, name: string, t: Tensor, binding:
 
 /**
  * The gather, one workgroup a token, in chunks of tokens × windows of vocabulary rows so
- * every binding fits the adapter's limits (a 128256 × 4096 f32 table is over 2 GiB); then
- * the count of ids outside [0, V). Rows of a multiple of 16 bytes move as vec4<u32> words.
+ * every binding fits the adapter's limits (a 128256 × 4096 f32 table is over 2 GiB); the
+ * count of ids outside [0, V) in the first dispatch when it sees every id, else after. Rows of a multiple of 16 bytes move as vec4<u32> words.
  */
 export const embeddingLauncher: Launcher = {
   tiers: () => ['portable'],
@@ -73,15 +73,20 @@ export const embeddingLauncher: Launcher = {
     const vec = (h * e) % 16 === 0;
     const unit = vec ? 16 / e : 1;
     const vocab = rowChunks(ctx, v, h * e);
-    for (const [t0, t1] of rowChunks(ctx, t, h * e)) {
+    const chunks = rowChunks(ctx, t, h * e);
+    // One chunk of tokens (every id in one dispatch): its first vocabulary window's dispatch
+    // counts the invalid ids too (COUNT), one launch fewer; else embedding_count after.
+    const counted = chunks.length === 1 && t > 0;
+    for (const [t0, t1] of chunks) {
       const iw = windowOf(ctx, ids, 0, t0, t1 - t0);
       const yw = windowOf(ctx, y, 2, t0 * h, (t1 - t0) * h);
       const g = grid(ctx, t1 - t0);
       vocab.forEach(([v0, v1], k) => {
         const ww = windowOf(ctx, w, 1, v0 * h, (v1 - v0) * h);
+        const count = counted && k === 0;
         ctx.rt.dispatch({
-          pipeline: { shader: 'embedding/embedding.wgsl', defines: { VEC: vec, E16: e === 2 }, overrides: { WG } },
-          bindings: [iw.b, ww.b, yw.b],
+          pipeline: { shader: 'embedding/embedding.wgsl', defines: { VEC: vec, E16: e === 2, COUNT: count }, overrides: { WG } },
+          bindings: count ? [iw.b, ww.b, yw.b, windowOf(ctx, invalid, 4, 0, 1).b] : [iw.b, ww.b, yw.b],
           params: {
             binding: 3,
             data: packParams(EMBEDDING_PARAMS, { rows: t1 - t0, h: h / unit, groups_x: g.groupsX, ids_base: iw.base, w_base: ww.base / unit, y_base: yw.base / unit, v0, v1, vocab: v, zero_invalid: k === 0 ? 1 : 0 }),
@@ -90,6 +95,7 @@ export const embeddingLauncher: Launcher = {
         });
       });
     }
+    if (counted) return { y, invalid };
     ctx.rt.dispatch({
       pipeline: { shader: 'embedding/embedding_count.wgsl', defines: {}, overrides: { WG } },
       bindings: [whole(ctx, 'embedding', 'ids', ids, 0).b, windowOf(ctx, invalid, 1, 0, 1).b],
