@@ -2,8 +2,9 @@
 // nothing for the tensor units to do). The same algorithms as wgsl/embedding/*.wgsl.
 //
 // embedding_gather_b32 / _b16: one threadgroup a token, y[t] = w[ids[t]] copied as raw 32-
-//   or 16-bit words (bit-exact); an id outside [0, vocab) gives a zero row (never read).
-// embedding_count: one threadgroup counts the ids outside [0, vocab) (integer sums).
+//   or 16-bit words (bit-exact); an id outside [0, vocab) gives a zero row (never read);
+//   threadgroup 0 also counts the ids outside [0, vocab) (integer sums).
+// embedding_count: that count alone (an empty batch, where no gather threadgroup runs).
 // embedding_links: token t's key is its id, or −1 outside [0, vocab) or at the padding
 //   index. Each thread compares its key with every token's (tiles through threadgroup
 //   memory: count² comparisons) and writes links[t] = next token with the same key
@@ -46,35 +47,13 @@ constant bool emb_has_in [[function_constant(0)]];
 #define EMB_NONE 0x7fffffffu
 #define EMB_TILE 256
 
-template <typename S>
-kernel void embedding_gather(device const int* ids [[buffer(0)]],
-                             device const S* w [[buffer(1)]],
-                             device S* y [[buffer(2)]],
-                             constant EmbeddingParams& p [[buffer(3)]],
-                             uint row [[threadgroup_position_in_grid]],
-                             uint lid [[thread_index_in_threadgroup]],
-                             uint tpg [[threads_per_threadgroup]]) {
-  if (row >= p.rows) return;
-  const int id = ids[row];
-  const bool valid = id >= 0 && uint(id) < p.vocab;
-  const ulong src = valid ? ulong(id) * p.h : 0;
-  const ulong dst = ulong(row) * p.h;
-  for (uint j = lid; j < p.h; j += tpg) y[dst + j] = valid ? w[src + j] : S(0);
-}
-
-kernel void embedding_count(device const int* ids [[buffer(0)]],
-                            device int* invalid [[buffer(1)]],
-                            constant EmbeddingCountParams& p [[buffer(2)]],
-                            uint lid [[thread_index_in_threadgroup]],
-                            uint tpg [[threads_per_threadgroup]],
-                            uint sg [[simdgroup_index_in_threadgroup]],
-                            uint lane [[thread_index_in_simdgroup]],
-                            uint nsg [[simdgroups_per_threadgroup]]) {
+// The count of ids outside [0, vocab) into invalid[0], by one whole threadgroup (integer sums).
+inline void emb_count(device const int* ids, device int* invalid, uint count, uint vocab, uint lid, uint tpg, uint sg, uint lane, uint nsg) {
   threadgroup uint part[32];
   uint c = 0;
-  for (uint i = lid; i < p.count; i += tpg) {
+  for (uint i = lid; i < count; i += tpg) {
     const int id = ids[i];
-    c += (id < 0 || uint(id) >= p.vocab) ? 1u : 0u;
+    c += (id < 0 || uint(id) >= vocab) ? 1u : 0u;
   }
   c = simd_sum(c);
   if (lane == 0) part[sg] = c;
@@ -84,6 +63,41 @@ kernel void embedding_count(device const int* ids [[buffer(0)]],
     for (uint k = 0; k < nsg; k++) total += part[k];
     invalid[0] = int(total);
   }
+}
+
+// Threadgroup 0 also counts the invalid ids (every id: the launcher binds them all), so the
+// count is not a launch of its own.
+template <typename S>
+kernel void embedding_gather(device const int* ids [[buffer(0)]],
+                             device const S* w [[buffer(1)]],
+                             device S* y [[buffer(2)]],
+                             constant EmbeddingParams& p [[buffer(3)]],
+                             device int* invalid [[buffer(4)]],
+                             uint row [[threadgroup_position_in_grid]],
+                             uint lid [[thread_index_in_threadgroup]],
+                             uint tpg [[threads_per_threadgroup]],
+                             uint sg [[simdgroup_index_in_threadgroup]],
+                             uint lane [[thread_index_in_simdgroup]],
+                             uint nsg [[simdgroups_per_threadgroup]]) {
+  if (row == 0) emb_count(ids, invalid, p.rows, p.vocab, lid, tpg, sg, lane, nsg);
+  if (row >= p.rows) return;
+  const int id = ids[row];
+  const bool valid = id >= 0 && uint(id) < p.vocab;
+  const ulong src = valid ? ulong(id) * p.h : 0;
+  const ulong dst = ulong(row) * p.h;
+  for (uint j = lid; j < p.h; j += tpg) y[dst + j] = valid ? w[src + j] : S(0);
+}
+
+// An empty batch (no gather threadgroup): invalid[0] = 0 all the same.
+kernel void embedding_count(device const int* ids [[buffer(0)]],
+                            device int* invalid [[buffer(1)]],
+                            constant EmbeddingCountParams& p [[buffer(2)]],
+                            uint lid [[thread_index_in_threadgroup]],
+                            uint tpg [[threads_per_threadgroup]],
+                            uint sg [[simdgroup_index_in_threadgroup]],
+                            uint lane [[thread_index_in_simdgroup]],
+                            uint nsg [[simdgroups_per_threadgroup]]) {
+  emb_count(ids, invalid, p.count, p.vocab, lid, tpg, sg, lane, nsg);
 }
 
 inline int emb_key(int id, uint vocab, int pad) {

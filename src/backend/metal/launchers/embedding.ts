@@ -35,7 +35,7 @@ const LIB = 'embedding/embedding.metal';
 const TILE = 256;
 const rowThreads = (n: number) => Math.min(256, Math.max(32, Math.ceil(n / 32) * 32));
 
-/** The gather (one threadgroup a token, raw words), then the count of ids outside [0, V). */
+/** The gather (one threadgroup a token, raw words; its first also counts the ids outside [0, V)): one launch. */
 export const embeddingLauncher: MetalLauncher = {
   tiers: () => ['metal3'],
   launch(ctx, _tier, i, _o, outs) {
@@ -44,18 +44,23 @@ export const embeddingLauncher: MetalLauncher = {
     const t = i.ids.size;
     const y = ctx.output(outs.y);
     const invalid = ctx.output(outs.invalid);
-    ctx.dispatch({
-      library: LIB,
-      fn: `embedding_gather_b${8 * BYTES[w.dtype]}`,
-      buffers: [
-        { index: 0, tensor: i.ids },
-        { index: 1, tensor: w },
-        { index: 2, tensor: y },
-      ],
-      bytes: [{ index: 3, data: packParams(EMBEDDING_PARAMS, { rows: t, h, vocab: v }) }],
-      grid: [t, 1, 1],
-      threadgroup: [rowThreads(h), 1, 1],
-    });
+    // Threadgroup 0 of the gather writes invalid too; an empty batch has none: the count alone.
+    if (t > 0) {
+      ctx.dispatch({
+        library: LIB,
+        fn: `embedding_gather_b${8 * BYTES[w.dtype]}`,
+        buffers: [
+          { index: 0, tensor: i.ids },
+          { index: 1, tensor: w },
+          { index: 2, tensor: y },
+          { index: 4, tensor: invalid },
+        ],
+        bytes: [{ index: 3, data: packParams(EMBEDDING_PARAMS, { rows: t, h, vocab: v }) }],
+        grid: [t, 1, 1],
+        threadgroup: [rowThreads(h), 1, 1],
+      });
+      return { y, invalid };
+    }
     ctx.dispatch({
       library: LIB,
       fn: 'embedding_count',
