@@ -138,6 +138,8 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'each K/V tile staged straight from global memory (PMETAL_FA_SGMAT_PREFETCH=0)', env: { PMETAL_FA_SGMAT_PREFETCH: '0' } },
     { name: 'lanes read S from plain columns (PMETAL_FA_SGMAT_SWIZZLE=0, the default before run S17)', env: { PMETAL_FA_SGMAT_SWIZZLE: '0' } },
     { name: 'row blocks last first (PMETAL_FA_SGMAT_LATE_FIRST=1)', env: { PMETAL_FA_SGMAT_LATE_FIRST: '1' } },
+    { name: 'S and P stage rows padded by 8 (PMETAL_FA_SGMAT_PAD=8)', env: { PMETAL_FA_SGMAT_PAD: '8' } },
+    { name: 'padded stages, NSG=4', env: { PMETAL_FA_SGMAT_PAD: '8', PMETAL_FA_SGMAT_NSG: '4' } },
     { name: 'stage: no softmax arithmetic', env: { PMETAL_BENCH_FA_STAGE: '1' } },
     { name: 'stage: no K/V tile loads', env: { PMETAL_BENCH_FA_STAGE: '2' } },
     { name: 'stage: neither', env: { PMETAL_BENCH_FA_STAGE: '3' } },

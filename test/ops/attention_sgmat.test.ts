@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdapterTraits, LaunchContext } from '../../src/backend/webgpu/launch.js';
 import { FA_SGMAT, flashAttentionForwardLauncher } from '../../src/backend/webgpu/launchers/flash_attention.js';
-import { faSgmatPipeline, sgmatBytes, sgmatPlan } from '../../src/backend/webgpu/launchers/flash_attention_sgmat.js';
+import { faSgmatPad, faSgmatPipeline, sgmatBytes, sgmatPlan } from '../../src/backend/webgpu/launchers/flash_attention_sgmat.js';
 import { shaderSource } from '../../src/backend/webgpu/pipelines.js';
 import { TierUnavailableError } from '../../src/errors.js';
 import { problemInputs, problemOptions, type AttnProblem } from '../../src/ops/flash_attention_forward/cases.js';
@@ -98,14 +98,37 @@ describe('fa_forward_sgmat.wgsl: the tile plan and every head-dim pipeline', () 
     // 4 subgroups when 256 invocations are not allowed.
     expect(sgmatPlan(64, 64, storage, 128)!.nsg).toBe(4);
   });
+  it.each([16384, 49152])('padded stages (PMETAL_FA_SGMAT_PAD=8) fit %i bytes too, the same tile at the 1B prefill\'s D = 64 on 48 KiB', (storage) => {
+    for (const [d, dv] of dims) {
+      const plan = sgmatPlan(d, dv, storage, 256, 8)!;
+      expect(plan, `${d}/${dv}`).toBeDefined();
+      // D = 256 at 16 KiB: no padded tile fits, the unpadded one runs.
+      expect(plan.pad).toBe(storage === 16384 && d === 256 ? 0 : 8);
+      expect(plan.bytes).toBe(sgmatBytes(d, dv, plan.nsg, plan.bk, plan.kvShared, plan.pad));
+      expect(plan.bytes).toBeLessThanOrEqual(storage);
+    }
+    if (storage === 49152) expect(sgmatPlan(64, 64, storage, 256, 8)).toMatchObject({ nsg: 8, bk: 32, kvShared: false, pad: 8 });
+  });
+  it('PMETAL_FA_SGMAT_PAD takes 0 or 8; anything else is an OptionsError naming it', () => {
+    try {
+      process.env.PMETAL_FA_SGMAT_PAD = '8';
+      expect(faSgmatPad()).toBe(8);
+      expect(faSgmatPipeline(64, 64, sgmatPlan(64, 64, 49152, 256)!).defines?.SPAD).toBe(8);
+      process.env.PMETAL_FA_SGMAT_PAD = '4';
+      expect(() => faSgmatPad()).toThrow(/^\[flash_attention\] PMETAL_FA_SGMAT_PAD: expected 0 or 8, got '4'$/);
+    } finally {
+      delete process.env.PMETAL_FA_SGMAT_PAD;
+    }
+    expect(faSgmatPad()).toBe(0);
+  });
   it('nothing fits a tiny limit: undefined (the SIMT kernel runs)', () => {
     expect(sgmatPlan(256, 256, 4096, 256)).toBeUndefined();
   });
-  it.each(dims)('D = %i, Dv = %i compiles on the null backend at 16 and 48 KiB, with and without PREFETCH', async (d, dv) => {
+  it.each(dims)('D = %i, Dv = %i compiles on the null backend at 16 and 48 KiB, with and without PREFETCH and padded stages', async (d, dv) => {
     expect(nullGpu(), "Dawn's null backend").toBeDefined();
     const dev = nullGpu()!.rt.device;
-    for (const [storage, prefetch] of [[16384, false], [49152, false], [16384, true], [49152, true]] as const) {
-      const plan = sgmatPlan(d, dv, storage, 256)!;
+    for (const [storage, prefetch, pad] of [[16384, false, 0], [49152, false, 0], [16384, true, 0], [49152, true, 0], [49152, true, 8], [16384, false, 8]] as const) {
+      const plan = sgmatPlan(d, dv, storage, 256, pad)!;
       const spec = faSgmatPipeline(d, dv, plan, prefetch);
       expect(!!spec.defines?.PREFETCH).toBe(prefetch && !plan.kvShared);
       const src = shaderSource(spec);

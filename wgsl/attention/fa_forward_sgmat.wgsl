@@ -29,7 +29,7 @@
 // softmax and P·V (H100, run S11: 12–13% faster at D = 64).
 // Defines: D, DV, NQ = D/16, NV = DV/16, BK (16, 32 or 64), NKF = BK/16, NSG (subgroups: 4 or
 // 8), KV_SHARED (V reuses the K tile's buffer, for adapters with little workgroup memory), KT
-// (that buffer's halves), PREFETCH, KPER, VPER, SWZ (fa_sg_rot.wgsl), LATE_FIRST (fa_sg_block.wgsl), STAGE (0; 1..3 leave parts out for bench
+// (that buffer's halves), SPAD (0 or 8: the stages' row padding), PREFETCH, KPER, VPER, SWZ (fa_sg_rot.wgsl), LATE_FIRST (fa_sg_block.wgsl), STAGE (0; 1..3 leave parts out for bench
 // --fa-ceiling only: results are wrong then).
 enable f16;
 enable subgroups;
@@ -66,9 +66,19 @@ const BQ: u32 = NSG * 16u;
 const LDK: u32 = D + 8u;
 const LDV: u32 = DV + 8u;
 // Per subgroup: the f32 stage (16 rows × BK scores, or one 16×16 O fragment) and the f16 P
-// stage (16 × BK, or one 16×16 Q slice).
-const SSZ: u32 = 16u * BK;
-const PSZ: u32 = 16u * BK;
+// stage (16 × BK, or one 16×16 Q slice), rows SLD / PLD apart. SPAD (8, PMETAL_FA_SGMAT_PAD)
+// pads each row by 8 elements: unpadded, a row is a multiple of 128 bytes, so the matrix store
+// of S (rows 0–3 of a half-warp's accumulator pairs) meets 4 rows in one bank group and a
+// 16×16 f16 load of P reads 8 rows from one (4- to 8-way conflicts at BK 32 and 64); padded,
+// both are conflict-free, the lanes' rotated reads of S stay so, their f16 writes of P meet
+// 2 words a bank (test/wgsl/fa_stage_banks.test.ts counts each access's bank conflicts).
+#ifndef SPAD
+#define SPAD 0
+#endif
+const SLD: u32 = BK + SPAD;
+const PLD: u32 = BK + SPAD;
+const SSZ: u32 = 16u * SLD;
+const PSZ: u32 = 16u * PLD;
 const HB: u32 = BK / 2u;
 const TAU: f32 = 8.0;
 const LOWEST: f32 = -0x1.fffffep+127f;
@@ -165,7 +175,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #include "attention/fa_sg_fetch.wgsl" (NAME=v, REG=vreg, PER=VPER, DW=(DV / 8u), KN=kn)
     }
 #endif
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NKF, LEFT=qf, TILE=ktile, LD=LDK, NL=NQ, DST=stage, STRIDE=BK)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NKF, LEFT=qf, TILE=ktile, LD=LDK, NL=NQ, DST=stage, STRIDE=SLD)
     workgroupBarrier();
 
     // The lane's half row: scores, the tile's row max, the lazy max update, weights. A tile
@@ -179,7 +189,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #else
     if (full) {
       for (var c = 0u; c < HB; c = c + 1u) {
-        var x = p.scale * stage[sg * SSZ + row * BK + half * HB + ((c + rot) % HB)];
+        var x = p.scale * stage[sg * SSZ + row * SLD + half * HB + ((c + rot) % HB)];
         if (p.has_cap != 0u) {
           x = softcap(x, p.cap, p.inv_cap).x;
         }
@@ -189,7 +199,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     } else {
       for (var c = 0u; c < HB; c = c + 1u) {
         let col = half * HB + ((c + rot) % HB);
-        sc[c] = score(stage[sg * SSZ + row * BK + col], k0 + i32(col), live, g);
+        sc[c] = score(stage[sg * SSZ + row * SLD + col], k0 + i32(col), live, g);
         mt = max(mt, sc[c]);
       }
     }
@@ -207,7 +217,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 #if STAGE == 1 || STAGE == 3
     for (var c = 0u; c < HB; c = c + 1u) {
-      pstage[sg * PSZ + row * BK + half * HB + ((c + rot) % HB)] = f16(0.015625);
+      pstage[sg * PSZ + row * PLD + half * HB + ((c + rot) % HB)] = f16(0.015625);
     }
     l = l + 1.0;
 #else
@@ -219,7 +229,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       // The hardware conversion: WGSL lets it round either way (one of the two neighbours),
       // which the f16 bound counts (bounds.ts: faithful rounding of P), at a tenth of the ALU
       // work of an exact round-to-nearest-even in integer ops.
-      pstage[sg * PSZ + row * BK + half * HB + ((c + rot) % HB)] = f16(pe);
+      pstage[sg * PSZ + row * PLD + half * HB + ((c + rot) % HB)] = f16(pe);
     }
 #endif
 #if KV_SHARED && STAGE < 2
@@ -235,7 +245,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (rescale) {
 #include "common/frags.wgsl" (FRAG=attention/fa_sg_rescale.wgsl, N=NV)
     }
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NKF, PSTRIDE=BK, RT=VT, RLD=LDV, NR=NV, ACC=o)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NKF, PSTRIDE=PLD, RT=VT, RLD=LDV, NR=NV, ACC=o)
     parity = parity ^ 1u;
   }
   l = l + subgroupShuffleXor(l, 1u);

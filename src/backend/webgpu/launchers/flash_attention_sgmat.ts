@@ -1,4 +1,5 @@
 import { envFlag } from '../../../env_flag.js';
+import { OptionsError } from '../../../errors.js';
 import { benchStage } from '../tuning.js';
 import type { AttnDims } from '../../../ops/flash_attention_forward/dims.js';
 import type { AdapterTraits } from '../launch.js';
@@ -10,13 +11,28 @@ export interface SgmatPlan {
   bk: number;
   kvShared: boolean;
   bytes: number;
+  /** The stages' row padding (faSgmatPad). */
+  pad: number;
 }
 
-/** Workgroup bytes of fa_forward_sgmat.wgsl (mirrors its arrays: padded K/V tiles, f32 and f16 stages per subgroup, three 16-byte flag arrays). */
-export function sgmatBytes(d: number, dv: number, nsg: number, bk: number, kvShared: boolean): number {
+/** Workgroup bytes of fa_forward_sgmat.wgsl (mirrors its arrays: padded K/V tiles, f32 and f16 stages per subgroup with rows of bk + pad, three 16-byte flag arrays). */
+export function sgmatBytes(d: number, dv: number, nsg: number, bk: number, kvShared: boolean, pad = 0): number {
   const kt = bk * (kvShared ? Math.max(d, dv) + 8 : d + 8);
   const vt = kvShared ? 0 : bk * (dv + 8);
-  return 2 * (kt + vt) + (4 + 2) * nsg * 16 * bk + 3 * 16;
+  return 2 * (kt + vt) + (4 + 2) * nsg * 16 * (bk + pad) + 3 * 16;
+}
+
+/**
+ * The stages' row padding (fa_forward_sgmat.wgsl SPAD): PMETAL_FA_SGMAT_PAD=8 pads each row
+ * of the S and P stages by 8 elements, which takes the bank conflicts out of the matrix store
+ * of S and the matrix load of P (test/wgsl/fa_stage_banks.test.ts); 0 (the default until it
+ * is timed and checked on the H100) keeps rows of BK.
+ */
+export function faSgmatPad(): number {
+  const raw = typeof process !== 'undefined' ? process.env.PMETAL_FA_SGMAT_PAD : undefined;
+  if (raw === undefined || raw === '' || raw === '0') return 0;
+  if (raw === '8') return 8;
+  throw new OptionsError(`[flash_attention] PMETAL_FA_SGMAT_PAD: expected 0 or 8, got '${raw}'`);
 }
 
 const env = (name: string): number => Number(typeof process !== 'undefined' ? process.env[name] : undefined);
@@ -26,9 +42,10 @@ const env = (name: string): number => Number(typeof process !== 'undefined' ? pr
  * allows, else 4; the largest key tile that fits — 64 keys up to head dim 128 (S and the
  * lane's scores stay in registers next to Q and O), 32 beyond; K and V share one buffer only
  * when nothing else fits. `PMETAL_FA_SGMAT_BK` (16, 32, 64) and `PMETAL_FA_SGMAT_NSG` (4, 8)
- * pin them for benchmarks. Undefined: nothing fits (the SIMT kernel runs).
+ * pin them for benchmarks. `pad` stages that fit no tile fall back to unpadded ones. Undefined:
+ * nothing fits (the SIMT kernel runs).
  */
-export function sgmatPlan(d: number, dv: number, storage: number, maxInvocations = 256): SgmatPlan | undefined {
+export function sgmatPlan(d: number, dv: number, storage: number, maxInvocations = 256, pad = faSgmatPad()): SgmatPlan | undefined {
   const pinBk = env('PMETAL_FA_SGMAT_BK');
   const pinNsg = env('PMETAL_FA_SGMAT_NSG');
   const firstBk = [16, 32, 64].includes(pinBk) ? pinBk : Math.max(d, dv) <= 128 ? 64 : 32;
@@ -38,12 +55,13 @@ export function sgmatPlan(d: number, dv: number, storage: number, maxInvocations
       if (nsg * 32 > maxInvocations) continue;
       for (const bk of [64, 32, 16]) {
         if (bk > firstBk) continue;
-        const bytes = sgmatBytes(d, dv, nsg, bk, kvShared);
-        if (bytes <= storage) return { nsg, bk, kvShared, bytes };
+        const bytes = sgmatBytes(d, dv, nsg, bk, kvShared, pad);
+        if (bytes <= storage) return { nsg, bk, kvShared, bytes, pad };
       }
     }
   }
-  return undefined;
+  // Padded stages that fit nowhere: the unpadded ones (the same results, conflicts and all).
+  return pad ? sgmatPlan(d, dv, storage, maxInvocations, 0) : undefined;
 }
 
 /** bench --fa-ceiling's stage (fa_forward_sgmat.wgsl STAGE; 0 = the kernel). Wrong results otherwise: never set it outside that bench. */
@@ -94,6 +112,7 @@ export function faSgmatPipeline(d: number, dv: number, plan: SgmatPlan, prefetch
       LATE_FIRST: faSgmatLateFirst(),
       KV_SHARED: plan.kvShared,
       KT: plan.bk * (plan.kvShared ? Math.max(d, dv) + 8 : d + 8),
+      SPAD: plan.pad,
       ...(on ? { PREFETCH: true, KPER: per(d), VPER: per(dv) } : {}),
     },
   };
