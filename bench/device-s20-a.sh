@@ -8,14 +8,17 @@
 #     without it;
 #  3. the opt-in prefill fusions (GU, QKV): conformance, then the 1B prefill plain and with
 #     GU + QKV + padded stages;
-#  4. the sampler's profile with the rowsWithoutTopK hint; decode_attention at 544 keys;
-#     fused_norm_qkv's decode stage ceiling.
+#  4. the sampler's profile with the rowsWithoutTopK hint; decode_attention at 544 keys.
+# fused_norm_qkv's decode stage ceiling comes second: run S17's profile put that GEMV at ~28 µs
+# of a 1B decode step's layer for 12.6 MB (17% of copy), the step's least efficient kernel.
 set -u
 source bench/device_common.sh
 PMETAL_FA_SGMAT_PAD=8 timeout 70 $NODE dist/cli.js conformance --quick --op flash_attention_forward --backend webgpu --tier subgroup-matrix $D > $R/conformance-fa-pad.txt 2>&1
 echo "conformance fa pad exit $? (${SECONDS} s)"; grep -iE "fail|passed" $R/conformance-fa-pad.txt | tail -3
 timeout 60 $NODE dist/cli.js bench --op flash_attention_forward --variants --variant "default,padded" --tier subgroup-matrix --dtype f16 --shape "d=64" --reps 5 $D > $R/fa-fwd-pad.txt 2>&1
 echo "fa exit $? (${SECONDS} s)"; grep -E "^flash_attention_forward f16" $R/fa-fwd-pad.txt | head -8
+timeout 25 $NODE dist/cli.js bench --op fused_norm_qkv --shape "decode T=1,K=2048" --variants --variant "default,prenorm,composed,stage" --dtype f16 --reps 10 $D > $R/norm-qkv.txt 2>&1
+echo "norm_qkv exit $? (${SECONDS} s)"; grep -E "^fused_norm_qkv f16" $R/norm-qkv.txt | head -8
 PMETAL_DECODE_ATTENTION_VARIANT=single timeout 40 $NODE dist/cli.js conformance --quick --op decode_attention --backend webgpu --tier subgroups $D > $R/conformance-single.txt 2>&1
 echo "conformance (single) exit $? (${SECONDS} s)"; tail -1 $R/conformance-single.txt
 for v in PMETAL_NONE=1 PMETAL_DECODE_ATTENTION_VARIANT=single; do
@@ -33,5 +36,3 @@ if room 500 "sample profile"; then
 fi
 room 520 "decode_attention op" && timeout 30 $NODE dist/cli.js bench --op decode_attention --shape len=544 --variants --variant "default,single,stage: no reduce" --dtype f16 --reps 10 $D > $R/decode-attn.txt 2>&1
 echo "decode_attention exit $? (${SECONDS} s)"; grep -E "^decode_attention f16" $R/decode-attn.txt | head -9
-room 540 "norm_qkv" && timeout 20 $NODE dist/cli.js bench --op fused_norm_qkv --shape "decode T=1,K=2048" --variants --variant "default,prenorm,stage" --dtype f16 --reps 10 $D > $R/norm-qkv.txt 2>&1
-echo "norm_qkv exit $? (${SECONDS} s)"; grep -E "^fused_norm_qkv f16" $R/norm-qkv.txt | head -8
