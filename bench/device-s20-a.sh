@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Device call (run S20): what decides the next defaults, each step skipped as the call nears
 # its limit (`room`):
-#  1. flash attention's padded S/P stages (PMETAL_FA_SGMAT_PAD=8): conformance on the
-#     subgroup-matrix tier, then the op at D = 64 (the 1B prefill's shape and B 2, S 8192)
-#     against the default;
+#  1. flash attention's padded S/P stages (PMETAL_FA_SGMAT_PAD=8, forward and backward):
+#     conformance on the subgroup-matrix tier, then the forward at D = 64 (the 1B prefill's
+#     shape and B 2, S 8192) against the default;
 #  2. decode_attention's one-split `single` plan: conformance, the 1B decode step with and
 #     without it;
 #  3. the opt-in prefill fusions (GU, QKV): conformance, then the 1B prefill plain and with
@@ -13,7 +13,7 @@
 # of a 1B decode step's layer for 12.6 MB (17% of copy), the step's least efficient kernel.
 set -u
 source bench/device_common.sh
-PMETAL_FA_SGMAT_PAD=8 timeout 70 $NODE dist/cli.js conformance --quick --op flash_attention_forward --backend webgpu --tier subgroup-matrix $D > $R/conformance-fa-pad.txt 2>&1
+PMETAL_FA_SGMAT_PAD=8 timeout 90 $NODE dist/cli.js conformance --quick --op flash_attention_forward,flash_attention_backward --backend webgpu --tier subgroup-matrix $D > $R/conformance-fa-pad.txt 2>&1
 echo "conformance fa pad exit $? (${SECONDS} s)"; grep -iE "fail|passed" $R/conformance-fa-pad.txt | tail -3
 timeout 60 $NODE dist/cli.js bench --op flash_attention_forward --variants --variant "default,padded" --tier subgroup-matrix --dtype f16 --shape "d=64" --reps 5 $D > $R/fa-fwd-pad.txt 2>&1
 echo "fa exit $? (${SECONDS} s)"; grep -E "^flash_attention_forward f16" $R/fa-fwd-pad.txt | head -8

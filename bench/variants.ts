@@ -154,6 +154,7 @@ export const VARIANTS: Partial<Record<OpName, Variant[]>> = {
     { name: 'NSG=4, BT=32', env: { PMETAL_FA_BWD_NSG: '4', PMETAL_FA_BWD_BT: '32' } },
     { name: 'lanes read S from plain columns (PMETAL_FA_SGMAT_SWIZZLE=0, the default before run S17)', env: { PMETAL_FA_SGMAT_SWIZZLE: '0' } },
     { name: 'row blocks last first (PMETAL_FA_SGMAT_LATE_FIRST=1)', env: { PMETAL_FA_SGMAT_LATE_FIRST: '1' } },
+    { name: 'S, dP and dS stage rows padded by 8 (PMETAL_FA_SGMAT_PAD=8)', env: { PMETAL_FA_SGMAT_PAD: '8' } },
   ],
   // LoRA's rank-r products are where split-K applies (gemm_splitk.ts); the forward's LoRA
   // term as three gemms or in the base product's K loop (lora_gemm.ts).

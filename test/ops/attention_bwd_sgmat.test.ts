@@ -53,19 +53,32 @@ describe('flash_attention_backward: the subgroup-matrix tier', () => {
     if (storage === 16384) expect(bwdSgmatPlan((p) => bwdSgDqBytes(256, 256, p), storage, 256)).toBeUndefined();
   });
 
-  it.each(dims)('D = %i, Dv = %i: the dq, dk and dv pipelines compile on the null backend', async (d, dv) => {
+  it.each(dims)('D = %i, Dv = %i: the dq, dk and dv pipelines compile on the null backend, unpadded and with padded stages', async (d, dv) => {
     expect(nullGpu(), "Dawn's null backend").toBeDefined();
     const dev = nullGpu()!.rt.device;
-    const dq = bwdSgmatPlan((p) => bwdSgDqBytes(d, dv, p), 49152, 256)!;
-    const dkv = bwdSgmatPlan((p) => bwdSgDkvBytes(d, dv, p), 49152, 256)!;
-    for (const spec of [bwdSgDqPipeline(d, dv, dq), bwdSgDkvPipeline(d, dv, dkv, false), bwdSgDkvPipeline(d, dv, dkv, true)]) {
-      const src = shaderSource(spec);
-      dev.pushErrorScope('validation');
-      const info = await dev.createShaderModule({ code: src.code }).getCompilationInfo();
-      const err = await dev.popErrorScope();
-      expect(info.messages.filter((m) => m.type === 'error').map((m) => `${spec.shader} ${src.lineMap[m.lineNum - 1]?.file}:${src.lineMap[m.lineNum - 1]?.line}: ${m.message}`)).toEqual([]);
-      expect(err).toBeNull();
+    for (const pad of [0, 8]) {
+      const dq = bwdSgmatPlan((p) => bwdSgDqBytes(d, dv, p), 49152, 256, Infinity, 128, pad)!;
+      const dkv = bwdSgmatPlan((p) => bwdSgDkvBytes(d, dv, p), 49152, 256, Infinity, 128, pad)!;
+      for (const plan of [dq, dkv]) expect(plan.pad ?? 0, `${d}/${dv} pad ${pad}`).toBe(pad);
+      for (const spec of [bwdSgDqPipeline(d, dv, dq), bwdSgDkvPipeline(d, dv, dkv, false), bwdSgDkvPipeline(d, dv, dkv, true)]) {
+        expect(spec.defines?.SPAD).toBe(pad);
+        const src = shaderSource(spec);
+        dev.pushErrorScope('validation');
+        const info = await dev.createShaderModule({ code: src.code }).getCompilationInfo();
+        const err = await dev.popErrorScope();
+        expect(info.messages.filter((m) => m.type === 'error').map((m) => `${spec.shader} ${src.lineMap[m.lineNum - 1]?.file}:${src.lineMap[m.lineNum - 1]?.line}: ${m.message}`)).toEqual([]);
+        expect(err).toBeNull();
+      }
     }
+  });
+
+  it('padded stages fall back to unpadded ones where they do not fit', () => {
+    // 16 KiB, D = 64: no padded dq tile fits; the unpadded plan of the same call does.
+    const un = bwdSgmatPlan((p) => bwdSgDqBytes(64, 64, p), 16384, 256, Infinity, 64, 0);
+    const padded = bwdSgmatPlan((p) => bwdSgDqBytes(64, 64, p), 16384, 256, Infinity, 64, 8);
+    expect(un).toBeDefined();
+    expect(bwdSgDqBytes(64, 64, { ...un!, pad: 8 })).toBeGreaterThan(16384);
+    expect(padded).toEqual(un);
   });
 
   // Launches on the null backend: pipelines and bind groups validate (a bad layout is an error at submission).

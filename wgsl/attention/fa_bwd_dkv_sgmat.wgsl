@@ -8,7 +8,7 @@
 // Sᵀ = K·Qᵀ (and dPᵀ = V·dOᵀ) into f32 stages; per lane half a key row: P = exp(z − lse) (dv)
 // or dS = P·(dP − D)·∂z/∂x (dk), rounded to f16 into the P stage; dV += Pᵀ·dO or dK += dSᵀ·Q.
 // dk = scale·dK. Keys past the last sequence (varlen) get 0; malformed cu_seqlens NaN.
-// Deterministic: fixed order. Defines: D, DV, NQ, NV, NSG, BT (rows per tile), NT = BT/16, SWZ (fa_sg_rot.wgsl),
+// Deterministic: fixed order. Defines: D, DV, NQ, NV, NSG, BT (rows per tile), NT = BT/16, SPAD (fa_bwd_sg_head.wgsl), SWZ (fa_sg_rot.wgsl),
 // DV_PASS.
 #include "attention/fa_bwd_sg_head.wgsl"
 #include "attention/fa_seqk.wgsl"
@@ -92,16 +92,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #include "attention/fa_sg_put8.wgsl" (ARR=dotile, AT=(tt * LDV + e8 * 8u))
     }
     workgroupBarrier();
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NT, LEFT=kf, TILE=qtile, LD=LDK, NL=NQ, DST=stage, STRIDE=BT)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NT, LEFT=kf, TILE=qtile, LD=LDK, NL=NQ, DST=stage, STRIDE=SLD)
 #if DV_PASS == 0
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NT, LEFT=vf, TILE=dotile, LD=LDV, NL=NV, DST=stage2, STRIDE=BT)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NT, LEFT=vf, TILE=dotile, LD=LDV, NL=NV, DST=stage2, STRIDE=SLD)
 #endif
     workgroupBarrier();
     for (var c = 0u; c < HB; c = c + 1u) {
       let t = half * HB + ((c + rot) % HB);
       var val = 0.0;
       if (key_ok && i32(jk) >= rlo[t] && i32(jk) <= rhi[t]) {
-        let e = sg * SSZ + row * BT + t;
+        let e = sg * SSZ + row * SLD + t;
         let zs = logit(stage[e]);
         let pp = exp(zs.x - rld[t].x);
 #if DV_PASS
@@ -110,13 +110,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         val = pp * (stage2[e] - rld[t].y) * zs.y;
 #endif
       }
-      pstage[sg * PSZ + row * BT + t] = to_f16(val);
+      pstage[sg * PSZ + row * PLD + t] = to_f16(val);
     }
     workgroupBarrier();
 #if DV_PASS
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NT, PSTRIDE=BT, RT=dotile, RLD=LDV, NR=NV, ACC=a)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NT, PSTRIDE=PLD, RT=dotile, RLD=LDV, NR=NV, ACC=a)
 #else
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NT, PSTRIDE=BT, RT=qtile, RLD=LDK, NR=NQ, ACC=a)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NT, PSTRIDE=PLD, RT=qtile, RLD=LDK, NR=NQ, ACC=a)
 #endif
   }
 

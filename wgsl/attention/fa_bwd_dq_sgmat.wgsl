@@ -8,7 +8,7 @@
 // 65504; the bound counts the rounding) into the P stage; dQ += dS·K (K's tile rows as the
 // right operand). dq = scale·dQ. Deterministic: fixed order. Rows past the last query write
 // nothing; malformed cu_seqlens give NaN. Defines: D, DV, NQ = D/16, NV = DV/16, NSG, BT
-// (keys per tile, 16 or 32), NT = BT/16, SWZ (fa_sg_rot.wgsl), LATE_FIRST (fa_sg_block.wgsl).
+// (keys per tile, 16 or 32), NT = BT/16, SPAD (fa_bwd_sg_head.wgsl), SWZ (fa_sg_rot.wgsl), LATE_FIRST (fa_sg_block.wgsl).
 #include "attention/fa_bwd_sg_head.wgsl"
 
 const BQ: u32 = NSG * 16u;
@@ -42,22 +42,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #include "attention/fa_sg_tile.wgsl" (NAME=k, ARR=ktile, LD=LDK, DW=(D / 8u), BK=BT)
 #include "attention/fa_sg_tile.wgsl" (NAME=v, ARR=vtile, LD=LDV, DW=(DV / 8u), BK=BT)
     workgroupBarrier();
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NT, LEFT=qf, TILE=ktile, LD=LDK, NL=NQ, DST=stage, STRIDE=BT)
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NT, LEFT=df, TILE=vtile, LD=LDV, NL=NV, DST=stage2, STRIDE=BT)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NT, LEFT=qf, TILE=ktile, LD=LDK, NL=NQ, DST=stage, STRIDE=SLD)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_s.wgsl, NJ=NT, LEFT=df, TILE=vtile, LD=LDV, NL=NV, DST=stage2, STRIDE=SLD)
     workgroupBarrier();
     for (var c = 0u; c < HB; c = c + 1u) {
       let col = half * HB + ((c + rot) % HB);
       let j = k0 + i32(col);
       var ds = 0.0;
       if (live && j >= g.lo && j <= g.hi) {
-        let e = sg * SSZ + row * BT + col;
+        let e = sg * SSZ + row * SLD + col;
         let zs = logit(stage[e]);
         ds = exp(zs.x - lsed.x) * (stage2[e] - lsed.y) * zs.y;
       }
-      pstage[sg * PSZ + row * BT + col] = to_f16(ds);
+      pstage[sg * PSZ + row * PLD + col] = to_f16(ds);
     }
     workgroupBarrier();
-#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NT, PSTRIDE=BT, RT=ktile, RLD=LDK, NR=NQ, ACC=a)
+#include "common/frags_j.wgsl" (FRAGJ=attention/fa_sg_pv.wgsl, NJ=NT, PSTRIDE=PLD, RT=ktile, RLD=LDK, NR=NQ, ACC=a)
   }
 
   let nan = quiet_nan(lid);

@@ -21,9 +21,16 @@ enable chromium_experimental_subgroup_matrix;
 const WG: u32 = NSG * 32u;
 const LDK: u32 = D + 8u;
 const LDV: u32 = DV + 8u;
-// Per subgroup: f32 stages of 16 rows × BT (S and dP), the f16 stage of 16 × BT (or a 16×16 slice).
-const SSZ: u32 = 16u * BT;
-const PSZ: u32 = 16u * BT;
+// Per subgroup: f32 stages of 16 rows × BT (S and dP), the f16 stage of 16 × BT (or a 16×16
+// slice), rows SLD / PLD apart: SPAD (0 or 8, PMETAL_FA_SGMAT_PAD) pads them as the forward's
+// (fa_forward_sgmat.wgsl: conflict-free matrix stores of S and dP and loads of the f16 stage).
+#ifndef SPAD
+#define SPAD 0
+#endif
+const SLD: u32 = BT + SPAD;
+const PLD: u32 = BT + SPAD;
+const SSZ: u32 = 16u * SLD;
+const PSZ: u32 = 16u * PLD;
 const HB: u32 = BT / 2u;
 
 #include "common/convert.wgsl"

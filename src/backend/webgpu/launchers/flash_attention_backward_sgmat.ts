@@ -1,16 +1,20 @@
 import type { PipelineSpec } from '../pipelines.js';
-import { faSgmatLateFirst, faSgmatSwizzle } from './flash_attention_sgmat.js';
+import { faSgmatLateFirst, faSgmatPad, faSgmatSwizzle } from './flash_attention_sgmat.js';
 
 /** Tiles of fa_bwd_dq_sgmat.wgsl / fa_bwd_dkv_sgmat.wgsl: subgroups (16 rows or keys each) and the tile they walk (keys for dq, query rows for dk/dv). */
 export interface BwdSgmatPlan {
   nsg: number;
   bt: number;
+  /** The stages' row padding (SPAD: faSgmatPad, 0 when absent). */
+  pad?: number;
 }
 
+/** Stage rows of a plan: the tile plus its padding. */
+const stageRow = (p: BwdSgmatPlan) => p.bt + (p.pad ?? 0);
 /** Workgroup bytes of fa_bwd_dq_sgmat.wgsl: K and V tiles (padded rows), two f32 stages and the f16 stage per subgroup, two 16-byte flag arrays. */
-export const bwdSgDqBytes = (d: number, dv: number, p: BwdSgmatPlan) => 2 * p.bt * (d + 8 + dv + 8) + p.nsg * 16 * p.bt * (4 + 4 + 2) + 32;
+export const bwdSgDqBytes = (d: number, dv: number, p: BwdSgmatPlan) => 2 * p.bt * (d + 8 + dv + 8) + p.nsg * 16 * stageRow(p) * (4 + 4 + 2) + 32;
 /** Workgroup bytes of fa_bwd_dkv_sgmat.wgsl's dk pass (the larger): Q and dO tiles, two f32 stages, the f16 stage, five per-row arrays, the flags. */
-export const bwdSgDkvBytes = (d: number, dv: number, p: BwdSgmatPlan) => 2 * p.bt * (d + 8 + dv + 8) + p.nsg * 16 * p.bt * (4 + 4 + 2) + 5 * 4 * p.bt + 32;
+export const bwdSgDkvBytes = (d: number, dv: number, p: BwdSgmatPlan) => 2 * p.bt * (d + 8 + dv + 8) + p.nsg * 16 * stageRow(p) * (4 + 4 + 2) + 5 * 4 * p.bt + 32;
 
 /** Two workgroups per multiprocessor of a 132-SM H100 (WebGPU does not tell the count). */
 const MIN_GROUPS = 264;
@@ -28,19 +32,24 @@ const env = (name: string): number => Number(typeof process !== 'undefined' ? pr
  * bench/device-s17-b.sh and call C; causal, f16) 4 took 3.25 ms where 8 took 3.34 at the 1B training step's shape
  * (S 2048, 32 heads, D 64) and 23.4 where 8 took 27.0 at B 2, S 8192, 16 heads, D 64; at D 128
  * 8 won (39.3 against 42.0 ms at B 4, S 4096).
- * `PMETAL_FA_BWD_NSG` (4, 8) and `PMETAL_FA_BWD_BT` (16, 32) pin them for benchmarks.
+ * `PMETAL_FA_BWD_NSG` (4, 8) and `PMETAL_FA_BWD_BT` (16, 32) pin them for benchmarks;
+ * `pad` (PMETAL_FA_SGMAT_PAD, the forward's switch) pads the stage rows where that still fits.
  */
-export function bwdSgmatPlan(bytes: (p: BwdSgmatPlan) => number, storage: number, maxInvocations: number, units = Infinity, headDim = 128): BwdSgmatPlan | undefined {
+export function bwdSgmatPlan(bytes: (p: BwdSgmatPlan) => number, storage: number, maxInvocations: number, units = Infinity, headDim = 128, pad = faSgmatPad()): BwdSgmatPlan | undefined {
   const pinN = env('PMETAL_FA_BWD_NSG');
   const pinT = env('PMETAL_FA_BWD_BT');
   const order = headDim <= 64 || units / 8 < MIN_GROUPS ? [4, 8] : [8, 4];
   for (const nsg of [4, 8].includes(pinN) ? [pinN] : order) {
     if (nsg * 32 > maxInvocations) continue;
-    for (const bt of [16, 32].includes(pinT) ? [pinT] : [16, 32]) if (bytes({ nsg, bt }) <= storage) return { nsg, bt };
+    for (const bt of [16, 32].includes(pinT) ? [pinT] : [16, 32]) {
+      const p = pad ? { nsg, bt, pad } : { nsg, bt };
+      if (bytes(p) <= storage) return p;
+    }
   }
-  return undefined;
+  // Padded stages that fit nowhere: the unpadded ones (the same results).
+  return pad ? bwdSgmatPlan(bytes, storage, maxInvocations, units, headDim, 0) : undefined;
 }
 
-const defines = (d: number, dv: number, p: BwdSgmatPlan) => ({ D: d, DV: dv, NQ: d / 16, NV: dv / 16, NSG: p.nsg, BT: p.bt, NT: p.bt / 16, SWZ: faSgmatSwizzle(), LATE_FIRST: faSgmatLateFirst() });
+const defines = (d: number, dv: number, p: BwdSgmatPlan) => ({ D: d, DV: dv, NQ: d / 16, NV: dv / 16, NSG: p.nsg, BT: p.bt, NT: p.bt / 16, SPAD: p.pad ?? 0, SWZ: faSgmatSwizzle(), LATE_FIRST: faSgmatLateFirst() });
 export const bwdSgDqPipeline = (d: number, dv: number, p: BwdSgmatPlan): PipelineSpec => ({ shader: 'attention/fa_bwd_dq_sgmat.wgsl', defines: defines(d, dv, p) });
 export const bwdSgDkvPipeline = (d: number, dv: number, p: BwdSgmatPlan, dvPass: boolean): PipelineSpec => ({ shader: 'attention/fa_bwd_dkv_sgmat.wgsl', defines: { ...defines(d, dv, p), DV_PASS: dvPass } });
