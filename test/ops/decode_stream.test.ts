@@ -112,6 +112,18 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
     }
   });
 
+  // ≥ 32 teams a workgroup: the combine's max and sums run as trees (decode_stream.wgsl TREE),
+  // for partials (several splits) and for rows finished in place (one split, DIRECT).
+  it.each([
+    ['32 teams (256 invocations, 8 lanes), 3 splits', { tl: 8, rb: 1, wg: 256, splits: 3 }, 'subgroups', FLAT, 'f16'],
+    ['32 teams, one split (DIRECT)', { tl: 8, rb: 1, wg: 256, splits: 1 }, 'portable', PAGED, 'f32'],
+    ['64 teams (256 invocations, 4 lanes), 2 rows, one split', { tl: 4, rb: 2, wg: 256, splits: 1 }, 'subgroups', PAGED, 'bf16'],
+    ['64 teams, 2 keys in flight, 2 splits', { tl: 4, rb: 1, wg: 256, u: 2, splits: 2 }, 'portable', FLAT, 'bf16'],
+  ] as [string, Partial<StreamPlan>, 'subgroups' | 'portable', DecodeProblem, FloatDType][])('tree combine: %s', async (_l, force, tier, p, dtype) => {
+    expect(force.wg! / force.tl!).toBeGreaterThanOrEqual(32);
+    await check(force, tier, p, dtype, false);
+  });
+
   it('PMETAL_DECODE_PREFETCH accepts 0 or 1 only: anything else is an OptionsError naming it', () => {
     process.env.PMETAL_DECODE_PREFETCH = 'yes';
     try {
@@ -139,7 +151,7 @@ describe('decode_stream.wgsl: every plan shape, both tiers, within bounds', () =
     const got = launchDecode(ctx, tier, ins, options, outs, force);
     // The forced plan reached the kernel; one split is finished by the stream kernel alone (DIRECT).
     const trace = gpu().rt.trace!;
-    expect(trace[0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ROLL_FOR: !unroll, PREFETCH: prefetch, ...(force.rb ? { RB: force.rb } : {}) });
+    expect(trace[0].pipeline.defines).toMatchObject({ TL: force.tl, SUBGROUPS: tier === 'subgroups', ROLL_FOR: !unroll, PREFETCH: prefetch, ...(force.rb ? { RB: force.rb } : {}), ...(force.wg ? { WG: force.wg } : {}) });
     const direct = trace[0].pipeline.defines?.DIRECT === true;
     expect(trace.map((d) => d.pipeline.shader)).toEqual(direct ? ['attention/decode_stream.wgsl'] : ['attention/decode_stream.wgsl', 'attention/decode_reduce.wgsl']);
     if (force.splits !== undefined) expect(direct).toBe(force.splits === 1);

@@ -104,6 +104,12 @@ var<workgroup> seq_raw_wg: i32;
 var<workgroup> team_m: array<f32, NT * RB>;
 var<workgroup> team_l: array<f32, NT * RB>;
 var<workgroup> team_acc: array<vec4<f32>, WG * NWV * VPW>;
+// TREE (NT ≥ 32 teams: the `single` plan's 128, wide workgroups): the combine's max and sums
+// over the teams as trees in log2(NT) barrier steps — walked team by team, each of the three
+// is NT dependent workgroup loads (~11k cycles at NT = 128, as long as the reduce dispatch it
+// replaces). tree_f holds one f32 a team.
+const TREE: bool = NT >= 32u;
+var<workgroup> tree_f: array<f32, NT>;
 #if SUBGROUPS == 0
 // Portable score reduction: each lane's partial dot products, then each team's sums.
 var<workgroup> dot_part: array<f32, U * RB * WG>;
@@ -133,6 +139,18 @@ fn key_slot(b: u32, kvh: u32, j: u32) -> i32 {
     return i32((u32(blk) * p.block_size + j % p.block_size) * p.hkv + kvh);
   }
   return i32((b * p.hkv + kvh) * p.smax + j);
+}
+
+// Word c of a row's acc summed over the teams (TREE: already in the first team's slice).
+fn team_sum(c: u32) -> vec4<f32> {
+  if (TREE) {
+    return team_acc[c];
+  }
+  var a = vec4<f32>(0.0);
+  for (var tt = 0u; tt < NT; tt = tt + 1u) {
+    a = a + team_acc[tt * TL * NWV * VPW + c];
+  }
+  return a;
 }
 
 @compute @workgroup_size(WG)
@@ -351,31 +369,68 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #for RI RB
   {
     let row = blk * RB + RI;
+    // Words a team holds of a row's acc (its slice of team_acc).
+    const DW: u32 = TL * NWV * VPW;
     var mx = LOWEST;
-    for (var tt = 0u; tt < NT; tt = tt + 1u) {
-      mx = max(mx, team_m[tt * RB + RI]);
+    if (TREE) {
+      if (lid < NT) {
+        tree_f[lid] = team_m[lid * RB + RI];
+      }
+      for (var st = NT / 2u; st > 0u; st = st / 2u) {
+        workgroupBarrier();
+        if (lid < st) {
+          tree_f[lid] = max(tree_f[lid], tree_f[lid + st]);
+        }
+      }
+      workgroupBarrier();
+      mx = tree_f[0];
+    } else {
+      for (var tt = 0u; tt < NT; tt = tt + 1u) {
+        mx = max(mx, team_m[tt * RB + RI]);
+      }
     }
     let w = exp(m[RI] - mx);
 #for WI NWV
     {
       let c = (tl + WI * TL) * VPW;
-      team_acc[team * TL * NWV * VPW + c] = acc[RI * NWV + WI].lo * w;
+      team_acc[team * DW + c] = acc[RI * NWV + WI].lo * w;
 #if Q_DT != 0
-      team_acc[team * TL * NWV * VPW + c + 1u] = acc[RI * NWV + WI].hi * w;
+      team_acc[team * DW + c + 1u] = acc[RI * NWV + WI].hi * w;
 #endif
     }
 #endfor
-    workgroupBarrier();
+    // lt = Σ_teams l·exp(m − M) and each word's Σ_teams acc: team by team, or (TREE) as trees
+    // whose sums land in tree_f[0] and the first team's words (fewer additions a term than
+    // the walk, so the bound's count holds).
+    var lt = 0.0;
+    if (TREE) {
+      workgroupBarrier();
+      if (lid < NT) {
+        tree_f[lid] = team_l[lid * RB + RI] * exp(team_m[lid * RB + RI] - mx);
+      }
+      for (var st = NT / 2u; st > 0u; st = st / 2u) {
+        workgroupBarrier();
+        if (lid < st) {
+          tree_f[lid] = tree_f[lid] + tree_f[lid + st];
+        }
+        for (var i = lid; i < st * DW; i = i + WG) {
+          team_acc[i] = team_acc[i] + team_acc[i + st * DW];
+        }
+      }
+      workgroupBarrier();
+      lt = tree_f[0];
+    } else {
+      workgroupBarrier();
+      for (var tt = 0u; tt < NT; tt = tt + 1u) {
+        lt = lt + team_l[tt * RB + RI] * exp(team_m[tt * RB + RI] - mx);
+      }
+    }
     if (row < p.rows) {
       let t = row / p.group;
       let h = kvh * p.group + row % p.group;
 #if DIRECT
       // The one split's (mx, lt, acc) finished as decode_reduce finishes one split: its
       // weight w = exp(mx − M) against the sink, o = w·acc / (w·lt + exp(sink − M)).
-      var lt = 0.0;
-      for (var tt = 0u; tt < NT; tt = tt + 1u) {
-        lt = lt + team_l[tt * RB + RI] * exp(team_m[tt * RB + RI] - mx);
-      }
       var big = select(LOWEST, mx, lt > 0.0);
       var sink = 0.0;
       if (p.has_sinks != 0u) {
@@ -388,11 +443,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         lw = lw + exp(sink - big);
       }
       for (var c = lid; c < dv4; c = c + WG) {
-        var a = vec4<f32>(0.0);
-        for (var tt = 0u; tt < NT; tt = tt + 1u) {
-          a = a + team_acc[tt * TL * NWV * VPW + c];
-        }
-        out_word(b, t, h, c, w * a, lw, seq_ok);
+        out_word(b, t, h, c, w * team_sum(c), lw, seq_ok);
       }
       if (lid == 0u) {
         out_lse(b, t, h, big, lw, seq_ok);
@@ -400,18 +451,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #else
       let rec = p.part_base + (((b * p.hq + h) * p.t + t) * p.splits + s) * p.rec_words;
       if (lid == 0u) {
-        var lt = 0.0;
-        for (var tt = 0u; tt < NT; tt = tt + 1u) {
-          lt = lt + team_l[tt * RB + RI] * exp(team_m[tt * RB + RI] - mx);
-        }
         part[rec] = vec4<f32>(mx, lt, 0.0, 0.0);
       }
       for (var c = lid; c < dv4; c = c + WG) {
-        var a = vec4<f32>(0.0);
-        for (var tt = 0u; tt < NT; tt = tt + 1u) {
-          a = a + team_acc[tt * TL * NWV * VPW + c];
-        }
-        part[rec + 1u + c] = a;
+        part[rec + 1u + c] = team_sum(c);
       }
 #endif
     }
