@@ -116,9 +116,10 @@ describe('pmetal bench --model (bench/models)', () => {
     for (const r of res.records) expect(r.hostMs!).toBeGreaterThan(0);
     // The host split counts the timed steps only (the loop's last timed step records no next
     // step): a tiny decode step is at most 2 layers of ~15 dispatches plus embedding, final
-    // norm, LM head and sampler, in about one submission.
+    // norm, LM head and sampler, in about one submission; more than one layer's 5 launches
+    // (10 a step on lavapipe since run S20 folded the embedding's count into its gather).
     for (const r of res.records) {
-      expect(r.host!.dispatches).toBeGreaterThan(10);
+      expect(r.host!.dispatches).toBeGreaterThan(5);
       expect(r.host!.dispatches).toBeLessThan(60);
       expect(r.host!.submits).toBeLessThan(r.host!.dispatches);
       expect(r.host!.submits).toBeGreaterThan(0);
