@@ -22,11 +22,6 @@ struct EmbeddingParams {
   uint h;
   uint vocab;
 };
-// Same fields, in order, as EMBEDDING_COUNT_PARAMS.
-struct EmbeddingCountParams {
-  uint count;
-  uint vocab;
-};
 // Same fields, in order, as EMBEDDING_LINKS_PARAMS.
 struct EmbeddingLinksParams {
   uint count;
@@ -88,16 +83,17 @@ kernel void embedding_gather(device const int* ids [[buffer(0)]],
   for (uint j = lid; j < p.h; j += tpg) y[dst + j] = valid ? w[src + j] : S(0);
 }
 
-// An empty batch (no gather threadgroup): invalid[0] = 0 all the same.
+// An empty batch (no gather threadgroup): invalid[0] = 0 all the same. The gather's Params
+// (rows: the ids to count).
 kernel void embedding_count(device const int* ids [[buffer(0)]],
                             device int* invalid [[buffer(1)]],
-                            constant EmbeddingCountParams& p [[buffer(2)]],
+                            constant EmbeddingParams& p [[buffer(2)]],
                             uint lid [[thread_index_in_threadgroup]],
                             uint tpg [[threads_per_threadgroup]],
                             uint sg [[simdgroup_index_in_threadgroup]],
                             uint lane [[thread_index_in_simdgroup]],
                             uint nsg [[simdgroups_per_threadgroup]]) {
-  emb_count(ids, invalid, p.count, p.vocab, lid, tpg, sg, lane, nsg);
+  emb_count(ids, invalid, p.rows, p.vocab, lid, tpg, sg, lane, nsg);
 }
 
 inline int emb_key(int id, uint vocab, int pad) {

@@ -10,11 +10,6 @@ export const EMBEDDING_PARAMS = defineParams([
   ['h', 'u32'],
   ['vocab', 'u32'],
 ]);
-/** EmbeddingCountParams. */
-export const EMBEDDING_COUNT_PARAMS = defineParams([
-  ['count', 'u32'],
-  ['vocab', 'u32'],
-]);
 /** EmbeddingLinksParams. */
 export const EMBEDDING_LINKS_PARAMS = defineParams([
   ['count', 'u32'],
@@ -68,7 +63,7 @@ export const embeddingLauncher: MetalLauncher = {
         { index: 0, tensor: i.ids },
         { index: 1, tensor: invalid },
       ],
-      bytes: [{ index: 2, data: packParams(EMBEDDING_COUNT_PARAMS, { count: t, vocab: v }) }],
+      bytes: [{ index: 2, data: packParams(EMBEDDING_PARAMS, { rows: t, h, vocab: v }) }],
       grid: [1, 1, 1],
       threadgroup: [256, 1, 1],
     });
